@@ -1,0 +1,97 @@
+//! The HTTP client behind every client command: `--server` and `--token` (or `TANDEM_SERVER`
+//! and `TANDEM_TOKEN`), errors printed as the server wrote them.
+
+use anyhow::{Context, Result, anyhow};
+use clap::Args;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+#[derive(Debug, Clone, Args)]
+pub struct ClientArgs {
+    /// Base URL of the Tandem server.
+    #[arg(long, env = "TANDEM_SERVER", default_value = "http://127.0.0.1:8420", global = true)]
+    pub server: String,
+    /// API token.
+    #[arg(long, env = "TANDEM_TOKEN", hide_env_values = true, global = true)]
+    pub token: Option<String>,
+    /// Print JSON instead of a table.
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct Client {
+    base: String,
+    token: Option<String>,
+    http: reqwest::Client,
+}
+
+impl Client {
+    pub fn new(server: &str, token: Option<String>) -> Self {
+        Self {
+            base: server.trim_end_matches('/').to_string(),
+            token,
+            http: reqwest::Client::new(),
+        }
+    }
+
+    pub fn from_args(args: &ClientArgs) -> Self {
+        Self::new(&args.server, args.token.clone())
+    }
+
+    fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        let req = self.http.request(method, format!("{}{path}", self.base));
+        match &self.token {
+            Some(t) => req.bearer_auth(t),
+            None => req,
+        }
+    }
+
+    pub async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T> {
+        self.send(self.request(reqwest::Method::GET, path)).await
+    }
+
+    pub async fn get_text(&self, path: &str) -> Result<String> {
+        let resp = self
+            .request(reqwest::Method::GET, path)
+            .send()
+            .await
+            .map_err(|e| self.unreachable(e))?;
+        let resp = check(resp).await?;
+        Ok(resp.text().await?)
+    }
+
+    pub async fn post<B: Serialize, T: DeserializeOwned>(&self, path: &str, body: &B) -> Result<T> {
+        self.send(self.request(reqwest::Method::POST, path).json(body)).await
+    }
+
+    async fn send<T: DeserializeOwned>(&self, req: reqwest::RequestBuilder) -> Result<T> {
+        let resp = req.send().await.map_err(|e| self.unreachable(e))?;
+        let resp = check(resp).await?;
+        resp.json()
+            .await
+            .context("the server's answer is not the JSON expected")
+    }
+
+    fn unreachable(&self, e: reqwest::Error) -> anyhow::Error {
+        anyhow!(
+            "cannot reach the Tandem server at {}: {e} (start one with `tandem serve`, or pass --server)",
+            self.base
+        )
+    }
+}
+
+async fn check(resp: reqwest::Response) -> Result<reqwest::Response> {
+    if resp.status().is_success() {
+        return Ok(resp);
+    }
+    let status = resp.status();
+    let body: serde_json::Value = resp.json().await.unwrap_or_default();
+    let message = body["error"]["message"].as_str().unwrap_or("no details").to_string();
+    let hint = if status == reqwest::StatusCode::UNAUTHORIZED {
+        " (pass --token or set TANDEM_TOKEN)"
+    } else {
+        ""
+    };
+    Err(anyhow!("{message}{hint} [HTTP {}]", status.as_u16()))
+}

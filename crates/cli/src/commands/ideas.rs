@@ -1,0 +1,64 @@
+use super::text;
+use crate::client::{Client, ClientArgs};
+use crate::output::{print_json, print_table, time};
+use clap::Subcommand;
+use serde_json::{Value, json};
+
+#[derive(Debug, Subcommand)]
+pub enum IdeaCommand {
+    /// Add an idea; mention its key (`T-12`) in commit messages to link them.
+    #[command(after_help = "Example:\n  tandem idea add \"Pay with iDEAL\" --market nl")]
+    Add {
+        title: String,
+        /// A target market (repeatable); none means every market.
+        #[arg(long = "market")]
+        markets: Vec<String>,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// List ideas and where each stands.
+    #[command(after_help = "Example:\n  tandem idea list --json")]
+    List {
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+}
+
+impl IdeaCommand {
+    pub async fn run(self) -> anyhow::Result<()> {
+        match self {
+            IdeaCommand::Add { title, markets, client } => {
+                let idea: Value = Client::from_args(&client)
+                    .post("/api/v1/ideas", &json!({ "title": title, "markets": markets }))
+                    .await?;
+                if client.json {
+                    return print_json(&idea);
+                }
+                println!("Added idea {}: {}", text(&idea["key"]), text(&idea["title"]));
+                Ok(())
+            }
+            IdeaCommand::List { client } => {
+                let ideas: Vec<Value> = Client::from_args(&client).get("/api/v1/ideas").await?;
+                if client.json {
+                    return print_json(&ideas);
+                }
+                let rows = ideas
+                    .iter()
+                    .map(|i| {
+                        let live: Vec<String> = i["live_in"].as_array().into_iter().flatten().map(text).collect();
+                        vec![
+                            text(&i["key"]),
+                            text(&i["title"]),
+                            text(&i["state"]),
+                            i["commits"].as_array().map_or(0, Vec::len).to_string(),
+                            if live.is_empty() { "-".into() } else { live.join(" ") },
+                            time(i["created_at"].as_i64()),
+                        ]
+                    })
+                    .collect();
+                print_table(&["key", "title", "state", "commits", "live in", "created"], rows);
+                Ok(())
+            }
+        }
+    }
+}

@@ -1,0 +1,16 @@
+//! Client commands: each talks to a server through the HTTP API.
+
+pub mod ideas;
+pub mod markets;
+pub mod releases;
+pub mod runs;
+pub mod tokens;
+
+/// A JSON field as display text (`-` when absent).
+pub fn text(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::Null => "-".into(),
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}

@@ -1,0 +1,139 @@
+use super::text;
+use crate::client::{Client, ClientArgs};
+use crate::output::{print_json, print_table, short, time};
+use clap::Subcommand;
+use serde_json::{Value, json};
+
+#[derive(Debug, Subcommand)]
+pub enum ReleaseCommand {
+    /// List releases, newest first.
+    #[command(after_help = "Example:\n  tandem release list --service shop")]
+    List {
+        #[arg(long)]
+        service: Option<String>,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RolloutCommand {
+    /// Show a rollout as waves × markets.
+    #[command(after_help = "Example:\n  tandem rollout show 1")]
+    Show {
+        id: i64,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// List rollouts, newest first.
+    List {
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Roll a release out through every wave.
+    #[command(after_help = "Example:\n  tandem rollout start --release 3")]
+    Start {
+        /// The release id (see `tandem release list`).
+        #[arg(long)]
+        release: i64,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+}
+
+impl ReleaseCommand {
+    pub async fn run(self) -> anyhow::Result<()> {
+        let ReleaseCommand::List { service, client } = self;
+        let path = match &service {
+            Some(s) => format!("/api/v1/releases?service={s}"),
+            None => "/api/v1/releases".into(),
+        };
+        let releases: Vec<Value> = Client::from_args(&client).get(&path).await?;
+        if client.json {
+            return print_json(&releases);
+        }
+        let rows = releases
+            .iter()
+            .map(|r| {
+                vec![
+                    text(&r["id"]),
+                    text(&r["service"]),
+                    text(&r["version"]),
+                    short(&text(&r["commit_sha"])),
+                    text(&r["run_id"]),
+                    time(r["created_at"].as_i64()),
+                ]
+            })
+            .collect();
+        print_table(&["id", "service", "version", "commit", "run", "created"], rows);
+        Ok(())
+    }
+}
+
+impl RolloutCommand {
+    pub async fn run(self) -> anyhow::Result<()> {
+        match self {
+            RolloutCommand::Show { id, client } => {
+                let r: Value = Client::from_args(&client)
+                    .get(&format!("/api/v1/rollouts/{id}"))
+                    .await?;
+                if client.json {
+                    return print_json(&r);
+                }
+                println!(
+                    "Rollout {id}: {} {} → {}{}",
+                    text(&r["service"]),
+                    text(&r["release"]["version"]),
+                    text(&r["state"]),
+                    r["reason"].as_str().map(|m| format!(" ({m})")).unwrap_or_default()
+                );
+                let mut rows = Vec::new();
+                for w in r["waves"].as_array().into_iter().flatten() {
+                    for m in w["markets"].as_array().into_iter().flatten() {
+                        let d = &m["deployment"];
+                        rows.push(vec![
+                            text(&w["name"]),
+                            text(&m["market"]),
+                            text(&m["state"]),
+                            text(&d["url"]),
+                            text(&d["reason"]),
+                        ]);
+                    }
+                }
+                print_table(&["wave", "market", "state", "url", "reason"], rows);
+                Ok(())
+            }
+            RolloutCommand::List { client } => {
+                let rollouts: Vec<Value> = Client::from_args(&client).get("/api/v1/rollouts").await?;
+                if client.json {
+                    return print_json(&rollouts);
+                }
+                let rows = rollouts
+                    .iter()
+                    .map(|r| {
+                        vec![
+                            text(&r["id"]),
+                            text(&r["service"]),
+                            text(&r["release_id"]),
+                            text(&r["state"]),
+                            text(&r["reason"]),
+                            time(r["created_at"].as_i64()),
+                        ]
+                    })
+                    .collect();
+                print_table(&["id", "service", "release", "state", "reason", "created"], rows);
+                Ok(())
+            }
+            RolloutCommand::Start { release, client } => {
+                let r: Value = Client::from_args(&client)
+                    .post("/api/v1/rollouts", &json!({ "release_id": release }))
+                    .await?;
+                if client.json {
+                    return print_json(&r);
+                }
+                println!("Started rollout {} of release {release}", text(&r["id"]));
+                Ok(())
+            }
+        }
+    }
+}

@@ -1,0 +1,360 @@
+//! `tandem demo`: the story Tandem exists for, told with real processes and real data. A git
+//! repository of the shop is made with commits that mention ideas, a server starts on
+//! 127.0.0.1, the real pipeline tests and builds the shop, and the release rolls out wave by
+//! wave to 25 markets, each a real process, health-probed before it serves.
+
+mod progress;
+mod repo;
+
+use crate::client::Client;
+use crate::output::{print_table, short};
+use crate::server::{self, ServeArgs};
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use progress::Progress;
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+const PLATFORM: &str = include_str!("platform.yml");
+/// How often the demo polls the server while it waits.
+const POLL: Duration = Duration::from_millis(200);
+/// The pipeline builds a Rust program: generous, since a cold 2-core machine is slow.
+const RUN_DEADLINE: Duration = Duration::from_secs(600);
+const ROLLOUT_DEADLINE: Duration = Duration::from_secs(300);
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Data folder for the demo (default: a new folder under the system's temp folder).
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// Address for the demo's server.
+    #[arg(long, default_value = "127.0.0.1:0")]
+    listen: std::net::SocketAddr,
+    /// Print one JSON summary on stdout once the rollout is done.
+    #[arg(long)]
+    json: bool,
+    /// Exit after the summary instead of serving until Ctrl-C (exit code 0 when every market is live).
+    #[arg(long)]
+    exit_when_done: bool,
+}
+
+pub async fn run(args: DemoArgs) -> Result<ExitCode> {
+    let data_dir = match &args.data_dir {
+        Some(d) => d.clone(),
+        None => std::env::temp_dir().join(format!("tandem-demo-{}", tandem_store::now_ms())),
+    };
+    if data_dir.join("tandem.db").exists() {
+        bail!(
+            "{} already holds a Tandem database: the demo starts from an empty folder",
+            data_dir.display()
+        );
+    }
+    let progress = Progress::new(!args.json);
+    progress.say(&format!("Tandem demo in {}", data_dir.display()));
+
+    repo::create(&data_dir.join("repos/shop"))?;
+    let platform_file = data_dir.join("platform.yml");
+    std::fs::write(&platform_file, PLATFORM).with_context(|| format!("cannot write {}", platform_file.display()))?;
+    let serve_args = ServeArgs {
+        data_dir: data_dir.clone(),
+        platform: Some(platform_file),
+        listen: args.listen,
+        anonymous_read: false,
+    };
+    let running = server::start(&serve_args).await?;
+    let token = running
+        .first_token
+        .clone()
+        .context("the demo's server has no first token")?;
+    let api = Client::new(&running.base_url, Some(token.clone()));
+    progress.say(&format!("Server on {}", running.base_url));
+
+    let outcome = tell_the_story(&api, &progress, &data_dir.join("repos/shop")).await;
+    let (summary, all_live) = match outcome {
+        Ok(story) => story,
+        Err(e) => {
+            progress.finish();
+            running.stop().await?;
+            return Err(e);
+        }
+    };
+    progress.finish();
+
+    let mut summary = summary;
+    summary["server"] = json!(running.base_url);
+    summary["token"] = json!(token);
+    summary["data_dir"] = json!(data_dir.display().to_string());
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&summary)?);
+    } else {
+        let rows = summary["markets"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|m| {
+                ["id", "name", "wave", "release", "state", "url"]
+                    .iter()
+                    .map(|k| crate::commands::text(&m[*k]))
+                    .collect()
+            })
+            .collect();
+        print_table(&["market", "name", "wave", "release", "state", "url"], rows);
+        println!(
+            "\nBuild {:.1}s, rollout to {} markets {:.1}s.",
+            summary["timings"]["pipeline_ms"].as_f64().unwrap_or(0.0) / 1000.0,
+            summary["markets"].as_array().map_or(0, Vec::len),
+            summary["timings"]["rollout_ms"].as_f64().unwrap_or(0.0) / 1000.0
+        );
+        for r in summary["rollouts"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|r| r["state"] != "succeeded")
+        {
+            println!(
+                "Release {} was stopped in the pilot market ({}): {}",
+                crate::commands::text(&r["release"]),
+                crate::commands::text(&r["state"]),
+                crate::commands::text(&r["reason"])
+            );
+        }
+        for i in summary["incidents"].as_array().into_iter().flatten() {
+            println!(
+                "Incident {} opened: {}",
+                crate::commands::text(&i["id"]),
+                crate::commands::text(&i["title"])
+            );
+        }
+        println!("Dashboard: {}/login?token={token}", running.base_url);
+        println!(
+            "API token (admin): {token}\n  e.g. TANDEM_SERVER={} TANDEM_TOKEN={token} tandem market list",
+            running.base_url
+        );
+    }
+
+    if !args.exit_when_done {
+        if !args.json {
+            println!("\nServing until Ctrl-C…");
+        }
+        server::wait_for_signal().await;
+    }
+    running.stop().await?;
+    Ok(if all_live { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+/// Ideas, the pipeline, the release and the rollouts, through the real API: a good release
+/// reaches all 25 markets, then a faulty one is caught by its probe in the pilot market.
+async fn tell_the_story(api: &Client, progress: &Progress, repo: &Path) -> Result<(Value, bool)> {
+    for (title, markets) in [
+        ("Storefront in every market's language and currency", vec![]),
+        ("Ship the shop through Tandem's pipeline", vec![]),
+        ("Pay with iDEAL in the Netherlands", vec!["nl"]),
+    ] {
+        add_idea(api, progress, title, &markets).await?;
+    }
+
+    let good = build(api, progress).await?;
+    let first = roll_out(api, progress, &good).await?;
+    if first.detail["state"] != "succeeded" {
+        bail!("the first rollout did not succeed: {}", first.detail["reason"]);
+    }
+
+    progress.say("A developer pushes a change that passes its tests but has a bug…");
+    add_idea(api, progress, "Show a delivery estimate per country", &[]).await?;
+    repo::commit_faulty_change(repo)?;
+    let faulty = build(api, progress).await?;
+    let second = roll_out(api, progress, &faulty).await?;
+
+    let markets: Vec<Value> = api.get("/api/v1/markets").await?;
+    let mut all_live = true;
+    let summary_markets: Vec<Value> = markets
+        .iter()
+        .map(|m| {
+            let shop = m["services"]
+                .as_array()
+                .and_then(|s| s.iter().find(|s| s["service"] == "shop"))
+                .cloned()
+                .unwrap_or_default();
+            let state = if shop["health"] == "up" { "live" } else { "down" };
+            all_live &= state == "live";
+            json!({
+                "id": m["id"], "name": m["name"], "wave": m["wave"],
+                "release": shop["release"], "state": state, "url": shop["url"],
+            })
+        })
+        .collect();
+    let incidents: Vec<Value> = api.get("/api/v1/incidents").await?;
+    let summary = json!({
+        "markets": summary_markets,
+        "runs": [good.summary(), faulty.summary()],
+        "release": { "id": good.release_id, "version": good.version },
+        "rollouts": [first.summary(&good), second.summary(&faulty)],
+        "incidents": incidents.iter().map(|i| json!({ "id": i["id"], "market": i["market"], "title": i["title"], "state": i["state"] })).collect::<Vec<_>>(),
+        "timings": { "pipeline_ms": good.millis, "rollout_ms": first.millis },
+    });
+    Ok((summary, all_live))
+}
+
+async fn add_idea(api: &Client, progress: &Progress, title: &str, markets: &[&str]) -> Result<()> {
+    let idea: Value = api
+        .post("/api/v1/ideas", &json!({ "title": title, "markets": markets }))
+        .await?;
+    progress.say(&format!("Idea {}: {title}", idea["key"].as_str().unwrap_or("?")));
+    Ok(())
+}
+
+/// A green pipeline run and the release it made.
+struct Built {
+    run: Value,
+    version: String,
+    release_id: i64,
+    millis: u64,
+}
+
+impl Built {
+    fn summary(&self) -> Value {
+        json!({ "id": self.run["id"], "state": self.run["state"], "commit": self.run["commit_sha"], "release": self.version })
+    }
+}
+
+/// Starts a run of the shop's branch head and waits for its release.
+async fn build(api: &Client, progress: &Progress) -> Result<Built> {
+    let started = Instant::now();
+    let run: Value = api.post("/api/v1/services/shop/runs", &json!({})).await?;
+    let run_id = run["id"].as_i64().context("the run has no id")?;
+    progress.say(&format!(
+        "Pipeline run {run_id} at commit {}: test, then build",
+        short(run["commit_sha"].as_str().unwrap_or(""))
+    ));
+    let spinner = progress.spinner("pipeline");
+    let run = loop {
+        let detail: Value = api.get(&format!("/api/v1/runs/{run_id}")).await?;
+        let jobs: Vec<String> = detail["jobs"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|j| {
+                format!(
+                    "{} {}",
+                    j["name"].as_str().unwrap_or("?"),
+                    j["state"].as_str().unwrap_or("?")
+                )
+            })
+            .collect();
+        spinner.set_message(jobs.join(" · "));
+        match detail["state"].as_str() {
+            Some("success") => break detail,
+            Some("failed" | "interrupted") => {
+                spinner.finish();
+                let log = failing_log(api, run_id, &detail).await;
+                bail!(
+                    "pipeline run {run_id} failed: {}\n{log}",
+                    detail["error"].as_str().unwrap_or("a job failed")
+                );
+            }
+            _ if started.elapsed() > RUN_DEADLINE => bail!(
+                "pipeline run {run_id} did not finish within {}s",
+                RUN_DEADLINE.as_secs()
+            ),
+            _ => tokio::time::sleep(POLL).await,
+        }
+    };
+    spinner.finish();
+    let millis = started.elapsed().as_millis() as u64;
+    let version = run["release"]
+        .as_str()
+        .context("the green run made no release")?
+        .to_string();
+    progress.say(&format!(
+        "Pipeline green in {:.1}s: release {version}",
+        millis as f64 / 1000.0
+    ));
+    let releases: Vec<Value> = api.get("/api/v1/releases?service=shop").await?;
+    let release = releases
+        .iter()
+        .find(|r| r["version"] == version.as_str())
+        .context("the release is not listed")?;
+    let release_id = release["id"].as_i64().context("the release has no id")?;
+    Ok(Built {
+        run,
+        version,
+        release_id,
+        millis,
+    })
+}
+
+/// A finished rollout.
+struct RolledOut {
+    detail: Value,
+    millis: u64,
+}
+
+impl RolledOut {
+    fn summary(&self, built: &Built) -> Value {
+        json!({ "id": self.detail["id"], "release": built.version, "state": self.detail["state"], "reason": self.detail["reason"] })
+    }
+}
+
+/// Rolls a release out through the waves and waits for the rollout to end.
+async fn roll_out(api: &Client, progress: &Progress, built: &Built) -> Result<RolledOut> {
+    let started = Instant::now();
+    let rollout: Value = api
+        .post("/api/v1/rollouts", &json!({ "release_id": built.release_id }))
+        .await?;
+    let rollout_id = rollout["id"].as_i64().context("the rollout has no id")?;
+    progress.say(&format!(
+        "Rollout {rollout_id} of {}: pilot first, then wave by wave",
+        built.version
+    ));
+    let bar = progress.bar(25, "rollout");
+    let detail = loop {
+        let detail: Value = api.get(&format!("/api/v1/rollouts/{rollout_id}")).await?;
+        let waves = detail["waves"].as_array().cloned().unwrap_or_default();
+        let done = waves
+            .iter()
+            .flat_map(|w| w["markets"].as_array().cloned().unwrap_or_default())
+            .filter(|m| m["state"] == "live" || m["state"] == "failed")
+            .count();
+        let current = waves
+            .iter()
+            .find(|w| w["state"] == "running")
+            .and_then(|w| w["name"].as_str())
+            .unwrap_or("");
+        bar.set(done as u64, &format!("wave {current}"));
+        match detail["state"].as_str() {
+            Some("succeeded" | "halted" | "failed") => break detail,
+            _ if started.elapsed() > ROLLOUT_DEADLINE => bail!(
+                "rollout {rollout_id} did not finish within {}s",
+                ROLLOUT_DEADLINE.as_secs()
+            ),
+            _ => tokio::time::sleep(POLL).await,
+        }
+    };
+    bar.finish();
+    let millis = started.elapsed().as_millis() as u64;
+    progress.say(&format!(
+        "Rollout {rollout_id} {} in {:.1}s{}",
+        detail["state"].as_str().unwrap_or("?"),
+        millis as f64 / 1000.0,
+        detail["reason"].as_str().map(|r| format!(": {r}")).unwrap_or_default()
+    ));
+    Ok(RolledOut { detail, millis })
+}
+
+/// The log of the first failed job, to show why the pipeline failed.
+async fn failing_log(api: &Client, run_id: i64, detail: &Value) -> String {
+    let failed = detail["jobs"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|j| j["state"] == "failed");
+    match failed.and_then(|j| j["name"].as_str()) {
+        Some(job) => api
+            .get_text(&format!("/api/v1/runs/{run_id}/jobs/{job}/log"))
+            .await
+            .unwrap_or_default(),
+        None => String::new(),
+    }
+}

@@ -1,0 +1,90 @@
+//! `tandem`: one binary for the server, the demo and the client commands.
+
+mod client;
+mod commands;
+mod demo;
+mod output;
+mod server;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "tandem",
+    version,
+    about = "Carry every idea from plan to production, market by market."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the Tandem server: API, web UI, pipeline runner and rollout engine.
+    #[command(after_help = "Example:\n  tandem serve --platform platform.yml --data-dir /var/lib/tandem")]
+    Serve(server::ServeArgs),
+    /// Show the whole loop on a real service: build, release and roll out to 25 markets.
+    #[command(after_help = "Example:\n  tandem demo\n  tandem demo --json --exit-when-done")]
+    Demo(demo::DemoArgs),
+    /// Ideas: the work items commits link to (`T-12` in a commit message).
+    #[command(subcommand)]
+    Idea(commands::ideas::IdeaCommand),
+    /// Markets and what runs in each.
+    #[command(subcommand)]
+    Market(commands::markets::MarketCommand),
+    /// Pipeline runs.
+    #[command(subcommand)]
+    Run(commands::runs::RunCommand),
+    /// Releases.
+    #[command(subcommand)]
+    Release(commands::releases::ReleaseCommand),
+    /// Rollouts of releases through the waves.
+    #[command(subcommand)]
+    Rollout(commands::releases::RolloutCommand),
+    /// API tokens.
+    #[command(subcommand)]
+    Token(commands::tokens::TokenCommand),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let default_level = match cli.command {
+        Command::Serve(_) => "info",
+        _ => "warn",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("TANDEM_LOG").unwrap_or_else(|_| default_level.into());
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::env::var_os("NO_COLOR").is_none())
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Serve(args) => server::serve(args).await.map(|_| ExitCode::SUCCESS),
+        Command::Demo(args) => demo::run(args).await,
+        Command::Idea(c) => c.run().await.map(|_| ExitCode::SUCCESS),
+        Command::Market(c) => c.run().await.map(|_| ExitCode::SUCCESS),
+        Command::Run(c) => c.run().await.map(|_| ExitCode::SUCCESS),
+        Command::Release(c) => c.run().await.map(|_| ExitCode::SUCCESS),
+        Command::Rollout(c) => c.run().await.map(|_| ExitCode::SUCCESS),
+        Command::Token(c) => c.run().await.map(|_| ExitCode::SUCCESS),
+    }
+}

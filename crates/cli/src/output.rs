@@ -1,0 +1,50 @@
+//! Human tables and JSON output.
+
+use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
+use serde::Serialize;
+
+/// Prints `value` as pretty JSON.
+pub fn print_json<T: Serialize>(value: &T) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}
+
+/// Prints a table with `headers`; plain (no colours) when NO_COLOR is set or not a terminal.
+pub fn print_table(headers: &[&str], rows: Vec<Vec<String>>) {
+    let mut table = Table::new();
+    table.load_preset(UTF8_FULL_CONDENSED).set_header(headers.to_vec());
+    if std::env::var_os("NO_COLOR").is_some() {
+        table.force_no_tty();
+    }
+    for row in rows {
+        table.add_row(row);
+    }
+    println!("{table}");
+}
+
+/// A Unix-ms time as local-free UTC text, or `-`.
+pub fn time(ms: Option<i64>) -> String {
+    match ms.and_then(|ms| jiff::Timestamp::from_millisecond(ms).ok()) {
+        Some(t) => t.strftime("%Y-%m-%d %H:%M:%S").to_string(),
+        None => "-".into(),
+    }
+}
+
+/// The duration between two Unix-ms times, as `1m 05s`.
+pub fn duration(from: Option<i64>, to: Option<i64>) -> String {
+    match (from, to) {
+        (Some(a), Some(b)) if b >= a => {
+            let s = (b - a) / 1000;
+            if s >= 60 {
+                format!("{}m {:02}s", s / 60, s % 60)
+            } else {
+                format!("{}.{}s", s, ((b - a) % 1000) / 100)
+            }
+        }
+        _ => "-".into(),
+    }
+}
+
+pub fn short(sha: &str) -> String {
+    sha.chars().take(8).collect()
+}

@@ -1,0 +1,153 @@
+//! Starting the server: data folder, platform file, store, engine, first admin token, listener.
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use tandem_core::platform::{Platform, parse_platform};
+use tandem_core::role::Role;
+use tandem_engine::{Engine, EngineSettings};
+use tandem_server::{AppState, ServerSettings};
+use tandem_store::Store;
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Folder holding the database and blobs.
+    #[arg(long, env = "TANDEM_DATA_DIR", default_value = "tandem-data")]
+    pub data_dir: PathBuf,
+    /// Platform file (markets, waves, services); re-read at each start.
+    #[arg(long, env = "TANDEM_PLATFORM")]
+    pub platform: Option<PathBuf>,
+    /// Address to listen on.
+    #[arg(long, env = "TANDEM_LISTEN", default_value = "127.0.0.1:8420")]
+    pub listen: SocketAddr,
+    /// Let callers without a credential read (never write).
+    #[arg(long)]
+    pub anonymous_read: bool,
+}
+
+/// A started server.
+#[derive(Debug)]
+pub struct Running {
+    pub base_url: String,
+    /// The admin token created on first start (its secret is shown only now).
+    pub first_token: Option<String>,
+    shutdown: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<Result<()>>,
+}
+
+impl Running {
+    /// Stops taking requests, finishes those under way, stops every market process.
+    pub async fn stop(self) -> Result<()> {
+        let _ = self.shutdown.send(());
+        self.task.await.context("the server task failed")?
+    }
+}
+
+/// Reads and validates a platform file; local repository paths become absolute (relative ones
+/// are taken from the platform file's folder) and must exist.
+pub fn load_platform(path: &Path) -> Result<Platform> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read platform file {}", path.display()))?;
+    let mut platform = parse_platform(&path.display().to_string(), &text).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let base = path.parent().unwrap_or(Path::new("."));
+    for s in &mut platform.services {
+        if s.repo.contains("://") && !s.repo.starts_with("file://") {
+            continue;
+        }
+        let local = PathBuf::from(s.repo.strip_prefix("file://").unwrap_or(&s.repo));
+        let local = if local.is_absolute() { local } else { base.join(local) };
+        if !local.exists() {
+            bail!(
+                "{}: service `{}` names repository {}, which does not exist",
+                path.display(),
+                s.name,
+                local.display()
+            );
+        }
+        s.repo = std::fs::canonicalize(&local).unwrap_or(local).display().to_string();
+    }
+    Ok(platform)
+}
+
+/// Opens everything and starts serving in the background.
+pub async fn start(args: &ServeArgs) -> Result<Running> {
+    // Validate the platform before touching the data folder: a bad file writes nothing.
+    let platform = args.platform.as_deref().map(load_platform).transpose()?;
+    let listener = tokio::net::TcpListener::bind(args.listen).await.with_context(|| {
+        format!(
+            "cannot listen on {}: is another server using this port? Pick another with --listen",
+            args.listen
+        )
+    })?;
+    let store = Store::open(&args.data_dir)
+        .await
+        .with_context(|| format!("cannot open data folder {}", args.data_dir.display()))?;
+    match &platform {
+        Some(p) => store.sync_platform(p).await?,
+        None if store.list_markets().await?.is_empty() => {
+            bail!(
+                "no platform yet in {}: start with --platform FILE (markets, waves, services)",
+                args.data_dir.display()
+            )
+        }
+        None => {}
+    }
+    let first_token = if store.count_tokens().await? == 0 {
+        let secret = tandem_server::auth::generate_secret();
+        store.insert_token("admin", Role::Admin, &secret).await?;
+        Some(secret)
+    } else {
+        None
+    };
+    let engine = Engine::new(store, EngineSettings::in_data_dir(&args.data_dir)).await?;
+    engine.recover().await?;
+    let addr = listener.local_addr()?;
+    let state = AppState::new(
+        engine.clone(),
+        ServerSettings {
+            anonymous_read: args.anonymous_read,
+        },
+    );
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(tandem_server::serve(listener, state, async move {
+        let _ = rx.await;
+    }));
+    Ok(Running {
+        base_url: format!("http://{addr}"),
+        first_token,
+        shutdown: tx,
+        task,
+    })
+}
+
+/// `tandem serve`: runs until Ctrl-C or SIGTERM.
+pub async fn serve(args: ServeArgs) -> Result<()> {
+    let running = start(&args).await?;
+    tracing::info!(url = %running.base_url, data_dir = %args.data_dir.display(), "tandem is serving");
+    if let Some(secret) = &running.first_token {
+        eprintln!(
+            "Created the first admin token (shown once, keep it safe):\n  {secret}\nSign in at {}/login",
+            running.base_url
+        );
+    }
+    wait_for_signal().await;
+    tracing::info!("shutting down");
+    running.stop().await
+}
+
+/// Waits for Ctrl-C or SIGTERM.
+pub async fn wait_for_signal() {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term => {}
+    }
+}

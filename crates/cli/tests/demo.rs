@@ -1,0 +1,180 @@
+//! `tandem demo --json --exit-when-done` end to end: real git, the real pipeline building the
+//! shop, 25 real market processes; then what a user would check: every market live on its
+//! release, each serving its own language and currency, the ideas linked, and every process
+//! stopped when the demo exits.
+
+#![allow(clippy::unwrap_used)]
+
+use serde_json::Value;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+/// The demo builds a Rust program on a 2-core machine: give it time, but not forever.
+const DEMO_DEADLINE: Duration = Duration::from_secs(900);
+
+fn get(url: &str, token: Option<&str>) -> Result<(u16, String), String> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let mut req = reqwest::Client::new().get(url).timeout(Duration::from_secs(5));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let resp = req.send().await.map_err(|e| e.to_string())?;
+        let status = resp.status().as_u16();
+        Ok((status, resp.text().await.map_err(|e| e.to_string())?))
+    })
+}
+
+#[test]
+fn the_demo_builds_releases_and_rolls_out_to_25_markets() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("demo");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tandem"))
+        .args(["demo", "--json", "--exit-when-done", "--data-dir"])
+        .arg(&data)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > DEMO_DEADLINE {
+            child.kill().unwrap();
+            panic!("the demo did not finish within {DEMO_DEADLINE:?}");
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(status.success(), "demo failed ({status}):\n{stderr}");
+    let summary: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("stdout is not one JSON document: {e}\n{stderr}"));
+
+    assert!(summary["server"].as_str().unwrap().starts_with("http://127.0.0.1:"));
+    assert!(summary["token"].as_str().unwrap().starts_with("tdm_"));
+    let markets = summary["markets"].as_array().unwrap();
+    assert_eq!(markets.len(), 25);
+    assert_eq!(markets[0]["id"], "fr", "the pilot market comes first");
+    let waves: std::collections::BTreeSet<&str> = markets.iter().map(|m| m["wave"].as_str().unwrap()).collect();
+    assert!(waves.len() >= 4, "at least four waves: {waves:?}");
+    for m in markets {
+        assert_eq!(m["release"], "v1", "{m}");
+        assert_eq!(m["state"], "live", "{m}");
+    }
+    // The first release reached every market; the second, with a real start-up bug, was caught
+    // by its probe in the pilot market and went no further.
+    assert_eq!(summary["rollouts"][0]["state"], "succeeded");
+    assert_eq!(summary["rollouts"][1]["release"], "v2");
+    assert_eq!(summary["rollouts"][1]["state"], "halted");
+    let reason = summary["rollouts"][1]["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("failed its gate in fr") && reason.contains("locale has a country part"),
+        "{reason}"
+    );
+    assert_eq!(summary["incidents"].as_array().unwrap().len(), 1);
+    assert_eq!(summary["incidents"][0]["market"], "fr");
+    assert_eq!(summary["runs"][0]["state"], "success");
+    assert_eq!(summary["runs"][1]["state"], "success");
+
+    // The demo exited, so its server and every market process are gone.
+    for m in markets {
+        assert!(
+            get(m["url"].as_str().unwrap(), None).is_err(),
+            "{} still answers after the demo exited",
+            m["id"]
+        );
+    }
+    assert!(get(&format!("{}/healthz", summary["server"].as_str().unwrap()), None).is_err());
+
+    // What the demo left in its data folder tells the same story when served again.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut server = Command::new(env!("CARGO_BIN_EXE_tandem"))
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
+        .arg(&data)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let token = summary["token"].as_str().unwrap();
+    let mut ready = false;
+    for _ in 0..300 {
+        if get(&format!("{base}/healthz"), None).is_ok() {
+            ready = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let check = || -> Result<(), String> {
+        if !ready {
+            return Err("the server did not start on the demo's data folder".into());
+        }
+        // Live markets come back on their recorded ports, serving their own market.
+        let mut live: Vec<Value> = Vec::new();
+        for _ in 0..300 {
+            let (_, body) = get(&format!("{base}/api/v1/markets"), Some(token))?;
+            live = serde_json::from_str(&body).map_err(|e| e.to_string())?;
+            if live.iter().all(|m| m["services"][0]["health"] == "up") {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        assert!(
+            live.iter().all(|m| m["services"][0]["health"] == "up"),
+            "every market restarts: {live:?}"
+        );
+        let url_of = |id: &str| -> String {
+            let m = live.iter().find(|m| m["id"] == id).unwrap();
+            m["services"][0]["url"].as_str().unwrap().to_string()
+        };
+        let (_, fr) = get(&format!("{}/", url_of("fr")), None)?;
+        assert!(
+            fr.contains("€") && fr.contains("France"),
+            "the French shop shows euros:\n{fr}"
+        );
+        let (_, pl) = get(&format!("{}/", url_of("pl")), None)?;
+        assert!(
+            pl.contains("zł") || pl.contains("PLN"),
+            "the Polish shop shows złoty:\n{pl}"
+        );
+        let (code, health) = get(&format!("{}/healthz", url_of("hu")), None)?;
+        assert_eq!((code, health.as_str()), (200, "ok"));
+
+        let (_, ideas) = get(&format!("{base}/api/v1/ideas"), Some(token))?;
+        let ideas: Vec<Value> = serde_json::from_str(&ideas).map_err(|e| e.to_string())?;
+        let t1 = ideas.iter().find(|i| i["key"] == "T-1").unwrap();
+        assert_eq!(t1["state"], "live");
+        assert_eq!(t1["live_in"].as_array().unwrap().len(), 25);
+        assert_eq!(t1["commits"].as_array().unwrap().len(), 2);
+        let t3 = ideas.iter().find(|i| i["key"] == "T-3").unwrap();
+        assert_eq!(t3["state"], "planned");
+        let t4 = ideas.iter().find(|i| i["key"] == "T-4").unwrap();
+        assert_eq!(t4["state"], "in development", "the faulty change is live nowhere");
+
+        let (_, events) = get(&format!("{base}/api/v1/events?limit=5000"), Some(token))?;
+        let events: Vec<Value> = serde_json::from_str(&events).map_err(|e| e.to_string())?;
+        let count = |kind: &str| events.iter().filter(|e| e["kind"] == kind).count();
+        assert_eq!(count("deployment.live"), 25);
+        assert_eq!(count("release.created"), 2);
+        assert_eq!(count("rollout.succeeded"), 1);
+        assert_eq!(count("rollout.halted"), 1);
+        assert_eq!(count("deployment.failed"), 1);
+        assert_eq!(count("incident.opened"), 1);
+        Ok(())
+    };
+    let result = check();
+    let _ = Command::new("kill").args(["-TERM", &server.id().to_string()]).status();
+    let stopped = server.wait().unwrap();
+    result.unwrap();
+    assert!(stopped.success(), "tandem serve stops cleanly on SIGTERM: {stopped}");
+}

@@ -1,0 +1,215 @@
+//! `tandem serve` refuses bad input with a clear message and writes nothing; client commands
+//! talk to a running server and print what a user reads.
+
+#![allow(clippy::unwrap_used)]
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+fn tandem(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tandem"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+const MARKETS: &str = "markets:
+  - { id: fr, name: France, region: west, currency: EUR, locale: fr-FR, timezone: Europe/Paris }
+  - { id: be, name: Belgium, region: west, currency: EUR, locale: fr-BE, timezone: Europe/Brussels }
+";
+
+fn serve_with(dir: &Path, platform: &str) -> Output {
+    let file = dir.join("platform.yml");
+    std::fs::write(&file, platform).unwrap();
+    let data = dir.join("data");
+    tandem(&[
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--platform",
+        file.to_str().unwrap(),
+        "--data-dir",
+        data.to_str().unwrap(),
+    ])
+}
+
+#[test]
+fn a_bad_platform_file_is_refused_with_its_place_and_nothing_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        (
+            format!("{MARKETS}waves:\n  - {{ name: pilot, markets: [fr, xx] }}\n"),
+            "platform.yml:5:34: wave `pilot` names unknown market `xx`",
+        ),
+        (
+            format!("{MARKETS}  - {{ id: fr, name: F, region: w, currency: EUR, locale: fr, timezone: UTC }}\n"),
+            "platform.yml:4:11: market `fr` is declared twice",
+        ),
+        ("markets:\n  - { id: fr\n".to_string(), "platform.yml:"),
+        (format!("{MARKETS}wavez: []\n"), "wavez"),
+        (
+            format!("{MARKETS}services:\n  - {{ name: shop, repo: no/such/repo }}\n"),
+            "service `shop` names repository",
+        ),
+    ];
+    for (text, expected) in cases {
+        let out = serve_with(dir.path(), &text);
+        assert_eq!(out.status.code(), Some(1), "{text}");
+        let err = stderr(&out);
+        assert!(err.contains(expected), "expected `{expected}` in:\n{err}");
+        assert!(err.starts_with("error: "), "{err}");
+        assert!(
+            !dir.path().join("data").exists(),
+            "a refused platform file writes nothing"
+        );
+    }
+}
+
+#[test]
+fn a_port_in_use_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let file = dir.path().join("platform.yml");
+    std::fs::write(&file, MARKETS).unwrap();
+    let out = tandem(&[
+        "serve",
+        "--listen",
+        &addr,
+        "--platform",
+        file.to_str().unwrap(),
+        "--data-dir",
+        dir.path().join("d").to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains(&format!("cannot listen on {addr}")),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn usage_errors_exit_with_2_and_client_errors_say_what_to_do() {
+    let out = tandem(&["idea", "add"]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = tandem(&["market", "list", "--server", "http://127.0.0.1:9"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("cannot reach the Tandem server at http://127.0.0.1:9"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn client_commands_drive_a_running_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("platform.yml");
+    std::fs::write(
+        &file,
+        format!("{MARKETS}waves:\n  - {{ name: pilot, markets: [fr] }}\n"),
+    )
+    .unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let server = format!("http://127.0.0.1:{port}");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tandem"))
+        .args([
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--platform",
+            file.to_str().unwrap(),
+            "--data-dir",
+        ])
+        .arg(dir.path().join("data"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The first start prints the admin token once, on stderr.
+    let mut err = child.stderr.take().unwrap();
+    let token = {
+        use std::io::Read;
+        let mut buf = Vec::new();
+        let mut byte = [0u8; 1];
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no token printed: {}",
+                String::from_utf8_lossy(&buf)
+            );
+            if err.read(&mut byte).unwrap() == 0 {
+                panic!("server exited: {}", String::from_utf8_lossy(&buf));
+            }
+            buf.push(byte[0]);
+            let text = String::from_utf8_lossy(&buf);
+            if let Some(i) = text.find("tdm_")
+                && text[i..].contains('\n')
+            {
+                break text[i..].lines().next().unwrap().trim().to_string();
+            }
+        }
+    };
+    std::thread::spawn(move || std::io::copy(&mut err, &mut std::io::sink()));
+    let with = |args: &[&str], token: &str| -> Output {
+        let mut all = args.to_vec();
+        all.extend(["--server", &server, "--token", token]);
+        tandem(&all)
+    };
+
+    let out = with(&["idea", "add", "Pay with iDEAL", "--market", "be"], &token);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "Added idea T-1: Pay with iDEAL"
+    );
+    let out = with(&["idea", "list", "--json"], &token);
+    let ideas: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(ideas[0]["state"], "planned");
+
+    let out = with(&["market", "list"], &token);
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        table.contains("France") && table.contains("pilot") && table.contains("Belgium"),
+        "{table}"
+    );
+
+    let out = with(&["token", "create", "reader", "--role", "viewer", "--json"], &token);
+    let made: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let viewer = made["secret"].as_str().unwrap().to_string();
+    let out = with(&["idea", "add", "Sneaky"], &viewer);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("needs the developer role; your credential has viewer [HTTP 403]"),
+        "{}",
+        stderr(&out)
+    );
+    let out = with(&["run", "list"], "wrong");
+    assert!(
+        stderr(&out).contains("pass --token or set TANDEM_TOKEN"),
+        "{}",
+        stderr(&out)
+    );
+    let out = with(&["rollout", "show", "7"], &viewer);
+    assert!(
+        stderr(&out).contains("rollout 7 not found [HTTP 404]"),
+        "{}",
+        stderr(&out)
+    );
+
+    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "serve exits 0 on SIGTERM: {status}");
+}

@@ -1,0 +1,125 @@
+//! Config layering: defaults → region → market, each value remembering the layer that set it.
+
+use crate::platform::{ConfigLayers, Market};
+use serde::Serialize;
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+
+/// The layer that set a resolved value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Layer {
+    /// Facts of the market itself (its id, name, currency, locale, time zone).
+    Market,
+    Defaults,
+    Region,
+    Override,
+}
+
+/// A market's resolved config, and where each top-level key came from.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ResolvedConfig {
+    pub values: Map<String, Value>,
+    pub sources: BTreeMap<String, Layer>,
+}
+
+/// Resolves the config of `market`: the market's own facts, then defaults, then its region's
+/// values, then its own overrides; a later layer wins key by key, and nested objects merge.
+pub fn resolve_config(layers: &ConfigLayers, market: &Market) -> ResolvedConfig {
+    let mut values = Map::new();
+    let mut sources = BTreeMap::new();
+    let facts = [
+        ("market", &market.id),
+        ("name", &market.name),
+        ("region", &market.region),
+        ("currency", &market.currency),
+        ("locale", &market.locale),
+        ("timezone", &market.timezone),
+    ];
+    for (key, value) in facts {
+        values.insert(key.to_string(), Value::String(value.clone()));
+        sources.insert(key.to_string(), Layer::Market);
+    }
+    let empty = Map::new();
+    let ordered = [
+        (Layer::Defaults, &layers.defaults),
+        (Layer::Region, layers.regions.get(&market.region).unwrap_or(&empty)),
+        (Layer::Override, layers.markets.get(&market.id).unwrap_or(&empty)),
+    ];
+    for (layer, map) in ordered {
+        for (key, value) in map {
+            merge_value(values.entry(key.clone()).or_insert(Value::Null), value);
+            sources.insert(key.clone(), layer.clone());
+        }
+    }
+    ResolvedConfig { values, sources }
+}
+
+fn merge_value(into: &mut Value, from: &Value) {
+    match (into, from) {
+        (Value::Object(a), Value::Object(b)) => {
+            for (k, v) in b {
+                merge_value(a.entry(k.clone()).or_insert(Value::Null), v);
+            }
+        }
+        (slot, v) => *slot = v.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::platform::LaunchState;
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    fn market(id: &str, region: &str) -> Market {
+        Market {
+            id: id.into(),
+            name: id.to_uppercase(),
+            region: region.into(),
+            currency: "EUR".into(),
+            locale: "fr-FR".into(),
+            timezone: "Europe/Paris".into(),
+            state: LaunchState::Live,
+        }
+    }
+
+    fn obj(v: Value) -> Map<String, Value> {
+        v.as_object().cloned().unwrap()
+    }
+
+    #[test]
+    fn later_layers_win_and_remember_their_layer() {
+        let layers = ConfigLayers {
+            defaults: obj(json!({"vat_rate": 0.2, "shipping": {"free_over": 50, "carrier": "post"}})),
+            regions: [("west".to_string(), obj(json!({"shipping": {"free_over": 40}})))].into(),
+            markets: [("be".to_string(), obj(json!({"vat_rate": 0.21})))].into(),
+        };
+        let be = resolve_config(&layers, &market("be", "west"));
+        assert_eq!(be.values["vat_rate"], 0.21);
+        assert_eq!(be.values["shipping"], json!({"free_over": 40, "carrier": "post"}));
+        assert_eq!(be.sources["vat_rate"], Layer::Override);
+        assert_eq!(be.sources["shipping"], Layer::Region);
+        assert_eq!(be.sources["currency"], Layer::Market);
+
+        let de = resolve_config(&layers, &market("de", "central"));
+        assert_eq!(de.values["vat_rate"], 0.2);
+        assert_eq!(de.sources["vat_rate"], Layer::Defaults);
+    }
+
+    proptest! {
+        #[test]
+        fn a_market_override_always_wins(d in 0i64..100, r in 0i64..100, m in 0i64..100) {
+            let layers = ConfigLayers {
+                defaults: obj(json!({"k": d})),
+                regions: [("west".to_string(), obj(json!({"k": r})))].into(),
+                markets: [("fr".to_string(), obj(json!({"k": m})))].into(),
+            };
+            let fr = resolve_config(&layers, &market("fr", "west"));
+            prop_assert_eq!(&fr.values["k"], &json!(m));
+            let de = resolve_config(&layers, &market("de", "west"));
+            prop_assert_eq!(&de.values["k"], &json!(r));
+        }
+    }
+}

@@ -1,0 +1,13 @@
+//! Tandem's domain types and pure logic. Nothing here does I/O or runs async:
+//! parsing, validation, DAG order, config layering and rollout planning are
+//! plain functions, tested with unit and property tests.
+
+pub mod config;
+pub mod error;
+pub mod idea;
+pub mod pipeline;
+pub mod platform;
+pub mod role;
+pub mod rollout;
+
+pub use error::{SpecError, SpecErrors};

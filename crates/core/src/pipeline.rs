@@ -1,0 +1,447 @@
+//! `tandem.yml`: a service's pipeline, deploy method, gates and config schema.
+
+use crate::error::{Collector, SpecErrors};
+use crate::platform::is_name;
+use serde::{Deserialize, Serialize};
+use serde_saphyr::Spanned;
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
+
+/// A validated `tandem.yml`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ServiceSpec {
+    pub service: String,
+    pub env: BTreeMap<String, String>,
+    /// Jobs in an order where each comes after everything it needs.
+    pub jobs: Vec<JobSpec>,
+    pub deploy: Option<DeploySpec>,
+    pub gates: Gates,
+    pub config_schema: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobSpec {
+    pub name: String,
+    pub needs: Vec<String>,
+    pub env: BTreeMap<String, String>,
+    pub steps: Vec<StepSpec>,
+    pub artifacts: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StepSpec {
+    #[serde(default)]
+    pub name: Option<String>,
+    pub run: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Driver {
+    Process,
+    Command,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeploySpec {
+    pub driver: Driver,
+    pub run: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProbeSpec {
+    #[serde(default = "default_probe_path")]
+    pub path: String,
+    #[serde(default = "default_successes")]
+    pub successes: u32,
+    #[serde(default = "default_failures")]
+    pub failures: u32,
+}
+
+fn default_probe_path() -> String {
+    "/healthz".into()
+}
+fn default_successes() -> u32 {
+    1
+}
+fn default_failures() -> u32 {
+    3
+}
+
+impl Default for ProbeSpec {
+    fn default() -> Self {
+        Self {
+            path: default_probe_path(),
+            successes: default_successes(),
+            failures: default_failures(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Gates {
+    pub probe: ProbeSpec,
+    /// How long a market must stay healthy after its probe passes.
+    pub bake: Duration,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSpec {
+    service: Spanned<String>,
+    pipeline: RawPipeline,
+    #[serde(default)]
+    deploy: Option<DeploySpec>,
+    #[serde(default)]
+    gates: Option<RawGates>,
+    #[serde(default)]
+    config: Option<RawConfig>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPipeline {
+    #[serde(default)]
+    env: BTreeMap<String, String>,
+    jobs: Spanned<BTreeMap<String, Spanned<RawJob>>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawJob {
+    #[serde(default)]
+    needs: Vec<Spanned<String>>,
+    #[serde(default)]
+    env: BTreeMap<String, String>,
+    steps: Spanned<Vec<StepSpec>>,
+    #[serde(default)]
+    artifacts: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawGates {
+    #[serde(default)]
+    probe: Option<ProbeSpec>,
+    #[serde(default)]
+    bake: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    schema: String,
+}
+
+/// Parses and validates a `tandem.yml`; `file` names it in errors.
+pub fn parse_service_spec(file: &str, text: &str) -> Result<ServiceSpec, SpecErrors> {
+    let raw: RawSpec = serde_saphyr::from_str(text).map_err(|e| SpecErrors::from_yaml(file, &e))?;
+    let mut errors = Collector::new(file);
+
+    if !is_name(&raw.service.value) {
+        errors.push(
+            &raw.service.referenced,
+            format!(
+                "service name `{}` is not valid: expected lower-case letters, digits and dashes",
+                raw.service.value
+            ),
+        );
+    }
+    let jobs = &raw.pipeline.jobs;
+    if jobs.value.is_empty() {
+        errors.push(
+            &jobs.referenced,
+            "the pipeline has no job: expected at least one under `jobs`",
+        );
+    }
+    for (name, job) in &jobs.value {
+        if !is_name(name) {
+            errors.push(
+                &job.referenced,
+                format!("job name `{name}` is not valid: expected lower-case letters, digits, `-` and `_`"),
+            );
+        }
+        if job.value.steps.value.is_empty() {
+            errors.push(&job.value.steps.referenced, format!("job `{name}` has no step"));
+        }
+        for need in &job.value.needs {
+            if need.value == *name {
+                errors.push(&need.referenced, format!("job `{name}` needs itself"));
+            } else if !jobs.value.contains_key(&need.value) {
+                errors.push(
+                    &need.referenced,
+                    format!("job `{name}` needs unknown job `{}`", need.value),
+                );
+            }
+        }
+    }
+    let order = match order_jobs(&jobs.value) {
+        Ok(order) => order,
+        Err(cycle) => {
+            let at = jobs
+                .value
+                .get(&cycle[0])
+                .map(|j| j.referenced)
+                .unwrap_or(jobs.referenced);
+            errors.push(&at, format!("jobs form a cycle through `needs`: {}", cycle.join(" → ")));
+            Vec::new()
+        }
+    };
+
+    let mut gates = Gates::default();
+    if let Some(g) = raw.gates {
+        if let Some(p) = g.probe {
+            gates.probe = p;
+        }
+        if let Some(bake) = g.bake {
+            match parse_duration(&bake.value) {
+                Ok(d) => gates.bake = d,
+                Err(e) => errors.push(&bake.referenced, e),
+            }
+        }
+    }
+
+    let mut by_name: HashMap<String, Spanned<RawJob>> = raw.pipeline.jobs.value.into_iter().collect();
+    let jobs = order
+        .iter()
+        .filter_map(|name| by_name.remove(name).map(|j| (name, j.value)))
+        .map(|(name, j)| JobSpec {
+            name: name.clone(),
+            needs: j.needs.into_iter().map(|n| n.value).collect(),
+            env: j.env,
+            steps: j.steps.value,
+            artifacts: j.artifacts,
+        })
+        .collect();
+    errors.finish(ServiceSpec {
+        service: raw.service.value,
+        env: raw.pipeline.env,
+        jobs,
+        deploy: raw.deploy,
+        gates,
+        config_schema: raw.config.map(|c| c.schema),
+    })
+}
+
+/// Orders jobs so each comes after all it needs (ties broken by name, so the order is stable).
+/// Needs naming unknown jobs are ignored here; on a cycle, returns the jobs on it.
+fn order_jobs(jobs: &BTreeMap<String, Spanned<RawJob>>) -> Result<Vec<String>, Vec<String>> {
+    let mut remaining: BTreeMap<&str, Vec<&str>> = jobs
+        .iter()
+        .map(|(name, j)| {
+            let needs = j
+                .value
+                .needs
+                .iter()
+                .map(|n| n.value.as_str())
+                .filter(|n| jobs.contains_key(*n) && n != name)
+                .collect();
+            (name.as_str(), needs)
+        })
+        .collect();
+    let mut order: Vec<String> = Vec::new();
+    while !remaining.is_empty() {
+        let ready: Vec<&str> = remaining
+            .iter()
+            .filter(|(_, needs)| needs.iter().all(|n| order.iter().any(|o| o == n)))
+            .map(|(name, _)| *name)
+            .collect();
+        if ready.is_empty() {
+            let mut cycle: Vec<String> = remaining.keys().map(|s| s.to_string()).collect();
+            cycle.push(cycle[0].clone());
+            return Err(cycle);
+        }
+        for name in ready {
+            remaining.remove(name);
+            order.push(name.to_string());
+        }
+    }
+    Ok(order)
+}
+
+/// Parses a duration such as `30s`, `5m`, `1h` or `250ms`.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("duration `{text}` is not valid: expected a number and a unit, such as `30s` or `5m`"))?;
+    match unit {
+        "ms" => Ok(Duration::from_millis(n)),
+        "s" | "" => Ok(Duration::from_secs(n)),
+        "m" => Ok(Duration::from_secs(n * 60)),
+        "h" => Ok(Duration::from_secs(n * 3600)),
+        _ => Err(format!(
+            "duration `{text}` has unknown unit `{unit}`: expected ms, s, m or h"
+        )),
+    }
+}
+
+/// The name an artifact is known by in deploy commands: its file name.
+pub fn artifact_name(path: &str) -> &str {
+    path.rsplit('/').next().unwrap_or(path)
+}
+
+/// Turns a deploy `run` template into a program and its arguments, without a shell:
+/// `{artifact:NAME}` becomes that artifact's path and `{port}` the market's port.
+pub fn render_deploy_command(
+    template: &str,
+    artifacts: &HashMap<String, String>,
+    port: u16,
+) -> Result<Vec<String>, String> {
+    let mut argv = Vec::new();
+    for word in template.split_whitespace() {
+        let mut out = String::new();
+        let mut rest = word;
+        while let Some(start) = rest.find('{') {
+            out.push_str(&rest[..start]);
+            let end = rest[start..]
+                .find('}')
+                .ok_or_else(|| format!("deploy command `{template}`: `{{` without a closing `}}`"))?;
+            let key = &rest[start + 1..start + end];
+            match key.split_once(':') {
+                None if key == "port" => out.push_str(&port.to_string()),
+                Some(("artifact", name)) => out.push_str(artifacts.get(name).ok_or_else(|| {
+                    format!("deploy command names artifact `{name}`, which the release does not have")
+                })?),
+                _ => {
+                    return Err(format!(
+                        "deploy command `{template}`: unknown placeholder `{{{key}}}`: expected {{port}} or {{artifact:NAME}}"
+                    ));
+                }
+            }
+            rest = &rest[start + end + 1..];
+        }
+        out.push_str(rest);
+        argv.push(out);
+    }
+    if argv.is_empty() {
+        return Err("deploy command is empty".into());
+    }
+    Ok(argv)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    const SHOP: &str = "\
+service: shop
+pipeline:
+  env: { CARGO_TERM_COLOR: never }
+  jobs:
+    build:
+      needs: [test]
+      steps:
+        - run: cargo build --release
+      artifacts: [target/release/shop]
+    test:
+      steps:
+        - run: cargo test
+deploy:
+  driver: process
+  run: \"{artifact:shop} --port {port}\"
+gates:
+  probe: { path: /healthz, successes: 3, failures: 2 }
+  bake: 30s
+config:
+  schema: config/schema.json
+";
+
+    #[test]
+    fn parses_the_documented_shape() {
+        let s = parse_service_spec("tandem.yml", SHOP).unwrap();
+        assert_eq!(
+            s.jobs.iter().map(|j| j.name.as_str()).collect::<Vec<_>>(),
+            ["test", "build"]
+        );
+        assert_eq!(s.gates.probe.successes, 3);
+        assert_eq!(s.gates.bake, Duration::from_secs(30));
+        assert_eq!(s.deploy.unwrap().driver, Driver::Process);
+        assert_eq!(s.config_schema.as_deref(), Some("config/schema.json"));
+    }
+
+    #[test]
+    fn a_cycle_and_an_unknown_need_are_both_reported() {
+        let text = "\
+service: shop
+pipeline:
+  jobs:
+    a:
+      needs: [b]
+      steps: [{ run: x }]
+    b:
+      needs: [a, c]
+      steps: [{ run: y }]
+";
+        let err = parse_service_spec("tandem.yml", text).unwrap_err();
+        let shown = err.to_string();
+        assert!(
+            shown.contains("tandem.yml:8:18: job `b` needs unknown job `c`"),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("jobs form a cycle through `needs`: a → b → a"),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn unknown_keys_are_refused_with_their_line() {
+        let err = parse_service_spec(
+            "tandem.yml",
+            "service: shop\npipeline:\n  jobs:\n    a:\n      stepz: []\n",
+        )
+        .unwrap_err();
+        assert_eq!(err.0[0].line, 5, "{err}");
+        assert!(err.0[0].message.contains("stepz"), "{err}");
+    }
+
+    #[test]
+    fn deploy_commands_fill_in_artifacts_and_port() {
+        let artifacts = HashMap::from([("shop".to_string(), "/d/a b/shop".to_string())]);
+        let argv = render_deploy_command("{artifact:shop} --port {port}", &artifacts, 8080).unwrap();
+        assert_eq!(argv, ["/d/a b/shop", "--port", "8080"]);
+        assert!(
+            render_deploy_command("{artifact:web}", &artifacts, 1)
+                .unwrap_err()
+                .contains("`web`")
+        );
+        assert!(
+            render_deploy_command("{host}", &artifacts, 1)
+                .unwrap_err()
+                .contains("{host}")
+        );
+    }
+
+    #[test]
+    fn durations_parse_with_units() {
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(parse_duration("5m"), Ok(Duration::from_secs(300)));
+        assert!(parse_duration("5 weeks").is_err());
+    }
+
+    proptest! {
+        #[test]
+        fn job_order_respects_needs(n in 1usize..8, edges in proptest::collection::vec((0usize..8, 0usize..8), 0..16)) {
+            let mut text = String::from("service: s\npipeline:\n  jobs:\n");
+            for i in 0..n {
+                let needs: Vec<String> = edges.iter().filter(|(a, b)| *a == i && *b < i).map(|(_, b)| format!("j{b}")).collect();
+                text.push_str(&format!("    j{i}:\n      needs: [{}]\n      steps: [{{ run: x }}]\n", needs.join(", ")));
+            }
+            let spec = parse_service_spec("t.yml", &text).unwrap();
+            let pos = |name: &str| spec.jobs.iter().position(|j| j.name == name).unwrap();
+            for job in &spec.jobs {
+                for need in &job.needs {
+                    prop_assert!(pos(need) < pos(&job.name));
+                }
+            }
+            prop_assert_eq!(spec.jobs.len(), n);
+        }
+    }
+}

@@ -1,0 +1,367 @@
+//! The platform file: markets, waves and services, loaded and validated by `tandem serve`.
+
+use crate::error::{Collector, SpecErrors};
+use serde::{Deserialize, Serialize};
+use serde_saphyr::Spanned;
+use std::collections::{BTreeMap, HashMap};
+
+/// Where a market stands in its launch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LaunchState {
+    Planned,
+    Launching,
+    Live,
+}
+
+impl LaunchState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LaunchState::Planned => "planned",
+            LaunchState::Launching => "launching",
+            LaunchState::Live => "live",
+        }
+    }
+}
+
+/// A deployment target, usually a country.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Market {
+    pub id: String,
+    pub name: String,
+    pub region: String,
+    pub currency: String,
+    pub locale: String,
+    pub timezone: String,
+    pub state: LaunchState,
+}
+
+/// An ordered group of markets a change goes through together.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Wave {
+    pub name: String,
+    pub markets: Vec<String>,
+}
+
+/// Config values kept per layer: defaults, then region, then market.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ConfigLayers {
+    #[serde(default)]
+    pub defaults: serde_json::Map<String, serde_json::Value>,
+    #[serde(default)]
+    pub regions: BTreeMap<String, serde_json::Map<String, serde_json::Value>>,
+    #[serde(default)]
+    pub markets: BTreeMap<String, serde_json::Map<String, serde_json::Value>>,
+}
+
+/// A deployable application with a git repository.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Service {
+    pub name: String,
+    /// A local path (absolute, or relative to the platform file) or a URL.
+    pub repo: String,
+    pub branch: String,
+    pub config: ConfigLayers,
+}
+
+/// The whole validated platform.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Platform {
+    pub markets: Vec<Market>,
+    pub waves: Vec<Wave>,
+    pub services: Vec<Service>,
+}
+
+impl Platform {
+    pub fn market(&self, id: &str) -> Option<&Market> {
+        self.markets.iter().find(|m| m.id == id)
+    }
+
+    pub fn service(&self, name: &str) -> Option<&Service> {
+        self.services.iter().find(|s| s.name == name)
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPlatform {
+    markets: Vec<Spanned<RawMarket>>,
+    #[serde(default)]
+    waves: Vec<RawWave>,
+    #[serde(default)]
+    services: Vec<RawService>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMarket {
+    id: Spanned<String>,
+    name: String,
+    region: String,
+    currency: Spanned<String>,
+    locale: String,
+    timezone: String,
+    #[serde(default = "default_state")]
+    state: LaunchState,
+}
+
+fn default_state() -> LaunchState {
+    LaunchState::Live
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawWave {
+    name: Spanned<String>,
+    markets: Spanned<Vec<Spanned<String>>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawService {
+    name: Spanned<String>,
+    repo: String,
+    #[serde(default = "default_branch")]
+    branch: String,
+    #[serde(default)]
+    config: ConfigLayers,
+}
+
+fn default_branch() -> String {
+    "main".to_string()
+}
+
+/// Parses and validates a platform file; `file` names it in errors.
+///
+/// Every problem found is returned at once, each with its line and column.
+pub fn parse_platform(file: &str, text: &str) -> Result<Platform, SpecErrors> {
+    let raw: RawPlatform = serde_saphyr::from_str(text).map_err(|e| SpecErrors::from_yaml(file, &e))?;
+    let mut errors = Collector::new(file);
+
+    let mut seen: HashMap<String, serde_saphyr::Location> = HashMap::new();
+    for m in &raw.markets {
+        let id = &m.value.id;
+        if !is_market_id(&id.value) {
+            errors.push(
+                &id.referenced,
+                format!(
+                    "market id `{}` is not valid: expected a lower-case ISO 3166 alpha-2 code such as `fr`",
+                    id.value
+                ),
+            );
+        }
+        if let Some(first) = seen.insert(id.value.clone(), id.referenced) {
+            errors.push(
+                &id.referenced,
+                format!(
+                    "market `{}` is declared twice (first at line {})",
+                    id.value,
+                    first.line()
+                ),
+            );
+        }
+        let cur = &m.value.currency;
+        if cur.value.len() != 3 || !cur.value.chars().all(|c| c.is_ascii_uppercase()) {
+            errors.push(
+                &cur.referenced,
+                format!(
+                    "currency `{}` is not valid: expected an ISO 4217 code such as `EUR`",
+                    cur.value
+                ),
+            );
+        }
+    }
+    if raw.markets.is_empty() {
+        errors.push(
+            &serde_saphyr::Location::UNKNOWN,
+            "the platform declares no market: expected at least one under `markets`",
+        );
+    }
+
+    let mut wave_names: HashMap<String, u64> = HashMap::new();
+    let mut in_wave: HashMap<String, String> = HashMap::new();
+    for w in &raw.waves {
+        if let Some(line) = wave_names.insert(w.name.value.clone(), w.name.referenced.line()) {
+            errors.push(
+                &w.name.referenced,
+                format!("wave `{}` is declared twice (first at line {line})", w.name.value),
+            );
+        }
+        if w.markets.value.is_empty() {
+            errors.push(&w.markets.referenced, format!("wave `{}` has no market", w.name.value));
+        }
+        for m in &w.markets.value {
+            if !seen.contains_key(&m.value) {
+                errors.push(
+                    &m.referenced,
+                    format!(
+                        "wave `{}` names unknown market `{}`: declare it under `markets` first",
+                        w.name.value, m.value
+                    ),
+                );
+            } else if let Some(other) = in_wave.insert(m.value.clone(), w.name.value.clone()) {
+                errors.push(
+                    &m.referenced,
+                    format!(
+                        "market `{}` is in wave `{}` and again in wave `{}`: a market belongs to one wave",
+                        m.value, other, w.name.value
+                    ),
+                );
+            }
+        }
+    }
+
+    let mut service_names: HashMap<String, u64> = HashMap::new();
+    for s in &raw.services {
+        if let Some(line) = service_names.insert(s.name.value.clone(), s.name.referenced.line()) {
+            errors.push(
+                &s.name.referenced,
+                format!("service `{}` is declared twice (first at line {line})", s.name.value),
+            );
+        }
+        if !is_name(&s.name.value) {
+            errors.push(
+                &s.name.referenced,
+                format!(
+                    "service name `{}` is not valid: expected lower-case letters, digits and dashes",
+                    s.name.value
+                ),
+            );
+        }
+        for market in s.config.markets.keys() {
+            if !seen.contains_key(market) {
+                errors.push(
+                    &s.name.referenced,
+                    format!("service `{}` sets config for unknown market `{market}`", s.name.value),
+                );
+            }
+        }
+    }
+
+    let platform = Platform {
+        markets: raw
+            .markets
+            .into_iter()
+            .map(|m| {
+                let m = m.value;
+                Market {
+                    id: m.id.value,
+                    name: m.name,
+                    region: m.region,
+                    currency: m.currency.value,
+                    locale: m.locale,
+                    timezone: m.timezone,
+                    state: m.state,
+                }
+            })
+            .collect(),
+        waves: raw
+            .waves
+            .into_iter()
+            .map(|w| Wave {
+                name: w.name.value,
+                markets: w.markets.value.into_iter().map(|m| m.value).collect(),
+            })
+            .collect(),
+        services: raw
+            .services
+            .into_iter()
+            .map(|s| Service {
+                name: s.name.value,
+                repo: s.repo,
+                branch: s.branch,
+                config: s.config,
+            })
+            .collect(),
+    };
+    errors.finish(platform)
+}
+
+fn is_market_id(id: &str) -> bool {
+    id.len() == 2 && id.chars().all(|c| c.is_ascii_lowercase())
+}
+
+/// Whether `name` is a valid service or job name.
+pub fn is_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = "\
+markets:
+  - { id: fr, name: France, region: west, currency: EUR, locale: fr-FR, timezone: Europe/Paris }
+  - { id: be, name: Belgium, region: west, currency: EUR, locale: fr-BE, timezone: Europe/Brussels, state: planned }
+waves:
+  - { name: pilot, markets: [fr] }
+  - { name: benelux, markets: [be] }
+services:
+  - name: shop
+    repo: ./shop
+    config:
+      defaults: { vat_rate: 0.2 }
+      markets: { be: { vat_rate: 0.21 } }
+";
+
+    #[test]
+    fn parses_a_good_platform() {
+        let p = parse_platform("platform.yml", GOOD).unwrap();
+        assert_eq!(p.markets.len(), 2);
+        assert_eq!(p.markets[1].state, LaunchState::Planned);
+        assert_eq!(p.waves[1].markets, ["be"]);
+        assert_eq!(p.services[0].branch, "main");
+        assert_eq!(p.services[0].config.markets["be"]["vat_rate"], 0.21);
+    }
+
+    #[test]
+    fn reports_every_semantic_error_with_its_place() {
+        let text = "\
+markets:
+  - { id: fr, name: France, region: west, currency: EUR, locale: fr-FR, timezone: Europe/Paris }
+  - { id: fr, name: France, region: west, currency: eur, locale: fr-FR, timezone: Europe/Paris }
+waves:
+  - { name: pilot, markets: [fr, xx] }
+services: []
+";
+        let err = parse_platform("p.yml", text).unwrap_err();
+        let shown = err.to_string();
+        assert!(
+            shown.contains("p.yml:3:11: market `fr` is declared twice (first at line 2)"),
+            "{shown}"
+        );
+        assert!(shown.contains("p.yml:3:"), "{shown}");
+        assert!(shown.contains("currency `eur` is not valid"), "{shown}");
+        assert!(
+            shown.contains("p.yml:5:34: wave `pilot` names unknown market `xx`"),
+            "{shown}"
+        );
+        assert_eq!(err.0.len(), 3);
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_yaml_name_the_line() {
+        let err = parse_platform("p.yml", "markets: []\nwaevs: []\n").unwrap_err();
+        assert_eq!(err.0[0].line, 2, "{err}");
+        assert!(err.to_string().contains("waevs"), "{err}");
+
+        let err = parse_platform("p.yml", "markets:\n  - { id: fr\n").unwrap_err();
+        assert!(err.0[0].line >= 2, "{err}");
+    }
+
+    #[test]
+    fn a_market_in_two_waves_is_refused() {
+        let text = GOOD.replace("markets: [be]", "markets: [be, fr]");
+        let err = parse_platform("p.yml", &text).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("market `fr` is in wave `pilot` and again in wave `benelux`"),
+            "{err}"
+        );
+    }
+}

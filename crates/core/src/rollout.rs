@@ -1,0 +1,107 @@
+//! Rollout planning and the gate's decision, as pure functions.
+
+use crate::platform::Platform;
+use serde::Serialize;
+
+/// One wave of a rollout plan: the markets it deploys, in order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PlannedWave {
+    pub name: String,
+    pub markets: Vec<String>,
+}
+
+/// The waves a release goes through: the platform's waves in order, then one last wave holding
+/// every market that no wave names, so no market is forgotten.
+pub fn plan_waves(platform: &Platform) -> Vec<PlannedWave> {
+    let mut plan: Vec<PlannedWave> = platform
+        .waves
+        .iter()
+        .map(|w| PlannedWave {
+            name: w.name.clone(),
+            markets: w.markets.clone(),
+        })
+        .collect();
+    let rest: Vec<String> = platform
+        .markets
+        .iter()
+        .filter(|m| !platform.waves.iter().any(|w| w.markets.contains(&m.id)))
+        .map(|m| m.id.clone())
+        .collect();
+    if !rest.is_empty() {
+        plan.push(PlannedWave {
+            name: "rest".to_string(),
+            markets: rest,
+        });
+    }
+    plan
+}
+
+/// A probe's running tally and its verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ProbeTally {
+    pub consecutive_successes: u32,
+    pub consecutive_failures: u32,
+}
+
+/// What the gate decides after a probe answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProbeVerdict {
+    Healthy,
+    Unhealthy,
+    Pending,
+}
+
+impl ProbeTally {
+    /// Records one probe answer and decides: healthy after `successes` in a row, unhealthy after
+    /// `failures` in a row, otherwise keep probing.
+    pub fn record(&mut self, ok: bool, successes: u32, failures: u32) -> ProbeVerdict {
+        if ok {
+            self.consecutive_successes += 1;
+            self.consecutive_failures = 0;
+        } else {
+            self.consecutive_failures += 1;
+            self.consecutive_successes = 0;
+        }
+        if self.consecutive_successes >= successes.max(1) {
+            ProbeVerdict::Healthy
+        } else if self.consecutive_failures >= failures.max(1) {
+            ProbeVerdict::Unhealthy
+        } else {
+            ProbeVerdict::Pending
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::platform::parse_platform;
+
+    #[test]
+    fn markets_outside_every_wave_go_last() {
+        let p = parse_platform(
+            "p.yml",
+            "markets:
+  - { id: fr, name: France, region: w, currency: EUR, locale: fr-FR, timezone: Europe/Paris }
+  - { id: de, name: Germany, region: c, currency: EUR, locale: de-DE, timezone: Europe/Berlin }
+waves:
+  - { name: pilot, markets: [fr] }
+",
+        )
+        .unwrap();
+        let plan = plan_waves(&p);
+        assert_eq!(plan.len(), 2);
+        assert_eq!(plan[1].markets, ["de"]);
+    }
+
+    #[test]
+    fn one_flaky_answer_does_not_fail_the_gate() {
+        let mut t = ProbeTally::default();
+        assert_eq!(t.record(false, 2, 2), ProbeVerdict::Pending);
+        assert_eq!(t.record(true, 2, 2), ProbeVerdict::Pending);
+        assert_eq!(t.record(true, 2, 2), ProbeVerdict::Healthy);
+        let mut t = ProbeTally::default();
+        t.record(false, 2, 2);
+        assert_eq!(t.record(false, 2, 2), ProbeVerdict::Unhealthy);
+    }
+}

@@ -1,0 +1,184 @@
+//! Reading a service's repository with gix: resolve a branch, read history, read a file at a
+//! commit, and write a commit's tree into a fresh folder. All blocking: call from
+//! `spawn_blocking`.
+
+use anyhow::{Context, Result, anyhow, bail};
+use gix::bstr::ByteSlice;
+use std::path::Path;
+use tandem_store::NewCommit;
+
+fn open(repo: &Path) -> Result<gix::Repository> {
+    if !repo.exists() {
+        bail!("repository {} does not exist", repo.display());
+    }
+    gix::open(repo).with_context(|| format!("{} is not a git repository", repo.display()))
+}
+
+/// The commit id a branch (or any revision) points at.
+pub fn resolve(repo: &Path, rev: &str) -> Result<String> {
+    let repo_handle = open(repo)?;
+    let id = repo_handle
+        .rev_parse_single(rev)
+        .with_context(|| format!("cannot find `{rev}` in {}", repo.display()))?;
+    let commit = id
+        .object()
+        .context("cannot read the revision's object")?
+        .peel_to_commit()
+        .with_context(|| format!("`{rev}` does not point at a commit"))?;
+    Ok(commit.id().to_string())
+}
+
+/// Commits reachable from `tip`, newest first, at most `limit`.
+pub fn read_history(repo: &Path, tip: &str, limit: usize) -> Result<Vec<NewCommit>> {
+    let repo = open(repo)?;
+    let tip = gix::ObjectId::from_hex(tip.as_bytes()).with_context(|| format!("`{tip}` is not a commit id"))?;
+    let walk = repo.rev_walk([tip]).all().context("cannot walk the history")?;
+    let mut out = Vec::new();
+    for info in walk.take(limit) {
+        let info = info.context("cannot read a commit of the history")?;
+        let commit = repo.find_commit(info.id).context("cannot read a commit")?;
+        let author = commit.author().context("cannot read a commit's author")?;
+        let authored_at = author.time().map(|t| t.seconds * 1000).unwrap_or(0);
+        let committed_at = commit.time().map(|t| t.seconds * 1000).unwrap_or(authored_at);
+        out.push(NewCommit {
+            sha: info.id.to_string(),
+            parents: commit.parent_ids().map(|p| p.to_string()).collect(),
+            author: format!(
+                "{} <{}>",
+                author.name.trim().to_str_lossy(),
+                author.email.trim().to_str_lossy()
+            ),
+            authored_at,
+            committed_at,
+            message: commit.message_raw_sloppy().to_str_lossy().trim_end().to_string(),
+        });
+    }
+    Ok(out)
+}
+
+/// The tree of commit `sha`.
+fn commit_tree<'r>(repo: &'r gix::Repository, sha: &str) -> Result<gix::Tree<'r>> {
+    let id = gix::ObjectId::from_hex(sha.as_bytes()).with_context(|| format!("`{sha}` is not a commit id"))?;
+    let commit = repo
+        .find_commit(id)
+        .with_context(|| format!("cannot read commit {sha}"))?;
+    commit.tree().context("cannot read the commit's tree")
+}
+
+/// A file's bytes at a commit, or `None` when the commit has no such file.
+pub fn read_file(repo: &Path, sha: &str, path: &str) -> Result<Option<Vec<u8>>> {
+    let repo = open(repo)?;
+    let tree = commit_tree(&repo, sha)?;
+    let Some(entry) = tree.lookup_entry_by_path(path).context("cannot look up the file")? else {
+        return Ok(None);
+    };
+    if !entry.mode().is_blob() {
+        return Ok(None);
+    }
+    Ok(Some(entry.object().context("cannot read the file")?.detach().data))
+}
+
+/// Writes the tree of commit `sha` into `dest` (which must not exist yet); returns the number
+/// of files written. Symbolic links and submodules are skipped.
+pub fn checkout(repo: &Path, sha: &str, dest: &Path) -> Result<usize> {
+    let repo = open(repo)?;
+    let tree = commit_tree(&repo, sha)?;
+    let mut recorder = gix::traverse::tree::Recorder::default();
+    tree.traverse()
+        .breadthfirst(&mut recorder)
+        .context("cannot walk the commit's tree")?;
+    std::fs::create_dir(dest).with_context(|| format!("cannot create workspace {}", dest.display()))?;
+    let mut files = 0;
+    for entry in recorder.records {
+        let rel = entry
+            .filepath
+            .to_str()
+            .map_err(|_| anyhow!("a path in the repository is not UTF-8"))?;
+        if rel.split('/').any(|part| part == ".." || part.is_empty()) {
+            bail!("the repository holds an unsafe path `{rel}`");
+        }
+        let path = dest.join(rel);
+        if entry.mode.is_tree() {
+            std::fs::create_dir_all(&path).with_context(|| format!("cannot create {}", path.display()))?;
+        } else if entry.mode.is_blob() {
+            let data = repo
+                .find_object(entry.oid)
+                .context("cannot read a file of the commit")?
+                .detach()
+                .data;
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
+            }
+            std::fs::write(&path, data).with_context(|| format!("cannot write {}", path.display()))?;
+            if entry.mode.is_executable() {
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))?;
+            }
+            files += 1;
+        }
+    }
+    Ok(files)
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use std::process::Command;
+
+    /// Makes a repository with real git, one commit per (message, file, content).
+    pub fn make_repo(dir: &Path, commits: &[(&str, &str, &str)]) {
+        let git = |args: &[&str]| {
+            let out = Command::new("git")
+                .args(args)
+                .current_dir(dir)
+                .env("GIT_AUTHOR_NAME", "Ana")
+                .env("GIT_AUTHOR_EMAIL", "ana@example.com")
+                .env("GIT_COMMITTER_NAME", "Ana")
+                .env("GIT_COMMITTER_EMAIL", "ana@example.com")
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "git {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        };
+        std::fs::create_dir_all(dir).unwrap();
+        git(&["init", "-q", "-b", "main"]);
+        for (message, file, content) in commits {
+            let path = dir.join(file);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, content).unwrap();
+            git(&["add", "."]);
+            git(&["commit", "-q", "-m", message]);
+        }
+    }
+
+    #[test]
+    fn reads_history_files_and_checks_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = dir.path().join("r");
+        make_repo(
+            &repo,
+            &[("T-1: first", "a.txt", "one"), ("T-2: second", "src/b.txt", "two")],
+        );
+        let tip = resolve(&repo, "main").unwrap();
+        let history = read_history(&repo, &tip, 10).unwrap();
+        assert_eq!(history.len(), 2);
+        assert_eq!(history[0].message, "T-2: second");
+        assert_eq!(history[0].parents, [history[1].sha.clone()]);
+        assert_eq!(history[0].author, "Ana <ana@example.com>");
+        assert_eq!(read_file(&repo, &tip, "src/b.txt").unwrap().unwrap(), b"two");
+        assert!(read_file(&repo, &tip, "nope").unwrap().is_none());
+        let ws = dir.path().join("ws");
+        assert_eq!(checkout(&repo, &history[1].sha, &ws).unwrap(), 1);
+        assert_eq!(std::fs::read_to_string(ws.join("a.txt")).unwrap(), "one");
+        assert!(!ws.join("src").exists());
+    }
+
+    #[test]
+    fn a_missing_repository_is_named() {
+        let err = resolve(Path::new("/no/such/repo"), "main").unwrap_err();
+        assert!(err.to_string().contains("/no/such/repo does not exist"), "{err}");
+    }
+}

@@ -1,0 +1,237 @@
+//! Tandem's workers: the git reader, the pipeline runner, the rollout engine and the supervisor
+//! of market processes. They act on the store and leave every result in it; the server and the
+//! CLI drive them through [`Engine`].
+
+pub mod git;
+pub mod pipeline;
+pub mod rollout;
+pub mod supervisor;
+
+use anyhow::{Context, Result, anyhow};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+use tandem_core::platform::Service;
+use tandem_store::{RolloutRow, RunRow, Store};
+use tokio_util::task::TaskTracker;
+
+/// How many commits of a branch are read when syncing a repository.
+const HISTORY_LIMIT: usize = 1000;
+/// How long shutdown waits for runs and rollouts under way before stopping processes anyway.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// Where the engine works, and how hard.
+#[derive(Debug, Clone)]
+pub struct EngineSettings {
+    /// Fresh job workspaces and live logs.
+    pub work_dir: PathBuf,
+    /// Released artifacts and per-market config files and logs.
+    pub deploy_dir: PathBuf,
+    /// How many markets of one wave deploy at once.
+    pub max_parallel_markets: usize,
+}
+
+impl EngineSettings {
+    pub fn in_data_dir(data_dir: &Path) -> Self {
+        Self {
+            work_dir: data_dir.join("work"),
+            deploy_dir: data_dir.join("deploy"),
+            max_parallel_markets: 8,
+        }
+    }
+}
+
+/// The workers, sharing the store, the supervisor and a change signal for live views.
+#[derive(Debug)]
+pub struct Engine {
+    pub store: Store,
+    pub settings: EngineSettings,
+    pub supervisor: supervisor::Supervisor,
+    http: reqwest::Client,
+    tasks: TaskTracker,
+    changes: tokio::sync::watch::Sender<u64>,
+}
+
+impl Engine {
+    pub async fn new(store: Store, settings: EngineSettings) -> Result<Arc<Self>> {
+        for dir in [&settings.work_dir, &settings.deploy_dir] {
+            tokio::fs::create_dir_all(dir)
+                .await
+                .with_context(|| format!("cannot create {}", dir.display()))?;
+        }
+        let http = reqwest::Client::builder()
+            .build()
+            .context("cannot build the probe client")?;
+        Ok(Arc::new(Self {
+            store,
+            settings,
+            supervisor: supervisor::Supervisor::default(),
+            http,
+            tasks: TaskTracker::new(),
+            changes: tokio::sync::watch::channel(0).0,
+        }))
+    }
+
+    /// A receiver that wakes on every change the engine makes (for live views).
+    pub fn subscribe(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.changes.subscribe()
+    }
+
+    pub fn notify(&self) {
+        self.changes.send_modify(|n| *n += 1);
+    }
+
+    /// Picks up after a previous process: runs it left unfinished are marked interrupted and
+    /// deployments it left half-done are marked failed (both before this returns); then, in the
+    /// background, live markets are started again and unfinished rollouts resume at their
+    /// current wave.
+    pub async fn recover(self: &Arc<Self>) -> Result<()> {
+        let runs = self.store.interrupt_unfinished_runs().await?;
+        let deployments = self.store.fail_unfinished_deployments().await?;
+        if !runs.is_empty() || deployments > 0 {
+            tracing::warn!(
+                runs = runs.len(),
+                deployments,
+                "marked work left unfinished by the previous server"
+            );
+        }
+        let engine = self.clone();
+        self.tasks.spawn(async move {
+            if let Err(e) = engine.restart_live_markets().await {
+                tracing::error!(error = %format!("{e:#}"), "cannot restart live markets");
+            }
+            match engine.store.list_unfinished_rollouts().await {
+                Ok(rollouts) => {
+                    for rollout in rollouts {
+                        tracing::info!(rollout = rollout.id, wave = rollout.current_wave, "resuming rollout");
+                        engine.spawn_rollout(rollout.id);
+                    }
+                }
+                Err(e) => tracing::error!(error = %e, "cannot list unfinished rollouts"),
+            }
+        });
+        Ok(())
+    }
+
+    /// Starts again, on their recorded ports and in parallel, the processes of live markets.
+    async fn restart_live_markets(self: &Arc<Self>) -> Result<()> {
+        let limit = Arc::new(tokio::sync::Semaphore::new(self.settings.max_parallel_markets));
+        let mut set = tokio::task::JoinSet::new();
+        for d in self.store.list_live_deployments().await? {
+            let release = self.store.get_release(d.release_id).await?;
+            let spec = release.service_spec()?;
+            let Some(port) = d
+                .url
+                .as_deref()
+                .and_then(|u| u.rsplit(':').next())
+                .and_then(|p| p.parse().ok())
+            else {
+                continue;
+            };
+            let artifacts = self.release_artifact_paths(&release).await?;
+            let (engine, limit) = (self.clone(), limit.clone());
+            set.spawn(async move {
+                let _permit = limit.acquire_owned().await;
+                match engine
+                    .start_and_probe(&release, &spec, &artifacts, &d.market, d.id, Some(port))
+                    .await
+                {
+                    Ok((process, _)) => engine.supervisor.promote(&d.service, &d.market, process).await,
+                    Err((reason, _)) => tracing::warn!(market = %d.market, %reason, "cannot restart a live market"),
+                }
+            });
+        }
+        while set.join_next().await.is_some() {}
+        self.notify();
+        Ok(())
+    }
+
+    async fn release_artifact_paths(
+        &self,
+        release: &tandem_store::ReleaseRow,
+    ) -> Result<std::collections::HashMap<String, String>> {
+        let dir = self.release_dir(release);
+        Ok(self
+            .store
+            .list_release_artifacts(release.id)
+            .await?
+            .into_iter()
+            .map(|a| (a.name.clone(), dir.join(&a.name).display().to_string()))
+            .collect())
+    }
+
+    /// Reads new commits of a service's branch into the store; returns the branch head.
+    pub async fn sync_commits(&self, service: &str) -> Result<String> {
+        let svc = self.platform_service(service).await?;
+        let repo = self.repo_path(service).await?;
+        let branch = svc.branch.clone();
+        let (head, commits) = tokio::task::spawn_blocking(move || -> Result<_> {
+            let head = git::resolve(&repo, &branch)?;
+            let commits = git::read_history(&repo, &head, HISTORY_LIMIT)?;
+            Ok((head, commits))
+        })
+        .await??;
+        let added = self.store.insert_commits(service, &commits).await?;
+        if added > 0 {
+            tracing::info!(service, added, "recorded commits");
+            self.notify();
+        }
+        Ok(head)
+    }
+
+    /// Queues a run of the service's branch head and starts it in the background.
+    pub async fn trigger_run(self: &Arc<Self>, service: &str, trigger: &str) -> Result<RunRow> {
+        let head = self.sync_commits(service).await?;
+        let svc = self.platform_service(service).await?;
+        let run = self.store.insert_run(service, &head, &svc.branch, trigger).await?;
+        self.notify();
+        let engine = self.clone();
+        self.tasks.spawn(async move { engine.execute_run(run.id).await });
+        Ok(run)
+    }
+
+    /// Records a rollout of a release and starts it in the background.
+    pub async fn start_rollout(self: &Arc<Self>, release_id: i64, created_by: &str) -> Result<RolloutRow> {
+        let rollout = self.create_rollout(release_id, created_by).await?;
+        self.notify();
+        self.spawn_rollout(rollout.id);
+        Ok(rollout)
+    }
+
+    fn spawn_rollout(self: &Arc<Self>, rollout_id: i64) {
+        let engine = self.clone();
+        self.tasks
+            .spawn(async move { engine.execute_rollout(rollout_id).await });
+    }
+
+    pub(crate) async fn platform_service(&self, service: &str) -> Result<Service> {
+        self.store
+            .load_platform()
+            .await?
+            .service(service)
+            .cloned()
+            .ok_or_else(|| anyhow!("unknown service `{service}`: it is not in the platform file"))
+    }
+
+    pub(crate) async fn repo_path(&self, service: &str) -> Result<PathBuf> {
+        let svc = self.platform_service(service).await?;
+        let path = PathBuf::from(svc.repo.strip_prefix("file://").unwrap_or(&svc.repo));
+        if !path.exists() {
+            return Err(anyhow!(
+                "the repository of service `{service}` does not exist: {}",
+                path.display()
+            ));
+        }
+        Ok(path)
+    }
+
+    /// Stops taking work, waits (up to a grace period) for work under way, then stops every
+    /// market process.
+    pub async fn shutdown(&self) {
+        self.tasks.close();
+        if tokio::time::timeout(SHUTDOWN_GRACE, self.tasks.wait()).await.is_err() {
+            tracing::warn!("work still under way at shutdown; it will be marked on the next start");
+        }
+        self.supervisor.stop_all().await;
+    }
+}

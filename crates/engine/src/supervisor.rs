@@ -1,0 +1,141 @@
+//! The `process` driver's supervisor: one local process per service and market, started for a
+//! new release, switched to once healthy, and stopped (TERM, then KILL after a grace period)
+//! when replaced or when the server shuts down.
+
+use anyhow::{Context, Result};
+use nix::sys::signal::{Signal, killpg};
+use nix::unistd::Pid;
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
+use tokio::process::{Child, Command};
+use tokio::sync::Mutex;
+
+/// How long a stopped process gets between TERM and KILL: enough for a web server to finish
+/// its requests, short enough that a rollback stays fast.
+const STOP_GRACE: Duration = Duration::from_secs(5);
+
+/// A started market process.
+#[derive(Debug)]
+pub struct MarketProcess {
+    pub child: Child,
+    pub pid: u32,
+    pub port: u16,
+    pub release: String,
+}
+
+impl MarketProcess {
+    /// Whether the process has exited, and with what.
+    pub fn exited(&mut self) -> Option<String> {
+        match self.child.try_wait() {
+            Ok(Some(status)) => Some(status.to_string()),
+            Ok(None) => None,
+            Err(e) => Some(format!("cannot be waited for: {e}")),
+        }
+    }
+}
+
+/// The processes that serve each (service, market).
+#[derive(Debug, Default)]
+pub struct Supervisor {
+    running: Mutex<HashMap<(String, String), MarketProcess>>,
+}
+
+impl Supervisor {
+    /// Starts `argv` with exactly `env`, its output appended to `log`. It is not yet the
+    /// market's process: [`Supervisor::promote`] makes it so once it is healthy.
+    pub fn spawn(
+        &self,
+        argv: &[String],
+        env: &BTreeMap<String, String>,
+        log: &Path,
+        port: u16,
+        release: &str,
+    ) -> Result<MarketProcess> {
+        let out = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+            .with_context(|| format!("cannot open {}", log.display()))?;
+        let err = out.try_clone()?;
+        let (program, args) = argv.split_first().context("empty command")?;
+        let child = Command::new(program)
+            .args(args)
+            .env_clear()
+            .envs(env)
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .process_group(0)
+            .kill_on_drop(true)
+            .spawn()
+            .with_context(|| format!("cannot start `{program}`"))?;
+        let pid = child.id().context("the process exited at once")?;
+        Ok(MarketProcess {
+            child,
+            pid,
+            port,
+            release: release.to_string(),
+        })
+    }
+
+    /// Makes `process` the one serving the market and stops the one it replaces.
+    pub async fn promote(&self, service: &str, market: &str, process: MarketProcess) {
+        let old = self
+            .running
+            .lock()
+            .await
+            .insert((service.to_string(), market.to_string()), process);
+        if let Some(old) = old {
+            stop(old).await;
+        }
+    }
+
+    /// Whether the market's current process is alive.
+    pub async fn is_running(&self, service: &str, market: &str) -> bool {
+        let mut running = self.running.lock().await;
+        match running.get_mut(&(service.to_string(), market.to_string())) {
+            Some(p) => p.exited().is_none(),
+            None => false,
+        }
+    }
+
+    /// Stops every process, in parallel, and waits for them.
+    pub async fn stop_all(&self) {
+        let all: Vec<MarketProcess> = self.running.lock().await.drain().map(|(_, p)| p).collect();
+        let count = all.len();
+        futures_join_all(all.into_iter().map(stop)).await;
+        if count > 0 {
+            tracing::info!(count, "stopped market processes");
+        }
+    }
+
+    pub async fn count(&self) -> usize {
+        self.running.lock().await.len()
+    }
+}
+
+/// Stops a process and everything it started: TERM to its group, then KILL after the grace.
+pub async fn stop(mut process: MarketProcess) {
+    let group = Pid::from_raw(process.pid as i32);
+    let _ = killpg(group, Signal::SIGTERM);
+    if tokio::time::timeout(STOP_GRACE, process.child.wait()).await.is_err() {
+        let _ = killpg(group, Signal::SIGKILL);
+        let _ = process.child.wait().await;
+    }
+}
+
+async fn futures_join_all<F: std::future::Future<Output = ()> + Send + 'static>(futures: impl Iterator<Item = F>) {
+    let mut set = tokio::task::JoinSet::new();
+    for f in futures {
+        set.spawn(f);
+    }
+    while set.join_next().await.is_some() {}
+}
+
+/// A free TCP port on 127.0.0.1, found by binding port 0.
+pub fn free_port() -> Result<u16> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").context("cannot find a free port")?;
+    Ok(listener.local_addr()?.port())
+}

@@ -1,0 +1,203 @@
+//! The engine end to end on the real shop: a green run makes a release that rolls out through
+//! the waves; a release that fails its probe in the pilot market leaves that market on its
+//! previous release, opens an incident linked to the failed deployment, and halts the rollout
+//! before the next wave.
+
+#![allow(clippy::unwrap_used)]
+
+use std::path::Path;
+use std::process::Command;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tandem_core::platform::parse_platform;
+use tandem_engine::{Engine, EngineSettings};
+use tandem_store::Store;
+
+const DEADLINE: Duration = Duration::from_secs(600);
+
+fn git(dir: &Path, args: &[&str]) {
+    let out = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_AUTHOR_NAME", "Ana")
+        .env("GIT_AUTHOR_EMAIL", "ana@example.com")
+        .env("GIT_COMMITTER_NAME", "Ana")
+        .env("GIT_COMMITTER_EMAIL", "ana@example.com")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn copy_shop(to: &Path) {
+    let shop = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/shop");
+    for entry in walk(&shop) {
+        let rel = entry.strip_prefix(&shop).unwrap();
+        if rel.starts_with("target") {
+            continue;
+        }
+        let dest = to.join(rel);
+        std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
+        std::fs::copy(&entry, &dest).unwrap();
+    }
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            if path.file_name().unwrap() != "target" {
+                out.extend(walk(&path));
+            }
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
+async fn wait_for<T>(what: &str, mut check: impl AsyncFnMut() -> Option<T>) -> T {
+    let started = Instant::now();
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(started.elapsed() < DEADLINE, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn run_to_release(engine: &Arc<Engine>) -> i64 {
+    let run = engine.trigger_run("shop", "test").await.unwrap();
+    let run = wait_for("the run", async || {
+        let r = engine.store.get_run(run.id).await.unwrap();
+        matches!(r.state.as_str(), "success" | "failed").then_some(r)
+    })
+    .await;
+    assert_eq!(run.state, "success", "run failed: {:?}", run.error);
+    engine
+        .store
+        .list_releases(Some("shop"))
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|r| r.run_id == run.id)
+        .unwrap()
+        .id
+}
+
+async fn roll_out(engine: &Arc<Engine>, release_id: i64) -> tandem_store::RolloutRow {
+    let rollout = engine.start_rollout(release_id, "test").await.unwrap();
+    wait_for("the rollout", async || {
+        let r = engine.store.get_rollout(rollout.id).await.unwrap();
+        matches!(r.state.as_str(), "succeeded" | "halted" | "failed").then_some(r)
+    })
+    .await
+}
+
+async fn body(url: &str) -> String {
+    reqwest::get(url).await.unwrap().text().await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_gate_keeps_the_previous_release_opens_an_incident_and_halts() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("shop");
+    std::fs::create_dir_all(&repo).unwrap();
+    copy_shop(&repo);
+    git(&repo, &["init", "-q", "-b", "main"]);
+    git(&repo, &["add", "."]);
+    git(&repo, &["commit", "-q", "-m", "T-1: the shop"]);
+
+    let platform = format!(
+        "markets:
+  - {{ id: fr, name: France, region: west, currency: EUR, locale: fr-FR, timezone: Europe/Paris }}
+  - {{ id: de, name: Germany, region: central, currency: EUR, locale: de-DE, timezone: Europe/Berlin }}
+  - {{ id: pl, name: Poland, region: east, currency: PLN, locale: pl-PL, timezone: Europe/Warsaw }}
+waves:
+  - {{ name: pilot, markets: [fr] }}
+  - {{ name: rest-of-europe, markets: [de, pl] }}
+services:
+  - name: shop
+    repo: {}
+    config: {{ defaults: {{ vat_rate: 0.2 }}, markets: {{ de: {{ vat_rate: 0.19 }} }} }}
+",
+        repo.display()
+    );
+    let data = dir.path().join("data");
+    let store = Store::open(&data).await.unwrap();
+    store
+        .sync_platform(&parse_platform("p.yml", &platform).unwrap())
+        .await
+        .unwrap();
+    let engine = Engine::new(store, EngineSettings::in_data_dir(&data)).await.unwrap();
+
+    let v1 = run_to_release(&engine).await;
+    let first = roll_out(&engine, v1).await;
+    assert_eq!(first.state, "succeeded", "{:?}", first.reason);
+    let live = engine.store.list_live_deployments().await.unwrap();
+    assert_eq!(live.len(), 3);
+    let fr_url = live.iter().find(|d| d.market == "fr").unwrap().url.clone().unwrap();
+    let de_url = live.iter().find(|d| d.market == "de").unwrap().url.clone().unwrap();
+    assert!(
+        body(&format!("{de_url}/")).await.contains("data-vat-rate=\"0.19\""),
+        "Germany's page uses its own VAT"
+    );
+    let config = std::fs::read_to_string(data.join("deploy/shop/markets/de").join(format!(
+        "config-{}.json",
+        live.iter().find(|d| d.market == "de").unwrap().id
+    )))
+    .unwrap();
+    let config: serde_json::Value = serde_json::from_str(&config).unwrap();
+    assert_eq!(config["vat_rate"], 0.19);
+    assert_eq!(config["currency"], "EUR");
+
+    // v2 breaks its health check: the probe path it declares answers 404.
+    let spec = std::fs::read_to_string(repo.join("tandem.yml")).unwrap();
+    std::fs::write(
+        repo.join("tandem.yml"),
+        spec.replace("path: /healthz", "path: /broken-healthz"),
+    )
+    .unwrap();
+    git(
+        &repo,
+        &["commit", "-q", "-am", "T-2: a release with a broken health check"],
+    );
+    let v2 = run_to_release(&engine).await;
+    let second = roll_out(&engine, v2).await;
+    assert_eq!(second.state, "halted");
+    let reason = second.reason.clone().unwrap();
+    assert!(
+        reason.contains("wave `pilot` failed its gate in fr") && reason.contains("/broken-healthz"),
+        "{reason}"
+    );
+
+    let deployments = engine.store.list_deployments(Some(second.id)).await.unwrap();
+    assert_eq!(deployments.len(), 1, "the rollout stopped before the next wave");
+    assert_eq!(deployments[0].state, "failed");
+    let live = engine.store.list_live_deployments().await.unwrap();
+    assert!(live.iter().all(|d| d.release_id == v1), "every market still runs v1");
+    assert_eq!(
+        live.iter().find(|d| d.market == "fr").unwrap().url.as_deref(),
+        Some(fr_url.as_str())
+    );
+    assert!(
+        body(&format!("{fr_url}/")).await.contains("v1"),
+        "France is still served by v1"
+    );
+    let incidents = engine.store.list_incidents().await.unwrap();
+    assert_eq!(incidents.len(), 1);
+    assert_eq!(incidents[0].market, "fr");
+    assert_eq!(incidents[0].deployment_id, Some(deployments[0].id));
+
+    engine.shutdown().await;
+    assert!(
+        reqwest::get(&fr_url).await.is_err(),
+        "shutdown stops the market processes"
+    );
+}

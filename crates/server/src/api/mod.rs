@@ -1,0 +1,70 @@
+//! The JSON API under `/api/v1`. Each handler declares its OpenAPI operation next to its code;
+//! the document served at `/api/v1/openapi.json` is generated from them.
+
+mod admin;
+mod catalog;
+mod ideas;
+mod releases;
+mod runs;
+
+use crate::AppState;
+use crate::auth::{Auth, Viewer};
+use axum::Json;
+use utoipa::OpenApi;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Tandem API", description = "Plan → Create → Verify → Package → Release → Configure → Monitor, market by market."),
+    modifiers(&BearerAuth),
+    security(("bearer" = []))
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// The API routes, and the OpenAPI document describing them.
+pub fn router() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(catalog::list_markets))
+        .routes(routes!(catalog::list_waves))
+        .routes(routes!(catalog::list_services))
+        .routes(routes!(ideas::list_ideas, ideas::create_idea))
+        .routes(routes!(ideas::get_idea))
+        .routes(routes!(ideas::list_commits))
+        .routes(routes!(runs::list_runs))
+        .routes(routes!(runs::trigger_run))
+        .routes(routes!(runs::get_run))
+        .routes(routes!(runs::get_job_log))
+        .routes(routes!(runs::get_artifact))
+        .routes(routes!(releases::list_releases))
+        .routes(routes!(releases::get_release))
+        .routes(routes!(releases::list_rollouts, releases::create_rollout))
+        .routes(routes!(releases::get_rollout))
+        .routes(routes!(releases::list_deployments))
+        .routes(routes!(releases::list_incidents))
+        .routes(routes!(admin::list_tokens, admin::create_token))
+        .routes(routes!(admin::list_events))
+        .routes(routes!(admin::whoami))
+        .split_for_parts()
+}
+
+/// Serves the OpenAPI document (generated from the handlers at start-up).
+pub async fn openapi_json(
+    _: Auth<Viewer>,
+    axum::extract::State(state): axum::extract::State<AppState>,
+) -> Json<serde_json::Value> {
+    Json(state.openapi.as_ref().clone())
+}

@@ -1,0 +1,106 @@
+//! Releases, rollouts, deployments and incidents.
+
+use crate::AppState;
+use crate::auth::{Auth, Operator, Viewer};
+use crate::error::{ApiResult, ErrorBody, PathParam, QueryParams};
+use crate::views::{RolloutDetail, rollout_detail};
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use tandem_store::{DeploymentRow, IncidentRow, ReleaseArtifact, ReleaseRow, RolloutRow};
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct ReleaseQuery {
+    pub service: Option<String>,
+}
+
+/// Releases, newest first.
+#[utoipa::path(get, path = "/api/v1/releases", tag = "releases", params(ReleaseQuery),
+    responses((status = 200, body = [ReleaseRow]), (status = 401, body = ErrorBody)))]
+pub async fn list_releases(
+    _: Auth<Viewer>,
+    State(state): State<AppState>,
+    QueryParams(q): QueryParams<ReleaseQuery>,
+) -> ApiResult<Json<Vec<ReleaseRow>>> {
+    Ok(Json(state.engine.store.list_releases(q.service.as_deref()).await?))
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ReleaseDetail {
+    #[serde(flatten)]
+    pub release: ReleaseRow,
+    pub artifacts: Vec<ReleaseArtifact>,
+}
+
+/// A release with its artifacts' digests.
+#[utoipa::path(get, path = "/api/v1/releases/{id}", tag = "releases", params(("id" = i64, Path)),
+    responses((status = 200, body = ReleaseDetail), (status = 404, body = ErrorBody)))]
+pub async fn get_release(
+    _: Auth<Viewer>,
+    State(state): State<AppState>,
+    PathParam(id): PathParam<i64>,
+) -> ApiResult<Json<ReleaseDetail>> {
+    let release = state.engine.store.get_release(id).await?;
+    let artifacts = state.engine.store.list_release_artifacts(id).await?;
+    Ok(Json(ReleaseDetail { release, artifacts }))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewRollout {
+    pub release_id: i64,
+}
+
+/// Rollouts, newest first.
+#[utoipa::path(get, path = "/api/v1/rollouts", tag = "releases",
+    responses((status = 200, body = [RolloutRow]), (status = 401, body = ErrorBody)))]
+pub async fn list_rollouts(_: Auth<Viewer>, State(state): State<AppState>) -> ApiResult<Json<Vec<RolloutRow>>> {
+    Ok(Json(state.engine.store.list_rollouts(100).await?))
+}
+
+/// Starts rolling a release out through the waves.
+#[utoipa::path(post, path = "/api/v1/rollouts", tag = "releases", request_body = NewRollout,
+    responses((status = 202, body = RolloutRow), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn create_rollout(
+    auth: Auth<Operator>,
+    State(state): State<AppState>,
+    crate::error::JsonBody(new): crate::error::JsonBody<NewRollout>,
+) -> ApiResult<(StatusCode, Json<RolloutRow>)> {
+    let rollout = state.engine.start_rollout(new.release_id, &auth.0.name).await?;
+    Ok((StatusCode::ACCEPTED, Json(rollout)))
+}
+
+/// A rollout as waves × markets.
+#[utoipa::path(get, path = "/api/v1/rollouts/{id}", tag = "releases", params(("id" = i64, Path)),
+    responses((status = 200, body = RolloutDetail), (status = 404, body = ErrorBody)))]
+pub async fn get_rollout(
+    _: Auth<Viewer>,
+    State(state): State<AppState>,
+    PathParam(id): PathParam<i64>,
+) -> ApiResult<Json<RolloutDetail>> {
+    Ok(Json(rollout_detail(&state.engine, id).await?))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct DeploymentQuery {
+    pub rollout: Option<i64>,
+}
+
+/// Deployments (one release landing in one market), oldest first.
+#[utoipa::path(get, path = "/api/v1/deployments", tag = "releases", params(DeploymentQuery),
+    responses((status = 200, body = [DeploymentRow]), (status = 401, body = ErrorBody)))]
+pub async fn list_deployments(
+    _: Auth<Viewer>,
+    State(state): State<AppState>,
+    QueryParams(q): QueryParams<DeploymentQuery>,
+) -> ApiResult<Json<Vec<DeploymentRow>>> {
+    Ok(Json(state.engine.store.list_deployments(q.rollout).await?))
+}
+
+/// Incidents, newest first.
+#[utoipa::path(get, path = "/api/v1/incidents", tag = "releases",
+    responses((status = 200, body = [IncidentRow]), (status = 401, body = ErrorBody)))]
+pub async fn list_incidents(_: Auth<Viewer>, State(state): State<AppState>) -> ApiResult<Json<Vec<IncidentRow>>> {
+    Ok(Json(state.engine.store.list_incidents().await?))
+}

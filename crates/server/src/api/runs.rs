@@ -1,0 +1,99 @@
+//! Pipeline runs, their logs and artifacts.
+
+use crate::AppState;
+use crate::auth::{Auth, Developer, Viewer};
+use crate::error::{ApiError, ApiResult, ErrorBody, PathParam, QueryParams};
+use crate::views::{RunDetail, run_detail};
+use axum::Json;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use serde::Deserialize;
+use tandem_store::RunRow;
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct RunQuery {
+    pub service: Option<String>,
+    pub limit: Option<i64>,
+}
+
+/// Runs, newest first.
+#[utoipa::path(get, path = "/api/v1/runs", tag = "runs", params(RunQuery),
+    responses((status = 200, body = [RunRow]), (status = 401, body = ErrorBody)))]
+pub async fn list_runs(
+    _: Auth<Viewer>,
+    State(state): State<AppState>,
+    QueryParams(q): QueryParams<RunQuery>,
+) -> ApiResult<Json<Vec<RunRow>>> {
+    Ok(Json(
+        state
+            .engine
+            .store
+            .list_runs(q.service.as_deref(), q.limit.unwrap_or(50))
+            .await?,
+    ))
+}
+
+/// Starts a run of the service's branch head (by hand or from a script).
+#[utoipa::path(post, path = "/api/v1/services/{service}/runs", tag = "runs", params(("service" = String, Path)),
+    responses((status = 202, body = RunRow), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn trigger_run(
+    auth: Auth<Developer>,
+    State(state): State<AppState>,
+    PathParam(service): PathParam<String>,
+) -> ApiResult<(StatusCode, Json<RunRow>)> {
+    if !state
+        .engine
+        .store
+        .list_services()
+        .await?
+        .iter()
+        .any(|s| s.name == service)
+    {
+        return Err(ApiError::not_found(format!(
+            "service `{service}` is not in the platform"
+        )));
+    }
+    let trigger = if auth.0.name == "demo" { "demo" } else { "api" };
+    let run = state.engine.trigger_run(&service, trigger).await?;
+    Ok((StatusCode::ACCEPTED, Json(run)))
+}
+
+/// A run with its jobs, steps and artifacts.
+#[utoipa::path(get, path = "/api/v1/runs/{id}", tag = "runs", params(("id" = i64, Path)),
+    responses((status = 200, body = RunDetail), (status = 404, body = ErrorBody)))]
+pub async fn get_run(
+    _: Auth<Viewer>,
+    State(state): State<AppState>,
+    PathParam(id): PathParam<i64>,
+) -> ApiResult<Json<RunDetail>> {
+    Ok(Json(run_detail(&state.engine, id).await?))
+}
+
+/// A job's log as text: the stored log once the job ended, the growing one while it runs.
+#[utoipa::path(get, path = "/api/v1/runs/{id}/jobs/{job}/log", tag = "runs",
+    params(("id" = i64, Path), ("job" = String, Path)),
+    responses((status = 200, content_type = "text/plain", body = String), (status = 404, body = ErrorBody)))]
+pub async fn get_job_log(
+    _: Auth<Viewer>,
+    State(state): State<AppState>,
+    PathParam((id, job)): PathParam<(i64, String)>,
+) -> ApiResult<impl IntoResponse> {
+    let text = crate::views_log::job_log(&state.engine, id, &job).await?;
+    Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text))
+}
+
+/// Downloads an artifact by its sha256 digest.
+#[utoipa::path(get, path = "/api/v1/artifacts/{digest}", tag = "runs", params(("digest" = String, Path)),
+    responses((status = 200, content_type = "application/octet-stream", body = Vec<u8>), (status = 404, body = ErrorBody)))]
+pub async fn get_artifact(
+    _: Auth<Viewer>,
+    State(state): State<AppState>,
+    PathParam(digest): PathParam<String>,
+) -> ApiResult<impl IntoResponse> {
+    let blobs = state.engine.store.blobs().clone();
+    let bytes = tokio::task::spawn_blocking(move || blobs.read(&digest))
+        .await
+        .map_err(ApiError::internal)??;
+    Ok(([(header::CONTENT_TYPE, "application/octet-stream")], bytes))
+}

@@ -1,0 +1,79 @@
+//! Tandem's HTTP server: the JSON API under `/api/v1` (with its OpenAPI document), `/metrics`,
+//! `/healthz`, sign-in and the server-rendered web UI. [`app`] builds the router so tests can
+//! drive it on port 0; [`serve`] runs it until a shutdown signal.
+
+pub mod api;
+pub mod auth;
+pub mod error;
+pub mod metrics;
+pub mod ui;
+pub mod views;
+mod views_log;
+
+use axum::Router;
+use axum::routing::get;
+use std::future::Future;
+use std::sync::Arc;
+use tandem_engine::Engine;
+
+/// How the operator set the server up.
+#[derive(Debug, Clone, Default)]
+pub struct ServerSettings {
+    /// Whether callers without a credential may read (never write).
+    pub anonymous_read: bool,
+}
+
+/// What every handler shares.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    pub engine: Arc<Engine>,
+    pub settings: ServerSettings,
+    pub metrics: Arc<metrics::Metrics>,
+    /// The OpenAPI document, generated from the handlers once at start-up.
+    pub openapi: Arc<serde_json::Value>,
+}
+
+impl AppState {
+    pub fn new(engine: Arc<Engine>, settings: ServerSettings) -> Self {
+        let (_, openapi) = api::router();
+        Self {
+            engine,
+            settings,
+            metrics: Arc::new(metrics::Metrics::default()),
+            openapi: Arc::new(serde_json::to_value(&openapi).unwrap_or_default()),
+        }
+    }
+
+    /// Tells live views that something changed.
+    pub fn changed(&self) {
+        self.engine.notify();
+    }
+}
+
+/// The whole router.
+pub fn app(state: AppState) -> Router {
+    let (api, _) = api::router();
+    Router::new()
+        .merge(api)
+        .route("/api/v1/openapi.json", get(api::openapi_json))
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/metrics", get(metrics::serve_metrics))
+        .merge(ui::router())
+        .fallback(|| async { error::ApiError::not_found("no such route") })
+        .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
+        .with_state(state)
+}
+
+/// Serves `app(state)` on `listener` until `shutdown` completes, then lets requests under way
+/// finish and stops the engine (and so every market process).
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let engine = state.engine.clone();
+    let router = app(state);
+    axum::serve(listener, router).with_graceful_shutdown(shutdown).await?;
+    engine.shutdown().await;
+    Ok(())
+}

@@ -1,0 +1,117 @@
+//! The web UI: server-rendered pages (maud), one file per page family, with the stylesheet and
+//! the small live-refresh script embedded in the binary. Every page but sign-in needs a viewer.
+
+mod ideas;
+mod layout;
+mod login;
+mod overview;
+mod rollouts;
+mod runs;
+
+use crate::AppState;
+use crate::error::ApiError;
+use axum::Router;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use std::sync::LazyLock;
+
+const CSS: &str = include_str!("../../assets/tandem.css");
+const JS: &str = include_str!("../../assets/live.js");
+
+/// Assets never change for one build, and their URLs carry a hash of their content: browsers
+/// may keep them for a year.
+const ASSET_CACHE: &str = "public, max-age=31536000, immutable";
+
+/// A short hash of the embedded assets, appended to their URLs so a new build busts caches.
+static ASSET_VERSION: LazyLock<String> = LazyLock::new(|| {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::new().chain_update(CSS).chain_update(JS).finalize();
+    hex::encode(&digest[..6])
+});
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(overview::show))
+        .route("/runs", get(runs::list))
+        .route("/runs/{id}", get(runs::detail))
+        .route("/rollouts", get(rollouts::list))
+        .route("/rollouts/{id}", get(rollouts::detail))
+        .route("/ideas", get(ideas::list))
+        .route("/login", get(login::show).post(login::submit))
+        .route("/logout", get(login::logout).post(login::logout))
+        .route(
+            "/assets/tandem.css",
+            get(|| async { asset(CSS, "text/css; charset=utf-8") }),
+        )
+        .route(
+            "/assets/live.js",
+            get(|| async { asset(JS, "text/javascript; charset=utf-8") }),
+        )
+}
+
+fn asset(body: &'static str, content_type: &'static str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
+            (header::CACHE_CONTROL, HeaderValue::from_static(ASSET_CACHE)),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// A page that could not be shown: rendered as an HTML page with the error's status.
+#[derive(Debug)]
+pub struct PageError(ApiError);
+
+impl PageError {
+    fn not_found(what: impl Into<String>) -> Self {
+        PageError(ApiError::not_found(what))
+    }
+}
+
+impl<E: Into<ApiError>> From<E> for PageError {
+    fn from(e: E) -> Self {
+        PageError(e.into())
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        let e = self.0;
+        let heading = match e.status {
+            StatusCode::NOT_FOUND => "Not found",
+            s if s.is_server_error() => "Something went wrong on our side",
+            _ => "This page cannot be shown",
+        };
+        (e.status, layout::error_page(e.status, heading, &e.message)).into_response()
+    }
+}
+
+pub type PageResult<T = maud::Markup> = Result<T, PageError>;
+
+/// Parses a numeric id from a page path: anything else is a page that does not exist.
+fn parse_id(kind: &str, raw: &str) -> Result<i64, PageError> {
+    raw.parse()
+        .map_err(|_| PageError::not_found(format!("there is no {kind} `{raw}`")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_that_are_not_numbers_are_not_found() {
+        assert_eq!(parse_id("run", "12").unwrap(), 12);
+        let e = parse_id("run", "abc").unwrap_err();
+        assert_eq!(e.0.status, StatusCode::NOT_FOUND);
+        assert!(e.0.message.contains("no run `abc`"), "{}", e.0.message);
+    }
+
+    #[test]
+    fn asset_version_is_short_hex() {
+        assert_eq!(ASSET_VERSION.len(), 12);
+        assert!(ASSET_VERSION.bytes().all(|b| b.is_ascii_hexdigit()));
+    }
+}

@@ -1,0 +1,173 @@
+//! Rollouts: the list, and one rollout as a waves × markets grid, each cell coloured by the state
+//! of its market's deployment.
+
+use super::layout::{LIVE_REFRESH, Nav, Page, badge, dot, elapsed, empty, page, sha, tone, when};
+use super::{PageResult, parse_id};
+use crate::AppState;
+use crate::auth::{PageAuth, Viewer};
+use crate::views::{WaveDetail, rollout_detail};
+use axum::extract::{Path, State};
+use maud::{Markup, html};
+use std::collections::HashMap;
+
+/// How many rollouts the list shows.
+const ROLLOUT_LIST_LIMIT: i64 = 100;
+
+fn is_busy(state: &str) -> bool {
+    matches!(state, "pending" | "running")
+}
+
+pub async fn list(auth: PageAuth<Viewer>, State(state): State<AppState>) -> PageResult {
+    let store = &state.engine.store;
+    let rollouts = store.list_rollouts(ROLLOUT_LIST_LIMIT).await?;
+    let versions: HashMap<i64, String> = store
+        .list_releases(None)
+        .await?
+        .into_iter()
+        .map(|r| (r.id, r.version))
+        .collect();
+    let live = rollouts.iter().any(|r| is_busy(&r.state));
+    let body = html! {
+        div.page-head { h1 { "Rollouts" } span.muted { "newest first" } }
+        section.panel {
+            @if rollouts.is_empty() {
+                (empty("No rollout yet. Start one with `tandem rollout start --release <id>`."))
+            } @else {
+                table.data {
+                    thead { tr {
+                        th { "Rollout" } th { "Service" } th { "Release" } th { "State" } th { "Wave" }
+                        th { "By" } th { "Started" } th.num { "Duration" } th { "Reason" }
+                    } }
+                    tbody {
+                        @for r in &rollouts {
+                            @let waves = r.waves().unwrap_or_default();
+                            tr {
+                                td { a href={ "/rollouts/" (r.id) } { "#" (r.id) } }
+                                td { (r.service) }
+                                td { b.version { (versions.get(&r.release_id).map_or("?", String::as_str)) } }
+                                td { (badge(&r.state)) }
+                                td {
+                                    @match usize::try_from(r.current_wave).ok().and_then(|i| waves.get(i)) {
+                                        Some((name, _)) => { (r.current_wave + 1) "/" (waves.len()) " " span.muted { (name) } }
+                                        None => { span.muted { "—" } }
+                                    }
+                                }
+                                td.muted { (r.created_by) }
+                                td { (when(r.started_at.or(Some(r.created_at)))) }
+                                td.num { (elapsed(r.started_at, r.finished_at)) }
+                                td.reason { (r.reason.as_deref().unwrap_or_default()) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    Ok(page(
+        Page {
+            title: "Rollouts",
+            nav: Nav::Rollouts,
+            caller: Some(&auth.0),
+            refresh: live.then_some(LIVE_REFRESH),
+        },
+        body,
+    ))
+}
+
+pub async fn detail(auth: PageAuth<Viewer>, State(state): State<AppState>, Path(raw): Path<String>) -> PageResult {
+    let id = parse_id("rollout", &raw)?;
+    let detail = rollout_detail(&state.engine, id).await?;
+    let store = &state.engine.store;
+    let names: HashMap<String, String> = store
+        .list_markets()
+        .await?
+        .into_iter()
+        .map(|m| (m.id, m.name))
+        .collect();
+    let versions: HashMap<i64, String> = store
+        .list_releases(None)
+        .await?
+        .into_iter()
+        .map(|r| (r.id, r.version))
+        .collect();
+    let (r, release) = (&detail.rollout, &detail.release);
+    let stopped = matches!(r.state.as_str(), "failed" | "halted");
+    let title = format!("Rollout #{id}");
+    let body = html! {
+        div.page-head {
+            h1 { (title) " · " (r.service) " " span.version { (release.version) } " " (badge(&r.state)) }
+            div.meta {
+                "commit " (sha(&release.commit_sha)) (dot())
+                "built by " a href={ "/runs/" (release.run_id) } { "run #" (release.run_id) } (dot())
+                span.muted { "started by " (r.created_by) } (dot())
+                "started " (when(r.started_at.or(Some(r.created_at)))) (dot())
+                (elapsed(r.started_at, r.finished_at))
+            }
+        }
+        @if let Some(reason) = &r.reason {
+            p class={ "alert " @if stopped { "bad" } @else { "note" } } { (reason) }
+        }
+        section.panel {
+            div.panel-head {
+                h2 { "Waves × markets" }
+                div.legend {
+                    @for s in ["waiting", "deploying", "live", "failed", "superseded"] {
+                        span class={ "key " (tone(s)) " st-" (s) } { (s) }
+                    }
+                }
+            }
+            div.grid {
+                @for w in &detail.waves {
+                    (wave_row(w, r.current_wave, is_busy(&r.state), &names, &versions))
+                }
+            }
+        }
+    };
+    Ok(page(
+        Page {
+            title: &title,
+            nav: Nav::Rollouts,
+            caller: Some(&auth.0),
+            refresh: is_busy(&r.state).then_some(LIVE_REFRESH),
+        },
+        body,
+    ))
+}
+
+fn wave_row(
+    w: &WaveDetail,
+    current: i64,
+    busy: bool,
+    names: &HashMap<String, String>,
+    versions: &HashMap<i64, String>,
+) -> Markup {
+    let is_current = busy && usize::try_from(current).is_ok_and(|c| c == w.index);
+    html! {
+        div.grid-row.current[is_current] {
+            div.wave-label {
+                span.wave-name { span.wave-idx { (w.index + 1) } (w.name) }
+                (badge(&w.state))
+            }
+            div.cells {
+                @for m in &w.markets {
+                    div class={ "cell " (tone(&m.state)) " st-" (m.state) } data-market=(m.market) data-state=(m.state) {
+                        div.cell-head {
+                            span.market-id { (m.market) }
+                            span.market-name { (names.get(&m.market).map_or("", String::as_str)) }
+                        }
+                        div.cell-state { (m.state) }
+                        @if let Some(d) = &m.deployment {
+                            div.cell-meta {
+                                b.version { (versions.get(&d.release_id).map_or("?", String::as_str)) }
+                                " " (when(d.finished_at.or(Some(d.started_at))))
+                            }
+                            @if let Some(reason) = d.reason.as_deref().filter(|_| m.state == "failed") {
+                                div.reason { (reason) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,251 @@
+//! Read models shared by the JSON API and the web UI: the market matrix, a run with its jobs,
+//! a rollout as waves × markets, an idea with where it stands.
+
+use crate::error::ApiResult;
+use serde::Serialize;
+use std::collections::{HashMap, HashSet};
+use tandem_engine::Engine;
+use tandem_store::{
+    ArtifactRow, CommitRow, DeploymentRow, IdeaRow, JobRow, MarketRow, ReleaseRow, RolloutRow, RunRow, StepRow,
+};
+
+/// One service's state in one market.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct MarketService {
+    pub service: String,
+    /// The release running now, if any.
+    pub release: Option<String>,
+    pub url: Option<String>,
+    /// Since when (Unix ms) that release has been live.
+    pub since: Option<i64>,
+    /// up (its process answers), down, or none (nothing deployed).
+    pub health: String,
+    /// A release being deployed right now, if any.
+    pub in_flight: Option<String>,
+}
+
+/// A market with what runs there.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct MarketStatus {
+    #[serde(flatten)]
+    pub market: MarketRow,
+    pub wave: Option<String>,
+    pub services: Vec<MarketService>,
+}
+
+pub async fn market_matrix(engine: &Engine) -> ApiResult<Vec<MarketStatus>> {
+    let store = &engine.store;
+    let markets = store.list_markets().await?;
+    let waves = store.list_waves().await?;
+    let services = store.list_services().await?;
+    let deployments = store.list_deployments(None).await?;
+    let releases: HashMap<i64, String> = store
+        .list_releases(None)
+        .await?
+        .into_iter()
+        .map(|r| (r.id, r.version))
+        .collect();
+    let mut out = Vec::new();
+    for market in markets {
+        let mut per_service = Vec::new();
+        for s in &services {
+            let mine = deployments
+                .iter()
+                .filter(|d| d.market == market.id && d.service == s.name);
+            let live = mine.clone().find(|d| d.state == "live");
+            let in_flight = mine.clone().rfind(|d| d.state == "deploying");
+            let health = match live {
+                Some(_) if engine.supervisor.is_running(&s.name, &market.id).await => "up",
+                Some(_) => "down",
+                None => "none",
+            };
+            per_service.push(MarketService {
+                service: s.name.clone(),
+                release: live.and_then(|d| releases.get(&d.release_id).cloned()),
+                url: live.and_then(|d| d.url.clone()),
+                since: live.and_then(|d| d.finished_at),
+                health: health.into(),
+                in_flight: in_flight.and_then(|d| releases.get(&d.release_id).cloned()),
+            });
+        }
+        out.push(MarketStatus {
+            wave: waves
+                .iter()
+                .find(|w| w.markets.contains(&market.id))
+                .map(|w| w.name.clone()),
+            market,
+            services: per_service,
+        });
+    }
+    Ok(out)
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct JobDetail {
+    #[serde(flatten)]
+    pub job: JobRow,
+    pub steps: Vec<StepRow>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct RunDetail {
+    #[serde(flatten)]
+    pub run: RunRow,
+    pub jobs: Vec<JobDetail>,
+    pub artifacts: Vec<ArtifactRow>,
+    /// The release this run made, if any.
+    pub release: Option<String>,
+}
+
+pub async fn run_detail(engine: &Engine, id: i64) -> ApiResult<RunDetail> {
+    let store = &engine.store;
+    let run = store.get_run(id).await?;
+    let mut jobs = Vec::new();
+    for job in store.list_jobs(id).await? {
+        let steps = store.list_steps(job.id).await?;
+        jobs.push(JobDetail { job, steps });
+    }
+    let release = store
+        .list_releases(Some(&run.service))
+        .await?
+        .into_iter()
+        .find(|r| r.run_id == id)
+        .map(|r| r.version);
+    Ok(RunDetail {
+        artifacts: store.list_artifacts(id).await?,
+        run,
+        jobs,
+        release,
+    })
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct WaveMarket {
+    pub market: String,
+    /// waiting, deploying, live, failed or superseded.
+    pub state: String,
+    pub deployment: Option<DeploymentRow>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct WaveDetail {
+    pub index: usize,
+    pub name: String,
+    /// waiting, running, done, failed.
+    pub state: String,
+    pub markets: Vec<WaveMarket>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct RolloutDetail {
+    #[serde(flatten)]
+    pub rollout: RolloutRow,
+    pub release: ReleaseRow,
+    pub waves: Vec<WaveDetail>,
+}
+
+pub async fn rollout_detail(engine: &Engine, id: i64) -> ApiResult<RolloutDetail> {
+    let store = &engine.store;
+    let rollout = store.get_rollout(id).await?;
+    let release = store.get_release(rollout.release_id).await?;
+    let deployments = store.list_deployments(Some(id)).await?;
+    let mut waves = Vec::new();
+    for (index, (name, markets)) in rollout.waves()?.into_iter().enumerate() {
+        let markets: Vec<WaveMarket> = markets
+            .into_iter()
+            .map(|m| {
+                let d = deployments.iter().rfind(|d| d.market == m).cloned();
+                WaveMarket {
+                    state: d.as_ref().map_or("waiting".to_string(), |d| d.state.clone()),
+                    market: m,
+                    deployment: d,
+                }
+            })
+            .collect();
+        let state = if markets.iter().any(|m| m.state == "failed") {
+            "failed"
+        } else if markets.iter().all(|m| m.state == "live" || m.state == "superseded") {
+            "done"
+        } else if markets.iter().any(|m| m.state != "waiting") {
+            "running"
+        } else {
+            "waiting"
+        };
+        waves.push(WaveDetail {
+            index,
+            name,
+            state: state.into(),
+            markets,
+        });
+    }
+    Ok(RolloutDetail {
+        rollout,
+        release,
+        waves,
+    })
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct IdeaDetail {
+    #[serde(flatten)]
+    pub idea: IdeaRow,
+    /// planned (no commit yet), in development (commits, not live anywhere) or live.
+    pub state: String,
+    /// Markets whose live release contains a commit of this idea.
+    pub live_in: Vec<String>,
+    pub commits: Vec<CommitRow>,
+}
+
+/// Where an idea stands: its commits, and the markets whose live release contains one of them
+/// (a commit is contained when the release's commit reaches it through parents).
+pub async fn idea_detail(engine: &Engine, idea: IdeaRow) -> ApiResult<IdeaDetail> {
+    let store = &engine.store;
+    let commits = store.list_idea_commits(&idea.key).await?;
+    let mut live_in = Vec::new();
+    if !commits.is_empty() {
+        let releases: HashMap<i64, ReleaseRow> = store
+            .list_releases(None)
+            .await?
+            .into_iter()
+            .map(|r| (r.id, r))
+            .collect();
+        let mut graphs: HashMap<String, HashMap<String, Vec<String>>> = HashMap::new();
+        for d in store.list_live_deployments().await? {
+            let Some(release) = releases.get(&d.release_id) else {
+                continue;
+            };
+            if !graphs.contains_key(&d.service) {
+                let all = store.list_commits(&d.service, i64::MAX).await?;
+                graphs.insert(
+                    d.service.clone(),
+                    all.into_iter()
+                        .map(|c| (c.sha, c.parents.split_whitespace().map(String::from).collect()))
+                        .collect(),
+                );
+            }
+            let reach = tandem_core::idea::reachable(&graphs[&d.service], &release.commit_sha);
+            if commits
+                .iter()
+                .any(|c| c.service == d.service && reach.contains(c.sha.as_str()))
+            {
+                live_in.push(d.market.clone());
+            }
+        }
+    }
+    let unique: HashSet<_> = live_in.iter().cloned().collect();
+    let mut live_in: Vec<String> = unique.into_iter().collect();
+    live_in.sort();
+    let state = if !live_in.is_empty() {
+        "live"
+    } else if !commits.is_empty() {
+        "in development"
+    } else {
+        "planned"
+    };
+    Ok(IdeaDetail {
+        idea,
+        state: state.into(),
+        live_in,
+        commits,
+    })
+}

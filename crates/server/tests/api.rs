@@ -1,0 +1,342 @@
+//! The JSON API through the real router on port 0: credentials and roles on every route,
+//! caller mistakes as 4xx with the JSON error body, the OpenAPI document and `/metrics`.
+
+#![allow(clippy::unwrap_used)]
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use std::sync::Arc;
+use tandem_core::platform::parse_platform;
+use tandem_core::role::Role;
+use tandem_engine::{Engine, EngineSettings};
+use tandem_server::{AppState, ServerSettings};
+use tandem_store::Store;
+
+const PLATFORM: &str = "
+markets:
+  - { id: fr, name: France, region: west, currency: EUR, locale: fr-FR, timezone: Europe/Paris }
+  - { id: be, name: Belgium, region: west, currency: EUR, locale: fr-BE, timezone: Europe/Brussels }
+waves:
+  - { name: pilot, markets: [fr] }
+  - { name: benelux, markets: [be] }
+services:
+  - { name: shop, repo: /nonexistent/shop }
+";
+
+struct Server {
+    base: String,
+    tokens: Vec<(Role, String)>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    _dir: tempfile::TempDir,
+}
+
+impl Server {
+    async fn start(anonymous_read: bool) -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).await.unwrap();
+        store
+            .sync_platform(&parse_platform("p.yml", PLATFORM).unwrap())
+            .await
+            .unwrap();
+        let mut tokens = Vec::new();
+        for role in Role::ALL {
+            let secret = format!("secret-{role}");
+            store.insert_token(role.as_str(), role, &secret).await.unwrap();
+            tokens.push((role, secret));
+        }
+        let engine: Arc<Engine> = Engine::new(store, EngineSettings::in_data_dir(dir.path()))
+            .await
+            .unwrap();
+        let state = AppState::new(engine, ServerSettings { anonymous_read });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(tandem_server::serve(listener, state, async move {
+            let _ = rx.await;
+        }));
+        Server {
+            base,
+            tokens,
+            shutdown: Some(tx),
+            _dir: dir,
+        }
+    }
+
+    fn token(&self, role: Role) -> &str {
+        &self.tokens.iter().find(|(r, _)| *r == role).unwrap().1
+    }
+
+    fn get(&self, path: &str, role: Option<Role>) -> reqwest::RequestBuilder {
+        let req = reqwest::Client::new().get(format!("{}{path}", self.base));
+        match role {
+            Some(r) => req.bearer_auth(self.token(r)),
+            None => req,
+        }
+    }
+
+    fn post(&self, path: &str, role: Option<Role>) -> reqwest::RequestBuilder {
+        let req = reqwest::Client::new().post(format!("{}{path}", self.base));
+        match role {
+            Some(r) => req.bearer_auth(self.token(r)),
+            None => req,
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+async fn error_code(resp: reqwest::Response) -> (StatusCode, String, String) {
+    let status = resp.status();
+    let body: Value = resp.json().await.unwrap();
+    (
+        status,
+        body["error"]["code"].as_str().unwrap().to_string(),
+        body["error"]["message"].as_str().unwrap().to_string(),
+    )
+}
+
+#[tokio::test]
+async fn every_route_but_healthz_needs_a_credential() {
+    let s = Server::start(false).await;
+    let ok = s.get("/healthz", None).send().await.unwrap();
+    assert_eq!(ok.status(), StatusCode::OK);
+    assert_eq!(ok.text().await.unwrap(), "ok");
+    for path in [
+        "/api/v1/markets",
+        "/api/v1/runs",
+        "/api/v1/ideas",
+        "/api/v1/openapi.json",
+        "/metrics",
+        "/api/v1/events",
+    ] {
+        let (status, code, message) = error_code(s.get(path, None).send().await.unwrap()).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{path}");
+        assert_eq!(code, "unauthorized");
+        assert!(message.contains("Authorization: Bearer"), "{message}");
+    }
+    let wrong = reqwest::Client::new()
+        .get(format!("{}/api/v1/markets", s.base))
+        .bearer_auth("nope")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn roles_are_checked_on_writes() {
+    let s = Server::start(false).await;
+    let (status, code, message) = error_code(
+        s.post("/api/v1/ideas", Some(Role::Viewer))
+            .json(&json!({ "title": "x" }))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!((status, code.as_str()), (StatusCode::FORBIDDEN, "forbidden"));
+    assert!(
+        message.contains("needs the developer role; your credential has viewer"),
+        "{message}"
+    );
+
+    let created = s
+        .post("/api/v1/ideas", Some(Role::Developer))
+        .json(&json!({ "title": "Pay with iDEAL", "markets": ["be"] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), StatusCode::CREATED);
+    assert_eq!(created.json::<Value>().await.unwrap()["key"], "T-1");
+
+    let (status, _, _) = error_code(
+        s.post("/api/v1/rollouts", Some(Role::Developer))
+            .json(&json!({ "release_id": 1 }))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _, _) = error_code(
+        s.post("/api/v1/tokens", Some(Role::Operator))
+            .json(&json!({ "name": "x", "role": "admin" }))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    let made: Value = s
+        .post("/api/v1/tokens", Some(Role::Admin))
+        .json(&json!({ "name": "ci", "role": "developer" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let secret = made["secret"].as_str().unwrap();
+    let who: Value = reqwest::Client::new()
+        .get(format!("{}/api/v1/whoami", s.base))
+        .bearer_auth(secret)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(who, json!({ "name": "ci", "role": "developer" }));
+    let listed: Value = s
+        .get("/api/v1/tokens", Some(Role::Admin))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(!listed.to_string().contains(secret), "token secrets are never listed");
+}
+
+#[tokio::test]
+async fn caller_mistakes_get_4xx_with_a_json_body() {
+    let s = Server::start(false).await;
+    let bad_json = s
+        .post("/api/v1/ideas", Some(Role::Admin))
+        .header("content-type", "application/json")
+        .body("{ not json")
+        .send()
+        .await
+        .unwrap();
+    let (status, code, _) = error_code(bad_json).await;
+    assert_eq!((status, code.as_str()), (StatusCode::BAD_REQUEST, "bad_request"));
+
+    let unknown_field = s
+        .post("/api/v1/ideas", Some(Role::Admin))
+        .json(&json!({ "title": "x", "colour": "red" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown_field.status(), StatusCode::BAD_REQUEST);
+
+    let empty = s
+        .post("/api/v1/ideas", Some(Role::Admin))
+        .json(&json!({ "title": "  " }))
+        .send()
+        .await
+        .unwrap();
+    let (status, _, message) = error_code(empty).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(message.contains("title"), "{message}");
+
+    let unknown_market = s
+        .post("/api/v1/ideas", Some(Role::Admin))
+        .json(&json!({ "title": "x", "markets": ["zz"] }))
+        .send()
+        .await
+        .unwrap();
+    let (_, _, message) = error_code(unknown_market).await;
+    assert!(message.contains("unknown market `zz`"), "{message}");
+
+    let (status, code, _) = error_code(s.get("/api/v1/runs/42", Some(Role::Viewer)).send().await.unwrap()).await;
+    assert_eq!((status, code.as_str()), (StatusCode::NOT_FOUND, "not_found"));
+    let (status, _, _) = error_code(s.get("/api/v1/runs/abc", Some(Role::Viewer)).send().await.unwrap()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, _, _) = error_code(
+        s.get("/api/v1/artifacts/..%2F..%2Fetc", Some(Role::Viewer))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _, message) = error_code(
+        s.post("/api/v1/services/nope/runs", Some(Role::Developer))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(message.contains("nope"), "{message}");
+    let (status, _, message) = error_code(
+        s.post("/api/v1/services/shop/runs", Some(Role::Developer))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(message.contains("/nonexistent/shop"), "{message}");
+}
+
+#[tokio::test]
+async fn anonymous_read_is_off_unless_turned_on_and_never_writes() {
+    let s = Server::start(true).await;
+    let markets: Value = s
+        .get("/api/v1/markets", None)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(markets.as_array().unwrap().len(), 2);
+    assert_eq!(markets[0]["wave"], "pilot");
+    let (status, _, _) = error_code(
+        s.post("/api/v1/ideas", None)
+            .json(&json!({ "title": "x" }))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn openapi_document_and_metrics_describe_the_server() {
+    let s = Server::start(false).await;
+    let doc: Value = s
+        .get("/api/v1/openapi.json", Some(Role::Viewer))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    for path in [
+        "/api/v1/markets",
+        "/api/v1/ideas",
+        "/api/v1/runs/{id}",
+        "/api/v1/rollouts",
+        "/api/v1/tokens",
+    ] {
+        assert!(doc["paths"][path].is_object(), "OpenAPI misses {path}");
+    }
+    assert!(doc["components"]["schemas"]["RunRow"].is_object());
+
+    s.get("/api/v1/markets", Some(Role::Viewer)).send().await.unwrap();
+    let text = s
+        .get("/metrics", Some(Role::Viewer))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        text.contains("tandem_http_requests_total{method=\"GET\",route=\"/api/v1/markets\",status=\"200\"} 1"),
+        "{text}"
+    );
+    assert!(text.contains("tandem_market_processes 0"), "{text}");
+    assert!(text.trim_end().ends_with("# EOF"));
+}

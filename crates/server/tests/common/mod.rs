@@ -1,0 +1,301 @@
+//! Test helpers: a real server on port 0 with a temporary data folder, realistic seed data
+//! written through the store's API, and a helper that waits for a state instead of sleeping.
+
+#![allow(dead_code)] // each test file uses its own share of the helpers
+
+use anyhow::{Context, Result};
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tandem_core::platform::parse_platform;
+use tandem_core::role::Role;
+use tandem_core::rollout::plan_waves;
+use tandem_engine::{Engine, EngineSettings};
+use tandem_server::{AppState, ServerSettings};
+use tandem_store::{NewCommit, NewDeployment, NewJob, Store, now_ms};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// How long a graceful stop may take before the test gives up on it.
+const STOP_TIMEOUT: Duration = Duration::from_secs(15);
+
+pub const PLATFORM: &str = "\
+markets:
+  - { id: fr, name: France, region: west, currency: EUR, locale: fr-FR, timezone: Europe/Paris }
+  - { id: be, name: Belgium, region: west, currency: EUR, locale: fr-BE, timezone: Europe/Brussels }
+  - { id: nl, name: Netherlands, region: west, currency: EUR, locale: nl-NL, timezone: Europe/Amsterdam }
+  - { id: lu, name: Luxembourg, region: west, currency: EUR, locale: fr-LU, timezone: Europe/Luxembourg }
+  - { id: ch, name: Switzerland, region: central, currency: CHF, locale: de-CH, timezone: Europe/Zurich }
+  - { id: de, name: Germany, region: central, currency: EUR, locale: de-DE, timezone: Europe/Berlin }
+waves:
+  - { name: pilot, markets: [fr] }
+  - { name: benelux, markets: [be, nl, lu] }
+  - { name: dach, markets: [ch, de] }
+services:
+  - { name: shop, repo: /srv/git/shop }
+";
+
+const SPEC: &str = "\
+service: shop
+pipeline:
+  jobs:
+    test:
+      steps:
+        - run: cargo test
+    build:
+      needs: [test]
+      steps:
+        - run: cargo build --release
+      artifacts: [target/release/shop]
+";
+
+pub const TEST_LOG: &str = "$ cargo test
+running 12 tests
+test checkout::vat_is_added_to_prices ... ok
+test checkout::<script>alert(1)</script> ... ok
+test result: ok. 12 passed; 0 failed; 0 ignored
+";
+
+pub const FAILED_REASON: &str = "probe /healthz failed 2 times in a row: connection refused";
+
+/// What the seed made, for tests to look for.
+#[derive(Debug)]
+pub struct Seeded {
+    /// An operator token's secret.
+    pub token: String,
+    /// A finished, green run with two jobs, logs and an artifact.
+    pub run_id: i64,
+    /// A rollout of v2 that failed in `nl` during the benelux wave.
+    pub rollout_id: i64,
+}
+
+/// A server on 127.0.0.1, port 0, over a temporary data folder. Dropping it asks the server to
+/// stop (a test that fails still cleans up); [`TestServer::stop`] also waits for it.
+pub struct TestServer {
+    pub addr: SocketAddr,
+    pub engine: Arc<Engine>,
+    pub seeded: Seeded,
+    shutdown: Option<oneshot::Sender<()>>,
+    handle: Option<JoinHandle<Result<()>>>,
+    _data: tempfile::TempDir,
+}
+
+impl TestServer {
+    pub async fn start() -> Result<Self> {
+        let data = tempfile::tempdir().context("cannot create a data folder")?;
+        let store = Store::open(data.path()).await?;
+        let engine = Engine::new(store, EngineSettings::in_data_dir(data.path())).await?;
+        let seeded = seed(&engine, data.path()).await.context("cannot seed the store")?;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let (tx, rx) = oneshot::channel::<()>();
+        let state = AppState::new(engine.clone(), ServerSettings::default());
+        let handle = tokio::spawn(tandem_server::serve(listener, state, async {
+            let _ = rx.await;
+        }));
+        Ok(Self {
+            addr,
+            engine,
+            seeded,
+            shutdown: Some(tx),
+            handle: Some(handle),
+            _data: data,
+        })
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// Stops the server and waits for it (and its market processes) to end.
+    pub async fn stop(mut self) -> Result<()> {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(handle) = self.handle.take() {
+            tokio::time::timeout(STOP_TIMEOUT, handle)
+                .await
+                .context("the server did not stop in time")???;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(handle) = self.handle.take() {
+            handle.abort();
+        }
+    }
+}
+
+/// Polls `check` every 100 ms until it returns `Some`, for at most `timeout`; the error names
+/// `what` and the last thing `check` saw.
+pub async fn wait_for<T, F, Fut>(what: &str, timeout: Duration, mut check: F) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<Option<T>>>,
+{
+    let deadline = tokio::time::Instant::now() + timeout;
+    let mut last = String::from("nothing yet");
+    loop {
+        match check().await {
+            Ok(Some(v)) => return Ok(v),
+            Ok(None) => {}
+            Err(e) => last = format!("{e:#}"),
+        }
+        if tokio::time::Instant::now() >= deadline {
+            anyhow::bail!("timed out after {timeout:?} waiting for {what} (last error: {last})");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// A platform of 6 markets in 3 waves, one service, two green runs (v1, v2), a rollout of v1
+/// that went everywhere, a rollout of v2 that failed in `nl`, a run in progress, ideas linked to
+/// commits, an open incident, and market processes (`sleep`) so most markets answer as up.
+async fn seed(engine: &Engine, data: &std::path::Path) -> Result<Seeded> {
+    let store = &engine.store;
+    let platform = parse_platform("platform.yml", PLATFORM)?;
+    store.sync_platform(&platform).await?;
+    let spec = tandem_core::pipeline::parse_service_spec("tandem.yml", SPEC)?;
+
+    let (c1, c2, c3) = (
+        "3f2a9c1d7e4b5a6978812f0c3d4e5f6a7b8c9d0e",
+        "9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f2a1b0c",
+        "c0ffee12d34db33f5678abcdef0123456789abcd",
+    );
+    store.insert_idea("Show prices with VAT included", &[]).await?;
+    store.insert_idea("Pay with iDEAL", &["nl".to_string()]).await?;
+    store.insert_idea("Free shipping threshold per market", &[]).await?;
+    let commit = |sha: &str, parents: &[&str], message: &str| NewCommit {
+        sha: sha.into(),
+        parents: parents.iter().map(|p| p.to_string()).collect(),
+        author: "Ana Martin".into(),
+        authored_at: now_ms() - 3_600_000,
+        committed_at: now_ms() - 3_600_000,
+        message: message.into(),
+    };
+    store
+        .insert_commits(
+            "shop",
+            &[
+                commit(c1, &[], "T-1: show prices with VAT included"),
+                commit(c2, &[c1], "T-2: pay with iDEAL in the Netherlands"),
+                commit(c3, &[c2], "T-3: free shipping threshold (work in progress)"),
+            ],
+        )
+        .await?;
+
+    let run_id = green_run(engine, c1, "push").await?;
+    let v1 = store.insert_release("shop", c1, run_id, &spec).await?;
+    let run2 = green_run(engine, c2, "push").await?;
+    let v2 = store.insert_release("shop", c2, run2, &spec).await?;
+
+    // A run still going: the overview shows it in flight.
+    let busy = store.insert_run("shop", c3, "t-3-shipping", "push").await?;
+    store.start_run(busy.id, &jobs()).await?;
+    let first = store.list_jobs(busy.id).await?.remove(0);
+    store.update_job_state(first.id, "running").await?;
+
+    let plan = plan_waves(&platform);
+    let r1 = store.insert_rollout("shop", v1.id, &plan, "ana").await?;
+    store.update_rollout(r1.id, "running", 0, None).await?;
+    for m in &platform.markets {
+        let d = store.insert_deployment(new_deployment(r1.id, &m.id, v1.id)).await?;
+        store
+            .mark_deployment_live(d.id, &format!("http://127.0.0.1:1/{}", m.id), None)
+            .await?;
+    }
+    store.update_rollout(r1.id, "succeeded", 2, None).await?;
+
+    let r2 = store.insert_rollout("shop", v2.id, &plan, "ana").await?;
+    store.update_rollout(r2.id, "running", 0, None).await?;
+    for market in ["fr", "be", "lu"] {
+        let d = store.insert_deployment(new_deployment(r2.id, market, v2.id)).await?;
+        store
+            .mark_deployment_live(d.id, &format!("http://127.0.0.1:1/{market}"), None)
+            .await?;
+    }
+    let failed = store.insert_deployment(new_deployment(r2.id, "nl", v2.id)).await?;
+    store.mark_deployment_failed(failed.id, FAILED_REASON).await?;
+    let reason = format!("market nl failed its gate ({FAILED_REASON}); the rollout stopped at wave benelux");
+    store.update_rollout(r2.id, "failed", 1, Some(&reason)).await?;
+    store
+        .insert_incident("shop", "nl", Some(failed.id), "Release v2 failed its gate in nl")
+        .await?;
+
+    // Every live market but ch has a process; ch shows as down.
+    for market in ["fr", "be", "nl", "lu", "de"] {
+        let argv = ["/bin/sleep".to_string(), "600".to_string()];
+        let log = data.join(format!("{market}.log"));
+        let process = engine.supervisor.spawn(&argv, &BTreeMap::new(), &log, 1, "seed")?;
+        engine.supervisor.promote("shop", market, process).await;
+    }
+
+    let token = tandem_server::auth::generate_secret();
+    store.insert_token("ana", Role::Operator, &token).await?;
+    Ok(Seeded {
+        token,
+        run_id,
+        rollout_id: r2.id,
+    })
+}
+
+fn new_deployment(rollout_id: i64, market: &str, release_id: i64) -> NewDeployment<'_> {
+    NewDeployment {
+        rollout_id: Some(rollout_id),
+        service: "shop",
+        market,
+        release_id,
+    }
+}
+
+fn jobs() -> Vec<NewJob> {
+    vec![
+        NewJob {
+            name: "test".into(),
+            needs: vec![],
+            steps: vec![("cargo test".into(), "cargo test --workspace".into())],
+        },
+        NewJob {
+            name: "build".into(),
+            needs: vec!["test".into()],
+            steps: vec![("cargo build".into(), "cargo build --release".into())],
+        },
+    ]
+}
+
+/// A run whose two jobs passed, with their logs and the build's artifact stored.
+async fn green_run(engine: &Engine, commit: &str, trigger: &str) -> Result<i64> {
+    let store = &engine.store;
+    let run = store.insert_run("shop", commit, "main", trigger).await?;
+    store.start_run(run.id, &jobs()).await?;
+    let logs = [
+        TEST_LOG,
+        "$ cargo build --release\n   Compiling shop v0.1.0\n    Finished `release` profile in 4.21s\n",
+    ];
+    for (job, log) in store.list_jobs(run.id).await?.into_iter().zip(logs) {
+        store.update_job_state(job.id, "running").await?;
+        for step in store.list_steps(job.id).await? {
+            store.update_step(step.id, "running", None).await?;
+            store.update_step(step.id, "success", Some(0)).await?;
+        }
+        let digest = store.blobs().put_bytes(log.as_bytes())?;
+        if job.name == "build" {
+            let binary = format!("#!/bin/sh\n# shop built from {commit}\n");
+            let artifact = store.blobs().put_bytes(binary.as_bytes())?;
+            store
+                .insert_artifact(run.id, job.id, "target/release/shop", &artifact, binary.len() as u64)
+                .await?;
+        }
+        store.finish_job(job.id, "success", Some(0), &digest).await?;
+    }
+    store.finish_run(run.id, "success", None).await?;
+    Ok(run.id)
+}

@@ -1,0 +1,194 @@
+//! Markets, waves and services: the platform file's content, synced on start.
+
+use crate::events::append_event;
+use crate::{Result, Store, from_json, to_json};
+use serde::Serialize;
+use sqlx::FromRow;
+use tandem_core::platform::{ConfigLayers, LaunchState, Market, Platform, Service, Wave};
+
+#[derive(Debug, Clone, Serialize, FromRow, utoipa::ToSchema)]
+pub struct MarketRow {
+    pub id: String,
+    pub name: String,
+    pub region: String,
+    pub currency: String,
+    pub locale: String,
+    pub timezone: String,
+    /// planned, launching or live.
+    pub state: String,
+    pub position: i64,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct WaveRow {
+    pub name: String,
+    pub position: i64,
+    pub markets: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, FromRow, utoipa::ToSchema)]
+pub struct ServiceRow {
+    pub name: String,
+    pub repo: String,
+    pub branch: String,
+}
+
+impl Store {
+    /// Makes the catalog match the platform file, in one transaction, recording what changed.
+    pub async fn sync_platform(&self, platform: &Platform) -> Result<()> {
+        let mut tx = self.writer.begin().await?;
+        let before: Vec<(String,)> = sqlx::query_as("SELECT id FROM markets").fetch_all(&mut *tx).await?;
+        sqlx::query("DELETE FROM markets").execute(&mut *tx).await?;
+        for (i, m) in platform.markets.iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO markets (id, name, region, currency, locale, timezone, state, position)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .bind(&m.id)
+            .bind(&m.name)
+            .bind(&m.region)
+            .bind(&m.currency)
+            .bind(&m.locale)
+            .bind(&m.timezone)
+            .bind(m.state.as_str())
+            .bind(i as i64)
+            .execute(&mut *tx)
+            .await?;
+        }
+        sqlx::query("DELETE FROM waves").execute(&mut *tx).await?;
+        for (i, w) in platform.waves.iter().enumerate() {
+            sqlx::query("INSERT INTO waves (name, position, markets) VALUES ($1, $2, $3)")
+                .bind(&w.name)
+                .bind(i as i64)
+                .bind(to_json(&w.markets))
+                .execute(&mut *tx)
+                .await?;
+        }
+        sqlx::query("DELETE FROM services").execute(&mut *tx).await?;
+        for s in &platform.services {
+            sqlx::query("INSERT INTO services (name, repo, branch, config) VALUES ($1, $2, $3, $4)")
+                .bind(&s.name)
+                .bind(&s.repo)
+                .bind(&s.branch)
+                .bind(to_json(&s.config))
+                .execute(&mut *tx)
+                .await?;
+        }
+        let data = serde_json::json!({
+            "markets": platform.markets.len(),
+            "waves": platform.waves.len(),
+            "services": platform.services.iter().map(|s| &s.name).collect::<Vec<_>>(),
+            "markets_before": before.len(),
+        });
+        append_event(&mut tx, "platform.synced", "platform", data).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn list_markets(&self) -> Result<Vec<MarketRow>> {
+        Ok(sqlx::query_as("SELECT * FROM markets ORDER BY position")
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    pub async fn list_waves(&self) -> Result<Vec<WaveRow>> {
+        let rows: Vec<(String, i64, String)> =
+            sqlx::query_as("SELECT name, position, markets FROM waves ORDER BY position")
+                .fetch_all(&self.pool)
+                .await?;
+        rows.into_iter()
+            .map(|(name, position, markets)| {
+                Ok(WaveRow {
+                    markets: from_json("wave markets", &markets)?,
+                    name,
+                    position,
+                })
+            })
+            .collect()
+    }
+
+    pub async fn list_services(&self) -> Result<Vec<ServiceRow>> {
+        Ok(sqlx::query_as("SELECT name, repo, branch FROM services ORDER BY name")
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    /// The platform as stored: what the engine plans rollouts and resolves config from.
+    pub async fn load_platform(&self) -> Result<Platform> {
+        let markets = self
+            .list_markets()
+            .await?
+            .into_iter()
+            .map(|m| Market {
+                state: match m.state.as_str() {
+                    "planned" => LaunchState::Planned,
+                    "launching" => LaunchState::Launching,
+                    _ => LaunchState::Live,
+                },
+                id: m.id,
+                name: m.name,
+                region: m.region,
+                currency: m.currency,
+                locale: m.locale,
+                timezone: m.timezone,
+            })
+            .collect();
+        let waves = self
+            .list_waves()
+            .await?
+            .into_iter()
+            .map(|w| Wave {
+                name: w.name,
+                markets: w.markets,
+            })
+            .collect();
+        let rows: Vec<(String, String, String, String)> =
+            sqlx::query_as("SELECT name, repo, branch, config FROM services ORDER BY name")
+                .fetch_all(&self.pool)
+                .await?;
+        let services = rows
+            .into_iter()
+            .map(|(name, repo, branch, config)| {
+                Ok(Service {
+                    config: from_json::<ConfigLayers>("service config", &config)?,
+                    name,
+                    repo,
+                    branch,
+                })
+            })
+            .collect::<Result<_>>()?;
+        Ok(Platform {
+            markets,
+            waves,
+            services,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::testing::store;
+    use tandem_core::platform::parse_platform;
+
+    #[tokio::test]
+    async fn platform_round_trips_and_records_an_event() {
+        let (_dir, store) = store().await;
+        let p = parse_platform(
+            "p.yml",
+            "markets:
+  - { id: fr, name: France, region: west, currency: EUR, locale: fr-FR, timezone: Europe/Paris }
+waves:
+  - { name: pilot, markets: [fr] }
+services:
+  - { name: shop, repo: /tmp/shop, config: { defaults: { vat_rate: 0.2 } } }
+",
+        )
+        .unwrap();
+        store.sync_platform(&p).await.unwrap();
+        store.sync_platform(&p).await.unwrap();
+        assert_eq!(store.load_platform().await.unwrap(), p);
+        let events = store.list_events(0, 10).await.unwrap();
+        assert_eq!(events.len(), 2);
+        assert_eq!(events[0].kind, "platform.synced");
+    }
+}

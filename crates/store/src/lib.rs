@@ -1,0 +1,152 @@
+//! Tandem's persistence. Every query lives behind [`Store`]'s methods, so a second SQL backend
+//! changes no caller. Every state change appends a row to `events` in the same transaction
+//! (a transactional outbox): the audit trail and the live views read it.
+
+mod blobs;
+mod catalog;
+mod events;
+mod ideas;
+mod incidents;
+mod releases;
+mod rollouts;
+mod runs;
+mod tokens;
+
+pub use blobs::BlobStore;
+pub use catalog::{MarketRow, ServiceRow, WaveRow};
+pub use events::EventRow;
+pub use ideas::{CommitRow, IdeaRow, NewCommit};
+pub use incidents::IncidentRow;
+pub use releases::{ReleaseArtifact, ReleaseRow};
+pub use rollouts::{DeploymentRow, NewDeployment, RolloutRow};
+pub use runs::{ArtifactRow, JobRow, NewJob, RunRow, StepRow};
+pub use tokens::TokenRow;
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// What can go wrong in the store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{what} not found")]
+    NotFound { what: String },
+    #[error("{0}")]
+    Conflict(String),
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("cannot migrate the database: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("corrupt data in {what}: {message}")]
+    Corrupt { what: String, message: String },
+}
+
+impl StoreError {
+    pub fn not_found(what: impl Into<String>) -> Self {
+        StoreError::NotFound { what: what.into() }
+    }
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// How long a writer waits for SQLite's lock before giving up; writes are short, so 5 s means
+/// something is stuck.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The database and the blob files of one data folder.
+#[derive(Clone, Debug)]
+pub struct Store {
+    /// Readers: WAL lets them run beside the writer.
+    pool: SqlitePool,
+    /// The one writer connection. SQLite allows one writer at a time; funnelling every write
+    /// through one connection makes writers queue here instead of failing with SQLITE_BUSY
+    /// when a read transaction upgrades to a write.
+    writer: SqlitePool,
+    blobs: BlobStore,
+    data_dir: PathBuf,
+}
+
+impl Store {
+    /// Opens (creating if needed) the data folder: `tandem.db` (SQLite, WAL) and `blobs/`,
+    /// and applies pending migrations.
+    pub async fn open(data_dir: &Path) -> Result<Self> {
+        std::fs::create_dir_all(data_dir).map_err(|source| StoreError::Io {
+            context: format!("cannot create data folder {}", data_dir.display()),
+            source,
+        })?;
+        let db = data_dir.join("tandem.db");
+        let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", db.display()))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(BUSY_TIMEOUT);
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options.clone())
+            .await?;
+        sqlx::migrate!("migrations/sqlite").run(&writer).await?;
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options.read_only(true))
+            .await?;
+        let blobs = BlobStore::open(&data_dir.join("blobs"))?;
+        Ok(Self {
+            pool,
+            writer,
+            blobs,
+            data_dir: data_dir.to_path_buf(),
+        })
+    }
+
+    pub fn blobs(&self) -> &BlobStore {
+        &self.blobs
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    /// Closes the pool, waiting for queries under way.
+    pub async fn close(&self) {
+        self.writer.close().await;
+        self.pool.close().await;
+    }
+}
+
+/// Now, in Unix milliseconds: the unit of every time the store keeps.
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string(value).unwrap_or_else(|_| "null".to_string())
+}
+
+pub(crate) fn from_json<T: serde::de::DeserializeOwned>(what: &str, text: &str) -> Result<T> {
+    serde_json::from_str(text).map_err(|e| StoreError::Corrupt {
+        what: what.to_string(),
+        message: e.to_string(),
+    })
+}
+
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::*;
+
+    pub async fn store() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).await.unwrap();
+        (dir, store)
+    }
+}

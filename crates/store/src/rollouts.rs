@@ -1,0 +1,311 @@
+//! Rollouts (a release moving through the waves) and deployments (one release landing in one
+//! market, the unit DORA counts). A market runs the release of its one `live` deployment.
+
+use crate::events::append_event;
+use crate::{Result, Store, StoreError, from_json, now_ms, to_json};
+use serde::Serialize;
+use sqlx::FromRow;
+use tandem_core::rollout::PlannedWave;
+
+#[derive(Debug, Clone, Serialize, FromRow, utoipa::ToSchema)]
+pub struct RolloutRow {
+    pub id: i64,
+    pub service: String,
+    pub release_id: i64,
+    /// pending, running, succeeded, halted or failed.
+    pub state: String,
+    /// JSON list of waves: `[{ "name", "markets" }]`.
+    pub plan: String,
+    /// Index of the wave in progress (or the last one reached).
+    pub current_wave: i64,
+    pub reason: Option<String>,
+    pub created_by: String,
+    pub created_at: i64,
+    pub started_at: Option<i64>,
+    pub finished_at: Option<i64>,
+}
+
+impl RolloutRow {
+    pub fn waves(&self) -> Result<Vec<(String, Vec<String>)>> {
+        let plan: Vec<serde_json::Value> = from_json("rollout plan", &self.plan)?;
+        Ok(plan
+            .into_iter()
+            .map(|w| {
+                let name = w["name"].as_str().unwrap_or_default().to_string();
+                let markets = w["markets"]
+                    .as_array()
+                    .map(|a| a.iter().filter_map(|m| m.as_str().map(String::from)).collect())
+                    .unwrap_or_default();
+                (name, markets)
+            })
+            .collect())
+    }
+}
+
+#[derive(Debug, Clone, Serialize, FromRow, utoipa::ToSchema)]
+pub struct DeploymentRow {
+    pub id: i64,
+    pub rollout_id: Option<i64>,
+    pub service: String,
+    pub market: String,
+    pub release_id: i64,
+    pub previous_release_id: Option<i64>,
+    /// release (later: config).
+    pub kind: String,
+    /// deploying, live, failed or superseded.
+    pub state: String,
+    pub url: Option<String>,
+    pub pid: Option<i64>,
+    pub reason: Option<String>,
+    pub started_at: i64,
+    pub finished_at: Option<i64>,
+}
+
+/// A deployment about to start.
+#[derive(Debug, Clone)]
+pub struct NewDeployment<'a> {
+    pub rollout_id: Option<i64>,
+    pub service: &'a str,
+    pub market: &'a str,
+    pub release_id: i64,
+}
+
+impl Store {
+    pub async fn insert_rollout(
+        &self,
+        service: &str,
+        release_id: i64,
+        plan: &[PlannedWave],
+        created_by: &str,
+    ) -> Result<RolloutRow> {
+        let mut tx = self.writer.begin().await?;
+        let busy: Option<(i64,)> =
+            sqlx::query_as("SELECT id FROM rollouts WHERE service = $1 AND state IN ('pending', 'running') LIMIT 1")
+                .bind(service)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if let Some((id,)) = busy {
+            return Err(StoreError::Conflict(format!(
+                "rollout {id} of {service} is still in progress: wait for it to finish"
+            )));
+        }
+        let row: RolloutRow = sqlx::query_as(
+            "INSERT INTO rollouts (service, release_id, state, plan, current_wave, created_by, created_at)
+             VALUES ($1, $2, 'pending', $3, 0, $4, $5) RETURNING *",
+        )
+        .bind(service)
+        .bind(release_id)
+        .bind(to_json(&plan))
+        .bind(created_by)
+        .bind(now_ms())
+        .fetch_one(&mut *tx)
+        .await?;
+        let data = serde_json::json!({ "service": service, "release": release_id, "waves": plan.len() });
+        append_event(&mut tx, "rollout.created", &format!("rollout/{}", row.id), data).await?;
+        tx.commit().await?;
+        Ok(row)
+    }
+
+    pub async fn update_rollout(&self, id: i64, state: &str, current_wave: i64, reason: Option<&str>) -> Result<()> {
+        let mut tx = self.writer.begin().await?;
+        let now = now_ms();
+        sqlx::query(
+            "UPDATE rollouts SET state = $1, current_wave = $2, reason = COALESCE($3, reason),
+               started_at = COALESCE(started_at, $4),
+               finished_at = CASE WHEN $1 IN ('succeeded', 'halted', 'failed') THEN $4 ELSE NULL END
+             WHERE id = $5",
+        )
+        .bind(state)
+        .bind(current_wave)
+        .bind(reason)
+        .bind(now)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        let data = serde_json::json!({ "state": state, "wave": current_wave, "reason": reason });
+        append_event(&mut tx, &format!("rollout.{state}"), &format!("rollout/{id}"), data).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn get_rollout(&self, id: i64) -> Result<RolloutRow> {
+        sqlx::query_as("SELECT * FROM rollouts WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| StoreError::not_found(format!("rollout {id}")))
+    }
+
+    pub async fn list_rollouts(&self, limit: i64) -> Result<Vec<RolloutRow>> {
+        Ok(sqlx::query_as("SELECT * FROM rollouts ORDER BY id DESC LIMIT $1")
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    /// Rollouts a previous process left unfinished.
+    pub async fn list_unfinished_rollouts(&self) -> Result<Vec<RolloutRow>> {
+        Ok(
+            sqlx::query_as("SELECT * FROM rollouts WHERE state IN ('pending', 'running') ORDER BY id")
+                .fetch_all(&self.pool)
+                .await?,
+        )
+    }
+
+    /// Records the intent to deploy a release to a market, before anything starts.
+    pub async fn insert_deployment(&self, new: NewDeployment<'_>) -> Result<DeploymentRow> {
+        let mut tx = self.writer.begin().await?;
+        let previous: Option<(i64,)> =
+            sqlx::query_as("SELECT release_id FROM deployments WHERE service = $1 AND market = $2 AND state = 'live'")
+                .bind(new.service)
+                .bind(new.market)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let row: DeploymentRow = sqlx::query_as(
+            "INSERT INTO deployments (rollout_id, service, market, release_id, previous_release_id, kind, state, started_at)
+             VALUES ($1, $2, $3, $4, $5, 'release', 'deploying', $6) RETURNING *",
+        )
+        .bind(new.rollout_id)
+        .bind(new.service)
+        .bind(new.market)
+        .bind(new.release_id)
+        .bind(previous.map(|p| p.0))
+        .bind(now_ms())
+        .fetch_one(&mut *tx)
+        .await?;
+        let data = serde_json::json!({ "service": new.service, "market": new.market, "release": new.release_id });
+        append_event(&mut tx, "deployment.started", &format!("deployment/{}", row.id), data).await?;
+        tx.commit().await?;
+        Ok(row)
+    }
+
+    /// The deployment passed its gate: it becomes the market's live one, the previous is superseded.
+    pub async fn mark_deployment_live(&self, id: i64, url: &str, pid: Option<u32>) -> Result<()> {
+        let mut tx = self.writer.begin().await?;
+        let d: DeploymentRow = sqlx::query_as("SELECT * FROM deployments WHERE id = $1")
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await?;
+        sqlx::query(
+            "UPDATE deployments SET state = 'superseded' WHERE service = $1 AND market = $2 AND state = 'live'",
+        )
+        .bind(&d.service)
+        .bind(&d.market)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("UPDATE deployments SET state = 'live', url = $1, pid = $2, finished_at = $3 WHERE id = $4")
+            .bind(url)
+            .bind(pid.map(i64::from))
+            .bind(now_ms())
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        let data = serde_json::json!({ "market": d.market, "release": d.release_id, "url": url });
+        append_event(&mut tx, "deployment.live", &format!("deployment/{id}"), data).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The deployment failed; the market keeps (or returns to) its previous release.
+    pub async fn mark_deployment_failed(&self, id: i64, reason: &str) -> Result<()> {
+        let mut tx = self.writer.begin().await?;
+        sqlx::query("UPDATE deployments SET state = 'failed', reason = $1, finished_at = $2 WHERE id = $3")
+            .bind(reason)
+            .bind(now_ms())
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        append_event(
+            &mut tx,
+            "deployment.failed",
+            &format!("deployment/{id}"),
+            serde_json::json!({ "reason": reason }),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn list_deployments(&self, rollout_id: Option<i64>) -> Result<Vec<DeploymentRow>> {
+        Ok(
+            sqlx::query_as("SELECT * FROM deployments WHERE ($1 IS NULL OR rollout_id = $1) ORDER BY id")
+                .bind(rollout_id)
+                .fetch_all(&self.pool)
+                .await?,
+        )
+    }
+
+    /// Each market's live deployment of every service.
+    pub async fn list_live_deployments(&self) -> Result<Vec<DeploymentRow>> {
+        Ok(
+            sqlx::query_as("SELECT * FROM deployments WHERE state = 'live' ORDER BY service, market")
+                .fetch_all(&self.pool)
+                .await?,
+        )
+    }
+
+    /// Deployments left `deploying` by a previous process: they are marked failed.
+    pub async fn fail_unfinished_deployments(&self) -> Result<usize> {
+        let rows: Vec<(i64,)> = sqlx::query_as("SELECT id FROM deployments WHERE state = 'deploying'")
+            .fetch_all(&self.pool)
+            .await?;
+        for (id,) in &rows {
+            self.mark_deployment_failed(*id, "the server stopped during this deployment")
+                .await?;
+        }
+        Ok(rows.len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::store;
+    use tandem_core::pipeline::parse_service_spec;
+
+    #[tokio::test]
+    async fn a_market_has_one_live_deployment_and_one_rollout_at_a_time() {
+        let (_dir, store) = store().await;
+        let spec = parse_service_spec(
+            "t.yml",
+            "service: shop\npipeline:\n  jobs:\n    a:\n      steps: [{ run: x }]\n",
+        )
+        .unwrap();
+        let run = store.insert_run("shop", "c1", "main", "hand").await.unwrap();
+        let v1 = store.insert_release("shop", "c1", run.id, &spec).await.unwrap();
+        let v2 = store.insert_release("shop", "c1", run.id, &spec).await.unwrap();
+        assert_eq!((v1.version.as_str(), v2.version.as_str()), ("v1", "v2"));
+
+        let plan = [PlannedWave {
+            name: "pilot".into(),
+            markets: vec!["fr".into()],
+        }];
+        let r = store.insert_rollout("shop", v1.id, &plan, "test").await.unwrap();
+        let err = store.insert_rollout("shop", v2.id, &plan, "test").await.unwrap_err();
+        assert!(
+            err.to_string()
+                .contains(&format!("rollout {} of shop is still in progress", r.id)),
+            "{err}"
+        );
+        assert_eq!(store.get_rollout(r.id).await.unwrap().waves().unwrap()[0].1, ["fr"]);
+
+        let new = |release_id| NewDeployment {
+            rollout_id: Some(r.id),
+            service: "shop",
+            market: "fr",
+            release_id,
+        };
+        let d1 = store.insert_deployment(new(v1.id)).await.unwrap();
+        store.mark_deployment_live(d1.id, "http://x", Some(1)).await.unwrap();
+        let d2 = store.insert_deployment(new(v2.id)).await.unwrap();
+        assert_eq!(d2.previous_release_id, Some(v1.id));
+        store.mark_deployment_live(d2.id, "http://y", Some(2)).await.unwrap();
+        let live = store.list_live_deployments().await.unwrap();
+        assert_eq!(live.len(), 1);
+        assert_eq!(live[0].release_id, v2.id);
+
+        let d3 = store.insert_deployment(new(v1.id)).await.unwrap();
+        store.mark_deployment_failed(d3.id, "probe failed").await.unwrap();
+        assert_eq!(store.list_live_deployments().await.unwrap()[0].id, d2.id);
+    }
+}

@@ -1,0 +1,366 @@
+//! Pipeline runs, their jobs, steps and artifacts.
+
+use crate::events::append_event;
+use crate::{Result, Store, StoreError, now_ms, to_json};
+use serde::Serialize;
+use sqlx::FromRow;
+
+#[derive(Debug, Clone, Serialize, FromRow, utoipa::ToSchema)]
+pub struct RunRow {
+    pub id: i64,
+    pub service: String,
+    pub commit_sha: String,
+    pub branch: String,
+    /// push, hand, api or demo.
+    pub trigger: String,
+    /// queued, running, success, failed or interrupted.
+    pub state: String,
+    pub error: Option<String>,
+    pub created_at: i64,
+    pub started_at: Option<i64>,
+    pub finished_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, Serialize, FromRow, utoipa::ToSchema)]
+pub struct JobRow {
+    pub id: i64,
+    pub run_id: i64,
+    pub name: String,
+    pub position: i64,
+    /// JSON list of job names.
+    pub needs: String,
+    /// pending, running, success, failed or skipped.
+    pub state: String,
+    pub exit_code: Option<i64>,
+    /// sha256 of the job's log blob.
+    pub log_digest: Option<String>,
+    pub started_at: Option<i64>,
+    pub finished_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, Serialize, FromRow, utoipa::ToSchema)]
+pub struct StepRow {
+    pub id: i64,
+    pub job_id: i64,
+    pub position: i64,
+    pub name: String,
+    pub command: String,
+    pub state: String,
+    pub exit_code: Option<i64>,
+    pub started_at: Option<i64>,
+    pub finished_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, Serialize, FromRow, utoipa::ToSchema)]
+pub struct ArtifactRow {
+    pub id: i64,
+    pub run_id: i64,
+    pub job_id: i64,
+    pub name: String,
+    pub path: String,
+    pub digest: String,
+    pub size: i64,
+}
+
+/// A job to create with its run, with its steps' (name, command).
+#[derive(Debug, Clone)]
+pub struct NewJob {
+    pub name: String,
+    pub needs: Vec<String>,
+    pub steps: Vec<(String, String)>,
+}
+
+impl Store {
+    /// Queues a run of `service` at `commit_sha`.
+    pub async fn insert_run(&self, service: &str, commit_sha: &str, branch: &str, trigger: &str) -> Result<RunRow> {
+        let mut tx = self.writer.begin().await?;
+        let row: RunRow = sqlx::query_as(
+            "INSERT INTO runs (service, commit_sha, branch, trigger, state, created_at)
+             VALUES ($1, $2, $3, $4, 'queued', $5) RETURNING *",
+        )
+        .bind(service)
+        .bind(commit_sha)
+        .bind(branch)
+        .bind(trigger)
+        .bind(now_ms())
+        .fetch_one(&mut *tx)
+        .await?;
+        let data =
+            serde_json::json!({ "service": service, "commit": commit_sha, "branch": branch, "trigger": trigger });
+        append_event(&mut tx, "run.queued", &format!("run/{}", row.id), data).await?;
+        tx.commit().await?;
+        Ok(row)
+    }
+
+    /// Marks a run as running and creates its jobs and steps (from the pipeline read at its commit).
+    pub async fn start_run(&self, run_id: i64, jobs: &[NewJob]) -> Result<()> {
+        let mut tx = self.writer.begin().await?;
+        for (i, job) in jobs.iter().enumerate() {
+            let (job_id,): (i64,) = sqlx::query_as(
+                "INSERT INTO jobs (run_id, name, position, needs, state) VALUES ($1, $2, $3, $4, 'pending') RETURNING id",
+            )
+            .bind(run_id)
+            .bind(&job.name)
+            .bind(i as i64)
+            .bind(to_json(&job.needs))
+            .fetch_one(&mut *tx)
+            .await?;
+            for (j, (name, command)) in job.steps.iter().enumerate() {
+                sqlx::query(
+                    "INSERT INTO steps (job_id, position, name, command, state) VALUES ($1, $2, $3, $4, 'pending')",
+                )
+                .bind(job_id)
+                .bind(j as i64)
+                .bind(name)
+                .bind(command)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        sqlx::query("UPDATE runs SET state = 'running', started_at = $1 WHERE id = $2")
+            .bind(now_ms())
+            .bind(run_id)
+            .execute(&mut *tx)
+            .await?;
+        append_event(
+            &mut tx,
+            "run.started",
+            &format!("run/{run_id}"),
+            serde_json::json!({ "jobs": jobs.len() }),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Ends a run with `state` (success, failed, interrupted) and an optional error.
+    pub async fn finish_run(&self, run_id: i64, state: &str, error: Option<&str>) -> Result<()> {
+        let mut tx = self.writer.begin().await?;
+        sqlx::query("UPDATE runs SET state = $1, error = $2, finished_at = $3 WHERE id = $4")
+            .bind(state)
+            .bind(error)
+            .bind(now_ms())
+            .bind(run_id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("UPDATE jobs SET state = 'skipped' WHERE run_id = $1 AND state = 'pending'")
+            .bind(run_id)
+            .execute(&mut *tx)
+            .await?;
+        let data = serde_json::json!({ "state": state, "error": error });
+        append_event(&mut tx, &format!("run.{state}"), &format!("run/{run_id}"), data).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Marks runs left running by a previous process as interrupted; returns their ids.
+    pub async fn interrupt_unfinished_runs(&self) -> Result<Vec<i64>> {
+        let ids: Vec<(i64,)> = sqlx::query_as("SELECT id FROM runs WHERE state IN ('queued', 'running')")
+            .fetch_all(&self.pool)
+            .await?;
+        for (id,) in &ids {
+            let mut tx = self.writer.begin().await?;
+            sqlx::query(
+                "UPDATE jobs SET state = 'interrupted', finished_at = $1 WHERE run_id = $2 AND state = 'running'",
+            )
+            .bind(now_ms())
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            self.finish_run(
+                *id,
+                "interrupted",
+                Some("the server stopped while this run was in progress"),
+            )
+            .await?;
+        }
+        Ok(ids.into_iter().map(|(id,)| id).collect())
+    }
+
+    pub async fn update_job_state(&self, job_id: i64, state: &str) -> Result<()> {
+        let mut tx = self.writer.begin().await?;
+        let now = now_ms();
+        sqlx::query(
+            "UPDATE jobs SET state = $1,
+               started_at = CASE WHEN $1 = 'running' THEN $2 ELSE started_at END,
+               finished_at = CASE WHEN $1 = 'running' THEN NULL ELSE $2 END
+             WHERE id = $3",
+        )
+        .bind(state)
+        .bind(now)
+        .bind(job_id)
+        .execute(&mut *tx)
+        .await?;
+        append_event(
+            &mut tx,
+            &format!("job.{state}"),
+            &format!("job/{job_id}"),
+            serde_json::json!({}),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Ends a job with its state, exit code and the digest of its log.
+    pub async fn finish_job(&self, job_id: i64, state: &str, exit_code: Option<i64>, log_digest: &str) -> Result<()> {
+        let mut tx = self.writer.begin().await?;
+        sqlx::query("UPDATE jobs SET state = $1, exit_code = $2, log_digest = $3, finished_at = $4 WHERE id = $5")
+            .bind(state)
+            .bind(exit_code)
+            .bind(log_digest)
+            .bind(now_ms())
+            .bind(job_id)
+            .execute(&mut *tx)
+            .await?;
+        let data = serde_json::json!({ "exit_code": exit_code });
+        append_event(&mut tx, &format!("job.{state}"), &format!("job/{job_id}"), data).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn update_step(&self, step_id: i64, state: &str, exit_code: Option<i64>) -> Result<()> {
+        let now = now_ms();
+        sqlx::query(
+            "UPDATE steps SET state = $1, exit_code = $2,
+               started_at = COALESCE(started_at, $3),
+               finished_at = CASE WHEN $1 = 'running' THEN NULL ELSE $3 END
+             WHERE id = $4",
+        )
+        .bind(state)
+        .bind(exit_code)
+        .bind(now)
+        .bind(step_id)
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn insert_artifact(
+        &self,
+        run_id: i64,
+        job_id: i64,
+        path: &str,
+        digest: &str,
+        size: u64,
+    ) -> Result<ArtifactRow> {
+        let name = tandem_core::pipeline::artifact_name(path);
+        let mut tx = self.writer.begin().await?;
+        let row: ArtifactRow = sqlx::query_as(
+            "INSERT INTO artifacts (run_id, job_id, name, path, digest, size) VALUES ($1, $2, $3, $4, $5, $6) RETURNING *",
+        )
+        .bind(run_id)
+        .bind(job_id)
+        .bind(name)
+        .bind(path)
+        .bind(digest)
+        .bind(size as i64)
+        .fetch_one(&mut *tx)
+        .await?;
+        let data = serde_json::json!({ "name": name, "digest": digest, "size": size });
+        append_event(&mut tx, "artifact.stored", &format!("run/{run_id}"), data).await?;
+        tx.commit().await?;
+        Ok(row)
+    }
+
+    pub async fn get_run(&self, run_id: i64) -> Result<RunRow> {
+        sqlx::query_as("SELECT * FROM runs WHERE id = $1")
+            .bind(run_id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| StoreError::not_found(format!("run {run_id}")))
+    }
+
+    /// Runs, newest first, optionally of one service.
+    pub async fn list_runs(&self, service: Option<&str>, limit: i64) -> Result<Vec<RunRow>> {
+        Ok(
+            sqlx::query_as("SELECT * FROM runs WHERE ($1 IS NULL OR service = $1) ORDER BY id DESC LIMIT $2")
+                .bind(service)
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?,
+        )
+    }
+
+    pub async fn list_jobs(&self, run_id: i64) -> Result<Vec<JobRow>> {
+        Ok(sqlx::query_as("SELECT * FROM jobs WHERE run_id = $1 ORDER BY position")
+            .bind(run_id)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    pub async fn list_steps(&self, job_id: i64) -> Result<Vec<StepRow>> {
+        Ok(
+            sqlx::query_as("SELECT * FROM steps WHERE job_id = $1 ORDER BY position")
+                .bind(job_id)
+                .fetch_all(&self.pool)
+                .await?,
+        )
+    }
+
+    pub async fn list_artifacts(&self, run_id: i64) -> Result<Vec<ArtifactRow>> {
+        Ok(sqlx::query_as("SELECT * FROM artifacts WHERE run_id = $1 ORDER BY id")
+            .bind(run_id)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::store;
+
+    #[tokio::test]
+    async fn a_run_moves_through_its_states_and_leaves_events() {
+        let (_dir, store) = store().await;
+        let run = store.insert_run("shop", "abc", "main", "hand").await.unwrap();
+        assert_eq!(run.state, "queued");
+        let jobs = [
+            NewJob {
+                name: "test".into(),
+                needs: vec![],
+                steps: vec![("test".into(), "cargo test".into())],
+            },
+            NewJob {
+                name: "build".into(),
+                needs: vec!["test".into()],
+                steps: vec![("build".into(), "cargo build".into())],
+            },
+        ];
+        store.start_run(run.id, &jobs).await.unwrap();
+        let listed = store.list_jobs(run.id).await.unwrap();
+        assert_eq!(listed.len(), 2);
+        store.update_job_state(listed[0].id, "running").await.unwrap();
+        store.finish_job(listed[0].id, "failed", Some(1), "d").await.unwrap();
+        store
+            .finish_run(run.id, "failed", Some("job test failed"))
+            .await
+            .unwrap();
+        let jobs = store.list_jobs(run.id).await.unwrap();
+        assert_eq!(jobs[0].state, "failed");
+        assert_eq!(jobs[1].state, "skipped", "jobs that never started are skipped");
+        let kinds: Vec<String> = store
+            .list_events(0, 100)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| e.kind)
+            .collect();
+        assert_eq!(
+            kinds,
+            ["run.queued", "run.started", "job.running", "job.failed", "run.failed"]
+        );
+    }
+
+    #[tokio::test]
+    async fn unfinished_runs_are_interrupted_on_restart() {
+        let (_dir, store) = store().await;
+        let run = store.insert_run("shop", "abc", "main", "hand").await.unwrap();
+        store.start_run(run.id, &[]).await.unwrap();
+        assert_eq!(store.interrupt_unfinished_runs().await.unwrap(), [run.id]);
+        assert_eq!(store.get_run(run.id).await.unwrap().state, "interrupted");
+        assert!(store.interrupt_unfinished_runs().await.unwrap().is_empty());
+    }
+}
