@@ -59,9 +59,23 @@ pub fn app(state: AppState) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/metrics", get(metrics::serve_metrics))
         .merge(ui::router())
-        .fallback(|| async { error::ApiError::not_found("no such route") })
+        .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
         .with_state(state)
+}
+
+/// Unknown routes: an HTML page for browsers, the JSON error body for everyone else.
+async fn not_found(headers: axum::http::HeaderMap) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let wants_html = headers
+        .get(axum::http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/html"));
+    if wants_html {
+        ui::PageError::not_found("no such page").into_response()
+    } else {
+        error::ApiError::not_found("no such route").into_response()
+    }
 }
 
 /// Serves `app(state)` on `listener` until `shutdown` completes, then lets requests under way

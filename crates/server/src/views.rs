@@ -22,6 +22,8 @@ pub struct MarketService {
     pub health: String,
     /// A release being deployed right now, if any.
     pub in_flight: Option<String>,
+    /// The latest deployment here, when it failed and nothing went live since: release and reason.
+    pub last_failure: Option<String>,
 }
 
 /// A market with what runs there.
@@ -54,6 +56,13 @@ pub async fn market_matrix(engine: &Engine) -> ApiResult<Vec<MarketStatus>> {
                 .filter(|d| d.market == market.id && d.service == s.name);
             let live = mine.clone().find(|d| d.state == "live");
             let in_flight = mine.clone().rfind(|d| d.state == "deploying");
+            let last_failure = mine.clone().next_back().filter(|d| d.state == "failed").map(|d| {
+                let version = releases.get(&d.release_id).map_or("?", String::as_str);
+                format!(
+                    "{version} failed: {}",
+                    d.reason.as_deref().unwrap_or("no reason recorded")
+                )
+            });
             let health = match live {
                 Some(_) if engine.supervisor.is_running(&s.name, &market.id).await => "up",
                 Some(_) => "down",
@@ -66,6 +75,7 @@ pub async fn market_matrix(engine: &Engine) -> ApiResult<Vec<MarketStatus>> {
                 since: live.and_then(|d| d.finished_at),
                 health: health.into(),
                 in_flight: in_flight.and_then(|d| releases.get(&d.release_id).cloned()),
+                last_failure,
             });
         }
         out.push(MarketStatus {
@@ -122,7 +132,7 @@ pub async fn run_detail(engine: &Engine, id: i64) -> ApiResult<RunDetail> {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct WaveMarket {
     pub market: String,
-    /// waiting, deploying, live, failed or superseded.
+    /// waiting, deploying, live, failed, superseded, or not reached (the rollout stopped first).
     pub state: String,
     pub deployment: Option<DeploymentRow>,
 }
@@ -131,7 +141,7 @@ pub struct WaveMarket {
 pub struct WaveDetail {
     pub index: usize,
     pub name: String,
-    /// waiting, running, done, failed.
+    /// waiting, running, done, failed, or not reached.
     pub state: String,
     pub markets: Vec<WaveMarket>,
 }
@@ -149,6 +159,12 @@ pub async fn rollout_detail(engine: &Engine, id: i64) -> ApiResult<RolloutDetail
     let rollout = store.get_rollout(id).await?;
     let release = store.get_release(rollout.release_id).await?;
     let deployments = store.list_deployments(Some(id)).await?;
+    // Once a rollout stopped, markets it never reached will not be deployed by it.
+    let unreached = if matches!(rollout.state.as_str(), "halted" | "failed") {
+        "not reached"
+    } else {
+        "waiting"
+    };
     let mut waves = Vec::new();
     for (index, (name, markets)) in rollout.waves()?.into_iter().enumerate() {
         let markets: Vec<WaveMarket> = markets
@@ -156,7 +172,7 @@ pub async fn rollout_detail(engine: &Engine, id: i64) -> ApiResult<RolloutDetail
             .map(|m| {
                 let d = deployments.iter().rfind(|d| d.market == m).cloned();
                 WaveMarket {
-                    state: d.as_ref().map_or("waiting".to_string(), |d| d.state.clone()),
+                    state: d.as_ref().map_or(unreached.to_string(), |d| d.state.clone()),
                     market: m,
                     deployment: d,
                 }
@@ -166,10 +182,10 @@ pub async fn rollout_detail(engine: &Engine, id: i64) -> ApiResult<RolloutDetail
             "failed"
         } else if markets.iter().all(|m| m.state == "live" || m.state == "superseded") {
             "done"
-        } else if markets.iter().any(|m| m.state != "waiting") {
+        } else if markets.iter().any(|m| m.state != unreached) {
             "running"
         } else {
-            "waiting"
+            unreached
         };
         waves.push(WaveDetail {
             index,

@@ -245,6 +245,20 @@ async fn caller_mistakes_get_4xx_with_a_json_body() {
     let (_, _, message) = error_code(unknown_market).await;
     assert!(message.contains("unknown market `zz`"), "{message}");
 
+    let (status, code, _) = error_code(s.get("/no/such/route", Some(Role::Viewer)).send().await.unwrap()).await;
+    assert_eq!((status, code.as_str()), (StatusCode::NOT_FOUND, "not_found"));
+    let page = s
+        .get("/no/such/page", None)
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::NOT_FOUND);
+    assert!(
+        page.text().await.unwrap().contains("<html"),
+        "browsers get an HTML page"
+    );
+
     let (status, code, _) = error_code(s.get("/api/v1/runs/42", Some(Role::Viewer)).send().await.unwrap()).await;
     assert_eq!((status, code.as_str()), (StatusCode::NOT_FOUND, "not_found"));
     let (status, _, _) = error_code(s.get("/api/v1/runs/abc", Some(Role::Viewer)).send().await.unwrap()).await;

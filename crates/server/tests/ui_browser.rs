@@ -186,6 +186,10 @@ async fn browse(client: &Client, server: &TestServer) -> Result<()> {
     );
     let (nl, _) = element(client, ".tile[data-market=nl]").await?;
     ensure!(nl.contains("v1"), "the Netherlands kept v1 after v2 failed there: {nl}");
+    ensure!(
+        nl.contains("v2 failed: "),
+        "the Netherlands' tile says v2 failed there: {nl}"
+    );
     let (health, class) = element(client, ".tile[data-market=ch] .badge").await?;
     ensure!(
         health == "down" && class.contains("bad"),
@@ -264,8 +268,8 @@ async fn browse(client: &Client, server: &TestServer) -> Result<()> {
         ("be", "live"),
         ("nl", "failed"),
         ("lu", "live"),
-        ("ch", "waiting"),
-        ("de", "waiting"),
+        ("ch", "not reached"),
+        ("de", "not reached"),
     ] {
         let cell = client
             .find(Locator::Css(&format!(".cell[data-market={market}]")))

@@ -66,7 +66,7 @@ fn asset(body: &'static str, content_type: &'static str) -> Response {
 pub struct PageError(ApiError);
 
 impl PageError {
-    fn not_found(what: impl Into<String>) -> Self {
+    pub fn not_found(what: impl Into<String>) -> Self {
         PageError(ApiError::not_found(what))
     }
 }

@@ -210,6 +210,9 @@ fn tile(m: &MarketStatus) -> Markup {
                 @if let Some(next) = &s.in_flight {
                     div.flight { "deploying " b { (next) } "…" }
                 }
+                @if let Some(failure) = &s.last_failure {
+                    div.failure title=(failure) { (failure) }
+                }
             }
             @if m.market.state != "live" {
                 div.muted.small { (m.market.state) }

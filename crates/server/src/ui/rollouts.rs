@@ -111,8 +111,8 @@ pub async fn detail(auth: PageAuth<Viewer>, State(state): State<AppState>, Path(
             div.panel-head {
                 h2 { "Waves × markets" }
                 div.legend {
-                    @for s in ["waiting", "deploying", "live", "failed", "superseded"] {
-                        span class={ "key " (tone(s)) " st-" (s) } { (s) }
+                    @for s in ["waiting", "deploying", "live", "failed", "superseded", "not reached"] {
+                        span class={ "key " (tone(s)) " st-" (s.replace(' ', "-")) } { (s) }
                     }
                 }
             }
@@ -150,7 +150,7 @@ fn wave_row(
             }
             div.cells {
                 @for m in &w.markets {
-                    div class={ "cell " (tone(&m.state)) " st-" (m.state) } data-market=(m.market) data-state=(m.state) {
+                    div class={ "cell " (tone(&m.state)) " st-" (m.state.replace(' ', "-")) } data-market=(m.market) data-state=(m.state) {
                         div.cell-head {
                             span.market-id { (m.market) }
                             span.market-name { (names.get(&m.market).map_or("", String::as_str)) }
