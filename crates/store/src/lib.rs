@@ -141,6 +141,35 @@ pub(crate) fn from_json<T: serde::de::DeserializeOwned>(what: &str, text: &str) 
 }
 
 #[cfg(test)]
+mod tests {
+    use super::*;
+    use tandem_core::role::Role;
+
+    #[tokio::test]
+    async fn reopening_a_data_folder_keeps_its_data_and_applies_migrations_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).await.unwrap();
+        store.insert_idea("Pay with iDEAL", &[]).await.unwrap();
+        store.insert_token("admin", Role::Admin, "s").await.unwrap();
+        let digest = store.blobs().put_bytes(b"log").unwrap();
+        store.close().await;
+
+        let again = Store::open(dir.path()).await.unwrap();
+        assert_eq!(again.list_ideas().await.unwrap()[0].key, "T-1");
+        assert!(again.find_token("s").await.unwrap().is_some());
+        assert_eq!(again.blobs().read(&digest).unwrap(), b"log");
+        assert_eq!(again.insert_idea("Next", &[]).await.unwrap().key, "T-2");
+    }
+
+    #[tokio::test]
+    async fn a_data_folder_that_cannot_be_made_is_named() {
+        let file = tempfile::NamedTempFile::new().unwrap();
+        let err = Store::open(&file.path().join("data")).await.unwrap_err();
+        assert!(err.to_string().contains("cannot create data folder"), "{err}");
+    }
+}
+
+#[cfg(test)]
 pub(crate) mod testing {
     use super::*;
 
