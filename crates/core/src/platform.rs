@@ -54,6 +54,29 @@ pub struct ConfigLayers {
     pub markets: BTreeMap<String, serde_json::Map<String, serde_json::Value>>,
 }
 
+/// What starts a service's pipeline besides a person or the API.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Triggers {
+    /// Name of the secret (under `secrets`) that signs this service's push webhooks.
+    #[serde(default)]
+    pub webhook_secret: Option<String>,
+    /// How often to poll the repository for new commits on the branch, such as `30s`.
+    #[serde(default)]
+    pub poll: Option<String>,
+    /// Cron expressions (UTC) that start a run of the branch head.
+    #[serde(default)]
+    pub schedules: Vec<String>,
+}
+
+/// Where a secret's value comes from. The platform file names it; it never holds the value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecretSource {
+    /// The server's environment variable holding the value.
+    pub env: String,
+}
+
 /// A deployable application with a git repository.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Service {
@@ -62,6 +85,8 @@ pub struct Service {
     pub repo: String,
     pub branch: String,
     pub config: ConfigLayers,
+    #[serde(default)]
+    pub triggers: Triggers,
 }
 
 /// The whole validated platform.
@@ -70,6 +95,9 @@ pub struct Platform {
     pub markets: Vec<Market>,
     pub waves: Vec<Wave>,
     pub services: Vec<Service>,
+    /// Secrets by name: what steps and webhooks may use, and where each value comes from.
+    #[serde(default)]
+    pub secrets: BTreeMap<String, SecretSource>,
 }
 
 impl Platform {
@@ -90,6 +118,25 @@ struct RawPlatform {
     waves: Vec<RawWave>,
     #[serde(default)]
     services: Vec<RawService>,
+    #[serde(default)]
+    secrets: BTreeMap<Key, SecretSource>,
+}
+
+/// A map key that remembers where it was written, ordered by its text.
+#[derive(Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+struct Key(Spanned<String>);
+
+impl PartialOrd for Key {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Key {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.0.value.cmp(&other.0.value)
+    }
 }
 
 #[derive(Deserialize)]
@@ -125,6 +172,8 @@ struct RawService {
     branch: String,
     #[serde(default)]
     config: ConfigLayers,
+    #[serde(default)]
+    triggers: Option<Spanned<Triggers>>,
 }
 
 fn default_branch() -> String {
@@ -228,6 +277,23 @@ pub fn parse_platform(file: &str, text: &str) -> Result<Platform, SpecErrors> {
                 ),
             );
         }
+        if let Some(t) = &s.triggers {
+            if let Some(name) = &t.value.webhook_secret
+                && !raw.secrets.keys().any(|k| &k.0.value == name)
+            {
+                errors.push(
+                    &t.referenced,
+                    format!("service `{}` names webhook secret `{name}`, which is not under `secrets`", s.name.value),
+                );
+            }
+            if let Some(poll) = &t.value.poll {
+                match crate::pipeline::parse_duration(poll) {
+                    Ok(d) if d.as_secs() < 1 => errors.push(&t.referenced, format!("poll interval `{poll}` is too short: at least 1s")),
+                    Ok(_) => {}
+                    Err(e) => errors.push(&t.referenced, format!("`poll`: {e}")),
+                }
+            }
+        }
         for market in s.config.markets.keys() {
             if !seen.contains_key(market) {
                 errors.push(
@@ -235,6 +301,15 @@ pub fn parse_platform(file: &str, text: &str) -> Result<Platform, SpecErrors> {
                     format!("service `{}` sets config for unknown market `{market}`", s.name.value),
                 );
             }
+        }
+    }
+
+    for Key(name) in raw.secrets.keys() {
+        if !is_secret_name(&name.value) {
+            errors.push(
+                &name.referenced,
+                format!("secret name `{}` is not valid: expected upper-case letters, digits and `_`, such as `REGISTRY_TOKEN`", name.value),
+            );
         }
     }
 
@@ -271,10 +346,19 @@ pub fn parse_platform(file: &str, text: &str) -> Result<Platform, SpecErrors> {
                 repo: s.repo,
                 branch: s.branch,
                 config: s.config,
+                triggers: s.triggers.map(|t| t.value).unwrap_or_default(),
             })
             .collect(),
+        secrets: raw.secrets.into_iter().map(|(k, v)| (k.0.value, v)).collect(),
     };
     errors.finish(platform)
+}
+
+/// Whether `name` can name a secret (it becomes an environment variable of the steps using it).
+pub fn is_secret_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_uppercase())
+        && chars.all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
 }
 
 fn is_market_id(id: &str) -> bool {
@@ -352,6 +436,22 @@ services: []
 
         let err = parse_platform("p.yml", "markets:\n  - { id: fr\n").unwrap_err();
         assert!(err.0[0].line >= 2, "{err}");
+    }
+
+    #[test]
+    fn triggers_and_secrets_are_checked() {
+        let text = format!(
+            "{GOOD}    triggers: {{ webhook_secret: SHOP_HOOK, poll: 30s, schedules: [\"0 3 * * *\"] }}\nsecrets:\n  SHOP_HOOK: {{ env: TANDEM_SHOP_HOOK }}\n"
+        );
+        let p = parse_platform("p.yml", &text).unwrap();
+        assert_eq!(p.services[0].triggers.webhook_secret.as_deref(), Some("SHOP_HOOK"));
+        assert_eq!(p.secrets["SHOP_HOOK"].env, "TANDEM_SHOP_HOOK");
+
+        let bad = format!("{GOOD}    triggers: {{ webhook_secret: NOPE, poll: soon }}\nsecrets:\n  bad-name: {{ env: X }}\n");
+        let err = parse_platform("p.yml", &bad).unwrap_err().to_string();
+        assert!(err.contains("names webhook secret `NOPE`, which is not under `secrets`"), "{err}");
+        assert!(err.contains("`poll`: duration `soon` is not valid"), "{err}");
+        assert!(err.contains("secret name `bad-name` is not valid"), "{err}");
     }
 
     #[test]

@@ -183,7 +183,25 @@ impl Engine {
     pub async fn trigger_run(self: &Arc<Self>, service: &str, trigger: &str) -> Result<RunRow> {
         let head = self.sync_commits(service).await?;
         let svc = self.platform_service(service).await?;
-        let run = self.store.insert_run(service, &head, &svc.branch, trigger).await?;
+        self.queue_run(service, &svc.branch, &head, trigger).await
+    }
+
+    /// Queues a run of `sha` on `branch` (as a push webhook reports it) and starts it in the
+    /// background. The commit must be in the service's repository.
+    pub async fn trigger_run_at(self: &Arc<Self>, service: &str, branch: &str, sha: &str, trigger: &str) -> Result<RunRow> {
+        let repo = self.repo_path(service).await?;
+        let (repo2, sha2) = (repo.clone(), sha.to_string());
+        let commits = tokio::task::spawn_blocking(move || git::read_history(&repo2, &sha2, HISTORY_LIMIT))
+            .await?
+            .with_context(|| format!("commit {sha} is not in the repository of `{service}` ({})", repo.display()))?;
+        if self.store.insert_commits(service, &commits).await? > 0 {
+            self.notify();
+        }
+        self.queue_run(service, branch, sha, trigger).await
+    }
+
+    async fn queue_run(self: &Arc<Self>, service: &str, branch: &str, sha: &str, trigger: &str) -> Result<RunRow> {
+        let run = self.store.insert_run(service, sha, branch, trigger).await?;
         self.notify();
         let engine = self.clone();
         self.tasks.spawn(async move { engine.execute_run(run.id).await });

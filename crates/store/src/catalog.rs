@@ -4,7 +4,7 @@ use crate::events::append_event;
 use crate::{Result, Store, from_json, to_json};
 use serde::Serialize;
 use sqlx::FromRow;
-use tandem_core::platform::{ConfigLayers, LaunchState, Market, Platform, Service, Wave};
+use tandem_core::platform::{ConfigLayers, LaunchState, Market, Platform, SecretSource, Service, Triggers, Wave};
 
 #[derive(Debug, Clone, Serialize, FromRow, utoipa::ToSchema)]
 pub struct MarketRow {
@@ -66,11 +66,20 @@ impl Store {
         }
         sqlx::query("DELETE FROM services").execute(&mut *tx).await?;
         for s in &platform.services {
-            sqlx::query("INSERT INTO services (name, repo, branch, config) VALUES ($1, $2, $3, $4)")
+            sqlx::query("INSERT INTO services (name, repo, branch, config, triggers) VALUES ($1, $2, $3, $4, $5)")
                 .bind(&s.name)
                 .bind(&s.repo)
                 .bind(&s.branch)
                 .bind(to_json(&s.config))
+                .bind(to_json(&s.triggers))
+                .execute(&mut *tx)
+                .await?;
+        }
+        sqlx::query("DELETE FROM secrets").execute(&mut *tx).await?;
+        for (name, source) in &platform.secrets {
+            sqlx::query("INSERT INTO secrets (name, source) VALUES ($1, $2)")
+                .bind(name)
+                .bind(to_json(source))
                 .execute(&mut *tx)
                 .await?;
         }
@@ -142,25 +151,33 @@ impl Store {
                 markets: w.markets,
             })
             .collect();
-        let rows: Vec<(String, String, String, String)> =
-            sqlx::query_as("SELECT name, repo, branch, config FROM services ORDER BY name")
+        let rows: Vec<(String, String, String, String, String)> =
+            sqlx::query_as("SELECT name, repo, branch, config, triggers FROM services ORDER BY name")
                 .fetch_all(&self.pool)
                 .await?;
         let services = rows
             .into_iter()
-            .map(|(name, repo, branch, config)| {
+            .map(|(name, repo, branch, config, triggers)| {
                 Ok(Service {
                     config: from_json::<ConfigLayers>("service config", &config)?,
+                    triggers: from_json::<Triggers>("service triggers", &triggers)?,
                     name,
                     repo,
                     branch,
                 })
             })
             .collect::<Result<_>>()?;
+        let secret_rows: Vec<(String, String)> =
+            sqlx::query_as("SELECT name, source FROM secrets ORDER BY name").fetch_all(&self.pool).await?;
+        let secrets = secret_rows
+            .into_iter()
+            .map(|(name, source)| Ok((name, from_json::<SecretSource>("secret source", &source)?)))
+            .collect::<Result<_>>()?;
         Ok(Platform {
             markets,
             waves,
             services,
+            secrets,
         })
     }
 }
@@ -180,7 +197,9 @@ mod tests {
 waves:
   - { name: pilot, markets: [fr] }
 services:
-  - { name: shop, repo: /tmp/shop, config: { defaults: { vat_rate: 0.2 } } }
+  - { name: shop, repo: /tmp/shop, config: { defaults: { vat_rate: 0.2 } }, triggers: { webhook_secret: HOOK, poll: 10s } }
+secrets:
+  HOOK: { env: TANDEM_TEST_HOOK }
 ",
         )
         .unwrap();
