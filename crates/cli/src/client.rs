@@ -95,3 +95,14 @@ async fn check(resp: reqwest::Response) -> Result<reqwest::Response> {
     };
     Err(anyhow!("{message}{hint} [HTTP {}]", status.as_u16()))
 }
+
+/// Percent-encodes a query-string value.
+pub fn encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}

@@ -3,6 +3,7 @@
 mod client;
 mod commands;
 mod demo;
+mod local_run;
 mod output;
 mod server;
 
@@ -28,15 +29,16 @@ enum Command {
     /// Show the whole loop on a real service: build, release and roll out to 25 markets.
     #[command(after_help = "Example:\n  tandem demo\n  tandem demo --json --exit-when-done")]
     Demo(demo::DemoArgs),
+    /// Check a tandem.yml without running it.
+    Lint(commands::lint::LintArgs),
     /// Ideas: the work items commits link to (`T-12` in a commit message).
     #[command(subcommand)]
     Idea(commands::ideas::IdeaCommand),
     /// Markets and what runs in each.
     #[command(subcommand)]
     Market(commands::markets::MarketCommand),
-    /// Pipeline runs.
-    #[command(subcommand)]
-    Run(commands::runs::RunCommand),
+    /// Run this repository's pipeline here, or (with a subcommand) list and steer a server's runs.
+    Run(commands::runs::RunArgs),
     /// Releases.
     #[command(subcommand)]
     Release(commands::releases::ReleaseCommand),
@@ -80,9 +82,13 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Serve(args) => server::serve(args).await.map(|_| ExitCode::SUCCESS),
         Command::Demo(args) => demo::run(args).await,
+        Command::Lint(args) => commands::lint::run(args),
         Command::Idea(c) => c.run().await.map(|_| ExitCode::SUCCESS),
         Command::Market(c) => c.run().await.map(|_| ExitCode::SUCCESS),
-        Command::Run(c) => c.run().await.map(|_| ExitCode::SUCCESS),
+        Command::Run(args) => match args.command {
+            Some(c) => c.run().await.map(|_| ExitCode::SUCCESS),
+            None => local_run::run(args.local).await,
+        },
         Command::Release(c) => c.run().await.map(|_| ExitCode::SUCCESS),
         Command::Rollout(c) => c.run().await.map(|_| ExitCode::SUCCESS),
         Command::Token(c) => c.run().await.map(|_| ExitCode::SUCCESS),

@@ -102,6 +102,7 @@ pub async fn start(args: &ServeArgs) -> Result<Running> {
     };
     let engine = Engine::new(store, EngineSettings::in_data_dir(&args.data_dir)).await?;
     engine.recover().await?;
+    engine.start_triggers();
     let addr = listener.local_addr()?;
     let state = AppState::new(
         engine.clone(),

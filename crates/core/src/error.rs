@@ -3,7 +3,7 @@
 use std::fmt;
 
 /// One problem in a user's file, with where it is.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, serde::Serialize)]
 #[error("{file}:{line}:{column}: {message}")]
 pub struct SpecError {
     pub file: String,
@@ -65,10 +65,14 @@ impl<'a> Collector<'a> {
     }
 
     pub(crate) fn push(&mut self, at: &serde_saphyr::Location, message: impl Into<String>) {
+        self.push_at(at.line(), at.column(), message);
+    }
+
+    pub(crate) fn push_at(&mut self, line: u64, column: u64, message: impl Into<String>) {
         self.errors.push(SpecError {
             file: self.file.to_string(),
-            line: at.line(),
-            column: at.column(),
+            line,
+            column,
             message: message.into(),
         });
     }

@@ -9,5 +9,6 @@ pub mod pipeline;
 pub mod platform;
 pub mod role;
 pub mod rollout;
+pub mod schedule;
 
 pub use error::{SpecError, SpecErrors};

@@ -283,14 +283,25 @@ pub fn parse_platform(file: &str, text: &str) -> Result<Platform, SpecErrors> {
             {
                 errors.push(
                     &t.referenced,
-                    format!("service `{}` names webhook secret `{name}`, which is not under `secrets`", s.name.value),
+                    format!(
+                        "service `{}` names webhook secret `{name}`, which is not under `secrets`",
+                        s.name.value
+                    ),
                 );
             }
             if let Some(poll) = &t.value.poll {
                 match crate::pipeline::parse_duration(poll) {
-                    Ok(d) if d.as_secs() < 1 => errors.push(&t.referenced, format!("poll interval `{poll}` is too short: at least 1s")),
+                    Ok(d) if d.as_secs() < 1 => errors.push(
+                        &t.referenced,
+                        format!("poll interval `{poll}` is too short: at least 1s"),
+                    ),
                     Ok(_) => {}
                     Err(e) => errors.push(&t.referenced, format!("`poll`: {e}")),
+                }
+            }
+            for expr in &t.value.schedules {
+                if let Err(e) = crate::schedule::Schedule::parse(expr) {
+                    errors.push(&t.referenced, format!("service `{}`: `schedules`: {e}", s.name.value));
                 }
             }
         }
@@ -447,11 +458,20 @@ services: []
         assert_eq!(p.services[0].triggers.webhook_secret.as_deref(), Some("SHOP_HOOK"));
         assert_eq!(p.secrets["SHOP_HOOK"].env, "TANDEM_SHOP_HOOK");
 
-        let bad = format!("{GOOD}    triggers: {{ webhook_secret: NOPE, poll: soon }}\nsecrets:\n  bad-name: {{ env: X }}\n");
+        let bad = format!(
+            "{GOOD}    triggers: {{ webhook_secret: NOPE, poll: soon, schedules: [\"0 25 * * *\"] }}\nsecrets:\n  bad-name: {{ env: X }}\n"
+        );
         let err = parse_platform("p.yml", &bad).unwrap_err().to_string();
-        assert!(err.contains("names webhook secret `NOPE`, which is not under `secrets`"), "{err}");
+        assert!(
+            err.contains("names webhook secret `NOPE`, which is not under `secrets`"),
+            "{err}"
+        );
         assert!(err.contains("`poll`: duration `soon` is not valid"), "{err}");
         assert!(err.contains("secret name `bad-name` is not valid"), "{err}");
+        assert!(
+            err.contains("p.yml:13:15: service `shop`: `schedules`: cron expression `0 25 * * *` is not valid"),
+            "{err}"
+        );
     }
 
     #[test]

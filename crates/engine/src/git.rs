@@ -65,6 +65,50 @@ fn commit_tree<'r>(repo: &'r gix::Repository, sha: &str) -> Result<gix::Tree<'r>
     commit.tree().context("cannot read the commit's tree")
 }
 
+/// Every file of a commit's tree: path → blob id.
+fn flatten(repo: &gix::Repository, sha: &str) -> Result<std::collections::HashMap<String, gix::ObjectId>> {
+    let tree = commit_tree(repo, sha)?;
+    let mut recorder = gix::traverse::tree::Recorder::default();
+    tree.traverse()
+        .breadthfirst(&mut recorder)
+        .context("cannot walk the commit's tree")?;
+    Ok(recorder
+        .records
+        .into_iter()
+        .filter(|e| !e.mode.is_tree())
+        .map(|e| (e.filepath.to_str_lossy().into_owned(), e.oid))
+        .collect())
+}
+
+/// Paths that differ between two commits (added, removed or changed), sorted. Without `from`,
+/// the commit's first parent is used; a root commit changes every path.
+pub fn changed_paths(repo: &Path, from: Option<&str>, to: &str) -> Result<Vec<String>> {
+    let repo = open(repo)?;
+    let from = match from {
+        Some(f) => Some(f.to_string()),
+        None => {
+            let id = gix::ObjectId::from_hex(to.as_bytes()).with_context(|| format!("`{to}` is not a commit id"))?;
+            let commit = repo
+                .find_commit(id)
+                .with_context(|| format!("cannot read commit {to}"))?;
+            commit.parent_ids().next().map(|p| p.to_string())
+        }
+    };
+    let after = flatten(&repo, to)?;
+    let before = match from {
+        Some(f) => flatten(&repo, &f)?,
+        None => Default::default(),
+    };
+    let mut changed: Vec<String> = after
+        .iter()
+        .filter(|(path, id)| before.get(*path) != Some(id))
+        .map(|(p, _)| p.clone())
+        .chain(before.keys().filter(|p| !after.contains_key(*p)).cloned())
+        .collect();
+    changed.sort();
+    Ok(changed)
+}
+
 /// A file's bytes at a commit, or `None` when the commit has no such file.
 pub fn read_file(repo: &Path, sha: &str, path: &str) -> Result<Option<Vec<u8>>> {
     let repo = open(repo)?;
@@ -174,6 +218,12 @@ pub(crate) mod tests {
         assert_eq!(checkout(&repo, &history[1].sha, &ws).unwrap(), 1);
         assert_eq!(std::fs::read_to_string(ws.join("a.txt")).unwrap(), "one");
         assert!(!ws.join("src").exists());
+        assert_eq!(changed_paths(&repo, None, &tip).unwrap(), ["src/b.txt"]);
+        assert_eq!(changed_paths(&repo, None, &history[1].sha).unwrap(), ["a.txt"]);
+        assert_eq!(
+            changed_paths(&repo, Some(&tip), &history[1].sha).unwrap(),
+            ["src/b.txt"]
+        );
     }
 
     #[test]

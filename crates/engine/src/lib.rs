@@ -2,10 +2,15 @@
 //! of market processes. They act on the store and leave every result in it; the server and the
 //! CLI drive them through [`Engine`].
 
+pub mod executor;
 pub mod git;
+mod job;
+pub mod logs;
 pub mod pipeline;
 pub mod rollout;
+pub mod secrets;
 pub mod supervisor;
+pub mod triggers;
 
 use anyhow::{Context, Result, anyhow};
 use std::path::{Path, PathBuf};
@@ -13,6 +18,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tandem_core::platform::Service;
 use tandem_store::{RolloutRow, RunRow, Store};
+use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 /// How many commits of a branch are read when syncing a repository.
@@ -29,6 +35,8 @@ pub struct EngineSettings {
     pub deploy_dir: PathBuf,
     /// How many markets of one wave deploy at once.
     pub max_parallel_markets: usize,
+    /// How many jobs of one run run at once.
+    pub max_parallel_jobs: usize,
 }
 
 impl EngineSettings {
@@ -37,6 +45,7 @@ impl EngineSettings {
             work_dir: data_dir.join("work"),
             deploy_dir: data_dir.join("deploy"),
             max_parallel_markets: 8,
+            max_parallel_jobs: 4,
         }
     }
 }
@@ -47,8 +56,14 @@ pub struct Engine {
     pub store: Store,
     pub settings: EngineSettings,
     pub supervisor: supervisor::Supervisor,
+    /// Where steps run.
+    pub executor: Arc<dyn executor::Executor>,
+    /// Runs in progress, to cancel them.
+    running_runs: tokio::sync::Mutex<std::collections::HashMap<i64, CancellationToken>>,
     http: reqwest::Client,
     tasks: TaskTracker,
+    /// Cancelled at shutdown: stops the background loops (triggers).
+    stop: CancellationToken,
     changes: tokio::sync::watch::Sender<u64>,
 }
 
@@ -66,8 +81,11 @@ impl Engine {
             store,
             settings,
             supervisor: supervisor::Supervisor::default(),
+            executor: Arc::new(executor::LocalExecutor),
+            running_runs: Default::default(),
             http,
             tasks: TaskTracker::new(),
+            stop: CancellationToken::new(),
             changes: tokio::sync::watch::channel(0).0,
         }))
     }
@@ -188,12 +206,23 @@ impl Engine {
 
     /// Queues a run of `sha` on `branch` (as a push webhook reports it) and starts it in the
     /// background. The commit must be in the service's repository.
-    pub async fn trigger_run_at(self: &Arc<Self>, service: &str, branch: &str, sha: &str, trigger: &str) -> Result<RunRow> {
+    pub async fn trigger_run_at(
+        self: &Arc<Self>,
+        service: &str,
+        branch: &str,
+        sha: &str,
+        trigger: &str,
+    ) -> Result<RunRow> {
         let repo = self.repo_path(service).await?;
         let (repo2, sha2) = (repo.clone(), sha.to_string());
         let commits = tokio::task::spawn_blocking(move || git::read_history(&repo2, &sha2, HISTORY_LIMIT))
             .await?
-            .with_context(|| format!("commit {sha} is not in the repository of `{service}` ({})", repo.display()))?;
+            .with_context(|| {
+                format!(
+                    "commit {sha} is not in the repository of `{service}` ({})",
+                    repo.display()
+                )
+            })?;
         if self.store.insert_commits(service, &commits).await? > 0 {
             self.notify();
         }
@@ -202,6 +231,29 @@ impl Engine {
 
     async fn queue_run(self: &Arc<Self>, service: &str, branch: &str, sha: &str, trigger: &str) -> Result<RunRow> {
         let run = self.store.insert_run(service, sha, branch, trigger).await?;
+        self.notify();
+        let engine = self.clone();
+        self.tasks.spawn(async move { engine.execute_run(run.id).await });
+        Ok(run)
+    }
+
+    /// Queues a run that repeats `run_id` at the same commit, running only the jobs that did
+    /// not pass there.
+    pub async fn rerun_failed(self: &Arc<Self>, run_id: i64) -> Result<RunRow> {
+        let original = self.store.get_run(run_id).await?;
+        if matches!(original.state.as_str(), "queued" | "running") {
+            return Err(tandem_store::StoreError::Conflict(format!(
+                "run {run_id} is still {}: wait for it to end",
+                original.state
+            ))
+            .into());
+        }
+        if original.state == "success" {
+            return Err(
+                tandem_store::StoreError::Conflict(format!("run {run_id} passed: there is nothing to re-run")).into(),
+            );
+        }
+        let run = self.store.insert_rerun(&original, "rerun").await?;
         self.notify();
         let engine = self.clone();
         self.tasks.spawn(async move { engine.execute_run(run.id).await });
@@ -246,6 +298,7 @@ impl Engine {
     /// Stops taking work, waits (up to a grace period) for work under way, then stops every
     /// market process.
     pub async fn shutdown(&self) {
+        self.stop.cancel();
         self.tasks.close();
         if tokio::time::timeout(SHUTDOWN_GRACE, self.tasks.wait()).await.is_err() {
             tracing::warn!("work still under way at shutdown; it will be marked on the next start");

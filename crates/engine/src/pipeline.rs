@@ -1,45 +1,87 @@
-//! The pipeline runner: a run reads `tandem.yml` at its commit, then runs each job in its own
-//! fresh checkout, in dependency order, as local processes; logs and artifacts go to the blob
-//! store; a green run on the service's branch makes a release.
+//! The pipeline runner. A run reads `tandem.yml` at its commit, expands matrix jobs, records
+//! every job, then schedules them: jobs whose needs are met start in parallel (up to a limit),
+//! a failed job cancels the others (fail-fast) unless it may fail (`continue-on-error`), and a
+//! job whose needs failed, or whose `if:` does not hold, is skipped. A green run on the
+//! service's branch makes a release.
 //!
-//! Steps never get untrusted text as shell source: commit facts reach them as `TANDEM_*`
-//! environment variables, and the environment is scrubbed down to what the step declares.
+//! The run's state is in the store at every step: a crash leaves it `running`, and the next
+//! start marks it `interrupted` so it can be re-run; nothing stays running forever.
 
 use crate::Engine;
 use crate::git;
+use crate::job::JobOutcome;
 use anyhow::{Context, Result, anyhow};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
+use std::sync::Arc;
+use tandem_core::pipeline::expr::{Facts, parse_condition};
+use tandem_core::pipeline::matrix::{combinations, instance_name};
 use tandem_core::pipeline::{JobSpec, ServiceSpec, parse_service_spec};
 use tandem_store::{NewJob, RunRow};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::process::Command;
+use tokio_util::sync::CancellationToken;
 
 /// The pipeline file every service repository holds at its root.
 pub const SPEC_FILE: &str = "tandem.yml";
 
-/// Variables of the server's own environment that steps still see: what toolchains need to
-/// find themselves. Everything else is dropped.
-const PASSED_THROUGH: &[&str] = &[
-    "PATH",
-    "HOME",
-    "USER",
-    "LANG",
-    "CARGO_HOME",
-    "RUSTUP_HOME",
-    "RUSTUP_TOOLCHAIN",
-    "TMPDIR",
-];
+/// One job of a run, after matrix expansion.
+#[derive(Debug, Clone)]
+pub struct PlannedJob {
+    pub name: String,
+    pub spec: JobSpec,
+    pub needs: Vec<String>,
+    pub matrix: BTreeMap<String, String>,
+}
+
+/// Expands matrix jobs into one job per combination; `needs` on a matrix job means all of it.
+pub fn plan_jobs(spec: &ServiceSpec, markets: &[String]) -> Vec<PlannedJob> {
+    let mut instances: HashMap<&str, Vec<String>> = HashMap::new();
+    let mut out = Vec::new();
+    for job in &spec.jobs {
+        for combo in combinations(&job.matrix, markets) {
+            let name = instance_name(&job.name, &combo);
+            instances.entry(&job.name).or_default().push(name.clone());
+            out.push(PlannedJob {
+                needs: job
+                    .needs
+                    .iter()
+                    .flat_map(|n| instances.get(n.as_str()).cloned().unwrap_or_default())
+                    .collect(),
+                name,
+                spec: job.clone(),
+                matrix: combo,
+            });
+        }
+    }
+    out
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Slot {
+    Pending,
+    Running,
+    Passed,
+    /// Failed, but `continue-on-error` lets the run go on.
+    FailedAllowed,
+    Failed,
+    Skipped,
+}
 
 impl Engine {
     /// Runs a queued run to its end. Errors are recorded on the run, not returned.
-    pub async fn execute_run(&self, run_id: i64) {
-        let outcome = self.try_execute_run(run_id).await;
+    pub async fn execute_run(self: &Arc<Self>, run_id: i64) {
+        let stop = CancellationToken::new();
+        self.running_runs.lock().await.insert(run_id, stop.clone());
+        let outcome = self.try_execute_run(run_id, &stop).await;
+        self.running_runs.lock().await.remove(&run_id);
         let store = &self.store;
         let result = match outcome {
-            Ok(true) => store.finish_run(run_id, "success", None).await,
-            Ok(false) => store.finish_run(run_id, "failed", Some("a job failed")).await,
+            Ok(_) if stop.is_cancelled() => store.finish_run(run_id, "cancelled", Some("cancelled by hand")).await,
+            Ok(None) => store.finish_run(run_id, "success", None).await,
+            Ok(Some(failed)) => {
+                store
+                    .finish_run(run_id, "failed", Some(&format!("job `{failed}` failed")))
+                    .await
+            }
             Err(e) => {
                 tracing::warn!(run_id, error = %format!("{e:#}"), "run failed");
                 store.finish_run(run_id, "failed", Some(&format!("{e:#}"))).await
@@ -51,17 +93,37 @@ impl Engine {
         self.notify();
     }
 
-    async fn try_execute_run(&self, run_id: i64) -> Result<bool> {
+    /// Asks a run in progress to stop: its running steps get TERM, then KILL.
+    pub async fn cancel_run(&self, run_id: i64) -> Result<()> {
+        let run = self.store.get_run(run_id).await?;
+        match self.running_runs.lock().await.get(&run_id) {
+            Some(token) => {
+                token.cancel();
+                Ok(())
+            }
+            None => Err(tandem_store::StoreError::Conflict(format!(
+                "run {run_id} is {}, not in progress: nothing to cancel",
+                run.state
+            ))
+            .into()),
+        }
+    }
+
+    /// Returns the first failed job, or `None` when the run passed.
+    async fn try_execute_run(self: &Arc<Self>, run_id: i64, stop: &CancellationToken) -> Result<Option<String>> {
         let run = self.store.get_run(run_id).await?;
         let repo = self.repo_path(&run.service).await?;
         let spec = self.read_spec(&repo, &run.commit_sha).await?;
-        let jobs: Vec<NewJob> = spec
-            .jobs
+        let markets: Vec<String> = self.store.list_markets().await?.into_iter().map(|m| m.id).collect();
+        let planned = plan_jobs(&spec, &markets);
+        let reused = self.reusable_jobs(&run).await?;
+        let jobs: Vec<NewJob> = planned
             .iter()
             .map(|j| NewJob {
                 name: j.name.clone(),
                 needs: j.needs.clone(),
                 steps: j
+                    .spec
                     .steps
                     .iter()
                     .enumerate()
@@ -77,27 +139,135 @@ impl Engine {
         self.store.start_run(run_id, &jobs).await?;
         self.notify();
         let rows = self.store.list_jobs(run_id).await?;
+        let changed = self.changed_paths(&run, &repo).await;
         let run_dir = self.settings.work_dir.join(format!("run-{run_id}"));
         tokio::fs::create_dir_all(&run_dir)
             .await
             .with_context(|| format!("cannot create {}", run_dir.display()))?;
-        let mut ok = true;
-        for (job, row) in spec.jobs.iter().zip(&rows) {
-            if !self.execute_job(&run, &repo, &spec, job, row.id, &run_dir).await? {
-                ok = false;
-                break;
+
+        let mut slots: Vec<Slot> = vec![Slot::Pending; planned.len()];
+        let index: HashMap<&str, usize> = planned.iter().enumerate().map(|(i, j)| (j.name.as_str(), i)).collect();
+        let limit = self.settings.max_parallel_jobs.max(1);
+        let mut running = tokio::task::JoinSet::new();
+        let mut first_failure: Option<String> = None;
+        let job_stop = stop.child_token();
+        loop {
+            for i in 0..planned.len() {
+                if slots[i] != Slot::Pending {
+                    continue;
+                }
+                let needs: Vec<Slot> = planned[i]
+                    .needs
+                    .iter()
+                    .filter_map(|n| index.get(n.as_str()).map(|j| slots[*j]))
+                    .collect();
+                if needs.iter().any(|s| matches!(s, Slot::Pending | Slot::Running)) {
+                    continue;
+                }
+                let needs_ok = needs.iter().all(|s| matches!(s, Slot::Passed | Slot::FailedAllowed));
+                let facts = Facts {
+                    vars: run_facts(&run, &planned[i]),
+                    changed: changed.clone(),
+                    ok_so_far: needs_ok && first_failure.is_none(),
+                };
+                let runs = match &planned[i].spec.condition {
+                    Some(text) => parse_condition(text).map(|e| e.holds(&facts)).unwrap_or(false),
+                    None => facts.ok_so_far,
+                };
+                if !runs || job_stop.is_cancelled() {
+                    slots[i] = Slot::Skipped;
+                    self.store.update_job_state(rows[i].id, "skipped").await?;
+                    continue;
+                }
+                if let Some(old) = reused.get(&planned[i].name) {
+                    self.store.reuse_job(run_id, rows[i].id, old).await?;
+                    slots[i] = Slot::Passed;
+                    continue;
+                }
+                if running.len() >= limit {
+                    continue;
+                }
+                slots[i] = Slot::Running;
+                let (engine, run, repo, job, row_id, dir, token) = (
+                    self.clone(),
+                    run.clone(),
+                    repo.clone(),
+                    planned[i].clone(),
+                    rows[i].id,
+                    run_dir.clone(),
+                    job_stop.clone(),
+                );
+                let env = spec.env.clone();
+                running.spawn(async move {
+                    let outcome = engine.execute_job(&run, &repo, &env, &job, row_id, &dir, &token).await;
+                    (i, outcome)
+                });
+            }
+            self.notify();
+            let Some(joined) = running.join_next().await else { break };
+            let (i, outcome) = joined.map_err(|e| anyhow!("a job's task failed: {e}"))?;
+            let passed = match outcome {
+                Ok(JobOutcome { passed, .. }) => passed,
+                Err(e) => {
+                    tracing::warn!(run_id, job = %planned[i].name, error = %format!("{e:#}"), "job could not run");
+                    let _ = self.store.finish_job(rows[i].id, "failed", None, "").await;
+                    false
+                }
+            };
+            slots[i] = match (passed, planned[i].spec.continue_on_error) {
+                (true, _) => Slot::Passed,
+                (false, true) => Slot::FailedAllowed,
+                (false, false) => Slot::Failed,
+            };
+            if slots[i] == Slot::Failed && first_failure.is_none() {
+                first_failure = Some(planned[i].name.clone());
+                job_stop.cancel();
             }
         }
         let _ = tokio::fs::remove_dir_all(&run_dir).await;
-        let service = self.platform_service(&run.service).await?;
-        if ok && run.branch == service.branch {
-            let release = self
-                .store
-                .insert_release(&run.service, &run.commit_sha, run_id, &spec)
-                .await?;
-            tracing::info!(run_id, version = %release.version, "release created");
+        if first_failure.is_none() && !stop.is_cancelled() {
+            let service = self.platform_service(&run.service).await?;
+            if run.branch == service.branch && run.trigger != "local" {
+                let release = self
+                    .store
+                    .insert_release(&run.service, &run.commit_sha, run_id, &spec)
+                    .await?;
+                tracing::info!(run_id, version = %release.version, "release created");
+            }
         }
-        Ok(ok)
+        Ok(first_failure)
+    }
+
+    /// For a re-run: the jobs of the original run that passed, by name (they are not run again).
+    async fn reusable_jobs(&self, run: &RunRow) -> Result<HashMap<String, tandem_store::JobRow>> {
+        let Some(original) = run.rerun_of else {
+            return Ok(HashMap::new());
+        };
+        Ok(self
+            .store
+            .list_jobs(original)
+            .await?
+            .into_iter()
+            .filter(|j| j.state == "success")
+            .map(|j| (j.name.clone(), j))
+            .collect())
+    }
+
+    /// Paths changed since the last run of this service and branch (or the commit's parent);
+    /// `None` when they cannot be known (then `changed()` conditions hold).
+    async fn changed_paths(&self, run: &RunRow, repo: &Path) -> Option<Vec<String>> {
+        let previous = self
+            .store
+            .list_runs(Some(&run.service), 50)
+            .await
+            .ok()?
+            .into_iter()
+            .find(|r| r.id < run.id && r.branch == run.branch && r.commit_sha != run.commit_sha)
+            .map(|r| r.commit_sha);
+        let (repo, to) = (repo.to_path_buf(), run.commit_sha.clone());
+        tokio::task::spawn_blocking(move || git::changed_paths(&repo, previous.as_deref(), &to).ok())
+            .await
+            .ok()?
     }
 
     /// Reads and validates `tandem.yml` at a commit.
@@ -109,150 +279,32 @@ impl Engine {
         parse_service_spec(&format!("{SPEC_FILE} (commit {})", short(sha)), &text).map_err(|e| anyhow!("{e}"))
     }
 
-    /// Runs one job; returns whether it passed.
-    async fn execute_job(
-        &self,
-        run: &RunRow,
-        repo: &Path,
-        spec: &ServiceSpec,
-        job: &JobSpec,
-        job_id: i64,
-        run_dir: &Path,
-    ) -> Result<bool> {
-        self.store.update_job_state(job_id, "running").await?;
-        self.notify();
-        let workspace = run_dir.join(&job.name);
-        let log_path = self.job_log_path(job_id);
-        let mut log = tokio::fs::File::create(&log_path)
-            .await
-            .with_context(|| format!("cannot create {}", log_path.display()))?;
-        let (repo_owned, sha, ws) = (repo.to_path_buf(), run.commit_sha.clone(), workspace.clone());
-        tokio::task::spawn_blocking(move || git::checkout(&repo_owned, &sha, &ws)).await??;
-
-        let mut env: BTreeMap<String, String> = PASSED_THROUGH
-            .iter()
-            .filter_map(|k| std::env::var(k).ok().map(|v| (k.to_string(), v)))
-            .collect();
-        env.extend(spec.env.clone());
-        env.extend(job.env.clone());
-        env.insert("CI".into(), "true".into());
-        env.insert("TANDEM_SERVICE".into(), run.service.clone());
-        env.insert("TANDEM_COMMIT".into(), run.commit_sha.clone());
-        env.insert("TANDEM_BRANCH".into(), run.branch.clone());
-        env.insert("TANDEM_RUN_ID".into(), run.id.to_string());
-        env.insert("TANDEM_JOB".into(), job.name.clone());
-
-        let steps = self.store.list_steps(job_id).await?;
-        let mut exit_code = Some(0);
-        for (step, row) in job.steps.iter().zip(&steps) {
-            self.store.update_step(row.id, "running", None).await?;
-            log.write_all(format!("▶ {}\n$ {}\n", row.name, step.run).as_bytes())
-                .await?;
-            let code = run_step(&step.run, &workspace, &env, &mut log).await?;
-            let state = if code == Some(0) { "success" } else { "failed" };
-            self.store.update_step(row.id, state, code.map(i64::from)).await?;
-            if code != Some(0) {
-                let shown = code.map_or("a signal".to_string(), |c| format!("code {c}"));
-                log.write_all(format!("✗ step `{}` exited with {shown}\n", row.name).as_bytes())
-                    .await?;
-                exit_code = code;
-                break;
-            }
-        }
-        let passed = exit_code == Some(0);
-        let mut missing = Vec::new();
-        if passed {
-            for path in &job.artifacts {
-                let file = workspace.join(path);
-                if !file.is_file() {
-                    missing.push(path.clone());
-                    continue;
-                }
-                let blobs = self.store.blobs().clone();
-                let (digest, size) = tokio::task::spawn_blocking(move || blobs.put_file(&file)).await??;
-                self.store.insert_artifact(run.id, job_id, path, &digest, size).await?;
-                log.write_all(format!("⬆ artifact {path} ({size} bytes, sha256 {digest})\n").as_bytes())
-                    .await?;
-            }
-            for path in &missing {
-                log.write_all(format!("✗ artifact `{path}` was not produced by job `{}`\n", job.name).as_bytes())
-                    .await?;
-            }
-        }
-        log.flush().await?;
-        drop(log);
-        let passed = passed && missing.is_empty();
-        let blobs = self.store.blobs().clone();
-        let lp = log_path.clone();
-        let (digest, _) = tokio::task::spawn_blocking(move || blobs.put_file(&lp)).await??;
-        let state = if passed { "success" } else { "failed" };
-        self.store
-            .finish_job(job_id, state, exit_code.map(i64::from), &digest)
-            .await?;
-        let _ = tokio::fs::remove_file(&log_path).await;
-        let _ = tokio::fs::remove_dir_all(&workspace).await;
-        self.notify();
-        Ok(passed)
-    }
-
     /// Where a running job's log grows; once the job ends its log moves to the blob store.
     pub fn job_log_path(&self, job_id: i64) -> PathBuf {
         self.settings.work_dir.join(format!("job-{job_id}.log"))
     }
 }
 
-/// Runs one step with `sh -c`, appending its output to `log`; returns its exit code (`None`
-/// when a signal ended it).
-async fn run_step(
-    script: &str,
-    dir: &Path,
-    env: &BTreeMap<String, String>,
-    log: &mut tokio::fs::File,
-) -> Result<Option<i32>> {
-    let mut child = Command::new("sh")
-        .arg("-c")
-        .arg(script)
-        .current_dir(dir)
-        .env_clear()
-        .envs(env)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0)
-        .kill_on_drop(true)
-        .spawn()
-        .context("cannot start `sh`")?;
-    let stdout = child.stdout.take().context("no stdout")?;
-    let stderr = child.stderr.take().context("no stderr")?;
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<u8>>(64);
-    for stream in [
-        Box::new(stdout) as Box<dyn tokio::io::AsyncRead + Unpin + Send>,
-        Box::new(stderr),
-    ] {
-        let tx = tx.clone();
-        tokio::spawn(async move {
-            let mut lines = BufReader::new(stream);
-            let mut buf = Vec::new();
-            while let Ok(n) = lines.read_until(b'\n', &mut buf).await {
-                if n == 0 || tx.send(std::mem::take(&mut buf)).await.is_err() {
-                    break;
-                }
-            }
-        });
+/// Facts `if:` conditions read.
+fn run_facts(run: &RunRow, job: &PlannedJob) -> BTreeMap<String, String> {
+    let mut vars: BTreeMap<String, String> = [
+        ("branch", run.branch.clone()),
+        ("event", run.trigger.clone()),
+        ("service", run.service.clone()),
+        ("commit", run.commit_sha.clone()),
+        ("job", job.name.clone()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    for (k, v) in &job.matrix {
+        vars.insert(format!("matrix.{k}"), v.clone());
     }
-    drop(tx);
-    while let Some(chunk) = rx.recv().await {
-        log.write_all(&chunk).await?;
-        if !chunk.ends_with(b"\n") {
-            log.write_all(b"\n").await?;
-        }
-    }
-    let status = child.wait().await.context("cannot wait for a step")?;
-    Ok(status.code())
+    vars
 }
 
 /// A step without a name is known by its command's first line (shortened), like in CI tools.
-fn default_step_name(run: &str, index: usize) -> String {
+pub(crate) fn default_step_name(run: &str, index: usize) -> String {
     let line = run.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or_default();
     match line.char_indices().nth(48) {
         None if !line.is_empty() => line.to_string(),
@@ -268,12 +320,26 @@ pub fn short(sha: &str) -> &str {
 
 #[cfg(test)]
 mod tests {
-    use super::default_step_name;
+    use super::*;
 
     #[test]
     fn unnamed_steps_are_named_by_their_command() {
         assert_eq!(default_step_name("cargo test\ncargo doc", 0), "cargo test");
         assert_eq!(default_step_name("  \n", 2), "step 3");
         assert!(default_step_name(&"x".repeat(100), 0).ends_with('…'));
+    }
+
+    #[test]
+    fn matrix_jobs_expand_and_needs_follow() {
+        let spec = parse_service_spec(
+            "t.yml",
+            "service: s\npipeline:\n  jobs:\n    test:\n      matrix: { market: all }\n      steps: [{ run: x }]\n    ship:\n      needs: [test]\n      steps: [{ run: y }]\n",
+        )
+        .unwrap();
+        let planned = plan_jobs(&spec, &["fr".into(), "be".into()]);
+        let names: Vec<&str> = planned.iter().map(|j| j.name.as_str()).collect();
+        assert_eq!(names, ["test (fr)", "test (be)", "ship"]);
+        assert_eq!(planned[2].needs, ["test (fr)", "test (be)"]);
+        assert_eq!(planned[1].matrix["market"], "be");
     }
 }

@@ -5,6 +5,7 @@
 pub mod api;
 pub mod auth;
 pub mod error;
+pub mod hooks;
 pub mod metrics;
 pub mod ui;
 pub mod views;
@@ -58,6 +59,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v1/openapi.json", get(api::openapi_json))
         .route("/healthz", get(|| async { "ok" }))
         .route("/metrics", get(metrics::serve_metrics))
+        .merge(hooks::router())
         .merge(ui::router())
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))

@@ -25,6 +25,7 @@ services:
 
 struct Server {
     base: String,
+    engine: Arc<Engine>,
     tokens: Vec<(Role, String)>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     _dir: tempfile::TempDir,
@@ -47,7 +48,7 @@ impl Server {
         let engine: Arc<Engine> = Engine::new(store, EngineSettings::in_data_dir(dir.path()))
             .await
             .unwrap();
-        let state = AppState::new(engine, ServerSettings { anonymous_read });
+        let state = AppState::new(engine.clone(), ServerSettings { anonymous_read });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -56,6 +57,7 @@ impl Server {
         }));
         Server {
             base,
+            engine,
             tokens,
             shutdown: Some(tx),
             _dir: dir,
@@ -353,4 +355,71 @@ async fn openapi_document_and_metrics_describe_the_server() {
     );
     assert!(text.contains("tandem_market_processes 0"), "{text}");
     assert!(text.trim_end().ends_with("# EOF"));
+}
+
+/// Reads an SSE body until `needle` has arrived; returns everything read.
+async fn read_until(resp: &mut reqwest::Response, needle: &str) -> String {
+    let mut seen = String::new();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !seen.contains(needle) {
+        assert!(std::time::Instant::now() < deadline, "no `{needle}` in:\n{seen}");
+        match tokio::time::timeout(std::time::Duration::from_secs(5), resp.chunk()).await {
+            Ok(Ok(Some(bytes))) => seen.push_str(&String::from_utf8_lossy(&bytes)),
+            Ok(Ok(None)) => break,
+            _ => {}
+        }
+    }
+    seen
+}
+
+#[tokio::test]
+async fn a_jobs_log_streams_live_and_resumes_from_an_offset() {
+    let s = Server::start(false).await;
+    let store = &s.engine.store;
+    let run = store.insert_run("shop", "abc", "main", "api").await.unwrap();
+    let job = tandem_store::NewJob {
+        name: "test".into(),
+        needs: vec![],
+        steps: vec![("t".into(), "cargo test".into())],
+    };
+    store.start_run(run.id, &[job]).await.unwrap();
+    let job_id = store.list_jobs(run.id).await.unwrap()[0].id;
+    store.update_job_state(job_id, "running").await.unwrap();
+    let live = s.engine.job_log_path(job_id);
+    std::fs::write(&live, "first line\n").unwrap();
+
+    let url = format!("/api/v1/runs/{}/jobs/test/log/stream", run.id);
+    let mut resp = s.get(&url, Some(Role::Viewer)).send().await.unwrap();
+    assert_eq!(resp.headers()["content-type"], "text/event-stream");
+    let first = read_until(&mut resp, "first line").await;
+    assert!(first.contains("event: log") && first.contains("id: 11"), "{first}");
+
+    std::fs::write(&live, "first line\nsecond line\n").unwrap();
+    read_until(&mut resp, "second line").await;
+    let digest = store.blobs().put_bytes(b"first line\nsecond line\n").unwrap();
+    store.finish_job(job_id, "success", Some(0), &digest).await.unwrap();
+    let end = read_until(&mut resp, "event: end").await;
+    assert!(end.contains("data: success"), "{end}");
+
+    // A client that reconnects gets only what it had not seen.
+    let mut resumed = s
+        .get(&url, Some(Role::Viewer))
+        .header("last-event-id", "11")
+        .send()
+        .await
+        .unwrap();
+    let rest = read_until(&mut resumed, "event: end").await;
+    assert!(rest.contains("second line") && !rest.contains("first line"), "{rest}");
+
+    let (status, _, _) = error_code(
+        s.get(
+            &format!("/api/v1/runs/{}/jobs/nope/log/stream", run.id),
+            Some(Role::Viewer),
+        )
+        .send()
+        .await
+        .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
 }

@@ -167,8 +167,9 @@ impl Store {
                 })
             })
             .collect::<Result<_>>()?;
-        let secret_rows: Vec<(String, String)> =
-            sqlx::query_as("SELECT name, source FROM secrets ORDER BY name").fetch_all(&self.pool).await?;
+        let secret_rows: Vec<(String, String)> = sqlx::query_as("SELECT name, source FROM secrets ORDER BY name")
+            .fetch_all(&self.pool)
+            .await?;
         let secrets = secret_rows
             .into_iter()
             .map(|(name, source)| Ok((name, from_json::<SecretSource>("secret source", &source)?)))

@@ -4,6 +4,7 @@
 
 mod blobs;
 mod catalog;
+mod deliveries;
 mod events;
 mod ideas;
 mod incidents;
@@ -14,12 +15,13 @@ mod tokens;
 
 pub use blobs::BlobStore;
 pub use catalog::{MarketRow, ServiceRow, WaveRow};
+pub use deliveries::DeliveryRow;
 pub use events::EventRow;
 pub use ideas::{CommitRow, IdeaRow, NewCommit};
 pub use incidents::IncidentRow;
 pub use releases::{ReleaseArtifact, ReleaseRow};
 pub use rollouts::{DeploymentRow, NewDeployment, RolloutRow};
-pub use runs::{ArtifactRow, JobRow, NewJob, RunRow, StepRow};
+pub use runs::{ArtifactRow, JobRow, NewJob, RunFilter, RunRow, StepRow};
 pub use tokens::TokenRow;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};

@@ -11,14 +11,16 @@ pub struct RunRow {
     pub service: String,
     pub commit_sha: String,
     pub branch: String,
-    /// push, hand, api or demo.
+    /// push, poll, schedule, api, demo, rerun or local.
     pub trigger: String,
-    /// queued, running, success, failed or interrupted.
+    /// queued, running, success, failed, cancelled or interrupted.
     pub state: String,
     pub error: Option<String>,
     pub created_at: i64,
     pub started_at: Option<i64>,
     pub finished_at: Option<i64>,
+    /// The run this one repeats (re-running only its failed jobs).
+    pub rerun_of: Option<i64>,
 }
 
 #[derive(Debug, Clone, Serialize, FromRow, utoipa::ToSchema)]
@@ -62,6 +64,14 @@ pub struct ArtifactRow {
     pub size: i64,
 }
 
+/// Which runs to list; `None` matches any.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RunFilter<'a> {
+    pub service: Option<&'a str>,
+    pub branch: Option<&'a str>,
+    pub state: Option<&'a str>,
+}
+
 /// A job to create with its run, with its steps' (name, command).
 #[derive(Debug, Clone)]
 pub struct NewJob {
@@ -90,6 +100,61 @@ impl Store {
         append_event(&mut tx, "run.queued", &format!("run/{}", row.id), data).await?;
         tx.commit().await?;
         Ok(row)
+    }
+
+    /// Queues a run that repeats `original` at the same commit, running only the jobs that did
+    /// not pass there.
+    pub async fn insert_rerun(&self, original: &RunRow, trigger: &str) -> Result<RunRow> {
+        let mut tx = self.writer.begin().await?;
+        let row: RunRow = sqlx::query_as(
+            "INSERT INTO runs (service, commit_sha, branch, trigger, state, created_at, rerun_of)
+             VALUES ($1, $2, $3, $4, 'queued', $5, $6) RETURNING *",
+        )
+        .bind(&original.service)
+        .bind(&original.commit_sha)
+        .bind(&original.branch)
+        .bind(trigger)
+        .bind(now_ms())
+        .bind(original.id)
+        .fetch_one(&mut *tx)
+        .await?;
+        let data = serde_json::json!({ "rerun_of": original.id, "trigger": trigger });
+        append_event(&mut tx, "run.queued", &format!("run/{}", row.id), data).await?;
+        tx.commit().await?;
+        Ok(row)
+    }
+
+    /// Records a job of a re-run as passed by reusing the original run's job: its log and its
+    /// artifacts (same digests) carry over.
+    pub async fn reuse_job(&self, run_id: i64, job_id: i64, original: &JobRow) -> Result<()> {
+        let mut tx = self.writer.begin().await?;
+        sqlx::query(
+            "UPDATE jobs SET state = 'success', exit_code = $1, log_digest = $2, started_at = $3, finished_at = $4 WHERE id = $5",
+        )
+        .bind(original.exit_code)
+        .bind(&original.log_digest)
+        .bind(original.started_at)
+        .bind(original.finished_at)
+        .bind(job_id)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("UPDATE steps SET state = 'success', exit_code = 0 WHERE job_id = $1")
+            .bind(job_id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO artifacts (run_id, job_id, name, path, digest, size)
+             SELECT $1, $2, name, path, digest, size FROM artifacts WHERE job_id = $3",
+        )
+        .bind(run_id)
+        .bind(job_id)
+        .bind(original.id)
+        .execute(&mut *tx)
+        .await?;
+        let data = serde_json::json!({ "reused": original.id });
+        append_event(&mut tx, "job.reused", &format!("job/{job_id}"), data).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Marks a run as running and creates its jobs and steps (from the pipeline read at its commit).
@@ -274,13 +339,28 @@ impl Store {
 
     /// Runs, newest first, optionally of one service.
     pub async fn list_runs(&self, service: Option<&str>, limit: i64) -> Result<Vec<RunRow>> {
-        Ok(
-            sqlx::query_as("SELECT * FROM runs WHERE ($1 IS NULL OR service = $1) ORDER BY id DESC LIMIT $2")
-                .bind(service)
-                .bind(limit)
-                .fetch_all(&self.pool)
-                .await?,
+        self.list_runs_where(
+            &RunFilter {
+                service,
+                ..Default::default()
+            },
+            limit,
         )
+        .await
+    }
+
+    /// Runs matching every given filter, newest first.
+    pub async fn list_runs_where(&self, filter: &RunFilter<'_>, limit: i64) -> Result<Vec<RunRow>> {
+        Ok(sqlx::query_as(
+            "SELECT * FROM runs WHERE ($1 IS NULL OR service = $1) AND ($2 IS NULL OR branch = $2)
+               AND ($3 IS NULL OR state = $3) ORDER BY id DESC LIMIT $4",
+        )
+        .bind(filter.service)
+        .bind(filter.branch)
+        .bind(filter.state)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?)
     }
 
     pub async fn list_jobs(&self, run_id: i64) -> Result<Vec<JobRow>> {

@@ -1,6 +1,7 @@
 //! Client commands: each talks to a server through the HTTP API.
 
 pub mod ideas;
+pub mod lint;
 pub mod markets;
 pub mod releases;
 pub mod runs;

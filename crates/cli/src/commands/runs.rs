@@ -4,13 +4,31 @@ use crate::output::{duration, print_json, print_table, short, time};
 use clap::Subcommand;
 use serde_json::Value;
 
+/// `tandem run` alone runs the local pipeline; with a subcommand it talks to a server.
+#[derive(Debug, clap::Args)]
+#[command(args_conflicts_with_subcommands = true)]
+#[command(
+    after_help = "Examples:\n  tandem run                 # the pipeline of this repository, here\n  tandem run list --state failed\n  tandem run rerun 12"
+)]
+pub struct RunArgs {
+    #[command(subcommand)]
+    pub command: Option<RunCommand>,
+    #[command(flatten)]
+    pub local: crate::local_run::LocalRunArgs,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum RunCommand {
     /// List pipeline runs, newest first.
-    #[command(after_help = "Example:\n  tandem run list --service shop")]
+    #[command(after_help = "Example:\n  tandem run list --service shop --state failed")]
     List {
         #[arg(long)]
         service: Option<String>,
+        #[arg(long)]
+        branch: Option<String>,
+        /// queued, running, success, failed, cancelled or interrupted.
+        #[arg(long)]
+        state: Option<String>,
         #[command(flatten)]
         client: ClientArgs,
     },
@@ -21,6 +39,20 @@ pub enum RunCommand {
         /// Print every job's log too.
         #[arg(long)]
         logs: bool,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Cancel a run in progress.
+    #[command(after_help = "Example:\n  tandem run cancel 12")]
+    Cancel {
+        id: i64,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Run again the jobs of a run that did not pass (those that passed are reused).
+    #[command(after_help = "Example:\n  tandem run rerun 12")]
+    Rerun {
+        id: i64,
         #[command(flatten)]
         client: ClientArgs,
     },
@@ -36,11 +68,17 @@ pub enum RunCommand {
 impl RunCommand {
     pub async fn run(self) -> anyhow::Result<()> {
         match self {
-            RunCommand::List { service, client } => {
-                let path = match &service {
-                    Some(s) => format!("/api/v1/runs?service={s}"),
-                    None => "/api/v1/runs".into(),
-                };
+            RunCommand::List {
+                service,
+                branch,
+                state,
+                client,
+            } => {
+                let query: Vec<String> = [("service", service), ("branch", branch), ("state", state)]
+                    .into_iter()
+                    .filter_map(|(k, v)| v.map(|v| format!("{k}={}", crate::client::encode(&v))))
+                    .collect();
+                let path = format!("/api/v1/runs?{}", query.join("&"));
                 let runs: Vec<Value> = Client::from_args(&client).get(&path).await?;
                 if client.json {
                     return print_json(&runs);
@@ -118,6 +156,29 @@ impl RunCommand {
                         print!("{}", api.get_text(&format!("/api/v1/runs/{id}/jobs/{name}/log")).await?);
                     }
                 }
+                Ok(())
+            }
+            RunCommand::Cancel { id, client } => {
+                let run: Value = Client::from_args(&client)
+                    .post(&format!("/api/v1/runs/{id}/cancel"), &serde_json::json!({}))
+                    .await?;
+                if client.json {
+                    return print_json(&run);
+                }
+                println!("Cancelling run {id}");
+                Ok(())
+            }
+            RunCommand::Rerun { id, client } => {
+                let run: Value = Client::from_args(&client)
+                    .post(&format!("/api/v1/runs/{id}/rerun"), &serde_json::json!({}))
+                    .await?;
+                if client.json {
+                    return print_json(&run);
+                }
+                println!(
+                    "Started run {} re-running the failed jobs of run {id}",
+                    text(&run["id"])
+                );
                 Ok(())
             }
             RunCommand::Start { service, client } => {

@@ -4,6 +4,7 @@
 mod admin;
 mod catalog;
 mod ideas;
+mod logs;
 mod releases;
 mod runs;
 
@@ -47,7 +48,10 @@ pub fn router() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(runs::list_runs))
         .routes(routes!(runs::trigger_run))
         .routes(routes!(runs::get_run))
+        .routes(routes!(runs::cancel_run))
+        .routes(routes!(runs::rerun_run))
         .routes(routes!(runs::get_job_log))
+        .routes(routes!(logs::stream_job_log))
         .routes(routes!(runs::get_artifact))
         .routes(routes!(releases::list_releases))
         .routes(routes!(releases::get_release))

@@ -14,6 +14,9 @@ use tandem_store::RunRow;
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct RunQuery {
     pub service: Option<String>,
+    pub branch: Option<String>,
+    /// queued, running, success, failed, cancelled or interrupted.
+    pub state: Option<String>,
     pub limit: Option<i64>,
 }
 
@@ -25,11 +28,16 @@ pub async fn list_runs(
     State(state): State<AppState>,
     QueryParams(q): QueryParams<RunQuery>,
 ) -> ApiResult<Json<Vec<RunRow>>> {
+    let filter = tandem_store::RunFilter {
+        service: q.service.as_deref(),
+        branch: q.branch.as_deref(),
+        state: q.state.as_deref(),
+    };
     Ok(Json(
         state
             .engine
             .store
-            .list_runs(q.service.as_deref(), q.limit.unwrap_or(50))
+            .list_runs_where(&filter, q.limit.unwrap_or(50).clamp(1, 1000))
             .await?,
     ))
 }
@@ -56,6 +64,30 @@ pub async fn trigger_run(
     }
     let trigger = if auth.0.name == "demo" { "demo" } else { "api" };
     let run = state.engine.trigger_run(&service, trigger).await?;
+    Ok((StatusCode::ACCEPTED, Json(run)))
+}
+
+/// Cancels a run in progress: its running steps get TERM, then KILL after a grace period.
+#[utoipa::path(post, path = "/api/v1/runs/{id}/cancel", tag = "runs", params(("id" = i64, Path)),
+    responses((status = 202, body = RunRow), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn cancel_run(
+    _: Auth<Developer>,
+    State(state): State<AppState>,
+    PathParam(id): PathParam<i64>,
+) -> ApiResult<(StatusCode, Json<RunRow>)> {
+    state.engine.cancel_run(id).await?;
+    Ok((StatusCode::ACCEPTED, Json(state.engine.store.get_run(id).await?)))
+}
+
+/// Re-runs the jobs of a run that did not pass; those that passed are reused.
+#[utoipa::path(post, path = "/api/v1/runs/{id}/rerun", tag = "runs", params(("id" = i64, Path)),
+    responses((status = 202, body = RunRow), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn rerun_run(
+    _: Auth<Developer>,
+    State(state): State<AppState>,
+    PathParam(id): PathParam<i64>,
+) -> ApiResult<(StatusCode, Json<RunRow>)> {
+    let run = state.engine.rerun_failed(id).await?;
     Ok((StatusCode::ACCEPTED, Json(run)))
 }
 

@@ -1,5 +1,8 @@
 //! `tandem.yml`: a service's pipeline, deploy method, gates and config schema.
 
+pub mod expr;
+pub mod matrix;
+
 use crate::error::{Collector, SpecErrors};
 use crate::platform::is_name;
 use serde::{Deserialize, Serialize};
@@ -24,16 +27,47 @@ pub struct JobSpec {
     pub name: String,
     pub needs: Vec<String>,
     pub env: BTreeMap<String, String>,
+    /// `if:` — the job runs only when this condition holds (see [`expr`]).
+    #[serde(default)]
+    pub condition: Option<String>,
+    /// The longest the job may run; then its steps are stopped and it fails.
+    #[serde(default)]
+    pub timeout: Option<Duration>,
+    /// How many times a failed job is tried again.
+    #[serde(default)]
+    pub retry: u32,
+    /// A failure of this job does not fail the run, and jobs that need it still run.
+    #[serde(default)]
+    pub continue_on_error: bool,
+    /// Names of secrets the job's steps get as environment variables.
+    #[serde(default)]
+    pub secrets: Vec<String>,
+    /// The job runs once per combination of these values.
+    #[serde(default)]
+    pub matrix: BTreeMap<String, matrix::Axis>,
     pub steps: Vec<StepSpec>,
+    /// Paths or globs, relative to the workspace, kept after the job passes.
     pub artifacts: Vec<String>,
+    /// How long artifacts are kept when no release references them.
+    #[serde(default)]
+    pub retention: Option<Duration>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct StepSpec {
     #[serde(default)]
     pub name: Option<String>,
     pub run: String,
+    /// `bash`, `sh`, or any program that takes a script file (default: `sh -e`).
+    #[serde(default)]
+    pub shell: Option<String>,
+    #[serde(default)]
+    pub working_directory: Option<String>,
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    /// `if:` — the step runs only when this condition holds.
+    #[serde(default)]
+    pub condition: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -110,15 +144,55 @@ struct RawPipeline {
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct RawJob {
     #[serde(default)]
     needs: Vec<Spanned<String>>,
     #[serde(default)]
     env: BTreeMap<String, String>,
-    steps: Spanned<Vec<StepSpec>>,
+    #[serde(default, rename = "if")]
+    condition: Option<Spanned<String>>,
     #[serde(default)]
-    artifacts: Vec<String>,
+    timeout: Option<Spanned<String>>,
+    #[serde(default)]
+    retry: u32,
+    #[serde(default)]
+    continue_on_error: bool,
+    #[serde(default)]
+    secrets: Vec<Spanned<String>>,
+    #[serde(default)]
+    matrix: Option<Spanned<BTreeMap<String, matrix::Axis>>>,
+    steps: Spanned<Vec<RawStep>>,
+    #[serde(default)]
+    artifacts: Option<Spanned<RawArtifacts>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawStep {
+    #[serde(default)]
+    name: Option<String>,
+    run: Spanned<String>,
+    #[serde(default)]
+    shell: Option<Spanned<String>>,
+    #[serde(default)]
+    working_directory: Option<Spanned<String>>,
+    #[serde(default)]
+    env: BTreeMap<String, String>,
+    #[serde(default, rename = "if")]
+    condition: Option<Spanned<String>>,
+}
+
+/// `artifacts: [paths…]` or `artifacts: { paths: […], retention: 30d }`.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum RawArtifacts {
+    Paths(Vec<String>),
+    Full {
+        paths: Vec<String>,
+        #[serde(default)]
+        retention: Option<String>,
+    },
 }
 
 #[derive(Deserialize)]
@@ -167,6 +241,7 @@ pub fn parse_service_spec(file: &str, text: &str) -> Result<ServiceSpec, SpecErr
         if job.value.steps.value.is_empty() {
             errors.push(&job.value.steps.referenced, format!("job `{name}` has no step"));
         }
+        check_job(&mut errors, name, &job.value);
         for need in &job.value.needs {
             if need.value == *name {
                 errors.push(&need.referenced, format!("job `{name}` needs itself"));
@@ -208,12 +283,40 @@ pub fn parse_service_spec(file: &str, text: &str) -> Result<ServiceSpec, SpecErr
     let jobs = order
         .iter()
         .filter_map(|name| by_name.remove(name).map(|j| (name, j.value)))
-        .map(|(name, j)| JobSpec {
-            name: name.clone(),
-            needs: j.needs.into_iter().map(|n| n.value).collect(),
-            env: j.env,
-            steps: j.steps.value,
-            artifacts: j.artifacts,
+        .map(|(name, j)| {
+            let (artifacts, retention) = match j.artifacts.map(|a| a.value) {
+                None => (Vec::new(), None),
+                Some(RawArtifacts::Paths(p)) => (p, None),
+                Some(RawArtifacts::Full { paths, retention }) => {
+                    (paths, retention.and_then(|r| parse_duration(&r).ok()))
+                }
+            };
+            JobSpec {
+                name: name.clone(),
+                needs: j.needs.into_iter().map(|n| n.value).collect(),
+                env: j.env,
+                condition: j.condition.map(|c| c.value),
+                timeout: j.timeout.and_then(|t| parse_duration(&t.value).ok()),
+                retry: j.retry,
+                continue_on_error: j.continue_on_error,
+                secrets: j.secrets.into_iter().map(|s| s.value).collect(),
+                matrix: j.matrix.map(|m| m.value).unwrap_or_default(),
+                steps: j
+                    .steps
+                    .value
+                    .into_iter()
+                    .map(|st| StepSpec {
+                        name: st.name,
+                        run: st.run.value,
+                        shell: st.shell.map(|s| s.value),
+                        working_directory: st.working_directory.map(|w| w.value),
+                        env: st.env,
+                        condition: st.condition.map(|c| c.value),
+                    })
+                    .collect(),
+                artifacts,
+                retention,
+            }
         })
         .collect();
     errors.finish(ServiceSpec {
@@ -224,6 +327,115 @@ pub fn parse_service_spec(file: &str, text: &str) -> Result<ServiceSpec, SpecErr
         gates,
         config_schema: raw.config.map(|c| c.schema),
     })
+}
+
+/// Checks one job's fields; every problem goes to `errors` with its place.
+fn check_job(errors: &mut Collector<'_>, name: &str, job: &RawJob) {
+    if let Some(c) = &job.condition {
+        check_condition(errors, c);
+    }
+    if let Some(t) = &job.timeout
+        && let Err(e) = parse_duration(&t.value)
+    {
+        errors.push(&t.referenced, format!("`timeout`: {e}"));
+    }
+    if job.retry > 10 {
+        errors.push(
+            &job.steps.referenced,
+            format!("job `{name}` retries {} times: at most 10", job.retry),
+        );
+    }
+    for secret in &job.secrets {
+        if !crate::platform::is_secret_name(&secret.value) {
+            errors.push(
+                &secret.referenced,
+                format!(
+                    "secret name `{}` is not valid: expected upper-case letters, digits and `_`",
+                    secret.value
+                ),
+            );
+        }
+    }
+    if let Some(m) = &job.matrix
+        && let Err(e) = matrix::check(&m.value)
+    {
+        errors.push(&m.referenced, format!("`matrix` of job `{name}`: {e}"));
+    }
+    if let Some(a) = &job.artifacts {
+        let (paths, retention) = match &a.value {
+            RawArtifacts::Paths(p) => (p, None),
+            RawArtifacts::Full { paths, retention } => (paths, retention.as_ref()),
+        };
+        for path in paths {
+            if path.starts_with('/') || path.split('/').any(|part| part == "..") {
+                errors.push(
+                    &a.referenced,
+                    format!("artifact `{path}` leaves the workspace: use a path relative to it"),
+                );
+            } else if let Err(e) = globset::Glob::new(path) {
+                errors.push(
+                    &a.referenced,
+                    format!("artifact `{path}` is not a valid glob: {}", e.kind()),
+                );
+            }
+        }
+        if let Some(r) = retention
+            && let Err(e) = parse_duration(r)
+        {
+            errors.push(&a.referenced, format!("artifact `retention`: {e}"));
+        }
+    }
+    for step in &job.steps.value {
+        if step.run.value.trim().is_empty() {
+            errors.push(
+                &step.run.referenced,
+                format!("a step of job `{name}` has an empty `run`"),
+            );
+        }
+        if let Some(c) = &step.condition {
+            check_condition(errors, c);
+        }
+        if let Some(wd) = &step.working_directory
+            && (wd.value.starts_with('/') || wd.value.split('/').any(|p| p == ".."))
+        {
+            errors.push(
+                &wd.referenced,
+                format!(
+                    "`working-directory: {}` leaves the workspace: use a path relative to it",
+                    wd.value
+                ),
+            );
+        }
+        if let Some(sh) = &step.shell
+            && sh.value.trim().is_empty()
+        {
+            errors.push(
+                &sh.referenced,
+                "`shell` is empty: use `bash`, `sh`, or a program that runs a script file",
+            );
+        }
+    }
+}
+
+fn check_condition(errors: &mut Collector<'_>, c: &Spanned<String>) {
+    if let Err(e) = expr::parse_condition(&c.value) {
+        let at = c.referenced;
+        errors.push_at(
+            at.line(),
+            at.column() + e.offset as u64,
+            format!("in `if: {}`: {}", c.value, e.message),
+        );
+    }
+}
+
+/// The known word closest to `word`, if one is close enough to be a likely typo.
+pub fn closest<'a>(word: &str, known: &[&'a str]) -> Option<&'a str> {
+    known
+        .iter()
+        .map(|k| (strsim::damerau_levenshtein(word, k), *k))
+        .filter(|(d, k)| *d <= 2.max(k.len() / 3))
+        .min()
+        .map(|(_, k)| k)
 }
 
 /// Orders jobs so each comes after all it needs (ties broken by name, so the order is stable).
@@ -275,8 +487,9 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         "s" | "" => Ok(Duration::from_secs(n)),
         "m" => Ok(Duration::from_secs(n * 60)),
         "h" => Ok(Duration::from_secs(n * 3600)),
+        "d" => Ok(Duration::from_secs(n * 86400)),
         _ => Err(format!(
-            "duration `{text}` has unknown unit `{unit}`: expected ms, s, m or h"
+            "duration `{text}` has unknown unit `{unit}`: expected ms, s, m, h or d"
         )),
     }
 }
@@ -400,6 +613,91 @@ pipeline:
         .unwrap_err();
         assert_eq!(err.0[0].line, 5, "{err}");
         assert!(err.0[0].message.contains("stepz"), "{err}");
+    }
+
+    #[test]
+    fn every_job_and_step_field_parses() {
+        let text = "\
+service: shop
+pipeline:
+  env: { A: pipeline }
+  jobs:
+    test:
+      if: branch == 'main' || changed('src/**')
+      timeout: 10m
+      retry: 2
+      continue-on-error: true
+      secrets: [REGISTRY_TOKEN]
+      matrix: { market: all, toolchain: [stable, beta] }
+      env: { B: job }
+      steps:
+        - name: unit
+          run: cargo test
+          shell: bash
+          working-directory: crates/shop
+          env: { C: step }
+          if: failure()
+      artifacts: { paths: ['target/*.xml', report.html], retention: 7d }
+";
+        let s = parse_service_spec("tandem.yml", text).unwrap();
+        let job = &s.jobs[0];
+        assert_eq!(job.timeout, Some(Duration::from_secs(600)));
+        assert_eq!((job.retry, job.continue_on_error), (2, true));
+        assert_eq!(job.secrets, ["REGISTRY_TOKEN"]);
+        assert_eq!(job.matrix.len(), 2);
+        assert_eq!(job.artifacts, ["target/*.xml", "report.html"]);
+        assert_eq!(job.retention, Some(Duration::from_secs(7 * 86400)));
+        let step = &job.steps[0];
+        assert_eq!(step.shell.as_deref(), Some("bash"));
+        assert_eq!(step.working_directory.as_deref(), Some("crates/shop"));
+        assert_eq!(step.condition.as_deref(), Some("failure()"));
+    }
+
+    #[test]
+    fn bad_fields_are_all_reported_with_their_place() {
+        let text = "\
+service: shop
+pipeline:
+  jobs:
+    test:
+      if: branch = 'main'
+      timeout: soon
+      secrets: [lower]
+      matrix: { os: all }
+      steps:
+        - run: ''
+          working-directory: ../elsewhere
+      artifacts: ['[oops', /etc/passwd]
+";
+        let err = parse_service_spec("tandem.yml", text).unwrap_err();
+        let shown = err.to_string();
+        for expected in [
+            "tandem.yml:5:18: in `if: branch = 'main'`: `=` is not an operator",
+            "tandem.yml:6:16: `timeout`: duration `soon` is not valid",
+            "secret name `lower` is not valid",
+            "`matrix` of job `test`: axis `os: all` is not a list",
+            "a step of job `test` has an empty `run`",
+            "`working-directory: ../elsewhere` leaves the workspace",
+            "artifact `[oops` is not a valid glob",
+            "artifact `/etc/passwd` leaves the workspace",
+        ] {
+            assert!(shown.contains(expected), "expected `{expected}` in:\n{shown}");
+        }
+        assert_eq!(err.0.len(), 8, "{shown}");
+    }
+
+    #[test]
+    fn a_job_declared_twice_is_refused() {
+        let text =
+            "service: s\npipeline:\n  jobs:\n    a:\n      steps: [{ run: x }]\n    a:\n      steps: [{ run: y }]\n";
+        let err = parse_service_spec("t.yml", text).unwrap_err();
+        assert!(err.to_string().to_lowercase().contains("duplicate"), "{err}");
+    }
+
+    #[test]
+    fn typos_get_a_hint() {
+        assert_eq!(closest("brnch", &["branch", "event"]), Some("branch"));
+        assert_eq!(closest("zzz", &["branch", "event"]), None);
     }
 
     #[test]

@@ -1,0 +1,411 @@
+//! Triggers end to end: `tandem serve` as a child process (its webhook secrets come from its
+//! environment), real git repositories made with the `git` CLI, and signed deliveries built from
+//! the recorded payloads in `crates/server/tests/data/webhook`.
+
+#![allow(clippy::unwrap_used)]
+
+use hmac::{Hmac, Mac};
+use serde_json::{Value, json};
+use sha2::Sha256;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const GITHUB: &str = include_str!("../../server/tests/data/webhook/github_push.json");
+const GITLAB: &str = include_str!("../../server/tests/data/webhook/gitlab_push.json");
+const GITEA: &str = include_str!("../../server/tests/data/webhook/gitea_push.json");
+
+/// How long a test waits for the server or a run before failing.
+const WAIT: Duration = Duration::from_secs(30);
+
+const MARKETS: &str = "markets:
+  - { id: fr, name: France, region: west, currency: EUR, locale: fr-FR, timezone: Europe/Paris }
+";
+
+fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .args(["-c", "commit.gpgsign=false"])
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_AUTHOR_NAME", "Ines Dupont")
+        .env("GIT_AUTHOR_EMAIL", "ines@acme-retail.example")
+        .env("GIT_COMMITTER_NAME", "Ines Dupont")
+        .env("GIT_COMMITTER_EMAIL", "ines@acme-retail.example")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// A repository on `main` whose pipeline passes; returns its folder.
+fn make_repo(root: &Path, service: &str) -> PathBuf {
+    let dir = root.join(service);
+    std::fs::create_dir_all(&dir).unwrap();
+    git(&dir, &["init", "-q", "-b", "main"]);
+    let spec = format!(
+        "service: {service}\npipeline:\n  jobs:\n    check:\n      steps:\n        - run: test -f tandem.yml\n"
+    );
+    std::fs::write(dir.join("tandem.yml"), spec).unwrap();
+    git(&dir, &["add", "."]);
+    git(&dir, &["commit", "-q", "-m", "first"]);
+    dir
+}
+
+/// Commits a change and returns the new commit id.
+fn commit(repo: &Path, message: &str) -> String {
+    std::fs::write(repo.join("CHANGES"), message).unwrap();
+    git(repo, &["add", "."]);
+    git(repo, &["commit", "-q", "-m", message]);
+    git(repo, &["rev-parse", "HEAD"])
+}
+
+fn sign(secret: &str, body: &[u8]) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(body);
+    hex::encode(mac.finalize().into_bytes())
+}
+
+/// A recorded payload pushing `sha` to `branch` of repository `repo`.
+fn payload(recorded: &str, repo: &str, branch: &str, sha: &str) -> Vec<u8> {
+    let mut v: Value = serde_json::from_str(recorded).unwrap();
+    v["ref"] = json!(format!("refs/heads/{branch}"));
+    v["after"] = json!(sha);
+    v["repository"]["name"] = json!(repo);
+    if v.get("project").is_some() {
+        v["project"]["path"] = json!(repo);
+    }
+    serde_json::to_vec(&v).unwrap()
+}
+
+/// `tandem serve` in a child process, stopped with SIGTERM when dropped.
+struct Server {
+    child: Child,
+    url: String,
+    log: Arc<Mutex<Vec<u8>>>,
+    _data: tempfile::TempDir,
+}
+
+impl Server {
+    fn start(platform: &Path, env: &[(&str, &str)]) -> Self {
+        let data = tempfile::tempdir().unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_tandem"))
+            .args([
+                "serve",
+                "--anonymous-read",
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+                "--platform",
+            ])
+            .arg(platform)
+            .arg("--data-dir")
+            .arg(data.path())
+            .envs(env.iter().copied())
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let (mut err, sink) = (child.stderr.take().unwrap(), log.clone());
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = err.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                sink.lock().unwrap().extend_from_slice(&buf[..n]);
+            }
+        });
+        let server = Server {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+            log,
+            _data: data,
+        };
+        let deadline = Instant::now() + WAIT;
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "the server did not start: {}", server.log());
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        server
+    }
+
+    fn log(&self) -> String {
+        String::from_utf8_lossy(&self.log.lock().unwrap()).into_owned()
+    }
+
+    async fn runs(&self, service: &str) -> Vec<Value> {
+        let url = format!("{}/api/v1/runs?service={service}", self.url);
+        let res = reqwest::get(&url).await.unwrap();
+        assert_eq!(res.status(), 200, "{url}");
+        res.json().await.unwrap()
+    }
+
+    /// Polls the runs of `service` until `check` finds what it wants, for at most [`WAIT`].
+    async fn wait_for_run(&self, service: &str, what: &str, check: impl Fn(&Value) -> bool) -> Value {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let runs = self.runs(service).await;
+            if let Some(run) = runs.iter().find(|r| check(r)) {
+                return run.clone();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no {what} after {WAIT:?}; runs: {runs:#?}\nlog:\n{}",
+                self.log()
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
+    }
+}
+
+/// Posts a delivery; returns the status and the JSON body.
+async fn deliver(url: &str, headers: &[(&str, String)], body: Vec<u8>) -> (u16, Value) {
+    let mut req = reqwest::Client::new().post(url).body(body);
+    for (name, value) in headers {
+        req = req.header(*name, value);
+    }
+    let res = req.send().await.unwrap();
+    let status = res.status().as_u16();
+    (status, res.json().await.unwrap_or(Value::Null))
+}
+
+fn message(body: &Value) -> &str {
+    body["error"]["message"].as_str().unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn signed_pushes_queue_one_run_per_delivery_and_bad_ones_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let shop = make_repo(dir.path(), "shop");
+    let blog = make_repo(dir.path(), "blog");
+    let (shop_var, blog_var) = (
+        format!("TANDEM_TEST_SHOP_HOOK_{}", std::process::id()),
+        format!("TANDEM_TEST_BLOG_HOOK_{}", std::process::id()),
+    );
+    let platform = dir.path().join("platform.yml");
+    std::fs::write(
+        &platform,
+        format!(
+            "{MARKETS}services:
+  - {{ name: shop, repo: {}, triggers: {{ webhook_secret: SHOP_HOOK }} }}
+  - {{ name: blog, repo: {}, triggers: {{ webhook_secret: BLOG_HOOK }} }}
+secrets:
+  SHOP_HOOK: {{ env: {shop_var} }}
+  BLOG_HOOK: {{ env: {blog_var} }}
+",
+            shop.display(),
+            blog.display()
+        ),
+    )
+    .unwrap();
+    let server = Server::start(&platform, &[(&shop_var, "shop-s3cret"), (&blog_var, "blog-s3cret")]);
+    let github = format!("{}/hooks/github", server.url);
+    let github_headers = |body: &[u8], secret: &str, delivery: &str| {
+        vec![
+            ("X-Hub-Signature-256", format!("sha256={}", sign(secret, body))),
+            ("X-GitHub-Event", "push".to_string()),
+            ("X-GitHub-Delivery", delivery.to_string()),
+        ]
+    };
+
+    // GitHub: a signed push queues a run of the pushed commit.
+    let first = git(&shop, &["rev-parse", "HEAD"]);
+    let body = payload(GITHUB, "shop", "main", &first);
+    let (status, reply) = deliver(&github, &github_headers(&body, "shop-s3cret", "gh-1"), body.clone()).await;
+    assert_eq!(status, 202, "{reply}\n{}", server.log());
+    let run_id = reply["run"].as_i64().unwrap();
+    let runs = server.runs("shop").await;
+    assert_eq!(runs.len(), 1, "{runs:#?}");
+    assert_eq!(
+        (runs[0]["id"].as_i64(), runs[0]["trigger"].as_str()),
+        (Some(run_id), Some("push"))
+    );
+    assert_eq!(runs[0]["commit_sha"], first.as_str());
+    assert_eq!(runs[0]["branch"], "main");
+
+    // The same delivery again is a duplicate and starts nothing.
+    let (status, reply) = deliver(&github, &github_headers(&body, "shop-s3cret", "gh-1"), body.clone()).await;
+    assert_eq!(status, 200, "{reply}");
+    assert!(reply["ignored"].as_str().unwrap().contains("duplicate"), "{reply}");
+
+    // Bad and missing signatures, and another service's secret.
+    let (status, reply) = deliver(&github, &github_headers(&body, "guess", "gh-2"), body.clone()).await;
+    assert_eq!(status, 401, "{reply}");
+    assert!(
+        message(&reply).contains("`X-Hub-Signature-256` does not match"),
+        "{reply}"
+    );
+    let unsigned = vec![
+        ("X-GitHub-Event", "push".to_string()),
+        ("X-GitHub-Delivery", "gh-3".to_string()),
+    ];
+    let (status, reply) = deliver(&github, &unsigned, body.clone()).await;
+    assert_eq!(status, 401, "{reply}");
+    assert!(
+        message(&reply).contains("missing `X-Hub-Signature-256` header"),
+        "{reply}"
+    );
+    let blog_body = payload(GITHUB, "blog", "main", &git(&blog, &["rev-parse", "HEAD"]));
+    let (status, reply) = deliver(&github, &github_headers(&blog_body, "shop-s3cret", "gh-4"), blog_body).await;
+    assert_eq!(status, 401, "each service has its own secret: {reply}");
+
+    // A malformed body, another branch, an unknown repository, a commit git does not have.
+    let junk = b"{\"ref\": \"refs/heads/main\", ".to_vec();
+    let (status, reply) = deliver(&github, &github_headers(&junk, "shop-s3cret", "gh-5"), junk).await;
+    assert_eq!(status, 400, "{reply}");
+    assert!(message(&reply).contains("not valid JSON"), "{reply}");
+    let no_after = br#"{"ref": "refs/heads/main", "repository": {"name": "shop"}}"#.to_vec();
+    let (status, reply) = deliver(&github, &github_headers(&no_after, "shop-s3cret", "gh-6"), no_after).await;
+    assert_eq!(status, 400, "{reply}");
+    assert!(message(&reply).contains("no `after`"), "{reply}");
+    let other = payload(GITHUB, "shop", "feature", &first);
+    let (status, reply) = deliver(&github, &github_headers(&other, "shop-s3cret", "gh-7"), other).await;
+    assert_eq!(status, 200, "{reply}");
+    assert!(
+        reply["ignored"].as_str().unwrap().contains("push to branch `feature`"),
+        "{reply}"
+    );
+    let stranger = payload(GITHUB, "warehouse", "main", &first);
+    let (status, reply) = deliver(&github, &github_headers(&stranger, "shop-s3cret", "gh-8"), stranger).await;
+    assert_eq!(status, 404, "{reply}");
+    assert!(message(&reply).contains("repository `warehouse`"), "{reply}");
+    let missing = payload(GITHUB, "shop", "main", &"ab".repeat(20));
+    for _ in 0..2 {
+        // Refused, and not remembered: a redelivery once the commit exists may still build it.
+        let (status, reply) = deliver(
+            &github,
+            &github_headers(&missing, "shop-s3cret", "gh-9"),
+            missing.clone(),
+        )
+        .await;
+        assert_eq!(status, 422, "{reply}");
+        assert!(
+            message(&reply).contains("is not in the repository of `shop`"),
+            "{reply}"
+        );
+    }
+
+    // GitLab: the token header, no delivery id (the body's hash stands in for it).
+    let second = commit(&shop, "SHOP-431: Belgian VAT at 21%");
+    let body = payload(GITLAB, "shop", "main", &second);
+    let headers = vec![
+        ("X-Gitlab-Token", "shop-s3cret".to_string()),
+        ("X-Gitlab-Event", "Push Hook".to_string()),
+    ];
+    let (status, reply) = deliver(&format!("{}/hooks/gitlab", server.url), &headers, body.clone()).await;
+    assert_eq!(status, 202, "{reply}");
+    let (status, reply) = deliver(&format!("{}/hooks/gitlab", server.url), &headers, body).await;
+    assert_eq!(status, 200, "{reply}");
+    assert!(reply["ignored"].as_str().unwrap().contains("duplicate"), "{reply}");
+    let wrong = vec![
+        ("X-Gitlab-Token", "shop-s3cre".to_string()),
+        ("X-Gitlab-Event", "Push Hook".to_string()),
+    ];
+    let (status, _) = deliver(
+        &format!("{}/hooks/gitlab", server.url),
+        &wrong,
+        payload(GITLAB, "shop", "main", &second),
+    )
+    .await;
+    assert_eq!(status, 401);
+
+    // Gitea: a bare hex signature; a non-push event is acknowledged and ignored.
+    let third = commit(&shop, "Swiss francs");
+    let body = payload(GITEA, "shop", "main", &third);
+    let gitea = format!("{}/hooks/gitea", server.url);
+    let headers = |event: &str, delivery: &str, body: &[u8]| {
+        vec![
+            ("X-Gitea-Signature", sign("shop-s3cret", body)),
+            ("X-Gitea-Event", event.to_string()),
+            ("X-Gitea-Delivery", delivery.to_string()),
+        ]
+    };
+    let (status, reply) = deliver(&gitea, &headers("push", "gt-1", &body), body.clone()).await;
+    assert_eq!(status, 202, "{reply}");
+    let (status, reply) = deliver(&gitea, &headers("issues", "gt-2", &body), body.clone()).await;
+    assert_eq!(status, 200, "{reply}");
+    assert!(reply["ignored"].as_str().unwrap().contains("not a push"), "{reply}");
+
+    let runs = server.runs("shop").await;
+    let built: Vec<(&str, &str)> = runs
+        .iter()
+        .map(|r| (r["trigger"].as_str().unwrap(), r["commit_sha"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        built,
+        [
+            ("push", third.as_str()),
+            ("push", second.as_str()),
+            ("push", first.as_str())
+        ],
+        "one run per delivery, newest first"
+    );
+    assert!(server.runs("blog").await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn polling_builds_new_commits_and_schedules_fire() {
+    let dir = tempfile::tempdir().unwrap();
+    let poller = make_repo(dir.path(), "poller");
+    let nightly = make_repo(dir.path(), "nightly");
+    let platform = dir.path().join("platform.yml");
+    std::fs::write(
+        &platform,
+        format!(
+            "{MARKETS}services:
+  - {{ name: poller, repo: {}, triggers: {{ poll: 1s }} }}
+  - {{ name: nightly, repo: {}, triggers: {{ schedules: [\"*/2 * * * * *\"] }} }}
+",
+            poller.display(),
+            nightly.display()
+        ),
+    )
+    .unwrap();
+    let server = Server::start(&platform, &[]);
+
+    // The first poll builds the head, which was never built.
+    let first = git(&poller, &["rev-parse", "HEAD"]);
+    server
+        .wait_for_run("poller", "poll run of the head", |r| {
+            r["trigger"] == "poll" && r["commit_sha"] == first.as_str()
+        })
+        .await;
+    let second = commit(&poller, "SHOP-432: Klarna in the north");
+    let run = server
+        .wait_for_run("poller", "poll run of the new commit", |r| {
+            r["commit_sha"] == second.as_str()
+        })
+        .await;
+    assert_eq!(run["trigger"], "poll");
+    assert_eq!(run["branch"], "main");
+    // Later polls see the head already built and start nothing more.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let runs = server.runs("poller").await;
+    assert_eq!(runs.len(), 2, "one run per new commit: {runs:#?}");
+
+    let run = server
+        .wait_for_run("nightly", "scheduled run", |r| r["trigger"] == "schedule")
+        .await;
+    assert_eq!(run["commit_sha"], git(&nightly, &["rev-parse", "HEAD"]).as_str());
+}

@@ -1,0 +1,134 @@
+//! `tandem run` and `tandem lint` on a repository, without a server.
+
+#![allow(clippy::unwrap_used)]
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn tandem(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tandem"))
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap()
+}
+
+fn git(dir: &Path, args: &[&str]) {
+    let out = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_AUTHOR_NAME", "Ana")
+        .env("GIT_AUTHOR_EMAIL", "ana@example.com")
+        .env("GIT_COMMITTER_NAME", "Ana")
+        .env("GIT_COMMITTER_EMAIL", "ana@example.com")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn repo(spec: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("tandem.yml"), spec).unwrap();
+    std::fs::write(dir.path().join("notes.txt"), "committed\n").unwrap();
+    git(dir.path(), &["init", "-q", "-b", "main"]);
+    git(dir.path(), &["add", "."]);
+    git(dir.path(), &["commit", "-q", "-m", "first"]);
+    dir
+}
+
+const SPEC: &str = "service: notes
+pipeline:
+  jobs:
+    check:
+      steps:
+        - run: grep -q edited notes.txt
+    after:
+      needs: [check]
+      steps: [{ run: echo after }]
+";
+
+#[test]
+fn tandem_run_runs_the_working_tree_and_exits_with_the_pipelines_result() {
+    let dir = repo(SPEC);
+    let out = tandem(dir.path(), &["run"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "the committed file lacks `edited`:\n{err}");
+    assert!(
+        err.contains("✗ check: failed") && err.contains("– after ← check: skipped"),
+        "{err}"
+    );
+    assert!(
+        err.contains("── log of check ──"),
+        "the failed job's log is shown:\n{err}"
+    );
+
+    // Uncommitted changes are what a developer wants to try: they are included.
+    std::fs::write(dir.path().join("notes.txt"), "edited\n").unwrap();
+    let out = tandem(dir.path(), &["run"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("✓ after ← check: success") && err.contains("Pipeline passed"),
+        "{err}"
+    );
+    // …without touching the work tree or the branch.
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("notes.txt")).unwrap(),
+        "edited\n"
+    );
+}
+
+#[test]
+fn tandem_run_explains_what_is_missing() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = tandem(dir.path(), &["run"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("is not in a git repository"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let dir = repo("service: notes\npipeline:\n  jobs:\n    a:\n      needs: [b]\n      steps: [{ run: x }]\n");
+    let out = tandem(dir.path(), &["run"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(err.contains("tandem.yml:5:15: job `a` needs unknown job `b`"), "{err}");
+}
+
+#[test]
+fn tandem_lint_reports_every_error_with_its_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("tandem.yml");
+    std::fs::write(&file, SPEC).unwrap();
+    let out = tandem(dir.path(), &["lint"]);
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "tandem.yml: ok — service notes, 2 jobs (check → after)"
+    );
+
+    std::fs::write(&file, "service: notes\npipeline:\n  jobs:\n    a:\n      if: brnch == 'main'\n      timeout: later\n      steps: [{ run: x }]\n").unwrap();
+    let out = tandem(dir.path(), &["lint", "tandem.yml", "--json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["ok"], false);
+    let errors = report["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 2);
+    assert_eq!(
+        (errors[0]["line"].as_u64(), errors[0]["column"].as_u64()),
+        (Some(5), Some(11))
+    );
+    assert!(errors[0]["message"].as_str().unwrap().contains("did you mean `branch`"));
+    assert!(errors[1]["message"].as_str().unwrap().contains("`timeout`"));
+
+    let out = tandem(dir.path(), &["lint", "missing.yml"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read missing.yml"));
+}

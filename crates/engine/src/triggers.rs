@@ -1,0 +1,202 @@
+//! The trigger worker: one loop that wakes every [`TICK`], polls the repositories of services
+//! with `triggers.poll` when their interval has passed, and starts a run when one of a
+//! service's `triggers.schedules` fires. It stops at the engine's shutdown signal.
+//!
+//! Polling starts a run when the branch head differs from the commit of the service's latest
+//! run (whatever started that run), so a push seen by a webhook is not built twice. A schedule
+//! fires at most once per tick: fire times missed while the server was down are not caught up.
+
+use crate::Engine;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+use tandem_core::platform::Service;
+use tandem_core::schedule::Schedule;
+use tandem_store::now_ms;
+
+/// How often the worker wakes: the resolution of polling and schedules (cron has seconds).
+const TICK: Duration = Duration::from_secs(1);
+
+impl Engine {
+    /// Starts the trigger worker in the background; [`Engine::shutdown`] stops it.
+    pub fn start_triggers(self: &Arc<Self>) {
+        let engine = self.clone();
+        self.tasks.spawn(async move { engine.run_triggers().await });
+    }
+
+    async fn run_triggers(self: Arc<Self>) {
+        let mut clock = TriggerClock::default();
+        let mut failing: HashMap<String, String> = HashMap::new();
+        let mut interval = tokio::time::interval(TICK);
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        loop {
+            tokio::select! {
+                _ = self.stop.cancelled() => break,
+                _ = interval.tick() => {}
+            }
+            let platform = match self.store.load_platform().await {
+                Ok(p) => p,
+                Err(e) => {
+                    tracing::error!(error = %e, "triggers: cannot load the platform");
+                    continue;
+                }
+            };
+            let now = now_ms();
+            for svc in &platform.services {
+                let outcome = self.check_service(&mut clock, svc, now).await;
+                report(&mut failing, &svc.name, outcome);
+            }
+        }
+    }
+
+    /// Polls and fires the schedules of one service, as due at `now`.
+    async fn check_service(self: &Arc<Self>, clock: &mut TriggerClock, svc: &Service, now: i64) -> anyhow::Result<()> {
+        let poll = match &svc.triggers.poll {
+            Some(text) => Some(tandem_core::pipeline::parse_duration(text).map_err(anyhow::Error::msg)?),
+            None => None,
+        };
+        if let Some(every) = poll
+            && clock.poll_due(&svc.name, every, now)
+        {
+            self.poll_service(svc).await?;
+        }
+        if clock.schedule_fired(&svc.name, &svc.triggers.schedules, now) {
+            let run = self.trigger_run(&svc.name, "schedule").await?;
+            tracing::info!(service = %svc.name, run = run.id, "schedule started a run");
+        }
+        Ok(())
+    }
+
+    /// Starts a run when the branch head is not the commit of the service's latest run.
+    async fn poll_service(self: &Arc<Self>, svc: &Service) -> anyhow::Result<()> {
+        let repo = self.repo_path(&svc.name).await?;
+        let branch = svc.branch.clone();
+        let head = tokio::task::spawn_blocking(move || crate::git::resolve(&repo, &branch)).await??;
+        let latest = self.store.list_runs(Some(&svc.name), 1).await?;
+        if latest.first().is_some_and(|r| r.commit_sha == head) {
+            return Ok(());
+        }
+        let run = self.trigger_run_at(&svc.name, &svc.branch, &head, "poll").await?;
+        tracing::info!(service = %svc.name, run = run.id, commit = %head, "polling found a new commit");
+        Ok(())
+    }
+}
+
+/// Logs a service's trigger error once, not at every tick, and when it clears.
+fn report(failing: &mut HashMap<String, String>, service: &str, outcome: anyhow::Result<()>) {
+    match outcome {
+        Ok(()) => {
+            if failing.remove(service).is_some() {
+                tracing::info!(service, "triggers work again");
+            }
+        }
+        Err(e) => {
+            let message = format!("{e:#}");
+            if failing.get(service) != Some(&message) {
+                tracing::warn!(service, error = %message, "triggers: cannot poll or start a scheduled run");
+                failing.insert(service.to_string(), message);
+            }
+        }
+    }
+}
+
+/// When each service was last polled and when each schedule fires next (Unix ms): the
+/// worker's decisions, kept free of I/O so they are tested with a fixed clock.
+#[derive(Debug, Default)]
+struct TriggerClock {
+    polled: HashMap<String, i64>,
+    next_fire: HashMap<(String, String), (Schedule, i64)>,
+}
+
+impl TriggerClock {
+    /// Whether `service` is due for a poll at `now`; a due poll counts as done.
+    fn poll_due(&mut self, service: &str, every: Duration, now: i64) -> bool {
+        let every = i64::try_from(every.as_millis()).unwrap_or(i64::MAX);
+        match self.polled.get(service) {
+            Some(last) if now.saturating_sub(*last) < every => false,
+            _ => {
+                self.polled.insert(service.to_string(), now);
+                true
+            }
+        }
+    }
+
+    /// Whether one of `schedules` fired since the last check. A schedule seen for the first
+    /// time only learns its next fire time; bad expressions (refused when the platform is
+    /// loaded) are skipped.
+    fn schedule_fired(&mut self, service: &str, schedules: &[String], now: i64) -> bool {
+        let mut fired = false;
+        for text in schedules {
+            let key = (service.to_string(), text.clone());
+            match self.next_fire.get_mut(&key) {
+                Some((schedule, next)) => {
+                    if now >= *next {
+                        fired = true;
+                        *next = schedule.next_after(now).unwrap_or(i64::MAX);
+                    }
+                }
+                None => {
+                    if let Ok(schedule) = Schedule::parse(text) {
+                        let next = schedule.next_after(now).unwrap_or(i64::MAX);
+                        self.next_fire.insert(key, (schedule, next));
+                    }
+                }
+            }
+        }
+        fired
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// 2026-01-05T02:59:30Z.
+    const T0: i64 = 1_767_581_970_000;
+
+    #[test]
+    fn a_service_is_polled_first_at_once_then_every_interval() {
+        let mut clock = TriggerClock::default();
+        let every = Duration::from_secs(30);
+        assert!(clock.poll_due("shop", every, T0));
+        assert!(!clock.poll_due("shop", every, T0 + 1_000));
+        assert!(
+            clock.poll_due("blog", every, T0 + 1_000),
+            "each service has its own interval"
+        );
+        assert!(!clock.poll_due("shop", every, T0 + 29_999));
+        assert!(clock.poll_due("shop", every, T0 + 30_000));
+        assert!(!clock.poll_due("shop", every, T0 + 31_000));
+    }
+
+    #[test]
+    fn a_schedule_fires_once_when_its_time_has_come() {
+        let mut clock = TriggerClock::default();
+        let daily = ["0 3 * * *".to_string()];
+        assert!(
+            !clock.schedule_fired("shop", &daily, T0),
+            "first sight only learns the next time"
+        );
+        assert!(!clock.schedule_fired("shop", &daily, T0 + 29_000));
+        assert!(clock.schedule_fired("shop", &daily, T0 + 30_000));
+        assert!(!clock.schedule_fired("shop", &daily, T0 + 31_000), "fires once");
+        assert!(
+            clock.schedule_fired("shop", &daily, T0 + 30_000 + 86_400_000),
+            "and again the next day"
+        );
+    }
+
+    #[test]
+    fn missed_fire_times_start_one_run_and_bad_expressions_are_skipped() {
+        let mut clock = TriggerClock::default();
+        let schedules = [
+            "*/10 * * * * *".to_string(),
+            "* * * * *".to_string(),
+            "nonsense".to_string(),
+        ];
+        assert!(!clock.schedule_fired("shop", &schedules, T0));
+        // An hour later (the machine slept): one run, not 360.
+        assert!(clock.schedule_fired("shop", &schedules, T0 + 3_600_000));
+        assert!(!clock.schedule_fired("shop", &schedules, T0 + 3_600_001));
+    }
+}
