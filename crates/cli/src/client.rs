@@ -61,6 +61,16 @@ impl Client {
         Ok(resp.text().await?)
     }
 
+    pub async fn get_bytes(&self, path: &str) -> Result<Vec<u8>> {
+        let resp = self
+            .request(reqwest::Method::GET, path)
+            .send()
+            .await
+            .map_err(|e| self.unreachable(e))?;
+        let resp = check(resp).await?;
+        Ok(resp.bytes().await?.to_vec())
+    }
+
     pub async fn post<B: Serialize, T: DeserializeOwned>(&self, path: &str, body: &B) -> Result<T> {
         self.send(self.request(reqwest::Method::POST, path).json(body)).await
     }

@@ -45,6 +45,9 @@ enum Command {
     /// Rollouts of releases through the waves.
     #[command(subcommand)]
     Rollout(commands::releases::RolloutCommand),
+    /// Artifacts: download (digest-checked), garbage collection.
+    #[command(subcommand)]
+    Artifact(commands::artifacts::ArtifactCommand),
     /// API tokens.
     #[command(subcommand)]
     Token(commands::tokens::TokenCommand),
@@ -92,5 +95,6 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Release(c) => c.run().await.map(|_| ExitCode::SUCCESS),
         Command::Rollout(c) => c.run().await.map(|_| ExitCode::SUCCESS),
         Command::Token(c) => c.run().await.map(|_| ExitCode::SUCCESS),
+        Command::Artifact(c) => c.run().await.map(|_| ExitCode::SUCCESS),
     }
 }

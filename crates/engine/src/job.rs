@@ -108,6 +108,22 @@ impl Engine {
     ) -> Result<(bool, Option<i64>)> {
         let (repo_owned, sha, ws) = (repo.to_path_buf(), run.commit_sha.clone(), workspace.to_path_buf());
         tokio::task::spawn_blocking(move || git::checkout(&repo_owned, &sha, &ws)).await??;
+        let cache_key = job
+            .spec
+            .cache
+            .as_ref()
+            .map(|c| crate::cache::cache_key(&job.spec.name, c, workspace));
+        let mut restored = false;
+        if let Some(key) = &cache_key {
+            match self.restore_cache(&run.service, key, workspace).await {
+                Ok(true) => {
+                    restored = true;
+                    log.note(&format!("⬇ cache restored ({})", &key[..12])).await?;
+                }
+                Ok(false) => log.note(&format!("cache miss ({})", &key[..12])).await?,
+                Err(e) => log.note(&format!("cache not restored: {e:#}")).await?,
+            }
+        }
         let steps = self.store.list_steps(job_id).await?;
         let mut ok = true;
         let mut exit_code = Some(0);
@@ -164,6 +180,18 @@ impl Engine {
         if ok {
             ok = self.store_artifacts(run.id, job, job_id, workspace, log).await?;
         }
+        if ok
+            && !restored
+            && let (Some(key), Some(spec)) = (&cache_key, &job.spec.cache)
+        {
+            match self.save_cache(&run.service, key, spec, workspace).await {
+                Ok(size) => {
+                    log.note(&format!("⬆ cache saved ({}, {size} bytes)", &key[..12]))
+                        .await?
+                }
+                Err(e) => log.note(&format!("cache not saved: {e:#}")).await?,
+            }
+        }
         Ok((ok, exit_code))
     }
 
@@ -187,10 +215,24 @@ impl Engine {
                 ok = false;
             }
             for rel in files {
-                let blobs = self.store.blobs().clone();
                 let file = workspace.join(&rel);
+                let len = tokio::fs::metadata(&file).await.map(|m| m.len()).unwrap_or(0);
+                if len > self.settings.max_artifact_bytes {
+                    let limit = self.settings.max_artifact_bytes;
+                    log.note(&format!(
+                        "✗ artifact {rel} is {len} bytes, over the limit of {limit} bytes"
+                    ))
+                    .await?;
+                    ok = false;
+                    continue;
+                }
+                let blobs = self.store.blobs().clone();
                 let (digest, size) = tokio::task::spawn_blocking(move || blobs.put_file(&file)).await??;
-                self.store.insert_artifact(run_id, job_id, &rel, &digest, size).await?;
+                let keep = job.spec.retention.unwrap_or(crate::DEFAULT_RETENTION);
+                let expires_at = tandem_store::now_ms() + keep.as_millis() as i64;
+                self.store
+                    .insert_artifact_expiring(run_id, job_id, &rel, &digest, size, Some(expires_at))
+                    .await?;
                 log.note(&format!("⬆ artifact {rel} ({size} bytes, sha256 {digest})"))
                     .await?;
             }

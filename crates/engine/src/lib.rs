@@ -2,6 +2,7 @@
 //! of market processes. They act on the store and leave every result in it; the server and the
 //! CLI drive them through [`Engine`].
 
+mod cache;
 pub mod executor;
 pub mod git;
 mod job;
@@ -23,6 +24,13 @@ use tokio_util::task::TaskTracker;
 
 /// How many commits of a branch are read when syncing a repository.
 const HISTORY_LIMIT: usize = 1000;
+/// How long artifacts are kept when their job sets no `retention` and no release needs them.
+pub const DEFAULT_RETENTION: Duration = Duration::from_secs(30 * 86400);
+/// Largest artifact a job may store: beyond it is almost surely a mistake (a whole target dir).
+const MAX_ARTIFACT_BYTES: u64 = 2 << 30;
+/// How often blobs nothing references are collected.
+pub const GC_INTERVAL: Duration = Duration::from_secs(3600);
+
 /// How long shutdown waits for runs and rollouts under way before stopping processes anyway.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
@@ -37,6 +45,8 @@ pub struct EngineSettings {
     pub max_parallel_markets: usize,
     /// How many jobs of one run run at once.
     pub max_parallel_jobs: usize,
+    /// Largest artifact a job may store, in bytes.
+    pub max_artifact_bytes: u64,
 }
 
 impl EngineSettings {
@@ -46,6 +56,7 @@ impl EngineSettings {
             deploy_dir: data_dir.join("deploy"),
             max_parallel_markets: 8,
             max_parallel_jobs: 4,
+            max_artifact_bytes: MAX_ARTIFACT_BYTES,
         }
     }
 }

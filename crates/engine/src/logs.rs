@@ -5,8 +5,9 @@
 //! caught. A line longer than [`MAX_LINE`] is written in pieces; the last `longest secret - 1`
 //! bytes of each piece are held back so a secret cannot straddle two pieces unmasked.
 
+use std::borrow::Cow;
 use std::time::Instant;
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncWriteExt, BufWriter};
 
 /// Longest run of output kept in memory before it is written out, newline or not.
 pub const MAX_LINE: usize = 64 * 1024;
@@ -14,7 +15,8 @@ const MASK: &[u8] = b"***";
 
 #[derive(Debug)]
 pub struct LogWriter {
-    file: tokio::fs::File,
+    /// Buffered: a step printing millions of short lines must not cost a write call each.
+    file: BufWriter<tokio::fs::File>,
     started: Instant,
     secrets: Vec<Vec<u8>>,
     pending: Vec<u8>,
@@ -32,7 +34,7 @@ impl LogWriter {
             .collect();
         secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
         Self {
-            file,
+            file: BufWriter::with_capacity(256 * 1024, file),
             started: Instant::now(),
             secrets,
             pending: Vec::new(),
@@ -50,15 +52,27 @@ impl LogWriter {
     /// Output of a step, as it came.
     pub async fn output(&mut self, chunk: &[u8]) -> std::io::Result<()> {
         self.pending.extend_from_slice(chunk);
-        while let Some(nl) = self.pending.iter().position(|b| *b == b'\n') {
-            let line: Vec<u8> = self.pending.drain(..=nl).collect();
-            let masked = mask(&line, &self.secrets);
-            self.emit(&masked).await?;
+        let mut start = 0;
+        while let Some(pos) = self.pending[start..].iter().position(|b| *b == b'\n') {
+            let end = start + pos + 1;
+            let line = std::mem::take(&mut self.pending);
+            let result = self.emit_masked(&line[start..end]).await;
+            self.pending = line;
+            result?;
+            start = end;
         }
+        self.pending.drain(..start);
         if self.pending.len() > MAX_LINE {
             self.flush_pending(false).await?;
         }
         Ok(())
+    }
+
+    async fn emit_masked(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        match mask(bytes, &self.secrets) {
+            Cow::Borrowed(b) => self.emit(b).await,
+            Cow::Owned(b) => self.emit(&b).await,
+        }
     }
 
     /// Ends the step's output: what is pending is written with a newline.
@@ -76,9 +90,9 @@ impl LogWriter {
             self.secrets.first().map_or(0, |s| s.len().saturating_sub(1))
         };
         let cut = self.pending.len() - keep.min(self.pending.len());
-        let masked = mask(&self.pending[..cut], &self.secrets);
-        self.pending.drain(..cut);
-        self.emit(&masked).await?;
+        let rest = self.pending.split_off(cut);
+        let head = std::mem::replace(&mut self.pending, rest);
+        self.emit_masked(&head).await?;
         if all && !self.at_line_start {
             self.emit(b"\n").await?;
         }
@@ -91,13 +105,7 @@ impl LogWriter {
         }
         if self.at_line_start {
             let t = self.started.elapsed();
-            let stamp = format!(
-                "[{:02}:{:02}.{:03}] ",
-                t.as_secs() / 60,
-                t.as_secs() % 60,
-                t.subsec_millis()
-            );
-            self.file.write_all(stamp.as_bytes()).await?;
+            self.file.write_all(&stamp(t.as_secs(), t.subsec_millis())).await?;
         }
         self.file.write_all(bytes).await?;
         self.bytes += bytes.len() as u64;
@@ -112,12 +120,36 @@ impl LogWriter {
     }
 }
 
-/// Replaces every occurrence of every secret (longest first) with `***`.
-pub fn mask(bytes: &[u8], secrets: &[Vec<u8>]) -> Vec<u8> {
-    let mut out = bytes.to_vec();
+/// `[mm:ss.mmm] ` without allocating.
+fn stamp(secs: u64, millis: u32) -> [u8; 12] {
+    let (m, s) = ((secs / 60) % 100, secs % 60);
+    let d = |n: u64| b'0' + (n % 10) as u8;
+    [
+        b'[',
+        d(m / 10),
+        d(m),
+        b':',
+        d(s / 10),
+        d(s),
+        b'.',
+        d(u64::from(millis) / 100),
+        d(u64::from(millis) / 10),
+        d(u64::from(millis)),
+        b']',
+        b' ',
+    ]
+}
+
+/// Replaces every occurrence of every secret (longest first) with `***`; borrows when there is
+/// nothing to mask.
+pub fn mask<'a>(bytes: &'a [u8], secrets: &[Vec<u8>]) -> Cow<'a, [u8]> {
+    let mut out: Cow<'a, [u8]> = Cow::Borrowed(bytes);
     for secret in secrets {
-        let mut i = 0;
+        if !out.windows(secret.len()).any(|w| w == secret.as_slice()) {
+            continue;
+        }
         let mut next = Vec::with_capacity(out.len());
+        let mut i = 0;
         while i < out.len() {
             if out[i..].starts_with(secret) {
                 next.extend_from_slice(MASK);
@@ -127,7 +159,7 @@ pub fn mask(bytes: &[u8], secrets: &[Vec<u8>]) -> Vec<u8> {
                 i += 1;
             }
         }
-        out = next;
+        out = Cow::Owned(next);
     }
     out
 }
@@ -164,6 +196,7 @@ mod tests {
         .await;
         assert_eq!(strip_stamps(&text), "token=*** ok\n\x1b[32mgreen\x1b[0m ***");
         assert!(text.starts_with("[00:00."), "{text}");
+        assert_eq!(&super::stamp(125, 7), b"[02:05.007] ");
     }
 
     #[tokio::test]

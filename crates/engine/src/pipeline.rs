@@ -230,7 +230,7 @@ impl Engine {
             if run.branch == service.branch && run.trigger != "local" {
                 let release = self
                     .store
-                    .insert_release(&run.service, &run.commit_sha, run_id, &spec)
+                    .insert_release_by(&run.service, &run.commit_sha, run_id, &spec, &builder())
                     .await?;
                 tracing::info!(run_id, version = %release.version, "release created");
             }
@@ -283,6 +283,15 @@ impl Engine {
     pub fn job_log_path(&self, job_id: i64) -> PathBuf {
         self.settings.work_dir.join(format!("job-{job_id}.log"))
     }
+}
+
+/// Who builds: this Tandem and the machine it runs on (a release's provenance).
+fn builder() -> String {
+    let host = nix::unistd::gethostname()
+        .ok()
+        .and_then(|h| h.into_string().ok())
+        .unwrap_or_else(|| "unknown host".into());
+    format!("tandem {} on {host}", env!("CARGO_PKG_VERSION"))
 }
 
 /// Facts `if:` conditions read.

@@ -22,6 +22,24 @@ impl Engine {
     pub fn start_triggers(self: &Arc<Self>) {
         let engine = self.clone();
         self.tasks.spawn(async move { engine.run_triggers().await });
+        let engine = self.clone();
+        self.tasks.spawn(async move { engine.run_gc().await });
+    }
+
+    /// Collects unreferenced blobs every [`crate::GC_INTERVAL`] until shutdown.
+    async fn run_gc(self: Arc<Self>) {
+        let mut interval = tokio::time::interval(crate::GC_INTERVAL);
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        loop {
+            tokio::select! {
+                _ = self.stop.cancelled() => break,
+                _ = interval.tick() => match self.store.collect_garbage_now().await {
+                    Ok(r) if r.blobs_deleted > 0 => tracing::info!(blobs = r.blobs_deleted, bytes = r.bytes_freed, "collected blobs"),
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "cannot collect blobs"),
+                },
+            }
+        }
     }
 
     async fn run_triggers(self: Arc<Self>) {

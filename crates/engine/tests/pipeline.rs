@@ -292,3 +292,48 @@ pipeline:
     let err = f.engine.cancel_run(run.id).await.unwrap_err();
     assert!(err.to_string().contains("not in progress"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn caches_come_back_and_releases_record_their_provenance() {
+    let f = fixture(
+        "service: svc
+pipeline:
+  jobs:
+    build:
+      cache: { key: [sub/hello.txt], paths: [out] }
+      steps:
+        - run: if [ -f out/cached ]; then echo CACHE-HIT; else mkdir -p out && date > out/cached; fi
+        - run: cp out/cached built.txt
+      artifacts: { paths: [built.txt], retention: 1d }
+",
+    )
+    .await;
+    let first = f.engine.trigger_run("svc", "api").await.unwrap();
+    let first = wait_run(&f.engine, first.id).await;
+    assert_eq!(first.state, "success", "{:?}", first.error);
+    assert!(log(&f.engine, first.id, "build").await.contains("cache saved"));
+    let second = f.engine.trigger_run("svc", "api").await.unwrap();
+    let second = wait_run(&f.engine, second.id).await;
+    let again = log(&f.engine, second.id, "build").await;
+    assert!(
+        again.contains("cache restored") && again.contains("CACHE-HIT"),
+        "{again}"
+    );
+    let built = |run| {
+        let engine = f.engine.clone();
+        async move {
+            let a = &engine.store.list_artifacts(run).await.unwrap()[0];
+            (a.digest.clone(), a.expires_at)
+        }
+    };
+    let (d1, expires) = built(first.id).await;
+    let (d2, _) = built(second.id).await;
+    assert_eq!(d1, d2, "the restored folder is the saved one");
+    let day = 86_400_000;
+    assert!(
+        expires.unwrap() > tandem_store::now_ms() + day - 60_000 && expires.unwrap() <= tandem_store::now_ms() + day
+    );
+
+    let release = &f.engine.store.list_releases(Some("svc")).await.unwrap()[0];
+    assert!(release.builder.starts_with("tandem 0.1.0 on "), "{}", release.builder);
+}

@@ -1,154 +1,17 @@
 //! The web UI, driven like a user would: a real server on port 0 with seeded data, and headless
-//! Chromium through chromedriver (Debian's `chromium` and `chromium-driver` packages). A plain
-//! HTTP test checks sign-in refusals and error pages without a browser.
+//! Chromium through chromedriver (see `common/browser.rs`). `ui_http.rs` checks the same pages
+//! without a browser.
 
 mod common;
 
-use anyhow::{Context, Result, anyhow, bail, ensure};
-use common::{FAILED_REASON, TestServer, wait_for};
-use fantoccini::{Client, ClientBuilder, Locator};
-use reqwest::StatusCode;
-use reqwest::header::{CACHE_CONTROL, CONTENT_TYPE, COOKIE, LOCATION, SET_COOKIE};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use anyhow::{Context, Result, ensure};
+use common::browser::{ChromeDriver, WAIT, element, page_text, screenshot, wait_page};
+use common::{FAILED_REASON, FAILED_RUN_JOBS, TestServer, wait_for};
+use fantoccini::{Client, Locator};
 use std::time::Duration;
 
-const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
-const CHROMIUM: &str = "/usr/bin/chromium";
-/// Bound on any one wait in the browser (a page, chromedriver starting): pages render in
-/// milliseconds here; the margin is for a loaded CI machine.
-const WAIT: Duration = Duration::from_secs(20);
 /// Bound on the whole browser session.
 const SESSION_TIMEOUT: Duration = Duration::from_secs(180);
-
-fn screenshot_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/ui-screenshots")
-}
-
-/// A chromedriver process, killed when dropped.
-struct ChromeDriver {
-    child: Child,
-    port: u16,
-    work: tempfile::TempDir,
-}
-
-impl ChromeDriver {
-    fn start() -> Result<Self> {
-        for (path, what) in [(CHROMEDRIVER, "chromedriver"), (CHROMIUM, "chromium")] {
-            ensure!(
-                Path::new(path).exists(),
-                "{what} is missing at {path}: the UI tests need a real browser. Install Debian's packages: \
-                 `sudo apt-get install chromium chromium-driver`"
-            );
-        }
-        let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-        let work = tempfile::tempdir()?;
-        let child = Command::new(CHROMEDRIVER)
-            .arg(format!("--port={port}"))
-            .arg(format!("--log-path={}", work.path().join("chromedriver.log").display()))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .with_context(|| format!("cannot start {CHROMEDRIVER}"))?;
-        Ok(Self { child, port, work })
-    }
-
-    fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-
-    fn log_tail(&self) -> String {
-        let log = std::fs::read_to_string(self.work.path().join("chromedriver.log")).unwrap_or_default();
-        let lines: Vec<&str> = log.lines().collect();
-        lines[lines.len().saturating_sub(30)..].join("\n")
-    }
-
-    /// Waits for chromedriver to answer, then opens a headless Chromium session.
-    async fn connect(&self) -> Result<Client> {
-        let status = format!("{}/status", self.url());
-        let http = reqwest::Client::new();
-        wait_for("chromedriver to be ready", WAIT, || async {
-            let body: serde_json::Value = http.get(&status).send().await?.json().await?;
-            Ok((body["value"]["ready"] == true).then_some(()))
-        })
-        .await?;
-        let profile = self.work.path().join("profile");
-        let caps = serde_json::json!({
-            "goog:chromeOptions": {
-                "binary": CHROMIUM,
-                "args": [
-                    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                    "--disable-quic", "--no-first-run", "--disable-background-networking",
-                    "--disable-component-update", "--disable-sync",
-                    format!("--user-data-dir={}", profile.display()), "--window-size=1400,1000",
-                ],
-            }
-        });
-        let caps = caps
-            .as_object()
-            .cloned()
-            .ok_or_else(|| anyhow!("capabilities are not an object"))?;
-        let mut builder = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new());
-        builder.capabilities(caps);
-        let url = self.url();
-        match tokio::time::timeout(WAIT, builder.connect(&url)).await {
-            Ok(Ok(client)) => Ok(client),
-            Ok(Err(e)) => bail!(
-                "cannot open a Chromium session: {e}\nchromedriver log:\n{}",
-                self.log_tail()
-            ),
-            Err(_) => bail!(
-                "Chromium did not start within {WAIT:?}\nchromedriver log:\n{}",
-                self.log_tail()
-            ),
-        }
-    }
-}
-
-impl Drop for ChromeDriver {
-    fn drop(&mut self) {
-        // Chromium itself ends with its session (`Client::close`, called on every path that
-        // does not panic); this stops chromedriver even when the test failed.
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// The text of the whole page, as the user sees it.
-async fn page_text(client: &Client) -> Result<String> {
-    Ok(client.find(Locator::Css("body")).await?.text().await?)
-}
-
-/// Waits until the browser is at `path` and the page shows `needle`.
-async fn wait_page(client: &Client, path: &str, needle: &str) -> Result<String> {
-    wait_for(&format!("page {path} showing {needle:?}"), WAIT, || async {
-        let url = client.current_url().await?;
-        if url.path() != path {
-            return Err(anyhow!("at {url}"));
-        }
-        let text = page_text(client).await?;
-        Ok(text.contains(needle).then_some(text))
-    })
-    .await
-}
-
-/// The text and class of one element.
-async fn element(client: &Client, css: &str) -> Result<(String, String)> {
-    let e = client
-        .find(Locator::Css(css))
-        .await
-        .with_context(|| format!("no element {css}"))?;
-    Ok((e.text().await?, e.attr("class").await?.unwrap_or_default()))
-}
-
-async fn screenshot(client: &Client, name: &str) -> Result<()> {
-    let dir = screenshot_dir();
-    std::fs::create_dir_all(&dir)?;
-    let png = client.screenshot().await?;
-    std::fs::write(dir.join(name), png).with_context(|| format!("cannot save {name}"))?;
-    Ok(())
-}
 
 async fn browse(client: &Client, server: &TestServer) -> Result<()> {
     let seeded = &server.seeded;
@@ -250,7 +113,7 @@ async fn browse(client: &Client, server: &TestServer) -> Result<()> {
         download.starts_with("/api/v1/artifacts/") && download.len() == 18 + 64,
         "artifact link: {download}"
     );
-    screenshot(client, "run.png").await?;
+    check_failed_run(client, server).await?;
 
     // Rollouts → the failed rollout: waves × markets, the failed market says why.
     client.find(Locator::LinkText("Rollouts")).await?.click().await?;
@@ -303,6 +166,203 @@ async fn browse(client: &Client, server: &TestServer) -> Result<()> {
     wait_page(client, "/login", "Sign in").await?;
     client.goto(&server.url("/runs")).await?;
     wait_page(client, "/login", "Sign in").await?;
+
+    act_on_runs(client, server).await
+}
+
+/// The failed run: its graph in columns by depth, boxes coloured by state, a log in colour.
+async fn check_failed_run(client: &Client, server: &TestServer) -> Result<()> {
+    let id = server.seeded.failed_run_id;
+    client.goto(&server.url(&format!("/runs/{id}"))).await?;
+    wait_page(client, &format!("/runs/{id}"), "Job graph").await?;
+    let (green, red, grey) = ("rgb(227, 246, 232)", "rgb(253, 228, 228)", "rgb(247, 248, 250)");
+    let mut xs = Vec::new();
+    for ((name, _, state), (column, fill)) in
+        FAILED_RUN_JOBS
+            .iter()
+            .zip([(0, green), (0, green), (1, green), (1, red), (2, grey)])
+    {
+        let node = client
+            .find(Locator::Css(&format!("svg.graph .gnode[data-job='{name}']")))
+            .await
+            .with_context(|| format!("no box for job {name}"))?;
+        let shown = node.attr("data-column").await?.unwrap_or_default();
+        ensure!(
+            shown == column.to_string(),
+            "{name} should be in column {column}, is in {shown}"
+        );
+        ensure!(
+            node.attr("data-state").await?.as_deref() == Some(*state),
+            "{name} is {state}"
+        );
+        let rect = node.find(Locator::Css("rect")).await?;
+        let painted = rect.css_value("fill").await?;
+        ensure!(painted == fill, "{name} ({state}) is painted {painted}, not {fill}");
+        ensure!(node.text().await?.contains(name), "the box names {name}");
+        let x: f64 = rect.attr("x").await?.unwrap_or_default().parse()?;
+        xs.push(x);
+    }
+    ensure!(
+        xs[0] == xs[1] && xs[1] < xs[2] && xs[2] == xs[3] && xs[3] < xs[4],
+        "columns left to right: {xs:?}"
+    );
+    let edges = client.find_all(Locator::Css("svg.graph .edge")).await?.len();
+    ensure!(edges == 5, "one line per need: {edges}");
+
+    // The failed job's log: time stamps dimmed, colours as spans, markup shown as text.
+    let failed = client
+        .find(Locator::Css("section.job[data-job='test (be)'] pre.log"))
+        .await?;
+    let text = failed.text().await?;
+    ensure!(
+        text.contains("checkout::<script>alert(2)</script>") && !text.contains('\u{1b}'),
+        "log as text, no escape bytes: {text}"
+    );
+    let bad = failed.find(Locator::Css(".ansi-bold.ansi-red")).await?;
+    ensure!(bad.text().await? == "FAILED", "the failure is bold red");
+    let colour = bad.css_value("color").await?;
+    ensure!(colour.contains("255, 123, 114"), "bold red is red, not {colour}");
+    let stamps = failed.find_all(Locator::Css(".ts")).await?.len();
+    ensure!(stamps == 8, "each line's time stamp is dimmed: {stamps}");
+    ensure!(
+        failed.find_all(Locator::Css(".ansi-green")).await?.len() == 3,
+        "green `Compiling` and `ok` marks"
+    );
+    // Signed in as an operator: the failed run offers a re-run, no cancel.
+    ensure!(buttons(client).await? == ["Re-run failed jobs"], "operator's buttons");
+    screenshot(client, "run.png").await?;
+
+    // A box leads to its job's section.
+    client
+        .find(Locator::Css("svg.graph .gnode[data-job='test (be)']"))
+        .await?
+        .click()
+        .await?;
+    let url = wait_for("the failed job's section", WAIT, || async {
+        let url = client.current_url().await?;
+        Ok(url.fragment().is_some().then_some(url))
+    })
+    .await?;
+    let section = client
+        .find(Locator::Css(&format!("#{}", url.fragment().unwrap_or_default())))
+        .await?;
+    ensure!(
+        section.attr("data-job").await?.as_deref() == Some("test (be)"),
+        "the box links to its job: {url}"
+    );
+    screenshot(client, "run-log.png").await?;
+    Ok(())
+}
+
+/// The labels of the run page's action buttons.
+async fn buttons(client: &Client) -> Result<Vec<String>> {
+    let mut labels = Vec::new();
+    for b in client.find_all(Locator::Css(".actions button")).await? {
+        labels.push(b.text().await?);
+    }
+    Ok(labels)
+}
+
+/// Signs in with `token`, going to `path` first.
+async fn sign_in_at(client: &Client, server: &TestServer, token: &str, path: &str) -> Result<String> {
+    client.goto(&server.url(path)).await?;
+    wait_page(client, "/login", "Sign in").await?;
+    client
+        .find(Locator::Css("input[name=token]"))
+        .await?
+        .send_keys(token)
+        .await?;
+    client.find(Locator::Css("button[type=submit]")).await?.click().await?;
+    wait_page(client, path, "Run #").await
+}
+
+/// A developer re-runs the failed run and tries to cancel a run that is not in progress; a
+/// viewer sees no button at all.
+async fn act_on_runs(client: &Client, server: &TestServer) -> Result<()> {
+    let seeded = &server.seeded;
+    let failed = format!("/runs/{}", seeded.failed_run_id);
+    let busy = format!("/runs/{}", seeded.busy_run_id);
+
+    sign_in_at(client, server, &seeded.developer_token, &failed).await?;
+    ensure!(buttons(client).await? == ["Re-run failed jobs"], "developer's buttons");
+    client
+        .find(Locator::Css(".actions button.primary"))
+        .await?
+        .click()
+        .await?;
+    let rerun_of = format!("rerun of #{}", seeded.failed_run_id);
+    let (path, text) = wait_for("the new run's page", WAIT, || async {
+        let path = client.current_url().await?.path().to_string();
+        let text = page_text(client).await?;
+        Ok((path != failed && path.starts_with("/runs/") && text.contains(&rerun_of)).then_some((path, text)))
+    })
+    .await?;
+    let new_id: i64 = path.trim_start_matches("/runs/").parse()?;
+    ensure!(new_id > seeded.failed_run_id, "a new run: {path}\n{text}");
+    screenshot(client, "rerun.png").await?;
+    client.goto(&server.url("/runs?branch=t-2-ideal")).await?;
+    let text = wait_page(client, "/runs", &rerun_of).await?;
+    ensure!(!text.contains("t-3-shipping"), "the filter keeps one branch:\n{text}");
+    screenshot(client, "runs-filtered.png").await?;
+
+    // Seeded as running, but no engine task runs it: the engine says there is nothing to stop.
+    client.goto(&server.url(&busy)).await?;
+    wait_page(client, &busy, "t-3-shipping").await?;
+    ensure!(
+        buttons(client).await? == ["Cancel run"],
+        "a running run offers cancel only"
+    );
+    client
+        .find(Locator::Css(".actions button.danger"))
+        .await?
+        .click()
+        .await?;
+    let cancel = format!("{busy}/cancel");
+    let text = wait_page(client, &cancel, "cannot be cancelled").await?;
+    ensure!(
+        text.contains("nothing to cancel"),
+        "the engine's reason is shown:\n{text}"
+    );
+    screenshot(client, "cancel-conflict.png").await?;
+
+    client.find(Locator::Css(".signout button")).await?.click().await?;
+    wait_page(client, "/login", "Sign in").await?;
+    sign_in_at(client, server, &seeded.viewer_token, &failed).await?;
+    ensure!(buttons(client).await?.is_empty(), "a viewer sees no re-run");
+    client.goto(&server.url(&busy)).await?;
+    wait_page(client, &busy, "t-3-shipping").await?;
+    ensure!(buttons(client).await?.is_empty(), "a viewer sees no cancel");
+
+    // The run is in progress: the graph follows its jobs without a reload.
+    let state_of = |job: &'static str| async move {
+        let css = format!("svg.graph .gnode[data-job='{job}']");
+        let node = client.find(Locator::Css(&css)).await?;
+        Ok::<_, anyhow::Error>(node.attr("data-state").await?.unwrap_or_default())
+    };
+    ensure!(state_of("build").await? == "pending", "build waits for test");
+    client.execute("window.notReloaded = true", vec![]).await?;
+    let store = &server.engine.store;
+    let jobs = store.list_jobs(seeded.busy_run_id).await?;
+    for (job, state) in jobs.iter().zip(["success", "running"]) {
+        store.update_job_state(job.id, state).await?;
+    }
+    wait_for("the graph to show build running", WAIT, || async {
+        Ok((state_of("test").await? == "success" && state_of("build").await? == "running").then_some(()))
+    })
+    .await?;
+    let kept = client.execute("return window.notReloaded === true", vec![]).await?;
+    ensure!(
+        kept == serde_json::json!(true),
+        "the page refreshed in place, not by a reload"
+    );
+    let class = client
+        .find(Locator::Css("svg.graph .gnode[data-job='build']"))
+        .await?
+        .attr("class")
+        .await?
+        .unwrap_or_default();
+    ensure!(class.contains("busy"), "a running job is amber: {class}");
+    screenshot(client, "run-live.png").await?;
     Ok(())
 }
 
@@ -322,126 +382,4 @@ async fn a_user_signs_in_and_follows_markets_runs_and_rollouts() {
         Ok(Err(e)) => panic!("{e:#}"),
         Err(_) => panic!("the browser session took longer than {SESSION_TIMEOUT:?}"),
     }
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn pages_need_a_token_and_show_html_errors() {
-    let server = TestServer::start()
-        .await
-        .unwrap_or_else(|e| panic!("cannot start the server: {e:#}"));
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let token = server.seeded.token.clone();
-    let cookie = format!("tandem_token={token}");
-
-    let r = http.get(server.url("/")).send().await.unwrap();
-    assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    assert_eq!(r.headers()[LOCATION], "/login?next=/");
-
-    let r = http.get(server.url("/runs/7")).send().await.unwrap();
-    assert_eq!(
-        r.headers()[LOCATION],
-        "/login?next=/runs/7",
-        "sign-in brings the user back"
-    );
-
-    let r = http
-        .post(server.url("/login"))
-        .form(&[("token", "tdm_wrong"), ("next", "/runs")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
-    assert!(r.headers()[CONTENT_TYPE].to_str().unwrap().starts_with("text/html"));
-    assert!(r.headers().get(SET_COOKIE).is_none());
-    let body = r.text().await.unwrap();
-    assert!(body.contains("That token is not valid"), "{body}");
-    assert!(
-        body.contains(r#"name="next" value="/runs""#),
-        "the form keeps where to go: {body}"
-    );
-
-    let r = http
-        .post(server.url("/login"))
-        .form(&[("token", token.as_str()), ("next", "/runs")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    assert_eq!(r.headers()[LOCATION], "/runs");
-    let set = r.headers()[SET_COOKIE].to_str().unwrap();
-    assert_eq!(set, format!("tandem_token={token}; HttpOnly; SameSite=Strict; Path=/"));
-
-    let r = http
-        .post(server.url("/login"))
-        .form(&[("token", token.as_str()), ("next", "//evil.example/")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.headers()[LOCATION], "/", "no open redirect");
-
-    let r = http
-        .get(server.url(&format!("/login?token={token}")))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::SEE_OTHER, "the demo's link signs in directly");
-    assert!(r.headers()[SET_COOKIE].to_str().unwrap().starts_with("tandem_token="));
-
-    for path in ["/runs/999999", "/runs/abc", "/rollouts/999999"] {
-        let r = http.get(server.url(path)).header(COOKIE, &cookie).send().await.unwrap();
-        assert_eq!(r.status(), StatusCode::NOT_FOUND, "{path}");
-        assert!(
-            r.headers()[CONTENT_TYPE].to_str().unwrap().starts_with("text/html"),
-            "{path}"
-        );
-        let body = r.text().await.unwrap();
-        assert!(
-            body.contains("Not found") && body.contains("Back to the overview"),
-            "{path}: {body}"
-        );
-    }
-
-    for (path, needle) in [
-        ("/", "Switzerland"),
-        ("/runs", "t-3-shipping"),
-        (
-            &format!("/runs/{}", server.seeded.run_id) as &str,
-            "checkout::&lt;script&gt;alert(1)&lt;/script&gt;",
-        ),
-        ("/rollouts", FAILED_REASON),
-        (
-            &format!("/rollouts/{}", server.seeded.rollout_id) as &str,
-            FAILED_REASON,
-        ),
-        ("/ideas", "Pay with iDEAL"),
-    ] {
-        let r = http.get(server.url(path)).header(COOKIE, &cookie).send().await.unwrap();
-        assert_eq!(r.status(), StatusCode::OK, "{path}");
-        let body = r.text().await.unwrap();
-        assert!(body.contains(needle), "{path} should show {needle:?}: {body}");
-    }
-
-    let r = http.get(server.url("/assets/tandem.css")).send().await.unwrap();
-    assert_eq!(r.status(), StatusCode::OK);
-    assert!(
-        r.headers()[CACHE_CONTROL]
-            .to_str()
-            .unwrap()
-            .contains("max-age=31536000")
-    );
-    assert!(r.headers()[CONTENT_TYPE].to_str().unwrap().starts_with("text/css"));
-
-    let r = http
-        .post(server.url("/logout"))
-        .header(COOKIE, &cookie)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    assert!(r.headers()[SET_COOKIE].to_str().unwrap().contains("Max-Age=0"));
-
-    server.stop().await.expect("the server stops");
 }

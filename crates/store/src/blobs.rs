@@ -22,6 +22,11 @@ impl BlobStore {
         })
     }
 
+    /// The folder holding every blob.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
     /// The file holding the blob with this sha256 digest (hex), whether or not it exists.
     pub fn path_of(&self, digest: &str) -> PathBuf {
         let (dir, rest) = digest.split_at(2.min(digest.len()));

@@ -3,9 +3,11 @@
 //! (a transactional outbox): the audit trail and the live views read it.
 
 mod blobs;
+mod caches;
 mod catalog;
 mod deliveries;
 mod events;
+mod gc;
 mod ideas;
 mod incidents;
 mod releases;
@@ -17,6 +19,7 @@ pub use blobs::BlobStore;
 pub use catalog::{MarketRow, ServiceRow, WaveRow};
 pub use deliveries::DeliveryRow;
 pub use events::EventRow;
+pub use gc::GcReport;
 pub use ideas::{CommitRow, IdeaRow, NewCommit};
 pub use incidents::IncidentRow;
 pub use releases::{ReleaseArtifact, ReleaseRow};

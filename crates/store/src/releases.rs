@@ -16,6 +16,8 @@ pub struct ReleaseRow {
     /// The `tandem.yml` the release was built with, as JSON.
     pub spec: String,
     pub created_at: i64,
+    /// Who built it: the Tandem build and the machine that ran its pipeline.
+    pub builder: String,
 }
 
 /// One file of a release, by digest.
@@ -42,6 +44,19 @@ impl Store {
         run_id: i64,
         spec: &ServiceSpec,
     ) -> Result<ReleaseRow> {
+        self.insert_release_by(service, commit_sha, run_id, spec, "").await
+    }
+
+    /// Makes the next release, recording who built it (its provenance: commit, run, builder,
+    /// and through the run its artifacts' digests).
+    pub async fn insert_release_by(
+        &self,
+        service: &str,
+        commit_sha: &str,
+        run_id: i64,
+        spec: &ServiceSpec,
+        builder: &str,
+    ) -> Result<ReleaseRow> {
         let mut tx = self.writer.begin().await?;
         let (count,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM releases WHERE service = $1")
             .bind(service)
@@ -49,8 +64,8 @@ impl Store {
             .await?;
         let version = format!("v{}", count + 1);
         let row: ReleaseRow = sqlx::query_as(
-            "INSERT INTO releases (service, version, commit_sha, run_id, spec, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6) RETURNING *",
+            "INSERT INTO releases (service, version, commit_sha, run_id, spec, created_at, builder)
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *",
         )
         .bind(service)
         .bind(&version)
@@ -58,6 +73,7 @@ impl Store {
         .bind(run_id)
         .bind(to_json(spec))
         .bind(now_ms())
+        .bind(builder)
         .fetch_one(&mut *tx)
         .await?;
         let data = serde_json::json!({ "service": service, "version": version, "commit": commit_sha, "run": run_id });

@@ -62,6 +62,8 @@ pub struct ArtifactRow {
     pub path: String,
     pub digest: String,
     pub size: i64,
+    /// When it may be collected (Unix ms); never while a release references it.
+    pub expires_at: Option<i64>,
 }
 
 /// Which runs to list; `None` matches any.
@@ -143,8 +145,8 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         sqlx::query(
-            "INSERT INTO artifacts (run_id, job_id, name, path, digest, size)
-             SELECT $1, $2, name, path, digest, size FROM artifacts WHERE job_id = $3",
+            "INSERT INTO artifacts (run_id, job_id, name, path, digest, size, expires_at)
+             SELECT $1, $2, name, path, digest, size, expires_at FROM artifacts WHERE job_id = $3",
         )
         .bind(run_id)
         .bind(job_id)
@@ -310,10 +312,26 @@ impl Store {
         digest: &str,
         size: u64,
     ) -> Result<ArtifactRow> {
+        self.insert_artifact_expiring(run_id, job_id, path, digest, size, None)
+            .await
+    }
+
+    /// Records an artifact that may be collected after `expires_at` (Unix ms) unless a release
+    /// references it.
+    pub async fn insert_artifact_expiring(
+        &self,
+        run_id: i64,
+        job_id: i64,
+        path: &str,
+        digest: &str,
+        size: u64,
+        expires_at: Option<i64>,
+    ) -> Result<ArtifactRow> {
         let name = tandem_core::pipeline::artifact_name(path);
         let mut tx = self.writer.begin().await?;
         let row: ArtifactRow = sqlx::query_as(
-            "INSERT INTO artifacts (run_id, job_id, name, path, digest, size) VALUES ($1, $2, $3, $4, $5, $6) RETURNING *",
+            "INSERT INTO artifacts (run_id, job_id, name, path, digest, size, expires_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *",
         )
         .bind(run_id)
         .bind(job_id)
@@ -321,6 +339,7 @@ impl Store {
         .bind(path)
         .bind(digest)
         .bind(size as i64)
+        .bind(expires_at)
         .fetch_one(&mut *tx)
         .await?;
         let data = serde_json::json!({ "name": name, "digest": digest, "size": size });

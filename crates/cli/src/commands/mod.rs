@@ -1,5 +1,6 @@
 //! Client commands: each talks to a server through the HTTP API.
 
+pub mod artifacts;
 pub mod ideas;
 pub mod lint;
 pub mod markets;

@@ -51,6 +51,19 @@ pub struct JobSpec {
     /// How long artifacts are kept when no release references them.
     #[serde(default)]
     pub retention: Option<Duration>,
+    /// Folders kept between runs, restored before the steps when the key files are unchanged.
+    #[serde(default)]
+    pub cache: Option<CacheSpec>,
+}
+
+/// `cache: { key: [Cargo.lock], paths: [target] }`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CacheSpec {
+    /// Files whose contents (hashed) decide whether a saved cache fits.
+    pub key: Vec<String>,
+    /// Files or folders saved after a green job and restored before the next one.
+    pub paths: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -165,6 +178,8 @@ struct RawJob {
     steps: Spanned<Vec<RawStep>>,
     #[serde(default)]
     artifacts: Option<Spanned<RawArtifacts>>,
+    #[serde(default)]
+    cache: Option<Spanned<CacheSpec>>,
 }
 
 #[derive(Deserialize)]
@@ -316,6 +331,7 @@ pub fn parse_service_spec(file: &str, text: &str) -> Result<ServiceSpec, SpecErr
                     .collect(),
                 artifacts,
                 retention,
+                cache: j.cache.map(|c| c.value),
             }
         })
         .collect();
@@ -360,6 +376,19 @@ fn check_job(errors: &mut Collector<'_>, name: &str, job: &RawJob) {
         && let Err(e) = matrix::check(&m.value)
     {
         errors.push(&m.referenced, format!("`matrix` of job `{name}`: {e}"));
+    }
+    if let Some(c) = &job.cache {
+        if c.value.paths.is_empty() {
+            errors.push(&c.referenced, "`cache` has no `paths`: name the folders to keep");
+        }
+        for p in c.value.key.iter().chain(&c.value.paths) {
+            if p.is_empty() || p.starts_with('/') || p.split('/').any(|part| part == "..") {
+                errors.push(
+                    &c.referenced,
+                    format!("cache path `{p}` leaves the workspace: use a path relative to it"),
+                );
+            }
+        }
     }
     if let Some(a) = &job.artifacts {
         let (paths, retention) = match &a.value {
@@ -638,6 +667,7 @@ pipeline:
           env: { C: step }
           if: failure()
       artifacts: { paths: ['target/*.xml', report.html], retention: 7d }
+      cache: { key: [Cargo.lock], paths: [target] }
 ";
         let s = parse_service_spec("tandem.yml", text).unwrap();
         let job = &s.jobs[0];
@@ -647,6 +677,7 @@ pipeline:
         assert_eq!(job.matrix.len(), 2);
         assert_eq!(job.artifacts, ["target/*.xml", "report.html"]);
         assert_eq!(job.retention, Some(Duration::from_secs(7 * 86400)));
+        assert_eq!(job.cache.as_ref().unwrap().paths, ["target"]);
         let step = &job.steps[0];
         assert_eq!(step.shell.as_deref(), Some("bash"));
         assert_eq!(step.working_directory.as_deref(), Some("crates/shop"));

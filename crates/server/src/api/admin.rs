@@ -94,3 +94,11 @@ pub async fn whoami(auth: Auth<Viewer>) -> Json<WhoAmI> {
         role: auth.0.role.to_string(),
     })
 }
+
+/// Collects garbage now: forgets expired artifacts (never those of a release) and deletes blob
+/// files nothing references. The server also does this every hour.
+#[utoipa::path(post, path = "/api/v1/gc", tag = "admin",
+    responses((status = 200, body = tandem_store::GcReport), (status = 403, body = ErrorBody)))]
+pub async fn collect_garbage(_: Auth<Admin>, State(state): State<AppState>) -> ApiResult<Json<tandem_store::GcReport>> {
+    Ok(Json(state.engine.store.collect_garbage_now().await?))
+}

@@ -62,6 +62,7 @@ pub fn router() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(admin::list_tokens, admin::create_token))
         .routes(routes!(admin::list_events))
         .routes(routes!(admin::whoami))
+        .routes(routes!(admin::collect_garbage))
         .split_for_parts()
 }
 

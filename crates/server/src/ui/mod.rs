@@ -1,11 +1,14 @@
 //! The web UI: server-rendered pages (maud), one file per page family, with the stylesheet and
 //! the small live-refresh script embedded in the binary. Every page but sign-in needs a viewer.
 
+mod ansi;
+mod graph;
 mod ideas;
 mod layout;
 mod login;
 mod overview;
 mod rollouts;
+mod run_actions;
 mod runs;
 
 use crate::AppState;
@@ -35,6 +38,14 @@ pub fn router() -> Router<AppState> {
         .route("/", get(overview::show))
         .route("/runs", get(runs::list))
         .route("/runs/{id}", get(runs::detail))
+        .route(
+            "/runs/{id}/cancel",
+            get(run_actions::back_to_run).post(run_actions::cancel),
+        )
+        .route(
+            "/runs/{id}/rerun",
+            get(run_actions::back_to_run).post(run_actions::rerun),
+        )
         .route("/rollouts", get(rollouts::list))
         .route("/rollouts/{id}", get(rollouts::detail))
         .route("/ideas", get(ideas::list))

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)] // each test file uses its own share of the helpers
 
+pub mod browser;
+
 use anyhow::{Context, Result};
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -58,6 +60,27 @@ test checkout::<script>alert(1)</script> ... ok
 test result: ok. 12 passed; 0 failed; 0 ignored
 ";
 
+/// A job's log as the executor writes it: time stamps, and colours as `cargo test` prints them.
+pub const ANSI_LOG: &str = "[00:00.004] $ cargo test --features market-be
+[00:00.912] \x1b[1;32m   Compiling\x1b[0m shop v0.1.0
+[00:02.310] running 3 tests
+[00:02.311] test checkout::vat_is_21_percent_in_be ... \x1b[32mok\x1b[0m
+[00:02.312] test checkout::<script>alert(2)</script> ... \x1b[32mok\x1b[0m
+[00:02.318] test payments::bancontact_refunds ... \x1b[1;31mFAILED\x1b[0m
+[00:02.319] \x1b[33mwarning\x1b[0m: payments::bancontact_refunds: expected 200, got 502
+[00:02.321] test result: \x1b[31mFAILED\x1b[0m. 2 passed; 1 failed; 0 ignored
+";
+
+/// The failed run's jobs: (name, needs, state). Three levels: `package` needs all the others
+/// and was skipped because `test (be)` failed.
+pub const FAILED_RUN_JOBS: [(&str, &[&str], &str); 5] = [
+    ("lint", &[], "success"),
+    ("unit", &[], "success"),
+    ("test (fr)", &["unit"], "success"),
+    ("test (be)", &["unit"], "failed"),
+    ("package", &["lint", "test (fr)", "test (be)"], "skipped"),
+];
+
 pub const FAILED_REASON: &str = "probe /healthz failed 2 times in a row: connection refused";
 
 /// What the seed made, for tests to look for.
@@ -69,6 +92,13 @@ pub struct Seeded {
     pub run_id: i64,
     /// A rollout of v2 that failed in `nl` during the benelux wave.
     pub rollout_id: i64,
+    /// A run in progress (as the store sees it; no engine task runs it).
+    pub busy_run_id: i64,
+    /// A failed run of branch `t-2-ideal` with the jobs of [`FAILED_RUN_JOBS`].
+    pub failed_run_id: i64,
+    /// A viewer's and a developer's token secrets.
+    pub viewer_token: String,
+    pub developer_token: String,
 }
 
 /// A server on 127.0.0.1, port 0, over a temporary data folder. Dropping it asks the server to
@@ -203,6 +233,8 @@ async fn seed(engine: &Engine, data: &std::path::Path) -> Result<Seeded> {
     let first = store.list_jobs(busy.id).await?.remove(0);
     store.update_job_state(first.id, "running").await?;
 
+    let failed_run_id = failed_run(engine, c2).await?;
+
     let plan = plan_waves(&platform);
     let r1 = store.insert_rollout("shop", v1.id, &plan, "ana").await?;
     store.update_rollout(r1.id, "running", 0, None).await?;
@@ -240,10 +272,18 @@ async fn seed(engine: &Engine, data: &std::path::Path) -> Result<Seeded> {
 
     let token = tandem_server::auth::generate_secret();
     store.insert_token("ana", Role::Operator, &token).await?;
+    let viewer_token = tandem_server::auth::generate_secret();
+    store.insert_token("vic", Role::Viewer, &viewer_token).await?;
+    let developer_token = tandem_server::auth::generate_secret();
+    store.insert_token("dev", Role::Developer, &developer_token).await?;
     Ok(Seeded {
         token,
         run_id,
         rollout_id: r2.id,
+        busy_run_id: busy.id,
+        failed_run_id,
+        viewer_token,
+        developer_token,
     })
 }
 
@@ -297,5 +337,44 @@ async fn green_run(engine: &Engine, commit: &str, trigger: &str) -> Result<i64> 
         store.finish_job(job.id, "success", Some(0), &digest).await?;
     }
     store.finish_run(run.id, "success", None).await?;
+    Ok(run.id)
+}
+
+/// A run of a three-level graph where `test (be)` failed (its log in colour) and `package`,
+/// which needs it, was skipped.
+async fn failed_run(engine: &Engine, commit: &str) -> Result<i64> {
+    let store = &engine.store;
+    let run = store.insert_run("shop", commit, "t-2-ideal", "push").await?;
+    let jobs: Vec<NewJob> = FAILED_RUN_JOBS
+        .iter()
+        .map(|(name, needs, _)| NewJob {
+            name: name.to_string(),
+            needs: needs.iter().map(|n| n.to_string()).collect(),
+            steps: vec![(format!("{name} step"), format!("make {}", name.replace(' ', "-")))],
+        })
+        .collect();
+    store.start_run(run.id, &jobs).await?;
+    for (job, (_, _, state)) in store.list_jobs(run.id).await?.into_iter().zip(FAILED_RUN_JOBS) {
+        if state == "skipped" {
+            continue; // finishing the run marks it skipped
+        }
+        let (log, code) = match state {
+            "failed" => (ANSI_LOG.to_string(), 101),
+            _ => (
+                format!("[00:00.010] $ make {}\n[00:00.420] \x1b[32mdone\x1b[0m\n", job.name),
+                0,
+            ),
+        };
+        store.update_job_state(job.id, "running").await?;
+        for step in store.list_steps(job.id).await? {
+            store.update_step(step.id, "running", None).await?;
+            store.update_step(step.id, state, Some(code)).await?;
+        }
+        let digest = store.blobs().put_bytes(log.as_bytes())?;
+        store.finish_job(job.id, state, Some(code), &digest).await?;
+    }
+    store
+        .finish_run(run.id, "failed", Some("job `test (be)` failed"))
+        .await?;
     Ok(run.id)
 }

@@ -1,0 +1,281 @@
+//! The web UI over plain HTTP, without a browser: sign-in refusals, HTML error pages, the runs
+//! list's filters, and who may press the run page's buttons from where.
+
+mod common;
+
+use common::{FAILED_REASON, TestServer};
+use reqwest::StatusCode;
+use reqwest::header::{CACHE_CONTROL, CONTENT_TYPE, COOKIE, LOCATION, ORIGIN, SET_COOKIE};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_need_a_token_and_show_html_errors() {
+    let server = TestServer::start()
+        .await
+        .unwrap_or_else(|e| panic!("cannot start the server: {e:#}"));
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let token = server.seeded.token.clone();
+    let cookie = format!("tandem_token={token}");
+
+    let r = http.get(server.url("/")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(r.headers()[LOCATION], "/login?next=/");
+
+    let r = http.get(server.url("/runs/7")).send().await.unwrap();
+    assert_eq!(
+        r.headers()[LOCATION],
+        "/login?next=/runs/7",
+        "sign-in brings the user back"
+    );
+
+    let r = http
+        .post(server.url("/login"))
+        .form(&[("token", "tdm_wrong"), ("next", "/runs")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert!(r.headers()[CONTENT_TYPE].to_str().unwrap().starts_with("text/html"));
+    assert!(r.headers().get(SET_COOKIE).is_none());
+    let body = r.text().await.unwrap();
+    assert!(body.contains("That token is not valid"), "{body}");
+    assert!(
+        body.contains(r#"name="next" value="/runs""#),
+        "the form keeps where to go: {body}"
+    );
+
+    let r = http
+        .post(server.url("/login"))
+        .form(&[("token", token.as_str()), ("next", "/runs")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(r.headers()[LOCATION], "/runs");
+    let set = r.headers()[SET_COOKIE].to_str().unwrap();
+    assert_eq!(set, format!("tandem_token={token}; HttpOnly; SameSite=Strict; Path=/"));
+
+    let r = http
+        .post(server.url("/login"))
+        .form(&[("token", token.as_str()), ("next", "//evil.example/")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()[LOCATION], "/", "no open redirect");
+
+    let r = http
+        .get(server.url(&format!("/login?token={token}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER, "the demo's link signs in directly");
+    assert!(r.headers()[SET_COOKIE].to_str().unwrap().starts_with("tandem_token="));
+
+    for path in ["/runs/999999", "/runs/abc", "/rollouts/999999"] {
+        let r = http.get(server.url(path)).header(COOKIE, &cookie).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::NOT_FOUND, "{path}");
+        assert!(
+            r.headers()[CONTENT_TYPE].to_str().unwrap().starts_with("text/html"),
+            "{path}"
+        );
+        let body = r.text().await.unwrap();
+        assert!(
+            body.contains("Not found") && body.contains("Back to the overview"),
+            "{path}: {body}"
+        );
+    }
+
+    for (path, needle) in [
+        ("/", "Switzerland"),
+        ("/runs", "t-3-shipping"),
+        (
+            &format!("/runs/{}", server.seeded.run_id) as &str,
+            "checkout::&lt;script&gt;alert(1)&lt;/script&gt;",
+        ),
+        ("/rollouts", FAILED_REASON),
+        (
+            &format!("/rollouts/{}", server.seeded.rollout_id) as &str,
+            FAILED_REASON,
+        ),
+        ("/ideas", "Pay with iDEAL"),
+    ] {
+        let r = http.get(server.url(path)).header(COOKIE, &cookie).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "{path}");
+        let body = r.text().await.unwrap();
+        assert!(body.contains(needle), "{path} should show {needle:?}: {body}");
+    }
+
+    let r = http.get(server.url("/assets/tandem.css")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(
+        r.headers()[CACHE_CONTROL]
+            .to_str()
+            .unwrap()
+            .contains("max-age=31536000")
+    );
+    assert!(r.headers()[CONTENT_TYPE].to_str().unwrap().starts_with("text/css"));
+
+    let r = http
+        .post(server.url("/logout"))
+        .header(COOKIE, &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert!(r.headers()[SET_COOKIE].to_str().unwrap().contains("Max-Age=0"));
+
+    server.stop().await.expect("the server stops");
+}
+
+/// GETs `path` with `cookie` and returns the status and body.
+async fn get_page(http: &reqwest::Client, server: &TestServer, path: &str, cookie: &str) -> (StatusCode, String) {
+    let r = http
+        .get(server.url(path))
+        .header(COOKIE, cookie)
+        .send()
+        .await
+        .expect("the server answers");
+    (r.status(), r.text().await.expect("a text body"))
+}
+
+/// The ids of the runs a list page shows.
+fn listed(body: &str) -> Vec<i64> {
+    body.split("data-run=\"")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next()?.parse().ok())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn runs_filter_and_buttons_check_who_asks_and_from_where() {
+    let server = TestServer::start()
+        .await
+        .unwrap_or_else(|e| panic!("cannot start the server: {e:#}"));
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let s = &server.seeded;
+    let (failed, busy) = (s.failed_run_id, s.busy_run_id);
+    let viewer = format!("tandem_token={}", s.viewer_token);
+    let developer = format!("tandem_token={}", s.developer_token);
+
+    // Filters narrow the list, the form shows them, and links keep them.
+    let all = listed(&get_page(&http, &server, "/runs", &viewer).await.1);
+    assert_eq!(all, [failed, busy, 2, 1]);
+    let (status, body) = get_page(&http, &server, "/runs?state=failed", &viewer).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(listed(&body), [failed]);
+    assert!(body.contains(r#"<option value="failed" selected>"#), "{body}");
+    assert!(
+        body.contains(r#"href="/runs?branch=t-2-ideal&amp;state=failed""#),
+        "the branch link keeps the state filter: {body}"
+    );
+    let body = get_page(&http, &server, "/runs?branch=t-3-shipping&state=", &viewer)
+        .await
+        .1;
+    assert_eq!(listed(&body), [busy]);
+    assert!(body.contains(r#"value="t-3-shipping""#), "{body}");
+    let body = get_page(&http, &server, "/runs?service=shop&state=success", &viewer)
+        .await
+        .1;
+    assert_eq!(listed(&body), [2, 1]);
+    let body = get_page(&http, &server, "/runs?service=nope", &viewer).await.1;
+    assert!(
+        listed(&body).is_empty() && body.contains("No run matches these filters"),
+        "{body}"
+    );
+
+    // A viewer sees no button; a developer sees the one the run's state permits.
+    let page = |id: i64| format!("/runs/{id}");
+    for (cookie, id, rerun, cancel) in [
+        (&viewer, failed, false, false),
+        (&viewer, busy, false, false),
+        (&developer, failed, true, false),
+        (&developer, busy, false, true),
+        (&developer, 1, false, false),
+    ] {
+        let body = get_page(&http, &server, &page(id), cookie).await.1;
+        let has = |action: &str| body.contains(&format!(r#"action="/runs/{id}/{action}""#));
+        assert_eq!((has("rerun"), has("cancel")), (rerun, cancel), "run {id} for {cookie}");
+    }
+
+    let post = |path: String, cookie: Option<&str>, origin: Option<&str>| {
+        let mut r = http.post(server.url(&path));
+        if let Some(c) = cookie {
+            r = r.header(COOKIE, c.to_string());
+        }
+        if let Some(o) = origin {
+            r = r.header(ORIGIN, o.to_string());
+        }
+        r.send()
+    };
+    let rerun = format!("/runs/{failed}/rerun");
+    let r = post(rerun.clone(), None, None).await.unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(r.headers()[LOCATION], format!("/login?next={rerun}").as_str());
+    let r = http
+        .get(server.url(&rerun))
+        .header(COOKIE, &developer)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.headers()[LOCATION],
+        page(failed).as_str(),
+        "after sign-in, back to the run"
+    );
+    let r = post(rerun.clone(), Some(&viewer), None).await.unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let r = post(rerun.clone(), Some(&developer), Some("http://evil.example"))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let body = r.text().await.unwrap();
+    assert!(body.contains("another site"), "{body}");
+    let r = post(format!("/runs/{busy}/cancel"), Some(&developer), Some("null"))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let runs = server.engine.store.list_runs(None, 100).await.unwrap();
+    assert_eq!(runs.len(), all.len(), "refused posts changed nothing");
+
+    // Conflicts are HTML pages with the engine's reason.
+    let here = format!("http://{}", server.addr);
+    let r = post(format!("/runs/{failed}/cancel"), Some(&developer), Some(&here))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+    assert!(r.headers()[CONTENT_TYPE].to_str().unwrap().starts_with("text/html"));
+    let body = r.text().await.unwrap();
+    assert!(
+        body.contains("cannot be cancelled") && body.contains("nothing to cancel"),
+        "{body}"
+    );
+    let r = post("/runs/1/rerun".into(), Some(&developer), Some(&here))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+    assert!(r.text().await.unwrap().contains("nothing to re-run"));
+    let r = post("/runs/abc/cancel".into(), Some(&developer), None).await.unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+
+    // A re-run from this server goes to the new run, which says what it repeats.
+    let r = post(rerun.clone(), Some(&developer), Some(&here)).await.unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let next = r.headers()[LOCATION].to_str().unwrap().to_string();
+    let new_id: i64 = next.trim_start_matches("/runs/").parse().unwrap();
+    assert!(new_id > failed, "{next}");
+    let body = get_page(&http, &server, &next, &viewer).await.1;
+    assert!(
+        body.contains(&format!(r#"rerun of <a href="/runs/{failed}">#{failed}</a>"#)),
+        "{body}"
+    );
+    let body = get_page(&http, &server, "/runs", &viewer).await.1;
+    assert_eq!(listed(&body)[0], new_id);
+    assert!(body.contains(&format!("rerun of <a href=\"/runs/{failed}\"")), "{body}");
+
+    server.stop().await.expect("the server stops");
+}
