@@ -31,6 +31,8 @@ pub struct StepRequest {
     pub shell: Option<String>,
     pub dir: PathBuf,
     pub env: BTreeMap<String, String>,
+    /// Per-process resource limits for everything the step starts.
+    pub limits: tandem_core::pipeline::Limits,
 }
 
 /// How a step ended.
@@ -100,30 +102,40 @@ async fn run_local(
     stop: &CancellationToken,
     deadline: Option<Instant>,
 ) -> Result<StepEnd> {
-    let mut command = match step.shell.as_deref().map(str::trim) {
-        None | Some("sh") => {
-            let mut c = Command::new("sh");
-            c.arg("-e").arg("-c").arg(&step.script);
-            c
-        }
-        Some("bash") => {
-            let mut c = Command::new("bash");
-            c.args(["--noprofile", "--norc", "-eo", "pipefail", "-c"])
-                .arg(&step.script);
-            c
-        }
+    let mut argv: Vec<String> = match step.shell.as_deref().map(str::trim) {
+        None | Some("sh") => vec!["sh".into(), "-e".into(), "-c".into(), step.script.clone()],
+        Some("bash") => ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c"]
+            .iter()
+            .map(|s| s.to_string())
+            .chain([step.script.clone()])
+            .collect(),
         Some(other) => {
             // Any other interpreter gets the script as a file, like GitHub Actions' custom shells.
             let script = step.dir.join(format!(".tandem-step-{}", std::process::id()));
             tokio::fs::write(&script, &step.script)
                 .await
                 .context("cannot write the step's script")?;
-            let mut words = other.split_whitespace();
-            let mut c = Command::new(words.next().unwrap_or("sh"));
-            c.args(words).arg(&script);
-            c
+            other
+                .split_whitespace()
+                .map(String::from)
+                .chain([script.display().to_string()])
+                .collect()
         }
     };
+    if let Some(ulimits) = ulimit_script(&step.limits) {
+        // Limits are set by a small shell that then becomes the step's interpreter (no unsafe
+        // pre-exec hook needed); everything the step starts inherits them.
+        let mut wrapped = vec![
+            "sh".to_string(),
+            "-c".into(),
+            format!("{ulimits} exec \"$@\""),
+            "tandem-limits".into(),
+        ];
+        wrapped.append(&mut argv);
+        argv = wrapped;
+    }
+    let mut command = Command::new(&argv[0]);
+    command.args(&argv[1..]);
     let mut child = command
         .current_dir(&step.dir)
         .env_clear()
@@ -205,6 +217,25 @@ async fn run_local(
         Some(code) => StepEnd::Exited(code),
         None => StepEnd::Signalled,
     })
+}
+
+/// `ulimit` commands for the limits set, or `None` when there is none. Uses the flags POSIX sh
+/// and dash share: -v (KiB of address space), -f (512-byte blocks), -t (CPU s), -n (files).
+fn ulimit_script(limits: &tandem_core::pipeline::Limits) -> Option<String> {
+    let mut parts = Vec::new();
+    if let Some(b) = limits.memory_bytes {
+        parts.push(format!("ulimit -v {} &&", (b / 1024).max(1)));
+    }
+    if let Some(b) = limits.file_size_bytes {
+        parts.push(format!("ulimit -f {} &&", (b / 512).max(1)));
+    }
+    if let Some(s) = limits.cpu_seconds {
+        parts.push(format!("ulimit -t {s} &&"));
+    }
+    if let Some(n) = limits.open_files {
+        parts.push(format!("ulimit -n {n} &&"));
+    }
+    (!parts.is_empty()).then(|| parts.join(" "))
 }
 
 fn signal(group: Option<Pid>, sig: Signal) {

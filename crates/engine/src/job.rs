@@ -47,16 +47,18 @@ impl Engine {
     ) -> Result<JobOutcome> {
         self.store.update_job_state(job_id, "running").await?;
         self.notify();
-        let platform = self.store.load_platform().await?;
         let mut secrets = BTreeMap::new();
-        for name in &job.spec.secrets {
-            secrets.insert(name.clone(), crate::secrets::secret_value(&platform, name)?);
+        if !job.spec.secrets.is_empty() {
+            let platform = self.store.load_platform().await?;
+            for name in &job.spec.secrets {
+                secrets.insert(name.clone(), crate::secrets::secret_value(&platform, name)?);
+            }
         }
         let log_path = self.job_log_path(job_id);
         let file = tokio::fs::File::create(&log_path)
             .await
             .with_context(|| format!("cannot create {}", log_path.display()))?;
-        let mut log = LogWriter::new(file, secrets.values().cloned().collect());
+        let mut log = LogWriter::new(file, secrets.values().cloned().collect()).with_limit(self.settings.max_log_bytes);
         let env = step_env(run, pipeline_env, job, &secrets);
         let deadline = job.spec.timeout.map(|t| Instant::now() + t);
         let attempts = job.spec.retry + 1;
@@ -163,6 +165,7 @@ impl Engine {
                 shell: step.shell.clone(),
                 dir,
                 env: step_env,
+                limits: job.spec.limits.clone(),
             };
             let end = self.executor.run_step(request, log, stop, deadline).await?;
             let state = match end {

@@ -47,6 +47,8 @@ pub struct EngineSettings {
     pub max_parallel_jobs: usize,
     /// Largest artifact a job may store, in bytes.
     pub max_artifact_bytes: u64,
+    /// Most bytes of output a job's log keeps.
+    pub max_log_bytes: u64,
 }
 
 impl EngineSettings {
@@ -57,6 +59,7 @@ impl EngineSettings {
             max_parallel_markets: 8,
             max_parallel_jobs: 4,
             max_artifact_bytes: MAX_ARTIFACT_BYTES,
+            max_log_bytes: logs::DEFAULT_LOG_LIMIT,
         }
     }
 }

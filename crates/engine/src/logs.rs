@@ -23,7 +23,13 @@ pub struct LogWriter {
     /// Whether the next byte written starts a line (and so gets a time stamp).
     at_line_start: bool,
     pub bytes: u64,
+    /// Beyond this many bytes, output is counted but not kept.
+    limit: u64,
+    dropped: u64,
 }
+
+/// The most a job's log keeps by default: far more than anyone reads, far less than a full disk.
+pub const DEFAULT_LOG_LIMIT: u64 = 4 << 30;
 
 impl LogWriter {
     pub fn new(file: tokio::fs::File, secrets: Vec<String>) -> Self {
@@ -40,7 +46,15 @@ impl LogWriter {
             pending: Vec::new(),
             at_line_start: true,
             bytes: 0,
+            limit: DEFAULT_LOG_LIMIT,
+            dropped: 0,
         }
+    }
+
+    /// Keeps at most `limit` bytes of output.
+    pub fn with_limit(mut self, limit: u64) -> Self {
+        self.limit = limit;
+        self
     }
 
     /// A line of Tandem's own (a step starting, an artifact stored…).
@@ -103,6 +117,10 @@ impl LogWriter {
         if bytes.is_empty() {
             return Ok(());
         }
+        if self.bytes >= self.limit {
+            self.dropped += bytes.len() as u64;
+            return Ok(());
+        }
         if self.at_line_start {
             let t = self.started.elapsed();
             self.file.write_all(&stamp(t.as_secs(), t.subsec_millis())).await?;
@@ -115,6 +133,13 @@ impl LogWriter {
 
     pub async fn finish(mut self) -> std::io::Result<u64> {
         self.flush_pending(true).await?;
+        if self.dropped > 0 {
+            let note = format!(
+                "\n✂ log truncated: {} more bytes of output were not kept (limit {} bytes)\n",
+                self.dropped, self.limit
+            );
+            self.file.write_all(note.as_bytes()).await?;
+        }
         self.file.flush().await?;
         Ok(self.bytes)
     }
@@ -197,6 +222,21 @@ mod tests {
         assert_eq!(strip_stamps(&text), "token=*** ok\n\x1b[32mgreen\x1b[0m ***");
         assert!(text.starts_with("[00:00."), "{text}");
         assert_eq!(&super::stamp(125, 7), b"[02:05.007] ");
+    }
+
+    #[tokio::test]
+    async fn output_past_the_limit_is_counted_not_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log");
+        let file = tokio::fs::File::create(&path).await.unwrap();
+        let mut log = LogWriter::new(file, vec![]).with_limit(100);
+        for _ in 0..50 {
+            log.output(b"0123456789\n").await.unwrap();
+        }
+        log.finish().await.unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.lines().count() < 15, "{text}");
+        assert!(text.contains("log truncated: 440 more bytes"), "{text}");
     }
 
     #[tokio::test]

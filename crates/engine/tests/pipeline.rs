@@ -337,3 +337,34 @@ pipeline:
     let release = &f.engine.store.list_releases(Some("svc")).await.unwrap()[0];
     assert!(release.builder.starts_with("tandem 0.1.0 on "), "{}", release.builder);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resource_limits_hold_for_everything_a_step_starts() {
+    let f = fixture(
+        "service: svc
+pipeline:
+  jobs:
+    limited:
+      limits: { file-size: 1M, open-files: 64, cpu-time: 30s }
+      steps:
+        - run: test \"$(ulimit -n)\" -eq 64 && test \"$(ulimit -t)\" -eq 30
+    writes-too-much:
+      limits: { file-size: 1M }
+      continue-on-error: true
+      steps:
+        - run: head -c 2097152 /dev/zero > big.bin
+",
+    )
+    .await;
+    let run = f.engine.trigger_run("svc", "api").await.unwrap();
+    let run = wait_run(&f.engine, run.id).await;
+    let states = job_states(&f.engine, run.id).await;
+    assert!(
+        states.contains(&("limited".to_string(), "success".to_string())),
+        "{states:?}"
+    );
+    assert!(
+        states.contains(&("writes-too-much".to_string(), "failed".to_string())),
+        "{states:?}"
+    );
+}

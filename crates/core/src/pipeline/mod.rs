@@ -54,6 +54,82 @@ pub struct JobSpec {
     /// Folders kept between runs, restored before the steps when the key files are unchanged.
     #[serde(default)]
     pub cache: Option<CacheSpec>,
+    /// Resource limits applied to every process of every step.
+    #[serde(default)]
+    pub limits: Limits,
+}
+
+/// `limits: { memory: 2G, file-size: 1G, cpu-time: 10m, open-files: 1024 }`: each a
+/// per-process limit (address space, largest file written, CPU seconds, open descriptors).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Limits {
+    pub memory_bytes: Option<u64>,
+    pub file_size_bytes: Option<u64>,
+    pub cpu_seconds: Option<u64>,
+    pub open_files: Option<u64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawLimits {
+    #[serde(default)]
+    memory: Option<String>,
+    #[serde(default)]
+    file_size: Option<String>,
+    #[serde(default)]
+    cpu_time: Option<String>,
+    #[serde(default)]
+    open_files: Option<u64>,
+}
+
+/// Parses a size such as `512M`, `2G` or `1048576` (bytes; K, M, G, T are powers of 1024).
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (n, unit) = t.split_at(split);
+    let n: u64 = n
+        .parse()
+        .map_err(|_| format!("size `{text}` is not valid: expected a number and a unit, such as `512M` or `2G`"))?;
+    let factor: u64 = match unit.trim_end_matches(['i', 'B']).to_ascii_uppercase().as_str() {
+        "" => 1,
+        "K" => 1 << 10,
+        "M" => 1 << 20,
+        "G" => 1 << 30,
+        "T" => 1 << 40,
+        _ => {
+            return Err(format!(
+                "size `{text}` has unknown unit `{unit}`: expected K, M, G or T"
+            ));
+        }
+    };
+    n.checked_mul(factor)
+        .ok_or_else(|| format!("size `{text}` is too large"))
+}
+
+impl RawLimits {
+    fn check(&self) -> Result<Limits, String> {
+        Ok(Limits {
+            memory_bytes: self
+                .memory
+                .as_deref()
+                .map(parse_size)
+                .transpose()
+                .map_err(|e| format!("`memory`: {e}"))?,
+            file_size_bytes: self
+                .file_size
+                .as_deref()
+                .map(parse_size)
+                .transpose()
+                .map_err(|e| format!("`file-size`: {e}"))?,
+            cpu_seconds: self
+                .cpu_time
+                .as_deref()
+                .map(|t| parse_duration(t).map(|d| d.as_secs().max(1)))
+                .transpose()
+                .map_err(|e| format!("`cpu-time`: {e}"))?,
+            open_files: self.open_files,
+        })
+    }
 }
 
 /// `cache: { key: [Cargo.lock], paths: [target] }`.
@@ -180,6 +256,8 @@ struct RawJob {
     artifacts: Option<Spanned<RawArtifacts>>,
     #[serde(default)]
     cache: Option<Spanned<CacheSpec>>,
+    #[serde(default)]
+    limits: Option<Spanned<RawLimits>>,
 }
 
 #[derive(Deserialize)]
@@ -332,6 +410,7 @@ pub fn parse_service_spec(file: &str, text: &str) -> Result<ServiceSpec, SpecErr
                 artifacts,
                 retention,
                 cache: j.cache.map(|c| c.value),
+                limits: j.limits.and_then(|l| l.value.check().ok()).unwrap_or_default(),
             }
         })
         .collect();
@@ -376,6 +455,11 @@ fn check_job(errors: &mut Collector<'_>, name: &str, job: &RawJob) {
         && let Err(e) = matrix::check(&m.value)
     {
         errors.push(&m.referenced, format!("`matrix` of job `{name}`: {e}"));
+    }
+    if let Some(l) = &job.limits
+        && let Err(e) = l.value.check()
+    {
+        errors.push(&l.referenced, format!("`limits` of job `{name}`: {e}"));
     }
     if let Some(c) = &job.cache {
         if c.value.paths.is_empty() {
@@ -668,6 +752,7 @@ pipeline:
           if: failure()
       artifacts: { paths: ['target/*.xml', report.html], retention: 7d }
       cache: { key: [Cargo.lock], paths: [target] }
+      limits: { memory: 2G, file-size: 512M, cpu-time: 10m, open-files: 1024 }
 ";
         let s = parse_service_spec("tandem.yml", text).unwrap();
         let job = &s.jobs[0];
@@ -678,6 +763,9 @@ pipeline:
         assert_eq!(job.artifacts, ["target/*.xml", "report.html"]);
         assert_eq!(job.retention, Some(Duration::from_secs(7 * 86400)));
         assert_eq!(job.cache.as_ref().unwrap().paths, ["target"]);
+        assert_eq!(job.limits.memory_bytes, Some(2 << 30));
+        assert_eq!(job.limits.file_size_bytes, Some(512 << 20));
+        assert_eq!((job.limits.cpu_seconds, job.limits.open_files), (Some(600), Some(1024)));
         let step = &job.steps[0];
         assert_eq!(step.shell.as_deref(), Some("bash"));
         assert_eq!(step.working_directory.as_deref(), Some("crates/shop"));
@@ -723,6 +811,15 @@ pipeline:
             "service: s\npipeline:\n  jobs:\n    a:\n      steps: [{ run: x }]\n    a:\n      steps: [{ run: y }]\n";
         let err = parse_service_spec("t.yml", text).unwrap_err();
         assert!(err.to_string().to_lowercase().contains("duplicate"), "{err}");
+    }
+
+    #[test]
+    fn sizes_parse_with_binary_units() {
+        assert_eq!(parse_size("512M"), Ok(512 << 20));
+        assert_eq!(parse_size("2GiB"), Ok(2 << 30));
+        assert_eq!(parse_size("100"), Ok(100));
+        assert!(parse_size("lots").is_err());
+        assert!(parse_size("5X").unwrap_err().contains("unknown unit"));
     }
 
     #[test]
