@@ -93,7 +93,7 @@ pub async fn run(args: LocalRunArgs) -> Result<ExitCode> {
     for job in engine.store.list_jobs(run.id).await? {
         if (args.logs || job.state == "failed")
             && let Some(digest) = &job.log_digest
-            && let Ok(bytes) = engine.store.blobs().read(digest)
+            && let Ok(bytes) = engine.store.read_log(digest, 0, usize::MAX).await
         {
             eprintln!("── log of {} ──", job.name);
             eprint!("{}", String::from_utf8_lossy(&bytes));

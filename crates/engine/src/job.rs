@@ -78,9 +78,7 @@ impl Engine {
         }
         let (passed, exit_code) = result;
         log.finish().await?;
-        let blobs = self.store.blobs().clone();
-        let lp = log_path.clone();
-        let (digest, _) = tokio::task::spawn_blocking(move || blobs.put_file(&lp)).await??;
+        let (digest, _) = self.store.put_log(&log_path).await?;
         let state = if passed {
             "success"
         } else if stop.is_cancelled() {

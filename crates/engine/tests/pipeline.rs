@@ -105,7 +105,14 @@ async fn log(engine: &Engine, run: i64, job: &str) -> String {
         .into_iter()
         .find(|j| j.name == job)
         .unwrap();
-    String::from_utf8(engine.store.blobs().read(j.log_digest.as_deref().unwrap()).unwrap()).unwrap()
+    String::from_utf8(
+        engine
+            .store
+            .read_log(j.log_digest.as_deref().unwrap(), 0, usize::MAX)
+            .await
+            .unwrap(),
+    )
+    .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

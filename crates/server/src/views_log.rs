@@ -1,22 +1,71 @@
-//! Reading a job's log, wherever it is now.
+//! Reading a job's log, wherever it is now: the growing file while the job runs, the stored
+//! (compressed, chunked) log once it ended.
 
 use crate::error::{ApiError, ApiResult};
 use tandem_engine::Engine;
+use tandem_store::JobRow;
 
-pub async fn job_log(engine: &Engine, run_id: i64, job: &str) -> ApiResult<String> {
-    let jobs = engine.store.list_jobs(run_id).await?;
-    let row = jobs
+async fn job_row(engine: &Engine, run_id: i64, job: &str) -> ApiResult<JobRow> {
+    engine
+        .store
+        .list_jobs(run_id)
+        .await?
         .into_iter()
         .find(|j| j.name == job)
-        .ok_or_else(|| ApiError::not_found(format!("run {run_id} has no job `{job}`")))?;
-    let bytes = match &row.log_digest {
-        Some(digest) => {
-            let (blobs, digest) = (engine.store.blobs().clone(), digest.clone());
-            tokio::task::spawn_blocking(move || blobs.read(&digest))
+        .ok_or_else(|| ApiError::not_found(format!("run {run_id} has no job `{job}`")))
+}
+
+/// Up to `max` bytes of a job's log from `offset`.
+pub async fn read_job_log(engine: &Engine, row: &JobRow, offset: u64, max: usize) -> ApiResult<Vec<u8>> {
+    match row.log_digest.as_deref().filter(|d| !d.is_empty()) {
+        Some(digest) => Ok(engine.store.read_log(digest, offset, max).await?),
+        None => {
+            use tokio::io::{AsyncReadExt, AsyncSeekExt};
+            let Ok(mut file) = tokio::fs::File::open(engine.job_log_path(row.id)).await else {
+                return Ok(Vec::new());
+            };
+            file.seek(std::io::SeekFrom::Start(offset))
                 .await
-                .map_err(ApiError::internal)??
+                .map_err(ApiError::internal)?;
+            let mut out = Vec::new();
+            file.take(max as u64)
+                .read_to_end(&mut out)
+                .await
+                .map_err(ApiError::internal)?;
+            Ok(out)
         }
-        None => tokio::fs::read(engine.job_log_path(row.id)).await.unwrap_or_default(),
-    };
+    }
+}
+
+/// A job's whole log as text.
+pub async fn job_log(engine: &Engine, run_id: i64, job: &str) -> ApiResult<String> {
+    let row = job_row(engine, run_id, job).await?;
+    let bytes = read_job_log(engine, &row, 0, usize::MAX).await?;
     Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// The last `max` bytes (about) of a job's log, and whether earlier text was left out; reads
+/// only the chunks it shows, whatever the log's size.
+pub async fn job_log_tail(engine: &Engine, run_id: i64, job: &str, max: usize) -> ApiResult<(String, bool)> {
+    let row = job_row(engine, run_id, job).await?;
+    let size = match row.log_digest.as_deref().filter(|d| !d.is_empty()) {
+        Some(digest) => match engine.store.log_size(digest).await? {
+            0 => engine.store.blobs().read(digest).map(|b| b.len() as u64).unwrap_or(0),
+            n => n,
+        },
+        None => tokio::fs::metadata(engine.job_log_path(row.id))
+            .await
+            .map(|m| m.len())
+            .unwrap_or(0),
+    };
+    let start = size.saturating_sub(max as u64);
+    let bytes = read_job_log(engine, &row, start, max).await?;
+    let mut text = String::from_utf8_lossy(&bytes).into_owned();
+    if start > 0 {
+        // Start at a whole line.
+        if let Some(nl) = text.find('\n') {
+            text.drain(..=nl);
+        }
+    }
+    Ok((text, start > 0))
 }

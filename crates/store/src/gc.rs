@@ -35,7 +35,7 @@ impl Store {
         report.artifacts_expired = expired.rows_affected();
         let referenced: Vec<(String,)> = sqlx::query_as(
             "SELECT digest FROM artifacts UNION SELECT log_digest FROM jobs WHERE log_digest IS NOT NULL
-             UNION SELECT digest FROM caches",
+             UNION SELECT digest FROM caches UNION SELECT digest FROM log_chunks",
         )
         .fetch_all(&mut *tx)
         .await?;

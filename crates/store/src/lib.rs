@@ -10,6 +10,7 @@ mod events;
 mod gc;
 mod ideas;
 mod incidents;
+mod logs;
 mod releases;
 mod rollouts;
 mod runs;

@@ -11,9 +11,7 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::stream::{self, Stream};
 use serde::Deserialize;
 use std::convert::Infallible;
-use std::path::PathBuf;
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
 /// Most bytes sent in one event.
 const CHUNK: usize = 64 * 1024;
@@ -89,11 +87,10 @@ impl Tail {
                 return Event::default().event("error").data("the job is gone");
             };
             let finished = job.log_digest.as_deref().is_some_and(|d| !d.is_empty());
-            let path: PathBuf = match &job.log_digest {
-                Some(d) if !d.is_empty() => self.state.engine.store.blobs().path_of(d),
-                _ => self.state.engine.job_log_path(self.job_id),
-            };
-            if let Some(bytes) = read_from(&path, self.offset).await
+            let bytes = crate::views_log::read_job_log(&self.state.engine, &job, self.offset, CHUNK)
+                .await
+                .ok();
+            if let Some(bytes) = bytes
                 && !bytes.is_empty()
             {
                 // Cut at the last complete UTF-8 character so no character is split.
@@ -112,16 +109,6 @@ impl Tail {
             tokio::time::sleep(POLL).await;
         }
     }
-}
-
-/// Up to [`CHUNK`] bytes of `path` from `offset`; `None` when the file is not there (yet).
-async fn read_from(path: &std::path::Path, offset: u64) -> Option<Vec<u8>> {
-    let mut file = tokio::fs::File::open(path).await.ok()?;
-    file.seek(std::io::SeekFrom::Start(offset)).await.ok()?;
-    let mut buf = vec![0u8; CHUNK];
-    let n = file.read(&mut buf).await.ok()?;
-    buf.truncate(n);
-    Some(buf)
 }
 
 /// The length of the longest prefix of `bytes` that does not end inside a UTF-8 character.

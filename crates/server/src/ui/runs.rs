@@ -8,7 +8,7 @@ use super::{PageResult, parse_id};
 use crate::AppState;
 use crate::auth::{PageAuth, Viewer, url_encode};
 use crate::views::{JobDetail, RunDetail, run_detail};
-use crate::views_log::job_log;
+use crate::views_log::job_log_tail;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use maud::{Markup, PreEscaped, html};
@@ -177,8 +177,8 @@ pub async fn detail(auth: PageAuth<Viewer>, State(state): State<AppState>, Path(
     let mut logs = Vec::with_capacity(run.jobs.len());
     for job in &run.jobs {
         // A lost log blob should not hide the rest of the run.
-        let log = job_log(&state.engine, id, &job.job.name).await;
-        logs.push(log.unwrap_or_else(|e| format!("(cannot read this log: {})", e.message)));
+        let log = job_log_tail(&state.engine, id, &job.job.name, LOG_TAIL).await;
+        logs.push(log.unwrap_or_else(|e| (format!("(cannot read this log: {})", e.message), false)));
     }
     let r = &run.run;
     let title = format!("Run #{id}");
@@ -312,11 +312,12 @@ fn job_summary(j: &JobDetail) -> String {
     parts.join(" · ")
 }
 
-fn job_panel(run_id: i64, j: &JobDetail, log: &str) -> Markup {
+fn job_panel(run_id: i64, j: &JobDetail, (log, earlier): &(String, bool)) -> Markup {
     let job = &j.job;
     let needs: Vec<String> = serde_json::from_str(&job.needs).unwrap_or_default();
     let raw = format!("/api/v1/runs/{run_id}/jobs/{}/log", url_encode(&job.name));
     let (shown, cut) = log_tail(log);
+    let cut = cut || *earlier;
     html! {
         section.panel.job id={ "job-" (job.position) } data-job=(job.name) {
             div.job-head {

@@ -1,0 +1,198 @@
+//! Finished job logs, kept as gzip-compressed chunks (1 MiB of text each) in the blob store.
+//! Reading from an offset decompresses only the chunks it needs, so serving the tail of a
+//! 1 GiB log costs one chunk. A log stored before chunking (a plain blob) still reads.
+
+use crate::events::append_event;
+use crate::{Result, Store, StoreError};
+use flate2::Compression;
+use flate2::read::GzDecoder;
+use flate2::write::GzEncoder;
+use sha2::{Digest, Sha256};
+use std::io::{Read, Write};
+use std::path::Path;
+
+/// Text per chunk: small enough to decompress for one read, large enough to compress well.
+pub const CHUNK: usize = 1 << 20;
+
+/// A stored chunk: where its text starts in the log, its length, and its blob.
+type Chunk = (u64, u64, String);
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+struct ChunkRow {
+    start: i64,
+    length: i64,
+    digest: String,
+}
+
+impl Store {
+    /// Stores the log file at `path` as compressed chunks; returns the log's digest (the
+    /// sha256 of its whole text) and its size.
+    pub async fn put_log(&self, path: &Path) -> Result<(String, u64)> {
+        let blobs = self.blobs().clone();
+        let path = path.to_path_buf();
+        let (digest, size, chunks) = tokio::task::spawn_blocking(move || -> Result<(String, u64, Vec<Chunk>)> {
+            let io = |context: String| move |source| StoreError::Io { context, source };
+            let mut file = std::fs::File::open(&path).map_err(io(format!("cannot read {}", path.display())))?;
+            let mut whole = Sha256::new();
+            let mut chunks = Vec::new();
+            let mut buf = vec![0u8; CHUNK];
+            let mut start = 0u64;
+            loop {
+                let n = read_full(&mut file, &mut buf).map_err(io(format!("cannot read {}", path.display())))?;
+                if n == 0 {
+                    break;
+                }
+                whole.update(&buf[..n]);
+                let mut gz = GzEncoder::new(Vec::with_capacity(n / 4), Compression::fast());
+                gz.write_all(&buf[..n])
+                    .map_err(io("cannot compress a log chunk".into()))?;
+                let packed = gz.finish().map_err(io("cannot compress a log chunk".into()))?;
+                let chunk_digest = blobs.put_bytes(&packed)?;
+                chunks.push((start, n as u64, chunk_digest));
+                start += n as u64;
+            }
+            Ok((hex::encode(whole.finalize()), start, chunks))
+        })
+        .await
+        .map_err(|e| StoreError::Corrupt {
+            what: "log".into(),
+            message: e.to_string(),
+        })??;
+        let mut tx = self.writer.begin().await?;
+        for (seq, (start, length, chunk)) in chunks.iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO log_chunks (log_digest, seq, start, length, digest) VALUES ($1, $2, $3, $4, $5)
+                 ON CONFLICT DO NOTHING",
+            )
+            .bind(&digest)
+            .bind(seq as i64)
+            .bind(*start as i64)
+            .bind(*length as i64)
+            .bind(chunk)
+            .execute(&mut *tx)
+            .await?;
+        }
+        let data = serde_json::json!({ "size": size, "chunks": chunks.len() });
+        append_event(&mut tx, "log.stored", &digest, data).await?;
+        tx.commit().await?;
+        Ok((digest, size))
+    }
+
+    /// Up to `max` bytes of a stored log from byte `offset`.
+    pub async fn read_log(&self, digest: &str, offset: u64, max: usize) -> Result<Vec<u8>> {
+        let chunks: Vec<ChunkRow> = sqlx::query_as(
+            "SELECT start, length, digest FROM log_chunks WHERE log_digest = $1 AND start + length > $2 ORDER BY seq",
+        )
+        .bind(digest)
+        .bind(offset as i64)
+        .fetch_all(&self.pool)
+        .await?;
+        let blobs = self.blobs().clone();
+        let digest = digest.to_string();
+        tokio::task::spawn_blocking(move || -> Result<Vec<u8>> {
+            let has_chunks = !chunks.is_empty();
+            if !has_chunks {
+                // A log stored whole, or an empty one: read the plain blob if there is one.
+                return match blobs.read(&digest) {
+                    Ok(bytes) => Ok(bytes.into_iter().skip(offset as usize).take(max).collect()),
+                    Err(StoreError::NotFound { .. }) => Ok(Vec::new()),
+                    Err(e) => Err(e),
+                };
+            }
+            let mut out = Vec::new();
+            for c in chunks {
+                if out.len() >= max {
+                    break;
+                }
+                let packed = blobs.read(&c.digest)?;
+                let mut text = Vec::with_capacity(c.length as usize);
+                GzDecoder::new(packed.as_slice())
+                    .read_to_end(&mut text)
+                    .map_err(|e| StoreError::Corrupt {
+                        what: format!("log chunk {}", c.digest),
+                        message: e.to_string(),
+                    })?;
+                let skip = offset.saturating_sub(c.start as u64) as usize;
+                let take = (max - out.len()).min(text.len().saturating_sub(skip));
+                out.extend_from_slice(&text[skip.min(text.len())..skip.min(text.len()) + take]);
+            }
+            Ok(out)
+        })
+        .await
+        .map_err(|e| StoreError::Corrupt {
+            what: "log".into(),
+            message: e.to_string(),
+        })?
+    }
+
+    /// The size of a stored log, in bytes of text.
+    pub async fn log_size(&self, digest: &str) -> Result<u64> {
+        let (size,): (Option<i64>,) =
+            sqlx::query_as("SELECT MAX(start + length) FROM log_chunks WHERE log_digest = $1")
+                .bind(digest)
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(size.unwrap_or(0) as u64)
+    }
+}
+
+fn read_full(file: &mut std::fs::File, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match file.read(&mut buf[filled..])? {
+            0 => break,
+            n => filled += n,
+        }
+    }
+    Ok(filled)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::testing::store;
+
+    #[tokio::test]
+    async fn a_log_is_kept_compressed_and_read_from_any_offset() {
+        let (dir, store) = store().await;
+        let mut text = Vec::new();
+        for i in 0..60_000 {
+            text.extend_from_slice(format!("[00:00.{:03}] line {i} of a long build log\n", i % 1000).as_bytes());
+        }
+        assert!(text.len() > 2 * super::CHUNK, "spans several chunks");
+        let path = dir.path().join("job.log");
+        std::fs::write(&path, &text).unwrap();
+        let (digest, size) = store.put_log(&path).await.unwrap();
+        assert_eq!(size as usize, text.len());
+        assert_eq!(store.log_size(&digest).await.unwrap() as usize, text.len());
+        assert_eq!(store.read_log(&digest, 0, usize::MAX).await.unwrap(), text);
+        let mid = super::CHUNK as u64 - 7;
+        assert_eq!(
+            store.read_log(&digest, mid, 100).await.unwrap(),
+            &text[mid as usize..mid as usize + 100]
+        );
+        assert!(store.read_log(&digest, size, 10).await.unwrap().is_empty());
+        let stored: u64 = walk_size(&dir.path().join("blobs"));
+        assert!(
+            stored < text.len() as u64 / 3,
+            "compressed: {stored} bytes for {}",
+            text.len()
+        );
+
+        let plain = store.blobs().put_bytes(b"an old plain log").unwrap();
+        assert_eq!(store.read_log(&plain, 3, 3).await.unwrap(), b"old");
+    }
+
+    fn walk_size(dir: &std::path::Path) -> u64 {
+        std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| {
+                let e = e.unwrap();
+                if e.file_type().unwrap().is_dir() {
+                    walk_size(&e.path())
+                } else {
+                    e.metadata().unwrap().len()
+                }
+            })
+            .sum()
+    }
+}
