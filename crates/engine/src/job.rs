@@ -78,7 +78,7 @@ impl Engine {
         }
         let (passed, exit_code) = result;
         log.finish().await?;
-        let (digest, _) = self.store.put_log(&log_path).await?;
+        let packed = self.store.pack_log(&log_path).await?;
         let state = if passed {
             "success"
         } else if stop.is_cancelled() {
@@ -86,7 +86,9 @@ impl Engine {
         } else {
             "failed"
         };
-        self.store.finish_job(job_id, state, exit_code, &digest).await?;
+        self.store
+            .finish_job_with_log(job_id, state, exit_code, &packed)
+            .await?;
         let _ = tokio::fs::remove_file(&log_path).await;
         self.notify();
         Ok(JobOutcome { passed })

@@ -23,6 +23,7 @@ pub use events::EventRow;
 pub use gc::GcReport;
 pub use ideas::{CommitRow, IdeaRow, NewCommit};
 pub use incidents::IncidentRow;
+pub use logs::PackedLog;
 pub use releases::{ReleaseArtifact, ReleaseRow};
 pub use rollouts::{DeploymentRow, NewDeployment, RolloutRow};
 pub use runs::{ArtifactRow, JobRow, NewJob, RunFilter, RunRow, StepRow};

@@ -17,6 +17,34 @@ pub const CHUNK: usize = 1 << 20;
 /// A stored chunk: where its text starts in the log, its length, and its blob.
 type Chunk = (u64, u64, String);
 
+/// A log written to the blob store as chunks, not yet recorded.
+#[derive(Debug, Clone)]
+pub struct PackedLog {
+    /// sha256 of the whole text: the log's name.
+    pub digest: String,
+    pub size: u64,
+    chunks: Vec<Chunk>,
+}
+
+/// Records a packed log's chunks (and an event) in `tx`.
+pub(crate) async fn record_chunks(tx: &mut sqlx::SqliteConnection, log: &PackedLog) -> Result<()> {
+    for (seq, (start, length, chunk)) in log.chunks.iter().enumerate() {
+        sqlx::query(
+            "INSERT INTO log_chunks (log_digest, seq, start, length, digest) VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(&log.digest)
+        .bind(seq as i64)
+        .bind(*start as i64)
+        .bind(*length as i64)
+        .bind(chunk)
+        .execute(&mut *tx)
+        .await?;
+    }
+    let data = serde_json::json!({ "size": log.size, "chunks": log.chunks.len() });
+    append_event(tx, "log.stored", &log.digest, data).await
+}
+
 #[derive(Debug, Clone, sqlx::FromRow)]
 struct ChunkRow {
     start: i64,
@@ -25,12 +53,23 @@ struct ChunkRow {
 }
 
 impl Store {
-    /// Stores the log file at `path` as compressed chunks; returns the log's digest (the
-    /// sha256 of its whole text) and its size.
+    /// Stores the log file at `path` as compressed chunks and records them; returns the log's
+    /// digest (the sha256 of its whole text) and its size.
     pub async fn put_log(&self, path: &Path) -> Result<(String, u64)> {
+        let log = self.pack_log(path).await?;
+        let mut tx = self.writer.begin().await?;
+        record_chunks(&mut tx, &log).await?;
+        tx.commit().await?;
+        Ok((log.digest, log.size))
+    }
+
+    /// Writes the log file at `path` into the blob store as compressed chunks, without
+    /// recording them: [`Store::finish_job_with_log`] records them with the job's end, in one
+    /// transaction.
+    pub async fn pack_log(&self, path: &Path) -> Result<PackedLog> {
         let blobs = self.blobs().clone();
         let path = path.to_path_buf();
-        let (digest, size, chunks) = tokio::task::spawn_blocking(move || -> Result<(String, u64, Vec<Chunk>)> {
+        tokio::task::spawn_blocking(move || -> Result<PackedLog> {
             let io = |context: String| move |source| StoreError::Io { context, source };
             let mut file = std::fs::File::open(&path).map_err(io(format!("cannot read {}", path.display())))?;
             let mut whole = Sha256::new();
@@ -51,31 +90,17 @@ impl Store {
                 chunks.push((start, n as u64, chunk_digest));
                 start += n as u64;
             }
-            Ok((hex::encode(whole.finalize()), start, chunks))
+            Ok(PackedLog {
+                digest: hex::encode(whole.finalize()),
+                size: start,
+                chunks,
+            })
         })
         .await
         .map_err(|e| StoreError::Corrupt {
             what: "log".into(),
             message: e.to_string(),
-        })??;
-        let mut tx = self.writer.begin().await?;
-        for (seq, (start, length, chunk)) in chunks.iter().enumerate() {
-            sqlx::query(
-                "INSERT INTO log_chunks (log_digest, seq, start, length, digest) VALUES ($1, $2, $3, $4, $5)
-                 ON CONFLICT DO NOTHING",
-            )
-            .bind(&digest)
-            .bind(seq as i64)
-            .bind(*start as i64)
-            .bind(*length as i64)
-            .bind(chunk)
-            .execute(&mut *tx)
-            .await?;
-        }
-        let data = serde_json::json!({ "size": size, "chunks": chunks.len() });
-        append_event(&mut tx, "log.stored", &digest, data).await?;
-        tx.commit().await?;
-        Ok((digest, size))
+        })?
     }
 
     /// Up to `max` bytes of a stored log from byte `offset`.

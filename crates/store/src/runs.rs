@@ -287,6 +287,30 @@ impl Store {
         Ok(())
     }
 
+    /// Ends a job and records its packed log, in one transaction.
+    pub async fn finish_job_with_log(
+        &self,
+        job_id: i64,
+        state: &str,
+        exit_code: Option<i64>,
+        log: &crate::PackedLog,
+    ) -> Result<()> {
+        let mut tx = self.writer.begin().await?;
+        crate::logs::record_chunks(&mut tx, log).await?;
+        sqlx::query("UPDATE jobs SET state = $1, exit_code = $2, log_digest = $3, finished_at = $4 WHERE id = $5")
+            .bind(state)
+            .bind(exit_code)
+            .bind(&log.digest)
+            .bind(now_ms())
+            .bind(job_id)
+            .execute(&mut *tx)
+            .await?;
+        let data = serde_json::json!({ "exit_code": exit_code, "log_bytes": log.size });
+        append_event(&mut tx, &format!("job.{state}"), &format!("job/{job_id}"), data).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     pub async fn update_step(&self, step_id: i64, state: &str, exit_code: Option<i64>) -> Result<()> {
         let now = now_ms();
         sqlx::query(
