@@ -48,6 +48,8 @@ enum Command {
     /// Artifacts: download (digest-checked), garbage collection.
     #[command(subcommand)]
     Artifact(commands::artifacts::ArtifactCommand),
+    /// Send markets back to their previous release by hand.
+    Rollback(commands::rollback::RollbackArgs),
     /// API tokens.
     #[command(subcommand)]
     Token(commands::tokens::TokenCommand),
@@ -95,6 +97,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Release(c) => c.run().await.map(|_| ExitCode::SUCCESS),
         Command::Rollout(c) => c.run().await.map(|_| ExitCode::SUCCESS),
         Command::Token(c) => c.run().await.map(|_| ExitCode::SUCCESS),
+        Command::Rollback(args) => commands::rollback::run(args).await,
         Command::Artifact(c) => c.run().await.map(|_| ExitCode::SUCCESS),
     }
 }

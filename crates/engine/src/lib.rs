@@ -8,6 +8,7 @@ pub mod git;
 mod job;
 pub mod logs;
 pub mod pipeline;
+pub mod rollback;
 pub mod rollout;
 pub mod secrets;
 pub mod supervisor;

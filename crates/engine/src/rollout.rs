@@ -102,7 +102,7 @@ impl Engine {
                 set.spawn(async move {
                     let _permit = limit.acquire_owned().await;
                     engine
-                        .deploy_market(rollout_id, &release, &spec, &artifacts, &market)
+                        .deploy_market(Some(rollout_id), "release", &release, &spec, &artifacts, &market)
                         .await
                 });
             }
@@ -136,7 +136,7 @@ impl Engine {
 
     /// Copies a release's artifacts out of the blob store (verifying each digest first) into
     /// the folder its processes run from; returns artifact name → path.
-    async fn prepare_release(&self, release: &ReleaseRow) -> Result<HashMap<String, String>> {
+    pub(crate) async fn prepare_release(&self, release: &ReleaseRow) -> Result<HashMap<String, String>> {
         let dir = self.release_dir(release);
         tokio::fs::create_dir_all(&dir)
             .await
@@ -168,21 +168,22 @@ impl Engine {
 
     /// Deploys a release to one market and reports the outcome; the deployment, and on failure
     /// an incident, are recorded in the store.
-    async fn deploy_market(
+    pub(crate) async fn deploy_market(
         &self,
-        rollout_id: i64,
+        rollout_id: Option<i64>,
+        kind: &str,
         release: &ReleaseRow,
         spec: &ServiceSpec,
         artifacts: &HashMap<String, String>,
         market: &str,
     ) -> MarketOutcome {
         let new = NewDeployment {
-            rollout_id: Some(rollout_id),
+            rollout_id,
             service: &release.service,
             market,
             release_id: release.id,
         };
-        let deployment = match self.store.insert_deployment(new).await {
+        let deployment = match self.store.insert_deployment_of_kind(new, kind).await {
             Ok(d) => d,
             Err(e) => {
                 return outcome(

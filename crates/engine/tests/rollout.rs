@@ -195,9 +195,57 @@ services:
     assert_eq!(incidents[0].market, "fr");
     assert_eq!(incidents[0].deployment_id, Some(deployments[0].id));
 
+    // By hand: France has nothing earlier than v1 to go back to.
+    let out = engine.rollback("shop", &["fr".to_string()]).await.unwrap();
+    assert_eq!(
+        (out[0].state.as_str(), out[0].reason.as_str()),
+        ("skipped", "no earlier release ran here")
+    );
+
+    // v3 fixes the probe and reaches every market; rolling France back skips the failed v2.
+    std::fs::write(repo.join("tandem.yml"), &spec).unwrap();
+    git(&repo, &["commit", "-q", "-am", "T-2: fix the health check path"]);
+    let v3 = run_to_release(&engine).await;
+    assert_eq!(roll_out(&engine, v3).await.state, "succeeded");
+    let out = engine
+        .rollback("shop", &["fr".to_string(), "de".to_string()])
+        .await
+        .unwrap();
+    let versions: Vec<(Option<&str>, Option<&str>, &str)> = out
+        .iter()
+        .map(|o| (o.from.as_deref(), o.to.as_deref(), o.state.as_str()))
+        .collect();
+    assert_eq!(
+        versions,
+        [
+            (Some("v3"), Some("v1"), "rolled back"),
+            (Some("v3"), Some("v1"), "rolled back")
+        ]
+    );
+    let live = engine.store.list_live_deployments().await.unwrap();
+    let release_of = |m: &str| live.iter().find(|d| d.market == m).unwrap().release_id;
+    assert_eq!((release_of("fr"), release_of("de"), release_of("pl")), (v1, v1, v3));
+    let fr = live.iter().find(|d| d.market == "fr").unwrap();
+    assert_eq!(fr.kind, "rollback");
+    assert!(
+        body(&format!("{}/", fr.url.as_deref().unwrap()))
+            .await
+            .contains("data-release=\"v1\"")
+    );
+    assert!(
+        engine
+            .rollback("shop", &["xx".to_string()])
+            .await
+            .unwrap_err()
+            .to_string()
+            .contains("market `xx`")
+    );
+
+    let fr_now = fr.url.clone().unwrap();
+    assert!(reqwest::get(&fr_now).await.is_ok());
     engine.shutdown().await;
     assert!(
-        reqwest::get(&fr_url).await.is_err(),
+        reqwest::get(&fr_now).await.is_err(),
         "shutdown stops the market processes"
     );
 }

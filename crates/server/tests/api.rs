@@ -423,3 +423,59 @@ async fn a_jobs_log_streams_live_and_resumes_from_an_offset() {
     .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn rollback_by_hand_checks_its_request() {
+    let s = Server::start(false).await;
+    let path = "/api/v1/services/shop/rollback";
+    let (status, _, _) = error_code(
+        s.post(path, Some(Role::Developer))
+            .json(&json!({ "all": true }))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "rollback needs an operator");
+    let (status, _, message) = error_code(
+        s.post(path, Some(Role::Operator))
+            .json(&json!({}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(message.contains("`markets`"), "{message}");
+    let (status, _, _) = error_code(
+        s.post(path, Some(Role::Operator))
+            .json(&json!({ "all": true, "markets": ["fr"] }))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, _, message) = error_code(
+        s.post("/api/v1/services/nope/rollback", Some(Role::Operator))
+            .json(&json!({ "all": true }))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!((status, message.contains("nope")), (StatusCode::NOT_FOUND, true));
+    // Nothing is deployed yet: every market is skipped, and says why.
+    let done: Value = s
+        .post(path, Some(Role::Operator))
+        .json(&json!({ "all": true }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(done.as_array().unwrap().len(), 2);
+    assert_eq!(done[0]["state"], "skipped");
+    assert_eq!(done[0]["reason"], "nothing is deployed here");
+}

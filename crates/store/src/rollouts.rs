@@ -154,6 +154,11 @@ impl Store {
 
     /// Records the intent to deploy a release to a market, before anything starts.
     pub async fn insert_deployment(&self, new: NewDeployment<'_>) -> Result<DeploymentRow> {
+        self.insert_deployment_of_kind(new, "release").await
+    }
+
+    /// Records the intent to deploy, of a kind: `release` (from a rollout) or `rollback` (by hand).
+    pub async fn insert_deployment_of_kind(&self, new: NewDeployment<'_>, kind: &str) -> Result<DeploymentRow> {
         let mut tx = self.writer.begin().await?;
         let previous: Option<(i64,)> =
             sqlx::query_as("SELECT release_id FROM deployments WHERE service = $1 AND market = $2 AND state = 'live'")
@@ -163,7 +168,7 @@ impl Store {
                 .await?;
         let row: DeploymentRow = sqlx::query_as(
             "INSERT INTO deployments (rollout_id, service, market, release_id, previous_release_id, kind, state, started_at)
-             VALUES ($1, $2, $3, $4, $5, 'release', 'deploying', $6) RETURNING *",
+             VALUES ($1, $2, $3, $4, $5, $7, 'deploying', $6) RETURNING *",
         )
         .bind(new.rollout_id)
         .bind(new.service)
@@ -171,9 +176,10 @@ impl Store {
         .bind(new.release_id)
         .bind(previous.map(|p| p.0))
         .bind(now_ms())
+        .bind(kind)
         .fetch_one(&mut *tx)
         .await?;
-        let data = serde_json::json!({ "service": new.service, "market": new.market, "release": new.release_id });
+        let data = serde_json::json!({ "service": new.service, "market": new.market, "release": new.release_id, "kind": kind });
         append_event(&mut tx, "deployment.started", &format!("deployment/{}", row.id), data).await?;
         tx.commit().await?;
         Ok(row)
@@ -233,6 +239,22 @@ impl Store {
                 .fetch_all(&self.pool)
                 .await?,
         )
+    }
+
+    /// The release a market ran before its current one: the newest release older than the one
+    /// live now that was once live there. `None` when there is none to go back to.
+    pub async fn previous_good_release(&self, service: &str, market: &str) -> Result<Option<i64>> {
+        let row: Option<(i64,)> = sqlx::query_as(
+            "SELECT release_id FROM deployments
+             WHERE service = $1 AND market = $2 AND state = 'superseded'
+               AND release_id < (SELECT release_id FROM deployments WHERE service = $1 AND market = $2 AND state = 'live')
+             ORDER BY release_id DESC LIMIT 1",
+        )
+        .bind(service)
+        .bind(market)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|r| r.0))
     }
 
     /// Each market's live deployment of every service.

@@ -5,6 +5,7 @@ pub mod ideas;
 pub mod lint;
 pub mod markets;
 pub mod releases;
+pub mod rollback;
 pub mod runs;
 pub mod tokens;
 

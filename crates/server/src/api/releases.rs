@@ -104,3 +104,72 @@ pub async fn list_deployments(
 pub async fn list_incidents(_: Auth<Viewer>, State(state): State<AppState>) -> ApiResult<Json<Vec<IncidentRow>>> {
     Ok(Json(state.engine.store.list_incidents().await?))
 }
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RollbackRequest {
+    /// Markets to roll back.
+    #[serde(default)]
+    pub markets: Vec<String>,
+    /// Every market of the service instead.
+    #[serde(default)]
+    pub all: bool,
+}
+
+/// One market's rollback.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct RollbackResult {
+    pub market: String,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    /// rolled back, failed or skipped.
+    pub state: String,
+    pub reason: String,
+}
+
+/// Sends markets back to the release each ran before its current one, recorded as deployments
+/// of kind `rollback`.
+#[utoipa::path(post, path = "/api/v1/services/{service}/rollback", tag = "releases", params(("service" = String, Path)),
+    request_body = RollbackRequest,
+    responses((status = 200, body = [RollbackResult]), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn rollback(
+    _: Auth<Operator>,
+    State(state): State<AppState>,
+    PathParam(service): PathParam<String>,
+    crate::error::JsonBody(req): crate::error::JsonBody<RollbackRequest>,
+) -> ApiResult<Json<Vec<RollbackResult>>> {
+    let markets = match (req.all, req.markets.is_empty()) {
+        (true, true) => state
+            .engine
+            .store
+            .list_markets()
+            .await?
+            .into_iter()
+            .map(|m| m.id)
+            .collect(),
+        (false, false) => req.markets,
+        (true, false) => {
+            return Err(crate::error::ApiError::bad_request(
+                "give `markets` or `all: true`, not both",
+            ));
+        }
+        (false, true) => {
+            return Err(crate::error::ApiError::bad_request(
+                "name the `markets` to roll back, or set `all: true`",
+            ));
+        }
+    };
+    let outcomes = state.engine.rollback(&service, &markets).await?;
+    Ok(Json(
+        outcomes
+            .into_iter()
+            .map(|o| RollbackResult {
+                market: o.market,
+                from: o.from,
+                to: o.to,
+                state: o.state,
+                reason: o.reason,
+            })
+            .collect(),
+    ))
+}
