@@ -161,6 +161,35 @@ fn the_demo_builds_releases_and_rolls_out_to_25_markets() {
         let t4 = ideas.iter().find(|i| i["key"] == "T-4").unwrap();
         assert_eq!(t4["state"], "in development", "the faulty change is live nowhere");
 
+        // The plan of the faulty v2 says what it would do; v1 is already everywhere.
+        let (_, releases) = get(&format!("{base}/api/v1/releases?service=shop"), Some(token))?;
+        let releases: Vec<Value> = serde_json::from_str(&releases).map_err(|e| e.to_string())?;
+        let id_of = |v: &str| {
+            releases.iter().find(|r| r["version"] == v).unwrap()["id"]
+                .as_i64()
+                .unwrap()
+        };
+        let (_, plan) = get(&format!("{base}/api/v1/releases/{}/plan", id_of("v2")), Some(token))?;
+        let plan: Value = serde_json::from_str(&plan).map_err(|e| e.to_string())?;
+        assert_eq!(plan["waves"][0]["name"], "pilot");
+        assert_eq!(
+            plan["waves"][0]["markets"][0],
+            serde_json::json!({ "market": "fr", "current": "v1", "action": "deploy", "blockers": [] })
+        );
+        assert_eq!(plan["gates"]["probe"]["path"], "/healthz");
+        let (_, plan) = get(&format!("{base}/api/v1/releases/{}/plan", id_of("v1")), Some(token))?;
+        assert!(!plan.contains("\"deploy\""), "v1 is already everywhere: {plan}");
+        let out = Command::new(env!("CARGO_BIN_EXE_tandem"))
+            .args(["release", "plan", "shop", "v2", "--server", &base, "--token", token])
+            .env("NO_COLOR", "1")
+            .output()
+            .map_err(|e| e.to_string())?;
+        let table = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            table.contains("Plan for shop v2") && table.contains("1 pilot") && table.contains("5 north-east"),
+            "{table}"
+        );
+
         let (_, events) = get(&format!("{base}/api/v1/events?limit=5000"), Some(token))?;
         let events: Vec<Value> = serde_json::from_str(&events).map_err(|e| e.to_string())?;
         let count = |kind: &str| events.iter().filter(|e| e["kind"] == kind).count();

@@ -105,3 +105,83 @@ waves:
         assert_eq!(t.record(false, 2, 2), ProbeVerdict::Unhealthy);
     }
 }
+
+/// What a rollout of a release would do in one market.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PlannedMarket {
+    pub market: String,
+    /// The release it runs now, if any.
+    pub current: Option<String>,
+    /// deploy, or already there.
+    pub action: String,
+    /// Why it could not be deployed now; empty when nothing stands in the way.
+    pub blockers: Vec<String>,
+}
+
+/// One wave of a release plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PlannedWaveMarkets {
+    pub name: String,
+    pub markets: Vec<PlannedMarket>,
+}
+
+/// What rolling `version` out would do: for each wave and market, what runs there now, whether
+/// it would change, and what would block it (`blockers_for` gives a market's own blockers;
+/// `global` ones block every market).
+pub fn plan_release(
+    waves: &[PlannedWave],
+    current: &std::collections::HashMap<String, String>,
+    version: &str,
+    global: &[String],
+) -> Vec<PlannedWaveMarkets> {
+    waves
+        .iter()
+        .map(|w| PlannedWaveMarkets {
+            name: w.name.clone(),
+            markets: w
+                .markets
+                .iter()
+                .map(|m| {
+                    let now = current.get(m).cloned();
+                    let there = now.as_deref() == Some(version);
+                    PlannedMarket {
+                        market: m.clone(),
+                        current: now,
+                        action: if there { "already there" } else { "deploy" }.into(),
+                        blockers: if there { Vec::new() } else { global.to_vec() },
+                    }
+                })
+                .collect(),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod plan_tests {
+    use super::*;
+
+    #[test]
+    fn a_plan_says_what_changes_where_and_what_blocks_it() {
+        let waves = [
+            PlannedWave {
+                name: "pilot".into(),
+                markets: vec!["fr".into()],
+            },
+            PlannedWave {
+                name: "rest".into(),
+                markets: vec!["be".into(), "de".into()],
+            },
+        ];
+        let current = [
+            ("fr".to_string(), "v2".to_string()),
+            ("be".to_string(), "v1".to_string()),
+        ]
+        .into();
+        let plan = plan_release(&waves, &current, "v2", &["rollout 4 is in progress".into()]);
+        assert_eq!(plan[0].markets[0].action, "already there");
+        assert!(plan[0].markets[0].blockers.is_empty());
+        assert_eq!(plan[1].markets[0].current.as_deref(), Some("v1"));
+        assert_eq!(plan[1].markets[1].current, None);
+        assert_eq!(plan[1].markets[1].blockers, ["rollout 4 is in progress"]);
+    }
+}

@@ -6,6 +6,14 @@ use serde_json::{Value, json};
 
 #[derive(Debug, Subcommand)]
 pub enum ReleaseCommand {
+    /// Show what rolling a release out would do: waves, gates, what runs where, what blocks it.
+    #[command(after_help = "Example:\n  tandem release plan shop v3")]
+    Plan {
+        service: String,
+        version: String,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
     /// List releases, newest first.
     #[command(after_help = "Example:\n  tandem release list --service shop")]
     List {
@@ -43,7 +51,14 @@ pub enum RolloutCommand {
 
 impl ReleaseCommand {
     pub async fn run(self) -> anyhow::Result<()> {
-        let ReleaseCommand::List { service, client } = self;
+        let (service, client) = match self {
+            ReleaseCommand::Plan {
+                service,
+                version,
+                client,
+            } => return plan(&service, &version, &client).await,
+            ReleaseCommand::List { service, client } => (service, client),
+        };
         let path = match &service {
             Some(s) => format!("/api/v1/releases?service={s}"),
             None => "/api/v1/releases".into(),
@@ -68,6 +83,51 @@ impl ReleaseCommand {
         print_table(&["id", "service", "version", "commit", "run", "created"], rows);
         Ok(())
     }
+}
+
+async fn plan(service: &str, version: &str, client: &ClientArgs) -> anyhow::Result<()> {
+    let api = Client::from_args(client);
+    let releases: Vec<Value> = api
+        .get(&format!("/api/v1/releases?service={}", crate::client::encode(service)))
+        .await?;
+    let release = releases.iter().find(|r| r["version"] == version).ok_or_else(|| {
+        anyhow::anyhow!("{service} has no release {version}: see `tandem release list --service {service}`")
+    })?;
+    let plan: Value = api
+        .get(&format!("/api/v1/releases/{}/plan", text(&release["id"])))
+        .await?;
+    if client.json {
+        return print_json(&plan);
+    }
+    println!(
+        "Plan for {} {} (commit {}), gates: probe {} ({} in a row to pass, {} to fail), bake {}s",
+        text(&plan["service"]),
+        text(&plan["version"]),
+        short(&text(&plan["commit_sha"])),
+        text(&plan["gates"]["probe"]["path"]),
+        text(&plan["gates"]["probe"]["successes"]),
+        text(&plan["gates"]["probe"]["failures"]),
+        plan["gates"]["bake"]["secs"].as_u64().unwrap_or(0)
+    );
+    let mut rows = Vec::new();
+    for (i, w) in plan["waves"].as_array().into_iter().flatten().enumerate() {
+        for m in w["markets"].as_array().into_iter().flatten() {
+            let blockers: Vec<String> = m["blockers"].as_array().into_iter().flatten().map(text).collect();
+            rows.push(vec![
+                format!("{} {}", i + 1, text(&w["name"])),
+                text(&m["market"]),
+                text(&m["current"]),
+                text(&m["action"]),
+                if blockers.is_empty() {
+                    "-".into()
+                } else {
+                    blockers.join("; ")
+                },
+            ]);
+        }
+    }
+    print_table(&["wave", "market", "runs now", "action", "blocked by"], rows);
+    Ok(())
 }
 
 impl RolloutCommand {

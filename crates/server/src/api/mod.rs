@@ -60,6 +60,7 @@ pub fn router() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(releases::list_deployments))
         .routes(routes!(releases::list_incidents))
         .routes(routes!(releases::rollback))
+        .routes(routes!(releases::plan_release))
         .routes(routes!(admin::list_tokens, admin::create_token))
         .routes(routes!(admin::list_events))
         .routes(routes!(admin::whoami))

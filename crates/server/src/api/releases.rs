@@ -173,3 +173,99 @@ pub async fn rollback(
             .collect(),
     ))
 }
+
+/// One market in a release plan.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct PlanMarket {
+    pub market: String,
+    /// The release running there now.
+    pub current: Option<String>,
+    /// deploy, or already there.
+    pub action: String,
+    pub blockers: Vec<String>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct PlanWave {
+    pub name: String,
+    pub markets: Vec<PlanMarket>,
+}
+
+/// What rolling a release out would do, wave by wave: its gates and, per market, what runs
+/// there now and what would block it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ReleasePlan {
+    pub service: String,
+    pub version: String,
+    pub commit_sha: String,
+    /// The release's gates, from its tandem.yml.
+    pub gates: serde_json::Value,
+    pub waves: Vec<PlanWave>,
+}
+
+/// The plan of a release (nothing is changed).
+#[utoipa::path(get, path = "/api/v1/releases/{id}/plan", tag = "releases", params(("id" = i64, Path)),
+    responses((status = 200, body = ReleasePlan), (status = 404, body = ErrorBody)))]
+pub async fn plan_release(
+    _: Auth<Viewer>,
+    State(state): State<AppState>,
+    PathParam(id): PathParam<i64>,
+) -> ApiResult<Json<ReleasePlan>> {
+    let store = &state.engine.store;
+    let release = store.get_release(id).await?;
+    let spec = release.service_spec()?;
+    let platform = store.load_platform().await?;
+    let versions: std::collections::HashMap<i64, String> = store
+        .list_releases(Some(&release.service))
+        .await?
+        .into_iter()
+        .map(|r| (r.id, r.version))
+        .collect();
+    let current = store
+        .list_live_deployments()
+        .await?
+        .into_iter()
+        .filter(|d| d.service == release.service)
+        .filter_map(|d| versions.get(&d.release_id).map(|v| (d.market, v.clone())))
+        .collect();
+    let mut global = Vec::new();
+    if let Some(r) = store
+        .list_unfinished_rollouts()
+        .await?
+        .into_iter()
+        .find(|r| r.service == release.service)
+    {
+        global.push(format!("rollout {} of {} is in progress", r.id, r.service));
+    }
+    if spec.deploy.is_none() {
+        global.push("its tandem.yml has no `deploy` section".into());
+    }
+    let plan = tandem_core::rollout::plan_release(
+        &tandem_core::rollout::plan_waves(&platform),
+        &current,
+        &release.version,
+        &global,
+    );
+    Ok(Json(ReleasePlan {
+        gates: serde_json::to_value(&spec.gates).unwrap_or_default(),
+        service: release.service,
+        version: release.version,
+        commit_sha: release.commit_sha,
+        waves: plan
+            .into_iter()
+            .map(|w| PlanWave {
+                name: w.name,
+                markets: w
+                    .markets
+                    .into_iter()
+                    .map(|m| PlanMarket {
+                        market: m.market,
+                        current: m.current,
+                        action: m.action,
+                        blockers: m.blockers,
+                    })
+                    .collect(),
+            })
+            .collect(),
+    }))
+}
