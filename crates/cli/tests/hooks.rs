@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use tandem_testkit::git;
 
 const GITHUB: &str = include_str!("../../server/tests/data/webhook/github_push.json");
 const GITLAB: &str = include_str!("../../server/tests/data/webhook/gitlab_push.json");
@@ -23,25 +24,6 @@ const WAIT: Duration = Duration::from_secs(30);
 const MARKETS: &str = "markets:
   - { id: fr, name: France, region: west, currency: EUR, locale: fr-FR, timezone: Europe/Paris }
 ";
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .args(["-c", "commit.gpgsign=false"])
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_AUTHOR_NAME", "Ines Dupont")
-        .env("GIT_AUTHOR_EMAIL", "ines@acme-retail.example")
-        .env("GIT_COMMITTER_NAME", "Ines Dupont")
-        .env("GIT_COMMITTER_EMAIL", "ines@acme-retail.example")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
 
 /// A repository on `main` whose pipeline passes; returns its folder.
 fn make_repo(root: &Path, service: &str) -> PathBuf {

@@ -165,38 +165,9 @@ pub fn checkout(repo: &Path, sha: &str, dest: &Path) -> Result<usize> {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
-    use std::process::Command;
-
-    /// Makes a repository with real git, one commit per (message, file, content).
-    pub fn make_repo(dir: &Path, commits: &[(&str, &str, &str)]) {
-        let git = |args: &[&str]| {
-            let out = Command::new("git")
-                .args(args)
-                .current_dir(dir)
-                .env("GIT_AUTHOR_NAME", "Ana")
-                .env("GIT_AUTHOR_EMAIL", "ana@example.com")
-                .env("GIT_COMMITTER_NAME", "Ana")
-                .env("GIT_COMMITTER_EMAIL", "ana@example.com")
-                .output()
-                .unwrap();
-            assert!(
-                out.status.success(),
-                "git {args:?}: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        };
-        std::fs::create_dir_all(dir).unwrap();
-        git(&["init", "-q", "-b", "main"]);
-        for (message, file, content) in commits {
-            let path = dir.join(file);
-            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-            std::fs::write(&path, content).unwrap();
-            git(&["add", "."]);
-            git(&["commit", "-q", "-m", message]);
-        }
-    }
+    use tandem_testkit::make_repo;
 
     #[test]
     fn reads_history_files_and_checks_out() {
@@ -211,7 +182,7 @@ pub(crate) mod tests {
         assert_eq!(history.len(), 2);
         assert_eq!(history[0].message, "T-2: second");
         assert_eq!(history[0].parents, [history[1].sha.clone()]);
-        assert_eq!(history[0].author, "Ana <ana@example.com>");
+        assert_eq!(history[0].author, "Ines Dupont <ines@acme-retail.example>");
         assert_eq!(read_file(&repo, &tip, "src/b.txt").unwrap().unwrap(), b"two");
         assert!(read_file(&repo, &tip, "nope").unwrap().is_none());
         let ws = dir.path().join("ws");

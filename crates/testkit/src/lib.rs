@@ -1,0 +1,48 @@
+//! Helpers Tandem's tests share. Only tests depend on this crate.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::Path;
+use std::process::Command;
+
+/// Runs `git` in `dir` as a fixed author, ignoring the machine's own git config, and returns
+/// its trimmed standard output; panics with git's message when it fails.
+pub fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_AUTHOR_NAME", "Ines Dupont")
+        .env("GIT_AUTHOR_EMAIL", "ines@acme-retail.example")
+        .env("GIT_COMMITTER_NAME", "Ines Dupont")
+        .env("GIT_COMMITTER_EMAIL", "ines@acme-retail.example")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .output()
+        .expect("cannot run git: the tests need git installed");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// Makes a repository at `dir` on branch `main` with one commit per (message, file, content).
+pub fn make_repo(dir: &Path, commits: &[(&str, &str, &str)]) {
+    std::fs::create_dir_all(dir).unwrap();
+    git(dir, &["init", "-q", "-b", "main"]);
+    for (message, file, content) in commits {
+        let path = dir.join(file);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, content).unwrap();
+        git(dir, &["add", "."]);
+        git(dir, &["commit", "-q", "-m", message]);
+    }
+}
+
+/// Commits everything in `dir` (a repository) with `message`.
+pub fn commit_all(dir: &Path, message: &str) -> String {
+    git(dir, &["add", "--all"]);
+    git(dir, &["commit", "-q", "-m", message]);
+    git(dir, &["rev-parse", "HEAD"])
+}
