@@ -20,6 +20,8 @@ use tandem_store::{NewDeployment, ReleaseRow, RolloutRow};
 const PROBE_INTERVAL: Duration = Duration::from_millis(100);
 /// How long one probe request may take before it counts as a failure.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
+/// How often a paused rollout looks whether it was resumed or aborted.
+const PAUSE_POLL: Duration = Duration::from_millis(200);
 /// How long a new process may take to pass its probe at all.
 const PROBE_DEADLINE: Duration = Duration::from_secs(30);
 
@@ -83,14 +85,24 @@ impl Engine {
         let started = Instant::now();
         let mut probe_total = Duration::ZERO;
         for (index, (name, markets)) in waves.iter().enumerate().skip(rollout.current_wave as usize) {
-            self.store
-                .update_rollout(rollout_id, "running", index as i64, None)
-                .await?;
+            if !self.wait_to_start_wave(rollout_id, index as i64).await? {
+                tracing::info!(rollout_id, "rollout aborted");
+                return Ok(());
+            }
             self.notify();
             tracing::info!(rollout_id, wave = %name, markets = markets.len(), "wave started");
             let limit = Arc::new(tokio::sync::Semaphore::new(self.settings.max_parallel_markets));
             let mut set = tokio::task::JoinSet::new();
-            for market in markets {
+            // A market already live on this release (a rollout resumed after a restart) is done.
+            let done: std::collections::HashSet<String> = self
+                .store
+                .list_live_deployments()
+                .await?
+                .into_iter()
+                .filter(|d| d.release_id == release.id)
+                .map(|d| d.market)
+                .collect();
+            for market in markets.iter().filter(|m| !done.contains(*m)) {
                 let (engine, limit, release, spec, artifacts, market) = (
                     self.clone(),
                     limit.clone(),
@@ -117,13 +129,18 @@ impl Engine {
             if !failed.is_empty() {
                 failed.sort();
                 let reason = format!("wave `{name}` failed its gate in {}", failed.join("; "));
-                self.store
-                    .update_rollout(rollout_id, "halted", index as i64, Some(&reason))
-                    .await?;
+                if self.store.get_rollout(rollout_id).await?.state != "aborted" {
+                    self.store
+                        .update_rollout(rollout_id, "halted", index as i64, Some(&reason))
+                        .await?;
+                }
                 return Ok(());
             }
         }
         let last = waves.len().saturating_sub(1) as i64;
+        if self.store.get_rollout(rollout_id).await?.state == "aborted" {
+            return Ok(());
+        }
         self.store.update_rollout(rollout_id, "succeeded", last, None).await?;
         tracing::info!(
             rollout_id,
@@ -132,6 +149,58 @@ impl Engine {
             "rollout done"
         );
         Ok(())
+    }
+
+    /// Pauses a rollout: the wave under way finishes, the next does not start until resumed.
+    pub async fn pause_rollout(&self, id: i64, by: &str) -> Result<tandem_store::RolloutRow> {
+        let row = self
+            .store
+            .set_rollout_state(id, &["pending", "running"], "paused", by, None)
+            .await?;
+        self.notify();
+        Ok(row)
+    }
+
+    /// Resumes a paused rollout at its next wave.
+    pub async fn resume_rollout(&self, id: i64, by: &str) -> Result<tandem_store::RolloutRow> {
+        let row = self
+            .store
+            .set_rollout_state(id, &["paused"], "running", by, None)
+            .await?;
+        self.notify();
+        Ok(row)
+    }
+
+    /// Aborts a rollout: no further wave starts; markets keep what they run now.
+    pub async fn abort_rollout(&self, id: i64, by: &str) -> Result<tandem_store::RolloutRow> {
+        let row = self
+            .store
+            .set_rollout_state(id, &["pending", "running", "paused"], "aborted", by, None)
+            .await?;
+        self.notify();
+        Ok(row)
+    }
+
+    /// Starts wave `index` unless a person paused the rollout (then waits for resume or abort)
+    /// or aborted it; returns false when the rollout was aborted.
+    async fn wait_to_start_wave(&self, rollout_id: i64, index: i64) -> Result<bool> {
+        loop {
+            match self
+                .store
+                .set_rollout_state(rollout_id, &["pending", "running"], "running", "engine", Some(index))
+                .await
+            {
+                Ok(_) => return Ok(true),
+                Err(tandem_store::StoreError::Conflict(_)) => {
+                    match self.store.get_rollout(rollout_id).await?.state.as_str() {
+                        "paused" => tokio::time::sleep(PAUSE_POLL).await,
+                        "aborted" => return Ok(false),
+                        other => anyhow::bail!("rollout {rollout_id} is {other}: it cannot start wave {index}"),
+                    }
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
     }
 
     /// Copies a release's artifacts out of the blob store (verifying each digest first) into

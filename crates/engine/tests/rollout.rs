@@ -231,3 +231,88 @@ services:
         "shutdown stops the market processes"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rollout_can_be_paused_resumed_and_aborted_between_waves() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("shop");
+    std::fs::create_dir_all(&repo).unwrap();
+    copy_shop(&repo);
+    // A bake time keeps each wave busy long enough to steer the rollout.
+    let spec = std::fs::read_to_string(repo.join("tandem.yml")).unwrap();
+    std::fs::write(repo.join("tandem.yml"), format!("{spec}  bake: 1s\n")).unwrap();
+    git(&repo, &["init", "-q", "-b", "main"]);
+    git(&repo, &["add", "."]);
+    git(&repo, &["commit", "-q", "-m", "T-1: the shop"]);
+    let platform = format!(
+        "markets:
+  - {{ id: fr, name: France, region: west, currency: EUR, locale: fr-FR, timezone: Europe/Paris }}
+  - {{ id: be, name: Belgium, region: west, currency: EUR, locale: fr-BE, timezone: Europe/Brussels }}
+  - {{ id: nl, name: Netherlands, region: west, currency: EUR, locale: nl-NL, timezone: Europe/Amsterdam }}
+waves:
+  - {{ name: pilot, markets: [fr] }}
+  - {{ name: second, markets: [be] }}
+  - {{ name: third, markets: [nl] }}
+services:
+  - {{ name: shop, repo: {} }}
+",
+        repo.display()
+    );
+    let data = dir.path().join("data");
+    let store = Store::open(&data).await.unwrap();
+    store
+        .sync_platform(&parse_platform("p.yml", &platform).unwrap())
+        .await
+        .unwrap();
+    let engine = Engine::new(store, EngineSettings::in_data_dir(&data)).await.unwrap();
+
+    let v1 = run_to_release(&engine).await;
+    let rollout = engine.start_rollout(v1, "ops").await.unwrap();
+    wait_for("the pilot wave to start", async || {
+        let deployments = engine.store.list_deployments(Some(rollout.id)).await.unwrap();
+        (!deployments.is_empty()).then_some(())
+    })
+    .await;
+    engine.pause_rollout(rollout.id, "ops").await.unwrap();
+    // The pilot wave finishes; the next one waits.
+    wait_for("the pilot market", async || {
+        let live = engine.store.list_live_deployments().await.unwrap();
+        live.iter().any(|d| d.market == "fr").then_some(())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let r = engine.store.get_rollout(rollout.id).await.unwrap();
+    assert_eq!(r.state, "paused");
+    assert_eq!(
+        engine.store.list_deployments(Some(rollout.id)).await.unwrap().len(),
+        1,
+        "no wave starts while paused"
+    );
+    let err = engine.pause_rollout(rollout.id, "ops").await.unwrap_err();
+    assert!(err.to_string().contains("is paused: it cannot become paused"), "{err}");
+
+    engine.resume_rollout(rollout.id, "ops").await.unwrap();
+    let done = wait_for("the rollout", async || {
+        let r = engine.store.get_rollout(rollout.id).await.unwrap();
+        matches!(r.state.as_str(), "succeeded" | "halted" | "failed").then_some(r)
+    })
+    .await;
+    assert_eq!(done.state, "succeeded");
+    assert_eq!(engine.store.list_live_deployments().await.unwrap().len(), 3);
+
+    // Aborted: no further wave starts, markets keep what they run, the lock is released.
+    let v2 = run_to_release(&engine).await;
+    let second = engine.start_rollout(v2, "ops").await.unwrap();
+    engine.abort_rollout(second.id, "ops").await.unwrap();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let r = engine.store.get_rollout(second.id).await.unwrap();
+    assert_eq!(r.state, "aborted");
+    let live = engine.store.list_live_deployments().await.unwrap();
+    assert!(
+        live.iter().filter(|d| d.market != "fr").all(|d| d.release_id == v1),
+        "no wave after the abort"
+    );
+    let third = engine.start_rollout(v2, "ops").await.unwrap();
+    assert_ne!(third.id, second.id, "an aborted rollout no longer holds the service");
+    engine.shutdown().await;
+}

@@ -160,7 +160,7 @@ pub async fn rollout_detail(engine: &Engine, id: i64) -> ApiResult<RolloutDetail
     let release = store.get_release(rollout.release_id).await?;
     let deployments = store.list_deployments(Some(id)).await?;
     // Once a rollout stopped, markets it never reached will not be deployed by it.
-    let unreached = if matches!(rollout.state.as_str(), "halted" | "failed") {
+    let unreached = if matches!(rollout.state.as_str(), "halted" | "failed" | "aborted") {
         "not reached"
     } else {
         "waiting"

@@ -12,7 +12,7 @@ pub struct RolloutRow {
     pub id: i64,
     pub service: String,
     pub release_id: i64,
-    /// pending, running, succeeded, halted or failed.
+    /// pending, running, paused, succeeded, halted, aborted or failed.
     pub state: String,
     /// JSON list of waves: `[{ "name", "markets" }]`.
     pub plan: String,
@@ -79,11 +79,12 @@ impl Store {
         created_by: &str,
     ) -> Result<RolloutRow> {
         let mut tx = self.writer.begin().await?;
-        let busy: Option<(i64,)> =
-            sqlx::query_as("SELECT id FROM rollouts WHERE service = $1 AND state IN ('pending', 'running') LIMIT 1")
-                .bind(service)
-                .fetch_optional(&mut *tx)
-                .await?;
+        let busy: Option<(i64,)> = sqlx::query_as(
+            "SELECT id FROM rollouts WHERE service = $1 AND state IN ('pending', 'running', 'paused') LIMIT 1",
+        )
+        .bind(service)
+        .fetch_optional(&mut *tx)
+        .await?;
         if let Some((id,)) = busy {
             return Err(StoreError::Conflict(format!(
                 "rollout {id} of {service} is still in progress: wait for it to finish"
@@ -128,6 +129,48 @@ impl Store {
         Ok(())
     }
 
+    /// Moves a rollout to `to` only if it is in one of `from` (a person's pause, resume or
+    /// abort, or the engine starting a wave); otherwise a conflict naming its state.
+    pub async fn set_rollout_state(
+        &self,
+        id: i64,
+        from: &[&str],
+        to: &str,
+        by: &str,
+        wave: Option<i64>,
+    ) -> Result<RolloutRow> {
+        let mut tx = self.writer.begin().await?;
+        let current: RolloutRow = sqlx::query_as("SELECT * FROM rollouts WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or_else(|| StoreError::not_found(format!("rollout {id}")))?;
+        if !from.contains(&current.state.as_str()) {
+            return Err(StoreError::Conflict(format!(
+                "rollout {id} is {}: it cannot become {to} (only from {})",
+                current.state,
+                from.join(" or ")
+            )));
+        }
+        let now = now_ms();
+        let row: RolloutRow = sqlx::query_as(
+            "UPDATE rollouts SET state = $1, current_wave = COALESCE($2, current_wave),
+               started_at = COALESCE(started_at, $3),
+               finished_at = CASE WHEN $1 IN ('succeeded', 'halted', 'failed', 'aborted') THEN $3 ELSE NULL END
+             WHERE id = $4 RETURNING *",
+        )
+        .bind(to)
+        .bind(wave)
+        .bind(now)
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await?;
+        let data = serde_json::json!({ "from": current.state, "by": by, "wave": row.current_wave });
+        append_event(&mut tx, &format!("rollout.{to}"), &format!("rollout/{id}"), data).await?;
+        tx.commit().await?;
+        Ok(row)
+    }
+
     pub async fn get_rollout(&self, id: i64) -> Result<RolloutRow> {
         sqlx::query_as("SELECT * FROM rollouts WHERE id = $1")
             .bind(id)
@@ -146,7 +189,7 @@ impl Store {
     /// Rollouts a previous process left unfinished.
     pub async fn list_unfinished_rollouts(&self) -> Result<Vec<RolloutRow>> {
         Ok(
-            sqlx::query_as("SELECT * FROM rollouts WHERE state IN ('pending', 'running') ORDER BY id")
+            sqlx::query_as("SELECT * FROM rollouts WHERE state IN ('pending', 'running', 'paused') ORDER BY id")
                 .fetch_all(&self.pool)
                 .await?,
         )

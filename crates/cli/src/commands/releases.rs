@@ -33,6 +33,24 @@ pub enum RolloutCommand {
         #[command(flatten)]
         client: ClientArgs,
     },
+    /// Pause a rollout after the wave under way.
+    Pause {
+        id: i64,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Resume a paused rollout at its next wave.
+    Resume {
+        id: i64,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Abort a rollout: no further wave starts.
+    Abort {
+        id: i64,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
     /// List rollouts, newest first.
     List {
         #[command(flatten)]
@@ -163,6 +181,9 @@ impl RolloutCommand {
                 print_table(&["wave", "market", "state", "url", "reason"], rows);
                 Ok(())
             }
+            RolloutCommand::Pause { id, client } => steer(id, "pause", &client).await,
+            RolloutCommand::Resume { id, client } => steer(id, "resume", &client).await,
+            RolloutCommand::Abort { id, client } => steer(id, "abort", &client).await,
             RolloutCommand::List { client } => {
                 let rollouts: Vec<Value> = Client::from_args(&client).get("/api/v1/rollouts").await?;
                 if client.json {
@@ -196,4 +217,15 @@ impl RolloutCommand {
             }
         }
     }
+}
+
+async fn steer(id: i64, action: &str, client: &ClientArgs) -> anyhow::Result<()> {
+    let r: Value = Client::from_args(client)
+        .post(&format!("/api/v1/rollouts/{id}/{action}"), &json!({}))
+        .await?;
+    if client.json {
+        return print_json(&r);
+    }
+    println!("Rollout {id} is now {}", text(&r["state"]));
+    Ok(())
 }

@@ -269,3 +269,36 @@ pub async fn plan_release(
             .collect(),
     }))
 }
+
+/// Pauses a rollout: the wave under way finishes, the next waits for resume.
+#[utoipa::path(post, path = "/api/v1/rollouts/{id}/pause", tag = "releases", params(("id" = i64, Path)),
+    responses((status = 200, body = RolloutRow), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn pause_rollout(
+    auth: Auth<Operator>,
+    State(state): State<AppState>,
+    PathParam(id): PathParam<i64>,
+) -> ApiResult<Json<RolloutRow>> {
+    Ok(Json(state.engine.pause_rollout(id, &auth.0.name).await?))
+}
+
+/// Resumes a paused rollout at its next wave.
+#[utoipa::path(post, path = "/api/v1/rollouts/{id}/resume", tag = "releases", params(("id" = i64, Path)),
+    responses((status = 200, body = RolloutRow), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn resume_rollout(
+    auth: Auth<Operator>,
+    State(state): State<AppState>,
+    PathParam(id): PathParam<i64>,
+) -> ApiResult<Json<RolloutRow>> {
+    Ok(Json(state.engine.resume_rollout(id, &auth.0.name).await?))
+}
+
+/// Aborts a rollout: no further wave starts; every market keeps what it runs.
+#[utoipa::path(post, path = "/api/v1/rollouts/{id}/abort", tag = "releases", params(("id" = i64, Path)),
+    responses((status = 200, body = RolloutRow), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn abort_rollout(
+    auth: Auth<Operator>,
+    State(state): State<AppState>,
+    PathParam(id): PathParam<i64>,
+) -> ApiResult<Json<RolloutRow>> {
+    Ok(Json(state.engine.abort_rollout(id, &auth.0.name).await?))
+}
