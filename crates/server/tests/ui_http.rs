@@ -279,3 +279,74 @@ async fn runs_filter_and_buttons_check_who_asks_and_from_where() {
 
     server.stop().await.expect("the server stops");
 }
+
+#[tokio::test]
+async fn operators_steer_rollouts_from_their_page() {
+    let server = TestServer::start()
+        .await
+        .unwrap_or_else(|e| panic!("cannot start the server: {e:#}"));
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let s = &server.seeded;
+    let operator = format!("tandem_token={}", s.token);
+    let developer = format!("tandem_token={}", s.developer_token);
+    let store = &server.engine.store;
+    // A rollout waiting to start: pending until the engine picks it up (it is not spawned here).
+    let release = store.list_releases(Some("shop")).await.unwrap()[0].clone();
+    let plan = [tandem_core::rollout::PlannedWave {
+        name: "pilot".into(),
+        markets: vec!["fr".into()],
+    }];
+    let rollout = store.insert_rollout("shop", release.id, &plan, "ops").await.unwrap();
+    let page = format!("/rollouts/{}", rollout.id);
+
+    let (_, body) = get_page(&http, &server, &page, &developer).await;
+    assert!(
+        !body.contains("Pause after this wave"),
+        "a developer gets no rollout button"
+    );
+    let (_, body) = get_page(&http, &server, &page, &operator).await;
+    assert!(
+        body.contains("Pause after this wave") && body.contains("Abort") && !body.contains(">Resume<"),
+        "{body}"
+    );
+
+    let post = |path: String, cookie: String| {
+        let http = http.clone();
+        let url = server.url(&path);
+        async move {
+            http.post(url)
+                .header(reqwest::header::COOKIE, cookie)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let r = post(format!("{page}/pause"), developer.clone()).await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let r = post(format!("{page}/pause"), operator.clone()).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(store.get_rollout(rollout.id).await.unwrap().state, "paused");
+    let (_, body) = get_page(&http, &server, &page, &operator).await;
+    assert!(
+        body.contains(">Resume<") && !body.contains("Pause after this wave"),
+        "{body}"
+    );
+
+    let r = post(format!("{page}/resume"), operator.clone()).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let r = post(format!("{page}/abort"), operator.clone()).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(store.get_rollout(rollout.id).await.unwrap().state, "aborted");
+    let r = post(format!("{page}/resume"), operator.clone()).await;
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+    assert!(
+        r.text().await.unwrap().contains("is aborted"),
+        "a refused action says why, as a page"
+    );
+    let r = post(format!("{page}/explode"), operator.clone()).await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    server.stop().await.unwrap();
+}

@@ -7,6 +7,7 @@ mod ideas;
 mod layout;
 mod login;
 mod overview;
+mod rollout_actions;
 mod rollouts;
 mod run_actions;
 mod runs;
@@ -48,6 +49,10 @@ pub fn router() -> Router<AppState> {
         )
         .route("/rollouts", get(rollouts::list))
         .route("/rollouts/{id}", get(rollouts::detail))
+        .route(
+            "/rollouts/{id}/{action}",
+            get(rollout_actions::back_to_rollout).post(rollout_actions::steer),
+        )
         .route("/ideas", get(ideas::list))
         .route("/login", get(login::show).post(login::submit))
         .route("/logout", get(login::logout).post(login::logout))

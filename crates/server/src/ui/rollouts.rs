@@ -91,11 +91,22 @@ pub async fn detail(auth: PageAuth<Viewer>, State(state): State<AppState>, Path(
         .map(|r| (r.id, r.version))
         .collect();
     let (r, release) = (&detail.rollout, &detail.release);
-    let stopped = matches!(r.state.as_str(), "failed" | "halted");
+    let stopped = matches!(r.state.as_str(), "failed" | "halted" | "aborted");
     let title = format!("Rollout #{id}");
     let body = html! {
         div.page-head {
             h1 { (title) " · " (r.service) " " span.version { (release.version) } " " (badge(&r.state)) }
+            @if auth.0.role.allows(tandem_core::role::Role::Operator) {
+                div.actions {
+                    @for action in super::rollout_actions::actions_for(&r.state) {
+                        form method="post" action={ "/rollouts/" (r.id) "/" (action) } {
+                            button class={ "btn " @if *action == "abort" { "danger" } @else { "primary" } } type="submit" {
+                                (match *action { "pause" => "Pause after this wave", "resume" => "Resume", _ => "Abort" })
+                            }
+                        }
+                    }
+                }
+            }
             div.meta {
                 "commit " (sha(&release.commit_sha)) (dot())
                 "built by " a href={ "/runs/" (release.run_id) } { "run #" (release.run_id) } (dot())

@@ -65,7 +65,7 @@ pub async fn back_to_run(Path(raw): Path<String>) -> Result<Redirect, PageError>
 
 /// A 403 page when the request's `Origin`, if it has one, is not this server: the `Host` it was
 /// sent to (the URI's authority over HTTP/2), or the one a reverse proxy forwarded.
-fn refuse_foreign_origin(headers: &HeaderMap, uri: &Uri, caller: &Caller) -> Option<Response> {
+pub(super) fn refuse_foreign_origin(headers: &HeaderMap, uri: &Uri, caller: &Caller) -> Option<Response> {
     let origin = headers.get(header::ORIGIN)?;
     let origin = origin.to_str().unwrap_or("(not text)");
     let hosts = [header::HOST.as_str(), "x-forwarded-host"]
