@@ -246,6 +246,7 @@ impl Engine {
 
     async fn queue_run(self: &Arc<Self>, service: &str, branch: &str, sha: &str, trigger: &str) -> Result<RunRow> {
         let run = self.store.insert_run(service, sha, branch, trigger).await?;
+        self.running_runs.lock().await.insert(run.id, CancellationToken::new());
         self.notify();
         let engine = self.clone();
         self.tasks.spawn(async move { engine.execute_run(run.id).await });
@@ -269,6 +270,7 @@ impl Engine {
             );
         }
         let run = self.store.insert_rerun(&original, "rerun").await?;
+        self.running_runs.lock().await.insert(run.id, CancellationToken::new());
         self.notify();
         let engine = self.clone();
         self.tasks.spawn(async move { engine.execute_run(run.id).await });

@@ -69,8 +69,8 @@ enum Slot {
 impl Engine {
     /// Runs a queued run to its end. Errors are recorded on the run, not returned.
     pub async fn execute_run(self: &Arc<Self>, run_id: i64) {
-        let stop = CancellationToken::new();
-        self.running_runs.lock().await.insert(run_id, stop.clone());
+        // Queued runs were registered when queued, so a cancel before they start still counts.
+        let stop = self.running_runs.lock().await.entry(run_id).or_default().clone();
         let outcome = self.try_execute_run(run_id, &stop).await;
         self.running_runs.lock().await.remove(&run_id);
         let store = &self.store;
@@ -101,11 +101,13 @@ impl Engine {
                 token.cancel();
                 Ok(())
             }
-            None => Err(tandem_store::StoreError::Conflict(format!(
-                "run {run_id} is {}, not in progress: nothing to cancel",
+            None if matches!(run.state.as_str(), "queued" | "running") => Err(tandem_store::StoreError::Conflict(format!(
+                "run {run_id} is marked {} but no worker of this server holds it (a previous server stopped during it); \
+                 it will be marked interrupted at the next start",
                 run.state
             ))
             .into()),
+            None => Err(tandem_store::StoreError::Conflict(format!("run {run_id} is {}, not in progress: nothing to cancel", run.state)).into()),
         }
     }
 

@@ -305,7 +305,7 @@ async fn act_on_runs(client: &Client, server: &TestServer) -> Result<()> {
     ensure!(!text.contains("t-3-shipping"), "the filter keeps one branch:\n{text}");
     screenshot(client, "runs-filtered.png").await?;
 
-    // Seeded as running, but no engine task runs it: the engine says there is nothing to stop.
+    // Seeded as running, but no engine task runs it: the engine says so.
     client.goto(&server.url(&busy)).await?;
     wait_page(client, &busy, "t-3-shipping").await?;
     ensure!(
@@ -320,7 +320,7 @@ async fn act_on_runs(client: &Client, server: &TestServer) -> Result<()> {
     let cancel = format!("{busy}/cancel");
     let text = wait_page(client, &cancel, "cannot be cancelled").await?;
     ensure!(
-        text.contains("nothing to cancel"),
+        text.contains("no worker of this server holds it"),
         "the engine's reason is shown:\n{text}"
     );
     screenshot(client, "cancel-conflict.png").await?;
