@@ -5,7 +5,7 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tandem_core::platform::parse_platform;
@@ -86,38 +86,48 @@ async fn body(url: &str) -> String {
     reqwest::get(url).await.unwrap().text().await.unwrap()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_failed_gate_keeps_the_previous_release_opens_an_incident_and_halts() {
-    let dir = tempfile::tempdir().unwrap();
-    let repo = dir.path().join("shop");
+/// A repository of the real shop (its `tandem.yml` passed through `tweak`, committed) and an
+/// engine whose platform is `platform`, where `REPO` stands for the repository's path.
+async fn shop_engine(dir: &Path, tweak: impl Fn(String) -> String, platform: &str) -> (PathBuf, PathBuf, Arc<Engine>) {
+    let repo = dir.join("shop");
     std::fs::create_dir_all(&repo).unwrap();
     copy_shop(&repo);
+    let spec = std::fs::read_to_string(repo.join("tandem.yml")).unwrap();
+    std::fs::write(repo.join("tandem.yml"), tweak(spec)).unwrap();
     git(&repo, &["init", "-q", "-b", "main"]);
     git(&repo, &["add", "."]);
     git(&repo, &["commit", "-q", "-m", "T-1: the shop"]);
-
-    let platform = format!(
-        "markets:
-  - {{ id: fr, name: France, region: west, currency: EUR, locale: fr-FR, timezone: Europe/Paris }}
-  - {{ id: de, name: Germany, region: central, currency: EUR, locale: de-DE, timezone: Europe/Berlin }}
-  - {{ id: pl, name: Poland, region: east, currency: PLN, locale: pl-PL, timezone: Europe/Warsaw }}
-waves:
-  - {{ name: pilot, markets: [fr] }}
-  - {{ name: rest-of-europe, markets: [de, pl] }}
-services:
-  - name: shop
-    repo: {}
-    config: {{ defaults: {{ vat_rate: 0.2 }}, markets: {{ de: {{ vat_rate: 0.19 }} }} }}
-",
-        repo.display()
-    );
-    let data = dir.path().join("data");
+    let platform = platform.replace("REPO", &repo.display().to_string());
+    let data = dir.join("data");
     let store = Store::open(&data).await.unwrap();
     store
         .sync_platform(&parse_platform("p.yml", &platform).unwrap())
         .await
         .unwrap();
     let engine = Engine::new(store, EngineSettings::in_data_dir(&data)).await.unwrap();
+    (repo, data, engine)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_gate_keeps_the_previous_release_opens_an_incident_and_halts() {
+    let dir = tempfile::tempdir().unwrap();
+    let (repo, data, engine) = shop_engine(
+        dir.path(),
+        |spec| spec,
+        "markets:
+  - { id: fr, name: France, region: west, currency: EUR, locale: fr-FR, timezone: Europe/Paris }
+  - { id: de, name: Germany, region: central, currency: EUR, locale: de-DE, timezone: Europe/Berlin }
+  - { id: pl, name: Poland, region: east, currency: PLN, locale: pl-PL, timezone: Europe/Warsaw }
+waves:
+  - { name: pilot, markets: [fr] }
+  - { name: rest-of-europe, markets: [de, pl] }
+services:
+  - name: shop
+    repo: REPO
+    config: { defaults: { vat_rate: 0.2 }, markets: { de: { vat_rate: 0.19 } } }
+",
+    )
+    .await;
 
     let v1 = run_to_release(&engine).await;
     let first = roll_out(&engine, v1).await;
@@ -235,36 +245,23 @@ services:
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rollout_can_be_paused_resumed_and_aborted_between_waves() {
     let dir = tempfile::tempdir().unwrap();
-    let repo = dir.path().join("shop");
-    std::fs::create_dir_all(&repo).unwrap();
-    copy_shop(&repo);
     // A bake time keeps each wave busy long enough to steer the rollout.
-    let spec = std::fs::read_to_string(repo.join("tandem.yml")).unwrap();
-    std::fs::write(repo.join("tandem.yml"), format!("{spec}  bake: 1s\n")).unwrap();
-    git(&repo, &["init", "-q", "-b", "main"]);
-    git(&repo, &["add", "."]);
-    git(&repo, &["commit", "-q", "-m", "T-1: the shop"]);
-    let platform = format!(
+    let (_repo, _data, engine) = shop_engine(
+        dir.path(),
+        |spec| format!("{spec}  bake: 1s\n"),
         "markets:
-  - {{ id: fr, name: France, region: west, currency: EUR, locale: fr-FR, timezone: Europe/Paris }}
-  - {{ id: be, name: Belgium, region: west, currency: EUR, locale: fr-BE, timezone: Europe/Brussels }}
-  - {{ id: nl, name: Netherlands, region: west, currency: EUR, locale: nl-NL, timezone: Europe/Amsterdam }}
+  - { id: fr, name: France, region: west, currency: EUR, locale: fr-FR, timezone: Europe/Paris }
+  - { id: be, name: Belgium, region: west, currency: EUR, locale: fr-BE, timezone: Europe/Brussels }
+  - { id: nl, name: Netherlands, region: west, currency: EUR, locale: nl-NL, timezone: Europe/Amsterdam }
 waves:
-  - {{ name: pilot, markets: [fr] }}
-  - {{ name: second, markets: [be] }}
-  - {{ name: third, markets: [nl] }}
+  - { name: pilot, markets: [fr] }
+  - { name: second, markets: [be] }
+  - { name: third, markets: [nl] }
 services:
-  - {{ name: shop, repo: {} }}
+  - { name: shop, repo: REPO }
 ",
-        repo.display()
-    );
-    let data = dir.path().join("data");
-    let store = Store::open(&data).await.unwrap();
-    store
-        .sync_platform(&parse_platform("p.yml", &platform).unwrap())
-        .await
-        .unwrap();
-    let engine = Engine::new(store, EngineSettings::in_data_dir(&data)).await.unwrap();
+    )
+    .await;
 
     let v1 = run_to_release(&engine).await;
     let rollout = engine.start_rollout(v1, "ops").await.unwrap();
