@@ -35,6 +35,11 @@ impl Client {
         }
     }
 
+    /// The server this client talks to.
+    pub fn base_url(&self) -> &str {
+        &self.base
+    }
+
     pub fn from_args(args: &ClientArgs) -> Self {
         Self::new(&args.server, args.token.clone())
     }

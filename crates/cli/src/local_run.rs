@@ -36,7 +36,11 @@ pub struct LocalRunArgs {
 }
 
 pub async fn run(args: LocalRunArgs) -> Result<ExitCode> {
-    let root = repo_root(&args.dir)?;
+    let found = Found::probe(&args.dir);
+    let root = match &found {
+        Some(f) => f.root.clone(),
+        None => repo_root(&args.dir)?,
+    };
     let text = std::fs::read_to_string(root.join("tandem.yml")).with_context(|| {
         format!(
             "cannot read {}: `tandem run` needs a tandem.yml at the repository root",
@@ -44,7 +48,7 @@ pub async fn run(args: LocalRunArgs) -> Result<ExitCode> {
         )
     })?;
     let spec = parse_service_spec("tandem.yml", &text).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let (branch, sha) = snapshot(&root)?;
+    let (branch, sha) = snapshot(&root, found)?;
 
     let mut platform = match &args.platform {
         Some(p) => crate::server::load_platform(p)?,
@@ -53,6 +57,9 @@ pub async fn run(args: LocalRunArgs) -> Result<ExitCode> {
             waves: Vec::new(),
             services: Vec::new(),
             secrets: Default::default(),
+            approvals: Vec::new(),
+            freezes: Vec::new(),
+            notifications: Vec::new(),
         },
     };
     platform.services = vec![Service {
@@ -80,14 +87,21 @@ pub async fn run(args: LocalRunArgs) -> Result<ExitCode> {
     );
     let run = engine.trigger_run_at(&spec.service, &branch, &sha, "local").await?;
     let mut view = JobView::new();
+    // Woken by the engine's changes, not by a clock: the run's end is seen at once, and the
+    // job tree is read again at most once per REFRESH while the run goes on.
+    let mut changes = engine.subscribe();
+    let mut drawn: Option<Instant> = None;
     let run = loop {
         let run = engine.store.get_run(run.id).await?;
-        let jobs = engine.store.list_jobs(run.id).await?;
-        view.update(&jobs);
-        if !matches!(run.state.as_str(), "queued" | "running") {
+        let over = !matches!(run.state.as_str(), "queued" | "running");
+        if over || drawn.is_none_or(|at| at.elapsed() >= REFRESH) {
+            view.update(&engine.store.list_jobs(run.id).await?);
+            drawn = Some(Instant::now());
+        }
+        if over {
             break run;
         }
-        tokio::time::sleep(REFRESH).await;
+        let _ = tokio::time::timeout(REFRESH, changes.changed()).await;
     };
     view.finish();
     for job in engine.store.list_jobs(run.id).await? {
@@ -114,6 +128,29 @@ pub async fn run(args: LocalRunArgs) -> Result<ExitCode> {
     }
 }
 
+/// What one git call tells of the repository holding a folder, when all of it is known.
+struct Found {
+    root: PathBuf,
+    branch: String,
+    head: String,
+}
+
+impl Found {
+    /// `None` when the folder is not in a repository or it has no commit yet: the separate
+    /// calls below then say which.
+    fn probe(dir: &Path) -> Option<Self> {
+        let out = git(dir, &["rev-parse", "--show-toplevel", "HEAD", "--abbrev-ref", "HEAD"]).ok()?;
+        match out.lines().collect::<Vec<_>>()[..] {
+            [root, head, branch] => Some(Self {
+                root: PathBuf::from(root),
+                branch: branch.to_string(),
+                head: head.to_string(),
+            }),
+            _ => None,
+        }
+    }
+}
+
 /// The top folder of the git repository holding `dir`.
 fn repo_root(dir: &Path) -> Result<PathBuf> {
     let out = git(dir, &["rev-parse", "--show-toplevel"])?;
@@ -121,9 +158,14 @@ fn repo_root(dir: &Path) -> Result<PathBuf> {
 }
 
 /// The current branch and a commit holding the working tree's tracked files as they are now.
-fn snapshot(root: &Path) -> Result<(String, String)> {
-    let branch = git(root, &["rev-parse", "--abbrev-ref", "HEAD"]).unwrap_or_else(|_| "HEAD".into());
-    let head = git(root, &["rev-parse", "HEAD"]).context("the repository has no commit yet: commit once, then run")?;
+fn snapshot(root: &Path, found: Option<Found>) -> Result<(String, String)> {
+    let (branch, head) = match found {
+        Some(f) => (f.branch, f.head),
+        None => (
+            git(root, &["rev-parse", "--abbrev-ref", "HEAD"]).unwrap_or_else(|_| "HEAD".into()),
+            git(root, &["rev-parse", "HEAD"]).context("the repository has no commit yet: commit once, then run")?,
+        ),
+    };
     let stash = git(root, &["stash", "create", "tandem run"])?;
     Ok((branch, if stash.is_empty() { head } else { stash }))
 }

@@ -81,6 +81,32 @@ fn the_demo_builds_releases_and_rolls_out_to_25_markets() {
     assert_eq!(summary["incidents"][0]["market"], "fr");
     assert_eq!(summary["runs"][0]["state"], "success");
     assert_eq!(summary["runs"][1]["state"], "success");
+    // An operator approved the waves after the pilot, once its gates had passed with figures.
+    assert_eq!(summary["approvals"][0]["kind"], "approve");
+    assert_eq!(summary["approvals"][0]["by"], "olga (ops)");
+    let gates: Vec<&str> = summary["gates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["gate"].as_str().unwrap())
+        .collect();
+    assert_eq!(gates, ["probe", "metric:errors", "metric:p99-latency"]);
+    assert!(summary["gates"].as_array().unwrap().iter().all(|g| g["passed"] == true));
+    assert_eq!(summary["gates"][1]["value"], 0.0, "no error in the pilot");
+    // The team chat heard of the approval asked for, the incident and the halt.
+    let told: Vec<&str> = summary["notifications"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m.as_str().unwrap())
+        .collect();
+    for wanted in [
+        "waits for an approval",
+        "Incident 1: shop v2 failed its gate in fr",
+        "v2 halted",
+    ] {
+        assert!(told.iter().any(|m| m.contains(wanted)), "{wanted} not in {told:?}");
+    }
 
     // The demo exited, so its server and every market process are gone.
     for m in markets {
@@ -175,6 +201,11 @@ fn the_demo_builds_releases_and_rolls_out_to_25_markets() {
         assert_eq!(
             plan["waves"][0]["markets"][0],
             serde_json::json!({ "market": "fr", "current": "v1", "action": "deploy", "blockers": [] })
+        );
+        assert_eq!(plan["waves"][0]["approval"], Value::Null);
+        assert_eq!(
+            plan["waves"][1]["approval"],
+            "waits for an approval (operator or above)"
         );
         assert_eq!(plan["gates"]["probe"]["path"], "/healthz");
         let (_, plan) = get(&format!("{base}/api/v1/releases/{}/plan", id_of("v1")), Some(token))?;

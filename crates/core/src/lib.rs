@@ -4,9 +4,12 @@
 
 pub mod config;
 pub mod error;
+pub mod flags;
+pub mod gates;
 pub mod idea;
 pub mod pipeline;
 pub mod platform;
+pub mod policy;
 pub mod role;
 pub mod rollout;
 pub mod schedule;

@@ -1,6 +1,9 @@
-//! The platform file: markets, waves and services, loaded and validated by `tandem serve`.
+//! The platform file: markets, waves and services, and the release policies (approvals,
+//! freezes, notifications, see `policy`), loaded and validated by `tandem serve`.
 
 use crate::error::{Collector, SpecErrors};
+use crate::policy::check::{Known, RawApproval, RawFreeze, RawNotification};
+use crate::policy::{Approval, Freeze, Notification};
 use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 use std::collections::{BTreeMap, HashMap};
@@ -90,7 +93,7 @@ pub struct Service {
 }
 
 /// The whole validated platform.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Platform {
     pub markets: Vec<Market>,
     pub waves: Vec<Wave>,
@@ -98,6 +101,15 @@ pub struct Platform {
     /// Secrets by name: what steps and webhooks may use, and where each value comes from.
     #[serde(default)]
     pub secrets: BTreeMap<String, SecretSource>,
+    /// Between waves: the wave after `after` waits for a person's approval.
+    #[serde(default)]
+    pub approvals: Vec<Approval>,
+    /// When no rollout deploys into a market, in that market's time zone.
+    #[serde(default)]
+    pub freezes: Vec<Freeze>,
+    /// Where to tell people about rollouts, rollbacks, incidents and approvals.
+    #[serde(default)]
+    pub notifications: Vec<Notification>,
 }
 
 impl Platform {
@@ -120,6 +132,12 @@ struct RawPlatform {
     services: Vec<RawService>,
     #[serde(default)]
     secrets: BTreeMap<Key, SecretSource>,
+    #[serde(default)]
+    approvals: Vec<RawApproval>,
+    #[serde(default)]
+    freezes: Vec<RawFreeze>,
+    #[serde(default)]
+    notifications: Vec<RawNotification>,
 }
 
 /// A map key that remembers where it was written, ordered by its text.
@@ -147,7 +165,7 @@ struct RawMarket {
     region: String,
     currency: Spanned<String>,
     locale: String,
-    timezone: String,
+    timezone: Spanned<String>,
     #[serde(default = "default_state")]
     state: LaunchState,
 }
@@ -184,8 +202,11 @@ fn default_branch() -> String {
 ///
 /// Every problem found is returned at once, each with its line and column.
 pub fn parse_platform(file: &str, text: &str) -> Result<Platform, SpecErrors> {
-    let raw: RawPlatform = serde_saphyr::from_str(text).map_err(|e| SpecErrors::from_yaml(file, &e))?;
+    let (raw, structural) = crate::pipeline::keys::read::<RawPlatform>(file, text, &[])?;
     let mut errors = Collector::new(file);
+    for e in structural {
+        errors.push_at(e.line, e.column, e.message);
+    }
 
     let mut seen: HashMap<String, serde_saphyr::Location> = HashMap::new();
     for m in &raw.markets {
@@ -218,6 +239,10 @@ pub fn parse_platform(file: &str, text: &str) -> Result<Platform, SpecErrors> {
                     cur.value
                 ),
             );
+        }
+        let tz = &m.value.timezone;
+        if let Err(message) = crate::policy::check_time_zone(&tz.value) {
+            errors.push(&tz.referenced, format!("market `{}`: {message}", id.value));
         }
     }
     if raw.markets.is_empty() {
@@ -324,6 +349,19 @@ pub fn parse_platform(file: &str, text: &str) -> Result<Platform, SpecErrors> {
         }
     }
 
+    let mut plan: Vec<&str> = raw.waves.iter().map(|w| w.name.value.as_str()).collect();
+    if raw.markets.iter().any(|m| !in_wave.contains_key(&m.value.id.value)) {
+        plan.push("rest");
+    }
+    let known = Known {
+        waves: plan,
+        markets: raw.markets.iter().map(|m| m.value.id.value.as_str()).collect(),
+        secrets: raw.secrets.keys().map(|k| k.0.value.as_str()).collect(),
+    };
+    let approvals = crate::policy::check::check_approvals(&raw.approvals, &known, &mut errors);
+    let freezes = crate::policy::check::check_freezes(&raw.freezes, &known, &mut errors);
+    let notifications = crate::policy::check::check_notifications(&raw.notifications, &known, &mut errors);
+
     let platform = Platform {
         markets: raw
             .markets
@@ -336,7 +374,7 @@ pub fn parse_platform(file: &str, text: &str) -> Result<Platform, SpecErrors> {
                     region: m.region,
                     currency: m.currency.value,
                     locale: m.locale,
-                    timezone: m.timezone,
+                    timezone: m.timezone.value,
                     state: m.state,
                 }
             })
@@ -361,6 +399,9 @@ pub fn parse_platform(file: &str, text: &str) -> Result<Platform, SpecErrors> {
             })
             .collect(),
         secrets: raw.secrets.into_iter().map(|(k, v)| (k.0.value, v)).collect(),
+        approvals,
+        freezes,
+        notifications,
     };
     errors.finish(platform)
 }
@@ -442,11 +483,46 @@ services: []
     #[test]
     fn unknown_keys_and_bad_yaml_name_the_line() {
         let err = parse_platform("p.yml", "markets: []\nwaevs: []\n").unwrap_err();
-        assert_eq!(err.0[0].line, 2, "{err}");
-        assert!(err.to_string().contains("waevs"), "{err}");
+        // Reported with the rest: here, that the platform declares no market.
+        let unknown = err.0.iter().find(|e| e.message.contains("waevs")).unwrap();
+        assert_eq!(unknown.line, 2, "{err}");
+        assert!(unknown.message.contains("(did you mean `waves`?)"), "{err}");
 
         let err = parse_platform("p.yml", "markets:\n  - { id: fr\n").unwrap_err();
         assert!(err.0[0].line >= 2, "{err}");
+    }
+
+    #[test]
+    fn unknown_keys_at_every_level_are_reported_with_the_rest() {
+        let text = "\
+markets:
+  - { id: fr, name: France, region: west, currency: EUR, locale: fr-FR, timezone: Europe/Paris, stat: live }
+waves:
+  - { name: pilot, markets: [fr, de] }
+services:
+  - name: shop
+    repo: ./shop
+    brnach: main
+    triggers: { pol: 30s }
+secrets:
+  HOOK: { env: X, value: y }
+approvals:
+  - { after: pilot, rol: ops }
+";
+        let err = parse_platform("p.yml", text).unwrap_err();
+        let shown: Vec<String> = err.0.iter().map(|e| e.to_string()).collect();
+        assert_eq!(
+            shown,
+            [
+                "p.yml:2:97: unknown field `stat`, expected one of `id`, `name`, `region`, `currency`, `locale`, `timezone`, `state` (did you mean `state`?)",
+                "p.yml:4:34: wave `pilot` names unknown market `de`: declare it under `markets` first",
+                "p.yml:8:5: unknown field `brnach`, expected one of `name`, `repo`, `branch`, `config`, `triggers` (did you mean `branch`?)",
+                "p.yml:9:17: unknown field `pol`, expected one of `webhook_secret`, `poll`, `schedules` (did you mean `poll`?)",
+                "p.yml:11:19: unknown field `value`, expected `env`",
+                "p.yml:13:14: approval after wave `pilot`, the last wave: no wave follows it to wait; name the wave before the one to hold",
+                "p.yml:13:21: unknown field `rol`, expected `after` or `role` (did you mean `role`?)",
+            ]
+        );
     }
 
     #[test]
@@ -470,6 +546,23 @@ services: []
         assert!(err.contains("secret name `bad-name` is not valid"), "{err}");
         assert!(
             err.contains("p.yml:13:15: service `shop`: `schedules`: cron expression `0 25 * * *` is not valid"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_market_time_zone_must_be_known() {
+        let text = GOOD.replace("timezone: Europe/Brussels", "timezone: Europe/Brussel");
+        let err = parse_platform("p.yml", &text).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "p.yml:3:84: market `be`: time zone `Europe/Brussel` is not a known IANA time zone (did you mean `Europe/Brussels`?): expected a name such as `Europe/Paris`"
+        );
+        let text = GOOD.replace("timezone: Europe/Paris", "timezone: CET+1");
+        let err = parse_platform("p.yml", &text).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("p.yml:2:83: market `fr`: time zone `CET+1` is not a known IANA time zone"),
             "{err}"
         );
     }

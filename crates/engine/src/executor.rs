@@ -11,17 +11,20 @@ use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 use std::collections::BTreeMap;
 use std::future::Future;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::process::Stdio;
 use std::time::Duration;
-use tokio::io::AsyncReadExt;
+use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::net::unix::pipe;
 use tokio::process::Command;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 /// Between TERM and KILL when a step is stopped: time for a test runner to print its summary.
 pub const STOP_GRACE: Duration = Duration::from_secs(5);
+/// Bytes read from a step's output pipe at once: what a pipe holds by default (64 KiB) in four reads.
+const READ_SIZE: usize = 16 * 1024;
 
 /// One step to run.
 #[derive(Debug, Clone)]
@@ -134,44 +137,36 @@ async fn run_local(
         wrapped.append(&mut argv);
         argv = wrapped;
     }
-    let mut command = Command::new(&argv[0]);
-    command.args(&argv[1..]);
-    let mut child = command
+    // A full path lets the standard library start the step with `posix_spawn` (no copy of this
+    // process's memory map, unlike `fork`); given a bare name it falls back to `fork` whenever
+    // the child's PATH is set, which it always is here.
+    // `$0` stays the name as written, so messages read `sh: 1: …` as before.
+    let program = find_program(&argv[0], &step.env, &step.dir).unwrap_or_else(|| PathBuf::from(&argv[0]));
+    // One pipe for stdout and stderr, as a terminal shows them: lines keep the order in which
+    // they were written, and there is one stream to watch.
+    let (output, writer) = std::io::pipe().context("cannot make a pipe for the step's output")?;
+    let writer_too = writer.try_clone().context("cannot make a pipe for the step's output")?;
+    let mut command = Command::new(program);
+    command
+        .arg0(&argv[0])
+        .args(&argv[1..])
         .current_dir(&step.dir)
         .env_clear()
         .envs(&step.env)
         .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        .stdout(writer)
+        .stderr(writer_too)
         .process_group(0)
-        .kill_on_drop(true)
+        .kill_on_drop(true);
+    let mut child = command
         .spawn()
         .with_context(|| format!("cannot start the step's shell in {}", step.dir.display()))?;
+    // The command holds our copies of the pipe's writing end: the output ends once they and
+    // the step's are closed.
+    drop(command);
     let pid = child.id().map(|p| Pid::from_raw(p as i32));
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<u8>>(16);
-    let mut readers = tokio::task::JoinSet::new();
-    let streams: [Option<Box<dyn tokio::io::AsyncRead + Unpin + Send>>; 2] = [
-        child
-            .stdout
-            .take()
-            .map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Unpin + Send>),
-        child
-            .stderr
-            .take()
-            .map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Unpin + Send>),
-    ];
-    for mut stream in streams.into_iter().flatten() {
-        let tx = tx.clone();
-        readers.spawn(async move {
-            let mut buf = vec![0u8; 16 * 1024];
-            while let Ok(n) = stream.read(&mut buf).await {
-                if n == 0 || tx.send(buf[..n].to_vec()).await.is_err() {
-                    break;
-                }
-            }
-        });
-    }
-    drop(tx);
+    let mut output = Some(pipe::Receiver::from_owned_fd(output.into()).context("cannot read the step's output")?);
+    let mut buf = vec![0u8; READ_SIZE];
 
     let sleep_until = async {
         match deadline {
@@ -181,14 +176,14 @@ async fn run_local(
     };
     tokio::pin!(sleep_until);
     let mut stopping: Option<(StepEnd, Instant)> = None;
-    let mut output_open = true;
     let status = loop {
         let kill_at = stopping.map(|(_, at)| at);
+        let flush_at = log.flush_due();
         tokio::select! {
             status = child.wait() => break status.context("cannot wait for the step")?,
-            chunk = rx.recv(), if output_open => match chunk {
-                Some(c) => log.output(&c).await?,
-                None => output_open = false,
+            n = read_some(&mut output, &mut buf), if output.is_some() => match n {
+                Some(n) => log.output(&buf[..n]).await?,
+                None => output = None,
             },
             _ = stop.cancelled(), if stopping.is_none() => {
                 signal(pid, Signal::SIGTERM);
@@ -201,14 +196,19 @@ async fn run_local(
             _ = tokio::time::sleep_until(kill_at.unwrap_or_else(Instant::now)), if kill_at.is_some() => {
                 signal(pid, Signal::SIGKILL);
             }
+            _ = tokio::time::sleep_until(flush_at.unwrap_or_else(Instant::now)), if flush_at.is_some() => {
+                log.flush().await?;
+            }
         }
     };
-    // The step is over: whatever it left running in its group goes too, so its pipes close.
+    // The step is over: whatever it left running in its group goes too, so its pipe closes.
     signal(pid, Signal::SIGKILL);
-    while let Some(chunk) = rx.recv().await {
-        log.output(&chunk).await?;
+    while output.is_some() {
+        match read_some(&mut output, &mut buf).await {
+            Some(n) => log.output(&buf[..n]).await?,
+            None => output = None,
+        }
     }
-    while readers.join_next().await.is_some() {}
     log.end_output().await?;
     if let Some((end, _)) = stopping {
         return Ok(end);
@@ -238,8 +238,121 @@ fn ulimit_script(limits: &tandem_core::pipeline::Limits) -> Option<String> {
     (!parts.is_empty()).then(|| parts.join(" "))
 }
 
+/// Reads what a pipe has; `None` once it is closed (or broken: nothing more can come).
+async fn read_some<R: AsyncRead + Unpin>(pipe: &mut Option<R>, buf: &mut [u8]) -> Option<usize> {
+    match pipe {
+        Some(p) => p.read(buf).await.ok().filter(|n| *n > 0),
+        None => std::future::pending().await,
+    }
+}
+
+/// Where `execvp` would find `program` with the step's `PATH` (relative entries from the
+/// step's folder), or `None` for a path, an unset `PATH` or a program not found: those are
+/// left to `execvp` itself.
+fn find_program(program: &str, env: &BTreeMap<String, String>, dir: &Path) -> Option<PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    if program.contains('/') {
+        return None;
+    }
+    env.get("PATH")?.split(':').find_map(|entry| {
+        let candidate = dir.join(entry).join(program);
+        let meta = std::fs::metadata(&candidate).ok()?;
+        (meta.is_file() && meta.permissions().mode() & 0o111 != 0).then_some(candidate)
+    })
+}
+
 fn signal(group: Option<Pid>, sig: Signal) {
     if let Some(pgid) = group {
         let _ = killpg(pgid, sig);
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env_with_path(path: &str) -> BTreeMap<String, String> {
+        BTreeMap::from([("PATH".to_string(), path.to_string())])
+    }
+
+    #[test]
+    fn programs_are_found_as_execvp_would_find_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let bin = dir.path().join("bin");
+        std::fs::create_dir(&bin).unwrap();
+        std::fs::write(bin.join("tool"), "#!/bin/sh\n").unwrap();
+        std::fs::write(bin.join("data"), "not a program").unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(bin.join("tool"), std::fs::Permissions::from_mode(0o755)).unwrap();
+        let path = format!("/nonexistent:{}", bin.display());
+        assert_eq!(
+            find_program("tool", &env_with_path(&path), dir.path()),
+            Some(bin.join("tool"))
+        );
+        assert_eq!(
+            find_program("data", &env_with_path(&path), dir.path()),
+            None,
+            "not executable"
+        );
+        assert_eq!(
+            find_program("tool", &env_with_path("bin"), dir.path()),
+            Some(dir.path().join("bin/tool"))
+        );
+        assert_eq!(
+            find_program("./tool", &env_with_path(&path), dir.path()),
+            None,
+            "a path is left as is"
+        );
+        assert_eq!(find_program("tool", &BTreeMap::new(), dir.path()), None, "no PATH");
+    }
+
+    #[tokio::test]
+    async fn a_step_runs_with_its_env_in_its_own_group_and_its_output_reaches_the_file_while_it_runs() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log");
+        let mut log = LogWriter::new(tokio::fs::File::create(&path).await.unwrap(), vec![]);
+        let mut env = env_with_path(&std::env::var("PATH").unwrap());
+        env.insert("GREETING".into(), "hello".into());
+        let step = StepRequest {
+            // `$0` is the shell's name as written, not the path it was found at.
+            script: "echo \"$GREETING from $0, HOME ${HOME:-unset}\"; echo group $(cut -d' ' -f5 /proc/$$/stat)
+                     echo oops >&2; sleep 1; exit 3"
+                .into(),
+            shell: None,
+            dir: dir.path().to_path_buf(),
+            env,
+            limits: Default::default(),
+        };
+        let stop = CancellationToken::new();
+        let running = async {
+            let end = run_local(step, &mut log, &stop, None).await.unwrap();
+            log.finish().await.unwrap();
+            end
+        };
+        let watch = async {
+            // The step sleeps 1 s after its output: that output is in the file before it ends.
+            tokio::time::sleep(LIVE_CHECK).await;
+            std::fs::read_to_string(&path).unwrap()
+        };
+        let (end, live) = tokio::join!(running, watch);
+        assert_eq!(end, StepEnd::Exited(3));
+        assert!(
+            live.contains("] hello from sh, HOME unset\n"),
+            "only the step's env: {live:?}"
+        );
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains("] oops\n"), "{text}");
+        let pgid: i32 = text
+            .lines()
+            .find_map(|l| l.split_once("] group ").map(|(_, g)| g.trim().parse().unwrap()))
+            .unwrap();
+        assert_ne!(
+            pgid,
+            nix::unistd::getpgrp().as_raw(),
+            "the step has a process group of its own"
+        );
+    }
+
+    /// When the test looks at the log: past [`crate::logs::LIVE_DELAY`], before the step ends.
+    const LIVE_CHECK: Duration = Duration::from_millis(700);
 }

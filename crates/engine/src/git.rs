@@ -164,9 +164,35 @@ pub fn checkout(repo: &Path, sha: &str, dest: &Path) -> Result<usize> {
     Ok(files)
 }
 
+/// Copies a tree written by [`checkout`] (plain files and folders only) into `dest`, which
+/// must not exist yet; returns the number of files copied. Copies, never links: a job that
+/// edits a file in place must not change the tree other jobs start from.
+pub fn copy_tree(src: &Path, dest: &Path) -> Result<usize> {
+    std::fs::create_dir(dest).with_context(|| format!("cannot create workspace {}", dest.display()))?;
+    let mut files = 0;
+    let mut stack = vec![(src.to_path_buf(), dest.to_path_buf())];
+    while let Some((from, to)) = stack.pop() {
+        for entry in std::fs::read_dir(&from).with_context(|| format!("cannot list {}", from.display()))? {
+            let entry = entry.with_context(|| format!("cannot list {}", from.display()))?;
+            let kind = entry.file_type()?;
+            let target = to.join(entry.file_name());
+            if kind.is_dir() {
+                std::fs::create_dir(&target).with_context(|| format!("cannot create {}", target.display()))?;
+                stack.push((entry.path(), target));
+            } else if kind.is_file() {
+                // Permissions come along, so executable files stay executable.
+                std::fs::copy(entry.path(), &target).with_context(|| format!("cannot write {}", target.display()))?;
+                files += 1;
+            }
+        }
+    }
+    Ok(files)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::PermissionsExt;
     use tandem_testkit::make_repo;
 
     #[test]
@@ -189,6 +215,22 @@ mod tests {
         assert_eq!(checkout(&repo, &history[1].sha, &ws).unwrap(), 1);
         assert_eq!(std::fs::read_to_string(ws.join("a.txt")).unwrap(), "one");
         assert!(!ws.join("src").exists());
+        let tree = dir.path().join("tree");
+        assert_eq!(checkout(&repo, &tip, &tree).unwrap(), 2);
+        std::fs::set_permissions(tree.join("src/b.txt"), std::fs::Permissions::from_mode(0o755)).unwrap();
+        let copy = dir.path().join("copy");
+        assert_eq!(copy_tree(&tree, &copy).unwrap(), 2);
+        assert_eq!(std::fs::read_to_string(copy.join("src/b.txt")).unwrap(), "two");
+        assert_eq!(
+            std::fs::metadata(copy.join("src/b.txt")).unwrap().permissions().mode() & 0o777,
+            0o755
+        );
+        std::fs::write(copy.join("a.txt"), "changed").unwrap();
+        assert_eq!(
+            std::fs::read_to_string(tree.join("a.txt")).unwrap(),
+            "one",
+            "a copy, not a link"
+        );
         assert_eq!(changed_paths(&repo, None, &tip).unwrap(), ["src/b.txt"]);
         assert_eq!(changed_paths(&repo, None, &history[1].sha).unwrap(), ["a.txt"]);
         assert_eq!(

@@ -1,19 +1,30 @@
-//! One job of a run: a fresh checkout of the run's commit, its steps in order through the
+//! One job of a run: a fresh workspace at the run's commit, its steps in order through the
 //! [`Executor`](crate::executor::Executor), its log (stamped, secrets masked) and artifacts into
 //! the blob store. A failed job is tried again up to its `retry` count, each time afresh.
+//!
+//! - A workspace is a copy of one checkout of the commit that the run keeps (made by the first
+//!   job that needs it, never written to by a step), not a new checkout per job.
+//! - Job and step states are written behind the steps by a task of the job ([`Progress`]): a
+//!   step does not wait for the database. Every change of a job is written before its end is
+//!   recorded, and its end (state and log, in one transaction) before [`Engine::execute_job`]
+//!   returns, so before any job that needs it starts.
 
 use crate::Engine;
 use crate::executor::{StepEnd, StepRequest};
 use crate::git;
 use crate::logs::LogWriter;
 use crate::pipeline::PlannedJob;
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, anyhow};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
 use tandem_core::pipeline::expr::{Facts, parse_condition};
-use tandem_store::RunRow;
+use tandem_store::{RunRow, StepRow, now_ms};
+use tokio::sync::{OnceCell, mpsc};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 /// Variables of the server's own environment that steps still see: what toolchains need to
 /// find themselves. Everything else is dropped.
@@ -28,25 +39,241 @@ const PASSED_THROUGH: &[&str] = &[
     "TMPDIR",
 ];
 
+/// How long a job's progress writer gathers changes before writing them: live views see a
+/// state at most this late, and a job of many short steps costs a transaction per this time
+/// instead of two per step.
+const PROGRESS_DELAY: Duration = Duration::from_millis(50);
+
 #[derive(Debug)]
 pub struct JobOutcome {
     pub passed: bool,
 }
 
+/// What every job of a run shares.
+#[derive(Debug)]
+pub(crate) struct RunContext {
+    pub run: RunRow,
+    pub repo: PathBuf,
+    /// The pipeline's `env`.
+    pub env: BTreeMap<String, String>,
+    /// The run's folder: the checked-out tree and the jobs' workspaces.
+    pub dir: PathBuf,
+    /// Cancelled when the run is cancelled or a job fails (fail-fast).
+    pub stop: CancellationToken,
+    tree: OnceCell<PathBuf>,
+    /// Removals of what jobs left (workspaces, live logs), off their critical path.
+    cleanup: TaskTracker,
+}
+
+impl RunContext {
+    pub fn new(
+        run: RunRow,
+        repo: PathBuf,
+        env: BTreeMap<String, String>,
+        dir: PathBuf,
+        stop: CancellationToken,
+    ) -> Self {
+        Self {
+            run,
+            repo,
+            env,
+            dir,
+            stop,
+            tree: OnceCell::new(),
+            cleanup: TaskTracker::new(),
+        }
+    }
+
+    /// Removes a file or a folder in the background; [`RunContext::clean_up`] waits for it.
+    fn remove_later(&self, path: PathBuf) {
+        self.cleanup.spawn_blocking(move || {
+            let _ = if path.is_dir() {
+                std::fs::remove_dir_all(&path)
+            } else {
+                std::fs::remove_file(&path)
+            };
+        });
+    }
+
+    /// Waits for every removal asked for, then removes the run's folder.
+    pub async fn clean_up(&self) {
+        self.cleanup.close();
+        self.cleanup.wait().await;
+        let _ = tokio::fs::remove_dir_all(&self.dir).await;
+    }
+
+    /// The run's commit, checked out once; workspaces are copies of it.
+    async fn tree(&self) -> Result<&Path> {
+        let tree = self
+            .tree
+            .get_or_try_init(|| async {
+                let (repo, sha, dest) = (self.repo.clone(), self.run.commit_sha.clone(), self.dir.join("tree"));
+                tokio::task::spawn_blocking(move || {
+                    git::checkout(&repo, &sha, &dest)
+                        .map(|_| dest.clone())
+                        .inspect_err(|_| {
+                            // A half-written tree would fail every later job's checkout: start over.
+                            let _ = std::fs::remove_dir_all(&dest);
+                        })
+                })
+                .await?
+            })
+            .await?;
+        Ok(tree)
+    }
+
+    /// Makes `dest` a fresh workspace: a copy of the run's checked-out commit.
+    async fn new_workspace(&self, dest: &Path) -> Result<()> {
+        let (tree, dest) = (self.tree().await?.to_path_buf(), dest.to_path_buf());
+        tokio::task::spawn_blocking(move || git::copy_tree(&tree, &dest)).await??;
+        Ok(())
+    }
+}
+
+/// A job's changes not recorded yet: when it started running, if that is not recorded, and
+/// its steps' rows, each as last changed.
+#[derive(Debug, Default)]
+struct Unrecorded {
+    started_at: Option<i64>,
+    steps: Vec<StepRow>,
+}
+
+impl Unrecorded {
+    fn add(&mut self, change: Change) {
+        match change {
+            Change::Started(at) => self.started_at = Some(at),
+            Change::Step(row) => match self.steps.iter_mut().find(|s| s.id == row.id) {
+                Some(known) => *known = row,
+                None => self.steps.push(row),
+            },
+        }
+    }
+}
+
+enum Change {
+    Started(i64),
+    Step(StepRow),
+}
+
+/// A job's progress, written behind its steps by a task of its own: it gathers changes for up
+/// to [`PROGRESS_DELAY`], then writes them in one transaction. What is left when the job ends
+/// is handed back, to be written with the job's end.
+struct Progress {
+    changes: mpsc::UnboundedSender<Change>,
+    writer: tokio::task::JoinHandle<Result<Unrecorded>>,
+}
+
+impl Progress {
+    fn start(engine: Arc<Engine>, job_id: i64) -> Self {
+        let (changes, mut pending) = mpsc::unbounded_channel::<Change>();
+        let writer = tokio::spawn(async move {
+            while let Some(first) = pending.recv().await {
+                let mut batch = Unrecorded::default();
+                batch.add(first);
+                let until = Instant::now() + PROGRESS_DELAY;
+                loop {
+                    match tokio::time::timeout_at(until, pending.recv()).await {
+                        Ok(Some(change)) => batch.add(change),
+                        // The job ended: its end records the rest.
+                        Ok(None) => return Ok(batch),
+                        Err(_) => break,
+                    }
+                }
+                engine
+                    .store
+                    .save_job_progress(job_id, batch.started_at, &batch.steps)
+                    .await?;
+                engine.notify();
+            }
+            Ok(Unrecorded::default())
+        });
+        Self { changes, writer }
+    }
+
+    fn started(&self) {
+        self.record(Change::Started(now_ms()));
+    }
+
+    /// A step's new state, stamped now: started when it starts running, finished otherwise.
+    fn step(&self, row: &mut StepRow, state: &str, exit_code: Option<i64>) {
+        let now = now_ms();
+        row.state = state.to_string();
+        row.exit_code = exit_code;
+        row.started_at = row.started_at.or(Some(now));
+        row.finished_at = (state != "running").then_some(now);
+        self.record(Change::Step(row.clone()));
+    }
+
+    fn record(&self, change: Change) {
+        // The writer only stops early on an error, which `finish` returns.
+        let _ = self.changes.send(change);
+    }
+
+    /// Stops the writer once it has written what it was writing; returns what is left.
+    async fn finish(self) -> Result<Unrecorded> {
+        drop(self.changes);
+        self.writer
+            .await
+            .map_err(|e| anyhow!("the job's progress writer failed: {e}"))?
+    }
+}
+
 impl Engine {
-    #[allow(clippy::too_many_arguments)]
+    /// Runs a job (with its retries) and records its end. `steps` are its steps' rows.
     pub(crate) async fn execute_job(
-        &self,
-        run: &RunRow,
-        repo: &Path,
-        pipeline_env: &BTreeMap<String, String>,
+        self: &Arc<Self>,
+        ctx: &RunContext,
         job: &PlannedJob,
         job_id: i64,
-        run_dir: &Path,
-        stop: &CancellationToken,
+        mut steps: Vec<StepRow>,
     ) -> Result<JobOutcome> {
-        self.store.update_job_state(job_id, "running").await?;
+        let progress = Progress::start(self.clone(), job_id);
+        progress.started();
+        let log_path = self.job_log_path(job_id);
+        let tried = self.try_job(ctx, job, job_id, &mut steps, &progress, &log_path).await;
+        let left = progress.finish().await?;
+        let packed = match tried {
+            Ok((result, Some(text))) => Ok((result, self.store.pack_log_text(text).await?)),
+            Ok((result, None)) => Ok((result, self.store.pack_log(&log_path).await?)),
+            Err(e) => Err(e),
+        };
+        let ((passed, exit_code), packed) = match packed {
+            Ok(done) => done,
+            Err(e) => {
+                // Recorded before the caller marks the job failed, never after.
+                self.store
+                    .save_job_progress(job_id, left.started_at, &left.steps)
+                    .await?;
+                return Err(e);
+            }
+        };
+        let state = if passed {
+            "success"
+        } else if ctx.stop.is_cancelled() {
+            "cancelled"
+        } else {
+            "failed"
+        };
+        self.store
+            .finish_job_with_log(job_id, state, exit_code, &packed, left.started_at, &left.steps)
+            .await?;
+        ctx.remove_later(log_path);
         self.notify();
+        Ok(JobOutcome { passed })
+    }
+
+    /// The job's attempts, its log written to `log_path`: whether it passed, its exit code,
+    /// and its log's text when it is short enough to have stayed in memory (then the file
+    /// stays empty).
+    async fn try_job(
+        &self,
+        ctx: &RunContext,
+        job: &PlannedJob,
+        job_id: i64,
+        steps: &mut [StepRow],
+        progress: &Progress,
+        log_path: &Path,
+    ) -> Result<((bool, Option<i64>), Option<Vec<u8>>)> {
         let mut secrets = BTreeMap::new();
         if !job.spec.secrets.is_empty() {
             let platform = self.store.load_platform().await?;
@@ -54,12 +281,14 @@ impl Engine {
                 secrets.insert(name.clone(), crate::secrets::secret_value(&platform, name)?);
             }
         }
-        let log_path = self.job_log_path(job_id);
-        let file = tokio::fs::File::create(&log_path)
-            .await
-            .with_context(|| format!("cannot create {}", log_path.display()))?;
+        let workspace = |attempt: u32| ctx.dir.join(format!("job-{job_id}-{attempt}"));
+        // The log file and the first workspace are made side by side.
+        let first = workspace(1);
+        let (file, made) = tokio::join!(tokio::fs::File::create(log_path), ctx.new_workspace(&first));
+        let file = file.with_context(|| format!("cannot create {}", log_path.display()))?;
+        made?;
         let mut log = LogWriter::new(file, secrets.values().cloned().collect()).with_limit(self.settings.max_log_bytes);
-        let env = step_env(run, pipeline_env, job, &secrets);
+        let env = step_env(&ctx.run, &ctx.env, job, &secrets);
         let deadline = job.spec.timeout.map(|t| Instant::now() + t);
         let attempts = job.spec.retry + 1;
         let mut result = (false, None);
@@ -67,49 +296,37 @@ impl Engine {
             if attempts > 1 {
                 log.note(&format!("▶ attempt {attempt} of {attempts}")).await?;
             }
-            let workspace = run_dir.join(format!("job-{job_id}-{attempt}"));
+            let workspace = workspace(attempt);
+            if attempt > 1 {
+                ctx.new_workspace(&workspace).await?;
+            }
             result = self
-                .attempt_job(run, repo, job, job_id, &workspace, &env, &mut log, stop, deadline)
+                .attempt_job(ctx, job, job_id, steps, progress, &workspace, &env, &mut log, deadline)
                 .await?;
-            let _ = tokio::fs::remove_dir_all(&workspace).await;
-            if result.0 || stop.is_cancelled() || deadline.is_some_and(|d| Instant::now() >= d) {
+            ctx.remove_later(workspace);
+            if result.0 || ctx.stop.is_cancelled() || deadline.is_some_and(|d| Instant::now() >= d) {
                 break;
             }
         }
-        let (passed, exit_code) = result;
-        log.finish().await?;
-        let packed = self.store.pack_log(&log_path).await?;
-        let state = if passed {
-            "success"
-        } else if stop.is_cancelled() {
-            "cancelled"
-        } else {
-            "failed"
-        };
-        self.store
-            .finish_job_with_log(job_id, state, exit_code, &packed)
-            .await?;
-        let _ = tokio::fs::remove_file(&log_path).await;
-        self.notify();
-        Ok(JobOutcome { passed })
+        let text = log.finish_in_memory().await?;
+        Ok((result, text))
     }
 
-    /// One try of a job in a fresh workspace: returns whether it passed and its exit code.
+    /// One try of a job in `workspace`, fresh: returns whether it passed and its exit code.
     #[allow(clippy::too_many_arguments)]
     async fn attempt_job(
         &self,
-        run: &RunRow,
-        repo: &Path,
+        ctx: &RunContext,
         job: &PlannedJob,
         job_id: i64,
+        steps: &mut [StepRow],
+        progress: &Progress,
         workspace: &Path,
         env: &BTreeMap<String, String>,
         log: &mut LogWriter,
-        stop: &CancellationToken,
         deadline: Option<Instant>,
     ) -> Result<(bool, Option<i64>)> {
-        let (repo_owned, sha, ws) = (repo.to_path_buf(), run.commit_sha.clone(), workspace.to_path_buf());
-        tokio::task::spawn_blocking(move || git::checkout(&repo_owned, &sha, &ws)).await??;
+        let (run, stop) = (&ctx.run, &ctx.stop);
         let cache_key = job
             .spec
             .cache
@@ -126,10 +343,9 @@ impl Engine {
                 Err(e) => log.note(&format!("cache not restored: {e:#}")).await?,
             }
         }
-        let steps = self.store.list_steps(job_id).await?;
         let mut ok = true;
         let mut exit_code = Some(0);
-        for (step, row) in job.spec.steps.iter().zip(&steps) {
+        for (step, row) in job.spec.steps.iter().zip(steps.iter_mut()) {
             let facts = Facts {
                 vars: [
                     ("branch", &run.branch),
@@ -149,10 +365,10 @@ impl Engine {
                 None => ok,
             };
             if !runs || stop.is_cancelled() {
-                self.store.update_step(row.id, "skipped", None).await?;
+                progress.step(row, "skipped", None);
                 continue;
             }
-            self.store.update_step(row.id, "running", None).await?;
+            progress.step(row, "running", None);
             log.note(&format!("▶ {}\n$ {}", row.name, step.run.trim_end())).await?;
             let mut step_env = env.clone();
             step_env.extend(step.env.clone());
@@ -173,7 +389,7 @@ impl Engine {
                 StepEnd::Cancelled => "cancelled",
                 _ => "failed",
             };
-            self.store.update_step(row.id, state, end.code()).await?;
+            progress.step(row, state, end.code());
             if !end.ok() {
                 log.note(&format!("✗ step `{}` {}", row.name, end.describe())).await?;
                 ok = false;
@@ -311,6 +527,97 @@ fn match_files(root: &Path, pattern: &str) -> Result<Vec<String>> {
 #[cfg(test)]
 mod tests {
     use super::match_files;
+    use crate::{Engine, EngineSettings};
+    use std::time::Duration;
+    use tandem_store::Store;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn every_job_and_step_end_is_recorded_and_a_job_ends_before_its_dependents_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = dir.path().join("svc");
+        let spec = "service: svc
+pipeline:
+  jobs:
+    build:
+      steps:
+        - run: echo built > out.txt
+        - run: cat out.txt
+    check:
+      needs: [build]
+      steps:
+        - run: test ! -e out.txt
+        - run: exit 3
+        - run: echo never
+";
+        tandem_testkit::make_repo(&repo, &[("T-1: pipeline", "tandem.yml", spec)]);
+        let platform = format!(
+            "markets:\n  - {{ id: fr, name: France, region: w, currency: EUR, locale: fr-FR, timezone: Europe/Paris }}\nservices:\n  - {{ name: svc, repo: {} }}\n",
+            repo.display()
+        );
+        let data = dir.path().join("data");
+        let store = Store::open(&data).await.unwrap();
+        store
+            .sync_platform(&tandem_core::platform::parse_platform("p.yml", &platform).unwrap())
+            .await
+            .unwrap();
+        let engine = Engine::new(store, EngineSettings::in_data_dir(&data)).await.unwrap();
+        let run = engine.trigger_run("svc", "api").await.unwrap();
+        let mut waited = 0;
+        while matches!(
+            engine.store.get_run(run.id).await.unwrap().state.as_str(),
+            "queued" | "running"
+        ) {
+            assert!(waited < 1200, "the run did not end");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            waited += 1;
+        }
+
+        let jobs = engine.store.list_jobs(run.id).await.unwrap();
+        let states: Vec<_> = jobs.iter().map(|j| (j.state.as_str(), j.exit_code)).collect();
+        assert_eq!(states, [("success", Some(0)), ("failed", Some(3))]);
+        assert!(
+            jobs.iter()
+                .all(|j| j.started_at.is_some() && j.finished_at.is_some() && j.log_digest.is_some())
+        );
+        let steps = engine.store.list_run_steps(run.id).await.unwrap();
+        let states: Vec<_> = steps.iter().map(|s| (s.state.as_str(), s.exit_code)).collect();
+        assert_eq!(
+            states,
+            [
+                ("success", Some(0)),
+                ("success", Some(0)),
+                ("success", Some(0)),
+                ("failed", Some(3)),
+                ("skipped", None)
+            ],
+            "every step's end is recorded (and `check` starts afresh: no out.txt)"
+        );
+        for s in &steps {
+            let (start, end) = (s.started_at.unwrap(), s.finished_at.unwrap());
+            assert!(start <= end, "{s:?}");
+        }
+        let log = engine
+            .store
+            .read_log(jobs[0].log_digest.as_deref().unwrap(), 0, usize::MAX)
+            .await
+            .unwrap();
+        assert!(String::from_utf8(log).unwrap().contains("] built\n"));
+
+        let events = engine.store.list_events(0, 1000).await.unwrap();
+        let at = |kind: &str, subject: String| {
+            events
+                .iter()
+                .position(|e| e.kind == kind && e.subject == subject)
+                .unwrap_or_else(|| panic!("no {kind} of {subject}"))
+        };
+        let (build, check) = (format!("job/{}", jobs[0].id), format!("job/{}", jobs[1].id));
+        assert!(at("job.running", build.clone()) < at("job.success", build.clone()));
+        assert!(
+            at("job.success", build) < at("job.running", check.clone()),
+            "the end of `build` is committed before `check` starts"
+        );
+        assert!(at("job.running", check.clone()) < at("job.failed", check));
+    }
 
     #[test]
     fn globs_match_files_below_the_workspace() {

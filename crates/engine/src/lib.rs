@@ -3,10 +3,13 @@
 //! CLI drive them through [`Engine`].
 
 mod cache;
+pub mod deploy;
+pub mod driver;
 pub mod executor;
 pub mod git;
 mod job;
 pub mod logs;
+pub mod notifications;
 pub mod pipeline;
 pub mod rollback;
 pub mod rollout;
@@ -128,6 +131,10 @@ impl Engine {
                 "marked work left unfinished by the previous server"
             );
         }
+        let stale = self.store.release_stale_locks().await?;
+        if stale > 0 {
+            tracing::warn!(stale, "released market locks nothing holds any more");
+        }
         let engine = self.clone();
         self.tasks.spawn(async move {
             if let Err(e) = engine.restart_live_markets().await {
@@ -142,6 +149,7 @@ impl Engine {
                 }
                 Err(e) => tracing::error!(error = %e, "cannot list unfinished rollouts"),
             }
+            engine.start_queued_rollouts().await;
         });
         Ok(())
     }
@@ -153,6 +161,14 @@ impl Engine {
         for d in self.store.list_live_deployments().await? {
             let release = self.store.get_release(d.release_id).await?;
             let spec = release.service_spec()?;
+            // Only the process driver's markets run here; a command's deployment lives elsewhere.
+            if spec
+                .deploy
+                .as_ref()
+                .is_none_or(|dep| dep.driver != tandem_core::pipeline::Driver::Process)
+            {
+                continue;
+            }
             let Some(port) = d
                 .url
                 .as_deref()
@@ -166,11 +182,11 @@ impl Engine {
             set.spawn(async move {
                 let _permit = limit.acquire_owned().await;
                 match engine
-                    .start_and_probe(&release, &spec, &artifacts, &d.market, d.id, Some(port))
+                    .start_and_judge(&release, &spec, &artifacts, &d.market, d.id, Some(port), "restart")
                     .await
                 {
-                    Ok((process, _)) => engine.supervisor.promote(&d.service, &d.market, process).await,
-                    Err((reason, _)) => tracing::warn!(market = %d.market, %reason, "cannot restart a live market"),
+                    Ok((driver, _, instance, _)) => driver.promote(&engine, &d.service, &d.market, instance).await,
+                    Err(f) => tracing::warn!(market = %d.market, reason = %f.reason, "cannot restart a live market"),
                 }
             });
         }
@@ -279,13 +295,26 @@ impl Engine {
 
     /// Records a rollout of a release and starts it in the background.
     pub async fn start_rollout(self: &Arc<Self>, release_id: i64, created_by: &str) -> Result<RolloutRow> {
-        let rollout = self.create_rollout(release_id, created_by).await?;
+        self.start_rollout_with(release_id, created_by, false).await
+    }
+
+    /// Like [`Engine::start_rollout`]; with `queue`, a rollout whose markets are held by
+    /// another waits for them instead of being refused.
+    pub async fn start_rollout_with(
+        self: &Arc<Self>,
+        release_id: i64,
+        created_by: &str,
+        queue: bool,
+    ) -> Result<RolloutRow> {
+        let rollout = self.create_rollout(release_id, created_by, queue).await?;
         self.notify();
-        self.spawn_rollout(rollout.id);
+        if rollout.state != "queued" {
+            self.spawn_rollout(rollout.id);
+        }
         Ok(rollout)
     }
 
-    fn spawn_rollout(self: &Arc<Self>, rollout_id: i64) {
+    pub(crate) fn spawn_rollout(self: &Arc<Self>, rollout_id: i64) {
         let engine = self.clone();
         self.tasks
             .spawn(async move { engine.execute_rollout(rollout_id).await });

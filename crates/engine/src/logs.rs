@@ -6,17 +6,24 @@
 //! bytes of each piece are held back so a secret cannot straddle two pieces unmasked.
 
 use std::borrow::Cow;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use tokio::io::{AsyncWriteExt, BufWriter};
 
 /// Longest run of output kept in memory before it is written out, newline or not.
 pub const MAX_LINE: usize = 64 * 1024;
+/// Longest a written line stays in the writer's buffer before it reaches the file that live
+/// views read (they poll it every 250 ms); a job that ends sooner is written once, at its end.
+pub const LIVE_DELAY: Duration = Duration::from_millis(250);
 const MASK: &[u8] = b"***";
 
 #[derive(Debug)]
 pub struct LogWriter {
     /// Buffered: a step printing millions of short lines must not cost a write call each.
     file: BufWriter<tokio::fs::File>,
+    /// Since when the buffer holds text the file does not.
+    unflushed: Option<Instant>,
+    /// Bytes handed to `file`, stamps and notes included.
+    to_file: u64,
     started: Instant,
     secrets: Vec<Vec<u8>>,
     pending: Vec<u8>,
@@ -41,6 +48,8 @@ impl LogWriter {
         secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
         Self {
             file: BufWriter::with_capacity(256 * 1024, file),
+            unflushed: None,
+            to_file: 0,
             started: Instant::now(),
             secrets,
             pending: Vec::new(),
@@ -123,25 +132,66 @@ impl LogWriter {
         }
         if self.at_line_start {
             let t = self.started.elapsed();
-            self.file.write_all(&stamp(t.as_secs(), t.subsec_millis())).await?;
+            self.write(&stamp(t.as_secs(), t.subsec_millis())).await?;
         }
-        self.file.write_all(bytes).await?;
+        self.write(bytes).await?;
+        if self.unflushed.is_none() && !self.file.buffer().is_empty() {
+            self.unflushed = Some(Instant::now());
+        }
         self.bytes += bytes.len() as u64;
         self.at_line_start = bytes.ends_with(b"\n");
         Ok(())
     }
 
+    /// When the text in the buffer should reach the file, if there is any.
+    pub fn flush_due(&self) -> Option<tokio::time::Instant> {
+        self.unflushed
+            .map(|since| tokio::time::Instant::from_std(since + LIVE_DELAY))
+    }
+
+    /// Writes the buffer to the file, for live views.
+    pub async fn flush(&mut self) -> std::io::Result<()> {
+        self.file.flush().await?;
+        self.unflushed = None;
+        Ok(())
+    }
+
+    /// Ends the log: everything reaches the file. Returns the bytes of output kept.
     pub async fn finish(mut self) -> std::io::Result<u64> {
+        self.close().await?;
+        self.file.flush().await?;
+        Ok(self.bytes)
+    }
+
+    /// Ends the log, like [`LogWriter::finish`], but a log whose text never left the buffer
+    /// (a short one, done before [`LIVE_DELAY`]) is returned instead of written: the caller
+    /// stores it from memory. `None` when the file holds the whole log.
+    pub async fn finish_in_memory(mut self) -> std::io::Result<Option<Vec<u8>>> {
+        self.close().await?;
+        if self.file.buffer().len() as u64 == self.to_file {
+            return Ok(Some(self.file.buffer().to_vec()));
+        }
+        self.file.flush().await?;
+        Ok(None)
+    }
+
+    async fn close(&mut self) -> std::io::Result<()> {
         self.flush_pending(true).await?;
         if self.dropped > 0 {
             let note = format!(
                 "\n✂ log truncated: {} more bytes of output were not kept (limit {} bytes)\n",
                 self.dropped, self.limit
             );
-            self.file.write_all(note.as_bytes()).await?;
+            self.write(note.as_bytes()).await?;
         }
-        self.file.flush().await?;
-        Ok(self.bytes)
+        Ok(())
+    }
+
+    /// Hands bytes to the file's buffer.
+    async fn write(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        self.file.write_all(bytes).await?;
+        self.to_file += bytes.len() as u64;
+        Ok(())
     }
 }
 
@@ -222,6 +272,28 @@ mod tests {
         assert_eq!(strip_stamps(&text), "token=*** ok\n\x1b[32mgreen\x1b[0m ***");
         assert!(text.starts_with("[00:00."), "{text}");
         assert_eq!(&super::stamp(125, 7), b"[02:05.007] ");
+    }
+
+    #[tokio::test]
+    async fn a_short_log_stays_in_memory_and_a_longer_one_reaches_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log");
+        let mut log = LogWriter::new(tokio::fs::File::create(&path).await.unwrap(), vec!["s3cret".into()]);
+        log.note("▶ step").await.unwrap();
+        log.output(b"the s3cret is out\nno newline").await.unwrap();
+        assert!(log.flush_due().is_some(), "text waits in the buffer");
+        let text = String::from_utf8(log.finish_in_memory().await.unwrap().unwrap()).unwrap();
+        assert_eq!(strip_stamps(&text), "▶ step\nthe *** is out\nno newline");
+        assert!(text.ends_with('\n'));
+        assert_eq!(std::fs::read(&path).unwrap(), b"", "nothing written");
+
+        let mut log = LogWriter::new(tokio::fs::File::create(&path).await.unwrap(), vec![]);
+        log.output(b"first\n").await.unwrap();
+        log.flush().await.unwrap();
+        assert!(log.flush_due().is_none());
+        log.output(b"second\n").await.unwrap();
+        assert_eq!(log.finish_in_memory().await.unwrap(), None, "part of it is in the file");
+        assert_eq!(strip_stamps(&std::fs::read_to_string(&path).unwrap()), "first\nsecond");
     }
 
     #[tokio::test]

@@ -9,7 +9,7 @@
 
 use crate::Engine;
 use crate::git;
-use crate::job::JobOutcome;
+use crate::job::{JobOutcome, RunContext};
 use anyhow::{Context, Result, anyhow};
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -17,7 +17,7 @@ use std::sync::Arc;
 use tandem_core::pipeline::expr::{Facts, parse_condition};
 use tandem_core::pipeline::matrix::{combinations, instance_name};
 use tandem_core::pipeline::{JobSpec, ServiceSpec, parse_service_spec};
-use tandem_store::{NewJob, RunRow};
+use tandem_store::{NewJob, RunRow, StepRow};
 use tokio_util::sync::CancellationToken;
 
 /// The pipeline file every service repository holds at its root.
@@ -147,12 +147,24 @@ impl Engine {
             .await
             .with_context(|| format!("cannot create {}", run_dir.display()))?;
 
+        let mut steps: HashMap<i64, Vec<StepRow>> = HashMap::new();
+        for step in self.store.list_run_steps(run_id).await? {
+            steps.entry(step.job_id).or_default().push(step);
+        }
+
         let mut slots: Vec<Slot> = vec![Slot::Pending; planned.len()];
         let index: HashMap<&str, usize> = planned.iter().enumerate().map(|(i, j)| (j.name.as_str(), i)).collect();
         let limit = self.settings.max_parallel_jobs.max(1);
         let mut running = tokio::task::JoinSet::new();
         let mut first_failure: Option<String> = None;
         let job_stop = stop.child_token();
+        let ctx = Arc::new(RunContext::new(
+            run.clone(),
+            repo.clone(),
+            spec.env.clone(),
+            run_dir.clone(),
+            job_stop.clone(),
+        ));
         loop {
             for i in 0..planned.len() {
                 if slots[i] != Slot::Pending {
@@ -190,18 +202,10 @@ impl Engine {
                     continue;
                 }
                 slots[i] = Slot::Running;
-                let (engine, run, repo, job, row_id, dir, token) = (
-                    self.clone(),
-                    run.clone(),
-                    repo.clone(),
-                    planned[i].clone(),
-                    rows[i].id,
-                    run_dir.clone(),
-                    job_stop.clone(),
-                );
-                let env = spec.env.clone();
+                let (engine, ctx, job, row_id) = (self.clone(), ctx.clone(), planned[i].clone(), rows[i].id);
+                let job_steps = steps.remove(&row_id).unwrap_or_default();
                 running.spawn(async move {
-                    let outcome = engine.execute_job(&run, &repo, &env, &job, row_id, &dir, &token).await;
+                    let outcome = engine.execute_job(&ctx, &job, row_id, job_steps).await;
                     (i, outcome)
                 });
             }
@@ -226,7 +230,7 @@ impl Engine {
                 job_stop.cancel();
             }
         }
-        let _ = tokio::fs::remove_dir_all(&run_dir).await;
+        ctx.clean_up().await;
         if first_failure.is_none() && !stop.is_cancelled() {
             let service = self.platform_service(&run.service).await?;
             if run.branch == service.branch && run.trigger != "local" {

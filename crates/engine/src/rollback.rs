@@ -44,7 +44,47 @@ impl Engine {
         Ok(out)
     }
 
-    async fn rollback_market(&self, service: &str, market: &str) -> Result<RollbackOutcome> {
+    /// One market, under its lock: a market a rollout is deploying is refused, naming it.
+    async fn rollback_market(self: &Arc<Self>, service: &str, market: &str) -> Result<RollbackOutcome> {
+        let holder = format!(
+            "a rollback of {market} started at {}",
+            jiff::Timestamp::now().strftime("%H:%M:%S")
+        );
+        if let Err(e) = self.store.lock_market(service, market, &holder).await {
+            return Ok(RollbackOutcome {
+                market: market.to_string(),
+                from: None,
+                to: None,
+                state: "failed".into(),
+                reason: e.to_string(),
+            });
+        }
+        let result = self.rollback_locked(service, market).await;
+        if let Err(e) = self.store.unlock_market(service, market, &holder).await {
+            tracing::error!(service, market, error = %e, "cannot release a rollback's lock");
+        }
+        let outcome = result?;
+        if outcome.state != "skipped" {
+            let text = match (&outcome.from, &outcome.to) {
+                (Some(from), Some(to)) => {
+                    format!("{service} in {market}: rollback from {from} to {to} {}", outcome.state)
+                }
+                _ => format!("{service} in {market}: rollback {}", outcome.state),
+            };
+            self.announce(crate::notifications::Announcement {
+                event: tandem_core::policy::Event::Rollback,
+                text,
+                data: serde_json::json!({
+                    "service": service, "market": market, "from": outcome.from, "to": outcome.to,
+                    "state": outcome.state, "reason": outcome.reason,
+                }),
+            })
+            .await;
+        }
+        Ok(outcome)
+    }
+
+    async fn rollback_locked(self: &Arc<Self>, service: &str, market: &str) -> Result<RollbackOutcome> {
         let live = self
             .store
             .list_live_deployments()

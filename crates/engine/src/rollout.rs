@@ -1,43 +1,32 @@
 //! The rollout engine: a release moves wave by wave; in each wave its markets deploy in
-//! parallel (up to a limit). A market's deployment is recorded before anything starts, the new
-//! process is probed while the old one keeps serving, and only a healthy new process replaces
-//! the old one. A market that fails its gate keeps its previous release, an incident is opened,
-//! and the rollout halts before the next wave.
+//! parallel (up to a limit), each through [`Engine::deploy_market`]. Between waves the rollout
+//! may wait for a person's approval (the platform's `approvals`); a market waits out its
+//! freezes (in its own time zone) unless an admin overrides them; people can pause, resume,
+//! abort, skip a market or promote. A market that fails its gate halts the rollout before the
+//! next wave. Every step is recorded before it acts, so a restarted server resumes it.
 
 use crate::Engine;
-use crate::supervisor::{free_port, stop};
+use crate::deploy::MarketOutcome;
+use crate::notifications::Announcement;
 use anyhow::{Context, Result, anyhow, bail};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tandem_core::config::resolve_config;
-use tandem_core::pipeline::{Driver, ServiceSpec, render_deploy_command};
-use tandem_core::rollout::{ProbeTally, ProbeVerdict, plan_waves};
-use tandem_store::{NewDeployment, ReleaseRow, RolloutRow};
+use tandem_core::platform::Platform;
+use tandem_core::policy::Event;
+use tandem_core::role::Role;
+use tandem_core::rollout::plan_waves;
+use tandem_store::{NewDecision, ReleaseRow, RolloutRow, StoreError};
 
-/// Time between two probes of a starting market: short, since the demo's 25 markets wait on it.
-const PROBE_INTERVAL: Duration = Duration::from_millis(100);
-/// How long one probe request may take before it counts as a failure.
-const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
-/// How often a paused rollout looks whether it was resumed or aborted.
-const PAUSE_POLL: Duration = Duration::from_millis(200);
-/// How long a new process may take to pass its probe at all.
-const PROBE_DEADLINE: Duration = Duration::from_secs(30);
-
-/// What one market's deployment came to.
-#[derive(Debug)]
-pub struct MarketOutcome {
-    pub market: String,
-    pub healthy: bool,
-    pub reason: String,
-    /// Time spent probing, so the rollout's own overhead can be measured.
-    pub probe_time: Duration,
-}
+/// How often a waiting rollout (paused, awaiting approval, frozen) looks for a change.
+const WAIT_POLL: Duration = Duration::from_millis(200);
 
 impl Engine {
     /// Plans and records a rollout of a release to every wave; the caller spawns its execution.
-    pub async fn create_rollout(&self, release_id: i64, created_by: &str) -> Result<RolloutRow> {
+    /// With `queue`, a rollout whose markets another rollout holds waits for them (`queued`)
+    /// instead of being refused.
+    pub async fn create_rollout(&self, release_id: i64, created_by: &str, queue: bool) -> Result<RolloutRow> {
         let release = self.store.get_release(release_id).await?;
         let spec = release.service_spec()?;
         if spec.deploy.is_none() {
@@ -51,11 +40,12 @@ impl Engine {
         let plan = plan_waves(&platform);
         Ok(self
             .store
-            .insert_rollout(&release.service, release_id, &plan, created_by)
+            .insert_rollout_with(&release.service, release_id, &plan, created_by, queue)
             .await?)
     }
 
     /// Runs a rollout from its current wave to its end. Errors are recorded on the rollout.
+    /// When it ends, the team is told and queued rollouts whose markets are now free start.
     pub async fn execute_rollout(self: &Arc<Self>, rollout_id: i64) {
         if let Err(e) = self.try_execute_rollout(rollout_id).await {
             tracing::warn!(rollout_id, error = %format!("{e:#}"), "rollout failed");
@@ -74,6 +64,51 @@ impl Engine {
             }
         }
         self.notify();
+        if let Ok(r) = self.store.get_rollout(rollout_id).await {
+            self.announce_end(&r).await;
+        }
+        self.start_queued_rollouts().await;
+    }
+
+    /// Starts every queued rollout whose markets are free.
+    pub(crate) async fn start_queued_rollouts(self: &Arc<Self>) {
+        match self.store.start_queued_rollouts().await {
+            Ok(started) => {
+                for r in started {
+                    tracing::info!(rollout = r.id, "queued rollout starts");
+                    self.spawn_rollout(r.id);
+                }
+            }
+            Err(e) => tracing::error!(error = %e, "cannot start queued rollouts"),
+        }
+    }
+
+    async fn announce_end(self: &Arc<Self>, r: &RolloutRow) {
+        let version = match self.store.get_release(r.release_id).await {
+            Ok(release) => release.version,
+            Err(_) => format!("release {}", r.release_id),
+        };
+        let (event, text) = match r.state.as_str() {
+            "succeeded" => (
+                Event::RolloutSucceeded,
+                format!("Rollout {} of {} {version} reached every market", r.id, r.service),
+            ),
+            "halted" | "failed" => (
+                Event::RolloutHalted,
+                format!(
+                    "Rollout {} of {} {version} {}: {}",
+                    r.id,
+                    r.service,
+                    r.state,
+                    r.reason.as_deref().unwrap_or("no reason recorded")
+                ),
+            ),
+            _ => return,
+        };
+        let data = serde_json::json!({
+            "rollout": r.id, "service": r.service, "release": version, "state": r.state, "reason": r.reason,
+        });
+        self.announce(Announcement { event, text, data }).await;
     }
 
     async fn try_execute_rollout(self: &Arc<Self>, rollout_id: i64) -> Result<()> {
@@ -85,7 +120,7 @@ impl Engine {
         let started = Instant::now();
         let mut probe_total = Duration::ZERO;
         for (index, (name, markets)) in waves.iter().enumerate().skip(rollout.current_wave as usize) {
-            if !self.wait_to_start_wave(rollout_id, index as i64).await? {
+            if !self.wait_to_start_wave(rollout_id, index, &waves).await? {
                 tracing::info!(rollout_id, "rollout aborted");
                 return Ok(());
             }
@@ -94,12 +129,12 @@ impl Engine {
             let limit = Arc::new(tokio::sync::Semaphore::new(self.settings.max_parallel_markets));
             let mut set = tokio::task::JoinSet::new();
             // A market already live on this release (a rollout resumed after a restart) is done.
-            let done: std::collections::HashSet<String> = self
+            let done: HashSet<String> = self
                 .store
                 .list_live_deployments()
                 .await?
                 .into_iter()
-                .filter(|d| d.release_id == release.id)
+                .filter(|d| d.release_id == release.id && d.service == release.service)
                 .map(|d| d.market)
                 .collect();
             for market in markets.iter().filter(|m| !done.contains(*m)) {
@@ -113,9 +148,15 @@ impl Engine {
                 );
                 set.spawn(async move {
                     let _permit = limit.acquire_owned().await;
-                    engine
-                        .deploy_market(Some(rollout_id), "release", &release, &spec, &artifacts, &market)
-                        .await
+                    match engine.wait_for_market(rollout_id, &market).await {
+                        Ok(None) => {
+                            engine
+                                .deploy_market(Some(rollout_id), "release", &release, &spec, &artifacts, &market)
+                                .await
+                        }
+                        Ok(Some(why)) => MarketOutcome::skipped(&market, why),
+                        Err(e) => MarketOutcome::new(&market, false, format!("{e:#}"), Duration::ZERO),
+                    }
                 });
             }
             let mut failed = Vec::new();
@@ -151,18 +192,160 @@ impl Engine {
         Ok(())
     }
 
+    /// Starts wave `index` unless a person paused the rollout (then waits for resume or abort)
+    /// or aborted it, and once the approval the platform asks for after the previous wave is
+    /// given; returns false when the rollout was aborted.
+    async fn wait_to_start_wave(
+        self: &Arc<Self>,
+        rollout_id: i64,
+        index: usize,
+        waves: &[(String, Vec<String>)],
+    ) -> Result<bool> {
+        let platform = self.store.load_platform().await?;
+        let approval = index
+            .checked_sub(1)
+            .and_then(|previous| platform.approval_after(&waves[previous].0))
+            .cloned();
+        let wave = index as i64;
+        let mut announced = false;
+        loop {
+            let r = self.store.get_rollout(rollout_id).await?;
+            match r.state.as_str() {
+                "aborted" => return Ok(false),
+                "paused" => {
+                    tokio::time::sleep(WAIT_POLL).await;
+                    continue;
+                }
+                "pending" | "running" | "awaiting-approval" => {}
+                other => bail!("rollout {rollout_id} is {other}: it cannot start wave {index}"),
+            }
+            let approved = match &approval {
+                None => true,
+                Some(_) => self
+                    .store
+                    .list_decisions(rollout_id)
+                    .await?
+                    .iter()
+                    .any(|d| d.wave == wave && matches!(d.kind.as_str(), "approve" | "promote")),
+            };
+            let to = if approved { "running" } else { "awaiting-approval" };
+            if r.state != to || r.current_wave != wave {
+                match self
+                    .store
+                    .set_rollout_state(
+                        rollout_id,
+                        &["pending", "running", "awaiting-approval"],
+                        to,
+                        "engine",
+                        Some(wave),
+                    )
+                    .await
+                {
+                    Ok(_) => self.notify(),
+                    // A person paused or aborted it meanwhile: look again.
+                    Err(StoreError::Conflict(_)) => continue,
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            if approved {
+                return Ok(true);
+            }
+            if let Some(a) = &approval
+                && !announced
+                && r.state != "awaiting-approval"
+            {
+                let text = format!(
+                    "Rollout {rollout_id} of {} waits for an approval ({} or above) to start wave `{}`",
+                    r.service, a.role, waves[index].0
+                );
+                let data = serde_json::json!({
+                    "rollout": rollout_id, "service": r.service, "wave": waves[index].0, "role": a.role.as_str(),
+                });
+                self.announce(Announcement {
+                    event: Event::ApprovalRequested,
+                    text,
+                    data,
+                })
+                .await;
+                announced = true;
+            }
+            tokio::time::sleep(WAIT_POLL).await;
+        }
+    }
+
+    /// Waits until `market` may be deployed: not frozen (or an admin overrode the freeze).
+    /// Returns why it is not deployed at all (skipped by a person, or the rollout aborted).
+    async fn wait_for_market(&self, rollout_id: i64, market: &str) -> Result<Option<String>> {
+        let mut told = false;
+        loop {
+            let r = self.store.get_rollout(rollout_id).await?;
+            if r.state == "aborted" {
+                return Ok(Some("the rollout was aborted before this market".into()));
+            }
+            let decisions = self.store.list_decisions(rollout_id).await?;
+            if let Some(d) = decisions.iter().find(|d| d.kind == "skip" && d.market == market) {
+                return Ok(Some(format!("skipped by {}", d.decided_by)));
+            }
+            let platform: Platform = self.store.load_platform().await?;
+            let Some(hit) = platform.active_freeze(market, jiff::Timestamp::now()) else {
+                return Ok(None);
+            };
+            if let Some(o) = decisions.iter().find(|d| d.kind == "override") {
+                let reason = format!(
+                    "freeze `{}` ({}) overridden by {}: {}",
+                    hit.name,
+                    hit.local,
+                    o.decided_by,
+                    o.reason.as_deref().unwrap_or("")
+                );
+                tracing::info!(rollout_id, market, %reason, "freeze overridden");
+                self.freeze_note(rollout_id, market, &reason).await;
+                return Ok(None);
+            }
+            if !told {
+                let reason = format!(
+                    "{market} waits: freeze `{}` until {} ({})",
+                    hit.name,
+                    hit.until
+                        .to_zoned(
+                            jiff::tz::TimeZone::get(
+                                &platform.market(market).map(|m| m.timezone.clone()).unwrap_or_default()
+                            )
+                            .unwrap_or(jiff::tz::TimeZone::UTC)
+                        )
+                        .strftime("%a %Y-%m-%d %H:%M %Z"),
+                    hit.local
+                );
+                self.store.set_rollout_reason(rollout_id, &reason).await?;
+                self.notify();
+                told = true;
+            }
+            tokio::time::sleep(WAIT_POLL).await;
+        }
+    }
+
+    async fn freeze_note(&self, rollout_id: i64, market: &str, reason: &str) {
+        if let Err(e) = self
+            .store
+            .set_rollout_reason(rollout_id, &format!("{market}: {reason}"))
+            .await
+        {
+            tracing::warn!(rollout_id, error = %e, "cannot record a freeze override");
+        }
+    }
+
     /// Pauses a rollout: the wave under way finishes, the next does not start until resumed.
-    pub async fn pause_rollout(&self, id: i64, by: &str) -> Result<tandem_store::RolloutRow> {
+    pub async fn pause_rollout(&self, id: i64, by: &str) -> Result<RolloutRow> {
         let row = self
             .store
-            .set_rollout_state(id, &["pending", "running"], "paused", by, None)
+            .set_rollout_state(id, &["pending", "running", "awaiting-approval"], "paused", by, None)
             .await?;
         self.notify();
         Ok(row)
     }
 
     /// Resumes a paused rollout at its next wave.
-    pub async fn resume_rollout(&self, id: i64, by: &str) -> Result<tandem_store::RolloutRow> {
+    pub async fn resume_rollout(&self, id: i64, by: &str) -> Result<RolloutRow> {
         let row = self
             .store
             .set_rollout_state(id, &["paused"], "running", by, None)
@@ -172,35 +355,145 @@ impl Engine {
     }
 
     /// Aborts a rollout: no further wave starts; markets keep what they run now.
-    pub async fn abort_rollout(&self, id: i64, by: &str) -> Result<tandem_store::RolloutRow> {
+    pub async fn abort_rollout(&self, id: i64, by: &str) -> Result<RolloutRow> {
         let row = self
             .store
-            .set_rollout_state(id, &["pending", "running", "paused"], "aborted", by, None)
+            .set_rollout_state(
+                id,
+                &["queued", "pending", "running", "awaiting-approval", "paused"],
+                "aborted",
+                by,
+                None,
+            )
             .await?;
         self.notify();
         Ok(row)
     }
 
-    /// Starts wave `index` unless a person paused the rollout (then waits for resume or abort)
-    /// or aborted it; returns false when the rollout was aborted.
-    async fn wait_to_start_wave(&self, rollout_id: i64, index: i64) -> Result<bool> {
-        loop {
-            match self
-                .store
-                .set_rollout_state(rollout_id, &["pending", "running"], "running", "engine", Some(index))
-                .await
-            {
-                Ok(_) => return Ok(true),
-                Err(tandem_store::StoreError::Conflict(_)) => {
-                    match self.store.get_rollout(rollout_id).await?.state.as_str() {
-                        "paused" => tokio::time::sleep(PAUSE_POLL).await,
-                        "aborted" => return Ok(false),
-                        other => anyhow::bail!("rollout {rollout_id} is {other}: it cannot start wave {index}"),
-                    }
-                }
-                Err(e) => return Err(e.into()),
-            }
+    /// The role an approval of this rollout's awaited wave needs, from the platform file.
+    pub async fn approval_role(&self, id: i64) -> Result<Option<Role>> {
+        let r = self.store.get_rollout(id).await?;
+        let waves = r.waves()?;
+        let platform = self.store.load_platform().await?;
+        Ok((r.current_wave as usize)
+            .checked_sub(1)
+            .and_then(|i| waves.get(i))
+            .and_then(|(name, _)| platform.approval_after(name))
+            .map(|a| a.role))
+    }
+
+    /// Approves the wave a rollout waits for. The caller checked the role
+    /// ([`Engine::approval_role`]); two people approving at once: the second is refused.
+    pub async fn approve_rollout(&self, id: i64, by: &str) -> Result<RolloutRow> {
+        self.decide_wave(id, by, "approve").await
+    }
+
+    /// Goes on to the next wave now: counts as the approval a waiting rollout needs, or
+    /// resumes a paused one.
+    pub async fn promote_rollout(&self, id: i64, by: &str) -> Result<RolloutRow> {
+        let r = self.store.get_rollout(id).await?;
+        if r.state == "paused" {
+            return self.resume_rollout(id, by).await;
         }
+        self.decide_wave(id, by, "promote").await
+    }
+
+    async fn decide_wave(&self, id: i64, by: &str, kind: &str) -> Result<RolloutRow> {
+        let r = self.store.get_rollout(id).await?;
+        if r.state != "awaiting-approval" {
+            return Err(StoreError::Conflict(format!(
+                "rollout {id} is {}: it waits for no approval, so there is nothing to {kind}",
+                r.state
+            ))
+            .into());
+        }
+        self.store
+            .insert_decision(NewDecision {
+                rollout_id: id,
+                kind,
+                wave: Some(r.current_wave),
+                market: None,
+                by,
+                reason: None,
+            })
+            .await?;
+        // The rollout goes on at once; its wave loop sees the decision and starts the wave.
+        let row = match self
+            .store
+            .set_rollout_state(id, &["awaiting-approval"], "running", by, None)
+            .await
+        {
+            Ok(row) => row,
+            // Paused or aborted meanwhile: the decision stands for when it resumes.
+            Err(StoreError::Conflict(_)) => self.store.get_rollout(id).await?,
+            Err(e) => return Err(e.into()),
+        };
+        self.notify();
+        Ok(row)
+    }
+
+    /// Leaves a market out of a rollout: it keeps what it runs. Refused once it was deployed.
+    pub async fn skip_market(&self, id: i64, market: &str, by: &str) -> Result<RolloutRow> {
+        let r = self.store.get_rollout(id).await?;
+        if !r.in_progress() {
+            return Err(
+                StoreError::Conflict(format!("rollout {id} is {}: it deploys no more markets", r.state)).into(),
+            );
+        }
+        if !r.waves()?.iter().any(|(_, ms)| ms.iter().any(|m| m == market)) {
+            return Err(StoreError::not_found(format!("market `{market}` in rollout {id}")).into());
+        }
+        if let Some(d) = self
+            .store
+            .list_deployments(Some(id))
+            .await?
+            .into_iter()
+            .find(|d| d.market == market && d.kind == "release")
+        {
+            return Err(StoreError::Conflict(format!(
+                "{market} was already deployed by rollout {id} (deployment {}, {}): it cannot be skipped",
+                d.id, d.state
+            ))
+            .into());
+        }
+        self.store
+            .insert_decision(NewDecision {
+                rollout_id: id,
+                kind: "skip",
+                wave: None,
+                market: Some(market),
+                by,
+                reason: None,
+            })
+            .await?;
+        self.notify();
+        Ok(self.store.get_rollout(id).await?)
+    }
+
+    /// Lets a rollout deploy into frozen markets. The caller checked it is an admin; the
+    /// reason is required and recorded.
+    pub async fn override_freeze(&self, id: i64, by: &str, reason: &str) -> Result<RolloutRow> {
+        if reason.trim().is_empty() {
+            return Err(StoreError::Conflict("overriding a freeze needs a reason".into()).into());
+        }
+        let r = self.store.get_rollout(id).await?;
+        if !r.in_progress() {
+            return Err(
+                StoreError::Conflict(format!("rollout {id} is {}: there is nothing to override", r.state)).into(),
+            );
+        }
+        self.store
+            .insert_decision(NewDecision {
+                rollout_id: id,
+                kind: "override",
+                wave: None,
+                market: None,
+                by,
+                reason: Some(reason),
+            })
+            .await?;
+        self.notify();
+        Ok(self.store.get_rollout(id).await?)
     }
 
     /// Copies a release's artifacts out of the blob store (verifying each digest first) into
@@ -235,182 +528,6 @@ impl Engine {
         Ok(paths)
     }
 
-    /// Deploys a release to one market and reports the outcome; the deployment, and on failure
-    /// an incident, are recorded in the store.
-    pub(crate) async fn deploy_market(
-        &self,
-        rollout_id: Option<i64>,
-        kind: &str,
-        release: &ReleaseRow,
-        spec: &ServiceSpec,
-        artifacts: &HashMap<String, String>,
-        market: &str,
-    ) -> MarketOutcome {
-        let new = NewDeployment {
-            rollout_id,
-            service: &release.service,
-            market,
-            release_id: release.id,
-        };
-        let deployment = match self.store.insert_deployment_of_kind(new, kind).await {
-            Ok(d) => d,
-            Err(e) => {
-                return outcome(
-                    market,
-                    false,
-                    format!("cannot record the deployment: {e}"),
-                    Duration::ZERO,
-                );
-            }
-        };
-        self.notify();
-        let result = self
-            .start_and_probe(release, spec, artifacts, market, deployment.id, None)
-            .await;
-        let done = match result {
-            Ok((process, probe_time)) => {
-                let url = format!("http://127.0.0.1:{}", process.port);
-                let pid = process.pid;
-                self.supervisor.promote(&release.service, market, process).await;
-                self.store
-                    .mark_deployment_live(deployment.id, &url, Some(pid))
-                    .await
-                    .map(|_| outcome(market, true, "healthy".into(), probe_time))
-            }
-            Err((reason, probe_time)) => {
-                let recorded = self.store.mark_deployment_failed(deployment.id, &reason).await;
-                let title = format!(
-                    "{} {} failed its gate in {market}: {reason}",
-                    release.service, release.version
-                );
-                match recorded {
-                    Ok(()) => self
-                        .store
-                        .insert_incident(&release.service, market, Some(deployment.id), &title)
-                        .await
-                        .map(|_| outcome(market, false, reason, probe_time)),
-                    Err(e) => Err(e),
-                }
-            }
-        };
-        self.notify();
-        done.unwrap_or_else(|e| outcome(market, false, format!("cannot record the outcome: {e}"), Duration::ZERO))
-    }
-
-    /// Starts the release for a market on a port and probes it. On success returns the healthy
-    /// process; on failure it has been stopped and the reason is returned.
-    pub(crate) async fn start_and_probe(
-        &self,
-        release: &ReleaseRow,
-        spec: &ServiceSpec,
-        artifacts: &HashMap<String, String>,
-        market: &str,
-        deployment_id: i64,
-        port: Option<u16>,
-    ) -> Result<(crate::supervisor::MarketProcess, Duration), (String, Duration)> {
-        let fail = |e: anyhow::Error| (format!("{e:#}"), Duration::ZERO);
-        let deploy = spec
-            .deploy
-            .as_ref()
-            .ok_or_else(|| fail(anyhow!("the release has no deploy section")))?;
-        if deploy.driver != Driver::Process {
-            return Err(fail(anyhow!("driver `command` is not supported yet: use `process`")));
-        }
-        let port = match port {
-            Some(p) => p,
-            None => free_port().map_err(fail)?,
-        };
-        let argv = render_deploy_command(&deploy.run, artifacts, port).map_err(|e| fail(anyhow!(e)))?;
-        let dir = self.market_dir(&release.service, market);
-        tokio::fs::create_dir_all(&dir).await.map_err(|e| fail(e.into()))?;
-        let platform = self.store.load_platform().await.map_err(|e| fail(e.into()))?;
-        let m = platform
-            .market(market)
-            .ok_or_else(|| fail(anyhow!("market `{market}` is not in the platform")))?;
-        let layers = platform
-            .service(&release.service)
-            .map(|s| s.config.clone())
-            .unwrap_or_default();
-        let config = resolve_config(&layers, m);
-        let config_file = dir.join(format!("config-{deployment_id}.json"));
-        let text = serde_json::to_vec_pretty(&config.values).map_err(|e| fail(e.into()))?;
-        tokio::fs::write(&config_file, text).await.map_err(|e| fail(e.into()))?;
-
-        let mut env: BTreeMap<String, String> = ["PATH", "HOME", "LANG"]
-            .iter()
-            .filter_map(|k| std::env::var(k).ok().map(|v| (k.to_string(), v)))
-            .collect();
-        env.insert("TANDEM_CONFIG_FILE".into(), config_file.display().to_string());
-        env.insert("TANDEM_MARKET".into(), market.to_string());
-        env.insert("TANDEM_SERVICE".into(), release.service.clone());
-        env.insert("TANDEM_RELEASE".into(), release.version.clone());
-        env.insert("PORT".into(), port.to_string());
-        let log = dir.join(format!("{}.log", release.version));
-        let mut process = self
-            .supervisor
-            .spawn(&argv, &env, &log, port, &release.version)
-            .map_err(fail)?;
-
-        let started = Instant::now();
-        let url = format!("http://127.0.0.1:{port}{}", spec.gates.probe.path);
-        let mut tally = ProbeTally::default();
-        let verdict = loop {
-            if let Some(status) = process.exited() {
-                break Err(format!(
-                    "the process exited during its probe ({status}){}",
-                    last_words(&log).await
-                ));
-            }
-            let ok = match self.http.get(&url).timeout(PROBE_TIMEOUT).send().await {
-                Ok(resp) => resp.status().is_success(),
-                Err(_) => false,
-            };
-            // A process still starting up refuses connections: that is not yet a failure.
-            let counted = ok || tally.consecutive_successes > 0 || started.elapsed() > Duration::from_secs(2);
-            if counted {
-                match tally.record(ok, spec.gates.probe.successes, spec.gates.probe.failures) {
-                    ProbeVerdict::Healthy => break Ok(()),
-                    ProbeVerdict::Unhealthy => {
-                        break Err(format!(
-                            "probe {} failed {} times in a row",
-                            spec.gates.probe.path, tally.consecutive_failures
-                        ));
-                    }
-                    ProbeVerdict::Pending => {}
-                }
-            }
-            if started.elapsed() > PROBE_DEADLINE {
-                break Err(format!(
-                    "probe {} did not pass within {}s",
-                    spec.gates.probe.path,
-                    PROBE_DEADLINE.as_secs()
-                ));
-            }
-            tokio::time::sleep(PROBE_INTERVAL).await;
-        };
-        let verdict = match verdict {
-            Ok(()) if !spec.gates.bake.is_zero() => {
-                tokio::time::sleep(spec.gates.bake).await;
-                match process.exited() {
-                    Some(status) => Err(format!(
-                        "the process exited during its bake time ({status}){}",
-                        last_words(&log).await
-                    )),
-                    None => Ok(()),
-                }
-            }
-            other => other,
-        };
-        let probe_time = started.elapsed();
-        match verdict {
-            Ok(()) => Ok((process, probe_time)),
-            Err(reason) => {
-                stop(process).await;
-                Err((reason, probe_time))
-            }
-        }
-    }
-
     /// Where a release's artifacts are copied for its processes to run from.
     pub(crate) fn release_dir(&self, release: &ReleaseRow) -> PathBuf {
         self.settings
@@ -420,27 +537,7 @@ impl Engine {
             .join(&release.version)
     }
 
-    fn market_dir(&self, service: &str, market: &str) -> PathBuf {
+    pub(crate) fn market_dir(&self, service: &str, market: &str) -> PathBuf {
         self.settings.deploy_dir.join(service).join("markets").join(market)
-    }
-}
-
-/// The last line a dead process wrote to its log, to say why it died: `: <line>`, or nothing.
-async fn last_words(log: &std::path::Path) -> String {
-    let text = tokio::fs::read_to_string(log).await.unwrap_or_default();
-    let line = text
-        .lines()
-        .map(str::trim)
-        .rfind(|l| !l.is_empty() && !l.starts_with("note:"));
-    line.map(|l| format!(": {}", l.chars().take(200).collect::<String>()))
-        .unwrap_or_default()
-}
-
-fn outcome(market: &str, healthy: bool, reason: String, probe_time: Duration) -> MarketOutcome {
-    MarketOutcome {
-        market: market.to_string(),
-        healthy,
-        reason,
-        probe_time,
     }
 }

@@ -41,6 +41,9 @@ mod tests {
             waves: vec![],
             services: vec![],
             secrets: [("HOOK".to_string(), SecretSource { env: var.to_string() })].into(),
+            approvals: vec![],
+            freezes: vec![],
+            notifications: vec![],
         }
     }
 

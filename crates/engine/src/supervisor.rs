@@ -8,13 +8,20 @@ use nix::unistd::Pid;
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::process::Stdio;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::process::{Child, Command};
 use tokio::sync::Mutex;
 
 /// How long a stopped process gets between TERM and KILL: enough for a web server to finish
 /// its requests, short enough that a rollback stays fast.
 const STOP_GRACE: Duration = Duration::from_secs(5);
+
+/// The first wait before a crashed market process is started again; it doubles with each
+/// crash in a row, up to [`MAX_BACKOFF`].
+const FIRST_BACKOFF: Duration = Duration::from_secs(1);
+const MAX_BACKOFF: Duration = Duration::from_secs(60);
+/// A process that stayed up this long is healthy again: its next crash waits the first backoff.
+const HEALTHY_AFTER: Duration = Duration::from_secs(60);
 
 /// A started market process.
 #[derive(Debug)]
@@ -23,6 +30,29 @@ pub struct MarketProcess {
     pub pid: u32,
     pub port: u16,
     pub release: String,
+    /// How to start it again after a crash.
+    argv: Vec<String>,
+    env: BTreeMap<String, String>,
+    log: std::path::PathBuf,
+    started: Instant,
+    /// Crashes in a row, and when the next start may be tried.
+    crashes: u32,
+    retry_at: Option<Instant>,
+}
+
+/// A market process the supervisor found dead and started again (or could not).
+#[derive(Debug, Clone)]
+pub struct Restart {
+    pub service: String,
+    pub market: String,
+    pub release: String,
+    /// How it ended.
+    pub status: String,
+    /// The new process id, when it started.
+    pub pid: Option<u32>,
+    /// Crashes in a row so far.
+    pub crashes: u32,
+    pub error: Option<String>,
 }
 
 impl MarketProcess {
@@ -77,7 +107,69 @@ impl Supervisor {
             pid,
             port,
             release: release.to_string(),
+            argv: argv.to_vec(),
+            env: env.clone(),
+            log: log.to_path_buf(),
+            started: Instant::now(),
+            crashes: 0,
+            retry_at: None,
         })
+    }
+
+    /// Looks at every market process: one that died is started again on its port, after a
+    /// backoff that doubles with each crash in a row (1 s, 2 s, 4 s … 60 s). Returns what it
+    /// found dead and restarted (or could not).
+    pub async fn restart_crashed(&self) -> Vec<Restart> {
+        let mut out = Vec::new();
+        let now = Instant::now();
+        let mut running = self.running.lock().await;
+        for ((service, market), p) in running.iter_mut() {
+            let Some(status) = p.exited() else {
+                continue;
+            };
+            let retry_at = *p.retry_at.get_or_insert_with(|| {
+                p.crashes = if p.started.elapsed() > HEALTHY_AFTER {
+                    1
+                } else {
+                    p.crashes + 1
+                };
+                let wait = FIRST_BACKOFF
+                    .saturating_mul(1 << (p.crashes - 1).min(6))
+                    .min(MAX_BACKOFF);
+                let _ = writeln_log(
+                    &p.log,
+                    &format!("note: exited ({status}); starting again in {}s", wait.as_secs()),
+                );
+                now + wait
+            });
+            if now < retry_at {
+                continue;
+            }
+            let mut restart = Restart {
+                service: service.clone(),
+                market: market.clone(),
+                release: p.release.clone(),
+                status,
+                pid: None,
+                crashes: p.crashes,
+                error: None,
+            };
+            match self.spawn(&p.argv, &p.env, &p.log, p.port, &p.release) {
+                Ok(mut fresh) => {
+                    fresh.crashes = p.crashes;
+                    restart.pid = Some(fresh.pid);
+                    *p = fresh;
+                }
+                Err(e) => {
+                    // Tried again after the next backoff.
+                    p.crashes += 1;
+                    p.retry_at = None;
+                    restart.error = Some(format!("{e:#}"));
+                }
+            }
+            out.push(restart);
+        }
+        out
     }
 
     /// Makes `process` the one serving the market and stops the one it replaces.
@@ -114,6 +206,13 @@ impl Supervisor {
     pub async fn count(&self) -> usize {
         self.running.lock().await.len()
     }
+}
+
+/// Appends a line to a market process's log (its own output goes there too).
+fn writeln_log(log: &Path, line: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut f = std::fs::OpenOptions::new().create(true).append(true).open(log)?;
+    writeln!(f, "{line}")
 }
 
 /// Stops a process and everything it started: TERM to its group, then KILL after the grace.

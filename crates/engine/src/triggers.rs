@@ -16,6 +16,8 @@ use tandem_store::now_ms;
 
 /// How often the worker wakes: the resolution of polling and schedules (cron has seconds).
 const TICK: Duration = Duration::from_secs(1);
+/// How often market processes are looked at.
+const SUPERVISE_TICK: Duration = Duration::from_millis(250);
 
 impl Engine {
     /// Starts the trigger worker in the background; [`Engine::shutdown`] stops it.
@@ -24,6 +26,41 @@ impl Engine {
         self.tasks.spawn(async move { engine.run_triggers().await });
         let engine = self.clone();
         self.tasks.spawn(async move { engine.run_gc().await });
+        let engine = self.clone();
+        self.tasks.spawn(async move { engine.supervise().await });
+    }
+
+    /// Starts crashed market processes again (with backoff) until shutdown; each restart is
+    /// recorded as an event and the deployment's process id follows.
+    async fn supervise(self: Arc<Self>) {
+        let mut interval = tokio::time::interval(SUPERVISE_TICK);
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        loop {
+            tokio::select! {
+                _ = self.stop.cancelled() => break,
+                _ = interval.tick() => {}
+            }
+            for r in self.supervisor.restart_crashed().await {
+                tracing::warn!(service = %r.service, market = %r.market, status = %r.status, crashes = r.crashes, "market process crashed");
+                if let Some(pid) = r.pid
+                    && let Err(e) = self.store.set_live_pid(&r.service, &r.market, pid).await
+                {
+                    tracing::warn!(error = %e, "cannot record a restarted process");
+                }
+                let data = serde_json::json!({
+                    "service": r.service, "market": r.market, "release": r.release, "status": r.status,
+                    "pid": r.pid, "crashes": r.crashes, "error": r.error,
+                });
+                if let Err(e) = self
+                    .store
+                    .record_event("market.restarted", &format!("market/{}/{}", r.service, r.market), data)
+                    .await
+                {
+                    tracing::warn!(error = %e, "cannot record a restart");
+                }
+                self.notify();
+            }
+        }
     }
 
     /// Collects unreferenced blobs every [`crate::GC_INTERVAL`] until shutdown.

@@ -4,12 +4,13 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tandem_core::platform::parse_platform;
-use tandem_engine::{Engine, EngineSettings};
-use tandem_store::{RunRow, Store};
+use tandem_engine::Engine;
+use tandem_store::RunRow;
 use tandem_testkit::git;
 
 const DEADLINE: Duration = Duration::from_secs(120);
@@ -42,12 +43,7 @@ secrets:
         repo.display()
     );
     let data = dir.path().join("data");
-    let store = Store::open(&data).await.unwrap();
-    store
-        .sync_platform(&parse_platform("p.yml", &platform).unwrap())
-        .await
-        .unwrap();
-    let engine = Engine::new(store, EngineSettings::in_data_dir(&data)).await.unwrap();
+    let engine = common::engine(&data, &platform).await;
     Fixture {
         _dir: dir,
         repo,

@@ -5,15 +5,13 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
-use tandem_core::platform::parse_platform;
-use tandem_engine::{Engine, EngineSettings};
-use tandem_store::Store;
+use std::time::Duration;
+use tandem_engine::Engine;
 use tandem_testkit::git;
-
-const DEADLINE: Duration = Duration::from_secs(600);
 
 fn copy_shop(to: &Path) {
     let shop = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/shop");
@@ -43,20 +41,9 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
     out
 }
 
-async fn wait_for<T>(what: &str, mut check: impl AsyncFnMut() -> Option<T>) -> T {
-    let started = Instant::now();
-    loop {
-        if let Some(v) = check().await {
-            return v;
-        }
-        assert!(started.elapsed() < DEADLINE, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 async fn run_to_release(engine: &Arc<Engine>) -> i64 {
     let run = engine.trigger_run("shop", "test").await.unwrap();
-    let run = wait_for("the run", async || {
+    let run = common::wait_for("the run", async || {
         let r = engine.store.get_run(run.id).await.unwrap();
         matches!(r.state.as_str(), "success" | "failed").then_some(r)
     })
@@ -75,7 +62,7 @@ async fn run_to_release(engine: &Arc<Engine>) -> i64 {
 
 async fn roll_out(engine: &Arc<Engine>, release_id: i64) -> tandem_store::RolloutRow {
     let rollout = engine.start_rollout(release_id, "test").await.unwrap();
-    wait_for("the rollout", async || {
+    common::wait_for("the rollout", async || {
         let r = engine.store.get_rollout(rollout.id).await.unwrap();
         matches!(r.state.as_str(), "succeeded" | "halted" | "failed").then_some(r)
     })
@@ -99,12 +86,7 @@ async fn shop_engine(dir: &Path, tweak: impl Fn(String) -> String, platform: &st
     git(&repo, &["commit", "-q", "-m", "T-1: the shop"]);
     let platform = platform.replace("REPO", &repo.display().to_string());
     let data = dir.join("data");
-    let store = Store::open(&data).await.unwrap();
-    store
-        .sync_platform(&parse_platform("p.yml", &platform).unwrap())
-        .await
-        .unwrap();
-    let engine = Engine::new(store, EngineSettings::in_data_dir(&data)).await.unwrap();
+    let engine = common::engine(&data, &platform).await;
     (repo, data, engine)
 }
 
@@ -148,6 +130,35 @@ services:
     let config: serde_json::Value = serde_json::from_str(&config).unwrap();
     assert_eq!(config["vat_rate"], 0.19);
     assert_eq!(config["currency"], "EUR");
+
+    // A market process that crashes is started again on its port by the supervisor.
+    engine.start_triggers();
+    let de = live.iter().find(|d| d.market == "de").unwrap();
+    let old_pid = de.pid.unwrap();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(old_pid as i32),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    let engine2 = engine.clone();
+    let new_pid = common::wait_for("de's process to be started again", async || {
+        let live = engine2.store.list_live_deployments().await.unwrap();
+        live.into_iter()
+            .find(|d| d.market == "de")
+            .and_then(|d| d.pid)
+            .filter(|p| *p != old_pid)
+    })
+    .await;
+    assert_ne!(new_pid, old_pid);
+    let de_page = common::wait_for("de to answer again", async || {
+        let r = reqwest::get(format!("{de_url}/")).await.ok()?;
+        r.status().is_success().then_some(r.text().await.ok()?)
+    })
+    .await;
+    assert!(de_page.contains("data-vat-rate=\"0.19\""));
+    let events = engine.store.list_events(0, 10_000).await.unwrap();
+    let restart = events.iter().find(|e| e.kind == "market.restarted").unwrap();
+    assert_eq!(restart.subject, "market/shop/de");
 
     // v2 breaks its health check: the probe path it declares answers 404.
     let spec = std::fs::read_to_string(repo.join("tandem.yml")).unwrap();
@@ -265,14 +276,14 @@ services:
 
     let v1 = run_to_release(&engine).await;
     let rollout = engine.start_rollout(v1, "ops").await.unwrap();
-    wait_for("the pilot wave to start", async || {
+    common::wait_for("the pilot wave to start", async || {
         let deployments = engine.store.list_deployments(Some(rollout.id)).await.unwrap();
         (!deployments.is_empty()).then_some(())
     })
     .await;
     engine.pause_rollout(rollout.id, "ops").await.unwrap();
     // The pilot wave finishes; the next one waits.
-    wait_for("the pilot market", async || {
+    common::wait_for("the pilot market", async || {
         let live = engine.store.list_live_deployments().await.unwrap();
         live.iter().any(|d| d.market == "fr").then_some(())
     })
@@ -289,7 +300,7 @@ services:
     assert!(err.to_string().contains("is paused: it cannot become paused"), "{err}");
 
     engine.resume_rollout(rollout.id, "ops").await.unwrap();
-    let done = wait_for("the rollout", async || {
+    let done = common::wait_for("the rollout", async || {
         let r = engine.store.get_rollout(rollout.id).await.unwrap();
         matches!(r.state.as_str(), "succeeded" | "halted" | "failed").then_some(r)
     })

@@ -132,9 +132,12 @@ pub async fn run_detail(engine: &Engine, id: i64) -> ApiResult<RunDetail> {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct WaveMarket {
     pub market: String,
-    /// waiting, deploying, live, failed, superseded, or not reached (the rollout stopped first).
+    /// waiting, deploying, live, failed, superseded, skipped, or not reached (the rollout
+    /// stopped first).
     pub state: String,
     pub deployment: Option<DeploymentRow>,
+    /// Every gate of this market's deployments in the rollout, with figures and reasons.
+    pub gates: Vec<tandem_store::GateResultRow>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -152,6 +155,10 @@ pub struct RolloutDetail {
     pub rollout: RolloutRow,
     pub release: ReleaseRow,
     pub waves: Vec<WaveDetail>,
+    /// What people decided: skips, approvals, promotions, freeze overrides.
+    pub decisions: Vec<tandem_store::DecisionRow>,
+    /// While `awaiting-approval`: the role an approval needs.
+    pub approval_role: Option<String>,
 }
 
 pub async fn rollout_detail(engine: &Engine, id: i64) -> ApiResult<RolloutDetail> {
@@ -159,6 +166,8 @@ pub async fn rollout_detail(engine: &Engine, id: i64) -> ApiResult<RolloutDetail
     let rollout = store.get_rollout(id).await?;
     let release = store.get_release(rollout.release_id).await?;
     let deployments = store.list_deployments(Some(id)).await?;
+    let gates = store.list_rollout_gates(id).await?;
+    let decisions = store.list_decisions(id).await?;
     // Once a rollout stopped, markets it never reached will not be deployed by it.
     let unreached = if matches!(rollout.state.as_str(), "halted" | "failed" | "aborted") {
         "not reached"
@@ -170,9 +179,24 @@ pub async fn rollout_detail(engine: &Engine, id: i64) -> ApiResult<RolloutDetail
         let markets: Vec<WaveMarket> = markets
             .into_iter()
             .map(|m| {
-                let d = deployments.iter().rfind(|d| d.market == m).cloned();
+                // The rollout's own deployment there (a rollback after a failed gate follows it).
+                let d = deployments
+                    .iter()
+                    .rfind(|d| d.market == m && d.kind == "release")
+                    .cloned();
+                let skipped = decisions.iter().any(|x| x.kind == "skip" && x.market == m);
+                let state = match &d {
+                    Some(d) => d.state.clone(),
+                    None if skipped => "skipped".to_string(),
+                    None => unreached.to_string(),
+                };
                 WaveMarket {
-                    state: d.as_ref().map_or(unreached.to_string(), |d| d.state.clone()),
+                    gates: gates
+                        .iter()
+                        .filter(|g| g.market == m)
+                        .map(|g| g.result.clone())
+                        .collect(),
+                    state,
                     market: m,
                     deployment: d,
                 }
@@ -180,7 +204,10 @@ pub async fn rollout_detail(engine: &Engine, id: i64) -> ApiResult<RolloutDetail
             .collect();
         let state = if markets.iter().any(|m| m.state == "failed") {
             "failed"
-        } else if markets.iter().all(|m| m.state == "live" || m.state == "superseded") {
+        } else if markets
+            .iter()
+            .all(|m| matches!(m.state.as_str(), "live" | "superseded" | "skipped"))
+        {
             "done"
         } else if markets.iter().any(|m| m.state != unreached) {
             "running"
@@ -194,10 +221,24 @@ pub async fn rollout_detail(engine: &Engine, id: i64) -> ApiResult<RolloutDetail
             markets,
         });
     }
+    let approval_role = if rollout.state == "awaiting-approval" {
+        // Operators approve unless the platform file names another role.
+        Some(
+            engine
+                .approval_role(id)
+                .await?
+                .unwrap_or(tandem_core::role::Role::Operator)
+                .to_string(),
+        )
+    } else {
+        None
+    };
     Ok(RolloutDetail {
         rollout,
         release,
         waves,
+        decisions,
+        approval_role,
     })
 }
 

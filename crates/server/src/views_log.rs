@@ -2,6 +2,7 @@
 //! (compressed, chunked) log once it ended.
 
 use crate::error::{ApiError, ApiResult};
+use crate::ui::ansi::LogHtml;
 use tandem_engine::Engine;
 use tandem_store::JobRow;
 
@@ -44,11 +45,25 @@ pub async fn job_log(engine: &Engine, run_id: i64, job: &str) -> ApiResult<Strin
     Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 
-/// The last `max` bytes (about) of a job's log, and whether earlier text was left out; reads
-/// only the chunks it shows, whatever the log's size.
-pub async fn job_log_tail(engine: &Engine, run_id: i64, job: &str, max: usize) -> ApiResult<(String, bool)> {
+/// The end of a job's log, as a page shows it.
+#[derive(Debug)]
+pub struct LogTail {
+    pub text: String,
+    /// Whether earlier text was left out.
+    pub earlier: bool,
+    /// The byte offset where `text` ends in the log: where a live view goes on from.
+    pub end: u64,
+    /// The whole log's size, in bytes.
+    pub size: u64,
+}
+
+/// The last `max` bytes (about) of a job's log; reads only the chunks it shows, whatever the
+/// log's size. While the job runs, the text stops after its last whole line (the rest is still
+/// being written), as the live stream's pieces do.
+pub async fn job_log_tail(engine: &Engine, run_id: i64, job: &str, max: usize) -> ApiResult<LogTail> {
     let row = job_row(engine, run_id, job).await?;
-    let size = match row.log_digest.as_deref().filter(|d| !d.is_empty()) {
+    let stored = row.log_digest.as_deref().filter(|d| !d.is_empty());
+    let size = match stored {
         Some(digest) => match engine.store.log_size(digest).await? {
             0 => engine.store.blobs().read(digest).map(|b| b.len() as u64).unwrap_or(0),
             n => n,
@@ -59,7 +74,10 @@ pub async fn job_log_tail(engine: &Engine, run_id: i64, job: &str, max: usize) -
             .unwrap_or(0),
     };
     let start = size.saturating_sub(max as u64);
-    let bytes = read_job_log(engine, &row, start, max).await?;
+    let mut bytes = read_job_log(engine, &row, start, max).await?;
+    let growing = stored.is_none() && matches!(row.state.as_str(), "pending" | "running");
+    bytes.truncate(LogHtml::default().ready_len(&bytes, growing, false));
+    let end = start + bytes.len() as u64;
     let mut text = String::from_utf8_lossy(&bytes).into_owned();
     if start > 0 {
         // Start at a whole line.
@@ -67,5 +85,10 @@ pub async fn job_log_tail(engine: &Engine, run_id: i64, job: &str, max: usize) -
             text.drain(..=nl);
         }
     }
-    Ok((text, start > 0))
+    Ok(LogTail {
+        text,
+        earlier: start > 0,
+        end,
+        size,
+    })
 }

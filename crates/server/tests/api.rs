@@ -76,6 +76,11 @@ impl Server {
         }
     }
 
+    /// A GET as `role` whose JSON answer is returned.
+    async fn get_json(&self, path: &str, role: Role) -> Value {
+        self.get(path, Some(role)).send().await.unwrap().json().await.unwrap()
+    }
+
     fn post(&self, path: &str, role: Option<Role>) -> reqwest::RequestBuilder {
         let req = reqwest::Client::new().post(format!("{}{path}", self.base));
         match role {
@@ -478,4 +483,118 @@ async fn rollback_by_hand_checks_its_request() {
     assert_eq!(done.as_array().unwrap().len(), 2);
     assert_eq!(done[0]["state"], "skipped");
     assert_eq!(done[0]["reason"], "nothing is deployed here");
+}
+
+#[tokio::test]
+async fn steering_a_rollout_checks_roles_locks_and_states() {
+    let s = Server::start(false).await;
+    let store = &s.engine.store;
+    let spec = tandem_core::pipeline::parse_service_spec(
+        "tandem.yml",
+        "service: shop\npipeline:\n  jobs:\n    a:\n      steps: [{ run: x }]\ndeploy:\n  driver: process\n  run: x\n",
+    )
+    .unwrap();
+    let run = store.insert_run("shop", "c1", "main", "hand").await.unwrap();
+    let v1 = store.insert_release("shop", "c1", run.id, &spec).await.unwrap();
+    let platform = store.load_platform().await.unwrap();
+    let r = store
+        .insert_rollout("shop", v1.id, &tandem_core::rollout::plan_waves(&platform), "ana")
+        .await
+        .unwrap();
+    let post = |path: String, role: Role, body: Value| {
+        let req = s.post(&path, Some(role)).json(&body);
+        async move { req.send().await.unwrap() }
+    };
+
+    // Its markets are locked: a second rollout is refused with the holder's name, or queued.
+    let (status, _, message) = error_code(
+        post(
+            "/api/v1/rollouts".into(),
+            Role::Operator,
+            json!({ "release_id": v1.id }),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert!(message.contains(&format!("locked by rollout {}", r.id)), "{message}");
+    let queued = post(
+        "/api/v1/rollouts".into(),
+        Role::Operator,
+        json!({ "release_id": v1.id, "queue": true }),
+    )
+    .await;
+    assert_eq!(queued.status(), StatusCode::ACCEPTED);
+    assert_eq!(queued.json::<Value>().await.unwrap()["state"], "queued");
+    let plan = s
+        .get_json(&format!("/api/v1/releases/{}/plan", v1.id), Role::Viewer)
+        .await;
+    let blockers = plan["waves"][0]["markets"][0]["blockers"].to_string();
+    assert!(blockers.contains(&format!("locked by rollout {}", r.id)), "{blockers}");
+
+    // Skipping a market needs an operator and a market of the rollout.
+    let skip = |market: &str| format!("/api/v1/rollouts/{}/skip/{market}", r.id);
+    assert_eq!(
+        post(skip("be"), Role::Developer, json!({})).await.status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        post(skip("xx"), Role::Operator, json!({})).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        post(skip("be"), Role::Operator, json!({})).await.status(),
+        StatusCode::OK
+    );
+    let (status, _, message) = error_code(post(skip("be"), Role::Operator, json!({})).await).await;
+    assert_eq!(status, StatusCode::CONFLICT, "skipped twice");
+    assert!(message.contains("already decided by operator"), "{message}");
+
+    // Approving: only while the rollout waits for it, and only for the role it needs.
+    let approve = format!("/api/v1/rollouts/{}/approve", r.id);
+    let (status, _, message) = error_code(post(approve.clone(), Role::Operator, json!({})).await).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert!(message.contains("waits for no approval"), "{message}");
+    store
+        .set_rollout_state(r.id, &["pending"], "awaiting-approval", "engine", Some(1))
+        .await
+        .unwrap();
+    assert_eq!(
+        post(approve.clone(), Role::Developer, json!({})).await.status(),
+        StatusCode::FORBIDDEN
+    );
+    let approved: Value = post(approve.clone(), Role::Operator, json!({}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(approved["state"], "running");
+    let detail = s.get_json(&format!("/api/v1/rollouts/{}", r.id), Role::Viewer).await;
+    let kinds: Vec<&str> = detail["decisions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["skip", "approve"]);
+    assert_eq!(detail["waves"][1]["markets"][0]["state"], "skipped");
+
+    // Overriding a freeze: admins only, with a reason.
+    let over = format!("/api/v1/rollouts/{}/override", r.id);
+    assert_eq!(
+        post(over.clone(), Role::Operator, json!({ "reason": "x" }))
+            .await
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        post(over.clone(), Role::Admin, json!({ "reason": " " })).await.status(),
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        post(over, Role::Admin, json!({ "reason": "hotfix for a payment outage" }))
+            .await
+            .status(),
+        StatusCode::OK
+    );
 }

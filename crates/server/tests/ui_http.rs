@@ -350,3 +350,83 @@ async fn operators_steer_rollouts_from_their_page() {
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
     server.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_rollout_page_shows_gate_figures_and_offers_approval_and_skips() {
+    let server = TestServer::start()
+        .await
+        .unwrap_or_else(|e| panic!("cannot start the server: {e:#}"));
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let operator = format!("tandem_token={}", server.seeded.token);
+    let store = &server.engine.store;
+    let release = store.list_releases(Some("shop")).await.unwrap()[0].clone();
+    let plan = [
+        tandem_core::rollout::PlannedWave {
+            name: "pilot".into(),
+            markets: vec!["fr".into()],
+        },
+        tandem_core::rollout::PlannedWave {
+            name: "benelux".into(),
+            markets: vec!["be".into(), "nl".into()],
+        },
+    ];
+    let rollout = store.insert_rollout("shop", release.id, &plan, "ops").await.unwrap();
+    let d = store
+        .insert_deployment(tandem_store::NewDeployment {
+            rollout_id: Some(rollout.id),
+            service: "shop",
+            market: "fr",
+            release_id: release.id,
+        })
+        .await
+        .unwrap();
+    let gate = tandem_store::NewGateResult {
+        gate: "metric:errors".into(),
+        passed: true,
+        value: Some(0.004),
+        bound: Some(0.01),
+        previous: None,
+        reason: "error ratio 0.4% (2 of 500 requests) is within the bound 1.0%".into(),
+    };
+    store.insert_gate_result(d.id, &gate).await.unwrap();
+    store
+        .mark_deployment_live(d.id, "http://127.0.0.1:1", None)
+        .await
+        .unwrap();
+    store
+        .set_rollout_state(rollout.id, &["pending"], "awaiting-approval", "engine", Some(1))
+        .await
+        .unwrap();
+    let page = format!("/rollouts/{}", rollout.id);
+    let (_, body) = get_page(&http, &server, &page, &operator).await;
+    assert!(body.contains("Waiting for an approval ("), "{body}");
+    assert!(body.contains("Approve the next wave"), "{body}");
+    assert!(
+        body.contains("data-gate=\"metric:errors\"") && body.contains("0.004") && body.contains("(2 of 500 requests)"),
+        "the gate shows its figures and reason: {body}"
+    );
+    assert!(
+        body.contains(&format!("action=\"/rollouts/{}/skip\"", rollout.id)) && body.contains("value=\"nl\""),
+        "markets not yet deployed can be skipped: {body}"
+    );
+
+    let post_form = |path: String, form: &'static [(&'static str, &'static str)]| {
+        let (http, url, cookie) = (http.clone(), server.url(&path), operator.clone());
+        async move { http.post(url).header(COOKIE, cookie).form(form).send().await.unwrap() }
+    };
+    let r = post_form(format!("{page}/skip"), &[("market", "nl")]).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let r = post_form(format!("{page}/approve"), &[]).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(store.get_rollout(rollout.id).await.unwrap().state, "running");
+    let (_, body) = get_page(&http, &server, &page, &operator).await;
+    assert!(body.contains("olga") || body.contains(">approve<"), "{body}");
+    assert!(body.contains("data-state=\"skipped\""), "nl shows as skipped: {body}");
+    // An operator cannot override a freeze: that is an admin's call.
+    let r = post_form(format!("{page}/override"), &[("reason", "please")]).await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    server.stop().await.unwrap();
+}

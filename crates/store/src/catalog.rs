@@ -75,6 +75,18 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
         }
+        sqlx::query("DELETE FROM platform_policies").execute(&mut *tx).await?;
+        for (name, value) in [
+            ("approvals", to_json(&platform.approvals)),
+            ("freezes", to_json(&platform.freezes)),
+            ("notifications", to_json(&platform.notifications)),
+        ] {
+            sqlx::query("INSERT INTO platform_policies (name, value) VALUES ($1, $2)")
+                .bind(name)
+                .bind(value)
+                .execute(&mut *tx)
+                .await?;
+        }
         sqlx::query("DELETE FROM secrets").execute(&mut *tx).await?;
         for (name, source) in &platform.secrets {
             sqlx::query("INSERT INTO secrets (name, source) VALUES ($1, $2)")
@@ -174,11 +186,21 @@ impl Store {
             .into_iter()
             .map(|(name, source)| Ok((name, from_json::<SecretSource>("secret source", &source)?)))
             .collect::<Result<_>>()?;
+        let policies: std::collections::HashMap<String, String> =
+            sqlx::query_as::<_, (String, String)>("SELECT name, value FROM platform_policies")
+                .fetch_all(&self.pool)
+                .await?
+                .into_iter()
+                .collect();
+        let policy = |name: &str| policies.get(name).map(String::as_str).unwrap_or("[]");
         Ok(Platform {
             markets,
             waves,
             services,
             secrets,
+            approvals: from_json("platform approvals", policy("approvals"))?,
+            freezes: from_json("platform freezes", policy("freezes"))?,
+            notifications: from_json("platform notifications", policy("notifications"))?,
         })
     }
 }

@@ -32,6 +32,13 @@ pub(crate) async fn append_event(
 }
 
 impl Store {
+    /// Records something that happened outside any other change (a notification delivered
+    /// or not), in its own transaction.
+    pub async fn record_event(&self, kind: &str, subject: &str, data: serde_json::Value) -> Result<()> {
+        let mut conn = self.writer.acquire().await?;
+        append_event(&mut conn, kind, subject, data).await
+    }
+
     /// Events after `after_id`, oldest first.
     pub async fn list_events(&self, after_id: i64, limit: i64) -> Result<Vec<EventRow>> {
         Ok(

@@ -5,6 +5,7 @@
 mod blobs;
 mod caches;
 mod catalog;
+mod control;
 mod deliveries;
 mod events;
 mod gc;
@@ -18,6 +19,7 @@ mod tokens;
 
 pub use blobs::BlobStore;
 pub use catalog::{MarketRow, ServiceRow, WaveRow};
+pub use control::{DecisionRow, GateResultRow, MarketGateRow, NewDecision, NewGateResult};
 pub use deliveries::DeliveryRow;
 pub use events::EventRow;
 pub use gc::GcReport;
@@ -26,6 +28,7 @@ pub use incidents::IncidentRow;
 pub use logs::PackedLog;
 pub use releases::{ReleaseArtifact, ReleaseRow};
 pub use rollouts::{DeploymentRow, NewDeployment, RolloutRow};
+pub use rollouts::{FINAL as ROLLOUT_FINAL, IN_PROGRESS as ROLLOUT_IN_PROGRESS};
 pub use runs::{ArtifactRow, JobRow, NewJob, RunFilter, RunRow, StepRow};
 pub use tokens::TokenRow;
 
@@ -184,5 +187,16 @@ pub(crate) mod testing {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).await.unwrap();
         (dir, store)
+    }
+
+    /// A release of `shop` (a one-job pipeline) from a run at commit `c1`.
+    pub async fn release(store: &Store) -> ReleaseRow {
+        let spec = tandem_core::pipeline::parse_service_spec(
+            "t.yml",
+            "service: shop\npipeline:\n  jobs:\n    a:\n      steps: [{ run: x }]\n",
+        )
+        .unwrap();
+        let run = store.insert_run("shop", "c1", "main", "hand").await.unwrap();
+        store.insert_release("shop", "c1", run.id, &spec).await.unwrap()
     }
 }

@@ -69,38 +69,39 @@ impl Store {
     pub async fn pack_log(&self, path: &Path) -> Result<PackedLog> {
         let blobs = self.blobs().clone();
         let path = path.to_path_buf();
-        tokio::task::spawn_blocking(move || -> Result<PackedLog> {
-            let io = |context: String| move |source| StoreError::Io { context, source };
-            let mut file = std::fs::File::open(&path).map_err(io(format!("cannot read {}", path.display())))?;
-            let mut whole = Sha256::new();
-            let mut chunks = Vec::new();
-            let mut buf = vec![0u8; CHUNK];
-            let mut start = 0u64;
+        blocking(move || {
+            let io = |source| StoreError::Io {
+                context: format!("cannot read {}", path.display()),
+                source,
+            };
+            let mut file = std::fs::File::open(&path).map_err(io)?;
+            // A small log (most are) costs a buffer of its own size, not a whole chunk.
+            let len = file.metadata().map_or(CHUNK as u64, |m| m.len());
+            let mut buf = vec![0u8; (len as usize).clamp(1, CHUNK)];
+            let mut packer = Packer::default();
             loop {
-                let n = read_full(&mut file, &mut buf).map_err(io(format!("cannot read {}", path.display())))?;
+                let n = read_full(&mut file, &mut buf).map_err(io)?;
                 if n == 0 {
                     break;
                 }
-                whole.update(&buf[..n]);
-                let mut gz = GzEncoder::new(Vec::with_capacity(n / 4), Compression::fast());
-                gz.write_all(&buf[..n])
-                    .map_err(io("cannot compress a log chunk".into()))?;
-                let packed = gz.finish().map_err(io("cannot compress a log chunk".into()))?;
-                let chunk_digest = blobs.put_bytes(&packed)?;
-                chunks.push((start, n as u64, chunk_digest));
-                start += n as u64;
+                packer.add(&blobs, &buf[..n])?;
             }
-            Ok(PackedLog {
-                digest: hex::encode(whole.finalize()),
-                size: start,
-                chunks,
-            })
+            Ok(packer.finish())
         })
         .await
-        .map_err(|e| StoreError::Corrupt {
-            what: "log".into(),
-            message: e.to_string(),
-        })?
+    }
+
+    /// Like [`Store::pack_log`], for a log held in memory.
+    pub async fn pack_log_text(&self, text: Vec<u8>) -> Result<PackedLog> {
+        let blobs = self.blobs().clone();
+        blocking(move || {
+            let mut packer = Packer::default();
+            for chunk in text.chunks(CHUNK) {
+                packer.add(&blobs, chunk)?;
+            }
+            Ok(packer.finish())
+        })
+        .await
     }
 
     /// Up to `max` bytes of a stored log from byte `offset`.
@@ -161,6 +162,49 @@ impl Store {
     }
 }
 
+/// A log cut into chunks as it is read: each compressed into the blob store.
+#[derive(Default)]
+struct Packer {
+    whole: Sha256,
+    chunks: Vec<Chunk>,
+    size: u64,
+}
+
+impl Packer {
+    /// Stores the next chunk of text (at most [`CHUNK`] bytes).
+    fn add(&mut self, blobs: &crate::BlobStore, text: &[u8]) -> Result<()> {
+        let io = |source| StoreError::Io {
+            context: "cannot compress a log chunk".into(),
+            source,
+        };
+        self.whole.update(text);
+        let mut gz = GzEncoder::new(Vec::with_capacity(text.len() / 4), Compression::fast());
+        gz.write_all(text).map_err(io)?;
+        let chunk_digest = blobs.put_bytes(&gz.finish().map_err(io)?)?;
+        self.chunks.push((self.size, text.len() as u64, chunk_digest));
+        self.size += text.len() as u64;
+        Ok(())
+    }
+
+    fn finish(self) -> PackedLog {
+        PackedLog {
+            digest: hex::encode(self.whole.finalize()),
+            size: self.size,
+            chunks: self.chunks,
+        }
+    }
+}
+
+/// Runs blocking log work off the async threads.
+async fn blocking<T: Send + 'static>(work: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| StoreError::Corrupt {
+            what: "log".into(),
+            message: e.to_string(),
+        })?
+}
+
 fn read_full(file: &mut std::fs::File, buf: &mut [u8]) -> std::io::Result<usize> {
     let mut filled = 0;
     while filled < buf.len() {
@@ -188,6 +232,13 @@ mod tests {
         std::fs::write(&path, &text).unwrap();
         let (digest, size) = store.put_log(&path).await.unwrap();
         assert_eq!(size as usize, text.len());
+        let from_memory = store.pack_log_text(text.clone()).await.unwrap();
+        assert_eq!((from_memory.digest.as_str(), from_memory.size), (digest.as_str(), size));
+        assert_eq!(
+            from_memory.chunks,
+            store.pack_log(&path).await.unwrap().chunks,
+            "the same chunks"
+        );
         assert_eq!(store.log_size(&digest).await.unwrap() as usize, text.len());
         assert_eq!(store.read_log(&digest, 0, usize::MAX).await.unwrap(), text);
         let mid = super::CHUNK as u64 - 7;

@@ -12,7 +12,7 @@ pub struct RolloutRow {
     pub id: i64,
     pub service: String,
     pub release_id: i64,
-    /// pending, running, paused, succeeded, halted, aborted or failed.
+    /// queued, pending, running, awaiting-approval, paused, succeeded, halted, aborted or failed.
     pub state: String,
     /// JSON list of waves: `[{ "name", "markets" }]`.
     pub plan: String,
@@ -23,9 +23,20 @@ pub struct RolloutRow {
     pub created_at: i64,
     pub started_at: Option<i64>,
     pub finished_at: Option<i64>,
+    /// Whether it was asked to wait for other rollouts' locks rather than be refused.
+    pub queued: bool,
 }
 
+/// Rollout states that hold their markets' locks (or wait for them, `queued`).
+pub const IN_PROGRESS: &[&str] = &["queued", "pending", "running", "awaiting-approval", "paused"];
+/// Rollout states after which nothing more happens.
+pub const FINAL: &[&str] = &["succeeded", "halted", "aborted", "failed"];
+
 impl RolloutRow {
+    pub fn in_progress(&self) -> bool {
+        IN_PROGRESS.contains(&self.state.as_str())
+    }
+
     pub fn waves(&self) -> Result<Vec<(String, Vec<String>)>> {
         let plan: Vec<serde_json::Value> = from_json("rollout plan", &self.plan)?;
         Ok(plan
@@ -71,6 +82,8 @@ pub struct NewDeployment<'a> {
 }
 
 impl Store {
+    /// Records a rollout and takes the lock of each of its markets; refused with the holder's
+    /// name when another rollout (or a rollback) holds one of them.
     pub async fn insert_rollout(
         &self,
         service: &str,
@@ -78,33 +91,141 @@ impl Store {
         plan: &[PlannedWave],
         created_by: &str,
     ) -> Result<RolloutRow> {
+        self.insert_rollout_with(service, release_id, plan, created_by, false)
+            .await
+    }
+
+    /// Like [`Store::insert_rollout`]; with `queue`, a rollout whose markets are locked is
+    /// recorded as `queued` and starts when [`Store::start_queued_rollouts`] finds them free.
+    pub async fn insert_rollout_with(
+        &self,
+        service: &str,
+        release_id: i64,
+        plan: &[PlannedWave],
+        created_by: &str,
+        queue: bool,
+    ) -> Result<RolloutRow> {
         let mut tx = self.writer.begin().await?;
-        let busy: Option<(i64,)> = sqlx::query_as(
-            "SELECT id FROM rollouts WHERE service = $1 AND state IN ('pending', 'running', 'paused') LIMIT 1",
-        )
-        .bind(service)
-        .fetch_optional(&mut *tx)
-        .await?;
-        if let Some((id,)) = busy {
-            return Err(StoreError::Conflict(format!(
-                "rollout {id} of {service} is still in progress: wait for it to finish"
-            )));
+        let markets: Vec<&str> = plan.iter().flat_map(|w| w.markets.iter().map(String::as_str)).collect();
+        let holder = first_lock_holder(&mut tx, service, &markets).await?;
+        if holder.is_some() && queue {
+            // Queued behind the holder, and behind any rollout queued before it.
+        } else if let Some(holder) = holder {
+            return Err(StoreError::Conflict(holder));
         }
+        let state = if holder.is_some() { "queued" } else { "pending" };
         let row: RolloutRow = sqlx::query_as(
-            "INSERT INTO rollouts (service, release_id, state, plan, current_wave, created_by, created_at)
-             VALUES ($1, $2, 'pending', $3, 0, $4, $5) RETURNING *",
+            "INSERT INTO rollouts (service, release_id, state, plan, current_wave, created_by, created_at, queued)
+             VALUES ($1, $2, $3, $4, 0, $5, $6, $7) RETURNING *",
         )
         .bind(service)
         .bind(release_id)
+        .bind(state)
         .bind(to_json(&plan))
         .bind(created_by)
         .bind(now_ms())
+        .bind(queue)
         .fetch_one(&mut *tx)
         .await?;
-        let data = serde_json::json!({ "service": service, "release": release_id, "waves": plan.len() });
+        if holder.is_none() {
+            take_locks(&mut tx, service, &markets, row.id, &format!("rollout {}", row.id)).await?;
+        }
+        let data =
+            serde_json::json!({ "service": service, "release": release_id, "waves": plan.len(), "state": state });
         append_event(&mut tx, "rollout.created", &format!("rollout/{}", row.id), data).await?;
         tx.commit().await?;
         Ok(row)
+    }
+
+    /// Queued rollouts whose markets are all free now take their locks and become `pending`,
+    /// oldest first; returns them for the engine to start.
+    pub async fn start_queued_rollouts(&self) -> Result<Vec<RolloutRow>> {
+        let mut tx = self.writer.begin().await?;
+        let queued: Vec<RolloutRow> = sqlx::query_as("SELECT * FROM rollouts WHERE state = 'queued' ORDER BY id")
+            .fetch_all(&mut *tx)
+            .await?;
+        let mut started = Vec::new();
+        let mut blocked_services = std::collections::HashSet::new();
+        for r in queued {
+            // A service's queue is first come, first served.
+            if blocked_services.contains(&r.service) {
+                continue;
+            }
+            let waves = r.waves()?;
+            let markets: Vec<&str> = waves.iter().flat_map(|(_, m)| m.iter().map(String::as_str)).collect();
+            if first_lock_holder(&mut tx, &r.service, &markets).await?.is_some() {
+                blocked_services.insert(r.service.clone());
+                continue;
+            }
+            take_locks(&mut tx, &r.service, &markets, r.id, &format!("rollout {}", r.id)).await?;
+            let row: RolloutRow = sqlx::query_as("UPDATE rollouts SET state = 'pending' WHERE id = $1 RETURNING *")
+                .bind(r.id)
+                .fetch_one(&mut *tx)
+                .await?;
+            append_event(
+                &mut tx,
+                "rollout.pending",
+                &format!("rollout/{}", r.id),
+                serde_json::json!({ "from": "queued", "by": "engine" }),
+            )
+            .await?;
+            started.push(row);
+        }
+        tx.commit().await?;
+        Ok(started)
+    }
+
+    /// Takes the lock of one market for a rollback by hand; refused with the holder's name.
+    pub async fn lock_market(&self, service: &str, market: &str, holder: &str) -> Result<()> {
+        let mut tx = self.writer.begin().await?;
+        if let Some(h) = first_lock_holder(&mut tx, service, &[market]).await? {
+            return Err(StoreError::Conflict(h));
+        }
+        sqlx::query(
+            "INSERT INTO market_locks (service, market, rollout_id, holder, acquired_at) VALUES ($1, $2, NULL, $3, $4)",
+        )
+        .bind(service)
+        .bind(market)
+        .bind(holder)
+        .bind(now_ms())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The locks held on a service's markets: market → holder.
+    pub async fn list_market_locks(&self, service: &str) -> Result<Vec<(String, String)>> {
+        Ok(
+            sqlx::query_as("SELECT market, holder FROM market_locks WHERE service = $1 ORDER BY market")
+                .bind(service)
+                .fetch_all(&self.pool)
+                .await?,
+        )
+    }
+
+    /// Gives back a lock taken with [`Store::lock_market`].
+    pub async fn unlock_market(&self, service: &str, market: &str, holder: &str) -> Result<()> {
+        sqlx::query("DELETE FROM market_locks WHERE service = $1 AND market = $2 AND holder = $3")
+            .bind(service)
+            .bind(market)
+            .bind(holder)
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+
+    /// Locks that no running rollout or rollback holds any more: those of rollouts that ended
+    /// (a crash between two writes cannot leave one, but an old database may) and those of
+    /// rollbacks by hand a stopped server left behind. Called at start-up.
+    pub async fn release_stale_locks(&self) -> Result<u64> {
+        let done = sqlx::query(
+            "DELETE FROM market_locks WHERE rollout_id IS NULL
+                OR rollout_id IN (SELECT id FROM rollouts WHERE state IN ('succeeded', 'halted', 'aborted', 'failed'))",
+        )
+        .execute(&self.writer)
+        .await?;
+        Ok(done.rows_affected())
     }
 
     pub async fn update_rollout(&self, id: i64, state: &str, current_wave: i64, reason: Option<&str>) -> Result<()> {
@@ -123,9 +244,23 @@ impl Store {
         .bind(id)
         .execute(&mut *tx)
         .await?;
+        if FINAL.contains(&state) {
+            release_locks(&mut tx, id).await?;
+        }
         let data = serde_json::json!({ "state": state, "wave": current_wave, "reason": reason });
         append_event(&mut tx, &format!("rollout.{state}"), &format!("rollout/{id}"), data).await?;
         tx.commit().await?;
+        Ok(())
+    }
+
+    /// Sets what a person reads about why a rollout is where it is (a market waiting out a
+    /// freeze), without changing its state.
+    pub async fn set_rollout_reason(&self, id: i64, reason: &str) -> Result<()> {
+        sqlx::query("UPDATE rollouts SET reason = $1 WHERE id = $2")
+            .bind(reason)
+            .bind(id)
+            .execute(&self.writer)
+            .await?;
         Ok(())
     }
 
@@ -165,6 +300,9 @@ impl Store {
         .bind(id)
         .fetch_one(&mut *tx)
         .await?;
+        if FINAL.contains(&to) {
+            release_locks(&mut tx, id).await?;
+        }
         let data = serde_json::json!({ "from": current.state, "by": by, "wave": row.current_wave });
         append_event(&mut tx, &format!("rollout.{to}"), &format!("rollout/{id}"), data).await?;
         tx.commit().await?;
@@ -188,11 +326,11 @@ impl Store {
 
     /// Rollouts a previous process left unfinished.
     pub async fn list_unfinished_rollouts(&self) -> Result<Vec<RolloutRow>> {
-        Ok(
-            sqlx::query_as("SELECT * FROM rollouts WHERE state IN ('pending', 'running', 'paused') ORDER BY id")
-                .fetch_all(&self.pool)
-                .await?,
+        Ok(sqlx::query_as(
+            "SELECT * FROM rollouts WHERE state IN ('pending', 'running', 'awaiting-approval', 'paused') ORDER BY id",
         )
+        .fetch_all(&self.pool)
+        .await?)
     }
 
     /// Records the intent to deploy a release to a market, before anything starts.
@@ -252,6 +390,17 @@ impl Store {
         let data = serde_json::json!({ "market": d.market, "release": d.release_id, "url": url });
         append_event(&mut tx, "deployment.live", &format!("deployment/{id}"), data).await?;
         tx.commit().await?;
+        Ok(())
+    }
+
+    /// A live market's process was started again (after a crash): its new process id.
+    pub async fn set_live_pid(&self, service: &str, market: &str, pid: u32) -> Result<()> {
+        sqlx::query("UPDATE deployments SET pid = $1 WHERE service = $2 AND market = $3 AND state = 'live'")
+            .bind(i64::from(pid))
+            .bind(service)
+            .bind(market)
+            .execute(&self.writer)
+            .await?;
         Ok(())
     }
 
@@ -322,6 +471,56 @@ impl Store {
     }
 }
 
+/// Who holds the lock of one of `markets` of `service`, as a sentence; `None` when all are free.
+async fn first_lock_holder(
+    conn: &mut sqlx::SqliteConnection,
+    service: &str,
+    markets: &[&str],
+) -> Result<Option<String>> {
+    let held: Vec<(String, String, i64)> =
+        sqlx::query_as("SELECT market, holder, acquired_at FROM market_locks WHERE service = $1 ORDER BY market")
+            .bind(service)
+            .fetch_all(&mut *conn)
+            .await?;
+    Ok(held
+        .into_iter()
+        .find(|(m, _, _)| markets.contains(&m.as_str()))
+        .map(|(market, holder, _)| {
+            format!("{service} in {market} is locked by {holder}: wait for it to end, or ask to be queued")
+        }))
+}
+
+async fn take_locks(
+    conn: &mut sqlx::SqliteConnection,
+    service: &str,
+    markets: &[&str],
+    rollout_id: i64,
+    holder: &str,
+) -> Result<()> {
+    let now = now_ms();
+    for market in markets {
+        sqlx::query(
+            "INSERT INTO market_locks (service, market, rollout_id, holder, acquired_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(service)
+        .bind(market)
+        .bind(rollout_id)
+        .bind(holder)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+async fn release_locks(conn: &mut sqlx::SqliteConnection, rollout_id: i64) -> Result<()> {
+    sqlx::query("DELETE FROM market_locks WHERE rollout_id = $1")
+        .bind(rollout_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -349,7 +548,7 @@ mod tests {
         let err = store.insert_rollout("shop", v2.id, &plan, "test").await.unwrap_err();
         assert!(
             err.to_string()
-                .contains(&format!("rollout {} of shop is still in progress", r.id)),
+                .contains(&format!("shop in fr is locked by rollout {}", r.id)),
             "{err}"
         );
         assert_eq!(store.get_rollout(r.id).await.unwrap().waves().unwrap()[0].1, ["fr"]);

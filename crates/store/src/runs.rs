@@ -82,6 +82,34 @@ pub struct NewJob {
     pub steps: Vec<(String, String)>,
 }
 
+/// A job's start (when given) and its steps' rows as they are now, in `tx`.
+async fn write_progress(
+    tx: &mut sqlx::SqliteConnection,
+    job_id: i64,
+    started_at: Option<i64>,
+    steps: &[StepRow],
+) -> Result<()> {
+    if let Some(at) = started_at {
+        sqlx::query("UPDATE jobs SET state = 'running', started_at = $1, finished_at = NULL WHERE id = $2")
+            .bind(at)
+            .bind(job_id)
+            .execute(&mut *tx)
+            .await?;
+        append_event(tx, "job.running", &format!("job/{job_id}"), serde_json::json!({})).await?;
+    }
+    for step in steps {
+        sqlx::query("UPDATE steps SET state = $1, exit_code = $2, started_at = $3, finished_at = $4 WHERE id = $5")
+            .bind(&step.state)
+            .bind(step.exit_code)
+            .bind(step.started_at)
+            .bind(step.finished_at)
+            .bind(step.id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    Ok(())
+}
+
 impl Store {
     /// Queues a run of `service` at `commit_sha`.
     pub async fn insert_run(&self, service: &str, commit_sha: &str, branch: &str, trigger: &str) -> Result<RunRow> {
@@ -287,15 +315,29 @@ impl Store {
         Ok(())
     }
 
-    /// Ends a job and records its packed log, in one transaction.
+    /// Records a job's progress since it was last recorded, in one transaction: that it started
+    /// running at `started_at` (Unix ms), when given, and its steps' states, exit codes and
+    /// times as the rows hold them. The runner writes a job's progress behind its steps.
+    pub async fn save_job_progress(&self, job_id: i64, started_at: Option<i64>, steps: &[StepRow]) -> Result<()> {
+        let mut tx = self.writer.begin().await?;
+        write_progress(&mut tx, job_id, started_at, steps).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Ends a job and records its packed log, with the progress not recorded yet (see
+    /// [`Store::save_job_progress`]), in one transaction.
     pub async fn finish_job_with_log(
         &self,
         job_id: i64,
         state: &str,
         exit_code: Option<i64>,
         log: &crate::PackedLog,
+        started_at: Option<i64>,
+        steps: &[StepRow],
     ) -> Result<()> {
         let mut tx = self.writer.begin().await?;
+        write_progress(&mut tx, job_id, started_at, steps).await?;
         crate::logs::record_chunks(&mut tx, log).await?;
         sqlx::query("UPDATE jobs SET state = $1, exit_code = $2, log_digest = $3, finished_at = $4 WHERE id = $5")
             .bind(state)
@@ -422,6 +464,17 @@ impl Store {
         )
     }
 
+    /// Every step of a run, by job then position.
+    pub async fn list_run_steps(&self, run_id: i64) -> Result<Vec<StepRow>> {
+        Ok(sqlx::query_as(
+            "SELECT steps.* FROM steps JOIN jobs ON jobs.id = steps.job_id WHERE jobs.run_id = $1
+             ORDER BY steps.job_id, steps.position",
+        )
+        .bind(run_id)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
     pub async fn list_artifacts(&self, run_id: i64) -> Result<Vec<ArtifactRow>> {
         Ok(sqlx::query_as("SELECT * FROM artifacts WHERE run_id = $1 ORDER BY id")
             .bind(run_id)
@@ -474,6 +527,63 @@ mod tests {
         assert_eq!(
             kinds,
             ["run.queued", "run.started", "job.running", "job.failed", "run.failed"]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_jobs_progress_is_recorded_in_batches_and_the_rest_with_its_end() {
+        let (dir, store) = store().await;
+        let run = store.insert_run("shop", "abc", "main", "hand").await.unwrap();
+        let job = NewJob {
+            name: "test".into(),
+            needs: vec![],
+            steps: vec![("a".into(), "true".into()), ("b".into(), "false".into())],
+        };
+        store.start_run(run.id, &[job]).await.unwrap();
+        let job_id = store.list_jobs(run.id).await.unwrap()[0].id;
+        let mut steps = store.list_run_steps(run.id).await.unwrap();
+        assert_eq!(steps.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(), ["a", "b"]);
+
+        steps[0].state = "success".into();
+        (steps[0].exit_code, steps[0].started_at, steps[0].finished_at) = (Some(0), Some(10), Some(20));
+        store.save_job_progress(job_id, Some(5), &steps[..1]).await.unwrap();
+        let job = &store.list_jobs(run.id).await.unwrap()[0];
+        assert_eq!((job.state.as_str(), job.started_at), ("running", Some(5)));
+        let saved = store.list_steps(job_id).await.unwrap();
+        assert_eq!((saved[0].state.as_str(), saved[0].finished_at), ("success", Some(20)));
+        assert_eq!(saved[1].state, "pending");
+
+        steps[1].state = "failed".into();
+        (steps[1].exit_code, steps[1].started_at, steps[1].finished_at) = (Some(1), Some(20), Some(30));
+        let path = dir.path().join("job.log");
+        std::fs::write(&path, "[00:00.000] ▶ b\n").unwrap();
+        let log = store.pack_log(&path).await.unwrap();
+        store
+            .finish_job_with_log(job_id, "failed", Some(1), &log, None, &steps[1..])
+            .await
+            .unwrap();
+        let job = &store.list_jobs(run.id).await.unwrap()[0];
+        assert_eq!(
+            (job.state.as_str(), job.exit_code, job.started_at),
+            ("failed", Some(1), Some(5))
+        );
+        let saved = store.list_steps(job_id).await.unwrap();
+        assert_eq!((saved[1].state.as_str(), saved[1].exit_code), ("failed", Some(1)));
+        let text = store
+            .read_log(job.log_digest.as_deref().unwrap(), 0, usize::MAX)
+            .await
+            .unwrap();
+        assert_eq!(text, "[00:00.000] ▶ b\n".as_bytes());
+        let kinds: Vec<String> = store
+            .list_events(0, 100)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| e.kind)
+            .collect();
+        assert_eq!(
+            kinds,
+            ["run.queued", "run.started", "job.running", "log.stored", "job.failed"]
         );
     }
 

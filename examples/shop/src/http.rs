@@ -8,7 +8,7 @@ use std::io::{self, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::Arc;
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -115,17 +115,24 @@ fn serve_connection(stream: TcpStream, state: &State) -> io::Result<()> {
         match read_request(&mut reader)? {
             Incoming::Closed => return Ok(()),
             Incoming::Bad(status, why) => {
+                let started = Instant::now();
                 state.metrics.record("", status);
                 let response = Response::text(status, format!("{why}\n"));
                 writer.write_all(&response.to_bytes(false, true))?;
-                return writer.flush();
+                writer.flush()?;
+                state.metrics.observe("", started.elapsed());
+                return Ok(());
             }
             Incoming::Request(request) => {
+                // Timed from a fully read request to its flushed answer: keep-alive idle time is not latency.
+                let started = Instant::now();
                 let response = app::route(&request.method, &request.target, state);
-                state.metrics.record(app::path_of(&request.target), response.status);
+                let path = app::path_of(&request.target);
+                state.metrics.record(path, response.status);
                 let include_body = request.method != "HEAD";
                 writer.write_all(&response.to_bytes(request.keep_alive, include_body))?;
                 writer.flush()?;
+                state.metrics.observe(path, started.elapsed());
                 if !request.keep_alive {
                     return Ok(());
                 }

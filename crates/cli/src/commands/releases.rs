@@ -51,6 +51,39 @@ pub enum RolloutCommand {
         #[command(flatten)]
         client: ClientArgs,
     },
+    /// Approve the wave a rollout waits for (the platform file names the role it needs).
+    #[command(after_help = "Example:\n  tandem rollout approve 4")]
+    Approve {
+        id: i64,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Go on to the next wave now: approves a waiting rollout, resumes a paused one.
+    Promote {
+        id: i64,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Leave a market out of a rollout; it keeps the release it runs.
+    #[command(after_help = "Example:\n  tandem rollout skip 4 --market nl")]
+    Skip {
+        id: i64,
+        #[arg(long)]
+        market: String,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Deploy into markets under a freeze anyway (admin; the reason is recorded).
+    #[command(
+        after_help = "Example:\n  tandem rollout override 4 --reason \"payment outage fix, approved by the CTO\""
+    )]
+    Override {
+        id: i64,
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
     /// List rollouts, newest first.
     List {
         #[command(flatten)]
@@ -62,6 +95,9 @@ pub enum RolloutCommand {
         /// The release id (see `tandem release list`).
         #[arg(long)]
         release: i64,
+        /// When another rollout holds one of its markets, wait for it instead of failing.
+        #[arg(long)]
+        queue: bool,
         #[command(flatten)]
         client: ClientArgs,
     },
@@ -132,7 +168,10 @@ async fn plan(service: &str, version: &str, client: &ClientArgs) -> anyhow::Resu
         for m in w["markets"].as_array().into_iter().flatten() {
             let blockers: Vec<String> = m["blockers"].as_array().into_iter().flatten().map(text).collect();
             rows.push(vec![
-                format!("{} {}", i + 1, text(&w["name"])),
+                match w["approval"].as_str() {
+                    Some(a) => format!("{} {} ({a})", i + 1, text(&w["name"])),
+                    None => format!("{} {}", i + 1, text(&w["name"])),
+                },
                 text(&m["market"]),
                 text(&m["current"]),
                 text(&m["action"]),
@@ -165,25 +204,69 @@ impl RolloutCommand {
                     text(&r["state"]),
                     r["reason"].as_str().map(|m| format!(" ({m})")).unwrap_or_default()
                 );
+                if let Some(role) = r["approval_role"].as_str() {
+                    println!("Waiting for an approval ({role} or above): tandem rollout approve {id}");
+                }
                 let mut rows = Vec::new();
                 for w in r["waves"].as_array().into_iter().flatten() {
                     for m in w["markets"].as_array().into_iter().flatten() {
                         let d = &m["deployment"];
+                        let gates: Vec<String> = m["gates"]
+                            .as_array()
+                            .into_iter()
+                            .flatten()
+                            .map(|g| {
+                                let mark = if g["passed"] == true { "✓" } else { "✗" };
+                                format!("{mark} {}: {}", text(&g["gate"]), text(&g["reason"]))
+                            })
+                            .collect();
                         rows.push(vec![
                             text(&w["name"]),
                             text(&m["market"]),
                             text(&m["state"]),
                             text(&d["url"]),
-                            text(&d["reason"]),
+                            if gates.is_empty() {
+                                text(&d["reason"])
+                            } else {
+                                gates.join("\n")
+                            },
                         ]);
                     }
                 }
-                print_table(&["wave", "market", "state", "url", "reason"], rows);
+                print_table(&["wave", "market", "state", "url", "gates"], rows);
+                for d in r["decisions"].as_array().into_iter().flatten() {
+                    println!(
+                        "{} by {}{}{}",
+                        text(&d["kind"]),
+                        text(&d["decided_by"]),
+                        d["market"]
+                            .as_str()
+                            .filter(|m| !m.is_empty())
+                            .map(|m| format!(" ({m})"))
+                            .unwrap_or_default(),
+                        d["reason"].as_str().map(|m| format!(": {m}")).unwrap_or_default()
+                    );
+                }
                 Ok(())
             }
             RolloutCommand::Pause { id, client } => steer(id, "pause", &client).await,
             RolloutCommand::Resume { id, client } => steer(id, "resume", &client).await,
             RolloutCommand::Abort { id, client } => steer(id, "abort", &client).await,
+            RolloutCommand::Approve { id, client } => steer(id, "approve", &client).await,
+            RolloutCommand::Promote { id, client } => steer(id, "promote", &client).await,
+            RolloutCommand::Skip { id, market, client } => {
+                steer(id, &format!("skip/{}", crate::client::encode(&market)), &client).await
+            }
+            RolloutCommand::Override { id, reason, client } => {
+                let r: Value = Client::from_args(&client)
+                    .post(&format!("/api/v1/rollouts/{id}/override"), &json!({ "reason": reason }))
+                    .await?;
+                if client.json {
+                    return print_json(&r);
+                }
+                println!("Rollout {id} may now deploy into frozen markets (reason recorded)");
+                Ok(())
+            }
             RolloutCommand::List { client } => {
                 let rollouts: Vec<Value> = Client::from_args(&client).get("/api/v1/rollouts").await?;
                 if client.json {
@@ -205,14 +288,21 @@ impl RolloutCommand {
                 print_table(&["id", "service", "release", "state", "reason", "created"], rows);
                 Ok(())
             }
-            RolloutCommand::Start { release, client } => {
+            RolloutCommand::Start { release, queue, client } => {
                 let r: Value = Client::from_args(&client)
-                    .post("/api/v1/rollouts", &json!({ "release_id": release }))
+                    .post("/api/v1/rollouts", &json!({ "release_id": release, "queue": queue }))
                     .await?;
                 if client.json {
                     return print_json(&r);
                 }
-                println!("Started rollout {} of release {release}", text(&r["id"]));
+                if r["state"] == "queued" {
+                    println!(
+                        "Rollout {} of release {release} is queued behind the rollout holding its markets",
+                        text(&r["id"])
+                    );
+                } else {
+                    println!("Started rollout {} of release {release}", text(&r["id"]));
+                }
                 Ok(())
             }
         }

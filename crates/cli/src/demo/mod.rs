@@ -1,8 +1,11 @@
 //! `tandem demo`: the story Tandem exists for, told with real processes and real data. A git
 //! repository of the shop is made with commits that mention ideas, a server starts on
 //! 127.0.0.1, the real pipeline tests and builds the shop, and the release rolls out wave by
-//! wave to 25 markets, each a real process, health-probed before it serves.
+//! wave to 25 markets, each a real process, health-probed and its metrics judged before it
+//! serves; an operator approves the waves after the pilot, and the team chat hears of
+//! everything that needs a person.
 
+mod chat;
 mod progress;
 mod repo;
 
@@ -55,8 +58,20 @@ pub async fn run(args: DemoArgs) -> Result<ExitCode> {
     progress.say(&format!("Tandem demo in {}", data_dir.display()));
 
     repo::create(&data_dir.join("repos/shop"))?;
+    let (chat, chat_url) = chat::Chat::start().await?;
     let platform_file = data_dir.join("platform.yml");
-    std::fs::write(&platform_file, PLATFORM).with_context(|| format!("cannot write {}", platform_file.display()))?;
+    let platform = format!(
+        "{PLATFORM}
+# After the pilot, an operator looks at France before the other markets get the release.
+approvals:
+  - {{ after: pilot, role: operator }}
+
+# The team's chat hears of everything that needs a person.
+notifications:
+  - {{ name: team-chat, kind: slack, url: \"{chat_url}\" }}
+"
+    );
+    std::fs::write(&platform_file, platform).with_context(|| format!("cannot write {}", platform_file.display()))?;
     let serve_args = ServeArgs {
         data_dir: data_dir.clone(),
         platform: Some(platform_file),
@@ -71,7 +86,7 @@ pub async fn run(args: DemoArgs) -> Result<ExitCode> {
     let api = Client::new(&running.base_url, Some(token.clone()));
     progress.say(&format!("Server on {}", running.base_url));
 
-    let outcome = tell_the_story(&api, &progress, &data_dir.join("repos/shop")).await;
+    let outcome = tell_the_story(&api, &progress, &data_dir.join("repos/shop"), &chat).await;
     let (summary, all_live) = match outcome {
         Ok(story) => story,
         Err(e) => {
@@ -127,6 +142,13 @@ pub async fn run(args: DemoArgs) -> Result<ExitCode> {
                 crate::commands::text(&i["title"])
             );
         }
+        let told = summary["notifications"].as_array().cloned().unwrap_or_default();
+        if !told.is_empty() {
+            println!("\nThe team chat was told:");
+            for m in &told {
+                println!("  · {}", crate::commands::text(m));
+            }
+        }
         println!("Dashboard: {}/login?token={token}", running.base_url);
         println!(
             "API token (admin): {token}\n  e.g. TANDEM_SERVER={} TANDEM_TOKEN={token} tandem market list",
@@ -145,8 +167,22 @@ pub async fn run(args: DemoArgs) -> Result<ExitCode> {
 }
 
 /// Ideas, the pipeline, the release and the rollouts, through the real API: a good release
-/// reaches all 25 markets, then a faulty one is caught by its probe in the pilot market.
-async fn tell_the_story(api: &Client, progress: &Progress, repo: &Path) -> Result<(Value, bool)> {
+/// reaches all 25 markets (an operator approving the waves after the pilot), then a faulty
+/// one is caught by its probe in the pilot market.
+async fn tell_the_story(api: &Client, progress: &Progress, repo: &Path, chat: &chat::Chat) -> Result<(Value, bool)> {
+    // Devs and ops in tandem: the demo's admin is the developer; Olga runs operations.
+    let olga: Value = api
+        .post("/api/v1/tokens", &json!({ "name": "olga (ops)", "role": "operator" }))
+        .await?;
+    let ops = Client::new(
+        api.base_url(),
+        Some(
+            olga["secret"]
+                .as_str()
+                .context("the operator's token has no secret")?
+                .to_string(),
+        ),
+    );
     for (title, markets) in [
         ("Storefront in every market's language and currency", vec![]),
         ("Ship the shop through Tandem's pipeline", vec![]),
@@ -156,7 +192,7 @@ async fn tell_the_story(api: &Client, progress: &Progress, repo: &Path) -> Resul
     }
 
     let good = build(api, progress).await?;
-    let first = roll_out(api, progress, &good).await?;
+    let first = roll_out(api, &ops, progress, &good).await?;
     if first.detail["state"] != "succeeded" {
         bail!("the first rollout did not succeed: {}", first.detail["reason"]);
     }
@@ -165,7 +201,7 @@ async fn tell_the_story(api: &Client, progress: &Progress, repo: &Path) -> Resul
     add_idea(api, progress, "Show a delivery estimate per country", &[]).await?;
     repo::commit_faulty_change(repo)?;
     let faulty = build(api, progress).await?;
-    let second = roll_out(api, progress, &faulty).await?;
+    let second = roll_out(api, &ops, progress, &faulty).await?;
 
     let markets: Vec<Value> = api.get("/api/v1/markets").await?;
     let mut all_live = true;
@@ -191,6 +227,11 @@ async fn tell_the_story(api: &Client, progress: &Progress, repo: &Path) -> Resul
         "runs": [good.summary(), faulty.summary()],
         "release": { "id": good.release_id, "version": good.version },
         "rollouts": [first.summary(&good), second.summary(&faulty)],
+        "approvals": first.detail["decisions"].as_array().into_iter().flatten()
+            .map(|d| json!({ "rollout": first.detail["id"], "kind": d["kind"], "by": d["decided_by"], "wave": d["wave"] }))
+            .collect::<Vec<_>>(),
+        "gates": pilot_gates(&first.detail),
+        "notifications": wait_for_chat(chat, 3).await,
         "incidents": incidents.iter().map(|i| json!({ "id": i["id"], "market": i["market"], "title": i["title"], "state": i["state"] })).collect::<Vec<_>>(),
         "timings": { "pipeline_ms": good.millis, "rollout_ms": first.millis },
     });
@@ -297,8 +338,31 @@ impl RolledOut {
     }
 }
 
-/// Rolls a release out through the waves and waits for the rollout to end.
-async fn roll_out(api: &Client, progress: &Progress, built: &Built) -> Result<RolledOut> {
+/// The pilot market's gate results in a rollout: what was measured before the release went on.
+fn pilot_gates(detail: &Value) -> Vec<Value> {
+    detail["waves"][0]["markets"][0]["gates"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|g| json!({ "gate": g["gate"], "passed": g["passed"], "value": g["value"], "bound": g["bound"], "reason": g["reason"] }))
+        .collect()
+}
+
+/// What the team chat heard, once it heard at least `wanted` messages (or after a moment:
+/// notifications are sent in the background).
+async fn wait_for_chat(chat: &chat::Chat, wanted: usize) -> Vec<String> {
+    for _ in 0..50 {
+        if chat.messages().len() >= wanted {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    chat.messages()
+}
+
+/// Rolls a release out through the waves and waits for the rollout to end; when it waits for
+/// an approval after the pilot, the operator gives it.
+async fn roll_out(api: &Client, ops: &Client, progress: &Progress, built: &Built) -> Result<RolledOut> {
     let started = Instant::now();
     let rollout: Value = api
         .post("/api/v1/rollouts", &json!({ "release_id": built.release_id }))
@@ -309,6 +373,7 @@ async fn roll_out(api: &Client, progress: &Progress, built: &Built) -> Result<Ro
         built.version
     ));
     let bar = progress.bar(25, "rollout");
+    let mut approved = std::collections::HashSet::new();
     let detail = loop {
         let detail: Value = api.get(&format!("/api/v1/rollouts/{rollout_id}")).await?;
         let waves = detail["waves"].as_array().cloned().unwrap_or_default();
@@ -325,6 +390,23 @@ async fn roll_out(api: &Client, progress: &Progress, built: &Built) -> Result<Ro
         bar.set(done as u64, &format!("wave {current}"));
         match detail["state"].as_str() {
             Some("succeeded" | "halted" | "failed") => break detail,
+            Some("awaiting-approval") if approved.insert(detail["current_wave"].as_i64()) => {
+                let pilot = &detail["waves"][0]["markets"][0];
+                let figures: Vec<String> = pilot["gates"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|g| crate::commands::text(&g["reason"]))
+                    .collect();
+                progress.say(&format!(
+                    "Pilot {} is live; Olga (ops) checks its gates — {} — and approves the next waves",
+                    crate::commands::text(&pilot["market"]),
+                    figures.join("; ")
+                ));
+                let _: Value = ops
+                    .post(&format!("/api/v1/rollouts/{rollout_id}/approve"), &json!({}))
+                    .await?;
+            }
             _ if started.elapsed() > ROLLOUT_DEADLINE => bail!(
                 "rollout {rollout_id} did not finish within {}s",
                 ROLLOUT_DEADLINE.as_secs()

@@ -1,6 +1,7 @@
 //! `tandem.yml`: a service's pipeline, deploy method, gates and config schema.
 
 pub mod expr;
+pub(crate) mod keys;
 pub mod matrix;
 
 use crate::error::{Collector, SpecErrors};
@@ -170,7 +171,35 @@ pub enum Driver {
 #[serde(deny_unknown_fields)]
 pub struct DeploySpec {
     pub driver: Driver,
+    /// `process`: the program and its arguments, with `{port}` and `{artifact:NAME}`.
+    /// `command`: a shell command run once per market, with `TANDEM_*` variables.
     pub run: String,
+    /// `command` driver: the longest the command may run, such as `10m` (default 10m).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<String>,
+    /// `command` driver: where a market's deployment answers, with `{market}`, such as
+    /// `https://{market}.shop.example`; the probe and metric gates use it. Without it the
+    /// command's exit status is the only gate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+}
+
+/// Default longest run of a `command` driver's command.
+pub const DEFAULT_DEPLOY_TIMEOUT: Duration = Duration::from_secs(600);
+
+impl DeploySpec {
+    /// The `command` driver's timeout.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+            .as_deref()
+            .and_then(|t| parse_duration(t).ok())
+            .unwrap_or(DEFAULT_DEPLOY_TIMEOUT)
+    }
+
+    /// The `command` driver's URL for a market.
+    pub fn url_for(&self, market: &str) -> Option<String> {
+        self.url.as_ref().map(|u| u.replace("{market}", market))
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -209,6 +238,9 @@ pub struct Gates {
     pub probe: ProbeSpec,
     /// How long a market must stay healthy after its probe passes.
     pub bake: Duration,
+    /// Checks on the service's Prometheus metrics, judged after the probe passes (see [`crate::gates`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metrics: Option<crate::gates::MetricGates>,
 }
 
 #[derive(Deserialize)]
@@ -217,7 +249,7 @@ struct RawSpec {
     service: Spanned<String>,
     pipeline: RawPipeline,
     #[serde(default)]
-    deploy: Option<DeploySpec>,
+    deploy: Option<Spanned<DeploySpec>>,
     #[serde(default)]
     gates: Option<RawGates>,
     #[serde(default)]
@@ -281,12 +313,22 @@ struct RawStep {
 #[serde(untagged)]
 enum RawArtifacts {
     Paths(Vec<String>),
-    Full {
-        paths: Vec<String>,
-        #[serde(default)]
-        retention: Option<String>,
-    },
+    Full(RawArtifactSet),
 }
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawArtifactSet {
+    paths: Vec<String>,
+    #[serde(default)]
+    retention: Option<String>,
+}
+
+/// `artifacts` is an untagged enum, which serde cannot describe: its two shapes for the first pass.
+const UNTAGGED: &[keys::Untagged] = &[keys::Untagged {
+    at: &["pipeline", "jobs", "*", "artifacts"],
+    one_of: &[keys::expect_at::<Vec<String>>, keys::expect_at::<RawArtifactSet>],
+}];
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -295,6 +337,8 @@ struct RawGates {
     probe: Option<ProbeSpec>,
     #[serde(default)]
     bake: Option<Spanned<String>>,
+    #[serde(default)]
+    metrics: Option<crate::gates::RawMetricGates>,
 }
 
 #[derive(Deserialize)]
@@ -304,9 +348,15 @@ struct RawConfig {
 }
 
 /// Parses and validates a `tandem.yml`; `file` names it in errors.
+///
+/// Every error is reported at once: structural ones (unknown keys, keys given twice, values
+/// of the wrong shape, see [`keys`]) together with those found in the rest of the file.
 pub fn parse_service_spec(file: &str, text: &str) -> Result<ServiceSpec, SpecErrors> {
-    let raw: RawSpec = serde_saphyr::from_str(text).map_err(|e| SpecErrors::from_yaml(file, &e))?;
+    let (raw, structural) = keys::read::<RawSpec>(file, text, UNTAGGED)?;
     let mut errors = Collector::new(file);
+    for e in structural {
+        errors.push_at(e.line, e.column, e.message);
+    }
 
     if !is_name(&raw.service.value) {
         errors.push(
@@ -359,6 +409,9 @@ pub fn parse_service_spec(file: &str, text: &str) -> Result<ServiceSpec, SpecErr
         }
     };
 
+    if let Some(d) = &raw.deploy {
+        check_deploy(&mut errors, d);
+    }
     let mut gates = Gates::default();
     if let Some(g) = raw.gates {
         if let Some(p) = g.probe {
@@ -370,6 +423,9 @@ pub fn parse_service_spec(file: &str, text: &str) -> Result<ServiceSpec, SpecErr
                 Err(e) => errors.push(&bake.referenced, e),
             }
         }
+        if let Some(m) = g.metrics {
+            gates.metrics = Some(crate::gates::check_metric_gates(&mut errors, m));
+        }
     }
 
     let mut by_name: HashMap<String, Spanned<RawJob>> = raw.pipeline.jobs.value.into_iter().collect();
@@ -380,7 +436,7 @@ pub fn parse_service_spec(file: &str, text: &str) -> Result<ServiceSpec, SpecErr
             let (artifacts, retention) = match j.artifacts.map(|a| a.value) {
                 None => (Vec::new(), None),
                 Some(RawArtifacts::Paths(p)) => (p, None),
-                Some(RawArtifacts::Full { paths, retention }) => {
+                Some(RawArtifacts::Full(RawArtifactSet { paths, retention })) => {
                     (paths, retention.and_then(|r| parse_duration(&r).ok()))
                 }
             };
@@ -418,10 +474,38 @@ pub fn parse_service_spec(file: &str, text: &str) -> Result<ServiceSpec, SpecErr
         service: raw.service.value,
         env: raw.pipeline.env,
         jobs,
-        deploy: raw.deploy,
+        deploy: raw.deploy.map(|d| d.value),
         gates,
         config_schema: raw.config.map(|c| c.schema),
     })
+}
+
+/// Checks the `deploy` section: a command driver's timeout and URL, no URL for processes.
+fn check_deploy(errors: &mut Collector<'_>, deploy: &Spanned<DeploySpec>) {
+    let (d, at) = (&deploy.value, &deploy.referenced);
+    if d.run.trim().is_empty() {
+        errors.push(at, "`deploy.run` is empty: expected the command that deploys a market");
+    }
+    if let Some(t) = &d.timeout {
+        if d.driver != Driver::Command {
+            errors.push(at, "`deploy.timeout` applies to the `command` driver only");
+        } else if let Err(e) = parse_duration(t) {
+            errors.push(at, format!("`deploy.timeout`: {e}"));
+        }
+    }
+    if let Some(url) = &d.url {
+        if d.driver != Driver::Command {
+            errors.push(
+                at,
+                "`deploy.url` applies to the `command` driver only: a process is probed on its own port",
+            );
+        } else if !(url.starts_with("http://") || url.starts_with("https://")) {
+            errors.push(
+                at,
+                format!("`deploy.url` `{url}` is not valid: expected an http:// or https:// URL"),
+            );
+        }
+    }
 }
 
 /// Checks one job's fields; every problem goes to `errors` with its place.
@@ -477,7 +561,7 @@ fn check_job(errors: &mut Collector<'_>, name: &str, job: &RawJob) {
     if let Some(a) = &job.artifacts {
         let (paths, retention) = match &a.value {
             RawArtifacts::Paths(p) => (p, None),
-            RawArtifacts::Full { paths, retention } => (paths, retention.as_ref()),
+            RawArtifacts::Full(set) => (&set.paths, set.retention.as_ref()),
         };
         for path in paths {
             if path.starts_with('/') || path.split('/').any(|part| part == "..") {
@@ -726,6 +810,169 @@ pipeline:
         .unwrap_err();
         assert_eq!(err.0[0].line, 5, "{err}");
         assert!(err.0[0].message.contains("stepz"), "{err}");
+    }
+
+    const MANY_MISTAKES: &str = "\
+service: shop
+servce: typo
+pipeline:
+  jobs:
+    build:
+      needs: [test, lint]
+      timout: 5m
+      steps:
+        - { run: cargo build, shel: bash }
+    test:
+      needs: [build]
+      steps: [{ run: cargo test }]
+gates:
+  metrics:
+    checks:
+      - name: errors
+        error-ratio: { errors: a, total: b }
+        max: 0.02
+        vs-previos: 1.5
+";
+
+    #[test]
+    fn structural_and_other_mistakes_are_reported_together() {
+        let err = parse_service_spec("tandem.yml", MANY_MISTAKES).unwrap_err();
+        let shown: Vec<String> = err.0.iter().map(|e| e.to_string()).collect();
+        assert_eq!(
+            shown,
+            [
+                "tandem.yml:2:1: unknown field `servce`, expected one of `service`, `pipeline`, `deploy`, `gates`, `config` (did you mean `service`?)",
+                "tandem.yml:6:7: jobs form a cycle through `needs`: build → test → build",
+                "tandem.yml:6:21: job `build` needs unknown job `lint`",
+                "tandem.yml:7:7: unknown field `timout`, expected one of `needs`, `env`, `if`, `timeout`, `retry`, `continue-on-error`, `secrets`, `matrix`, `steps`, `artifacts`, `cache`, `limits` (did you mean `timeout`?)",
+                "tandem.yml:9:31: unknown field `shel`, expected one of `name`, `run`, `shell`, `working-directory`, `env`, `if` (did you mean `shell`?)",
+                "tandem.yml:19:9: unknown field `vs-previos`, expected one of `name`, `error-ratio`, `latency`, `max`, `vs-previous` (did you mean `vs-previous`?)",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_wrong_shape_is_reported_with_the_rest() {
+        let text = "\
+service: shop
+pipeline:
+  jobs:
+    a:
+      needs: b
+      steps: [{ run: x }]
+      cache: target
+deploy: { driver: proces, run: x }
+";
+        let err = parse_service_spec("tandem.yml", text).unwrap_err();
+        let shown = err.to_string();
+        for expected in [
+            "tandem.yml:5:14: `pipeline.jobs.a.needs`: expected a list, found a string (write `[b]` for a list of one)",
+            "tandem.yml:7:14: `pipeline.jobs.a.cache`: expected a mapping, found a string",
+            "tandem.yml:8:19: unknown variant `proces`, expected `process` or `command` (did you mean `process`?)",
+        ] {
+            assert!(shown.contains(expected), "expected `{expected}` in:\n{shown}");
+        }
+        assert_eq!(err.0.len(), 3, "{shown}");
+    }
+
+    #[test]
+    fn every_level_of_the_file_is_checked_for_unknown_keys() {
+        use keys::{Expect, Step};
+        let key = |k: &str| Step::Key(k.to_string());
+        let levels: [(&[Step], &str); 14] = [
+            (&[], "pipeline"),
+            (&[key("pipeline")], "jobs"),
+            (&[key("pipeline"), key("jobs"), key("any")], "needs"),
+            (
+                &[key("pipeline"), key("jobs"), key("any"), key("steps"), Step::Item(0)],
+                "working-directory",
+            ),
+            (&[key("pipeline"), key("jobs"), key("any"), key("cache")], "paths"),
+            (&[key("pipeline"), key("jobs"), key("any"), key("limits")], "cpu-time"),
+            (&[key("deploy")], "driver"),
+            (&[key("gates")], "bake"),
+            (&[key("gates"), key("probe")], "successes"),
+            (&[key("gates"), key("metrics")], "min-requests"),
+            (
+                &[key("gates"), key("metrics"), key("checks"), Step::Item(0)],
+                "vs-previous",
+            ),
+            (
+                &[
+                    key("gates"),
+                    key("metrics"),
+                    key("checks"),
+                    Step::Item(0),
+                    key("error-ratio"),
+                ],
+                "total",
+            ),
+            (
+                &[
+                    key("gates"),
+                    key("metrics"),
+                    key("checks"),
+                    Step::Item(0),
+                    key("latency"),
+                ],
+                "quantile",
+            ),
+            (&[key("config")], "schema"),
+        ];
+        for (path, field) in levels {
+            match keys::expect_at::<RawSpec>(path) {
+                Expect::Fields { names, strict: true } => assert!(names.contains(&field), "{path:?}: {names:?}"),
+                other => panic!("{path:?}: {other:?}"),
+            }
+        }
+        assert!(matches!(
+            keys::expect_at::<RawArtifactSet>(&[]),
+            Expect::Fields {
+                names: ["paths", "retention"],
+                strict: true
+            }
+        ));
+    }
+
+    #[test]
+    fn the_first_pass_refuses_only_what_serde_refuses() {
+        let job =
+            |fields: &str| format!("service: s\npipeline:\n  jobs:\n    a:\n      steps: [{{ run: x }}]\n{fields}");
+        for fields in [
+            "      needs: b\n",
+            "      env: [A]\n",
+            "      retry: [1]\n",
+            "      matrix: x\n",
+            "      cache: target\n",
+            "      cache: [[Cargo.lock], [target]]\n",
+            "      limits: 3\n",
+            "      artifacts: x\n",
+            "      artifacts: { paths: [a], retension: 1d }\n",
+            "      secrets: { A: b }\n",
+            "      if: [x]\n",
+            "      unknown: 1\n",
+            "    b:\n      steps: [{ run: x }]\n    b:\n      steps: [{ run: y }]\n",
+        ] {
+            let text = job(fields);
+            let Err(err) = keys::read::<RawSpec>("t.yml", &text, UNTAGGED)
+                .map(|(_, errors)| errors)
+                .and_then(|e| if e.is_empty() { Ok(()) } else { Err(SpecErrors(e)) })
+            else {
+                panic!("the first pass missed:\n{text}");
+            };
+            assert!(
+                serde_saphyr::from_str::<RawSpec>(&text).is_err(),
+                "the first pass refuses what serde accepts ({err}):\n{text}"
+            );
+        }
+        for text in [
+            SHOP,
+            "service: s\npipeline:\n  jobs:\n    a:\n      if:\n      cache:\n      steps:\n        - run: x\n",
+            "service: s\npipeline:\n  jobs:\n    a:\n      steps: [{ run: 1.10 }]\n      artifacts: [a]\n      matrix: { market: all }\n",
+        ] {
+            let read = keys::read::<RawSpec>("t.yml", text, UNTAGGED).map(|(_, e)| e);
+            assert!(matches!(&read, Ok(e) if e.is_empty()), "{read:?}\n{text}");
+        }
     }
 
     #[test]

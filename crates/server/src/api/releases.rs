@@ -1,7 +1,7 @@
 //! Releases, rollouts, deployments and incidents.
 
 use crate::AppState;
-use crate::auth::{Auth, Operator, Viewer};
+use crate::auth::{Admin, Auth, Caller, Operator, Viewer};
 use crate::error::{ApiResult, ErrorBody, PathParam, QueryParams};
 use crate::views::{RolloutDetail, rollout_detail};
 use axum::Json;
@@ -50,6 +50,10 @@ pub async fn get_release(
 #[serde(deny_unknown_fields)]
 pub struct NewRollout {
     pub release_id: i64,
+    /// When another rollout holds one of the markets: wait for it (`queued`) instead of
+    /// being refused with its name.
+    #[serde(default)]
+    pub queue: bool,
 }
 
 /// Rollouts, newest first.
@@ -67,7 +71,10 @@ pub async fn create_rollout(
     State(state): State<AppState>,
     crate::error::JsonBody(new): crate::error::JsonBody<NewRollout>,
 ) -> ApiResult<(StatusCode, Json<RolloutRow>)> {
-    let rollout = state.engine.start_rollout(new.release_id, &auth.0.name).await?;
+    let rollout = state
+        .engine
+        .start_rollout_with(new.release_id, &auth.0.name, new.queue)
+        .await?;
     Ok((StatusCode::ACCEPTED, Json(rollout)))
 }
 
@@ -188,6 +195,8 @@ pub struct PlanMarket {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct PlanWave {
     pub name: String,
+    /// The approval this wave waits for before it starts, from the platform file.
+    pub approval: Option<String>,
     pub markets: Vec<PlanMarket>,
 }
 
@@ -229,23 +238,38 @@ pub async fn plan_release(
         .filter_map(|d| versions.get(&d.release_id).map(|v| (d.market, v.clone())))
         .collect();
     let mut global = Vec::new();
-    if let Some(r) = store
-        .list_unfinished_rollouts()
-        .await?
-        .into_iter()
-        .find(|r| r.service == release.service)
-    {
-        global.push(format!("rollout {} of {} is in progress", r.id, r.service));
-    }
     if spec.deploy.is_none() {
         global.push("its tandem.yml has no `deploy` section".into());
     }
-    let plan = tandem_core::rollout::plan_release(
-        &tandem_core::rollout::plan_waves(&platform),
-        &current,
-        &release.version,
-        &global,
-    );
+    let waves = tandem_core::rollout::plan_waves(&platform);
+    let mut plan = tandem_core::rollout::plan_release(&waves, &current, &release.version, &global);
+    // Per market: a lock another rollout holds, a freeze in force now (in the market's zone).
+    let locks: std::collections::HashMap<String, String> =
+        store.list_market_locks(&release.service).await?.into_iter().collect();
+    let now = jiff::Timestamp::now();
+    for m in plan.iter_mut().flat_map(|w| w.markets.iter_mut()) {
+        if let Some(holder) = locks.get(&m.market) {
+            m.blockers.push(format!("locked by {holder}"));
+        }
+        if let Some(hit) = platform.active_freeze(&m.market, now) {
+            let tz = platform
+                .market(&m.market)
+                .and_then(|x| jiff::tz::TimeZone::get(&x.timezone).ok())
+                .unwrap_or(jiff::tz::TimeZone::UTC);
+            m.blockers.push(format!(
+                "freeze `{}` until {} (admin override needed before then)",
+                hit.name,
+                hit.until.to_zoned(tz).strftime("%a %Y-%m-%d %H:%M %Z")
+            ));
+        }
+    }
+    let approvals: Vec<Option<String>> = (0..plan.len())
+        .map(|i| {
+            i.checked_sub(1)
+                .and_then(|p| platform.approval_after(&plan[p].name))
+                .map(|a| format!("waits for an approval ({} or above)", a.role))
+        })
+        .collect();
     Ok(Json(ReleasePlan {
         gates: serde_json::to_value(&spec.gates).unwrap_or_default(),
         service: release.service,
@@ -253,8 +277,10 @@ pub async fn plan_release(
         commit_sha: release.commit_sha,
         waves: plan
             .into_iter()
-            .map(|w| PlanWave {
+            .zip(approvals)
+            .map(|(w, approval)| PlanWave {
                 name: w.name,
+                approval,
                 markets: w
                     .markets
                     .into_iter()
@@ -301,4 +327,86 @@ pub async fn abort_rollout(
     PathParam(id): PathParam<i64>,
 ) -> ApiResult<Json<RolloutRow>> {
     Ok(Json(state.engine.abort_rollout(id, &auth.0.name).await?))
+}
+
+/// Refuses a caller below `needed`, as the route extractors do.
+fn require(caller: &Caller, needed: tandem_core::role::Role) -> ApiResult<()> {
+    if caller.role.allows(needed) {
+        Ok(())
+    } else {
+        Err(crate::error::ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            format!("this needs the {needed} role; your credential has {}", caller.role),
+        ))
+    }
+}
+
+/// Approves the wave a rollout waits for; the platform file's `approvals` name the role.
+#[utoipa::path(post, path = "/api/v1/rollouts/{id}/approve", tag = "releases", params(("id" = i64, Path)),
+    responses((status = 200, body = RolloutRow), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn approve_rollout(
+    auth: Auth<Viewer>,
+    State(state): State<AppState>,
+    PathParam(id): PathParam<i64>,
+) -> ApiResult<Json<RolloutRow>> {
+    let needed = state
+        .engine
+        .approval_role(id)
+        .await?
+        .unwrap_or(tandem_core::role::Role::Operator);
+    require(&auth.0, needed)?;
+    Ok(Json(state.engine.approve_rollout(id, &auth.0.name).await?))
+}
+
+/// Goes on to the next wave now: gives the approval a waiting rollout needs (operator, or the
+/// approval's role if higher), or resumes a paused one.
+#[utoipa::path(post, path = "/api/v1/rollouts/{id}/promote", tag = "releases", params(("id" = i64, Path)),
+    responses((status = 200, body = RolloutRow), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn promote_rollout(
+    auth: Auth<Operator>,
+    State(state): State<AppState>,
+    PathParam(id): PathParam<i64>,
+) -> ApiResult<Json<RolloutRow>> {
+    if let Some(needed) = state.engine.approval_role(id).await? {
+        require(&auth.0, needed)?;
+    }
+    Ok(Json(state.engine.promote_rollout(id, &auth.0.name).await?))
+}
+
+/// Leaves a market out of a rollout (it keeps what it runs); refused once it was deployed.
+#[utoipa::path(post, path = "/api/v1/rollouts/{id}/skip/{market}", tag = "releases",
+    params(("id" = i64, Path), ("market" = String, Path)),
+    responses((status = 200, body = RolloutRow), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn skip_market(
+    auth: Auth<Operator>,
+    State(state): State<AppState>,
+    PathParam((id, market)): PathParam<(i64, String)>,
+) -> ApiResult<Json<RolloutRow>> {
+    Ok(Json(state.engine.skip_market(id, &market, &auth.0.name).await?))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OverrideRequest {
+    /// Why the freeze may be broken; recorded with the admin's name.
+    pub reason: String,
+}
+
+/// Lets a rollout deploy into markets under a freeze (admin only, with a reason).
+#[utoipa::path(post, path = "/api/v1/rollouts/{id}/override", tag = "releases", params(("id" = i64, Path)),
+    request_body = OverrideRequest,
+    responses((status = 200, body = RolloutRow), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn override_freeze(
+    auth: Auth<Admin>,
+    State(state): State<AppState>,
+    PathParam(id): PathParam<i64>,
+    crate::error::JsonBody(req): crate::error::JsonBody<OverrideRequest>,
+) -> ApiResult<Json<RolloutRow>> {
+    if req.reason.trim().is_empty() {
+        return Err(crate::error::ApiError::bad_request(
+            "overriding a freeze needs a `reason`",
+        ));
+    }
+    Ok(Json(state.engine.override_freeze(id, &auth.0.name, &req.reason).await?))
 }

@@ -1,7 +1,7 @@
 //! The web UI: server-rendered pages (maud), one file per page family, with the stylesheet and
 //! the small live-refresh script embedded in the binary. Every page but sign-in needs a viewer.
 
-mod ansi;
+pub(crate) mod ansi;
 mod graph;
 mod ideas;
 mod layout;

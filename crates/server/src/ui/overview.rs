@@ -35,10 +35,7 @@ pub async fn show(auth: PageAuth<Viewer>, State(state): State<AppState>) -> Page
         .filter(|i| i.state == "open")
         .collect();
 
-    let flying: Vec<&RolloutRow> = rollouts
-        .iter()
-        .filter(|r| matches!(r.state.as_str(), "pending" | "running"))
-        .collect();
+    let flying: Vec<&RolloutRow> = rollouts.iter().filter(|r| r.in_progress()).collect();
     let busy_runs: Vec<&RunRow> = runs
         .iter()
         .filter(|r| matches!(r.state.as_str(), "queued" | "running"))
@@ -119,7 +116,7 @@ pub async fn show(auth: PageAuth<Viewer>, State(state): State<AppState>) -> Page
                         }
                     }
                 }
-                @if let Some(last) = rollouts.iter().find(|r| !matches!(r.state.as_str(), "pending" | "running")) {
+                @if let Some(last) = rollouts.iter().find(|r| !r.in_progress()) {
                     p.last {
                         "Last rollout: "
                         a href={ "/rollouts/" (last.id) } { "#" (last.id) }

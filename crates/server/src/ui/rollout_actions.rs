@@ -1,22 +1,40 @@
-//! The rollout page's buttons: pause, resume and abort, for operators. Same protections as the
-//! run page's buttons: the SameSite=Strict cookie, and a refused foreign `Origin`.
+//! The rollout page's buttons: pause, resume, abort, approve, promote and skip a market for
+//! operators (approve needs the role the platform file names), override a freeze for admins
+//! with a reason. Same protections as the run page's buttons: the SameSite=Strict cookie, and
+//! a refused foreign `Origin`.
 
 use super::run_actions::refuse_foreign_origin;
 use super::{PageError, parse_id};
 use crate::AppState;
 use crate::auth::{Operator, PageAuth};
-use axum::extract::{Path, State};
+use axum::extract::{Form, Path, State};
 use axum::http::{HeaderMap, Uri};
 use axum::response::{IntoResponse, Redirect, Response};
+use tandem_core::role::Role;
 
-/// `POST /rollouts/{id}/{pause|resume|abort}`: back to the rollout page.
+/// The form fields a rollout action may carry.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct ActionForm {
+    /// The market to skip.
+    #[serde(default)]
+    pub market: String,
+    /// Why a freeze is overridden.
+    #[serde(default)]
+    pub reason: String,
+}
+
+/// `POST /rollouts/{id}/{pause|resume|abort|approve|promote|skip|override}`: back to the
+/// rollout page.
 pub async fn steer(
     auth: PageAuth<Operator>,
     State(state): State<AppState>,
     Path((raw, action)): Path<(String, String)>,
     uri: Uri,
     headers: HeaderMap,
+    form: Result<Form<ActionForm>, axum::extract::rejection::FormRejection>,
 ) -> Result<Response, PageError> {
+    // Pause, resume and abort carry no fields.
+    let form = form.map(|Form(f)| f).unwrap_or_default();
     let id = parse_id("rollout", &raw)?;
     if let Some(refusal) = refuse_foreign_origin(&headers, &uri, &auth.0) {
         return Ok(refusal);
@@ -27,10 +45,37 @@ pub async fn steer(
         "pause" => engine.pause_rollout(id, by).await,
         "resume" => engine.resume_rollout(id, by).await,
         "abort" => engine.abort_rollout(id, by).await,
+        "approve" | "promote" => {
+            if let Some(needed) = engine.approval_role(id).await.map_err(crate::error::ApiError::from)?
+                && !auth.0.role.allows(needed)
+            {
+                return Err(forbidden(needed, auth.0.role));
+            }
+            if action == "approve" {
+                engine.approve_rollout(id, by).await
+            } else {
+                engine.promote_rollout(id, by).await
+            }
+        }
+        "skip" => engine.skip_market(id, &form.market, by).await,
+        "override" => {
+            if !auth.0.role.allows(Role::Admin) {
+                return Err(forbidden(Role::Admin, auth.0.role));
+            }
+            engine.override_freeze(id, by, &form.reason).await
+        }
         _ => return Err(PageError::not_found(format!("no action `{action}` on rollouts"))),
     };
     done.map_err(crate::error::ApiError::from)?;
     Ok(Redirect::to(&format!("/rollouts/{id}")).into_response())
+}
+
+fn forbidden(needed: Role, had: Role) -> PageError {
+    PageError::from(crate::error::ApiError::new(
+        axum::http::StatusCode::FORBIDDEN,
+        "forbidden",
+        format!("this needs the {needed} role; your credential has {had}"),
+    ))
 }
 
 /// `GET` of the same: where sign-in returns; nothing is done, the user lands on the page.
@@ -43,7 +88,9 @@ pub async fn back_to_rollout(Path((raw, _)): Path<(String, String)>) -> Result<R
 pub fn actions_for(state: &str) -> &'static [&'static str] {
     match state {
         "pending" | "running" => &["pause", "abort"],
+        "awaiting-approval" => &["approve", "pause", "abort"],
         "paused" => &["resume", "abort"],
+        "queued" => &["abort"],
         _ => &[],
     }
 }
@@ -56,6 +103,7 @@ mod tests {
     fn only_what_the_state_allows_is_offered() {
         assert_eq!(actions_for("running"), ["pause", "abort"]);
         assert_eq!(actions_for("paused"), ["resume", "abort"]);
+        assert_eq!(actions_for("awaiting-approval"), ["approve", "pause", "abort"]);
         assert!(actions_for("succeeded").is_empty() && actions_for("aborted").is_empty());
     }
 }

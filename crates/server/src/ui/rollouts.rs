@@ -14,7 +14,7 @@ use std::collections::HashMap;
 const ROLLOUT_LIST_LIMIT: i64 = 100;
 
 fn is_busy(state: &str) -> bool {
-    matches!(state, "pending" | "running")
+    tandem_store::ROLLOUT_IN_PROGRESS.contains(&state)
 }
 
 pub async fn list(auth: PageAuth<Viewer>, State(state): State<AppState>) -> PageResult {
@@ -92,16 +92,27 @@ pub async fn detail(auth: PageAuth<Viewer>, State(state): State<AppState>, Path(
         .collect();
     let (r, release) = (&detail.rollout, &detail.release);
     let stopped = matches!(r.state.as_str(), "failed" | "halted" | "aborted");
+    let can_skip = is_busy(&r.state) && auth.0.role.allows(tandem_core::role::Role::Operator);
     let title = format!("Rollout #{id}");
     let body = html! {
         div.page-head {
             h1 { (title) " · " (r.service) " " span.version { (release.version) } " " (badge(&r.state)) }
             @if auth.0.role.allows(tandem_core::role::Role::Operator) {
                 div.actions {
-                    @for action in super::rollout_actions::actions_for(&r.state) {
+                    @for action in super::rollout_actions::actions_for(&r.state).iter().filter(|a| {
+                        // Approve only for those holding the role the platform file names.
+                        **a != "approve" || detail.approval_role.as_deref()
+                            .and_then(|role| role.parse::<tandem_core::role::Role>().ok())
+                            .is_none_or(|needed| auth.0.role.allows(needed))
+                    }) {
                         form method="post" action={ "/rollouts/" (r.id) "/" (action) } {
                             button class={ "btn " @if *action == "abort" { "danger" } @else { "primary" } } type="submit" {
-                                (match *action { "pause" => "Pause after this wave", "resume" => "Resume", _ => "Abort" })
+                                (match *action {
+                                    "pause" => "Pause after this wave",
+                                    "resume" => "Resume",
+                                    "approve" => "Approve the next wave",
+                                    _ => "Abort",
+                                })
                             }
                         }
                     }
@@ -115,8 +126,23 @@ pub async fn detail(auth: PageAuth<Viewer>, State(state): State<AppState>, Path(
                 (elapsed(r.started_at, r.finished_at))
             }
         }
+        @if let Some(role) = &detail.approval_role {
+            p.alert.note.approval {
+                "Waiting for an approval (" b { (role) } " or above) to start wave "
+                b { (usize::try_from(r.current_wave).ok().and_then(|i| detail.waves.get(i)).map_or("?", |w| w.name.as_str())) }
+                "."
+            }
+        }
         @if let Some(reason) = &r.reason {
             p class={ "alert " @if stopped { "bad" } @else { "note" } } { (reason) }
+        }
+        @if is_busy(&r.state) && auth.0.role.allows(tandem_core::role::Role::Admin)
+            && r.reason.as_deref().is_some_and(|m| m.contains("waits: freeze")) {
+            form.override method="post" action={ "/rollouts/" (r.id) "/override" } {
+                label { "Override the freeze (recorded with your name): " }
+                input type="text" name="reason" required placeholder="why it cannot wait";
+                button.btn.danger type="submit" { "Override" }
+            }
         }
         section.panel {
             div.panel-head {
@@ -129,7 +155,31 @@ pub async fn detail(auth: PageAuth<Viewer>, State(state): State<AppState>, Path(
             }
             div.grid {
                 @for w in &detail.waves {
-                    (wave_row(w, r.current_wave, is_busy(&r.state), &names, &versions))
+                    (wave_row(w, r.id, r.current_wave, is_busy(&r.state), can_skip, &names, &versions))
+                }
+            }
+        }
+        @if !detail.decisions.is_empty() {
+            section.panel {
+                div.panel-head { h2 { "Decisions" } }
+                table.data.decisions {
+                    thead { tr { th { "What" } th { "By" } th { "When" } th { "About" } th { "Reason" } } }
+                    tbody {
+                        @for d in &detail.decisions {
+                            tr {
+                                td { (d.kind) }
+                                td { (d.decided_by) }
+                                td { (when(Some(d.decided_at))) }
+                                td {
+                                    @if !d.market.is_empty() { (d.market) }
+                                    @else if d.wave >= 0 {
+                                        "wave " (detail.waves.get(d.wave as usize).map_or("?", |w| w.name.as_str()))
+                                    }
+                                }
+                                td.reason { (d.reason.as_deref().unwrap_or_default()) }
+                            }
+                        }
+                    }
                 }
             }
         }
@@ -145,10 +195,13 @@ pub async fn detail(auth: PageAuth<Viewer>, State(state): State<AppState>, Path(
     ))
 }
 
+#[allow(clippy::too_many_arguments)]
 fn wave_row(
     w: &WaveDetail,
+    rollout_id: i64,
     current: i64,
     busy: bool,
+    can_skip: bool,
     names: &HashMap<String, String>,
     versions: &HashMap<i64, String>,
 ) -> Markup {
@@ -172,13 +225,45 @@ fn wave_row(
                                 b.version { (versions.get(&d.release_id).map_or("?", String::as_str)) }
                                 " " (when(d.finished_at.or(Some(d.started_at))))
                             }
-                            @if let Some(reason) = d.reason.as_deref().filter(|_| m.state == "failed") {
+                            @if let Some(reason) = d.reason.as_deref().filter(|r| {
+                                m.state == "failed" && !m.gates.iter().any(|g| !g.passed && g.reason == *r)
+                            }) {
                                 div.reason { (reason) }
+                            }
+                        }
+                        @if !m.gates.is_empty() {
+                            ul.gates {
+                                @for g in &m.gates {
+                                    li class={ "gate " @if g.passed { "ok" } @else { "bad" } } data-gate=(g.gate) {
+                                        span.gate-mark { @if g.passed { "✓" } @else { "✗" } }
+                                        " " b { (g.gate) } " "
+                                        @if let Some(v) = g.value {
+                                            span.figure { (figure(v)) @if let Some(b) = g.bound { " / " (figure(b)) } }
+                                            " "
+                                        }
+                                        span.gate-reason { (g.reason) }
+                                    }
+                                }
+                            }
+                        }
+                        @if can_skip && m.state == "waiting" {
+                            form.skip method="post" action={ "/rollouts/" (rollout_id) "/skip" } {
+                                input type="hidden" name="market" value=(m.market);
+                                button.btn.small type="submit" { "Skip" }
                             }
                         }
                     }
                 }
             }
         }
+    }
+}
+
+/// A gate figure: whole numbers as such, others with up to three decimals.
+fn figure(v: f64) -> String {
+    if v.fract() == 0.0 && v.abs() < 1e15 {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.3}").trim_end_matches('0').to_string()
     }
 }

@@ -1,14 +1,18 @@
 //! Pipeline runs: the list (filtered by service, branch and state), and one run with its job
 //! graph, jobs, steps, coloured logs and artifacts, and the buttons to cancel or re-run it.
+//!
+//! A running job's log is live: its `<pre>` names the log stream (`format=html`) from the byte
+//! offset and the colours where the page's text ends, and `live.js` appends what comes; without
+//! JS, the page's refresh shows the log as it grows.
 
-use super::ansi::log_to_html;
+use super::ansi::LogHtml;
 use super::graph::{self, GraphJob};
 use super::layout::{LIVE_REFRESH, Nav, Page, badge, dot, duration, elapsed, empty, page, sha, size, when};
 use super::{PageResult, parse_id};
 use crate::AppState;
 use crate::auth::{PageAuth, Viewer, url_encode};
 use crate::views::{JobDetail, RunDetail, run_detail};
-use crate::views_log::job_log_tail;
+use crate::views_log::{LogTail, job_log_tail};
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use maud::{Markup, PreEscaped, html};
@@ -21,7 +25,8 @@ const RUN_LIST_LIMIT: i64 = 100;
 /// The states a run can be in, for the filter.
 const RUN_STATES: [&str; 6] = ["queued", "running", "success", "failed", "cancelled", "interrupted"];
 /// How much of a job's log (bytes, from its end) the page shows; the whole log is a link away.
-/// Bounds the page's size and the browser's work on every live refresh.
+/// Bounds the page's size and the browser's work on every live refresh; a live log keeps about
+/// as many characters, dropping the oldest.
 const LOG_TAIL: usize = 256 * 1024;
 
 pub fn is_busy(state: &str) -> bool {
@@ -178,7 +183,7 @@ pub async fn detail(auth: PageAuth<Viewer>, State(state): State<AppState>, Path(
     for job in &run.jobs {
         // A lost log blob should not hide the rest of the run.
         let log = job_log_tail(&state.engine, id, &job.job.name, LOG_TAIL).await;
-        logs.push(log.unwrap_or_else(|e| (format!("(cannot read this log: {})", e.message), false)));
+        logs.push(log.map_err(|e| format!("(cannot read this log: {})", e.message)));
     }
     let r = &run.run;
     let title = format!("Run #{id}");
@@ -312,12 +317,30 @@ fn job_summary(j: &JobDetail) -> String {
     parts.join(" · ")
 }
 
-fn job_panel(run_id: i64, j: &JobDetail, (log, earlier): &(String, bool)) -> Markup {
+/// A job with its steps and its log; live (see the module's note) while it runs and its log
+/// could be read.
+fn job_panel(run_id: i64, j: &JobDetail, tail: &Result<LogTail, String>) -> Markup {
     let job = &j.job;
     let needs: Vec<String> = serde_json::from_str(&job.needs).unwrap_or_default();
     let raw = format!("/api/v1/runs/{run_id}/jobs/{}/log", url_encode(&job.name));
+    let (log, earlier, end, total) = match tail {
+        Ok(t) => (t.text.as_str(), t.earlier, Some(t.end), t.size),
+        Err(message) => (message.as_str(), false, None, 0),
+    };
     let (shown, cut) = log_tail(log);
-    let cut = cut || *earlier;
+    let cut = cut || earlier;
+    let mut renderer = LogHtml::default();
+    // The renderer escapes every byte of the log; only its own spans are markup.
+    let rendered = renderer.render(shown);
+    let stream = end.filter(|_| job.state == "running").map(|end| {
+        let sgr = renderer.sgr();
+        let sgr = if sgr.is_empty() {
+            String::new()
+        } else {
+            format!("&sgr={}", url_encode(&sgr))
+        };
+        format!("{raw}/stream?format=html&offset={end}{sgr}")
+    });
     html! {
         section.panel.job id={ "job-" (job.position) } data-job=(job.name) {
             div.job-head {
@@ -350,12 +373,14 @@ fn job_panel(run_id: i64, j: &JobDetail, (log, earlier): &(String, bool)) -> Mar
             }
             @if log.is_empty() {
                 p.empty { @if job.state == "skipped" { "Skipped: a job it needs did not pass." } @else { "No output yet." } }
-            } @else {
-                @if cut {
-                    p.log-cut.muted.small { "Showing the last " (size(LOG_TAIL as i64)) " of " (size(log.len() as i64)) ". " a href=(raw) { "Open the whole log" } }
+            } @else if cut {
+                p.log-cut.muted.small { "Showing the last " (size(LOG_TAIL as i64)) " of " (size(total.max(log.len() as u64) as i64)) ". " a href=(raw) { "Open the whole log" } }
+            }
+            // Hidden while empty: a live log shows itself when output comes.
+            @if !log.is_empty() || stream.is_some() {
+                pre.log id={ "log-" (job.position) } hidden[log.is_empty()] data-stream=[stream.as_deref()] data-cap=[stream.is_some().then_some(LOG_TAIL)] {
+                    (PreEscaped(rendered))
                 }
-                // log_to_html escapes every byte of the log; only its own spans are markup.
-                pre.log id={ "log-" (job.position) } { (PreEscaped(log_to_html(shown))) }
             }
         }
     }

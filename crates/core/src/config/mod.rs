@@ -1,4 +1,28 @@
-//! Config layering: defaults → region → market, each value remembering the layer that set it.
+//! Config as a change like code: layered values (defaults → region → market) with the layer
+//! that set each leaf, a JSON Schema that the service's code declares, validation of every
+//! market against it, release compatibility, diffs and the blast radius of a change.
+//!
+//! Everything here is pure: the store keeps layers and schemas, the engine and the API call in.
+//! See docs/config.md.
+
+mod change;
+mod diff;
+mod pointer;
+mod problem;
+mod release;
+mod resolve;
+mod schema;
+
+#[cfg(test)]
+mod scale;
+
+pub use change::{BlastRadius, ChangeCheck, MarketChange, blast_radius, check_change};
+pub use diff::{Change, ConfigDiff, DiffEntry, apply_diff, diff_configs};
+pub use pointer::{Segment, dotted, dotted_of, pointer_of, split_pointer};
+pub use problem::{ConfigError, Problem};
+pub use release::{ReleaseCheck, check_release};
+pub use resolve::{MARKET_FACTS, Origin, Resolution, ResolvedValue, resolve, resolve_all};
+pub use schema::{ConfigSchema, SchemaError, SchemaProblem};
 
 use crate::platform::{ConfigLayers, Market};
 use serde::Serialize;
@@ -16,7 +40,19 @@ pub enum Layer {
     Override,
 }
 
-/// A market's resolved config, and where each top-level key came from.
+impl From<&Origin> for Layer {
+    fn from(origin: &Origin) -> Self {
+        match origin {
+            Origin::Market => Layer::Market,
+            Origin::Defaults => Layer::Defaults,
+            Origin::Region { .. } => Layer::Region,
+            Origin::Override => Layer::Override,
+        }
+    }
+}
+
+/// A market's resolved config, and the last layer that wrote under each top-level key.
+/// [`resolve`] gives the layer of every leaf instead.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ResolvedConfig {
     pub values: Map<String, Value>,
@@ -26,20 +62,11 @@ pub struct ResolvedConfig {
 /// Resolves the config of `market`: the market's own facts, then defaults, then its region's
 /// values, then its own overrides; a later layer wins key by key, and nested objects merge.
 pub fn resolve_config(layers: &ConfigLayers, market: &Market) -> ResolvedConfig {
-    let mut values = Map::new();
-    let mut sources = BTreeMap::new();
-    let facts = [
-        ("market", &market.id),
-        ("name", &market.name),
-        ("region", &market.region),
-        ("currency", &market.currency),
-        ("locale", &market.locale),
-        ("timezone", &market.timezone),
-    ];
-    for (key, value) in facts {
-        values.insert(key.to_string(), Value::String(value.clone()));
-        sources.insert(key.to_string(), Layer::Market);
-    }
+    let values = match resolve(layers, market).values {
+        Value::Object(map) => map,
+        _ => Map::new(),
+    };
+    let mut sources: BTreeMap<String, Layer> = MARKET_FACTS.iter().map(|k| (k.to_string(), Layer::Market)).collect();
     let empty = Map::new();
     let ordered = [
         (Layer::Defaults, &layers.defaults),
@@ -47,33 +74,21 @@ pub fn resolve_config(layers: &ConfigLayers, market: &Market) -> ResolvedConfig 
         (Layer::Override, layers.markets.get(&market.id).unwrap_or(&empty)),
     ];
     for (layer, map) in ordered {
-        for (key, value) in map {
-            merge_value(values.entry(key.clone()).or_insert(Value::Null), value);
+        for key in map.keys() {
             sources.insert(key.clone(), layer.clone());
         }
     }
     ResolvedConfig { values, sources }
 }
 
-fn merge_value(into: &mut Value, from: &Value) {
-    match (into, from) {
-        (Value::Object(a), Value::Object(b)) => {
-            for (k, v) in b {
-                merge_value(a.entry(k.clone()).or_insert(Value::Null), v);
-            }
-        }
-        (slot, v) => *slot = v.clone(),
-    }
-}
-
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::platform::LaunchState;
     use proptest::prelude::*;
     use serde_json::json;
 
-    fn market(id: &str, region: &str) -> Market {
+    pub(crate) fn market(id: &str, region: &str) -> Market {
         Market {
             id: id.into(),
             name: id.to_uppercase(),
@@ -85,7 +100,7 @@ mod tests {
         }
     }
 
-    fn obj(v: Value) -> Map<String, Value> {
+    pub(crate) fn obj(v: Value) -> Map<String, Value> {
         v.as_object().cloned().unwrap()
     }
 

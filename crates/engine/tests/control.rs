@@ -1,0 +1,443 @@
+//! Steering rollouts with the `command` driver (a user's script per market, as for ssh,
+//! kubectl or helm): a failed deploy sends the market back by itself and tells the team;
+//! approvals between waves, skipped markets, market locks (refused or queued), freezes and
+//! their override by an admin; a command that hangs is stopped at its timeout.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use axum::extract::State;
+use axum::http::HeaderMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tandem_engine::Engine;
+use tandem_store::RolloutRow;
+use tandem_testkit::git;
+
+/// The deploy script: records the release a market runs in the market's folder, fails in
+/// `fr` for a release whose text starts with `bad`, and hangs for one starting with `slow`.
+const DEPLOY: &str = r#"set -e
+v=$(cat "$TANDEM_ARTIFACT_DIR/release.txt")
+echo "$TANDEM_ACTION $v ($TANDEM_RELEASE) to $TANDEM_MARKET with config $(cat "$TANDEM_CONFIG_FILE" | tr -d ' \n')"
+case "$v" in
+  bad*) if [ "$TANDEM_MARKET" = fr ]; then echo "boom: the database migration failed" >&2; exit 3; fi ;;
+  slow*) sleep 60 ;;
+esac
+echo "$v" > current
+"#;
+
+fn spec(timeout: &str) -> String {
+    spec_with(&format!("  timeout: {timeout}\n"))
+}
+
+/// The app's `tandem.yml`, with `extra` after its `deploy` section's `run`.
+fn spec_with(extra: &str) -> String {
+    format!(
+        "service: app
+pipeline:
+  jobs:
+    build:
+      steps:
+        - run: cp VERSION release.txt
+      artifacts: [release.txt, deploy.sh]
+deploy:
+  driver: command
+  run: sh \"$TANDEM_ARTIFACT_DIR/deploy.sh\"
+{extra}"
+    )
+}
+
+const MARKETS: &str = "markets:
+  - { id: fr, name: France, region: west, currency: EUR, locale: fr-FR, timezone: Europe/Paris }
+  - { id: de, name: Germany, region: central, currency: EUR, locale: de-DE, timezone: Europe/Berlin }
+  - { id: pl, name: Poland, region: east, currency: PLN, locale: pl-PL, timezone: Europe/Warsaw }
+waves:
+  - { name: pilot, markets: [fr] }
+  - { name: rest, markets: [de, pl] }
+services:
+  - { name: app, repo: REPO, config: { defaults: { vat_rate: 0.2 } } }
+";
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    repo: PathBuf,
+    data: PathBuf,
+    engine: Arc<Engine>,
+}
+
+async fn fixture(policies: &str, timeout: &str) -> Fixture {
+    fixture_with(policies, &spec(timeout), tempfile::tempdir().unwrap()).await
+}
+
+async fn fixture_with(policies: &str, spec: &str, dir: tempfile::TempDir) -> Fixture {
+    let repo = dir.path().join("app");
+    std::fs::create_dir_all(&repo).unwrap();
+    std::fs::write(repo.join("tandem.yml"), spec).unwrap();
+    std::fs::write(repo.join("deploy.sh"), DEPLOY).unwrap();
+    std::fs::write(repo.join("VERSION"), "none\n").unwrap();
+    git(&repo, &["init", "-q", "-b", "main"]);
+    git(&repo, &["add", "."]);
+    git(&repo, &["commit", "-q", "-m", "T-1: the app"]);
+    let platform = format!("{MARKETS}{policies}").replace("REPO", &repo.display().to_string());
+    let data = dir.path().join("data");
+    let engine = common::engine(&data, &platform).await;
+    Fixture {
+        _dir: dir,
+        repo,
+        data,
+        engine,
+    }
+}
+
+impl Fixture {
+    /// Commits `version` and runs the pipeline to a release; returns its id.
+    async fn release(&self, version: &str) -> i64 {
+        std::fs::write(self.repo.join("VERSION"), format!("{version}\n")).unwrap();
+        git(&self.repo, &["commit", "-q", "-am", &format!("release {version}")]);
+        let run = self.engine.trigger_run("app", "test").await.unwrap();
+        let engine = &self.engine;
+        let run = common::wait_for("the run", async || {
+            let r = engine.store.get_run(run.id).await.unwrap();
+            matches!(r.state.as_str(), "success" | "failed").then_some(r)
+        })
+        .await;
+        assert_eq!(run.state, "success", "run failed: {:?}", run.error);
+        let releases = engine.store.list_releases(Some("app")).await.unwrap();
+        releases.into_iter().find(|r| r.run_id == run.id).unwrap().id
+    }
+
+    async fn wait_state(&self, id: i64, states: &[&str]) -> RolloutRow {
+        let engine = &self.engine;
+        common::wait_for(&format!("rollout {id} to be {states:?}"), async || {
+            let r = engine.store.get_rollout(id).await.unwrap();
+            states.contains(&r.state.as_str()).then_some(r)
+        })
+        .await
+    }
+
+    /// What the deploy script last recorded in a market.
+    fn current(&self, market: &str) -> Option<String> {
+        let path = self.data.join("deploy/app/markets").join(market).join("current");
+        std::fs::read_to_string(path).ok().map(|s| s.trim().to_string())
+    }
+}
+
+/// What a hook received: its headers and JSON body.
+type Received = Arc<Mutex<Vec<(HeaderMap, serde_json::Value)>>>;
+
+/// A webhook receiver on 127.0.0.1; returns its URL and what it received.
+async fn receiver() -> (String, Received) {
+    let received: Received = Default::default();
+    let app = axum::Router::new()
+        .route(
+            "/hook",
+            axum::routing::post(
+                |State(r): State<Received>, headers: HeaderMap, body: String| async move {
+                    r.lock().unwrap().push((headers, serde_json::from_str(&body).unwrap()));
+                    "ok"
+                },
+            ),
+        )
+        .with_state(received.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (url, received)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_command_sends_the_market_back_by_itself_and_tells_the_team() {
+    let (hook, received) = receiver().await;
+    let (slack, slack_received) = receiver().await;
+    let policies = format!(
+        "notifications:
+  - {{ name: ops, kind: webhook, url: {hook} }}
+  - {{ name: chat, kind: slack, url: {slack}, events: [rollout.halted] }}
+"
+    );
+    let f = fixture(&policies, "10m").await;
+    let engine = &f.engine;
+
+    let v1 = f.release("good-1").await;
+    let r1 = engine.start_rollout(v1, "ana").await.unwrap();
+    let r1 = f.wait_state(r1.id, &["succeeded", "halted", "failed"]).await;
+    assert_eq!(r1.state, "succeeded", "{:?}", r1.reason);
+    for m in ["fr", "de", "pl"] {
+        assert_eq!(f.current(m).as_deref(), Some("good-1"), "{m}");
+    }
+    // The script saw the facts in its environment and the market's resolved config.
+    let log = std::fs::read_dir(f.data.join("deploy/app/markets/fr"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "log"))
+        .map(|p| std::fs::read_to_string(p).unwrap())
+        .unwrap();
+    assert!(log.contains("deploy good-1 (v1) to fr with config {"), "{log}");
+    assert!(log.contains("\"vat_rate\":0.2"), "{log}");
+
+    let v2 = f.release("bad-2").await;
+    let r2 = engine.start_rollout(v2, "ana").await.unwrap();
+    let r2 = f.wait_state(r2.id, &["succeeded", "halted", "failed"]).await;
+    assert_eq!(r2.state, "halted");
+    let reason = r2.reason.unwrap();
+    assert!(reason.contains("fr: the deploy command failed"), "{reason}");
+    assert!(reason.contains("boom: the database migration failed"), "{reason}");
+    // fr went back to v1 by itself, recorded as a rollback; de and pl were never touched.
+    assert_eq!(f.current("fr").as_deref(), Some("good-1"));
+    let deployments = engine.store.list_deployments(Some(r2.id)).await.unwrap();
+    let kinds: Vec<(&str, &str, i64)> = deployments
+        .iter()
+        .map(|d| (d.kind.as_str(), d.state.as_str(), d.release_id))
+        .collect();
+    assert_eq!(kinds, [("release", "failed", v2), ("rollback", "live", v1)]);
+    assert!(deployments.iter().all(|d| d.market == "fr"));
+    let live = engine.store.list_live_deployments().await.unwrap();
+    assert_eq!(live.iter().filter(|d| d.release_id == v1).count(), 3);
+    // The gate result keeps the reason; the incident is linked to the failed deployment.
+    let gates = engine.store.list_gate_results(deployments[0].id).await.unwrap();
+    assert_eq!((gates[0].gate.as_str(), gates[0].passed), ("deploy", false));
+    let incidents = engine.store.list_incidents().await.unwrap();
+    assert_eq!(incidents.len(), 1);
+    assert_eq!(incidents[0].deployment_id, Some(deployments[0].id));
+
+    // The team heard of it: the generic hook got every event with its facts, the Slack
+    // hook only what it asked for, as text.
+    let events = common::wait_for("the notifications", async || {
+        let got = received.lock().unwrap().clone();
+        let events: Vec<String> = got
+            .iter()
+            .map(|(_, b)| b["event"].as_str().unwrap().to_string())
+            .collect();
+        (events.len() >= 4).then_some(got)
+    })
+    .await;
+    let names: Vec<&str> = events.iter().map(|(_, b)| b["event"].as_str().unwrap()).collect();
+    for wanted in ["rollout.succeeded", "incident.opened", "rollback", "rollout.halted"] {
+        assert!(names.contains(&wanted), "{wanted} missing from {names:?}");
+    }
+    let (headers, incident) = events.iter().find(|(_, b)| b["event"] == "incident.opened").unwrap();
+    assert_eq!(headers["x-tandem-event"], "incident.opened");
+    assert_eq!(incident["data"]["market"], "fr");
+    assert_eq!(incident["data"]["deployment"], deployments[0].id);
+    let slack = common::wait_for("the slack message", async || {
+        slack_received.lock().unwrap().first().map(|(_, b)| b.clone())
+    })
+    .await;
+    let text = slack["text"].as_str().unwrap();
+    assert!(text.contains(&format!("Rollout {} of app v2 halted", r2.id)), "{text}");
+    assert_eq!(
+        slack_received.lock().unwrap().len(),
+        1,
+        "slack asked for rollout.halted only"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn approvals_skips_and_locks_steer_a_rollout() {
+    let f = fixture("approvals:\n  - { after: pilot, role: operator }\n", "10m").await;
+    let engine = &f.engine;
+    let v1 = f.release("good-1").await;
+    let r1 = engine.start_rollout(v1, "ana").await.unwrap();
+    // After the pilot, the rollout waits for a person.
+    let waiting = f.wait_state(r1.id, &["awaiting-approval"]).await;
+    assert_eq!(waiting.current_wave, 1);
+    assert_eq!(f.current("fr").as_deref(), Some("good-1"));
+    assert_eq!(f.current("de"), None);
+    assert_eq!(
+        engine.approval_role(r1.id).await.unwrap(),
+        Some(tandem_core::role::Role::Operator)
+    );
+
+    // Its markets are locked: a second rollout is refused with the holder's name, or queued.
+    let v2 = f.release("good-2").await;
+    let err = engine.start_rollout(v2, "ben").await.unwrap_err();
+    assert!(
+        err.to_string().contains(&format!("locked by rollout {}", r1.id)),
+        "{err}"
+    );
+    let r2 = engine.start_rollout_with(v2, "ben", true).await.unwrap();
+    assert_eq!(r2.state, "queued");
+    // A rollback by hand of a locked market is refused too.
+    let back = engine.rollback("app", &["fr".into()]).await.unwrap();
+    assert_eq!(back[0].state, "failed");
+    assert!(
+        back[0].reason.contains(&format!("locked by rollout {}", r1.id)),
+        "{}",
+        back[0].reason
+    );
+
+    // pl is skipped; fr, deployed already, cannot be.
+    engine.skip_market(r1.id, "pl", "olga").await.unwrap();
+    let err = engine.skip_market(r1.id, "fr", "olga").await.unwrap_err();
+    assert!(err.to_string().contains("fr was already deployed"), "{err}");
+
+    // Two operators approve at the same moment: one approval is recorded, the other refused.
+    let (a, b) = tokio::join!(
+        engine.approve_rollout(r1.id, "olga"),
+        engine.approve_rollout(r1.id, "omar")
+    );
+    assert!(a.is_ok() != b.is_ok(), "exactly one approval passes: {a:?} {b:?}");
+    let refused = a.err().or(b.err()).unwrap().to_string();
+    assert!(refused.contains("already decided by"), "{refused}");
+
+    let r1 = f.wait_state(r1.id, &["succeeded", "halted", "failed"]).await;
+    assert_eq!(r1.state, "succeeded", "{:?}", r1.reason);
+    assert_eq!(f.current("de").as_deref(), Some("good-1"));
+    assert_eq!(f.current("pl"), None, "pl was skipped");
+    let decisions = engine.store.list_decisions(r1.id).await.unwrap();
+    let kinds: Vec<&str> = decisions.iter().map(|d| d.kind.as_str()).collect();
+    assert_eq!(kinds, ["skip", "approve"]);
+
+    // The queued rollout started once the first ended; promote stands in for the approval.
+    f.wait_state(r2.id, &["awaiting-approval"]).await;
+    engine.promote_rollout(r2.id, "olga").await.unwrap();
+    let r2 = f.wait_state(r2.id, &["succeeded", "halted", "failed"]).await;
+    assert_eq!(r2.state, "succeeded", "{:?}", r2.reason);
+    for m in ["fr", "de", "pl"] {
+        assert_eq!(f.current(m).as_deref(), Some("good-2"), "{m}");
+    }
+    let err = engine.approve_rollout(r2.id, "olga").await.unwrap_err();
+    assert!(err.to_string().contains("waits for no approval"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_frozen_market_waits_until_an_admin_overrides_and_a_hanging_command_is_stopped() {
+    // de is frozen for the whole century, in its own time zone.
+    let f = fixture(
+        "freezes:\n  - { name: always, markets: [de], from: \"2000-01-01T00:00\", to: \"2100-01-01T00:00\" }\n",
+        "1s",
+    )
+    .await;
+    let engine = &f.engine;
+    let v1 = f.release("good-1").await;
+    let r1 = engine.start_rollout(v1, "ana").await.unwrap();
+    let engine2 = engine.clone();
+    common::wait_for("de to wait out its freeze", async || {
+        let r = engine2.store.get_rollout(r1.id).await.unwrap();
+        r.reason.filter(|m| m.contains("de waits: freeze `always`")).map(|_| ())
+    })
+    .await;
+    assert_eq!(f.current("pl").as_deref(), Some("good-1"), "pl is not frozen");
+    assert_eq!(f.current("de"), None);
+    let err = engine.override_freeze(r1.id, "root", " ").await.unwrap_err();
+    assert!(err.to_string().contains("needs a reason"), "{err}");
+    engine
+        .override_freeze(r1.id, "root", "security fix, agreed with the market lead")
+        .await
+        .unwrap();
+    let r1 = f.wait_state(r1.id, &["succeeded", "halted", "failed"]).await;
+    assert_eq!(r1.state, "succeeded", "{:?}", r1.reason);
+    assert_eq!(f.current("de").as_deref(), Some("good-1"));
+    let decisions = engine.store.list_decisions(r1.id).await.unwrap();
+    assert_eq!(decisions[0].decided_by, "root");
+    assert_eq!(
+        decisions[0].reason.as_deref(),
+        Some("security fix, agreed with the market lead")
+    );
+
+    // A deploy command that hangs is stopped at its timeout; fr keeps its release.
+    let v2 = f.release("slow-2").await;
+    let started = Instant::now();
+    let r2 = engine.start_rollout(v2, "ana").await.unwrap();
+    let r2 = f.wait_state(r2.id, &["succeeded", "halted", "failed"]).await;
+    assert_eq!(r2.state, "halted");
+    assert!(
+        r2.reason.as_deref().unwrap().contains("ran past its timeout of 1s"),
+        "{:?}",
+        r2.reason
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "the hanging command was not stopped"
+    );
+    assert_eq!(f.current("fr").as_deref(), Some("good-1"));
+}
+
+/// A stand-in for where the command deploys: `/{market}/healthz` answers 200, and
+/// `/{market}/metrics` counts 20 more requests at each scrape, half of them errors while the
+/// market runs a `noisy` release (as the deploy script recorded under `markets`).
+async fn fake_markets(markets: PathBuf) -> String {
+    let counts: Arc<Mutex<std::collections::HashMap<String, (u64, u64)>>> = Default::default();
+    let app = axum::Router::new()
+        .route("/{market}/healthz", axum::routing::get(|| async { "ok" }))
+        .route(
+            "/{market}/metrics",
+            axum::routing::get(
+                move |axum::extract::Path(market): axum::extract::Path<String>| {
+                    let (counts, markets) = (counts.clone(), markets.clone());
+                    async move {
+                        let current = std::fs::read_to_string(markets.join(&market).join("current")).unwrap_or_default();
+                        let mut counts = counts.lock().unwrap();
+                        let (total, errors) = counts.entry(market).or_default();
+                        *total += 20;
+                        if current.starts_with("noisy") {
+                            *errors += 10;
+                        }
+                        format!(
+                            "# TYPE app_requests_total counter\napp_requests_total{{code=\"200\"}} {}\napp_requests_total{{code=\"500\"}} {}\n",
+                            *total - *errors,
+                            *errors
+                        )
+                    }
+                },
+            ),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    url
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_release_whose_error_ratio_breaks_its_bound_fails_its_metric_gate() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = fake_markets(dir.path().join("data/deploy/app/markets")).await;
+    let extra = format!(
+        "  url: {url}/{{market}}
+gates:
+  probe: {{ path: /healthz, successes: 1, failures: 2 }}
+  metrics:
+    window: 600ms
+    interval: 200ms
+    min-requests: 10
+    checks:
+      - name: errors
+        error-ratio: {{ errors: 'app_requests_total{{code=~\"5..\"}}', total: app_requests_total }}
+        max: 0.05
+"
+    );
+    let f = fixture_with("", &spec_with(&extra), dir).await;
+    let engine = &f.engine;
+    let v1 = f.release("good-1").await;
+    let r1 = engine.start_rollout(v1, "ana").await.unwrap();
+    let r1 = f.wait_state(r1.id, &["succeeded", "halted", "failed"]).await;
+    assert_eq!(r1.state, "succeeded", "{:?}", r1.reason);
+    let gates = engine.store.list_rollout_gates(r1.id).await.unwrap();
+    let fr: Vec<_> = gates.iter().filter(|g| g.market == "fr").map(|g| &g.result).collect();
+    assert_eq!(
+        fr.iter().map(|g| g.gate.as_str()).collect::<Vec<_>>(),
+        ["probe", "metric:errors"]
+    );
+    assert!(fr[1].passed);
+    assert_eq!((fr[1].value, fr[1].bound), (Some(0.0), Some(0.05)));
+
+    let v2 = f.release("noisy-2").await;
+    let r2 = engine.start_rollout(v2, "ana").await.unwrap();
+    let r2 = f.wait_state(r2.id, &["succeeded", "halted", "failed"]).await;
+    assert_eq!(r2.state, "halted");
+    let reason = r2.reason.unwrap();
+    assert!(
+        reason.contains("fr: metric gate failed: errors: error ratio 50.0%"),
+        "{reason}"
+    );
+    assert!(reason.contains("over the bound 5.0%"), "{reason}");
+    let gates = engine.store.list_rollout_gates(r2.id).await.unwrap();
+    let failed = gates.iter().find(|g| g.result.gate == "metric:errors").unwrap();
+    assert!(!failed.result.passed);
+    assert_eq!(failed.result.value, Some(0.5));
+    // The market went back to good-1 by itself; the other waves were never reached.
+    assert_eq!(f.current("fr").as_deref(), Some("good-1"));
+    assert_eq!(f.current("de").as_deref(), Some("good-1"));
+}

@@ -1,0 +1,229 @@
+//! What steers a rollout besides its plan: people's decisions (skip a market, approve or
+//! promote a wave, override a freeze) and the recorded result of every gate.
+
+use crate::events::append_event;
+use crate::{Result, Store, StoreError, now_ms};
+use serde::Serialize;
+use sqlx::FromRow;
+
+/// One decision of a person about a rollout.
+#[derive(Debug, Clone, Serialize, FromRow, utoipa::ToSchema)]
+pub struct DecisionRow {
+    pub id: i64,
+    pub rollout_id: i64,
+    /// skip, approve, promote or override.
+    pub kind: String,
+    /// The wave it is about (approve, promote), or -1.
+    pub wave: i64,
+    /// The market it is about (skip), or empty.
+    pub market: String,
+    pub decided_by: String,
+    pub reason: Option<String>,
+    pub decided_at: i64,
+}
+
+/// A decision about to be recorded.
+#[derive(Debug, Clone)]
+pub struct NewDecision<'a> {
+    pub rollout_id: i64,
+    pub kind: &'a str,
+    pub wave: Option<i64>,
+    pub market: Option<&'a str>,
+    pub by: &'a str,
+    pub reason: Option<&'a str>,
+}
+
+/// The result of one gate of one deployment: its figures and a reason a person reads.
+#[derive(Debug, Clone, Serialize, FromRow, utoipa::ToSchema)]
+pub struct GateResultRow {
+    pub id: i64,
+    pub deployment_id: i64,
+    /// probe, bake, freeze, or `metric:<check name>`.
+    pub gate: String,
+    pub passed: bool,
+    pub value: Option<f64>,
+    pub bound: Option<f64>,
+    pub previous: Option<f64>,
+    pub reason: String,
+    pub recorded_at: i64,
+}
+
+/// A gate result about to be recorded.
+#[derive(Debug, Clone, Default)]
+pub struct NewGateResult {
+    pub gate: String,
+    pub passed: bool,
+    pub value: Option<f64>,
+    pub bound: Option<f64>,
+    pub previous: Option<f64>,
+    pub reason: String,
+}
+
+/// A gate result with the market it was measured in, for a rollout's page.
+#[derive(Debug, Clone, Serialize, FromRow, utoipa::ToSchema)]
+pub struct MarketGateRow {
+    pub market: String,
+    pub release_id: i64,
+    #[sqlx(flatten)]
+    #[serde(flatten)]
+    pub result: GateResultRow,
+}
+
+impl Store {
+    /// Records a decision once: the same decision made twice (two operators approving at the
+    /// same moment) is refused with the name of who made it first.
+    pub async fn insert_decision(&self, new: NewDecision<'_>) -> Result<DecisionRow> {
+        let mut tx = self.writer.begin().await?;
+        let (wave, market) = (new.wave.unwrap_or(-1), new.market.unwrap_or(""));
+        let earlier: Option<DecisionRow> = sqlx::query_as(
+            "SELECT * FROM rollout_decisions WHERE rollout_id = $1 AND kind = $2 AND wave = $3 AND market = $4",
+        )
+        .bind(new.rollout_id)
+        .bind(new.kind)
+        .bind(wave)
+        .bind(market)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some(e) = earlier {
+            return Err(StoreError::Conflict(format!(
+                "rollout {}: `{}`{} was already decided by {}",
+                new.rollout_id,
+                new.kind,
+                describe(e.wave, &e.market),
+                e.decided_by
+            )));
+        }
+        let row: DecisionRow = sqlx::query_as(
+            "INSERT INTO rollout_decisions (rollout_id, kind, wave, market, decided_by, reason, decided_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *",
+        )
+        .bind(new.rollout_id)
+        .bind(new.kind)
+        .bind(wave)
+        .bind(market)
+        .bind(new.by)
+        .bind(new.reason)
+        .bind(now_ms())
+        .fetch_one(&mut *tx)
+        .await?;
+        let data = serde_json::json!({
+            "kind": new.kind, "wave": new.wave, "market": new.market, "by": new.by, "reason": new.reason,
+        });
+        append_event(
+            &mut tx,
+            &format!("rollout.{}", new.kind),
+            &format!("rollout/{}", new.rollout_id),
+            data,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(row)
+    }
+
+    pub async fn list_decisions(&self, rollout_id: i64) -> Result<Vec<DecisionRow>> {
+        Ok(
+            sqlx::query_as("SELECT * FROM rollout_decisions WHERE rollout_id = $1 ORDER BY id")
+                .bind(rollout_id)
+                .fetch_all(&self.pool)
+                .await?,
+        )
+    }
+
+    pub async fn insert_gate_result(&self, deployment_id: i64, new: &NewGateResult) -> Result<GateResultRow> {
+        Ok(sqlx::query_as(
+            "INSERT INTO gate_results (deployment_id, gate, passed, value, bound, previous, reason, recorded_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING *",
+        )
+        .bind(deployment_id)
+        .bind(&new.gate)
+        .bind(new.passed)
+        .bind(new.value)
+        .bind(new.bound)
+        .bind(new.previous)
+        .bind(&new.reason)
+        .bind(now_ms())
+        .fetch_one(&self.writer)
+        .await?)
+    }
+
+    /// Every gate result of a rollout's deployments, market by market, in the order recorded.
+    pub async fn list_rollout_gates(&self, rollout_id: i64) -> Result<Vec<MarketGateRow>> {
+        Ok(sqlx::query_as(
+            "SELECT d.market, d.release_id, g.* FROM gate_results g JOIN deployments d ON d.id = g.deployment_id
+             WHERE d.rollout_id = $1 ORDER BY d.market, g.id",
+        )
+        .bind(rollout_id)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    pub async fn list_gate_results(&self, deployment_id: i64) -> Result<Vec<GateResultRow>> {
+        Ok(
+            sqlx::query_as("SELECT * FROM gate_results WHERE deployment_id = $1 ORDER BY id")
+                .bind(deployment_id)
+                .fetch_all(&self.pool)
+                .await?,
+        )
+    }
+}
+
+fn describe(wave: i64, market: &str) -> String {
+    match (wave, market) {
+        (-1, "") => String::new(),
+        (w, "") => format!(" for wave {w}"),
+        (-1, m) => format!(" for {m}"),
+        (w, m) => format!(" for wave {w} in {m}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::store;
+    use tandem_core::rollout::PlannedWave;
+
+    #[tokio::test]
+    async fn a_decision_is_recorded_once_and_locks_follow_the_rollout() {
+        let (_dir, store) = store().await;
+        let v1 = crate::testing::release(&store).await;
+        let plan = [PlannedWave {
+            name: "pilot".into(),
+            markets: vec!["fr".into(), "de".into()],
+        }];
+        let r1 = store.insert_rollout("shop", v1.id, &plan, "ana").await.unwrap();
+        let approve = |by| NewDecision {
+            rollout_id: r1.id,
+            kind: "approve",
+            wave: Some(1),
+            market: None,
+            by,
+            reason: None,
+        };
+        store.insert_decision(approve("olga")).await.unwrap();
+        let err = store.insert_decision(approve("omar")).await.unwrap_err();
+        assert!(err.to_string().contains("already decided by olga"), "{err}");
+        assert_eq!(store.list_decisions(r1.id).await.unwrap().len(), 1);
+
+        // A rollback by hand in a locked market is refused with the holder's name.
+        let err = store.lock_market("shop", "de", "rollback by omar").await.unwrap_err();
+        assert!(
+            err.to_string().contains(&format!("locked by rollout {}", r1.id)),
+            "{err}"
+        );
+        // A second rollout asking to queue waits, and starts once the first ends.
+        let r2 = store
+            .insert_rollout_with("shop", v1.id, &plan, "ana", true)
+            .await
+            .unwrap();
+        assert_eq!(r2.state, "queued");
+        assert!(store.start_queued_rollouts().await.unwrap().is_empty());
+        store.update_rollout(r1.id, "succeeded", 0, None).await.unwrap();
+        let started = store.start_queued_rollouts().await.unwrap();
+        assert_eq!(started.iter().map(|r| r.id).collect::<Vec<_>>(), [r2.id]);
+        assert_eq!(started[0].state, "pending");
+        store.update_rollout(r2.id, "aborted", 0, None).await.unwrap();
+        store.lock_market("shop", "de", "rollback by omar").await.unwrap();
+        store.unlock_market("shop", "de", "rollback by omar").await.unwrap();
+        store.lock_market("shop", "de", "rollback by omar").await.unwrap();
+    }
+}
