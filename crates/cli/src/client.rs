@@ -80,6 +80,28 @@ impl Client {
         self.send(self.request(reqwest::Method::POST, path).json(body)).await
     }
 
+    pub async fn put<B: Serialize, T: DeserializeOwned>(&self, path: &str, body: &B) -> Result<T> {
+        self.send(self.request(reqwest::Method::PUT, path).json(body)).await
+    }
+
+    /// A POST whose answer is returned as it is, status and JSON, error or not (for
+    /// protocols with their own error bodies, such as OFREP).
+    pub async fn post_raw<B: Serialize>(&self, path: &str, body: &B) -> Result<(u16, serde_json::Value)> {
+        let resp = self
+            .request(reqwest::Method::POST, path)
+            .json(body)
+            .send()
+            .await
+            .map_err(|e| self.unreachable(e))?;
+        let status = resp.status().as_u16();
+        if status == 401 {
+            return Err(anyhow!(
+                "the server wants a token: pass --token or set TANDEM_TOKEN [HTTP 401]"
+            ));
+        }
+        Ok((status, resp.json().await.unwrap_or_default()))
+    }
+
     async fn send<T: DeserializeOwned>(&self, req: reqwest::RequestBuilder) -> Result<T> {
         let resp = req.send().await.map_err(|e| self.unreachable(e))?;
         let resp = check(resp).await?;

@@ -53,6 +53,9 @@ enum Command {
     /// API tokens.
     #[command(subcommand)]
     Token(commands::tokens::TokenCommand),
+    /// Feature flags: put a service's flag file in force, see its versions, evaluate over OFREP.
+    #[command(subcommand)]
+    Flags(commands::flags::FlagCommand),
 }
 
 fn main() -> ExitCode {
@@ -98,6 +101,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Rollout(c) => c.run().await.map(|_| ExitCode::SUCCESS),
         Command::Token(c) => c.run().await.map(|_| ExitCode::SUCCESS),
         Command::Rollback(args) => commands::rollback::run(args).await,
+        Command::Flags(c) => c
+            .run()
+            .await
+            .map(|ok| if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE }),
         Command::Artifact(c) => c.run().await.map(|_| ExitCode::SUCCESS),
     }
 }

@@ -93,6 +93,14 @@ fn the_demo_builds_releases_and_rolls_out_to_25_markets() {
     assert_eq!(gates, ["probe", "metric:errors", "metric:p99-latency"]);
     assert!(summary["gates"].as_array().unwrap().iter().all(|g| g["passed"] == true));
     assert_eq!(summary["gates"][1]["value"], 0.0, "no error in the pilot");
+    // The shop's flags answer over OFREP with the demo's token: about a fifth of France on the
+    // new checkout (stable hashing of each shopper), the banner per market, the kill switch.
+    let flags = &summary["flags"];
+    let on = flags["new_checkout_fr"]["on"].as_u64().unwrap();
+    assert!((150..=250).contains(&on), "20 % of 1000 shoppers, give or take: {on}");
+    assert_eq!(flags["banner"]["fr"], "Black Friday: -20%");
+    assert_eq!(flags["banner"]["de"], "Welcome");
+    assert_eq!(flags["delivery_estimate"]["reason"], "DISABLED");
     // The team chat heard of the approval asked for, the incident and the halt.
     let told: Vec<&str> = summary["notifications"]
         .as_array()

@@ -16,14 +16,13 @@ use std::pin::Pin;
 use std::process::Stdio;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt};
-use tokio::net::unix::pipe;
 use tokio::process::Command;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 /// Between TERM and KILL when a step is stopped: time for a test runner to print its summary.
 pub const STOP_GRACE: Duration = Duration::from_secs(5);
-/// Bytes read from a step's output pipe at once: what a pipe holds by default (64 KiB) in four reads.
+/// Bytes read from a step's pipe at once: what a pipe holds by default (64 KiB) in four reads.
 const READ_SIZE: usize = 16 * 1024;
 
 /// One step to run.
@@ -142,31 +141,24 @@ async fn run_local(
     // the child's PATH is set, which it always is here.
     // `$0` stays the name as written, so messages read `sh: 1: …` as before.
     let program = find_program(&argv[0], &step.env, &step.dir).unwrap_or_else(|| PathBuf::from(&argv[0]));
-    // One pipe for stdout and stderr, as a terminal shows them: lines keep the order in which
-    // they were written, and there is one stream to watch.
-    let (output, writer) = std::io::pipe().context("cannot make a pipe for the step's output")?;
-    let writer_too = writer.try_clone().context("cannot make a pipe for the step's output")?;
     let mut command = Command::new(program);
-    command
-        .arg0(&argv[0])
-        .args(&argv[1..])
+    command.arg0(&argv[0]).args(&argv[1..]);
+    let mut child = command
         .current_dir(&step.dir)
         .env_clear()
         .envs(&step.env)
         .stdin(Stdio::null())
-        .stdout(writer)
-        .stderr(writer_too)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
         .process_group(0)
-        .kill_on_drop(true);
-    let mut child = command
+        .kill_on_drop(true)
         .spawn()
         .with_context(|| format!("cannot start the step's shell in {}", step.dir.display()))?;
-    // The command holds our copies of the pipe's writing end: the output ends once they and
-    // the step's are closed.
-    drop(command);
     let pid = child.id().map(|p| Pid::from_raw(p as i32));
-    let mut output = Some(pipe::Receiver::from_owned_fd(output.into()).context("cannot read the step's output")?);
-    let mut buf = vec![0u8; READ_SIZE];
+    // Both pipes are read here, in arrival order, rather than by tasks of their own.
+    let mut stdout = child.stdout.take();
+    let mut stderr = child.stderr.take();
+    let (mut out_buf, mut err_buf) = (vec![0u8; READ_SIZE], vec![0u8; READ_SIZE]);
 
     let sleep_until = async {
         match deadline {
@@ -181,9 +173,13 @@ async fn run_local(
         let flush_at = log.flush_due();
         tokio::select! {
             status = child.wait() => break status.context("cannot wait for the step")?,
-            n = read_some(&mut output, &mut buf), if output.is_some() => match n {
-                Some(n) => log.output(&buf[..n]).await?,
-                None => output = None,
+            n = read_some(&mut stdout, &mut out_buf), if stdout.is_some() => match n {
+                Some(n) => log.output(&out_buf[..n]).await?,
+                None => stdout = None,
+            },
+            n = read_some(&mut stderr, &mut err_buf), if stderr.is_some() => match n {
+                Some(n) => log.output(&err_buf[..n]).await?,
+                None => stderr = None,
             },
             _ = stop.cancelled(), if stopping.is_none() => {
                 signal(pid, Signal::SIGTERM);
@@ -201,12 +197,18 @@ async fn run_local(
             }
         }
     };
-    // The step is over: whatever it left running in its group goes too, so its pipe closes.
+    // The step is over: whatever it left running in its group goes too, so its pipes close.
     signal(pid, Signal::SIGKILL);
-    while output.is_some() {
-        match read_some(&mut output, &mut buf).await {
-            Some(n) => log.output(&buf[..n]).await?,
-            None => output = None,
+    while stdout.is_some() || stderr.is_some() {
+        tokio::select! {
+            n = read_some(&mut stdout, &mut out_buf), if stdout.is_some() => match n {
+                Some(n) => log.output(&out_buf[..n]).await?,
+                None => stdout = None,
+            },
+            n = read_some(&mut stderr, &mut err_buf), if stderr.is_some() => match n {
+                Some(n) => log.output(&err_buf[..n]).await?,
+                None => stderr = None,
+            },
         }
     }
     log.end_output().await?;

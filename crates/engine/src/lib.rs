@@ -6,6 +6,7 @@ mod cache;
 pub mod deploy;
 pub mod driver;
 pub mod executor;
+pub mod flags;
 pub mod git;
 mod job;
 pub mod logs;
@@ -83,6 +84,9 @@ pub struct Engine {
     /// Cancelled at shutdown: stops the background loops (triggers).
     stop: CancellationToken,
     changes: tokio::sync::watch::Sender<u64>,
+    /// The feature flags in force (see [`Engine::flags`]), and their ETag for watchers.
+    flags: std::sync::RwLock<Arc<flags::FlagSnapshot>>,
+    flag_changes: tokio::sync::watch::Sender<String>,
 }
 
 impl Engine {
@@ -95,7 +99,7 @@ impl Engine {
         let http = reqwest::Client::builder()
             .build()
             .context("cannot build the probe client")?;
-        Ok(Arc::new(Self {
+        let engine = Arc::new(Self {
             store,
             settings,
             supervisor: supervisor::Supervisor::default(),
@@ -105,7 +109,15 @@ impl Engine {
             tasks: TaskTracker::new(),
             stop: CancellationToken::new(),
             changes: tokio::sync::watch::channel(0).0,
-        }))
+            flags: std::sync::RwLock::new(Arc::new(flags::FlagSnapshot {
+                set: tandem_core::flags::FlagSet::new(Vec::new()),
+                versions: Default::default(),
+                owners: Default::default(),
+            })),
+            flag_changes: tokio::sync::watch::channel(String::new()).0,
+        });
+        engine.load_flags().await?;
+        Ok(engine)
     }
 
     /// A receiver that wakes on every change the engine makes (for live views).

@@ -88,19 +88,24 @@ fn bearer(parts: &Parts) -> Option<String> {
 
 async fn identify(parts: &Parts, state: &AppState, needed: Role) -> Result<Caller, AuthRejection> {
     let caller = match bearer(parts) {
-        Some(secret) => {
-            let token = state
-                .engine
-                .store
-                .find_token(&secret)
-                .await
-                .map_err(|e| AuthRejection::Internal(e.into()))?
-                .ok_or(AuthRejection::Missing)?;
-            Caller {
-                role: token.role.parse().unwrap_or(Role::Viewer),
-                name: token.name,
+        Some(secret) => match state.tokens.get(&secret) {
+            Some(caller) => caller,
+            None => {
+                let token = state
+                    .engine
+                    .store
+                    .find_token(&secret)
+                    .await
+                    .map_err(|e| AuthRejection::Internal(e.into()))?
+                    .ok_or(AuthRejection::Missing)?;
+                let caller = Caller {
+                    role: token.role.parse().unwrap_or(Role::Viewer),
+                    name: token.name,
+                };
+                state.tokens.put(secret, caller.clone());
+                caller
             }
-        }
+        },
         None if state.settings.anonymous_read => Caller {
             name: "anonymous".into(),
             role: Role::Viewer,
@@ -150,4 +155,35 @@ pub fn url_encode(s: &str) -> String {
             _ => format!("%{b:02X}"),
         })
         .collect()
+}
+
+/// Credentials recently found in the store, so that a busy client (an OpenFeature SDK
+/// evaluating flags thousands of times a second) does not cost a database read per request.
+/// An entry lives [`TokenCache::TTL`]: a token deleted from the store stops working within it.
+#[derive(Debug, Default)]
+pub struct TokenCache {
+    entries: std::sync::RwLock<std::collections::HashMap<String, (Caller, std::time::Instant)>>,
+}
+
+impl TokenCache {
+    pub const TTL: std::time::Duration = std::time::Duration::from_secs(5);
+    /// Most entries kept: beyond it the cache starts afresh (guessed tokens cannot grow it,
+    /// since only tokens found in the store are kept).
+    const MAX: usize = 10_000;
+
+    fn get(&self, secret: &str) -> Option<Caller> {
+        let entries = self.entries.read().unwrap_or_else(|e| e.into_inner());
+        entries
+            .get(secret)
+            .filter(|(_, at)| at.elapsed() < Self::TTL)
+            .map(|(c, _)| c.clone())
+    }
+
+    fn put(&self, secret: String, caller: Caller) {
+        let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
+        if entries.len() >= Self::MAX {
+            entries.clear();
+        }
+        entries.insert(secret, (caller, std::time::Instant::now()));
+    }
 }

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod error;
 pub mod hooks;
 pub mod metrics;
+pub mod ofrep;
 pub mod ui;
 pub mod views;
 mod views_log;
@@ -32,6 +33,11 @@ pub struct AppState {
     pub metrics: Arc<metrics::Metrics>,
     /// The OpenAPI document, generated from the handlers once at start-up.
     pub openapi: Arc<serde_json::Value>,
+    /// Cancelled when the server starts shutting down: long-lived streams end with it, so
+    /// the graceful shutdown does not wait on them.
+    pub shutdown: tokio_util::sync::CancellationToken,
+    /// Credentials recently checked (see [`auth::TokenCache`]).
+    pub tokens: Arc<auth::TokenCache>,
 }
 
 impl AppState {
@@ -42,6 +48,8 @@ impl AppState {
             settings,
             metrics: Arc::new(metrics::Metrics::default()),
             openapi: Arc::new(serde_json::to_value(&openapi).unwrap_or_default()),
+            shutdown: tokio_util::sync::CancellationToken::new(),
+            tokens: Arc::new(auth::TokenCache::default()),
         }
     }
 
@@ -60,6 +68,7 @@ pub fn app(state: AppState) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/metrics", get(metrics::serve_metrics))
         .merge(hooks::router())
+        .merge(ofrep::router())
         .merge(ui::router())
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
@@ -88,7 +97,12 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let engine = state.engine.clone();
+    let streams = state.shutdown.clone();
     let router = app(state);
+    let shutdown = async move {
+        shutdown.await;
+        streams.cancel();
+    };
     axum::serve(listener, router).with_graceful_shutdown(shutdown).await?;
     engine.shutdown().await;
     Ok(())

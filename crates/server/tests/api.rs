@@ -598,3 +598,149 @@ async fn steering_a_rollout_checks_roles_locks_and_states() {
         StatusCode::OK
     );
 }
+
+const FLAGS: &str = r#"flags:
+  new-checkout:
+    type: boolean
+    variants: { on: true, off: false }
+    default: off
+    markets:
+      fr:
+        rollout: { on: 50, off: 50 }
+  banner-text:
+    type: string
+    variants: { plain: "Welcome", sale: "Sale: -20%" }
+    default: plain
+    rules:
+      - if: 'country == "BE"'
+        variant: sale
+"#;
+
+#[tokio::test]
+async fn flags_are_put_in_force_by_operators_and_evaluated_over_ofrep() {
+    let s = Server::start(false).await;
+    let put = |role: Role, text: String| {
+        let req = reqwest::Client::new()
+            .put(format!("{}/api/v1/services/shop/flags", s.base))
+            .bearer_auth(s.token(role))
+            .json(&json!({ "text": text, "reason": "launch" }));
+        async move { req.send().await.unwrap() }
+    };
+    assert_eq!(put(Role::Developer, FLAGS.into()).await.status(), StatusCode::FORBIDDEN);
+    let (status, _, message) =
+        error_code(put(Role::Operator, FLAGS.replace("default: off", "default: of")).await).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        message.contains("flags of shop:5:"),
+        "the error names the file's line: {message}"
+    );
+    let (status, _, message) = error_code(
+        put(
+            Role::Operator,
+            FLAGS.replace("fr:\n        rollout", "xx:\n        rollout"),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(message.contains("xx"), "an unknown market is refused: {message}");
+    let created = put(Role::Operator, FLAGS.into()).await;
+    assert_eq!(created.status(), StatusCode::CREATED);
+    assert_eq!(created.json::<Value>().await.unwrap()["version"], 1);
+
+    let ofrep = |path: &str, role: Option<Role>, body: Value| {
+        let mut req = reqwest::Client::new().post(format!("{}{path}", s.base)).json(&body);
+        if let Some(r) = role {
+            req = req.bearer_auth(s.token(r));
+        }
+        async move { req.send().await.unwrap() }
+    };
+    let single = "/ofrep/v1/evaluate/flags/banner-text";
+    assert_eq!(
+        ofrep(single, None, json!({ "context": {} })).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let r = ofrep(single, Some(Role::Viewer), json!({ "context": { "country": "BE" } })).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(
+        body,
+        json!({ "key": "banner-text", "value": "Sale: -20%", "reason": "TARGETING_MATCH", "variant": "sale", "metadata": {} })
+    );
+    // The same targeting key always lands on the same variant.
+    let ctx = json!({ "context": { "targetingKey": "user-42", "market": "fr" } });
+    let first: Value = ofrep("/ofrep/v1/evaluate/flags/new-checkout", Some(Role::Viewer), ctx.clone())
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(first["reason"], "SPLIT");
+    for _ in 0..3 {
+        let again: Value = ofrep("/ofrep/v1/evaluate/flags/new-checkout", Some(Role::Viewer), ctx.clone())
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(again["variant"], first["variant"]);
+    }
+    let r = ofrep(
+        "/ofrep/v1/evaluate/flags/nope",
+        Some(Role::Viewer),
+        json!({ "context": {} }),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    assert_eq!(r.json::<Value>().await.unwrap()["errorCode"], "FLAG_NOT_FOUND");
+    let r = ofrep(
+        "/ofrep/v1/evaluate/flags/new-checkout",
+        Some(Role::Viewer),
+        json!({ "context": { "market": "fr" } }),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(r.json::<Value>().await.unwrap()["errorCode"], "TARGETING_KEY_MISSING");
+    let r = reqwest::Client::new()
+        .post(format!("{}{single}", s.base))
+        .bearer_auth(s.token(Role::Viewer))
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(r.json::<Value>().await.unwrap()["errorCode"], "PARSE_ERROR");
+
+    // Bulk: an ETag, and 304 while nothing changed.
+    let bulk = format!("{}/ofrep/v1/evaluate/flags", s.base);
+    let r = ofrep("/ofrep/v1/evaluate/flags", Some(Role::Viewer), ctx.clone()).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let etag = r.headers()["etag"].to_str().unwrap().to_string();
+    let all: Value = r.json().await.unwrap();
+    assert_eq!(all["flags"].as_array().unwrap().len(), 2);
+    assert_eq!(all["refreshConnections"][0]["url"], "/ofrep/v1/events");
+    let again = reqwest::Client::new()
+        .post(&bulk)
+        .bearer_auth(s.token(Role::Viewer))
+        .header("if-none-match", &etag)
+        .json(&ctx)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
+
+    // A change of the flags in force reaches watchers at once, and the ETag moves.
+    let mut events = s.get("/ofrep/v1/events", Some(Role::Viewer)).send().await.unwrap();
+    read_until(&mut events, "refetchEvaluation").await;
+    let v2 = put(Role::Operator, FLAGS.replace("Sale: -20%", "Sale: -30%")).await;
+    assert_eq!(v2.json::<Value>().await.unwrap()["version"], 2);
+    let seen = read_until(&mut events, "refetchEvaluation").await;
+    assert!(!seen.contains(&etag), "{seen}");
+    let changed = reqwest::Client::new()
+        .post(&bulk)
+        .bearer_auth(s.token(Role::Viewer))
+        .header("if-none-match", &etag)
+        .json(&ctx)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(changed.status(), StatusCode::OK);
+}

@@ -21,6 +21,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 const PLATFORM: &str = include_str!("platform.yml");
+const FLAGS: &str = include_str!("flags.yml");
 /// How often the demo polls the server while it waits.
 const POLL: Duration = Duration::from_millis(200);
 /// The pipeline builds a Rust program: generous, since a cold 2-core machine is slow.
@@ -203,6 +204,8 @@ async fn tell_the_story(api: &Client, progress: &Progress, repo: &Path, chat: &c
     let faulty = build(api, progress).await?;
     let second = roll_out(api, &ops, progress, &faulty).await?;
 
+    let flags = try_the_flags(api, progress).await?;
+
     let markets: Vec<Value> = api.get("/api/v1/markets").await?;
     let mut all_live = true;
     let summary_markets: Vec<Value> = markets
@@ -231,6 +234,7 @@ async fn tell_the_story(api: &Client, progress: &Progress, repo: &Path, chat: &c
             .map(|d| json!({ "rollout": first.detail["id"], "kind": d["kind"], "by": d["decided_by"], "wave": d["wave"] }))
             .collect::<Vec<_>>(),
         "gates": pilot_gates(&first.detail),
+        "flags": flags,
         "notifications": wait_for_chat(chat, 3).await,
         "incidents": incidents.iter().map(|i| json!({ "id": i["id"], "market": i["market"], "title": i["title"], "state": i["state"] })).collect::<Vec<_>>(),
         "timings": { "pipeline_ms": good.millis, "rollout_ms": first.millis },
@@ -336,6 +340,56 @@ impl RolledOut {
     fn summary(&self, built: &Built) -> Value {
         json!({ "id": self.detail["id"], "release": built.version, "state": self.detail["state"], "reason": self.detail["reason"] })
     }
+}
+
+/// Puts the shop's flags in force and evaluates them over OFREP as the shop's OpenFeature SDK
+/// would: 1,000 shoppers in France for the one at 20 % there, the banner per market, the kill
+/// switch.
+async fn try_the_flags(api: &Client, progress: &Progress) -> Result<Value> {
+    let version: Value = api
+        .put(
+            "/api/v1/services/shop/flags",
+            &json!({ "text": FLAGS, "reason": "new checkout for 20 % of France; Black Friday banner in Benelux and France" }),
+        )
+        .await?;
+    let eval = async |key: &str, context: Value| -> Result<Value> {
+        let (status, answer) = api
+            .post_raw(
+                &format!("/ofrep/v1/evaluate/flags/{key}"),
+                &json!({ "context": context }),
+            )
+            .await?;
+        if status != 200 {
+            bail!("OFREP answered {status} for {key}: {answer}");
+        }
+        Ok(answer)
+    };
+    let mut on = 0;
+    for user in 0..1000 {
+        let answer = eval(
+            "new-checkout",
+            json!({ "targetingKey": format!("shopper-{user}"), "market": "fr" }),
+        )
+        .await?;
+        on += usize::from(answer["value"] == true);
+    }
+    let banner_fr = eval("banner-text", json!({ "market": "fr" })).await?;
+    let banner_de = eval("banner-text", json!({ "market": "de" })).await?;
+    let kill = eval("delivery-estimate", json!({ "market": "fr" })).await?;
+    progress.say(&format!(
+        "Flags v{} in force over OFREP: new-checkout on for {on} of 1000 shoppers in fr (20 % asked); banner \"{}\" in fr, \"{}\" in de; delivery-estimate {} ({})",
+        crate::commands::text(&version["version"]),
+        crate::commands::text(&banner_fr["value"]),
+        crate::commands::text(&banner_de["value"]),
+        kill["value"],
+        crate::commands::text(&kill["reason"]),
+    ));
+    Ok(json!({
+        "version": version["version"],
+        "new_checkout_fr": { "on": on, "of": 1000 },
+        "banner": { "fr": banner_fr["value"], "de": banner_de["value"] },
+        "delivery_estimate": { "value": kill["value"], "reason": kill["reason"] },
+    }))
 }
 
 /// The pilot market's gate results in a rollout: what was measured before the release went on.

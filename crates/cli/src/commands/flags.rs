@@ -1,0 +1,123 @@
+use super::text;
+use crate::client::{Client, ClientArgs};
+use crate::output::{print_json, print_table, time};
+use anyhow::Context;
+use clap::Subcommand;
+use serde_json::{Value, json};
+use std::path::PathBuf;
+
+#[derive(Debug, Subcommand)]
+pub enum FlagCommand {
+    /// Put a service's flag file in force (checked first; a file with any error changes nothing).
+    #[command(
+        after_help = "Example:\n  tandem flags apply shop -f flags.yml --reason \"20% of France on the new checkout\""
+    )]
+    Apply {
+        service: String,
+        /// The flag file (YAML; see docs/flags.md).
+        #[arg(short, long)]
+        file: PathBuf,
+        /// Why it changes, kept with the version.
+        #[arg(long)]
+        reason: Option<String>,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// The versions of a service's flag file, and the one in force.
+    Show {
+        service: String,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Evaluate a flag over OFREP, as an OpenFeature SDK would.
+    #[command(
+        after_help = "Example:\n  tandem flags eval new-checkout --context '{\"targetingKey\": \"user-42\", \"market\": \"fr\"}'"
+    )]
+    Eval {
+        key: String,
+        /// The evaluation context (JSON object: `targetingKey` and attributes).
+        #[arg(long, default_value = "{}")]
+        context: String,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+}
+
+impl FlagCommand {
+    pub async fn run(self) -> anyhow::Result<bool> {
+        match self {
+            FlagCommand::Apply {
+                service,
+                file,
+                reason,
+                client,
+            } => {
+                let body = std::fs::read_to_string(&file).with_context(|| format!("cannot read {}", file.display()))?;
+                let row: Value = Client::from_args(&client)
+                    .put(
+                        &format!("/api/v1/services/{}/flags", crate::client::encode(&service)),
+                        &json!({ "text": body, "reason": reason }),
+                    )
+                    .await?;
+                if client.json {
+                    print_json(&row)?;
+                } else {
+                    println!("Flags of {service}: version {} in force", text(&row["version"]));
+                }
+                Ok(true)
+            }
+            FlagCommand::Show { service, client } => {
+                let versions: Vec<Value> = Client::from_args(&client)
+                    .get(&format!("/api/v1/services/{}/flags", crate::client::encode(&service)))
+                    .await?;
+                if client.json {
+                    print_json(&versions)?;
+                    return Ok(true);
+                }
+                let rows = versions
+                    .iter()
+                    .map(|v| {
+                        vec![
+                            text(&v["version"]),
+                            text(&v["created_by"]),
+                            time(v["created_at"].as_i64()),
+                            text(&v["reason"]),
+                        ]
+                    })
+                    .collect();
+                print_table(&["version", "by", "when", "reason"], rows);
+                if let Some(current) = versions.first() {
+                    println!(
+                        "\nIn force (version {}):\n{}",
+                        text(&current["version"]),
+                        text(&current["text"])
+                    );
+                }
+                Ok(true)
+            }
+            FlagCommand::Eval { key, context, client } => {
+                let context: Value = serde_json::from_str(&context)
+                    .context("--context is not JSON: expected an object such as {\"targetingKey\": \"u1\"}")?;
+                let (status, answer) = Client::from_args(&client)
+                    .post_raw(
+                        &format!("/ofrep/v1/evaluate/flags/{}", crate::client::encode(&key)),
+                        &json!({ "context": context }),
+                    )
+                    .await?;
+                if client.json {
+                    print_json(&answer)?;
+                } else if let Some(code) = answer["errorCode"].as_str() {
+                    println!("{key}: {code}: {}", text(&answer["errorDetails"]));
+                } else {
+                    println!(
+                        "{key} = {} (variant {}, {})",
+                        answer["value"],
+                        text(&answer["variant"]),
+                        text(&answer["reason"])
+                    );
+                }
+                Ok((200..300).contains(&status))
+            }
+        }
+    }
+}
