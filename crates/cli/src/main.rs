@@ -53,6 +53,9 @@ enum Command {
     /// API tokens.
     #[command(subcommand)]
     Token(commands::tokens::TokenCommand),
+    /// Per-market configuration: the resolved values and the layer that set each.
+    #[command(subcommand)]
+    Config(commands::config::ConfigCommand),
     /// Feature flags: put a service's flag file in force, see its versions, evaluate over OFREP.
     #[command(subcommand)]
     Flags(commands::flags::FlagCommand),
@@ -101,6 +104,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Rollout(c) => c.run().await.map(|_| ExitCode::SUCCESS),
         Command::Token(c) => c.run().await.map(|_| ExitCode::SUCCESS),
         Command::Rollback(args) => commands::rollback::run(args).await,
+        Command::Config(c) => c.run().await.map(|_| ExitCode::SUCCESS),
         Command::Flags(c) => c
             .run()
             .await

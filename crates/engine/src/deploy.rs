@@ -11,7 +11,7 @@ use anyhow::anyhow;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tandem_core::config::resolve_config;
+use tandem_core::config::{ConfigSchema, resolve_config};
 use tandem_core::gates::{MetricGates, Scrape, Window, judge_all};
 use tandem_core::pipeline::ServiceSpec;
 use tandem_core::policy::Event;
@@ -242,7 +242,8 @@ impl Engine {
             live.into_iter()
                 .find(|d| d.service == release.service && d.market == deployment.market)
         });
-        let Some(url) = live.and_then(|d| d.url) else {
+        // Only a release that answers over HTTP can be timed (a command without `url` cannot).
+        let Some(url) = live.and_then(|d| d.url).filter(|u| u.starts_with("http")) else {
             return;
         };
         let probe = format!("{url}{}", spec.gates.probe.path);
@@ -320,6 +321,41 @@ impl Engine {
             .map(|s| s.config.clone())
             .unwrap_or_default();
         let config = resolve_config(&layers, m);
+        if let Some(text) = &release.config_schema {
+            // The release declares what config it needs: a market whose config it rejects is
+            // blocked before anything starts, with the exact keys.
+            let values = serde_json::Value::Object(config.values.clone());
+            let verdict = ConfigSchema::parse("config schema", text)
+                .map_err(|e| e.to_string())
+                .map(|schema| schema.validate(market, &values));
+            let (passed, reason) = match verdict {
+                Ok(errors) if errors.is_empty() => {
+                    (true, format!("{market}'s config matches {}'s schema", release.version))
+                }
+                Ok(errors) => (
+                    false,
+                    format!(
+                        "{market}'s config does not fit {}'s schema: {}",
+                        release.version,
+                        errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+                    ),
+                ),
+                Err(e) => (
+                    false,
+                    format!("{}'s config schema cannot be used: {e}", release.version),
+                ),
+            };
+            self.record_gate(deployment_id, gate("config", passed, &reason)).await;
+            if !passed {
+                // Nothing started: the market still runs what it ran.
+                return Err(Failure {
+                    reason,
+                    gate_time: Duration::ZERO,
+                    keeps_previous: true,
+                    failed_at: Instant::now(),
+                });
+            }
+        }
         let config_file = dir.join(format!("config-{deployment_id}.json"));
         let text = serde_json::to_vec_pretty(&config.values).map_err(|e| fail(e.into()))?;
         tokio::fs::write(&config_file, text).await.map_err(|e| fail(e.into()))?;

@@ -234,14 +234,41 @@ impl Engine {
         if first_failure.is_none() && !stop.is_cancelled() {
             let service = self.platform_service(&run.service).await?;
             if run.branch == service.branch && run.trigger != "local" {
+                let schema = self.read_config_schema(&run.service, &run.commit_sha, &spec).await?;
                 let release = self
                     .store
-                    .insert_release_by(&run.service, &run.commit_sha, run_id, &spec, &builder())
+                    .insert_release_with(
+                        &run.service,
+                        &run.commit_sha,
+                        run_id,
+                        &spec,
+                        &builder(),
+                        schema.as_deref(),
+                    )
                     .await?;
                 tracing::info!(run_id, version = %release.version, "release created");
             }
         }
         Ok(first_failure)
+    }
+
+    /// The config schema `tandem.yml` names, read at the commit and checked to be valid JSON
+    /// Schema: a release is only made with a schema its deploys can check configs against.
+    async fn read_config_schema(&self, service: &str, sha: &str, spec: &ServiceSpec) -> Result<Option<String>> {
+        let Some(path) = spec.config_schema.clone() else {
+            return Ok(None);
+        };
+        let repo = self.repo_path(service).await?;
+        let (sha, file) = (sha.to_string(), path.clone());
+        let bytes = tokio::task::spawn_blocking(move || crate::git::read_file(&repo, &sha, &file))
+            .await??
+            .ok_or_else(|| {
+                anyhow::anyhow!("tandem.yml names the config schema `{path}`, which is not in the commit")
+            })?;
+        let text =
+            String::from_utf8(bytes).map_err(|_| anyhow::anyhow!("the config schema `{path}` is not UTF-8 text"))?;
+        tandem_core::config::ConfigSchema::parse(&path, &text).map_err(|e| anyhow::anyhow!("no release: {e}"))?;
+        Ok(Some(text))
     }
 
     /// For a re-run: the jobs of the original run that passed, by name (they are not run again).

@@ -72,6 +72,11 @@ async fn fixture(policies: &str, timeout: &str) -> Fixture {
 }
 
 async fn fixture_with(policies: &str, spec: &str, dir: tempfile::TempDir) -> Fixture {
+    fixture_with_markets(&format!("{MARKETS}{policies}"), spec, dir).await
+}
+
+/// A fixture whose platform file is `platform` (with `REPO` for the repository's path).
+async fn fixture_with_markets(platform: &str, spec: &str, dir: tempfile::TempDir) -> Fixture {
     let repo = dir.path().join("app");
     std::fs::create_dir_all(&repo).unwrap();
     std::fs::write(repo.join("tandem.yml"), spec).unwrap();
@@ -80,7 +85,7 @@ async fn fixture_with(policies: &str, spec: &str, dir: tempfile::TempDir) -> Fix
     git(&repo, &["init", "-q", "-b", "main"]);
     git(&repo, &["add", "."]);
     git(&repo, &["commit", "-q", "-m", "T-1: the app"]);
-    let platform = format!("{MARKETS}{policies}").replace("REPO", &repo.display().to_string());
+    let platform = platform.replace("REPO", &repo.display().to_string());
     let data = dir.path().join("data");
     let engine = common::engine(&data, &platform).await;
     Fixture {
@@ -440,4 +445,58 @@ gates:
     // The market went back to good-1 by itself; the other waves were never reached.
     assert_eq!(f.current("fr").as_deref(), Some("good-1"));
     assert_eq!(f.current("de").as_deref(), Some("good-1"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_release_whose_config_schema_a_market_fails_is_blocked_there_with_the_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    // fr and de have a payment provider; pl has none.
+    let markets = MARKETS.replace(
+        "config: { defaults: { vat_rate: 0.2 } }",
+        "config: { defaults: { vat_rate: 0.2 }, markets: { fr: { payment: { provider: adyen } }, de: { payment: { provider: mollie } } } }",
+    );
+    let f = fixture_with_markets(&markets, &spec("10m"), dir).await;
+    let engine = &f.engine;
+    let v1 = f.release("good-1").await;
+    let r1 = engine.start_rollout(v1, "ana").await.unwrap();
+    assert_eq!(
+        f.wait_state(r1.id, &["succeeded", "halted", "failed"]).await.state,
+        "succeeded"
+    );
+
+    // v2's code needs `payment.provider`, and says so in its config schema.
+    std::fs::write(
+        f.repo.join("schema.json"),
+        r#"{ "type": "object", "required": ["payment"],
+             "properties": { "payment": { "type": "object", "required": ["provider"],
+                                          "properties": { "provider": { "enum": ["adyen", "mollie"] } } } } }"#,
+    )
+    .unwrap();
+    let spec = std::fs::read_to_string(f.repo.join("tandem.yml")).unwrap();
+    std::fs::write(
+        f.repo.join("tandem.yml"),
+        format!("{spec}config:\n  schema: schema.json\n"),
+    )
+    .unwrap();
+    git(&f.repo, &["add", "."]);
+    let v2 = f.release("good-2").await;
+    let release = engine.store.get_release(v2).await.unwrap();
+    assert!(
+        release.config_schema.unwrap().contains("provider"),
+        "the release keeps its schema"
+    );
+    let r2 = engine.start_rollout(v2, "ana").await.unwrap();
+    let r2 = f.wait_state(r2.id, &["succeeded", "halted", "failed"]).await;
+    assert_eq!(r2.state, "halted");
+    let reason = r2.reason.unwrap();
+    assert!(reason.contains("pl's config does not fit v2's schema"), "{reason}");
+    assert!(reason.contains("`payment`"), "{reason}");
+    assert_eq!(f.current("fr").as_deref(), Some("good-2"));
+    assert_eq!(f.current("de").as_deref(), Some("good-2"));
+    assert_eq!(f.current("pl").as_deref(), Some("good-1"), "pl was never touched");
+    let deployments = engine.store.list_deployments(Some(r2.id)).await.unwrap();
+    assert!(
+        deployments.iter().all(|d| d.kind == "release"),
+        "nothing to send back: {deployments:?}"
+    );
 }

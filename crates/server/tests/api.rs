@@ -744,3 +744,50 @@ async fn flags_are_put_in_force_by_operators_and_evaluated_over_ofrep() {
         .unwrap();
     assert_eq!(changed.status(), StatusCode::OK);
 }
+
+#[tokio::test]
+async fn a_release_plan_names_the_config_keys_a_market_lacks() {
+    let s = Server::start(false).await;
+    let store = &s.engine.store;
+    let spec = tandem_core::pipeline::parse_service_spec(
+        "tandem.yml",
+        "service: shop\npipeline:\n  jobs:\n    a:\n      steps: [{ run: x }]\ndeploy:\n  driver: process\n  run: x\n",
+    )
+    .unwrap();
+    let run = store.insert_run("shop", "c1", "main", "hand").await.unwrap();
+    let schema = r#"{ "type": "object", "required": ["payment_provider"] }"#;
+    let v1 = store
+        .insert_release_with("shop", "c1", run.id, &spec, "test", Some(schema))
+        .await
+        .unwrap();
+    let plan = s
+        .get_json(&format!("/api/v1/releases/{}/plan", v1.id), Role::Viewer)
+        .await;
+    let blockers = plan["waves"][0]["markets"][0]["blockers"].to_string();
+    assert!(
+        blockers.contains("fr: needs `payment_provider` (required by v1's schema)"),
+        "{blockers}"
+    );
+}
+
+#[tokio::test]
+async fn a_markets_config_shows_each_value_with_its_layer() {
+    let s = Server::start(false).await;
+    let config = s.get_json("/api/v1/services/shop/config?market=fr", Role::Viewer).await;
+    assert_eq!(config["values"]["currency"], "EUR");
+    let currency = config["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["path"] == "currency")
+        .unwrap();
+    assert_eq!(currency["origin"], "market facts");
+    let (status, _, message) = error_code(
+        s.get("/api/v1/services/shop/config?market=xx", Some(Role::Viewer))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!((status, message.contains("`xx`")), (StatusCode::NOT_FOUND, true));
+}

@@ -18,6 +18,8 @@ pub struct ReleaseRow {
     pub created_at: i64,
     /// Who built it: the Tandem build and the machine that ran its pipeline.
     pub builder: String,
+    /// The JSON Schema of the service's config it was built with, when `tandem.yml` names one.
+    pub config_schema: Option<String>,
 }
 
 /// One file of a release, by digest.
@@ -57,6 +59,20 @@ impl Store {
         spec: &ServiceSpec,
         builder: &str,
     ) -> Result<ReleaseRow> {
+        self.insert_release_with(service, commit_sha, run_id, spec, builder, None)
+            .await
+    }
+
+    /// Like [`Store::insert_release_by`], with the config schema read at the release's commit.
+    pub async fn insert_release_with(
+        &self,
+        service: &str,
+        commit_sha: &str,
+        run_id: i64,
+        spec: &ServiceSpec,
+        builder: &str,
+        config_schema: Option<&str>,
+    ) -> Result<ReleaseRow> {
         let mut tx = self.writer.begin().await?;
         let (count,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM releases WHERE service = $1")
             .bind(service)
@@ -64,8 +80,8 @@ impl Store {
             .await?;
         let version = format!("v{}", count + 1);
         let row: ReleaseRow = sqlx::query_as(
-            "INSERT INTO releases (service, version, commit_sha, run_id, spec, created_at, builder)
-             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *",
+            "INSERT INTO releases (service, version, commit_sha, run_id, spec, created_at, builder, config_schema)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING *",
         )
         .bind(service)
         .bind(&version)
@@ -74,6 +90,7 @@ impl Store {
         .bind(to_json(spec))
         .bind(now_ms())
         .bind(builder)
+        .bind(config_schema)
         .fetch_one(&mut *tx)
         .await?;
         let data = serde_json::json!({ "service": service, "version": version, "commit": commit_sha, "run": run_id });

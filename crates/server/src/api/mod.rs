@@ -3,6 +3,7 @@
 
 mod admin;
 mod catalog;
+mod config;
 mod flags;
 mod ideas;
 mod logs;
@@ -70,6 +71,7 @@ pub fn router() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(releases::rollback))
         .routes(routes!(releases::plan_release))
         .routes(routes!(flags::list_flag_versions, flags::put_flags))
+        .routes(routes!(config::get_config))
         .routes(routes!(admin::list_tokens, admin::create_token))
         .routes(routes!(admin::list_events))
         .routes(routes!(admin::whoami))

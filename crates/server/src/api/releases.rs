@@ -263,6 +263,29 @@ pub async fn plan_release(
             ));
         }
     }
+    // A release that declares a config schema: each market whose config it rejects, with the keys.
+    if let Some(text) = &release.config_schema {
+        match tandem_core::config::ConfigSchema::parse("config schema", text) {
+            Ok(schema) => {
+                let layers = platform
+                    .service(&release.service)
+                    .map(|s| s.config.clone())
+                    .unwrap_or_default();
+                let configs = tandem_core::config::resolve_all(&layers, &platform.markets);
+                let check = tandem_core::config::check_release(&release.version, &schema, &configs);
+                for m in plan.iter_mut().flat_map(|w| w.markets.iter_mut()) {
+                    let market = m.market.clone();
+                    m.blockers.extend(
+                        check
+                            .lines()
+                            .into_iter()
+                            .filter(|l| l.starts_with(&format!("{market}: "))),
+                    );
+                }
+            }
+            Err(e) => global_note(&mut plan, &format!("its config schema cannot be used: {e}")),
+        }
+    }
     let approvals: Vec<Option<String>> = (0..plan.len())
         .map(|i| {
             i.checked_sub(1)
@@ -409,4 +432,11 @@ pub async fn override_freeze(
         ));
     }
     Ok(Json(state.engine.override_freeze(id, &auth.0.name, &req.reason).await?))
+}
+
+/// A blocker for every market of a plan.
+fn global_note(plan: &mut [tandem_core::rollout::PlannedWaveMarkets], note: &str) {
+    for m in plan.iter_mut().flat_map(|w| w.markets.iter_mut()) {
+        m.blockers.push(note.to_string());
+    }
 }

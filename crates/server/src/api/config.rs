@@ -1,0 +1,71 @@
+//! A service's resolved config per market, each value with the layer that set it.
+
+use crate::AppState;
+use crate::auth::{Auth, Viewer};
+use crate::error::{ApiError, ApiResult, ErrorBody, PathParam, QueryParams};
+use axum::Json;
+use axum::extract::State;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ConfigQuery {
+    /// The market whose config is resolved.
+    pub market: String,
+}
+
+/// One value of a resolved config.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ConfigEntry {
+    /// JSON pointer: `/payment/provider`.
+    pub pointer: String,
+    /// Dotted form: `payment.provider`.
+    pub path: String,
+    pub value: serde_json::Value,
+    /// The layer that set it: `market facts`, `defaults`, `region west` or `market override`.
+    pub origin: String,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct MarketConfig {
+    pub service: String,
+    pub market: String,
+    /// The resolved config, as a deployment's config file holds it.
+    pub values: serde_json::Value,
+    pub entries: Vec<ConfigEntry>,
+}
+
+/// A market's resolved config (defaults → region → market), each value with its layer.
+#[utoipa::path(get, path = "/api/v1/services/{service}/config", tag = "config",
+    params(("service" = String, Path), ConfigQuery),
+    responses((status = 200, body = MarketConfig), (status = 404, body = ErrorBody)))]
+pub async fn get_config(
+    _: Auth<Viewer>,
+    State(state): State<AppState>,
+    PathParam(service): PathParam<String>,
+    QueryParams(q): QueryParams<ConfigQuery>,
+) -> ApiResult<Json<MarketConfig>> {
+    let platform = state.engine.store.load_platform().await?;
+    let svc = platform
+        .service(&service)
+        .ok_or_else(|| ApiError::not_found(format!("service `{service}` not found")))?;
+    let market = platform
+        .market(&q.market)
+        .ok_or_else(|| ApiError::not_found(format!("market `{}` not found", q.market)))?;
+    let resolution = tandem_core::config::resolve(&svc.config, market);
+    let entries = resolution
+        .entries()
+        .map(|e| ConfigEntry {
+            pointer: e.pointer.to_string(),
+            path: e.path,
+            value: e.value.clone(),
+            origin: e.origin.to_string(),
+        })
+        .collect();
+    Ok(Json(MarketConfig {
+        service,
+        market: q.market,
+        values: resolution.values,
+        entries,
+    }))
+}
