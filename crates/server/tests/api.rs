@@ -485,17 +485,26 @@ async fn rollback_by_hand_checks_its_request() {
     assert_eq!(done[0]["reason"], "nothing is deployed here");
 }
 
-#[tokio::test]
-async fn steering_a_rollout_checks_roles_locks_and_states() {
-    let s = Server::start(false).await;
-    let store = &s.engine.store;
+/// A release of `shop` that can be rolled out (its tandem.yml has `deploy`), with a config
+/// schema when given one.
+async fn deployable_release(store: &Store, schema: Option<&str>) -> tandem_store::ReleaseRow {
     let spec = tandem_core::pipeline::parse_service_spec(
         "tandem.yml",
         "service: shop\npipeline:\n  jobs:\n    a:\n      steps: [{ run: x }]\ndeploy:\n  driver: process\n  run: x\n",
     )
     .unwrap();
     let run = store.insert_run("shop", "c1", "main", "hand").await.unwrap();
-    let v1 = store.insert_release("shop", "c1", run.id, &spec).await.unwrap();
+    store
+        .insert_release_with("shop", "c1", run.id, &spec, "test", schema)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn steering_a_rollout_checks_roles_locks_and_states() {
+    let s = Server::start(false).await;
+    let store = &s.engine.store;
+    let v1 = deployable_release(store, None).await;
     let platform = store.load_platform().await.unwrap();
     let r = store
         .insert_rollout("shop", v1.id, &tandem_core::rollout::plan_waves(&platform), "ana")
@@ -749,17 +758,8 @@ async fn flags_are_put_in_force_by_operators_and_evaluated_over_ofrep() {
 async fn a_release_plan_names_the_config_keys_a_market_lacks() {
     let s = Server::start(false).await;
     let store = &s.engine.store;
-    let spec = tandem_core::pipeline::parse_service_spec(
-        "tandem.yml",
-        "service: shop\npipeline:\n  jobs:\n    a:\n      steps: [{ run: x }]\ndeploy:\n  driver: process\n  run: x\n",
-    )
-    .unwrap();
-    let run = store.insert_run("shop", "c1", "main", "hand").await.unwrap();
     let schema = r#"{ "type": "object", "required": ["payment_provider"] }"#;
-    let v1 = store
-        .insert_release_with("shop", "c1", run.id, &spec, "test", Some(schema))
-        .await
-        .unwrap();
+    let v1 = deployable_release(store, Some(schema)).await;
     let plan = s
         .get_json(&format!("/api/v1/releases/{}/plan", v1.id), Role::Viewer)
         .await;
