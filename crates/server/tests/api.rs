@@ -28,6 +28,8 @@ struct Server {
     engine: Arc<Engine>,
     tokens: Vec<(Role, String)>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    /// The server's task: it ends once a shutdown has let every response finish.
+    served: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
     _dir: tempfile::TempDir,
 }
 
@@ -52,7 +54,7 @@ impl Server {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(tandem_server::serve(listener, state, async move {
+        let served = tokio::spawn(tandem_server::serve(listener, state, async move {
             let _ = rx.await;
         }));
         Server {
@@ -60,6 +62,7 @@ impl Server {
             engine,
             tokens,
             shutdown: Some(tx),
+            served: Some(served),
             _dir: dir,
         }
     }
@@ -377,9 +380,8 @@ async fn read_until(resp: &mut reqwest::Response, needle: &str) -> String {
     seen
 }
 
-#[tokio::test]
-async fn a_jobs_log_streams_live_and_resumes_from_an_offset() {
-    let s = Server::start(false).await;
+/// A run of `shop` whose one job (`test`) is running.
+async fn running_job(s: &Server) -> (tandem_store::RunRow, i64) {
     let store = &s.engine.store;
     let run = store.insert_run("shop", "abc", "main", "api").await.unwrap();
     let job = tandem_store::NewJob {
@@ -390,6 +392,37 @@ async fn a_jobs_log_streams_live_and_resumes_from_an_offset() {
     store.start_run(run.id, &[job]).await.unwrap();
     let job_id = store.list_jobs(run.id).await.unwrap()[0].id;
     store.update_job_state(job_id, "running").await.unwrap();
+    (run, job_id)
+}
+
+#[tokio::test]
+async fn open_streams_do_not_hold_up_a_shutdown() {
+    let mut s = Server::start(false).await;
+    let (run, job_id) = running_job(&s).await;
+    std::fs::write(s.engine.job_log_path(job_id), "compiling\n").unwrap();
+    let mut log = s
+        .get(
+            &format!("/api/v1/runs/{}/jobs/test/log/stream", run.id),
+            Some(Role::Viewer),
+        )
+        .send()
+        .await
+        .unwrap();
+    read_until(&mut log, "compiling").await;
+    let mut flags = s.get("/ofrep/v1/events", Some(Role::Viewer)).send().await.unwrap();
+    read_until(&mut flags, "refetchEvaluation").await;
+    s.shutdown.take().unwrap().send(()).unwrap();
+    let served = s.served.take().unwrap();
+    let ended = tokio::time::timeout(std::time::Duration::from_secs(5), served).await;
+    assert!(ended.is_ok(), "the server still waits on its open streams");
+    assert!(ended.unwrap().unwrap().is_ok());
+}
+
+#[tokio::test]
+async fn a_jobs_log_streams_live_and_resumes_from_an_offset() {
+    let s = Server::start(false).await;
+    let store = &s.engine.store;
+    let (run, job_id) = running_job(&s).await;
     let live = s.engine.job_log_path(job_id);
     std::fs::write(&live, "first line\n").unwrap();
 

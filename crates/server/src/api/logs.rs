@@ -129,7 +129,9 @@ impl Tail {
     /// Waits for the next piece of log, or the end.
     async fn next_event(&mut self) -> Event {
         loop {
-            if self.deadline.is_some_and(|d| tokio::time::Instant::now() >= d) {
+            // At its deadline (html), or when the server shuts down, the response ends and
+            // the client reconnects where it was.
+            if self.deadline.is_some_and(|d| tokio::time::Instant::now() >= d) || self.state.shutdown.is_cancelled() {
                 self.done = true;
                 return Event::default().retry(RECONNECT);
             }
@@ -159,7 +161,10 @@ impl Tail {
                     .id(self.offset.to_string())
                     .data(job.state);
             }
-            tokio::time::sleep(POLL).await;
+            tokio::select! {
+                _ = tokio::time::sleep(POLL) => {}
+                _ = self.state.shutdown.cancelled() => {}
+            }
         }
     }
 
