@@ -430,3 +430,34 @@ async fn a_rollout_page_shows_gate_figures_and_offers_approval_and_skips() {
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     server.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn the_config_page_shows_each_markets_values_by_layer_and_the_flags_in_force() {
+    let server = TestServer::start()
+        .await
+        .unwrap_or_else(|e| panic!("cannot start the server: {e:#}"));
+    let http = reqwest::Client::new();
+    let cookie = format!("tandem_token={}", server.seeded.token);
+    server
+        .engine
+        .apply_flags(
+            "shop",
+            "flags:\n  new-checkout:\n    type: boolean\n    variants: { on: true, off: false }\n    default: off\n    markets:\n      fr:\n        rollout: { on: 20, off: 80 }\n  old-banner:\n    type: string\n    variants: { a: \"A\" }\n    default: a\n    enabled: false\n",
+            "ana",
+            None,
+        )
+        .await
+        .unwrap();
+    let (status, body) = get_page(&http, &server, "/config", &cookie).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        body.contains("No config value yet"),
+        "the seeded service sets no config: {body}"
+    );
+    assert!(
+        body.contains("data-flag=\"new-checkout\"") && body.contains("80% off / 20% on"),
+        "{body}"
+    );
+    assert!(body.contains("killed"), "a flag behind its kill switch says so: {body}");
+    server.stop().await.unwrap();
+}

@@ -19,6 +19,7 @@ pub enum Nav {
     Runs,
     Rollouts,
     Ideas,
+    Config,
     None,
 }
 
@@ -64,6 +65,7 @@ pub fn page(p: Page<'_>, body: Markup) -> Markup {
                         (link(Nav::Runs, "/runs", "Runs"))
                         (link(Nav::Rollouts, "/rollouts", "Rollouts"))
                         (link(Nav::Ideas, "/ideas", "Ideas"))
+                        (link(Nav::Config, "/config", "Config"))
                     }
                     span.who title="signed in as" {
                         @if let Some(c) = p.caller { (c.name) " · " (c.role) }

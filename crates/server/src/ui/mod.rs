@@ -2,6 +2,7 @@
 //! the small live-refresh script embedded in the binary. Every page but sign-in needs a viewer.
 
 pub(crate) mod ansi;
+mod configure;
 mod graph;
 mod ideas;
 mod layout;
@@ -54,6 +55,7 @@ pub fn router() -> Router<AppState> {
             get(rollout_actions::back_to_rollout).post(rollout_actions::steer),
         )
         .route("/ideas", get(ideas::list))
+        .route("/config", get(configure::show))
         .route("/login", get(login::show).post(login::submit))
         .route("/logout", get(login::logout).post(login::logout))
         .route(
