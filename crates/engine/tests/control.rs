@@ -324,7 +324,11 @@ async fn a_frozen_market_waits_until_an_admin_overrides_and_a_hanging_command_is
         r.reason.filter(|m| m.contains("de waits: freeze `always`")).map(|_| ())
     })
     .await;
-    assert_eq!(f.current("pl").as_deref(), Some("good-1"), "pl is not frozen");
+    // pl, in the same wave but not frozen, deploys meanwhile.
+    common::wait_for("pl to deploy beside the frozen de", async || {
+        (f.current("pl").as_deref() == Some("good-1")).then_some(())
+    })
+    .await;
     assert_eq!(f.current("de"), None);
     let err = engine.override_freeze(r1.id, "root", " ").await.unwrap_err();
     assert!(err.to_string().contains("needs a reason"), "{err}");

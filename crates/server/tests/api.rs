@@ -815,6 +815,31 @@ async fn a_markets_config_shows_each_value_with_its_layer() {
         .find(|e| e["path"] == "currency")
         .unwrap();
     assert_eq!(currency["origin"], "market facts");
+    // A service polling its config gets 304 while nothing changed.
+    let first = s
+        .get("/api/v1/services/shop/config?market=fr", Some(Role::Viewer))
+        .send()
+        .await
+        .unwrap();
+    let etag = first.headers()["etag"].to_str().unwrap().to_string();
+    let again = s
+        .get("/api/v1/services/shop/config?market=fr", Some(Role::Viewer))
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
+    let other = s
+        .get("/api/v1/services/shop/config?market=be", Some(Role::Viewer))
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        other.status(),
+        StatusCode::OK,
+        "another market's config is another version"
+    );
     let (status, _, message) = error_code(
         s.get("/api/v1/services/shop/config?market=xx", Some(Role::Viewer))
             .send()

@@ -5,7 +5,10 @@ use crate::auth::{Auth, Viewer};
 use crate::error::{ApiError, ApiResult, ErrorBody, PathParam, QueryParams};
 use axum::Json;
 use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -35,16 +38,19 @@ pub struct MarketConfig {
     pub entries: Vec<ConfigEntry>,
 }
 
-/// A market's resolved config (defaults → region → market), each value with its layer.
+/// A market's resolved config (defaults → region → market), each value with its layer. The
+/// answer's `ETag` is a hash of the values: a service polling with `If-None-Match` gets 304
+/// while they are unchanged.
 #[utoipa::path(get, path = "/api/v1/services/{service}/config", tag = "config",
     params(("service" = String, Path), ConfigQuery),
-    responses((status = 200, body = MarketConfig), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = MarketConfig), (status = 304), (status = 404, body = ErrorBody)))]
 pub async fn get_config(
     _: Auth<Viewer>,
     State(state): State<AppState>,
     PathParam(service): PathParam<String>,
     QueryParams(q): QueryParams<ConfigQuery>,
-) -> ApiResult<Json<MarketConfig>> {
+    headers: HeaderMap,
+) -> ApiResult<Response> {
     let platform = state.engine.store.load_platform().await?;
     let svc = platform
         .service(&service)
@@ -62,10 +68,23 @@ pub async fn get_config(
             origin: e.origin.to_string(),
         })
         .collect();
-    Ok(Json(MarketConfig {
+    let etag = format!(
+        "\"{}\"",
+        hex::encode(&Sha256::digest(resolution.values.to_string().as_bytes())[..16])
+    );
+    let etag_header = HeaderValue::from_str(&etag).map_err(ApiError::internal)?;
+    let unchanged = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|sent| sent.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
+    if unchanged {
+        return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, etag_header)]).into_response());
+    }
+    let body = MarketConfig {
         service,
         market: q.market,
         values: resolution.values,
         entries,
-    }))
+    };
+    Ok(([(header::ETAG, etag_header)], Json(body)).into_response())
 }
