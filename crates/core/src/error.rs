@@ -86,3 +86,21 @@ impl<'a> Collector<'a> {
         }
     }
 }
+
+/// A map key that remembers where it was written, ordered by its text (for `BTreeMap`s of a
+/// parsed file whose errors name the key's place).
+#[derive(serde::Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub(crate) struct Key(pub(crate) serde_saphyr::Spanned<String>);
+
+impl PartialOrd for Key {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Key {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.0.value.cmp(&other.0.value)
+    }
+}

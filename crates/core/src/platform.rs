@@ -1,6 +1,7 @@
 //! The platform file: markets, waves and services, and the release policies (approvals,
 //! freezes, notifications, see `policy`), loaded and validated by `tandem serve`.
 
+use crate::error::Key;
 use crate::error::{Collector, SpecErrors};
 use crate::policy::check::{Known, RawApproval, RawFreeze, RawNotification};
 use crate::policy::{Approval, Freeze, Notification};
@@ -138,23 +139,6 @@ struct RawPlatform {
     freezes: Vec<RawFreeze>,
     #[serde(default)]
     notifications: Vec<RawNotification>,
-}
-
-/// A map key that remembers where it was written, ordered by its text.
-#[derive(Deserialize, PartialEq, Eq)]
-#[serde(transparent)]
-struct Key(Spanned<String>);
-
-impl PartialOrd for Key {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for Key {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.0.value.cmp(&other.0.value)
-    }
 }
 
 #[derive(Deserialize)]

@@ -6,7 +6,7 @@ use super::eval::json_kind;
 use super::expr::parse_condition;
 use super::set::FlagSet;
 use super::{CompiledFlag, FlagType, Rule, Targeting, Variant};
-use crate::error::{Collector, SpecErrors};
+use crate::error::{Collector, Key, SpecErrors};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use serde_saphyr::{Location, Spanned};
@@ -21,23 +21,6 @@ const MAX_VARIANT_LEN: usize = 64;
 #[serde(deny_unknown_fields)]
 struct RawFile {
     flags: BTreeMap<Key, Spanned<RawFlag>>,
-}
-
-/// A map key that remembers where it was written, ordered by its text.
-#[derive(Deserialize, PartialEq, Eq)]
-#[serde(transparent)]
-struct Key(Spanned<String>);
-
-impl PartialOrd for Key {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for Key {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.0.value.cmp(&other.0.value)
-    }
 }
 
 type Weights = Spanned<BTreeMap<Key, Spanned<f64>>>;
