@@ -840,6 +840,15 @@ async fn a_markets_config_shows_each_value_with_its_layer() {
         StatusCode::OK,
         "another market's config is another version"
     );
+    // Two markets compared: their own facts differ.
+    let diff = s
+        .get_json("/api/v1/services/shop/config/diff?from=fr&to=be", Role::Viewer)
+        .await;
+    let locale = diff.as_array().unwrap().iter().find(|l| l["path"] == "locale").unwrap();
+    assert_eq!(
+        (&locale["change"], &locale["old"], &locale["new"]),
+        (&json!("changed"), &json!("fr-FR"), &json!("fr-BE"))
+    );
     let (status, _, message) = error_code(
         s.get("/api/v1/services/shop/config?market=xx", Some(Role::Viewer))
             .send()

@@ -15,15 +15,34 @@ pub enum ConfigCommand {
         #[command(flatten)]
         client: ClientArgs,
     },
+    /// How two markets' configs differ, value by value.
+    #[command(after_help = "Example:\n  tandem config diff shop --from fr --to be")]
+    Diff {
+        service: String,
+        #[arg(long)]
+        from: String,
+        #[arg(long)]
+        to: String,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
 }
 
 impl ConfigCommand {
     pub async fn run(self) -> anyhow::Result<()> {
-        let ConfigCommand::Show {
-            service,
-            market,
-            client,
-        } = self;
+        let (service, market, client) = match self {
+            ConfigCommand::Show {
+                service,
+                market,
+                client,
+            } => (service, market, client),
+            ConfigCommand::Diff {
+                service,
+                from,
+                to,
+                client,
+            } => return diff(&service, &from, &to, &client).await,
+        };
         let config: Value = Client::from_args(&client)
             .get(&format!(
                 "/api/v1/services/{}/config?market={}",
@@ -43,4 +62,31 @@ impl ConfigCommand {
         print_table(&["key", "value", "set by"], rows);
         Ok(())
     }
+}
+
+async fn diff(service: &str, from: &str, to: &str, client: &ClientArgs) -> anyhow::Result<()> {
+    let lines: Vec<Value> = Client::from_args(client)
+        .get(&format!(
+            "/api/v1/services/{}/config/diff?from={}&to={}",
+            encode(service),
+            encode(from),
+            encode(to)
+        ))
+        .await?;
+    if client.json {
+        return print_json(&lines);
+    }
+    if lines.is_empty() {
+        println!("{from} and {to} have the same config");
+        return Ok(());
+    }
+    for l in &lines {
+        let path = text(&l["path"]);
+        match l["change"].as_str() {
+            Some("added") => println!("+ {path} = {}", l["new"]),
+            Some("removed") => println!("- {path} (was {})", l["old"]),
+            _ => println!("~ {path}: {} → {}", l["old"], l["new"]),
+        }
+    }
+    Ok(())
 }

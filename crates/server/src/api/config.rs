@@ -88,3 +88,64 @@ pub async fn get_config(
     };
     Ok(([(header::ETAG, etag_header)], Json(body)).into_response())
 }
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DiffQuery {
+    /// The market compared from.
+    pub from: String,
+    /// The market compared to.
+    pub to: String,
+}
+
+/// One value that differs between two markets' configs.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct DiffLine {
+    pub path: String,
+    /// added, removed or changed.
+    pub change: String,
+    pub old: Option<serde_json::Value>,
+    pub new: Option<serde_json::Value>,
+}
+
+/// How two markets' resolved configs differ, value by value (their own facts included).
+#[utoipa::path(get, path = "/api/v1/services/{service}/config/diff", tag = "config",
+    params(("service" = String, Path), DiffQuery),
+    responses((status = 200, body = [DiffLine]), (status = 404, body = ErrorBody)))]
+pub async fn diff_markets(
+    _: Auth<Viewer>,
+    State(state): State<AppState>,
+    PathParam(service): PathParam<String>,
+    QueryParams(q): QueryParams<DiffQuery>,
+) -> ApiResult<Json<Vec<DiffLine>>> {
+    let platform = state.engine.store.load_platform().await?;
+    let svc = platform
+        .service(&service)
+        .ok_or_else(|| ApiError::not_found(format!("service `{service}` not found")))?;
+    let resolve = |id: &str| {
+        platform
+            .market(id)
+            .map(|m| tandem_core::config::resolve(&svc.config, m).values)
+            .ok_or_else(|| ApiError::not_found(format!("market `{id}` not found")))
+    };
+    let (from, to) = (resolve(&q.from)?, resolve(&q.to)?);
+    let diff = tandem_core::config::diff_configs(&from, &to);
+    Ok(Json(
+        diff.entries
+            .into_iter()
+            .map(|e| {
+                let (change, old, new) = match e.change {
+                    tandem_core::config::Change::Added { new } => ("added", None, Some(new)),
+                    tandem_core::config::Change::Removed { old } => ("removed", Some(old), None),
+                    tandem_core::config::Change::Changed { old, new } => ("changed", Some(old), Some(new)),
+                };
+                DiffLine {
+                    path: e.path,
+                    change: change.into(),
+                    old,
+                    new,
+                }
+            })
+            .collect(),
+    ))
+}

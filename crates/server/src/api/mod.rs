@@ -72,6 +72,7 @@ pub fn router() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(releases::plan_release))
         .routes(routes!(flags::list_flag_versions, flags::put_flags))
         .routes(routes!(config::get_config))
+        .routes(routes!(config::diff_markets))
         .routes(routes!(admin::list_tokens, admin::create_token))
         .routes(routes!(admin::list_events))
         .routes(routes!(admin::whoami))
