@@ -312,7 +312,7 @@ mod tests {
     async fn a_step_runs_with_its_env_in_its_own_group_and_its_output_reaches_the_file_while_it_runs() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("log");
-        let mut log = LogWriter::new(tokio::fs::File::create(&path).await.unwrap(), vec![]);
+        let mut log = LogWriter::new(&path, vec![]);
         let mut env = env_with_path(&std::env::var("PATH").unwrap());
         env.insert("GREETING".into(), "hello".into());
         let step = StepRequest {

@@ -263,8 +263,8 @@ impl Engine {
     }
 
     /// The job's attempts, its log written to `log_path`: whether it passed, its exit code,
-    /// and its log's text when it is short enough to have stayed in memory (then the file
-    /// stays empty).
+    /// and its log's text when it is short enough to have stayed in memory (then there is no
+    /// file).
     async fn try_job(
         &self,
         ctx: &RunContext,
@@ -281,13 +281,8 @@ impl Engine {
                 secrets.insert(name.clone(), crate::secrets::secret_value(&platform, name)?);
             }
         }
-        let workspace = |attempt: u32| ctx.dir.join(format!("job-{job_id}-{attempt}"));
-        // The log file and the first workspace are made side by side.
-        let first = workspace(1);
-        let (file, made) = tokio::join!(tokio::fs::File::create(log_path), ctx.new_workspace(&first));
-        let file = file.with_context(|| format!("cannot create {}", log_path.display()))?;
-        made?;
-        let mut log = LogWriter::new(file, secrets.values().cloned().collect()).with_limit(self.settings.max_log_bytes);
+        let mut log =
+            LogWriter::new(log_path, secrets.values().cloned().collect()).with_limit(self.settings.max_log_bytes);
         let env = step_env(&ctx.run, &ctx.env, job, &secrets);
         let deadline = job.spec.timeout.map(|t| Instant::now() + t);
         let attempts = job.spec.retry + 1;
@@ -296,10 +291,8 @@ impl Engine {
             if attempts > 1 {
                 log.note(&format!("▶ attempt {attempt} of {attempts}")).await?;
             }
-            let workspace = workspace(attempt);
-            if attempt > 1 {
-                ctx.new_workspace(&workspace).await?;
-            }
+            let workspace = ctx.dir.join(format!("job-{job_id}-{attempt}"));
+            ctx.new_workspace(&workspace).await?;
             result = self
                 .attempt_job(ctx, job, job_id, steps, progress, &workspace, &env, &mut log, deadline)
                 .await?;

@@ -6,24 +6,30 @@
 //! bytes of each piece are held back so a secret cannot straddle two pieces unmasked.
 
 use std::borrow::Cow;
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncWriteExt, BufWriter};
+use tokio::io::AsyncWriteExt;
 
 /// Longest run of output kept in memory before it is written out, newline or not.
 pub const MAX_LINE: usize = 64 * 1024;
 /// Longest a written line stays in the writer's buffer before it reaches the file that live
-/// views read (they poll it every 250 ms); a job that ends sooner is written once, at its end.
+/// views read (they poll it every 250 ms).
 pub const LIVE_DELAY: Duration = Duration::from_millis(250);
+/// Text gathered before it is written out: a step printing millions of short lines must not
+/// cost a write call each.
+const BUFFER: usize = 256 * 1024;
 const MASK: &[u8] = b"***";
 
 #[derive(Debug)]
 pub struct LogWriter {
-    /// Buffered: a step printing millions of short lines must not cost a write call each.
-    file: BufWriter<tokio::fs::File>,
+    /// The file live views read, made when text is first written out: a log that ends before
+    /// (a short job's) never makes one, and is stored from memory.
+    path: PathBuf,
+    file: Option<tokio::fs::File>,
+    /// Text not written out yet, at most [`BUFFER`] bytes (a piece of output is shorter).
+    buffer: Vec<u8>,
     /// Since when the buffer holds text the file does not.
     unflushed: Option<Instant>,
-    /// Bytes handed to `file`, stamps and notes included.
-    to_file: u64,
     started: Instant,
     secrets: Vec<Vec<u8>>,
     pending: Vec<u8>,
@@ -39,7 +45,8 @@ pub struct LogWriter {
 pub const DEFAULT_LOG_LIMIT: u64 = 4 << 30;
 
 impl LogWriter {
-    pub fn new(file: tokio::fs::File, secrets: Vec<String>) -> Self {
+    /// A log to be written to `path` (not made yet), with these secrets masked.
+    pub fn new(path: impl Into<PathBuf>, secrets: Vec<String>) -> Self {
         let mut secrets: Vec<Vec<u8>> = secrets
             .into_iter()
             .filter(|s| !s.is_empty())
@@ -47,9 +54,10 @@ impl LogWriter {
             .collect();
         secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
         Self {
-            file: BufWriter::with_capacity(256 * 1024, file),
+            path: path.into(),
+            file: None,
+            buffer: Vec::new(),
             unflushed: None,
-            to_file: 0,
             started: Instant::now(),
             secrets,
             pending: Vec::new(),
@@ -135,9 +143,6 @@ impl LogWriter {
             self.write(&stamp(t.as_secs(), t.subsec_millis())).await?;
         }
         self.write(bytes).await?;
-        if self.unflushed.is_none() && !self.file.buffer().is_empty() {
-            self.unflushed = Some(Instant::now());
-        }
         self.bytes += bytes.len() as u64;
         self.at_line_start = bytes.ends_with(b"\n");
         Ok(())
@@ -149,29 +154,61 @@ impl LogWriter {
             .map(|since| tokio::time::Instant::from_std(since + LIVE_DELAY))
     }
 
-    /// Writes the buffer to the file, for live views.
+    /// Writes the buffer to the file (made if need be) and waits until it is there, for live
+    /// views.
     pub async fn flush(&mut self) -> std::io::Result<()> {
-        self.file.flush().await?;
+        self.write_out().await?;
+        match &mut self.file {
+            Some(file) => file.flush().await,
+            None => Ok(()),
+        }
+    }
+
+    /// Hands the buffer to the file (made if need be), which writes it in the background.
+    async fn write_out(&mut self) -> std::io::Result<()> {
         self.unflushed = None;
+        if self.buffer.is_empty() {
+            return Ok(());
+        }
+        let text = std::mem::take(&mut self.buffer);
+        self.open().await?.write_all(&text).await?;
+        // The same memory serves again.
+        self.buffer = text;
+        self.buffer.clear();
         Ok(())
+    }
+
+    /// The file, made the first time.
+    async fn open(&mut self) -> std::io::Result<&mut tokio::fs::File> {
+        let file = match self.file.take() {
+            Some(file) => file,
+            None => tokio::fs::File::create(&self.path)
+                .await
+                .map_err(|e| std::io::Error::new(e.kind(), format!("cannot create {}: {e}", self.path.display())))?,
+        };
+        Ok(self.file.insert(file))
     }
 
     /// Ends the log: everything reaches the file. Returns the bytes of output kept.
     pub async fn finish(mut self) -> std::io::Result<u64> {
         self.close().await?;
-        self.file.flush().await?;
+        self.write_out().await?;
+        // Even an empty log has its file.
+        self.open().await?.flush().await?;
         Ok(self.bytes)
     }
 
-    /// Ends the log, like [`LogWriter::finish`], but a log whose text never left the buffer
-    /// (a short one, done before [`LIVE_DELAY`]) is returned instead of written: the caller
+    /// Ends the log, like [`LogWriter::finish`], but a log that was never written out (a short
+    /// one, done within [`LIVE_DELAY`]) is returned instead, and no file is made: the caller
     /// stores it from memory. `None` when the file holds the whole log.
     pub async fn finish_in_memory(mut self) -> std::io::Result<Option<Vec<u8>>> {
-        self.close().await?;
-        if self.file.buffer().len() as u64 == self.to_file {
-            return Ok(Some(self.file.buffer().to_vec()));
+        if self.file.is_none() {
+            self.close().await?;
+            if self.file.is_none() {
+                return Ok(Some(std::mem::take(&mut self.buffer)));
+            }
         }
-        self.file.flush().await?;
+        self.finish().await?;
         Ok(None)
     }
 
@@ -182,15 +219,21 @@ impl LogWriter {
                 "\n✂ log truncated: {} more bytes of output were not kept (limit {} bytes)\n",
                 self.dropped, self.limit
             );
+            self.dropped = 0;
             self.write(note.as_bytes()).await?;
         }
         Ok(())
     }
 
-    /// Hands bytes to the file's buffer.
+    /// Adds text to the buffer, writing the buffer out first when the text would not fit.
     async fn write(&mut self, bytes: &[u8]) -> std::io::Result<()> {
-        self.file.write_all(bytes).await?;
-        self.to_file += bytes.len() as u64;
+        if self.buffer.len() + bytes.len() > BUFFER {
+            self.write_out().await?;
+        }
+        if self.buffer.is_empty() {
+            self.unflushed = Some(Instant::now());
+        }
+        self.buffer.extend_from_slice(bytes);
         Ok(())
     }
 }
@@ -246,8 +289,7 @@ mod tests {
     async fn written(secrets: &[&str], chunks: &[&[u8]]) -> String {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("log");
-        let file = tokio::fs::File::create(&path).await.unwrap();
-        let mut log = LogWriter::new(file, secrets.iter().map(|s| s.to_string()).collect());
+        let mut log = LogWriter::new(&path, secrets.iter().map(|s| s.to_string()).collect());
         for c in chunks {
             log.output(c).await.unwrap();
         }
@@ -275,33 +317,41 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_short_log_stays_in_memory_and_a_longer_one_reaches_the_file() {
+    async fn a_short_log_stays_in_memory_and_a_longer_one_reaches_its_file() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("log");
-        let mut log = LogWriter::new(tokio::fs::File::create(&path).await.unwrap(), vec!["s3cret".into()]);
+        let mut log = LogWriter::new(&path, vec!["s3cret".into()]);
         log.note("▶ step").await.unwrap();
         log.output(b"the s3cret is out\nno newline").await.unwrap();
         assert!(log.flush_due().is_some(), "text waits in the buffer");
         let text = String::from_utf8(log.finish_in_memory().await.unwrap().unwrap()).unwrap();
         assert_eq!(strip_stamps(&text), "▶ step\nthe *** is out\nno newline");
         assert!(text.ends_with('\n'));
-        assert_eq!(std::fs::read(&path).unwrap(), b"", "nothing written");
+        assert!(!path.exists(), "no file made");
 
-        let mut log = LogWriter::new(tokio::fs::File::create(&path).await.unwrap(), vec![]);
+        let mut log = LogWriter::new(&path, vec![]);
         log.output(b"first\n").await.unwrap();
         log.flush().await.unwrap();
         assert!(log.flush_due().is_none());
+        assert_eq!(
+            strip_stamps(&std::fs::read_to_string(&path).unwrap()),
+            "first",
+            "live views see it"
+        );
         log.output(b"second\n").await.unwrap();
         assert_eq!(log.finish_in_memory().await.unwrap(), None, "part of it is in the file");
         assert_eq!(strip_stamps(&std::fs::read_to_string(&path).unwrap()), "first\nsecond");
+
+        let empty = dir.path().join("empty");
+        assert_eq!(LogWriter::new(&empty, vec![]).finish().await.unwrap(), 0);
+        assert_eq!(std::fs::read(&empty).unwrap(), b"", "finish always leaves a file");
     }
 
     #[tokio::test]
     async fn output_past_the_limit_is_counted_not_kept() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("log");
-        let file = tokio::fs::File::create(&path).await.unwrap();
-        let mut log = LogWriter::new(file, vec![]).with_limit(100);
+        let mut log = LogWriter::new(&path, vec![]).with_limit(100);
         for _ in 0..50 {
             log.output(b"0123456789\n").await.unwrap();
         }
