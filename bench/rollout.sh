@@ -6,44 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-5}
-bin=$PWD/target/release/tandem
-[ -x "$bin" ] || { echo "build first: cargo build --release" >&2; exit 1; }
-work=$(mktemp -d)
-serve_pid=
-trap '[ -n "$serve_pid" ] && kill "$serve_pid" 2>/dev/null; rm -rf "$work"' EXIT
-
-mkdir -p "$work/app"
-cat > "$work/app/tandem.yml" <<'YML'
-service: app
-pipeline:
-  jobs:
-    build:
-      steps: [{ run: echo ok > out.txt }]
-      artifacts: [out.txt]
-deploy:
-  driver: command
-  run: "true"
-YML
-(cd "$work/app" && git init -q -b main && git add . && git -c user.name=b -c user.email=b@b commit -qm app)
-codes=(fr be nl lu de at ch it es pt gr mt cy ie gb se dk fi ee lv lt pl cz sk hu)
-{
-  echo "markets:"
-  for c in "${codes[@]}"; do echo "  - { id: $c, name: M-$c, region: eu, currency: EUR, locale: en-GB, timezone: Europe/Paris }"; done
-  echo "waves:"
-  echo "  - { name: pilot, markets: [fr] }"
-  echo "  - { name: w2, markets: [be, nl, lu] }"
-  echo "  - { name: w3, markets: [de, at, ch] }"
-  echo "  - { name: w4, markets: [it, es, pt, gr, mt, cy] }"
-  echo "  - { name: w5, markets: [ie, gb, se, dk, fi, ee, lv, lt, pl, cz, sk, hu] }"
-  echo "services:"
-  echo "  - { name: app, repo: $work/app }"
-} > "$work/platform.yml"
-
-port=$(python3 -c "import socket; s=socket.socket(); s.bind(('127.0.0.1',0)); print(s.getsockname()[1])")
-"$bin" serve --data-dir "$work/data" --platform "$work/platform.yml" --listen "127.0.0.1:$port" 2> "$work/serve.log" &
-serve_pid=$!
-until grep -q "tdm_" "$work/serve.log" 2>/dev/null; do sleep 0.05; done
-token=$(grep -o "tdm_[a-z0-9]*" "$work/serve.log" | head -1)
+# shellcheck source=bench/instant-app.sh
+source bench/instant-app.sh
 api() { curl -sf -H "Authorization: Bearer $token" -H "content-type: application/json" "$@"; }
 base="http://127.0.0.1:$port/api/v1"
 for i in $(seq "$runs"); do

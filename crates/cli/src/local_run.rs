@@ -60,6 +60,7 @@ pub async fn run(args: LocalRunArgs) -> Result<ExitCode> {
             approvals: Vec::new(),
             freezes: Vec::new(),
             notifications: Vec::new(),
+            changes: Default::default(),
         },
     };
     platform.services = vec![Service {

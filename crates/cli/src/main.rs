@@ -53,12 +53,16 @@ enum Command {
     /// API tokens.
     #[command(subcommand)]
     Token(commands::tokens::TokenCommand),
-    /// Per-market configuration: the resolved values and the layer that set each.
+    /// Per-market configuration: resolved values and their layers, change requests, versions,
+    /// rollback.
     #[command(subcommand)]
     Config(commands::config::ConfigCommand),
     /// Feature flags: put a service's flag file in force, see its versions, evaluate over OFREP.
     #[command(subcommand)]
     Flags(commands::flags::FlagCommand),
+    /// DORA's four keys with their levels: deployment frequency, lead time, change failure
+    /// rate, recovery time.
+    Metrics(commands::metrics::MetricsArgs),
 }
 
 fn main() -> ExitCode {
@@ -110,5 +114,6 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             .await
             .map(|ok| if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE }),
         Command::Artifact(c) => c.run().await.map(|_| ExitCode::SUCCESS),
+        Command::Metrics(args) => commands::metrics::run(args).await.map(|_| ExitCode::SUCCESS),
     }
 }

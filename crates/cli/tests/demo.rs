@@ -90,9 +90,9 @@ fn the_demo_builds_releases_and_rolls_out_to_25_markets() {
         .iter()
         .map(|g| g["gate"].as_str().unwrap())
         .collect();
-    assert_eq!(gates, ["probe", "metric:errors", "metric:p99-latency"]);
+    assert_eq!(gates, ["config", "probe", "metric:errors", "metric:p99-latency"]);
     assert!(summary["gates"].as_array().unwrap().iter().all(|g| g["passed"] == true));
-    assert_eq!(summary["gates"][1]["value"], 0.0, "no error in the pilot");
+    assert_eq!(summary["gates"][2]["value"], 0.0, "no error in the pilot");
     // The shop's flags answer over OFREP with the demo's token: about a fifth of France on the
     // new checkout (stable hashing of each shopper), the banner per market, the kill switch.
     let flags = &summary["flags"];
@@ -101,6 +101,36 @@ fn the_demo_builds_releases_and_rolls_out_to_25_markets() {
     assert_eq!(flags["banner"]["fr"], "Black Friday: -20%");
     assert_eq!(flags["banner"]["de"], "Welcome");
     assert_eq!(flags["delivery_estimate"]["reason"], "DISABLED");
+    assert_eq!(
+        flags["approved_by"], "olga (ops)",
+        "a developer's flag change, approved by ops"
+    );
+    // One parameter in one market, changed through a change request the other side approved,
+    // rolled out behind the gates and heard by a service watching that market's config.
+    let change = &summary["config_change"];
+    assert_eq!(change["author"], "dana (dev)");
+    assert_eq!(change["approved_by"], serde_json::json!(["olga (ops)"]));
+    assert_eq!(change["markets_changed"], serde_json::json!(["nl"]));
+    assert_eq!(
+        change["diff"],
+        serde_json::json!(["nl: free_shipping_threshold 50 → 40"])
+    );
+    assert_eq!(
+        (change["state"].as_str(), change["rollout"]["state"].as_str()),
+        (Some("done"), Some("succeeded"))
+    );
+    assert!(change["watcher_ms"].as_u64().is_some());
+    // The four keys count what happened: 25 markets, then the pilot's failed deployment, then
+    // nl's config deployment (the markets whose config did not change are not deployed).
+    let dora = &summary["dora"];
+    assert_eq!(dora["deployment_frequency"]["deployments"], 27);
+    assert_eq!(dora["change_failure_rate"]["failed"], 1);
+    assert!(dora["lead_time"]["commits"].as_u64().unwrap() >= 25, "{dora}");
+    assert_eq!(
+        change["validation"],
+        serde_json::json!({ "errors": 0, "unchecked": 0 }),
+        "nl was checked against the schema of the release running there"
+    );
     // The team chat heard of the approval asked for, the incident and the halt.
     let told: Vec<&str> = summary["notifications"]
         .as_array()
@@ -232,9 +262,11 @@ fn the_demo_builds_releases_and_rolls_out_to_25_markets() {
         let (_, events) = get(&format!("{base}/api/v1/events?limit=5000"), Some(token))?;
         let events: Vec<Value> = serde_json::from_str(&events).map_err(|e| e.to_string())?;
         let count = |kind: &str| events.iter().filter(|e| e["kind"] == kind).count();
-        assert_eq!(count("deployment.live"), 25);
+        // 25 markets on v1, then nl again with its new config.
+        assert_eq!(count("deployment.live"), 26);
         assert_eq!(count("release.created"), 2);
-        assert_eq!(count("rollout.succeeded"), 1);
+        assert_eq!(count("rollout.succeeded"), 2, "v1's rollout and the config rollout");
+        assert_eq!(count("change.done"), 2, "the flag change and the config change");
         assert_eq!(count("rollout.halted"), 1);
         assert_eq!(count("deployment.failed"), 1);
         assert_eq!(count("incident.opened"), 1);

@@ -108,15 +108,11 @@ fn usage_errors_exit_with_2_and_client_errors_say_what_to_do() {
     );
 }
 
-#[test]
-fn client_commands_drive_a_running_server() {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("platform.yml");
-    std::fs::write(
-        &file,
-        format!("{MARKETS}waves:\n  - {{ name: pilot, markets: [fr] }}\n"),
-    )
-    .unwrap();
+/// Starts `tandem serve` on `platform` (written to `dir`); returns it, its URL and the admin
+/// token it printed.
+fn start_server(dir: &Path, platform: &str) -> (std::process::Child, String, String) {
+    let file = dir.join("platform.yml");
+    std::fs::write(&file, platform).unwrap();
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -132,7 +128,7 @@ fn client_commands_drive_a_running_server() {
             file.to_str().unwrap(),
             "--data-dir",
         ])
-        .arg(dir.path().join("data"))
+        .arg(dir.join("data"))
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -163,11 +159,24 @@ fn client_commands_drive_a_running_server() {
         }
     };
     std::thread::spawn(move || std::io::copy(&mut err, &mut std::io::sink()));
-    let with = |args: &[&str], token: &str| -> Output {
-        let mut all = args.to_vec();
-        all.extend(["--server", &server, "--token", token]);
-        tandem(&all)
-    };
+    (child, server, token)
+}
+
+/// Runs a client command against `server` with `token`.
+fn client(server: &str, args: &[&str], token: &str) -> Output {
+    let mut all = args.to_vec();
+    all.extend(["--server", server, "--token", token]);
+    tandem(&all)
+}
+
+#[test]
+fn client_commands_drive_a_running_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, server, token) = start_server(
+        dir.path(),
+        &format!("{MARKETS}waves:\n  - {{ name: pilot, markets: [fr] }}\n"),
+    );
+    let with = |args: &[&str], token: &str| client(&server, args, token);
 
     let out = with(&["idea", "add", "Pay with iDEAL", "--market", "be"], &token);
     assert!(out.status.success(), "{}", stderr(&out));
@@ -212,4 +221,134 @@ fn client_commands_drive_a_running_server() {
     let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
     let status = child.wait().unwrap();
     assert!(status.success(), "serve exits 0 on SIGTERM: {status}");
+}
+
+#[test]
+fn config_changes_are_proposed_reviewed_logged_and_rolled_back_from_the_cli() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("shop");
+    std::fs::create_dir_all(&repo).unwrap();
+    let git = |args: &[&str]| {
+        let ok = Command::new("git")
+            .args(args)
+            .current_dir(&repo)
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "git {args:?}");
+    };
+    git(&["init", "-q", "-b", "main"]);
+    git(&[
+        "-c",
+        "user.name=t",
+        "-c",
+        "user.email=t@t",
+        "commit",
+        "-q",
+        "--allow-empty",
+        "-m",
+        "shop",
+    ]);
+    let platform = format!(
+        "{MARKETS}services:\n  - {{ name: shop, repo: {}, config: {{ defaults: {{ vat_rate: 0.2 }} }} }}\n",
+        repo.display()
+    );
+    let (mut child, server, admin) = start_server(dir.path(), &platform);
+    let with = |args: &[&str], token: &str| client(&server, args, token);
+    let out = with(&["token", "create", "dana", "--role", "developer", "--json"], &admin);
+    let made: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let dana = made["secret"].as_str().unwrap().to_string();
+
+    // The layers kept in git: exported, edited, proposed back.
+    let folder = dir.path().join("config");
+    let out = with(&["config", "export", "shop", "-o", folder.to_str().unwrap()], &dana);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        std::fs::read_to_string(folder.join("defaults.yml")).unwrap().trim(),
+        "vat_rate: 0.2"
+    );
+    std::fs::create_dir_all(folder.join("markets")).unwrap();
+    std::fs::write(folder.join("markets/be.yml"), "vat_rate: 0.21\n").unwrap();
+    std::fs::write(folder.join("markets/xx.yml"), "vat_rate: 0.1\n").unwrap();
+    let apply = |token: &str| {
+        with(
+            &[
+                "config",
+                "apply",
+                "shop",
+                "-f",
+                folder.to_str().unwrap(),
+                "--title",
+                "VAT 21% in Belgium",
+            ],
+            token,
+        )
+    };
+    let out = apply(&dana);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("market `xx`: not a market of the platform [HTTP 422]"),
+        "{}",
+        stderr(&out)
+    );
+    std::fs::remove_file(folder.join("markets/xx.yml")).unwrap();
+    let out = apply(&dana);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(shown.contains("Change request 1 — VAT 21% in Belgium"), "{shown}");
+    assert!(
+        shown.contains("Blast radius: 1 market(s) change, 1 unchanged"),
+        "{shown}"
+    );
+    assert!(shown.contains("~ vat_rate: 0.2 → 0.21"), "{shown}");
+    assert!(
+        shown.contains("waits for 1 approval(s) from an operator (ops side)"),
+        "{shown}"
+    );
+
+    // The admin is on the ops side: its approval applies the change.
+    let out = with(&["config", "approve", "1", "--comment", "checked"], &admin);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Change request 1 is done"));
+    let out = with(&["config", "show", "shop", "--market", "be"], &dana);
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(shown.contains("shop in be: config v2"), "{shown}");
+    assert!(
+        shown.contains("vat_rate") && shown.contains("0.21") && shown.contains("market override"),
+        "{shown}"
+    );
+    let out = with(&["config", "log", "shop"], &dana);
+    let log = String::from_utf8_lossy(&out.stdout);
+    assert!(log.contains("v2") && log.contains("approved by admin"), "{log}");
+    assert!(log.contains("+ markets.be.vat_rate = 0.21"), "{log}");
+
+    // One value, one layer; then nl… is not a market: refused before anything is stored.
+    let out = with(
+        &[
+            "config",
+            "set",
+            "shop",
+            "vat_rate=0.19",
+            "--market",
+            "fr",
+            "--title",
+            "VAT 19% in France",
+        ],
+        &admin,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("waits for 1 approval(s) from a developer (dev side)"));
+
+    let out = with(&["config", "rollback", "shop", "--market", "be"], &dana);
+    assert!(stderr(&out).contains("[HTTP 403]"), "{}", stderr(&out));
+    let out = with(&["config", "rollback", "shop", "--market", "be"], &admin);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        table.contains("v2") && table.contains("v1") && table.contains("rolled back"),
+        "{table}"
+    );
+
+    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    assert!(child.wait().unwrap().success());
 }

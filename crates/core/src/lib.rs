@@ -3,6 +3,7 @@
 //! plain functions, tested with unit and property tests.
 
 pub mod config;
+pub mod dora;
 pub mod error;
 pub mod flags;
 pub mod gates;

@@ -3,6 +3,7 @@
 
 use crate::error::Key;
 use crate::error::{Collector, SpecErrors};
+use crate::policy::changes::ChangePolicy;
 use crate::policy::check::{Known, RawApproval, RawFreeze, RawNotification};
 use crate::policy::{Approval, Freeze, Notification};
 use serde::{Deserialize, Serialize};
@@ -111,6 +112,9 @@ pub struct Platform {
     /// Where to tell people about rollouts, rollbacks, incidents and approvals.
     #[serde(default)]
     pub notifications: Vec<Notification>,
+    /// Who approves config and flag change requests.
+    #[serde(default)]
+    pub changes: ChangePolicy,
 }
 
 impl Platform {
@@ -139,6 +143,8 @@ struct RawPlatform {
     freezes: Vec<RawFreeze>,
     #[serde(default)]
     notifications: Vec<RawNotification>,
+    #[serde(default)]
+    changes: ChangePolicy,
 }
 
 #[derive(Deserialize)]
@@ -386,6 +392,7 @@ pub fn parse_platform(file: &str, text: &str) -> Result<Platform, SpecErrors> {
         approvals,
         freezes,
         notifications,
+        changes: raw.changes,
     };
     errors.finish(platform)
 }

@@ -15,6 +15,7 @@ use std::fmt;
 use std::str::FromStr;
 use std::sync::LazyLock;
 
+pub mod changes;
 pub(crate) mod check;
 
 /// How many freeze windows `next_unfrozen` hops over before it gives up: a market frozen for good

@@ -88,13 +88,37 @@ impl Engine {
         artifacts: &HashMap<String, String>,
         market: &str,
     ) -> MarketOutcome {
+        self.deploy_market_with(rollout_id, kind, release, spec, artifacts, market, None)
+            .await
+    }
+
+    /// Like [`Engine::deploy_market`], starting the market with config `version` (`None`: the
+    /// version the market runs). A `config` deployment that passes moves the market to it.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn deploy_market_with(
+        self: &Arc<Self>,
+        rollout_id: Option<i64>,
+        kind: &str,
+        release: &ReleaseRow,
+        spec: &ServiceSpec,
+        artifacts: &HashMap<String, String>,
+        market: &str,
+        config_version: Option<i64>,
+    ) -> MarketOutcome {
+        let config_version = match config_version {
+            Some(v) => Some(v),
+            None => match self.store.market_config(&release.service, market).await {
+                Ok(row) => Some(row.version),
+                Err(_) => None,
+            },
+        };
         let new = NewDeployment {
             rollout_id,
             service: &release.service,
             market,
             release_id: release.id,
         };
-        let deployment = match self.store.insert_deployment_of_kind(new, kind).await {
+        let deployment = match self.store.insert_deployment_with(new, kind, config_version).await {
             Ok(d) => d,
             Err(e) => {
                 return MarketOutcome::new(
@@ -108,7 +132,16 @@ impl Engine {
         self.notify();
         let action = if kind == "rollback" { "rollback" } else { "deploy" };
         let result = self
-            .start_and_judge(release, spec, artifacts, market, deployment.id, None, action)
+            .start_and_judge(
+                release,
+                spec,
+                artifacts,
+                market,
+                deployment.id,
+                None,
+                action,
+                config_version,
+            )
             .await;
         let outcome = match result {
             Ok((driver, target_url, instance, gate_time)) => {
@@ -116,7 +149,15 @@ impl Engine {
                 let url = target_url.unwrap_or_default();
                 driver.promote(self, &release.service, market, instance).await;
                 match self.store.mark_deployment_live(deployment.id, &url, pid).await {
-                    Ok(()) => MarketOutcome::new(market, true, "healthy".into(), gate_time),
+                    Ok(()) => {
+                        if let (Some(version), "config") = (config_version, kind) {
+                            self.announce_config(&release.service, market, version);
+                        }
+                        if kind == "release" {
+                            self.record_deployment_commits(deployment.clone());
+                        }
+                        MarketOutcome::new(market, true, "healthy".into(), gate_time)
+                    }
                     Err(e) => MarketOutcome::new(market, false, format!("cannot record the outcome: {e}"), gate_time),
                 }
             }
@@ -143,10 +184,11 @@ impl Engine {
         if let Err(e) = self.store.mark_deployment_failed(deployment.id, reason).await {
             tracing::error!(deployment = deployment.id, error = %e, "cannot record a failed deployment");
         }
-        let title = format!(
-            "{} {} failed its gate in {market}: {reason}",
-            release.service, release.version
-        );
+        let what = match (deployment.kind.as_str(), deployment.config_version) {
+            ("config", Some(v)) => format!("config v{v} (on {})", release.version),
+            _ => release.version.clone(),
+        };
+        let title = format!("{} {what} failed its gate in {market}: {reason}", release.service);
         match self
             .store
             .insert_incident(&release.service, market, Some(deployment.id), &title)
@@ -289,6 +331,7 @@ impl Engine {
         deployment_id: i64,
         port: Option<u16>,
         action: &str,
+        config_version: Option<i64>,
     ) -> Result<(Box<dyn Driver>, Option<String>, Instance, Duration), Failure> {
         let Some(deploy) = spec.deploy.as_ref() else {
             return Err(Failure {
@@ -316,10 +359,10 @@ impl Engine {
         let m = platform
             .market(market)
             .ok_or_else(|| fail(anyhow!("market `{market}` is not in the platform")))?;
-        let layers = platform
-            .service(&release.service)
-            .map(|s| s.config.clone())
-            .unwrap_or_default();
+        let (_, layers) = self
+            .config_layers(&platform, &release.service, market, config_version)
+            .await
+            .map_err(fail)?;
         let config = resolve_config(&layers, m);
         if let Some(text) = &release.config_schema {
             // The release declares what config it needs: a market whose config it rejects is

@@ -3,13 +3,16 @@
 //! CLI drive them through [`Engine`].
 
 mod cache;
+pub mod configs;
 pub mod deploy;
 pub mod driver;
 pub mod executor;
 pub mod flags;
 pub mod git;
+pub mod history;
 mod job;
 pub mod logs;
+pub mod metrics;
 pub mod notifications;
 pub mod pipeline;
 pub mod rollback;
@@ -87,6 +90,8 @@ pub struct Engine {
     /// The feature flags in force (see [`Engine::flags`]), and their ETag for watchers.
     flags: std::sync::RwLock<Arc<flags::FlagSnapshot>>,
     flag_changes: tokio::sync::watch::Sender<String>,
+    /// Markets moving to a new config version, for config watchers.
+    config_moves: tokio::sync::broadcast::Sender<configs::ConfigMove>,
 }
 
 impl Engine {
@@ -115,6 +120,7 @@ impl Engine {
                 owners: Default::default(),
             })),
             flag_changes: tokio::sync::watch::channel(String::new()).0,
+            config_moves: tokio::sync::broadcast::channel(1024).0,
         });
         engine.load_flags().await?;
         Ok(engine)
@@ -194,7 +200,16 @@ impl Engine {
             set.spawn(async move {
                 let _permit = limit.acquire_owned().await;
                 match engine
-                    .start_and_judge(&release, &spec, &artifacts, &d.market, d.id, Some(port), "restart")
+                    .start_and_judge(
+                        &release,
+                        &spec,
+                        &artifacts,
+                        &d.market,
+                        d.id,
+                        Some(port),
+                        "restart",
+                        d.config_version,
+                    )
                     .await
                 {
                     Ok((driver, _, instance, _)) => driver.promote(&engine, &d.service, &d.market, instance).await,

@@ -22,6 +22,14 @@ use tandem_store::{NewDecision, ReleaseRow, RolloutRow, StoreError};
 /// How often a waiting rollout (paused, awaiting approval, frozen) looks for a change.
 const WAIT_POLL: Duration = Duration::from_millis(200);
 
+/// What a rollout carries to each market.
+enum Cargo {
+    /// A release: its spec and its artifacts' paths.
+    Release(Box<tandem_core::pipeline::ServiceSpec>, HashMap<String, String>),
+    /// A config version: each market redeploys the release it runs with it.
+    Config(i64),
+}
+
 impl Engine {
     /// Plans and records a rollout of a release to every wave; the caller spawns its execution.
     /// With `queue`, a rollout whose markets another rollout holds waits for them (`queued`)
@@ -65,6 +73,7 @@ impl Engine {
         }
         self.notify();
         if let Ok(r) = self.store.get_rollout(rollout_id).await {
+            self.settle_config_rollout(&r).await;
             self.announce_end(&r).await;
         }
         self.start_queued_rollouts().await;
@@ -83,10 +92,43 @@ impl Engine {
         }
     }
 
+    /// A config rollout that ended tells its change request what it came to.
+    async fn settle_config_rollout(&self, r: &RolloutRow) {
+        let (Some(change), Some(version)) = (r.change_id, r.config_version) else {
+            return;
+        };
+        let (state, result) = match r.state.as_str() {
+            "succeeded" => (
+                "done",
+                format!("config v{version} reached every market (rollout {})", r.id),
+            ),
+            "halted" | "failed" | "aborted" => (
+                "failed",
+                format!(
+                    "rollout {} of config v{version} {}: {}",
+                    r.id,
+                    r.state,
+                    r.reason.as_deref().unwrap_or("no reason recorded")
+                ),
+            ),
+            _ => return,
+        };
+        if let Err(e) = self
+            .store
+            .set_change_state(change, &["applied"], state, Some(&result), None, None)
+            .await
+        {
+            tracing::warn!(change, error = %e, "cannot record what a change request came to");
+        }
+    }
+
     async fn announce_end(self: &Arc<Self>, r: &RolloutRow) {
-        let version = match self.store.get_release(r.release_id).await {
-            Ok(release) => release.version,
-            Err(_) => format!("release {}", r.release_id),
+        let version = match (r.kind.as_str(), r.config_version) {
+            ("config", Some(v)) => format!("config v{v}"),
+            _ => match self.store.get_release(r.release_id).await {
+                Ok(release) => release.version,
+                Err(_) => format!("release {}", r.release_id),
+            },
         };
         let (event, text) = match r.state.as_str() {
             "succeeded" => (
@@ -114,8 +156,12 @@ impl Engine {
     async fn try_execute_rollout(self: &Arc<Self>, rollout_id: i64) -> Result<()> {
         let rollout = self.store.get_rollout(rollout_id).await?;
         let release = self.store.get_release(rollout.release_id).await?;
-        let spec = release.service_spec()?;
-        let artifacts = self.prepare_release(&release).await?;
+        let cargo = match (rollout.kind.as_str(), rollout.config_version) {
+            ("config", Some(version)) => Cargo::Config(version),
+            ("config", None) => bail!("config rollout {rollout_id} names no config version"),
+            _ => Cargo::Release(Box::new(release.service_spec()?), self.prepare_release(&release).await?),
+        };
+        let cargo = Arc::new(cargo);
         let waves = rollout.waves()?;
         let started = Instant::now();
         let mut probe_total = Duration::ZERO;
@@ -128,32 +174,57 @@ impl Engine {
             tracing::info!(rollout_id, wave = %name, markets = markets.len(), "wave started");
             let limit = Arc::new(tokio::sync::Semaphore::new(self.settings.max_parallel_markets));
             let mut set = tokio::task::JoinSet::new();
-            // A market already live on this release (a rollout resumed after a restart) is done.
-            let done: HashSet<String> = self
-                .store
-                .list_live_deployments()
-                .await?
-                .into_iter()
-                .filter(|d| d.release_id == release.id && d.service == release.service)
-                .map(|d| d.market)
-                .collect();
+            // A market already on this release or config version (a rollout resumed after a
+            // restart) is done.
+            let done: HashSet<String> = match cargo.as_ref() {
+                Cargo::Release(..) => self
+                    .store
+                    .list_live_deployments()
+                    .await?
+                    .into_iter()
+                    .filter(|d| d.release_id == release.id && d.service == release.service)
+                    .map(|d| d.market)
+                    .collect(),
+                Cargo::Config(version) => self
+                    .store
+                    .market_config_versions(&release.service)
+                    .await?
+                    .into_iter()
+                    .filter(|(_, v)| v == version)
+                    .map(|(m, _)| m)
+                    .collect(),
+            };
             for market in markets.iter().filter(|m| !done.contains(*m)) {
-                let (engine, limit, release, spec, artifacts, market) = (
+                let (engine, limit, release, cargo, market) = (
                     self.clone(),
                     limit.clone(),
                     release.clone(),
-                    spec.clone(),
-                    artifacts.clone(),
+                    cargo.clone(),
                     market.clone(),
                 );
                 set.spawn(async move {
                     let _permit = limit.acquire_owned().await;
                     match engine.wait_for_market(rollout_id, &market).await {
-                        Ok(None) => {
-                            engine
-                                .deploy_market(Some(rollout_id), "release", &release, &spec, &artifacts, &market)
+                        Ok(None) => match cargo.as_ref() {
+                            Cargo::Release(spec, artifacts) => {
+                                engine
+                                    .deploy_market(Some(rollout_id), "release", &release, spec, artifacts, &market)
+                                    .await
+                            }
+                            Cargo::Config(version) => engine
+                                .move_market_config(
+                                    Some(rollout_id),
+                                    &release.service,
+                                    &market,
+                                    *version,
+                                    "tandem",
+                                    &format!("config rollout {rollout_id}"),
+                                )
                                 .await
-                        }
+                                .unwrap_or_else(|e| {
+                                    MarketOutcome::new(&market, false, format!("{e:#}"), Duration::ZERO)
+                                }),
+                        },
                         Ok(Some(why)) => MarketOutcome::skipped(&market, why),
                         Err(e) => MarketOutcome::new(&market, false, format!("{e:#}"), Duration::ZERO),
                     }

@@ -44,6 +44,7 @@ mod tests {
             approvals: vec![],
             freezes: vec![],
             notifications: vec![],
+            changes: Default::default(),
         }
     }
 

@@ -16,8 +16,9 @@ use tandem_engine::Engine;
 use tandem_store::RolloutRow;
 use tandem_testkit::git;
 
-/// The deploy script: records the release a market runs in the market's folder, fails in
-/// `fr` for a release whose text starts with `bad`, and hangs for one starting with `slow`.
+/// The deploy script: records the release a market runs (and its config) in the market's
+/// folder, fails in `fr` for a release whose text starts with `bad`, in `de` for a config with
+/// `maintenance: true`, and hangs for a release starting with `slow`.
 const DEPLOY: &str = r#"set -e
 v=$(cat "$TANDEM_ARTIFACT_DIR/release.txt")
 echo "$TANDEM_ACTION $v ($TANDEM_RELEASE) to $TANDEM_MARKET with config $(cat "$TANDEM_CONFIG_FILE" | tr -d ' \n')"
@@ -25,7 +26,11 @@ case "$v" in
   bad*) if [ "$TANDEM_MARKET" = fr ]; then echo "boom: the database migration failed" >&2; exit 3; fi ;;
   slow*) sleep 60 ;;
 esac
+if grep -q '"maintenance": true' "$TANDEM_CONFIG_FILE" && [ "$TANDEM_MARKET" = de ]; then
+  echo "boom: maintenance mode refuses all traffic" >&2; exit 5
+fi
 echo "$v" > current
+cp "$TANDEM_CONFIG_FILE" config.json
 "#;
 
 fn spec(timeout: &str) -> String {
@@ -120,6 +125,12 @@ impl Fixture {
             states.contains(&r.state.as_str()).then_some(r)
         })
         .await
+    }
+
+    /// The config file the market's last good deployment was started with.
+    fn config(&self, market: &str) -> serde_json::Value {
+        let path = self.data.join("deploy/app/markets").join(market).join("config.json");
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
     }
 
     /// What the deploy script last recorded in a market.
@@ -503,4 +514,104 @@ async fn a_release_whose_config_schema_a_market_fails_is_blocked_there_with_the_
         deployments.iter().all(|d| d.kind == "release"),
         "nothing to send back: {deployments:?}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_approved_config_change_rolls_out_behind_the_gates_and_rolls_back() {
+    use tandem_core::platform::ConfigLayers;
+    use tandem_core::role::Role;
+    let f = fixture("", "10m").await;
+    let engine = &f.engine;
+    let v1 = f.release("good-1").await;
+    let r1 = engine.start_rollout(v1, "ana").await.unwrap();
+    f.wait_state(r1.id, &["succeeded"]).await;
+    let mut moves = engine.config_moves();
+
+    // A developer raises the VAT rate; an operator approves; it reaches every market.
+    let mut layers: ConfigLayers = engine.store.latest_config("app").await.unwrap().layers().unwrap();
+    layers.defaults.insert("vat_rate".into(), serde_json::json!(0.21));
+    let change = engine
+        .propose_config("app", "VAT 21%", &layers, "dana", Role::Developer)
+        .await
+        .unwrap();
+    assert_eq!(change.state, "open", "a live market changes: it waits for ops");
+    let err = engine
+        .review_change(change.id, "dave", Role::Developer, true, None)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("needs an operator"), "{err}");
+    let applied = engine
+        .review_change(change.id, "olga", Role::Operator, true, Some("ok for all"))
+        .await
+        .unwrap();
+    assert_eq!((applied.state.as_str(), applied.version), ("applied", Some(2)));
+    let rollout = f
+        .wait_state(applied.rollout_id.unwrap(), &["succeeded", "halted", "failed"])
+        .await;
+    assert_eq!((rollout.state.as_str(), rollout.kind.as_str()), ("succeeded", "config"));
+    for market in ["fr", "de", "pl"] {
+        assert_eq!(f.config(market)["vat_rate"], 0.21, "{market} runs the new config");
+        assert_eq!(
+            f.current(market).as_deref(),
+            Some("good-1"),
+            "{market} keeps its release"
+        );
+    }
+    assert_eq!(engine.store.get_change(change.id).await.unwrap().state, "done");
+    let versions = engine.store.market_config_versions("app").await.unwrap();
+    assert!(versions.values().all(|v| *v == 2), "{versions:?}");
+    let deployments = engine.store.list_deployments(Some(rollout.id)).await.unwrap();
+    assert_eq!(deployments.len(), 3);
+    assert!(
+        deployments
+            .iter()
+            .all(|d| d.kind == "config" && d.config_version == Some(2))
+    );
+    let mut heard = Vec::new();
+    while let Ok(m) = moves.try_recv() {
+        heard.push((m.market, m.version));
+    }
+    heard.sort();
+    assert_eq!(
+        heard,
+        [("de".to_string(), 2), ("fr".to_string(), 2), ("pl".to_string(), 2)]
+    );
+
+    // A change that breaks de: de fails its gate and goes back; the rollout halts there.
+    layers.defaults.insert("maintenance".into(), serde_json::json!(true));
+    let change = engine
+        .propose_config("app", "Maintenance mode", &layers, "olga", Role::Operator)
+        .await
+        .unwrap();
+    let applied = engine
+        .review_change(change.id, "dana", Role::Developer, true, None)
+        .await
+        .unwrap();
+    let rollout = f
+        .wait_state(applied.rollout_id.unwrap(), &["succeeded", "halted", "failed"])
+        .await;
+    assert_eq!(rollout.state, "halted");
+    assert!(rollout.reason.unwrap().contains("de: "), "the reason names the market");
+    assert_eq!(f.config("fr")["maintenance"], true);
+    assert_eq!(f.config("de").get("maintenance"), None, "de went back to its config");
+    let versions = engine.store.market_config_versions("app").await.unwrap();
+    assert_eq!((versions["fr"], versions["de"]), (3, 2));
+    let change = engine.store.get_change(change.id).await.unwrap();
+    assert_eq!(change.state, "failed");
+    let incidents = engine.store.list_incidents().await.unwrap();
+    assert!(
+        incidents
+            .iter()
+            .any(|i| i.title.starts_with("app config v3 (on v1) failed its gate in de")),
+        "{incidents:?}"
+    );
+
+    // fr goes back to the config it ran before, in one step.
+    let out = engine.rollback_config("app", &["fr".into()], "olga").await.unwrap();
+    assert_eq!(
+        (out[0].from, out[0].to, out[0].state.as_str()),
+        (Some(3), Some(2), "rolled back")
+    );
+    assert_eq!(f.config("fr").get("maintenance"), None);
+    assert_eq!(engine.store.market_config_versions("app").await.unwrap()["fr"], 2);
 }

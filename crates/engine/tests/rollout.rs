@@ -106,7 +106,7 @@ waves:
 services:
   - name: shop
     repo: REPO
-    config: { defaults: { vat_rate: 0.2 }, markets: { de: { vat_rate: 0.19 } } }
+    config: { defaults: { vat_rate: 0.2, payment_methods: [card], free_shipping_threshold: 50 }, markets: { de: { vat_rate: 0.19 } } }
 ",
     )
     .await;
@@ -269,7 +269,7 @@ waves:
   - { name: second, markets: [be] }
   - { name: third, markets: [nl] }
 services:
-  - { name: shop, repo: REPO }
+  - { name: shop, repo: REPO, config: { defaults: { vat_rate: 0.2, payment_methods: [card], free_shipping_threshold: 50 } } }
 ",
     )
     .await;

@@ -5,6 +5,7 @@ use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
+use tandem_engine::configs::ChangeError;
 use tandem_store::StoreError;
 
 #[derive(Debug)]
@@ -90,8 +91,18 @@ impl From<StoreError> for ApiError {
 
 impl From<anyhow::Error> for ApiError {
     fn from(e: anyhow::Error) -> Self {
-        match e.downcast::<StoreError>() {
-            Ok(store) => store.into(),
+        let e = match e.downcast::<StoreError>() {
+            Ok(store) => return store.into(),
+            Err(e) => e,
+        };
+        match e.downcast::<ChangeError>() {
+            Ok(ChangeError::Forbidden(m)) => ApiError::new(StatusCode::FORBIDDEN, "forbidden", m),
+            Ok(ChangeError::Refused { message, details }) => Self {
+                status: StatusCode::UNPROCESSABLE_ENTITY,
+                code: "invalid_change",
+                message,
+                details: Some(details),
+            },
             Err(e) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "unprocessable", format!("{e:#}")),
         }
     }

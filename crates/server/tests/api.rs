@@ -659,7 +659,7 @@ const FLAGS: &str = r#"flags:
 "#;
 
 #[tokio::test]
-async fn flags_are_put_in_force_by_operators_and_evaluated_over_ofrep() {
+async fn flag_changes_are_reviewed_by_the_other_side_and_evaluated_over_ofrep() {
     let s = Server::start(false).await;
     let put = |role: Role, text: String| {
         let req = reqwest::Client::new()
@@ -668,9 +668,9 @@ async fn flags_are_put_in_force_by_operators_and_evaluated_over_ofrep() {
             .json(&json!({ "text": text, "reason": "launch" }));
         async move { req.send().await.unwrap() }
     };
-    assert_eq!(put(Role::Developer, FLAGS.into()).await.status(), StatusCode::FORBIDDEN);
+    assert_eq!(put(Role::Viewer, FLAGS.into()).await.status(), StatusCode::FORBIDDEN);
     let (status, _, message) =
-        error_code(put(Role::Operator, FLAGS.replace("default: off", "default: of")).await).await;
+        error_code(put(Role::Developer, FLAGS.replace("default: off", "default: of")).await).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(
         message.contains("flags of shop:5:"),
@@ -678,7 +678,7 @@ async fn flags_are_put_in_force_by_operators_and_evaluated_over_ofrep() {
     );
     let (status, _, message) = error_code(
         put(
-            Role::Operator,
+            Role::Developer,
             FLAGS.replace("fr:\n        rollout", "xx:\n        rollout"),
         )
         .await,
@@ -686,9 +686,49 @@ async fn flags_are_put_in_force_by_operators_and_evaluated_over_ofrep() {
     .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(message.contains("xx"), "an unknown market is refused: {message}");
-    let created = put(Role::Operator, FLAGS.into()).await;
-    assert_eq!(created.status(), StatusCode::CREATED);
-    assert_eq!(created.json::<Value>().await.unwrap()["version"], 1);
+    assert_eq!(
+        s.get_json("/api/v1/changes", Role::Viewer).await,
+        json!([]),
+        "nothing refused was kept"
+    );
+
+    // A developer's flag change waits for an operator.
+    let proposed = put(Role::Developer, FLAGS.into()).await;
+    assert_eq!(proposed.status(), StatusCode::ACCEPTED);
+    let change: Value = proposed.json().await.unwrap();
+    assert_eq!(
+        (change["kind"].as_str(), change["state"].as_str()),
+        (Some("flags"), Some("open"))
+    );
+    let id = change["id"].as_i64().unwrap();
+    let detail = s.get_json(&format!("/api/v1/changes/{id}"), Role::Viewer).await;
+    assert_eq!(detail["review"]["state"], "waiting");
+    assert_eq!(detail["approvers"], "an operator (ops side)");
+    let added: Vec<&str> = detail["flags_diff"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["path"].as_str())
+        .collect();
+    assert!(added.contains(&"flags.new-checkout.default"), "{added:?}");
+    let approve = |role: Role| {
+        let req = reqwest::Client::new()
+            .post(format!("{}/api/v1/changes/{id}/approve", s.base))
+            .bearer_auth(s.token(role));
+        async move { req.send().await.unwrap() }
+    };
+    let (status, _, message) = error_code(approve(Role::Developer).await).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{message}");
+    assert!(message.contains("wrote this change"), "{message}");
+    let approved = approve(Role::Operator).await;
+    assert_eq!(approved.status(), StatusCode::OK);
+    let approved: Value = approved.json().await.unwrap();
+    assert_eq!(approved["state"], "done");
+    assert_eq!(approved["version"], 1);
+    assert_eq!(
+        s.get_json("/api/v1/services/shop/flags", Role::Viewer).await[0]["version"],
+        1
+    );
 
     let ofrep = |path: &str, role: Option<Role>, body: Value| {
         let mut req = reqwest::Client::new().post(format!("{}{path}", s.base)).json(&body);
@@ -772,8 +812,19 @@ async fn flags_are_put_in_force_by_operators_and_evaluated_over_ofrep() {
     // A change of the flags in force reaches watchers at once, and the ETag moves.
     let mut events = s.get("/ofrep/v1/events", Some(Role::Viewer)).send().await.unwrap();
     read_until(&mut events, "refetchEvaluation").await;
+    // An operator's change waits for a developer.
     let v2 = put(Role::Operator, FLAGS.replace("Sale: -20%", "Sale: -30%")).await;
-    assert_eq!(v2.json::<Value>().await.unwrap()["version"], 2);
+    assert_eq!(v2.status(), StatusCode::ACCEPTED);
+    let v2: Value = v2.json().await.unwrap();
+    let approved: Value = s
+        .post(&format!("/api/v1/changes/{}/approve", v2["id"]), Some(Role::Developer))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(approved["version"], 2);
     let seen = read_until(&mut events, "refetchEvaluation").await;
     assert!(!seen.contains(&etag), "{seen}");
     let changed = reqwest::Client::new()
@@ -857,4 +908,182 @@ async fn a_markets_config_shows_each_value_with_its_layer() {
     )
     .await;
     assert_eq!((status, message.contains("`xx`")), (StatusCode::NOT_FOUND, true));
+}
+
+#[tokio::test]
+async fn a_config_change_request_is_checked_reviewed_watched_logged_and_rolled_back() {
+    let s = Server::start(false).await;
+    let propose = |role: Role, layers: Value| {
+        let req = s
+            .post("/api/v1/services/shop/changes", Some(role))
+            .json(&json!({ "kind": "config", "title": "VAT 21% in Belgium", "layers": layers }));
+        async move { req.send().await.unwrap() }
+    };
+    // Bad input is refused with where, and nothing is kept.
+    let (status, code, message) =
+        error_code(propose(Role::Developer, json!({ "markets": { "xx": { "vat_rate": 0.2 } } })).await).await;
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, "invalid_change")
+    );
+    assert!(
+        message.contains("market `xx`: not a market of the platform"),
+        "{message}"
+    );
+    let (status, _, message) = error_code(propose(Role::Developer, json!({})).await).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(message.contains("nothing to review"), "{message}");
+    assert_eq!(propose(Role::Viewer, json!({})).await.status(), StatusCode::FORBIDDEN);
+    assert_eq!(s.get_json("/api/v1/changes", Role::Viewer).await, json!([]));
+
+    let created = propose(Role::Developer, json!({ "markets": { "be": { "vat_rate": 0.21 } } })).await;
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let id = created.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+    let detail = s.get_json(&format!("/api/v1/changes/{id}"), Role::Viewer).await;
+    assert_eq!(detail["change"]["state"], "open");
+    assert_eq!(detail["check"]["radius"]["unchanged"], json!(["fr"]));
+    let be = &detail["check"]["radius"]["changed"][0];
+    assert_eq!(be["market"], "be");
+    assert_eq!(be["diff"][0]["path"], "vat_rate");
+    assert_eq!(detail["check"]["unchecked"], json!(["be"]), "no release runs in be");
+
+    // A service watching be's config hears the new version once it is approved.
+    let mut watch = s
+        .get("/api/v1/services/shop/config/watch?market=be", Some(Role::Viewer))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(watch.status(), StatusCode::OK);
+    let first = read_until(&mut watch, "\n\n").await;
+    assert!(first.contains("event: config") && first.contains("id: 1"), "{first}");
+    let approved = s
+        .post(&format!("/api/v1/changes/{id}/approve"), Some(Role::Operator))
+        .json(&json!({ "comment": "fine" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(approved.status(), StatusCode::OK);
+    let approved: Value = approved.json().await.unwrap();
+    assert_eq!((&approved["state"], &approved["version"]), (&json!("done"), &json!(2)));
+    let next = read_until(&mut watch, "\"vat_rate\":0.21").await;
+    assert!(next.contains("id: 2"), "{next}");
+
+    let be = s.get_json("/api/v1/services/shop/config?market=be", Role::Viewer).await;
+    assert_eq!((&be["version"], &be["values"]["vat_rate"]), (&json!(2), &json!(0.21)));
+    let diff = s
+        .get_json(
+            "/api/v1/services/shop/config/diff?from_version=1&to_version=2&market=be",
+            Role::Viewer,
+        )
+        .await;
+    assert_eq!(
+        diff,
+        json!([{ "path": "vat_rate", "change": "added", "old": null, "new": 0.21 }])
+    );
+    let log = s.get_json("/api/v1/services/shop/config/log", Role::Viewer).await;
+    assert_eq!(log[0]["version"], 2);
+    assert_eq!(log[0]["approved_by"], json!(["operator"]));
+    assert_eq!(log[0]["change"]["id"], id);
+    assert_eq!(log[1]["created_by"], "platform file");
+
+    // Rollback is an operator's step, in one call.
+    let rollback = |role: Role| {
+        let req = s
+            .post("/api/v1/services/shop/config/rollback", Some(role))
+            .json(&json!({ "markets": ["be"] }));
+        async move { req.send().await.unwrap() }
+    };
+    assert_eq!(rollback(Role::Developer).await.status(), StatusCode::FORBIDDEN);
+    let out: Value = rollback(Role::Operator).await.json().await.unwrap();
+    assert_eq!(
+        (&out[0]["from"], &out[0]["to"], &out[0]["state"]),
+        (&json!(2), &json!(1), &json!("rolled back"))
+    );
+    let be = s.get_json("/api/v1/services/shop/config?market=be", Role::Viewer).await;
+    assert_eq!((&be["version"], be["values"].get("vat_rate")), (&json!(1), None));
+}
+
+#[tokio::test]
+async fn the_four_keys_count_failed_deployments_not_incidents() {
+    let s = Server::start(false).await;
+    let store = &s.engine.store;
+    let v1 = deployable_release(store, None).await;
+    let plan = [
+        tandem_core::rollout::PlannedWave {
+            name: "pilot".into(),
+            markets: vec!["fr".into()],
+        },
+        tandem_core::rollout::PlannedWave {
+            name: "benelux".into(),
+            markets: vec!["be".into()],
+        },
+    ];
+    let rollout = store.insert_rollout("shop", v1.id, &plan, "ops").await.unwrap();
+    let deploy = |market: &'static str| tandem_store::NewDeployment {
+        rollout_id: Some(rollout.id),
+        service: "shop",
+        market,
+        release_id: v1.id,
+    };
+    let hour = 3_600_000;
+    let now = tandem_store::now_ms();
+    let fr = store.insert_deployment(deploy("fr")).await.unwrap();
+    store.mark_deployment_live(fr.id, "http://fr", None).await.unwrap();
+    let be = store.insert_deployment(deploy("be")).await.unwrap();
+    store.mark_deployment_live(be.id, "http://be", None).await.unwrap();
+    let fr2 = store.insert_deployment(deploy("fr")).await.unwrap();
+    store.mark_deployment_failed(fr2.id, "probe failed").await.unwrap();
+    // Two incidents on be's deployment count once; one without a deployment counts zero.
+    store.insert_incident("shop", "be", Some(be.id), "slow").await.unwrap();
+    store
+        .insert_incident("shop", "be", Some(be.id), "slower")
+        .await
+        .unwrap();
+    store.insert_incident("shop", "fr", None, "unrelated").await.unwrap();
+    let commit = |sha: &str, hours_ago: i64| tandem_store::DeploymentCommit {
+        sha: sha.into(),
+        authored_at: now - hours_ago * hour,
+        committed_at: now - hours_ago * hour,
+    };
+    store
+        .insert_deployment_commits(fr.id, &[commit("a", 2), commit("b", 6)])
+        .await
+        .unwrap();
+    store.insert_deployment_commits(be.id, &[commit("a", 2)]).await.unwrap();
+
+    let dora = s.get_json("/api/v1/metrics/dora?days=1", Role::Viewer).await;
+    let total = &dora["keys"]["total"];
+    assert_eq!(total["deployment_frequency"]["deployments"], 3);
+    assert_eq!(
+        (
+            &total["change_failure_rate"]["failed"],
+            &total["change_failure_rate"]["deployments"]
+        ),
+        (&json!(2), &json!(3)),
+        "fr2 failed, be has incidents: 2 of 3, whatever the number of incidents"
+    );
+    // Lead times, once per market a commit reached: 2 h (fr), 6 h (fr), 2 h (be) → median 2 h.
+    assert_eq!(total["lead_time"]["commits"], 3);
+    let median = total["lead_time"]["median_ms"].as_i64().unwrap();
+    assert!((2 * hour..2 * hour + 60_000).contains(&median), "{median}");
+    let p90 = total["lead_time"]["p90_ms"].as_i64().unwrap();
+    assert!((6 * hour..6 * hour + 60_000).contains(&p90), "{p90}");
+    assert_eq!(
+        dora["keys"]["by_market"]["fr"]["deployment_frequency"]["deployments"],
+        2
+    );
+    assert_eq!(dora["keys"]["by_wave"]["1"]["deployment_frequency"]["deployments"], 1);
+    let config = s
+        .get_json("/api/v1/metrics/dora?days=1&kind=config", Role::Viewer)
+        .await;
+    assert_eq!(config["keys"]["total"]["deployment_frequency"]["deployments"], 0);
+    let (status, _, message) = error_code(
+        s.get("/api/v1/metrics/dora?kind=infra", Some(Role::Viewer))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(message.contains("expected `code` or `config`"), "{message}");
 }

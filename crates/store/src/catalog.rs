@@ -66,6 +66,7 @@ impl Store {
         }
         sqlx::query("DELETE FROM services").execute(&mut *tx).await?;
         for s in &platform.services {
+            Store::seed_config(&mut tx, &s.name, &s.config).await?;
             sqlx::query("INSERT INTO services (name, repo, branch, config, triggers) VALUES ($1, $2, $3, $4, $5)")
                 .bind(&s.name)
                 .bind(&s.repo)
@@ -80,6 +81,7 @@ impl Store {
             ("approvals", to_json(&platform.approvals)),
             ("freezes", to_json(&platform.freezes)),
             ("notifications", to_json(&platform.notifications)),
+            ("changes", to_json(&platform.changes)),
         ] {
             sqlx::query("INSERT INTO platform_policies (name, value) VALUES ($1, $2)")
                 .bind(name)
@@ -201,6 +203,10 @@ impl Store {
             approvals: from_json("platform approvals", policy("approvals"))?,
             freezes: from_json("platform freezes", policy("freezes"))?,
             notifications: from_json("platform notifications", policy("notifications"))?,
+            changes: match policies.get("changes") {
+                Some(text) => from_json("platform change policy", text)?,
+                None => Default::default(),
+            },
         })
     }
 }

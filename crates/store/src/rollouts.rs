@@ -25,6 +25,13 @@ pub struct RolloutRow {
     pub finished_at: Option<i64>,
     /// Whether it was asked to wait for other rollouts' locks rather than be refused.
     pub queued: bool,
+    /// `release` (a release moves through the waves) or `config` (a config version does,
+    /// each market redeploying the release it runs with the new config).
+    pub kind: String,
+    /// For a config rollout: the config version it carries.
+    pub config_version: Option<i64>,
+    /// For a config rollout: the change request it carries.
+    pub change_id: Option<i64>,
 }
 
 /// Rollout states that hold their markets' locks (or wait for them, `queued`).
@@ -61,7 +68,7 @@ pub struct DeploymentRow {
     pub market: String,
     pub release_id: i64,
     pub previous_release_id: Option<i64>,
-    /// release (later: config).
+    /// release, config (the market's release again, with a new config version) or rollback.
     pub kind: String,
     /// deploying, live, failed or superseded.
     pub state: String,
@@ -70,6 +77,15 @@ pub struct DeploymentRow {
     pub reason: Option<String>,
     pub started_at: i64,
     pub finished_at: Option<i64>,
+    /// The config version the market was started with.
+    pub config_version: Option<i64>,
+}
+
+/// What a config rollout carries.
+#[derive(Debug, Clone, Copy)]
+pub struct ConfigCargo {
+    pub version: i64,
+    pub change_id: Option<i64>,
 }
 
 /// A deployment about to start.
@@ -105,6 +121,20 @@ impl Store {
         created_by: &str,
         queue: bool,
     ) -> Result<RolloutRow> {
+        self.insert_rollout_of(service, release_id, plan, created_by, queue, None)
+            .await
+    }
+
+    /// Like [`Store::insert_rollout_with`]; with `config`, a config rollout of that version.
+    pub async fn insert_rollout_of(
+        &self,
+        service: &str,
+        release_id: i64,
+        plan: &[PlannedWave],
+        created_by: &str,
+        queue: bool,
+        config: Option<ConfigCargo>,
+    ) -> Result<RolloutRow> {
         let mut tx = self.writer.begin().await?;
         let markets: Vec<&str> = plan.iter().flat_map(|w| w.markets.iter().map(String::as_str)).collect();
         let holder = first_lock_holder(&mut tx, service, &markets).await?;
@@ -115,8 +145,9 @@ impl Store {
         }
         let state = if holder.is_some() { "queued" } else { "pending" };
         let row: RolloutRow = sqlx::query_as(
-            "INSERT INTO rollouts (service, release_id, state, plan, current_wave, created_by, created_at, queued)
-             VALUES ($1, $2, $3, $4, 0, $5, $6, $7) RETURNING *",
+            "INSERT INTO rollouts (service, release_id, state, plan, current_wave, created_by, created_at, queued,
+               kind, config_version, change_id)
+             VALUES ($1, $2, $3, $4, 0, $5, $6, $7, $8, $9, $10) RETURNING *",
         )
         .bind(service)
         .bind(release_id)
@@ -125,13 +156,18 @@ impl Store {
         .bind(created_by)
         .bind(now_ms())
         .bind(queue)
+        .bind(if config.is_some() { "config" } else { "release" })
+        .bind(config.map(|c| c.version))
+        .bind(config.and_then(|c| c.change_id))
         .fetch_one(&mut *tx)
         .await?;
         if holder.is_none() {
             take_locks(&mut tx, service, &markets, row.id, &format!("rollout {}", row.id)).await?;
         }
-        let data =
-            serde_json::json!({ "service": service, "release": release_id, "waves": plan.len(), "state": state });
+        let data = serde_json::json!({
+            "service": service, "release": release_id, "waves": plan.len(), "state": state,
+            "config_version": config.map(|c| c.version),
+        });
         append_event(&mut tx, "rollout.created", &format!("rollout/{}", row.id), data).await?;
         tx.commit().await?;
         Ok(row)
@@ -340,6 +376,16 @@ impl Store {
 
     /// Records the intent to deploy, of a kind: `release` (from a rollout) or `rollback` (by hand).
     pub async fn insert_deployment_of_kind(&self, new: NewDeployment<'_>, kind: &str) -> Result<DeploymentRow> {
+        self.insert_deployment_with(new, kind, None).await
+    }
+
+    /// Records the intent to deploy, of a kind, starting the market with a config version.
+    pub async fn insert_deployment_with(
+        &self,
+        new: NewDeployment<'_>,
+        kind: &str,
+        config_version: Option<i64>,
+    ) -> Result<DeploymentRow> {
         let mut tx = self.writer.begin().await?;
         let previous: Option<(i64,)> =
             sqlx::query_as("SELECT release_id FROM deployments WHERE service = $1 AND market = $2 AND state = 'live'")
@@ -348,8 +394,9 @@ impl Store {
                 .fetch_optional(&mut *tx)
                 .await?;
         let row: DeploymentRow = sqlx::query_as(
-            "INSERT INTO deployments (rollout_id, service, market, release_id, previous_release_id, kind, state, started_at)
-             VALUES ($1, $2, $3, $4, $5, $7, 'deploying', $6) RETURNING *",
+            "INSERT INTO deployments (rollout_id, service, market, release_id, previous_release_id, kind, state, started_at,
+               config_version)
+             VALUES ($1, $2, $3, $4, $5, $7, 'deploying', $6, $8) RETURNING *",
         )
         .bind(new.rollout_id)
         .bind(new.service)
@@ -358,6 +405,7 @@ impl Store {
         .bind(previous.map(|p| p.0))
         .bind(now_ms())
         .bind(kind)
+        .bind(config_version)
         .fetch_one(&mut *tx)
         .await?;
         let data = serde_json::json!({ "service": new.service, "market": new.market, "release": new.release_id, "kind": kind });
@@ -387,6 +435,19 @@ impl Store {
             .bind(id)
             .execute(&mut *tx)
             .await?;
+        if let Some(version) = d.config_version.filter(|_| d.kind == "config") {
+            // The market now runs that config version: in the same transaction as the switch.
+            crate::configs::insert_market_config(
+                &mut tx,
+                &d.service,
+                &d.market,
+                version,
+                Some(id),
+                "tandem",
+                "config deployment passed its gates",
+            )
+            .await?;
+        }
         let data = serde_json::json!({ "market": d.market, "release": d.release_id, "url": url });
         append_event(&mut tx, "deployment.live", &format!("deployment/{id}"), data).await?;
         tx.commit().await?;

@@ -1,12 +1,16 @@
 use super::text;
 use crate::client::{Client, ClientArgs, encode};
-use crate::output::{print_json, print_table};
-use clap::Subcommand;
-use serde_json::Value;
+use crate::output::{print_json, print_table, time};
+use anyhow::{Context, bail};
+use clap::{Args, Subcommand};
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use tandem_core::config::{layers_from_files, layers_to_files, set_dotted};
+use tandem_core::platform::ConfigLayers;
 
 #[derive(Debug, Subcommand)]
 pub enum ConfigCommand {
-    /// A market's resolved config, each value with the layer that set it.
+    /// A market's resolved config (at the version it runs), each value with its layer.
     #[command(after_help = "Example:\n  tandem config show shop --market nl")]
     Show {
         service: String,
@@ -15,77 +19,531 @@ pub enum ConfigCommand {
         #[command(flatten)]
         client: ClientArgs,
     },
-    /// How two markets' configs differ, value by value.
-    #[command(after_help = "Example:\n  tandem config diff shop --from fr --to be")]
+    /// How two markets' configs differ, or two config versions (of one market, or the layers).
+    #[command(
+        after_help = "Examples:\n  tandem config diff shop --from fr --to be\n  tandem config diff shop --from-version 1 --to-version 2 --market nl"
+    )]
     Diff {
         service: String,
+        /// The market compared from.
+        #[arg(long, requires = "to", conflicts_with_all = ["from_version", "to_version"])]
+        from: Option<String>,
+        /// The market compared to.
+        #[arg(long, requires = "from")]
+        to: Option<String>,
+        #[arg(long, requires = "to_version")]
+        from_version: Option<i64>,
+        #[arg(long, requires = "from_version")]
+        to_version: Option<i64>,
+        /// With versions: compare this market's resolved config (otherwise the layers).
+        #[arg(long, requires = "from_version")]
+        market: Option<String>,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Every config version with its author, approvers, diff, rollout and result.
+    #[command(after_help = "Example:\n  tandem config log shop")]
+    Log {
+        service: String,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Propose the layers kept in a folder (defaults.yml, regions/*.yml, markets/*.yml) as a
+    /// change request: checked against every market it changes, then reviewed.
+    #[command(after_help = "Example:\n  tandem config apply shop -f config/ --title \"Benelux moves to Stripe\"")]
+    Apply {
+        service: String,
+        /// The folder holding the layers.
+        #[arg(short = 'f', long = "dir")]
+        dir: PathBuf,
+        #[command(flatten)]
+        proposal: Proposal,
+    },
+    /// Write the layers of the newest version (or of --version) to a folder, for git.
+    #[command(after_help = "Example:\n  tandem config export shop -o config/")]
+    Export {
+        service: String,
+        #[arg(short = 'o', long = "dir")]
+        dir: PathBuf,
         #[arg(long)]
-        from: String,
+        version: Option<i64>,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Propose one value in one layer as a change request (the value is JSON, or else a string).
+    #[command(
+        after_help = "Examples:\n  tandem config set shop shipping.free_over=40 --market nl --title \"Free shipping from 40 in NL\"\n  tandem config set shop payment.provider=stripe --region benelux --title \"Stripe for Benelux\""
+    )]
+    Set {
+        service: String,
+        /// `key.path=value`.
+        assignment: String,
+        /// Set it in this market's layer.
+        #[arg(long, conflicts_with_all = ["region", "defaults"])]
+        market: Option<String>,
+        /// Set it in this region's layer.
+        #[arg(long, conflicts_with = "defaults")]
+        region: Option<String>,
+        /// Set it in the defaults.
         #[arg(long)]
-        to: String,
+        defaults: bool,
+        #[command(flatten)]
+        proposal: Proposal,
+    },
+    /// Change requests (config and flags), newest first.
+    Changes {
+        /// Only this service's.
+        service: Option<String>,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// A change request: its per-market diff, validation, reviews and where it stands.
+    Change {
+        id: i64,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Approve a change request (the policy says who may: by default the other side).
+    Approve {
+        id: i64,
+        #[arg(long)]
+        comment: Option<String>,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Reject a change request (it can be edited and reviewed again).
+    Reject {
+        id: i64,
+        #[arg(long)]
+        comment: String,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Send markets back to the config version each ran before (all markets without --market).
+    #[command(after_help = "Example:\n  tandem config rollback shop --market nl")]
+    Rollback {
+        service: String,
+        #[arg(long)]
+        market: Vec<String>,
         #[command(flatten)]
         client: ClientArgs,
     },
 }
 
+/// What a proposal says of itself.
+#[derive(Debug, Args)]
+pub struct Proposal {
+    /// What the change is for, in a line.
+    #[arg(long)]
+    title: String,
+    #[command(flatten)]
+    client: ClientArgs,
+}
+
 impl ConfigCommand {
     pub async fn run(self) -> anyhow::Result<()> {
-        let (service, market, client) = match self {
+        match self {
             ConfigCommand::Show {
                 service,
                 market,
                 client,
-            } => (service, market, client),
+            } => show(&service, &market, &client).await,
             ConfigCommand::Diff {
                 service,
                 from,
                 to,
+                from_version,
+                to_version,
+                market,
                 client,
-            } => return diff(&service, &from, &to, &client).await,
-        };
-        let config: Value = Client::from_args(&client)
-            .get(&format!(
-                "/api/v1/services/{}/config?market={}",
-                encode(&service),
-                encode(&market)
-            ))
-            .await?;
-        if client.json {
-            return print_json(&config);
+            } => {
+                let (query, what) = match (from, to, from_version, to_version) {
+                    (Some(f), Some(t), ..) => (
+                        format!("from={}&to={}", encode(&f), encode(&t)),
+                        format!("{f} and {t} have the same config"),
+                    ),
+                    (_, _, Some(a), Some(b)) => {
+                        let mut q = format!("from_version={a}&to_version={b}");
+                        if let Some(m) = &market {
+                            q.push_str(&format!("&market={}", encode(m)));
+                        }
+                        (q, format!("versions {a} and {b} are the same"))
+                    }
+                    _ => bail!("give --from and --to (markets), or --from-version and --to-version"),
+                };
+                let lines: Vec<Value> = Client::from_args(&client)
+                    .get(&format!("/api/v1/services/{}/config/diff?{query}", encode(&service)))
+                    .await?;
+                if client.json {
+                    return print_json(&lines);
+                }
+                if lines.is_empty() {
+                    println!("{what}");
+                }
+                print_diff(&lines, "");
+                Ok(())
+            }
+            ConfigCommand::Log { service, client } => log(&service, &client).await,
+            ConfigCommand::Apply { service, dir, proposal } => {
+                let layers = read_folder(&dir)?;
+                propose(&service, &layers, &proposal).await
+            }
+            ConfigCommand::Export {
+                service,
+                dir,
+                version,
+                client,
+            } => {
+                let layers = fetch_layers(&service, version, &client).await?;
+                let files = layers_to_files(&layers);
+                for (path, body) in &files {
+                    let file = dir.join(path);
+                    if let Some(parent) = file.parent() {
+                        std::fs::create_dir_all(parent)
+                            .with_context(|| format!("cannot create {}", parent.display()))?;
+                    }
+                    std::fs::write(&file, body).with_context(|| format!("cannot write {}", file.display()))?;
+                }
+                println!("Wrote {} file(s) to {}", files.len(), dir.display());
+                Ok(())
+            }
+            ConfigCommand::Set {
+                service,
+                assignment,
+                market,
+                region,
+                defaults,
+                proposal,
+            } => {
+                let (path, raw) = assignment
+                    .split_once('=')
+                    .with_context(|| format!("`{assignment}` is not `key.path=value`"))?;
+                let value: Value = serde_json::from_str(raw).unwrap_or_else(|_| Value::String(raw.to_string()));
+                let mut layers = fetch_layers(&service, None, &proposal.client).await?;
+                let layer = match (&market, &region, defaults) {
+                    (Some(m), None, false) => layers.markets.entry(m.clone()).or_default(),
+                    (None, Some(r), false) => layers.regions.entry(r.clone()).or_default(),
+                    (None, None, true) => &mut layers.defaults,
+                    _ => bail!("say which layer: --market M, --region R or --defaults"),
+                };
+                set_dotted(layer, path.trim(), value).map_err(anyhow::Error::msg)?;
+                propose(&service, &layers, &proposal).await
+            }
+            ConfigCommand::Changes { service, client } => {
+                let query = service.map(|s| format!("?service={}", encode(&s))).unwrap_or_default();
+                let changes: Vec<Value> = Client::from_args(&client)
+                    .get(&format!("/api/v1/changes{query}"))
+                    .await?;
+                if client.json {
+                    return print_json(&changes);
+                }
+                let rows = changes
+                    .iter()
+                    .map(|c| {
+                        vec![
+                            text(&c["id"]),
+                            text(&c["service"]),
+                            text(&c["kind"]),
+                            text(&c["title"]),
+                            text(&c["author"]),
+                            text(&c["state"]),
+                            time(c["updated_at"].as_i64()),
+                        ]
+                    })
+                    .collect();
+                print_table(&["id", "service", "kind", "title", "author", "state", "updated"], rows);
+                Ok(())
+            }
+            ConfigCommand::Change { id, client } => {
+                let detail: Value = Client::from_args(&client).get(&format!("/api/v1/changes/{id}")).await?;
+                if client.json {
+                    return print_json(&detail);
+                }
+                print_change(&detail);
+                Ok(())
+            }
+            ConfigCommand::Approve { id, comment, client } => review(id, "approve", comment, &client).await,
+            ConfigCommand::Reject { id, comment, client } => review(id, "reject", Some(comment), &client).await,
+            ConfigCommand::Rollback {
+                service,
+                market,
+                client,
+            } => {
+                let out: Vec<Value> = Client::from_args(&client)
+                    .post(
+                        &format!("/api/v1/services/{}/config/rollback", encode(&service)),
+                        &json!({ "markets": market }),
+                    )
+                    .await?;
+                if client.json {
+                    return print_json(&out);
+                }
+                let rows = out
+                    .iter()
+                    .map(|o| {
+                        vec![
+                            text(&o["market"]),
+                            version(&o["from"]),
+                            version(&o["to"]),
+                            text(&o["state"]),
+                            text(&o["reason"]),
+                        ]
+                    })
+                    .collect();
+                print_table(&["market", "from", "to", "state", "reason"], rows);
+                if out.iter().any(|o| o["state"] == "failed") {
+                    bail!("the config rollback failed in some markets");
+                }
+                Ok(())
+            }
         }
-        let rows = config["entries"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|e| vec![text(&e["path"]), e["value"].to_string(), text(&e["origin"])])
-            .collect();
-        print_table(&["key", "value", "set by"], rows);
-        Ok(())
     }
 }
 
-async fn diff(service: &str, from: &str, to: &str, client: &ClientArgs) -> anyhow::Result<()> {
-    let lines: Vec<Value> = Client::from_args(client)
+fn version(v: &Value) -> String {
+    v.as_i64().map(|n| format!("v{n}")).unwrap_or_else(|| "-".into())
+}
+
+async fn show(service: &str, market: &str, client: &ClientArgs) -> anyhow::Result<()> {
+    let config: Value = Client::from_args(client)
         .get(&format!(
-            "/api/v1/services/{}/config/diff?from={}&to={}",
+            "/api/v1/services/{}/config?market={}",
             encode(service),
-            encode(from),
-            encode(to)
+            encode(market)
         ))
         .await?;
     if client.json {
-        return print_json(&lines);
+        return print_json(&config);
     }
-    if lines.is_empty() {
-        println!("{from} and {to} have the same config");
-        return Ok(());
-    }
-    for l in &lines {
+    let rows = config["entries"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|e| vec![text(&e["path"]), e["value"].to_string(), text(&e["origin"])])
+        .collect();
+    println!("{service} in {market}: config {}", version(&config["version"]));
+    print_table(&["key", "value", "set by"], rows);
+    Ok(())
+}
+
+fn print_diff(lines: &[Value], indent: &str) {
+    for l in lines {
         let path = text(&l["path"]);
         match l["change"].as_str() {
-            Some("added") => println!("+ {path} = {}", l["new"]),
-            Some("removed") => println!("- {path} (was {})", l["old"]),
-            _ => println!("~ {path}: {} → {}", l["old"], l["new"]),
+            Some("added") => println!("{indent}+ {path} = {}", l["new"]),
+            Some("removed") => println!("{indent}- {path} (was {})", l["old"]),
+            _ => println!("{indent}~ {path}: {} → {}", l["old"], l["new"]),
+        }
+    }
+}
+
+/// A core diff (a list of `{ pointer, path, change, old, new }`) as diff lines.
+fn core_diff_lines(diff: &Value) -> Vec<Value> {
+    diff.as_array().cloned().unwrap_or_default()
+}
+
+async fn log(service: &str, client: &ClientArgs) -> anyhow::Result<()> {
+    let entries: Vec<Value> = Client::from_args(client)
+        .get(&format!("/api/v1/services/{}/config/log", encode(service)))
+        .await?;
+    if client.json {
+        return print_json(&entries);
+    }
+    for e in &entries {
+        let change = &e["change"];
+        println!(
+            "v{}  {}  by {}{}  — {}",
+            text(&e["version"]),
+            time(e["created_at"].as_i64()),
+            text(&e["created_by"]),
+            match e["approved_by"].as_array().filter(|a| !a.is_empty()) {
+                Some(a) => format!(", approved by {}", a.iter().map(text).collect::<Vec<_>>().join(", ")),
+                None => String::new(),
+            },
+            text(&e["message"])
+        );
+        if !change.is_null() {
+            println!(
+                "    change request {} ({}): {}",
+                text(&change["id"]),
+                text(&change["state"]),
+                text(&change["result"])
+            );
+        }
+        let markets: Vec<String> = e["markets"].as_array().into_iter().flatten().map(text).collect();
+        if !markets.is_empty() {
+            println!("    running in: {}", markets.join(", "));
+        }
+        let lines = e["diff"].as_array().cloned().unwrap_or_default();
+        if e["version"] != 1 {
+            print_diff(&lines, "    ");
+        }
+    }
+    Ok(())
+}
+
+async fn review(id: i64, verdict: &str, comment: Option<String>, client: &ClientArgs) -> anyhow::Result<()> {
+    let row: Value = Client::from_args(client)
+        .post(
+            &format!("/api/v1/changes/{id}/{verdict}"),
+            &json!({ "comment": comment }),
+        )
+        .await?;
+    if client.json {
+        return print_json(&row);
+    }
+    println!(
+        "Change request {id} is {}{}",
+        text(&row["state"]),
+        row["result"].as_str().map(|r| format!(": {r}")).unwrap_or_default()
+    );
+    Ok(())
+}
+
+/// Proposes layers as a change request and says where it stands.
+async fn propose(service: &str, layers: &ConfigLayers, proposal: &Proposal) -> anyhow::Result<()> {
+    let client = Client::from_args(&proposal.client);
+    let row: Value = client
+        .post(
+            &format!("/api/v1/services/{}/changes", encode(service)),
+            &json!({ "kind": "config", "title": proposal.title, "layers": layers }),
+        )
+        .await?;
+    let detail: Value = client.get(&format!("/api/v1/changes/{}", text(&row["id"]))).await?;
+    if proposal.client.json {
+        return print_json(&detail);
+    }
+    print_change(&detail);
+    Ok(())
+}
+
+fn print_change(detail: &Value) {
+    let c = &detail["change"];
+    println!(
+        "Change request {} — {} ({} of {}, by {}, revision {})",
+        text(&c["id"]),
+        text(&c["title"]),
+        text(&c["kind"]),
+        text(&c["service"]),
+        text(&c["author"]),
+        text(&c["revision"])
+    );
+    let review = &detail["review"];
+    let stands = match review["state"].as_str() {
+        Some("waiting") => format!(
+            "waits for {} approval(s) from {}",
+            text(&review["missing"]),
+            text(&review["from"])
+        ),
+        Some("approved") => "approved".into(),
+        Some("rejected") => format!("rejected by {}", text(&review["by"])),
+        _ => "-".into(),
+    };
+    println!(
+        "State: {}{} — {stands}",
+        text(&c["state"]),
+        c["result"].as_str().map(|r| format!(" ({r})")).unwrap_or_default()
+    );
+    let check = &detail["check"];
+    if !check.is_null() {
+        let changed = check["radius"]["changed"].as_array().cloned().unwrap_or_default();
+        let unchanged = check["radius"]["unchanged"].as_array().map(Vec::len).unwrap_or(0);
+        println!(
+            "Blast radius: {} market(s) change, {unchanged} unchanged",
+            changed.len()
+        );
+        for m in &changed {
+            println!("  {}:", text(&m["market"]));
+            print_diff(&core_diff_lines(&m["diff"]), "    ");
+        }
+        for e in check["errors"].as_array().into_iter().flatten() {
+            println!(
+                "  ✗ {}: `{}`: expected {}, found {}",
+                text(&e["market"]),
+                text(&e["path"]),
+                text(&e["expected"]),
+                e["found"]
+            );
+        }
+        let unchecked: Vec<String> = check["unchecked"].as_array().into_iter().flatten().map(text).collect();
+        if !unchecked.is_empty() {
+            println!(
+                "  not validated (no release with a schema runs there): {}",
+                unchecked.join(", ")
+            );
+        }
+    }
+    if !detail["flags_diff"].is_null() {
+        println!("Flag file changes:");
+        print_diff(&core_diff_lines(&detail["flags_diff"]), "  ");
+    }
+    if let Some(e) = detail["flags_error"].as_str() {
+        println!("  ✗ {e}");
+    }
+    for r in detail["reviews"].as_array().into_iter().flatten() {
+        println!(
+            "  {} {}d (revision {}, {}){}",
+            text(&r["reviewer"]),
+            text(&r["verdict"]),
+            text(&r["revision"]),
+            text(&r["role"]),
+            r["comment"].as_str().map(|c| format!(": {c}")).unwrap_or_default()
+        );
+    }
+}
+
+/// The layers of a config version (the newest without one), from the server.
+async fn fetch_layers(service: &str, version: Option<i64>, client: &ClientArgs) -> anyhow::Result<ConfigLayers> {
+    let versions: Vec<Value> = Client::from_args(client)
+        .get(&format!("/api/v1/services/{}/config/versions", encode(service)))
+        .await?;
+    let row = match version {
+        Some(v) => versions.iter().find(|r| r["version"] == v),
+        None => versions.first(),
+    }
+    .with_context(|| match version {
+        Some(v) => format!("{service} has no config version {v}"),
+        None => format!("{service} has no config version"),
+    })?;
+    serde_json::from_str(row["layers"].as_str().unwrap_or("{}")).context("the server's layers are not valid")
+}
+
+/// Reads the layer files of a folder (see `tandem_core::config::layers_from_files`).
+fn read_folder(dir: &Path) -> anyhow::Result<ConfigLayers> {
+    let mut files = Vec::new();
+    collect(dir, dir, &mut files)?;
+    if files.is_empty() {
+        bail!(
+            "{} holds no config layer: expected defaults.yml, regions/REGION.yml or markets/MARKET.yml",
+            dir.display()
+        );
+    }
+    layers_from_files(&files).map_err(|errors| {
+        anyhow::anyhow!(
+            "the config in {} cannot be read:\n  {}",
+            dir.display(),
+            errors.join("\n  ")
+        )
+    })
+}
+
+fn collect(root: &Path, dir: &Path, out: &mut Vec<(String, String)>) -> anyhow::Result<()> {
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .with_context(|| format!("cannot read {}", dir.display()))?
+        .collect::<Result<_, _>>()?;
+    entries.sort_by_key(|e| e.path());
+    for entry in entries {
+        let path = entry.path();
+        let name = entry.file_name();
+        if name.to_string_lossy().starts_with('.') {
+            continue;
+        }
+        if path.is_dir() {
+            collect(root, &path, out)?;
+        } else {
+            let rel = path.strip_prefix(root).unwrap_or(&path).to_string_lossy().to_string();
+            let body = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+            out.push((rel, body));
         }
     }
     Ok(())

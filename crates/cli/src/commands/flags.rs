@@ -8,7 +8,9 @@ use std::path::PathBuf;
 
 #[derive(Debug, Subcommand)]
 pub enum FlagCommand {
-    /// Put a service's flag file in force (checked first; a file with any error changes nothing).
+    /// Propose a service's flag file (checked first; a file with any error changes nothing): in
+    /// force at once when the platform's `changes` policy needs no approval, otherwise a change
+    /// request.
     #[command(
         after_help = "Example:\n  tandem flags apply shop -f flags.yml --reason \"20% of France on the new checkout\""
     )]
@@ -61,6 +63,13 @@ impl FlagCommand {
                     .await?;
                 if client.json {
                     print_json(&row)?;
+                } else if row.get("kind").is_some() {
+                    // A change request waiting for its reviewers.
+                    println!(
+                        "Change request {} opened for the flags of {service}: it waits for its approval (tandem config change {})",
+                        text(&row["id"]),
+                        text(&row["id"])
+                    );
                 } else {
                     println!("Flags of {service}: version {} in force", text(&row["version"]));
                 }

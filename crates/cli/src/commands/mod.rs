@@ -6,6 +6,7 @@ pub mod flags;
 pub mod ideas;
 pub mod lint;
 pub mod markets;
+pub mod metrics;
 pub mod releases;
 pub mod rollback;
 pub mod runs;

@@ -143,6 +143,30 @@ notifications:
                 crate::commands::text(&i["title"])
             );
         }
+        let c = &summary["config_change"];
+        println!(
+            "Config change {} ({}) by {}, approved by {}: {} markets changed ({}), rollout {}; nl's watcher had it {:.1}s after the approval",
+            crate::commands::text(&c["id"]),
+            crate::commands::text(&c["title"]),
+            crate::commands::text(&c["author"]),
+            c["approved_by"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(crate::commands::text)
+                .collect::<Vec<_>>()
+                .join(", "),
+            c["markets_changed"].as_array().map_or(0, Vec::len),
+            c["diff"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(crate::commands::text)
+                .collect::<Vec<_>>()
+                .join("; "),
+            crate::commands::text(&c["rollout"]["state"]),
+            c["watcher_ms"].as_f64().unwrap_or(0.0) / 1000.0
+        );
         let told = summary["notifications"].as_array().cloned().unwrap_or_default();
         if !told.is_empty() {
             println!("\nThe team chat was told:");
@@ -184,6 +208,15 @@ async fn tell_the_story(api: &Client, progress: &Progress, repo: &Path, chat: &c
                 .to_string(),
         ),
     );
+    // Dana writes code; her changes to flags and config are reviewed by ops.
+    let dana: Value = api
+        .post("/api/v1/tokens", &json!({ "name": "dana (dev)", "role": "developer" }))
+        .await?;
+    let dev_token = dana["secret"]
+        .as_str()
+        .context("the developer's token has no secret")?
+        .to_string();
+    let dev = Client::new(api.base_url(), Some(dev_token.clone()));
     for (title, markets) in [
         ("Storefront in every market's language and currency", vec![]),
         ("Ship the shop through Tandem's pipeline", vec![]),
@@ -204,7 +237,25 @@ async fn tell_the_story(api: &Client, progress: &Progress, repo: &Path, chat: &c
     let faulty = build(api, progress).await?;
     let second = roll_out(api, &ops, progress, &faulty).await?;
 
-    let flags = try_the_flags(api, progress).await?;
+    let flags = try_the_flags(&dev, &ops, api, progress).await?;
+    let config_change = change_a_parameter(&dev, &ops, progress, &dev_token).await?;
+
+    // DORA's four keys over what just happened: every market's deployment counts once.
+    let dora: Value = api.get("/api/v1/metrics/dora?days=1").await?;
+    let keys = &dora["keys"]["total"];
+    progress.say(&format!(
+        "DORA so far: {} deployments, lead time median {:.1}s (commit to market), change failure rate {}/{}, config changes {}",
+        crate::commands::text(&keys["deployment_frequency"]["deployments"]),
+        keys["lead_time"]["median_ms"].as_f64().unwrap_or(0.0) / 1000.0,
+        crate::commands::text(&keys["change_failure_rate"]["failed"]),
+        crate::commands::text(&keys["change_failure_rate"]["deployments"]),
+        dora["keys"]["total"]["deployment_frequency"]["deployments"].as_u64().unwrap_or(0)
+            - api
+                .get::<Value>("/api/v1/metrics/dora?days=1&kind=code")
+                .await?["keys"]["total"]["deployment_frequency"]["deployments"]
+                .as_u64()
+                .unwrap_or(0),
+    ));
 
     let markets: Vec<Value> = api.get("/api/v1/markets").await?;
     let mut all_live = true;
@@ -235,6 +286,8 @@ async fn tell_the_story(api: &Client, progress: &Progress, repo: &Path, chat: &c
             .collect::<Vec<_>>(),
         "gates": pilot_gates(&first.detail),
         "flags": flags,
+        "config_change": config_change,
+        "dora": dora["keys"]["total"],
         "notifications": wait_for_chat(chat, 3).await,
         "incidents": incidents.iter().map(|i| json!({ "id": i["id"], "market": i["market"], "title": i["title"], "state": i["state"] })).collect::<Vec<_>>(),
         "timings": { "pipeline_ms": good.millis, "rollout_ms": first.millis },
@@ -345,13 +398,25 @@ impl RolledOut {
 /// Puts the shop's flags in force and evaluates them over OFREP as the shop's OpenFeature SDK
 /// would: 1,000 shoppers in France for the one at 20 % there, the banner per market, the kill
 /// switch.
-async fn try_the_flags(api: &Client, progress: &Progress) -> Result<Value> {
-    let version: Value = api
+async fn try_the_flags(dev: &Client, ops: &Client, api: &Client, progress: &Progress) -> Result<Value> {
+    let change: Value = dev
         .put(
             "/api/v1/services/shop/flags",
             &json!({ "text": FLAGS, "reason": "new checkout for 20 % of France; Black Friday banner in Benelux and France" }),
         )
         .await?;
+    let id = change["id"]
+        .as_i64()
+        .context("the flag change is not a change request")?;
+    let version: Value = ops
+        .post(
+            &format!("/api/v1/changes/{id}/approve"),
+            &json!({ "comment": "20 % is fine for the pilot" }),
+        )
+        .await?;
+    progress.say(&format!(
+        "Dana (dev) proposes the shop's flags as change request {id}; Olga (ops) approves"
+    ));
     let eval = async |key: &str, context: Value| -> Result<Value> {
         let (status, answer) = api
             .post_raw(
@@ -386,10 +451,153 @@ async fn try_the_flags(api: &Client, progress: &Progress) -> Result<Value> {
     ));
     Ok(json!({
         "version": version["version"],
+        "change": id,
+        "approved_by": "olga (ops)",
         "new_checkout_fr": { "on": on, "of": 1000 },
         "banner": { "fr": banner_fr["value"], "de": banner_de["value"] },
         "delivery_estimate": { "value": kill["value"], "reason": kill["reason"] },
     }))
+}
+
+/// "A simple parameter change", done as a change like code: Dana proposes free shipping from
+/// 40 in the Netherlands; the change request shows its blast radius (one market) and is valid
+/// for the release running there; Olga approves; a config rollout carries it through the waves
+/// (only nl is redeployed, behind its gates) and a service watching nl's config hears it.
+async fn change_a_parameter(dev: &Client, ops: &Client, progress: &Progress, dev_token: &str) -> Result<Value> {
+    let versions: Vec<Value> = dev.get("/api/v1/services/shop/config/versions").await?;
+    let mut layers: tandem_core::platform::ConfigLayers =
+        serde_json::from_str(versions[0]["layers"].as_str().unwrap_or("{}")).context("the shop's config layers")?;
+    tandem_core::config::set_dotted(
+        layers.markets.entry("nl".into()).or_default(),
+        "free_shipping_threshold",
+        json!(40),
+    )
+    .map_err(anyhow::Error::msg)?;
+    let title = "Free shipping from 40 € in the Netherlands";
+    let change: Value = dev
+        .post(
+            "/api/v1/services/shop/changes",
+            &json!({ "kind": "config", "title": title, "layers": layers }),
+        )
+        .await?;
+    let id = change["id"].as_i64().context("the change request has no id")?;
+    let detail: Value = dev.get(&format!("/api/v1/changes/{id}")).await?;
+    let changed: Vec<Value> = detail["check"]["radius"]["changed"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let diff: Vec<String> = changed
+        .iter()
+        .flat_map(|m| {
+            let market = crate::commands::text(&m["market"]);
+            m["diff"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+                .into_iter()
+                .map(move |d| {
+                    format!(
+                        "{market}: {} {} → {}",
+                        crate::commands::text(&d["path"]),
+                        d["old"],
+                        d["new"]
+                    )
+                })
+        })
+        .collect();
+    let unchecked = detail["check"]["unchecked"].as_array().map_or(0, Vec::len);
+    let errors = detail["check"]["errors"].as_array().map_or(0, Vec::len);
+    let validation = match (errors, unchecked) {
+        (0, 0) => "valid under the config schema of the release running there".to_string(),
+        (0, n) => format!("{n} market(s) not validated: no release with a config schema runs there"),
+        (e, _) => format!("{e} error(s) against the config schema"),
+    };
+    progress.say(&format!(
+        "Dana (dev) opens change request {id}: {title} — blast radius {} of 25 markets ({}); {validation}",
+        changed.len(),
+        diff.join(", "),
+    ));
+
+    // A service watching nl's config over SSE, as a running shop would.
+    let watch_url = format!("{}/api/v1/services/shop/config/watch?market=nl", dev.base_url());
+    let mut watch = reqwest::Client::new()
+        .get(&watch_url)
+        .bearer_auth(dev_token)
+        .send()
+        .await
+        .context("cannot watch nl's config")?;
+    let first = next_event(&mut watch).await?;
+    let approved_at = Instant::now();
+    let approved: Value = ops
+        .post(
+            &format!("/api/v1/changes/{id}/approve"),
+            &json!({ "comment": "checked with finance" }),
+        )
+        .await?;
+    let version = approved["version"]
+        .as_i64()
+        .context("the approved change made no config version")?;
+    progress.say(&format!(
+        "Olga (ops) approves: config v{version} rolls out through the waves (nl was on v{})",
+        first.0
+    ));
+    let rollout_id = approved["rollout_id"]
+        .as_i64()
+        .context("the approved change has no rollout")?;
+    let watcher = tokio::spawn(async move {
+        loop {
+            match next_event(&mut watch).await {
+                Ok((v, values)) if v == version => return Ok((approved_at.elapsed(), values)),
+                Ok(_) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+    });
+    let rolled = follow_rollout(dev, ops, progress, rollout_id, changed.len() as u64, approved_at).await?;
+    let (heard_after, values) = tokio::time::timeout(Duration::from_secs(10), watcher)
+        .await
+        .context("the config watcher heard nothing")??
+        .context("the config watcher stopped")?;
+    progress.say(&format!(
+        "nl's config watcher got v{version} {:.1}s after the approval (free shipping from {})",
+        heard_after.as_secs_f64(),
+        values["free_shipping_threshold"]
+    ));
+    let change: Value = dev.get(&format!("/api/v1/changes/{id}")).await?;
+    Ok(json!({
+        "id": id,
+        "title": title,
+        "author": change["change"]["author"],
+        "approved_by": change["reviews"].as_array().into_iter().flatten()
+            .filter(|r| r["verdict"] == "approve").map(|r| r["reviewer"].clone()).collect::<Vec<_>>(),
+        "state": change["change"]["state"],
+        "version": version,
+        "markets_changed": changed.iter().map(|m| m["market"].clone()).collect::<Vec<_>>(),
+        "validation": { "errors": errors, "unchecked": unchecked },
+        "diff": diff,
+        "rollout": { "id": rollout_id, "state": rolled.detail["state"], "ms": rolled.millis },
+        "watcher_ms": heard_after.as_millis() as u64,
+    }))
+}
+
+/// The next `config` event of a config watch: its version and values.
+async fn next_event(watch: &mut reqwest::Response) -> Result<(i64, Value)> {
+    let mut buffer = String::new();
+    loop {
+        if let Some(end) = buffer.find("\n\n") {
+            let event: String = buffer.drain(..end + 2).collect();
+            let data = event.lines().find_map(|l| l.strip_prefix("data:")).map(str::trim);
+            let Some(data) = data else { continue };
+            let config: Value = serde_json::from_str(data).context("a config event that is not JSON")?;
+            return Ok((config["version"].as_i64().unwrap_or(0), config["values"].clone()));
+        }
+        match tokio::time::timeout(Duration::from_secs(60), watch.chunk()).await {
+            Ok(Ok(Some(bytes))) => buffer.push_str(&String::from_utf8_lossy(&bytes)),
+            Ok(Ok(None)) => bail!("the config watch ended"),
+            Ok(Err(e)) => bail!("the config watch failed: {e}"),
+            Err(_) => bail!("the config watch was silent for 60 s"),
+        }
+    }
 }
 
 /// The pilot market's gate results in a rollout: what was measured before the release went on.
@@ -426,7 +634,20 @@ async fn roll_out(api: &Client, ops: &Client, progress: &Progress, built: &Built
         "Rollout {rollout_id} of {}: pilot first, then wave by wave",
         built.version
     ));
-    let bar = progress.bar(25, "rollout");
+    follow_rollout(api, ops, progress, rollout_id, 25, started).await
+}
+
+/// Follows a rollout (of a release or a config version) to its end, `markets` being how many
+/// markets it deploys; when it waits for an approval after the pilot, the operator gives it.
+async fn follow_rollout(
+    api: &Client,
+    ops: &Client,
+    progress: &Progress,
+    rollout_id: i64,
+    markets: u64,
+    started: Instant,
+) -> Result<RolledOut> {
+    let bar = progress.bar(markets, "rollout");
     let mut approved = std::collections::HashSet::new();
     let detail = loop {
         let detail: Value = api.get(&format!("/api/v1/rollouts/{rollout_id}")).await?;
@@ -452,11 +673,15 @@ async fn roll_out(api: &Client, ops: &Client, progress: &Progress, built: &Built
                     .flatten()
                     .map(|g| crate::commands::text(&g["reason"]))
                     .collect();
-                progress.say(&format!(
-                    "Pilot {} is live; Olga (ops) checks its gates — {} — and approves the next waves",
-                    crate::commands::text(&pilot["market"]),
-                    figures.join("; ")
-                ));
+                if figures.is_empty() {
+                    progress.say("The pilot's config does not change; Olga (ops) approves the next waves");
+                } else {
+                    progress.say(&format!(
+                        "Pilot {} is live; Olga (ops) checks its gates — {} — and approves the next waves",
+                        crate::commands::text(&pilot["market"]),
+                        figures.join("; ")
+                    ));
+                }
                 let _: Value = ops
                     .post(&format!("/api/v1/rollouts/{rollout_id}/approve"), &json!({}))
                     .await?;

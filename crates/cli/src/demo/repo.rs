@@ -27,6 +27,7 @@ const SOURCES: &[(&str, &str)] = &[
     shop_file!("src/money.rs"),
     shop_file!("src/page.rs"),
     shop_file!("src/request.rs"),
+    shop_file!("config/schema.json"),
 ];
 
 const PIPELINE: (&str, &str) = shop_file!("tandem.yml");

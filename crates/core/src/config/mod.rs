@@ -7,6 +7,7 @@
 
 mod change;
 mod diff;
+mod files;
 mod pointer;
 mod problem;
 mod release;
@@ -18,6 +19,7 @@ mod scale;
 
 pub use change::{BlastRadius, ChangeCheck, MarketChange, blast_radius, check_change};
 pub use diff::{Change, ConfigDiff, DiffEntry, apply_diff, diff_configs};
+pub use files::{layers_from_files, layers_to_files, set_dotted};
 pub use pointer::{Segment, dotted, dotted_of, pointer_of, split_pointer};
 pub use problem::{ConfigError, Problem};
 pub use release::{ReleaseCheck, check_release};

@@ -1,14 +1,20 @@
-//! A service's resolved config per market, each value with the layer that set it.
+//! A service's config: each market's resolved config at the version it runs (with the layer
+//! that set each value, an ETag, and a watch), diffs between markets or versions, the versions
+//! and their audit log, and rollback.
 
 use crate::AppState;
-use crate::auth::{Auth, Viewer};
-use crate::error::{ApiError, ApiResult, ErrorBody, PathParam, QueryParams};
+use crate::auth::{Auth, Operator, Viewer};
+use crate::error::{ApiError, ApiResult, ErrorBody, JsonBody, PathParam, QueryParams};
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
+use futures_util::{Stream, stream};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use std::convert::Infallible;
+use tandem_store::{ChangeRow, ConfigVersionRow, MarketConfigRow};
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -33,6 +39,8 @@ pub struct ConfigEntry {
 pub struct MarketConfig {
     pub service: String,
     pub market: String,
+    /// The config version the market runs (none before Tandem keeps the service's config).
+    pub version: Option<i64>,
     /// The resolved config, as a deployment's config file holds it.
     pub values: serde_json::Value,
     pub entries: Vec<ConfigEntry>,
@@ -51,26 +59,10 @@ pub async fn get_config(
     QueryParams(q): QueryParams<ConfigQuery>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let platform = state.engine.store.load_platform().await?;
-    let svc = platform
-        .service(&service)
-        .ok_or_else(|| ApiError::not_found(format!("service `{service}` not found")))?;
-    let market = platform
-        .market(&q.market)
-        .ok_or_else(|| ApiError::not_found(format!("market `{}` not found", q.market)))?;
-    let resolution = tandem_core::config::resolve(&svc.config, market);
-    let entries = resolution
-        .entries()
-        .map(|e| ConfigEntry {
-            pointer: e.pointer.to_string(),
-            path: e.path,
-            value: e.value.clone(),
-            origin: e.origin.to_string(),
-        })
-        .collect();
+    let body = market_config(&state, &service, &q.market).await?;
     let etag = format!(
         "\"{}\"",
-        hex::encode(&Sha256::digest(resolution.values.to_string().as_bytes())[..16])
+        hex::encode(&Sha256::digest(body.values.to_string().as_bytes())[..16])
     );
     let etag_header = HeaderValue::from_str(&etag).map_err(ApiError::internal)?;
     let unchanged = headers
@@ -80,25 +72,95 @@ pub async fn get_config(
     if unchanged {
         return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, etag_header)]).into_response());
     }
-    let body = MarketConfig {
-        service,
-        market: q.market,
+    Ok(([(header::ETAG, etag_header)], Json(body)).into_response())
+}
+
+/// A market's resolved config at the version it runs, each value with its layer.
+async fn market_config(state: &AppState, service: &str, market: &str) -> ApiResult<MarketConfig> {
+    let platform = state.engine.store.load_platform().await?;
+    if platform.service(service).is_none() {
+        return Err(ApiError::not_found(format!("service `{service}` not found")));
+    }
+    let m = platform
+        .market(market)
+        .ok_or_else(|| ApiError::not_found(format!("market `{market}` not found")))?;
+    let (version, layers) = state.engine.config_layers(&platform, service, market, None).await?;
+    let resolution = tandem_core::config::resolve(&layers, m);
+    let entries = resolution
+        .entries()
+        .map(|e| ConfigEntry {
+            pointer: e.pointer.to_string(),
+            path: e.path,
+            value: e.value.clone(),
+            origin: e.origin.to_string(),
+        })
+        .collect();
+    Ok(MarketConfig {
+        service: service.to_string(),
+        market: market.to_string(),
+        version,
         values: resolution.values,
         entries,
-    };
-    Ok(([(header::ETAG, etag_header)], Json(body)).into_response())
+    })
+}
+
+/// Server-Sent Events: the market's config now (event `config`, its `id` the version), then
+/// again each time the market moves to another config version (a config rollout reached it,
+/// or a rollback). The stream ends when the server stops.
+#[utoipa::path(get, path = "/api/v1/services/{service}/config/watch", tag = "config",
+    params(("service" = String, Path), ConfigQuery),
+    responses((status = 200, description = "text/event-stream of `config` events, each a MarketConfig"), (status = 404, body = ErrorBody)))]
+pub async fn watch_config(
+    _: Auth<Viewer>,
+    State(state): State<AppState>,
+    PathParam(service): PathParam<String>,
+    QueryParams(q): QueryParams<ConfigQuery>,
+) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
+    // Subscribe before reading, so no move between the two is missed.
+    let moves = state.engine.config_moves();
+    let first = market_config(&state, &service, &q.market).await?;
+    let stop = state.shutdown.clone();
+    let start = (state, service, q.market, moves, stop, Some(first));
+    let stream = stream::unfold(start, |(state, service, market, mut moves, stop, first)| async move {
+        let config = match first {
+            Some(config) => config,
+            None => loop {
+                tokio::select! {
+                    _ = stop.cancelled() => return None,
+                    moved = moves.recv() => match moved {
+                        Ok(m) if m.service == service && m.market == market => break market_config(&state, &service, &market).await.ok()?,
+                        Ok(_) => continue,
+                        // Missed some: send what is in force now.
+                        Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => break market_config(&state, &service, &market).await.ok()?,
+                        Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+                    },
+                }
+            },
+        };
+        let event = Event::default()
+            .event("config")
+            .id(config.version.map(|v| v.to_string()).unwrap_or_default())
+            .data(serde_json::to_string(&config).unwrap_or_default());
+        Some((Ok(event), (state, service, market, moves, stop, None)))
+    });
+    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct DiffQuery {
-    /// The market compared from.
-    pub from: String,
+    /// The market compared from (with `to`), or the market whose config versions are compared.
+    pub from: Option<String>,
     /// The market compared to.
-    pub to: String,
+    pub to: Option<String>,
+    /// With `to_version`: compare two config versions (of `market`'s resolved config, or of
+    /// the layers themselves when no market is given).
+    pub from_version: Option<i64>,
+    pub to_version: Option<i64>,
+    pub market: Option<String>,
 }
 
-/// One value that differs between two markets' configs.
+/// One value that differs between two configs.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct DiffLine {
     pub path: String,
@@ -108,44 +170,213 @@ pub struct DiffLine {
     pub new: Option<serde_json::Value>,
 }
 
-/// How two markets' resolved configs differ, value by value (their own facts included).
+/// How two configs differ, value by value: two markets' resolved configs (`from`, `to`), or
+/// two config versions (`from_version`, `to_version`) of one market (`market`) or of the
+/// layers as stored.
 #[utoipa::path(get, path = "/api/v1/services/{service}/config/diff", tag = "config",
     params(("service" = String, Path), DiffQuery),
-    responses((status = 200, body = [DiffLine]), (status = 404, body = ErrorBody)))]
-pub async fn diff_markets(
+    responses((status = 200, body = [DiffLine]), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn diff_config(
     _: Auth<Viewer>,
     State(state): State<AppState>,
     PathParam(service): PathParam<String>,
     QueryParams(q): QueryParams<DiffQuery>,
 ) -> ApiResult<Json<Vec<DiffLine>>> {
-    let platform = state.engine.store.load_platform().await?;
-    let svc = platform
-        .service(&service)
-        .ok_or_else(|| ApiError::not_found(format!("service `{service}` not found")))?;
-    let resolve = |id: &str| {
-        platform
-            .market(id)
-            .map(|m| tandem_core::config::resolve(&svc.config, m).values)
-            .ok_or_else(|| ApiError::not_found(format!("market `{id}` not found")))
-    };
-    let (from, to) = (resolve(&q.from)?, resolve(&q.to)?);
-    let diff = tandem_core::config::diff_configs(&from, &to);
-    Ok(Json(
-        diff.entries
-            .into_iter()
-            .map(|e| {
-                let (change, old, new) = match e.change {
-                    tandem_core::config::Change::Added { new } => ("added", None, Some(new)),
-                    tandem_core::config::Change::Removed { old } => ("removed", Some(old), None),
-                    tandem_core::config::Change::Changed { old, new } => ("changed", Some(old), Some(new)),
-                };
-                DiffLine {
-                    path: e.path,
-                    change: change.into(),
-                    old,
-                    new,
+    let (from, to) = match (&q.from, &q.to, q.from_version, q.to_version) {
+        (Some(from), Some(to), None, None) => {
+            let configs = state.engine.market_configs(&service).await?;
+            let get = |id: &str| {
+                configs
+                    .get(id)
+                    .map(|(_, values)| values.clone())
+                    .ok_or_else(|| ApiError::not_found(format!("market `{id}` not found")))
+            };
+            (get(from)?, get(to)?)
+        }
+        (None, None, Some(a), Some(b)) => {
+            let store = &state.engine.store;
+            let (va, vb) = (
+                store.get_config_version(&service, a).await?,
+                store.get_config_version(&service, b).await?,
+            );
+            match q.market.as_deref() {
+                Some(market) => {
+                    let platform = store.load_platform().await?;
+                    let m = platform
+                        .market(market)
+                        .ok_or_else(|| ApiError::not_found(format!("market `{market}` not found")))?;
+                    (
+                        tandem_core::config::resolve(&va.layers()?, m).values,
+                        tandem_core::config::resolve(&vb.layers()?, m).values,
+                    )
                 }
+                None => (
+                    serde_json::to_value(va.layers()?).map_err(ApiError::internal)?,
+                    serde_json::to_value(vb.layers()?).map_err(ApiError::internal)?,
+                ),
+            }
+        }
+        _ => {
+            return Err(ApiError::bad_request(
+                "compare two markets with `from` and `to`, or two versions with `from_version` and `to_version` (and optionally `market`)",
+            ));
+        }
+    };
+    Ok(Json(diff_lines(tandem_core::config::diff_configs(&from, &to))))
+}
+
+/// A diff as the API's lines.
+pub(crate) fn diff_lines(diff: tandem_core::config::ConfigDiff) -> Vec<DiffLine> {
+    diff.entries
+        .into_iter()
+        .map(|e| {
+            let (change, old, new) = match e.change {
+                tandem_core::config::Change::Added { new } => ("added", None, Some(new)),
+                tandem_core::config::Change::Removed { old } => ("removed", Some(old), None),
+                tandem_core::config::Change::Changed { old, new } => ("changed", Some(old), Some(new)),
+            };
+            DiffLine {
+                path: e.path,
+                change: change.into(),
+                old,
+                new,
+            }
+        })
+        .collect()
+}
+
+/// Every config version of a service, newest first (the layers as stored).
+#[utoipa::path(get, path = "/api/v1/services/{service}/config/versions", tag = "config",
+    params(("service" = String, Path)),
+    responses((status = 200, body = [ConfigVersionRow]), (status = 401, body = ErrorBody)))]
+pub async fn list_config_versions(
+    _: Auth<Viewer>,
+    State(state): State<AppState>,
+    PathParam(service): PathParam<String>,
+) -> ApiResult<Json<Vec<ConfigVersionRow>>> {
+    Ok(Json(state.engine.store.list_config_versions(&service).await?))
+}
+
+/// One entry of a service's config log: a version, where it came from, who wrote and approved
+/// it, what it changed and where it went.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ConfigLogEntry {
+    pub version: i64,
+    pub created_by: String,
+    pub created_at: i64,
+    pub message: String,
+    /// The change request it came from, with its state and result.
+    pub change: Option<ChangeRow>,
+    /// Who approved that change request (its last revision).
+    pub approved_by: Vec<String>,
+    /// What changed in the layers since the version before.
+    pub diff: Vec<DiffLine>,
+    /// The markets that run this version now.
+    pub markets: Vec<String>,
+    /// Each market's move to or away from this version (deployment, rollback, direct).
+    pub moves: Vec<MarketConfigRow>,
+}
+
+/// The audit log of a service's config: every version with its author, approvers, diff,
+/// rollout and result, and every market's move between versions. Newest first.
+#[utoipa::path(get, path = "/api/v1/services/{service}/config/log", tag = "config",
+    params(("service" = String, Path)),
+    responses((status = 200, body = [ConfigLogEntry]), (status = 404, body = ErrorBody)))]
+pub async fn config_log(
+    _: Auth<Viewer>,
+    State(state): State<AppState>,
+    PathParam(service): PathParam<String>,
+) -> ApiResult<Json<Vec<ConfigLogEntry>>> {
+    let store = &state.engine.store;
+    let versions = store.list_config_versions(&service).await?;
+    if versions.is_empty() {
+        return Err(ApiError::not_found(format!("config of service `{service}` not found")));
+    }
+    let moves = store.list_market_configs(&service).await?;
+    let running = state.engine.market_configs(&service).await?;
+    let mut entries = Vec::new();
+    for (i, v) in versions.iter().enumerate() {
+        let before = match versions.get(i + 1) {
+            Some(older) => serde_json::to_value(older.layers()?).map_err(ApiError::internal)?,
+            None => serde_json::json!({}),
+        };
+        let after = serde_json::to_value(v.layers()?).map_err(ApiError::internal)?;
+        let change = match v.change_id {
+            Some(id) => Some(store.get_change(id).await?),
+            None => None,
+        };
+        let approved_by = match &change {
+            Some(c) => store
+                .list_reviews(c.id)
+                .await?
+                .into_iter()
+                .filter(|r| r.revision == c.revision && r.verdict == "approve")
+                .map(|r| r.reviewer)
+                .collect(),
+            None => Vec::new(),
+        };
+        entries.push(ConfigLogEntry {
+            version: v.version,
+            created_by: v.created_by.clone(),
+            created_at: v.created_at,
+            message: v.message.clone(),
+            change,
+            approved_by,
+            diff: diff_lines(tandem_core::config::diff_configs(&before, &after)),
+            markets: running
+                .iter()
+                .filter(|(_, (version, _))| *version == v.version)
+                .map(|(m, _)| m.clone())
+                .collect(),
+            moves: moves.iter().filter(|m| m.version == v.version).cloned().collect(),
+        });
+    }
+    Ok(Json(entries))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigRollbackRequest {
+    /// The markets to send back; all markets when empty or absent.
+    #[serde(default)]
+    pub markets: Vec<String>,
+}
+
+/// Sends markets back to the config version each ran before its current one, at once (each
+/// redeployed behind the gates with that version). An operator's emergency step: no review.
+#[utoipa::path(post, path = "/api/v1/services/{service}/config/rollback", tag = "config",
+    params(("service" = String, Path)), request_body = ConfigRollbackRequest,
+    responses((status = 200, body = [ConfigRollbackOutcome]), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn rollback_config(
+    auth: Auth<Operator>,
+    State(state): State<AppState>,
+    PathParam(service): PathParam<String>,
+    JsonBody(req): JsonBody<ConfigRollbackRequest>,
+) -> ApiResult<Json<Vec<ConfigRollbackOutcome>>> {
+    let out = state
+        .engine
+        .rollback_config(&service, &req.markets, &auth.0.name)
+        .await?;
+    Ok(Json(
+        out.into_iter()
+            .map(|o| ConfigRollbackOutcome {
+                market: o.market,
+                from: o.from,
+                to: o.to,
+                state: o.state,
+                reason: o.reason,
             })
             .collect(),
     ))
+}
+
+/// What a config rollback did in one market.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ConfigRollbackOutcome {
+    pub market: String,
+    pub from: Option<i64>,
+    pub to: Option<i64>,
+    /// rolled back, failed or skipped.
+    pub state: String,
+    pub reason: String,
 }

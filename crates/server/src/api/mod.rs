@@ -3,7 +3,9 @@
 
 mod admin;
 mod catalog;
+mod changes;
 mod config;
+mod dora;
 mod flags;
 mod ideas;
 mod logs;
@@ -72,7 +74,18 @@ pub fn router() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(releases::plan_release))
         .routes(routes!(flags::list_flag_versions, flags::put_flags))
         .routes(routes!(config::get_config))
-        .routes(routes!(config::diff_markets))
+        .routes(routes!(config::diff_config))
+        .routes(routes!(config::watch_config))
+        .routes(routes!(config::list_config_versions))
+        .routes(routes!(config::config_log))
+        .routes(routes!(config::rollback_config))
+        .routes(routes!(dora::dora))
+        .routes(routes!(changes::list_changes))
+        .routes(routes!(changes::create_change))
+        .routes(routes!(changes::get_change, changes::edit_change))
+        .routes(routes!(changes::approve_change))
+        .routes(routes!(changes::reject_change))
+        .routes(routes!(changes::withdraw_change))
         .routes(routes!(admin::list_tokens, admin::create_token))
         .routes(routes!(admin::list_events))
         .routes(routes!(admin::whoami))

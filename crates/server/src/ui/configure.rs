@@ -1,33 +1,71 @@
-//! Configure: per service, a markets × keys grid of the resolved config (each value coloured by
-//! the layer that set it) and the feature flags in force with their state per market.
+//! Configure: per service, a markets × keys grid of the config each market runs (its config
+//! version, each value coloured by the layer that set it) and the feature flags in force with
+//! their state per market.
 
 use super::PageResult;
-use super::layout::{Nav, Page, empty, page};
+use super::layout::{Nav, Page, count, empty, page};
 use crate::AppState;
-use crate::auth::{PageAuth, Viewer};
+use crate::auth::{PageAuth, Viewer, url_encode};
+use crate::error::ApiError;
 use axum::extract::State;
 use maud::{Markup, html};
-use std::collections::BTreeSet;
-use tandem_core::config::{MARKET_FACTS, Origin, Resolution, resolve_all};
+use std::collections::hash_map::Entry;
+use std::collections::{BTreeSet, HashMap};
+use tandem_core::config::{MARKET_FACTS, Origin, Resolution, resolve};
 use tandem_core::flags::{CompiledFlag, Targeting};
+use tandem_core::platform::{ConfigLayers, Platform, Service};
+use tandem_store::StoreError;
+
+/// How many of a service's change requests are read to count the open ones.
+const OPEN_CHANGES_SCAN: i64 = 500;
+
+/// One market's row of the grid: the config version it runs and its resolved config.
+struct MarketRow {
+    /// `None` before Tandem keeps the service's config (the platform file's layers apply).
+    version: Option<i64>,
+    resolution: Resolution,
+}
 
 pub async fn show(auth: PageAuth<Viewer>, State(state): State<AppState>) -> PageResult {
     let platform = state.engine.store.load_platform().await?;
     let flags = state.engine.flags();
+    let mut configs = Vec::with_capacity(platform.services.len());
+    for service in &platform.services {
+        let latest = match state.engine.store.latest_config(&service.name).await {
+            Ok(row) => Some(row.version),
+            Err(StoreError::NotFound { .. }) => None,
+            Err(e) => return Err(e.into()),
+        };
+        let rows = market_rows(&state, &platform, service, latest).await?;
+        let open = state
+            .engine
+            .store
+            .list_changes(Some(&service.name), OPEN_CHANGES_SCAN)
+            .await?
+            .iter()
+            .filter(|c| c.state == "open")
+            .count();
+        configs.push((latest, rows, open));
+    }
     let body = html! {
         div.page-head { h1 { "Config & flags" } span.muted { "defaults → region → market; flags over OFREP" } }
-        @for service in &platform.services {
-            @let configs = resolve_all(&service.config, &platform.markets);
+        @for (service, (latest, rows, open)) in platform.services.iter().zip(&configs) {
             section.panel {
                 div.panel-head {
                     h2 { (service.name) " · config" }
+                    @if let Some(v) = latest { span.muted { "newest version " b { "v" (v) } } }
+                    a.open-changes href={ "/changes?service=" (url_encode(&service.name)) } {
+                        @if *open == 0 { "change requests" }
+                        @else { span.badge.busy { (count(*open, "open change request")) } }
+                        " →"
+                    }
                     div.legend {
                         span.key.layer-defaults { "defaults" }
                         span.key.layer-region { "region" }
                         span.key.layer-override { "market override" }
                     }
                 }
-                (config_grid(&configs))
+                (config_grid(rows, *latest))
             }
             @let owned: Vec<&CompiledFlag> = flags.set.flags().iter()
                 .filter(|f| flags.owners.get(f.key()).is_some_and(|o| o == &service.name))
@@ -58,11 +96,49 @@ pub async fn show(auth: PageAuth<Viewer>, State(state): State<AppState>) -> Page
     ))
 }
 
+/// Each market's config at the version it runs, resolved with that version's layers so that
+/// each value keeps the layer that set it (markets mid-rollout run different versions).
+async fn market_rows(
+    state: &AppState,
+    platform: &Platform,
+    service: &Service,
+    latest: Option<i64>,
+) -> Result<Vec<MarketRow>, ApiError> {
+    if latest.is_none() {
+        return Ok(platform
+            .markets
+            .iter()
+            .map(|m| MarketRow {
+                version: None,
+                resolution: resolve(&service.config, m),
+            })
+            .collect());
+    }
+    let store = &state.engine.store;
+    let running = state.engine.market_configs(&service.name).await?;
+    let mut layers_of: HashMap<i64, ConfigLayers> = HashMap::new();
+    let mut rows = Vec::with_capacity(platform.markets.len());
+    for m in &platform.markets {
+        let Some(&(version, _)) = running.get(&m.id) else {
+            continue;
+        };
+        let layers = match layers_of.entry(version) {
+            Entry::Occupied(known) => known.into_mut(),
+            Entry::Vacant(slot) => slot.insert(store.get_config_version(&service.name, version).await?.layers()?),
+        };
+        rows.push(MarketRow {
+            version: Some(version),
+            resolution: resolve(layers, m),
+        });
+    }
+    Ok(rows)
+}
+
 /// Markets down, keys across (the market's own facts left out: they are its identity).
-fn config_grid(configs: &[Resolution]) -> Markup {
-    let keys: BTreeSet<&str> = configs
+fn config_grid(rows: &[MarketRow], latest: Option<i64>) -> Markup {
+    let keys: BTreeSet<&str> = rows
         .iter()
-        .flat_map(|c| c.origins.keys().map(String::as_str))
+        .flat_map(|r| r.resolution.origins.keys().map(String::as_str))
         .filter(|p| !MARKET_FACTS.iter().any(|f| p.strip_prefix('/') == Some(f)))
         .collect();
     if keys.is_empty() {
@@ -75,12 +151,15 @@ fn config_grid(configs: &[Resolution]) -> Markup {
             table.data.config-grid {
                 thead { tr {
                     th { "Market" }
+                    th { "Version" }
                     @for k in &keys { th { code { (k.trim_start_matches('/').replace('/', ".")) } } }
                 } }
                 tbody {
-                    @for c in configs {
+                    @for r in rows {
+                        @let c = &r.resolution;
                         tr data-market=(c.market) {
                             td { b { (c.market) } }
+                            (version_cell(r.version, latest))
                             @for k in &keys {
                                 @match c.origin(k) {
                                     Some(origin) => {
@@ -97,6 +176,18 @@ fn config_grid(configs: &[Resolution]) -> Markup {
                 }
             }
         }
+    }
+}
+
+/// The config version a market runs; one behind the newest stands out (a config rollout has
+/// not reached it yet, or it was rolled back).
+fn version_cell(version: Option<i64>, latest: Option<i64>) -> Markup {
+    match (version, latest) {
+        (Some(v), Some(l)) if v < l => html! {
+            td.config-version.behind title={ "runs config v" (v) "; the newest is v" (l) } { "v" (v) }
+        },
+        (Some(v), _) => html! { td.config-version title={ "runs config v" (v) } { "v" (v) } },
+        (None, _) => html! { td.config-version.muted title="from the platform file" { "—" } },
     }
 }
 
@@ -179,6 +270,7 @@ fn targeting(flag: &CompiledFlag, t: &Targeting) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tandem_core::config::resolve_all;
     use tandem_core::platform::parse_platform;
 
     #[test]
@@ -195,8 +287,12 @@ services:
 ",
         )
         .unwrap();
-        let configs = resolve_all(&platform.services[0].config, &platform.markets);
-        let html = config_grid(&configs).into_string();
+        let rows: Vec<MarketRow> = resolve_all(&platform.services[0].config, &platform.markets)
+            .into_iter()
+            .zip([Some(2), Some(1)])
+            .map(|(resolution, version)| MarketRow { version, resolution })
+            .collect();
+        let html = config_grid(&rows, Some(2)).into_string();
         assert!(
             html.contains(r#"<td class="layer-defaults" title="defaults">0.2</td>"#),
             "{html}"
@@ -210,5 +306,13 @@ services:
             "{html}"
         );
         assert!(!html.contains("EUR"), "the market's own facts are left out: {html}");
+        assert!(
+            html.contains(r#"<td class="config-version" title="runs config v2">v2</td>"#),
+            "{html}"
+        );
+        assert!(
+            html.contains(r#"<td class="config-version behind" title="runs config v1; the newest is v2">v1</td>"#),
+            "a market behind the newest version stands out: {html}"
+        );
     }
 }

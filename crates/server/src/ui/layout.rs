@@ -20,6 +20,7 @@ pub enum Nav {
     Rollouts,
     Ideas,
     Config,
+    Changes,
     None,
 }
 
@@ -66,6 +67,7 @@ pub fn page(p: Page<'_>, body: Markup) -> Markup {
                         (link(Nav::Rollouts, "/rollouts", "Rollouts"))
                         (link(Nav::Ideas, "/ideas", "Ideas"))
                         (link(Nav::Config, "/config", "Config"))
+                        (link(Nav::Changes, "/changes", "Changes"))
                     }
                     span.who title="signed in as" {
                         @if let Some(c) = p.caller { (c.name) " · " (c.role) }

@@ -2,6 +2,7 @@
 //! the small live-refresh script embedded in the binary. Every page but sign-in needs a viewer.
 
 pub(crate) mod ansi;
+mod changes;
 mod configure;
 mod graph;
 mod ideas;
@@ -56,6 +57,12 @@ pub fn router() -> Router<AppState> {
         )
         .route("/ideas", get(ideas::list))
         .route("/config", get(configure::show))
+        .route("/changes", get(changes::list))
+        .route("/changes/{id}", get(changes::detail))
+        .route(
+            "/changes/{id}/{action}",
+            get(changes::back_to_change).post(changes::act),
+        )
         .route("/login", get(login::show).post(login::submit))
         .route("/logout", get(login::logout).post(login::logout))
         .route(

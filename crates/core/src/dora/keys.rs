@@ -1,0 +1,144 @@
+//! The four keys of one set of counted deployments, and the tally that builds them.
+
+use super::level::{
+    DAY_MS, Level, WEEK_MS, classify_change_failure_rate, classify_deployment_frequency, classify_lead_time,
+    classify_recovery_time,
+};
+use super::rank::select_nearest_rank;
+use super::{Deployment, Outcome};
+use serde::Serialize;
+
+/// The four DORA keys over the deployments one filter (or one group, or one bucket) counts.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Keys {
+    pub deployment_frequency: DeploymentFrequency,
+    pub lead_time: LeadTime,
+    pub change_failure_rate: ChangeFailureRate,
+    pub recovery_time: RecoveryTime,
+}
+
+/// Counted deployments, and their rate over the window:
+/// `per_day = deployments / (window_ms / 86 400 000)`, `per_week = 7 × per_day`.
+/// Each market a release lands in is one deployment, so judge the level per market: a release
+/// rolled out to 25 markets is 25 deployments in a total over all of them.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DeploymentFrequency {
+    pub deployments: u64,
+    pub per_day: f64,
+    pub per_week: f64,
+    /// Judged on the mean interval `window / deployments`; `None` without a deployment.
+    pub level: Option<Level>,
+}
+
+/// Lead time for changes: `finished_at − commit_time` for every commit of every counted
+/// deployment that succeeded, once per market it reached (negative skews count as 0).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LeadTime {
+    pub commits: u64,
+    /// Nearest-rank median, in milliseconds; `None` without a commit.
+    pub median_ms: Option<i64>,
+    /// Nearest-rank 90th percentile, in milliseconds.
+    pub p90_ms: Option<i64>,
+    /// Judged on the median.
+    pub level: Option<Level>,
+}
+
+/// Change failure rate: `failed / deployments`, where a deployment failed if it was rolled back,
+/// never served, or has at least one incident linked to it (however many).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ChangeFailureRate {
+    pub failed: u64,
+    pub deployments: u64,
+    /// In `[0, 1]`; `None` without a deployment.
+    pub rate: Option<f64>,
+    pub level: Option<Level>,
+}
+
+/// Failed deployment recovery time: for each failed counted deployment, from when it started to
+/// hurt until its market was restored (see docs/metrics.md).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RecoveryTime {
+    pub recovered: u64,
+    /// Failed deployments whose market is not restored (yet): not in the median.
+    pub unrecovered: u64,
+    /// Nearest-rank median over the recovered, in milliseconds.
+    pub median_ms: Option<i64>,
+    pub level: Option<Level>,
+}
+
+/// What the whole history says about one counted deployment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Verdict {
+    /// Not failed.
+    Good,
+    /// Failed; the time until its market was restored, when it was.
+    Failed { recovery_ms: Option<i64> },
+}
+
+/// The running sums of one group; [`Tally::finish`] turns them into [`Keys`].
+#[derive(Debug, Default)]
+pub(super) struct Tally {
+    deployments: u64,
+    failed: u64,
+    lead_times_ms: Vec<i64>,
+    recoveries_ms: Vec<i64>,
+    unrecovered: u64,
+}
+
+impl Tally {
+    /// Counts `d`, which the filter matched, judged `verdict`.
+    pub(super) fn add(&mut self, d: &Deployment, verdict: Verdict) {
+        self.deployments += 1;
+        // The commits of a rolled-back or failed deployment come again with the market's next
+        // one (it still runs the release before), so only a succeeded deployment delivers them.
+        if d.outcome == Outcome::Succeeded {
+            let lead_times = d.commit_times.iter().map(|t| d.finished_at.saturating_sub(*t).max(0));
+            self.lead_times_ms.extend(lead_times);
+        }
+        if let Verdict::Failed { recovery_ms } = verdict {
+            self.failed += 1;
+            match recovery_ms {
+                Some(ms) => self.recoveries_ms.push(ms),
+                None => self.unrecovered += 1,
+            }
+        }
+    }
+
+    /// Whether nothing was added.
+    pub(super) fn is_empty(&self) -> bool {
+        self.deployments == 0
+    }
+
+    /// The keys of everything added, over a window of `window_ms` (> 0).
+    pub(super) fn finish(mut self, window_ms: i64) -> Keys {
+        let lead_median = select_nearest_rank(&mut self.lead_times_ms, 50);
+        let recovery_median = select_nearest_rank(&mut self.recoveries_ms, 50);
+        let per_day = self.deployments as f64 * DAY_MS as f64 / window_ms as f64;
+        Keys {
+            deployment_frequency: DeploymentFrequency {
+                deployments: self.deployments,
+                per_day,
+                per_week: per_day * (WEEK_MS / DAY_MS) as f64,
+                level: classify_deployment_frequency(self.deployments, window_ms),
+            },
+            lead_time: LeadTime {
+                commits: self.lead_times_ms.len() as u64,
+                median_ms: lead_median,
+                p90_ms: select_nearest_rank(&mut self.lead_times_ms, 90),
+                level: lead_median.map(classify_lead_time),
+            },
+            change_failure_rate: ChangeFailureRate {
+                failed: self.failed,
+                deployments: self.deployments,
+                rate: (self.deployments > 0).then(|| self.failed as f64 / self.deployments as f64),
+                level: classify_change_failure_rate(self.failed, self.deployments),
+            },
+            recovery_time: RecoveryTime {
+                recovered: self.recoveries_ms.len() as u64,
+                unrecovered: self.unrecovered,
+                median_ms: recovery_median,
+                level: recovery_median.map(classify_recovery_time),
+            },
+        }
+    }
+}

@@ -1,0 +1,63 @@
+//! What the four DORA keys need from the engine: the commits each release deployment brought
+//! to its market (read from the service's git history once the market is live), and the keys
+//! themselves over any window, service, market, wave and kind.
+
+use crate::Engine;
+use crate::history::{CommitTime, commits_between};
+use anyhow::Result;
+use std::sync::Arc;
+use tandem_core::dora::{Filter, GroupedKeys, History};
+use tandem_store::{DeploymentCommit, DeploymentRow};
+
+/// How many commits a market's first release is said to bring at most (the whole history of
+/// an old repository is not one change).
+const FIRST_RELEASE_COMMITS: usize = 1000;
+
+impl Engine {
+    /// In the background: records the commits `deployment` (a release now live) brought to its
+    /// market — reachable from its release's commit and not from the release the market ran
+    /// before — so lead times are exact whatever the merge style.
+    pub(crate) fn record_deployment_commits(self: &Arc<Self>, deployment: DeploymentRow) {
+        let engine = self.clone();
+        self.tasks.spawn(async move {
+            if let Err(e) = engine.try_record_commits(&deployment).await {
+                tracing::warn!(deployment = deployment.id, error = %format!("{e:#}"), "cannot record a deployment's commits");
+            }
+        });
+    }
+
+    async fn try_record_commits(&self, deployment: &DeploymentRow) -> Result<()> {
+        let release = self.store.get_release(deployment.release_id).await?;
+        let previous = match deployment.previous_release_id {
+            Some(id) => Some(self.store.get_release(id).await?.commit_sha),
+            None => None,
+        };
+        let repo = self.repo_path(&deployment.service).await?;
+        let new = release.commit_sha.clone();
+        let commits: Vec<CommitTime> = tokio::task::spawn_blocking(move || {
+            let mut commits = commits_between(&repo, &new, previous.as_deref())?;
+            if previous.is_none() {
+                commits.truncate(FIRST_RELEASE_COMMITS);
+            }
+            anyhow::Ok(commits)
+        })
+        .await??;
+        let rows: Vec<DeploymentCommit> = commits
+            .into_iter()
+            .map(|c| DeploymentCommit {
+                sha: c.sha,
+                authored_at: c.authored_at,
+                committed_at: c.committed_at,
+            })
+            .collect();
+        self.store.insert_deployment_commits(deployment.id, &rows).await?;
+        Ok(())
+    }
+
+    /// The four keys for `filter`, in total and by market, service and wave.
+    pub async fn dora(&self, filter: &Filter) -> Result<GroupedKeys> {
+        let (deployments, incidents) = self.store.dora_history().await?;
+        let history = History::new(&deployments, &incidents);
+        Ok(history.compute_grouped_keys(filter))
+    }
+}

@@ -1,0 +1,254 @@
+//! Change requests: config and flag changes proposed, checked against every market they touch,
+//! reviewed under the platform's `changes` policy, and applied once approved.
+
+use crate::AppState;
+use crate::auth::{Auth, Developer, Viewer};
+use crate::error::{ApiError, ApiResult, ErrorBody, JsonBody, PathParam, QueryParams};
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use tandem_core::platform::ConfigLayers;
+use tandem_store::{ChangeReviewRow, ChangeRow};
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ChangeQuery {
+    /// Only this service's change requests.
+    pub service: Option<String>,
+    /// At most this many, newest first (default 100).
+    pub limit: Option<i64>,
+}
+
+/// Change requests, newest first.
+#[utoipa::path(get, path = "/api/v1/changes", tag = "changes", params(ChangeQuery),
+    responses((status = 200, body = [ChangeRow]), (status = 401, body = ErrorBody)))]
+pub async fn list_changes(
+    _: Auth<Viewer>,
+    State(state): State<AppState>,
+    QueryParams(q): QueryParams<ChangeQuery>,
+) -> ApiResult<Json<Vec<ChangeRow>>> {
+    let limit = q.limit.unwrap_or(100).clamp(1, 1000);
+    Ok(Json(
+        state.engine.store.list_changes(q.service.as_deref(), limit).await?,
+    ))
+}
+
+/// A proposed change: new config layers, or a new flag file.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewChangeRequest {
+    /// `config` or `flags`.
+    pub kind: String,
+    /// What the change is for, in a line.
+    pub title: String,
+    /// For `config`: the whole proposed layers `{ defaults, regions, markets }`.
+    #[schema(value_type = Object)]
+    pub layers: Option<ConfigLayers>,
+    /// For `flags`: the whole proposed flag file (YAML).
+    pub text: Option<String>,
+}
+
+/// Proposes a change. It is checked first: a config change against the schema of the release
+/// running in every market it changes, a flag file against the platform; anything invalid is
+/// refused (422) with each problem's market and JSON path, and nothing is stored. When the
+/// policy needs no approval for it, it is applied at once.
+#[utoipa::path(post, path = "/api/v1/services/{service}/changes", tag = "changes", params(("service" = String, Path)),
+    request_body = NewChangeRequest,
+    responses((status = 201, body = ChangeRow), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn create_change(
+    auth: Auth<Developer>,
+    State(state): State<AppState>,
+    PathParam(service): PathParam<String>,
+    JsonBody(new): JsonBody<NewChangeRequest>,
+) -> ApiResult<(StatusCode, Json<ChangeRow>)> {
+    let title = new.title.trim();
+    if title.is_empty() {
+        return Err(ApiError::bad_request("`title` is empty: say what the change is for"));
+    }
+    let caller = &auth.0;
+    let row = match (new.kind.as_str(), new.layers, new.text) {
+        ("config", Some(layers), None) => {
+            state
+                .engine
+                .propose_config(&service, title, &layers, &caller.name, caller.role)
+                .await?
+        }
+        ("flags", None, Some(text)) => {
+            state
+                .engine
+                .propose_flags(&service, title, &text, &caller.name, caller.role)
+                .await?
+        }
+        ("config", ..) => {
+            return Err(ApiError::bad_request(
+                "a `config` change gives `layers` (and no `text`)",
+            ));
+        }
+        ("flags", ..) => return Err(ApiError::bad_request("a `flags` change gives `text` (and no `layers`)")),
+        (other, ..) => {
+            return Err(ApiError::bad_request(format!(
+                "`kind` is `{other}`: expected `config` or `flags`"
+            )));
+        }
+    };
+    Ok((StatusCode::CREATED, Json(row)))
+}
+
+/// A change request with its reviews, where it stands under the policy, and (as of now) its
+/// per-market diff and validation.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ChangeDetail {
+    pub change: ChangeRow,
+    pub reviews: Vec<ChangeReviewRow>,
+    /// `{ "state": "approved", "by" }`, `{ "state": "rejected", "by" }` or
+    /// `{ "state": "waiting", "missing", "from" }`.
+    #[schema(value_type = Object)]
+    pub review: serde_json::Value,
+    pub approvers: String,
+    pub approvals_needed: u32,
+    /// Config: `{ radius: { changed: [{ market, diff }], unchanged }, errors, unchecked, ... }`.
+    #[schema(value_type = Object)]
+    pub check: Option<serde_json::Value>,
+    /// Flags: the leaf diff of the flag file.
+    #[schema(value_type = Object)]
+    pub flags_diff: Option<serde_json::Value>,
+    pub flags_error: Option<String>,
+}
+
+#[utoipa::path(get, path = "/api/v1/changes/{id}", tag = "changes", params(("id" = i64, Path)),
+    responses((status = 200, body = ChangeDetail), (status = 404, body = ErrorBody)))]
+pub async fn get_change(
+    _: Auth<Viewer>,
+    State(state): State<AppState>,
+    PathParam(id): PathParam<i64>,
+) -> ApiResult<Json<ChangeDetail>> {
+    Ok(Json(detail(&state, id).await?))
+}
+
+pub(crate) async fn detail(state: &AppState, id: i64) -> ApiResult<ChangeDetail> {
+    let v = state.engine.change_view(id).await?;
+    Ok(ChangeDetail {
+        review: json(&v.review),
+        check: v.check.as_ref().map(json),
+        flags_diff: v.flags_diff.as_ref().map(json),
+        flags_error: v.flags_error,
+        approvers: v.approvers,
+        approvals_needed: v.approvals_needed,
+        change: v.change,
+        reviews: v.reviews,
+    })
+}
+
+/// Any serialisable value as JSON (a failure becomes `null`).
+fn json<T: Serialize>(value: &T) -> serde_json::Value {
+    serde_json::to_value(value).unwrap_or_default()
+}
+
+/// A new proposal for an open or rejected change request.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangeEdit {
+    #[schema(value_type = Object)]
+    pub layers: Option<ConfigLayers>,
+    pub text: Option<String>,
+}
+
+/// Edits a change request: checked again, its revision goes up and its approvals reset.
+#[utoipa::path(put, path = "/api/v1/changes/{id}", tag = "changes", params(("id" = i64, Path)),
+    request_body = ChangeEdit,
+    responses((status = 200, body = ChangeRow), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+pub async fn edit_change(
+    auth: Auth<Developer>,
+    State(state): State<AppState>,
+    PathParam(id): PathParam<i64>,
+    JsonBody(edit): JsonBody<ChangeEdit>,
+) -> ApiResult<Json<ChangeRow>> {
+    let proposed = match (edit.layers, edit.text) {
+        (Some(layers), None) => serde_json::to_string(&layers).map_err(ApiError::internal)?,
+        (None, Some(text)) => text,
+        _ => return Err(ApiError::bad_request("give either `layers` (config) or `text` (flags)")),
+    };
+    let row = state.engine.revise_change(id, &proposed, &auth.0.name).await?;
+    Ok(Json(row))
+}
+
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReviewRequest {
+    pub comment: Option<String>,
+}
+
+/// Approves the change's current revision. Refused (403) when the policy does not let the
+/// caller approve it (the author, or someone of the author's side); an approval that
+/// completes the policy applies the change.
+#[utoipa::path(post, path = "/api/v1/changes/{id}/approve", tag = "changes", params(("id" = i64, Path)),
+    request_body = ReviewRequest,
+    responses((status = 200, body = ChangeRow), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn approve_change(
+    auth: Auth<Developer>,
+    State(state): State<AppState>,
+    PathParam(id): PathParam<i64>,
+    body: axum::body::Bytes,
+) -> ApiResult<Json<ChangeRow>> {
+    review(state, auth, id, true, body).await
+}
+
+/// Rejects the change's current revision (it can be edited and reviewed again).
+#[utoipa::path(post, path = "/api/v1/changes/{id}/reject", tag = "changes", params(("id" = i64, Path)),
+    request_body = ReviewRequest,
+    responses((status = 200, body = ChangeRow), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn reject_change(
+    auth: Auth<Developer>,
+    State(state): State<AppState>,
+    PathParam(id): PathParam<i64>,
+    body: axum::body::Bytes,
+) -> ApiResult<Json<ChangeRow>> {
+    review(state, auth, id, false, body).await
+}
+
+async fn review(
+    state: AppState,
+    auth: Auth<Developer>,
+    id: i64,
+    approve: bool,
+    body: axum::body::Bytes,
+) -> ApiResult<Json<ChangeRow>> {
+    // The body is optional: an empty one is a review without a comment.
+    let comment = if body.iter().all(u8::is_ascii_whitespace) {
+        None
+    } else {
+        serde_json::from_slice::<ReviewRequest>(&body)
+            .map_err(|e| ApiError::bad_request(format!("the request body is not a review `{{ \"comment\" }}`: {e}")))?
+            .comment
+    };
+    let row = state
+        .engine
+        .review_change(id, &auth.0.name, auth.0.role, approve, comment.as_deref())
+        .await?;
+    Ok(Json(row))
+}
+
+/// Withdraws an open or rejected change request (its author, or an admin).
+#[utoipa::path(post, path = "/api/v1/changes/{id}/withdraw", tag = "changes", params(("id" = i64, Path)),
+    responses((status = 200, body = ChangeRow), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn withdraw_change(
+    auth: Auth<Developer>,
+    State(state): State<AppState>,
+    PathParam(id): PathParam<i64>,
+) -> ApiResult<Json<ChangeRow>> {
+    let change = state.engine.store.get_change(id).await?;
+    if change.author != auth.0.name && auth.0.role != tandem_core::role::Role::Admin {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            format!(
+                "only its author ({}) or an admin can withdraw change request {id}",
+                change.author
+            ),
+        ));
+    }
+    Ok(Json(state.engine.withdraw_change(id, &auth.0.name).await?))
+}

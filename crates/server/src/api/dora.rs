@@ -1,0 +1,81 @@
+//! The four DORA keys over a window, for a service, market, wave and kind of change.
+
+use crate::AppState;
+use crate::auth::{Auth, Viewer};
+use crate::error::{ApiError, ApiResult, ErrorBody, QueryParams};
+use axum::Json;
+use axum::extract::State;
+use serde::{Deserialize, Serialize};
+use tandem_core::dora::{ChangeKind, DAY_MS, Filter, Window};
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DoraQuery {
+    pub service: Option<String>,
+    pub market: Option<String>,
+    /// The wave's place in the rollout plan (0 is the pilot).
+    pub wave: Option<u32>,
+    /// `code` (releases), `config` (config versions), or both when absent.
+    pub kind: Option<String>,
+    /// The window ends now and spans this many days (default 30); or give `from` and `to`.
+    pub days: Option<u32>,
+    /// Start of the window, Unix milliseconds (with `to`).
+    pub from: Option<i64>,
+    /// End of the window (excluded), Unix milliseconds.
+    pub to: Option<i64>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct DoraAnswer {
+    pub from: i64,
+    pub to: i64,
+    /// The keys over everything the filter counts, and by market, service and wave:
+    /// `{ total, by_market, by_service, by_wave }`, each key with its DORA level
+    /// (thresholds of the Accelerate State of DevOps 2021 report; see docs/metrics.md).
+    #[schema(value_type = Object)]
+    pub keys: serde_json::Value,
+}
+
+/// Deployment frequency, lead time for changes (median, p90), change failure rate and failed
+/// deployment recovery time, with their levels; see docs/metrics.md for every formula.
+#[utoipa::path(get, path = "/api/v1/metrics/dora", tag = "metrics", params(DoraQuery),
+    responses((status = 200, body = DoraAnswer), (status = 400, body = ErrorBody)))]
+pub async fn dora(
+    _: Auth<Viewer>,
+    State(state): State<AppState>,
+    QueryParams(q): QueryParams<DoraQuery>,
+) -> ApiResult<Json<DoraAnswer>> {
+    let (from, to) = match (q.from, q.to, q.days) {
+        (Some(from), Some(to), None) => (from, to),
+        (None, None, days) => {
+            let to = tandem_store::now_ms() + 1;
+            (to - i64::from(days.unwrap_or(30).max(1)) * DAY_MS, to)
+        }
+        _ => {
+            return Err(ApiError::bad_request(
+                "give `days`, or both `from` and `to` (Unix milliseconds)",
+            ));
+        }
+    };
+    let window = Window::new(from, to).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let mut filter = Filter::new(window);
+    filter.service = q.service;
+    filter.market = q.market;
+    filter.wave = q.wave;
+    filter.kind = match q.kind.as_deref() {
+        None => None,
+        Some("code") => Some(ChangeKind::Code),
+        Some("config") => Some(ChangeKind::Config),
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "`kind` is `{other}`: expected `code` or `config`"
+            )));
+        }
+    };
+    let keys = state.engine.dora(&filter).await?;
+    Ok(Json(DoraAnswer {
+        from,
+        to,
+        keys: serde_json::to_value(keys).map_err(ApiError::internal)?,
+    }))
+}

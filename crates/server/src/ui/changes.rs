@@ -1,0 +1,529 @@
+//! Change requests: the list, one request as a reviewer reads it (where it stands under the
+//! policy, each changed market's diff, validation, the reviews), and its buttons. The buttons
+//! are form posts behind the same walls as the run page's: the SameSite=Strict cookie and a
+//! refused foreign `Origin`. Who may review is the policy's call, made by the engine.
+
+use super::layout::{LIVE_REFRESH, Nav, Page, count, dot, empty, page, when};
+use super::run_actions::refuse_foreign_origin;
+use super::{PageError, PageResult, parse_id};
+use crate::AppState;
+use crate::auth::{Caller, Developer, PageAuth, Viewer, url_encode};
+use crate::error::ApiError;
+use axum::extract::rejection::{FormRejection, QueryRejection};
+use axum::extract::{Form, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::response::{IntoResponse, Redirect, Response};
+use maud::{Markup, html};
+use tandem_core::config::{Change, ChangeCheck, ConfigDiff};
+use tandem_core::policy::changes::ReviewState;
+use tandem_core::role::Role;
+use tandem_engine::configs::ChangeView;
+use tandem_store::ChangeRow;
+
+/// How many change requests the list shows.
+const CHANGE_LIST_LIMIT: i64 = 200;
+
+/// Which colour a change request's state gets: open waits on people (amber), not on a fault.
+fn change_tone(state: &str) -> &'static str {
+    match state {
+        "done" => "ok",
+        "open" | "applying" | "applied" => "busy",
+        "failed" | "rejected" => "bad",
+        _ => "idle",
+    }
+}
+
+fn change_badge(state: &str) -> Markup {
+    html! { span class={ "badge " (change_tone(state)) } { (state) } }
+}
+
+/// Whether the change is still moving on its own (its config rolling out).
+fn in_flight(state: &str) -> bool {
+    matches!(state, "applying" | "applied")
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct ChangesQuery {
+    /// Only this service's change requests.
+    #[serde(default)]
+    pub service: Option<String>,
+}
+
+/// `GET /changes[?service=]`: change requests, newest first.
+pub async fn list(
+    auth: PageAuth<Viewer>,
+    State(state): State<AppState>,
+    query: Result<Query<ChangesQuery>, QueryRejection>,
+) -> PageResult {
+    let Query(q) = query?;
+    let service = q.service.as_deref().filter(|s| !s.is_empty());
+    let changes = state.engine.store.list_changes(service, CHANGE_LIST_LIMIT).await?;
+    let body = html! {
+        div.page-head {
+            h1 { "Change requests" @if let Some(s) = service { " · " (s) } }
+            span.muted { "config and flag changes, newest first" }
+            @if service.is_some() { a.right href="/changes" { "All services" } }
+        }
+        section.panel {
+            @if changes.is_empty() {
+                (empty("No change request yet. Propose one with `tandem config edit SERVICE` or `tandem flags apply SERVICE -f flags.yml`."))
+            } @else {
+                table.data.changes {
+                    thead { tr {
+                        th { "Change" } th { "Service" } th { "Kind" } th { "Title" } th { "Author" } th { "State" } th { "Updated" }
+                    } }
+                    tbody {
+                        @for c in &changes {
+                            tr data-change=(c.id) {
+                                td { a href={ "/changes/" (c.id) } { "#" (c.id) } }
+                                td { a.filter-link href={ "/changes?service=" (url_encode(&c.service)) } { (c.service) } }
+                                td { span.chip { (c.kind) } }
+                                td { a href={ "/changes/" (c.id) } { (c.title) } }
+                                td { (c.author) " " span.muted { (c.author_role) } }
+                                td { (change_badge(&c.state)) }
+                                td { (when(Some(c.updated_at))) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    Ok(page(
+        Page {
+            title: "Change requests",
+            nav: Nav::Changes,
+            caller: Some(&auth.0),
+            refresh: changes.iter().any(|c| in_flight(&c.state)).then_some(LIVE_REFRESH),
+        },
+        body,
+    ))
+}
+
+/// `GET /changes/{id}`: the change request as a reviewer reads it.
+pub async fn detail(auth: PageAuth<Viewer>, State(state): State<AppState>, Path(raw): Path<String>) -> PageResult {
+    let id = parse_id("change request", &raw)?;
+    let view = state.engine.change_view(id).await.map_err(ApiError::from)?;
+    let c = &view.change;
+    let caller = &auth.0;
+    let platform = state.engine.store.load_platform().await?;
+    // The policy's own verdict on this caller, so the page offers only what will be accepted.
+    let may_review = match c.author_role.parse::<Role>() {
+        Ok(author_role) => {
+            platform
+                .changes
+                .rule(c.production)
+                .may_review(&c.author, author_role, &caller.name, caller.role)
+        }
+        Err(e) => Err(e),
+    };
+    let may_withdraw =
+        matches!(c.state.as_str(), "open" | "rejected") && (caller.name == c.author || caller.role == Role::Admin);
+    let title = format!("Change request #{id}");
+    let body = html! {
+        div.page-head {
+            h1 { (title) " " (change_badge(&c.state)) }
+            @if may_withdraw {
+                div.actions {
+                    form method="post" action={ "/changes/" (id) "/withdraw" } {
+                        button.btn.danger type="submit" { "Withdraw" }
+                    }
+                }
+            }
+            div.meta {
+                b { (c.title) } (dot())
+                span.chip { (c.kind) } " of " a href={ "/changes?service=" (url_encode(&c.service)) } { (c.service) } (dot())
+                "by " (c.author) " " span.muted { "as " (c.author_role) } (dot())
+                "revision " (c.revision) (dot())
+                "opened " (when(Some(c.created_at))) (dot())
+                "updated " (when(Some(c.updated_at)))
+            }
+        }
+        (standing(&view))
+        @if let Some(check) = &view.check {
+            (radius_panel(check))
+            (validation_panel(check))
+        }
+        @if view.change.kind == "flags" {
+            (flags_panel(&view))
+        }
+        (reviews_panel(&view, caller, may_review))
+    };
+    Ok(page(
+        Page {
+            title: &title,
+            nav: Nav::Changes,
+            caller: Some(caller),
+            refresh: in_flight(&c.state).then_some(LIVE_REFRESH),
+        },
+        body,
+    ))
+}
+
+/// Where the change stands: under review, or what applying it came to.
+fn standing(view: &ChangeView) -> Markup {
+    let c = &view.change;
+    html! {
+        @match c.state.as_str() {
+            "open" => {
+                @match &view.review {
+                    ReviewState::Waiting { missing, from } => {
+                        p.alert.note.standing { "Waits for " b { (count(*missing as usize, "approval")) } " from " b { (from) } "." }
+                    }
+                    ReviewState::Approved { .. } => { p.alert.note.standing { "Approved: it applies now." } }
+                    ReviewState::Rejected { by } => { p.alert.bad.standing { "Rejected by " b { (by) } "." } }
+                }
+            }
+            state => {
+                p class={ "alert standing " @if matches!(state, "failed" | "rejected") { "bad" } @else { "note" } } {
+                    @match &view.review {
+                        ReviewState::Approved { by } if !by.is_empty() && state != "withdrawn" => {
+                            "Approved by " b { (by.join(", ")) } (dot())
+                        }
+                        _ => {}
+                    }
+                    (capitalize(c.result.as_deref().unwrap_or(state)))
+                    @if let Some(r) = c.rollout_id { (dot()) a href={ "/rollouts/" (r) } { "see rollout #" (r) " →" } }
+                }
+            }
+        }
+    }
+}
+
+/// The markets the change alters, with each one's diff.
+fn radius_panel(check: &ChangeCheck) -> Markup {
+    let changed = &check.radius.changed;
+    let total = changed.len() + check.radius.unchanged.len();
+    html! {
+        section.panel {
+            div.panel-head {
+                h2 { "Blast radius" }
+                span { b { (changed.len()) " of " (count(total, "market")) } " change" }
+                div.legend {
+                    span.key.diff-added { "added" }
+                    span.key.diff-removed { "removed" }
+                    span.key.diff-changed { "changed" }
+                }
+            }
+            @if changed.is_empty() {
+                (empty("No market's config changes any more: the config it was written against has moved on."))
+            } @else {
+                table.data.diff {
+                    thead { tr { th { "Market" } th.key { "Key" } th.old { "Old" } th {} th.new { "New" } } }
+                    tbody {
+                        @for m in changed {
+                            @for (i, e) in m.diff.entries.iter().enumerate() {
+                                tr class={ "diff-" (change_kind(&e.change)) } data-market=(m.market) {
+                                    @if i == 0 {
+                                        td.market rowspan=(m.diff.len()) { span.market-id { (m.market) } }
+                                    }
+                                    (diff_cells(&e.path, &e.change))
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            @if !check.radius.unchanged.is_empty() {
+                p.last.small { "Unchanged: " (check.radius.unchanged.join(", ")) }
+            }
+        }
+    }
+}
+
+fn change_kind(change: &Change) -> &'static str {
+    match change {
+        Change::Added { .. } => "added",
+        Change::Removed { .. } => "removed",
+        Change::Changed { .. } => "changed",
+    }
+}
+
+/// Key, old value, arrow and new value of one leaf that differs.
+fn diff_cells(path: &str, change: &Change) -> Markup {
+    let absent = html! { span.muted { "—" } };
+    let value = |v: &serde_json::Value| html! { code.value { (v.to_string()) } };
+    let (old, new) = match change {
+        Change::Added { new } => (absent.clone(), value(new)),
+        Change::Removed { old } => (value(old), absent.clone()),
+        Change::Changed { old, new } => (value(old), value(new)),
+    };
+    html! {
+        td.key { code { (if path.is_empty() { "(root)" } else { path }) } }
+        td.old { (old) }
+        td.arrow { "→" }
+        td.new { (new) }
+    }
+}
+
+/// Each changed market's proposed config against the schema of the release running there.
+fn validation_panel(check: &ChangeCheck) -> Markup {
+    let checked: Vec<&str> = check
+        .radius
+        .markets()
+        .filter(|m| !check.unchecked.iter().any(|u| u == m))
+        .collect();
+    html! {
+        section.panel {
+            div.panel-head {
+                h2 { "Validation" }
+                span.muted { "against the config schema of the release running in each changed market, as of now" }
+            }
+            ul.checks {
+                @for e in &check.errors { li.bad { "✗ " (e.to_string()) } }
+                @for r in &check.unknown_regions {
+                    li.bad { "✗ region `" (r) "`: no market of the platform is in this region" }
+                }
+                @for m in &check.unknown_markets { li.bad { "✗ market `" (m) "`: not a market of the platform" } }
+                @if check.is_valid() && !checked.is_empty() {
+                    li.ok { "✓ Valid for the release running in each changed market (" (checked.join(", ")) ")" }
+                }
+                @if !check.unchecked.is_empty() {
+                    li.muted {
+                        "Not validated (no release with a config schema runs there): " (check.unchecked.join(", "))
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A flag change: the leaf diff of the flag file, and why it does not compile if it does not.
+fn flags_panel(view: &ChangeView) -> Markup {
+    let empty_diff = ConfigDiff::default();
+    let diff = view.flags_diff.as_ref().unwrap_or(&empty_diff);
+    html! {
+        section.panel {
+            div.panel-head {
+                h2 { "Flag file" }
+                span { b { (diff.len()) @if diff.len() == 1 { " leaf" } @else { " leaves" } } " change" }
+                div.legend {
+                    span.key.diff-added { "added" }
+                    span.key.diff-removed { "removed" }
+                    span.key.diff-changed { "changed" }
+                }
+            }
+            @if let Some(e) = &view.flags_error {
+                pre.check-error { (e) }
+            }
+            @if diff.is_empty() {
+                (empty("The proposed flag file is the one in force."))
+            } @else {
+                table.data.diff {
+                    thead { tr { th.key { "Key" } th.old { "Old" } th {} th.new { "New" } } }
+                    tbody {
+                        @for e in &diff.entries {
+                            tr class={ "diff-" (change_kind(&e.change)) } { (diff_cells(&e.path, &e.change)) }
+                        }
+                    }
+                }
+            }
+            details.proposed {
+                summary { "The proposed flag file" }
+                pre.source { (view.change.proposed) }
+            }
+        }
+    }
+}
+
+/// The reviews so far, and the review form while the change is open.
+fn reviews_panel(view: &ChangeView, caller: &Caller, may_review: Result<(), String>) -> Markup {
+    let c = &view.change;
+    html! {
+        section.panel {
+            div.panel-head {
+                h2 { "Reviews" }
+                span.muted {
+                    @if view.approvals_needed == 0 {
+                        "needs no approval: it changes no live market"
+                    } @else {
+                        "needs " (count(view.approvals_needed as usize, "approval")) " from " (view.approvers)
+                        @if c.production { ", as it changes a live market" }
+                    }
+                }
+            }
+            @if view.reviews.is_empty() {
+                (empty("No review yet."))
+            } @else {
+                table.data.reviews {
+                    thead { tr { th { "Who" } th { "Role" } th { "Verdict" } th { "Revision" } th { "Comment" } th { "When" } } }
+                    tbody {
+                        @for r in &view.reviews {
+                            @let earlier = r.revision < c.revision;
+                            tr.earlier[earlier] {
+                                td { b { (r.reviewer) } }
+                                td.muted { (r.role) }
+                                td {
+                                    @if r.verdict == "approve" { span.badge.ok { "approved" } }
+                                    @else { span.badge.bad { "rejected" } }
+                                }
+                                td { (r.revision) @if earlier { " " span.muted.small { "earlier revision" } } }
+                                td.comment { (r.comment.as_deref().unwrap_or_default()) }
+                                td { (when(Some(r.at))) }
+                            }
+                        }
+                    }
+                }
+            }
+            @if c.state == "open" && caller.role.allows(Role::Developer) {
+                @match may_review {
+                    Ok(()) => {
+                        form.review method="post" action={ "/changes/" (c.id) "/approve" } {
+                            textarea name="comment" rows="2" placeholder="Comment (optional)" {}
+                            div.review-buttons {
+                                button.btn.primary type="submit" { "Approve" }
+                                button.btn.danger type="submit" formaction={ "/changes/" (c.id) "/reject" } { "Reject" }
+                            }
+                        }
+                    }
+                    Err(why) => { p.last.muted { (sentence(&why)) } }
+                }
+            }
+        }
+    }
+}
+
+/// The fields of a review or withdrawal.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct ReviewForm {
+    #[serde(default)]
+    pub comment: String,
+}
+
+/// `POST /changes/{id}/{approve|reject|withdraw}`: back to the change request page.
+pub async fn act(
+    auth: PageAuth<Developer>,
+    State(state): State<AppState>,
+    Path((raw, action)): Path<(String, String)>,
+    uri: Uri,
+    headers: HeaderMap,
+    form: Result<Form<ReviewForm>, FormRejection>,
+) -> Result<Response, PageError> {
+    // Withdraw carries no field.
+    let form = form.map(|Form(f)| f).unwrap_or_default();
+    let id = parse_id("change request", &raw)?;
+    if let Some(refusal) = refuse_foreign_origin(&headers, &uri, &auth.0) {
+        return Ok(refusal);
+    }
+    let (engine, caller) = (&state.engine, &auth.0);
+    let comment = Some(form.comment.trim()).filter(|c| !c.is_empty());
+    let done: anyhow::Result<ChangeRow> = match action.as_str() {
+        "approve" | "reject" => {
+            engine
+                .review_change(id, &caller.name, caller.role, action == "approve", comment)
+                .await
+        }
+        "withdraw" => {
+            let change = engine.store.get_change(id).await?;
+            if change.author != caller.name && caller.role != Role::Admin {
+                let why = format!("only its author ({}) or an admin can withdraw it", change.author);
+                return Ok(refused(caller, id, &action, StatusCode::FORBIDDEN, &why));
+            }
+            engine.withdraw_change(id, &caller.name).await
+        }
+        _ => return Err(PageError::not_found(format!("no action `{action}` on change requests"))),
+    };
+    match done.map_err(ApiError::from) {
+        Ok(_) => Ok(Redirect::to(&format!("/changes/{id}")).into_response()),
+        // The policy's refusal, or a change that moved on: said on a page leading back to it.
+        Err(e) if matches!(e.status, StatusCode::FORBIDDEN | StatusCode::CONFLICT) => {
+            Ok(refused(caller, id, &action, e.status, &e.message))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `GET` of the same: where sign-in returns; nothing is done, the user lands on the page.
+pub async fn back_to_change(Path((raw, _)): Path<(String, String)>) -> Result<Redirect, PageError> {
+    let id = parse_id("change request", &raw)?;
+    Ok(Redirect::to(&format!("/changes/{id}")))
+}
+
+fn refused(caller: &Caller, id: i64, action: &str, status: StatusCode, message: &str) -> Response {
+    let verb = match action {
+        "approve" => "approved",
+        "reject" => "rejected",
+        _ => "withdrawn",
+    };
+    let heading = format!("Change request #{id} cannot be {verb} by you");
+    let title = format!("{} {heading}", status.as_u16());
+    let body = html! {
+        section.panel.error-page {
+            p.code { (status.as_u16()) }
+            h1 { (heading) }
+            p.message { (sentence(message)) }
+            p { a href={ "/changes/" (id) } { "← Back to change request #" (id) } }
+        }
+    };
+    let page = page(
+        Page {
+            title: &title,
+            nav: Nav::Changes,
+            caller: Some(caller),
+            refresh: None,
+        },
+        body,
+    );
+    (status, page).into_response()
+}
+
+fn capitalize(text: &str) -> String {
+    let mut chars = text.trim().chars();
+    chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
+/// `text` with a capital first letter and a closing full stop.
+fn sentence(text: &str) -> String {
+    let mut out = capitalize(text);
+    if !out.ends_with(['.', '!', '?']) {
+        out.push('.');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_diff_row_says_how_the_value_changed() {
+        let changed = diff_cells(
+            "vat_rate",
+            &Change::Changed {
+                old: json!(0.2),
+                new: json!(0.21),
+            },
+        )
+        .into_string();
+        assert!(
+            changed.contains(r#"<td class="key"><code>vat_rate</code></td>"#),
+            "{changed}"
+        );
+        assert!(
+            changed.contains(r#"<td class="old"><code class="value">0.2</code></td>"#),
+            "{changed}"
+        );
+        assert!(
+            changed.contains(r#"<td class="new"><code class="value">0.21</code></td>"#),
+            "{changed}"
+        );
+        let added = diff_cells("carrier", &Change::Added { new: json!("post") }).into_string();
+        assert!(
+            added.contains(r#"<td class="old"><span class="muted">—</span></td>"#),
+            "{added}"
+        );
+        assert!(added.contains("&quot;post&quot;"), "strings keep their quotes: {added}");
+    }
+
+    #[test]
+    fn open_changes_wait_on_people_not_on_a_fault() {
+        assert_eq!(change_tone("open"), "busy");
+        assert_eq!(change_tone("done"), "ok");
+        assert_eq!(change_tone("rejected"), "bad");
+        assert_eq!(change_tone("withdrawn"), "idle");
+    }
+}

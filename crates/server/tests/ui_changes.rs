@@ -1,0 +1,294 @@
+//! The change request pages over plain HTTP: the list, one request with its market diff and
+//! where it stands, and its review buttons — the policy's refusal, a foreign `Origin` refused,
+//! and an operator's approval applying the change.
+
+#![allow(clippy::unwrap_used)]
+
+use reqwest::StatusCode;
+use reqwest::header::{COOKIE, LOCATION, ORIGIN};
+use serde_json::json;
+use std::sync::Arc;
+use tandem_core::platform::{ConfigLayers, parse_platform};
+use tandem_core::role::Role;
+use tandem_engine::{Engine, EngineSettings};
+use tandem_server::{AppState, ServerSettings};
+use tandem_store::Store;
+
+const PLATFORM: &str = "
+markets:
+  - { id: fr, name: France, region: west, currency: EUR, locale: fr-FR, timezone: Europe/Paris }
+  - { id: be, name: Belgium, region: west, currency: EUR, locale: fr-BE, timezone: Europe/Brussels }
+waves:
+  - { name: pilot, markets: [fr] }
+  - { name: benelux, markets: [be] }
+services:
+  - { name: shop, repo: /nonexistent/shop }
+";
+
+/// The real server on 127.0.0.1, port 0, over a temporary data folder; a token per role, each
+/// named after its role.
+struct Server {
+    base: String,
+    engine: Arc<Engine>,
+    tokens: Vec<(Role, String)>,
+    http: reqwest::Client,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    _dir: tempfile::TempDir,
+}
+
+impl Server {
+    async fn start() -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).await.unwrap();
+        store
+            .sync_platform(&parse_platform("p.yml", PLATFORM).unwrap())
+            .await
+            .unwrap();
+        let mut tokens = Vec::new();
+        for role in Role::ALL {
+            let secret = format!("secret-{role}");
+            store.insert_token(role.as_str(), role, &secret).await.unwrap();
+            tokens.push((role, secret));
+        }
+        let engine: Arc<Engine> = Engine::new(store, EngineSettings::in_data_dir(dir.path()))
+            .await
+            .unwrap();
+        let state = AppState::new(engine.clone(), ServerSettings { anonymous_read: false });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(tandem_server::serve(listener, state, async move {
+            let _ = rx.await;
+        }));
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(std::time::Duration::from_secs(30))
+            .build()
+            .unwrap();
+        Server {
+            base,
+            engine,
+            tokens,
+            http,
+            shutdown: Some(tx),
+            _dir: dir,
+        }
+    }
+
+    /// The sign-in cookie of `role`'s token, as the browser sends it after `/login`.
+    fn cookie(&self, role: Role) -> String {
+        let secret = &self.tokens.iter().find(|(r, _)| *r == role).unwrap().1;
+        format!("tandem_token={secret}")
+    }
+
+    /// GETs a page as `role`: its status and HTML.
+    async fn page(&self, path: &str, role: Role) -> (StatusCode, String) {
+        let r = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .header(COOKIE, self.cookie(role))
+            .send()
+            .await
+            .unwrap();
+        (r.status(), r.text().await.unwrap())
+    }
+
+    /// Presses a button of a change request page as `role`, sent from `origin`.
+    async fn press(&self, path: &str, role: Role, origin: &str, comment: &str) -> reqwest::Response {
+        self.http
+            .post(format!("{}{path}", self.base))
+            .header(COOKIE, self.cookie(role))
+            .header(ORIGIN, origin)
+            .form(&[("comment", comment)])
+            .send()
+            .await
+            .unwrap()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// Belgium's VAT at 21%, proposed by Dana, a developer: it changes a live market, so it waits
+/// for an operator.
+async fn propose_vat(s: &Server) -> i64 {
+    let layers: ConfigLayers = serde_json::from_value(json!({ "markets": { "be": { "vat_rate": 0.21 } } })).unwrap();
+    let change = s
+        .engine
+        .propose_config("shop", "VAT 21% in Belgium", &layers, "dana", Role::Developer)
+        .await
+        .unwrap();
+    assert_eq!(change.state, "open");
+    change.id
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_config_change_request_is_listed_shown_and_waits_for_an_operator() {
+    let s = Server::start().await;
+    let id = propose_vat(&s).await;
+
+    let (status, list) = s.page("/changes", Role::Viewer).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(list.contains(&format!(r#"href="/changes/{id}""#)), "{list}");
+    assert!(list.contains("VAT 21% in Belgium") && list.contains("dana"), "{list}");
+    assert!(list.contains(r#"<span class="badge busy">open</span>"#), "{list}");
+    let (_, other) = s.page("/changes?service=checkout", Role::Viewer).await;
+    assert!(!other.contains("VAT 21% in Belgium"), "filtered by service: {other}");
+
+    let (status, page) = s.page(&format!("/changes/{id}"), Role::Viewer).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains("Waits for <b>1 approval</b> from <b>an operator (ops side)</b>"),
+        "{page}"
+    );
+    assert!(page.contains("<b>1 of 2 markets</b> change"), "{page}");
+    assert!(
+        page.contains(r#"<tr class="diff-added" data-market="be">"#)
+            && page.contains(r#"<td class="key"><code>vat_rate</code></td>"#),
+        "be's diff: {page}"
+    );
+    assert!(page.contains(r#"<code class="value">0.21</code>"#), "{page}");
+    assert!(page.contains("Unchanged: fr"), "{page}");
+    assert!(
+        page.contains("Not validated (no release with a config schema runs there): be"),
+        "{page}"
+    );
+    assert!(
+        !page.contains(r#"action="/changes/"#),
+        "a viewer gets no button: {page}"
+    );
+
+    let (_, as_author) = s.page(&format!("/changes/{id}"), Role::Operator).await;
+    assert!(
+        as_author.contains(&format!(r#"action="/changes/{id}/approve""#))
+            && as_author.contains(&format!(r#"formaction="/changes/{id}/reject""#)),
+        "an operator may review: {as_author}"
+    );
+    let (_, as_developer) = s.page(&format!("/changes/{id}"), Role::Developer).await;
+    assert!(
+        !as_developer.contains(&format!(r#"action="/changes/{id}/approve""#))
+            && as_developer.contains("this change needs an operator (ops)"),
+        "a developer is told why not: {as_developer}"
+    );
+
+    let (status, missing) = s.page("/changes/999", Role::Viewer).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(missing.contains("Change request 999 not found"), "{missing}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_operator_approves_from_the_page_and_the_policy_refuses_a_developer() {
+    let s = Server::start().await;
+    let id = propose_vat(&s).await;
+    let approve = format!("/changes/{id}/approve");
+    let state = || async { s.engine.store.get_change(id).await.unwrap().state };
+
+    let r = s.press(&approve, Role::Operator, "http://evil.example", "").await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert!(r.text().await.unwrap().contains("sent from another site"));
+    assert_eq!(state().await, "open", "a foreign origin does nothing");
+
+    let r = s.press(&approve, Role::Developer, &s.base, "looks good").await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let body = r.text().await.unwrap();
+    assert!(
+        body.contains(&format!("Change request #{id} cannot be approved by you"))
+            && body.contains("Developer is on the dev side like the author dana: this change needs an operator (ops)."),
+        "the refusal says why: {body}"
+    );
+    assert!(
+        body.contains(&format!(r#"href="/changes/{id}""#)),
+        "and leads back: {body}"
+    );
+    assert_eq!(state().await, "open", "the policy refused it");
+    assert!(s.engine.store.list_reviews(id).await.unwrap().is_empty());
+
+    let r = s.press(&approve, Role::Operator, &s.base, "checked with finance").await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(r.headers()[LOCATION], format!("/changes/{id}").as_str());
+    assert_eq!(
+        state().await,
+        "done",
+        "nothing runs yet: the new version is in force at once"
+    );
+
+    let (status, page) = s.page(&format!("/changes/{id}"), Role::Viewer).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains(r#"<span class="badge ok">done</span>"#), "{page}");
+    assert!(page.contains("Approved by <b>operator</b>"), "{page}");
+    assert!(page.contains("Config v2 in force: nothing runs yet"), "{page}");
+    assert!(
+        page.contains(r#"<span class="badge ok">approved</span>"#) && page.contains("checked with finance"),
+        "the review is listed: {page}"
+    );
+    assert!(
+        !page.contains(r#"action="/changes/"#),
+        "a done change has no button: {page}"
+    );
+
+    let r = s.press(&approve, Role::Operator, &s.base, "").await;
+    assert_eq!(r.status(), StatusCode::CONFLICT, "nothing left to review");
+    assert!(r.text().await.unwrap().contains("there is nothing to review"));
+
+    let (_, config) = s.page("/config", Role::Viewer).await;
+    assert!(
+        config.contains(r#"<td class="config-version" title="runs config v2">v2</td>"#),
+        "each market runs v2 now: {config}"
+    );
+    assert!(
+        config.contains(r#"<td class="layer-override" title="market override">0.21</td>"#),
+        "be's value is coloured by its layer: {config}"
+    );
+    assert!(config.contains(r#"href="/changes?service=shop""#), "{config}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_author_withdraws_and_a_rejection_is_shown() {
+    let s = Server::start().await;
+    let id = propose_vat(&s).await;
+    let r = s
+        .press(
+            &format!("/changes/{id}/reject"),
+            Role::Operator,
+            &s.base,
+            "not before April",
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let (_, page) = s.page(&format!("/changes/{id}"), Role::Viewer).await;
+    assert!(page.contains(r#"<span class="badge bad">rejected</span>"#), "{page}");
+    assert!(page.contains("Rejected by operator</p>"), "{page}");
+    assert!(page.contains("not before April"), "{page}");
+
+    // Not the author: refused; the author withdraws it.
+    let r = s
+        .press(&format!("/changes/{id}/withdraw"), Role::Developer, &s.base, "")
+        .await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert!(
+        r.text()
+            .await
+            .unwrap()
+            .contains("Only its author (dana) or an admin can withdraw it.")
+    );
+    s.engine
+        .store
+        .insert_token("dana", Role::Developer, "secret-dana")
+        .await
+        .unwrap();
+    let r = s
+        .http
+        .post(format!("{}/changes/{id}/withdraw", s.base))
+        .header(COOKIE, "tandem_token=secret-dana")
+        .header(ORIGIN, &s.base)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(s.engine.store.get_change(id).await.unwrap().state, "withdrawn");
+}
