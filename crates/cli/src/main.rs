@@ -63,6 +63,9 @@ enum Command {
     /// DORA's four keys with their levels: deployment frequency, lead time, change failure
     /// rate, recovery time.
     Metrics(commands::metrics::MetricsArgs),
+    /// Incidents: list, open by hand, resolve, link to a deployment, postmortem draft.
+    #[command(subcommand)]
+    Incident(commands::incidents::IncidentCommand),
 }
 
 fn main() -> ExitCode {
@@ -114,6 +117,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             .await
             .map(|ok| if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE }),
         Command::Artifact(c) => c.run().await.map(|_| ExitCode::SUCCESS),
+        Command::Incident(c) => c.run().await.map(|_| ExitCode::SUCCESS),
         Command::Metrics(args) => commands::metrics::run(args).await.map(|_| ExitCode::SUCCESS),
     }
 }

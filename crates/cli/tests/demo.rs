@@ -126,6 +126,8 @@ fn the_demo_builds_releases_and_rolls_out_to_25_markets() {
     assert_eq!(dora["deployment_frequency"]["deployments"], 27);
     assert_eq!(dora["change_failure_rate"]["failed"], 1);
     assert!(dora["lead_time"]["commits"].as_u64().unwrap() >= 25, "{dora}");
+    // fr was restored when v1 answered again: its incident resolved itself.
+    assert_eq!(dora["recovery_time"]["recovered"], 1, "{dora}");
     assert_eq!(
         change["validation"],
         serde_json::json!({ "errors": 0, "unchecked": 0 }),

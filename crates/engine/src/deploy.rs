@@ -189,12 +189,14 @@ impl Engine {
             _ => release.version.clone(),
         };
         let title = format!("{} {what} failed its gate in {market}: {reason}", release.service);
+        let mut incident_id = None;
         match self
             .store
             .insert_incident(&release.service, market, Some(deployment.id), &title)
             .await
         {
             Ok(incident) => {
+                incident_id = Some(incident.id);
                 self.announce(Announcement {
                     event: Event::IncidentOpened,
                     text: format!("Incident {}: {title}", incident.id),
@@ -208,7 +210,9 @@ impl Engine {
             Err(e) => tracing::error!(deployment = deployment.id, error = %e, "cannot open an incident"),
         }
         if keeps_previous {
-            self.record_recovery(release, spec, deployment, failure.failed_at).await;
+            if self.record_recovery(release, spec, deployment, failure.failed_at).await {
+                self.resolve_recovered(incident_id).await;
+            }
             return;
         }
         if spec.deploy.is_none() {
@@ -247,6 +251,9 @@ impl Engine {
                 );
                 result.value = Some(took.as_secs_f64() * 1000.0);
                 self.record_gate(deployment.id, result).await;
+                if outcome.healthy {
+                    self.resolve_recovered(incident_id).await;
+                }
                 let text = if outcome.healthy {
                     format!("{} in {market} went back to {version} by itself", release.service)
                 } else {
@@ -268,17 +275,34 @@ impl Engine {
         }
     }
 
+    /// An incident a failed gate opened is resolved once the market's previous release serves
+    /// again (its probe answers): the market is restored.
+    async fn resolve_recovered(&self, incident: Option<i64>) {
+        let Some(id) = incident else { return };
+        if let Err(e) = self
+            .store
+            .resolve_incident(
+                id,
+                "tandem (the previous release answers its probe)",
+                tandem_store::now_ms(),
+            )
+            .await
+        {
+            tracing::warn!(incident = id, error = %e, "cannot resolve a recovered incident");
+        }
+    }
+
     /// With a driver that kept the previous release serving, records how soon after the failed
-    /// gate that release answered its probe (the market's recovery time).
+    /// gate that release answered its probe (the market's recovery time); true when it did.
     async fn record_recovery(
         &self,
         release: &ReleaseRow,
         spec: &ServiceSpec,
         deployment: &DeploymentRow,
         failed_at: Instant,
-    ) {
+    ) -> bool {
         let Some(previous) = deployment.previous_release_id else {
-            return;
+            return false;
         };
         let live = self.store.list_live_deployments().await.ok().and_then(|live| {
             live.into_iter()
@@ -286,7 +310,7 @@ impl Engine {
         });
         // Only a release that answers over HTTP can be timed (a command without `url` cannot).
         let Some(url) = live.and_then(|d| d.url).filter(|u| u.starts_with("http")) else {
-            return;
+            return false;
         };
         let probe = format!("{url}{}", spec.gates.probe.path);
         let answered = loop {
@@ -315,6 +339,7 @@ impl Engine {
         let mut result = gate("recovery", answered, &reason);
         result.value = Some(took.as_secs_f64() * 1000.0);
         self.record_gate(deployment.id, result).await;
+        answered
     }
 
     /// Starts the release for a market and runs its gates. On success returns the driver, the

@@ -10,6 +10,7 @@ pub mod executor;
 pub mod flags;
 pub mod git;
 pub mod history;
+pub mod incidents;
 mod job;
 pub mod logs;
 pub mod metrics;

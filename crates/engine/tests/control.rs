@@ -217,6 +217,11 @@ async fn a_failed_command_sends_the_market_back_by_itself_and_tells_the_team() {
     let incidents = engine.store.list_incidents().await.unwrap();
     assert_eq!(incidents.len(), 1);
     assert_eq!(incidents[0].deployment_id, Some(deployments[0].id));
+    assert_eq!(
+        incidents[0].state, "resolved",
+        "fr is restored once good-1 is deployed again"
+    );
+    assert!(incidents[0].resolved_by.as_deref().unwrap().starts_with("tandem"));
 
     // The team heard of it: the generic hook got every event with its facts, the Slack
     // hook only what it asked for, as text.
@@ -599,12 +604,16 @@ async fn an_approved_config_change_rolls_out_behind_the_gates_and_rolls_back() {
     let change = engine.store.get_change(change.id).await.unwrap();
     assert_eq!(change.state, "failed");
     let incidents = engine.store.list_incidents().await.unwrap();
-    assert!(
-        incidents
-            .iter()
-            .any(|i| i.title.starts_with("app config v3 (on v1) failed its gate in de")),
-        "{incidents:?}"
-    );
+    let incident = incidents
+        .iter()
+        .find(|i| i.title.starts_with("app config v3 (on v1) failed its gate in de"))
+        .unwrap_or_else(|| panic!("{incidents:?}"));
+    assert_eq!(incident.state, "resolved", "de runs its previous config again");
+    // The postmortem says what changed: the config, value by value.
+    let md = engine.postmortem(incident.id).await.unwrap();
+    assert!(md.contains("### Config (v2 → v3)"), "{md}");
+    assert!(md.contains("- `maintenance`: added, true"), "{md}");
+    assert!(md.contains("| deploy | **no** |"), "{md}");
 
     // fr goes back to the config it ran before, in one step.
     let out = engine.rollback_config("app", &["fr".into()], "olga").await.unwrap();

@@ -19,12 +19,14 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use tandem_core::platform::{Platform, Service};
 
-/// The webhook routes; they take no credential.
+/// The webhook routes: push hooks take no credential (their signature is checked); the
+/// Alertmanager hook takes a bearer token.
 pub fn router() -> axum::Router<AppState> {
     axum::Router::new()
         .route("/hooks/github", post(github))
         .route("/hooks/gitlab", post(gitlab))
         .route("/hooks/gitea", post(gitea))
+        .route("/hooks/alertmanager", post(crate::alertmanager::receive))
 }
 
 /// Where a push webhook comes from: each signs and labels its deliveries its own way.

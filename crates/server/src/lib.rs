@@ -2,6 +2,7 @@
 //! `/healthz`, sign-in and the server-rendered web UI. [`app`] builds the router so tests can
 //! drive it on port 0; [`serve`] runs it until a shutdown signal.
 
+pub mod alertmanager;
 pub mod api;
 pub mod auth;
 pub mod error;

@@ -1087,3 +1087,126 @@ async fn the_four_keys_count_failed_deployments_not_incidents() {
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(message.contains("expected `code` or `config`"), "{message}");
 }
+
+#[tokio::test]
+async fn incidents_come_from_alertmanager_and_people_and_draft_their_postmortem() {
+    let s = Server::start(false).await;
+    let store = &s.engine.store;
+    let v1 = deployable_release(store, None).await;
+    let plan = [tandem_core::rollout::PlannedWave {
+        name: "pilot".into(),
+        markets: vec!["fr".into()],
+    }];
+    let rollout = store.insert_rollout("shop", v1.id, &plan, "ops").await.unwrap();
+    let d = store
+        .insert_deployment(tandem_store::NewDeployment {
+            rollout_id: Some(rollout.id),
+            service: "shop",
+            market: "fr",
+            release_id: v1.id,
+        })
+        .await
+        .unwrap();
+    store.mark_deployment_live(d.id, "http://fr", None).await.unwrap();
+
+    // Alertmanager's webhook (payload version 4), with a bearer token.
+    let alert = |status: &str| {
+        json!({
+            "version": "4", "status": status, "receiver": "tandem", "groupKey": "{}:{}",
+            "alerts": [
+                { "status": status, "fingerprint": "f00d",
+                  "labels": { "alertname": "HighErrorRate", "service": "shop", "market": "fr" },
+                  "annotations": { "summary": "5xx above 2%" },
+                  "startsAt": "2099-01-01T10:00:00Z", "endsAt": if status == "resolved" { "2099-01-01T10:20:00Z" } else { "0001-01-01T00:00:00Z" } },
+                { "status": status, "fingerprint": "beef", "labels": { "alertname": "DiskFull" } }
+            ]
+        })
+    };
+    let hook = |role: Option<Role>, body: Value| {
+        let req = s.post("/hooks/alertmanager", role).json(&body);
+        async move { req.send().await.unwrap() }
+    };
+    assert_eq!(hook(None, alert("firing")).await.status(), StatusCode::UNAUTHORIZED);
+    let fired: Value = hook(Some(Role::Operator), alert("firing")).await.json().await.unwrap();
+    assert_eq!(fired[0]["result"], "opened");
+    assert!(
+        fired[1]["result"]
+            .as_str()
+            .unwrap()
+            .starts_with("ignored: the alert has no `service`")
+    );
+    let again: Value = hook(Some(Role::Operator), alert("firing")).await.json().await.unwrap();
+    assert_eq!(
+        (&again[0]["result"], &again[0]["incident"]),
+        (&json!("already open"), &fired[0]["incident"])
+    );
+    let id = fired[0]["incident"].as_i64().unwrap();
+    let incident = store.get_incident(id).await.unwrap();
+    assert_eq!(
+        incident.deployment_id,
+        Some(d.id),
+        "linked to the market's last deployment"
+    );
+    assert_eq!(incident.title, "HighErrorRate: 5xx above 2%");
+    let resolved: Value = hook(Some(Role::Operator), alert("resolved"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(resolved[0]["result"], "resolved");
+    let incident = store.get_incident(id).await.unwrap();
+    assert_eq!(incident.resolved_at.unwrap() - incident.opened_at, 20 * 60_000);
+
+    // A person opens one, links it, resolves it; the postmortem tells what changed.
+    let opened = s
+        .post("/api/v1/incidents", Some(Role::Developer))
+        .json(&json!({ "service": "shop", "market": "fr", "title": "Checkout is slow" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(opened.status(), StatusCode::CREATED);
+    let opened: Value = opened.json().await.unwrap();
+    assert_eq!(
+        (&opened["source"], &opened["deployment_id"]),
+        (&json!("person"), &json!(d.id))
+    );
+    let other = s
+        .post("/api/v1/incidents", Some(Role::Developer))
+        .json(&json!({ "service": "shop", "market": "be", "title": "x", "deployment_id": d.id }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        other.status(),
+        StatusCode::CONFLICT,
+        "fr's deployment cannot cause be's incident"
+    );
+    let pid = opened["id"].as_i64().unwrap();
+    let resolve = |role: Role| {
+        let req = s.post(&format!("/api/v1/incidents/{pid}/resolve"), Some(role));
+        async move { req.send().await.unwrap() }
+    };
+    assert_eq!(resolve(Role::Viewer).await.status(), StatusCode::FORBIDDEN);
+    assert_eq!(resolve(Role::Developer).await.status(), StatusCode::OK);
+    let (status, _, message) = error_code(resolve(Role::Developer).await).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert!(message.contains("already resolved by developer"), "{message}");
+    let md = s
+        .get(&format!("/api/v1/incidents/{id}/postmortem"), Some(Role::Viewer))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        md.starts_with(&format!("# Incident {id}: HighErrorRate: 5xx above 2%")),
+        "{md}"
+    );
+    assert!(
+        md.contains(&format!("Deployment {} (release) of shop v1 to fr, live", d.id)),
+        "{md}"
+    );
+    assert!(md.contains("after 20 min"), "{md}");
+    assert!(md.contains("## Timeline") && md.contains("## What we learned"), "{md}");
+}

@@ -1,7 +1,7 @@
 //! Incidents: something broke in a market, linked to the deployment that caused it.
 
 use crate::events::append_event;
-use crate::{Result, Store, now_ms};
+use crate::{Result, Store, StoreError, now_ms};
 use serde::Serialize;
 use sqlx::FromRow;
 
@@ -16,6 +16,32 @@ pub struct IncidentRow {
     pub state: String,
     pub opened_at: i64,
     pub resolved_at: Option<i64>,
+    /// gate (a failed gate or rollback), alertmanager, or person.
+    pub source: String,
+    pub opened_by: Option<String>,
+    pub resolved_by: Option<String>,
+    /// For an Alertmanager alert: its fingerprint (the same alert firing again is this incident).
+    pub fingerprint: Option<String>,
+    /// More than the title: an alert's description, a person's notes.
+    pub summary: Option<String>,
+}
+
+/// An incident about to be opened by a person or an alert.
+#[derive(Debug, Clone)]
+pub struct NewIncident<'a> {
+    pub service: &'a str,
+    pub market: &'a str,
+    pub title: &'a str,
+    pub summary: Option<&'a str>,
+    /// alertmanager or person.
+    pub source: &'a str,
+    pub opened_by: &'a str,
+    /// When it began (an alert's `startsAt`), Unix milliseconds.
+    pub opened_at: i64,
+    pub fingerprint: Option<&'a str>,
+    /// The deployment that caused it; `None`: the last deployment to the market that started
+    /// before it began.
+    pub deployment_id: Option<i64>,
 }
 
 impl Store {
@@ -45,9 +71,165 @@ impl Store {
         Ok(row)
     }
 
+    /// Opens an incident (by a person or an alert), linked to the deployment given or else to
+    /// the last deployment to its market that started before it began. An alert whose
+    /// fingerprint is already open is that incident: it is returned, nothing new is opened.
+    pub async fn open_incident(&self, new: NewIncident<'_>) -> Result<(IncidentRow, bool)> {
+        let mut tx = self.writer.begin().await?;
+        if let Some(fingerprint) = new.fingerprint {
+            let open: Option<IncidentRow> = sqlx::query_as(
+                "SELECT * FROM incidents WHERE fingerprint = $1 AND state = 'open' ORDER BY id DESC LIMIT 1",
+            )
+            .bind(fingerprint)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if let Some(open) = open {
+                return Ok((open, false));
+            }
+        }
+        let deployment_id = match new.deployment_id {
+            Some(id) => {
+                let exists: Option<(String, String)> =
+                    sqlx::query_as("SELECT service, market FROM deployments WHERE id = $1")
+                        .bind(id)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                match exists {
+                    Some((s, m)) if s == new.service && m == new.market => Some(id),
+                    Some((s, m)) => {
+                        return Err(StoreError::Conflict(format!(
+                            "deployment {id} is of {s} in {m}, not of {} in {}",
+                            new.service, new.market
+                        )));
+                    }
+                    None => return Err(StoreError::not_found(format!("deployment {id}"))),
+                }
+            }
+            None => sqlx::query_as::<_, (i64,)>(
+                "SELECT id FROM deployments WHERE service = $1 AND market = $2 AND started_at <= $3
+                 ORDER BY started_at DESC, id DESC LIMIT 1",
+            )
+            .bind(new.service)
+            .bind(new.market)
+            .bind(new.opened_at)
+            .fetch_optional(&mut *tx)
+            .await?
+            .map(|(id,)| id),
+        };
+        let row: IncidentRow = sqlx::query_as(
+            "INSERT INTO incidents (service, market, deployment_id, title, state, opened_at, source, opened_by, fingerprint, summary)
+             VALUES ($1, $2, $3, $4, 'open', $5, $6, $7, $8, $9) RETURNING *",
+        )
+        .bind(new.service)
+        .bind(new.market)
+        .bind(deployment_id)
+        .bind(new.title)
+        .bind(new.opened_at)
+        .bind(new.source)
+        .bind(new.opened_by)
+        .bind(new.fingerprint)
+        .bind(new.summary)
+        .fetch_one(&mut *tx)
+        .await?;
+        let data = serde_json::json!({
+            "service": new.service, "market": new.market, "deployment": deployment_id, "title": new.title,
+            "source": new.source, "by": new.opened_by,
+        });
+        append_event(&mut tx, "incident.opened", &format!("incident/{}", row.id), data).await?;
+        tx.commit().await?;
+        Ok((row, true))
+    }
+
+    /// Resolves an open incident at `at`; a conflict naming who resolved it if it was already.
+    pub async fn resolve_incident(&self, id: i64, by: &str, at: i64) -> Result<IncidentRow> {
+        let mut tx = self.writer.begin().await?;
+        let current = get(&mut tx, id).await?;
+        if current.state != "open" {
+            return Err(StoreError::Conflict(format!(
+                "incident {id} was already resolved by {}",
+                current.resolved_by.as_deref().unwrap_or("tandem")
+            )));
+        }
+        let at = at.max(current.opened_at);
+        let row: IncidentRow = sqlx::query_as(
+            "UPDATE incidents SET state = 'resolved', resolved_at = $1, resolved_by = $2 WHERE id = $3 RETURNING *",
+        )
+        .bind(at)
+        .bind(by)
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await?;
+        let data = serde_json::json!({ "by": by, "after_ms": at - current.opened_at });
+        append_event(&mut tx, "incident.resolved", &format!("incident/{id}"), data).await?;
+        tx.commit().await?;
+        Ok(row)
+    }
+
+    /// Links an incident to another deployment of its market (a person knows better).
+    pub async fn link_incident(&self, id: i64, deployment_id: i64, by: &str) -> Result<IncidentRow> {
+        let mut tx = self.writer.begin().await?;
+        let current = get(&mut tx, id).await?;
+        let found: Option<(String, String)> = sqlx::query_as("SELECT service, market FROM deployments WHERE id = $1")
+            .bind(deployment_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        match found {
+            None => return Err(StoreError::not_found(format!("deployment {deployment_id}"))),
+            Some((s, m)) if s != current.service || m != current.market => {
+                return Err(StoreError::Conflict(format!(
+                    "deployment {deployment_id} is of {s} in {m}; incident {id} is of {} in {}",
+                    current.service, current.market
+                )));
+            }
+            Some(_) => {}
+        }
+        let row: IncidentRow = sqlx::query_as("UPDATE incidents SET deployment_id = $1 WHERE id = $2 RETURNING *")
+            .bind(deployment_id)
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await?;
+        let data = serde_json::json!({ "by": by, "from": current.deployment_id, "to": deployment_id });
+        append_event(&mut tx, "incident.linked", &format!("incident/{id}"), data).await?;
+        tx.commit().await?;
+        Ok(row)
+    }
+
+    pub async fn get_incident(&self, id: i64) -> Result<IncidentRow> {
+        let mut conn = self.pool.acquire().await?;
+        get(&mut conn, id).await
+    }
+
+    /// The open incident an alert with this fingerprint opened, if any.
+    pub async fn open_incident_of_alert(&self, fingerprint: &str) -> Result<Option<IncidentRow>> {
+        Ok(
+            sqlx::query_as(
+                "SELECT * FROM incidents WHERE fingerprint = $1 AND state = 'open' ORDER BY id DESC LIMIT 1",
+            )
+            .bind(fingerprint)
+            .fetch_optional(&self.pool)
+            .await?,
+        )
+    }
+
+    pub async fn get_deployment(&self, id: i64) -> Result<crate::DeploymentRow> {
+        sqlx::query_as("SELECT * FROM deployments WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| StoreError::not_found(format!("deployment {id}")))
+    }
+
     pub async fn list_incidents(&self) -> Result<Vec<IncidentRow>> {
         Ok(sqlx::query_as("SELECT * FROM incidents ORDER BY id DESC")
             .fetch_all(&self.pool)
             .await?)
     }
+}
+
+async fn get(conn: &mut sqlx::SqliteConnection, id: i64) -> Result<IncidentRow> {
+    sqlx::query_as("SELECT * FROM incidents WHERE id = $1")
+        .bind(id)
+        .fetch_optional(conn)
+        .await?
+        .ok_or_else(|| StoreError::not_found(format!("incident {id}")))
 }

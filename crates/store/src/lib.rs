@@ -29,7 +29,7 @@ pub use events::EventRow;
 pub use flags::FlagVersionRow;
 pub use gc::GcReport;
 pub use ideas::{CommitRow, IdeaRow, NewCommit};
-pub use incidents::IncidentRow;
+pub use incidents::{IncidentRow, NewIncident};
 pub use logs::PackedLog;
 pub use metrics::DeploymentCommit;
 pub use releases::{ReleaseArtifact, ReleaseRow};

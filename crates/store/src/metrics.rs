@@ -70,6 +70,20 @@ impl Store {
         Ok(())
     }
 
+    /// The commits a deployment brought, newest first, with their first message line when the
+    /// service's history holds them: `(sha, authored_at, message)`.
+    pub async fn list_deployment_commits(&self, deployment_id: i64) -> Result<Vec<(String, i64, Option<String>)>> {
+        Ok(sqlx::query_as(
+            "SELECT dc.sha, dc.authored_at, c.message FROM deployment_commits dc
+             JOIN deployments d ON d.id = dc.deployment_id
+             LEFT JOIN commits c ON c.service = d.service AND c.sha = dc.sha
+             WHERE dc.deployment_id = $1 ORDER BY dc.committed_at DESC, dc.sha",
+        )
+        .bind(deployment_id)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
     /// Every finished deployment and every incident, as DORA rows. A deployment is `rolled_back`
     /// when the next deployment to its market was a rollback that went live; its wave is its
     /// market's place in its rollout's plan; it counts as production when its market is live.

@@ -510,6 +510,17 @@ impl Store {
         Ok(row.map(|r| r.0))
     }
 
+    /// Every deployment of a service to a market, oldest first.
+    pub async fn list_deployments_of_market(&self, service: &str, market: &str) -> Result<Vec<DeploymentRow>> {
+        Ok(
+            sqlx::query_as("SELECT * FROM deployments WHERE service = $1 AND market = $2 ORDER BY id")
+                .bind(service)
+                .bind(market)
+                .fetch_all(&self.pool)
+                .await?,
+        )
+    }
+
     /// Each market's live deployment of every service.
     pub async fn list_live_deployments(&self) -> Result<Vec<DeploymentRow>> {
         Ok(

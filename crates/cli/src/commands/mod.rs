@@ -4,6 +4,7 @@ pub mod artifacts;
 pub mod config;
 pub mod flags;
 pub mod ideas;
+pub mod incidents;
 pub mod lint;
 pub mod markets;
 pub mod metrics;

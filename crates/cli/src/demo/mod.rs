@@ -244,11 +244,12 @@ async fn tell_the_story(api: &Client, progress: &Progress, repo: &Path, chat: &c
     let dora: Value = api.get("/api/v1/metrics/dora?days=1").await?;
     let keys = &dora["keys"]["total"];
     progress.say(&format!(
-        "DORA so far: {} deployments, lead time median {:.1}s (commit to market), change failure rate {}/{}, config changes {}",
+        "DORA so far: {} deployments, lead time median {:.1}s (commit to market), change failure rate {}/{}, recovery {:.1}s, config changes {}",
         crate::commands::text(&keys["deployment_frequency"]["deployments"]),
         keys["lead_time"]["median_ms"].as_f64().unwrap_or(0.0) / 1000.0,
         crate::commands::text(&keys["change_failure_rate"]["failed"]),
         crate::commands::text(&keys["change_failure_rate"]["deployments"]),
+        keys["recovery_time"]["median_ms"].as_f64().unwrap_or(0.0) / 1000.0,
         dora["keys"]["total"]["deployment_frequency"]["deployments"].as_u64().unwrap_or(0)
             - api
                 .get::<Value>("/api/v1/metrics/dora?days=1&kind=code")

@@ -8,6 +8,7 @@ mod config;
 mod dora;
 mod flags;
 mod ideas;
+mod incidents;
 mod logs;
 mod releases;
 mod runs;
@@ -69,7 +70,10 @@ pub fn router() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(releases::skip_market))
         .routes(routes!(releases::override_freeze))
         .routes(routes!(releases::list_deployments))
-        .routes(routes!(releases::list_incidents))
+        .routes(routes!(releases::list_incidents, incidents::open_incident))
+        .routes(routes!(incidents::resolve_incident))
+        .routes(routes!(incidents::link_incident))
+        .routes(routes!(incidents::postmortem))
         .routes(routes!(releases::rollback))
         .routes(routes!(releases::plan_release))
         .routes(routes!(flags::list_flag_versions, flags::put_flags))

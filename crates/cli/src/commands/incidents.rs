@@ -1,0 +1,145 @@
+use super::text;
+use crate::client::{Client, ClientArgs};
+use crate::output::{print_json, print_table, time};
+use clap::Subcommand;
+use serde_json::{Value, json};
+
+#[derive(Debug, Subcommand)]
+pub enum IncidentCommand {
+    /// Incidents, newest first.
+    List {
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Open an incident by hand (linked to the market's last deployment unless --deployment).
+    #[command(after_help = "Example:\n  tandem incident open shop --market nl --title \"iDEAL payments time out\"")]
+    Open {
+        service: String,
+        #[arg(long)]
+        market: String,
+        #[arg(long)]
+        title: String,
+        #[arg(long)]
+        summary: Option<String>,
+        #[arg(long)]
+        deployment: Option<i64>,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Resolve an open incident.
+    Resolve {
+        id: i64,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Link an incident to the deployment that caused it.
+    Link {
+        id: i64,
+        #[arg(long)]
+        deployment: i64,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// A postmortem draft in Markdown: what changed, the gates, the timeline.
+    Postmortem {
+        id: i64,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+}
+
+impl IncidentCommand {
+    pub async fn run(self) -> anyhow::Result<()> {
+        match self {
+            IncidentCommand::List { client } => {
+                let rows: Vec<Value> = Client::from_args(&client).get("/api/v1/incidents").await?;
+                if client.json {
+                    return print_json(&rows);
+                }
+                let table = rows
+                    .iter()
+                    .map(|i| {
+                        vec![
+                            text(&i["id"]),
+                            text(&i["service"]),
+                            text(&i["market"]),
+                            text(&i["state"]),
+                            text(&i["source"]),
+                            text(&i["deployment_id"]),
+                            time(i["opened_at"].as_i64()),
+                            text(&i["title"]),
+                        ]
+                    })
+                    .collect();
+                print_table(
+                    &[
+                        "id",
+                        "service",
+                        "market",
+                        "state",
+                        "source",
+                        "deployment",
+                        "opened",
+                        "title",
+                    ],
+                    table,
+                );
+                Ok(())
+            }
+            IncidentCommand::Open {
+                service,
+                market,
+                title,
+                summary,
+                deployment,
+                client,
+            } => {
+                let row: Value = Client::from_args(&client)
+                    .post(
+                        "/api/v1/incidents",
+                        &json!({ "service": service, "market": market, "title": title, "summary": summary, "deployment_id": deployment }),
+                    )
+                    .await?;
+                if client.json {
+                    return print_json(&row);
+                }
+                println!(
+                    "Incident {} opened in {market}, linked to deployment {}",
+                    text(&row["id"]),
+                    text(&row["deployment_id"])
+                );
+                Ok(())
+            }
+            IncidentCommand::Resolve { id, client } => {
+                let row: Value = Client::from_args(&client)
+                    .post(&format!("/api/v1/incidents/{id}/resolve"), &json!({}))
+                    .await?;
+                if client.json {
+                    return print_json(&row);
+                }
+                println!("Incident {id} resolved");
+                Ok(())
+            }
+            IncidentCommand::Link { id, deployment, client } => {
+                let row: Value = Client::from_args(&client)
+                    .put(
+                        &format!("/api/v1/incidents/{id}/deployment"),
+                        &json!({ "deployment_id": deployment }),
+                    )
+                    .await?;
+                if client.json {
+                    return print_json(&row);
+                }
+                println!("Incident {id} is linked to deployment {deployment}");
+                Ok(())
+            }
+            IncidentCommand::Postmortem { id, client } => {
+                let text = Client::from_args(&client)
+                    .get_text(&format!("/api/v1/incidents/{id}/postmortem"))
+                    .await?;
+                print!("{text}");
+                Ok(())
+            }
+        }
+    }
+}

@@ -1,0 +1,170 @@
+//! A postmortem draft for an incident, in Markdown: what changed (the deployment linked to it,
+//! the commits it brought, the config it changed), what its gates measured, the timeline, and
+//! blank sections for what the team learns.
+
+use crate::Engine;
+use anyhow::Result;
+use std::fmt::Write;
+use tandem_core::config::{Change, diff_configs, resolve};
+
+fn when(ms: i64) -> String {
+    jiff::Timestamp::from_millisecond(ms)
+        .map(|t| t.strftime("%Y-%m-%d %H:%M:%S UTC").to_string())
+        .unwrap_or_else(|_| ms.to_string())
+}
+
+fn took(ms: i64) -> String {
+    match ms {
+        m if m < 1000 => format!("{m} ms"),
+        m if m < 120_000 => format!("{:.1} s", m as f64 / 1000.0),
+        m if m < 7_200_000 => format!("{:.0} min", m as f64 / 60_000.0),
+        m => format!("{:.1} h", m as f64 / 3_600_000.0),
+    }
+}
+
+impl Engine {
+    /// The postmortem draft of incident `id`.
+    pub async fn postmortem(&self, id: i64) -> Result<String> {
+        let store = &self.store;
+        let incident = store.get_incident(id).await?;
+        let mut md = String::new();
+        writeln!(md, "# Incident {id}: {}\n", incident.title)?;
+        writeln!(
+            md,
+            "- **Service / market:** {} in {}",
+            incident.service, incident.market
+        )?;
+        writeln!(
+            md,
+            "- **Opened:** {} ({}{})",
+            when(incident.opened_at),
+            incident.source,
+            incident
+                .opened_by
+                .as_deref()
+                .map(|b| format!(", by {b}"))
+                .unwrap_or_default()
+        )?;
+        match incident.resolved_at {
+            Some(at) => writeln!(
+                md,
+                "- **Resolved:** {} by {}, after {}",
+                when(at),
+                incident.resolved_by.as_deref().unwrap_or("tandem"),
+                took(at - incident.opened_at)
+            )?,
+            None => writeln!(md, "- **Resolved:** not yet")?,
+        }
+        if let Some(summary) = &incident.summary {
+            writeln!(md, "\n{summary}")?;
+        }
+        let mut timeline: Vec<(i64, String)> =
+            vec![(incident.opened_at, format!("incident {id} opened: {}", incident.title))];
+        if let Some(at) = incident.resolved_at {
+            timeline.push((at, format!("incident {id} resolved")));
+        }
+
+        writeln!(md, "\n## What changed\n")?;
+        match incident.deployment_id {
+            None => writeln!(
+                md,
+                "No deployment is linked to this incident (link one with `tandem incident link`)."
+            )?,
+            Some(did) => {
+                let d = store.get_deployment(did).await?;
+                let release = store.get_release(d.release_id).await?;
+                let previous = match d.previous_release_id {
+                    Some(p) => Some(store.get_release(p).await?.version),
+                    None => None,
+                };
+                writeln!(
+                    md,
+                    "Deployment {did} ({}) of {} {} to {}, {}{}; the market ran {} before.",
+                    d.kind,
+                    d.service,
+                    release.version,
+                    d.market,
+                    d.state,
+                    d.reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default(),
+                    previous.as_deref().unwrap_or("nothing")
+                )?;
+                timeline.push((
+                    d.started_at,
+                    format!("deployment {did} of {} started in {}", release.version, d.market),
+                ));
+                if let Some(end) = d.finished_at {
+                    timeline.push((end, format!("deployment {did} ended {}", d.state)));
+                }
+                let commits = store.list_deployment_commits(did).await?;
+                if !commits.is_empty() {
+                    writeln!(md, "\n### Commits it brought ({})\n", commits.len())?;
+                    for (sha, at, message) in commits.iter().take(50) {
+                        let line = message.as_deref().and_then(|m| m.lines().next()).unwrap_or("");
+                        writeln!(md, "- `{}` {line} ({})", &sha[..sha.len().min(10)], when(*at))?;
+                    }
+                    if commits.len() > 50 {
+                        writeln!(md, "- … and {} more", commits.len() - 50)?;
+                    }
+                }
+                // The config the market ran before and with this deployment.
+                let before = store
+                    .list_deployments_of_market(&d.service, &d.market)
+                    .await?
+                    .into_iter()
+                    .rfind(|p| p.id < did && matches!(p.state.as_str(), "live" | "superseded"))
+                    .and_then(|p| p.config_version);
+                if let (Some(old), Some(new)) = (before, d.config_version)
+                    && old != new
+                {
+                    let platform = store.load_platform().await?;
+                    if let Some(m) = platform.market(&d.market) {
+                        let (_, a) = self.config_layers(&platform, &d.service, &d.market, Some(old)).await?;
+                        let (_, b) = self.config_layers(&platform, &d.service, &d.market, Some(new)).await?;
+                        let diff = diff_configs(&resolve(&a, m).values, &resolve(&b, m).values);
+                        writeln!(md, "\n### Config (v{old} → v{new})\n")?;
+                        for e in &diff.entries {
+                            let what = match &e.change {
+                                Change::Added { new } => format!("added, {new}"),
+                                Change::Removed { old } => format!("removed (was {old})"),
+                                Change::Changed { old, new } => format!("{old} → {new}"),
+                            };
+                            writeln!(md, "- `{}`: {what}", e.path)?;
+                        }
+                    }
+                }
+                let gates = store.list_gate_results(did).await?;
+                if !gates.is_empty() {
+                    writeln!(
+                        md,
+                        "\n## Gates\n\n| gate | passed | value | bound | reason |\n|---|---|---|---|---|"
+                    )?;
+                    for g in &gates {
+                        let num = |v: Option<f64>| v.map(|v| format!("{v}")).unwrap_or_default();
+                        writeln!(
+                            md,
+                            "| {} | {} | {} | {} | {} |",
+                            g.gate,
+                            if g.passed { "yes" } else { "**no**" },
+                            num(g.value),
+                            num(g.bound),
+                            g.reason.replace('|', "\\|")
+                        )?;
+                        timeline.push((
+                            g.recorded_at,
+                            format!("gate {} {}", g.gate, if g.passed { "passed" } else { "failed" }),
+                        ));
+                    }
+                }
+            }
+        }
+        timeline.sort();
+        writeln!(md, "\n## Timeline\n")?;
+        for (at, what) in &timeline {
+            writeln!(md, "- {} — {what}", when(*at))?;
+        }
+        for section in ["What went well", "What went wrong", "What we learned", "Actions"] {
+            writeln!(md, "\n## {section}\n\n_To be written by the team._")?;
+        }
+        Ok(md)
+    }
+}

@@ -1,0 +1,118 @@
+//! Incidents opened by a person, resolved by hand, linked to another deployment, and their
+//! postmortem draft. (Gates open incidents themselves; Alertmanager through `/hooks/alertmanager`.)
+
+use crate::AppState;
+use crate::auth::{Auth, Developer, Operator, Viewer};
+use crate::error::{ApiError, ApiResult, ErrorBody, JsonBody, PathParam};
+use axum::Json;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use tandem_store::{IncidentRow, NewIncident};
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OpenIncident {
+    pub service: String,
+    pub market: String,
+    pub title: String,
+    pub summary: Option<String>,
+    /// The deployment that caused it; by default the last deployment to the market.
+    pub deployment_id: Option<i64>,
+}
+
+/// Opens an incident by hand, linked to the deployment named or else to the last deployment
+/// to that market.
+#[utoipa::path(post, path = "/api/v1/incidents", tag = "incidents", request_body = OpenIncident,
+    responses((status = 201, body = IncidentRow), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody)))]
+pub async fn open_incident(
+    auth: Auth<Developer>,
+    State(state): State<AppState>,
+    JsonBody(new): JsonBody<OpenIncident>,
+) -> ApiResult<(StatusCode, Json<IncidentRow>)> {
+    let platform = state.engine.store.load_platform().await?;
+    if platform.service(&new.service).is_none() {
+        return Err(ApiError::not_found(format!("service `{}` not found", new.service)));
+    }
+    if platform.market(&new.market).is_none() {
+        return Err(ApiError::not_found(format!("market `{}` not found", new.market)));
+    }
+    if new.title.trim().is_empty() {
+        return Err(ApiError::bad_request("`title` is empty: say what is broken"));
+    }
+    let (row, _) = state
+        .engine
+        .store
+        .open_incident(NewIncident {
+            service: &new.service,
+            market: &new.market,
+            title: new.title.trim(),
+            summary: new.summary.as_deref(),
+            source: "person",
+            opened_by: &auth.0.name,
+            opened_at: tandem_store::now_ms(),
+            fingerprint: None,
+            deployment_id: new.deployment_id,
+        })
+        .await?;
+    state.engine.notify();
+    Ok((StatusCode::CREATED, Json(row)))
+}
+
+/// Resolves an open incident now.
+#[utoipa::path(post, path = "/api/v1/incidents/{id}/resolve", tag = "incidents", params(("id" = i64, Path)),
+    responses((status = 200, body = IncidentRow), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn resolve_incident(
+    auth: Auth<Developer>,
+    State(state): State<AppState>,
+    PathParam(id): PathParam<i64>,
+) -> ApiResult<Json<IncidentRow>> {
+    let row = state
+        .engine
+        .store
+        .resolve_incident(id, &auth.0.name, tandem_store::now_ms())
+        .await?;
+    state.engine.notify();
+    Ok(Json(row))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LinkIncident {
+    pub deployment_id: i64,
+}
+
+/// Links an incident to another deployment of its market (what DORA's change failure rate
+/// counts).
+#[utoipa::path(put, path = "/api/v1/incidents/{id}/deployment", tag = "incidents", params(("id" = i64, Path)),
+    request_body = LinkIncident,
+    responses((status = 200, body = IncidentRow), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn link_incident(
+    auth: Auth<Operator>,
+    State(state): State<AppState>,
+    PathParam(id): PathParam<i64>,
+    JsonBody(link): JsonBody<LinkIncident>,
+) -> ApiResult<Json<IncidentRow>> {
+    Ok(Json(
+        state
+            .engine
+            .store
+            .link_incident(id, link.deployment_id, &auth.0.name)
+            .await?,
+    ))
+}
+
+/// A postmortem draft in Markdown: what changed (the deployment, its commits, its config diff),
+/// the gates' figures, the timeline, and blank sections for what was learned.
+#[utoipa::path(get, path = "/api/v1/incidents/{id}/postmortem", tag = "incidents", params(("id" = i64, Path)),
+    responses((status = 200, description = "text/markdown"), (status = 404, body = ErrorBody)))]
+pub async fn postmortem(
+    _: Auth<Viewer>,
+    State(state): State<AppState>,
+    PathParam(id): PathParam<i64>,
+) -> ApiResult<Response> {
+    let text = state.engine.postmortem(id).await?;
+    Ok(([(header::CONTENT_TYPE, "text/markdown; charset=utf-8")], text).into_response())
+}
