@@ -292,3 +292,66 @@ async fn the_author_withdraws_and_a_rejection_is_shown() {
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     assert_eq!(s.engine.store.get_change(id).await.unwrap().state, "withdrawn");
 }
+
+#[tokio::test]
+async fn a_developer_proposes_a_value_from_the_page_and_a_bad_one_is_shown_back() {
+    let s = Server::start().await;
+    let (status, form) = s.page("/changes/new?service=shop", Role::Developer).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(form.contains(r#"<option value="market:be""#), "{form}");
+    assert_eq!(s.page("/changes/new", Role::Viewer).await.0, StatusCode::FORBIDDEN);
+
+    let propose = |fields: [(&'static str, &'static str); 5]| {
+        let req = s
+            .http
+            .post(format!("{}/changes/new", s.base))
+            .header(COOKIE, s.cookie(Role::Developer))
+            .header(ORIGIN, &s.base)
+            .form(&fields);
+        async move { req.send().await.unwrap() }
+    };
+    // A market that is not one: refused by the engine, shown back, nothing stored.
+    let r = propose([
+        ("service", "shop"),
+        ("layer", "market:xx"),
+        ("key", "shipping.carrier"),
+        ("value", "ups"),
+        ("title", "UPS"),
+    ])
+    .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = r.text().await.unwrap();
+    assert!(page.contains("Not proposed:"), "{page}");
+    assert!(page.contains("market `xx`: not a market of the platform"), "{page}");
+    assert!(
+        page.contains(r#"value="shipping.carrier""#),
+        "the form keeps what was typed: {page}"
+    );
+    let r = propose([
+        ("service", "shop"),
+        ("layer", "defaults"),
+        ("key", "a"),
+        ("value", "1"),
+        ("title", " "),
+    ])
+    .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().await.unwrap().contains("say what the change is for"));
+    assert!(s.engine.store.list_changes(None, 10).await.unwrap().is_empty());
+
+    let r = propose([
+        ("service", "shop"),
+        ("layer", "market:be"),
+        ("key", "vat_rate"),
+        ("value", "0.21"),
+        ("title", "VAT 21% in Belgium"),
+    ])
+    .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let location = r.headers()[LOCATION].to_str().unwrap().to_string();
+    let (_, page) = s.page(&location, Role::Viewer).await;
+    assert!(
+        page.contains("VAT 21% in Belgium") && page.contains("vat_rate"),
+        "{page}"
+    );
+}

@@ -63,10 +63,11 @@ pub async fn list(
             h1 { "Change requests" @if let Some(s) = service { " · " (s) } }
             span.muted { "config and flag changes, newest first" }
             @if service.is_some() { a.right href="/changes" { "All services" } }
+            a.btn.primary.right href={ "/changes/new" @if let Some(s) = service { "?service=" (url_encode(s)) } } { "Propose a change" }
         }
         section.panel {
             @if changes.is_empty() {
-                (empty("No change request yet. Propose one with `tandem config edit SERVICE` or `tandem flags apply SERVICE -f flags.yml`."))
+                (empty("No change request yet. Propose one here, with `tandem config set SERVICE key=value --market M --title …`, or with `tandem flags apply SERVICE -f flags.yml`."))
             } @else {
                 table.data.changes {
                     thead { tr {

@@ -2,6 +2,7 @@
 //! the small live-refresh script embedded in the binary. Every page but sign-in needs a viewer.
 
 pub(crate) mod ansi;
+mod change_new;
 mod changes;
 mod configure;
 mod graph;
@@ -58,6 +59,7 @@ pub fn router() -> Router<AppState> {
         .route("/ideas", get(ideas::list))
         .route("/config", get(configure::show))
         .route("/changes", get(changes::list))
+        .route("/changes/new", get(change_new::show).post(change_new::submit))
         .route("/changes/{id}", get(changes::detail))
         .route(
             "/changes/{id}/{action}",
