@@ -319,6 +319,11 @@ impl Engine {
 
     async fn review_state(&self, change: &ChangeRow) -> Result<ReviewState> {
         let rule = self.rule_for(change).await?;
+        self.review_state_under(change, &rule).await
+    }
+
+    /// Where a change stands under `rule`, from the reviews of its current revision.
+    async fn review_state_under(&self, change: &ChangeRow, rule: &ChangeRule) -> Result<ReviewState> {
         let author_role: Role = change.author_role.parse().map_err(|e: String| anyhow::anyhow!(e))?;
         let reviews: Vec<Review> = self
             .store
@@ -528,7 +533,7 @@ impl Engine {
         let reviews = self.store.list_reviews(id).await?;
         let rule = self.rule_for(&change).await?;
         let author_role: Role = change.author_role.parse().map_err(|e: String| anyhow::anyhow!(e))?;
-        let review = self.review_state(&change).await?;
+        let review = self.review_state_under(&change, &rule).await?;
         let (mut check, mut flags_diff, mut flags_error) = (None, None, None);
         if change.kind == "config" {
             let base = self

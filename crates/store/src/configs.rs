@@ -475,14 +475,6 @@ impl Store {
         tx.commit().await?;
         Ok(row)
     }
-
-    /// The change requests a config rollout carries.
-    pub async fn change_of_rollout(&self, rollout_id: i64) -> Result<Option<ChangeRow>> {
-        Ok(sqlx::query_as("SELECT * FROM change_requests WHERE rollout_id = $1")
-            .bind(rollout_id)
-            .fetch_optional(&self.pool)
-            .await?)
-    }
 }
 
 pub(crate) async fn insert_market_config(
