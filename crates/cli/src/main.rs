@@ -63,6 +63,11 @@ enum Command {
     /// DORA's four keys with their levels: deployment frequency, lead time, change failure
     /// rate, recovery time.
     Metrics(commands::metrics::MetricsArgs),
+    /// Live markets as the monitor last probed them: up or down, latency, incident. Exits 1
+    /// when a market is down.
+    Health(commands::health::HealthArgs),
+    /// Idea to production: what shipped in the last days, stage by stage, and where it is live.
+    Flow(commands::flow::FlowArgs),
     /// Incidents: list, open by hand, resolve, link to a deployment, postmortem draft.
     #[command(subcommand)]
     Incident(commands::incidents::IncidentCommand),
@@ -119,5 +124,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Artifact(c) => c.run().await.map(|_| ExitCode::SUCCESS),
         Command::Incident(c) => c.run().await.map(|_| ExitCode::SUCCESS),
         Command::Metrics(args) => commands::metrics::run(args).await.map(|_| ExitCode::SUCCESS),
+        Command::Health(args) => commands::health::run(args)
+            .await
+            .map(|up| if up { ExitCode::SUCCESS } else { ExitCode::FAILURE }),
+        Command::Flow(args) => commands::flow::run(args).await.map(|_| ExitCode::SUCCESS),
     }
 }

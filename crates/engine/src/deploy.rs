@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tandem_core::config::{ConfigSchema, resolve_config};
-use tandem_core::gates::{MetricGates, Scrape, Window, judge_all};
+use tandem_core::gates::{Baseline, MetricGates, Scrape, Window, judge_all_against};
 use tandem_core::pipeline::ServiceSpec;
 use tandem_core::policy::Event;
 use tandem_core::rollout::{ProbeTally, ProbeVerdict};
@@ -28,6 +28,9 @@ const PROBE_DEADLINE: Duration = Duration::from_secs(30);
 const START_GRACE: Duration = Duration::from_secs(2);
 /// How often the bake looks whether the new release is still alive.
 const BAKE_CHECK: Duration = Duration::from_millis(100);
+/// How far back a `vs-previous` check reads the monitor's series of the release being replaced:
+/// an hour smooths a few bad minutes without reaching back to another release.
+const BASELINE_SPAN_MS: i64 = 3_600_000;
 
 /// What one market's deployment came to.
 #[derive(Debug)]
@@ -630,7 +633,17 @@ impl Engine {
             (Some(s), Some(e)) => Some(Window::new(s, e)),
             _ => None,
         };
-        let results = judge_all(metrics, Window::new(&new_start, &new_end), previous_window);
+        // A previous version that cannot be measured beside the new one (its driver replaced
+        // it) is compared as the monitor recorded it in the market's last hour.
+        let recorded = match previous_window {
+            None if metrics.needs_previous() => self.recorded_baselines(metrics, deployment_id).await,
+            _ => HashMap::new(),
+        };
+        let results = judge_all_against(metrics, Window::new(&new_start, &new_end), |check| {
+            previous_window
+                .map(Baseline::Window)
+                .or_else(|| recorded.get(&check.name).copied())
+        });
         let mut failed = Vec::new();
         for r in &results {
             if !r.passed {
@@ -651,6 +664,43 @@ impl Engine {
         } else {
             Err(fail(format!("metric gate failed: {}", failed.join("; "))))
         }
+    }
+
+    /// For each `vs-previous` check, the mean of its series in the deployment's market over the
+    /// hour before the deployment started (what the monitor measured of the release it replaces).
+    async fn recorded_baselines(
+        &self,
+        metrics: &MetricGates,
+        deployment_id: i64,
+    ) -> HashMap<String, Baseline<'static>> {
+        let mut out = HashMap::new();
+        let Ok(d) = self.store.get_deployment(deployment_id).await else {
+            return out;
+        };
+        let resolution = tandem_core::monitor::RESOLUTIONS[0].0;
+        for check in metrics.checks.iter().filter(|c| c.vs_previous.is_some()) {
+            let points = self
+                .store
+                .series(
+                    &d.service,
+                    Some(&d.market),
+                    &check.name,
+                    resolution,
+                    d.started_at - BASELINE_SPAN_MS,
+                    d.started_at,
+                )
+                .await
+                .unwrap_or_default();
+            let (sum, count) = points.iter().fold((0.0, 0), |(s, n), p| (s + p.sum, n + p.count));
+            if count > 0 {
+                let baseline = Baseline::Recorded {
+                    value: sum / count as f64,
+                    samples: count as u64,
+                };
+                out.insert(check.name.clone(), baseline);
+            }
+        }
+        out
     }
 
     /// Probes `base` + the probe path until it passes or fails, per the spec's counts.

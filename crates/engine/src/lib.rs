@@ -12,8 +12,10 @@ pub mod git;
 pub mod history;
 pub mod incidents;
 mod job;
+pub mod launch;
 pub mod logs;
 pub mod metrics;
+pub mod monitor;
 pub mod notifications;
 pub mod pipeline;
 pub mod rollback;
@@ -93,6 +95,9 @@ pub struct Engine {
     flag_changes: tokio::sync::watch::Sender<String>,
     /// Markets moving to a new config version, for config watchers.
     config_moves: tokio::sync::broadcast::Sender<configs::ConfigMove>,
+    /// True while [`Engine::recover`] starts live markets again: the monitor waits, so that a
+    /// market not yet restarted is not taken for one that went down.
+    restarting: std::sync::atomic::AtomicBool,
 }
 
 impl Engine {
@@ -122,6 +127,7 @@ impl Engine {
             })),
             flag_changes: tokio::sync::watch::channel(String::new()).0,
             config_moves: tokio::sync::broadcast::channel(1024).0,
+            restarting: std::sync::atomic::AtomicBool::new(false),
         });
         engine.load_flags().await?;
         Ok(engine)
@@ -150,15 +156,18 @@ impl Engine {
                 "marked work left unfinished by the previous server"
             );
         }
+        self.store.forget_stale_health().await?;
         let stale = self.store.release_stale_locks().await?;
         if stale > 0 {
             tracing::warn!(stale, "released market locks nothing holds any more");
         }
         let engine = self.clone();
+        self.restarting.store(true, std::sync::atomic::Ordering::SeqCst);
         self.tasks.spawn(async move {
             if let Err(e) = engine.restart_live_markets().await {
                 tracing::error!(error = %format!("{e:#}"), "cannot restart live markets");
             }
+            engine.restarting.store(false, std::sync::atomic::Ordering::SeqCst);
             match engine.store.list_unfinished_rollouts().await {
                 Ok(rollouts) => {
                     for rollout in rollouts {

@@ -6,7 +6,7 @@ use crate::Engine;
 use crate::history::{CommitTime, commits_between};
 use anyhow::Result;
 use std::sync::Arc;
-use tandem_core::dora::{Filter, GroupedKeys, History};
+use tandem_core::dora::{Bucket, BucketKeys, Filter, GroupedKeys, History};
 use tandem_store::{DeploymentCommit, DeploymentRow};
 
 /// How many commits a market's first release is said to bring at most (the whole history of
@@ -59,5 +59,12 @@ impl Engine {
         let (deployments, incidents) = self.store.dora_history().await?;
         let history = History::new(&deployments, &incidents);
         Ok(history.compute_grouped_keys(filter))
+    }
+
+    /// The four keys for `filter`, bucket by bucket over its window (a trend).
+    pub async fn dora_series(&self, filter: &Filter, bucket: Bucket) -> Result<Vec<BucketKeys>> {
+        let (deployments, incidents) = self.store.dora_history().await?;
+        let history = History::new(&deployments, &incidents);
+        Ok(history.compute_series(filter, bucket)?)
     }
 }

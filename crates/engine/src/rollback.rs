@@ -1,11 +1,13 @@
 //! Rollback by hand: a market (or every market) of a service goes back to the release it ran
 //! before its current one, through the same deploy-probe-switch path as a rollout, and is
-//! recorded as a deployment of kind `rollback`.
+//! recorded as a deployment of kind `rollback`; an incident records it, linked to the
+//! deployment rolled back.
 
 use crate::Engine;
 use anyhow::Result;
 use serde::Serialize;
 use std::sync::Arc;
+use tandem_store::{DeploymentRow, NewIncident};
 
 /// What happened in one market.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -108,15 +110,70 @@ impl Engine {
         let release = self.store.get_release(previous).await?;
         let spec = release.service_spec()?;
         let artifacts = self.prepare_release(&release).await?;
+        let started = tandem_store::now_ms();
         let outcome = self
             .deploy_market(None, "rollback", &release, &spec, &artifacts, market)
             .await;
-        Ok(RollbackOutcome {
+        let rolled_back = RollbackOutcome {
             market: market.to_string(),
             from: Some(current.version),
             to: Some(release.version),
             state: if outcome.healthy { "rolled back" } else { "failed" }.into(),
             reason: outcome.reason,
-        })
+        };
+        self.rollback_incident(service, &live, &rolled_back, started).await;
+        Ok(rolled_back)
+    }
+
+    /// A rollback says the release it removes broke something: unless an incident is already
+    /// open about that deployment, one is opened (source `rollback`), linked to it and
+    /// beginning when the rollback began; it is resolved at once when the rollback restored the
+    /// market, and stays open when the rollback failed.
+    async fn rollback_incident(&self, service: &str, removed: &DeploymentRow, outcome: &RollbackOutcome, started: i64) {
+        let open = match self.store.list_incidents().await {
+            Ok(all) => all
+                .into_iter()
+                .any(|i| i.state == "open" && i.deployment_id == Some(removed.id)),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read incidents for a rollback");
+                return;
+            }
+        };
+        if open {
+            return;
+        }
+        let (from, to) = (
+            outcome.from.as_deref().unwrap_or("?"),
+            outcome.to.as_deref().unwrap_or("?"),
+        );
+        let title = format!("{service} {from} rolled back in {} (to {to})", outcome.market);
+        let opened = self
+            .store
+            .open_incident(NewIncident {
+                service,
+                market: &outcome.market,
+                title: &title,
+                summary: Some(&outcome.reason),
+                source: "rollback",
+                opened_by: "tandem (rollback)",
+                opened_at: started,
+                fingerprint: None,
+                deployment_id: Some(removed.id),
+            })
+            .await;
+        match opened {
+            Ok((incident, _)) if outcome.state == "rolled back" => {
+                let by = format!("tandem ({to} answers its probe again)");
+                if let Err(e) = self
+                    .store
+                    .resolve_incident(incident.id, &by, tandem_store::now_ms())
+                    .await
+                {
+                    tracing::warn!(incident = incident.id, error = %e, "cannot resolve a rollback's incident");
+                }
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "cannot open a rollback's incident"),
+        }
     }
 }

@@ -233,8 +233,33 @@ async fn futures_join_all<F: std::future::Future<Output = ()> + Send + 'static>(
     while set.join_next().await.is_some() {}
 }
 
-/// A free TCP port on 127.0.0.1, found by binding port 0.
+/// Where market ports are chosen: below the kernel's ephemeral range, so that no outgoing
+/// connection (a probe, a scrape, a webhook) can take a port between the moment it is chosen
+/// and the moment the market's process binds it.
+const MARKET_PORTS: std::ops::Range<u16> = 20_000..32_768;
+
+/// The next port to try, shared by every deployment of this process so that two markets
+/// starting together are not handed the same port.
+static NEXT_PORT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(u32::MAX);
+
+/// A free TCP port on 127.0.0.1 for a market's process: the next port of [`MARKET_PORTS`]
+/// that binds (the start varies with the process id, so parallel servers spread out); port 0's
+/// choice when none does.
 pub fn free_port() -> Result<u16> {
+    let span = u32::from(MARKET_PORTS.end - MARKET_PORTS.start);
+    let _ = NEXT_PORT.compare_exchange(
+        u32::MAX,
+        std::process::id().wrapping_mul(7919) % span,
+        std::sync::atomic::Ordering::Relaxed,
+        std::sync::atomic::Ordering::Relaxed,
+    );
+    for _ in 0..256 {
+        let offset = NEXT_PORT.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % span;
+        let port = MARKET_PORTS.start + offset as u16;
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return Ok(port);
+        }
+    }
     let listener = std::net::TcpListener::bind("127.0.0.1:0").context("cannot find a free port")?;
     Ok(listener.local_addr()?.port())
 }

@@ -20,7 +20,8 @@ const TICK: Duration = Duration::from_secs(1);
 const SUPERVISE_TICK: Duration = Duration::from_millis(250);
 
 impl Engine {
-    /// Starts the trigger worker in the background; [`Engine::shutdown`] stops it.
+    /// Starts the background workers (triggers, blob collection, the supervisor and the
+    /// monitor); [`Engine::shutdown`] stops them.
     pub fn start_triggers(self: &Arc<Self>) {
         let engine = self.clone();
         self.tasks.spawn(async move { engine.run_triggers().await });
@@ -28,6 +29,8 @@ impl Engine {
         self.tasks.spawn(async move { engine.run_gc().await });
         let engine = self.clone();
         self.tasks.spawn(async move { engine.supervise().await });
+        let engine = self.clone();
+        self.tasks.spawn(async move { engine.run_monitor().await });
     }
 
     /// Starts crashed market processes again (with backoff) until shutdown; each restart is

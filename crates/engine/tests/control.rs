@@ -468,6 +468,78 @@ gates:
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_command_deployment_is_compared_with_what_the_monitor_recorded_of_the_release_it_replaces() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = fake_markets(dir.path().join("data/deploy/app/markets")).await;
+    let extra = format!(
+        "  url: {url}/{{market}}
+gates:
+  metrics:
+    window: 600ms
+    interval: 200ms
+    checks:
+      - name: errors
+        error-ratio: {{ errors: 'app_requests_total{{code=~\"5..\"}}', total: app_requests_total }}
+        vs-previous: 2
+monitor: {{ interval: 200ms, timeout: 200ms, failures: 3 }}
+"
+    );
+    let f = fixture_with("", &spec_with(&extra), dir).await;
+    let engine = &f.engine;
+    let v1 = f.release("good-1").await;
+    let r1 = engine.start_rollout(v1, "ana").await.unwrap();
+    let r1 = f.wait_state(r1.id, &["succeeded", "halted", "failed"]).await;
+    assert_eq!(r1.state, "succeeded", "{:?}", r1.reason);
+    let gates = engine.store.list_rollout_gates(r1.id).await.unwrap();
+    let first = gates
+        .iter()
+        .find(|g| g.market == "fr" && g.result.gate == "metric:errors")
+        .unwrap();
+    assert!(
+        first
+            .result
+            .reason
+            .contains("there is no previous version to compare with"),
+        "the command driver replaced nothing measurable yet: {}",
+        first.result.reason
+    );
+
+    // The monitor watches good-1 in fr: its error ratio, measured probe after probe.
+    engine.start_triggers();
+    let store = engine.store.clone();
+    common::wait_for("fr's error series", async || {
+        let points = store
+            .series("app", Some("fr"), "errors", 60, 0, i64::MAX)
+            .await
+            .unwrap();
+        (points.iter().map(|p| p.count).sum::<i64>() >= 3).then_some(())
+    })
+    .await;
+
+    // noisy-2 replaces good-1: it cannot be measured beside it, so it is held to twice what the
+    // monitor recorded of good-1 (no error at all).
+    let v2 = f.release("noisy-2").await;
+    let r2 = engine.start_rollout(v2, "ana").await.unwrap();
+    let r2 = f.wait_state(r2.id, &["succeeded", "halted", "failed"]).await;
+    assert_eq!(r2.state, "halted", "{:?}", r2.reason);
+    let gates = engine.store.list_rollout_gates(r2.id).await.unwrap();
+    let failed = gates.iter().find(|g| g.result.gate == "metric:errors").unwrap();
+    assert_eq!((failed.market.as_str(), failed.result.passed), ("fr", false));
+    assert_eq!(failed.result.previous, Some(0.0));
+    assert!(
+        failed.result.reason.starts_with("error ratio 50.0%")
+            && failed
+                .result
+                .reason
+                .contains("over 2× the previous version's 0.0% (as the monitor recorded it in its last hour"),
+        "{}",
+        failed.result.reason
+    );
+    assert_eq!(f.current("fr").as_deref(), Some("good-1"));
+    engine.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_release_whose_config_schema_a_market_fails_is_blocked_there_with_the_keys() {
     let dir = tempfile::tempdir().unwrap();
     // fr and de have a payment provider; pl has none.

@@ -230,6 +230,27 @@ services:
     assert_eq!((release_of("fr"), release_of("de"), release_of("pl")), (v1, v1, v3));
     let fr = live.iter().find(|d| d.market == "fr").unwrap();
     assert_eq!(fr.kind, "rollback");
+    // Each rollback is an incident about the deployment it removed, resolved as it restored
+    // the market.
+    let incidents = engine.store.list_incidents().await.unwrap();
+    let by_rollback: Vec<_> = incidents.iter().filter(|i| i.source == "rollback").collect();
+    assert_eq!(by_rollback.len(), 2, "{incidents:?}");
+    let fr_incident = by_rollback.iter().find(|i| i.market == "fr").unwrap();
+    let removed = engine
+        .store
+        .list_deployments_of_market("shop", "fr")
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|d| d.release_id == v3)
+        .unwrap();
+    assert_eq!(fr_incident.deployment_id, Some(removed.id));
+    assert_eq!(fr_incident.title, "shop v3 rolled back in fr (to v1)");
+    assert_eq!(fr_incident.state, "resolved");
+    assert_eq!(
+        fr_incident.resolved_by.as_deref(),
+        Some("tandem (v1 answers its probe again)")
+    );
     assert!(
         body(&format!("{}/", fr.url.as_deref().unwrap()))
             .await
@@ -322,5 +343,123 @@ services:
     );
     let third = engine.start_rollout(v2, "ops").await.unwrap();
     assert_ne!(third.id, second.id, "an aborted rollout no longer holds the service");
+    engine.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_monitor_opens_an_incident_when_a_live_market_hangs_and_resolves_it_when_it_answers() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_repo, _data, engine) = shop_engine(
+        dir.path(),
+        |spec| {
+            spec.replace(
+                "monitor: { interval: 1s, timeout: 500ms, failures: 3 }",
+                "monitor: { interval: 300ms, timeout: 250ms, failures: 2 }",
+            )
+        },
+        "markets:
+  - { id: fr, name: France, region: west, currency: EUR, locale: fr-FR, timezone: Europe/Paris }
+  - { id: de, name: Germany, region: central, currency: EUR, locale: de-DE, timezone: Europe/Berlin }
+waves:
+  - { name: pilot, markets: [fr] }
+  - { name: rest, markets: [de] }
+services:
+  - { name: shop, repo: REPO, config: { defaults: { vat_rate: 0.2, payment_methods: [card], free_shipping_threshold: 50 } } }
+",
+    )
+    .await;
+    let v1 = run_to_release(&engine).await;
+    assert_eq!(roll_out(&engine, v1).await.state, "succeeded");
+    let live = engine.store.list_live_deployments().await.unwrap();
+    let de = live.iter().find(|d| d.market == "de").unwrap().clone();
+    engine.start_triggers();
+
+    // Both markets are probed, and their metrics kept as series (the shop's gate checks).
+    let store = engine.store.clone();
+    common::wait_for("both markets up, with an error-ratio point", async || {
+        let health = store.list_market_health().await.unwrap();
+        let names = store.series_names("shop").await.unwrap();
+        (health.len() == 2 && health.iter().all(|h| h.state == "up") && names.iter().any(|n| n == "errors"))
+            .then_some(())
+    })
+    .await;
+    let latency = store
+        .series(
+            "shop",
+            Some("de"),
+            tandem_engine::monitor::LATENCY_SERIES,
+            60,
+            0,
+            i64::MAX,
+        )
+        .await
+        .unwrap();
+    assert!(latency.iter().map(|p| p.count).sum::<i64>() >= 1, "{latency:?}");
+
+    // de hangs: it is still running, so only its probe can tell.
+    let pid = nix::unistd::Pid::from_raw(de.pid.unwrap() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGSTOP).unwrap();
+    let incident = common::wait_for("the monitor's incident", async || {
+        store
+            .list_incidents()
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|i| i.source == "probe" && i.state == "open")
+    })
+    .await;
+    assert_eq!(incident.market, "de");
+    assert_eq!(incident.deployment_id, Some(de.id), "linked to the live deployment");
+    assert!(
+        incident.title.contains("stopped answering its probe /healthz"),
+        "{}",
+        incident.title
+    );
+    assert!(
+        incident
+            .summary
+            .as_deref()
+            .unwrap_or_default()
+            .contains("did not answer within 250 ms"),
+        "{:?}",
+        incident.summary
+    );
+    let health = store.market_health("shop", "de").await.unwrap().unwrap();
+    assert_eq!((health.state.as_str(), health.incident_id), ("down", Some(incident.id)));
+    assert_eq!(store.market_health("shop", "fr").await.unwrap().unwrap().state, "up");
+
+    // It answers again: the incident is resolved by the monitor, and the market is up.
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGCONT).unwrap();
+    let resolved = common::wait_for("the incident resolved", async || {
+        let i = store.get_incident(incident.id).await.unwrap();
+        (i.state == "resolved").then_some(i)
+    })
+    .await;
+    assert!(
+        resolved
+            .resolved_by
+            .as_deref()
+            .unwrap_or_default()
+            .contains("answers its probe again"),
+        "{:?}",
+        resolved.resolved_by
+    );
+    assert!(resolved.resolved_at.unwrap() > incident.opened_at);
+    let events = store.list_events(0, 10_000).await.unwrap();
+    assert!(
+        events
+            .iter()
+            .any(|e| e.kind == "market.down" && e.subject == "market/shop/de")
+    );
+    assert!(
+        events
+            .iter()
+            .any(|e| e.kind == "market.up" && e.subject == "market/shop/de")
+    );
+    let up = store.series("shop", Some("de"), "up", 60, 0, i64::MAX).await.unwrap();
+    assert!(
+        up.iter().any(|p| p.min == 0.0),
+        "the failed probes count in the series: {up:?}"
+    );
     engine.shutdown().await;
 }

@@ -1,5 +1,6 @@
 //! Tandem's own `/metrics`, in Prometheus text format: HTTP traffic counted as it happens, and
-//! the state of runs, deployments and markets read from the store at scrape time.
+//! the state of runs, deployments, rollouts, gates, incidents, queues and markets counted in
+//! the store at scrape time.
 
 use crate::AppState;
 use crate::auth::{Auth, Viewer};
@@ -28,6 +29,22 @@ struct StateLabels {
     state: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct GateLabels {
+    gate: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct IncidentLabels {
+    state: String,
+    source: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct QueueLabels {
+    queue: String,
+}
+
 #[derive(Debug)]
 pub struct Metrics {
     registry: Registry,
@@ -36,6 +53,10 @@ pub struct Metrics {
     runs: Family<StateLabels, Gauge>,
     deployments: Family<StateLabels, Gauge>,
     rollouts: Family<StateLabels, Gauge>,
+    gate_failures: Family<GateLabels, Gauge>,
+    incidents: Family<IncidentLabels, Gauge>,
+    queues: Family<QueueLabels, Gauge>,
+    markets: Family<StateLabels, Gauge>,
     market_processes: Gauge,
 }
 
@@ -49,6 +70,10 @@ impl Default for Metrics {
         let runs = Family::<StateLabels, Gauge>::default();
         let deployments = Family::<StateLabels, Gauge>::default();
         let rollouts = Family::<StateLabels, Gauge>::default();
+        let gate_failures = Family::<GateLabels, Gauge>::default();
+        let incidents = Family::<IncidentLabels, Gauge>::default();
+        let queues = Family::<QueueLabels, Gauge>::default();
+        let markets = Family::<StateLabels, Gauge>::default();
         let market_processes = Gauge::default();
         registry.register("http_requests", "HTTP requests served", requests.clone());
         registry.register(
@@ -59,6 +84,22 @@ impl Default for Metrics {
         registry.register("runs", "Pipeline runs by state", runs.clone());
         registry.register("deployments", "Deployments by state", deployments.clone());
         registry.register("rollouts", "Rollouts by state", rollouts.clone());
+        registry.register(
+            "gate_failures",
+            "Failed gate results by gate (probe, bake, metrics, metric:<check>)",
+            gate_failures.clone(),
+        );
+        registry.register("incidents", "Incidents by state and source", incidents.clone());
+        registry.register(
+            "queue_depth",
+            "Work waiting: runs and jobs to start, rollouts queued or awaiting approval, change requests to review",
+            queues.clone(),
+        );
+        registry.register(
+            "monitored_markets",
+            "Live markets by the monitor's last verdict (up, down)",
+            markets.clone(),
+        );
         registry.register(
             "market_processes",
             "Market processes the server supervises",
@@ -71,6 +112,10 @@ impl Default for Metrics {
             runs,
             deployments,
             rollouts,
+            gate_failures,
+            incidents,
+            queues,
+            markets,
             market_processes,
         }
     }
@@ -102,19 +147,35 @@ pub async fn track(State(state): State<AppState>, request: Request, next: Next) 
 
 /// `GET /metrics`.
 pub async fn serve_metrics(_: Auth<Viewer>, State(state): State<AppState>) -> ApiResult<impl IntoResponse> {
-    let store = &state.engine.store;
+    let counts = state.engine.store.state_counts().await?;
     let m = &state.metrics;
-    m.runs.clear();
-    for run in store.list_runs(None, i64::MAX).await? {
-        m.runs.get_or_create(&StateLabels { state: run.state }).inc();
+    let by_state = |family: &Family<StateLabels, Gauge>, rows: &[(String, i64)]| {
+        family.clear();
+        for (state, n) in rows {
+            family.get_or_create(&StateLabels { state: state.clone() }).set(*n);
+        }
+    };
+    by_state(&m.runs, &counts.runs);
+    by_state(&m.deployments, &counts.deployments);
+    by_state(&m.rollouts, &counts.rollouts);
+    by_state(&m.markets, &counts.markets);
+    m.gate_failures.clear();
+    for (gate, n) in &counts.gate_failures {
+        m.gate_failures
+            .get_or_create(&GateLabels { gate: gate.clone() })
+            .set(*n);
     }
-    m.deployments.clear();
-    for d in store.list_deployments(None).await? {
-        m.deployments.get_or_create(&StateLabels { state: d.state }).inc();
+    m.incidents.clear();
+    for (state, source, n) in &counts.incidents {
+        let labels = IncidentLabels {
+            state: state.clone(),
+            source: source.clone(),
+        };
+        m.incidents.get_or_create(&labels).set(*n);
     }
-    m.rollouts.clear();
-    for r in store.list_rollouts(i64::MAX).await? {
-        m.rollouts.get_or_create(&StateLabels { state: r.state }).inc();
+    m.queues.clear();
+    for (queue, n) in &counts.queues {
+        m.queues.get_or_create(&QueueLabels { queue: queue.clone() }).set(*n);
     }
     m.market_processes.set(state.engine.supervisor.count().await as i64);
     let mut text = String::new();

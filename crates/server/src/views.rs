@@ -6,7 +6,8 @@ use serde::Serialize;
 use std::collections::{HashMap, HashSet};
 use tandem_engine::Engine;
 use tandem_store::{
-    ArtifactRow, CommitRow, DeploymentRow, IdeaRow, JobRow, MarketRow, ReleaseRow, RolloutRow, RunRow, StepRow,
+    ArtifactRow, CommitRow, DeploymentRow, IdeaRow, JobRow, MarketDeployments, MarketRow, ReleaseRow, RolloutRow,
+    RunRow, StepRow,
 };
 
 /// One service's state in one market.
@@ -18,7 +19,8 @@ pub struct MarketService {
     pub url: Option<String>,
     /// Since when (Unix ms) that release has been live.
     pub since: Option<i64>,
-    /// up (its process answers), down, or none (nothing deployed).
+    /// up (its probe answers), down (the monitor's probes fail, or its process is gone), or
+    /// none (nothing deployed).
     pub health: String,
     /// A release being deployed right now, if any.
     pub in_flight: Option<String>,
@@ -40,33 +42,43 @@ pub async fn market_matrix(engine: &Engine) -> ApiResult<Vec<MarketStatus>> {
     let markets = store.list_markets().await?;
     let waves = store.list_waves().await?;
     let services = store.list_services().await?;
-    let deployments = store.list_deployments(None).await?;
-    let releases: HashMap<i64, String> = store
-        .list_releases(None)
+    // Only the deployments the matrix shows, not the whole history.
+    let deployments = store.list_market_deployments().await?;
+    let monitored: HashMap<(String, String), String> = store
+        .list_market_health()
         .await?
         .into_iter()
-        .map(|r| (r.id, r.version))
+        .map(|h| ((h.service, h.market), h.state))
         .collect();
+    let shown: Vec<i64> = deployments
+        .values()
+        .flat_map(|m| [&m.live, &m.in_flight, &m.latest])
+        .flatten()
+        .map(|d| d.release_id)
+        .collect();
+    let releases = store.list_release_versions(&shown).await?;
+    let none = MarketDeployments::default();
     let mut out = Vec::new();
     for market in markets {
         let mut per_service = Vec::new();
         for s in &services {
-            let mine = deployments
-                .iter()
-                .filter(|d| d.market == market.id && d.service == s.name);
-            let live = mine.clone().find(|d| d.state == "live");
-            let in_flight = mine.clone().rfind(|d| d.state == "deploying");
-            let last_failure = mine.clone().next_back().filter(|d| d.state == "failed").map(|d| {
+            let mine = deployments.get(&(s.name.clone(), market.id.clone())).unwrap_or(&none);
+            let live = mine.live.as_ref();
+            let in_flight = mine.in_flight.as_ref();
+            let last_failure = mine.latest.as_ref().filter(|d| d.state == "failed").map(|d| {
                 let version = releases.get(&d.release_id).map_or("?", String::as_str);
                 format!(
                     "{version} failed: {}",
                     d.reason.as_deref().unwrap_or("no reason recorded")
                 )
             });
-            let health = match live {
-                Some(_) if engine.supervisor.is_running(&s.name, &market.id).await => "up",
-                Some(_) => "down",
-                None => "none",
+            let verdict = monitored.get(&(s.name.clone(), market.id.clone())).map(String::as_str);
+            let health = match (live, verdict) {
+                // The monitor's last probe, when it has one; else whether the process runs.
+                (Some(_), Some(verdict @ ("up" | "down"))) => verdict,
+                (Some(_), _) if engine.supervisor.is_running(&s.name, &market.id).await => "up",
+                (Some(_), _) => "down",
+                (None, _) => "none",
             };
             per_service.push(MarketService {
                 service: s.name.clone(),

@@ -362,7 +362,32 @@ async fn openapi_document_and_metrics_describe_the_server() {
         "{text}"
     );
     assert!(text.contains("tandem_market_processes 0"), "{text}");
+    for queue in ["runs", "jobs", "rollouts", "approvals", "change_requests"] {
+        assert!(
+            text.contains(&format!("tandem_queue_depth{{queue=\"{queue}\"}} 0")),
+            "{text}"
+        );
+    }
     assert!(text.trim_end().ends_with("# EOF"));
+
+    // The monitor's views answer before anything is live, and refuse a resolution they do not keep.
+    let health: serde_json::Value = s
+        .get("/api/v1/health", Some(Role::Viewer))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(health, serde_json::json!([]));
+    let resp = s
+        .get("/api/v1/services/shop/series/up?resolution=5", Some(Role::Viewer))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 400);
+    let body: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(body["error"]["message"], "`resolution` is 5: expected one of 60, 3600");
 }
 
 /// Reads an SSE body until `needle` has arrived; returns everything read.

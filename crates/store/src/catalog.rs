@@ -55,6 +55,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         }
+        crate::launches::apply_launches(&mut tx).await?;
         sqlx::query("DELETE FROM waves").execute(&mut *tx).await?;
         for (i, w) in platform.waves.iter().enumerate() {
             sqlx::query("INSERT INTO waves (name, position, markets) VALUES ($1, $2, $3)")

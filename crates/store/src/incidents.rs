@@ -16,7 +16,7 @@ pub struct IncidentRow {
     pub state: String,
     pub opened_at: i64,
     pub resolved_at: Option<i64>,
-    /// gate (a failed gate or rollback), alertmanager, or person.
+    /// gate (a failed gate), rollback (by hand), probe (the monitor), alertmanager, or person.
     pub source: String,
     pub opened_by: Option<String>,
     pub resolved_by: Option<String>,
@@ -217,6 +217,15 @@ impl Store {
             .fetch_optional(&self.pool)
             .await?
             .ok_or_else(|| StoreError::not_found(format!("deployment {id}")))
+    }
+
+    /// Open incidents, newest first (through the `incidents_open` index).
+    pub async fn list_open_incidents(&self) -> Result<Vec<IncidentRow>> {
+        Ok(
+            sqlx::query_as("SELECT * FROM incidents WHERE state = 'open' ORDER BY id DESC")
+                .fetch_all(&self.pool)
+                .await?,
+        )
     }
 
     pub async fn list_incidents(&self) -> Result<Vec<IncidentRow>> {

@@ -2,6 +2,8 @@
 //! changes no caller. Every state change appends a row to `events` in the same transaction
 //! (a transactional outbox): the audit trail and the live views read it.
 
+#[cfg(any(test, feature = "bench"))]
+mod bench;
 mod blobs;
 mod caches;
 mod catalog;
@@ -10,11 +12,16 @@ mod control;
 mod deliveries;
 mod events;
 mod flags;
+mod flow;
 mod gc;
 mod ideas;
+pub mod incident_history;
 mod incidents;
+pub mod launches;
 mod logs;
+mod matrix;
 mod metrics;
+mod monitor;
 mod releases;
 mod rollouts;
 mod runs;
@@ -27,11 +34,14 @@ pub use control::{DecisionRow, GateResultRow, MarketGateRow, NewDecision, NewGat
 pub use deliveries::DeliveryRow;
 pub use events::EventRow;
 pub use flags::FlagVersionRow;
+pub use flow::FlowFacts;
 pub use gc::GcReport;
 pub use ideas::{CommitRow, IdeaRow, NewCommit};
 pub use incidents::{IncidentRow, NewIncident};
 pub use logs::PackedLog;
+pub use matrix::MarketDeployments;
 pub use metrics::DeploymentCommit;
+pub use monitor::{MarketHealthRow, ProbeRecord, SeriesPoint, StateCounts};
 pub use releases::{ReleaseArtifact, ReleaseRow};
 pub use rollouts::{ConfigCargo, DeploymentRow, NewDeployment, RolloutRow};
 pub use rollouts::{FINAL as ROLLOUT_FINAL, IN_PROGRESS as ROLLOUT_IN_PROGRESS};

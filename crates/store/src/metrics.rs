@@ -190,100 +190,15 @@ mod tests {
     use tandem_core::dora::{DAY_MS, Filter, History, Window};
 
     /// One year of history — 100,000 commits, 25 markets, 50,000 deployments, 2,000 incidents —
-    /// written to SQLite, then the four keys (total, and by market, service and wave) computed
-    /// from the store. Baseline in the same run: the same rows read with one plain query each.
+    /// written to SQLite by `Store::seed_year`, then the four keys (total, and by market, service
+    /// and wave) computed from the store. Baseline in the same run: the same rows read with one plain query each.
     /// `cargo test -p tandem-store --release --lib metrics::tests::scale -- --ignored --nocapture`
     #[tokio::test]
     #[ignore = "a benchmark: run it by name"]
     async fn scale() {
         let (_dir, store) = store().await;
-        let markets: Vec<String> = (0..25).map(|i| format!("m{i:02}")).collect();
-        let year_start = 1_700_000_000_000i64;
-        let mut tx = store.writer.begin().await.unwrap();
-        for (i, m) in markets.iter().enumerate() {
-            sqlx::query(
-                "INSERT INTO markets (id, name, region, currency, locale, timezone, state, position)
-                 VALUES ($1, $1, 'eu', 'EUR', 'en-GB', 'UTC', 'live', $2)",
-            )
-            .bind(m)
-            .bind(i as i64)
-            .execute(&mut *tx)
-            .await
-            .unwrap();
-        }
-        let plan = serde_json::json!([{ "name": "all", "markets": markets }]).to_string();
-        sqlx::query(
-            "INSERT INTO runs (id, service, commit_sha, branch, trigger, state, created_at) VALUES (1, 'shop', 'c', 'main', 'bench', 'success', 0)",
-        )
-        .execute(&mut *tx)
-        .await
-        .unwrap();
-        // 2,000 releases, each rolled out to the 25 markets: 50,000 deployments.
-        for r in 0..2000i64 {
-            let at = year_start + r * (365 * DAY_MS / 2000);
-            sqlx::query(
-                "INSERT INTO releases (id, service, version, commit_sha, run_id, spec, created_at)
-                 VALUES ($1, 'shop', 'v' || $1, 'c', 1, '{}', $2)",
-            )
-            .bind(r + 1)
-            .bind(at)
-            .execute(&mut *tx)
-            .await
-            .unwrap();
-            sqlx::query(
-                "INSERT INTO rollouts (id, service, release_id, state, plan, current_wave, created_by, created_at, queued)
-                 VALUES ($1, 'shop', $1, 'succeeded', $2, 0, 'bench', $3, FALSE)",
-            )
-            .bind(r + 1)
-            .bind(&plan)
-            .bind(at)
-            .execute(&mut *tx)
-            .await
-            .unwrap();
-            for (k, m) in markets.iter().enumerate() {
-                let id = r * 25 + k as i64 + 1;
-                let failed = id % 50 == 0;
-                sqlx::query(
-                    "INSERT INTO deployments (id, rollout_id, service, market, release_id, kind, state, started_at, finished_at)
-                     VALUES ($1, $2, 'shop', $3, $2, 'release', $4, $5, $6)",
-                )
-                .bind(id)
-                .bind(r + 1)
-                .bind(m)
-                .bind(if failed { "failed" } else { "superseded" })
-                .bind(at + k as i64 * 1000)
-                .bind(at + k as i64 * 1000 + 30_000)
-                .execute(&mut *tx)
-                .await
-                .unwrap();
-                // Two commits per deployment: 100,000 commit rows.
-                for c in 0..2i64 {
-                    sqlx::query(
-                        "INSERT INTO deployment_commits (deployment_id, sha, authored_at, committed_at) VALUES ($1, $2, $3, $3)",
-                    )
-                    .bind(id)
-                    .bind(format!("{r:04}{k:02}{c}"))
-                    .bind(at - (c + 1) * 3_600_000)
-                    .execute(&mut *tx)
-                    .await
-                    .unwrap();
-                }
-            }
-        }
-        for i in 0..2000i64 {
-            let deployment = i * 25 + 1;
-            sqlx::query(
-                "INSERT INTO incidents (service, market, deployment_id, title, state, opened_at, resolved_at)
-                 VALUES ('shop', 'm00', $1, 'bench', 'resolved', $2, $3)",
-            )
-            .bind(if i % 4 == 0 { None } else { Some(deployment) })
-            .bind(year_start + i * 3_600_000)
-            .bind(year_start + i * 3_600_000 + 1_800_000)
-            .execute(&mut *tx)
-            .await
-            .unwrap();
-        }
-        tx.commit().await.unwrap();
+        store.seed_year().await.unwrap();
+        let year_start = crate::bench::YEAR_START;
 
         let started = Instant::now();
         type Plain = (i64, Option<i64>, String, String, String, String, i64, Option<i64>);

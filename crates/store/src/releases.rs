@@ -116,6 +116,16 @@ impl Store {
             .ok_or_else(|| StoreError::not_found(format!("release {version} of {service}")))
     }
 
+    /// The versions of the releases `ids` names, by id (an unknown id is left out).
+    pub async fn list_release_versions(&self, ids: &[i64]) -> Result<std::collections::HashMap<i64, String>> {
+        let rows: Vec<(i64, String)> =
+            sqlx::query_as("SELECT id, version FROM releases WHERE id IN (SELECT value FROM json_each($1))")
+                .bind(to_json(&ids))
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(rows.into_iter().collect())
+    }
+
     /// Releases, newest first, optionally of one service.
     pub async fn list_releases(&self, service: Option<&str>) -> Result<Vec<ReleaseRow>> {
         Ok(

@@ -22,6 +22,13 @@ pub enum IdeaCommand {
         #[command(flatten)]
         client: ClientArgs,
     },
+    /// An idea's way to production: each stage's time and wait, and where it is live now.
+    #[command(after_help = "Example:\n  tandem idea flow T-12\n  tandem idea flow T-12 --json")]
+    Flow {
+        key: String,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
 }
 
 impl IdeaCommand {
@@ -37,6 +44,7 @@ impl IdeaCommand {
                 println!("Added idea {}: {}", text(&idea["key"]), text(&idea["title"]));
                 Ok(())
             }
+            IdeaCommand::Flow { key, client } => super::flow::show_idea(&key, &client).await,
             IdeaCommand::List { client } => {
                 let ideas: Vec<Value> = Client::from_args(&client).get("/api/v1/ideas").await?;
                 if client.json {

@@ -3,6 +3,8 @@
 pub mod artifacts;
 pub mod config;
 pub mod flags;
+pub mod flow;
+pub mod health;
 pub mod ideas;
 pub mod incidents;
 pub mod lint;

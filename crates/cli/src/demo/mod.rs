@@ -6,6 +6,8 @@
 //! everything that needs a person.
 
 mod chat;
+mod launch;
+mod monitor;
 mod progress;
 mod repo;
 
@@ -167,6 +169,27 @@ notifications:
             crate::commands::text(&c["rollout"]["state"]),
             c["watcher_ms"].as_f64().unwrap_or(0.0) / 1000.0
         );
+        let h = &summary["monitor"];
+        println!(
+            "{} hung: the monitor opened incident {} after {:.1}s and resolved it when the market answered again ({:.1}s of outage)",
+            crate::commands::text(&h["market"]),
+            crate::commands::text(&h["incident"]),
+            h["detected_ms"].as_f64().unwrap_or(0.0) / 1000.0,
+            h["outage_ms"].as_f64().unwrap_or(0.0) / 1000.0
+        );
+        let l = &summary["launch"];
+        println!(
+            "Hungary ({}) was launched by {} once its checklist passed: {}",
+            crate::commands::text(&l["state_before"]),
+            crate::commands::text(&l["launched_by"]),
+            l["checks"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|c| crate::commands::text(&c["reason"]))
+                .collect::<Vec<_>>()
+                .join("; ")
+        );
         let told = summary["notifications"].as_array().cloned().unwrap_or_default();
         if !told.is_empty() {
             println!("\nThe team chat was told:");
@@ -239,6 +262,8 @@ async fn tell_the_story(api: &Client, progress: &Progress, repo: &Path, chat: &c
 
     let flags = try_the_flags(&dev, &ops, api, progress).await?;
     let config_change = change_a_parameter(&dev, &ops, progress, &dev_token).await?;
+    let hang = monitor::watch_a_market_hang(api, progress).await?;
+    let launched = launch::launch_the_last_market(api, &ops, progress).await?;
 
     // DORA's four keys over what just happened: every market's deployment counts once.
     let dora: Value = api.get("/api/v1/metrics/dora?days=1").await?;
@@ -257,6 +282,39 @@ async fn tell_the_story(api: &Client, progress: &Progress, repo: &Path, chat: &c
                 .as_u64()
                 .unwrap_or(0),
     ));
+
+    // Idea to production: what shipped today, and how long each idea took to reach its markets.
+    let shipped: Value = api.get("/api/v1/flow?days=1").await?;
+    let flow: Vec<Value> = shipped["ideas"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|i| {
+            let stages = i["flow"]["stages"].as_array().cloned().unwrap_or_default();
+            let at = |name: &str| {
+                stages
+                    .iter()
+                    .find(|s| s["stage"] == name)
+                    .map(|s| s["since_created"].clone())
+            };
+            json!({
+                "idea": i["idea"]["key"], "title": i["idea"]["title"], "now": i["flow"]["now"]["stage"],
+                "live_in": i["flow"]["now"]["live"].as_array().map_or(0, Vec::len),
+                "to_pilot_ms": at("pilot"), "to_all_targets_ms": at("all_targets"),
+            })
+        })
+        .collect();
+    for f in &flow {
+        progress.say(&format!(
+            "Shipped today: {} \"{}\" is live in {} markets ({}; pilot reached {:.1}s after the idea was filed, all its target markets {:.1}s)",
+            crate::commands::text(&f["idea"]),
+            crate::commands::text(&f["title"]),
+            f["live_in"],
+            crate::commands::text(&f["now"]),
+            f["to_pilot_ms"].as_f64().unwrap_or(f64::NAN) / 1000.0,
+            f["to_all_targets_ms"].as_f64().unwrap_or(f64::NAN) / 1000.0,
+        ));
+    }
 
     let markets: Vec<Value> = api.get("/api/v1/markets").await?;
     let mut all_live = true;
@@ -288,8 +346,11 @@ async fn tell_the_story(api: &Client, progress: &Progress, repo: &Path, chat: &c
         "gates": pilot_gates(&first.detail),
         "flags": flags,
         "config_change": config_change,
+        "monitor": hang,
+        "launch": launched,
+        "flow": flow,
         "dora": dora["keys"]["total"],
-        "notifications": wait_for_chat(chat, 3).await,
+        "notifications": wait_for_chat(chat, 4).await,
         "incidents": incidents.iter().map(|i| json!({ "id": i["id"], "market": i["market"], "title": i["title"], "state": i["state"] })).collect::<Vec<_>>(),
         "timings": { "pipeline_ms": good.millis, "rollout_ms": first.millis },
     });

@@ -279,10 +279,31 @@ fn read(check: &MetricCheck, min_requests: u64, w: Window<'_>) -> Reading {
     }
 }
 
+/// What a `vs-previous` check compares the new version with.
+#[derive(Debug, Clone, Copy)]
+pub enum Baseline<'a> {
+    /// The previous version, measured over the same window as the new one.
+    Window(Window<'a>),
+    /// The previous version's value as the monitor recorded it in the market before the
+    /// deployment (the mean of its series), from `samples` measurements: for a driver that
+    /// replaces the previous version, which cannot be measured beside the new one.
+    Recorded { value: f64, samples: u64 },
+}
+
 /// Judges one check: the new version's window against `max`, and against `vs-previous` times
 /// the previous version's value over its window when there is one. The new version must be
 /// measurable; a previous version without data leaves only `max` to judge by.
 pub fn judge(check: &MetricCheck, min_requests: u64, new: Window<'_>, previous: Option<Window<'_>>) -> CheckResult {
+    judge_against(check, min_requests, new, previous.map(Baseline::Window))
+}
+
+/// [`judge`] with any [`Baseline`] for `vs-previous`.
+pub fn judge_against(
+    check: &MetricCheck,
+    min_requests: u64,
+    new: Window<'_>,
+    baseline: Option<Baseline<'_>>,
+) -> CheckResult {
     let (kind, what) = match &check.measure {
         Measure::ErrorRatio { .. } => (CheckKind::ErrorRatio, "error ratio".to_string()),
         Measure::Latency { quantile, .. } => (CheckKind::Latency, format!("{} latency", percentile(*quantile))),
@@ -322,12 +343,25 @@ pub fn judge(check: &MetricCheck, min_requests: u64, new: Window<'_>, previous: 
     }
     let mut no_comparison = None;
     if let Some(factor) = check.vs_previous {
-        match previous.map(|w| read(check, min_requests, w).value) {
+        let previous = baseline.map(|b| match b {
+            Baseline::Window(w) => (read(check, min_requests, w).value, None),
+            Baseline::Recorded { value, samples } => (Ok(value), Some(samples)),
+        });
+        match previous {
             None => no_comparison = Some("there is no previous version to compare with".to_string()),
-            Some(Err(why)) => no_comparison = Some(format!("the previous version has no data to compare with ({why})")),
-            Some(Ok(p)) => {
+            Some((Err(why), _)) => {
+                no_comparison = Some(format!("the previous version has no data to compare with ({why})"))
+            }
+            Some((Ok(p), recorded)) => {
                 result.previous = Some(p);
-                bounds.push((factor * p, format!("{factor}× the previous version's {}", show(p))));
+                let phrase = match recorded {
+                    None => format!("{factor}× the previous version's {}", show(p)),
+                    Some(n) => format!(
+                        "{factor}× the previous version's {} (as the monitor recorded it in its last hour, {n} measurements)",
+                        show(p)
+                    ),
+                };
+                bounds.push((factor * p, phrase));
             }
         }
     }
@@ -360,10 +394,19 @@ pub fn judge(check: &MetricCheck, min_requests: u64, new: Window<'_>, previous: 
 
 /// Judges every check of a gate.
 pub fn judge_all(gates: &MetricGates, new: Window<'_>, previous: Option<Window<'_>>) -> Vec<CheckResult> {
+    judge_all_against(gates, new, |_| previous.map(Baseline::Window))
+}
+
+/// Judges every check of a gate, each against the baseline `baseline` gives it.
+pub fn judge_all_against<'a>(
+    gates: &MetricGates,
+    new: Window<'_>,
+    baseline: impl Fn(&MetricCheck) -> Option<Baseline<'a>>,
+) -> Vec<CheckResult> {
     gates
         .checks
         .iter()
-        .map(|c| judge(c, gates.min_requests, new, previous))
+        .map(|c| judge_against(c, gates.min_requests, new, baseline(c)))
         .collect()
 }
 

@@ -286,6 +286,42 @@ fn latency_against_the_previous_version() {
 }
 
 #[test]
+fn the_previous_version_as_the_monitor_recorded_it() {
+    let empty = Scrape::default();
+    let slow = scrape(NEW_SLOW);
+    let check = latency_check(Some(1.0), Some(1.5));
+    let r = judge_against(
+        &check,
+        1,
+        Window::new(&empty, &slow),
+        Some(Baseline::Recorded {
+            value: 0.2,
+            samples: 58,
+        }),
+    );
+    assert!(!r.passed);
+    assert_eq!(
+        r.reason,
+        "p99 latency 412 ms is over 1.5× the previous version's 200 ms (as the monitor recorded it in its last hour, 58 measurements)"
+    );
+    assert_eq!(r.previous, Some(0.2));
+    // Within: both bounds named, the recorded one as such.
+    let r = judge_against(
+        &check,
+        1,
+        Window::new(&empty, &slow),
+        Some(Baseline::Recorded { value: 0.3, samples: 2 }),
+    );
+    assert!(r.passed, "{}", r.reason);
+    assert!(
+        r.reason
+            .contains("within 1 s and within 1.5× the previous version's 300 ms (as the monitor recorded it"),
+        "{}",
+        r.reason
+    );
+}
+
+#[test]
 fn latency_within_a_fixed_bound() {
     let empty = Scrape::default();
     let fast = scrape(NEW_FAST);

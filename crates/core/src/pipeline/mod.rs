@@ -21,6 +21,9 @@ pub struct ServiceSpec {
     pub deploy: Option<DeploySpec>,
     pub gates: Gates,
     pub config_schema: Option<String>,
+    /// How live markets are watched once deployed (`monitor:`); defaults for older releases.
+    #[serde(default)]
+    pub monitor: crate::monitor::MonitorSpec,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -254,6 +257,8 @@ struct RawSpec {
     gates: Option<RawGates>,
     #[serde(default)]
     config: Option<RawConfig>,
+    #[serde(default)]
+    monitor: Option<Spanned<crate::monitor::RawMonitor>>,
 }
 
 #[derive(Deserialize)]
@@ -428,6 +433,11 @@ pub fn parse_service_spec(file: &str, text: &str) -> Result<ServiceSpec, SpecErr
         }
     }
 
+    let monitor = match &raw.monitor {
+        Some(m) => crate::monitor::check_monitor(&mut errors, m),
+        None => crate::monitor::MonitorSpec::default(),
+    };
+
     let mut by_name: HashMap<String, Spanned<RawJob>> = raw.pipeline.jobs.value.into_iter().collect();
     let jobs = order
         .iter()
@@ -477,6 +487,7 @@ pub fn parse_service_spec(file: &str, text: &str) -> Result<ServiceSpec, SpecErr
         deploy: raw.deploy.map(|d| d.value),
         gates,
         config_schema: raw.config.map(|c| c.schema),
+        monitor,
     })
 }
 
@@ -841,7 +852,7 @@ gates:
         assert_eq!(
             shown,
             [
-                "tandem.yml:2:1: unknown field `servce`, expected one of `service`, `pipeline`, `deploy`, `gates`, `config` (did you mean `service`?)",
+                "tandem.yml:2:1: unknown field `servce`, expected one of `service`, `pipeline`, `deploy`, `gates`, `config`, `monitor` (did you mean `service`?)",
                 "tandem.yml:6:7: jobs form a cycle through `needs`: build → test → build",
                 "tandem.yml:6:21: job `build` needs unknown job `lint`",
                 "tandem.yml:7:7: unknown field `timout`, expected one of `needs`, `env`, `if`, `timeout`, `retry`, `continue-on-error`, `secrets`, `matrix`, `steps`, `artifacts`, `cache`, `limits` (did you mean `timeout`?)",

@@ -6,7 +6,7 @@ use crate::error::{ApiError, ApiResult, ErrorBody, QueryParams};
 use axum::Json;
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
-use tandem_core::dora::{ChangeKind, DAY_MS, Filter, Window};
+use tandem_core::dora::{Bucket, ChangeKind, DAY_MS, Filter, MAX_BUCKETS, Window};
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -45,6 +45,17 @@ pub async fn dora(
     State(state): State<AppState>,
     QueryParams(q): QueryParams<DoraQuery>,
 ) -> ApiResult<Json<DoraAnswer>> {
+    let (from, to, filter) = filter_of(&q)?;
+    let keys = state.engine.dora(&filter).await?;
+    Ok(Json(DoraAnswer {
+        from,
+        to,
+        keys: serde_json::to_value(keys).map_err(ApiError::internal)?,
+    }))
+}
+
+/// The window and filter a query asks for; a 400 naming the parameter when it is wrong.
+fn filter_of(q: &DoraQuery) -> ApiResult<(i64, i64, Filter)> {
     let (from, to) = match (q.from, q.to, q.days) {
         (Some(from), Some(to), None) => (from, to),
         (None, None, days) => {
@@ -59,8 +70,8 @@ pub async fn dora(
     };
     let window = Window::new(from, to).map_err(|e| ApiError::bad_request(e.to_string()))?;
     let mut filter = Filter::new(window);
-    filter.service = q.service;
-    filter.market = q.market;
+    filter.service = q.service.clone();
+    filter.market = q.market.clone();
     filter.wave = q.wave;
     filter.kind = match q.kind.as_deref() {
         None => None,
@@ -72,10 +83,59 @@ pub async fn dora(
             )));
         }
     };
-    let keys = state.engine.dora(&filter).await?;
-    Ok(Json(DoraAnswer {
+    Ok((from, to, filter))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SeriesParams {
+    /// `week` (default) or `day`.
+    pub bucket: Option<String>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct DoraSeries {
+    pub from: i64,
+    pub to: i64,
+    pub bucket: String,
+    /// One entry per bucket, oldest first: `{ from, to, keys }`, the keys as in
+    /// `/api/v1/metrics/dora` (each with its level).
+    #[schema(value_type = Vec<Object>)]
+    pub buckets: serde_json::Value,
+}
+
+/// The four keys bucket by bucket over the window: their trend. Same filters as
+/// `/api/v1/metrics/dora`; at most 1,000 buckets.
+#[utoipa::path(get, path = "/api/v1/metrics/dora/series", tag = "metrics", params(DoraQuery, SeriesParams),
+    responses((status = 200, body = DoraSeries), (status = 400, body = ErrorBody)))]
+pub async fn dora_series(
+    _: Auth<Viewer>,
+    State(state): State<AppState>,
+    QueryParams(q): QueryParams<DoraQuery>,
+    QueryParams(p): QueryParams<SeriesParams>,
+) -> ApiResult<Json<DoraSeries>> {
+    let (from, to, filter) = filter_of(&q)?;
+    let bucket = match p.bucket.as_deref() {
+        None | Some("week") => Bucket::Week,
+        Some("day") => Bucket::Day,
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "`bucket` is `{other}`: expected `week` or `day`"
+            )));
+        }
+    };
+    let count = (to - from - 1) / bucket.len_ms() + 1;
+    if count > MAX_BUCKETS {
+        return Err(ApiError::bad_request(format!(
+            "{count} buckets of a {} in the window: at most {MAX_BUCKETS}; widen `bucket` or narrow the window",
+            p.bucket.as_deref().unwrap_or("week")
+        )));
+    }
+    let buckets = state.engine.dora_series(&filter, bucket).await?;
+    Ok(Json(DoraSeries {
         from,
         to,
-        keys: serde_json::to_value(keys).map_err(ApiError::internal)?,
+        bucket: p.bucket.unwrap_or_else(|| "week".into()),
+        buckets: serde_json::to_value(buckets).map_err(ApiError::internal)?,
     }))
 }

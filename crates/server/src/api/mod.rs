@@ -7,9 +7,12 @@ mod changes;
 mod config;
 mod dora;
 mod flags;
+pub(crate) mod flow;
 mod ideas;
 mod incidents;
 mod logs;
+mod markets;
+mod monitor;
 mod releases;
 mod runs;
 
@@ -45,10 +48,14 @@ impl utoipa::Modify for BearerAuth {
 pub fn router() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(catalog::list_markets))
+        .routes(routes!(markets::get_readiness))
+        .routes(routes!(markets::launch_market))
         .routes(routes!(catalog::list_waves))
         .routes(routes!(catalog::list_services))
         .routes(routes!(ideas::list_ideas, ideas::create_idea))
         .routes(routes!(ideas::get_idea))
+        .routes(routes!(flow::idea_flow))
+        .routes(routes!(flow::shipped_flow))
         .routes(routes!(ideas::list_commits))
         .routes(routes!(runs::list_runs))
         .routes(routes!(runs::trigger_run))
@@ -84,6 +91,10 @@ pub fn router() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(config::config_log))
         .routes(routes!(config::rollback_config))
         .routes(routes!(dora::dora))
+        .routes(routes!(dora::dora_series))
+        .routes(routes!(monitor::list_health))
+        .routes(routes!(monitor::list_series))
+        .routes(routes!(monitor::get_series))
         .routes(routes!(changes::list_changes))
         .routes(routes!(changes::create_change))
         .routes(routes!(changes::get_change, changes::edit_change))

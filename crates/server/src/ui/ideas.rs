@@ -14,7 +14,7 @@ pub async fn list(auth: PageAuth<Viewer>, State(state): State<AppState>) -> Page
         ideas.push(idea_detail(&state.engine, idea).await?);
     }
     let body = html! {
-        div.page-head { h1 { "Ideas" } span.muted { "mention an idea's key in a commit message to link it" } }
+        div.page-head { h1 { "Ideas" } span.muted { "mention an idea's key in a commit message to link it" } a href="/flow" { "What shipped this week →" } }
         section.panel {
             @if ideas.is_empty() {
                 (empty("No idea yet. Add one with `tandem idea add \"<title>\"`."))

@@ -18,9 +18,13 @@ pub enum Nav {
     Overview,
     Runs,
     Rollouts,
+    Markets,
     Ideas,
+    Flow,
     Config,
     Changes,
+    Delivery,
+    Incidents,
     None,
 }
 
@@ -65,9 +69,13 @@ pub fn page(p: Page<'_>, body: Markup) -> Markup {
                         (link(Nav::Overview, "/", "Overview"))
                         (link(Nav::Runs, "/runs", "Runs"))
                         (link(Nav::Rollouts, "/rollouts", "Rollouts"))
+                        (link(Nav::Markets, "/markets", "Markets"))
                         (link(Nav::Ideas, "/ideas", "Ideas"))
+                        (link(Nav::Flow, "/flow", "Flow"))
                         (link(Nav::Config, "/config", "Config"))
                         (link(Nav::Changes, "/changes", "Changes"))
+                        (link(Nav::Delivery, "/delivery", "Delivery"))
+                        (link(Nav::Incidents, "/incidents", "Incidents"))
                     }
                     span.who title="signed in as" {
                         @if let Some(c) = p.caller { (c.name) " · " (c.role) }

@@ -4,11 +4,17 @@
 pub(crate) mod ansi;
 mod change_new;
 mod changes;
+mod charts;
 mod configure;
+mod delivery;
+mod flow;
 mod graph;
 mod ideas;
+mod incident_actions;
+mod incidents;
 mod layout;
 mod login;
+mod markets;
 mod overview;
 mod rollout_actions;
 mod rollouts;
@@ -50,6 +56,12 @@ pub fn router() -> Router<AppState> {
             "/runs/{id}/rerun",
             get(run_actions::back_to_run).post(run_actions::rerun),
         )
+        .route("/markets", get(markets::list))
+        .route("/markets/{id}", get(markets::detail))
+        .route(
+            "/markets/{id}/launch",
+            get(markets::back_to_market).post(markets::launch),
+        )
         .route("/rollouts", get(rollouts::list))
         .route("/rollouts/{id}", get(rollouts::detail))
         .route(
@@ -57,8 +69,20 @@ pub fn router() -> Router<AppState> {
             get(rollout_actions::back_to_rollout).post(rollout_actions::steer),
         )
         .route("/ideas", get(ideas::list))
+        .route("/flow", get(flow::show))
         .route("/config", get(configure::show))
         .route("/changes", get(changes::list))
+        .route("/delivery", get(delivery::show))
+        .route("/incidents", get(incidents::list))
+        .route(
+            "/incidents/new",
+            get(incident_actions::show).post(incident_actions::submit),
+        )
+        .route("/incidents/{id}", get(incidents::detail))
+        .route(
+            "/incidents/{id}/{action}",
+            get(incident_actions::back_to_incident).post(incident_actions::act),
+        )
         .route("/changes/new", get(change_new::show).post(change_new::submit))
         .route("/changes/{id}", get(changes::detail))
         .route(

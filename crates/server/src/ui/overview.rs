@@ -8,7 +8,6 @@ use crate::auth::{PageAuth, Viewer};
 use crate::views::{MarketStatus, market_matrix};
 use axum::extract::State;
 use maud::{Markup, html};
-use std::collections::HashMap;
 use tandem_store::{IncidentRow, RolloutRow, RunRow};
 
 /// How many runs the overview lists.
@@ -21,19 +20,11 @@ pub async fn show(auth: PageAuth<Viewer>, State(state): State<AppState>) -> Page
     let matrix = market_matrix(&state.engine).await?;
     let waves = store.list_waves().await?;
     let rollouts = store.list_rollouts(RECENT_ROLLOUTS).await?;
-    let versions: HashMap<i64, String> = store
-        .list_releases(None)
-        .await?
-        .into_iter()
-        .map(|r| (r.id, r.version))
-        .collect();
+    let versions = store
+        .list_release_versions(&rollouts.iter().map(|r| r.release_id).collect::<Vec<_>>())
+        .await?;
     let runs = store.list_runs(None, LATEST_RUNS).await?;
-    let incidents: Vec<IncidentRow> = store
-        .list_incidents()
-        .await?
-        .into_iter()
-        .filter(|i| i.state == "open")
-        .collect();
+    let incidents: Vec<IncidentRow> = store.list_open_incidents().await?;
 
     let flying: Vec<&RolloutRow> = rollouts.iter().filter(|r| r.in_progress()).collect();
     let busy_runs: Vec<&RunRow> = runs
@@ -72,6 +63,7 @@ pub async fn show(auth: PageAuth<Viewer>, State(state): State<AppState>) -> Page
                 span.stat.bad { b { (healthy("down")) } " down" }
                 span.stat.busy { b { (flying.len() + busy_runs.len()) } " in flight" }
                 span.stat.bad[!incidents.is_empty()] { b { (incidents.len()) } " open incident" @if incidents.len() != 1 { "s" } }
+                a.stat href="/delivery" { "DORA keys →" }
             }
         }
         section.panel {

@@ -1,0 +1,178 @@
+//! `tandem flow` (what shipped lately and where it is live) and `tandem idea flow KEY` (one
+//! idea's stages from creation to every target market).
+
+use super::text;
+use crate::client::{Client, ClientArgs, encode};
+use crate::output::{print_json, print_table, time};
+use clap::Args;
+use serde_json::Value;
+
+/// The stages after `created`, with the words a table shows for them.
+const STAGES: [(&str, &str); 5] = [
+    ("first_commit", "first commit"),
+    ("green_pipeline", "green pipeline"),
+    ("release", "release"),
+    ("pilot", "pilot"),
+    ("all_targets", "all targets"),
+];
+
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  tandem flow\n  tandem flow --days 30 --json")]
+pub struct FlowArgs {
+    /// The window: this many days up to now.
+    #[arg(long, default_value_t = 7)]
+    days: u32,
+    #[command(flatten)]
+    client: ClientArgs,
+}
+
+/// What shipped in the last days: each idea that reached a market, its waits stage by stage,
+/// and where it is live.
+pub async fn run(args: FlowArgs) -> anyhow::Result<()> {
+    let answer: Value = Client::from_args(&args.client)
+        .get(&format!("/api/v1/flow?days={}", args.days))
+        .await?;
+    if args.client.json {
+        return print_json(&answer);
+    }
+    let ideas = answer["ideas"].as_array().cloned().unwrap_or_default();
+    if ideas.is_empty() {
+        println!("No idea reached a market in the last {} days.", args.days);
+        return Ok(());
+    }
+    let mut headers = vec!["key", "title", "now"];
+    headers.extend(STAGES.iter().map(|(_, words)| *words));
+    headers.extend(["live in", "pending"]);
+    let rows = ideas
+        .iter()
+        .map(|i| {
+            let flow = &i["flow"];
+            let mut row = vec![
+                text(&i["idea"]["key"]),
+                text(&i["idea"]["title"]),
+                text(&flow["now"]["stage"]),
+            ];
+            row.extend(
+                STAGES
+                    .iter()
+                    .map(|(stage, _)| span(stage_of(flow, stage)["since_previous"].as_i64())),
+            );
+            row.push(list(&flow["now"]["live"]));
+            row.push(list(&flow["now"]["pending"]));
+            row
+        })
+        .collect();
+    print_table(&headers, rows);
+    println!("Each stage shows the wait since the stage before it.");
+    Ok(())
+}
+
+/// One idea's stages and markets.
+pub async fn show_idea(key: &str, client: &ClientArgs) -> anyhow::Result<()> {
+    let answer: Value = Client::from_args(client)
+        .get(&format!("/api/v1/ideas/{}/flow", encode(key)))
+        .await?;
+    if client.json {
+        return print_json(&answer);
+    }
+    let flow = &answer["flow"];
+    println!(
+        "{} {}: {} (live in {}; pending {})",
+        text(&answer["idea"]["key"]),
+        text(&answer["idea"]["title"]),
+        text(&flow["now"]["stage"]),
+        list(&flow["now"]["live"]),
+        list(&flow["now"]["pending"])
+    );
+    let stages = flow["stages"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|s| {
+            vec![
+                text(&s["stage"]),
+                time(s["at"].as_i64()),
+                span(s["since_previous"].as_i64()),
+                span(s["since_created"].as_i64()),
+                text(&s["by"]),
+            ]
+        })
+        .collect();
+    print_table(&["stage", "at", "since previous", "since created", "by"], stages);
+    let markets = flow["markets"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|m| {
+            let role = match (m["pilot"].as_bool(), m["target"].as_bool()) {
+                (Some(true), Some(true)) => "pilot, target",
+                (Some(true), _) => "pilot",
+                (_, Some(true)) => "target",
+                _ => "-",
+            };
+            vec![
+                text(&m["market"]),
+                text(&m["state"]),
+                role.to_string(),
+                time(m["arrived_at"].as_i64()),
+                text(&m["arrived_with"]),
+                span(m["since_created"].as_i64()),
+                text(&m["live_release"]),
+            ]
+        })
+        .collect();
+    print_table(
+        &[
+            "market",
+            "state",
+            "role",
+            "arrived",
+            "with",
+            "since created",
+            "runs now",
+        ],
+        markets,
+    );
+    Ok(())
+}
+
+fn stage_of<'a>(flow: &'a Value, stage: &str) -> &'a Value {
+    flow["stages"]
+        .as_array()
+        .and_then(|s| s.iter().find(|s| s["stage"] == stage))
+        .unwrap_or(&Value::Null)
+}
+
+/// Markets as `fr be`, or `-`.
+fn list(v: &Value) -> String {
+    let items: Vec<String> = v.as_array().into_iter().flatten().map(text).collect();
+    if items.is_empty() { "-".into() } else { items.join(" ") }
+}
+
+/// A wait in milliseconds as `850ms`, `42s`, `3m 04s`, `5h 02m`, `2d 03h`; `-` when none.
+fn span(ms: Option<i64>) -> String {
+    let Some(ms) = ms else { return "-".into() };
+    let s = ms / 1000;
+    match s {
+        _ if ms < 1000 => format!("{ms}ms"),
+        s if s < 60 => format!("{s}s"),
+        s if s < 3600 => format!("{}m {:02}s", s / 60, s % 60),
+        s if s < 86_400 => format!("{}h {:02}m", s / 3600, (s % 3600) / 60),
+        s => format!("{}d {:02}h", s / 86_400, (s % 86_400) / 3600),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::span;
+
+    #[test]
+    fn waits_read_in_the_largest_useful_units() {
+        assert_eq!(span(None), "-");
+        assert_eq!(span(Some(850)), "850ms");
+        assert_eq!(span(Some(42_000)), "42s");
+        assert_eq!(span(Some(184_000)), "3m 04s");
+        assert_eq!(span(Some(5 * 3_600_000 + 120_000)), "5h 02m");
+        assert_eq!(span(Some(2 * 86_400_000 + 3 * 3_600_000)), "2d 03h");
+    }
+}

@@ -1,0 +1,366 @@
+//! Idea to production end to end: a real server, a real git repository, real pipeline runs and
+//! rollouts through two waves (the `command` driver runs a shell script), driven through the
+//! CLI. Every stage time `tandem idea flow --json` reports is checked against what the test
+//! itself saw: the commit time git recorded, the run, the release, each market's deployment.
+
+#![allow(clippy::unwrap_used)]
+
+use serde_json::{Value, json};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+use tandem_testkit::git;
+
+const DEADLINE: Duration = Duration::from_secs(120);
+
+const PLATFORM: &str = "markets:
+  - { id: fr, name: France, region: west, currency: EUR, locale: fr-FR, timezone: Europe/Paris }
+  - { id: be, name: Belgium, region: west, currency: EUR, locale: fr-BE, timezone: Europe/Brussels }
+  - { id: nl, name: Netherlands, region: west, currency: EUR, locale: nl-NL, timezone: Europe/Amsterdam }
+waves:
+  - { name: pilot, markets: [fr] }
+  - { name: benelux, markets: [be, nl] }
+services:
+  - { name: app, repo: REPO }
+";
+
+struct Server {
+    child: Child,
+    base: String,
+    token: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start(dir: &Path, repo: &Path) -> Server {
+    let platform = dir.join("platform.yml");
+    std::fs::write(&platform, PLATFORM.replace("REPO", &repo.display().to_string())).unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tandem"))
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--platform"])
+        .arg(&platform)
+        .arg("--data-dir")
+        .arg(dir.join("data"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The first start prints the admin token on stderr.
+    let mut err = child.stderr.take().unwrap();
+    let mut buf = Vec::new();
+    let mut byte = [0u8; 1];
+    let token = loop {
+        use std::io::Read;
+        assert!(
+            err.read(&mut byte).unwrap() > 0,
+            "server exited: {}",
+            String::from_utf8_lossy(&buf)
+        );
+        buf.push(byte[0]);
+        let text = String::from_utf8_lossy(&buf);
+        if let Some(i) = text.find("tdm_")
+            && text[i..].contains('\n')
+        {
+            break text[i..].lines().next().unwrap().trim().to_string();
+        }
+    };
+    std::thread::spawn(move || std::io::copy(&mut err, &mut std::io::sink()));
+    Server {
+        child,
+        base: format!("http://127.0.0.1:{port}"),
+        token,
+    }
+}
+
+impl Server {
+    fn cli(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_tandem"))
+            .args(args)
+            .args(["--server", &self.base, "--token", &self.token])
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap()
+    }
+
+    fn cli_json(&self, args: &[&str]) -> Value {
+        let mut all = args.to_vec();
+        all.push("--json");
+        let out = self.cli(&all);
+        assert!(
+            out.status.success(),
+            "tandem {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+
+    async fn get(&self, path: &str) -> Value {
+        let started = Instant::now();
+        loop {
+            let resp = reqwest::Client::new()
+                .get(format!("{}{path}", self.base))
+                .bearer_auth(&self.token)
+                .timeout(Duration::from_secs(5))
+                .send()
+                .await;
+            if let Ok(r) = resp
+                && r.status().is_success()
+            {
+                return r.json().await.unwrap();
+            }
+            assert!(started.elapsed() < DEADLINE, "GET {path} never answered");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    async fn post(&self, path: &str, body: Value) -> Value {
+        let resp = reqwest::Client::new()
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            resp.status().is_success(),
+            "POST {path}: {}",
+            resp.text().await.unwrap()
+        );
+        resp.json().await.unwrap()
+    }
+
+    /// Runs the branch head's pipeline; returns the finished run and its release.
+    async fn run_to_release(&self) -> (Value, Value) {
+        let run = self.post("/api/v1/services/app/runs", json!({})).await;
+        let id = run["id"].as_i64().unwrap();
+        let run = wait("the run", async || {
+            let r = self.get(&format!("/api/v1/runs/{id}")).await;
+            assert_ne!(r["state"], "failed", "{r}");
+            (r["state"] == "success" && r["release"].is_string()).then_some(r)
+        })
+        .await;
+        let releases = self.get("/api/v1/releases?service=app").await;
+        let release = releases
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["run_id"] == id)
+            .unwrap()
+            .clone();
+        (run, release)
+    }
+
+    /// Rolls a release out through both waves; returns its deployments.
+    async fn roll_out(&self, release: &Value) -> Vec<Value> {
+        let rollout = self
+            .post("/api/v1/rollouts", json!({ "release_id": release["id"] }))
+            .await;
+        let id = rollout["id"].as_i64().unwrap();
+        let end = wait("the rollout", async || {
+            let r = self.get(&format!("/api/v1/rollouts/{id}")).await;
+            matches!(r["state"].as_str(), Some("succeeded" | "halted" | "failed" | "aborted")).then_some(r)
+        })
+        .await;
+        assert_eq!(end["state"], "succeeded", "{end}");
+        self.get(&format!("/api/v1/deployments?rollout={id}"))
+            .await
+            .as_array()
+            .unwrap()
+            .clone()
+    }
+}
+
+async fn wait<T>(what: &str, mut check: impl AsyncFnMut() -> Option<T>) -> T {
+    let started = Instant::now();
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(started.elapsed() < DEADLINE, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn stage<'a>(flow: &'a Value, name: &str) -> &'a Value {
+    flow["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["stage"] == name)
+        .unwrap()
+}
+
+fn finished_in(deployments: &[Value], market: &str) -> i64 {
+    deployments.iter().find(|d| d["market"] == market).unwrap()["finished_at"]
+        .as_i64()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ideas_stages_are_the_times_of_its_commit_run_release_and_deployments() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("app");
+    std::fs::create_dir_all(&repo).unwrap();
+    std::fs::write(
+        repo.join("tandem.yml"),
+        "service: app
+pipeline:
+  jobs:
+    build:
+      steps: [{ run: cp VERSION release.txt }]
+      artifacts: [release.txt]
+deploy:
+  driver: command
+  run: cat \"$TANDEM_ARTIFACT_DIR/release.txt\"
+",
+    )
+    .unwrap();
+    std::fs::write(repo.join("VERSION"), "1\n").unwrap();
+    git(&repo, &["init", "-q", "-b", "main"]);
+    git(&repo, &["add", "."]);
+    git(&repo, &["commit", "-q", "-m", "the app"]);
+    let server = start(dir.path(), &repo);
+
+    // v1, before the idea: every market runs it.
+    let (_, v1) = server.run_to_release().await;
+    server.roll_out(&v1).await;
+
+    // The idea, for France and Belgium; its commit, then a commit on top that does not
+    // mention it: the pipeline runs at the head, which contains the idea's commit.
+    let idea = server.cli_json(&["idea", "add", "Pay with iDEAL", "--market", "fr", "--market", "be"]);
+    let key = idea["key"].as_str().unwrap().to_string();
+    let created_at = idea["created_at"].as_i64().unwrap();
+    let planned = server.cli_json(&["idea", "flow", &key]);
+    assert_eq!(planned["flow"]["now"]["stage"], "created");
+    assert_eq!(planned["flow"]["now"]["pending"], json!(["fr", "be"]));
+
+    std::fs::write(repo.join("VERSION"), "2\n").unwrap();
+    git(&repo, &["commit", "-q", "-am", &format!("{key}: pay with iDEAL")]);
+    let idea_sha = git(&repo, &["rev-parse", "HEAD"]);
+    let authored_s: i64 = git(&repo, &["log", "-1", "--format=%at"]).parse().unwrap();
+    std::fs::write(repo.join("NOTES"), "tidy\n").unwrap();
+    git(&repo, &["add", "."]);
+    git(&repo, &["commit", "-q", "-m", "tidy the notes"]);
+    let (run, v2) = server.run_to_release().await;
+    assert_ne!(run["commit_sha"], idea_sha.as_str(), "the run is at a descendant");
+    let after_release = server.cli_json(&["idea", "flow", &key]);
+    assert_eq!(after_release["flow"]["now"]["stage"], "release");
+
+    let deployments = server.roll_out(&v2).await;
+    let (fr, be, nl) = (
+        finished_in(&deployments, "fr"),
+        finished_in(&deployments, "be"),
+        finished_in(&deployments, "nl"),
+    );
+
+    // The commits each deployment brought are read in the background: wait for them.
+    let answer = wait("the idea to reach every target", async || {
+        let a = server.cli_json(&["idea", "flow", &key]);
+        (a["flow"]["now"]["stage"] == "all_targets" && a["flow"]["now"]["live"].as_array()?.len() == 3).then_some(a)
+    })
+    .await;
+    let flow = &answer["flow"];
+    let expected = [
+        ("created", created_at),
+        ("first_commit", authored_s * 1000),
+        ("green_pipeline", run["finished_at"].as_i64().unwrap()),
+        ("release", v2["created_at"].as_i64().unwrap()),
+        ("pilot", fr),
+        ("all_targets", fr.max(be)),
+    ];
+    let mut previous = created_at;
+    for (name, at) in expected {
+        let s = stage(flow, name);
+        assert_eq!(s["at"], at, "{name}: {s}");
+        assert_eq!(s["since_created"], (at - created_at).max(0), "{name}");
+        assert_eq!(s["since_previous"], (at - previous).max(0), "{name}");
+        previous = at;
+    }
+    assert_eq!(stage(flow, "first_commit")["by"], idea_sha.as_str());
+    assert_eq!(stage(flow, "green_pipeline")["by"], format!("run {}", run["id"]));
+    assert_eq!(stage(flow, "release")["by"], "app v2");
+    assert_eq!(flow["now"]["live"], json!(["fr", "be", "nl"]));
+    assert_eq!(flow["now"]["pending"], json!([]));
+    let markets = flow["markets"].as_array().unwrap();
+    let arrived: Vec<(&str, i64, bool)> = markets
+        .iter()
+        .map(|m| {
+            (
+                m["market"].as_str().unwrap(),
+                m["arrived_at"].as_i64().unwrap(),
+                m["target"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(arrived, [("fr", fr, true), ("be", be, true), ("nl", nl, false)]);
+
+    // What shipped this week: the idea, in the three markets. v1's commit mentions no idea.
+    let week = server.cli_json(&["flow"]);
+    let ideas = week["ideas"].as_array().unwrap();
+    assert_eq!(ideas.len(), 1, "{week}");
+    assert_eq!(ideas[0]["idea"]["key"], key.as_str());
+    assert_eq!(ideas[0]["shipped_to"], json!(["fr", "be", "nl"]));
+    assert_eq!(ideas[0]["flow"], *flow);
+    let table = server.cli(&["flow", "--days", "7"]);
+    let text = String::from_utf8_lossy(&table.stdout);
+    assert!(
+        text.contains(&key) && text.contains("all_targets") && text.contains("fr be nl"),
+        "{text}"
+    );
+    let table = server.cli(&["idea", "flow", &key]);
+    let text = String::from_utf8_lossy(&table.stdout);
+    assert!(
+        text.contains("green_pipeline") && text.contains(&format!("run {}", run["id"])),
+        "{text}"
+    );
+    // A window that ended before the rollout holds nothing.
+    let before = server.get(&format!("/api/v1/flow?from=0&to={fr}")).await;
+    assert_eq!(before["ideas"], json!([]));
+    let page = reqwest::Client::new()
+        .get(format!("{}/flow", server.base))
+        .bearer_auth(&server.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains(&format!("data-idea=\"{key}\"")),
+        "the flow page lists the idea"
+    );
+    let chart = &html[html.find("id=\"flow-chart\"").expect("the flow chart")..];
+    assert!(
+        chart.contains("<svg") && chart.contains(key.as_str()) && chart.contains("pilot market"),
+        "the chart draws the idea's stages"
+    );
+
+    // nl goes back to v1: the idea is no longer live there; no stage is undone.
+    server
+        .post("/api/v1/services/app/rollback", json!({ "markets": ["nl"] }))
+        .await;
+    let after = server.cli_json(&["idea", "flow", &key]);
+    assert_eq!(after["flow"]["now"]["live"], json!(["fr", "be"]));
+    assert_eq!(after["flow"]["now"]["stage"], "all_targets");
+    assert_eq!(after["flow"]["stages"], flow["stages"]);
+    let nl_now = after["flow"]["markets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["market"] == "nl")
+        .unwrap()
+        .clone();
+    assert_eq!(nl_now["state"], "withdrawn");
+
+    let missing = server.cli(&["idea", "flow", "T-99"]);
+    assert!(!missing.status.success());
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("T-99"));
+}

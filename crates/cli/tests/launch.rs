@@ -1,0 +1,132 @@
+//! `tandem market readiness` and `tandem market launch` against a real `tandem serve`: a planned
+//! market with nothing released is refused, exit code 1, with every missing item printed.
+
+#![allow(clippy::unwrap_used)]
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+fn tandem(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tandem"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap()
+}
+
+/// Starts `tandem serve` on `platform`; returns it, its URL and the admin token it printed.
+fn start_server(dir: &Path, platform: &str) -> (std::process::Child, String, String) {
+    let file = dir.join("platform.yml");
+    std::fs::write(&file, platform).unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tandem"))
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--platform"])
+        .arg(&file)
+        .arg("--data-dir")
+        .arg(dir.join("data"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = child.stderr.take().unwrap();
+    let token = {
+        use std::io::Read;
+        let (mut buf, mut byte) = (Vec::new(), [0u8; 1]);
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            assert!(std::time::Instant::now() < deadline, "no token printed");
+            assert!(
+                err.read(&mut byte).unwrap() != 0,
+                "server exited: {}",
+                String::from_utf8_lossy(&buf)
+            );
+            buf.push(byte[0]);
+            let text = String::from_utf8_lossy(&buf);
+            if let Some(i) = text.find("tdm_")
+                && text[i..].contains('\n')
+            {
+                break text[i..].lines().next().unwrap().trim().to_string();
+            }
+        }
+    };
+    std::thread::spawn(move || std::io::copy(&mut err, &mut std::io::sink()));
+    (child, format!("http://127.0.0.1:{port}"), token)
+}
+
+#[test]
+fn launching_a_market_that_is_not_ready_exits_1_naming_what_is_missing() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("shop");
+    std::fs::create_dir_all(&repo).unwrap();
+    let platform = format!(
+        "markets:
+  - {{ id: fr, name: France, region: west, currency: EUR, locale: fr-FR, timezone: Europe/Paris }}
+  - {{ id: be, name: Belgium, region: west, currency: EUR, locale: fr-BE, timezone: Europe/Brussels, state: planned }}
+services:
+  - {{ name: shop, repo: {} }}
+",
+        repo.display()
+    );
+    let (mut child, server, token) = start_server(dir.path(), &platform);
+    let with = |args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend(["--server", &server, "--token", &token]);
+        tandem(&all)
+    };
+
+    let out = with(&["market", "readiness", "be"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        stdout.contains("shop has no release yet: a green run on its branch makes one"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("be (Belgium, planned): not ready: 3 check(s) missing"),
+        "{stdout}"
+    );
+
+    let out = with(&["market", "launch", "be"]);
+    assert_eq!(out.status.code(), Some(1));
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(stdout.contains("MISSING"), "the checklist is printed: {stdout}");
+    assert!(
+        stderr.starts_with("error: market `be` is not ready to launch: config (shop): shop has no release yet"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("probe (shop): nothing of shop runs in be to probe"),
+        "{stderr}"
+    );
+    assert!(stderr.trim_end().ends_with("[HTTP 422]"), "{stderr}");
+
+    let out = with(&["market", "launch", "be", "--json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let body: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let missing: Vec<&str> = body["error"]["details"]["missing"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["check"].as_str().unwrap())
+        .collect();
+    assert_eq!(missing, ["config", "release", "probe"]);
+
+    let out = with(&["market", "launch", "fr"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("market `fr` is already live (the platform file says so) [HTTP 409]"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+}

@@ -1,0 +1,413 @@
+//! The monitor: one worker that probes every live market at its service's `monitor.interval`,
+//! reads its Prometheus metrics when the service has metric gates, keeps what it measures as
+//! downsampled series, opens an incident when a market fails `monitor.failures` probes in a
+//! row, and resolves that incident when the market answers again.
+//!
+//! Probes run concurrently and never wait for each other: a market that hangs costs its own
+//! timeout, not the others' interval. Results are written in one transaction per tick.
+
+use crate::Engine;
+use crate::notifications::Announcement;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tandem_core::gates::{Scrape, Window, judge_all};
+use tandem_core::monitor::{Health, Transition};
+use tandem_core::pipeline::ServiceSpec;
+use tandem_core::policy::Event;
+use tandem_store::{DeploymentRow, NewIncident, ProbeRecord, now_ms};
+use tokio::task::JoinSet;
+
+/// How often the monitor looks for probes that are due: the finest interval it honours.
+const TICK: Duration = Duration::from_millis(200);
+/// How often series older than their resolution keeps are dropped.
+const PRUNE_EVERY: Duration = Duration::from_secs(3600);
+/// The series every probe adds to.
+pub const LATENCY_SERIES: &str = "probe_latency_ms";
+pub const UP_SERIES: &str = "up";
+
+/// What the monitor remembers of one market between probes.
+#[derive(Debug)]
+struct Watched {
+    deployment_id: i64,
+    health: Health,
+    /// When the current run of failures began (Unix ms): an incident starts then.
+    failing_since: Option<i64>,
+    incident_id: Option<i64>,
+    next_due: Instant,
+    in_flight: bool,
+    /// The previous metrics scrape, to measure the window since.
+    last_scrape: Option<Scrape>,
+    /// A deployment to the market is under way: results of probes sent before are dropped.
+    paused: bool,
+}
+
+/// What one probe found.
+#[derive(Debug)]
+struct Probed {
+    key: (String, String),
+    deployment_id: i64,
+    at: i64,
+    ok: bool,
+    latency_ms: f64,
+    error: Option<String>,
+    scrape: Option<Scrape>,
+    probe_path: String,
+    spec: Arc<ServiceSpec>,
+}
+
+impl Engine {
+    /// The monitor loop; runs until shutdown.
+    pub(crate) async fn run_monitor(self: Arc<Self>) {
+        let mut watched: HashMap<(String, String), Watched> = HashMap::new();
+        match self.store.list_market_health().await {
+            Ok(rows) => {
+                for h in rows {
+                    let w = Watched {
+                        deployment_id: h.deployment_id.unwrap_or_default(),
+                        health: Health {
+                            failures_in_a_row: h.failures_in_a_row.try_into().unwrap_or(0),
+                            incident_open: h.incident_id.is_some(),
+                        },
+                        failing_since: None,
+                        incident_id: h.incident_id,
+                        next_due: Instant::now(),
+                        in_flight: false,
+                        last_scrape: None,
+                        paused: false,
+                    };
+                    watched.insert((h.service, h.market), w);
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "monitor: cannot read the markets' last health"),
+        }
+        let mut specs: HashMap<i64, Arc<ServiceSpec>> = HashMap::new();
+        let mut probes: JoinSet<Probed> = JoinSet::new();
+        let mut done: Vec<Probed> = Vec::new();
+        let mut tick = tokio::time::interval(TICK);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        let mut pruned = Instant::now();
+        loop {
+            tokio::select! {
+                _ = self.stop.cancelled() => break,
+                Some(result) = probes.join_next(), if !probes.is_empty() => {
+                    if let Ok(p) = result {
+                        done.push(p);
+                    }
+                    continue;
+                }
+                _ = tick.tick() => {}
+            }
+            if !done.is_empty() {
+                self.settle(&mut watched, std::mem::take(&mut done)).await;
+            }
+            if self.restarting.load(std::sync::atomic::Ordering::SeqCst) {
+                continue;
+            }
+            let live = match self.store.list_live_deployments().await {
+                Ok(live) => live,
+                Err(e) => {
+                    tracing::warn!(error = %e, "monitor: cannot list live markets");
+                    continue;
+                }
+            };
+            self.forget_gone(&mut watched, &live).await;
+            // A market being deployed is its gates' to judge: a probe failing during a deploy
+            // is no outage, and what it measures is not the live release's.
+            let deploying: HashSet<(String, String)> = match self.store.list_deploying_markets().await {
+                Ok(d) => d.into_iter().collect(),
+                Err(e) => {
+                    tracing::warn!(error = %e, "monitor: cannot list deployments under way");
+                    continue;
+                }
+            };
+            for d in live {
+                let Some(url) = d.url.clone() else { continue };
+                let spec = match specs.get(&d.release_id) {
+                    Some(s) => s.clone(),
+                    None => match self.release_spec(d.release_id).await {
+                        Some(s) => specs.entry(d.release_id).or_insert(s).clone(),
+                        None => continue,
+                    },
+                };
+                let key = (d.service.clone(), d.market.clone());
+                if deploying.contains(&key) {
+                    if let Some(w) = watched.get_mut(&key) {
+                        w.last_scrape = None;
+                        w.paused = true;
+                    }
+                    continue;
+                }
+                let w = watched.entry(key.clone()).or_insert_with(|| Watched {
+                    deployment_id: d.id,
+                    health: Health::default(),
+                    failing_since: None,
+                    incident_id: None,
+                    next_due: Instant::now() + spec.monitor.interval,
+                    in_flight: false,
+                    last_scrape: None,
+                    paused: false,
+                });
+                w.paused = false;
+                if w.deployment_id != d.id {
+                    // A new deployment: its metrics start afresh; an outage carries over until it answers.
+                    w.deployment_id = d.id;
+                    w.last_scrape = None;
+                }
+                if w.in_flight || Instant::now() < w.next_due {
+                    continue;
+                }
+                w.in_flight = true;
+                w.next_due = Instant::now() + spec.monitor.interval;
+                let engine = self.clone();
+                probes.spawn(async move { engine.probe_once(key, d.id, url, spec).await });
+            }
+            if pruned.elapsed() >= PRUNE_EVERY {
+                pruned = Instant::now();
+                match self.store.prune_series(now_ms()).await {
+                    Ok(n) if n > 0 => tracing::info!(buckets = n, "monitor: dropped old series buckets"),
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "monitor: cannot drop old series buckets"),
+                }
+            }
+        }
+        probes.shutdown().await;
+    }
+
+    async fn release_spec(&self, release_id: i64) -> Option<Arc<ServiceSpec>> {
+        let spec = self.store.get_release(release_id).await.and_then(|r| r.service_spec());
+        match spec {
+            Ok(s) => Some(Arc::new(s)),
+            Err(e) => {
+                tracing::warn!(release = release_id, error = %format!("{e:#}"), "monitor: cannot read a release's spec");
+                None
+            }
+        }
+    }
+
+    /// Markets no longer live are no longer watched; their health is forgotten.
+    async fn forget_gone(&self, watched: &mut HashMap<(String, String), Watched>, live: &[DeploymentRow]) {
+        let gone: Vec<(String, String)> = watched
+            .keys()
+            .filter(|(s, m)| !live.iter().any(|d| &d.service == s && &d.market == m))
+            .cloned()
+            .collect();
+        for key in gone {
+            if watched.get(&key).is_some_and(|w| w.in_flight) {
+                continue;
+            }
+            watched.remove(&key);
+            if let Err(e) = self.store.forget_market_health(&key.0, &key.1).await {
+                tracing::warn!(error = %e, "monitor: cannot forget a market's health");
+            }
+        }
+    }
+
+    /// Probes one market (and reads its metrics when its service has metric gates).
+    async fn probe_once(
+        &self,
+        key: (String, String),
+        deployment_id: i64,
+        base: String,
+        spec: Arc<ServiceSpec>,
+    ) -> Probed {
+        let at = now_ms();
+        let url = format!("{base}{}", spec.gates.probe.path);
+        let started = Instant::now();
+        let outcome = self.http.get(&url).timeout(spec.monitor.timeout).send().await;
+        let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+        let (ok, error) = match outcome {
+            Ok(r) if r.status().is_success() => (true, None),
+            Ok(r) => (false, Some(format!("{url} answered {}", r.status()))),
+            Err(e) if e.is_timeout() => (
+                false,
+                Some(format!(
+                    "{url} did not answer within {} ms",
+                    spec.monitor.timeout.as_millis()
+                )),
+            ),
+            Err(e) => (false, Some(format!("cannot reach {url}: {}", root_cause(&e)))),
+        };
+        let scrape = match (&spec.gates.metrics, ok) {
+            (Some(m), true) => self.scrape(&format!("{base}{}", m.path), spec.monitor.timeout).await,
+            _ => None,
+        };
+        Probed {
+            key,
+            deployment_id,
+            at,
+            ok,
+            latency_ms,
+            error,
+            scrape,
+            probe_path: spec.gates.probe.path.clone(),
+            spec,
+        }
+    }
+
+    async fn scrape(&self, url: &str, timeout: Duration) -> Option<Scrape> {
+        let resp = self.http.get(url).timeout(timeout).send().await.ok()?;
+        if !resp.status().is_success() {
+            return None;
+        }
+        let text = resp.text().await.ok()?;
+        match Scrape::parse(&text) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                tracing::debug!(url, error = %e, "monitor: metrics not in the Prometheus text format");
+                None
+            }
+        }
+    }
+
+    /// Applies finished probes: incidents opened or resolved, then every result recorded.
+    async fn settle(self: &Arc<Self>, watched: &mut HashMap<(String, String), Watched>, done: Vec<Probed>) {
+        let mut records = Vec::with_capacity(done.len());
+        let mut changed = false;
+        for p in done {
+            let Some(w) = watched.get_mut(&p.key) else { continue };
+            w.in_flight = false;
+            if w.deployment_id != p.deployment_id || w.paused {
+                continue; // the market moved on (or began a deployment) while this probe was out
+            }
+            let (service, market) = &p.key;
+            if p.ok {
+                w.failing_since = None;
+            } else {
+                w.failing_since.get_or_insert(p.at);
+            }
+            let transition = w.health.observe(p.ok, p.spec.monitor.failures);
+            let mut event = None;
+            match transition {
+                Transition::Down => {
+                    event = Some("market.down");
+                    w.incident_id = self.open_probe_incident(service, market, w, &p).await;
+                }
+                Transition::Recovered => {
+                    event = Some("market.up");
+                    if let Some(id) = w.incident_id.take() {
+                        self.resolve_probe_incident(id, p.at).await;
+                    }
+                }
+                Transition::Steady => {}
+            }
+            changed |= event.is_some();
+            let mut measurements = vec![(UP_SERIES.to_string(), if p.ok { 1.0 } else { 0.0 })];
+            if p.ok {
+                measurements.push((LATENCY_SERIES.to_string(), p.latency_ms));
+            }
+            if let (Some(metrics), Some(end), Some(start)) = (&p.spec.gates.metrics, &p.scrape, &w.last_scrape) {
+                for r in judge_all(metrics, Window::new(start, end), None) {
+                    if let Some(v) = r.value {
+                        measurements.push((r.name, v));
+                    }
+                }
+            }
+            if p.scrape.is_some() {
+                w.last_scrape = p.scrape;
+            }
+            records.push(ProbeRecord {
+                service: service.clone(),
+                market: market.clone(),
+                deployment_id: p.deployment_id,
+                at: p.at,
+                ok: p.ok,
+                latency_ms: p.ok.then_some(p.latency_ms),
+                error: p.error.clone(),
+                failures_in_a_row: w.health.failures_in_a_row,
+                state: if w.health.incident_open {
+                    "down"
+                } else if p.ok {
+                    "up"
+                } else {
+                    "failing"
+                },
+                transition: event,
+                incident_id: w.incident_id,
+                measurements,
+            });
+        }
+        if let Err(e) = self.store.record_probes(&records).await {
+            tracing::warn!(error = %e, "monitor: cannot record probes");
+        }
+        if changed {
+            self.notify();
+        }
+    }
+
+    async fn open_probe_incident(
+        self: &Arc<Self>,
+        service: &str,
+        market: &str,
+        w: &Watched,
+        p: &Probed,
+    ) -> Option<i64> {
+        let title = format!(
+            "{market} stopped answering its probe {} ({} failures in a row)",
+            p.probe_path, w.health.failures_in_a_row
+        );
+        let fingerprint = format!("probe/{service}/{market}");
+        let opened = self
+            .store
+            .open_incident(NewIncident {
+                service,
+                market,
+                title: &title,
+                summary: p.error.as_deref(),
+                source: "probe",
+                opened_by: "tandem (monitor)",
+                opened_at: w.failing_since.unwrap_or(p.at),
+                fingerprint: Some(&fingerprint),
+                deployment_id: Some(p.deployment_id),
+            })
+            .await;
+        match opened {
+            Ok((incident, new)) => {
+                if new {
+                    tracing::warn!(
+                        service,
+                        market,
+                        incident = incident.id,
+                        "monitor: market down, incident opened"
+                    );
+                    self.announce(Announcement {
+                        event: Event::IncidentOpened,
+                        text: format!("Incident {}: {title}", incident.id),
+                        data: serde_json::json!({
+                            "incident": incident.id, "service": service, "market": market,
+                            "deployment": p.deployment_id, "reason": p.error, "source": "probe",
+                        }),
+                    })
+                    .await;
+                }
+                Some(incident.id)
+            }
+            Err(e) => {
+                tracing::error!(service, market, error = %e, "monitor: cannot open an incident");
+                None
+            }
+        }
+    }
+
+    async fn resolve_probe_incident(&self, id: i64, at: i64) {
+        match self
+            .store
+            .resolve_incident(id, "tandem (the market answers its probe again)", at)
+            .await
+        {
+            Ok(_) => tracing::info!(incident = id, "monitor: market answers again, incident resolved"),
+            // Someone resolved it by hand first: nothing left to do.
+            Err(tandem_store::StoreError::Conflict(_)) => {}
+            Err(e) => tracing::warn!(incident = id, error = %e, "monitor: cannot resolve an incident"),
+        }
+    }
+}
+
+/// The innermost error of a request, which says what happened (refused, reset…).
+fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut cause = e;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    cause.to_string()
+}

@@ -1,0 +1,92 @@
+//! What the monitor sees: each live market's health, and the series it keeps.
+
+use crate::AppState;
+use crate::auth::{Auth, Viewer};
+use crate::error::{ApiError, ApiResult, ErrorBody, QueryParams};
+use axum::Json;
+use axum::extract::{Path, State};
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+use tandem_core::monitor::{RESOLUTIONS, resolution_for};
+use tandem_store::{MarketHealthRow, SeriesPoint};
+
+/// Every live market's health as last probed, by service then market.
+#[utoipa::path(get, path = "/api/v1/health", tag = "monitor",
+    responses((status = 200, body = [MarketHealthRow])))]
+pub async fn list_health(_: Auth<Viewer>, State(state): State<AppState>) -> ApiResult<Json<Vec<MarketHealthRow>>> {
+    Ok(Json(state.engine.store.list_market_health().await?))
+}
+
+/// The names of a service's series.
+#[utoipa::path(get, path = "/api/v1/services/{service}/series", tag = "monitor",
+    params(("service" = String, Path)),
+    responses((status = 200, body = [String])))]
+pub async fn list_series(
+    _: Auth<Viewer>,
+    State(state): State<AppState>,
+    Path(service): Path<String>,
+) -> ApiResult<Json<Vec<String>>> {
+    Ok(Json(state.engine.store.series_names(&service).await?))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SeriesQuery {
+    /// One market; all markets when absent.
+    pub market: Option<String>,
+    /// The window ends now and spans this many hours (default 24).
+    pub hours: Option<u32>,
+    /// Seconds per point: 60 or 3600; chosen from the window when absent (about 200 points).
+    pub resolution: Option<i64>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SeriesAnswer {
+    pub service: String,
+    pub metric: String,
+    pub resolution: i64,
+    pub from: i64,
+    pub to: i64,
+    /// Buckets by market then time: count, sum, min, max and last value of the bucket.
+    pub points: Vec<SeriesPoint>,
+}
+
+/// One series of a service: probe latency (`probe_latency_ms`), `up` (1 or 0 per probe), and
+/// one series per metric gate check (its value over each probe interval).
+#[utoipa::path(get, path = "/api/v1/services/{service}/series/{metric}", tag = "monitor",
+    params(("service" = String, Path), ("metric" = String, Path), SeriesQuery),
+    responses((status = 200, body = SeriesAnswer), (status = 400, body = ErrorBody)))]
+pub async fn get_series(
+    _: Auth<Viewer>,
+    State(state): State<AppState>,
+    Path((service, metric)): Path<(String, String)>,
+    QueryParams(q): QueryParams<SeriesQuery>,
+) -> ApiResult<Json<SeriesAnswer>> {
+    let hours = q.hours.unwrap_or(24).max(1);
+    let span = Duration::from_secs(u64::from(hours) * 3600);
+    let resolution = match q.resolution {
+        None => resolution_for(span, 200),
+        Some(r) if RESOLUTIONS.iter().any(|(known, _)| *known == r) => r,
+        Some(r) => {
+            return Err(ApiError::bad_request(format!(
+                "`resolution` is {r}: expected one of {}",
+                RESOLUTIONS.map(|(r, _)| r.to_string()).join(", ")
+            )));
+        }
+    };
+    let to = tandem_store::now_ms() + 1;
+    let from = to - span.as_millis() as i64;
+    let points = state
+        .engine
+        .store
+        .series(&service, q.market.as_deref(), &metric, resolution, from, to)
+        .await?;
+    Ok(Json(SeriesAnswer {
+        service,
+        metric,
+        resolution,
+        from,
+        to,
+        points,
+    }))
+}

@@ -1,0 +1,461 @@
+//! The markets pages: every market in wave order with its launch state, what runs there and
+//! its health as the monitor last saw it; one market's readiness checklist and Launch button
+//! while it is not live, its launch record and recent probes once it is.
+//!
+//! The checklist is run afresh on each view of a market not yet live (its probes are real
+//! requests), so that page does not refresh itself. The Launch button is a form post behind the
+//! same walls as the run page's: the SameSite=Strict cookie and a refused foreign `Origin`; the
+//! engine runs the checklist again at the launch, so a page shown earlier decides nothing.
+
+use super::layout::{IDLE_REFRESH, Nav, Page, badge, count, dot, empty, page, when};
+use super::run_actions::refuse_foreign_origin;
+use super::{PageError, PageResult};
+use crate::AppState;
+use crate::auth::{Caller, Operator, PageAuth, Viewer};
+use crate::error::ApiError;
+use crate::views::{MarketStatus, market_matrix};
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::response::{IntoResponse, Redirect, Response};
+use maud::{Markup, html};
+use std::collections::HashMap;
+use tandem_core::role::Role;
+use tandem_engine::launch::{LaunchError, Readiness};
+use tandem_store::launches::LaunchRow;
+use tandem_store::{MarketHealthRow, WaveRow, now_ms};
+
+/// The width of one bucket of recent probes, in seconds: the finest resolution the monitor keeps.
+const PROBE_BUCKET: i64 = 60;
+/// How far back the recent probes of a live market go, in milliseconds.
+const PROBE_WINDOW_MS: i64 = 3_600_000;
+/// How many buckets of recent probes a market page lists, newest first.
+const PROBE_ROWS: usize = 10;
+
+/// Which colour the monitor's verdict gets: failing is on its way down, not down yet.
+fn health_tone(state: &str) -> &'static str {
+    match state {
+        "up" => "ok",
+        "failing" => "busy",
+        "down" => "bad",
+        _ => "idle",
+    }
+}
+
+fn health_badge(state: &str) -> Markup {
+    html! { span class={ "badge " (health_tone(state)) } { (state) } }
+}
+
+/// Markets in the order rollouts reach them: by wave, then as each wave lists them; a market
+/// in no wave comes last, in platform-file order.
+fn sort_by_wave(markets: &mut [MarketStatus], waves: &[WaveRow]) {
+    let place: HashMap<&str, (usize, usize)> = waves
+        .iter()
+        .enumerate()
+        .flat_map(|(w, wave)| wave.markets.iter().enumerate().map(move |(i, m)| (m.as_str(), (w, i))))
+        .collect();
+    markets.sort_by_key(|m| {
+        let (wave, index) = place.get(m.market.id.as_str()).copied().unwrap_or((usize::MAX, 0));
+        (wave, index, m.market.position)
+    });
+}
+
+/// `GET /markets`: every market in wave order, with its launch state and health.
+pub async fn list(auth: PageAuth<Viewer>, State(state): State<AppState>) -> PageResult {
+    let store = &state.engine.store;
+    let mut markets = market_matrix(&state.engine).await?;
+    sort_by_wave(&mut markets, &store.list_waves().await?);
+    let launches: HashMap<String, LaunchRow> = store
+        .list_launches()
+        .await?
+        .into_iter()
+        .map(|l| (l.market.clone(), l))
+        .collect();
+    let health = store.list_market_health().await?;
+    let in_state = |s: &str| markets.iter().filter(|m| m.market.state == s).count();
+    let down = health.iter().filter(|h| h.state == "down").count();
+    let body = html! {
+        div.page-head {
+            h1 { "Markets" }
+            span.muted { "in wave order" }
+            div.stats {
+                span.stat.ok { b { (in_state("live")) } " live" }
+                span.stat.busy { b { (in_state("launching")) } " launching" }
+                span.stat { b { (in_state("planned")) } " planned" }
+                span.stat.bad[down > 0] { b { (down) } " down" }
+            }
+        }
+        section.panel {
+            @if markets.is_empty() {
+                (empty("The platform file declares no market."))
+            } @else {
+                table.data.markets {
+                    thead { tr {
+                        th { "Wave" } th { "Market" } th { "State" } th { "Region" } th { "Currency" }
+                        th { "Release" } th { "Health" } th {}
+                    } }
+                    tbody {
+                        @for m in &markets {
+                            (market_row(m, launches.get(&m.market.id), &health))
+                        }
+                    }
+                }
+            }
+        }
+    };
+    Ok(page(
+        Page {
+            title: "Markets",
+            nav: Nav::Markets,
+            caller: Some(&auth.0),
+            refresh: Some(IDLE_REFRESH),
+        },
+        body,
+    ))
+}
+
+fn market_row(m: &MarketStatus, launch: Option<&LaunchRow>, health: &[MarketHealthRow]) -> Markup {
+    let id = &m.market.id;
+    html! {
+        tr data-market=(id) {
+            td.muted { (m.wave.as_deref().unwrap_or("—")) }
+            td { a href={ "/markets/" (id) } { span.market-id { (id) } " " (m.market.name) } }
+            td {
+                (badge(&m.market.state))
+                @if let Some(l) = launch {
+                    br; span.small.muted { "by " (l.launched_by) " " (when(Some(l.launched_at))) }
+                }
+            }
+            td { (m.market.region) }
+            td { (m.market.currency) }
+            td {
+                @for s in &m.services {
+                    div {
+                        span.muted { (s.service) } " "
+                        @match &s.release { Some(v) => { span.version { (v) } } None => { span.muted { "—" } } }
+                        @if let Some(v) = &s.in_flight { " " span.busy-text.small { "→ " (v) } }
+                    }
+                }
+            }
+            td {
+                @for s in &m.services {
+                    div { (health_cell(health_of(health, &s.service, id), s.release.is_some())) }
+                }
+            }
+            td {
+                @if m.market.state != "live" { a href={ "/markets/" (id) } { "Readiness" } }
+            }
+        }
+    }
+}
+
+fn health_of<'a>(health: &'a [MarketHealthRow], service: &str, market: &str) -> Option<&'a MarketHealthRow> {
+    health.iter().find(|h| h.service == service && h.market == market)
+}
+
+/// The monitor's verdict, its latency and open incident; `unknown` for a release it has not
+/// probed yet, a dash where nothing runs.
+fn health_cell(h: Option<&MarketHealthRow>, running: bool) -> Markup {
+    html! {
+        @match h {
+            Some(h) => {
+                (health_badge(&h.state))
+                @if let Some(ms) = h.latency_ms { " " span.small.muted { (latency(ms)) } }
+                @if let Some(i) = h.incident_id { " " a.small href={ "/incidents/" (i) } { "incident #" (i) } }
+            }
+            None if running => { (health_badge("unknown")) " " span.small.muted { "not probed yet" } }
+            None => { span.muted { "—" } }
+        }
+    }
+}
+
+fn latency(ms: f64) -> String {
+    format!("{ms:.0} ms")
+}
+
+/// `GET /markets/{id}`: the readiness checklist of a market not yet live, or the launch record
+/// and health of a live one.
+pub async fn detail(auth: PageAuth<Viewer>, State(state): State<AppState>, Path(id): Path<String>) -> PageResult {
+    let market = find_market(&state, &id).await?;
+    let readiness = if market.market.state == "live" {
+        None
+    } else {
+        Some(state.engine.market_readiness(&id).await.map_err(ApiError::from)?)
+    };
+    market_page(&state, &auth.0, &market, readiness.as_ref(), None).await
+}
+
+async fn find_market(state: &AppState, id: &str) -> Result<MarketStatus, PageError> {
+    market_matrix(&state.engine)
+        .await?
+        .into_iter()
+        .find(|m| m.market.id == id)
+        .ok_or_else(|| PageError::not_found(format!("there is no market `{id}` in the platform file")))
+}
+
+/// `POST /markets/{id}/launch`: on to the market's page, live; refused, the same page with what
+/// is missing.
+pub async fn launch(
+    auth: PageAuth<Operator>,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Result<Response, PageError> {
+    if let Some(refusal) = refuse_foreign_origin(&headers, &uri, &auth.0) {
+        return Ok(refusal);
+    }
+    let (status, readiness, notice) = match state.engine.launch_market(&id, &auth.0.name).await {
+        Ok(_) => return Ok(Redirect::to(&format!("/markets/{id}")).into_response()),
+        Err(LaunchError::UnknownMarket(_)) => {
+            return Err(PageError::not_found(format!(
+                "there is no market `{id}` in the platform file"
+            )));
+        }
+        Err(LaunchError::NotReady(readiness)) => {
+            let failed = readiness.missing().count();
+            let notice = format!(
+                "Not launched: {} of its readiness checklist {} not pass. Fix them and launch again.",
+                count(failed, "check"),
+                if failed == 1 { "does" } else { "do" }
+            );
+            (StatusCode::UNPROCESSABLE_ENTITY, Some(readiness), notice)
+        }
+        Err(e @ LaunchError::AlreadyLive { .. }) => (StatusCode::CONFLICT, None, format!("Not launched again: {e}.")),
+        Err(LaunchError::Failed(e)) => return Err(ApiError::from(e).into()),
+    };
+    let market = find_market(&state, &id).await?;
+    let page = market_page(&state, &auth.0, &market, readiness.as_deref(), Some(&notice)).await?;
+    Ok((status, page).into_response())
+}
+
+/// `GET /markets/{id}/launch`: where sign-in returns; nothing is done, the user lands on the page.
+pub async fn back_to_market(Path(id): Path<String>) -> Redirect {
+    Redirect::to(&format!("/markets/{}", crate::auth::url_encode(&id)))
+}
+
+async fn market_page(
+    state: &AppState,
+    caller: &Caller,
+    m: &MarketStatus,
+    readiness: Option<&Readiness>,
+    notice: Option<&str>,
+) -> PageResult {
+    let store = &state.engine.store;
+    let market = &m.market;
+    let health = store.list_market_health().await?;
+    let launch = store.get_launch(&market.id).await?;
+    let mut probes = Vec::new();
+    for s in m.services.iter().filter(|s| s.release.is_some()) {
+        probes.push((s.service.as_str(), recent_probes(state, &s.service, &market.id).await?));
+    }
+    let title = format!("{} ({})", market.name, market.id);
+    let body = html! {
+        div.page-head {
+            h1 { (market.name) " " span.market-id { (market.id) } " " (badge(&market.state)) }
+            a.right href="/markets" { "All markets" }
+            div.meta {
+                "wave " b { (m.wave.as_deref().unwrap_or("none")) } (dot())
+                "region " (market.region) (dot()) (market.currency) (dot()) (market.locale) (dot()) (market.timezone)
+            }
+        }
+        @if let Some(n) = notice { p.alert.bad.notice { (n) } }
+        @if let Some(r) = readiness {
+            (readiness_panel(r, caller))
+        } @else if market.state == "live" {
+            (launch_panel(launch.as_ref()))
+        }
+        section.panel {
+            div.panel-head { h2 { "Services" } span.muted { "what runs here, and the monitor's last probe" } }
+            table.data.services {
+                thead { tr {
+                    th { "Service" } th { "Release" } th { "Live since" } th { "Health" } th { "Last probe" } th { "Last error" }
+                } }
+                tbody {
+                    @for s in &m.services {
+                        @let h = health_of(&health, &s.service, &market.id);
+                        tr data-service=(s.service) {
+                            td { b { (s.service) } }
+                            td {
+                                @match &s.release { Some(v) => { span.version { (v) } } None => { span.muted { "nothing live" } } }
+                                @if let Some(v) = &s.in_flight { " " span.busy-text.small { "→ " (v) " deploying" } }
+                                @if let Some(f) = &s.last_failure { br; span.small.busy-text { (f) } }
+                            }
+                            td { (when(s.since)) }
+                            td { (health_cell(h, s.release.is_some())) }
+                            td { (when(h.map(|h| h.probed_at))) }
+                            td.small { (h.and_then(|h| h.error.as_deref()).unwrap_or("")) }
+                        }
+                    }
+                }
+            }
+        }
+        @if market.state == "live" || probes.iter().any(|(_, p)| !p.is_empty()) {
+            (probes_panel(&probes))
+        }
+    };
+    Ok(page(
+        Page {
+            title: &title,
+            nav: Nav::Markets,
+            caller: Some(caller),
+            refresh: (market.state == "live" && notice.is_none()).then_some(IDLE_REFRESH),
+        },
+        body,
+    ))
+}
+
+/// One item of a checklist, run now or as stored with a launch.
+#[derive(Debug, serde::Deserialize)]
+struct Item {
+    check: String,
+    service: String,
+    passed: bool,
+    reason: String,
+}
+
+fn checklist(items: &[Item]) -> Markup {
+    html! {
+        table.data.checklist {
+            thead { tr { th { "Service" } th { "Check" } th { "Result" } th { "Why" } } }
+            tbody {
+                @for c in items {
+                    tr data-check=(c.check) data-passed=(c.passed) {
+                        td { (c.service) }
+                        td { b { (c.check) } }
+                        td {
+                            @if c.passed { span.badge.ok { "✓ passed" } } @else { span.badge.bad { "✗ failed" } }
+                        }
+                        td.small { (c.reason) }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The checklist run now, and the Launch button for operators.
+fn readiness_panel(r: &Readiness, caller: &Caller) -> Markup {
+    let items: Vec<Item> = r
+        .checks
+        .iter()
+        .map(|c| Item {
+            check: c.check.to_string(),
+            service: c.service.clone(),
+            passed: c.passed,
+            reason: c.reason.clone(),
+        })
+        .collect();
+    let passed = items.iter().filter(|c| c.passed).count();
+    html! {
+        section.panel.readiness {
+            div.panel-head {
+                h2 { "Readiness" }
+                span { b { (passed) " of " (count(items.len(), "check")) } " pass" }
+                span.muted { "run " (when(Some(r.checked_at))) ", probes included" }
+            }
+            (checklist(&items))
+            @if caller.role.allows(Role::Operator) {
+                form.launch.actions method="post" action={ "/markets/" (r.market) "/launch" } {
+                    @if r.ready {
+                        button.btn.primary type="submit" { "Launch " (r.name) }
+                        span.muted { "Every check passes: launching makes its config and flag changes production changes." }
+                    } @else {
+                        button.btn type="submit" { "Launch " (r.name) }
+                        span.muted { "The checklist is run again at the launch, which is refused while a check fails." }
+                    }
+                }
+            } @else {
+                p.last { "An operator launches it once every check passes." }
+            }
+        }
+    }
+}
+
+/// Who launched a live market, when, and the checklist it passed.
+fn launch_panel(launch: Option<&LaunchRow>) -> Markup {
+    html! {
+        section.panel.launch-record {
+            h2 { "Launch" }
+            @match launch {
+                Some(l) => {
+                    @let items: Vec<Item> = serde_json::from_str(&l.checklist).unwrap_or_default();
+                    p { "Launched by " b { (l.launched_by) } " " (when(Some(l.launched_at))) ", passing every check:" }
+                    (checklist(&items))
+                }
+                None => { p.last { "Live from the platform file: it was not launched through Tandem." } }
+            }
+        }
+    }
+}
+
+/// One minute of a market's probes.
+struct ProbeBucket {
+    at: i64,
+    probes: i64,
+    passed: i64,
+    latency_ms: Option<f64>,
+}
+
+/// The last minutes of probes of one service in the market, newest first.
+async fn recent_probes(state: &AppState, service: &str, market: &str) -> Result<Vec<ProbeBucket>, PageError> {
+    let store = &state.engine.store;
+    let to = now_ms() + PROBE_BUCKET * 1000;
+    let from = to - PROBE_WINDOW_MS;
+    let up = store
+        .series(service, Some(market), "up", PROBE_BUCKET, from, to)
+        .await?;
+    let latency: HashMap<i64, f64> = store
+        .series(service, Some(market), "probe_latency_ms", PROBE_BUCKET, from, to)
+        .await?
+        .into_iter()
+        .map(|p| (p.bucket, p.mean()))
+        .collect();
+    Ok(up
+        .iter()
+        .rev()
+        .take(PROBE_ROWS)
+        .map(|p| ProbeBucket {
+            at: p.bucket,
+            probes: p.count,
+            passed: p.sum.round() as i64,
+            latency_ms: latency.get(&p.bucket).copied(),
+        })
+        .collect())
+}
+
+/// All probes of a minute passed (up), none did (down), or some did.
+fn bucket_badge(b: &ProbeBucket) -> Markup {
+    match b.passed {
+        p if p >= b.probes => health_badge("up"),
+        0 => health_badge("down"),
+        _ => html! { span.badge.busy { "some failed" } },
+    }
+}
+
+fn probes_panel(probes: &[(&str, Vec<ProbeBucket>)]) -> Markup {
+    html! {
+        section.panel.probes {
+            div.panel-head { h2 { "Recent probes" } span.muted { "per minute, newest first" } }
+            @if probes.iter().all(|(_, p)| p.is_empty()) {
+                (empty("No probe in the last hour: the monitor probes live markets at its interval."))
+            } @else {
+                table.data {
+                    thead { tr { th { "Service" } th { "Minute" } th { "Probes" } th { "Result" } th.num { "Latency" } } }
+                    tbody {
+                        @for (service, buckets) in probes {
+                            @for b in buckets {
+                                tr {
+                                    td { (service) }
+                                    td { (when(Some(b.at))) }
+                                    td { (b.passed) " of " (b.probes) " passed" }
+                                    td { (bucket_badge(b)) }
+                                    td.num { @if let Some(ms) = b.latency_ms { (latency(ms)) } @else { span.muted { "—" } } }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

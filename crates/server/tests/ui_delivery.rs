@@ -1,0 +1,160 @@
+//! The delivery page over plain HTTP: the four DORA keys with their levels and the SVG charts,
+//! from the seed's history (v1 live in six markets, v2 live in three and failed in `nl` with an
+//! incident) plus a config change and a commit with a known lead time.
+
+mod common;
+
+use common::TestServer;
+use reqwest::StatusCode;
+use reqwest::header::COOKIE;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delivery_shows_the_four_keys_and_their_charts() {
+    let server = TestServer::start()
+        .await
+        .unwrap_or_else(|e| panic!("cannot start the server: {e:#}"));
+    let store = &server.engine.store;
+    // fr's v2 deployment brought one commit authored two hours before it went live.
+    let fr = store
+        .list_live_deployments()
+        .await
+        .expect("live deployments")
+        .into_iter()
+        .filter(|d| d.market == "fr")
+        .max_by_key(|d| d.id)
+        .expect("fr is live");
+    let authored = fr.finished_at.expect("fr went live") - 2 * 3_600_000;
+    store
+        .insert_deployment_commits(
+            fr.id,
+            &[tandem_store::DeploymentCommit {
+                sha: "9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f2a1b0c".into(),
+                authored_at: authored,
+                committed_at: authored,
+            }],
+        )
+        .await
+        .expect("commits recorded");
+
+    // The monitor probed fr twice: once up in 3 ms, once failing.
+    let now = tandem_store::now_ms();
+    let probe = |ok: bool, at: i64| tandem_store::ProbeRecord {
+        service: fr.service.clone(),
+        market: "fr".into(),
+        deployment_id: fr.id,
+        at,
+        ok,
+        latency_ms: ok.then_some(3.0),
+        error: (!ok).then(|| "connection refused".into()),
+        failures_in_a_row: u32::from(!ok),
+        state: if ok { "up" } else { "failing" },
+        transition: None,
+        incident_id: None,
+        measurements: if ok {
+            vec![("up".into(), 1.0), ("probe_latency_ms".into(), 3.0)]
+        } else {
+            vec![("up".into(), 0.0)]
+        },
+    };
+    store
+        .record_probes(&[probe(true, now - 120_000), probe(false, now - 60_000)])
+        .await
+        .expect("probes recorded");
+
+    let http = reqwest::Client::new();
+    let cookie = format!("tandem_token={}", server.seeded.viewer_token);
+    let get = |path: &str| {
+        let req = http.get(server.url(path)).header(COOKIE, &cookie);
+        async move {
+            let r = req.send().await.expect("the server answers");
+            (r.status(), r.text().await.expect("a text body"))
+        }
+    };
+
+    let (status, body) = get("/delivery").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    for key in [
+        "Deployment frequency",
+        "Lead time for changes",
+        "Change failure rate",
+        "Time to restore",
+    ] {
+        assert!(body.contains(&format!(r#"data-key="{key}""#)), "the key {key}: {body}");
+    }
+    // Six v1 deployments and four v2 ones, of which nl's failed its gate (and has an incident).
+    assert!(
+        body.contains("Change failure rate: 10 % (elite), 1 of 10 deployments failed"),
+        "{body}"
+    );
+    assert!(body.contains("10 deployments in 30 days"), "{body}");
+    assert!(body.contains("Lead time for changes: 2 h (high)"), "{body}");
+    assert!(
+        body.contains("1 recovered, 0 not yet") || body.contains("0 recovered, 1 not yet"),
+        "{body}"
+    );
+    assert!(
+        body.matches("<svg").count() >= 4 + 3 + 2,
+        "every chart is drawn: {body}"
+    );
+    assert!(!body.contains("NaN"), "{body}");
+    // The same history as a weekly trend through the API.
+    let series: serde_json::Value = http
+        .get(server.url("/api/v1/metrics/dora/series?days=14"))
+        .bearer_auth(&server.seeded.viewer_token)
+        .send()
+        .await
+        .expect("the server answers")
+        .json()
+        .await
+        .expect("json");
+    let buckets = series["buckets"].as_array().expect("buckets");
+    assert_eq!(buckets.len(), 2, "{series}");
+    let last = &buckets[1]["keys"]["change_failure_rate"];
+    assert_eq!(
+        (last["deployments"].as_u64(), last["failed"].as_u64()),
+        (Some(10), Some(1)),
+        "{series}"
+    );
+    let refused = http
+        .get(server.url("/api/v1/metrics/dora/series?bucket=hour"))
+        .bearer_auth(&server.seeded.viewer_token)
+        .send()
+        .await
+        .expect("the server answers");
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+    let live = &body[body.find(r#"id="live-markets""#).expect("the live markets section")..];
+    for chart in [
+        "shop: availability per market, last 6 hours",
+        "shop: probe latency per market, last 6 hours",
+    ] {
+        assert!(live.contains(chart), "{chart}: {live}");
+    }
+    for needle in [
+        "Deployments per week",
+        "Deployments by market",
+        "What happened in each market",
+        ">\nfailed\n<",   // nl's failed deployment, in the timeline's legend
+        ">\nincident\n<", // and its incident
+        r#"data-market="nl""#,
+        r#"aria-current="page">Delivery"#,
+    ] {
+        assert!(body.contains(needle), "{needle:?} in {body}");
+    }
+
+    // Filters narrow the keys: there is no config change; a bad kind is the caller's mistake.
+    let (status, body) = get("/delivery?days=7&kind=config").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.contains("0 deployments in 7 days"), "{body}");
+    assert!(body.contains("No deployment in this window."), "{body}");
+    assert!(body.contains(r#"<option value="config" selected>"#), "{body}");
+    let (status, body) = get("/delivery?kind=infra").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body.contains("expected `code`, `config` or `all`"), "{body}");
+    let (_, body) = get("/delivery?service=nope").await;
+    assert!(body.contains("0 deployments in 30 days"), "{body}");
+
+    let (_, overview) = get("/").await;
+    assert!(overview.contains(r#"href="/delivery""#), "the overview links to it");
+
+    server.stop().await.expect("the server stops");
+}
