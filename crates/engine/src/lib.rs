@@ -98,6 +98,8 @@ pub struct Engine {
     /// True while [`Engine::recover`] starts live markets again: the monitor waits, so that a
     /// market not yet restarted is not taken for one that went down.
     restarting: std::sync::atomic::AtomicBool,
+    /// The DORA history last read, with the newest event id at that read.
+    dora_cache: tokio::sync::Mutex<Option<(i64, Arc<metrics::DoraHistory>)>>,
 }
 
 impl Engine {
@@ -128,6 +130,7 @@ impl Engine {
             flag_changes: tokio::sync::watch::channel(String::new()).0,
             config_moves: tokio::sync::broadcast::channel(1024).0,
             restarting: std::sync::atomic::AtomicBool::new(false),
+            dora_cache: tokio::sync::Mutex::new(None),
         });
         engine.load_flags().await?;
         Ok(engine)

@@ -6,7 +6,10 @@ use crate::Engine;
 use crate::history::{CommitTime, commits_between};
 use anyhow::Result;
 use std::sync::Arc;
-use tandem_core::dora::{Bucket, BucketKeys, Filter, GroupedKeys, History};
+use tandem_core::dora::{Bucket, BucketKeys, Deployment, Filter, GroupedKeys, History, Incident};
+
+/// Deployments and incidents as the DORA math reads them.
+pub type DoraHistory = (Vec<Deployment>, Vec<Incident>);
 use tandem_store::{DeploymentCommit, DeploymentRow};
 
 /// How many commits a market's first release is said to bring at most (the whole history of
@@ -54,17 +57,35 @@ impl Engine {
         Ok(())
     }
 
+    /// Every deployment and incident as the DORA math reads them, read again from the store only
+    /// when something happened since the last read (the newest event changed): a dashboard over
+    /// a year of history does not pay for the read on every request.
+    pub async fn dora_history(&self) -> Result<Arc<DoraHistory>> {
+        let mut cached = self.dora_cache.lock().await;
+        let last = self.store.last_event_id().await?;
+        if let Some((at, history)) = cached.as_ref()
+            && *at == last
+        {
+            return Ok(history.clone());
+        }
+        let history = Arc::new(self.store.dora_history().await?);
+        *cached = Some((last, history.clone()));
+        Ok(history)
+    }
+
     /// The four keys for `filter`, in total and by market, service and wave.
     pub async fn dora(&self, filter: &Filter) -> Result<GroupedKeys> {
-        let (deployments, incidents) = self.store.dora_history().await?;
-        let history = History::new(&deployments, &incidents);
+        let packed = self.dora_history().await?;
+        let (deployments, incidents) = &*packed;
+        let history = History::new(deployments, incidents);
         Ok(history.compute_grouped_keys(filter))
     }
 
     /// The four keys for `filter`, bucket by bucket over its window (a trend).
     pub async fn dora_series(&self, filter: &Filter, bucket: Bucket) -> Result<Vec<BucketKeys>> {
-        let (deployments, incidents) = self.store.dora_history().await?;
-        let history = History::new(&deployments, &incidents);
+        let packed = self.dora_history().await?;
+        let (deployments, incidents) = &*packed;
+        let history = History::new(deployments, incidents);
         Ok(history.compute_series(filter, bucket)?)
     }
 }

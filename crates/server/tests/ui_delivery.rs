@@ -156,5 +156,27 @@ async fn delivery_shows_the_four_keys_and_their_charts() {
     let (_, overview) = get("/").await;
     assert!(overview.contains(r#"href="/delivery""#), "the overview links to it");
 
+    // A person links an incident to fr's v2: the next page counts it, though the history it
+    // read before is kept between requests.
+    store
+        .open_incident(tandem_store::NewIncident {
+            service: &fr.service,
+            market: "fr",
+            title: "checkout times out",
+            summary: None,
+            source: "person",
+            opened_by: "ana",
+            opened_at: tandem_store::now_ms(),
+            fingerprint: None,
+            deployment_id: Some(fr.id),
+        })
+        .await
+        .expect("incident opened");
+    let (_, body) = get("/delivery").await;
+    assert!(
+        body.contains("Change failure rate: 20 % (high), 2 of 10 deployments failed"),
+        "{body}"
+    );
+
     server.stop().await.expect("the server stops");
 }

@@ -39,6 +39,15 @@ impl Store {
         append_event(&mut conn, kind, subject, data).await
     }
 
+    /// The id of the newest event (0 when there is none): every state change appends one, so
+    /// an unchanged id means unchanged state (caches are keyed by it).
+    pub async fn last_event_id(&self) -> Result<i64> {
+        let (id,): (Option<i64>,) = sqlx::query_as("SELECT MAX(id) FROM events")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(id.unwrap_or(0))
+    }
+
     /// Events after `after_id`, oldest first.
     pub async fn list_events(&self, after_id: i64, limit: i64) -> Result<Vec<EventRow>> {
         Ok(

@@ -66,6 +66,14 @@ impl Store {
             });
             query.build().execute(&mut *tx).await?;
         }
+        let data = serde_json::json!({ "deployment": deployment_id, "commits": commits.len() });
+        crate::events::append_event(
+            &mut tx,
+            "deployment.commits",
+            &format!("deployment/{deployment_id}"),
+            data,
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }

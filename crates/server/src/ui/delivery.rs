@@ -79,8 +79,9 @@ pub async fn show(
     let weeks = (i64::from(days) + 6) / 7;
     let weekly = Window::new(to - weeks * WEEK_MS, to).map_err(|e| ApiError::bad_request(e.to_string()))?;
 
-    let (deployments, incidents) = store.dora_history().await?;
-    let history = tandem_core::dora::History::new(&deployments, &incidents);
+    let packed = state.engine.dora_history().await?;
+    let (deployments, incidents) = &*packed;
+    let history = tandem_core::dora::History::new(deployments, incidents);
     let grouped = history.compute_grouped_keys(&filter);
     let series = history
         .compute_series(&filter.with_window(weekly), Bucket::Week)
@@ -101,7 +102,7 @@ pub async fn show(
             failed: k.change_failure_rate.failed,
         })
         .collect();
-    let (rows, events) = timeline(&deployments, &incidents, &filter, &market_order);
+    let (rows, events) = timeline(deployments, incidents, &filter, &market_order);
 
     let live_charts = live_charts(store, &services, q.service(), to).await?;
 
