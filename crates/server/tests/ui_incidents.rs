@@ -102,6 +102,11 @@ async fn incidents_are_read_by_viewers_and_opened_linked_and_resolved_by_operato
         assert!(row.contains(cell), "the row shows {cell}: {row}");
     }
     assert!(!list.contains("/incidents/new"), "no button for a viewer: {list}");
+    let (_, overview) = viewer.get(&server, "/").await;
+    assert!(
+        overview.contains(&format!(r#"href="/incidents/{}""#, seeded.id)),
+        "the overview links each open incident: {overview}"
+    );
 
     let (status, page) = viewer.get(&server, &format!("/incidents/{}", seeded.id)).await;
     assert_eq!(status, StatusCode::OK, "{page}");

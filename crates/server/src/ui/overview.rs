@@ -118,7 +118,7 @@ pub async fn show(auth: PageAuth<Viewer>, State(state): State<AppState>) -> Page
                 }
             }
             section.panel {
-                h2 { "Open incidents" }
+                h2 { a href="/incidents?state=open" { "Open incidents" } }
                 @if incidents.is_empty() {
                     (empty("No open incident."))
                 }
@@ -126,7 +126,7 @@ pub async fn show(auth: PageAuth<Viewer>, State(state): State<AppState>) -> Page
                     @for i in &incidents {
                         li {
                             (badge(&i.state)) " "
-                            span.market-id { (i.market) } " " (i.title)
+                            span.market-id { (i.market) } " " a href={ "/incidents/" (i.id) } { (i.title) }
                             span.right.muted { (i.service) (dot()) (when(Some(i.opened_at))) }
                         }
                     }
