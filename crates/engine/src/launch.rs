@@ -209,12 +209,7 @@ impl Engine {
         service: &str,
         latest: Option<&ReleaseRow>,
     ) -> Result<Check> {
-        let check = |passed, reason: String| Check {
-            check: "config",
-            service: service.to_string(),
-            passed,
-            reason,
-        };
+        let check = item("config", service);
         let Some(release) = latest else {
             return Ok(check(
                 false,
@@ -263,12 +258,7 @@ impl Engine {
     /// The service's flag file in force still compiles against the platform's markets, and every
     /// flag in it evaluates without error for the market. A service without flags passes.
     fn readiness_flags(&self, platform: &Platform, market: &str, service: &str) -> Check {
-        let check = |passed, reason: String| Check {
-            check: "flags",
-            service: service.to_string(),
-            passed,
-            reason,
-        };
+        let check = item("flags", service);
         let snapshot = self.flags();
         let Some(version) = snapshot.versions.get(service) else {
             return check(true, format!("{service} has no feature flags"));
@@ -320,12 +310,7 @@ impl Engine {
         latest: Option<&ReleaseRow>,
         running: Option<&DeploymentRow>,
     ) -> Result<Check> {
-        let check = |passed, reason: String| Check {
-            check: "release",
-            service: service.to_string(),
-            passed,
-            reason,
-        };
+        let check = item("release", service);
         let Some(release) = latest else {
             return Ok(check(
                 false,
@@ -360,12 +345,7 @@ impl Engine {
 
     /// The probe of the release running in the market answers 2xx now.
     async fn readiness_probe(&self, market: &str, service: &str, running: Option<&DeploymentRow>) -> Result<Check> {
-        let check = |passed, reason: String| Check {
-            check: "probe",
-            service: service.to_string(),
-            passed,
-            reason,
-        };
+        let check = item("probe", service);
         let Some(d) = running else {
             return Ok(check(false, format!("nothing of {service} runs in {market} to probe")));
         };
@@ -398,5 +378,15 @@ impl Engine {
             false,
             format!("GET {url} failed {PROBE_TRIES} times in a row, last: {last}"),
         ))
+    }
+}
+
+/// The verdict maker of one checklist item of one service.
+fn item<'a>(check: &'static str, service: &'a str) -> impl Fn(bool, String) -> Check + 'a {
+    move |passed, reason| Check {
+        check,
+        service: service.to_string(),
+        passed,
+        reason,
     }
 }

@@ -52,7 +52,6 @@ struct Probed {
     latency_ms: f64,
     error: Option<String>,
     scrape: Option<Scrape>,
-    probe_path: String,
     spec: Arc<ServiceSpec>,
 }
 
@@ -240,7 +239,6 @@ impl Engine {
             latency_ms,
             error,
             scrape,
-            probe_path: spec.gates.probe.path.clone(),
             spec,
         }
     }
@@ -344,7 +342,7 @@ impl Engine {
     ) -> Option<i64> {
         let title = format!(
             "{market} stopped answering its probe {} ({} failures in a row)",
-            p.probe_path, w.health.failures_in_a_row
+            p.spec.gates.probe.path, w.health.failures_in_a_row
         );
         let fingerprint = format!("probe/{service}/{market}");
         let opened = self

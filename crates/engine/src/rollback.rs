@@ -130,10 +130,8 @@ impl Engine {
     /// beginning when the rollback began; it is resolved at once when the rollback restored the
     /// market, and stays open when the rollback failed.
     async fn rollback_incident(&self, service: &str, removed: &DeploymentRow, outcome: &RollbackOutcome, started: i64) {
-        let open = match self.store.list_incidents().await {
-            Ok(all) => all
-                .into_iter()
-                .any(|i| i.state == "open" && i.deployment_id == Some(removed.id)),
+        let open = match self.store.list_open_incidents().await {
+            Ok(open) => open.iter().any(|i| i.deployment_id == Some(removed.id)),
             Err(e) => {
                 tracing::warn!(error = %e, "cannot read incidents for a rollback");
                 return;
