@@ -1,6 +1,7 @@
 //! The delivery page over plain HTTP: the four DORA keys with their levels and the SVG charts,
 //! from the seed's history (v1 live in six markets, v2 live in three and failed in `nl` with an
-//! incident) plus a config change and a commit with a known lead time.
+//! incident) plus a config change and a commit with a known lead time; and the live markets'
+//! charts, each in the unit of what it measures.
 
 mod common;
 
@@ -124,8 +125,8 @@ async fn delivery_shows_the_four_keys_and_their_charts() {
     assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
     let live = &body[body.find(r#"id="live-markets""#).expect("the live markets section")..];
     for chart in [
-        "shop: availability per market, last 6 hours",
-        "shop: probe latency per market, last 6 hours",
+        "shop: availability (%) per market, last 6 hours",
+        "shop: probe latency (ms) per market, last 6 hours",
     ] {
         assert!(live.contains(chart), "{chart}: {live}");
     }
@@ -177,6 +178,125 @@ async fn delivery_shows_the_four_keys_and_their_charts() {
         body.contains("Change failure rate: 20 % (high), 2 of 10 deployments failed"),
         "{body}"
     );
+
+    server.stop().await.expect("the server stops");
+}
+
+/// A release's `tandem.yml` with the metric gate checks `checks` (YAML list items).
+fn spec_with_checks(checks: &str) -> tandem_core::pipeline::ServiceSpec {
+    let text = format!(
+        "service: shop\npipeline:\n  jobs:\n    test:\n      steps: [{{ run: cargo test }}]\n\
+         gates:\n  metrics:\n    checks:\n{checks}"
+    );
+    tandem_core::pipeline::parse_service_spec("tandem.yml", &text).expect("a valid spec")
+}
+
+/// The `<svg>` element of the chart titled `title` in `page`.
+fn chart<'a>(page: &'a str, title: &str) -> &'a str {
+    let at = page
+        .find(&format!(">\n{title}\n<"))
+        .unwrap_or_else(|| panic!("no chart titled {title:?} in {page}"));
+    let start = page[..at].rfind("<svg").expect("the chart's svg");
+    let end = at + page[at..].find("</svg>").expect("the chart's end");
+    &page[start..end]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_market_charts_read_in_the_unit_of_each_check() {
+    let server = TestServer::start()
+        .await
+        .unwrap_or_else(|e| panic!("cannot start the server: {e:#}"));
+    let store = &server.engine.store;
+    let sha = "9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f2a1b0c";
+    // v3, live in fr, names its checks against their kind: the unit must follow the measure.
+    let v3 = spec_with_checks(
+        "      - { name: errors, error-ratio: { errors: 'req{code=~\"5..\"}', total: req }, max: 1% }\n\
+         \x20     - { name: checkout-p99, latency: { histogram: req_seconds, quantile: 0.99 }, max: 250ms }\n",
+    );
+    let v3 = store
+        .insert_release("shop", sha, server.seeded.run_id, &v3)
+        .await
+        .expect("v3 released");
+    let fr = store
+        .insert_deployment(tandem_store::NewDeployment {
+            rollout_id: None,
+            service: "shop",
+            market: "fr",
+            release_id: v3.id,
+        })
+        .await
+        .expect("v3 deploying in fr");
+    store
+        .mark_deployment_live(fr.id, "http://127.0.0.1:1/fr", None)
+        .await
+        .expect("v3 live in fr");
+    // v4, newest but live nowhere: it says what `cart-errors` is, and its `checkout-p99` is not
+    // what the monitor measures in fr.
+    let v4 = spec_with_checks(
+        "      - { name: cart-errors, error-ratio: { errors: 'cart{code=\"500\"}', total: cart }, max: 2% }\n\
+         \x20     - { name: checkout-p99, error-ratio: { errors: e, total: t }, max: 1% }\n",
+    );
+    store
+        .insert_release("shop", sha, server.seeded.run_id, &v4)
+        .await
+        .expect("v4 released");
+
+    // One probe of fr: up in 3 ms, 2 % of errors, a p99 of 4 ms (stored in seconds), 50 % of
+    // failed carts, and a series that no release names.
+    store
+        .record_probes(&[tandem_store::ProbeRecord {
+            service: "shop".into(),
+            market: "fr".into(),
+            deployment_id: fr.id,
+            at: tandem_store::now_ms() - 60_000,
+            ok: true,
+            latency_ms: Some(3.0),
+            error: None,
+            failures_in_a_row: 0,
+            state: "up",
+            transition: None,
+            incident_id: None,
+            measurements: vec![
+                ("up".into(), 1.0),
+                ("probe_latency_ms".into(), 3.0),
+                ("errors".into(), 0.02),
+                ("checkout-p99".into(), 0.004),
+                ("cart-errors".into(), 0.5),
+                ("mystery".into(), 7.0),
+            ],
+        }])
+        .await
+        .expect("probe recorded");
+
+    let page = reqwest::Client::new()
+        .get(server.url("/delivery?service=shop"))
+        .header(COOKIE, format!("tandem_token={}", server.seeded.viewer_token))
+        .send()
+        .await
+        .expect("the server answers");
+    assert_eq!(page.status(), StatusCode::OK);
+    let page = page.text().await.expect("a text body");
+    let live = &page[page.find(r#"id="live-markets""#).expect("the live markets section")..];
+    let label = |text: &str| format!(">\n{text}\n<");
+
+    // Each chart names its unit in its title and on its y axis.
+    let up = chart(live, "shop: availability (%) per market, last 6 hours");
+    assert!(up.contains(&label("% of probes passed")), "{up}");
+    assert!(
+        up.contains(&label("100")) && !up.contains(&label("200")),
+        "a percentage tops at 100: {up}"
+    );
+    let probe = chart(live, "shop: probe latency (ms) per market, last 6 hours");
+    assert!(probe.contains(&label("ms")), "{probe}");
+    let errors = chart(live, "shop: errors (error ratio, %) per market, last 6 hours");
+    assert!(errors.contains(&label("% of requests")), "{errors}");
+    // 4 ms, not 0.004: the axis is marked up to 4 (in seconds it would run from 0 to 1).
+    let p99 = chart(live, "shop: checkout-p99 (p99 latency, ms) per market, last 6 hours");
+    assert!(p99.contains(&label("ms")) && p99.contains(&label("4")), "{p99}");
+    let carts = chart(live, "shop: cart-errors (error ratio, %) per market, last 6 hours");
+    assert!(carts.contains(&label("% of requests")), "{carts}");
+    let mystery = chart(live, "shop: mystery per market, last 6 hours");
+    assert!(mystery.contains(&label("unit unknown")), "{mystery}");
 
     server.stop().await.expect("the server stops");
 }

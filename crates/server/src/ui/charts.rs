@@ -8,6 +8,8 @@
 //! never reaches the SVG.
 
 use plotters::coord::Shift;
+use plotters::coord::combinators::WithKeyPoints;
+use plotters::coord::types::{RangedCoordi32, RangedCoordi64};
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use tandem_core::dora::Level;
@@ -27,6 +29,10 @@ const TEAL: RGBColor = RGBColor(0x0e, 0x7c, 0x86);
 
 /// Colours of successive series or stages.
 const PALETTE: [RGBColor; 6] = [LINK, OK, BUSY, PURPLE, TEAL, BAD];
+/// Series beyond the palette: drawn behind the coloured ones, one legend key for them all.
+const OTHERS: RGBColor = RGBColor(0xb8, 0xbe, 0xc8);
+/// With more series than colours, how many stand out in colour.
+const STANDOUTS: usize = PALETTE.len() - 1;
 
 const FONT: &str = "sans-serif";
 /// The longest title drawn, in characters; a longer one is cut with "…".
@@ -48,6 +54,8 @@ const DAY_MS: i64 = 24 * HOUR_MS;
 
 type Area<'a> = DrawingArea<SVGBackend<'a>, Shift>;
 type DrawResult = Result<(), Box<dyn std::error::Error>>;
+/// The coordinates of a chart with a lane per row: time against lanes (see [`Rows`]).
+type LanesCoord = Cartesian2d<RangedCoordi64, WithKeyPoints<RangedCoordi32>>;
 
 /// One line of a line chart: `(Unix ms, value)` points, oldest first.
 #[derive(Debug, Clone, PartialEq)]
@@ -142,6 +150,18 @@ pub struct KeyCard<'a> {
 
 /// Lines over time, all in the unit `y_label` names; the y axis starts at zero.
 pub fn line_chart(title: &str, series: &[Series], y_label: &str) -> String {
+    draw_lines(title, series, y_label, f64::INFINITY)
+}
+
+/// Lines of percentages over time: as [`line_chart`], but the y axis goes no higher than 100
+/// while every value fits, so a market always up reads as a line along the top.
+pub fn percent_chart(title: &str, series: &[Series], y_label: &str) -> String {
+    draw_lines(title, series, y_label, 100.0)
+}
+
+/// Lines over time; the y axis from zero to a round top above the highest value, at most
+/// `y_ceiling` when that value is no higher.
+fn draw_lines(title: &str, series: &[Series], y_label: &str, y_ceiling: f64) -> String {
     let finite = || series.iter().flat_map(|s| &s.points).filter(|(_, y)| y.is_finite());
     if finite().next().is_none() {
         return no_data(WIDE, title, "No data in this window.");
@@ -150,14 +170,29 @@ pub fn line_chart(title: &str, series: &[Series], y_label: &str) -> String {
     let Some((x0, x1)) = time_span(series.iter().flat_map(|s| &s.points).map(|(x, _)| *x)) else {
         return no_data(WIDE, title, "No data in this window.");
     };
-    let y_max = nice_max(finite().map(|(_, y)| *y).fold(0.0, f64::max));
+    let highest = finite().map(|(_, y)| *y).fold(0.0, f64::max);
+    let y_max = match nice_max(highest) {
+        top if highest <= y_ceiling => top.min(y_ceiling),
+        top => top,
+    };
     let y_label = clean(y_label);
-    let keys: Vec<(String, Swatch)> = series
+    let (grey, coloured) = standouts(series);
+    let mut keys: Vec<(String, Swatch)> = coloured
         .iter()
         .enumerate()
         .map(|(i, s)| (clean(&s.name), Swatch::Line(PALETTE[i % PALETTE.len()])))
         .collect();
-    render(WIDE, |root| {
+    if !grey.is_empty() {
+        let others = match (coloured.is_empty(), grey.len()) {
+            (true, n) => format!("all {n}, alike"),
+            (false, 1) => "1 other".to_string(),
+            (false, n) => format!("{n} others"),
+        };
+        keys.push((others, Swatch::Line(OTHERS)));
+    }
+    // A legend on more than one line makes the chart taller, not its plot smaller.
+    let taller = lay_out_head(&clean(title), &keys, WIDE.0).map_or(0, |h| h.height.saturating_sub(HEAD_BELOW));
+    render((WIDE.0, WIDE.1 + taller), |root| {
         let body = frame(root, title, &keys)?;
         let mut chart = ChartBuilder::on(&body)
             .margin(8)
@@ -168,16 +203,51 @@ pub fn line_chart(title: &str, series: &[Series], y_label: &str) -> String {
         let (span, format_y) = (x1 - x0, |y: &f64| short_number(*y));
         let format_x = |x: &i64| time_label(*x, span);
         time_mesh(&mut chart, &format_x, &format_y, &y_label)?;
-        for (i, s) in series.iter().enumerate() {
-            let colour = PALETTE[i % PALETTE.len()];
+        let drawn = grey.iter().map(|s| (*s, OTHERS, 1, 2)).chain(
+            coloured
+                .iter()
+                .enumerate()
+                .map(|(i, s)| (*s, PALETTE[i % PALETTE.len()], 2, 3)),
+        );
+        for (s, colour, width, dot) in drawn {
             for run in finite_runs(&s.points).into_iter().filter(|run| run.len() > 1) {
-                chart.draw_series(LineSeries::new(run.iter().copied(), colour.stroke_width(2)))?;
+                chart.draw_series(LineSeries::new(run.iter().copied(), colour.stroke_width(width)))?;
             }
             let points = s.points.iter().filter(|(_, y)| y.is_finite());
-            chart.draw_series(points.map(|&p| Circle::new(p, 3, colour.filled())))?;
+            chart.draw_series(points.map(|&p| Circle::new(p, dot, colour.filled())))?;
         }
         Ok(())
     })
+}
+
+/// Splits series into those drawn in grey and those drawn in colour. While there are no more
+/// series than colours, every one has its own. With more (25 markets), one colour per series
+/// would repeat and name nothing, so the [`STANDOUTS`] furthest from the others — by how far
+/// their mean strays from the median of every series' mean — are coloured, the furthest first,
+/// and the rest drawn in grey behind them: the market that behaves unlike the others shows.
+/// A series no further than the median is never coloured, so when all are alike all are grey.
+fn standouts(series: &[Series]) -> (Vec<&Series>, Vec<&Series>) {
+    if series.len() <= PALETTE.len() {
+        return (Vec::new(), series.iter().collect());
+    }
+    let mean = |s: &Series| {
+        let finite: Vec<f64> = s.points.iter().map(|(_, y)| *y).filter(|y| y.is_finite()).collect();
+        (!finite.is_empty()).then(|| finite.iter().sum::<f64>() / finite.len() as f64)
+    };
+    let mut means: Vec<f64> = series.iter().filter_map(mean).collect();
+    means.sort_by(f64::total_cmp);
+    let median = means.get(means.len() / 2).copied().unwrap_or(0.0);
+    let mut ranked: Vec<(f64, &Series)> = series
+        .iter()
+        .map(|s| (mean(s).map_or(f64::NEG_INFINITY, |m| (m - median).abs()), s))
+        .collect();
+    // The furthest first; among equals, by name, so the same data draws the same chart.
+    ranked.sort_by(|(a, sa), (b, sb)| b.total_cmp(a).then_with(|| sa.name.cmp(&sb.name)));
+    let apart = ranked.iter().take(STANDOUTS).take_while(|(d, _)| *d > 0.0).count();
+    let grey = ranked.split_off(apart);
+    let mut grey: Vec<&Series> = grey.into_iter().map(|(_, s)| s).collect();
+    grey.sort_by(|a, b| a.name.cmp(&b.name));
+    (grey, ranked.into_iter().map(|(_, s)| s).collect())
 }
 
 /// Counted deployments per period as bars, the failed part of each in red on top.
@@ -310,27 +380,7 @@ pub fn timeline_chart(title: &str, rows: &[String], events: &[Event]) -> String 
     render(size, |root| {
         let body = frame(root, title, &keys)?;
         let rows = Rows::new(&names);
-        let mut chart = ChartBuilder::on(&body)
-            .margin(8)
-            .margin_right(24)
-            .x_label_area_size(22)
-            .y_label_area_size(44)
-            .build_cartesian_2d(x0..x1, rows.range())?;
-        let span = x1 - x0;
-        let format_x = |x: &i64| time_label(*x, span);
-        let format_y = |y: &i32| rows.label(y);
-        chart
-            .configure_mesh()
-            .disable_x_mesh()
-            .bold_line_style(LINE)
-            .light_line_style(TRANSPARENT)
-            .axis_style(MUTED)
-            .label_style(text(12.0, MUTED))
-            .x_labels(7)
-            .y_labels(names.len())
-            .x_label_formatter(&format_x)
-            .y_label_formatter(&format_y)
-            .draw()?;
+        let mut chart = lanes_chart(&body, &rows, (x0, x1), 44, Grid::AcrossLanes)?;
         for mark in Mark::ALL {
             let points = events
                 .iter()
@@ -367,27 +417,7 @@ pub fn flow_chart(title: &str, rows: &[FlowRow], now: i64) -> String {
     render(size, |root| {
         let body = frame(root, title, &legend)?;
         let lanes = Rows::new(&keys);
-        let mut chart = ChartBuilder::on(&body)
-            .margin(8)
-            .margin_right(24)
-            .x_label_area_size(22)
-            .y_label_area_size(64)
-            .build_cartesian_2d(x0..x1, lanes.range())?;
-        let span = x1 - x0;
-        let format_x = |x: &i64| time_label(*x, span);
-        let format_y = |y: &i32| lanes.label(y);
-        chart
-            .configure_mesh()
-            .disable_y_mesh()
-            .bold_line_style(LINE)
-            .light_line_style(TRANSPARENT)
-            .axis_style(MUTED)
-            .label_style(text(12.0, MUTED))
-            .x_labels(7)
-            .y_labels(keys.len())
-            .x_label_formatter(&format_x)
-            .y_label_formatter(&format_y)
-            .draw()?;
+        let mut chart = lanes_chart(&body, &lanes, (x0, x1), 64, Grid::DownFromTimes)?;
         let mut bars = Vec::new();
         let mut ends = Vec::new();
         for (i, row) in rows.iter().enumerate() {
@@ -416,6 +446,50 @@ pub fn flow_chart(title: &str, rows: &[FlowRow], now: i64) -> String {
         chart.draw_series(ends)?;
         Ok(())
     })
+}
+
+/// Which grid lines a chart with a lane per row draws.
+#[derive(Debug, Clone, Copy)]
+enum Grid {
+    /// Along the middle of each lane, for marks that sit on their lane.
+    AcrossLanes,
+    /// Down from each time label, for bars that run along their lane.
+    DownFromTimes,
+}
+
+/// A chart of time (x, from `x0` to `x1`) against named lanes (y, the first at the top), its
+/// mesh drawn: `label_width` pixels for the lanes' names, grid lines as `grid` says.
+fn lanes_chart<'a, 'b>(
+    body: &'a Area<'b>,
+    lanes: &Rows<'_>,
+    (x0, x1): (i64, i64),
+    label_width: u32,
+    grid: Grid,
+) -> Result<ChartContext<'a, SVGBackend<'b>, LanesCoord>, Box<dyn std::error::Error>> {
+    let mut chart = ChartBuilder::on(body)
+        .margin(8)
+        .margin_right(24)
+        .x_label_area_size(22)
+        .y_label_area_size(label_width)
+        .build_cartesian_2d(x0..x1, lanes.range())?;
+    let span = x1 - x0;
+    let format_x = |x: &i64| time_label(*x, span);
+    let format_y = |y: &i32| lanes.label(y);
+    let mut mesh = chart.configure_mesh();
+    match grid {
+        Grid::AcrossLanes => mesh.disable_x_mesh(),
+        Grid::DownFromTimes => mesh.disable_y_mesh(),
+    };
+    mesh.bold_line_style(LINE)
+        .light_line_style(TRANSPARENT)
+        .axis_style(MUTED)
+        .label_style(text(12.0, MUTED))
+        .x_labels(7)
+        .y_labels(lanes.names.len())
+        .x_label_formatter(&format_x)
+        .y_label_formatter(&format_y)
+        .draw()?;
+    Ok(chart)
 }
 
 /// One key: its name, value and level on a ladder of the four levels, and its trend below.
@@ -506,34 +580,70 @@ enum Swatch {
     Mark(Mark),
 }
 
-/// Draws the title and the legend, beside it or on a line of its own when it does not fit;
-/// returns the area left for the chart.
+/// Where a chart's title and legend go: the legend beside the title when it all fits on one
+/// line, else below the title on lines of its own, as many as it takes.
+struct Head {
+    /// In pixels: [`HEAD_BESIDE`], or [`HEAD_BELOW`] and a [`LEGEND_LINE`] per further line.
+    height: u32,
+    /// Where each key of the legend goes: the left of its swatch, at its middle height.
+    keys: Vec<(i32, i32)>,
+}
+
+/// The height of a head with the legend beside the title.
+const HEAD_BESIDE: u32 = 34;
+/// The height of a head with the legend on one line below the title.
+const HEAD_BELOW: u32 = 56;
+/// The height of each further line of legend.
+const LEGEND_LINE: u32 = 20;
+
+fn lay_out_head(title: &str, legend: &[(String, Swatch)], width: u32) -> Result<Head, Box<dyn std::error::Error>> {
+    let title_width = bold(14.0, TEXT).font.box_size(title)?.0 as i32;
+    let label_style = text(12.0, MUTED);
+    let mut widths = Vec::with_capacity(legend.len());
+    for (label, _) in legend {
+        widths.push(16 + label_style.font.box_size(label)?.0 as i32 + 18);
+    }
+    let width = width as i32;
+    let beside = 12 + title_width + 24;
+    let (mut x, mut y) = if beside + widths.iter().sum::<i32>() <= width {
+        (beside, 19)
+    } else {
+        (12, 41)
+    };
+    let mut keys = Vec::with_capacity(widths.len());
+    for w in widths {
+        // A key goes on the next line when its label would pass the right margin.
+        if x > 12 && x + w - 18 > width - 12 {
+            (x, y) = (12, y + LEGEND_LINE as i32);
+        }
+        keys.push((x, y));
+        x += w;
+    }
+    let height = match y {
+        19 => HEAD_BESIDE,
+        _ => HEAD_BELOW + (y - 41) as u32,
+    };
+    Ok(Head { height, keys })
+}
+
+/// Draws the title and the legend (see [`Head`]); returns the area left for the chart.
 fn frame<'a>(
     root: &Area<'a>,
     title: &str,
     legend: &[(String, Swatch)],
 ) -> Result<Area<'a>, Box<dyn std::error::Error>> {
     let title = clean(title);
-    let (title_style, label_style) = (bold(14.0, TEXT), text(12.0, MUTED));
-    let (title_width, _) = root.estimate_text_size(&title, &title_style)?;
-    let mut widths = Vec::with_capacity(legend.len());
-    for (label, _) in legend {
-        widths.push(16 + root.estimate_text_size(label, &label_style)?.0 as i32 + 18);
-    }
-    let (width, _) = root.dim_in_pixel();
-    let beside = 12 + title_width as i32 + 24;
-    let fits = beside + widths.iter().sum::<i32>() <= width as i32;
-    let (mut x, y, height) = if fits { (beside, 19, 34) } else { (12, 41, 56) };
-    let (head, body) = root.split_vertically(height);
-    head.draw(&Text::new(title, (12, 10), title_style))?;
-    for ((label, swatch), w) in legend.iter().zip(widths) {
+    let layout = lay_out_head(&title, legend, root.dim_in_pixel().0)?;
+    let (head, body) = root.split_vertically(layout.height);
+    head.draw(&Text::new(title, (12, 10), bold(14.0, TEXT)))?;
+    let label_style = text(12.0, MUTED);
+    for ((label, swatch), (x, y)) in legend.iter().zip(layout.keys) {
         match *swatch {
             Swatch::Bar(c) => head.draw(&Rectangle::new([(x, y - 5), (x + 10, y + 5)], c.filled()))?,
             Swatch::Line(c) => head.draw(&PathElement::new(vec![(x - 2, y), (x + 12, y)], c.stroke_width(2)))?,
             Swatch::Mark(m) => head.draw(&mark_element(m, (x + 5, y)))?,
         }
         head.draw(&Text::new(label.clone(), (x + 16, y - 7), label_style.clone()))?;
-        x += w;
     }
     Ok(body)
 }
@@ -554,7 +664,7 @@ impl<'a> Rows<'a> {
         self.names.len().max(1) as i32
     }
 
-    fn range(&self) -> plotters::coord::combinators::WithKeyPoints<plotters::coord::types::RangedCoordi32> {
+    fn range(&self) -> WithKeyPoints<RangedCoordi32> {
         let centres = (0..self.names.len()).map(|i| self.centre(i)).collect();
         (0..2 * self.n()).with_key_points(centres)
     }
@@ -619,11 +729,7 @@ fn no_data(size: (u32, u32), title: &str, note: &str) -> String {
 
 /// The mesh of a chart over time: light horizontal lines, muted labels.
 fn time_mesh<DB: DrawingBackend>(
-    chart: &mut ChartContext<
-        '_,
-        DB,
-        Cartesian2d<plotters::coord::types::RangedCoordi64, plotters::coord::types::RangedCoordf64>,
-    >,
+    chart: &mut ChartContext<'_, DB, Cartesian2d<RangedCoordi64, plotters::coord::types::RangedCoordf64>>,
     format_x: &dyn Fn(&i64) -> String,
     format_y: &dyn Fn(&f64) -> String,
     y_label: &str,
@@ -780,6 +886,114 @@ mod tests {
         // Two runs for the first series (broken by NaN), one for the second, and a legend
         // line for each series.
         assert_eq!(svg.matches(r#"stroke-width="2" points"#).count(), 3 + 2, "{svg}");
+    }
+
+    #[test]
+    fn a_percentage_axis_tops_at_100() {
+        let up = |top: f64| {
+            [Series {
+                name: "fr".into(),
+                points: vec![(T0, top), (T0 + 60_000, top / 2.0)],
+            }]
+        };
+        let texts = check_svg(&percent_chart("Availability", &up(100.0), "% of probes passed"));
+        assert!(texts.iter().any(|t| t == "100"), "{texts:?}");
+        assert!(!texts.iter().any(|t| t == "200"), "{texts:?}");
+        // The same values on an open axis go past 100; a small percentage keeps its own scale.
+        assert!(
+            check_svg(&line_chart("Open", &up(100.0), "%"))
+                .iter()
+                .any(|t| t == "200")
+        );
+        let texts = check_svg(&percent_chart("Errors", &up(0.3), "% of requests"));
+        assert!(!texts.iter().any(|t| t == "100"), "{texts:?}");
+    }
+
+    #[test]
+    fn a_long_legend_wraps_inside_the_chart_which_grows_to_keep_its_plot() {
+        let series: Vec<Series> = [
+            "checkout-europe-west",
+            "checkout-europe-central",
+            "checkout-europe-north",
+            "checkout-europe-south",
+            "checkout-europe-east",
+            "checkout-europe-islands",
+        ]
+        .iter()
+        .map(|m| Series {
+            name: m.to_string(),
+            points: vec![(T0, 1.0), (T0 + 60_000, 2.0)],
+        })
+        .collect();
+        let svg = line_chart("shop: probe latency (ms) per market, last 6 hours", &series, "ms");
+        let texts = check_svg(&svg);
+        for s in &series {
+            assert!(texts.contains(&s.name), "{} in {texts:?}", s.name);
+        }
+        let lefts: Vec<i32> = svg
+            .split("<text x=\"")
+            .skip(1)
+            .filter_map(|rest| rest.split('"').next()?.parse().ok())
+            .collect();
+        assert!(
+            lefts.iter().all(|x| *x < WIDE.0 as i32 - 12),
+            "every label starts inside: {lefts:?}"
+        );
+        let taller: Vec<u32> = (1..4).map(|lines| WIDE.1 + lines * LEGEND_LINE).collect();
+        assert!(
+            taller.iter().any(|h| svg.contains(&format!(r#"height="{h}""#))),
+            "more lines of legend, a taller chart: {svg}"
+        );
+        // A legend on one line keeps the usual size.
+        let short = line_chart("Probe latency", &series[..2], "ms");
+        assert!(short.contains(&format!(r#"height="{}""#, WIDE.1)), "{short}");
+    }
+
+    #[test]
+    fn with_more_series_than_colours_the_ones_unlike_the_rest_stand_out() {
+        let markets = [
+            "at", "be", "ch", "cy", "cz", "de", "dk", "ee", "es", "fi", "fr", "gb", "gr", "hu", "ie", "it", "lt", "lu",
+            "lv", "mt", "nl", "pl", "pt", "se", "sk",
+        ];
+        // Every market answers in about 2 ms; pl hangs, de is slow, fr is a little slow.
+        let latency = |m: &str| match m {
+            "pl" => 250.0,
+            "de" => 40.0,
+            "fr" => 9.0,
+            _ => 2.0 + (m.as_bytes()[0] % 3) as f64 * 0.1,
+        };
+        let series: Vec<Series> = markets
+            .iter()
+            .map(|m| Series {
+                name: m.to_string(),
+                points: vec![(T0, latency(m)), (T0 + 60_000, latency(m))],
+            })
+            .collect();
+        let svg = line_chart("shop: probe latency (ms) per market, last 6 hours", &series, "ms");
+        let texts = check_svg(&svg);
+        let legend: Vec<&String> = texts.iter().filter(|t| markets.contains(&t.as_str())).collect();
+        assert_eq!(legend.len(), STANDOUTS, "{texts:?}");
+        assert_eq!(&legend[..3], ["pl", "de", "fr"], "the furthest first: {texts:?}");
+        assert!(texts.iter().any(|t| t == "20 others"), "{texts:?}");
+        // Nothing is dropped: the 20 others are drawn in grey (and their legend key).
+        let grey = svg.matches(r##"stroke="#B8BEC8""##).count();
+        assert_eq!(grey, 20 + 1, "{svg}");
+        // Up to six series, each has its own colour and key, in the order given.
+        let texts = check_svg(&line_chart("x", &series[..6], "ms"));
+        let legend: Vec<&String> = texts.iter().filter(|t| markets.contains(&t.as_str())).collect();
+        assert_eq!(legend, ["at", "be", "ch", "cy", "cz", "de"]);
+        assert!(!texts.iter().any(|t| t.ends_with("others")), "{texts:?}");
+        // When every market measures the same, none is singled out.
+        let alike: Vec<Series> = markets
+            .iter()
+            .map(|m| Series {
+                name: m.to_string(),
+                points: vec![(T0, 0.0), (T0 + 60_000, 0.0)],
+            })
+            .collect();
+        let texts = check_svg(&percent_chart("errors", &alike, "% of requests"));
+        assert!(!texts.iter().any(|t| markets.contains(&t.as_str())), "{texts:?}");
+        assert!(texts.iter().any(|t| t == "all 25, alike"), "{texts:?}");
     }
 
     #[test]

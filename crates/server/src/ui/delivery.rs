@@ -6,6 +6,8 @@
 //! market in one pass, the weekly series in another, the timeline in a third. Nothing is read
 //! per market or per week, so a year of history answers as fast as a week.
 
+mod live;
+
 use super::charts::{self, Event, Group, KeyCard, Mark, Period, Series};
 use super::layout::{Nav, Page, count, page};
 use super::{PageError, PageResult};
@@ -104,7 +106,7 @@ pub async fn show(
         .collect();
     let (rows, events) = timeline(deployments, incidents, &filter, &market_order);
 
-    let live_charts = live_charts(store, &services, q.service(), to).await?;
+    let live_charts = live::live_charts(store, &services, q.service(), to).await?;
 
     let total = &grouped.total;
     let body = html! {
@@ -132,7 +134,7 @@ pub async fn show(
             div.dora-charts {
                 (figure(&charts::deployments_chart("Deployments per week", &periods(&series))))
                 (figure(&duration_chart(&series)))
-                (figure(&charts::line_chart(
+                (figure(&charts::percent_chart(
                     "Change failure rate per week",
                     &[Series { name: "failed deployments".into(), points: trend(&series, cfr_percent) }],
                     "% of deployments",
@@ -156,6 +158,7 @@ pub async fn show(
                 p.muted.small {
                     "What the monitor measured in each live market, minute by minute (means): probe latency, "
                     "availability (share of probes that passed) and each metric gate check of the service. "
+                    "With more than six markets, the (at most) five furthest from the others are in colour, the rest in grey. "
                     "Hourly series for a year: GET /api/v1/services/{service}/series/{name}."
                 }
             }
@@ -485,58 +488,6 @@ fn one_decimal(x: f64) -> String {
     } else {
         format!("{rounded:.1}")
     }
-}
-
-/// How far back the live charts look: minute buckets, so a few hundred points per market.
-const LIVE_SPAN_MS: i64 = 6 * 3_600_000;
-
-/// One chart per series the monitor keeps for each service (one line per market), over the
-/// last [`LIVE_SPAN_MS`] at minute resolution; longer spans are in the API at hour resolution.
-async fn live_charts(
-    store: &tandem_store::Store,
-    services: &[String],
-    only: Option<&str>,
-    to: i64,
-) -> Result<Vec<String>, ApiError> {
-    let resolution = tandem_core::monitor::RESOLUTIONS[0].0;
-    let from = to - LIVE_SPAN_MS;
-    let mut charts = Vec::new();
-    for service in services.iter().filter(|s| only.is_none_or(|o| o == s.as_str())) {
-        for metric in store.series_names(service).await? {
-            let points = store.series(service, None, &metric, resolution, from, to).await?;
-            if points.is_empty() {
-                continue;
-            }
-            let (scale, unit) = match metric.as_str() {
-                "up" => (100.0, "% of probes passed"),
-                "probe_latency_ms" => (1.0, "ms"),
-                _ => (1.0, metric.as_str()),
-            };
-            let mut series: Vec<Series> = Vec::new();
-            for p in points {
-                if series.last().is_none_or(|s| s.name != p.market) {
-                    series.push(Series {
-                        name: p.market.clone(),
-                        points: Vec::new(),
-                    });
-                }
-                if let Some(s) = series.last_mut() {
-                    s.points.push((p.bucket, p.mean() * scale));
-                }
-            }
-            let what = match metric.as_str() {
-                "up" => "availability",
-                "probe_latency_ms" => "probe latency",
-                other => other,
-            };
-            charts.push(charts::line_chart(
-                &format!("{service}: {what} per market, last 6 hours"),
-                &series,
-                unit,
-            ));
-        }
-    }
-    Ok(charts)
 }
 
 #[cfg(test)]

@@ -1,0 +1,229 @@
+//! The "Live markets" panel of the Delivery page: what the monitor measured in each live market
+//! over the last hours, one chart per series, each in the unit a person reads.
+//!
+//! The monitor stores what it measures as it measures it: `up` as 1 or 0 per probe,
+//! `probe_latency_ms` in milliseconds, and each metric gate check under the check's name in the
+//! check's unit (an error ratio as a fraction, a latency quantile in seconds). Which measure a
+//! check is comes from the `tandem.yml` the service's releases carry, never from its name: the
+//! live releases' first (what the monitor judges now), then the newest release that declares it.
+
+use crate::error::ApiError;
+use crate::ui::charts::{self, Series};
+use std::collections::HashMap;
+use tandem_core::gates::Measure;
+use tandem_engine::monitor::{LATENCY_SERIES, UP_SERIES};
+use tandem_store::{DeploymentRow, Store};
+
+/// How far back the live charts look: minute buckets, so a few hundred points per market.
+const LIVE_SPAN_MS: i64 = 6 * 3_600_000;
+
+/// How one series reads on a chart.
+#[derive(Debug, Clone, PartialEq)]
+struct Reading {
+    /// What was measured and its unit, for the title: "availability (%)", "errors (error ratio, %)".
+    what: String,
+    /// The y axis: "% of probes passed", "ms".
+    axis: &'static str,
+    /// From the value stored to the value drawn.
+    scale: f64,
+    /// The value drawn is a percentage: the axis tops at 100.
+    percent: bool,
+}
+
+/// How the series `metric` reads, `checks` giving the measure of each metric gate check. The
+/// monitor's own series come first: it writes them whatever the checks are named.
+fn reading(metric: &str, checks: &HashMap<String, Measure>) -> Reading {
+    let read = |what: String, axis, scale, percent| Reading {
+        what,
+        axis,
+        scale,
+        percent,
+    };
+    match (metric, checks.get(metric)) {
+        (UP_SERIES, _) => read("availability (%)".into(), "% of probes passed", 100.0, true),
+        (LATENCY_SERIES, _) => read("probe latency (ms)".into(), "ms", 1.0, false),
+        (name, Some(Measure::ErrorRatio { .. })) => {
+            read(format!("{name} (error ratio, %)"), "% of requests", 100.0, true)
+        }
+        (name, Some(Measure::Latency { quantile, .. })) => read(
+            format!("{name} ({} latency, ms)", quantile_name(*quantile)),
+            "ms",
+            1000.0,
+            false,
+        ),
+        // A check no release declares any more: its values as stored.
+        (name, None) => read(name.to_string(), "unit unknown", 1.0, false),
+    }
+}
+
+/// "p99" for 0.99, "p99.9" for 0.999, "p50" for 0.5.
+fn quantile_name(quantile: f64) -> String {
+    format!("p{}", (quantile * 1000.0).round() / 10.0)
+}
+
+/// Adds the checks of a release's spec that `checks` does not hold yet.
+fn add_checks(checks: &mut HashMap<String, Measure>, spec: &tandem_core::pipeline::ServiceSpec) {
+    for check in spec.gates.metrics.iter().flat_map(|m| &m.checks) {
+        checks
+            .entry(check.name.clone())
+            .or_insert_with(|| check.measure.clone());
+    }
+}
+
+/// The measure of every check in `names` that a release of `service` declares: from the
+/// releases live in `live` first, then from the newest release that has it. A release whose
+/// spec cannot be read is skipped: its checks' charts show their values as stored.
+async fn measures(
+    store: &Store,
+    service: &str,
+    live: &[DeploymentRow],
+    names: &[String],
+) -> Result<HashMap<String, Measure>, ApiError> {
+    let mut checks = HashMap::new();
+    let mut live_releases: Vec<i64> = live
+        .iter()
+        .filter(|d| d.service == service)
+        .map(|d| d.release_id)
+        .collect();
+    live_releases.sort_unstable_by(|a, b| b.cmp(a));
+    live_releases.dedup();
+    for id in &live_releases {
+        match store.get_release(*id).await.and_then(|r| r.service_spec()) {
+            Ok(spec) => add_checks(&mut checks, &spec),
+            Err(e) => tracing::warn!(release = id, error = %e, "delivery: cannot read a live release's spec"),
+        }
+    }
+    let resolved = |checks: &HashMap<String, Measure>| {
+        names
+            .iter()
+            .all(|n| n == UP_SERIES || n == LATENCY_SERIES || checks.contains_key(n))
+    };
+    if resolved(&checks) {
+        return Ok(checks);
+    }
+    for release in store.list_releases(Some(service)).await? {
+        if live_releases.contains(&release.id) {
+            continue;
+        }
+        match release.service_spec() {
+            Ok(spec) => add_checks(&mut checks, &spec),
+            Err(e) => tracing::warn!(release = release.id, error = %e, "delivery: cannot read a release's spec"),
+        }
+        if resolved(&checks) {
+            break;
+        }
+    }
+    Ok(checks)
+}
+
+/// One chart per series the monitor keeps for each service (one line per market), over the
+/// last [`LIVE_SPAN_MS`] at minute resolution; longer spans are in the API at hour resolution.
+pub(super) async fn live_charts(
+    store: &Store,
+    services: &[String],
+    only: Option<&str>,
+    to: i64,
+) -> Result<Vec<String>, ApiError> {
+    let resolution = tandem_core::monitor::RESOLUTIONS[0].0;
+    let from = to - LIVE_SPAN_MS;
+    let live = store.list_live_deployments().await?;
+    let mut charts = Vec::new();
+    for service in services.iter().filter(|s| only.is_none_or(|o| o == s.as_str())) {
+        let mut measured = Vec::new();
+        for metric in store.series_names(service).await? {
+            let points = store.series(service, None, &metric, resolution, from, to).await?;
+            if !points.is_empty() {
+                measured.push((metric, points));
+            }
+        }
+        // Availability and probe latency first, as every service has them; then the checks.
+        measured.sort_by_key(|(m, _)| (m != UP_SERIES, m != LATENCY_SERIES));
+        let names: Vec<String> = measured.iter().map(|(m, _)| m.clone()).collect();
+        let checks = measures(store, service, &live, &names).await?;
+        for (metric, points) in measured {
+            let r = reading(&metric, &checks);
+            let mut series: Vec<Series> = Vec::new();
+            for p in points {
+                if series.last().is_none_or(|s| s.name != p.market) {
+                    series.push(Series {
+                        name: p.market.clone(),
+                        points: Vec::new(),
+                    });
+                }
+                if let Some(s) = series.last_mut() {
+                    s.points.push((p.bucket, p.mean() * r.scale));
+                }
+            }
+            let title = format!("{service}: {} per market, last 6 hours", r.what);
+            charts.push(if r.percent {
+                charts::percent_chart(&title, &series, r.axis)
+            } else {
+                charts::line_chart(&title, &series, r.axis)
+            });
+        }
+    }
+    Ok(charts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec_with(checks: &str) -> tandem_core::pipeline::ServiceSpec {
+        let text = format!(
+            "service: shop\npipeline:\n  jobs:\n    test:\n      steps: [{{ run: x }}]\ngates:\n  metrics:\n    checks:\n{checks}"
+        );
+        tandem_core::pipeline::parse_service_spec("tandem.yml", &text).expect("a valid spec")
+    }
+
+    fn checks_of(specs: &[&str]) -> HashMap<String, Measure> {
+        let mut checks = HashMap::new();
+        for spec in specs {
+            add_checks(&mut checks, &spec_with(spec));
+        }
+        checks
+    }
+
+    #[test]
+    fn each_series_reads_in_the_unit_of_its_measure_not_its_name() {
+        // Named against type: the unit follows what each check measures.
+        let checks = checks_of(&[
+            "      - { name: latency, error-ratio: { errors: 'req{code=\"500\"}', total: req }, max: 2% }\n\
+             \x20     - { name: errors, latency: { histogram: req_seconds, quantile: 0.999 }, max: 250ms }\n",
+        ]);
+        let errors = reading("latency", &checks);
+        assert_eq!(
+            (errors.what.as_str(), errors.axis, errors.scale, errors.percent),
+            ("latency (error ratio, %)", "% of requests", 100.0, true)
+        );
+        let slow = reading("errors", &checks);
+        assert_eq!(
+            (slow.what.as_str(), slow.axis, slow.scale, slow.percent),
+            ("errors (p99.9 latency, ms)", "ms", 1000.0, false)
+        );
+        let up = reading(UP_SERIES, &checks);
+        assert_eq!((up.axis, up.scale, up.percent), ("% of probes passed", 100.0, true));
+        let probe = reading(LATENCY_SERIES, &checks);
+        assert_eq!((probe.axis, probe.scale), ("ms", 1.0));
+        let gone = reading("old-check", &checks);
+        assert_eq!(
+            (gone.what.as_str(), gone.axis, gone.scale),
+            ("old-check", "unit unknown", 1.0)
+        );
+    }
+
+    #[test]
+    fn the_first_release_read_that_declares_a_check_gives_its_measure() {
+        // The live (or newest) release is read first: a check that changed measure since an
+        // older release reads in its new unit.
+        let checks = checks_of(&[
+            "      - { name: p, latency: { histogram: h, quantile: 0.99 }, max: 1s }\n",
+            "      - { name: p, error-ratio: { errors: e, total: t }, max: 1% }\n\
+             \x20     - { name: q, error-ratio: { errors: e, total: t }, max: 1% }\n",
+        ]);
+        assert_eq!(reading("p", &checks).what, "p (p99 latency, ms)");
+        assert_eq!(reading("q", &checks).what, "q (error ratio, %)");
+        assert_eq!(quantile_name(0.5), "p50");
+        assert_eq!(quantile_name(0.95), "p95");
+    }
+}
