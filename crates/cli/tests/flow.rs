@@ -5,9 +5,10 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
+use common::Server;
 use serde_json::{Value, json};
-use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 use tandem_testkit::git;
 
@@ -24,73 +25,7 @@ services:
   - { name: app, repo: REPO }
 ";
 
-struct Server {
-    child: Child,
-    base: String,
-    token: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start(dir: &Path, repo: &Path) -> Server {
-    let platform = dir.join("platform.yml");
-    std::fs::write(&platform, PLATFORM.replace("REPO", &repo.display().to_string())).unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tandem"))
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--platform"])
-        .arg(&platform)
-        .arg("--data-dir")
-        .arg(dir.join("data"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // The first start prints the admin token on stderr.
-    let mut err = child.stderr.take().unwrap();
-    let mut buf = Vec::new();
-    let mut byte = [0u8; 1];
-    let token = loop {
-        use std::io::Read;
-        assert!(
-            err.read(&mut byte).unwrap() > 0,
-            "server exited: {}",
-            String::from_utf8_lossy(&buf)
-        );
-        buf.push(byte[0]);
-        let text = String::from_utf8_lossy(&buf);
-        if let Some(i) = text.find("tdm_")
-            && text[i..].contains('\n')
-        {
-            break text[i..].lines().next().unwrap().trim().to_string();
-        }
-    };
-    std::thread::spawn(move || std::io::copy(&mut err, &mut std::io::sink()));
-    Server {
-        child,
-        base: format!("http://127.0.0.1:{port}"),
-        token,
-    }
-}
-
 impl Server {
-    fn cli(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_tandem"))
-            .args(args)
-            .args(["--server", &self.base, "--token", &self.token])
-            .env("NO_COLOR", "1")
-            .output()
-            .unwrap()
-    }
-
     fn cli_json(&self, args: &[&str]) -> Value {
         let mut all = args.to_vec();
         all.push("--json");
@@ -228,7 +163,7 @@ deploy:
     git(&repo, &["init", "-q", "-b", "main"]);
     git(&repo, &["add", "."]);
     git(&repo, &["commit", "-q", "-m", "the app"]);
-    let server = start(dir.path(), &repo);
+    let server = Server::start(dir.path(), &PLATFORM.replace("REPO", &repo.display().to_string()));
 
     // v1, before the idea: every market runs it.
     let (_, v1) = server.run_to_release().await;

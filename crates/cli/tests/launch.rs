@@ -3,60 +3,9 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::path::Path;
-use std::process::{Command, Output, Stdio};
-use std::time::Duration;
+mod common;
 
-fn tandem(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tandem"))
-        .args(args)
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap()
-}
-
-/// Starts `tandem serve` on `platform`; returns it, its URL and the admin token it printed.
-fn start_server(dir: &Path, platform: &str) -> (std::process::Child, String, String) {
-    let file = dir.join("platform.yml");
-    std::fs::write(&file, platform).unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tandem"))
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--platform"])
-        .arg(&file)
-        .arg("--data-dir")
-        .arg(dir.join("data"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut err = child.stderr.take().unwrap();
-    let token = {
-        use std::io::Read;
-        let (mut buf, mut byte) = (Vec::new(), [0u8; 1]);
-        let deadline = std::time::Instant::now() + Duration::from_secs(30);
-        loop {
-            assert!(std::time::Instant::now() < deadline, "no token printed");
-            assert!(
-                err.read(&mut byte).unwrap() != 0,
-                "server exited: {}",
-                String::from_utf8_lossy(&buf)
-            );
-            buf.push(byte[0]);
-            let text = String::from_utf8_lossy(&buf);
-            if let Some(i) = text.find("tdm_")
-                && text[i..].contains('\n')
-            {
-                break text[i..].lines().next().unwrap().trim().to_string();
-            }
-        }
-    };
-    std::thread::spawn(move || std::io::copy(&mut err, &mut std::io::sink()));
-    (child, format!("http://127.0.0.1:{port}"), token)
-}
+use common::Server;
 
 #[test]
 fn launching_a_market_that_is_not_ready_exits_1_naming_what_is_missing() {
@@ -72,12 +21,8 @@ services:
 ",
         repo.display()
     );
-    let (mut child, server, token) = start_server(dir.path(), &platform);
-    let with = |args: &[&str]| {
-        let mut all = args.to_vec();
-        all.extend(["--server", &server, "--token", &token]);
-        tandem(&all)
-    };
+    let server = Server::start(dir.path(), &platform);
+    let with = |args: &[&str]| server.cli(args);
 
     let out = with(&["market", "readiness", "be"]);
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -127,6 +72,4 @@ services:
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    child.kill().unwrap();
-    child.wait().unwrap();
 }

@@ -3,21 +3,11 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
+use common::{Server, stderr, tandem};
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
-use std::time::Duration;
-
-fn tandem(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tandem"))
-        .args(args)
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
+use std::process::{Command, Output};
 
 const MARKETS: &str = "markets:
   - { id: fr, name: France, region: west, currency: EUR, locale: fr-FR, timezone: Europe/Paris }
@@ -108,75 +98,15 @@ fn usage_errors_exit_with_2_and_client_errors_say_what_to_do() {
     );
 }
 
-/// Starts `tandem serve` on `platform` (written to `dir`); returns it, its URL and the admin
-/// token it printed.
-fn start_server(dir: &Path, platform: &str) -> (std::process::Child, String, String) {
-    let file = dir.join("platform.yml");
-    std::fs::write(&file, platform).unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let server = format!("http://127.0.0.1:{port}");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tandem"))
-        .args([
-            "serve",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--platform",
-            file.to_str().unwrap(),
-            "--data-dir",
-        ])
-        .arg(dir.join("data"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // The first start prints the admin token once, on stderr.
-    let mut err = child.stderr.take().unwrap();
-    let token = {
-        use std::io::Read;
-        let mut buf = Vec::new();
-        let mut byte = [0u8; 1];
-        let deadline = std::time::Instant::now() + Duration::from_secs(30);
-        loop {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "no token printed: {}",
-                String::from_utf8_lossy(&buf)
-            );
-            if err.read(&mut byte).unwrap() == 0 {
-                panic!("server exited: {}", String::from_utf8_lossy(&buf));
-            }
-            buf.push(byte[0]);
-            let text = String::from_utf8_lossy(&buf);
-            if let Some(i) = text.find("tdm_")
-                && text[i..].contains('\n')
-            {
-                break text[i..].lines().next().unwrap().trim().to_string();
-            }
-        }
-    };
-    std::thread::spawn(move || std::io::copy(&mut err, &mut std::io::sink()));
-    (child, server, token)
-}
-
-/// Runs a client command against `server` with `token`.
-fn client(server: &str, args: &[&str], token: &str) -> Output {
-    let mut all = args.to_vec();
-    all.extend(["--server", server, "--token", token]);
-    tandem(&all)
-}
-
 #[test]
 fn client_commands_drive_a_running_server() {
     let dir = tempfile::tempdir().unwrap();
-    let (mut child, server, token) = start_server(
+    let server = Server::start(
         dir.path(),
         &format!("{MARKETS}waves:\n  - {{ name: pilot, markets: [fr] }}\n"),
     );
-    let with = |args: &[&str], token: &str| client(&server, args, token);
+    let token = server.token.clone();
+    let with = |args: &[&str], token: &str| server.cli_as(args, token);
 
     let out = with(&["idea", "add", "Pay with iDEAL", "--market", "be"], &token);
     assert!(out.status.success(), "{}", stderr(&out));
@@ -218,8 +148,7 @@ fn client_commands_drive_a_running_server() {
         stderr(&out)
     );
 
-    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
-    let status = child.wait().unwrap();
+    let status = server.stop();
     assert!(status.success(), "serve exits 0 on SIGTERM: {status}");
 }
 
@@ -253,8 +182,9 @@ fn config_changes_are_proposed_reviewed_logged_and_rolled_back_from_the_cli() {
         "{MARKETS}services:\n  - {{ name: shop, repo: {}, config: {{ defaults: {{ vat_rate: 0.2 }} }} }}\n",
         repo.display()
     );
-    let (mut child, server, admin) = start_server(dir.path(), &platform);
-    let with = |args: &[&str], token: &str| client(&server, args, token);
+    let server = Server::start(dir.path(), &platform);
+    let admin = server.token.clone();
+    let with = |args: &[&str], token: &str| server.cli_as(args, token);
     let out = with(&["token", "create", "dana", "--role", "developer", "--json"], &admin);
     let made: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let dana = made["secret"].as_str().unwrap().to_string();
@@ -349,6 +279,5 @@ fn config_changes_are_proposed_reviewed_logged_and_rolled_back_from_the_cli() {
         "{table}"
     );
 
-    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
-    assert!(child.wait().unwrap().success());
+    assert!(server.stop().success(), "serve exits 0 on SIGTERM");
 }

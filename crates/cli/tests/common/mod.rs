@@ -1,0 +1,130 @@
+//! Helpers shared by the tests that run the `tandem` binary: a command run to its end, and a
+//! real `tandem serve` on a free port with a fresh data folder, driven through the CLI.
+
+#![allow(dead_code)] // each test file uses its own share of the helpers
+#![allow(clippy::unwrap_used)]
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// How long `tandem serve` may take to start and print its admin token.
+const START_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Runs `tandem` with `args` to its end, without colours.
+pub fn tandem(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tandem"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap()
+}
+
+/// What a command printed on its standard error.
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// A running `tandem serve`, killed when dropped unless [`Server::stop`] stopped it.
+pub struct Server {
+    child: Child,
+    /// Its URL: `http://127.0.0.1:{port}`.
+    pub base: String,
+    /// The admin token it printed at its first start.
+    pub token: String,
+}
+
+impl Server {
+    /// Starts `tandem serve` on `platform` (written to `dir/platform.yml`) with its data in
+    /// `dir/data`, and waits for the admin token it prints on its first start.
+    pub fn start(dir: &Path, platform: &str) -> Server {
+        let file = dir.join("platform.yml");
+        std::fs::write(&file, platform).unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_tandem"))
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--platform"])
+            .arg(&file)
+            .arg("--data-dir")
+            .arg(dir.join("data"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let token = read_token(child.stderr.take().unwrap());
+        let mut server = Server {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+            token: String::new(),
+        };
+        // Dropped (and so killed) when the token never came.
+        server.token = token.unwrap_or_else(|printed| panic!("{printed}"));
+        server
+    }
+
+    /// Runs a client command against the server with its admin token.
+    pub fn cli(&self, args: &[&str]) -> Output {
+        self.cli_as(args, &self.token)
+    }
+
+    /// Runs a client command against the server with `token`.
+    pub fn cli_as(&self, args: &[&str], token: &str) -> Output {
+        let mut all = args.to_vec();
+        all.extend(["--server", &self.base, "--token", token]);
+        tandem(&all)
+    }
+
+    /// Asks the server to stop (SIGTERM) and waits for it to exit.
+    pub fn stop(mut self) -> ExitStatus {
+        let pid = nix::unistd::Pid::from_raw(self.child.id() as i32);
+        nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
+        self.child.wait().unwrap()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        // Nothing is signalled once the child was waited for: `stop` stays a clean exit.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The admin token `tandem serve` prints on `stderr` (a line with `tdm_…`), within
+/// [`START_TIMEOUT`]; the rest of its output is read and dropped so that it never blocks on a
+/// full pipe. On failure, why, with what it printed.
+fn read_token(stderr: std::process::ChildStderr) -> Result<String, String> {
+    let (lines, received) = mpsc::channel();
+    std::thread::spawn(move || {
+        let (mut reader, mut line) = (BufReader::new(stderr), Vec::new());
+        while reader.read_until(b'\n', &mut line).is_ok_and(|n| n > 0) {
+            // Once the token is read nobody listens: read on all the same, keep the pipe empty.
+            let _ = lines.send(String::from_utf8_lossy(&line).trim_end().to_string());
+            line.clear();
+        }
+    });
+    let deadline = std::time::Instant::now() + START_TIMEOUT;
+    let mut printed = String::new();
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match received.recv_timeout(left) {
+            Ok(line) => {
+                if let Some(i) = line.find("tdm_") {
+                    let token = line[i..].split_whitespace().next().unwrap_or_default();
+                    return Ok(token.to_string());
+                }
+                printed.push_str(&line);
+                printed.push('\n');
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                return Err(format!("no token printed in {START_TIMEOUT:?}: {printed}"));
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => return Err(format!("server exited: {printed}")),
+        }
+    }
+}
