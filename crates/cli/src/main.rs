@@ -77,6 +77,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let default_level = match cli.command {
         Command::Serve(_) => "info",
+        // The story tells the outage it stages itself; other warnings still show.
+        Command::Demo(_) => "warn,tandem_engine::monitor=error",
         _ => "warn",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("TANDEM_LOG").unwrap_or_else(|_| default_level.into());

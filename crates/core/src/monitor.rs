@@ -25,6 +25,11 @@ pub const DEFAULT_FAILURES: u32 = 3;
 /// The shortest interval accepted: below it the monitor would probe faster than it can record.
 pub const MIN_INTERVAL: Duration = Duration::from_millis(200);
 
+/// The series every probe adds to, whatever the service's checks: 1 or 0 per probe.
+pub const UP_SERIES: &str = "up";
+/// The series every passing probe adds to: how long it took, in milliseconds.
+pub const LATENCY_SERIES: &str = "probe_latency_ms";
+
 /// How live markets of a service are watched.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MonitorSpec {

@@ -227,17 +227,23 @@ pub enum Event {
     Rollback,
     #[serde(rename = "incident.opened")]
     IncidentOpened,
+    #[serde(rename = "incident.resolved")]
+    IncidentResolved,
     #[serde(rename = "approval.requested")]
     ApprovalRequested,
+    #[serde(rename = "market.launched")]
+    MarketLaunched,
 }
 
 impl Event {
-    pub const ALL: [Event; 5] = [
+    pub const ALL: [Event; 7] = [
         Event::RolloutHalted,
         Event::RolloutSucceeded,
         Event::Rollback,
         Event::IncidentOpened,
+        Event::IncidentResolved,
         Event::ApprovalRequested,
+        Event::MarketLaunched,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -246,7 +252,9 @@ impl Event {
             Event::RolloutSucceeded => "rollout.succeeded",
             Event::Rollback => "rollback",
             Event::IncidentOpened => "incident.opened",
+            Event::IncidentResolved => "incident.resolved",
             Event::ApprovalRequested => "approval.requested",
+            Event::MarketLaunched => "market.launched",
         }
     }
 }
@@ -437,6 +445,23 @@ notifications:
         let full = platform(POLICIES);
         let json = serde_json::to_string(&full).unwrap();
         assert_eq!(serde_json::from_str::<Platform>(&json).unwrap(), full);
+    }
+
+    #[test]
+    fn every_event_is_stored_and_read_by_the_name_the_platform_file_uses() {
+        for event in Event::ALL {
+            assert_eq!(
+                serde_json::to_value(event).unwrap(),
+                event.as_str(),
+                "a stored platform keeps the name"
+            );
+            assert_eq!(event.as_str().parse::<Event>(), Ok(event));
+        }
+        let names = Event::ALL.map(Event::as_str);
+        assert!(
+            names.contains(&"incident.resolved") && names.contains(&"market.launched"),
+            "{names:?}"
+        );
     }
 
     #[test]

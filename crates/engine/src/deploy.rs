@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tandem_core::config::{ConfigSchema, resolve_config};
-use tandem_core::gates::{Baseline, MetricGates, Scrape, Window, judge_all_against};
+use tandem_core::gates::{Baseline, MetricGates, SCRAPE_ACCEPT, Scrape, Window, judge_all_against};
 use tandem_core::pipeline::ServiceSpec;
 use tandem_core::policy::Event;
 use tandem_core::rollout::{ProbeTally, ProbeVerdict};
@@ -280,10 +280,9 @@ impl Engine {
 
     /// An incident a failed gate opened is resolved once the market's previous release serves
     /// again (its probe answers): the market is restored.
-    async fn resolve_recovered(&self, incident: Option<i64>) {
+    async fn resolve_recovered(self: &Arc<Self>, incident: Option<i64>) {
         let Some(id) = incident else { return };
         if let Err(e) = self
-            .store
             .resolve_incident(
                 id,
                 "tandem (the previous release answers its probe)",
@@ -569,6 +568,7 @@ impl Engine {
             let resp = self
                 .http
                 .get(&url)
+                .header(reqwest::header::ACCEPT, SCRAPE_ACCEPT)
                 .timeout(PROBE_TIMEOUT)
                 .send()
                 .await

@@ -1,11 +1,17 @@
-//! A postmortem draft for an incident, in Markdown: what changed (the deployment linked to it,
-//! the commits it brought, the config it changed), what its gates measured, the timeline, and
-//! blank sections for what the team learns.
+//! Incidents seen from the engine: opening one tells the team (`incident.opened`), and so does
+//! resolving one (`incident.resolved`), whoever does it (a person, the monitor, Alertmanager, a
+//! rollback, a recovery); and a postmortem draft in
+//! Markdown: what changed (the deployment linked to it, the commits it brought, the config it
+//! changed), what its gates measured, the timeline, and blank sections for what the team learns.
 
 use crate::Engine;
+use crate::notifications::Announcement;
 use anyhow::Result;
 use std::fmt::Write;
+use std::sync::Arc;
 use tandem_core::config::{Change, diff_configs, resolve};
+use tandem_core::policy::Event;
+use tandem_store::{IncidentRow, NewIncident};
 
 fn when(ms: i64) -> String {
     jiff::Timestamp::from_millisecond(ms)
@@ -23,6 +29,24 @@ fn took(ms: i64) -> String {
 }
 
 impl Engine {
+    /// Opens an incident and tells the team; `false` with the open incident of the same
+    /// fingerprint when there already is one (one outage, one incident, one message).
+    pub async fn open_incident(self: &Arc<Self>, new: NewIncident<'_>) -> tandem_store::Result<(IncidentRow, bool)> {
+        let (incident, opened) = self.store.open_incident(new).await?;
+        if opened {
+            self.announce(opened_announcement(&incident)).await;
+        }
+        Ok((incident, opened))
+    }
+
+    /// Resolves open incident `id` at `at` (Unix ms) on behalf of `by`, and tells the team. Every
+    /// way an incident is resolved goes through here, so none is resolved in silence.
+    pub async fn resolve_incident(self: &Arc<Self>, id: i64, by: &str, at: i64) -> tandem_store::Result<IncidentRow> {
+        let incident = self.store.resolve_incident(id, by, at).await?;
+        self.announce(resolved_announcement(&incident)).await;
+        Ok(incident)
+    }
+
     /// The postmortem draft of incident `id`.
     pub async fn postmortem(&self, id: i64) -> Result<String> {
         let store = &self.store;
@@ -166,5 +190,75 @@ impl Engine {
             writeln!(md, "\n## {section}\n\n_To be written by the team._")?;
         }
         Ok(md)
+    }
+}
+
+/// `incident.opened`: who or what opened it.
+fn opened_announcement(incident: &IncidentRow) -> Announcement {
+    let by = incident.opened_by.as_deref().unwrap_or("tandem");
+    about(Event::IncidentOpened, incident, &format!("opened by {by}"), by)
+}
+
+/// `incident.resolved`: who or what resolved it, and how long it lasted.
+fn resolved_announcement(incident: &IncidentRow) -> Announcement {
+    let by = incident.resolved_by.as_deref().unwrap_or("tandem");
+    let lasted = incident
+        .resolved_at
+        .map(|at| format!(" after {}", took(at - incident.opened_at)))
+        .unwrap_or_default();
+    about(
+        Event::IncidentResolved,
+        incident,
+        &format!("resolved by {by}{lasted}"),
+        by,
+    )
+}
+
+/// `Incident 4 of shop in fr {happened}: {title}`, and the incident's ids and times as data.
+fn about(event: Event, incident: &IncidentRow, happened: &str, by: &str) -> Announcement {
+    Announcement {
+        event,
+        text: format!(
+            "Incident {} of {} in {} {happened}: {}",
+            incident.id, incident.service, incident.market, incident.title
+        ),
+        data: serde_json::json!({
+            "incident": incident.id, "service": incident.service, "market": incident.market,
+            "deployment": incident.deployment_id, "source": incident.source, "by": by,
+            "reason": incident.summary, "opened_at": incident.opened_at,
+            "resolved_at": incident.resolved_at, "lasted_ms": incident.resolved_at.map(|at| at - incident.opened_at),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_resolved_incident_says_who_resolved_it_and_how_long_it_lasted() {
+        let incident = IncidentRow {
+            id: 4,
+            service: "shop".into(),
+            market: "nl".into(),
+            deployment_id: Some(17),
+            title: "iDEAL payments time out".into(),
+            state: "resolved".into(),
+            opened_at: 1_000,
+            resolved_at: Some(1_000 + 20 * 60_000),
+            source: "person".into(),
+            opened_by: Some("ana".into()),
+            resolved_by: Some("ben".into()),
+            fingerprint: None,
+            summary: None,
+        };
+        let a = resolved_announcement(&incident);
+        assert_eq!(a.event, Event::IncidentResolved);
+        assert_eq!(
+            a.text,
+            "Incident 4 of shop in nl resolved by ben after 20 min: iDEAL payments time out"
+        );
+        assert_eq!(a.data["lasted_ms"], 20 * 60_000);
+        assert_eq!((&a.data["by"], &a.data["source"]), (&"ben".into(), &"person".into()));
     }
 }

@@ -5,12 +5,15 @@
 //! market, the latest release live there, and its probe answering now.
 
 use crate::Engine;
+use crate::notifications::Announcement;
 use anyhow::Result;
 use serde::Serialize;
+use std::sync::Arc;
 use std::time::Duration;
 use tandem_core::config::{ConfigSchema, resolve_config};
 use tandem_core::flags::{EvaluationContext, MARKET_ATTRIBUTE, evaluate, parse_flags};
 use tandem_core::platform::{LaunchState, Market, Platform};
+use tandem_core::policy::Event;
 use tandem_store::launches::LaunchRow;
 use tandem_store::{DeploymentRow, ReleaseRow, StoreError, now_ms};
 
@@ -157,8 +160,9 @@ impl Engine {
     }
 
     /// Makes `market` live when its readiness checklist passes; refused with what is missing
-    /// otherwise. The launch and its checklist are recorded with a `market.launched` event.
-    pub async fn launch_market(&self, market: &str, by: &str) -> Result<Launch, LaunchError> {
+    /// otherwise. The launch and its checklist are recorded with a `market.launched` event, and
+    /// the team is told.
+    pub async fn launch_market(self: &Arc<Self>, market: &str, by: &str) -> Result<Launch, LaunchError> {
         let platform = self.store.load_platform().await.map_err(anyhow::Error::from)?;
         let Some(m) = platform.market(market) else {
             return Err(LaunchError::UnknownMarket(market.to_string()));
@@ -179,6 +183,19 @@ impl Engine {
         };
         tracing::info!(market, by, "market launched");
         self.notify();
+        self.announce(Announcement {
+            event: Event::MarketLaunched,
+            text: format!(
+                "Market {market} ({}) is live: launched by {by} once its {} readiness checks passed",
+                m.name,
+                readiness.checks.len()
+            ),
+            data: serde_json::json!({
+                "market": market, "name": m.name, "by": row.launched_by, "launched_at": row.launched_at,
+                "checks": checklist,
+            }),
+        })
+        .await;
         Ok(Launch {
             market: row.market,
             launched_at: row.launched_at,

@@ -5,26 +5,31 @@
 //!
 //! Probes run concurrently and never wait for each other: a market that hangs costs its own
 //! timeout, not the others' interval. Results are written in one transaction per tick.
+//!
+//! The store is read (which markets are live, which are being deployed) only when it can
+//! matter: when a probe falls due, when the engine signals a change (a deployment starts or
+//! ends), and at least every [`RESCAN`]. Every probe is decided on a fresh read, so a market
+//! being deployed is never probed and one no longer live is never probed again.
 
 use crate::Engine;
-use crate::notifications::Announcement;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tandem_core::gates::{Scrape, Window, judge_all};
+use tandem_core::gates::{SCRAPE_ACCEPT, Scrape, Window, judge_all};
 use tandem_core::monitor::{Health, Transition};
 use tandem_core::pipeline::ServiceSpec;
-use tandem_core::policy::Event;
 use tandem_store::{DeploymentRow, NewIncident, ProbeRecord, now_ms};
 use tokio::task::JoinSet;
 
 /// How often the monitor looks for probes that are due: the finest interval it honours.
 const TICK: Duration = Duration::from_millis(200);
+/// The longest the monitor goes without reading the live markets when no probe is due and the
+/// engine signalled nothing: a safety net for a change made behind the engine's back, cheap
+/// enough when idle (two small queries every 5 s instead of every tick).
+const RESCAN: Duration = Duration::from_secs(5);
 /// How often series older than their resolution keeps are dropped.
 const PRUNE_EVERY: Duration = Duration::from_secs(3600);
-/// The series every probe adds to.
-pub const LATENCY_SERIES: &str = "probe_latency_ms";
-pub const UP_SERIES: &str = "up";
+pub use tandem_core::monitor::{LATENCY_SERIES, UP_SERIES};
 
 /// What the monitor remembers of one market between probes.
 #[derive(Debug)]
@@ -82,44 +87,71 @@ impl Engine {
         }
         let mut specs: HashMap<i64, Arc<ServiceSpec>> = HashMap::new();
         let mut probes: JoinSet<Probed> = JoinSet::new();
+        // Which market each probe task is for, so a task that panics frees its market.
+        let mut probing: HashMap<tokio::task::Id, (String, String)> = HashMap::new();
         let mut done: Vec<Probed> = Vec::new();
         let mut tick = tokio::time::interval(TICK);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         let mut pruned = Instant::now();
+        let mut changes = self.subscribe();
+        // When the live markets must be read next: the earliest probe due, or the rescan.
+        let mut next_read = Instant::now();
         loop {
             tokio::select! {
                 _ = self.stop.cancelled() => break,
-                Some(result) = probes.join_next(), if !probes.is_empty() => {
-                    if let Ok(p) = result {
-                        done.push(p);
+                Some(result) = probes.join_next_with_id(), if !probes.is_empty() => {
+                    match result {
+                        Ok((id, p)) => {
+                            probing.remove(&id);
+                            done.push(p);
+                        }
+                        Err(e) => {
+                            // Its market is probed again at its next due time, not never.
+                            if let Some(key) = probing.remove(&e.id()) {
+                                tracing::error!(service = %key.0, market = %key.1, error = %e, "monitor: a probe failed to finish");
+                                if let Some(w) = watched.get_mut(&key) {
+                                    w.in_flight = false;
+                                }
+                            }
+                        }
                     }
                     continue;
                 }
                 _ = tick.tick() => {}
             }
             if !done.is_empty() {
+                let settled: Vec<(String, String)> = done.iter().map(|p| p.key.clone()).collect();
                 self.settle(&mut watched, std::mem::take(&mut done)).await;
+                // A probe back after its market's next one fell due: that one is due now.
+                next_read = settled
+                    .iter()
+                    .filter_map(|key| watched.get(key))
+                    .filter(|w| !w.paused)
+                    .fold(next_read, |at, w| at.min(w.next_due));
             }
             if self.restarting.load(std::sync::atomic::Ordering::SeqCst) {
                 continue;
             }
-            let live = match self.store.list_live_deployments().await {
-                Ok(live) => live,
-                Err(e) => {
-                    tracing::warn!(error = %e, "monitor: cannot list live markets");
-                    continue;
+            if pruned.elapsed() >= PRUNE_EVERY {
+                pruned = Instant::now();
+                match self.store.prune_series(now_ms()).await {
+                    Ok(n) if n > 0 => tracing::info!(buckets = n, "monitor: dropped old series buckets"),
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "monitor: cannot drop old series buckets"),
                 }
+            }
+            let signalled = changes.has_changed().unwrap_or(false);
+            if !signalled && Instant::now() < next_read {
+                continue;
+            }
+            // Seen before reading, so a change made during the read is read again next tick.
+            changes.mark_unchanged();
+            let Some((live, deploying)) = self.read_markets().await else {
+                next_read = Instant::now(); // try again next tick
+                continue;
             };
             self.forget_gone(&mut watched, &live).await;
-            // A market being deployed is its gates' to judge: a probe failing during a deploy
-            // is no outage, and what it measures is not the live release's.
-            let deploying: HashSet<(String, String)> = match self.store.list_deploying_markets().await {
-                Ok(d) => d.into_iter().collect(),
-                Err(e) => {
-                    tracing::warn!(error = %e, "monitor: cannot list deployments under way");
-                    continue;
-                }
-            };
+            next_read = Instant::now() + RESCAN;
             for d in live {
                 let Some(url) = d.url.clone() else { continue };
                 let spec = match specs.get(&d.release_id) {
@@ -153,24 +185,42 @@ impl Engine {
                     w.deployment_id = d.id;
                     w.last_scrape = None;
                 }
-                if w.in_flight || Instant::now() < w.next_due {
+                if w.in_flight {
+                    continue; // read again when it settles
+                }
+                if Instant::now() >= w.next_due {
+                    w.in_flight = true;
+                    w.next_due = Instant::now() + spec.monitor.interval;
+                    let engine = self.clone();
+                    let market = key.clone();
+                    let task = probes.spawn(async move { engine.probe_once(key, d.id, url, spec).await });
+                    probing.insert(task.id(), market);
                     continue;
                 }
-                w.in_flight = true;
-                w.next_due = Instant::now() + spec.monitor.interval;
-                let engine = self.clone();
-                probes.spawn(async move { engine.probe_once(key, d.id, url, spec).await });
-            }
-            if pruned.elapsed() >= PRUNE_EVERY {
-                pruned = Instant::now();
-                match self.store.prune_series(now_ms()).await {
-                    Ok(n) if n > 0 => tracing::info!(buckets = n, "monitor: dropped old series buckets"),
-                    Ok(_) => {}
-                    Err(e) => tracing::warn!(error = %e, "monitor: cannot drop old series buckets"),
-                }
+                next_read = next_read.min(w.next_due);
             }
         }
         probes.shutdown().await;
+    }
+
+    /// The live deployments, and the markets being deployed. A market being deployed is its
+    /// gates' to judge: a probe failing during a deploy is no outage, and what it measures is
+    /// not the live release's.
+    async fn read_markets(&self) -> Option<(Vec<DeploymentRow>, HashSet<(String, String)>)> {
+        let live = match self.store.list_live_deployments().await {
+            Ok(live) => live,
+            Err(e) => {
+                tracing::warn!(error = %e, "monitor: cannot list live markets");
+                return None;
+            }
+        };
+        match self.store.list_deploying_markets().await {
+            Ok(d) => Some((live, d.into_iter().collect())),
+            Err(e) => {
+                tracing::warn!(error = %e, "monitor: cannot list deployments under way");
+                None
+            }
+        }
     }
 
     async fn release_spec(&self, release_id: i64) -> Option<Arc<ServiceSpec>> {
@@ -244,7 +294,14 @@ impl Engine {
     }
 
     async fn scrape(&self, url: &str, timeout: Duration) -> Option<Scrape> {
-        let resp = self.http.get(url).timeout(timeout).send().await.ok()?;
+        let resp = self
+            .http
+            .get(url)
+            .header(reqwest::header::ACCEPT, SCRAPE_ACCEPT)
+            .timeout(timeout)
+            .send()
+            .await
+            .ok()?;
         if !resp.status().is_success() {
             return None;
         }
@@ -346,7 +403,6 @@ impl Engine {
         );
         let fingerprint = format!("probe/{service}/{market}");
         let opened = self
-            .store
             .open_incident(NewIncident {
                 service,
                 market,
@@ -368,15 +424,6 @@ impl Engine {
                         incident = incident.id,
                         "monitor: market down, incident opened"
                     );
-                    self.announce(Announcement {
-                        event: Event::IncidentOpened,
-                        text: format!("Incident {}: {title}", incident.id),
-                        data: serde_json::json!({
-                            "incident": incident.id, "service": service, "market": market,
-                            "deployment": p.deployment_id, "reason": p.error, "source": "probe",
-                        }),
-                    })
-                    .await;
                 }
                 Some(incident.id)
             }
@@ -387,9 +434,8 @@ impl Engine {
         }
     }
 
-    async fn resolve_probe_incident(&self, id: i64, at: i64) {
+    async fn resolve_probe_incident(self: &Arc<Self>, id: i64, at: i64) {
         match self
-            .store
             .resolve_incident(id, "tandem (the market answers its probe again)", at)
             .await
         {

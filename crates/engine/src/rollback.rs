@@ -129,7 +129,13 @@ impl Engine {
     /// open about that deployment, one is opened (source `rollback`), linked to it and
     /// beginning when the rollback began; it is resolved at once when the rollback restored the
     /// market, and stays open when the rollback failed.
-    async fn rollback_incident(&self, service: &str, removed: &DeploymentRow, outcome: &RollbackOutcome, started: i64) {
+    async fn rollback_incident(
+        self: &Arc<Self>,
+        service: &str,
+        removed: &DeploymentRow,
+        outcome: &RollbackOutcome,
+        started: i64,
+    ) {
         let open = match self.store.list_open_incidents().await {
             Ok(open) => open.iter().any(|i| i.deployment_id == Some(removed.id)),
             Err(e) => {
@@ -146,7 +152,6 @@ impl Engine {
         );
         let title = format!("{service} {from} rolled back in {} (to {to})", outcome.market);
         let opened = self
-            .store
             .open_incident(NewIncident {
                 service,
                 market: &outcome.market,
@@ -162,11 +167,7 @@ impl Engine {
         match opened {
             Ok((incident, _)) if outcome.state == "rolled back" => {
                 let by = format!("tandem ({to} answers its probe again)");
-                if let Err(e) = self
-                    .store
-                    .resolve_incident(incident.id, &by, tandem_store::now_ms())
-                    .await
-                {
+                if let Err(e) = self.resolve_incident(incident.id, &by, tandem_store::now_ms()).await {
                     tracing::warn!(incident = incident.id, error = %e, "cannot resolve a rollback's incident");
                 }
             }

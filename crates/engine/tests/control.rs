@@ -7,8 +7,6 @@
 
 mod common;
 
-use axum::extract::State;
-use axum::http::HeaderMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -140,33 +138,10 @@ impl Fixture {
     }
 }
 
-/// What a hook received: its headers and JSON body.
-type Received = Arc<Mutex<Vec<(HeaderMap, serde_json::Value)>>>;
-
-/// A webhook receiver on 127.0.0.1; returns its URL and what it received.
-async fn receiver() -> (String, Received) {
-    let received: Received = Default::default();
-    let app = axum::Router::new()
-        .route(
-            "/hook",
-            axum::routing::post(
-                |State(r): State<Received>, headers: HeaderMap, body: String| async move {
-                    r.lock().unwrap().push((headers, serde_json::from_str(&body).unwrap()));
-                    "ok"
-                },
-            ),
-        )
-        .with_state(received.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/hook", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    (url, received)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_command_sends_the_market_back_by_itself_and_tells_the_team() {
-    let (hook, received) = receiver().await;
-    let (slack, slack_received) = receiver().await;
+    let (hook, received) = common::receiver().await;
+    let (slack, slack_received) = common::receiver().await;
     let policies = format!(
         "notifications:
   - {{ name: ops, kind: webhook, url: {hook} }}
@@ -231,17 +206,37 @@ async fn a_failed_command_sends_the_market_back_by_itself_and_tells_the_team() {
             .iter()
             .map(|(_, b)| b["event"].as_str().unwrap().to_string())
             .collect();
-        (events.len() >= 4).then_some(got)
+        (events.len() >= 5).then_some(got)
     })
     .await;
     let names: Vec<&str> = events.iter().map(|(_, b)| b["event"].as_str().unwrap()).collect();
-    for wanted in ["rollout.succeeded", "incident.opened", "rollback", "rollout.halted"] {
+    for wanted in [
+        "rollout.succeeded",
+        "incident.opened",
+        "incident.resolved",
+        "rollback",
+        "rollout.halted",
+    ] {
         assert!(names.contains(&wanted), "{wanted} missing from {names:?}");
     }
     let (headers, incident) = events.iter().find(|(_, b)| b["event"] == "incident.opened").unwrap();
     assert_eq!(headers["x-tandem-event"], "incident.opened");
     assert_eq!(incident["data"]["market"], "fr");
     assert_eq!(incident["data"]["deployment"], deployments[0].id);
+    // Its end too: who resolved it (the recovery), and how long it lasted.
+    let resolved = common::wait_for_event(&received, "incident.resolved").await;
+    let text = resolved["text"].as_str().unwrap();
+    assert!(
+        text.starts_with(&format!(
+            "Incident {} of app in fr resolved by tandem (the previous release answers its probe) after ",
+            incidents[0].id
+        )),
+        "{text}"
+    );
+    assert!(text.ends_with(&format!(": {}", incidents[0].title)), "{text}");
+    let lasted = incidents[0].resolved_at.unwrap() - incidents[0].opened_at;
+    assert_eq!(resolved["data"]["lasted_ms"], lasted);
+    assert_eq!(resolved["data"]["source"], incidents[0].source);
     let slack = common::wait_for("the slack message", async || {
         slack_received.lock().unwrap().first().map(|(_, b)| b.clone())
     })
@@ -634,7 +629,11 @@ async fn an_approved_config_change_rolls_out_behind_the_gates_and_rolls_back() {
             "{market} keeps its release"
         );
     }
-    assert_eq!(engine.store.get_change(change.id).await.unwrap().state, "done");
+    // The change request hears of its rollout's end just after the rollout is recorded.
+    common::wait_for("the change request done", async || {
+        (engine.store.get_change(change.id).await.unwrap().state == "done").then_some(())
+    })
+    .await;
     let versions = engine.store.market_config_versions("app").await.unwrap();
     assert!(versions.values().all(|v| *v == 2), "{versions:?}");
     let deployments = engine.store.list_deployments(Some(rollout.id)).await.unwrap();
@@ -673,8 +672,10 @@ async fn an_approved_config_change_rolls_out_behind_the_gates_and_rolls_back() {
     assert_eq!(f.config("de").get("maintenance"), None, "de went back to its config");
     let versions = engine.store.market_config_versions("app").await.unwrap();
     assert_eq!((versions["fr"], versions["de"]), (3, 2));
-    let change = engine.store.get_change(change.id).await.unwrap();
-    assert_eq!(change.state, "failed");
+    common::wait_for("the change request failed", async || {
+        (engine.store.get_change(change.id).await.unwrap().state == "failed").then_some(())
+    })
+    .await;
     let incidents = engine.store.list_incidents().await.unwrap();
     let incident = incidents
         .iter()

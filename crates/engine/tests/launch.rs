@@ -1,7 +1,7 @@
 //! Market launches end to end on the real shop: a planned market is refused until the latest
 //! release runs there and answers its probe, receives that release through an ordinary
-//! rollout (and is `launching` from then on), is launched, and stays live after a restart
-//! whose platform file still says `state: planned`.
+//! rollout (and is `launching` from then on), is launched (and the team told), and stays live
+//! after a restart whose platform file still says `state: planned`.
 
 #![allow(clippy::unwrap_used)]
 
@@ -25,6 +25,8 @@ services:
   - name: shop
     repo: REPO
     config: { defaults: { vat_rate: 0.2, payment_methods: [card], free_shipping_threshold: 50 }, markets: { be: { vat_rate: 0.21 } } }
+notifications:
+  - { name: team-chat, kind: slack, url: HOOK, events: [market.launched] }
 ";
 
 fn copy_dir(from: &Path, to: &Path) {
@@ -69,7 +71,10 @@ async fn a_planned_market_is_refused_until_ready_then_launched_and_stays_live() 
     git(&repo, &["init", "-q", "-b", "main"]);
     git(&repo, &["add", "."]);
     git(&repo, &["commit", "-q", "-m", "T-1: the shop"]);
-    let platform = PLATFORM.replace("REPO", &repo.display().to_string());
+    let (hook, chat) = common::receiver().await;
+    let platform = PLATFORM
+        .replace("REPO", &repo.display().to_string())
+        .replace("HOOK", &hook);
     let data = dir.path().join("data");
     let engine = common::engine(&data, &platform).await;
 
@@ -158,6 +163,13 @@ async fn a_planned_market_is_refused_until_ready_then_launched_and_stays_live() 
     assert_eq!(events.iter().filter(|e| e.kind == "market.launching").count(), 1);
     let launched = events.iter().find(|e| e.kind == "market.launched").unwrap();
     assert!(launched.data.contains("\"check\":\"probe\""), "{}", launched.data);
+    // The team chat hears of it (refused launches said nothing).
+    let told = common::wait_for_event(&chat, "market.launched").await;
+    assert_eq!(
+        told,
+        serde_json::json!({ "text": "Market be (Belgium) is live: launched by ops once its 4 readiness checks passed" })
+    );
+    assert_eq!(chat.lock().unwrap().len(), 1, "only the launch was asked for");
     let again = engine.launch_market("be", "ops").await.unwrap_err();
     assert!(
         matches!(&again, LaunchError::AlreadyLive { .. }) && again.to_string().contains("launched by ops"),

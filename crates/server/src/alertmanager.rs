@@ -89,7 +89,8 @@ pub async fn receive(
                     Some(s) => format!("{name}: {s}"),
                     None => name.clone(),
                 };
-                let (row, opened) = store
+                let (row, opened) = state
+                    .engine
                     .open_incident(NewIncident {
                         service,
                         market,
@@ -108,7 +109,7 @@ pub async fn receive(
             "resolved" => match store.open_incident_of_alert(&fingerprint).await? {
                 Some(open) => {
                     let at = millis(alert.ends_at.as_deref()).unwrap_or_else(tandem_store::now_ms);
-                    store.resolve_incident(open.id, "alertmanager", at).await?;
+                    state.engine.resolve_incident(open.id, "alertmanager", at).await?;
                     outcome.result = "resolved".into();
                     outcome.incident = Some(open.id);
                 }

@@ -3,6 +3,9 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
+use common::{chat, told};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -1117,6 +1120,14 @@ async fn the_four_keys_count_failed_deployments_not_incidents() {
 async fn incidents_come_from_alertmanager_and_people_and_draft_their_postmortem() {
     let s = Server::start(false).await;
     let store = &s.engine.store;
+    let (hook, chat) = chat().await;
+    let platform = format!(
+        "{PLATFORM}notifications:\n  - {{ name: chat, kind: slack, url: \"{hook}\", events: [incident.opened, incident.resolved] }}\n"
+    );
+    store
+        .sync_platform(&parse_platform("p.yml", &platform).unwrap())
+        .await
+        .unwrap();
     let v1 = deployable_release(store, None).await;
     let plan = [tandem_core::rollout::PlannedWave {
         name: "pilot".into(),
@@ -1181,6 +1192,14 @@ async fn incidents_come_from_alertmanager_and_people_and_draft_their_postmortem(
     assert_eq!(resolved[0]["result"], "resolved");
     let incident = store.get_incident(id).await.unwrap();
     assert_eq!(incident.resolved_at.unwrap() - incident.opened_at, 20 * 60_000);
+    assert_eq!(
+        told(&chat, &format!("Incident {id} of shop in fr opened")).await,
+        format!("Incident {id} of shop in fr opened by operator: HighErrorRate: 5xx above 2%")
+    );
+    assert_eq!(
+        told(&chat, &format!("Incident {id} of shop in fr resolved")).await,
+        format!("Incident {id} of shop in fr resolved by alertmanager after 20 min: HighErrorRate: 5xx above 2%")
+    );
 
     // A person opens one, links it, resolves it; the postmortem tells what changed.
     let opened = s
@@ -1216,6 +1235,21 @@ async fn incidents_come_from_alertmanager_and_people_and_draft_their_postmortem(
     let (status, _, message) = error_code(resolve(Role::Developer).await).await;
     assert_eq!(status, StatusCode::CONFLICT);
     assert!(message.contains("already resolved by developer"), "{message}");
+    assert_eq!(
+        told(&chat, &format!("Incident {pid} of shop in fr opened")).await,
+        format!("Incident {pid} of shop in fr opened by developer: Checkout is slow")
+    );
+    let by_hand = told(&chat, &format!("Incident {pid} of shop in fr resolved")).await;
+    assert!(
+        by_hand.starts_with(&format!("Incident {pid} of shop in fr resolved by developer after ")),
+        "{by_hand}"
+    );
+    assert!(by_hand.ends_with(": Checkout is slow"), "{by_hand}");
+    assert_eq!(
+        chat.lock().unwrap().len(),
+        4,
+        "one message per incident opened and per resolution, none for the repeated alert or the refused resolve"
+    );
     let md = s
         .get(&format!("/api/v1/incidents/{id}/postmortem"), Some(Role::Viewer))
         .send()

@@ -5,9 +5,10 @@
 
 mod common;
 
-use common::TestServer;
+use common::{PLATFORM, TestServer, chat, told};
 use reqwest::StatusCode;
 use reqwest::header::{COOKIE, LOCATION, ORIGIN};
+use tandem_core::platform::parse_platform;
 
 struct Browser {
     http: reqwest::Client,
@@ -65,6 +66,15 @@ async fn incidents_are_read_by_viewers_and_opened_linked_and_resolved_by_operato
         .await
         .unwrap_or_else(|e| panic!("cannot start the server: {e:#}"));
     let store = &server.engine.store;
+    // The team's chat hears of incidents opened and resolved from these pages.
+    let (hook, messages) = chat().await;
+    let platform = format!(
+        "{PLATFORM}notifications:\n  - {{ name: chat, kind: slack, url: \"{hook}\", events: [incident.opened, incident.resolved] }}\n"
+    );
+    store
+        .sync_platform(&parse_platform("platform.yml", &platform).expect("the platform"))
+        .await
+        .expect("the platform is stored");
     let seeded = store
         .list_incidents()
         .await
@@ -226,6 +236,10 @@ async fn incidents_are_read_by_viewers_and_opened_linked_and_resolved_by_operato
     ] {
         assert!(page.contains(text), "the page shows {text}: {page}");
     }
+    assert_eq!(
+        told(&messages, &format!("Incident {id} ")).await,
+        format!("Incident {id} of shop in be opened by ana: Bancontact refunds fail")
+    );
     let (_, open_list) = operator.get(&server, "/incidents?state=open").await;
     assert!(open_list.contains(&format!(r#"data-incident="{id}""#)), "{open_list}");
 
@@ -271,6 +285,11 @@ async fn incidents_are_read_by_viewers_and_opened_linked_and_resolved_by_operato
     let (status, location, _) = operator.post(&server, &format!("/incidents/{id}/resolve"), &[]).await;
     assert_eq!((status, location), (StatusCode::SEE_OTHER, format!("/incidents/{id}")));
     let resolved = store.get_incident(id).await.expect("resolved");
+    let told_resolved = told(&messages, &format!("Incident {id} of shop in be resolved")).await;
+    assert!(
+        told_resolved.starts_with(&format!("Incident {id} of shop in be resolved by ana after ")),
+        "{told_resolved}"
+    );
     assert_eq!(
         (resolved.state.as_str(), resolved.resolved_by.as_deref()),
         ("resolved", Some("ana"))

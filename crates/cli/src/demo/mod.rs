@@ -350,7 +350,8 @@ async fn tell_the_story(api: &Client, progress: &Progress, repo: &Path, chat: &c
         "launch": launched,
         "flow": flow,
         "dora": dora["keys"]["total"],
-        "notifications": wait_for_chat(chat, 4).await,
+        // Two approvals asked, two rollouts through, two incidents opened and resolved, a halt, a launch.
+        "notifications": wait_for_chat(chat, 10).await,
         "incidents": incidents.iter().map(|i| json!({ "id": i["id"], "market": i["market"], "title": i["title"], "state": i["state"] })).collect::<Vec<_>>(),
         "timings": { "pipeline_ms": good.millis, "rollout_ms": first.millis },
     });

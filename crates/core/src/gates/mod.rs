@@ -19,6 +19,12 @@ pub use spec::{
 };
 pub(crate) use spec::{RawMetricGates, check_metric_gates};
 
+/// The `Accept` header of a scrape: both text formats `Scrape::parse` reads, the Prometheus one
+/// first (what every client library writes), and anything else after them so that a service
+/// answering with neither gets its body read and named in the error rather than a 406.
+pub const SCRAPE_ACCEPT: &str =
+    "text/plain;version=0.0.4;q=1,application/openmetrics-text;version=1.0.0;q=0.5,*/*;q=0.1";
+
 use serde::{Deserialize, Serialize};
 
 /// The scrapes at both ends of one process's observation window.

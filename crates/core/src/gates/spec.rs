@@ -205,6 +205,14 @@ pub(crate) fn check_metric_gates(errors: &mut Collector<'_>, raw: RawMetricGates
                     name.value
                 ),
             );
+        } else if [crate::monitor::UP_SERIES, crate::monitor::LATENCY_SERIES].contains(&name.value.as_str()) {
+            errors.push(
+                &name.referenced,
+                format!(
+                    "check name `{}` is the monitor's own series of every probe: give the check another name",
+                    name.value
+                ),
+            );
         } else if !names.insert(name.value.clone()) {
             errors.push(
                 &name.referenced,
@@ -505,6 +513,9 @@ mod tests {
       - name: latency-ratio
         latency: { histogram: h, quantile: 0.5 }
         max: 2%
+      - name: up
+        error-ratio: { errors: a, total: b }
+        max: 1%
 "#,
         );
         let err = parse_service_spec("tandem.yml", &text).unwrap_err();
@@ -528,10 +539,11 @@ mod tests {
             "check `both` has both `error-ratio` and `latency`",
             "check `both` has no bound",
             "tandem.yml:30:14: `max` of check `latency-ratio`: duration `2%` has unknown unit `%`",
+            "tandem.yml:31:15: check name `up` is the monitor's own series of every probe",
         ] {
             assert!(shown.contains(expected), "expected `{expected}` in:\n{shown}");
         }
-        assert_eq!(err.0.len(), 18, "{shown}");
+        assert_eq!(err.0.len(), 19, "{shown}");
     }
 
     #[test]

@@ -44,7 +44,6 @@ pub async fn open_incident(
     }
     let (row, _) = state
         .engine
-        .store
         .open_incident(NewIncident {
             service: &new.service,
             market: &new.market,
@@ -71,7 +70,6 @@ pub async fn resolve_incident(
 ) -> ApiResult<Json<IncidentRow>> {
     let row = state
         .engine
-        .store
         .resolve_incident(id, &auth.0.name, tandem_store::now_ms())
         .await?;
     state.engine.notify();

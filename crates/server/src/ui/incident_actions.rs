@@ -101,7 +101,6 @@ pub async fn submit(
     let summary = Some(form.summary.trim()).filter(|s| !s.is_empty());
     let opened = state
         .engine
-        .store
         .open_incident(NewIncident {
             service: &form.service,
             market: &form.market,
@@ -216,7 +215,7 @@ pub async fn act(
     let caller = &auth.0;
     let store = &state.engine.store;
     let done = match action.as_str() {
-        "resolve" => store.resolve_incident(id, &caller.name, now_ms()).await,
+        "resolve" => state.engine.resolve_incident(id, &caller.name, now_ms()).await,
         "link" => {
             if !may_act(caller).link {
                 let why = format!(

@@ -378,3 +378,36 @@ async fn failed_run(engine: &Engine, commit: &str) -> Result<i64> {
         .await?;
     Ok(run.id)
 }
+
+/// A Slack-compatible hook on 127.0.0.1: its URL, and the texts it received.
+pub async fn chat() -> (String, Arc<std::sync::Mutex<Vec<String>>>) {
+    let told: Arc<std::sync::Mutex<Vec<String>>> = Default::default();
+    let sink = told.clone();
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(async move |body: String| {
+            let body: serde_json::Value = serde_json::from_str(&body).expect("a JSON body");
+            sink.lock()
+                .expect("the messages")
+                .push(body["text"].as_str().expect("a text").to_string());
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a port");
+    let url = format!("http://{}/hook", listener.local_addr().expect("an address"));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (url, told)
+}
+
+/// Waits (notifications are sent in the background) for a message that starts with `start`.
+pub async fn told(told: &std::sync::Mutex<Vec<String>>, start: &str) -> String {
+    for _ in 0..200 {
+        if let Some(m) = told.lock().expect("the messages").iter().find(|m| m.starts_with(start)) {
+            return m.clone();
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!(
+        "no message starting with {start:?} in {:?}",
+        told.lock().expect("the messages")
+    );
+}

@@ -1,0 +1,191 @@
+//! The monitor on a market this test serves itself (nothing to build): a market made live is
+//! probed, an outage opens an incident and its end resolves it, both told to the team; a market
+//! being deployed is left alone until its deployment ends; a market no longer live is
+//! forgotten; and one made live behind the engine's back (no change signalled) is still found.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use axum::http::StatusCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Duration;
+use tandem_engine::Engine;
+use tandem_store::{MarketHealthRow, NewDeployment};
+
+const PLATFORM: &str = "markets:
+  - { id: fr, name: France, region: west, currency: EUR, locale: fr-FR, timezone: Europe/Paris }
+  - { id: de, name: Germany, region: central, currency: EUR, locale: de-DE, timezone: Europe/Berlin }
+services:
+  - { name: shop, repo: /nonexistent/shop }
+notifications:
+  - { name: ops, kind: webhook, url: HOOK, events: [incident.opened, incident.resolved] }
+";
+
+/// Probed every 300 ms; two failures in a row open an incident.
+const SPEC: &str = "service: shop
+pipeline:
+  jobs:
+    a:
+      steps: [{ run: x }]
+deploy:
+  driver: process
+  run: x
+monitor: { interval: 300ms, timeout: 250ms, failures: 2 }
+gates:
+  metrics:
+    checks:
+      - name: errors
+        error-ratio: { errors: 'req_total{code=~\"5..\"}', total: req_total }
+        max: 1%
+";
+
+/// A market's process as the monitor sees it: `/healthz` answers 503 while `sick`, 200
+/// otherwise, and counts the probes; `/metrics` keeps the `Accept` header it was asked with.
+#[derive(Default)]
+struct Market {
+    sick: AtomicBool,
+    probes: AtomicUsize,
+    accept: std::sync::Mutex<Option<String>>,
+}
+
+impl Market {
+    async fn serve() -> (String, Arc<Market>) {
+        let market = Arc::new(Market::default());
+        let (state, scraped) = (market.clone(), market.clone());
+        let app = axum::Router::new()
+            .route(
+                "/healthz",
+                axum::routing::get(async move || {
+                    state.probes.fetch_add(1, Ordering::SeqCst);
+                    if state.sick.load(Ordering::SeqCst) {
+                        StatusCode::SERVICE_UNAVAILABLE
+                    } else {
+                        StatusCode::OK
+                    }
+                }),
+            )
+            .route(
+                "/metrics",
+                axum::routing::get(async move |headers: axum::http::HeaderMap| {
+                    let accept = headers.get("accept").and_then(|v| v.to_str().ok()).map(String::from);
+                    *scraped.accept.lock().unwrap() = accept;
+                    "req_total{code=\"200\"} 1\n"
+                }),
+            );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        (url, market)
+    }
+
+    fn probes(&self) -> usize {
+        self.probes.load(Ordering::SeqCst)
+    }
+}
+
+/// Waits until the monitor's health of `market` satisfies `wanted`.
+async fn health(engine: &Engine, market: &str, wanted: impl Fn(&MarketHealthRow) -> bool) -> MarketHealthRow {
+    common::wait_for(&format!("the health of {market}"), async || {
+        let h = engine.store.market_health("shop", market).await.unwrap()?;
+        wanted(&h).then_some(h)
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_monitor_follows_markets_going_live_being_deployed_and_going_away() {
+    let dir = tempfile::tempdir().unwrap();
+    let (hook, received) = common::receiver().await;
+    let engine = common::engine(dir.path(), &PLATFORM.replace("HOOK", &hook)).await;
+    let store = &engine.store;
+    let spec = tandem_core::pipeline::parse_service_spec("tandem.yml", SPEC).unwrap();
+    let run = store.insert_run("shop", "c1", "main", "hand").await.unwrap();
+    let release = store
+        .insert_release_with("shop", "c1", run.id, &spec, "test", None)
+        .await
+        .unwrap();
+    let deploy = |market: &'static str| NewDeployment {
+        rollout_id: None,
+        service: "shop",
+        market,
+        release_id: release.id,
+    };
+    let (url, fr) = Market::serve().await;
+    engine.start_triggers();
+
+    // fr goes live, as the engine makes it (and says so): it is probed.
+    let first = store.insert_deployment(deploy("fr")).await.unwrap();
+    store.mark_deployment_live(first.id, &url, None).await.unwrap();
+    engine.notify();
+    health(&engine, "fr", |h| h.state == "up" && h.deployment_id == Some(first.id)).await;
+    // Its metrics are asked for in the text format the monitor reads, Prometheus' first.
+    let accept = common::wait_for("a scrape of fr", async || fr.accept.lock().unwrap().clone()).await;
+    assert!(accept.starts_with("text/plain;version=0.0.4"), "{accept}");
+    assert!(accept.contains("application/openmetrics-text"), "{accept}");
+
+    // An outage opens an incident; its end resolves it, and the team hears of both.
+    fr.sick.store(true, Ordering::SeqCst);
+    let opened = common::wait_for_event(&received, "incident.opened").await;
+    let id = opened["data"]["incident"].as_i64().unwrap();
+    assert_eq!(
+        opened["text"],
+        format!(
+            "Incident {id} of shop in fr opened by tandem (monitor): fr stopped answering its probe /healthz (2 failures in a row)"
+        )
+    );
+    assert_eq!(
+        (&opened["data"]["source"], &opened["data"]["deployment"]),
+        (&"probe".into(), &first.id.into())
+    );
+    fr.sick.store(false, Ordering::SeqCst);
+    let resolved = common::wait_for_event(&received, "incident.resolved").await;
+    let incident = store.get_incident(id).await.unwrap();
+    assert_eq!(incident.state, "resolved");
+    let text = resolved["text"].as_str().unwrap();
+    assert!(
+        text.starts_with(&format!(
+            "Incident {id} of shop in fr resolved by tandem (the market answers its probe again) after "
+        )),
+        "{text}"
+    );
+    assert!(
+        text.ends_with(": fr stopped answering its probe /healthz (2 failures in a row)"),
+        "{text}"
+    );
+    assert_eq!(resolved["data"]["source"], "probe");
+    assert_eq!(
+        resolved["data"]["lasted_ms"],
+        incident.resolved_at.unwrap() - incident.opened_at
+    );
+    health(&engine, "fr", |h| h.state == "up").await;
+
+    // A deployment to fr begins: the monitor leaves fr to its gates until it ends.
+    let second = store.insert_deployment(deploy("fr")).await.unwrap();
+    engine.notify();
+    tokio::time::sleep(Duration::from_millis(600)).await; // a probe sent before may still land
+    let before = fr.probes();
+    tokio::time::sleep(Duration::from_millis(1500)).await; // five intervals
+    assert_eq!(fr.probes(), before, "fr was probed while being deployed");
+    store.mark_deployment_live(second.id, &url, None).await.unwrap();
+    engine.notify();
+    health(&engine, "fr", |h| h.deployment_id == Some(second.id)).await;
+    assert!(fr.probes() > before);
+
+    // fr is no longer live: its health is forgotten.
+    store.mark_deployment_failed(second.id, "taken down").await.unwrap();
+    engine.notify();
+    common::wait_for("fr forgotten", async || {
+        store.market_health("shop", "fr").await.unwrap().is_none().then_some(())
+    })
+    .await;
+
+    // de goes live behind the engine's back (nothing signalled): found all the same.
+    let (de_url, de) = Market::serve().await;
+    let third = store.insert_deployment(deploy("de")).await.unwrap();
+    store.mark_deployment_live(third.id, &de_url, None).await.unwrap();
+    health(&engine, "de", |h| h.state == "up" && h.deployment_id == Some(third.id)).await;
+    assert!(de.probes() >= 1);
+    engine.shutdown().await;
+}
