@@ -5,12 +5,15 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
+use common::Api;
 use rand::Rng;
-use serde_json::{Value, json};
+use serde_json::json;
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tandem_testkit::git;
 
 const CODES: [&str; 25] = [
@@ -20,7 +23,6 @@ const CODES: [&str; 25] = [
 /// Releases rolled out (`TANDEM_CHAOS_ROUNDS` for a longer soak), and the most kills per rollout.
 const ROUNDS: usize = 3;
 const KILLS_PER_ROUND: usize = 4;
-const DEADLINE: Duration = Duration::from_secs(120);
 
 /// Journals the start and end of each deploy (by deployment id) in the market's folder.
 const DEPLOY: &str = r#"echo "start $TANDEM_DEPLOYMENT_ID $TANDEM_RELEASE" >> journal
@@ -116,64 +118,6 @@ fn read_token(err: &mut impl std::io::Read) -> String {
     }
 }
 
-struct Api {
-    http: reqwest::Client,
-    base: String,
-    token: String,
-}
-
-impl Api {
-    /// A GET that waits for the server to come up.
-    async fn get(&self, path: &str) -> Value {
-        let started = Instant::now();
-        loop {
-            let resp = self
-                .http
-                .get(format!("{}{path}", self.base))
-                .bearer_auth(&self.token)
-                .timeout(Duration::from_secs(5))
-                .send()
-                .await;
-            if let Ok(r) = resp
-                && r.status().is_success()
-            {
-                return r.json().await.unwrap();
-            }
-            assert!(started.elapsed() < DEADLINE, "GET {path} never answered");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
-    async fn post(&self, path: &str, body: Value) -> Value {
-        let resp = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .bearer_auth(&self.token)
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        assert!(
-            resp.status().is_success(),
-            "POST {path}: {}",
-            resp.text().await.unwrap()
-        );
-        resp.json().await.unwrap()
-    }
-
-    /// Polls until `check` says done.
-    async fn wait<T>(&self, what: &str, mut check: impl AsyncFnMut(&Api) -> Option<T>) -> T {
-        let started = Instant::now();
-        loop {
-            if let Some(v) = check(self).await {
-                return v;
-            }
-            assert!(started.elapsed() < DEADLINE, "timed out waiting for {what}");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_killed_mid_rollout_leaves_every_market_on_exactly_one_release() {
     let dir = tempfile::tempdir().unwrap();
@@ -207,11 +151,7 @@ deploy:
         .unwrap()
         .port();
     let (mut server, token) = Server::start(&data, &platform_file, port);
-    let api = Api {
-        http: reqwest::Client::new(),
-        base: server.base.clone(),
-        token: token.unwrap(),
-    };
+    let api = Api::new(&server.base, &token.unwrap());
     let mut rng = rand::rng();
     let mut kills = 0;
     let mut mid_wave = 0;

@@ -7,12 +7,9 @@
 
 mod common;
 
-use common::Server;
+use common::{Server, wait};
 use serde_json::{Value, json};
-use std::time::{Duration, Instant};
 use tandem_testkit::git;
-
-const DEADLINE: Duration = Duration::from_secs(120);
 
 const PLATFORM: &str = "markets:
   - { id: fr, name: France, region: west, currency: EUR, locale: fr-FR, timezone: Europe/Paris }
@@ -38,52 +35,17 @@ impl Server {
         serde_json::from_slice(&out.stdout).unwrap()
     }
 
-    async fn get(&self, path: &str) -> Value {
-        let started = Instant::now();
-        loop {
-            let resp = reqwest::Client::new()
-                .get(format!("{}{path}", self.base))
-                .bearer_auth(&self.token)
-                .timeout(Duration::from_secs(5))
-                .send()
-                .await;
-            if let Ok(r) = resp
-                && r.status().is_success()
-            {
-                return r.json().await.unwrap();
-            }
-            assert!(started.elapsed() < DEADLINE, "GET {path} never answered");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
-    async fn post(&self, path: &str, body: Value) -> Value {
-        let resp = reqwest::Client::new()
-            .post(format!("{}{path}", self.base))
-            .bearer_auth(&self.token)
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        assert!(
-            resp.status().is_success(),
-            "POST {path}: {}",
-            resp.text().await.unwrap()
-        );
-        resp.json().await.unwrap()
-    }
-
     /// Runs the branch head's pipeline; returns the finished run and its release.
     async fn run_to_release(&self) -> (Value, Value) {
-        let run = self.post("/api/v1/services/app/runs", json!({})).await;
+        let run = self.api().post("/api/v1/services/app/runs", json!({})).await;
         let id = run["id"].as_i64().unwrap();
         let run = wait("the run", async || {
-            let r = self.get(&format!("/api/v1/runs/{id}")).await;
+            let r = self.api().get(&format!("/api/v1/runs/{id}")).await;
             assert_ne!(r["state"], "failed", "{r}");
             (r["state"] == "success" && r["release"].is_string()).then_some(r)
         })
         .await;
-        let releases = self.get("/api/v1/releases?service=app").await;
+        let releases = self.api().get("/api/v1/releases?service=app").await;
         let release = releases
             .as_array()
             .unwrap()
@@ -97,31 +59,22 @@ impl Server {
     /// Rolls a release out through both waves; returns its deployments.
     async fn roll_out(&self, release: &Value) -> Vec<Value> {
         let rollout = self
+            .api()
             .post("/api/v1/rollouts", json!({ "release_id": release["id"] }))
             .await;
         let id = rollout["id"].as_i64().unwrap();
         let end = wait("the rollout", async || {
-            let r = self.get(&format!("/api/v1/rollouts/{id}")).await;
+            let r = self.api().get(&format!("/api/v1/rollouts/{id}")).await;
             matches!(r["state"].as_str(), Some("succeeded" | "halted" | "failed" | "aborted")).then_some(r)
         })
         .await;
         assert_eq!(end["state"], "succeeded", "{end}");
-        self.get(&format!("/api/v1/deployments?rollout={id}"))
+        self.api()
+            .get(&format!("/api/v1/deployments?rollout={id}"))
             .await
             .as_array()
             .unwrap()
             .clone()
-    }
-}
-
-async fn wait<T>(what: &str, mut check: impl AsyncFnMut() -> Option<T>) -> T {
-    let started = Instant::now();
-    loop {
-        if let Some(v) = check().await {
-            return v;
-        }
-        assert!(started.elapsed() < DEADLINE, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
@@ -258,7 +211,7 @@ deploy:
         "{text}"
     );
     // A window that ended before the rollout holds nothing.
-    let before = server.get(&format!("/api/v1/flow?from=0&to={fr}")).await;
+    let before = server.api().get(&format!("/api/v1/flow?from=0&to={fr}")).await;
     assert_eq!(before["ideas"], json!([]));
     let page = reqwest::Client::new()
         .get(format!("{}/flow", server.base))
@@ -280,6 +233,7 @@ deploy:
 
     // nl goes back to v1: the idea is no longer live there; no stage is undone.
     server
+        .api()
         .post("/api/v1/services/app/rollback", json!({ "markets": ["nl"] }))
         .await;
     let after = server.cli_json(&["idea", "flow", &key]);

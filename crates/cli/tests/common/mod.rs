@@ -1,17 +1,21 @@
-//! Helpers shared by the tests that run the `tandem` binary: a command run to its end, and a
-//! real `tandem serve` on a free port with a fresh data folder, driven through the CLI.
+//! Helpers shared by the tests that run the `tandem` binary: a command run to its end, a real
+//! `tandem serve` on a free port with a fresh data folder, driven through the CLI, and its JSON
+//! API, with waiting for a state instead of sleeping.
 
 #![allow(dead_code)] // each test file uses its own share of the helpers
 #![allow(clippy::unwrap_used)]
 
+use serde_json::Value;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::sync::mpsc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// How long `tandem serve` may take to start and print its admin token.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a test waits for the server to reach a state.
+pub const DEADLINE: Duration = Duration::from_secs(120);
 
 /// Runs `tandem` with `args` to its end, without colours.
 pub fn tandem(args: &[&str]) -> Output {
@@ -79,6 +83,11 @@ impl Server {
         tandem(&all)
     }
 
+    /// Its JSON API with the admin token.
+    pub fn api(&self) -> Api {
+        Api::new(&self.base, &self.token)
+    }
+
     /// Asks the server to stop (SIGTERM) and waits for it to exit.
     pub fn stop(mut self) -> ExitStatus {
         let pid = nix::unistd::Pid::from_raw(self.child.id() as i32);
@@ -126,5 +135,79 @@ fn read_token(stderr: std::process::ChildStderr) -> Result<String, String> {
             }
             Err(mpsc::RecvTimeoutError::Disconnected) => return Err(format!("server exited: {printed}")),
         }
+    }
+}
+
+/// Polls `check` until it gives a value, for at most [`DEADLINE`].
+pub async fn wait<T>(what: &str, mut check: impl AsyncFnMut() -> Option<T>) -> T {
+    let started = Instant::now();
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(started.elapsed() < DEADLINE, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// A server's JSON API, called with one token.
+pub struct Api {
+    http: reqwest::Client,
+    base: String,
+    token: String,
+}
+
+impl Api {
+    /// The API at `base` (`http://127.0.0.1:{port}`), called with `token`.
+    pub fn new(base: &str, token: &str) -> Api {
+        Api {
+            http: reqwest::Client::new(),
+            base: base.to_string(),
+            token: token.to_string(),
+        }
+    }
+
+    /// A GET that waits, up to [`DEADLINE`], for a 2xx answer: the server may be (re)starting.
+    pub async fn get(&self, path: &str) -> Value {
+        let started = Instant::now();
+        loop {
+            let resp = self
+                .http
+                .get(format!("{}{path}", self.base))
+                .bearer_auth(&self.token)
+                .timeout(Duration::from_secs(5))
+                .send()
+                .await;
+            if let Ok(r) = resp
+                && r.status().is_success()
+            {
+                return r.json().await.unwrap();
+            }
+            assert!(started.elapsed() < DEADLINE, "GET {path} never answered");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// A POST that must succeed; its JSON answer.
+    pub async fn post(&self, path: &str, body: Value) -> Value {
+        let resp = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            resp.status().is_success(),
+            "POST {path}: {}",
+            resp.text().await.unwrap()
+        );
+        resp.json().await.unwrap()
+    }
+
+    /// Polls until `check`, given this API, says done.
+    pub async fn wait<T>(&self, what: &str, mut check: impl AsyncFnMut(&Api) -> Option<T>) -> T {
+        wait(what, async || check(self).await).await
     }
 }
