@@ -230,16 +230,21 @@ fn standouts(series: &[Series]) -> (Vec<&Series>, Vec<&Series>) {
     if series.len() <= PALETTE.len() {
         return (Vec::new(), series.iter().collect());
     }
-    let mean = |s: &Series| {
-        let finite: Vec<f64> = s.points.iter().map(|(_, y)| *y).filter(|y| y.is_finite()).collect();
-        (!finite.is_empty()).then(|| finite.iter().sum::<f64>() / finite.len() as f64)
-    };
-    let mut means: Vec<f64> = series.iter().filter_map(mean).collect();
-    means.sort_by(f64::total_cmp);
-    let median = means.get(means.len() / 2).copied().unwrap_or(0.0);
-    let mut ranked: Vec<(f64, &Series)> = series
+    // Each series' mean, read once; `None` for a series with nothing measured.
+    let means: Vec<Option<f64>> = series
         .iter()
-        .map(|s| (mean(s).map_or(f64::NEG_INFINITY, |m| (m - median).abs()), s))
+        .map(|s| {
+            let finite: Vec<f64> = s.points.iter().map(|(_, y)| *y).filter(|y| y.is_finite()).collect();
+            (!finite.is_empty()).then(|| finite.iter().sum::<f64>() / finite.len() as f64)
+        })
+        .collect();
+    let mut sorted: Vec<f64> = means.iter().flatten().copied().collect();
+    sorted.sort_by(f64::total_cmp);
+    let median = sorted.get(sorted.len() / 2).copied().unwrap_or(0.0);
+    let mut ranked: Vec<(f64, &Series)> = means
+        .iter()
+        .zip(series)
+        .map(|(mean, s)| (mean.map_or(f64::NEG_INFINITY, |m| (m - median).abs()), s))
         .collect();
     // The furthest first; among equals, by name, so the same data draws the same chart.
     ranked.sort_by(|(a, sa), (b, sb)| b.total_cmp(a).then_with(|| sa.name.cmp(&sb.name)));
