@@ -44,9 +44,85 @@ impl utoipa::Modify for BearerAuth {
     }
 }
 
+/// Adds to every operation the error statuses any route can answer, so that a client (or a
+/// schema-driven fuzzer) meets no undocumented status: a malformed path, query or body (400),
+/// no or an expired credential (401), a role too low (403), an unknown object (404), a rule
+/// that refuses the action (409), our own fault (500) and, for routes with a body, a body too
+/// large (413), of the wrong type (415) or invalid (422). A status a handler documents itself
+/// keeps its own description.
+struct CommonErrors;
+
+impl CommonErrors {
+    const ALWAYS: [(&'static str, &'static str); 6] = [
+        (
+            "400",
+            "The path or query is malformed: the message says which part and what was expected.",
+        ),
+        ("401", "No credential, or one that expired or was revoked."),
+        (
+            "403",
+            "The credential's role may not do this, or a cross-site request was refused.",
+        ),
+        ("404", "No such object, or no such route."),
+        (
+            "409",
+            "A rule or the object's current state refuses the action: the message says which.",
+        ),
+        (
+            "500",
+            "Tandem's own fault; it is logged, and the message gives nothing of the inside.",
+        ),
+    ];
+    const WITH_BODY: [(&'static str, &'static str); 3] = [
+        ("413", "The body is larger than the server accepts."),
+        (
+            "415",
+            "The body is not of the content type the route takes (JSON unless it says otherwise).",
+        ),
+        ("422", "The body is well formed but invalid: the message says where."),
+    ];
+}
+
+impl utoipa::Modify for CommonErrors {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+        let error = |description: &str| {
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    "application/json",
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("ErrorBody")))
+                        .build(),
+                )
+                .build()
+        };
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ];
+            for operation in operations.into_iter().flatten() {
+                let has_body = operation.request_body.is_some();
+                let statuses = Self::ALWAYS.iter().chain(Self::WITH_BODY.iter().filter(|_| has_body));
+                for (status, description) in statuses {
+                    operation
+                        .responses
+                        .responses
+                        .entry(status.to_string())
+                        .or_insert_with(|| error(description).into());
+                }
+            }
+        }
+    }
+}
+
 /// The API routes, and the OpenAPI document describing them.
 pub fn router() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let api = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(catalog::list_markets))
         .routes(routes!(markets::get_readiness))
         .routes(routes!(markets::launch_market))
@@ -104,8 +180,10 @@ pub fn router() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(admin::list_tokens, admin::create_token))
         .routes(routes!(admin::list_events))
         .routes(routes!(admin::whoami))
-        .routes(routes!(admin::collect_garbage))
-        .split_for_parts()
+        .routes(routes!(admin::collect_garbage));
+    let (router, mut openapi) = api.split_for_parts();
+    utoipa::Modify::modify(&CommonErrors, &mut openapi);
+    (router, openapi)
 }
 
 /// Serves the OpenAPI document (generated from the handlers at start-up).
