@@ -83,6 +83,7 @@ impl Store {
             ("freezes", to_json(&platform.freezes)),
             ("notifications", to_json(&platform.notifications)),
             ("changes", to_json(&platform.changes)),
+            ("sso", to_json(&platform.sso)),
         ] {
             sqlx::query("INSERT INTO platform_policies (name, value) VALUES ($1, $2)")
                 .bind(name)
@@ -207,6 +208,10 @@ impl Store {
             changes: match policies.get("changes") {
                 Some(text) => from_json("platform change policy", text)?,
                 None => Default::default(),
+            },
+            sso: match policies.get("sso") {
+                Some(text) => from_json("platform sso", text)?,
+                None => None,
             },
         })
     }
