@@ -240,6 +240,8 @@ pub(crate) async fn start(
 pub(crate) struct Callback {
     state: Option<String>,
     code: Option<String>,
+    /// The provider that answered (RFC 9207), if it says.
+    iss: Option<String>,
     error: Option<String>,
     error_description: Option<String>,
 }
@@ -283,7 +285,8 @@ pub(crate) async fn callback(
     }
     let code = q.code.ok_or_else(Refusal::invalid_link)?;
     let sso = configured(&state).await?;
-    if sso.issuer != pending.issuer {
+    // An answer from another provider than the one asked (a mix-up) is not this sign-in's.
+    if sso.issuer != pending.issuer || q.iss.as_deref().is_some_and(|iss| iss != sso.issuer) {
         return Err(Refusal::invalid_link());
     }
     let client = client(&state, &sso).await?;
@@ -302,8 +305,17 @@ pub(crate) async fn callback(
         .to_string()
         .parse()
         .map_err(|e| Refusal::fault("the provider's ID token cannot be read", e))?;
+    // The algorithms the provider signs with, never `none`: an unsigned token proves nothing.
+    let algs: Vec<CoreJwsSigningAlgorithm> = metadata(&state, &sso)
+        .await?
+        .id_token_signing_alg_values_supported()
+        .iter()
+        .filter(|alg| **alg != CoreJwsSigningAlgorithm::None)
+        .cloned()
+        .collect();
+    let verifier = client.id_token_verifier().set_allowed_algs(algs);
     let claims = id_token
-        .claims(&client.id_token_verifier(), &pending.nonce)
+        .claims(&verifier, &pending.nonce)
         .map_err(|e| Refusal::fault("the provider's ID token did not pass verification", e))?;
     let name = claims
         .preferred_username()
