@@ -22,7 +22,7 @@ pub struct Sso {
     pub client_id: String,
     /// The server's environment variable holding the client secret.
     pub client_secret_env: String,
-    /// Tandem's callback URL as registered with the provider (ends with [`CALLBACK_PATH`]).
+    /// Tandem's callback URL as registered with the provider (its path is [`CALLBACK_PATH`]).
     pub redirect_url: String,
     /// Scopes asked for; always includes `openid`.
     pub scopes: Vec<String>,
@@ -148,7 +148,7 @@ pub(crate) fn check_sso(raw: RawSso, errors: &mut Collector) -> Sso {
 }
 
 /// An HTTPS URL (HTTP only on this machine, for a provider run locally) with no query or
-/// fragment; a callback must end with [`CALLBACK_PATH`].
+/// fragment; a callback's path must be [`CALLBACK_PATH`].
 fn check_url(text: &str, callback: bool) -> Result<(), String> {
     let url = url::Url::parse(text).map_err(|e| format!("`{text}` is not a URL ({e})"))?;
     let loopback = matches!(
@@ -170,9 +170,9 @@ fn check_url(text: &str, callback: bool) -> Result<(), String> {
     if url.query().is_some() || url.fragment().is_some() {
         return Err(format!("`{text}` has a query or fragment: expected none"));
     }
-    if callback && !url.path().ends_with(CALLBACK_PATH) {
+    if callback && url.path() != CALLBACK_PATH {
         return Err(format!(
-            "`{text}` does not end with `{CALLBACK_PATH}`: expected Tandem's public URL followed by it, such as `https://tandem.example.com{CALLBACK_PATH}`"
+            "`{text}` is not Tandem's callback: expected Tandem's address followed by `{CALLBACK_PATH}`, such as `https://tandem.example.com{CALLBACK_PATH}`"
         ));
     }
     Ok(())
@@ -267,7 +267,7 @@ sso:
         let err = parse_platform("p.yml", &format!("{MARKETS}{text}"))
             .unwrap_err()
             .to_string();
-        assert!(err.contains("does not end with `/login/sso/callback`"), "{err}");
+        assert!(err.contains("is not Tandem's callback"), "{err}");
         assert!(err.contains("sso `groups` maps no group"), "{err}");
         let local = SSO
             .replace("https://id.example.com/realms/acme", "http://127.0.0.1:8080")

@@ -214,7 +214,7 @@ async fn a_member_of_a_mapped_group_signs_in_with_its_role() {
             .await
             .unwrap();
         assert!(page.contains("Sign in with Test IdP"), "{page}");
-        assert!(page.contains(r#"action="/login/sso""#), "{page}");
+        assert!(page.contains(r#"href="/login/sso?next=/runs""#), "{page}");
 
         let back = sign_in_at_provider(&browser, &server, &provider, "ana").await;
         let r = browser.get(back).send().await.unwrap();

@@ -11,7 +11,7 @@
 use super::layout::head;
 use super::login::safe_next;
 use crate::AppState;
-use crate::auth::{COOKIE, generate_secret};
+use crate::auth::{COOKIE, generate_secret, url_encode};
 use crate::error::ApiError;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
@@ -165,16 +165,16 @@ pub async fn settings(state: &AppState) -> Result<Option<Sso>, ApiError> {
     Ok(state.engine.store.load_platform().await?.sso)
 }
 
-/// The sign-in page's button, when single sign-on is set up.
+/// The sign-in page's button, when single sign-on is set up: a link, not a form, so that a
+/// `form-action` policy does not stop the redirect to the provider.
 pub fn button(sso: Option<&Sso>, next: Option<&str>) -> Markup {
+    let href = match next {
+        Some(next) => format!("/login/sso?next={}", url_encode(safe_next(Some(next)))),
+        None => "/login/sso".to_string(),
+    };
     html! {
         @if let Some(sso) = sso {
-            form method="get" action="/login/sso" {
-                @if let Some(next) = next {
-                    input type="hidden" name="next" value=(safe_next(Some(next)));
-                }
-                button.primary type="submit" { "Sign in with " (sso.name) }
-            }
+            a.sso href=(href) { "Sign in with " (sso.name) }
         }
     }
 }
