@@ -4,6 +4,8 @@
 //!
 //! Needs Node.js 20.19+ and `npm ci --prefix crates/server/tests/oidc`.
 
+#![allow(clippy::unwrap_used)] // the helpers play a browser: a failed request fails the test
+
 mod common;
 
 use common::{PLATFORM, TestServer};

@@ -54,6 +54,7 @@ const MAX_PROVIDER_BODY: usize = 1024 * 1024;
 pub struct SsoState {
     pending: Mutex<HashMap<String, Pending>>,
     metadata: Mutex<Option<(String, Instant, CoreProviderMetadata)>>,
+    http: std::sync::OnceLock<reqwest::Client>,
 }
 
 #[derive(Debug)]
@@ -290,7 +291,7 @@ pub(crate) async fn callback(
         return Err(Refusal::invalid_link());
     }
     let client = client(&state, &sso).await?;
-    let http = provider_http()?;
+    let http = provider_http(&state)?;
     let tokens = client
         .exchange_code(AuthorizationCode::new(code))
         .map_err(|e| Refusal::fault("the provider has no token endpoint", e))?
@@ -400,7 +401,7 @@ async fn metadata(state: &AppState, sso: &Sso) -> Result<CoreProviderMetadata, R
         }
     }
     let issuer = IssuerUrl::new(sso.issuer.clone()).map_err(|e| Refusal::fault("`sso.issuer` is not a URL", e))?;
-    let http = provider_http()?;
+    let http = provider_http(state)?;
     let metadata = CoreProviderMetadata::discover_async(issuer, &http)
         .await
         .map_err(|e| Refusal::fault("the identity provider cannot be reached", error_chain(&e)))?;
@@ -425,14 +426,18 @@ impl<'c> openidconnect::AsyncHttpClient<'c> for ProviderHttp {
     }
 }
 
-fn provider_http() -> Result<ProviderHttp, Refusal> {
-    reqwest::Client::builder()
+/// The client, built once (it reads the system's certificate authorities).
+fn provider_http(state: &AppState) -> Result<ProviderHttp, Refusal> {
+    if let Some(client) = state.sso.http.get() {
+        return Ok(ProviderHttp(client.clone()));
+    }
+    let client = reqwest::Client::builder()
         // Following redirects would let a provider's answer send Tandem's requests elsewhere.
         .redirect(reqwest::redirect::Policy::none())
         .timeout(PROVIDER_TIMEOUT)
         .build()
-        .map(ProviderHttp)
-        .map_err(|e| Refusal::fault("cannot set up HTTPS", e))
+        .map_err(|e| Refusal::fault("cannot set up HTTPS", e))?;
+    Ok(ProviderHttp(state.sso.http.get_or_init(|| client).clone()))
 }
 
 /// A call to the provider whose answer is read up to [`MAX_PROVIDER_BODY`] bytes.
