@@ -35,7 +35,16 @@ struct Provider {
 }
 
 impl Provider {
+    /// A provider that signs with one key and publishes another (see provider.js).
+    async fn forging(redirect_uri: &str) -> Provider {
+        Self::spawn(redirect_uri, true).await
+    }
+
     async fn start(redirect_uri: &str) -> Provider {
+        Self::spawn(redirect_uri, false).await
+    }
+
+    async fn spawn(redirect_uri: &str, other_key: bool) -> Provider {
         let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/oidc");
         assert!(
             dir.join("node_modules/oidc-provider").is_dir(),
@@ -48,6 +57,7 @@ impl Provider {
             .env("CLIENT_ID", CLIENT_ID)
             .env("CLIENT_SECRET", secret)
             .env("REDIRECT_URI", redirect_uri)
+            .env("PUBLISH_OTHER_KEY", if other_key { "1" } else { "0" })
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -118,10 +128,19 @@ fn platform(server: &TestServer, issuer: &str, secret_var: &str) -> tandem_core:
 
 /// Tandem and a provider that knows it, with SSO set up in Tandem's platform.
 async fn start() -> (TestServer, Provider) {
+    start_with(false).await
+}
+
+async fn start_with(forging: bool) -> (TestServer, Provider) {
     let server = TestServer::start()
         .await
         .unwrap_or_else(|e| panic!("cannot start the server: {e:#}"));
-    let provider = Provider::start(&server.url("/login/sso/callback")).await;
+    let callback = server.url("/login/sso/callback");
+    let provider = if forging {
+        Provider::forging(&callback).await
+    } else {
+        Provider::start(&callback).await
+    };
     let platform = platform(&server, &provider.issuer, SECRET_VAR);
     server
         .engine
@@ -315,6 +334,23 @@ async fn a_forged_replayed_or_foreign_callback_is_refused() {
             StatusCode::BAD_REQUEST,
             "a replayed callback in the same browser"
         );
+    })
+    .await
+    .expect("the test timed out");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_id_token_that_no_published_key_signed_is_refused() {
+    tokio::time::timeout(TEST_TIMEOUT, async {
+        let (server, provider) = start_with(true).await;
+        let browser = browser();
+        let back = sign_in_at_provider(&browser, &server, &provider, "ana").await;
+        let r = browser.get(back).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::BAD_GATEWAY);
+        let page = r.text().await.unwrap();
+        assert!(page.contains("ID token did not pass verification"), "{page}");
+        let (status, _) = whoami(&browser, &server).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "not signed in");
     })
     .await
     .expect("the test timed out");

@@ -4,6 +4,8 @@
 //
 // Environment: CLIENT_ID, CLIENT_SECRET, REDIRECT_URI (Tandem's callback). Listens on
 // 127.0.0.1 on a free port and prints one JSON line, {"issuer": "http://127.0.0.1:PORT"}.
+// With PUBLISH_OTHER_KEY=1 it publishes another key under the signing key's id, as a forger
+// would have to: the ID tokens it signs then match no published key.
 
 import { createServer } from 'node:http';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
@@ -77,8 +79,13 @@ server.listen(0, '127.0.0.1', () => {
   });
   provider.on('server_error', (ctx, err) => console.error('provider error:', err));
   const oidc = provider.callback();
+  const other = generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey.export({ format: 'jwk' });
 
   server.on('request', async (req, res) => {
+    if (process.env.PUBLISH_OTHER_KEY === '1' && req.url === '/jwks') {
+      res.setHeader('Content-Type', 'application/jwk-set+json');
+      return res.end(JSON.stringify({ keys: [{ ...other, kid: 'test-key', use: 'sig', alg: 'RS256' }] }));
+    }
     const match = req.url.match(/^\/interaction\/([\w-]+)(\/(login|confirm))?$/);
     if (!match) return oidc(req, res);
     try {
