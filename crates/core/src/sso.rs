@@ -65,6 +65,12 @@ const DEFAULT_SCOPES: [&str; 3] = ["openid", "profile", "email"];
 
 /// Checks the `sso` section; every problem goes to `errors` with its place.
 pub(crate) fn check_sso(raw: RawSso, errors: &mut Collector) -> Sso {
+    if let Some(name) = raw.name.as_ref().filter(|n| n.value.trim().is_empty()) {
+        errors.push(
+            &name.referenced,
+            "sso `name` is empty: expected the provider's name for the button, such as `Acme SSO`",
+        );
+    }
     if let Err(message) = check_url(&raw.issuer.value, false) {
         errors.push(&raw.issuer.referenced, format!("sso `issuer`: {message}"));
     }
@@ -128,6 +134,12 @@ pub(crate) fn check_sso(raw: RawSso, errors: &mut Collector) -> Sso {
     }
     let mut groups = BTreeMap::new();
     for (Key(group), role) in raw.groups.value {
+        if group.value.trim().is_empty() {
+            errors.push(
+                &group.referenced,
+                "sso group name is empty: expected the group's name at the provider",
+            );
+        }
         match role.value.parse::<Role>() {
             Ok(r) => {
                 groups.insert(group.value, r);
@@ -269,6 +281,14 @@ sso:
             .to_string();
         assert!(err.contains("is not Tandem's callback"), "{err}");
         assert!(err.contains("sso `groups` maps no group"), "{err}");
+        let blank = SSO
+            .replace("name: Acme", "name: ''")
+            .replace("sre: operator", "'': operator");
+        let err = parse_platform("p.yml", &format!("{MARKETS}{blank}"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("p.yml:4:9: sso `name` is empty"), "{err}");
+        assert!(err.contains("p.yml:11:5: sso group name is empty"), "{err}");
         let local = SSO
             .replace("https://id.example.com/realms/acme", "http://127.0.0.1:8080")
             .replace("https://tandem.example.com", "http://localhost:3000");
