@@ -8,6 +8,8 @@
 //! replayed from another browser) is refused. The ID token's issuer, audience, signature, expiry
 //! and nonce are checked by `openidconnect` before any claim is read.
 
+mod provider;
+
 use super::layout::head;
 use super::login::safe_next;
 use crate::AppState;
@@ -18,15 +20,9 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use maud::{DOCTYPE, Markup, html};
-use openidconnect::core::{
-    CoreAuthenticationFlow, CoreClient, CoreGenderClaim, CoreJweContentEncryptionAlgorithm, CoreJwsSigningAlgorithm,
-    CoreProviderMetadata,
-};
-use openidconnect::{
-    AdditionalClaims, AuthorizationCode, ClientId, ClientSecret, CsrfToken, IdToken, IssuerUrl, Nonce,
-    PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope, TokenResponse,
-};
-use serde::{Deserialize, Serialize};
+use openidconnect::{Nonce, PkceCodeVerifier};
+use provider::{Identity, Provider};
+use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -41,20 +37,12 @@ const PENDING_TTL: Duration = Duration::from_secs(600);
 /// Most attempts kept at once: beyond it new ones are refused until old ones end or expire, so
 /// an anonymous caller cannot grow the server's memory.
 const MAX_PENDING: usize = 10_000;
-/// How long (seconds) the provider's discovery document and keys are reused: a key rotation
-/// at the provider is seen within it.
-const METADATA_TTL: Duration = Duration::from_secs(300);
-/// Time (seconds) allowed for each call to the provider.
-const PROVIDER_TIMEOUT: Duration = Duration::from_secs(10);
-/// Largest answer (bytes) read from the provider: discovery, keys and token responses are small.
-const MAX_PROVIDER_BODY: usize = 1024 * 1024;
 
 /// What the server keeps for single sign-on: attempts under way and the provider's metadata.
 #[derive(Debug, Default)]
 pub struct SsoState {
     pending: Mutex<HashMap<String, Pending>>,
-    metadata: Mutex<Option<(String, Instant, CoreProviderMetadata)>>,
-    http: std::sync::OnceLock<reqwest::Client>,
+    provider: provider::Cache,
 }
 
 #[derive(Debug)]
@@ -194,17 +182,7 @@ pub(crate) async fn start(
 ) -> Result<Response, Refusal> {
     let next = query.map(|Query(q)| q).unwrap_or_default().next;
     let sso = configured(&state).await?;
-    let client = client(&state, &sso).await?;
-    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
-    let mut request = client.authorize_url(
-        CoreAuthenticationFlow::AuthorizationCode,
-        CsrfToken::new_random,
-        Nonce::new_random,
-    );
-    for scope in sso.scopes.iter().filter(|s| *s != "openid") {
-        request = request.add_scope(Scope::new(scope.clone()));
-    }
-    let (url, csrf, nonce) = request.set_pkce_challenge(challenge).url();
+    let (url, csrf, nonce, verifier) = Provider::connect(&state, &sso).await?.authorize_url(&sso);
     // One binding per browser, so that sign-ins started in two tabs both succeed.
     let binding = cookie(&headers, BINDING_COOKIE)
         .filter(|b| b.len() == 64 && b.bytes().all(|c| c.is_ascii_hexdigit()))
@@ -247,13 +225,6 @@ pub(crate) struct Callback {
     error_description: Option<String>,
 }
 
-/// The claims besides the standard ones, where the groups claim is found.
-#[derive(Debug, Default, Deserialize, Serialize)]
-struct OtherClaims(serde_json::Map<String, serde_json::Value>);
-impl AdditionalClaims for OtherClaims {}
-
-type GroupsIdToken = IdToken<OtherClaims, CoreGenderClaim, CoreJweContentEncryptionAlgorithm, CoreJwsSigningAlgorithm>;
-
 /// `GET /login/sso/callback`: checks the attempt, exchanges the code, verifies the ID token,
 /// maps the person's groups to a role and starts their session.
 pub(crate) async fn callback(
@@ -290,40 +261,10 @@ pub(crate) async fn callback(
     if sso.issuer != pending.issuer || q.iss.as_deref().is_some_and(|iss| iss != sso.issuer) {
         return Err(Refusal::invalid_link());
     }
-    let client = client(&state, &sso).await?;
-    let http = provider_http(&state)?;
-    let tokens = client
-        .exchange_code(AuthorizationCode::new(code))
-        .map_err(|e| Refusal::fault("the provider has no token endpoint", e))?
-        .set_pkce_verifier(pending.verifier)
-        .request_async(&http)
-        .await
-        .map_err(|e| Refusal::fault("the provider refused the sign-in code", error_chain(&e)))?;
-    let id_token = tokens
-        .id_token()
-        .ok_or_else(|| Refusal::fault("the provider's answer has no ID token", "no id_token"))?;
-    let id_token: GroupsIdToken = id_token
-        .to_string()
-        .parse()
-        .map_err(|e| Refusal::fault("the provider's ID token cannot be read", e))?;
-    // The algorithms the provider signs with, never `none`: an unsigned token proves nothing.
-    let algs: Vec<CoreJwsSigningAlgorithm> = metadata(&state, &sso)
+    let Identity { name, groups } = Provider::connect(&state, &sso)
         .await?
-        .id_token_signing_alg_values_supported()
-        .iter()
-        .filter(|alg| **alg != CoreJwsSigningAlgorithm::None)
-        .cloned()
-        .collect();
-    let verifier = client.id_token_verifier().set_allowed_algs(algs);
-    let claims = id_token
-        .claims(&verifier, &pending.nonce)
-        .map_err(|e| Refusal::fault("the provider's ID token did not pass verification", e))?;
-    let name = claims
-        .preferred_username()
-        .map(|u| u.as_str().to_string())
-        .or_else(|| claims.email().map(|e| e.as_str().to_string()))
-        .unwrap_or_else(|| claims.subject().as_str().to_string());
-    let groups = groups(&claims.additional_claims().0, &sso.groups_claim);
+        .identify(&sso, code, pending.verifier, &pending.nonce)
+        .await?;
     let Some(role) = sso.role_for(&groups) else {
         tracing::info!(user = %name, groups = ?groups, "single sign-on: refused, no group maps to a role");
         return Err(Refusal::new(
@@ -350,145 +291,6 @@ async fn configured(state: &AppState) -> Result<Sso, Refusal> {
             "This server has no single sign-on. Sign in with an API token, or ask an admin to add an `sso` section to the platform file.",
         )
     })
-}
-
-/// A client for the provider: its metadata (cached for [`METADATA_TTL`]), our id and secret.
-async fn client(
-    state: &AppState,
-    sso: &Sso,
-) -> Result<
-    CoreClient<
-        openidconnect::EndpointSet,
-        openidconnect::EndpointNotSet,
-        openidconnect::EndpointNotSet,
-        openidconnect::EndpointNotSet,
-        openidconnect::EndpointMaybeSet,
-        openidconnect::EndpointMaybeSet,
-    >,
-    Refusal,
-> {
-    let secret = match std::env::var(&sso.client_secret_env) {
-        Ok(s) if !s.is_empty() => s,
-        _ => {
-            return Err(Refusal::fault(
-                "the client secret is missing",
-                format!(
-                    "the server's environment variable `{}` (named by `sso.client_secret_env`) is unset or empty",
-                    sso.client_secret_env
-                ),
-            ));
-        }
-    };
-    let redirect =
-        RedirectUrl::new(sso.redirect_url.clone()).map_err(|e| Refusal::fault("`sso.redirect_url` is not a URL", e))?;
-    let metadata = metadata(state, sso).await?;
-    Ok(CoreClient::from_provider_metadata(
-        metadata,
-        ClientId::new(sso.client_id.clone()),
-        Some(ClientSecret::new(secret)),
-    )
-    .set_redirect_uri(redirect))
-}
-
-async fn metadata(state: &AppState, sso: &Sso) -> Result<CoreProviderMetadata, Refusal> {
-    {
-        let cached = state.sso.metadata.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some((issuer, at, metadata)) = cached.as_ref()
-            && *issuer == sso.issuer
-            && at.elapsed() < METADATA_TTL
-        {
-            return Ok(metadata.clone());
-        }
-    }
-    let issuer = IssuerUrl::new(sso.issuer.clone()).map_err(|e| Refusal::fault("`sso.issuer` is not a URL", e))?;
-    let http = provider_http(state)?;
-    let metadata = CoreProviderMetadata::discover_async(issuer, &http)
-        .await
-        .map_err(|e| Refusal::fault("the identity provider cannot be reached", error_chain(&e)))?;
-    *state.sso.metadata.lock().unwrap_or_else(|e| e.into_inner()) =
-        Some((sso.issuer.clone(), Instant::now(), metadata.clone()));
-    Ok(metadata)
-}
-
-/// Tandem's HTTP client towards the provider.
-struct ProviderHttp(reqwest::Client);
-
-impl<'c> openidconnect::AsyncHttpClient<'c> for ProviderHttp {
-    type Error = ProviderCallError;
-    type Future = std::pin::Pin<
-        Box<
-            dyn std::future::Future<Output = Result<openidconnect::HttpResponse, ProviderCallError>> + Send + Sync + 'c,
-        >,
-    >;
-
-    fn call(&'c self, request: openidconnect::HttpRequest) -> Self::Future {
-        Box::pin(call_provider(&self.0, request))
-    }
-}
-
-/// The client, built once (it reads the system's certificate authorities).
-fn provider_http(state: &AppState) -> Result<ProviderHttp, Refusal> {
-    if let Some(client) = state.sso.http.get() {
-        return Ok(ProviderHttp(client.clone()));
-    }
-    let client = reqwest::Client::builder()
-        // Following redirects would let a provider's answer send Tandem's requests elsewhere.
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(PROVIDER_TIMEOUT)
-        .build()
-        .map_err(|e| Refusal::fault("cannot set up HTTPS", e))?;
-    Ok(ProviderHttp(state.sso.http.get_or_init(|| client).clone()))
-}
-
-/// A call to the provider whose answer is read up to [`MAX_PROVIDER_BODY`] bytes.
-async fn call_provider(
-    client: &reqwest::Client,
-    request: openidconnect::HttpRequest,
-) -> Result<openidconnect::HttpResponse, ProviderCallError> {
-    let mut response = client.execute(request.try_into()?).await?;
-    let mut builder = openidconnect::http::Response::builder().status(response.status());
-    for (name, value) in response.headers() {
-        builder = builder.header(name, value);
-    }
-    let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await? {
-        if body.len() + chunk.len() > MAX_PROVIDER_BODY {
-            return Err(ProviderCallError::TooLarge);
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(builder.body(body)?)
-}
-
-#[derive(Debug, thiserror::Error)]
-enum ProviderCallError {
-    #[error("request to the provider failed: {0}")]
-    Request(#[from] reqwest::Error),
-    #[error("the provider's answer is over {MAX_PROVIDER_BODY} bytes")]
-    TooLarge,
-    #[error("the provider's answer cannot be read: {0}")]
-    Http(#[from] openidconnect::http::Error),
-}
-
-/// An error with its causes, for the log.
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
-}
-
-/// The person's groups: the claim as a list of strings, or a single string.
-fn groups(claims: &serde_json::Map<String, serde_json::Value>, claim: &str) -> Vec<String> {
-    match claims.get(claim) {
-        Some(serde_json::Value::Array(items)) => items.iter().filter_map(|g| g.as_str().map(str::to_string)).collect(),
-        Some(serde_json::Value::String(g)) => vec![g.clone()],
-        _ => Vec::new(),
-    }
 }
 
 /// 32 random bytes, hex.
@@ -536,16 +338,6 @@ pub async fn start_session(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn groups_come_as_a_list_or_a_single_name() {
-        let claims: serde_json::Map<String, serde_json::Value> =
-            serde_json::from_str(r#"{"groups": ["sre", 3, "dev"], "team": "ops", "n": 1}"#).unwrap();
-        assert_eq!(groups(&claims, "groups"), ["sre", "dev"]);
-        assert_eq!(groups(&claims, "team"), ["ops"]);
-        assert!(groups(&claims, "n").is_empty());
-        assert!(groups(&claims, "missing").is_empty());
-    }
 
     #[test]
     fn attempts_are_used_once_and_bounded() {
