@@ -161,7 +161,8 @@ fn browser() -> reqwest::Client {
 }
 
 /// Presses "Sign in with Test IdP" and signs in at the provider as `user`, through its login
-/// and consent pages; returns the URL the provider sends the browser back to (not yet visited).
+/// and consent pages (or, as `cancel`, presses Cancel); returns the URL the provider sends the
+/// browser back to (not yet visited).
 async fn sign_in_at_provider(browser: &reqwest::Client, server: &TestServer, provider: &Provider, user: &str) -> Url {
     let r = browser.get(server.url("/login/sso?next=/runs")).send().await.unwrap();
     assert_eq!(
@@ -199,13 +200,17 @@ async fn sign_in_at_provider(browser: &reqwest::Client, server: &TestServer, pro
             "{url}: {page}\nprovider log:\n{}",
             provider.log()
         );
+        // The login page has two forms, Sign in then Cancel; `cancel` presses Cancel.
+        let form_index = if user == "cancel" { 2 } else { 1 };
         let action = page
             .split("action=\"")
-            .nth(1)
+            .nth(form_index)
             .and_then(|rest| rest.split('"').next())
             .unwrap_or_else(|| panic!("no form at {url}: {page}"));
         url = url.join(action).unwrap();
-        form = Some(if page.contains("name=\"login\"") {
+        form = Some(if user == "cancel" {
+            vec![]
+        } else if page.contains("name=\"login\"") {
             vec![("login", user.to_string()), ("password", format!("{user}-password"))]
         } else {
             assert!(page.contains("Allow"), "a consent page: {page}");
@@ -266,6 +271,28 @@ async fn a_person_whose_groups_map_to_no_role_is_refused() {
         assert!(page.contains("as bob, but none of your groups gives access"), "{page}");
         let (status, _) = whoami(&browser, &server).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED, "bob is not signed in");
+    })
+    .await
+    .expect("the test timed out");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sign_in_cancelled_at_the_provider_says_so() {
+    tokio::time::timeout(TEST_TIMEOUT, async {
+        let (server, provider) = start().await;
+        let browser = browser();
+        let back = sign_in_at_provider(&browser, &server, &provider, "cancel").await;
+        assert!(
+            back.query_pairs().any(|(k, v)| k == "error" && v == "access_denied"),
+            "{back}"
+        );
+        let r = browser.get(back).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+        let page = r.text().await.unwrap();
+        assert!(page.contains("Sign-in refused by the identity provider"), "{page}");
+        assert!(page.contains("access_denied: the user cancelled the sign-in"), "{page}");
+        let (status, _) = whoami(&browser, &server).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "not signed in");
     })
     .await
     .expect("the test timed out");

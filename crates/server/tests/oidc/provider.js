@@ -86,7 +86,7 @@ server.listen(0, '127.0.0.1', () => {
       res.setHeader('Content-Type', 'application/jwk-set+json');
       return res.end(JSON.stringify({ keys: [{ ...other, kid: 'test-key', use: 'sig', alg: 'RS256' }] }));
     }
-    const match = req.url.match(/^\/interaction\/([\w-]+)(\/(login|confirm))?$/);
+    const match = req.url.match(/^\/interaction\/([\w-]+)(\/(login|confirm|abort))?$/);
     if (!match) return oidc(req, res);
     try {
       const details = await provider.interactionDetails(req, res);
@@ -98,7 +98,8 @@ server.listen(0, '127.0.0.1', () => {
         if (prompt.name === 'login') {
           return res.end(page('Sign in', `<h1>Test IdP: sign in</h1>
 <form method="post" action="/interaction/${escape(uid)}/login">
-<input name="login"><input name="password" type="password"><button>Sign in</button></form>`));
+<input name="login"><input name="password" type="password"><button>Sign in</button></form>
+<form method="post" action="/interaction/${escape(uid)}/abort"><button>Cancel</button></form>`));
         }
         return res.end(page('Consent', `<h1>Allow ${escape(params.client_id)} to read ${escape(params.scope)}?</h1>
 <form method="post" action="/interaction/${escape(uid)}/confirm"><button>Allow</button></form>`));
@@ -112,6 +113,11 @@ server.listen(0, '127.0.0.1', () => {
           return res.end(page('Sign in', '<p>wrong user name or password</p>'));
         }
         return provider.interactionFinished(req, res, { login: { accountId: form.get('login') } },
+          { mergeWithLastSubmission: false });
+      }
+      if (req.method === 'POST' && action === 'abort') {
+        return provider.interactionFinished(req, res,
+          { error: 'access_denied', error_description: 'the user cancelled the sign-in' },
           { mergeWithLastSubmission: false });
       }
       if (req.method === 'POST' && action === 'confirm' && prompt.name === 'consent') {
