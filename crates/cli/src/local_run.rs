@@ -61,6 +61,7 @@ pub async fn run(args: LocalRunArgs) -> Result<ExitCode> {
             freezes: Vec::new(),
             notifications: Vec::new(),
             changes: Default::default(),
+            sso: None,
         },
     };
     platform.services = vec![Service {

@@ -16,5 +16,6 @@ pub mod policy;
 pub mod role;
 pub mod rollout;
 pub mod schedule;
+pub mod sso;
 
 pub use error::{SpecError, SpecErrors};

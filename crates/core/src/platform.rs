@@ -1,11 +1,13 @@
-//! The platform file: markets, waves and services, and the release policies (approvals,
-//! freezes, notifications, see `policy`), loaded and validated by `tandem serve`.
+//! The platform file: markets, waves and services, the release policies (approvals,
+//! freezes, notifications, see `policy`) and single sign-on (`sso`), loaded and validated by
+//! `tandem serve`.
 
 use crate::error::Key;
 use crate::error::{Collector, SpecErrors};
 use crate::policy::changes::ChangePolicy;
 use crate::policy::check::{Known, RawApproval, RawFreeze, RawNotification};
 use crate::policy::{Approval, Freeze, Notification};
+use crate::sso::{RawSso, Sso, check_sso};
 use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 use std::collections::{BTreeMap, HashMap};
@@ -115,6 +117,9 @@ pub struct Platform {
     /// Who approves config and flag change requests.
     #[serde(default)]
     pub changes: ChangePolicy,
+    /// Sign-in through the company's OpenID Connect provider, if set up.
+    #[serde(default)]
+    pub sso: Option<Sso>,
 }
 
 impl Platform {
@@ -145,6 +150,8 @@ struct RawPlatform {
     notifications: Vec<RawNotification>,
     #[serde(default)]
     changes: ChangePolicy,
+    #[serde(default)]
+    sso: Option<RawSso>,
 }
 
 #[derive(Deserialize)]
@@ -351,6 +358,7 @@ pub fn parse_platform(file: &str, text: &str) -> Result<Platform, SpecErrors> {
     let approvals = crate::policy::check::check_approvals(&raw.approvals, &known, &mut errors);
     let freezes = crate::policy::check::check_freezes(&raw.freezes, &known, &mut errors);
     let notifications = crate::policy::check::check_notifications(&raw.notifications, &known, &mut errors);
+    let sso = raw.sso.map(|s| check_sso(s, &mut errors));
 
     let platform = Platform {
         markets: raw
@@ -393,6 +401,7 @@ pub fn parse_platform(file: &str, text: &str) -> Result<Platform, SpecErrors> {
         freezes,
         notifications,
         changes: raw.changes,
+        sso,
     };
     errors.finish(platform)
 }

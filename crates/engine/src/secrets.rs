@@ -45,6 +45,7 @@ mod tests {
             freezes: vec![],
             notifications: vec![],
             changes: Default::default(),
+            sso: None,
         }
     }
 

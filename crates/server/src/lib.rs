@@ -39,6 +39,8 @@ pub struct AppState {
     pub shutdown: tokio_util::sync::CancellationToken,
     /// Credentials recently checked (see [`auth::TokenCache`]).
     pub tokens: Arc<auth::TokenCache>,
+    /// Single sign-on attempts under way and the provider's metadata (see [`ui::sso`]).
+    pub sso: Arc<ui::sso::SsoState>,
 }
 
 impl AppState {
@@ -51,6 +53,7 @@ impl AppState {
             openapi: Arc::new(serde_json::to_value(&openapi).unwrap_or_default()),
             shutdown: tokio_util::sync::CancellationToken::new(),
             tokens: Arc::new(auth::TokenCache::default()),
+            sso: Arc::new(ui::sso::SsoState::default()),
         }
     }
 

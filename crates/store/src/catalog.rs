@@ -83,6 +83,7 @@ impl Store {
             ("freezes", to_json(&platform.freezes)),
             ("notifications", to_json(&platform.notifications)),
             ("changes", to_json(&platform.changes)),
+            ("sso", to_json(&platform.sso)),
         ] {
             sqlx::query("INSERT INTO platform_policies (name, value) VALUES ($1, $2)")
                 .bind(name)
@@ -208,6 +209,10 @@ impl Store {
                 Some(text) => from_json("platform change policy", text)?,
                 None => Default::default(),
             },
+            sso: match policies.get("sso") {
+                Some(text) => from_json("platform sso", text)?,
+                None => None,
+            },
         })
     }
 }
@@ -230,9 +235,16 @@ services:
   - { name: shop, repo: /tmp/shop, config: { defaults: { vat_rate: 0.2 } }, triggers: { webhook_secret: HOOK, poll: 10s } }
 secrets:
   HOOK: { env: TANDEM_TEST_HOOK }
+sso:
+  issuer: https://id.example.com
+  client_id: tandem
+  client_secret_env: TANDEM_TEST_SSO
+  redirect_url: https://tandem.example.com/login/sso/callback
+  groups: { sre: operator }
 ",
         )
         .unwrap();
+        assert!(p.sso.is_some());
         store.sync_platform(&p).await.unwrap();
         store.sync_platform(&p).await.unwrap();
         assert_eq!(store.load_platform().await.unwrap(), p);

@@ -23,7 +23,10 @@ pub async fn show(State(state): State<AppState>, query: Result<Query<SignIn>, Qu
     let q = query.map(|Query(q)| q).unwrap_or_default();
     match q.token {
         Some(token) => sign_in(&state, &token, q.next.as_deref()).await,
-        None => Ok(form(q.next.as_deref(), None).into_response()),
+        None => {
+            let sso = super::sso::settings(&state).await?;
+            Ok(form(q.next.as_deref(), None, sso.as_ref()).into_response())
+        }
     }
 }
 
@@ -41,7 +44,8 @@ pub async fn logout() -> Response {
 
 async fn sign_in(state: &AppState, token: &str, next: Option<&str>) -> PageResult<Response> {
     let token = token.trim();
-    let refuse = |message: &str| (StatusCode::UNAUTHORIZED, form(next, Some(message))).into_response();
+    let sso = super::sso::settings(state).await?;
+    let refuse = |message: &str| (StatusCode::UNAUTHORIZED, form(next, Some(message), sso.as_ref())).into_response();
     if token.is_empty() {
         return Ok(refuse("Paste an API token to sign in."));
     }
@@ -91,7 +95,7 @@ fn is_cookie_safe(token: &str) -> bool {
         .all(|b| b.is_ascii_graphic() && !matches!(b, b'"' | b',' | b';' | b'\\'))
 }
 
-fn form(next: Option<&str>, error: Option<&str>) -> Markup {
+fn form(next: Option<&str>, error: Option<&str>, sso: Option<&tandem_core::sso::Sso>) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
@@ -112,6 +116,7 @@ fn form(next: Option<&str>, error: Option<&str>) -> Markup {
                         }
                         button.primary type="submit" { "Sign in" }
                     }
+                    (super::sso::button(sso, next))
                 }
             }
         }
@@ -146,11 +151,11 @@ mod tests {
 
     #[test]
     fn the_form_escapes_next_and_shows_the_error() {
-        let html = form(Some("/runs/1\"><script>"), Some("bad <token>")).into_string();
+        let html = form(Some("/runs/1\"><script>"), Some("bad <token>"), None).into_string();
         assert!(!html.contains("<script>"), "{html}");
         assert!(html.contains(r#"value="/runs/1&quot;&gt;&lt;script&gt;""#), "{html}");
         assert!(html.contains("bad &lt;token&gt;"), "{html}");
-        let html = form(Some("//evil.example"), None).into_string();
+        let html = form(Some("//evil.example"), None, None).into_string();
         assert!(
             html.contains(r#"name="next" value="/""#),
             "an unsafe next is not carried: {html}"

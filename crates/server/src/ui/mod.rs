@@ -20,6 +20,7 @@ mod rollout_actions;
 mod rollouts;
 mod run_actions;
 mod runs;
+pub mod sso;
 
 use crate::AppState;
 use crate::error::ApiError;
@@ -91,6 +92,8 @@ pub fn router() -> Router<AppState> {
         )
         .route("/login", get(login::show).post(login::submit))
         .route("/logout", get(login::logout).post(login::logout))
+        .route("/login/sso", get(sso::start))
+        .route(tandem_core::sso::CALLBACK_PATH, get(sso::callback))
         .route(
             "/assets/tandem.css",
             get(|| async { asset(CSS, "text/css; charset=utf-8") }),
