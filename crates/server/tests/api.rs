@@ -1471,3 +1471,111 @@ async fn a_flag_change_revised_by_an_operator_needs_someone_else() {
         StatusCode::FORBIDDEN
     );
 }
+
+const THREE_WAVES: &str = "
+markets:
+  - { id: fr, name: France, region: west, currency: EUR, locale: fr-FR, timezone: Europe/Paris }
+  - { id: be, name: Belgium, region: west, currency: EUR, locale: fr-BE, timezone: Europe/Brussels }
+  - { id: de, name: Germany, region: central, currency: EUR, locale: de-DE, timezone: Europe/Berlin }
+waves:
+  - { name: pilot, markets: [fr] }
+  - { name: benelux, markets: [be] }
+  - { name: dach, markets: [de] }
+services:
+  - { name: shop, repo: /nonexistent/shop }
+approvals:
+  - { after: pilot, role: operator }
+  - { after: benelux, role: admin }
+";
+
+#[tokio::test]
+async fn approving_a_wave_names_it_and_needs_that_waves_own_role() {
+    let s = Server::start(false).await;
+    let store = &s.engine.store;
+    store
+        .sync_platform(&parse_platform("p.yml", THREE_WAVES).unwrap())
+        .await
+        .unwrap();
+    let v1 = deployable_release(store, None).await;
+    let platform = store.load_platform().await.unwrap();
+    let r = store
+        .insert_rollout("shop", v1.id, &tandem_core::rollout::plan_waves(&platform), "ana")
+        .await
+        .unwrap();
+    let approve = |id: i64, role: Role, body: Value| {
+        let req = s
+            .post(&format!("/api/v1/rollouts/{id}/approve"), Some(role))
+            .json(&body);
+        async move { req.send().await.unwrap() }
+    };
+
+    // A viewer is refused for what it is, whether the rollout exists or not.
+    let (status, code, _) = error_code(approve(r.id, Role::Viewer, json!({})).await).await;
+    assert_eq!((status, code.as_str()), (StatusCode::FORBIDDEN, "forbidden"));
+    let (status, _, _) = error_code(approve(9999, Role::Viewer, json!({})).await).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "not 404: a viewer may never approve");
+
+    // Waiting for benelux (an operator's approval).
+    store
+        .set_rollout_state(r.id, &["pending"], "awaiting-approval", "engine", Some(1))
+        .await
+        .unwrap();
+    let (status, _, message) = error_code(approve(r.id, Role::Developer, json!({})).await).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(
+        message.contains("wave `benelux`") && message.contains("operator"),
+        "{message}"
+    );
+    let (status, _, message) = error_code(approve(r.id, Role::Operator, json!({ "wave": "dach" })).await).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{message}");
+    assert!(
+        message.contains("waits for an approval of wave `benelux`, not of wave `dach`"),
+        "{message}"
+    );
+    let ok = approve(r.id, Role::Operator, json!({ "wave": "benelux" })).await;
+    assert_eq!(ok.status(), StatusCode::OK);
+    assert_eq!(ok.json::<Value>().await.unwrap()["state"], "running");
+
+    // The rollout moves on to wait for dach, which needs an admin. An operator who read the
+    // page while benelux waited and approves "benelux" does not approve dach instead.
+    store
+        .set_rollout_state(r.id, &["running"], "awaiting-approval", "engine", Some(2))
+        .await
+        .unwrap();
+    let (status, _, message) = error_code(approve(r.id, Role::Operator, json!({ "wave": "benelux" })).await).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{message}");
+    assert!(
+        message.contains("waits for an approval of wave `dach`, not of wave `benelux`"),
+        "{message}"
+    );
+    let (status, _, message) = error_code(approve(r.id, Role::Operator, json!({})).await).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{message}");
+    assert!(
+        message.contains("wave `dach`") && message.contains("admin role"),
+        "{message}"
+    );
+    let (status, _, _) = error_code(approve(r.id, Role::Operator, json!({ "wave": "nope" })).await).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let promote = s
+        .post(&format!("/api/v1/rollouts/{}/promote", r.id), Some(Role::Operator))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        promote.status(),
+        StatusCode::FORBIDDEN,
+        "promote needs the wave's role too"
+    );
+    assert_eq!(store.get_rollout(r.id).await.unwrap().state, "awaiting-approval");
+    let ok = approve(r.id, Role::Admin, json!({ "wave": "dach" })).await;
+    assert_eq!(ok.status(), StatusCode::OK);
+
+    let detail = s.get_json(&format!("/api/v1/rollouts/{}", r.id), Role::Viewer).await;
+    let decided: Vec<(i64, &str)> = detail["decisions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| (d["wave"].as_i64().unwrap(), d["decided_by"].as_str().unwrap()))
+        .collect();
+    assert_eq!(decided, [(1, "operator"), (2, "admin")]);
+}
