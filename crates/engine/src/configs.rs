@@ -14,11 +14,12 @@ use std::sync::Arc;
 use tandem_core::config::{ChangeCheck, ConfigDiff, ConfigSchema, check_change, diff_configs, resolve};
 use tandem_core::flags::parse_flags;
 use tandem_core::platform::{ConfigLayers, LaunchState, Platform};
-use tandem_core::policy::changes::{ChangeRule, Review, ReviewState};
+use tandem_core::policy::changes::{Author, ChangeRule, Review, ReviewState};
 use tandem_core::role::Role;
 use tandem_core::rollout::plan_waves;
 use tandem_store::{
-    ChangeReviewRow, ChangeRow, ConfigCargo, ConfigVersionRow, NewChange, NewConfigVersion, RolloutRow, StoreError,
+    ChangeReviewRow, ChangeRevisionRow, ChangeRow, ConfigCargo, ConfigVersionRow, NewChange, NewConfigVersion,
+    RolloutRow, StoreError,
 };
 
 /// A market moved to a new config version: what config watchers hear.
@@ -47,6 +48,8 @@ pub enum ChangeError {
 #[derive(Debug, Clone, Serialize)]
 pub struct ChangeView {
     pub change: ChangeRow,
+    /// Who wrote each revision, oldest first: every one of them is barred from reviewing it.
+    pub authors: Vec<ChangeRevisionRow>,
     /// Every review, of every revision (`revision` says which).
     pub reviews: Vec<ChangeReviewRow>,
     /// Where the current revision stands under the policy.
@@ -225,8 +228,9 @@ impl Engine {
         self.settle_change(row.id).await
     }
 
-    /// A new proposal for an open or rejected change: checked again, and its approvals reset.
-    pub async fn revise_change(self: &Arc<Self>, id: i64, proposed: &str, by: &str) -> Result<ChangeRow> {
+    /// A new proposal for an open or rejected change by `by` (holding `role`): checked again,
+    /// its approvals reset, and `by` becomes one of its authors (who may not review it).
+    pub async fn revise_change(self: &Arc<Self>, id: i64, proposed: &str, by: &str, role: Role) -> Result<ChangeRow> {
         let change = self.store.get_change(id).await?;
         let (base, production, proposed) = match change.kind.as_str() {
             "config" => {
@@ -241,13 +245,14 @@ impl Engine {
                 (base, production, proposed.to_string())
             }
         };
-        self.store.revise_change(id, &proposed, base, production, by).await?;
+        self.store
+            .revise_change(id, &proposed, base, production, by, role.as_str())
+            .await?;
         self.notify();
         self.settle_change(id).await
     }
 
-    /// Records a review; the reviewer must be allowed by the policy (403 otherwise). An
-    /// approval that completes the policy applies the change.
+    /// Records a review of the change's current revision; see [`Engine::review_revision`].
     pub async fn review_change(
         self: &Arc<Self>,
         id: i64,
@@ -256,16 +261,72 @@ impl Engine {
         approve: bool,
         comment: Option<&str>,
     ) -> Result<ChangeRow> {
+        self.review_revision(id, None, by, role, approve, comment).await
+    }
+
+    /// Records a review of revision `revision` (the current one when `None`); refused (409)
+    /// when the change is at another revision now, so an approval is for the exact content
+    /// the reviewer read. The reviewer must be allowed by the policy (403 otherwise): no
+    /// author of any revision up to it may review. An approval that completes the policy
+    /// applies the change.
+    pub async fn review_revision(
+        self: &Arc<Self>,
+        id: i64,
+        revision: Option<i64>,
+        by: &str,
+        role: Role,
+        approve: bool,
+        comment: Option<&str>,
+    ) -> Result<ChangeRow> {
         let change = self.store.get_change(id).await?;
+        if let Some(asked) = revision
+            && asked != change.revision
+        {
+            return Err(StoreError::Conflict(format!(
+                "change request {id} is at revision {} now, not revision {asked}: read it again and review revision {}",
+                change.revision, change.revision
+            ))
+            .into());
+        }
         let rule = self.rule_for(&change).await?;
-        let author_role: Role = change.author_role.parse().map_err(|e: String| anyhow::anyhow!(e))?;
-        rule.may_review(&change.author, author_role, by, role)
-            .map_err(ChangeError::Forbidden)?;
+        let authors = self.authors_of(&change).await?;
+        rule.may_review(&authors, by, role).map_err(ChangeError::Forbidden)?;
+        // Refused by the store if the change moved to another revision since it was read.
         self.store
             .insert_review(id, change.revision, by, role.as_str(), approve, comment)
             .await?;
         self.notify();
         self.settle_change(id).await
+    }
+
+    /// Every author of the change's revisions up to its current one (its opener first).
+    pub async fn authors_of(&self, change: &ChangeRow) -> Result<Vec<Author>> {
+        let rows = self.store.list_change_revisions(change.id).await?;
+        let mut authors = Vec::with_capacity(rows.len() + 1);
+        for r in rows.into_iter().filter(|r| r.revision <= change.revision) {
+            let role = r
+                .role
+                .parse()
+                .map_err(|e: String| anyhow::anyhow!("revision {} of change request {}: {e}", r.revision, change.id))?;
+            authors.push(Author {
+                revision: r.revision,
+                name: r.author,
+                role,
+            });
+        }
+        // The opener is an author whatever the revisions table holds.
+        if !authors.iter().any(|a| a.revision == 1) {
+            let role = change.author_role.parse().map_err(|e: String| anyhow::anyhow!(e))?;
+            authors.insert(
+                0,
+                Author {
+                    revision: 1,
+                    name: change.author.clone(),
+                    role,
+                },
+            );
+        }
+        Ok(authors)
     }
 
     /// Withdraws an open change (its author, or an admin).
@@ -324,7 +385,7 @@ impl Engine {
 
     /// Where a change stands under `rule`, from the reviews of its current revision.
     async fn review_state_under(&self, change: &ChangeRow, rule: &ChangeRule) -> Result<ReviewState> {
-        let author_role: Role = change.author_role.parse().map_err(|e: String| anyhow::anyhow!(e))?;
+        let authors = self.authors_of(change).await?;
         let reviews: Vec<Review> = self
             .store
             .list_reviews(change.id)
@@ -339,7 +400,7 @@ impl Engine {
                 })
             })
             .collect();
-        Ok(rule.evaluate(&change.author, author_role, &reviews))
+        Ok(rule.evaluate(&authors, &reviews))
     }
 
     /// Applies an approved change. Config: a new version (refused if another came since the
@@ -532,7 +593,7 @@ impl Engine {
         let change = self.store.get_change(id).await?;
         let reviews = self.store.list_reviews(id).await?;
         let rule = self.rule_for(&change).await?;
-        let author_role: Role = change.author_role.parse().map_err(|e: String| anyhow::anyhow!(e))?;
+        let authors = self.authors_of(&change).await?;
         let review = self.review_state_under(&change, &rule).await?;
         let (mut check, mut flags_diff, mut flags_error) = (None, None, None);
         if change.kind == "config" {
@@ -561,7 +622,8 @@ impl Engine {
                 .map(|e| format!("{e:#}"));
         }
         Ok(ChangeView {
-            approvers: rule.approvers(author_role),
+            approvers: rule.approvers(&authors),
+            authors: self.store.list_change_revisions(id).await?,
             approvals_needed: rule.approvals,
             change,
             reviews,

@@ -22,6 +22,31 @@ use tandem_store::{NewDecision, ReleaseRow, RolloutRow, StoreError};
 /// How often a waiting rollout (paused, awaiting approval, frozen) looks for a change.
 const WAIT_POLL: Duration = Duration::from_millis(200);
 
+/// The wave an approval is for, as read while the rollout waited for it, and the role the
+/// approval needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WaveApproval {
+    pub rollout_id: i64,
+    /// Its index in the rollout's plan.
+    pub index: i64,
+    pub name: String,
+    pub role: Role,
+}
+
+impl WaveApproval {
+    /// Whether someone holding `role` may approve it; the error says who may.
+    pub fn allows(&self, role: Role) -> Result<(), String> {
+        if role.allows(self.role) && role.allows(Role::Developer) {
+            Ok(())
+        } else {
+            Err(format!(
+                "approving wave `{}` of rollout {} needs the {} role; your credential has {role}",
+                self.name, self.rollout_id, self.role
+            ))
+        }
+    }
+}
+
 /// What a rollout carries to each market.
 enum Cargo {
     /// A release: its spec and its artifacts' paths.
@@ -453,54 +478,83 @@ impl Engine {
             .map(|a| a.role))
     }
 
-    /// Approves the wave a rollout waits for. The caller checked the role
-    /// ([`Engine::approval_role`]); two people approving at once: the second is refused.
-    pub async fn approve_rollout(&self, id: i64, by: &str) -> Result<RolloutRow> {
-        self.decide_wave(id, by, "approve").await
+    /// The wave an approval of rollout `id` is for — `wave` by name, or the one it waits to
+    /// start when `None` — and the role that approval needs. Refused (409) unless the rollout
+    /// waits for an approval of exactly that wave; 404 for a wave the rollout does not have.
+    pub async fn wave_awaiting(&self, id: i64, wave: Option<&str>) -> Result<WaveApproval> {
+        let r = self.store.get_rollout(id).await?;
+        let waves = r.waves()?;
+        let index = match wave {
+            None => r.current_wave,
+            Some(name) => waves
+                .iter()
+                .position(|(w, _)| w == name)
+                .map(|i| i as i64)
+                .ok_or_else(|| StoreError::not_found(format!("wave `{name}` in rollout {id}")))?,
+        };
+        if r.state != "awaiting-approval" {
+            return Err(StoreError::Conflict(format!(
+                "rollout {id} is {}: it waits for no approval, so there is nothing to approve",
+                r.state
+            ))
+            .into());
+        }
+        let name_of = |i: i64| {
+            usize::try_from(i)
+                .ok()
+                .and_then(|i| waves.get(i))
+                .map_or_else(|| format!("#{i}"), |(n, _)| n.clone())
+        };
+        if index != r.current_wave {
+            return Err(StoreError::Conflict(format!(
+                "rollout {id} waits for an approval of wave `{}`, not of wave `{}`",
+                name_of(r.current_wave),
+                name_of(index)
+            ))
+            .into());
+        }
+        let platform = self.store.load_platform().await?;
+        // Operators approve unless the platform file names another role.
+        let role = (index as usize)
+            .checked_sub(1)
+            .and_then(|i| waves.get(i))
+            .and_then(|(previous, _)| platform.approval_after(previous))
+            .map_or(Role::Operator, |a| a.role);
+        Ok(WaveApproval {
+            rollout_id: id,
+            index,
+            name: name_of(index),
+            role,
+        })
     }
 
-    /// Goes on to the next wave now: counts as the approval a waiting rollout needs, or
-    /// resumes a paused one.
+    /// Approves (`approve`) or promotes (`promote`) exactly `wave`, as read by
+    /// [`Engine::wave_awaiting`] and whose role the caller checked: refused (409) if the
+    /// rollout no longer waits for that wave, so the role checked is always the role of the
+    /// wave approved. Two people approving at once: the second is refused.
+    pub async fn decide_wave(&self, wave: &WaveApproval, by: &str, kind: &str) -> Result<RolloutRow> {
+        let row = self.store.decide_wave(wave.rollout_id, wave.index, kind, by).await?;
+        self.notify();
+        Ok(row)
+    }
+
+    /// Approves the wave a rollout waits for, whatever role it needs: for callers that hold
+    /// every role (tests, the engine's own tools). People go through
+    /// [`Engine::wave_awaiting`] and [`Engine::decide_wave`].
+    pub async fn approve_rollout(&self, id: i64, by: &str) -> Result<RolloutRow> {
+        let wave = self.wave_awaiting(id, None).await?;
+        self.decide_wave(&wave, by, "approve").await
+    }
+
+    /// Goes on to the next wave now, whatever role it needs: counts as the approval a waiting
+    /// rollout needs, or resumes a paused one.
     pub async fn promote_rollout(&self, id: i64, by: &str) -> Result<RolloutRow> {
         let r = self.store.get_rollout(id).await?;
         if r.state == "paused" {
             return self.resume_rollout(id, by).await;
         }
-        self.decide_wave(id, by, "promote").await
-    }
-
-    async fn decide_wave(&self, id: i64, by: &str, kind: &str) -> Result<RolloutRow> {
-        let r = self.store.get_rollout(id).await?;
-        if r.state != "awaiting-approval" {
-            return Err(StoreError::Conflict(format!(
-                "rollout {id} is {}: it waits for no approval, so there is nothing to {kind}",
-                r.state
-            ))
-            .into());
-        }
-        self.store
-            .insert_decision(NewDecision {
-                rollout_id: id,
-                kind,
-                wave: Some(r.current_wave),
-                market: None,
-                by,
-                reason: None,
-            })
-            .await?;
-        // The rollout goes on at once; its wave loop sees the decision and starts the wave.
-        let row = match self
-            .store
-            .set_rollout_state(id, &["awaiting-approval"], "running", by, None)
-            .await
-        {
-            Ok(row) => row,
-            // Paused or aborted meanwhile: the decision stands for when it resumes.
-            Err(StoreError::Conflict(_)) => self.store.get_rollout(id).await?,
-            Err(e) => return Err(e.into()),
-        };
-        self.notify();
-        Ok(row)
+        let wave = self.wave_awaiting(id, None).await?;
+        self.decide_wave(&wave, by, "promote").await
     }
 
     /// Leaves a market out of a rollout: it keeps what it runs. Refused once it was deployed.

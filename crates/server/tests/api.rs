@@ -1269,3 +1269,313 @@ async fn incidents_come_from_alertmanager_and_people_and_draft_their_postmortem(
     assert!(md.contains("after 20 min"), "{md}");
     assert!(md.contains("## Timeline") && md.contains("## What we learned"), "{md}");
 }
+
+/// A request as a person holding the token `secret`, for people beyond the one per role.
+fn as_person(method: reqwest::Method, url: String, secret: &str) -> reqwest::RequestBuilder {
+    reqwest::Client::new().request(method, url).bearer_auth(secret)
+}
+
+#[tokio::test]
+async fn whoever_revised_a_change_is_an_author_and_cannot_approve_it() {
+    let s = Server::start(false).await;
+    for (name, role) in [
+        ("omar", Role::Operator),
+        ("olga", Role::Operator),
+        ("dave", Role::Developer),
+    ] {
+        s.engine
+            .store
+            .insert_token(name, role, &format!("secret-{name}"))
+            .await
+            .unwrap();
+    }
+    let url = |path: String| format!("{}{path}", s.base);
+    let layers = |vat: f64| json!({ "markets": { "be": { "vat_rate": vat } } });
+    let created = s
+        .post("/api/v1/services/shop/changes", Some(Role::Developer))
+        .json(&json!({ "kind": "config", "title": "VAT in Belgium", "layers": layers(0.21) }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let id = created.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+    let change = format!("/api/v1/changes/{id}");
+    let approve = |who: &str, body: Value| {
+        as_person(
+            reqwest::Method::POST,
+            url(format!("{change}/approve")),
+            &format!("secret-{who}"),
+        )
+        .json(&body)
+    };
+
+    // Omar, an operator who did not open it, rewrites it and approves his own revision.
+    let revised = as_person(reqwest::Method::PUT, url(change.clone()), "secret-omar")
+        .json(&json!({ "layers": layers(0.25) }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revised.status(), StatusCode::OK);
+    assert_eq!(revised.json::<Value>().await.unwrap()["revision"], 2);
+    let (status, code, message) = error_code(approve("omar", json!({})).send().await.unwrap()).await;
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::FORBIDDEN, "forbidden"),
+        "{message}"
+    );
+    assert!(message.contains("omar wrote this change (revision 2)"), "{message}");
+
+    // The change says who wrote which revision; both sides wrote it, so both must approve.
+    let detail = s.get_json(&change, Role::Viewer).await;
+    let authors: Vec<(i64, &str, &str)> = detail["authors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                a["revision"].as_i64().unwrap(),
+                a["author"].as_str().unwrap(),
+                a["role"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(authors, [(1, "developer", "developer"), (2, "omar", "operator")]);
+    assert_eq!(detail["change"]["state"], "open");
+    assert_eq!(detail["approvers"], "a developer (dev side) and an operator (ops side)");
+
+    // An approval is for one exact revision: naming the one read before the edit is refused.
+    let (status, _, message) = error_code(approve("olga", json!({ "revision": 1 })).send().await.unwrap()).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{message}");
+    assert!(message.contains("is at revision 2 now"), "{message}");
+    let r = approve("olga", json!({ "revision": 2, "comment": "25% checked" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["state"],
+        "open",
+        "ops approved, dev has not"
+    );
+    let detail = s.get_json(&change, Role::Viewer).await;
+    assert_eq!(
+        detail["review"],
+        json!({ "state": "waiting", "missing": 1, "from": "a developer (dev side)" })
+    );
+
+    // The opener edits it again: Olga's approval no longer counts, and the opener may not approve.
+    let r = reqwest::Client::new()
+        .put(url(change.clone()))
+        .bearer_auth(s.token(Role::Developer))
+        .json(&json!({ "layers": layers(0.22) }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let detail = s.get_json(&change, Role::Viewer).await;
+    assert_eq!(detail["review"]["missing"], 2, "a revision resets approvals: {detail}");
+    assert_eq!(detail["authors"][2]["author"], "developer");
+    let (status, _, message) = error_code(
+        s.post(&format!("{change}/approve"), Some(Role::Developer))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(
+        message.contains("developer wrote this change (revisions 1 and 3)"),
+        "{message}"
+    );
+    assert_eq!(
+        approve("omar", json!({})).send().await.unwrap().status(),
+        StatusCode::FORBIDDEN,
+        "an author of an earlier revision stays an author"
+    );
+
+    // Two people who wrote none of it, one per side, apply it.
+    assert_eq!(
+        approve("olga", json!({})).send().await.unwrap().status(),
+        StatusCode::OK
+    );
+    let done: Value = approve("dave", json!({ "revision": 3 }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(done["state"], "done", "{done}");
+    let be = s.get_json("/api/v1/services/shop/config?market=be", Role::Viewer).await;
+    assert_eq!(be["values"]["vat_rate"], 0.22);
+}
+
+#[tokio::test]
+async fn a_flag_change_revised_by_an_operator_needs_someone_else() {
+    let s = Server::start(false).await;
+    s.engine
+        .store
+        .insert_token("omar", Role::Operator, "secret-omar")
+        .await
+        .unwrap();
+    let proposed = reqwest::Client::new()
+        .put(format!("{}/api/v1/services/shop/flags", s.base))
+        .bearer_auth(s.token(Role::Developer))
+        .json(&json!({ "text": FLAGS, "reason": "launch" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(proposed.status(), StatusCode::ACCEPTED);
+    let id = proposed.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+    let change = format!("{}/api/v1/changes/{id}", s.base);
+    // Omar turns the new checkout on everywhere, then approves it as the ops side.
+    let r = as_person(reqwest::Method::PUT, change.clone(), "secret-omar")
+        .json(&json!({ "text": FLAGS.replace("default: off", "default: on") }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let (status, _, message) = error_code(
+        as_person(reqwest::Method::POST, format!("{change}/approve"), "secret-omar")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{message}");
+    assert!(message.contains("omar wrote this change (revision 2)"), "{message}");
+    assert!(
+        s.get_json("/api/v1/services/shop/flags", Role::Viewer)
+            .await
+            .as_array()
+            .unwrap()
+            .is_empty(),
+        "nothing in force"
+    );
+    let detail = s.get_json(&format!("/api/v1/changes/{id}"), Role::Viewer).await;
+    assert_eq!(detail["authors"][1]["author"], "omar");
+    // Both sides wrote it: another operator's approval is not enough, and the developer who
+    // opened it may not give the developer side's.
+    let r = s
+        .post(&format!("/api/v1/changes/{id}/approve"), Some(Role::Operator))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.json::<Value>().await.unwrap()["state"], "open");
+    assert_eq!(
+        s.post(&format!("/api/v1/changes/{id}/approve"), Some(Role::Developer))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+}
+
+const THREE_WAVES: &str = "
+markets:
+  - { id: fr, name: France, region: west, currency: EUR, locale: fr-FR, timezone: Europe/Paris }
+  - { id: be, name: Belgium, region: west, currency: EUR, locale: fr-BE, timezone: Europe/Brussels }
+  - { id: de, name: Germany, region: central, currency: EUR, locale: de-DE, timezone: Europe/Berlin }
+waves:
+  - { name: pilot, markets: [fr] }
+  - { name: benelux, markets: [be] }
+  - { name: dach, markets: [de] }
+services:
+  - { name: shop, repo: /nonexistent/shop }
+approvals:
+  - { after: pilot, role: operator }
+  - { after: benelux, role: admin }
+";
+
+#[tokio::test]
+async fn approving_a_wave_names_it_and_needs_that_waves_own_role() {
+    let s = Server::start(false).await;
+    let store = &s.engine.store;
+    store
+        .sync_platform(&parse_platform("p.yml", THREE_WAVES).unwrap())
+        .await
+        .unwrap();
+    let v1 = deployable_release(store, None).await;
+    let platform = store.load_platform().await.unwrap();
+    let r = store
+        .insert_rollout("shop", v1.id, &tandem_core::rollout::plan_waves(&platform), "ana")
+        .await
+        .unwrap();
+    let approve = |id: i64, role: Role, body: Value| {
+        let req = s
+            .post(&format!("/api/v1/rollouts/{id}/approve"), Some(role))
+            .json(&body);
+        async move { req.send().await.unwrap() }
+    };
+
+    // A viewer is refused for what it is, whether the rollout exists or not.
+    let (status, code, _) = error_code(approve(r.id, Role::Viewer, json!({})).await).await;
+    assert_eq!((status, code.as_str()), (StatusCode::FORBIDDEN, "forbidden"));
+    let (status, _, _) = error_code(approve(9999, Role::Viewer, json!({})).await).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "not 404: a viewer may never approve");
+
+    // Waiting for benelux (an operator's approval).
+    store
+        .set_rollout_state(r.id, &["pending"], "awaiting-approval", "engine", Some(1))
+        .await
+        .unwrap();
+    let (status, _, message) = error_code(approve(r.id, Role::Developer, json!({})).await).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(
+        message.contains("wave `benelux`") && message.contains("operator"),
+        "{message}"
+    );
+    let (status, _, message) = error_code(approve(r.id, Role::Operator, json!({ "wave": "dach" })).await).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{message}");
+    assert!(
+        message.contains("waits for an approval of wave `benelux`, not of wave `dach`"),
+        "{message}"
+    );
+    let ok = approve(r.id, Role::Operator, json!({ "wave": "benelux" })).await;
+    assert_eq!(ok.status(), StatusCode::OK);
+    assert_eq!(ok.json::<Value>().await.unwrap()["state"], "running");
+
+    // The rollout moves on to wait for dach, which needs an admin. An operator who read the
+    // page while benelux waited and approves "benelux" does not approve dach instead.
+    store
+        .set_rollout_state(r.id, &["running"], "awaiting-approval", "engine", Some(2))
+        .await
+        .unwrap();
+    let (status, _, message) = error_code(approve(r.id, Role::Operator, json!({ "wave": "benelux" })).await).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{message}");
+    assert!(
+        message.contains("waits for an approval of wave `dach`, not of wave `benelux`"),
+        "{message}"
+    );
+    let (status, _, message) = error_code(approve(r.id, Role::Operator, json!({})).await).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{message}");
+    assert!(
+        message.contains("wave `dach`") && message.contains("admin role"),
+        "{message}"
+    );
+    let (status, _, _) = error_code(approve(r.id, Role::Operator, json!({ "wave": "nope" })).await).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let promote = s
+        .post(&format!("/api/v1/rollouts/{}/promote", r.id), Some(Role::Operator))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        promote.status(),
+        StatusCode::FORBIDDEN,
+        "promote needs the wave's role too"
+    );
+    assert_eq!(store.get_rollout(r.id).await.unwrap().state, "awaiting-approval");
+    let ok = approve(r.id, Role::Admin, json!({ "wave": "dach" })).await;
+    assert_eq!(ok.status(), StatusCode::OK);
+
+    let detail = s.get_json(&format!("/api/v1/rollouts/{}", r.id), Role::Viewer).await;
+    let decided: Vec<(i64, &str)> = detail["decisions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| (d["wave"].as_i64().unwrap(), d["decided_by"].as_str().unwrap()))
+        .collect();
+    assert_eq!(decided, [(1, "operator"), (2, "admin")]);
+}

@@ -355,3 +355,98 @@ async fn a_developer_proposes_a_value_from_the_page_and_a_bad_one_is_shown_back(
         "{page}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reviser_cannot_approve_from_the_page_and_a_stale_page_approves_nothing() {
+    let s = Server::start().await;
+    let id = propose_vat(&s).await;
+    s.engine
+        .store
+        .insert_token("omar", Role::Operator, "secret-omar")
+        .await
+        .unwrap();
+    // Omar, an operator, rewrites Dana's change through the API…
+    let r = s
+        .http
+        .put(format!("{}/api/v1/changes/{id}", s.base))
+        .bearer_auth("secret-omar")
+        .json(&json!({ "layers": { "markets": { "be": { "vat_rate": 0.25 } } } }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+
+    // …and the page names him as the author of revision 2 and offers him no button.
+    let omar = "tandem_token=secret-omar";
+    let page = s
+        .http
+        .get(format!("{}/changes/{id}", s.base))
+        .header(COOKIE, omar)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains(
+            r#"data-revision="2"><td>2 <span class="muted small">current</span></td><td><b>omar</b></td><td class="muted">operator</td>"#
+        ),
+        "the authors are shown: {page}"
+    );
+    assert!(
+        page.contains(
+            r#"<tr class="earlier" data-revision="1"><td>1 <span class="muted small">opened</span></td><td><b>dana</b>"#
+        ),
+        "{page}"
+    );
+    assert!(
+        !page.contains(&format!(r#"action="/changes/{id}/approve""#))
+            && page.contains("Omar wrote this change (revision 2): someone who wrote none of it must review it."),
+        "{page}"
+    );
+    // Pressing it anyway (a form kept from before) is refused and records nothing.
+    let r = s
+        .http
+        .post(format!("{}/changes/{id}/approve", s.base))
+        .header(COOKIE, omar)
+        .header(ORIGIN, &s.base)
+        .form(&[("comment", "mine, fine"), ("revision", "2")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let body = r.text().await.unwrap();
+    assert!(body.contains("Omar wrote this change (revision 2)"), "{body}");
+    assert!(s.engine.store.list_reviews(id).await.unwrap().is_empty());
+    assert_eq!(s.engine.store.get_change(id).await.unwrap().state, "open");
+
+    // The operator's page shows revision 2; the change is edited again before the click.
+    let (_, page) = s.page(&format!("/changes/{id}"), Role::Operator).await;
+    assert!(
+        page.contains(r#"<input type="hidden" name="revision" value="2">"#),
+        "{page}"
+    );
+    s.engine
+        .revise_change(
+            id,
+            r#"{ "markets": { "be": { "vat_rate": 0.3 } } }"#,
+            "dana",
+            Role::Developer,
+        )
+        .await
+        .unwrap();
+    let r = s
+        .http
+        .post(format!("{}/changes/{id}/approve", s.base))
+        .header(COOKIE, s.cookie(Role::Operator))
+        .header(ORIGIN, &s.base)
+        .form(&[("comment", ""), ("revision", "2")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+    let body = r.text().await.unwrap();
+    assert!(body.contains("is at revision 3 now, not revision 2"), "{body}");
+    assert!(s.engine.store.list_reviews(id).await.unwrap().is_empty());
+}

@@ -87,6 +87,18 @@ pub struct ChangeReviewRow {
     pub at: i64,
 }
 
+/// Who wrote one revision of a change request (its opener wrote revision 1).
+#[derive(Debug, Clone, Serialize, FromRow, utoipa::ToSchema)]
+pub struct ChangeRevisionRow {
+    pub id: i64,
+    pub change_id: i64,
+    pub revision: i64,
+    pub author: String,
+    /// Their role when they wrote it.
+    pub role: String,
+    pub at: i64,
+}
+
 /// A change request about to be recorded.
 #[derive(Debug, Clone)]
 pub struct NewChange<'a> {
@@ -310,6 +322,7 @@ impl Store {
         .bind(now)
         .fetch_one(&mut *tx)
         .await?;
+        insert_revision(&mut tx, row.id, 1, new.author, new.author_role, now).await?;
         let data =
             serde_json::json!({ "service": new.service, "kind": new.kind, "title": new.title, "author": new.author });
         append_event(&mut tx, "change.opened", &format!("change/{}", row.id), data).await?;
@@ -338,8 +351,9 @@ impl Store {
         )
     }
 
-    /// A new proposal for an open (or rejected) change: its revision goes up, so the reviews
-    /// given so far no longer count, and it is open again.
+    /// A new proposal for an open (or rejected) change by `by` (holding `role`): its revision
+    /// goes up, so the reviews given so far no longer count, `by` is recorded as the author of
+    /// the new revision, and it is open again.
     pub async fn revise_change(
         &self,
         id: i64,
@@ -347,6 +361,7 @@ impl Store {
         base_version: i64,
         production: bool,
         by: &str,
+        role: &str,
     ) -> Result<ChangeRow> {
         let mut tx = self.writer.begin().await?;
         let row: Option<ChangeRow> = sqlx::query_as(
@@ -368,7 +383,8 @@ impl Store {
                 current.state
             )));
         };
-        let data = serde_json::json!({ "by": by, "revision": row.revision });
+        insert_revision(&mut tx, id, row.revision, by, role, row.updated_at).await?;
+        let data = serde_json::json!({ "by": by, "role": role, "revision": row.revision });
         append_event(&mut tx, "change.revised", &format!("change/{id}"), data).await?;
         tx.commit().await?;
         Ok(row)
@@ -423,6 +439,16 @@ impl Store {
         Ok(row)
     }
 
+    /// Who wrote each revision of a change, oldest first.
+    pub async fn list_change_revisions(&self, id: i64) -> Result<Vec<ChangeRevisionRow>> {
+        Ok(
+            sqlx::query_as("SELECT * FROM change_revisions WHERE change_id = $1 ORDER BY revision")
+                .bind(id)
+                .fetch_all(&self.pool)
+                .await?,
+        )
+    }
+
     /// Every review of a change, oldest first (of every revision).
     pub async fn list_reviews(&self, id: i64) -> Result<Vec<ChangeReviewRow>> {
         Ok(
@@ -475,6 +501,25 @@ impl Store {
         tx.commit().await?;
         Ok(row)
     }
+}
+
+async fn insert_revision(
+    conn: &mut sqlx::SqliteConnection,
+    change_id: i64,
+    revision: i64,
+    author: &str,
+    role: &str,
+    at: i64,
+) -> Result<()> {
+    sqlx::query("INSERT INTO change_revisions (change_id, revision, author, role, at) VALUES ($1, $2, $3, $4, $5)")
+        .bind(change_id)
+        .bind(revision)
+        .bind(author)
+        .bind(role)
+        .bind(at)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
 }
 
 pub(crate) async fn insert_market_config(
@@ -585,8 +630,19 @@ mod tests {
             .insert_review(c.id, 1, "olga", "operator", true, None)
             .await
             .unwrap();
-        let c2 = store.revise_change(c.id, "{\"a\":1}", 1, true, "dana").await.unwrap();
+        let c2 = store
+            .revise_change(c.id, "{\"a\":1}", 1, true, "dave", "developer")
+            .await
+            .unwrap();
         assert_eq!(c2.revision, 2);
+        let authors: Vec<(i64, String)> = store
+            .list_change_revisions(c.id)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| (r.revision, r.author))
+            .collect();
+        assert_eq!(authors, [(1, "dana".to_string()), (2, "dave".to_string())]);
         let err = store
             .insert_review(c.id, 1, "omar", "operator", true, None)
             .await
@@ -601,5 +657,49 @@ mod tests {
             .await
             .unwrap_err();
         assert!(err.to_string().contains("is applied"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn revisions_written_before_the_authors_were_kept_are_carried_over() {
+        // A data folder at migration 0017, with a change opened by dana and edited by dave.
+        let dir = tempfile::tempdir().unwrap();
+        let options = sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(dir.path().join("tandem.db"))
+            .create_if_missing(true);
+        let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
+        let mut before = sqlx::migrate!("migrations/sqlite");
+        before.migrations = before.migrations.iter().filter(|m| m.version < 18).cloned().collect();
+        before.run(&pool).await.unwrap();
+        sqlx::query(
+            "INSERT INTO change_requests (id, service, kind, title, author, author_role, state, revision, base_version,
+               proposed, production, created_at, updated_at)
+             VALUES (7, 'shop', 'config', 'vat', 'dana', 'developer', 'open', 2, 1, '{}', 1, 10, 20)",
+        )
+        .execute(&pool)
+        .await
+        .unwrap();
+        sqlx::query(
+            "INSERT INTO events (at, kind, subject, data) VALUES (20, 'change.revised', 'change/7', '{\"by\":\"dave\",\"revision\":2}')",
+        )
+        .execute(&pool)
+        .await
+        .unwrap();
+        pool.close().await;
+
+        let store = Store::open(dir.path()).await.unwrap();
+        let revisions: Vec<(i64, String, String)> = store
+            .list_change_revisions(7)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| (r.revision, r.author, r.role))
+            .collect();
+        assert_eq!(
+            revisions,
+            [
+                (1, "dana".to_string(), "developer".to_string()),
+                (2, "dave".to_string(), "developer".to_string())
+            ]
+        );
     }
 }

@@ -2,7 +2,7 @@
 //! promote a wave, override a freeze) and the recorded result of every gate.
 
 use crate::events::append_event;
-use crate::{Result, Store, StoreError, now_ms};
+use crate::{Result, RolloutRow, Store, StoreError, now_ms};
 use serde::Serialize;
 use sqlx::FromRow;
 
@@ -120,6 +120,76 @@ impl Store {
         Ok(row)
     }
 
+    /// Approves (`approve`) or promotes (`promote`) wave `wave` of a rollout, in one
+    /// transaction: only while the rollout waits for an approval to start exactly that wave
+    /// (a compare-and-set on its state and current wave), and once. The rollout goes on
+    /// (`running`) and its wave loop starts the wave.
+    pub async fn decide_wave(&self, rollout_id: i64, wave: i64, kind: &str, by: &str) -> Result<RolloutRow> {
+        let mut tx = self.writer.begin().await?;
+        let current: RolloutRow = sqlx::query_as("SELECT * FROM rollouts WHERE id = $1")
+            .bind(rollout_id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or_else(|| StoreError::not_found(format!("rollout {rollout_id}")))?;
+        let earlier: Option<DecisionRow> = sqlx::query_as(
+            "SELECT * FROM rollout_decisions WHERE rollout_id = $1 AND wave = $2 AND kind IN ('approve', 'promote')
+             ORDER BY id LIMIT 1",
+        )
+        .bind(rollout_id)
+        .bind(wave)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some(e) = earlier {
+            return Err(StoreError::Conflict(format!(
+                "rollout {rollout_id}: wave {wave} was already decided by {} (`{}`)",
+                e.decided_by, e.kind
+            )));
+        }
+        if current.state != "awaiting-approval" {
+            return Err(StoreError::Conflict(format!(
+                "rollout {rollout_id} is {}: it waits for no approval, so there is nothing to {kind}",
+                current.state
+            )));
+        }
+        if current.current_wave != wave {
+            return Err(StoreError::Conflict(format!(
+                "rollout {rollout_id} waits to start wave {} now, not wave {wave}: look at it again",
+                current.current_wave
+            )));
+        }
+        sqlx::query(
+            "INSERT INTO rollout_decisions (rollout_id, kind, wave, market, decided_by, reason, decided_at)
+             VALUES ($1, $2, $3, '', $4, NULL, $5)",
+        )
+        .bind(rollout_id)
+        .bind(kind)
+        .bind(wave)
+        .bind(by)
+        .bind(now_ms())
+        .execute(&mut *tx)
+        .await?;
+        let row: RolloutRow = sqlx::query_as(
+            "UPDATE rollouts SET state = 'running' WHERE id = $1 AND state = 'awaiting-approval' AND current_wave = $2
+             RETURNING *",
+        )
+        .bind(rollout_id)
+        .bind(wave)
+        .fetch_one(&mut *tx)
+        .await?;
+        let data = serde_json::json!({ "kind": kind, "wave": wave, "market": null, "by": by, "reason": null });
+        append_event(
+            &mut tx,
+            &format!("rollout.{kind}"),
+            &format!("rollout/{rollout_id}"),
+            data,
+        )
+        .await?;
+        let data = serde_json::json!({ "from": "awaiting-approval", "by": by, "wave": wave });
+        append_event(&mut tx, "rollout.running", &format!("rollout/{rollout_id}"), data).await?;
+        tx.commit().await?;
+        Ok(row)
+    }
+
     pub async fn list_decisions(&self, rollout_id: i64) -> Result<Vec<DecisionRow>> {
         Ok(
             sqlx::query_as("SELECT * FROM rollout_decisions WHERE rollout_id = $1 ORDER BY id")
@@ -225,5 +295,37 @@ mod tests {
         store.lock_market("shop", "de", "rollback by omar").await.unwrap();
         store.unlock_market("shop", "de", "rollback by omar").await.unwrap();
         store.lock_market("shop", "de", "rollback by omar").await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_wave_is_approved_only_while_the_rollout_waits_for_that_very_wave() {
+        let (_dir, store) = store().await;
+        let v1 = crate::testing::release(&store).await;
+        let plan = ["pilot", "benelux", "dach"].map(|name| PlannedWave {
+            name: name.into(),
+            markets: vec![format!("{name}-market")],
+        });
+        let r = store.insert_rollout("shop", v1.id, &plan, "ana").await.unwrap();
+        let err = store.decide_wave(r.id, 1, "approve", "olga").await.unwrap_err();
+        assert!(
+            err.to_string().contains("is pending: it waits for no approval"),
+            "{err}"
+        );
+        store
+            .set_rollout_state(r.id, &["pending"], "awaiting-approval", "engine", Some(2))
+            .await
+            .unwrap();
+        // Read while wave 1 waited: the rollout now waits for wave 2, so nothing is recorded.
+        let err = store.decide_wave(r.id, 1, "approve", "olga").await.unwrap_err();
+        assert!(
+            err.to_string().contains("waits to start wave 2 now, not wave 1"),
+            "{err}"
+        );
+        assert!(store.list_decisions(r.id).await.unwrap().is_empty());
+        let row = store.decide_wave(r.id, 2, "approve", "adam").await.unwrap();
+        assert_eq!((row.state.as_str(), row.current_wave), ("running", 2));
+        let err = store.decide_wave(r.id, 2, "promote", "olga").await.unwrap_err();
+        assert!(err.to_string().contains("already decided by adam"), "{err}");
+        assert_eq!(store.list_decisions(r.id).await.unwrap().len(), 1);
     }
 }

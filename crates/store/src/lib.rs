@@ -29,7 +29,9 @@ mod tokens;
 
 pub use blobs::BlobStore;
 pub use catalog::{MarketRow, ServiceRow, WaveRow};
-pub use configs::{ChangeReviewRow, ChangeRow, ConfigVersionRow, MarketConfigRow, NewChange, NewConfigVersion};
+pub use configs::{
+    ChangeReviewRow, ChangeRevisionRow, ChangeRow, ConfigVersionRow, MarketConfigRow, NewChange, NewConfigVersion,
+};
 pub use control::{DecisionRow, GateResultRow, MarketGateRow, NewDecision, NewGateResult};
 pub use deliveries::DeliveryRow;
 pub use events::EventRow;

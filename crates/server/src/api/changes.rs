@@ -9,7 +9,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use tandem_core::platform::ConfigLayers;
-use tandem_store::{ChangeReviewRow, ChangeRow};
+use tandem_store::{ChangeReviewRow, ChangeRevisionRow, ChangeRow};
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -101,6 +101,9 @@ pub async fn create_change(
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ChangeDetail {
     pub change: ChangeRow,
+    /// Who wrote each revision (`revision` 1 is its opener), oldest first. None of them may
+    /// review it.
+    pub authors: Vec<ChangeRevisionRow>,
     pub reviews: Vec<ChangeReviewRow>,
     /// `{ "state": "approved", "by" }`, `{ "state": "rejected", "by" }` or
     /// `{ "state": "waiting", "missing", "from" }`.
@@ -137,6 +140,7 @@ pub(crate) async fn detail(state: &AppState, id: i64) -> ApiResult<ChangeDetail>
         approvers: v.approvers,
         approvals_needed: v.approvals_needed,
         change: v.change,
+        authors: v.authors,
         reviews: v.reviews,
     })
 }
@@ -155,7 +159,8 @@ pub struct ChangeEdit {
     pub text: Option<String>,
 }
 
-/// Edits a change request: checked again, its revision goes up and its approvals reset.
+/// Edits a change request: checked again, its revision goes up, its approvals reset, and the
+/// caller becomes one of its authors (barred from reviewing it, like its opener).
 #[utoipa::path(put, path = "/api/v1/changes/{id}", tag = "changes", params(("id" = i64, Path)),
     request_body = ChangeEdit,
     responses((status = 200, body = ChangeRow), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
@@ -171,7 +176,10 @@ pub async fn edit_change(
         (None, Some(text)) => text,
         _ => return Err(ApiError::bad_request("give either `layers` (config) or `text` (flags)")),
     };
-    let row = state.engine.revise_change(id, &proposed, &auth.0.name).await?;
+    let row = state
+        .engine
+        .revise_change(id, &proposed, &auth.0.name, auth.0.role)
+        .await?;
     Ok(Json(row))
 }
 
@@ -179,11 +187,15 @@ pub async fn edit_change(
 #[serde(deny_unknown_fields)]
 pub struct ReviewRequest {
     pub comment: Option<String>,
+    /// The revision reviewed (as read in `change.revision`); refused (409) when the change is
+    /// at another revision now. Without it, the current revision.
+    pub revision: Option<i64>,
 }
 
-/// Approves the change's current revision. Refused (403) when the policy does not let the
-/// caller approve it (the author, or someone of the author's side); an approval that
-/// completes the policy applies the change.
+/// Approves the change's current revision (or the `revision` named, which must be the current
+/// one). Refused (403) when the policy does not let the caller approve it (anyone who wrote a
+/// revision of it, or someone of the wrong side); an approval that completes the policy
+/// applies the change.
 #[utoipa::path(post, path = "/api/v1/changes/{id}/approve", tag = "changes", params(("id" = i64, Path)),
     request_body = ReviewRequest,
     responses((status = 200, body = ChangeRow), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
@@ -216,17 +228,26 @@ async fn review(
     approve: bool,
     body: axum::body::Bytes,
 ) -> ApiResult<Json<ChangeRow>> {
-    // The body is optional: an empty one is a review without a comment.
-    let comment = if body.iter().all(u8::is_ascii_whitespace) {
-        None
+    // The body is optional: an empty one is a review of the current revision without a comment.
+    let request = if body.iter().all(u8::is_ascii_whitespace) {
+        ReviewRequest::default()
     } else {
-        serde_json::from_slice::<ReviewRequest>(&body)
-            .map_err(|e| ApiError::bad_request(format!("the request body is not a review `{{ \"comment\" }}`: {e}")))?
-            .comment
+        serde_json::from_slice::<ReviewRequest>(&body).map_err(|e| {
+            ApiError::bad_request(format!(
+                "the request body is not a review `{{ \"comment\", \"revision\" }}`: {e}"
+            ))
+        })?
     };
     let row = state
         .engine
-        .review_change(id, &auth.0.name, auth.0.role, approve, comment.as_deref())
+        .review_revision(
+            id,
+            request.revision,
+            &auth.0.name,
+            auth.0.role,
+            approve,
+            request.comment.as_deref(),
+        )
         .await?;
     Ok(Json(row))
 }

@@ -13,7 +13,7 @@ mod incidents;
 mod logs;
 mod markets;
 mod monitor;
-mod releases;
+pub(crate) mod releases;
 mod runs;
 
 use crate::AppState;

@@ -1,7 +1,7 @@
 //! Releases, rollouts, deployments and incidents.
 
 use crate::AppState;
-use crate::auth::{Admin, Auth, Caller, Operator, Viewer};
+use crate::auth::{Admin, Auth, Caller, Developer, Operator, Viewer};
 use crate::error::{ApiResult, ErrorBody, PathParam, QueryParams};
 use crate::views::{RolloutDetail, rollout_detail};
 use axum::Json;
@@ -352,49 +352,78 @@ pub async fn abort_rollout(
     Ok(Json(state.engine.abort_rollout(id, &auth.0.name).await?))
 }
 
-/// Refuses a caller below `needed`, as the route extractors do.
-fn require(caller: &Caller, needed: tandem_core::role::Role) -> ApiResult<()> {
-    if caller.role.allows(needed) {
-        Ok(())
-    } else {
-        Err(crate::error::ApiError::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            format!("this needs the {needed} role; your credential has {}", caller.role),
-        ))
-    }
+/// Which wave an approval is for.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WaveDecisionRequest {
+    /// The name of the wave approved (the one the rollout waits to start); refused (409) when
+    /// the rollout waits for another. Without it, the wave it waits for now.
+    pub wave: Option<String>,
 }
 
-/// Approves the wave a rollout waits for; the platform file's `approvals` name the role.
+/// Reads an optional `{ "wave" }` body (empty means the wave the rollout waits for).
+fn wave_request(body: &[u8]) -> ApiResult<WaveDecisionRequest> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(WaveDecisionRequest::default());
+    }
+    serde_json::from_slice(body).map_err(|e| {
+        crate::error::ApiError::bad_request(format!("the request body is not `{{ \"wave\": \"NAME\" }}`: {e}"))
+    })
+}
+
+/// Approves or promotes one wave: the role checked is the role of the wave decided, because
+/// the store records the decision only while the rollout still waits for that very wave.
+pub(crate) async fn decide_wave(
+    state: &AppState,
+    caller: &Caller,
+    id: i64,
+    wave: Option<&str>,
+    kind: &str,
+) -> Result<RolloutRow, crate::error::ApiError> {
+    let wave = state.engine.wave_awaiting(id, wave).await?;
+    wave.allows(caller.role)
+        .map_err(|m| crate::error::ApiError::new(StatusCode::FORBIDDEN, "forbidden", m))?;
+    Ok(state.engine.decide_wave(&wave, &caller.name, kind).await?)
+}
+
+/// Approves the wave a rollout waits for (or the `wave` named, which must be that one); the
+/// platform file's `approvals` name the role it needs (operator by default). Viewers never may.
 #[utoipa::path(post, path = "/api/v1/rollouts/{id}/approve", tag = "releases", params(("id" = i64, Path)),
-    responses((status = 200, body = RolloutRow), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    request_body = WaveDecisionRequest,
+    responses((status = 200, body = RolloutRow), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn approve_rollout(
-    auth: Auth<Viewer>,
+    auth: Auth<Developer>,
     State(state): State<AppState>,
     PathParam(id): PathParam<i64>,
+    body: axum::body::Bytes,
 ) -> ApiResult<Json<RolloutRow>> {
-    let needed = state
-        .engine
-        .approval_role(id)
-        .await?
-        .unwrap_or(tandem_core::role::Role::Operator);
-    require(&auth.0, needed)?;
-    Ok(Json(state.engine.approve_rollout(id, &auth.0.name).await?))
+    let req = wave_request(&body)?;
+    Ok(Json(
+        decide_wave(&state, &auth.0, id, req.wave.as_deref(), "approve").await?,
+    ))
 }
 
 /// Goes on to the next wave now: gives the approval a waiting rollout needs (operator, or the
-/// approval's role if higher), or resumes a paused one.
+/// approval's role if higher; the `wave` named must be the one it waits for), or resumes a
+/// paused one.
 #[utoipa::path(post, path = "/api/v1/rollouts/{id}/promote", tag = "releases", params(("id" = i64, Path)),
-    responses((status = 200, body = RolloutRow), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    request_body = WaveDecisionRequest,
+    responses((status = 200, body = RolloutRow), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn promote_rollout(
     auth: Auth<Operator>,
     State(state): State<AppState>,
     PathParam(id): PathParam<i64>,
+    body: axum::body::Bytes,
 ) -> ApiResult<Json<RolloutRow>> {
-    if let Some(needed) = state.engine.approval_role(id).await? {
-        require(&auth.0, needed)?;
+    let req = wave_request(&body)?;
+    if state.engine.store.get_rollout(id).await?.state == "paused" {
+        return Ok(Json(state.engine.resume_rollout(id, &auth.0.name).await?));
     }
-    Ok(Json(state.engine.promote_rollout(id, &auth.0.name).await?))
+    Ok(Json(
+        decide_wave(&state, &auth.0, id, req.wave.as_deref(), "promote").await?,
+    ))
 }
 
 /// Leaves a market out of a rollout (it keeps what it runs); refused once it was deployed.

@@ -109,15 +109,11 @@ pub async fn detail(auth: PageAuth<Viewer>, State(state): State<AppState>, Path(
     let caller = &auth.0;
     let platform = state.engine.store.load_platform().await?;
     // The policy's own verdict on this caller, so the page offers only what will be accepted.
-    let may_review = match c.author_role.parse::<Role>() {
-        Ok(author_role) => {
-            platform
-                .changes
-                .rule(c.production)
-                .may_review(&c.author, author_role, &caller.name, caller.role)
-        }
-        Err(e) => Err(e),
-    };
+    let authors = state.engine.authors_of(c).await.map_err(ApiError::from)?;
+    let may_review = platform
+        .changes
+        .rule(c.production)
+        .may_review(&authors, &caller.name, caller.role);
     let may_withdraw =
         matches!(c.state.as_str(), "open" | "rejected") && (caller.name == c.author || caller.role == Role::Admin);
     let title = format!("Change request #{id}");
@@ -141,6 +137,7 @@ pub async fn detail(auth: PageAuth<Viewer>, State(state): State<AppState>, Path(
             }
         }
         (standing(&view))
+        (authors_panel(&view))
         @if let Some(check) = &view.check {
             (radius_panel(check))
             (validation_panel(check))
@@ -185,6 +182,37 @@ fn standing(view: &ChangeView) -> Markup {
                     }
                     (capitalize(c.result.as_deref().unwrap_or(state)))
                     @if let Some(r) = c.rollout_id { (dot()) a href={ "/rollouts/" (r) } { "see rollout #" (r) " →" } }
+                }
+            }
+        }
+    }
+}
+
+/// Who wrote each revision: the opener, then every edit. None of them may review it.
+fn authors_panel(view: &ChangeView) -> Markup {
+    let c = &view.change;
+    html! {
+        section.panel.authors {
+            div.panel-head {
+                h2 { "Authors" }
+                span.muted { "whoever wrote a revision may not review the change" }
+            }
+            table.data.authors {
+                thead { tr { th { "Revision" } th { "Written by" } th { "Role" } th { "When" } } }
+                tbody {
+                    @for a in &view.authors {
+                        @let earlier = a.revision < c.revision;
+                        tr.earlier[earlier] data-revision=(a.revision) {
+                            td {
+                                (a.revision)
+                                @if a.revision == 1 { " " span.muted.small { "opened" } }
+                                @if a.revision == c.revision { " " span.muted.small { "current" } }
+                            }
+                            td { b { (a.author) } }
+                            td.muted { (a.role) }
+                            td { (when(Some(a.at))) }
+                        }
+                    }
                 }
             }
         }
@@ -370,6 +398,8 @@ fn reviews_panel(view: &ChangeView, caller: &Caller, may_review: Result<(), Stri
                 @match may_review {
                     Ok(()) => {
                         form.review method="post" action={ "/changes/" (c.id) "/approve" } {
+                            // The revision this page shows: a change edited since is not approved blind.
+                            input type="hidden" name="revision" value=(c.revision);
                             textarea name="comment" rows="2" placeholder="Comment (optional)" {}
                             div.review-buttons {
                                 button.btn.primary type="submit" { "Approve" }
@@ -389,6 +419,9 @@ fn reviews_panel(view: &ChangeView, caller: &Caller, may_review: Result<(), Stri
 pub struct ReviewForm {
     #[serde(default)]
     pub comment: String,
+    /// The revision the page showed; a review of another one is refused.
+    #[serde(default)]
+    pub revision: Option<i64>,
 }
 
 /// `POST /changes/{id}/{approve|reject|withdraw}`: back to the change request page.
@@ -400,18 +433,32 @@ pub async fn act(
     headers: HeaderMap,
     form: Result<Form<ReviewForm>, FormRejection>,
 ) -> Result<Response, PageError> {
-    // Withdraw carries no field.
-    let form = form.map(|Form(f)| f).unwrap_or_default();
     let id = parse_id("change request", &raw)?;
     if let Some(refusal) = refuse_foreign_origin(&headers, &uri, &auth.0) {
         return Ok(refusal);
     }
     let (engine, caller) = (&state.engine, &auth.0);
+    // Withdraw carries no field; a review's fields must read, or it would approve blind.
+    let form = match form {
+        Ok(Form(f)) => f,
+        Err(_) if action == "withdraw" => ReviewForm::default(),
+        Err(e) => {
+            let why = format!("the form is not a review (`comment`, `revision`): {}", e.body_text());
+            return Ok(refused(caller, id, &action, StatusCode::BAD_REQUEST, &why));
+        }
+    };
     let comment = Some(form.comment.trim()).filter(|c| !c.is_empty());
     let done: anyhow::Result<ChangeRow> = match action.as_str() {
         "approve" | "reject" => {
             engine
-                .review_change(id, &caller.name, caller.role, action == "approve", comment)
+                .review_revision(
+                    id,
+                    form.revision,
+                    &caller.name,
+                    caller.role,
+                    action == "approve",
+                    comment,
+                )
                 .await
         }
         "withdraw" => {

@@ -1,12 +1,13 @@
-//! The rollout page's buttons: pause, resume, abort, approve, promote and skip a market for
-//! operators (approve needs the role the platform file names), override a freeze for admins
-//! with a reason. Same protections as the run page's buttons: the SameSite=Strict cookie, and
+//! The rollout page's buttons: pause, resume, abort, promote and skip a market for operators,
+//! approve for the role the platform file names (the form names the wave the page showed, and
+//! the approval is recorded only while the rollout still waits for that wave), override a
+//! freeze for admins with a reason. Same protections as the run page's buttons: the SameSite=Strict cookie, and
 //! a refused foreign `Origin`.
 
 use super::run_actions::refuse_foreign_origin;
 use super::{PageError, parse_id};
 use crate::AppState;
-use crate::auth::{Operator, PageAuth};
+use crate::auth::{Developer, PageAuth};
 use axum::extract::{Form, Path, State};
 use axum::http::{HeaderMap, Uri};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -21,12 +22,15 @@ pub struct ActionForm {
     /// Why a freeze is overridden.
     #[serde(default)]
     pub reason: String,
+    /// The wave approved or promoted (the one the page showed waiting).
+    #[serde(default)]
+    pub wave: String,
 }
 
 /// `POST /rollouts/{id}/{pause|resume|abort|approve|promote|skip|override}`: back to the
 /// rollout page.
 pub async fn steer(
-    auth: PageAuth<Operator>,
+    auth: PageAuth<Developer>,
     State(state): State<AppState>,
     Path((raw, action)): Path<(String, String)>,
     uri: Uri,
@@ -41,21 +45,19 @@ pub async fn steer(
     }
     let engine = &state.engine;
     let by = &auth.0.name;
+    // Approving needs the wave's own role (checked with the wave, below); the rest operators.
+    if action != "approve" && !auth.0.role.allows(Role::Operator) {
+        return Err(forbidden(Role::Operator, auth.0.role));
+    }
+    let wave = Some(form.wave.trim()).filter(|w| !w.is_empty());
     let done = match action.as_str() {
         "pause" => engine.pause_rollout(id, by).await,
         "resume" => engine.resume_rollout(id, by).await,
         "abort" => engine.abort_rollout(id, by).await,
+        "promote" if engine.store.get_rollout(id).await?.state == "paused" => engine.resume_rollout(id, by).await,
         "approve" | "promote" => {
-            if let Some(needed) = engine.approval_role(id).await.map_err(crate::error::ApiError::from)?
-                && !auth.0.role.allows(needed)
-            {
-                return Err(forbidden(needed, auth.0.role));
-            }
-            if action == "approve" {
-                engine.approve_rollout(id, by).await
-            } else {
-                engine.promote_rollout(id, by).await
-            }
+            crate::api::releases::decide_wave(&state, &auth.0, id, wave, &action).await?;
+            return Ok(Redirect::to(&format!("/rollouts/{id}")).into_response());
         }
         "skip" => engine.skip_market(id, &form.market, by).await,
         "override" => {

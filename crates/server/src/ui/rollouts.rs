@@ -94,6 +94,10 @@ pub async fn detail(auth: PageAuth<Viewer>, State(state): State<AppState>, Path(
     let stopped = matches!(r.state.as_str(), "failed" | "halted" | "aborted");
     let can_skip = is_busy(&r.state) && auth.0.role.allows(tandem_core::role::Role::Operator);
     let title = format!("Rollout #{id}");
+    let waiting_wave = usize::try_from(r.current_wave)
+        .ok()
+        .and_then(|i| detail.waves.get(i))
+        .map_or("", |w| w.name.as_str());
     let body = html! {
         div.page-head {
             h1 { (title) " · " (r.service) " " span.version { (release.version) } " " (badge(&r.state)) }
@@ -106,6 +110,10 @@ pub async fn detail(auth: PageAuth<Viewer>, State(state): State<AppState>, Path(
                             .is_none_or(|needed| auth.0.role.allows(needed))
                     }) {
                         form method="post" action={ "/rollouts/" (r.id) "/" (action) } {
+                            @if *action == "approve" {
+                                // The wave this page shows waiting: approving never lands on another.
+                                input type="hidden" name="wave" value=(waiting_wave);
+                            }
                             button class={ "btn " @if *action == "abort" { "danger" } @else { "primary" } } type="submit" {
                                 (match *action {
                                     "pause" => "Pause after this wave",
