@@ -31,7 +31,7 @@ pub use blobs::BlobStore;
 pub use catalog::{MarketRow, ServiceRow, WaveRow};
 pub use configs::{ChangeReviewRow, ChangeRow, ConfigVersionRow, MarketConfigRow, NewChange, NewConfigVersion};
 pub use control::{DecisionRow, GateResultRow, MarketGateRow, NewDecision, NewGateResult};
-pub use deliveries::DeliveryRow;
+pub use deliveries::{Claim, DeliveryRow, NewDelivery};
 pub use events::EventRow;
 pub use flags::FlagVersionRow;
 pub use flow::FlowFacts;
