@@ -28,6 +28,25 @@ pub fn resolve(repo: &Path, rev: &str) -> Result<String> {
     Ok(commit.id().to_string())
 }
 
+/// The commit branch `branch` points at: the local ref `refs/heads/<branch>` only, so a tag
+/// or another ref of the same name never stands in for the branch.
+pub fn branch_head(repo: &Path, branch: &str) -> Result<String> {
+    let handle = open(repo)?;
+    Ok(head_of(&handle, repo, branch)?.to_string())
+}
+
+fn head_of(handle: &gix::Repository, repo: &Path, branch: &str) -> Result<gix::ObjectId> {
+    let name = format!("refs/heads/{branch}");
+    let mut reference = handle
+        .try_find_reference(name.as_str())
+        .with_context(|| format!("cannot read `{name}` in {}", repo.display()))?
+        .ok_or_else(|| anyhow!("branch `{branch}` does not exist in {}", repo.display()))?;
+    Ok(reference
+        .peel_to_commit()
+        .with_context(|| format!("branch `{branch}` of {} does not point at a commit", repo.display()))?
+        .id)
+}
+
 /// Where a commit stands on a branch, as the repository has it now.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OnBranch {
@@ -45,15 +64,7 @@ pub enum OnBranch {
 /// tag or a remote-tracking ref of the same name).
 pub fn locate_on_branch(repo: &Path, branch: &str, sha: &str) -> Result<OnBranch> {
     let handle = open(repo)?;
-    let name = format!("refs/heads/{branch}");
-    let mut reference = handle
-        .try_find_reference(name.as_str())
-        .with_context(|| format!("cannot read `{name}` in {}", repo.display()))?
-        .ok_or_else(|| anyhow!("branch `{branch}` does not exist in {}", repo.display()))?;
-    let head = reference
-        .peel_to_commit()
-        .with_context(|| format!("branch `{branch}` of {} does not point at a commit", repo.display()))?
-        .id;
+    let head = head_of(&handle, repo, branch)?;
     let commit = gix::ObjectId::from_hex(sha.as_bytes()).with_context(|| format!("`{sha}` is not a commit id"))?;
     let head_hex = head.to_string();
     if commit == head {
@@ -309,6 +320,7 @@ mod tests {
             locate_on_branch(&repo, "feature", &head).unwrap(),
             OnBranch::Ancestor { head: feature.clone() }
         );
+        assert_eq!(branch_head(&repo, "main").unwrap(), head, "the branch, not the tag");
         let err = locate_on_branch(&repo, "nope", &head).unwrap_err();
         assert!(err.to_string().contains("branch `nope` does not exist"), "{err}");
     }

@@ -134,7 +134,7 @@ impl Engine {
     async fn poll_service(self: &Arc<Self>, svc: &Service) -> anyhow::Result<()> {
         let repo = self.repo_path(&svc.name).await?;
         let branch = svc.branch.clone();
-        let head = tokio::task::spawn_blocking(move || crate::git::resolve(&repo, &branch)).await??;
+        let head = tokio::task::spawn_blocking(move || crate::git::branch_head(&repo, &branch)).await??;
         let latest = self.store.list_runs(Some(&svc.name), 1).await?;
         if latest.first().is_some_and(|r| r.commit_sha == head) {
             return Ok(());

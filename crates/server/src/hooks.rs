@@ -210,8 +210,8 @@ async fn receive(
         Claim::Claimed { id } => id,
         Claim::Replay(row) => {
             let what = match (row.outcome.as_str(), row.run_id, row.reason) {
-                (_, Some(run), _) => format!("it queued run {run}"),
-                (_, None, Some(reason)) => reason,
+                ("queued", Some(run), _) => format!("it queued run {run}"),
+                (_, _, Some(reason)) => reason,
                 _ => "it is being processed".to_string(),
             };
             return Ok(ignored_run(
