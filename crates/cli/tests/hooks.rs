@@ -234,9 +234,11 @@ secrets:
     // Bad and missing signatures, and another service's secret.
     let (status, reply) = deliver(&github, &github_headers(&body, "guess", "gh-2"), body.clone()).await;
     assert_eq!(status, 401, "{reply}");
+    assert!(message(&reply).contains("not authenticated"), "{reply}");
     assert!(
-        message(&reply).contains("`X-Hub-Signature-256` does not match"),
-        "{reply}"
+        server.log().contains("`X-Hub-Signature-256` does not match"),
+        "the log names the reason: {}",
+        server.log()
     );
     let unsigned = vec![
         ("X-GitHub-Event", "push".to_string()),
@@ -270,8 +272,8 @@ secrets:
     );
     let stranger = payload(GITHUB, "warehouse", "main", &first);
     let (status, reply) = deliver(&github, &github_headers(&stranger, "shop-s3cret", "gh-8"), stranger).await;
-    assert_eq!(status, 404, "{reply}");
-    assert!(message(&reply).contains("repository `warehouse`"), "{reply}");
+    assert_eq!(status, 401, "an unknown service is not told apart from a bad signature: {reply}");
+    assert!(server.log().contains("repository `warehouse`"), "{}", server.log());
     let missing = payload(GITHUB, "shop", "main", &"ab".repeat(20));
     for _ in 0..2 {
         // Refused, and not remembered: a redelivery once the commit exists may still build it.
@@ -390,4 +392,261 @@ async fn polling_builds_new_commits_and_schedules_fire() {
         .wait_for_run("nightly", "scheduled run", |r| r["trigger"] == "schedule")
         .await;
     assert_eq!(run["commit_sha"], git(&nightly, &["rev-parse", "HEAD"]).as_str());
+}
+
+/// A server with one service `shop` taking webhooks signed with `shop-s3cret`.
+fn shop_server(dir: &Path) -> (Server, PathBuf) {
+    let shop = make_repo(dir, "shop");
+    let var = format!("TANDEM_TEST_SHOP_HOOK_{}", std::process::id());
+    let platform = dir.join("platform.yml");
+    std::fs::write(
+        &platform,
+        format!(
+            "{MARKETS}services:
+  - {{ name: shop, repo: {}, triggers: {{ webhook_secret: SHOP_HOOK }} }}
+secrets:
+  SHOP_HOOK: {{ env: {var} }}
+",
+            shop.display()
+        ),
+    )
+    .unwrap();
+    (Server::start(&platform, &[(&var, "shop-s3cret")]), shop)
+}
+
+fn github_headers(body: &[u8], delivery: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("X-Hub-Signature-256", format!("sha256={}", sign("shop-s3cret", body))),
+        ("X-GitHub-Event", "push".to_string()),
+        ("X-GitHub-Delivery", delivery.to_string()),
+    ]
+}
+
+fn gitea_headers(body: &[u8], delivery: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("X-Gitea-Signature", sign("shop-s3cret", body)),
+        ("X-Gitea-Event", "push".to_string()),
+        ("X-Gitea-Delivery", delivery.to_string()),
+    ]
+}
+
+/// The server's events of `kind`, oldest first.
+async fn events(server: &Server, kind: &str) -> Vec<Value> {
+    let res = reqwest::get(format!("{}/api/v1/events?limit=5000", server.url)).await.unwrap();
+    assert_eq!(res.status(), 200);
+    let all: Vec<Value> = res.json().await.unwrap();
+    all.into_iter().filter(|e| e["kind"] == kind).collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_push_naming_the_branch_with_another_branchs_commit_builds_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, shop) = shop_server(dir.path());
+    let reviewed = git(&shop, &["rev-parse", "HEAD"]);
+    git(&shop, &["checkout", "-q", "-b", "unreviewed"]);
+    let evil = commit(&shop, "skip the payment check");
+    git(&shop, &["checkout", "-q", "main"]);
+    let github = format!("{}/hooks/github", server.url);
+
+    // Correctly signed, naming `main`, with the commit of another branch: refused, nothing built.
+    let body = payload(GITHUB, "shop", "main", &evil);
+    let (status, reply) = deliver(&github, &github_headers(&body, "gh-evil"), body.clone()).await;
+    assert_eq!(status, 409, "{reply}");
+    let refusal = message(&reply);
+    assert!(
+        refusal.contains(&format!("commit {evil} is not on branch `main` of `shop`"))
+            && refusal.contains(&format!("the branch is at {reviewed}")),
+        "{reply}"
+    );
+    assert!(server.runs("shop").await.is_empty(), "no run of unreviewed code");
+    let refused = events(&server, "delivery.refused").await;
+    assert_eq!(refused.len(), 1, "{refused:#?}");
+    let data: Value = serde_json::from_str(refused[0]["data"].as_str().unwrap()).unwrap();
+    assert_eq!(data["reason"], refusal, "the store keeps the reason");
+    // Sent again, it is checked again, and refused again.
+    let (status, _) = deliver(&github, &github_headers(&body, "gh-evil-2"), body).await;
+    assert_eq!(status, 409);
+
+    // The branch's real head: one run.
+    let body = payload(GITHUB, "shop", "main", &reviewed);
+    let (status, reply) = deliver(&github, &github_headers(&body, "gh-head"), body).await;
+    assert_eq!(status, 202, "{reply}");
+    let runs = server.runs("shop").await;
+    assert_eq!(runs.len(), 1, "{runs:#?}");
+    assert_eq!(
+        (runs[0]["commit_sha"].as_str(), runs[0]["id"].as_i64()),
+        (Some(reviewed.as_str()), reply["run"].as_i64())
+    );
+
+    // Once merged into `main`, the same commit is the branch's and builds.
+    git(&shop, &["merge", "-q", "--ff-only", "unreviewed"]);
+    let body = payload(GITHUB, "shop", "main", &evil);
+    let (status, reply) = deliver(&github, &github_headers(&body, "gh-merged"), body).await;
+    assert_eq!(status, 202, "{reply}");
+    assert_eq!(server.runs("shop").await.len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn replays_and_forges_announcing_one_commit_make_one_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, shop) = shop_server(dir.path());
+    let first = git(&shop, &["rev-parse", "HEAD"]);
+    let github = format!("{}/hooks/github", server.url);
+    let body = payload(GITHUB, "shop", "main", &first);
+    let (status, reply) = deliver(&github, &github_headers(&body, "gh-1"), body.clone()).await;
+    assert_eq!(status, 202, "{reply}");
+    let run = reply["run"].as_i64().unwrap();
+
+    // The same signed body with a fresh delivery id (the header no signature covers): a replay.
+    for fresh in ["gh-2", "forged-id", ""] {
+        let (status, reply) = deliver(&github, &github_headers(&body, fresh), body.clone()).await;
+        assert_eq!(status, 200, "{reply}");
+        assert!(
+            reply["ignored"].as_str().unwrap().contains("duplicate"),
+            "{reply}"
+        );
+        assert_eq!(reply["run"].as_i64(), Some(run), "{reply}");
+    }
+
+    // Gitea and GitLab announcing the same commit (other bodies): ignored, naming the run.
+    let gitea_body = payload(GITEA, "shop", "main", &first);
+    let (status, reply) = deliver(
+        &format!("{}/hooks/gitea", server.url),
+        &gitea_headers(&gitea_body, "gt-1"),
+        gitea_body,
+    )
+    .await;
+    assert_eq!(status, 200, "{reply}");
+    assert!(
+        reply["ignored"].as_str().unwrap().contains(&format!("commit {first} was already announced")),
+        "{reply}"
+    );
+    assert_eq!(reply["run"].as_i64(), Some(run));
+    // GitLab signs nothing (its token is a password): a body edited to look new is still the commit.
+    let mut gitlab_body: Value = serde_json::from_slice(&payload(GITLAB, "shop", "main", &first)).unwrap();
+    gitlab_body["checkout_sha"] = json!(first);
+    gitlab_body["total_commits_count"] = json!(99);
+    let headers = vec![
+        ("X-Gitlab-Token", "shop-s3cret".to_string()),
+        ("X-Gitlab-Event", "Push Hook".to_string()),
+        ("X-Gitlab-Event-UUID", "gl-1".to_string()),
+    ];
+    let (status, reply) = deliver(
+        &format!("{}/hooks/gitlab", server.url),
+        &headers,
+        serde_json::to_vec(&gitlab_body).unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200, "{reply}");
+    assert_eq!(reply["run"].as_i64(), Some(run), "{reply}");
+
+    let runs = server.runs("shop").await;
+    assert_eq!(runs.len(), 1, "one commit, one run: {runs:#?}");
+    assert_eq!(events(&server, "delivery.ignored").await.len(), 2);
+
+    // A new commit announced by two forges at once: still one run.
+    let second = commit(&shop, "SHOP-433: Swiss VAT");
+    let (gh, gt) = (
+        payload(GITHUB, "shop", "main", &second),
+        payload(GITEA, "shop", "main", &second),
+    );
+    let gitea = format!("{}/hooks/gitea", server.url);
+    let (gh_headers, gt_headers) = (github_headers(&gh, "gh-3"), gitea_headers(&gt, "gt-2"));
+    let ((s1, r1), (s2, r2)) = tokio::join!(
+        deliver(&github, &gh_headers, gh.clone()),
+        deliver(&gitea, &gt_headers, gt.clone()),
+    );
+    let mut statuses = [s1, s2];
+    statuses.sort();
+    assert_eq!(statuses, [200, 202], "{r1}\n{r2}");
+    let runs = server.runs("shop").await;
+    assert_eq!(
+        runs.iter().filter(|r| r["commit_sha"] == second.as_str()).count(),
+        1,
+        "{runs:#?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn unauthenticated_callers_cannot_tell_services_or_their_set_up_apart() {
+    let dir = tempfile::tempdir().unwrap();
+    let shop = make_repo(dir.path(), "shop");
+    let blog = make_repo(dir.path(), "blog");
+    let wiki = make_repo(dir.path(), "wiki");
+    let (shop_var, unset_var) = (
+        format!("TANDEM_TEST_SHOP_HOOK_{}", std::process::id()),
+        format!("TANDEM_TEST_UNSET_HOOK_{}", std::process::id()),
+    );
+    let platform = dir.path().join("platform.yml");
+    std::fs::write(
+        &platform,
+        format!(
+            "{MARKETS}services:
+  - {{ name: shop, repo: {}, triggers: {{ webhook_secret: SHOP_HOOK }} }}
+  - {{ name: blog, repo: {}, triggers: {{ webhook_secret: BLOG_HOOK }} }}
+  - {{ name: wiki, repo: {} }}
+secrets:
+  SHOP_HOOK: {{ env: {shop_var} }}
+  BLOG_HOOK: {{ env: {unset_var} }}
+",
+            shop.display(),
+            blog.display(),
+            wiki.display()
+        ),
+    )
+    .unwrap();
+    let server = Server::start(&platform, &[(&shop_var, "shop-s3cret")]);
+    let github = format!("{}/hooks/github", server.url);
+    let sha = git(&shop, &["rev-parse", "HEAD"]);
+
+    let raw = |url: String, body: Vec<u8>| async move {
+        let res = reqwest::Client::new()
+            .post(url)
+            .header("X-Hub-Signature-256", format!("sha256={}", sign("a-guess", &body)))
+            .header("X-GitHub-Event", "push")
+            .header("X-GitHub-Delivery", "probe")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        (res.status().as_u16(), res.text().await.unwrap())
+    };
+    let answers = [
+        ("a bad signature", raw(github.clone(), payload(GITHUB, "shop", "main", &sha)).await),
+        (
+            "an unknown repository",
+            raw(github.clone(), payload(GITHUB, "warehouse", "main", &sha)).await,
+        ),
+        (
+            "an unknown ?service=",
+            raw(format!("{github}?service=ghost"), payload(GITHUB, "shop", "main", &sha)).await,
+        ),
+        (
+            "a secret whose variable is unset",
+            raw(github.clone(), payload(GITHUB, "blog", "main", &sha)).await,
+        ),
+        (
+            "a service that takes no webhooks",
+            raw(github.clone(), payload(GITHUB, "wiki", "main", &sha)).await,
+        ),
+    ];
+    for (what, answer) in &answers {
+        assert_eq!(answer, &answers[0].1, "{what} answers like a bad signature");
+    }
+    assert_eq!(answers[0].1.0, 401, "{}", answers[0].1.1);
+    assert!(!answers[0].1.1.contains(&unset_var), "{}", answers[0].1.1);
+
+    // The operator's log names each real reason, and never a secret's value.
+    let log = server.log();
+    for reason in [
+        "`X-Hub-Signature-256` does not match".to_string(),
+        "repository `warehouse`".to_string(),
+        "service `ghost`".to_string(),
+        unset_var.clone(),
+        "service `wiki` takes no webhooks".to_string(),
+    ] {
+        assert!(log.contains(&reason), "the log names {reason}:\n{log}");
+    }
+    assert!(!log.contains("shop-s3cret"), "{log}");
+    assert!(server.runs("shop").await.is_empty());
 }

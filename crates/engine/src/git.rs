@@ -28,6 +28,64 @@ pub fn resolve(repo: &Path, rev: &str) -> Result<String> {
     Ok(commit.id().to_string())
 }
 
+/// The commit branch `branch` points at: the local ref `refs/heads/<branch>` only, so a tag
+/// or another ref of the same name never stands in for the branch.
+pub fn branch_head(repo: &Path, branch: &str) -> Result<String> {
+    let handle = open(repo)?;
+    Ok(head_of(&handle, repo, branch)?.to_string())
+}
+
+fn head_of(handle: &gix::Repository, repo: &Path, branch: &str) -> Result<gix::ObjectId> {
+    let name = format!("refs/heads/{branch}");
+    let mut reference = handle
+        .try_find_reference(name.as_str())
+        .with_context(|| format!("cannot read `{name}` in {}", repo.display()))?
+        .ok_or_else(|| anyhow!("branch `{branch}` does not exist in {}", repo.display()))?;
+    Ok(reference
+        .peel_to_commit()
+        .with_context(|| format!("branch `{branch}` of {} does not point at a commit", repo.display()))?
+        .id)
+}
+
+/// Where a commit stands on a branch, as the repository has it now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OnBranch {
+    /// The commit is the branch's head.
+    Head,
+    /// The branch already holds the commit, below its head.
+    Ancestor { head: String },
+    /// The repository has the commit, but the branch does not hold it.
+    Elsewhere { head: String },
+    /// The repository has no such commit.
+    Unknown { head: String },
+}
+
+/// Where commit `sha` stands on branch `branch` (the local ref `refs/heads/<branch>`, never a
+/// tag or a remote-tracking ref of the same name).
+pub fn locate_on_branch(repo: &Path, branch: &str, sha: &str) -> Result<OnBranch> {
+    let handle = open(repo)?;
+    let head = head_of(&handle, repo, branch)?;
+    let commit = gix::ObjectId::from_hex(sha.as_bytes()).with_context(|| format!("`{sha}` is not a commit id"))?;
+    let head_hex = head.to_string();
+    if commit == head {
+        return Ok(OnBranch::Head);
+    }
+    let is_commit = handle
+        .try_find_header(commit)
+        .with_context(|| format!("cannot look up commit {sha} in {}", repo.display()))?
+        .is_some_and(|h| h.kind() == gix::object::Kind::Commit);
+    if !is_commit {
+        return Ok(OnBranch::Unknown { head: head_hex });
+    }
+    let base = handle
+        .merge_base(commit, head)
+        .with_context(|| format!("cannot compare {sha} with branch `{branch}` in {}", repo.display()))?;
+    Ok(match base {
+        Some(base) if base.detach() == commit => OnBranch::Ancestor { head: head_hex },
+        _ => OnBranch::Elsewhere { head: head_hex },
+    })
+}
+
 /// Commits reachable from `tip`, newest first, at most `limit`.
 pub fn read_history(repo: &Path, tip: &str, limit: usize) -> Result<Vec<NewCommit>> {
     let repo = open(repo)?;
@@ -237,6 +295,34 @@ mod tests {
             changed_paths(&repo, Some(&tip), &history[1].sha).unwrap(),
             ["src/b.txt"]
         );
+    }
+
+    #[test]
+    fn a_commit_is_located_on_the_branch_and_nowhere_else() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = dir.path().join("r");
+        make_repo(&repo, &[("one", "a.txt", "1"), ("two", "a.txt", "2")]);
+        let head = resolve(&repo, "main").unwrap();
+        let parent = resolve(&repo, "main~1").unwrap();
+        tandem_testkit::git(&repo, &["checkout", "-q", "-b", "feature"]);
+        std::fs::write(repo.join("a.txt"), "evil").unwrap();
+        tandem_testkit::git(&repo, &["commit", "-q", "-am", "unreviewed"]);
+        let feature = resolve(&repo, "feature").unwrap();
+        // A tag named like the branch must not stand in for it.
+        tandem_testkit::git(&repo, &["tag", "main", &feature]);
+
+        assert_eq!(locate_on_branch(&repo, "main", &head).unwrap(), OnBranch::Head);
+        let on = |sha: &str| locate_on_branch(&repo, "main", sha).unwrap();
+        assert_eq!(on(&parent), OnBranch::Ancestor { head: head.clone() });
+        assert_eq!(on(&feature), OnBranch::Elsewhere { head: head.clone() });
+        assert_eq!(on(&"ab".repeat(20)), OnBranch::Unknown { head: head.clone() });
+        assert_eq!(
+            locate_on_branch(&repo, "feature", &head).unwrap(),
+            OnBranch::Ancestor { head: feature.clone() }
+        );
+        assert_eq!(branch_head(&repo, "main").unwrap(), head, "the branch, not the tag");
+        let err = locate_on_branch(&repo, "nope", &head).unwrap_err();
+        assert!(err.to_string().contains("branch `nope` does not exist"), "{err}");
     }
 
     #[test]

@@ -255,7 +255,7 @@ impl Engine {
         let repo = self.repo_path(service).await?;
         let branch = svc.branch.clone();
         let (head, commits) = tokio::task::spawn_blocking(move || -> Result<_> {
-            let head = git::resolve(&repo, &branch)?;
+            let head = git::branch_head(&repo, &branch)?;
             let commits = git::read_history(&repo, &head, HISTORY_LIMIT)?;
             Ok((head, commits))
         })

@@ -5,14 +5,19 @@
 //! Polling starts a run when the branch head differs from the commit of the service's latest
 //! run (whatever started that run), so a push seen by a webhook is not built twice. A schedule
 //! fires at most once per tick: fire times missed while the server was down are not caught up.
+//!
+//! A push announced by a webhook is built only when the service's branch, read in its
+//! repository, is at that commit or already holds it ([`Engine::trigger_push`]): a forge's
+//! payload says which commit it pushed, never what the branch is.
 
 use crate::Engine;
+use crate::git::OnBranch;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 use tandem_core::platform::Service;
 use tandem_core::schedule::Schedule;
-use tandem_store::now_ms;
+use tandem_store::{RunRow, now_ms};
 
 /// How often the worker wakes: the resolution of polling and schedules (cron has seconds).
 const TICK: Duration = Duration::from_secs(1);
@@ -129,7 +134,7 @@ impl Engine {
     async fn poll_service(self: &Arc<Self>, svc: &Service) -> anyhow::Result<()> {
         let repo = self.repo_path(&svc.name).await?;
         let branch = svc.branch.clone();
-        let head = tokio::task::spawn_blocking(move || crate::git::resolve(&repo, &branch)).await??;
+        let head = tokio::task::spawn_blocking(move || crate::git::branch_head(&repo, &branch)).await??;
         let latest = self.store.list_runs(Some(&svc.name), 1).await?;
         if latest.first().is_some_and(|r| r.commit_sha == head) {
             return Ok(());
@@ -137,6 +142,44 @@ impl Engine {
         let run = self.trigger_run_at(&svc.name, &svc.branch, &head, "poll").await?;
         tracing::info!(service = %svc.name, run = run.id, commit = %head, "polling found a new commit");
         Ok(())
+    }
+}
+
+/// What became of a push announced by a webhook.
+#[derive(Debug)]
+pub enum PushOutcome {
+    /// The branch holds the commit: a `push` run of it was queued.
+    Queued(RunRow),
+    /// The repository has the commit, but the service's branch does not hold it: nothing is
+    /// built. Why, for the forge and the store.
+    NotOnBranch(String),
+    /// The repository has no such commit (yet). Why, for the forge and the store.
+    Unknown(String),
+}
+
+impl Engine {
+    /// Queues a `push` run of `sha` when the service's branch, read in its repository, is at
+    /// `sha` or already holds it; a commit of another branch announced as this one is refused.
+    pub async fn trigger_push(self: &Arc<Self>, service: &str, sha: &str) -> anyhow::Result<PushOutcome> {
+        let svc = self.platform_service(service).await?;
+        let repo = self.repo_path(service).await?;
+        let (repo2, branch, sha2) = (repo.clone(), svc.branch.clone(), sha.to_string());
+        let place = tokio::task::spawn_blocking(move || crate::git::locate_on_branch(&repo2, &branch, &sha2)).await??;
+        let branch = &svc.branch;
+        match place {
+            OnBranch::Head | OnBranch::Ancestor { .. } => {
+                Ok(PushOutcome::Queued(self.trigger_run_at(service, branch, sha, "push").await?))
+            }
+            OnBranch::Elsewhere { head } => Ok(PushOutcome::NotOnBranch(format!(
+                "commit {sha} is not on branch `{branch}` of `{service}`: the branch is at {head} and does not hold it; \
+                 only the branch's head or a commit it already holds is built"
+            ))),
+            OnBranch::Unknown { head } => Ok(PushOutcome::Unknown(format!(
+                "commit {sha} is not in the repository of `{service}` ({}), whose branch `{branch}` is at {head}; \
+                 a redelivery once the commit is there may build it",
+                repo.display()
+            ))),
+        }
     }
 }
 

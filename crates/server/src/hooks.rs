@@ -2,7 +2,13 @@
 //! token: a request is authenticated by its service's webhook secret (an HMAC-SHA256 of the raw
 //! body, or GitLab's token), compared in constant time before anything is acted on. The
 //! service is the one named by `?service=`, else the one named after the payload's repository.
-//! A delivery id already received is answered as a duplicate, so a retry starts one run.
+//! Every failure to authenticate (no such service, no secret, an unset secret, a bad
+//! signature) gets the same 401 and body; only the server's log says which it was.
+//!
+//! A body already received for the service is a duplicate, whatever its delivery-id header
+//! (which no signature covers); a commit already announced or built is not built again, so one
+//! commit makes one run however many forges announce it. The engine builds a pushed commit only
+//! when the service's branch, read in its repository, is at it or already holds it.
 
 use crate::AppState;
 use crate::error::{ApiError, ApiResult, QueryParams};
@@ -18,6 +24,8 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use tandem_core::platform::{Platform, Service};
+use tandem_engine::triggers::PushOutcome;
+use tandem_store::{Claim, NewDelivery};
 
 /// The webhook routes: push hooks take no credential (their signature is checked); the
 /// Alertmanager hook takes a bearer token.
@@ -142,6 +150,14 @@ pub async fn gitea(
     receive(Provider::Gitea, &state, q, &headers, &body).await
 }
 
+/// What every caller that fails authentication is told, whatever the reason (no such service,
+/// no webhook secret, the secret's variable unset, a wrong signature): the answer must not tell
+/// an unauthenticated caller which services exist or how they are set up. The server's log
+/// names the real reason for the operator.
+const NOT_AUTHENTICATED: &str = "the delivery is not authenticated: its signature does not match the webhook secret \
+     of the service it names; check the hook's URL (`?service=`) and secret, and the service's `webhook_secret` \
+     (the server's log says which)";
+
 async fn receive(
     provider: Provider,
     state: &AppState,
@@ -155,21 +171,13 @@ async fn receive(
     let payload: Value = serde_json::from_slice(body)
         .map_err(|e| ApiError::bad_request(format!("the {} webhook body is not valid JSON: {e}", provider.name())))?;
     let platform = state.engine.store.load_platform().await?;
-    let service = find_service(&platform, provider, q.service.as_deref(), &payload)?;
-    let secret_name = service.triggers.webhook_secret.as_deref().ok_or_else(|| {
-        ApiError::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            format!(
-                "service `{}` takes no webhooks: give it `triggers: {{ webhook_secret: NAME }}` in the platform file",
-                service.name
-            ),
-        )
-    })?;
-    let secret = tandem_engine::secrets::secret_value(&platform, secret_name).map_err(ApiError::internal)?;
-    provider
-        .verify(secret.as_bytes(), signature, body)
-        .map_err(unauthorized)?;
+    let service = match authenticate(provider, &platform, q.service.as_deref(), &payload, signature, body)? {
+        Ok(service) => service,
+        Err(reason) => {
+            tracing::warn!(provider = provider.name(), reason = %reason, "webhook refused: not authenticated");
+            return Err(unauthorized(NOT_AUTHENTICATED.to_string()));
+        }
+    };
 
     let event_header = provider.event_header();
     let event = header(headers, event_header)
@@ -184,46 +192,107 @@ async fn receive(
         PushTarget::Ignore(reason) => return Ok(ignored(reason)),
     };
 
-    let delivery = match header(headers, provider.delivery_header()) {
-        Some(id) if !id.is_empty() && id.len() <= 200 => id.to_string(),
-        _ => format!("sha256:{}", hex::encode(Sha256::digest(body))),
-    };
+    // Known by what was signed (the body), never by the unsigned delivery-id header.
+    let digest = hex::encode(Sha256::digest(body));
+    let delivery_id = header(headers, provider.delivery_header()).filter(|id| !id.is_empty() && id.len() <= 200);
     let store = &state.engine.store;
-    if !store.record_delivery(provider.name(), &delivery, &service.name).await? {
-        return Ok(ignored(format!(
-            "delivery `{delivery}` is a duplicate: it was already received"
-        )));
-    }
-    match state
-        .engine
-        .trigger_run_at(&service.name, &push.branch, &push.commit, "push")
-        .await
-    {
-        Ok(run) => {
-            store.set_delivery_run(provider.name(), &delivery, run.id).await?;
+    let claim = store
+        .claim_delivery(NewDelivery {
+            provider: provider.name(),
+            delivery_id,
+            service: &service.name,
+            digest: &digest,
+            branch: &push.branch,
+            commit_sha: &push.commit,
+        })
+        .await?;
+    let delivery = match claim {
+        Claim::Claimed { id } => id,
+        Claim::Replay(row) => {
+            let what = match (row.outcome.as_str(), row.run_id, row.reason) {
+                ("queued", Some(run), _) => format!("it queued run {run}"),
+                (_, _, Some(reason)) => reason,
+                _ => "it is being processed".to_string(),
+            };
+            return Ok(ignored_run(
+                format!("this delivery is a duplicate: the same body was already received ({what})"),
+                row.run_id,
+            ));
+        }
+        Claim::AlreadyAnnounced { reason, run_id } => return Ok(ignored_run(reason, run_id)),
+    };
+    let outcome = match state.engine.trigger_push(&service.name, &push.commit).await {
+        Ok(outcome) => outcome,
+        Err(e) => {
+            store.refuse_delivery(delivery, &format!("{e:#}")).await?;
+            return Err(e.into());
+        }
+    };
+    match outcome {
+        PushOutcome::Queued(run) => {
+            store.set_delivery_run(delivery, run.id).await?;
             tracing::info!(provider = provider.name(), service = %service.name, run = run.id, "webhook queued a run");
             Ok((StatusCode::ACCEPTED, Json(json!({ "run": run.id }))).into_response())
         }
-        Err(e) => {
-            store
-                .forget_delivery(provider.name(), &delivery, &format!("{e:#}"))
-                .await?;
-            Err(e.into())
+        PushOutcome::NotOnBranch(reason) => {
+            store.refuse_delivery(delivery, &reason).await?;
+            tracing::warn!(provider = provider.name(), service = %service.name, reason = %reason, "webhook refused a push");
+            Err(ApiError::new(StatusCode::CONFLICT, "not_on_branch", reason))
+        }
+        PushOutcome::Unknown(reason) => {
+            store.refuse_delivery(delivery, &reason).await?;
+            Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "unknown_commit", reason))
         }
     }
 }
 
-/// The service a delivery is for: `?service=`, else the one named after the repository.
+/// The service a delivery is for, once its signature is checked with that service's secret.
+/// `Err` is a fault of ours (the platform cannot be read); `Ok(Err(reason))` is a caller who is
+/// not authenticated, with the reason for the log only.
+fn authenticate<'p>(
+    provider: Provider,
+    platform: &'p Platform,
+    explicit: Option<&str>,
+    payload: &Value,
+    signature: &str,
+    body: &[u8],
+) -> ApiResult<Result<&'p Service, String>> {
+    let service = match find_service(platform, provider, explicit, payload)? {
+        Ok(service) => service,
+        Err(reason) => {
+            // The same work as a real check, so that the time of the answer tells nothing either.
+            let _ = provider.verify(b"no such service", signature, body);
+            return Ok(Err(reason));
+        }
+    };
+    let Some(secret_name) = service.triggers.webhook_secret.as_deref() else {
+        return Ok(Err(format!(
+            "service `{}` takes no webhooks: give it `triggers: {{ webhook_secret: NAME }}` in the platform file",
+            service.name
+        )));
+    };
+    let secret = match tandem_engine::secrets::secret_value(platform, secret_name) {
+        Ok(secret) => secret,
+        Err(e) => return Ok(Err(format!("service `{}`: {e:#}", service.name))),
+    };
+    Ok(provider
+        .verify(secret.as_bytes(), signature, body)
+        .map(|()| service)
+        .map_err(|e| format!("service `{}`: {e}", service.name)))
+}
+
+/// The service a delivery names: `?service=`, else the one named after the repository.
+/// `Ok(Err(reason))` when no service is so named (told to the log, not to the caller).
 fn find_service<'p>(
     platform: &'p Platform,
     provider: Provider,
     explicit: Option<&str>,
     payload: &Value,
-) -> ApiResult<&'p Service> {
+) -> ApiResult<Result<&'p Service, String>> {
     if let Some(name) = explicit {
-        return platform
+        return Ok(platform
             .service(name)
-            .ok_or_else(|| ApiError::not_found(format!("service `{name}` (from `?service=`) is not in the platform")));
+            .ok_or_else(|| format!("service `{name}` (from `?service=`) is not in the platform")));
     }
     let names = repository_names(provider, payload);
     let Some(first) = names.first() else {
@@ -231,14 +300,14 @@ fn find_service<'p>(
             "the payload names no repository (`repository.name` is missing): add `?service=NAME` to the hook's URL",
         ));
     };
-    names
+    Ok(names
         .iter()
         .find_map(|n| platform.service(n).or_else(|| platform.service(&n.to_lowercase())))
         .ok_or_else(|| {
-            ApiError::not_found(format!(
+            format!(
                 "no service is named after repository `{first}`: name the service so, or add `?service=NAME` to the hook's URL"
-            ))
-        })
+            )
+        }))
 }
 
 /// The repository's names in a payload, most specific first.
@@ -319,6 +388,14 @@ fn ignored(reason: String) -> Response {
     (StatusCode::OK, Json(json!({ "ignored": reason }))).into_response()
 }
 
+/// An ignored delivery whose commit already has a run: the answer names it.
+fn ignored_run(reason: String, run: Option<i64>) -> Response {
+    match run {
+        Some(run) => (StatusCode::OK, Json(json!({ "ignored": reason, "run": run }))).into_response(),
+        None => ignored(reason),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -389,11 +466,14 @@ services:
         ] {
             let payload: Value = serde_json::from_str(text).unwrap();
             assert_eq!(
-                find_service(&p, provider, None, &payload).unwrap().name,
+                find_service(&p, provider, None, &payload).unwrap().unwrap().name,
                 "shop",
                 "{provider:?}"
             );
-            assert_eq!(find_service(&p, provider, Some("blog"), &payload).unwrap().name, "blog");
+            assert_eq!(
+                find_service(&p, provider, Some("blog"), &payload).unwrap().unwrap().name,
+                "blog"
+            );
             let push = parse_push(&payload, "main").unwrap();
             let expected = Push {
                 branch: "main".into(),
@@ -404,14 +484,13 @@ services:
     }
 
     #[test]
-    fn unknown_repositories_and_services_are_404_and_a_nameless_payload_is_400() {
+    fn unknown_repositories_and_services_are_named_for_the_log_and_a_nameless_payload_is_400() {
         let p = platform();
         let payload = json!({ "repository": { "name": "warehouse" } });
-        let err = find_service(&p, Provider::GitHub, None, &payload).unwrap_err();
-        assert_eq!(err.status, StatusCode::NOT_FOUND);
-        assert!(err.message.contains("repository `warehouse`"), "{}", err.message);
-        let err = find_service(&p, Provider::GitHub, Some("nope"), &payload).unwrap_err();
-        assert_eq!(err.status, StatusCode::NOT_FOUND);
+        let reason = find_service(&p, Provider::GitHub, None, &payload).unwrap().unwrap_err();
+        assert!(reason.contains("repository `warehouse`"), "{reason}");
+        let reason = find_service(&p, Provider::GitHub, Some("nope"), &payload).unwrap().unwrap_err();
+        assert!(reason.contains("service `nope`"), "{reason}");
         let err = find_service(&p, Provider::Gitea, None, &json!({ "ref": "x" })).unwrap_err();
         assert_eq!(err.status, StatusCode::BAD_REQUEST);
         assert!(err.message.contains("`repository.name` is missing"), "{}", err.message);

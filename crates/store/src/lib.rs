@@ -33,7 +33,7 @@ pub use configs::{
     ChangeReviewRow, ChangeRevisionRow, ChangeRow, ConfigVersionRow, MarketConfigRow, NewChange, NewConfigVersion,
 };
 pub use control::{DecisionRow, GateResultRow, MarketGateRow, NewDecision, NewGateResult};
-pub use deliveries::DeliveryRow;
+pub use deliveries::{Claim, DeliveryRow, NewDelivery};
 pub use events::EventRow;
 pub use flags::FlagVersionRow;
 pub use flow::FlowFacts;
