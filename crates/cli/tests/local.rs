@@ -166,3 +166,27 @@ pipeline:
     assert!(text.contains("key:\n***\nend of key"), "{text}");
     assert!(text.contains("on stderr between the halves\n***"), "{text}");
 }
+
+#[test]
+fn a_reader_that_goes_away_ends_a_command_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("tandem.yml"), SPEC).unwrap();
+    for args in [&["lint"][..], &["lint", "--json"]] {
+        // `tandem lint | head -0`: the reading end is closed before tandem writes a byte.
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let out = Command::new(env!("CARGO_BIN_EXE_tandem"))
+            .args(args)
+            .current_dir(dir.path())
+            .stdout(writer)
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(String::from_utf8_lossy(&out.stderr), "", "{args:?}: nothing to say");
+    }
+}
