@@ -282,7 +282,9 @@ mod tests {
         let path = dir.path().join("log");
         let mut log = LogWriter::new(&path, vec!["s3cret".into()]).unwrap();
         log.note("▶ step").await.unwrap();
-        log.output(Stream::Stdout, b"the s3cret is out\nno newline").await.unwrap();
+        log.output(Stream::Stdout, b"the s3cret is out\nno newline")
+            .await
+            .unwrap();
         assert!(log.flush_due().is_some(), "text waits in the buffer");
         let text = String::from_utf8(log.finish_in_memory().await.unwrap().unwrap()).unwrap();
         assert_eq!(strip_stamps(&text), "▶ step\nthe *** is out\nno newline");
