@@ -1,10 +1,12 @@
 //! `tandem`: one binary for the server, the demo and the client commands.
 
+// First: its `out!` and `outln!` macros serve the modules below.
+#[macro_use]
+mod output;
 mod client;
 mod commands;
 mod demo;
 mod local_run;
-mod output;
 mod server;
 
 use clap::{Parser, Subcommand};
@@ -96,11 +98,20 @@ fn main() -> ExitCode {
     };
     match runtime.block_on(run(cli)) {
         Ok(code) => code,
+        // The reader of our output went away (`| head`): nothing is wrong, like other Unix tools.
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
         }
     }
+}
+
+/// Whether `e` comes from writing to a pipe whose reader has gone.
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain()
+        .filter_map(|cause| cause.downcast_ref::<std::io::Error>())
+        .any(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
 }
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {

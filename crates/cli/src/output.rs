@@ -1,16 +1,36 @@
 //! Human tables and JSON output.
+//!
+//! Everything a command prints on standard output goes through [`out!`] and [`outln!`], which
+//! return the write's error instead of panicking like `println!`: a reader that goes away
+//! (`tandem idea flow T-5 | head -1`) ends the command quietly (see `main`).
+
+/// Like `print!`, but a failed write is an `Err(std::io::Error)` to pass up with `?`.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        write!(std::io::stdout().lock(), $($arg)*)
+    }};
+}
+
+/// Like `println!`, but a failed write is an `Err(std::io::Error)` to pass up with `?`.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout().lock(), $($arg)*)
+    }};
+}
 
 use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
 use serde::Serialize;
 
 /// Prints `value` as pretty JSON.
 pub fn print_json<T: Serialize>(value: &T) -> anyhow::Result<()> {
-    println!("{}", serde_json::to_string_pretty(value)?);
+    outln!("{}", serde_json::to_string_pretty(value)?)?;
     Ok(())
 }
 
 /// Prints a table with `headers`; plain (no colours) when NO_COLOR is set or not a terminal.
-pub fn print_table(headers: &[&str], rows: Vec<Vec<String>>) {
+pub fn print_table(headers: &[&str], rows: Vec<Vec<String>>) -> std::io::Result<()> {
     let mut table = Table::new();
     table.load_preset(UTF8_FULL_CONDENSED).set_header(headers.to_vec());
     if std::env::var_os("NO_COLOR").is_some() {
@@ -19,7 +39,7 @@ pub fn print_table(headers: &[&str], rows: Vec<Vec<String>>) {
     for row in rows {
         table.add_row(row);
     }
-    println!("{table}");
+    outln!("{table}")
 }
 
 /// A Unix-ms time as local-free UTC text, or `-`.

@@ -115,3 +115,78 @@ fn tandem_lint_reports_every_error_with_its_place() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read missing.yml"));
 }
+
+#[test]
+fn secrets_never_reach_the_stored_log_however_a_step_prints_them() {
+    let key = "-----BEGIN TEST KEY-----\nMIIBsecretlineNumberTwo\n-----END TEST KEY-----";
+    let split = "firsthalfSECONDHALF";
+    let dir = repo(
+        "service: notes
+pipeline:
+  jobs:
+    leak:
+      secrets: [KEY, SPLIT]
+      steps:
+        # The multi-line secret in one write; the other in two writes with the other pipe's
+        # output in between (the pauses make each write reach the runner on its own).
+        - run: |
+            printf 'key:\\n%s\\nend of key\\n' \"$KEY\"
+            printf '%.9s' \"$SPLIT\"; sleep 0.3
+            echo 'on stderr between the halves' >&2; sleep 0.3
+            printf '%s\\n' \"${SPLIT#?????????}\"
+",
+    );
+    let platform = dir.path().join("platform.yml");
+    std::fs::write(
+        &platform,
+        "markets:\n  - { id: fr, name: France, region: w, currency: EUR, locale: fr-FR, timezone: Europe/Paris }\nservices: []\nsecrets:\n  KEY: { env: TANDEM_TEST_KEY }\n  SPLIT: { env: TANDEM_TEST_SPLIT }\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_tandem"))
+        .args(["run", "--logs", "--platform"])
+        .arg(&platform)
+        .current_dir(dir.path())
+        .env("NO_COLOR", "1")
+        .env("TANDEM_TEST_KEY", key)
+        .env("TANDEM_TEST_SPLIT", split)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    let log = err.split_once("── log of leak ──").unwrap().1;
+    // What a reader sees, time stamps left out.
+    let text: String = log
+        .lines()
+        .map(|l| l.split_once("] ").map_or(l, |x| x.1))
+        .collect::<Vec<_>>()
+        .join("\n");
+    for shown in ["MIIBsecretlineNumberTwo", "BEGIN TEST KEY", "firsthalf", "SECONDHALF"] {
+        assert!(!text.contains(shown), "`{shown}` leaked:\n{text}");
+    }
+    assert!(text.contains("key:\n***\nend of key"), "{text}");
+    assert!(text.contains("on stderr between the halves\n***"), "{text}");
+}
+
+#[test]
+fn a_reader_that_goes_away_ends_a_command_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("tandem.yml"), SPEC).unwrap();
+    for args in [&["lint"][..], &["lint", "--json"]] {
+        // `tandem lint | head -0`: the reading end is closed before tandem writes a byte.
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let out = Command::new(env!("CARGO_BIN_EXE_tandem"))
+            .args(args)
+            .current_dir(dir.path())
+            .stdout(writer)
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(String::from_utf8_lossy(&out.stderr), "", "{args:?}: nothing to say");
+    }
+}

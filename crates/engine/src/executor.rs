@@ -6,6 +6,7 @@
 //! running, and its output pipes close.
 
 use crate::logs::LogWriter;
+use crate::masking::Stream;
 use anyhow::{Context, Result};
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
@@ -174,11 +175,11 @@ async fn run_local(
         tokio::select! {
             status = child.wait() => break status.context("cannot wait for the step")?,
             n = read_some(&mut stdout, &mut out_buf), if stdout.is_some() => match n {
-                Some(n) => log.output(&out_buf[..n]).await?,
+                Some(n) => log.output(Stream::Stdout, &out_buf[..n]).await?,
                 None => stdout = None,
             },
             n = read_some(&mut stderr, &mut err_buf), if stderr.is_some() => match n {
-                Some(n) => log.output(&err_buf[..n]).await?,
+                Some(n) => log.output(Stream::Stderr, &err_buf[..n]).await?,
                 None => stderr = None,
             },
             _ = stop.cancelled(), if stopping.is_none() => {
@@ -202,11 +203,11 @@ async fn run_local(
     while stdout.is_some() || stderr.is_some() {
         tokio::select! {
             n = read_some(&mut stdout, &mut out_buf), if stdout.is_some() => match n {
-                Some(n) => log.output(&out_buf[..n]).await?,
+                Some(n) => log.output(Stream::Stdout, &out_buf[..n]).await?,
                 None => stdout = None,
             },
             n = read_some(&mut stderr, &mut err_buf), if stderr.is_some() => match n {
-                Some(n) => log.output(&err_buf[..n]).await?,
+                Some(n) => log.output(Stream::Stderr, &err_buf[..n]).await?,
                 None => stderr = None,
             },
         }
@@ -312,7 +313,7 @@ mod tests {
     async fn a_step_runs_with_its_env_in_its_own_group_and_its_output_reaches_the_file_while_it_runs() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("log");
-        let mut log = LogWriter::new(&path, vec![]);
+        let mut log = LogWriter::new(&path, vec![]).unwrap();
         let mut env = env_with_path(&std::env::var("PATH").unwrap());
         env.insert("GREETING".into(), "hello".into());
         let step = StepRequest {

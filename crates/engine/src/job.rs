@@ -282,7 +282,7 @@ impl Engine {
             }
         }
         let mut log =
-            LogWriter::new(log_path, secrets.values().cloned().collect()).with_limit(self.settings.max_log_bytes);
+            LogWriter::new(log_path, secrets.values().cloned().collect())?.with_limit(self.settings.max_log_bytes);
         let env = step_env(&ctx.run, &ctx.env, job, &secrets);
         let deadline = job.spec.timeout.map(|t| Instant::now() + t);
         let attempts = job.spec.retry + 1;

@@ -14,6 +14,7 @@ pub mod incidents;
 mod job;
 pub mod launch;
 pub mod logs;
+pub mod masking;
 pub mod metrics;
 pub mod monitor;
 pub mod notifications;

@@ -1,24 +1,21 @@
 //! A job's log as it is written: each line stamped with the time since the job started,
 //! secret values masked, ANSI colours kept as the program wrote them.
 //!
-//! Masking works on whole lines, so a secret printed in several writes on one line is still
-//! caught. A line longer than [`MAX_LINE`] is written in pieces; the last `longest secret - 1`
-//! bytes of each piece are held back so a secret cannot straddle two pieces unmasked.
+//! Masking works on each step's output as one byte stream fed by its two pipes, across writes
+//! and lines (see [`crate::masking`]); time stamps are added after, so they never split a
+//! secret out of the masker's sight.
 
-use std::borrow::Cow;
+use crate::masking::{Masker, Stream};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 use tokio::io::AsyncWriteExt;
 
-/// Longest run of output kept in memory before it is written out, newline or not.
-pub const MAX_LINE: usize = 64 * 1024;
 /// Longest a written line stays in the writer's buffer before it reaches the file that live
 /// views read (they poll it every 250 ms).
 pub const LIVE_DELAY: Duration = Duration::from_millis(250);
 /// Text gathered before it is written out: a step printing millions of short lines must not
 /// cost a write call each.
 const BUFFER: usize = 256 * 1024;
-const MASK: &[u8] = b"***";
 
 #[derive(Debug)]
 pub struct LogWriter {
@@ -31,8 +28,10 @@ pub struct LogWriter {
     /// Since when the buffer holds text the file does not.
     unflushed: Option<Instant>,
     started: Instant,
-    secrets: Vec<Vec<u8>>,
-    pending: Vec<u8>,
+    /// `None` when the job has no secret.
+    masker: Option<Masker>,
+    /// The masker's output, kept to serve again.
+    masked: Vec<u8>,
     /// Whether the next byte written starts a line (and so gets a time stamp).
     at_line_start: bool,
     pub bytes: u64,
@@ -46,26 +45,29 @@ pub const DEFAULT_LOG_LIMIT: u64 = 4 << 30;
 
 impl LogWriter {
     /// A log to be written to `path` (not made yet), with these secrets masked.
-    pub fn new(path: impl Into<PathBuf>, secrets: Vec<String>) -> Self {
-        let mut secrets: Vec<Vec<u8>> = secrets
-            .into_iter()
-            .filter(|s| !s.is_empty())
-            .map(String::into_bytes)
-            .collect();
-        secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
-        Self {
+    ///
+    /// Fails only when the secrets are too large to be searched for.
+    pub fn new(path: impl Into<PathBuf>, secrets: Vec<String>) -> std::io::Result<Self> {
+        let secrets: Vec<Vec<u8>> = secrets.into_iter().map(String::into_bytes).collect();
+        let masker = Masker::new(&secrets).map_err(|e| {
+            std::io::Error::other(format!(
+                "cannot prepare the masking of the job's {} secrets: {e}; make the secret values shorter",
+                secrets.len()
+            ))
+        })?;
+        Ok(Self {
             path: path.into(),
             file: None,
             buffer: Vec::new(),
             unflushed: None,
             started: Instant::now(),
-            secrets,
-            pending: Vec::new(),
+            masker,
+            masked: Vec::new(),
             at_line_start: true,
             bytes: 0,
             limit: DEFAULT_LOG_LIMIT,
             dropped: 0,
-        }
+        })
     }
 
     /// Keeps at most `limit` bytes of output.
@@ -76,75 +78,57 @@ impl LogWriter {
 
     /// A line of Tandem's own (a step starting, an artifact stored…).
     pub async fn note(&mut self, line: &str) -> std::io::Result<()> {
-        self.flush_pending(true).await?;
+        self.end_output().await?;
         self.emit(format!("{line}\n").as_bytes()).await
     }
 
-    /// Output of a step, as it came.
-    pub async fn output(&mut self, chunk: &[u8]) -> std::io::Result<()> {
-        self.pending.extend_from_slice(chunk);
-        let mut start = 0;
-        while let Some(pos) = self.pending[start..].iter().position(|b| *b == b'\n') {
-            let end = start + pos + 1;
-            let line = std::mem::take(&mut self.pending);
-            let result = self.emit_masked(&line[start..end]).await;
-            self.pending = line;
-            result?;
-            start = end;
-        }
-        self.pending.drain(..start);
-        if self.pending.len() > MAX_LINE {
-            self.flush_pending(false).await?;
-        }
-        Ok(())
-    }
-
-    async fn emit_masked(&mut self, bytes: &[u8]) -> std::io::Result<()> {
-        match mask(bytes, &self.secrets) {
-            Cow::Borrowed(b) => self.emit(b).await,
-            Cow::Owned(b) => self.emit(&b).await,
+    /// Output of a step from one of its pipes, as it came.
+    pub async fn output(&mut self, stream: Stream, chunk: &[u8]) -> std::io::Result<()> {
+        match &mut self.masker {
+            None => self.emit(chunk).await,
+            Some(masker) => {
+                let mut masked = std::mem::take(&mut self.masked);
+                masker.push(stream, chunk, &mut masked);
+                let result = self.emit(&masked).await;
+                masked.clear();
+                self.masked = masked;
+                result
+            }
         }
     }
 
-    /// Ends the step's output: what is pending is written with a newline.
+    /// Ends the step's output: what the masker held is written, and a last line without a
+    /// newline gets one.
     pub async fn end_output(&mut self) -> std::io::Result<()> {
-        self.flush_pending(true).await
-    }
-
-    async fn flush_pending(&mut self, all: bool) -> std::io::Result<()> {
-        if self.pending.is_empty() {
-            return Ok(());
+        if let Some(masker) = &mut self.masker {
+            let mut masked = std::mem::take(&mut self.masked);
+            masker.finish(&mut masked);
+            let result = self.emit(&masked).await;
+            masked.clear();
+            self.masked = masked;
+            result?;
         }
-        let keep = if all {
-            0
-        } else {
-            self.secrets.first().map_or(0, |s| s.len().saturating_sub(1))
-        };
-        let cut = self.pending.len() - keep.min(self.pending.len());
-        let rest = self.pending.split_off(cut);
-        let head = std::mem::replace(&mut self.pending, rest);
-        self.emit_masked(&head).await?;
-        if all && !self.at_line_start {
+        if !self.at_line_start {
             self.emit(b"\n").await?;
         }
         Ok(())
     }
 
+    /// Writes `bytes`, each line that starts in it stamped.
     async fn emit(&mut self, bytes: &[u8]) -> std::io::Result<()> {
-        if bytes.is_empty() {
-            return Ok(());
+        for line in bytes.split_inclusive(|b| *b == b'\n') {
+            if self.bytes >= self.limit {
+                self.dropped += line.len() as u64;
+                continue;
+            }
+            if self.at_line_start {
+                let t = self.started.elapsed();
+                self.write(&stamp(t.as_secs(), t.subsec_millis())).await?;
+            }
+            self.write(line).await?;
+            self.bytes += line.len() as u64;
+            self.at_line_start = line.ends_with(b"\n");
         }
-        if self.bytes >= self.limit {
-            self.dropped += bytes.len() as u64;
-            return Ok(());
-        }
-        if self.at_line_start {
-            let t = self.started.elapsed();
-            self.write(&stamp(t.as_secs(), t.subsec_millis())).await?;
-        }
-        self.write(bytes).await?;
-        self.bytes += bytes.len() as u64;
-        self.at_line_start = bytes.ends_with(b"\n");
         Ok(())
     }
 
@@ -213,7 +197,7 @@ impl LogWriter {
     }
 
     async fn close(&mut self) -> std::io::Result<()> {
-        self.flush_pending(true).await?;
+        self.end_output().await?;
         if self.dropped > 0 {
             let note = format!(
                 "\n✂ log truncated: {} more bytes of output were not kept (limit {} bytes)\n",
@@ -258,30 +242,6 @@ fn stamp(secs: u64, millis: u32) -> [u8; 12] {
     ]
 }
 
-/// Replaces every occurrence of every secret (longest first) with `***`; borrows when there is
-/// nothing to mask.
-pub fn mask<'a>(bytes: &'a [u8], secrets: &[Vec<u8>]) -> Cow<'a, [u8]> {
-    let mut out: Cow<'a, [u8]> = Cow::Borrowed(bytes);
-    for secret in secrets {
-        if !out.windows(secret.len()).any(|w| w == secret.as_slice()) {
-            continue;
-        }
-        let mut next = Vec::with_capacity(out.len());
-        let mut i = 0;
-        while i < out.len() {
-            if out[i..].starts_with(secret) {
-                next.extend_from_slice(MASK);
-                i += secret.len();
-            } else {
-                next.push(out[i]);
-                i += 1;
-            }
-        }
-        out = Cow::Owned(next);
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -289,9 +249,9 @@ mod tests {
     async fn written(secrets: &[&str], chunks: &[&[u8]]) -> String {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("log");
-        let mut log = LogWriter::new(&path, secrets.iter().map(|s| s.to_string()).collect());
+        let mut log = LogWriter::new(&path, secrets.iter().map(|s| s.to_string()).collect()).unwrap();
         for c in chunks {
-            log.output(c).await.unwrap();
+            log.output(Stream::Stdout, c).await.unwrap();
         }
         log.finish().await.unwrap();
         std::fs::read_to_string(&path).unwrap()
@@ -320,17 +280,19 @@ mod tests {
     async fn a_short_log_stays_in_memory_and_a_longer_one_reaches_its_file() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("log");
-        let mut log = LogWriter::new(&path, vec!["s3cret".into()]);
+        let mut log = LogWriter::new(&path, vec!["s3cret".into()]).unwrap();
         log.note("▶ step").await.unwrap();
-        log.output(b"the s3cret is out\nno newline").await.unwrap();
+        log.output(Stream::Stdout, b"the s3cret is out\nno newline")
+            .await
+            .unwrap();
         assert!(log.flush_due().is_some(), "text waits in the buffer");
         let text = String::from_utf8(log.finish_in_memory().await.unwrap().unwrap()).unwrap();
         assert_eq!(strip_stamps(&text), "▶ step\nthe *** is out\nno newline");
         assert!(text.ends_with('\n'));
         assert!(!path.exists(), "no file made");
 
-        let mut log = LogWriter::new(&path, vec![]);
-        log.output(b"first\n").await.unwrap();
+        let mut log = LogWriter::new(&path, vec![]).unwrap();
+        log.output(Stream::Stdout, b"first\n").await.unwrap();
         log.flush().await.unwrap();
         assert!(log.flush_due().is_none());
         assert_eq!(
@@ -338,12 +300,12 @@ mod tests {
             "first",
             "live views see it"
         );
-        log.output(b"second\n").await.unwrap();
+        log.output(Stream::Stdout, b"second\n").await.unwrap();
         assert_eq!(log.finish_in_memory().await.unwrap(), None, "part of it is in the file");
         assert_eq!(strip_stamps(&std::fs::read_to_string(&path).unwrap()), "first\nsecond");
 
         let empty = dir.path().join("empty");
-        assert_eq!(LogWriter::new(&empty, vec![]).finish().await.unwrap(), 0);
+        assert_eq!(LogWriter::new(&empty, vec![]).unwrap().finish().await.unwrap(), 0);
         assert_eq!(std::fs::read(&empty).unwrap(), b"", "finish always leaves a file");
     }
 
@@ -351,9 +313,9 @@ mod tests {
     async fn output_past_the_limit_is_counted_not_kept() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("log");
-        let mut log = LogWriter::new(&path, vec![]).with_limit(100);
+        let mut log = LogWriter::new(&path, vec![]).unwrap().with_limit(100);
         for _ in 0..50 {
-            log.output(b"0123456789\n").await.unwrap();
+            log.output(Stream::Stdout, b"0123456789\n").await.unwrap();
         }
         log.finish().await.unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
@@ -363,7 +325,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_huge_line_is_written_in_pieces_without_leaking_a_secret() {
-        let mut big = vec![b'x'; MAX_LINE + 10];
+        let mut big = vec![b'x'; 64 * 1024 + 10];
         big.extend_from_slice(b"SECRET");
         let tail: &[u8] = b"SECRET\n";
         let text = written(&["SECRETSECRET"], &[&big, tail]).await;

@@ -1,5 +1,8 @@
 //! The one HTTP error type: 4xx for the caller's mistakes, 5xx (logged) for ours, always with
 //! the body `{ "error": { "code", "message", "details" } }`.
+//!
+//! A 5xx never tells the caller what went wrong inside (paths, SQL, I/O): its message is generic
+//! with a reference, and the server's log has the cause under the same reference.
 
 use axum::Json;
 use axum::http::StatusCode;
@@ -56,12 +59,17 @@ impl ApiError {
         )
     }
 
+    /// Our own fault: the cause is logged, the caller gets a reference to it.
     pub fn internal(err: impl std::fmt::Display) -> Self {
-        tracing::error!(error = %err, "internal error");
+        let reference = format!("{:08x}", rand::random::<u32>());
+        tracing::error!(reference = %reference, error = %err, "internal error");
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal",
-            format!("internal error: {err}"),
+            format!(
+                "internal error (reference {reference}): the server could not complete this request; \
+                 its log has the cause under this reference"
+            ),
         )
     }
 }
@@ -103,19 +111,50 @@ impl From<anyhow::Error> for ApiError {
                 message,
                 details: Some(details),
             },
+            Err(e) if is_internal(&e) => ApiError::internal(format!("{e:#}")),
             Err(e) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "unprocessable", format!("{e:#}")),
         }
     }
 }
 
+/// Whether an engine error is the server's own fault (disk, database, a task that died)
+/// rather than a refusal of what the caller asked, which the engine states as a plain message.
+fn is_internal(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| {
+        cause.is::<std::io::Error>()
+            || cause.is::<tokio::task::JoinError>()
+            || cause
+                .downcast_ref::<StoreError>()
+                .is_some_and(|s| !matches!(s, StoreError::NotFound { .. } | StoreError::Conflict(_)))
+    })
+}
+
 impl From<axum::extract::rejection::JsonRejection> for ApiError {
     fn from(r: axum::extract::rejection::JsonRejection) -> Self {
-        ApiError::bad_request(format!(
-            "the request body is not valid JSON for this route: {}",
-            r.body_text()
-        ))
+        match r.status() {
+            StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                format!(
+                    "the request body is larger than the {} bytes this route accepts: send less",
+                    MAX_BODY_BYTES
+                ),
+            ),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "this route takes a JSON body: send it with `Content-Type: application/json`",
+            ),
+            _ => ApiError::bad_request(format!(
+                "the request body is not valid JSON for this route: {}",
+                r.body_text()
+            )),
+        }
     }
 }
+
+/// The largest request body a JSON route reads: axum's default limit, which the server keeps.
+pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
 
 impl From<axum::extract::rejection::QueryRejection> for ApiError {
     fn from(r: axum::extract::rejection::QueryRejection) -> Self {
@@ -148,3 +187,30 @@ pub struct QueryParams<T>(pub T);
 pub struct PathParam<T>(pub T);
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use anyhow::Context;
+
+    #[test]
+    fn engine_refusals_are_422_and_engine_faults_are_500_without_details() {
+        let refused = ApiError::from(anyhow::anyhow!("release v3 is not deployable: it has no artifact"));
+        assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(refused.message.contains("no artifact"));
+
+        let disk = std::io::Error::new(std::io::ErrorKind::PermissionDenied, "/srv/tandem/blobs/ab");
+        let fault = ApiError::from(anyhow::Error::new(disk).context("cannot copy the artifact"));
+        assert_eq!(fault.status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(!fault.message.contains("/srv/tandem"), "{}", fault.message);
+
+        let database: anyhow::Error = StoreError::Corrupt {
+            what: "table runs".into(),
+            message: "bad row".into(),
+        }
+        .into();
+        let fault = ApiError::from(database.context("cannot start the rollout"));
+        assert_eq!(fault.status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(!fault.message.contains("runs"), "{}", fault.message);
+    }
+}

@@ -3,6 +3,7 @@
 
 use crate::error::{ApiError, ApiResult};
 use crate::ui::ansi::LogHtml;
+use std::sync::Arc;
 use tandem_engine::Engine;
 use tandem_store::JobRow;
 
@@ -38,11 +39,33 @@ pub async fn read_job_log(engine: &Engine, row: &JobRow, offset: u64, max: usize
     }
 }
 
-/// A job's whole log as text.
-pub async fn job_log(engine: &Engine, run_id: i64, job: &str) -> ApiResult<String> {
-    let row = job_row(engine, run_id, job).await?;
-    let bytes = read_job_log(engine, &row, 0, usize::MAX).await?;
-    Ok(String::from_utf8_lossy(&bytes).into_owned())
+/// How much of a log a download reads at once: one stored chunk.
+const LOG_PIECE: usize = 1 << 20;
+
+/// A job's whole log as a response body, read a piece at a time, so memory stays one piece
+/// whatever the log's size. The first piece is read before answering: a log that cannot be read
+/// at all is an error response, not a cut-off body.
+pub async fn job_log_body(engine: Arc<Engine>, run_id: i64, job: &str) -> ApiResult<axum::body::Body> {
+    let row = job_row(&engine, run_id, job).await?;
+    let first = read_job_log(&engine, &row, 0, LOG_PIECE).await?;
+    let pieces = futures_util::stream::try_unfold(
+        (engine, row, 0u64, Some(first)),
+        |(engine, row, offset, first)| async move {
+            let bytes = match first {
+                Some(bytes) => bytes,
+                // Already logged with its cause by `ApiError::internal`.
+                None => read_job_log(&engine, &row, offset, LOG_PIECE)
+                    .await
+                    .map_err(|e| std::io::Error::other(e.message))?,
+            };
+            if bytes.is_empty() {
+                return Ok::<_, std::io::Error>(None);
+            }
+            let next = offset + bytes.len() as u64;
+            Ok(Some((axum::body::Bytes::from(bytes), (engine, row, next, None))))
+        },
+    );
+    Ok(axum::body::Body::from_stream(pieces))
 }
 
 /// The end of a job's log, as a page shows it.

@@ -106,7 +106,8 @@ impl Drop for Server {
 
 async fn error_code(resp: reqwest::Response) -> (StatusCode, String, String) {
     let status = resp.status();
-    let body: Value = resp.json().await.unwrap();
+    let text = resp.text().await.unwrap();
+    let body: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{status}: not JSON ({e}): {text}"));
     (
         status,
         body["error"]["code"].as_str().unwrap().to_string(),
@@ -1578,4 +1579,74 @@ async fn approving_a_wave_names_it_and_needs_that_waves_own_role() {
         .map(|d| (d["wave"].as_i64().unwrap(), d["decided_by"].as_str().unwrap()))
         .collect();
     assert_eq!(decided, [(1, "operator"), (2, "admin")]);
+#[tokio::test]
+async fn our_faults_answer_500_without_their_details_and_bodies_get_413_and_415() {
+    let server = common::TestServer::start().await.unwrap();
+    let http = reqwest::Client::new();
+    let seeded = &server.seeded;
+    // Every stored blob is damaged on disk (a folder where its file was): reading a log fails
+    // by the server's fault now.
+    let blobs = server.engine.store.blobs().root().to_path_buf();
+    let jobs = server.engine.store.list_jobs(seeded.run_id).await.unwrap();
+    let job = jobs.iter().find(|j| j.log_digest.is_some()).unwrap();
+    for entry in walk(&blobs) {
+        std::fs::remove_file(&entry).unwrap();
+        std::fs::create_dir(&entry).unwrap();
+    }
+    let resp = http
+        .get(server.url(&format!("/api/v1/runs/{}/jobs/{}/log", seeded.run_id, job.name)))
+        .bearer_auth(&seeded.token)
+        .send()
+        .await
+        .unwrap();
+    let (status, code, message) = error_code(resp).await;
+    assert_eq!((status, code.as_str()), (StatusCode::INTERNAL_SERVER_ERROR, "internal"));
+    assert!(message.contains("reference"), "{message}");
+    for inner in ["directory", "blob", "os error", blobs.to_str().unwrap()] {
+        assert!(!message.contains(inner), "`{inner}` told to the caller: {message}");
+    }
+
+    let too_big = format!("{{\"title\": \"{}\"}}", "x".repeat(3 << 20));
+    let resp = http
+        .post(server.url("/api/v1/ideas"))
+        .bearer_auth(&seeded.token)
+        .header("content-type", "application/json")
+        .body(too_big)
+        .send()
+        .await
+        .unwrap();
+    let (status, code, _) = error_code(resp).await;
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large")
+    );
+
+    let resp = http
+        .post(server.url("/api/v1/ideas"))
+        .bearer_auth(&seeded.token)
+        .header("content-type", "text/plain")
+        .body("{\"title\": \"x\"}")
+        .send()
+        .await
+        .unwrap();
+    let (status, code, message) = error_code(resp).await;
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
+    );
+    assert!(message.contains("application/json"), "{message}");
+}
+
+/// Every file under `dir`, at any depth.
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(walk(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
 }

@@ -83,6 +83,42 @@ impl BlobStore {
         })
     }
 
+    /// Up to `max` bytes of a blob from byte `offset`, reading only those.
+    pub fn read_range(&self, digest: &str, offset: u64, max: usize) -> Result<Vec<u8>> {
+        use std::io::{Read, Seek};
+        let mut file = self.open_blob(digest)?;
+        let io = |source| StoreError::Io {
+            context: format!("cannot read blob {digest}"),
+            source,
+        };
+        file.seek(std::io::SeekFrom::Start(offset)).map_err(io)?;
+        let mut out = Vec::new();
+        file.take(max as u64).read_to_end(&mut out).map_err(io)?;
+        Ok(out)
+    }
+
+    /// The file of a blob, opened for reading (a folder or other non-file is an error).
+    pub fn open_blob(&self, digest: &str) -> Result<std::fs::File> {
+        if digest.len() != 64 || !digest.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(StoreError::not_found(format!("blob {digest}")));
+        }
+        let io = |source: std::io::Error| match source.kind() {
+            std::io::ErrorKind::NotFound => StoreError::not_found(format!("blob {digest}")),
+            _ => StoreError::Io {
+                context: format!("cannot read blob {digest}"),
+                source,
+            },
+        };
+        let file = std::fs::File::open(self.path_of(digest)).map_err(io)?;
+        if !file.metadata().map_err(io)?.is_file() {
+            return Err(StoreError::Io {
+                context: format!("cannot read blob {digest}"),
+                source: std::io::Error::other("its path is not a file"),
+            });
+        }
+        Ok(file)
+    }
+
     /// Checks that the file of `digest` still hashes to it.
     pub fn verify(&self, digest: &str) -> Result<bool> {
         let path = self.path_of(digest);

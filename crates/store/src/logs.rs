@@ -106,11 +106,16 @@ impl Store {
 
     /// Up to `max` bytes of a stored log from byte `offset`.
     pub async fn read_log(&self, digest: &str, offset: u64, max: usize) -> Result<Vec<u8>> {
+        // Only the chunks `max` bytes can reach: a reader walking a GiB log piece by piece
+        // must not fetch every remaining chunk's row each time.
+        let needed = (max / CHUNK).saturating_add(2).min(i64::MAX as usize) as i64;
         let chunks: Vec<ChunkRow> = sqlx::query_as(
-            "SELECT start, length, digest FROM log_chunks WHERE log_digest = $1 AND start + length > $2 ORDER BY seq",
+            "SELECT start, length, digest FROM log_chunks WHERE log_digest = $1 AND start + length > $2
+             ORDER BY seq LIMIT $3",
         )
         .bind(digest)
         .bind(offset as i64)
+        .bind(needed)
         .fetch_all(&self.pool)
         .await?;
         let blobs = self.blobs().clone();
@@ -119,8 +124,8 @@ impl Store {
             let has_chunks = !chunks.is_empty();
             if !has_chunks {
                 // A log stored whole, or an empty one: read the plain blob if there is one.
-                return match blobs.read(&digest) {
-                    Ok(bytes) => Ok(bytes.into_iter().skip(offset as usize).take(max).collect()),
+                return match blobs.read_range(&digest, offset, max) {
+                    Ok(bytes) => Ok(bytes),
                     Err(StoreError::NotFound { .. }) => Ok(Vec::new()),
                     Err(e) => Err(e),
                 };

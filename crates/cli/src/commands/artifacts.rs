@@ -38,7 +38,7 @@ impl ArtifactCommand {
                 }
                 let path = output.unwrap_or_else(|| PathBuf::from(&digest));
                 std::fs::write(&path, &bytes).with_context(|| format!("cannot write {}", path.display()))?;
-                println!("Wrote {} ({} bytes, sha256 verified)", path.display(), bytes.len());
+                outln!("Wrote {} ({} bytes, sha256 verified)", path.display(), bytes.len())?;
                 Ok(())
             }
             ArtifactCommand::Gc { client } => {
@@ -48,10 +48,12 @@ impl ArtifactCommand {
                 if client.json {
                     return print_json(&report);
                 }
-                println!(
+                outln!(
                     "Forgot {} expired artifacts, deleted {} blobs, freed {} bytes",
-                    report["artifacts_expired"], report["blobs_deleted"], report["bytes_freed"]
-                );
+                    report["artifacts_expired"],
+                    report["blobs_deleted"],
+                    report["bytes_freed"]
+                )?;
                 Ok(())
             }
         }

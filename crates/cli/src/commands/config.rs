@@ -178,9 +178,9 @@ impl ConfigCommand {
                     return print_json(&lines);
                 }
                 if lines.is_empty() {
-                    println!("{what}");
+                    outln!("{what}")?;
                 }
-                print_diff(&lines, "");
+                print_diff(&lines, "")?;
                 Ok(())
             }
             ConfigCommand::Log { service, client } => log(&service, &client).await,
@@ -204,7 +204,7 @@ impl ConfigCommand {
                     }
                     std::fs::write(&file, body).with_context(|| format!("cannot write {}", file.display()))?;
                 }
-                println!("Wrote {} file(s) to {}", files.len(), dir.display());
+                outln!("Wrote {} file(s) to {}", files.len(), dir.display())?;
                 Ok(())
             }
             ConfigCommand::Set {
@@ -251,7 +251,7 @@ impl ConfigCommand {
                         ]
                     })
                     .collect();
-                print_table(&["id", "service", "kind", "title", "author", "state", "updated"], rows);
+                print_table(&["id", "service", "kind", "title", "author", "state", "updated"], rows)?;
                 Ok(())
             }
             ConfigCommand::Change { id, client } => {
@@ -259,7 +259,7 @@ impl ConfigCommand {
                 if client.json {
                     return print_json(&detail);
                 }
-                print_change(&detail);
+                print_change(&detail)?;
                 Ok(())
             }
             ConfigCommand::Approve { id, comment, client } => review(id, "approve", comment, &client).await,
@@ -290,7 +290,7 @@ impl ConfigCommand {
                         ]
                     })
                     .collect();
-                print_table(&["market", "from", "to", "state", "reason"], rows);
+                print_table(&["market", "from", "to", "state", "reason"], rows)?;
                 if out.iter().any(|o| o["state"] == "failed") {
                     bail!("the config rollback failed in some markets");
                 }
@@ -321,20 +321,21 @@ async fn show(service: &str, market: &str, client: &ClientArgs) -> anyhow::Resul
         .flatten()
         .map(|e| vec![text(&e["path"]), e["value"].to_string(), text(&e["origin"])])
         .collect();
-    println!("{service} in {market}: config {}", version(&config["version"]));
-    print_table(&["key", "value", "set by"], rows);
+    outln!("{service} in {market}: config {}", version(&config["version"]))?;
+    print_table(&["key", "value", "set by"], rows)?;
     Ok(())
 }
 
-fn print_diff(lines: &[Value], indent: &str) {
+fn print_diff(lines: &[Value], indent: &str) -> std::io::Result<()> {
     for l in lines {
         let path = text(&l["path"]);
         match l["change"].as_str() {
-            Some("added") => println!("{indent}+ {path} = {}", l["new"]),
-            Some("removed") => println!("{indent}- {path} (was {})", l["old"]),
-            _ => println!("{indent}~ {path}: {} → {}", l["old"], l["new"]),
+            Some("added") => outln!("{indent}+ {path} = {}", l["new"])?,
+            Some("removed") => outln!("{indent}- {path} (was {})", l["old"])?,
+            _ => outln!("{indent}~ {path}: {} → {}", l["old"], l["new"])?,
         }
     }
+    Ok(())
 }
 
 /// A core diff (a list of `{ pointer, path, change, old, new }`) as diff lines.
@@ -351,7 +352,7 @@ async fn log(service: &str, client: &ClientArgs) -> anyhow::Result<()> {
     }
     for e in &entries {
         let change = &e["change"];
-        println!(
+        outln!(
             "v{}  {}  by {}{}  — {}",
             text(&e["version"]),
             time(e["created_at"].as_i64()),
@@ -361,22 +362,22 @@ async fn log(service: &str, client: &ClientArgs) -> anyhow::Result<()> {
                 None => String::new(),
             },
             text(&e["message"])
-        );
+        )?;
         if !change.is_null() {
-            println!(
+            outln!(
                 "    change request {} ({}): {}",
                 text(&change["id"]),
                 text(&change["state"]),
                 text(&change["result"])
-            );
+            )?;
         }
         let markets: Vec<String> = e["markets"].as_array().into_iter().flatten().map(text).collect();
         if !markets.is_empty() {
-            println!("    running in: {}", markets.join(", "));
+            outln!("    running in: {}", markets.join(", "))?;
         }
         let lines = e["diff"].as_array().cloned().unwrap_or_default();
         if e["version"] != 1 {
-            print_diff(&lines, "    ");
+            print_diff(&lines, "    ")?;
         }
     }
     Ok(())
@@ -392,11 +393,11 @@ async fn review(id: i64, verdict: &str, comment: Option<String>, client: &Client
     if client.json {
         return print_json(&row);
     }
-    println!(
+    outln!(
         "Change request {id} is {}{}",
         text(&row["state"]),
         row["result"].as_str().map(|r| format!(": {r}")).unwrap_or_default()
-    );
+    )?;
     Ok(())
 }
 
@@ -413,13 +414,13 @@ async fn propose(service: &str, layers: &ConfigLayers, proposal: &Proposal) -> a
     if proposal.client.json {
         return print_json(&detail);
     }
-    print_change(&detail);
+    print_change(&detail)?;
     Ok(())
 }
 
-fn print_change(detail: &Value) {
+fn print_change(detail: &Value) -> std::io::Result<()> {
     let c = &detail["change"];
-    println!(
+    outln!(
         "Change request {} — {} ({} of {}, by {}, revision {})",
         text(&c["id"]),
         text(&c["title"]),
@@ -427,7 +428,7 @@ fn print_change(detail: &Value) {
         text(&c["service"]),
         text(&c["author"]),
         text(&c["revision"])
-    );
+    )?;
     let review = &detail["review"];
     let stands = match review["state"].as_str() {
         Some("waiting") => format!(
@@ -439,57 +440,58 @@ fn print_change(detail: &Value) {
         Some("rejected") => format!("rejected by {}", text(&review["by"])),
         _ => "-".into(),
     };
-    println!(
+    outln!(
         "State: {}{} — {stands}",
         text(&c["state"]),
         c["result"].as_str().map(|r| format!(" ({r})")).unwrap_or_default()
-    );
+    )?;
     let check = &detail["check"];
     if !check.is_null() {
         let changed = check["radius"]["changed"].as_array().cloned().unwrap_or_default();
         let unchanged = check["radius"]["unchanged"].as_array().map(Vec::len).unwrap_or(0);
-        println!(
+        outln!(
             "Blast radius: {} market(s) change, {unchanged} unchanged",
             changed.len()
-        );
+        )?;
         for m in &changed {
-            println!("  {}:", text(&m["market"]));
-            print_diff(&core_diff_lines(&m["diff"]), "    ");
+            outln!("  {}:", text(&m["market"]))?;
+            print_diff(&core_diff_lines(&m["diff"]), "    ")?;
         }
         for e in check["errors"].as_array().into_iter().flatten() {
-            println!(
+            outln!(
                 "  ✗ {}: `{}`: expected {}, found {}",
                 text(&e["market"]),
                 text(&e["path"]),
                 text(&e["expected"]),
                 e["found"]
-            );
+            )?;
         }
         let unchecked: Vec<String> = check["unchecked"].as_array().into_iter().flatten().map(text).collect();
         if !unchecked.is_empty() {
-            println!(
+            outln!(
                 "  not validated (no release with a schema runs there): {}",
                 unchecked.join(", ")
-            );
+            )?;
         }
     }
     if !detail["flags_diff"].is_null() {
-        println!("Flag file changes:");
-        print_diff(&core_diff_lines(&detail["flags_diff"]), "  ");
+        outln!("Flag file changes:")?;
+        print_diff(&core_diff_lines(&detail["flags_diff"]), "  ")?;
     }
     if let Some(e) = detail["flags_error"].as_str() {
-        println!("  ✗ {e}");
+        outln!("  ✗ {e}")?;
     }
     for r in detail["reviews"].as_array().into_iter().flatten() {
-        println!(
+        outln!(
             "  {} {}d (revision {}, {}){}",
             text(&r["reviewer"]),
             text(&r["verdict"]),
             text(&r["revision"]),
             text(&r["role"]),
             r["comment"].as_str().map(|c| format!(": {c}")).unwrap_or_default()
-        );
+        )?;
     }
+    Ok(())
 }
 
 /// The layers of a config version (the newest without one), from the server.

@@ -65,13 +65,13 @@ impl FlagCommand {
                     print_json(&row)?;
                 } else if row.get("kind").is_some() {
                     // A change request waiting for its reviewers.
-                    println!(
+                    outln!(
                         "Change request {} opened for the flags of {service}: it waits for its approval (tandem config change {})",
                         text(&row["id"]),
                         text(&row["id"])
-                    );
+                    )?;
                 } else {
-                    println!("Flags of {service}: version {} in force", text(&row["version"]));
+                    outln!("Flags of {service}: version {} in force", text(&row["version"]))?;
                 }
                 Ok(true)
             }
@@ -94,13 +94,13 @@ impl FlagCommand {
                         ]
                     })
                     .collect();
-                print_table(&["version", "by", "when", "reason"], rows);
+                print_table(&["version", "by", "when", "reason"], rows)?;
                 if let Some(current) = versions.first() {
-                    println!(
+                    outln!(
                         "\nIn force (version {}):\n{}",
                         text(&current["version"]),
                         text(&current["text"])
-                    );
+                    )?;
                 }
                 Ok(true)
             }
@@ -116,14 +116,14 @@ impl FlagCommand {
                 if client.json {
                     print_json(&answer)?;
                 } else if let Some(code) = answer["errorCode"].as_str() {
-                    println!("{key}: {code}: {}", text(&answer["errorDetails"]));
+                    outln!("{key}: {code}: {}", text(&answer["errorDetails"]))?;
                 } else {
-                    println!(
+                    outln!(
                         "{key} = {} (variant {}, {})",
                         answer["value"],
                         text(&answer["variant"]),
                         text(&answer["reason"])
-                    );
+                    )?;
                 }
                 Ok((200..300).contains(&status))
             }

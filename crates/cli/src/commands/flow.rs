@@ -37,7 +37,7 @@ pub async fn run(args: FlowArgs) -> anyhow::Result<()> {
     }
     let ideas = answer["ideas"].as_array().cloned().unwrap_or_default();
     if ideas.is_empty() {
-        println!("No idea reached a market in the last {} days.", args.days);
+        outln!("No idea reached a market in the last {} days.", args.days)?;
         return Ok(());
     }
     let mut headers = vec!["key", "title", "now"];
@@ -62,8 +62,8 @@ pub async fn run(args: FlowArgs) -> anyhow::Result<()> {
             row
         })
         .collect();
-    print_table(&headers, rows);
-    println!("Each stage shows the wait since the stage before it.");
+    print_table(&headers, rows)?;
+    outln!("Each stage shows the wait since the stage before it.")?;
     Ok(())
 }
 
@@ -76,14 +76,14 @@ pub async fn show_idea(key: &str, client: &ClientArgs) -> anyhow::Result<()> {
         return print_json(&answer);
     }
     let flow = &answer["flow"];
-    println!(
+    outln!(
         "{} {}: {} (live in {}; pending {})",
         text(&answer["idea"]["key"]),
         text(&answer["idea"]["title"]),
         text(&flow["now"]["stage"]),
         list(&flow["now"]["live"]),
         list(&flow["now"]["pending"])
-    );
+    )?;
     let stages = flow["stages"]
         .as_array()
         .into_iter()
@@ -98,7 +98,7 @@ pub async fn show_idea(key: &str, client: &ClientArgs) -> anyhow::Result<()> {
             ]
         })
         .collect();
-    print_table(&["stage", "at", "since previous", "since created", "by"], stages);
+    print_table(&["stage", "at", "since previous", "since created", "by"], stages)?;
     let markets = flow["markets"]
         .as_array()
         .into_iter()
@@ -132,7 +132,7 @@ pub async fn show_idea(key: &str, client: &ClientArgs) -> anyhow::Result<()> {
             "runs now",
         ],
         markets,
-    );
+    )?;
     Ok(())
 }
 

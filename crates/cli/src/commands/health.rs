@@ -27,14 +27,14 @@ pub async fn run(args: HealthArgs) -> anyhow::Result<bool> {
         return Ok(all_up);
     }
     if rows.is_empty() {
-        println!(
+        outln!(
             "{}",
             if args.down {
                 "No market is down."
             } else {
                 "No live market is monitored yet."
             }
-        );
+        )?;
         return Ok(true);
     }
     let table = rows
@@ -67,6 +67,6 @@ pub async fn run(args: HealthArgs) -> anyhow::Result<bool> {
             "service", "market", "state", "latency", "probed", "last ok", "failing", "incident", "error",
         ],
         table,
-    );
+    )?;
     Ok(all_up)
 }

@@ -41,7 +41,7 @@ impl IdeaCommand {
                 if client.json {
                     return print_json(&idea);
                 }
-                println!("Added idea {}: {}", text(&idea["key"]), text(&idea["title"]));
+                outln!("Added idea {}: {}", text(&idea["key"]), text(&idea["title"]))?;
                 Ok(())
             }
             IdeaCommand::Flow { key, client } => super::flow::show_idea(&key, &client).await,
@@ -64,7 +64,7 @@ impl IdeaCommand {
                         ]
                     })
                     .collect();
-                print_table(&["key", "title", "state", "commits", "live in", "created"], rows);
+                print_table(&["key", "title", "state", "commits", "live in", "created"], rows)?;
                 Ok(())
             }
         }

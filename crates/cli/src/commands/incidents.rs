@@ -83,7 +83,7 @@ impl IncidentCommand {
                         "title",
                     ],
                     table,
-                );
+                )?;
                 Ok(())
             }
             IncidentCommand::Open {
@@ -103,11 +103,11 @@ impl IncidentCommand {
                 if client.json {
                     return print_json(&row);
                 }
-                println!(
+                outln!(
                     "Incident {} opened in {market}, linked to deployment {}",
                     text(&row["id"]),
                     text(&row["deployment_id"])
-                );
+                )?;
                 Ok(())
             }
             IncidentCommand::Resolve { id, client } => {
@@ -117,7 +117,7 @@ impl IncidentCommand {
                 if client.json {
                     return print_json(&row);
                 }
-                println!("Incident {id} resolved");
+                outln!("Incident {id} resolved")?;
                 Ok(())
             }
             IncidentCommand::Link { id, deployment, client } => {
@@ -130,14 +130,14 @@ impl IncidentCommand {
                 if client.json {
                     return print_json(&row);
                 }
-                println!("Incident {id} is linked to deployment {deployment}");
+                outln!("Incident {id} is linked to deployment {deployment}")?;
                 Ok(())
             }
             IncidentCommand::Postmortem { id, client } => {
                 let text = Client::from_args(&client)
                     .get_text(&format!("/api/v1/incidents/{id}/postmortem"))
                     .await?;
-                print!("{text}");
+                out!("{text}")?;
                 Ok(())
             }
         }

@@ -24,27 +24,27 @@ pub fn run(args: LintArgs) -> Result<ExitCode> {
     match parse_service_spec(&name, &text) {
         Ok(spec) => {
             if args.json {
-                println!(
+                outln!(
                     "{}",
                     serde_json::json!({ "file": name, "ok": true, "errors": [], "spec": spec })
-                );
+                )?;
             } else {
                 let order: Vec<&str> = spec.jobs.iter().map(|j| j.name.as_str()).collect();
-                println!(
+                outln!(
                     "{name}: ok — service {}, {} jobs ({})",
                     spec.service,
                     order.len(),
                     order.join(" → ")
-                );
+                )?;
             }
             Ok(ExitCode::SUCCESS)
         }
         Err(errors) => {
             if args.json {
-                println!(
+                outln!(
                     "{}",
                     serde_json::json!({ "file": name, "ok": false, "errors": errors.0 })
-                );
+                )?;
             } else {
                 for e in &errors.0 {
                     eprintln!("{e}");

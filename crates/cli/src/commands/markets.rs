@@ -85,7 +85,7 @@ async fn list(client: ClientArgs) -> anyhow::Result<()> {
     print_table(
         &["market", "name", "wave", "launch", "running", "since", "in flight"],
         rows,
-    );
+    )?;
     Ok(())
 }
 
@@ -95,7 +95,7 @@ async fn readiness(market: &str, client: ClientArgs) -> anyhow::Result<()> {
     if client.json {
         return print_json(&readiness);
     }
-    print_checks(&readiness["checks"]);
+    print_checks(&readiness["checks"])?;
     let verdict = if readiness["ready"] == true {
         format!("ready: launch it with `tandem market launch {market}`")
     } else {
@@ -105,12 +105,12 @@ async fn readiness(market: &str, client: ClientArgs) -> anyhow::Result<()> {
             .unwrap_or(0);
         format!("not ready: {missing} check(s) missing")
     };
-    println!(
+    outln!(
         "{} ({}, {}): {verdict}",
         market,
         text(&readiness["name"]),
         text(&readiness["state"])
-    );
+    )?;
     Ok(())
 }
 
@@ -122,12 +122,12 @@ async fn launch(market: &str, client: ClientArgs) -> anyhow::Result<()> {
         if client.json {
             return print_json(&body);
         }
-        print_checks(&body["readiness"]["checks"]);
-        println!(
+        print_checks(&body["readiness"]["checks"])?;
+        outln!(
             "{market} is live: launched by {} at {}",
             text(&body["launched_by"]),
             time(body["launched_at"].as_i64())
-        );
+        )?;
         return Ok(());
     }
     let message = body["error"]["message"].as_str().unwrap_or("no details").to_string();
@@ -135,13 +135,13 @@ async fn launch(market: &str, client: ClientArgs) -> anyhow::Result<()> {
         if client.json {
             print_json(&body)?;
         } else {
-            print_checks(&body["error"]["details"]["checks"]);
+            print_checks(&body["error"]["details"]["checks"])?;
         }
     }
     bail!("{message} [HTTP {status}]")
 }
 
-fn print_checks(checks: &Value) {
+fn print_checks(checks: &Value) -> std::io::Result<()> {
     let rows = checks
         .as_array()
         .map(|checks| {
@@ -158,5 +158,5 @@ fn print_checks(checks: &Value) {
                 .collect()
         })
         .unwrap_or_default();
-    print_table(&["check", "service", "status", "reason"], rows);
+    print_table(&["check", "service", "status", "reason"], rows)
 }

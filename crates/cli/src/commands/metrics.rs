@@ -113,8 +113,8 @@ pub async fn run(args: MetricsArgs) -> anyhow::Result<()> {
             "recovery (median)",
         ],
         table,
-    );
-    println!("Levels: Accelerate State of DevOps 2021; definitions in docs/metrics.md.");
+    )?;
+    outln!("Levels: Accelerate State of DevOps 2021; definitions in docs/metrics.md.")?;
     Ok(())
 }
 

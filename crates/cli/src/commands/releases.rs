@@ -134,7 +134,7 @@ impl ReleaseCommand {
                 ]
             })
             .collect();
-        print_table(&["id", "service", "version", "commit", "run", "created"], rows);
+        print_table(&["id", "service", "version", "commit", "run", "created"], rows)?;
         Ok(())
     }
 }
@@ -153,7 +153,7 @@ async fn plan(service: &str, version: &str, client: &ClientArgs) -> anyhow::Resu
     if client.json {
         return print_json(&plan);
     }
-    println!(
+    outln!(
         "Plan for {} {} (commit {}), gates: probe {} ({} in a row to pass, {} to fail), bake {}s",
         text(&plan["service"]),
         text(&plan["version"]),
@@ -162,7 +162,7 @@ async fn plan(service: &str, version: &str, client: &ClientArgs) -> anyhow::Resu
         text(&plan["gates"]["probe"]["successes"]),
         text(&plan["gates"]["probe"]["failures"]),
         plan["gates"]["bake"]["secs"].as_u64().unwrap_or(0)
-    );
+    )?;
     let mut rows = Vec::new();
     for (i, w) in plan["waves"].as_array().into_iter().flatten().enumerate() {
         for m in w["markets"].as_array().into_iter().flatten() {
@@ -183,7 +183,7 @@ async fn plan(service: &str, version: &str, client: &ClientArgs) -> anyhow::Resu
             ]);
         }
     }
-    print_table(&["wave", "market", "runs now", "action", "blocked by"], rows);
+    print_table(&["wave", "market", "runs now", "action", "blocked by"], rows)?;
     Ok(())
 }
 
@@ -197,15 +197,15 @@ impl RolloutCommand {
                 if client.json {
                     return print_json(&r);
                 }
-                println!(
+                outln!(
                     "Rollout {id}: {} {} → {}{}",
                     text(&r["service"]),
                     text(&r["release"]["version"]),
                     text(&r["state"]),
                     r["reason"].as_str().map(|m| format!(" ({m})")).unwrap_or_default()
-                );
+                )?;
                 if let Some(role) = r["approval_role"].as_str() {
-                    println!("Waiting for an approval ({role} or above): tandem rollout approve {id}");
+                    outln!("Waiting for an approval ({role} or above): tandem rollout approve {id}")?;
                 }
                 let mut rows = Vec::new();
                 for w in r["waves"].as_array().into_iter().flatten() {
@@ -233,9 +233,9 @@ impl RolloutCommand {
                         ]);
                     }
                 }
-                print_table(&["wave", "market", "state", "url", "gates"], rows);
+                print_table(&["wave", "market", "state", "url", "gates"], rows)?;
                 for d in r["decisions"].as_array().into_iter().flatten() {
-                    println!(
+                    outln!(
                         "{} by {}{}{}",
                         text(&d["kind"]),
                         text(&d["decided_by"]),
@@ -245,7 +245,7 @@ impl RolloutCommand {
                             .map(|m| format!(" ({m})"))
                             .unwrap_or_default(),
                         d["reason"].as_str().map(|m| format!(": {m}")).unwrap_or_default()
-                    );
+                    )?;
                 }
                 Ok(())
             }
@@ -264,7 +264,7 @@ impl RolloutCommand {
                 if client.json {
                     return print_json(&r);
                 }
-                println!("Rollout {id} may now deploy into frozen markets (reason recorded)");
+                outln!("Rollout {id} may now deploy into frozen markets (reason recorded)")?;
                 Ok(())
             }
             RolloutCommand::List { client } => {
@@ -285,7 +285,7 @@ impl RolloutCommand {
                         ]
                     })
                     .collect();
-                print_table(&["id", "service", "release", "state", "reason", "created"], rows);
+                print_table(&["id", "service", "release", "state", "reason", "created"], rows)?;
                 Ok(())
             }
             RolloutCommand::Start { release, queue, client } => {
@@ -296,12 +296,12 @@ impl RolloutCommand {
                     return print_json(&r);
                 }
                 if r["state"] == "queued" {
-                    println!(
+                    outln!(
                         "Rollout {} of release {release} is queued behind the rollout holding its markets",
                         text(&r["id"])
-                    );
+                    )?;
                 } else {
-                    println!("Started rollout {} of release {release}", text(&r["id"]));
+                    outln!("Started rollout {} of release {release}", text(&r["id"]))?;
                 }
                 Ok(())
             }
@@ -316,6 +316,6 @@ async fn steer(id: i64, action: &str, client: &ClientArgs) -> anyhow::Result<()>
     if client.json {
         return print_json(&r);
     }
-    println!("Rollout {id} is now {}", text(&r["state"]));
+    outln!("Rollout {id} is now {}", text(&r["state"]))?;
     Ok(())
 }

@@ -42,7 +42,7 @@ pub async fn run(args: RollbackArgs) -> Result<std::process::ExitCode> {
                     .collect()
             })
             .collect();
-        print_table(&["market", "from", "to", "state", "reason"], rows);
+        print_table(&["market", "from", "to", "state", "reason"], rows)?;
     }
     Ok(if failed {
         std::process::ExitCode::FAILURE

@@ -103,7 +103,7 @@ impl RunCommand {
                         "run", "service", "commit", "branch", "trigger", "state", "started", "took",
                     ],
                     rows,
-                );
+                )?;
                 Ok(())
             }
             RunCommand::Show { id, logs, client } => {
@@ -112,7 +112,7 @@ impl RunCommand {
                 if client.json {
                     return print_json(&run);
                 }
-                println!(
+                outln!(
                     "Run {} of {} at {} ({}): {}{}",
                     id,
                     text(&run["service"]),
@@ -123,9 +123,9 @@ impl RunCommand {
                         .as_str()
                         .map(|v| format!(", made release {v}"))
                         .unwrap_or_default()
-                );
+                )?;
                 if let Some(error) = run["error"].as_str() {
-                    println!("  error: {error}");
+                    outln!("  error: {error}")?;
                 }
                 let mut rows = Vec::new();
                 for job in run["jobs"].as_array().into_iter().flatten() {
@@ -140,20 +140,20 @@ impl RunCommand {
                         ]);
                     }
                 }
-                print_table(&["job", "step", "command", "state", "exit", "took"], rows);
+                print_table(&["job", "step", "command", "state", "exit", "took"], rows)?;
                 for a in run["artifacts"].as_array().into_iter().flatten() {
-                    println!(
+                    outln!(
                         "  artifact {} ({} bytes) sha256:{}",
                         text(&a["path"]),
                         text(&a["size"]),
                         text(&a["digest"])
-                    );
+                    )?;
                 }
                 if logs {
                     for job in run["jobs"].as_array().into_iter().flatten() {
                         let name = text(&job["name"]);
-                        println!("\n── log of job {name} ──");
-                        print!("{}", api.get_text(&format!("/api/v1/runs/{id}/jobs/{name}/log")).await?);
+                        outln!("\n── log of job {name} ──")?;
+                        out!("{}", api.get_text(&format!("/api/v1/runs/{id}/jobs/{name}/log")).await?)?;
                     }
                 }
                 Ok(())
@@ -165,7 +165,7 @@ impl RunCommand {
                 if client.json {
                     return print_json(&run);
                 }
-                println!("Cancelling run {id}");
+                outln!("Cancelling run {id}")?;
                 Ok(())
             }
             RunCommand::Rerun { id, client } => {
@@ -175,10 +175,10 @@ impl RunCommand {
                 if client.json {
                     return print_json(&run);
                 }
-                println!(
+                outln!(
                     "Started run {} re-running the failed jobs of run {id}",
                     text(&run["id"])
-                );
+                )?;
                 Ok(())
             }
             RunCommand::Start { service, client } => {
@@ -188,12 +188,12 @@ impl RunCommand {
                 if client.json {
                     return print_json(&run);
                 }
-                println!(
+                outln!(
                     "Started run {} of {} at {}",
                     text(&run["id"]),
                     service,
                     short(&text(&run["commit_sha"]))
-                );
+                )?;
                 Ok(())
             }
         }

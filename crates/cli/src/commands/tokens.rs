@@ -33,12 +33,12 @@ impl TokenCommand {
                 if client.json {
                     return print_json(&t);
                 }
-                println!(
+                outln!(
                     "Token `{}` ({}), shown once:\n{}",
                     text(&t["name"]),
                     text(&t["role"]),
                     text(&t["secret"])
-                );
+                )?;
                 Ok(())
             }
             TokenCommand::List { client } => {
@@ -57,7 +57,7 @@ impl TokenCommand {
                         ]
                     })
                     .collect();
-                print_table(&["id", "name", "role", "created"], rows);
+                print_table(&["id", "name", "role", "created"], rows)?;
                 Ok(())
             }
         }

@@ -105,7 +105,7 @@ notifications:
     summary["token"] = json!(token);
     summary["data_dir"] = json!(data_dir.display().to_string());
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&summary)?);
+        outln!("{}", serde_json::to_string_pretty(&summary)?)?;
     } else {
         let rows = summary["markets"]
             .as_array()
@@ -118,35 +118,35 @@ notifications:
                     .collect()
             })
             .collect();
-        print_table(&["market", "name", "wave", "release", "state", "url"], rows);
-        println!(
+        print_table(&["market", "name", "wave", "release", "state", "url"], rows)?;
+        outln!(
             "\nBuild {:.1}s, rollout to {} markets {:.1}s.",
             summary["timings"]["pipeline_ms"].as_f64().unwrap_or(0.0) / 1000.0,
             summary["markets"].as_array().map_or(0, Vec::len),
             summary["timings"]["rollout_ms"].as_f64().unwrap_or(0.0) / 1000.0
-        );
+        )?;
         for r in summary["rollouts"]
             .as_array()
             .into_iter()
             .flatten()
             .filter(|r| r["state"] != "succeeded")
         {
-            println!(
+            outln!(
                 "Release {} was stopped in the pilot market ({}): {}",
                 crate::commands::text(&r["release"]),
                 crate::commands::text(&r["state"]),
                 crate::commands::text(&r["reason"])
-            );
+            )?;
         }
         for i in summary["incidents"].as_array().into_iter().flatten() {
-            println!(
+            outln!(
                 "Incident {} opened: {}",
                 crate::commands::text(&i["id"]),
                 crate::commands::text(&i["title"])
-            );
+            )?;
         }
         let c = &summary["config_change"];
-        println!(
+        outln!(
             "Config change {} ({}) by {}, approved by {}: {} markets changed ({}), rollout {}; nl's watcher had it {:.1}s after the approval",
             crate::commands::text(&c["id"]),
             crate::commands::text(&c["title"]),
@@ -168,17 +168,17 @@ notifications:
                 .join("; "),
             crate::commands::text(&c["rollout"]["state"]),
             c["watcher_ms"].as_f64().unwrap_or(0.0) / 1000.0
-        );
+        )?;
         let h = &summary["monitor"];
-        println!(
+        outln!(
             "{} hung: the monitor opened incident {} after {:.1}s and resolved it when the market answered again ({:.1}s of outage)",
             crate::commands::text(&h["market"]),
             crate::commands::text(&h["incident"]),
             h["detected_ms"].as_f64().unwrap_or(0.0) / 1000.0,
             h["outage_ms"].as_f64().unwrap_or(0.0) / 1000.0
-        );
+        )?;
         let l = &summary["launch"];
-        println!(
+        outln!(
             "Hungary ({}) was launched by {} once its checklist passed: {}",
             crate::commands::text(&l["state_before"]),
             crate::commands::text(&l["launched_by"]),
@@ -189,24 +189,24 @@ notifications:
                 .map(|c| crate::commands::text(&c["reason"]))
                 .collect::<Vec<_>>()
                 .join("; ")
-        );
+        )?;
         let told = summary["notifications"].as_array().cloned().unwrap_or_default();
         if !told.is_empty() {
-            println!("\nThe team chat was told:");
+            outln!("\nThe team chat was told:")?;
             for m in &told {
-                println!("  · {}", crate::commands::text(m));
+                outln!("  · {}", crate::commands::text(m))?;
             }
         }
-        println!("Dashboard: {}/login?token={token}", running.base_url);
-        println!(
+        outln!("Dashboard: {}/login?token={token}", running.base_url)?;
+        outln!(
             "API token (admin): {token}\n  e.g. TANDEM_SERVER={} TANDEM_TOKEN={token} tandem market list",
             running.base_url
-        );
+        )?;
     }
 
     if !args.exit_when_done {
         if !args.json {
-            println!("\nServing until Ctrl-C…");
+            outln!("\nServing until Ctrl-C…")?;
         }
         server::wait_for_signal().await;
     }

@@ -111,8 +111,8 @@ pub async fn get_job_log(
     State(state): State<AppState>,
     PathParam((id, job)): PathParam<(i64, String)>,
 ) -> ApiResult<impl IntoResponse> {
-    let text = crate::views_log::job_log(&state.engine, id, &job).await?;
-    Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text))
+    let body = crate::views_log::job_log_body(state.engine.clone(), id, &job).await?;
+    Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], body))
 }
 
 /// Downloads an artifact by its sha256 digest.
@@ -124,8 +124,17 @@ pub async fn get_artifact(
     PathParam(digest): PathParam<String>,
 ) -> ApiResult<impl IntoResponse> {
     let blobs = state.engine.store.blobs().clone();
-    let bytes = tokio::task::spawn_blocking(move || blobs.read(&digest))
+    let file = tokio::task::spawn_blocking(move || blobs.open_blob(&digest))
         .await
         .map_err(ApiError::internal)??;
-    Ok(([(header::CONTENT_TYPE, "application/octet-stream")], bytes))
+    let size = file.metadata().map_err(ApiError::internal)?.len();
+    // Streamed from the file: a 2 GiB artifact costs a read buffer, not 2 GiB.
+    let body = axum::body::Body::from_stream(tokio_util::io::ReaderStream::new(tokio::fs::File::from_std(file)));
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/octet-stream".to_string()),
+            (header::CONTENT_LENGTH, size.to_string()),
+        ],
+        body,
+    ))
 }
