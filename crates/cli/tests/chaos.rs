@@ -304,7 +304,7 @@ pipeline:
 deploy:
   driver: process
   run: \"{{artifact:shop}} --port {{port}}\"
-monitor: {{ interval: 200ms, timeout: 1s, failures: 3 }}
+monitor: {{ interval: 300ms, timeout: 250ms, failures: 3 }}
 gates:
   probe: {{ path: /healthz, successes: 1, failures: 3 }}
   bake: {bake}
@@ -449,7 +449,8 @@ async fn assert_census(api: &Api, data: &Path, rollout: i64, version: &str, mark
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_killed_mid_rollout_leaves_one_supervised_process_per_market() {
     let dir = tempfile::tempdir().unwrap();
-    let (repo, platform_file, data) = process_service(dir.path(), "0s");
+    // A short bake keeps each wave under way long enough for kills to land in it.
+    let (repo, platform_file, data) = process_service(dir.path(), "1s");
     let markets = PROCESS_WAVES.concat();
     let (mut server, token) = Server::start(&data, &platform_file, free_port());
     let api = Api::new(&server.base, &token.unwrap());
