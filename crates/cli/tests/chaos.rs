@@ -36,7 +36,10 @@ echo "done $TANDEM_DEPLOYMENT_ID $TANDEM_RELEASE" >> journal
 "#;
 
 fn platform(repo: &Path) -> String {
-    platform_of(repo, &[&CODES[..1], &CODES[1..4], &CODES[4..7], &CODES[7..13], &CODES[13..]])
+    platform_of(
+        repo,
+        &[&CODES[..1], &CODES[1..4], &CODES[4..7], &CODES[7..13], &CODES[13..]],
+    )
 }
 
 /// A platform of the markets of `waves`, one wave each, and the service `app` in `repo`.
@@ -371,7 +374,10 @@ fn market_processes(data: &Path) -> Vec<Seen> {
         .filter_map(|p| {
             let stat = p.stat().ok().filter(|s| s.state != 'Z')?;
             let env = p.environ().ok()?;
-            let get = |k: &str| env.get(std::ffi::OsStr::new(k)).map(|v| v.to_string_lossy().into_owned());
+            let get = |k: &str| {
+                env.get(std::ffi::OsStr::new(k))
+                    .map(|v| v.to_string_lossy().into_owned())
+            };
             get("TANDEM_CONFIG_FILE")?.starts_with(&prefix).then_some(())?;
             Some(Seen {
                 pid: stat.pid,
@@ -418,7 +424,9 @@ async fn census(api: &Api, data: &Path, rollout: i64, version: &str, markets: &[
             .iter()
             .any(|h| h["market"] == *market && h["state"] == "up" && h["deployment_id"].as_i64() == Some(id));
         if !up {
-            problems.push(format!("{market}: the health answer does not say deployment {id} is up"));
+            problems.push(format!(
+                "{market}: the health answer does not say deployment {id} is up"
+            ));
         }
     }
     let strays: Vec<&Seen> = seen.iter().filter(|s| !markets.contains(&s.market.as_str())).collect();
@@ -493,9 +501,16 @@ async fn a_server_killed_mid_rollout_leaves_one_supervised_process_per_market() 
             pids.sort();
             pids
         };
-        assert_eq!(pids(&after), pids(&before), "round {round}: the processes were not adopted");
+        assert_eq!(
+            pids(&after),
+            pids(&before),
+            "round {round}: the processes were not adopted"
+        );
     }
-    assert!(mid_wave > 0, "no kill landed while a market was deploying ({kills} kills)");
+    assert!(
+        mid_wave > 0,
+        "no kill landed while a market was deploying ({kills} kills)"
+    );
     eprintln!("{kills} kills over {rounds} rollouts, {mid_wave} while markets were deploying");
     assert_eq!(server.stop().code(), Some(0));
     let left = market_processes(&data);
@@ -535,4 +550,66 @@ async fn a_clean_stop_leaves_no_market_process_of_any_release() {
     assert_eq!(server.stop().code(), Some(0));
     let left = market_processes(&data);
     assert!(left.is_empty(), "market processes outlived a clean stop: {left:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stranger_on_a_markets_port_is_not_reported_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let (repo, platform_file, data) = process_service(dir.path(), "0s");
+    let markets = PROCESS_WAVES.concat();
+    let (server, token) = Server::start(&data, &platform_file, free_port());
+    let api = Api::new(&server.base, &token.unwrap());
+    let (release, version) = new_release(&api, &repo, 1).await;
+    let rollout = api.post("/api/v1/rollouts", json!({ "release_id": release })).await;
+    let id = rollout["id"].as_i64().unwrap();
+    api.wait("the rollout", async |api| {
+        let r = api.get(&format!("/api/v1/rollouts/{id}")).await;
+        (r["state"] == "succeeded").then_some(())
+    })
+    .await;
+    let seen = assert_census(&api, &data, id, &version, &markets).await;
+
+    let deployments = api.get(&format!("/api/v1/deployments?rollout={id}")).await;
+    let url = deployments
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["market"] == "fr")
+        .unwrap()["url"]
+        .clone();
+    let fr_port: u16 = url.as_str().unwrap().rsplit(':').next().unwrap().parse().unwrap();
+
+    // The server dies, so does fr's process, and a stranger takes fr's port and answers 200.
+    let (data_dir, platform, port) = (server.data.clone(), server.platform.clone(), server.port);
+    server.kill();
+    let fr = seen.iter().find(|s| s.market == "fr").unwrap();
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(fr.pid), nix::sys::signal::Signal::SIGKILL).unwrap();
+    let stranger = api
+        .wait("fr's port to be free", async |_| {
+            std::net::TcpListener::bind(("127.0.0.1", fr_port)).ok()
+        })
+        .await;
+    std::thread::spawn(move || {
+        for conn in stranger.incoming() {
+            let Ok(mut conn) = conn else { continue };
+            let mut buf = [0u8; 1024];
+            let _ = std::io::Read::read(&mut conn, &mut buf);
+            let _ = std::io::Write::write_all(
+                &mut conn,
+                b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok",
+            );
+        }
+    });
+    let (server, _) = Server::start(&data_dir, &platform, port);
+    let health = api
+        .wait("fr to be reported down", async |api| {
+            let health = api.get("/api/v1/health").await;
+            let fr = health.as_array().unwrap().iter().find(|h| h["market"] == "fr")?.clone();
+            assert_ne!(fr["state"], "up", "a stranger on fr's port is reported up: {fr}");
+            (fr["state"] == "down").then_some(fr)
+        })
+        .await;
+    assert!(health["error"].as_str().unwrap().contains("supervision"), "{health}");
+    assert_eq!(server.stop().code(), Some(0));
+    assert!(market_processes(&data).is_empty());
 }

@@ -57,9 +57,7 @@ pub fn is_alive(who: &ProcessIdentity) -> bool {
     let Ok(stat) = Process::new(pid).and_then(|p| p.stat()) else {
         return false;
     };
-    stat.state != 'Z'
-        && i64::try_from(stat.starttime).is_ok_and(|t| t == who.start_ticks)
-        && who.boot_id == boot_id()
+    stat.state != 'Z' && i64::try_from(stat.starttime).is_ok_and(|t| t == who.start_ticks) && who.boot_id == boot_id()
 }
 
 /// Whether `pid`'s environment carries `instance`.
@@ -103,12 +101,10 @@ pub fn listens(pids: &[i32], port: u16) -> bool {
         .collect();
     !sockets.is_empty()
         && pids.iter().any(|&pid| {
-            Process::new(pid)
-                .and_then(|p| p.fd())
-                .is_ok_and(|fds| {
-                    fds.filter_map(Result::ok)
-                        .any(|fd| matches!(fd.target, FDTarget::Socket(inode) if sockets.contains(&inode)))
-                })
+            Process::new(pid).and_then(|p| p.fd()).is_ok_and(|fds| {
+                fds.filter_map(Result::ok)
+                    .any(|fd| matches!(fd.target, FDTarget::Socket(inode) if sockets.contains(&inode)))
+            })
         })
 }
 

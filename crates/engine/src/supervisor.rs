@@ -439,7 +439,12 @@ async fn stop_row(store: Store, row: MarketProcessRow) {
 
 async fn forget_if(store: &Store, record: i64, gone: bool, service: &str, market: &str) {
     if !gone {
-        tracing::error!(service, market, record, "a market process survived KILL; it stays recorded and the next start tries again");
+        tracing::error!(
+            service,
+            market,
+            record,
+            "a market process survived KILL; it stays recorded and the next start tries again"
+        );
         return;
     }
     if let Err(e) = store.delete_market_process(record).await {

@@ -73,16 +73,14 @@ impl Store {
 
     /// Records who a market process is, once it started.
     pub async fn set_market_process_identity(&self, id: i64, who: &ProcessIdentity) -> Result<()> {
-        sqlx::query(
-            "UPDATE market_processes SET pid = $1, pgid = $2, start_ticks = $3, boot_id = $4 WHERE id = $5",
-        )
-        .bind(who.pid)
-        .bind(who.pgid)
-        .bind(who.start_ticks)
-        .bind(&who.boot_id)
-        .bind(id)
-        .execute(&self.writer)
-        .await?;
+        sqlx::query("UPDATE market_processes SET pid = $1, pgid = $2, start_ticks = $3, boot_id = $4 WHERE id = $5")
+            .bind(who.pid)
+            .bind(who.pgid)
+            .bind(who.start_ticks)
+            .bind(&who.boot_id)
+            .bind(id)
+            .execute(&self.writer)
+            .await?;
         Ok(())
     }
 
