@@ -2,6 +2,11 @@
 //! started again each time: every rollout still ends, every market ends on exactly one
 //! release, and no deploy step ran twice for one deployment. The `command` driver runs a
 //! script that journals each deploy, so the test sees what really ran.
+//!
+//! With the `process` driver (the demo's shop as each market's process), the same kills leave
+//! no process behind: after every round each live market runs exactly one process of this test,
+//! of its recorded release and deployment, the one the server says it supervises, and the
+//! health answer says up; a clean stop leaves none, of any release.
 
 #![allow(clippy::unwrap_used)]
 
@@ -31,17 +36,22 @@ echo "done $TANDEM_DEPLOYMENT_ID $TANDEM_RELEASE" >> journal
 "#;
 
 fn platform(repo: &Path) -> String {
+    platform_of(
+        repo,
+        &[&CODES[..1], &CODES[1..4], &CODES[4..7], &CODES[7..13], &CODES[13..]],
+    )
+}
+
+/// A platform of the markets of `waves`, one wave each, and the service `app` in `repo`.
+fn platform_of(repo: &Path, waves: &[&[&str]]) -> String {
     let mut text = String::from("markets:\n");
-    for code in CODES {
+    for code in waves.concat() {
         text.push_str(&format!(
             "  - {{ id: {code}, name: M-{code}, region: eu, currency: EUR, locale: en-GB, timezone: Europe/Paris }}\n"
         ));
     }
     text.push_str("waves:\n");
-    for (i, chunk) in [&CODES[..1], &CODES[1..4], &CODES[4..7], &CODES[7..13], &CODES[13..]]
-        .iter()
-        .enumerate()
-    {
+    for (i, chunk) in waves.iter().enumerate() {
         text.push_str(&format!("  - {{ name: w{i}, markets: [{}] }}\n", chunk.join(", ")));
     }
     text.push_str(&format!("services:\n  - {{ name: app, repo: {} }}\n", repo.display()));
@@ -96,6 +106,13 @@ impl Server {
         let (data, platform, port) = (self.data.clone(), self.platform.clone(), self.port);
         self.kill();
         Server::start(&data, &platform, port).0
+    }
+
+    /// Asks the server to stop (SIGTERM) and waits until it exited.
+    fn stop(mut self) -> std::process::ExitStatus {
+        let pid = nix::unistd::Pid::from_raw(self.child.id() as i32);
+        nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
+        self.child.wait().unwrap()
     }
 }
 
@@ -252,4 +269,347 @@ deploy:
         assert!(journal.contains(&format!("done {live_id} ")), "{code}:\n{journal}");
     }
     server.kill();
+}
+
+/// The markets of the `process` driver's rounds (fewer: each runs a real process), by wave.
+const PROCESS_WAVES: [&[&str]; 3] = [&["fr"], &["be", "nl", "lu"], &["de", "at", "ch", "it"]];
+
+/// The demo's shop, built (offline) once into this test's own target folder: the market process.
+fn shop_binary() -> PathBuf {
+    let shop = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/shop/Cargo.toml");
+    let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("chaos-shop");
+    let status = Command::new(option_env!("CARGO").unwrap_or("cargo"))
+        .args(["build", "--offline", "--release", "--quiet", "--manifest-path"])
+        .arg(&shop)
+        .arg("--target-dir")
+        .arg(&target)
+        .status()
+        .unwrap();
+    assert!(status.success(), "cannot build the shop");
+    target.join("release/shop")
+}
+
+/// A repository of `app`, whose release is the prebuilt shop run by the `process` driver, and a
+/// platform file for it; returns (repo, platform file, data folder).
+fn process_service(dir: &Path, bake: &str) -> (PathBuf, PathBuf, PathBuf) {
+    let repo = dir.join("app");
+    std::fs::create_dir_all(&repo).unwrap();
+    std::fs::write(
+        repo.join("tandem.yml"),
+        format!(
+            "service: app
+pipeline:
+  env: {{ SHOP_BIN: \"{}\" }}
+  jobs:
+    build:
+      steps: [{{ run: cp \"$SHOP_BIN\" shop && cp VERSION version.txt }}]
+      artifacts: [shop, version.txt]
+deploy:
+  driver: process
+  run: \"{{artifact:shop}} --port {{port}}\"
+monitor: {{ interval: 300ms, timeout: 250ms, failures: 3 }}
+gates:
+  probe: {{ path: /healthz, successes: 1, failures: 3 }}
+  bake: {bake}
+",
+            shop_binary().display()
+        ),
+    )
+    .unwrap();
+    std::fs::write(repo.join("VERSION"), "0\n").unwrap();
+    git(&repo, &["init", "-q", "-b", "main"]);
+    git(&repo, &["add", "."]);
+    git(&repo, &["commit", "-q", "-m", "the app"]);
+    let platform_file = dir.join("platform.yml");
+    std::fs::write(&platform_file, platform_of(&repo, &PROCESS_WAVES)).unwrap();
+    (repo, platform_file, dir.join("data"))
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Commits a new VERSION, runs the pipeline and returns the release it made: (id, version).
+async fn new_release(api: &Api, repo: &Path, round: usize) -> (i64, String) {
+    std::fs::write(repo.join("VERSION"), format!("{round}\n")).unwrap();
+    git(repo, &["commit", "-q", "-am", &format!("release {round}")]);
+    let run = api.post("/api/v1/services/app/runs", json!({})).await;
+    let run_id = run["id"].as_i64().unwrap();
+    let version = api
+        .wait("the run", async |api| {
+            let r = api.get(&format!("/api/v1/runs/{run_id}")).await;
+            assert_ne!(r["state"], "failed", "{r}");
+            r["release"].as_str().map(String::from)
+        })
+        .await;
+    let releases = api.get("/api/v1/releases?service=app").await;
+    let release = releases
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["version"] == version.as_str())
+        .unwrap();
+    (release["id"].as_i64().unwrap(), version)
+}
+
+/// A market process of this test (its config file lies in the test's data folder), as /proc
+/// shows it: what its environment says it is.
+#[derive(Debug, Clone)]
+struct Seen {
+    pid: i32,
+    market: String,
+    release: String,
+    deployment: i64,
+}
+
+fn market_processes(data: &Path) -> Vec<Seen> {
+    let prefix = data.to_string_lossy().into_owned();
+    procfs::process::all_processes()
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter_map(|p| {
+            let stat = p.stat().ok().filter(|s| s.state != 'Z')?;
+            let env = p.environ().ok()?;
+            let get = |k: &str| {
+                env.get(std::ffi::OsStr::new(k))
+                    .map(|v| v.to_string_lossy().into_owned())
+            };
+            get("TANDEM_CONFIG_FILE")?.starts_with(&prefix).then_some(())?;
+            Some(Seen {
+                pid: stat.pid,
+                market: get("TANDEM_MARKET")?,
+                release: get("TANDEM_RELEASE")?,
+                deployment: get("TANDEM_DEPLOYMENT_ID")?.parse().ok()?,
+            })
+        })
+        .collect()
+}
+
+/// What differs between the live markets of `rollout` (all of `markets`, on `version`) and the
+/// processes running: each live market must run exactly one process, of its recorded release
+/// and deployment, whose pid is the one the server recorded (it supervises it), and the health
+/// answer must say it is up. Empty when all holds; else the live processes too.
+async fn census(api: &Api, data: &Path, rollout: i64, version: &str, markets: &[&str]) -> (Vec<String>, Vec<Seen>) {
+    let deployments = api.get(&format!("/api/v1/deployments?rollout={rollout}")).await;
+    let health = api.get("/api/v1/health").await;
+    let seen = market_processes(data);
+    let mut problems = Vec::new();
+    for market in markets {
+        let live: Vec<_> = deployments
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|d| d["market"] == *market && d["state"] == "live")
+            .collect();
+        let [live] = live[..] else {
+            problems.push(format!("{market}: {} live deployments of the rollout", live.len()));
+            continue;
+        };
+        let id = live["id"].as_i64().unwrap();
+        let mine: Vec<&Seen> = seen.iter().filter(|s| s.market == *market).collect();
+        match mine[..] {
+            [p] if p.release == version && p.deployment == id && live["pid"].as_i64() == Some(i64::from(p.pid)) => {}
+            _ => problems.push(format!(
+                "{market}: live deployment {id} ({version}, pid {}) but processes {mine:?}",
+                live["pid"]
+            )),
+        }
+        let up = health
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|h| h["market"] == *market && h["state"] == "up" && h["deployment_id"].as_i64() == Some(id));
+        if !up {
+            problems.push(format!(
+                "{market}: the health answer does not say deployment {id} is up"
+            ));
+        }
+    }
+    let strays: Vec<&Seen> = seen.iter().filter(|s| !markets.contains(&s.market.as_str())).collect();
+    if !strays.is_empty() {
+        problems.push(format!("processes of no live market: {strays:?}"));
+    }
+    (problems, seen)
+}
+
+/// Waits until [`census`] finds nothing wrong; panics with what it found last. Returns the
+/// processes.
+async fn assert_census(api: &Api, data: &Path, rollout: i64, version: &str, markets: &[&str]) -> Vec<Seen> {
+    let started = std::time::Instant::now();
+    loop {
+        let (problems, seen) = census(api, data, rollout, version, markets).await;
+        if problems.is_empty() {
+            return seen;
+        }
+        assert!(
+            started.elapsed() < common::DEADLINE,
+            "the processes do not match the live markets:\n{}",
+            problems.join("\n")
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_killed_mid_rollout_leaves_one_supervised_process_per_market() {
+    let dir = tempfile::tempdir().unwrap();
+    // A short bake keeps each wave under way long enough for kills to land in it.
+    let (repo, platform_file, data) = process_service(dir.path(), "1s");
+    let markets = PROCESS_WAVES.concat();
+    let (mut server, token) = Server::start(&data, &platform_file, free_port());
+    let api = Api::new(&server.base, &token.unwrap());
+    let mut rng = rand::rng();
+    let (mut kills, mut mid_wave) = (0, 0);
+    let rounds = std::env::var("TANDEM_CHAOS_ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(ROUNDS);
+    for round in 1..=rounds {
+        let (release_id, version) = new_release(&api, &repo, round).await;
+        let rollout = api.post("/api/v1/rollouts", json!({ "release_id": release_id })).await;
+        let id = rollout["id"].as_i64().unwrap();
+        for _ in 0..KILLS_PER_ROUND {
+            tokio::time::sleep(Duration::from_millis(rng.random_range(20..400))).await;
+            let r = api.get(&format!("/api/v1/rollouts/{id}")).await;
+            if r["state"] == "succeeded" {
+                break;
+            }
+            let deploying = api.get(&format!("/api/v1/deployments?rollout={id}")).await;
+            mid_wave += usize::from(deploying.as_array().unwrap().iter().any(|d| d["state"] == "deploying"));
+            server = server.restart();
+            kills += 1;
+        }
+        let end = api
+            .wait("the rollout to end", async |api| {
+                let r = api.get(&format!("/api/v1/rollouts/{id}")).await;
+                matches!(r["state"].as_str(), Some("succeeded" | "halted" | "failed" | "aborted")).then_some(r)
+            })
+            .await;
+        assert_eq!(end["state"], "succeeded", "round {round}: {end}");
+        let before = assert_census(&api, &data, id, &version, &markets).await;
+
+        // Killed while nothing is deployed, the server adopts what runs: the same processes.
+        server = server.restart();
+        kills += 1;
+        let after = assert_census(&api, &data, id, &version, &markets).await;
+        let pids = |seen: &[Seen]| {
+            let mut pids: Vec<(String, i32)> = seen.iter().map(|s| (s.market.clone(), s.pid)).collect();
+            pids.sort();
+            pids
+        };
+        assert_eq!(
+            pids(&after),
+            pids(&before),
+            "round {round}: the processes were not adopted"
+        );
+    }
+    assert!(
+        mid_wave > 0,
+        "no kill landed while a market was deploying ({kills} kills)"
+    );
+    eprintln!("{kills} kills over {rounds} rollouts, {mid_wave} while markets were deploying");
+    assert_eq!(server.stop().code(), Some(0));
+    let left = market_processes(&data);
+    assert!(left.is_empty(), "market processes outlived a clean stop: {left:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_clean_stop_leaves_no_market_process_of_any_release() {
+    let dir = tempfile::tempdir().unwrap();
+    // A bake keeps the new release beside the old one for a while.
+    let (repo, platform_file, data) = process_service(dir.path(), "3s");
+    let markets = PROCESS_WAVES.concat();
+    let (server, token) = Server::start(&data, &platform_file, free_port());
+    let api = Api::new(&server.base, &token.unwrap());
+    let (first, _) = new_release(&api, &repo, 1).await;
+    let r1 = api.post("/api/v1/rollouts", json!({ "release_id": first })).await;
+    let r1 = r1["id"].as_i64().unwrap();
+    api.wait("the first rollout", async |api| {
+        let r = api.get(&format!("/api/v1/rollouts/{r1}")).await;
+        (r["state"] == "succeeded").then_some(())
+    })
+    .await;
+    let (second, v2) = new_release(&api, &repo, 2).await;
+    api.post("/api/v1/rollouts", json!({ "release_id": second })).await;
+    // The pilot's new process is baking beside the old one: both releases run.
+    let both = api
+        .wait("both releases to run", async |_| {
+            let seen = market_processes(&data);
+            (seen.iter().any(|s| s.release == v2) && seen.iter().any(|s| s.release != v2)).then_some(seen)
+        })
+        .await;
+    assert!(both.len() > markets.len(), "{both:?}");
+
+    // Killed, then started again and stopped cleanly: nothing of either release remains.
+    let server = server.restart();
+    api.get("/api/v1/health").await;
+    assert_eq!(server.stop().code(), Some(0));
+    let left = market_processes(&data);
+    assert!(left.is_empty(), "market processes outlived a clean stop: {left:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stranger_on_a_markets_port_is_not_reported_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let (repo, platform_file, data) = process_service(dir.path(), "0s");
+    let markets = PROCESS_WAVES.concat();
+    let (server, token) = Server::start(&data, &platform_file, free_port());
+    let api = Api::new(&server.base, &token.unwrap());
+    let (release, version) = new_release(&api, &repo, 1).await;
+    let rollout = api.post("/api/v1/rollouts", json!({ "release_id": release })).await;
+    let id = rollout["id"].as_i64().unwrap();
+    api.wait("the rollout", async |api| {
+        let r = api.get(&format!("/api/v1/rollouts/{id}")).await;
+        (r["state"] == "succeeded").then_some(())
+    })
+    .await;
+    let seen = assert_census(&api, &data, id, &version, &markets).await;
+
+    let deployments = api.get(&format!("/api/v1/deployments?rollout={id}")).await;
+    let url = deployments
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["market"] == "fr")
+        .unwrap()["url"]
+        .clone();
+    let fr_port: u16 = url.as_str().unwrap().rsplit(':').next().unwrap().parse().unwrap();
+
+    // The server dies, so does fr's process, and a stranger takes fr's port and answers 200.
+    let (data_dir, platform, port) = (server.data.clone(), server.platform.clone(), server.port);
+    server.kill();
+    let fr = seen.iter().find(|s| s.market == "fr").unwrap();
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(fr.pid), nix::sys::signal::Signal::SIGKILL).unwrap();
+    let stranger = api
+        .wait("fr's port to be free", async |_| {
+            std::net::TcpListener::bind(("127.0.0.1", fr_port)).ok()
+        })
+        .await;
+    std::thread::spawn(move || {
+        for conn in stranger.incoming() {
+            let Ok(mut conn) = conn else { continue };
+            let mut buf = [0u8; 1024];
+            let _ = std::io::Read::read(&mut conn, &mut buf);
+            let _ = std::io::Write::write_all(
+                &mut conn,
+                b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok",
+            );
+        }
+    });
+    let (server, _) = Server::start(&data_dir, &platform, port);
+    let health = api
+        .wait("fr to be reported down", async |api| {
+            let health = api.get("/api/v1/health").await;
+            let fr = health.as_array().unwrap().iter().find(|h| h["market"] == "fr")?.clone();
+            assert_ne!(fr["state"], "up", "a stranger on fr's port is reported up: {fr}");
+            (fr["state"] == "down").then_some(fr)
+        })
+        .await;
+    assert!(health["error"].as_str().unwrap().contains("supervision"), "{health}");
+    assert_eq!(server.stop().code(), Some(0));
+    assert!(market_processes(&data).is_empty());
 }

@@ -478,7 +478,7 @@ impl Engine {
             Ok(()) => Ok((driver, url, instance, gate_time)),
             Err(GateFailure { reason }) => {
                 let failed_at = Instant::now();
-                driver.discard(instance).await;
+                driver.discard(self, instance).await;
                 Err(Failure {
                     reason,
                     gate_time,

@@ -12,7 +12,7 @@
 //! A Kubernetes driver would be a third implementation of [`Driver`].
 
 use crate::Engine;
-use crate::supervisor::{MarketProcess, free_port, stop};
+use crate::supervisor::{MarketProcess, ProcessPlan, free_port};
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 use std::collections::{BTreeMap, HashMap};
@@ -103,7 +103,7 @@ pub trait Driver: Send + Sync + std::fmt::Debug {
         instance: Instance,
     ) -> DriverFuture<'a, ()>;
     /// The instance failed its gates: it is stopped.
-    fn discard<'a>(&'a self, instance: Instance) -> DriverFuture<'a, ()>;
+    fn discard<'a>(&'a self, engine: &'a Engine, instance: Instance) -> DriverFuture<'a, ()>;
     /// Whether the market's previous release kept serving while the new one was judged (so
     /// nothing needs to be redeployed after a failed gate).
     fn keeps_previous(&self) -> bool;
@@ -136,10 +136,18 @@ impl Driver for ProcessDriver {
             let mut env = target.env();
             env.insert("PORT".into(), port.to_string());
             let log = target.dir.join(format!("{}.log", target.release.version));
-            let process = engine
-                .supervisor
-                .spawn(&argv, &env, &log, port, &target.release.version)
-                .map_err(|e| format!("{e:#}"))?;
+            let plan = ProcessPlan {
+                service: target.release.service.clone(),
+                market: target.market.to_string(),
+                release_id: target.release.id,
+                release: target.release.version.clone(),
+                deployment_id: target.deployment_id,
+                port,
+                argv,
+                env,
+                log: log.clone(),
+            };
+            let process = engine.supervisor.spawn(plan).await.map_err(|e| format!("{e:#}"))?;
             Ok(Instance {
                 url: Some(format!("http://127.0.0.1:{port}")),
                 pid: Some(process.pid),
@@ -163,10 +171,10 @@ impl Driver for ProcessDriver {
         })
     }
 
-    fn discard<'a>(&'a self, instance: Instance) -> DriverFuture<'a, ()> {
+    fn discard<'a>(&'a self, engine: &'a Engine, instance: Instance) -> DriverFuture<'a, ()> {
         Box::pin(async move {
             if let Some(process) = instance.process {
-                stop(process).await;
+                engine.supervisor.stop(process).await;
             }
         })
     }
@@ -205,7 +213,7 @@ impl Driver for CommandDriver {
         Box::pin(async {})
     }
 
-    fn discard<'a>(&'a self, _: Instance) -> DriverFuture<'a, ()> {
+    fn discard<'a>(&'a self, _: &'a Engine, _: Instance) -> DriverFuture<'a, ()> {
         Box::pin(async {})
     }
 

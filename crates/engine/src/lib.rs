@@ -19,6 +19,7 @@ pub mod metrics;
 pub mod monitor;
 pub mod notifications;
 pub mod pipeline;
+pub mod processes;
 pub mod rollback;
 pub mod rollout;
 pub mod secrets;
@@ -113,10 +114,11 @@ impl Engine {
         let http = reqwest::Client::builder()
             .build()
             .context("cannot build the probe client")?;
+        let supervisor = supervisor::Supervisor::new(store.clone());
         let engine = Arc::new(Self {
             store,
             settings,
-            supervisor: supervisor::Supervisor::default(),
+            supervisor,
             executor: Arc::new(executor::LocalExecutor),
             running_runs: Default::default(),
             http,
@@ -186,10 +188,13 @@ impl Engine {
         Ok(())
     }
 
-    /// Starts again, on their recorded ports and in parallel, the processes of live markets.
+    /// Picks up the processes of live markets: a process the previous server left serving a
+    /// live market (its recorded deployment, alive, on its recorded port) is adopted; every
+    /// other process it left is stopped, whole group; then the markets not adopted are started
+    /// again, on their recorded ports and in parallel.
     async fn restart_live_markets(self: &Arc<Self>) -> Result<()> {
-        let limit = Arc::new(tokio::sync::Semaphore::new(self.settings.max_parallel_markets));
-        let mut set = tokio::task::JoinSet::new();
+        let mut wanted = Vec::new();
+        let mut starts = Vec::new();
         for d in self.store.list_live_deployments().await? {
             let release = self.store.get_release(d.release_id).await?;
             let spec = release.service_spec()?;
@@ -209,10 +214,34 @@ impl Engine {
             else {
                 continue;
             };
+            wanted.push(supervisor::Wanted {
+                service: d.service.clone(),
+                market: d.market.clone(),
+                release_id: release.id,
+                release: release.version.clone(),
+                deployment_id: d.id,
+                port,
+                log: self
+                    .market_dir(&d.service, &d.market)
+                    .join(format!("{}.log", release.version)),
+            });
+            starts.push((d, release, spec, port));
+        }
+        // Before anything starts: what still holds a port must be adopted or gone.
+        let adopted = self.supervisor.reclaim(&wanted).await;
+        let limit = Arc::new(tokio::sync::Semaphore::new(self.settings.max_parallel_markets));
+        let mut set = tokio::task::JoinSet::new();
+        for (d, release, spec, port) in starts {
+            if adopted.contains(&(d.service.clone(), d.market.clone())) {
+                continue;
+            }
             let artifacts = self.release_artifact_paths(&release).await?;
             let (engine, limit) = (self.clone(), limit.clone());
             set.spawn(async move {
                 let _permit = limit.acquire_owned().await;
+                if engine.stop.is_cancelled() {
+                    return; // shutting down: nothing new starts
+                }
                 match engine
                     .start_and_judge(
                         &release,
@@ -226,7 +255,15 @@ impl Engine {
                     )
                     .await
                 {
-                    Ok((driver, _, instance, _)) => driver.promote(&engine, &d.service, &d.market, instance).await,
+                    Ok((driver, _, instance, _)) => {
+                        let pid = instance.pid;
+                        driver.promote(&engine, &d.service, &d.market, instance).await;
+                        if let Some(pid) = pid
+                            && let Err(e) = engine.store.set_live_pid(&d.service, &d.market, pid).await
+                        {
+                            tracing::warn!(market = %d.market, error = %e, "cannot record a restarted process");
+                        }
+                    }
                     Err(f) => tracing::warn!(market = %d.market, reason = %f.reason, "cannot restart a live market"),
                 }
             });

@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tandem_core::gates::{SCRAPE_ACCEPT, Scrape, Window, judge_all};
 use tandem_core::monitor::{Health, Transition};
-use tandem_core::pipeline::ServiceSpec;
+use tandem_core::pipeline::{Driver, ServiceSpec};
 use tandem_store::{DeploymentRow, NewIncident, ProbeRecord, now_ms};
 use tokio::task::JoinSet;
 
@@ -262,6 +262,25 @@ impl Engine {
     ) -> Probed {
         let at = now_ms();
         let url = format!("{base}{}", spec.gates.probe.path);
+        // Whatever answers on a process market's port, the market is up only when the process
+        // serving it is Tandem's: a stranger (or a process a dead server left) is not the release.
+        let own_process = spec.deploy.as_ref().is_some_and(|d| d.driver == Driver::Process);
+        if own_process && !self.supervisor.is_running(&key.0, &key.1).await {
+            let error = format!(
+                "no process of {} in {} runs under Tandem's supervision (it is starting again, or cannot)",
+                key.0, key.1
+            );
+            return Probed {
+                key,
+                deployment_id,
+                at,
+                ok: false,
+                latency_ms: 0.0,
+                error: Some(error),
+                scrape: None,
+                spec,
+            };
+        }
         let started = Instant::now();
         let outcome = self.http.get(&url).timeout(spec.monitor.timeout).send().await;
         let latency_ms = started.elapsed().as_secs_f64() * 1000.0;

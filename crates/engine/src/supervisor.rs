@@ -1,14 +1,20 @@
 //! The `process` driver's supervisor: one local process per service and market, started for a
-//! new release, switched to once healthy, and stopped (TERM, then KILL after a grace period)
-//! when replaced or when the server shuts down.
+//! new release, switched to once healthy, and stopped (TERM to its group, then KILL after a
+//! grace period) when replaced or when the server shuts down.
+//!
+//! Every process it starts is recorded in the store before it starts, with its identity (pid,
+//! group, start time, boot) once it runs, and forgotten only once nothing of its group is left.
+//! So a server started again after a crash finds them all: it adopts the one that still serves
+//! a live market's recorded deployment on its recorded port, stops every other one (whole
+//! group) before anything starts again, and a clean stop stops every recorded one.
 
+use crate::processes::{self, INSTANCE_VAR};
 use anyhow::{Context, Result};
-use nix::sys::signal::{Signal, killpg};
-use nix::unistd::Pid;
-use std::collections::{BTreeMap, HashMap};
-use std::path::Path;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
+use tandem_store::{MarketProcessRow, NewMarketProcess, ProcessIdentity, Store};
 use tokio::process::{Child, Command};
 use tokio::sync::Mutex;
 
@@ -23,17 +29,49 @@ const MAX_BACKOFF: Duration = Duration::from_secs(60);
 /// A process that stayed up this long is healthy again: its next crash waits the first backoff.
 const HEALTHY_AFTER: Duration = Duration::from_secs(60);
 
-/// A started market process.
+/// What to start for a market: the command, its environment, and what it stands for.
+#[derive(Debug, Clone)]
+pub struct ProcessPlan {
+    pub service: String,
+    pub market: String,
+    pub release_id: i64,
+    /// The release's version.
+    pub release: String,
+    pub deployment_id: i64,
+    pub port: u16,
+    pub argv: Vec<String>,
+    /// Exactly the environment it gets (the instance marker is added).
+    pub env: BTreeMap<String, String>,
+    /// Where its output is appended.
+    pub log: PathBuf,
+}
+
+/// What a live market should run after a restart: a recorded process that still runs this
+/// deployment on this port is adopted (see [`Supervisor::reclaim`]).
+#[derive(Debug, Clone)]
+pub struct Wanted {
+    pub service: String,
+    pub market: String,
+    pub release_id: i64,
+    pub release: String,
+    pub deployment_id: i64,
+    pub port: u16,
+    pub log: PathBuf,
+}
+
+/// A started (or adopted) market process.
 #[derive(Debug)]
 pub struct MarketProcess {
-    pub child: Child,
+    /// `None` for a process adopted after a restart: not this server's child, it is watched
+    /// through /proc.
+    child: Option<Child>,
     pub pid: u32,
-    pub port: u16,
-    pub release: String,
-    /// How to start it again after a crash.
-    argv: Vec<String>,
-    env: BTreeMap<String, String>,
-    log: std::path::PathBuf,
+    /// How it was started, to start it again after a crash.
+    plan: ProcessPlan,
+    /// Its row in the store.
+    record: i64,
+    instance: String,
+    identity: Option<ProcessIdentity>,
     started: Instant,
     /// Crashes in a row, and when the next start may be tried.
     crashes: u32,
@@ -58,67 +96,108 @@ pub struct Restart {
 impl MarketProcess {
     /// Whether the process has exited, and with what.
     pub fn exited(&mut self) -> Option<String> {
-        match self.child.try_wait() {
-            Ok(Some(status)) => Some(status.to_string()),
-            Ok(None) => None,
-            Err(e) => Some(format!("cannot be waited for: {e}")),
+        match &mut self.child {
+            Some(child) => match child.try_wait() {
+                Ok(Some(status)) => Some(status.to_string()),
+                Ok(None) => None,
+                Err(e) => Some(format!("cannot be waited for: {e}")),
+            },
+            None => match &self.identity {
+                Some(who) if processes::is_alive(who) => None,
+                _ => Some("exited (adopted after a restart: its exit status is unknown)".into()),
+            },
         }
+    }
+
+    /// The port it was started to serve on.
+    pub fn port(&self) -> u16 {
+        self.plan.port
     }
 }
 
-/// The processes that serve each (service, market).
-#[derive(Debug, Default)]
+/// The processes that serve each (service, market), and the store that records every process
+/// started.
+#[derive(Debug)]
 pub struct Supervisor {
+    store: Store,
     running: Mutex<HashMap<(String, String), MarketProcess>>,
 }
 
 impl Supervisor {
-    /// Starts `argv` with exactly `env`, its output appended to `log`. It is not yet the
-    /// market's process: [`Supervisor::promote`] makes it so once it is healthy.
-    pub fn spawn(
-        &self,
-        argv: &[String],
-        env: &BTreeMap<String, String>,
-        log: &Path,
-        port: u16,
-        release: &str,
-    ) -> Result<MarketProcess> {
-        let out = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(log)
-            .with_context(|| format!("cannot open {}", log.display()))?;
-        let err = out.try_clone()?;
-        let (program, args) = argv.split_first().context("empty command")?;
-        let child = Command::new(program)
-            .args(args)
-            .env_clear()
-            .envs(env)
-            .stdin(Stdio::null())
-            .stdout(out)
-            .stderr(err)
-            .process_group(0)
-            .kill_on_drop(true)
-            .spawn()
-            .with_context(|| format!("cannot start `{program}`"))?;
-        let pid = child.id().context("the process exited at once")?;
+    pub fn new(store: Store) -> Self {
+        Self {
+            store,
+            running: Mutex::default(),
+        }
+    }
+
+    /// Starts what `plan` says, recorded in the store first. It is not yet the market's
+    /// process: [`Supervisor::promote`] makes it so once it is healthy.
+    pub async fn spawn(&self, plan: ProcessPlan) -> Result<MarketProcess> {
+        self.spawn_as(plan, false).await
+    }
+
+    async fn spawn_as(&self, plan: ProcessPlan, serving: bool) -> Result<MarketProcess> {
+        let instance = processes::new_instance();
+        let new = NewMarketProcess {
+            service: &plan.service,
+            market: &plan.market,
+            release_id: plan.release_id,
+            deployment_id: plan.deployment_id,
+            port: plan.port,
+            instance: &instance,
+            serving,
+        };
+        // No record, no process: a process nobody recorded could outlive a crash unseen.
+        let record = self.store.insert_market_process(&new).await.with_context(|| {
+            format!(
+                "cannot record the process of {} in {} before starting it",
+                plan.service, plan.market
+            )
+        })?;
+        let child = match start(&plan, &instance) {
+            Ok(child) => child,
+            Err(e) => {
+                self.forget(record).await;
+                return Err(e);
+            }
+        };
+        let Some(pid) = child.id() else {
+            self.forget(record).await;
+            anyhow::bail!("`{}` exited at once", plan.argv.join(" "));
+        };
+        let identity = processes::identify(pid);
+        match &identity {
+            Some(who) => {
+                if let Err(e) = self.store.set_market_process_identity(record, who).await {
+                    // Still found after a crash, by its instance marker.
+                    tracing::warn!(pid, error = %e, "cannot record a market process's identity");
+                }
+            }
+            None => tracing::warn!(pid, "cannot read a market process's identity from /proc"),
+        }
         Ok(MarketProcess {
-            child,
+            child: Some(child),
             pid,
-            port,
-            release: release.to_string(),
-            argv: argv.to_vec(),
-            env: env.clone(),
-            log: log.to_path_buf(),
+            plan,
+            record,
+            instance,
+            identity,
             started: Instant::now(),
             crashes: 0,
             retry_at: None,
         })
     }
 
+    async fn forget(&self, record: i64) {
+        if let Err(e) = self.store.delete_market_process(record).await {
+            tracing::warn!(record, error = %e, "cannot forget a market process");
+        }
+    }
+
     /// Looks at every market process: one that died is started again on its port, after a
-    /// backoff that doubles with each crash in a row (1 s, 2 s, 4 s … 60 s). Returns what it
-    /// found dead and restarted (or could not).
+    /// backoff that doubles with each crash in a row (1 s, 2 s, 4 s … 60 s), once what it left
+    /// of its group is stopped. Returns what it found dead and restarted (or could not).
     pub async fn restart_crashed(&self) -> Vec<Restart> {
         let mut out = Vec::new();
         let now = Instant::now();
@@ -137,7 +216,7 @@ impl Supervisor {
                     .saturating_mul(1 << (p.crashes - 1).min(6))
                     .min(MAX_BACKOFF);
                 let _ = writeln_log(
-                    &p.log,
+                    &p.plan.log,
                     &format!("note: exited ({status}); starting again in {}s", wait.as_secs()),
                 );
                 now + wait
@@ -148,13 +227,17 @@ impl Supervisor {
             let mut restart = Restart {
                 service: service.clone(),
                 market: market.clone(),
-                release: p.release.clone(),
+                release: p.plan.release.clone(),
                 status,
                 pid: None,
                 crashes: p.crashes,
                 error: None,
             };
-            match self.spawn(&p.argv, &p.env, &p.log, p.port, &p.release) {
+            // What it started may still hold its port.
+            if processes::stop_group(p.identity.as_ref(), &p.instance, STOP_GRACE).await {
+                self.forget(p.record).await;
+            }
+            match self.spawn_as(p.plan.clone(), true).await {
                 Ok(mut fresh) => {
                     fresh.crashes = p.crashes;
                     restart.pid = Some(fresh.pid);
@@ -174,14 +257,22 @@ impl Supervisor {
 
     /// Makes `process` the one serving the market and stops the one it replaces.
     pub async fn promote(&self, service: &str, market: &str, process: MarketProcess) {
+        if let Err(e) = self.store.mark_market_process_serving(process.record).await {
+            tracing::warn!(service, market, error = %e, "cannot record a promoted market process");
+        }
         let old = self
             .running
             .lock()
             .await
             .insert((service.to_string(), market.to_string()), process);
         if let Some(old) = old {
-            stop(old).await;
+            self.stop(old).await;
         }
+    }
+
+    /// Stops a process and everything it started, and forgets it.
+    pub async fn stop(&self, process: MarketProcess) {
+        stop_and_forget(self.store.clone(), process).await;
     }
 
     /// Whether the market's current process is alive.
@@ -193,11 +284,67 @@ impl Supervisor {
         }
     }
 
-    /// Stops every process, in parallel, and waits for them.
+    /// After a restart, before anything starts: adopts each recorded process that still serves
+    /// a wanted market (the recorded deployment and release, alive, listening on its port), and
+    /// stops every other recorded process, whole group, and waits for them. Returns the markets
+    /// adopted; the others are free to start afresh on their ports.
+    pub async fn reclaim(&self, wanted: &[Wanted]) -> HashSet<(String, String)> {
+        let mut adopted = HashSet::new();
+        let rows = match self.store.list_market_processes().await {
+            Ok(rows) => rows,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot list the market processes a previous server started");
+                return adopted;
+            }
+        };
+        let mut stops = tokio::task::JoinSet::new();
+        for row in rows {
+            let key = (row.service.clone(), row.market.clone());
+            let fit = wanted.iter().find(|w| {
+                w.service == row.service
+                    && w.market == row.market
+                    && w.deployment_id == row.deployment_id
+                    && w.release_id == row.release_id
+                    && i64::from(w.port) == row.port
+            });
+            if let Some(w) = fit.filter(|_| row.serving && !adopted.contains(&key))
+                && let Some(p) = adopt(&row, w)
+            {
+                tracing::info!(service = %row.service, market = %row.market, pid = p.pid, release = %w.release, "adopted a market process left by the previous server");
+                self.running.lock().await.insert(key.clone(), p);
+                adopted.insert(key);
+                continue;
+            }
+            stops.spawn(stop_row(self.store.clone(), row));
+        }
+        let stopped = stops.len();
+        while stops.join_next().await.is_some() {}
+        if stopped > 0 {
+            tracing::warn!(stopped, "stopped market processes left by the previous server");
+        }
+        adopted
+    }
+
+    /// Stops every process: those serving markets, those still judged by their gates, and any
+    /// other one recorded (left by a previous server); in parallel, and waits for them.
     pub async fn stop_all(&self) {
         let all: Vec<MarketProcess> = self.running.lock().await.drain().map(|(_, p)| p).collect();
-        let count = all.len();
-        futures_join_all(all.into_iter().map(stop)).await;
+        let mut count = all.len();
+        let mut set = tokio::task::JoinSet::new();
+        for p in all {
+            set.spawn(stop_and_forget(self.store.clone(), p));
+        }
+        while set.join_next().await.is_some() {}
+        match self.store.list_market_processes().await {
+            Ok(rows) => {
+                count += rows.len();
+                for row in rows {
+                    set.spawn(stop_row(self.store.clone(), row));
+                }
+                while set.join_next().await.is_some() {}
+            }
+            Err(e) => tracing::error!(error = %e, "cannot list the market processes left to stop"),
+        }
         if count > 0 {
             tracing::info!(count, "stopped market processes");
         }
@@ -208,29 +355,108 @@ impl Supervisor {
     }
 }
 
+/// Starts the plan's command with exactly its environment and the instance marker, in a
+/// process group of its own, its output appended to its log.
+fn start(plan: &ProcessPlan, instance: &str) -> Result<Child> {
+    let out = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&plan.log)
+        .with_context(|| format!("cannot open {}", plan.log.display()))?;
+    let err = out.try_clone()?;
+    let (program, args) = plan.argv.split_first().context("empty command")?;
+    Command::new(program)
+        .args(args)
+        .env_clear()
+        .envs(&plan.env)
+        .env(INSTANCE_VAR, instance)
+        .stdin(Stdio::null())
+        .stdout(out)
+        .stderr(err)
+        .process_group(0)
+        .kill_on_drop(true)
+        .spawn()
+        .with_context(|| format!("cannot start `{program}`"))
+}
+
+/// The recorded process as a supervised one, when it is still the one recorded, serves on its
+/// port, and its command can be read (to start it again after a crash).
+fn adopt(row: &MarketProcessRow, w: &Wanted) -> Option<MarketProcess> {
+    let who = identity_of(row)?;
+    if !processes::is_alive(&who) || !processes::listens(&processes::members(Some(&who), &row.instance), w.port) {
+        return None;
+    }
+    let (argv, env) = processes::command_of(who.pid)?;
+    Some(MarketProcess {
+        child: None,
+        pid: u32::try_from(who.pid).ok()?,
+        plan: ProcessPlan {
+            service: row.service.clone(),
+            market: row.market.clone(),
+            release_id: row.release_id,
+            release: w.release.clone(),
+            deployment_id: row.deployment_id,
+            port: w.port,
+            argv,
+            env,
+            log: w.log.clone(),
+        },
+        record: row.id,
+        instance: row.instance.clone(),
+        identity: Some(who),
+        started: Instant::now(),
+        crashes: 0,
+        retry_at: None,
+    })
+}
+
+fn identity_of(row: &MarketProcessRow) -> Option<ProcessIdentity> {
+    Some(ProcessIdentity {
+        pid: row.pid?,
+        pgid: row.pgid?,
+        start_ticks: row.start_ticks?,
+        boot_id: row.boot_id.clone()?,
+    })
+}
+
+/// Stops a supervised process and everything of its group (TERM, then KILL after the grace),
+/// reaps it, and forgets it once nothing of it is left.
+async fn stop_and_forget(store: Store, mut p: MarketProcess) {
+    let gone = processes::stop_group(p.identity.as_ref(), &p.instance, STOP_GRACE).await;
+    if let Some(child) = &mut p.child {
+        let _ = child.start_kill();
+        let _ = child.wait().await;
+    }
+    forget_if(&store, p.record, gone, &p.plan.service, &p.plan.market).await;
+}
+
+/// Stops what a recorded process left running (nothing of a recycled pid), and forgets it.
+async fn stop_row(store: Store, row: MarketProcessRow) {
+    let who = identity_of(&row);
+    let gone = processes::stop_group(who.as_ref(), &row.instance, STOP_GRACE).await;
+    forget_if(&store, row.id, gone, &row.service, &row.market).await;
+}
+
+async fn forget_if(store: &Store, record: i64, gone: bool, service: &str, market: &str) {
+    if !gone {
+        tracing::error!(
+            service,
+            market,
+            record,
+            "a market process survived KILL; it stays recorded and the next start tries again"
+        );
+        return;
+    }
+    if let Err(e) = store.delete_market_process(record).await {
+        tracing::warn!(record, error = %e, "cannot forget a stopped market process");
+    }
+}
+
 /// Appends a line to a market process's log (its own output goes there too).
 fn writeln_log(log: &Path, line: &str) -> std::io::Result<()> {
     use std::io::Write;
     let mut f = std::fs::OpenOptions::new().create(true).append(true).open(log)?;
     writeln!(f, "{line}")
-}
-
-/// Stops a process and everything it started: TERM to its group, then KILL after the grace.
-pub async fn stop(mut process: MarketProcess) {
-    let group = Pid::from_raw(process.pid as i32);
-    let _ = killpg(group, Signal::SIGTERM);
-    if tokio::time::timeout(STOP_GRACE, process.child.wait()).await.is_err() {
-        let _ = killpg(group, Signal::SIGKILL);
-        let _ = process.child.wait().await;
-    }
-}
-
-async fn futures_join_all<F: std::future::Future<Output = ()> + Send + 'static>(futures: impl Iterator<Item = F>) {
-    let mut set = tokio::task::JoinSet::new();
-    for f in futures {
-        set.spawn(f);
-    }
-    while set.join_next().await.is_some() {}
 }
 
 /// Where market ports are chosen: below the kernel's ephemeral range, so that no outgoing

@@ -264,9 +264,18 @@ async fn seed(engine: &Engine, data: &std::path::Path) -> Result<Seeded> {
 
     // Every live market but ch has a process; ch shows as down.
     for market in ["fr", "be", "nl", "lu", "de"] {
-        let argv = ["/bin/sleep".to_string(), "600".to_string()];
-        let log = data.join(format!("{market}.log"));
-        let process = engine.supervisor.spawn(&argv, &BTreeMap::new(), &log, 1, "seed")?;
+        let plan = tandem_engine::supervisor::ProcessPlan {
+            service: "shop".into(),
+            market: market.into(),
+            release_id: v1.id,
+            release: "seed".into(),
+            deployment_id: 0,
+            port: 1,
+            argv: vec!["/bin/sleep".into(), "600".into()],
+            env: BTreeMap::new(),
+            log: data.join(format!("{market}.log")),
+        };
+        let process = engine.supervisor.spawn(plan).await?;
         engine.supervisor.promote("shop", market, process).await;
     }
 
