@@ -15,6 +15,7 @@ mod markets;
 mod monitor;
 mod releases;
 mod runs;
+mod secrets;
 
 use crate::AppState;
 use crate::auth::{Auth, Viewer};
@@ -105,6 +106,8 @@ pub fn router() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(admin::list_events))
         .routes(routes!(admin::whoami))
         .routes(routes!(admin::collect_garbage))
+        .routes(routes!(secrets::list_secrets))
+        .routes(routes!(secrets::put_secret, secrets::delete_secret))
         .split_for_parts()
 }
 
