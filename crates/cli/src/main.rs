@@ -55,6 +55,10 @@ enum Command {
     /// API tokens.
     #[command(subcommand)]
     Token(commands::tokens::TokenCommand),
+    /// Secrets kept by Tandem, sealed at rest: set or rotate, list, delete (admins only; values
+    /// are never shown back).
+    #[command(subcommand)]
+    Secret(commands::secrets::SecretCommand),
     /// Per-market configuration: resolved values and their layers, change requests, versions,
     /// rollback.
     #[command(subcommand)]
@@ -128,6 +132,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Release(c) => c.run().await.map(|_| ExitCode::SUCCESS),
         Command::Rollout(c) => c.run().await.map(|_| ExitCode::SUCCESS),
         Command::Token(c) => c.run().await.map(|_| ExitCode::SUCCESS),
+        Command::Secret(c) => c.run().await.map(|_| ExitCode::SUCCESS),
         Command::Rollback(args) => commands::rollback::run(args).await,
         Command::Config(c) => c.run().await.map(|_| ExitCode::SUCCESS),
         Command::Flags(c) => c

@@ -4,11 +4,12 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use tandem_core::platform::{Platform, parse_platform};
 use tandem_core::role::Role;
 use tandem_engine::{Engine, EngineSettings};
 use tandem_server::{AppState, ServerSettings};
-use tandem_store::Store;
+use tandem_store::{SecretKey, Store};
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
@@ -24,6 +25,38 @@ pub struct ServeArgs {
     /// Let callers without a credential read (never write).
     #[arg(long)]
     pub anonymous_read: bool,
+    /// File holding the key that seals stored secrets (32 bytes, base64 or hex). Without it
+    /// (and without TANDEM_SECRETS_KEY, the key itself), `secrets.key` in the data folder,
+    /// made on first start.
+    #[arg(long, env = "TANDEM_SECRETS_KEY_FILE")]
+    pub secrets_key_file: Option<PathBuf>,
+}
+
+/// The environment variable that may hold the secrets key itself (base64 or hex); read from the
+/// environment only, never from the command line where `ps` would show it.
+const SECRETS_KEY_VAR: &str = "TANDEM_SECRETS_KEY";
+
+/// The secrets key named by `--secrets-key-file` or TANDEM_SECRETS_KEY, if either; `None` lets
+/// the engine use (or make) the one in the data folder.
+fn secrets_key(args: &ServeArgs) -> Result<Option<Arc<SecretKey>>> {
+    let from_env = std::env::var(SECRETS_KEY_VAR).ok().filter(|v| !v.trim().is_empty());
+    let key = match (&args.secrets_key_file, from_env) {
+        (Some(_), Some(_)) => bail!(
+            "both {SECRETS_KEY_VAR} and a secrets key file (--secrets-key-file or TANDEM_SECRETS_KEY_FILE) are set: keep one"
+        ),
+        (Some(file), None) => {
+            let key = SecretKey::read_file(file)?;
+            tracing::info!(file = %file.display(), "secrets are sealed with the key in this file");
+            key
+        }
+        (None, Some(text)) => {
+            let key = SecretKey::parse(&text, &format!("the environment variable {SECRETS_KEY_VAR}"))?;
+            tracing::info!("secrets are sealed with the key in {SECRETS_KEY_VAR}");
+            key
+        }
+        (None, None) => return Ok(None),
+    };
+    Ok(Some(Arc::new(key)))
 }
 
 /// A started server.
@@ -74,6 +107,7 @@ pub fn load_platform(path: &Path) -> Result<Platform> {
 pub async fn start(args: &ServeArgs) -> Result<Running> {
     // Validate the platform before touching the data folder: a bad file writes nothing.
     let platform = args.platform.as_deref().map(load_platform).transpose()?;
+    let secrets_key = secrets_key(args)?;
     let listener = tokio::net::TcpListener::bind(args.listen).await.with_context(|| {
         format!(
             "cannot listen on {}: is another server using this port? Pick another with --listen",
@@ -100,7 +134,9 @@ pub async fn start(args: &ServeArgs) -> Result<Running> {
     } else {
         None
     };
-    let engine = Engine::new(store, EngineSettings::in_data_dir(&args.data_dir)).await?;
+    let mut settings = EngineSettings::in_data_dir(&args.data_dir);
+    settings.secrets_key = secrets_key;
+    let engine = Engine::new(store, settings).await?;
     engine.recover().await?;
     engine.start_triggers();
     let addr = listener.local_addr()?;

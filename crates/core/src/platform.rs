@@ -76,12 +76,15 @@ pub struct Triggers {
     pub schedules: Vec<String>,
 }
 
-/// Where a secret's value comes from. The platform file names it; it never holds the value.
+/// Where a secret's value comes from besides Tandem's secrets store. The platform file names
+/// it; it never holds the value.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SecretSource {
-    /// The server's environment variable holding the value.
-    pub env: String,
+    /// The server's environment variable holding the value, if any; a value set in Tandem's
+    /// secrets store wins over it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub env: Option<String>,
 }
 
 /// A deployable application with a git repository.
@@ -528,11 +531,12 @@ approvals:
     #[test]
     fn triggers_and_secrets_are_checked() {
         let text = format!(
-            "{GOOD}    triggers: {{ webhook_secret: SHOP_HOOK, poll: 30s, schedules: [\"0 3 * * *\"] }}\nsecrets:\n  SHOP_HOOK: {{ env: TANDEM_SHOP_HOOK }}\n"
+            "{GOOD}    triggers: {{ webhook_secret: SHOP_HOOK, poll: 30s, schedules: [\"0 3 * * *\"] }}\nsecrets:\n  SHOP_HOOK: {{ env: TANDEM_SHOP_HOOK }}\n  DEPLOY_TOKEN: {{}}\n"
         );
         let p = parse_platform("p.yml", &text).unwrap();
+        assert_eq!(p.secrets["DEPLOY_TOKEN"].env, None, "kept in the secrets store only");
         assert_eq!(p.services[0].triggers.webhook_secret.as_deref(), Some("SHOP_HOOK"));
-        assert_eq!(p.secrets["SHOP_HOOK"].env, "TANDEM_SHOP_HOOK");
+        assert_eq!(p.secrets["SHOP_HOOK"].env.as_deref(), Some("TANDEM_SHOP_HOOK"));
 
         let bad = format!(
             "{GOOD}    triggers: {{ webhook_secret: NOPE, poll: soon, schedules: [\"0 25 * * *\"] }}\nsecrets:\n  bad-name: {{ env: X }}\n"

@@ -275,11 +275,9 @@ impl Engine {
         log_path: &Path,
     ) -> Result<((bool, Option<i64>), Option<Vec<u8>>)> {
         let mut secrets = BTreeMap::new();
-        if !job.spec.secrets.is_empty() {
-            let platform = self.store.load_platform().await?;
-            for name in &job.spec.secrets {
-                secrets.insert(name.clone(), crate::secrets::secret_value(&platform, name)?);
-            }
+        for name in &job.spec.secrets {
+            let used_by = crate::secrets::SecretUse::Job { run: ctx.run.id, job: &job.name };
+            secrets.insert(name.clone(), self.secret(name, used_by).await?);
         }
         let mut log =
             LogWriter::new(log_path, secrets.values().cloned().collect())?.with_limit(self.settings.max_log_bytes);

@@ -62,6 +62,9 @@ pub struct EngineSettings {
     pub max_artifact_bytes: u64,
     /// Most bytes of output a job's log keeps.
     pub max_log_bytes: u64,
+    /// The key sealing secrets in the store; `None`: the key file in the data folder, made on
+    /// first start.
+    pub secrets_key: Option<Arc<tandem_store::SecretKey>>,
 }
 
 impl EngineSettings {
@@ -73,6 +76,7 @@ impl EngineSettings {
             max_parallel_jobs: 4,
             max_artifact_bytes: MAX_ARTIFACT_BYTES,
             max_log_bytes: logs::DEFAULT_LOG_LIMIT,
+            secrets_key: None,
         }
     }
 }
@@ -102,6 +106,8 @@ pub struct Engine {
     restarting: std::sync::atomic::AtomicBool,
     /// The DORA history last read, with the newest event id at that read.
     dora_cache: tokio::sync::Mutex<Option<(i64, Arc<metrics::DoraHistory>)>>,
+    /// Seals and opens the secrets store's values (see [`Engine::secret`]).
+    secrets_key: Arc<tandem_store::SecretKey>,
 }
 
 impl Engine {
@@ -115,6 +121,7 @@ impl Engine {
             .build()
             .context("cannot build the probe client")?;
         let supervisor = supervisor::Supervisor::new(store.clone());
+        let secrets_key = secrets::resolve_key(settings.secrets_key.clone(), store.data_dir())?;
         let engine = Arc::new(Self {
             store,
             settings,
@@ -134,6 +141,7 @@ impl Engine {
             config_moves: tokio::sync::broadcast::channel(1024).0,
             restarting: std::sync::atomic::AtomicBool::new(false),
             dora_cache: tokio::sync::Mutex::new(None),
+            secrets_key,
         });
         engine.load_flags().await?;
         Ok(engine)

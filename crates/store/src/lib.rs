@@ -26,6 +26,8 @@ mod processes;
 mod releases;
 mod rollouts;
 mod runs;
+mod secret_key;
+mod secrets;
 mod tokens;
 
 pub use blobs::BlobStore;
@@ -50,6 +52,8 @@ pub use releases::{ReleaseArtifact, ReleaseRow};
 pub use rollouts::{ConfigCargo, DeploymentRow, NewDeployment, RolloutRow};
 pub use rollouts::{FINAL as ROLLOUT_FINAL, IN_PROGRESS as ROLLOUT_IN_PROGRESS};
 pub use runs::{ArtifactRow, JobRow, NewJob, RunFilter, RunRow, StepRow};
+pub use secret_key::{KeyError, SecretKey};
+pub use secrets::{SecretRow, SecretValue};
 pub use tokens::TokenRow;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};

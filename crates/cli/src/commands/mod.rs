@@ -13,6 +13,7 @@ pub mod metrics;
 pub mod releases;
 pub mod rollback;
 pub mod runs;
+pub mod secrets;
 pub mod tokens;
 
 /// A JSON field as display text (`-` when absent).

@@ -80,6 +80,7 @@ notifications:
         platform: Some(platform_file),
         listen: args.listen,
         anonymous_read: false,
+        secrets_key_file: None,
     };
     let running = server::start(&serve_args).await?;
     let token = running

@@ -15,6 +15,7 @@ mod markets;
 mod monitor;
 pub(crate) mod releases;
 mod runs;
+mod secrets;
 
 use crate::AppState;
 use crate::auth::{Auth, Viewer};
@@ -180,7 +181,9 @@ pub fn router() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(admin::list_tokens, admin::create_token))
         .routes(routes!(admin::list_events))
         .routes(routes!(admin::whoami))
-        .routes(routes!(admin::collect_garbage));
+        .routes(routes!(admin::collect_garbage))
+        .routes(routes!(secrets::list_secrets))
+        .routes(routes!(secrets::put_secret, secrets::delete_secret));
     let (router, mut openapi) = api.split_for_parts();
     utoipa::Modify::modify(&CommonErrors, &mut openapi);
     (router, openapi)
