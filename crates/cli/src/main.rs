@@ -77,6 +77,8 @@ enum Command {
     /// Incidents: list, open by hand, resolve, link to a deployment, postmortem draft.
     #[command(subcommand)]
     Incident(commands::incidents::IncidentCommand),
+    /// The audit log (admins): who did what, when, from where; `verify` checks its hash chain.
+    Audit(commands::audit::AuditArgs),
 }
 
 fn main() -> ExitCode {
@@ -141,6 +143,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             .map(|ok| if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE }),
         Command::Artifact(c) => c.run().await.map(|_| ExitCode::SUCCESS),
         Command::Incident(c) => c.run().await.map(|_| ExitCode::SUCCESS),
+        Command::Audit(args) => commands::audit::run(args).await,
         Command::Metrics(args) => commands::metrics::run(args).await.map(|_| ExitCode::SUCCESS),
         Command::Health(args) => commands::health::run(args)
             .await

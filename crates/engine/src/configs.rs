@@ -657,7 +657,9 @@ impl Engine {
         let mut set = tokio::task::JoinSet::new();
         for market in markets {
             let (engine, service, by) = (self.clone(), service.to_string(), by.to_string());
-            set.spawn(async move { engine.rollback_market_config(&service, &market, &by).await });
+            set.spawn(tandem_store::audit::inherit(async move {
+                engine.rollback_market_config(&service, &market, &by).await
+            }));
         }
         let mut out = Vec::new();
         while let Some(joined) = set.join_next().await {

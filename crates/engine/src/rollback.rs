@@ -35,7 +35,10 @@ impl Engine {
         let mut set = tokio::task::JoinSet::new();
         for market in markets {
             let (engine, service, market) = (self.clone(), service.to_string(), market.clone());
-            set.spawn(async move { engine.rollback_market(&service, &market).await });
+            // Still the person's work in each task: their name goes on the events and incident.
+            set.spawn(tandem_store::audit::inherit(async move {
+                engine.rollback_market(&service, &market).await
+            }));
         }
         let mut out = Vec::new();
         while let Some(joined) = set.join_next().await {
@@ -151,6 +154,7 @@ impl Engine {
             outcome.to.as_deref().unwrap_or("?"),
         );
         let title = format!("{service} {from} rolled back in {} (to {to})", outcome.market);
+        let opened_by = format!("{} (rollback)", tandem_store::audit::current_name());
         let opened = self
             .open_incident(NewIncident {
                 service,
@@ -158,7 +162,7 @@ impl Engine {
                 title: &title,
                 summary: Some(&outcome.reason),
                 source: "rollback",
-                opened_by: "tandem (rollback)",
+                opened_by: &opened_by,
                 opened_at: started,
                 fingerprint: None,
                 deployment_id: Some(removed.id),

@@ -112,6 +112,7 @@ async fn identify(parts: &Parts, state: &AppState, needed: Role) -> Result<Calle
         },
         None => return Err(AuthRejection::Missing),
     };
+    tandem_store::audit::identify(&caller.name, bearer(parts).as_deref());
     if !caller.role.allows(needed) {
         return Err(AuthRejection::Forbidden {
             needed,

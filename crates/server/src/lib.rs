@@ -4,6 +4,7 @@
 
 pub mod alertmanager;
 pub mod api;
+pub mod audit;
 pub mod auth;
 pub mod error;
 pub mod hooks;
@@ -75,6 +76,7 @@ pub fn app(state: AppState) -> Router {
         .merge(ofrep::router())
         .merge(ui::router())
         .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), audit::record))
         .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
         .with_state(state)
 }
@@ -107,7 +109,9 @@ pub async fn serve(
         shutdown.await;
         streams.cancel();
     };
-    axum::serve(listener, router).with_graceful_shutdown(shutdown).await?;
+    // The peer's address reaches the audit log through `ConnectInfo`.
+    let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, service).with_graceful_shutdown(shutdown).await?;
     engine.shutdown().await;
     Ok(())
 }

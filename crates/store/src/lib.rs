@@ -1,7 +1,10 @@
 //! Tandem's persistence. Every query lives behind [`Store`]'s methods, so a second SQL backend
 //! changes no caller. Every state change appends a row to `events` in the same transaction
-//! (a transactional outbox): the audit trail and the live views read it.
+//! (a transactional outbox): the live views read it, and it is the hash-chained audit log
+//! (`audit` says who acts, `audit_log` reads and verifies it).
 
+pub mod audit;
+mod audit_log;
 #[cfg(any(test, feature = "bench"))]
 mod bench;
 mod blobs;
@@ -30,6 +33,7 @@ mod secret_key;
 mod secrets;
 mod tokens;
 
+pub use audit_log::{AUDIT_PAGE_MAX, AuditFilter, AuditPage, ChainProblem, ChainReport};
 pub use blobs::BlobStore;
 pub use catalog::{MarketRow, ServiceRow, WaveRow};
 pub use configs::{
@@ -127,6 +131,10 @@ impl Store {
             .connect_with(options.clone())
             .await?;
         sqlx::migrate!("migrations/sqlite").run(&writer).await?;
+        // Rows from before the audit log, or written by a migration, join the chain now.
+        let mut tx = writer.begin().await?;
+        events::seal_unhashed(&mut tx, None).await?;
+        tx.commit().await?;
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             .connect_with(options.read_only(true))

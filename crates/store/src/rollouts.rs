@@ -443,7 +443,8 @@ impl Store {
                 &d.market,
                 version,
                 Some(id),
-                "tandem",
+                // The person who rolled a config back by hand, or the rollout engine.
+                &crate::audit::current_name(),
                 "config deployment passed its gates",
             )
             .await?;

@@ -1,6 +1,7 @@
 //! Client commands: each talks to a server through the HTTP API.
 
 pub mod artifacts;
+pub mod audit;
 pub mod config;
 pub mod flags;
 pub mod flow;

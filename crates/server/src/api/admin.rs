@@ -66,17 +66,22 @@ pub struct EventQuery {
 #[utoipa::path(get, path = "/api/v1/events", tag = "admin", params(EventQuery),
     responses((status = 200, body = [EventRow]), (status = 401, body = ErrorBody)))]
 pub async fn list_events(
-    _: Auth<Viewer>,
+    auth: Auth<Viewer>,
     State(state): State<AppState>,
     QueryParams(q): QueryParams<EventQuery>,
 ) -> ApiResult<Json<Vec<EventRow>>> {
-    Ok(Json(
-        state
-            .engine
-            .store
-            .list_events(q.after.unwrap_or(0), q.limit.unwrap_or(500).clamp(1, 5000))
-            .await?,
-    ))
+    let mut events = state
+        .engine
+        .store
+        .list_events(q.after.unwrap_or(0), q.limit.unwrap_or(500).clamp(1, 5000))
+        .await?;
+    if !auth.0.role.allows(Role::Admin) {
+        // Credentials and addresses are for admins (the audit log); the rest is shared.
+        for event in &mut events {
+            (event.via, event.address) = (None, None);
+        }
+    }
+    Ok(Json(events))
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]

@@ -2,6 +2,7 @@
 //! the document served at `/api/v1/openapi.json` is generated from them.
 
 mod admin;
+pub(crate) mod audit;
 mod catalog;
 mod changes;
 mod config;
@@ -180,6 +181,8 @@ pub fn router() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(changes::withdraw_change))
         .routes(routes!(admin::list_tokens, admin::create_token))
         .routes(routes!(admin::list_events))
+        .routes(routes!(audit::list_audit))
+        .routes(routes!(audit::verify_audit))
         .routes(routes!(admin::whoami))
         .routes(routes!(admin::collect_garbage))
         .routes(routes!(secrets::list_secrets))

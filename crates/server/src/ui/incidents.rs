@@ -353,6 +353,7 @@ mod tests {
             kind: kind.into(),
             subject: subject.into(),
             data: data.into(),
+            ..EventRow::default()
         }
     }
 

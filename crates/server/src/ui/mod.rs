@@ -2,6 +2,7 @@
 //! the small live-refresh script embedded in the binary. Every page but sign-in needs a viewer.
 
 pub(crate) mod ansi;
+mod audit;
 mod change_new;
 mod changes;
 mod charts;
@@ -90,6 +91,7 @@ pub fn router() -> Router<AppState> {
             "/changes/{id}/{action}",
             get(changes::back_to_change).post(changes::act),
         )
+        .route("/audit", get(audit::show))
         .route("/login", get(login::show).post(login::submit))
         .route("/logout", get(login::logout).post(login::logout))
         .route("/login/sso", get(sso::start))
