@@ -1579,6 +1579,8 @@ async fn approving_a_wave_names_it_and_needs_that_waves_own_role() {
         .map(|d| (d["wave"].as_i64().unwrap(), d["decided_by"].as_str().unwrap()))
         .collect();
     assert_eq!(decided, [(1, "operator"), (2, "admin")]);
+}
+
 #[tokio::test]
 async fn our_faults_answer_500_without_their_details_and_bodies_get_413_and_415() {
     let server = common::TestServer::start().await.unwrap();
