@@ -130,7 +130,7 @@ async fn list(args: AuditArgs) -> Result<()> {
     print_table(
         &["id", "at (UTC)", "actor", "via", "address", "kind", "object", "outcome"],
         rows,
-    );
+    )?;
     if let Some(next) = page.next {
         println!("Older entries: add --before {next}");
     }
