@@ -417,9 +417,32 @@ async fn a_rollout_page_shows_gate_figures_and_offers_approval_and_skips() {
         let (http, url, cookie) = (http.clone(), server.url(&path), operator.clone());
         async move { http.post(url).header(COOKIE, cookie).form(form).send().await.unwrap() }
     };
+    assert!(
+        body.contains(r#"<input type="hidden" name="wave" value="benelux">"#),
+        "the approve button names the wave the page shows: {body}"
+    );
     let r = post_form(format!("{page}/skip"), &[("market", "nl")]).await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    let r = post_form(format!("{page}/approve"), &[]).await;
+    // A form naming another wave than the one waiting approves nothing.
+    let r = post_form(format!("{page}/approve"), &[("wave", "pilot")]).await;
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+    assert!(
+        r.text()
+            .await
+            .unwrap()
+            .contains("waits for an approval of wave `benelux`, not of wave `pilot`")
+    );
+    assert_eq!(store.get_rollout(rollout.id).await.unwrap().state, "awaiting-approval");
+    let viewer = format!("tandem_token={}", server.seeded.viewer_token);
+    let r = http
+        .post(server.url(&format!("{page}/approve")))
+        .header(COOKIE, viewer)
+        .form(&[("wave", "benelux")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN, "a viewer never approves");
+    let r = post_form(format!("{page}/approve"), &[("wave", "benelux")]).await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     assert_eq!(store.get_rollout(rollout.id).await.unwrap().state, "running");
     let (_, body) = get_page(&http, &server, &page, &operator).await;

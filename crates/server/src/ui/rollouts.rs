@@ -101,13 +101,18 @@ pub async fn detail(auth: PageAuth<Viewer>, State(state): State<AppState>, Path(
     let body = html! {
         div.page-head {
             h1 { (title) " · " (r.service) " " span.version { (release.version) } " " (badge(&r.state)) }
-            @if auth.0.role.allows(tandem_core::role::Role::Operator) {
+            @if auth.0.role.allows(tandem_core::role::Role::Developer) {
                 div.actions {
                     @for action in super::rollout_actions::actions_for(&r.state).iter().filter(|a| {
-                        // Approve only for those holding the role the platform file names.
-                        **a != "approve" || detail.approval_role.as_deref()
-                            .and_then(|role| role.parse::<tandem_core::role::Role>().ok())
-                            .is_none_or(|needed| auth.0.role.allows(needed))
+                        // Approve for those holding the role the platform file names (a developer
+                        // when it says so); everything else for operators.
+                        if **a == "approve" {
+                            detail.approval_role.as_deref()
+                                .and_then(|role| role.parse::<tandem_core::role::Role>().ok())
+                                .is_none_or(|needed| auth.0.role.allows(needed))
+                        } else {
+                            auth.0.role.allows(tandem_core::role::Role::Operator)
+                        }
                     }) {
                         form method="post" action={ "/rollouts/" (r.id) "/" (action) } {
                             @if *action == "approve" {
