@@ -272,7 +272,10 @@ secrets:
     );
     let stranger = payload(GITHUB, "warehouse", "main", &first);
     let (status, reply) = deliver(&github, &github_headers(&stranger, "shop-s3cret", "gh-8"), stranger).await;
-    assert_eq!(status, 401, "an unknown service is not told apart from a bad signature: {reply}");
+    assert_eq!(
+        status, 401,
+        "an unknown service is not told apart from a bad signature: {reply}"
+    );
     assert!(server.log().contains("repository `warehouse`"), "{}", server.log());
     let missing = payload(GITHUB, "shop", "main", &"ab".repeat(20));
     for _ in 0..2 {
@@ -432,7 +435,9 @@ fn gitea_headers(body: &[u8], delivery: &str) -> Vec<(&'static str, String)> {
 
 /// The server's events of `kind`, oldest first.
 async fn events(server: &Server, kind: &str) -> Vec<Value> {
-    let res = reqwest::get(format!("{}/api/v1/events?limit=5000", server.url)).await.unwrap();
+    let res = reqwest::get(format!("{}/api/v1/events?limit=5000", server.url))
+        .await
+        .unwrap();
     assert_eq!(res.status(), 200);
     let all: Vec<Value> = res.json().await.unwrap();
     all.into_iter().filter(|e| e["kind"] == kind).collect()
@@ -501,10 +506,7 @@ async fn replays_and_forges_announcing_one_commit_make_one_run() {
     for fresh in ["gh-2", "forged-id", ""] {
         let (status, reply) = deliver(&github, &github_headers(&body, fresh), body.clone()).await;
         assert_eq!(status, 200, "{reply}");
-        assert!(
-            reply["ignored"].as_str().unwrap().contains("duplicate"),
-            "{reply}"
-        );
+        assert!(reply["ignored"].as_str().unwrap().contains("duplicate"), "{reply}");
         assert_eq!(reply["run"].as_i64(), Some(run), "{reply}");
     }
 
@@ -518,7 +520,10 @@ async fn replays_and_forges_announcing_one_commit_make_one_run() {
     .await;
     assert_eq!(status, 200, "{reply}");
     assert!(
-        reply["ignored"].as_str().unwrap().contains(&format!("commit {first} was already announced")),
+        reply["ignored"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("commit {first} was already announced")),
         "{reply}"
     );
     assert_eq!(reply["run"].as_i64(), Some(run));
@@ -612,7 +617,10 @@ secrets:
         (res.status().as_u16(), res.text().await.unwrap())
     };
     let answers = [
-        ("a bad signature", raw(github.clone(), payload(GITHUB, "shop", "main", &sha)).await),
+        (
+            "a bad signature",
+            raw(github.clone(), payload(GITHUB, "shop", "main", &sha)).await,
+        ),
         (
             "an unknown repository",
             raw(github.clone(), payload(GITHUB, "warehouse", "main", &sha)).await,

@@ -167,9 +167,9 @@ impl Engine {
         let place = tokio::task::spawn_blocking(move || crate::git::locate_on_branch(&repo2, &branch, &sha2)).await??;
         let branch = &svc.branch;
         match place {
-            OnBranch::Head | OnBranch::Ancestor { .. } => {
-                Ok(PushOutcome::Queued(self.trigger_run_at(service, branch, sha, "push").await?))
-            }
+            OnBranch::Head | OnBranch::Ancestor { .. } => Ok(PushOutcome::Queued(
+                self.trigger_run_at(service, branch, sha, "push").await?,
+            )),
             OnBranch::Elsewhere { head } => Ok(PushOutcome::NotOnBranch(format!(
                 "commit {sha} is not on branch `{branch}` of `{service}`: the branch is at {head} and does not hold it; \
                  only the branch's head or a commit it already holds is built"

@@ -241,7 +241,11 @@ async fn receive(
         }
         PushOutcome::Unknown(reason) => {
             store.refuse_delivery(delivery, &reason).await?;
-            Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "unknown_commit", reason))
+            Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "unknown_commit",
+                reason,
+            ))
         }
     }
 }
@@ -471,7 +475,10 @@ services:
                 "{provider:?}"
             );
             assert_eq!(
-                find_service(&p, provider, Some("blog"), &payload).unwrap().unwrap().name,
+                find_service(&p, provider, Some("blog"), &payload)
+                    .unwrap()
+                    .unwrap()
+                    .name,
                 "blog"
             );
             let push = parse_push(&payload, "main").unwrap();
@@ -489,7 +496,9 @@ services:
         let payload = json!({ "repository": { "name": "warehouse" } });
         let reason = find_service(&p, Provider::GitHub, None, &payload).unwrap().unwrap_err();
         assert!(reason.contains("repository `warehouse`"), "{reason}");
-        let reason = find_service(&p, Provider::GitHub, Some("nope"), &payload).unwrap().unwrap_err();
+        let reason = find_service(&p, Provider::GitHub, Some("nope"), &payload)
+            .unwrap()
+            .unwrap_err();
         assert!(reason.contains("service `nope`"), "{reason}");
         let err = find_service(&p, Provider::Gitea, None, &json!({ "ref": "x" })).unwrap_err();
         assert_eq!(err.status, StatusCode::BAD_REQUEST);

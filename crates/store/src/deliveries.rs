@@ -82,25 +82,28 @@ impl Store {
         .bind(new.commit_sha)
         .fetch_optional(&mut *tx)
         .await?;
-        let built: Option<(i64,)> = match claimed {
-            Some(_) => None,
-            None => {
-                sqlx::query_as(
+        let built: Option<(i64,)> =
+            match claimed {
+                Some(_) => None,
+                None => sqlx::query_as(
                     "SELECT id FROM runs WHERE service = $1 AND commit_sha = $2 AND branch = $3 ORDER BY id LIMIT 1",
                 )
                 .bind(new.service)
                 .bind(new.commit_sha)
                 .bind(new.branch)
                 .fetch_optional(&mut *tx)
-                .await?
-            }
-        };
+                .await?,
+            };
         let commit = new.commit_sha;
         let ignored = match (claimed, built) {
             (Some((other, run)), _) => Some((
                 match run {
-                    Some(run) => format!("commit {commit} was already announced by delivery {other}, which queued run {run}"),
-                    None => format!("commit {commit} was already announced by delivery {other}, which is being processed"),
+                    Some(run) => {
+                        format!("commit {commit} was already announced by delivery {other}, which queued run {run}")
+                    }
+                    None => {
+                        format!("commit {commit} was already announced by delivery {other}, which is being processed")
+                    }
                 },
                 run,
             )),
@@ -147,7 +150,11 @@ impl Store {
             "provider": new.provider, "delivery": id.0, "delivery_id": new.delivery_id, "service": new.service,
             "digest": new.digest, "branch": new.branch, "commit": commit, "reason": reason, "run": run_id,
         });
-        let kind = if ignored.is_some() { "delivery.ignored" } else { "delivery.received" };
+        let kind = if ignored.is_some() {
+            "delivery.ignored"
+        } else {
+            "delivery.received"
+        };
         append_event(&mut tx, kind, &format!("service/{}", new.service), data).await?;
         tx.commit().await?;
         Ok(match ignored {
@@ -255,7 +262,11 @@ mod tests {
             .into_iter()
             .map(|e| e.kind)
             .collect();
-        assert_eq!(kinds.iter().filter(|k| *k == "delivery.received").count(), 2, "{kinds:?}");
+        assert_eq!(
+            kinds.iter().filter(|k| *k == "delivery.received").count(),
+            2,
+            "{kinds:?}"
+        );
         assert!(kinds.contains(&"delivery.queued".to_string()), "{kinds:?}");
     }
 
@@ -263,7 +274,8 @@ mod tests {
     async fn one_commit_is_claimed_once_however_many_forges_announce_it() {
         let (_dir, store) = store().await;
         let first = claimed(store.claim_delivery(push("github", "gh-body", "c1")).await.unwrap());
-        let Claim::AlreadyAnnounced { reason, run_id } = store.claim_delivery(push("gitea", "gt-body", "c1")).await.unwrap()
+        let Claim::AlreadyAnnounced { reason, run_id } =
+            store.claim_delivery(push("gitea", "gt-body", "c1")).await.unwrap()
         else {
             panic!("a second forge announcing c1 is ignored")
         };
@@ -272,7 +284,8 @@ mod tests {
 
         let run = store.insert_run("shop", "c1", "main", "push").await.unwrap();
         store.set_delivery_run(first, run.id).await.unwrap();
-        let Claim::AlreadyAnnounced { reason, run_id } = store.claim_delivery(push("gitlab", "gl-body", "c1")).await.unwrap()
+        let Claim::AlreadyAnnounced { reason, run_id } =
+            store.claim_delivery(push("gitlab", "gl-body", "c1")).await.unwrap()
         else {
             panic!("a third is ignored too")
         };
@@ -281,21 +294,29 @@ mod tests {
 
         // A commit built without any delivery (polling, by hand) is not built again by one.
         let polled = store.insert_run("shop", "c2", "main", "poll").await.unwrap();
-        let Claim::AlreadyAnnounced { reason, run_id } = store.claim_delivery(push("github", "gh-2", "c2")).await.unwrap()
+        let Claim::AlreadyAnnounced { reason, run_id } =
+            store.claim_delivery(push("github", "gh-2", "c2")).await.unwrap()
         else {
             panic!("c2 was built")
         };
         assert_eq!(reason, format!("commit c2 was already built by run {}", polled.id));
         assert_eq!(run_id, Some(polled.id));
         let ignored = store.list_deliveries(10).await.unwrap();
-        assert_eq!(ignored.iter().filter(|d| d.outcome == "ignored").count(), 3, "{ignored:#?}");
+        assert_eq!(
+            ignored.iter().filter(|d| d.outcome == "ignored").count(),
+            3,
+            "{ignored:#?}"
+        );
     }
 
     #[tokio::test]
     async fn a_refused_delivery_frees_its_commit_and_is_checked_again_when_sent_again() {
         let (_dir, store) = store().await;
         let id = claimed(store.claim_delivery(push("gitlab", "b1", "c1")).await.unwrap());
-        store.refuse_delivery(id, "commit c1 is not on branch `main`").await.unwrap();
+        store
+            .refuse_delivery(id, "commit c1 is not on branch `main`")
+            .await
+            .unwrap();
         let row = &store.list_deliveries(1).await.unwrap()[0];
         assert_eq!(
             (row.outcome.as_str(), row.reason.as_deref()),
@@ -304,7 +325,10 @@ mod tests {
         // Another delivery may claim the commit; the refused one sent again is checked again.
         let other = claimed(store.claim_delivery(push("github", "b2", "c1")).await.unwrap());
         store.refuse_delivery(other, "not yet").await.unwrap();
-        assert_eq!(claimed(store.claim_delivery(push("gitlab", "b1", "c1")).await.unwrap()), id);
+        assert_eq!(
+            claimed(store.claim_delivery(push("gitlab", "b1", "c1")).await.unwrap()),
+            id
+        );
 
         let run = store.insert_run("shop", "c1", "main", "push").await.unwrap();
         store.set_delivery_run(id, run.id).await.unwrap();
@@ -322,7 +346,11 @@ mod tests {
         let options = SqliteConnectOptions::new()
             .filename(dir.path().join("t.db"))
             .create_if_missing(true);
-        let pool = SqlitePoolOptions::new().max_connections(1).connect_with(options).await.unwrap();
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options)
+            .await
+            .unwrap();
         let all = sqlx::migrate!("migrations/sqlite");
         let mut before = sqlx::migrate!("migrations/sqlite");
         before.migrations = all.migrations.iter().filter(|m| m.version < 19).cloned().collect();
@@ -335,7 +363,10 @@ mod tests {
         .await
         .unwrap();
         all.run(&pool).await.unwrap();
-        let rows: Vec<DeliveryRow> = sqlx::query_as("SELECT * FROM deliveries ORDER BY id").fetch_all(&pool).await.unwrap();
+        let rows: Vec<DeliveryRow> = sqlx::query_as("SELECT * FROM deliveries ORDER BY id")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
         let kept: Vec<(&str, Option<&str>, &str)> = rows
             .iter()
             .map(|r| (r.provider.as_str(), r.delivery_id.as_deref(), r.digest.as_str()))
