@@ -23,14 +23,16 @@ notifications:
   - { name: ops, kind: webhook, url: HOOK, events: [incident.opened, incident.resolved] }
 ";
 
-/// Probed every 300 ms; two failures in a row open an incident.
+/// Probed every 300 ms; two failures in a row open an incident. A `command` market: what answers
+/// at its URL is its release (a `process` market is up only while the server supervises its
+/// process: crates/cli/tests/chaos.rs).
 const SPEC: &str = "service: shop
 pipeline:
   jobs:
     a:
       steps: [{ run: x }]
 deploy:
-  driver: process
+  driver: command
   run: x
 monitor: { interval: 300ms, timeout: 250ms, failures: 2 }
 gates:
