@@ -13,6 +13,7 @@ mod incidents;
 mod logs;
 mod markets;
 mod monitor;
+mod page;
 mod releases;
 mod runs;
 
