@@ -191,7 +191,6 @@ pub type ApiResult<T> = Result<T, ApiError>;
 #[cfg(test)]
 mod tests {
     use super::*;
-    use anyhow::Context;
 
     #[test]
     fn engine_refusals_are_422_and_engine_faults_are_500_without_details() {
