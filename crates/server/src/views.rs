@@ -268,17 +268,31 @@ pub struct IdeaDetail {
 /// Where an idea stands: its commits, and the markets whose live release contains one of them
 /// (a commit is contained when the release's commit reaches it through parents).
 pub async fn idea_detail(engine: &Engine, idea: IdeaRow) -> ApiResult<IdeaDetail> {
+    let commits = engine.store.list_idea_commits(&idea.key).await?;
+    let mut commits_by_idea = HashMap::from([(idea.key.clone(), commits)]);
+    let mut details = ideas_detail(engine, vec![idea], &mut commits_by_idea).await?;
+    Ok(details.remove(0))
+}
+
+/// Where each of `ideas` stands, given their commits (by idea key), with the same few queries
+/// however many ideas there are: live deployments, releases and each service's commit graph are
+/// read once, and each live release's reach computed once.
+pub async fn ideas_detail(
+    engine: &Engine,
+    ideas: Vec<IdeaRow>,
+    commits_by_idea: &mut HashMap<String, Vec<CommitRow>>,
+) -> ApiResult<Vec<IdeaDetail>> {
     let store = &engine.store;
-    let commits = store.list_idea_commits(&idea.key).await?;
-    let mut live_in = Vec::new();
-    if !commits.is_empty() {
+    // (service, release commit, market) of every live market, when any idea has commits.
+    let mut live: Vec<(String, String, String)> = Vec::new();
+    let mut graphs: HashMap<String, HashMap<String, Vec<String>>> = HashMap::new();
+    if commits_by_idea.values().any(|c| !c.is_empty()) {
         let releases: HashMap<i64, ReleaseRow> = store
             .list_releases(None)
             .await?
             .into_iter()
             .map(|r| (r.id, r))
             .collect();
-        let mut graphs: HashMap<String, HashMap<String, Vec<String>>> = HashMap::new();
         for d in store.list_live_deployments().await? {
             let Some(release) = releases.get(&d.release_id) else {
                 continue;
@@ -292,29 +306,44 @@ pub async fn idea_detail(engine: &Engine, idea: IdeaRow) -> ApiResult<IdeaDetail
                         .collect(),
                 );
             }
-            let reach = tandem_core::idea::reachable(&graphs[&d.service], &release.commit_sha);
-            if commits
-                .iter()
-                .any(|c| c.service == d.service && reach.contains(c.sha.as_str()))
-            {
-                live_in.push(d.market.clone());
-            }
+            live.push((d.service.clone(), release.commit_sha.clone(), d.market.clone()));
         }
     }
-    let unique: HashSet<_> = live_in.iter().cloned().collect();
-    let mut live_in: Vec<String> = unique.into_iter().collect();
-    live_in.sort();
-    let state = if !live_in.is_empty() {
-        "live"
-    } else if !commits.is_empty() {
-        "in development"
-    } else {
-        "planned"
-    };
-    Ok(IdeaDetail {
-        idea,
-        state: state.into(),
-        live_in,
-        commits,
-    })
+    let mut reaches: HashMap<(&str, &str), HashSet<&str>> = HashMap::new();
+    for (service, sha, _) in &live {
+        reaches
+            .entry((service.as_str(), sha.as_str()))
+            .or_insert_with(|| tandem_core::idea::reachable(&graphs[service], sha));
+    }
+    let mut out = Vec::with_capacity(ideas.len());
+    for idea in ideas {
+        let commits = commits_by_idea.remove(&idea.key).unwrap_or_default();
+        let mut live_in: Vec<String> = live
+            .iter()
+            .filter(|(service, sha, _)| {
+                let reach = &reaches[&(service.as_str(), sha.as_str())];
+                commits
+                    .iter()
+                    .any(|c| &c.service == service && reach.contains(c.sha.as_str()))
+            })
+            .map(|(_, _, market)| market.clone())
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .collect();
+        live_in.sort();
+        let state = if !live_in.is_empty() {
+            "live"
+        } else if !commits.is_empty() {
+            "in development"
+        } else {
+            "planned"
+        };
+        out.push(IdeaDetail {
+            idea,
+            state: state.into(),
+            live_in,
+            commits,
+        });
+    }
+    Ok(out)
 }

@@ -1652,3 +1652,131 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     files
 }
+
+#[tokio::test]
+async fn lists_come_a_bounded_page_at_a_time_with_a_cursor_to_the_next() {
+    let s = Server::start(false).await;
+    for i in 1..=5 {
+        let resp = s
+            .post("/api/v1/ideas", Some(Role::Developer))
+            .json(&json!({ "title": format!("idea {i}") }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::CREATED);
+        let resp = s
+            .post("/api/v1/incidents", Some(Role::Developer))
+            .json(&json!({ "service": "shop", "market": "fr", "title": format!("incident {i}") }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::CREATED);
+    }
+    // Walks a list page by page, as a script would: the titles, in order.
+    let walk = async |path: &str| {
+        let (mut titles, mut after, mut pages) = (Vec::new(), None::<String>, 0);
+        loop {
+            let url = match &after {
+                Some(a) => format!("{path}?limit=2&after={a}"),
+                None => format!("{path}?limit=2"),
+            };
+            let resp = s.get(&url, Some(Role::Viewer)).send().await.unwrap();
+            assert_eq!(resp.status(), StatusCode::OK, "{url}");
+            after = resp
+                .headers()
+                .get("x-next-cursor")
+                .map(|v| v.to_str().unwrap().to_string());
+            let rows: Vec<Value> = resp.json().await.unwrap();
+            assert!(rows.len() <= 2, "{url}: {rows:?}");
+            titles.extend(rows.iter().map(|r| r["title"].as_str().unwrap().to_string()));
+            pages += 1;
+            if after.is_none() {
+                return (titles, pages);
+            }
+        }
+    };
+    let (ideas, pages) = walk("/api/v1/ideas").await;
+    assert_eq!(ideas, ["idea 1", "idea 2", "idea 3", "idea 4", "idea 5"]);
+    assert_eq!(pages, 3);
+    let (incidents, _) = walk("/api/v1/incidents").await;
+    assert_eq!(
+        incidents,
+        ["incident 5", "incident 4", "incident 3", "incident 2", "incident 1"]
+    );
+
+    for path in [
+        "/api/v1/ideas",
+        "/api/v1/runs",
+        "/api/v1/releases",
+        "/api/v1/rollouts",
+        "/api/v1/incidents",
+    ] {
+        let (status, _, message) = error_code(
+            s.get(&format!("{path}?limit=-1"), Some(Role::Viewer))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{path}");
+        assert!(message.contains("from 1 to 500"), "{path}: {message}");
+        let resp = s
+            .get(&format!("{path}?limit=1000000"), Some(Role::Viewer))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            resp.status(),
+            StatusCode::OK,
+            "{path}: a large limit is served as the most"
+        );
+    }
+    let (status, _, _) = error_code(
+        s.get("/api/v1/commits?service=shop&limit=-1", Some(Role::Viewer))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "commits too: -1 is not `everything`");
+}
+
+#[tokio::test]
+async fn logs_and_artifacts_download_whole_as_streams() {
+    use sha2::Digest;
+    let server = common::TestServer::start().await.unwrap();
+    let http = reqwest::Client::new();
+    let seeded = &server.seeded;
+    let artifacts = server.engine.store.list_artifacts(seeded.run_id).await.unwrap();
+    let artifact = &artifacts[0];
+    let resp = http
+        .get(server.url(&format!("/api/v1/artifacts/{}", artifact.digest)))
+        .bearer_auth(&seeded.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(
+        resp.headers()["content-length"].to_str().unwrap(),
+        artifact.size.to_string(),
+        "its size is known before its bytes"
+    );
+    let bytes = resp.bytes().await.unwrap();
+    assert_eq!(hex::encode(sha2::Sha256::digest(&bytes)), artifact.digest);
+
+    let job = &server.engine.store.list_jobs(seeded.run_id).await.unwrap()[0];
+    let stored = server
+        .engine
+        .store
+        .read_log(job.log_digest.as_deref().unwrap(), 0, usize::MAX)
+        .await
+        .unwrap();
+    let resp = http
+        .get(server.url(&format!("/api/v1/runs/{}/jobs/{}/log", seeded.run_id, job.name)))
+        .bearer_auth(&seeded.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(resp.bytes().await.unwrap(), stored, "the whole log, byte for byte");
+}

@@ -450,6 +450,29 @@ impl Store {
     }
 
     /// Every review of a change, oldest first (of every revision).
+    /// The change requests the config versions of `service` came from, in one query.
+    pub async fn list_changes_of_config_versions(&self, service: &str) -> Result<Vec<ChangeRow>> {
+        Ok(sqlx::query_as(
+            "SELECT * FROM change_requests WHERE id IN
+               (SELECT change_id FROM config_versions WHERE service = $1 AND change_id IS NOT NULL)",
+        )
+        .bind(service)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// The reviews of those change requests, in one query, oldest first.
+    pub async fn list_reviews_of_config_versions(&self, service: &str) -> Result<Vec<ChangeReviewRow>> {
+        Ok(sqlx::query_as(
+            "SELECT * FROM change_reviews WHERE change_id IN
+               (SELECT change_id FROM config_versions WHERE service = $1 AND change_id IS NOT NULL)
+             ORDER BY id",
+        )
+        .bind(service)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
     pub async fn list_reviews(&self, id: i64) -> Result<Vec<ChangeReviewRow>> {
         Ok(
             sqlx::query_as("SELECT * FROM change_reviews WHERE change_id = $1 ORDER BY id")

@@ -28,6 +28,13 @@ pub struct CommitRow {
     pub message: String,
 }
 
+#[derive(Debug, FromRow)]
+struct IdeaCommitRow {
+    idea_key: String,
+    #[sqlx(flatten)]
+    commit: CommitRow,
+}
+
 /// A commit read from git.
 #[derive(Debug, Clone)]
 pub struct NewCommit {
@@ -130,6 +137,32 @@ impl Store {
                 .fetch_all(&self.pool)
                 .await?,
         )
+    }
+
+    /// A page of ideas in creation order: at most `limit`, past the idea with id `after`.
+    pub async fn list_ideas_page(&self, after: Option<i64>, limit: i64) -> Result<Vec<IdeaRow>> {
+        Ok(
+            sqlx::query_as("SELECT * FROM ideas WHERE ($1 IS NULL OR id > $1) ORDER BY id LIMIT $2")
+                .bind(after)
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?,
+        )
+    }
+
+    /// The commits that mention the ideas of [`Store::list_ideas_page`] with the same `after`
+    /// and `limit`, in one query: `(idea key, commit)`, oldest first.
+    pub async fn list_commits_of_ideas_page(&self, after: Option<i64>, limit: i64) -> Result<Vec<(String, CommitRow)>> {
+        let rows: Vec<IdeaCommitRow> = sqlx::query_as(
+            "SELECT ci.idea_key, c.* FROM commits c JOIN commit_ideas ci ON ci.service = c.service AND ci.sha = c.sha
+             WHERE ci.idea_key IN (SELECT key FROM ideas WHERE ($1 IS NULL OR id > $1) ORDER BY id LIMIT $2)
+             ORDER BY c.committed_at",
+        )
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(|r| (r.idea_key, r.commit)).collect())
     }
 
     /// Commits that mention an idea, oldest first.

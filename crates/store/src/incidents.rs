@@ -228,6 +228,17 @@ impl Store {
         )
     }
 
+    /// A page of incidents, newest first: at most `limit`, older than the incident with id `after`.
+    pub async fn list_incidents_page(&self, after: Option<i64>, limit: i64) -> Result<Vec<IncidentRow>> {
+        Ok(
+            sqlx::query_as("SELECT * FROM incidents WHERE ($1 IS NULL OR id < $1) ORDER BY id DESC LIMIT $2")
+                .bind(after)
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?,
+        )
+    }
+
     pub async fn list_incidents(&self) -> Result<Vec<IncidentRow>> {
         Ok(sqlx::query_as("SELECT * FROM incidents ORDER BY id DESC")
             .fetch_all(&self.pool)

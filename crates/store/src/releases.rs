@@ -136,6 +136,24 @@ impl Store {
         )
     }
 
+    /// A page of releases, newest first: at most `limit`, older than the release with id `after`.
+    pub async fn list_releases_page(
+        &self,
+        service: Option<&str>,
+        after: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<ReleaseRow>> {
+        Ok(sqlx::query_as(
+            "SELECT * FROM releases WHERE ($1 IS NULL OR service = $1) AND ($2 IS NULL OR id < $2)
+             ORDER BY id DESC LIMIT $3",
+        )
+        .bind(service)
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
     /// The files of a release: the artifacts its run stored.
     pub async fn list_release_artifacts(&self, release_id: i64) -> Result<Vec<ReleaseArtifact>> {
         let rows: Vec<(String, String, i64)> = sqlx::query_as(

@@ -360,6 +360,17 @@ impl Store {
             .await?)
     }
 
+    /// A page of rollouts, newest first: at most `limit`, older than the rollout with id `after`.
+    pub async fn list_rollouts_page(&self, after: Option<i64>, limit: i64) -> Result<Vec<RolloutRow>> {
+        Ok(
+            sqlx::query_as("SELECT * FROM rollouts WHERE ($1 IS NULL OR id < $1) ORDER BY id DESC LIMIT $2")
+                .bind(after)
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?,
+        )
+    }
+
     /// Rollouts a previous process left unfinished.
     pub async fn list_unfinished_rollouts(&self) -> Result<Vec<RolloutRow>> {
         Ok(sqlx::query_as(

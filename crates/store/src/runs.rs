@@ -448,6 +448,22 @@ impl Store {
         .await?)
     }
 
+    /// A page of runs matching every given filter, newest first: at most `limit`, older than
+    /// the run with id `after`.
+    pub async fn list_runs_page(&self, filter: &RunFilter<'_>, after: Option<i64>, limit: i64) -> Result<Vec<RunRow>> {
+        Ok(sqlx::query_as(
+            "SELECT * FROM runs WHERE ($1 IS NULL OR service = $1) AND ($2 IS NULL OR branch = $2)
+               AND ($3 IS NULL OR state = $3) AND ($4 IS NULL OR id < $4) ORDER BY id DESC LIMIT $5",
+        )
+        .bind(filter.service)
+        .bind(filter.branch)
+        .bind(filter.state)
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
     pub async fn list_jobs(&self, run_id: i64) -> Result<Vec<JobRow>> {
         Ok(sqlx::query_as("SELECT * FROM jobs WHERE run_id = $1 ORDER BY position")
             .bind(run_id)

@@ -294,6 +294,13 @@ pub async fn config_log(
     }
     let moves = store.list_market_configs(&service).await?;
     let running = state.engine.market_configs(&service).await?;
+    let changes: std::collections::HashMap<i64, ChangeRow> = store
+        .list_changes_of_config_versions(&service)
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c))
+        .collect();
+    let reviews = store.list_reviews_of_config_versions(&service).await?;
     let mut entries = Vec::new();
     for (i, v) in versions.iter().enumerate() {
         let before = match versions.get(i + 1) {
@@ -301,17 +308,12 @@ pub async fn config_log(
             None => serde_json::json!({}),
         };
         let after = serde_json::to_value(v.layers()?).map_err(ApiError::internal)?;
-        let change = match v.change_id {
-            Some(id) => Some(store.get_change(id).await?),
-            None => None,
-        };
+        let change = v.change_id.and_then(|id| changes.get(&id).cloned());
         let approved_by = match &change {
-            Some(c) => store
-                .list_reviews(c.id)
-                .await?
-                .into_iter()
-                .filter(|r| r.revision == c.revision && r.verdict == "approve")
-                .map(|r| r.reviewer)
+            Some(c) => reviews
+                .iter()
+                .filter(|r| r.change_id == c.id && r.revision == c.revision && r.verdict == "approve")
+                .map(|r| r.reviewer.clone())
                 .collect(),
             None => Vec::new(),
         };

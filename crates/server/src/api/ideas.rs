@@ -1,13 +1,16 @@
 //! Ideas and commits.
 
+use super::page::{Page, paged};
 use crate::AppState;
 use crate::auth::{Auth, Developer, Viewer};
 use crate::error::{ApiError, ApiResult, ErrorBody, JsonBody, PathParam, QueryParams};
-use crate::views::{IdeaDetail, idea_detail};
+use crate::views::{IdeaDetail, idea_detail, ideas_detail};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::response::Response;
 use serde::Deserialize;
+use std::collections::HashMap;
 use tandem_store::{CommitRow, IdeaRow};
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -19,15 +22,24 @@ pub struct NewIdea {
     pub markets: Vec<String>,
 }
 
-/// Every idea, with where it stands.
-#[utoipa::path(get, path = "/api/v1/ideas", tag = "ideas",
-    responses((status = 200, body = [IdeaDetail]), (status = 401, body = ErrorBody)))]
-pub async fn list_ideas(_: Auth<Viewer>, State(state): State<AppState>) -> ApiResult<Json<Vec<IdeaDetail>>> {
-    let mut out = Vec::new();
-    for idea in state.engine.store.list_ideas().await? {
-        out.push(idea_detail(&state.engine, idea).await?);
+/// Ideas, oldest first, with where each stands, a page at a time (see `docs/api.md`).
+#[utoipa::path(get, path = "/api/v1/ideas", tag = "ideas", params(Page),
+    responses((status = 200, body = [IdeaDetail], headers(("x-next-cursor" = i64, description = "`after` of the next page, when this one is full"))),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+pub async fn list_ideas(
+    _: Auth<Viewer>,
+    State(state): State<AppState>,
+    QueryParams(page): QueryParams<Page>,
+) -> ApiResult<Response> {
+    let limit = page.limit()?;
+    let store = &state.engine.store;
+    let ideas = store.list_ideas_page(page.after, limit).await?;
+    let mut commits: HashMap<String, Vec<CommitRow>> = HashMap::new();
+    for (key, commit) in store.list_commits_of_ideas_page(page.after, limit).await? {
+        commits.entry(key).or_default().push(commit);
     }
-    Ok(Json(out))
+    let details = ideas_detail(&state.engine, ideas, &mut commits).await?;
+    Ok(paged(details, limit, |d| d.idea.id))
 }
 
 /// Adds an idea; it gets the next `T-n` key, which commit messages mention to link to it.
@@ -67,6 +79,7 @@ pub async fn get_idea(
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct CommitQuery {
     pub service: String,
+    /// Commits to answer, 1 to 500 (more is answered as 500); default 100.
     pub limit: Option<i64>,
 }
 
@@ -82,7 +95,14 @@ pub async fn list_commits(
         state
             .engine
             .store
-            .list_commits(&q.service, q.limit.unwrap_or(100))
+            .list_commits(
+                &q.service,
+                Page {
+                    limit: q.limit,
+                    after: None,
+                }
+                .limit()?,
+            )
             .await?,
     ))
 }

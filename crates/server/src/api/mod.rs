@@ -14,6 +14,7 @@ mod incidents;
 mod logs;
 mod markets;
 mod monitor;
+mod page;
 pub(crate) mod releases;
 mod runs;
 mod secrets;

@@ -1,5 +1,6 @@
 //! Releases, rollouts, deployments and incidents.
 
+use super::page::{Page, paged};
 use crate::AppState;
 use crate::auth::{Admin, Auth, Caller, Developer, Operator, Viewer};
 use crate::error::{ApiResult, ErrorBody, PathParam, QueryParams};
@@ -7,6 +8,7 @@ use crate::views::{RolloutDetail, rollout_detail};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use tandem_store::{DeploymentRow, IncidentRow, ReleaseArtifact, ReleaseRow, RolloutRow};
 
@@ -15,15 +17,23 @@ pub struct ReleaseQuery {
     pub service: Option<String>,
 }
 
-/// Releases, newest first.
-#[utoipa::path(get, path = "/api/v1/releases", tag = "releases", params(ReleaseQuery),
-    responses((status = 200, body = [ReleaseRow]), (status = 401, body = ErrorBody)))]
+/// Releases, newest first, a page at a time (see `docs/api.md`).
+#[utoipa::path(get, path = "/api/v1/releases", tag = "releases", params(ReleaseQuery, Page),
+    responses((status = 200, body = [ReleaseRow], headers(("x-next-cursor" = i64, description = "`after` of the next page, when this one is full"))),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn list_releases(
     _: Auth<Viewer>,
     State(state): State<AppState>,
     QueryParams(q): QueryParams<ReleaseQuery>,
-) -> ApiResult<Json<Vec<ReleaseRow>>> {
-    Ok(Json(state.engine.store.list_releases(q.service.as_deref()).await?))
+    QueryParams(page): QueryParams<Page>,
+) -> ApiResult<Response> {
+    let limit = page.limit()?;
+    let rows = state
+        .engine
+        .store
+        .list_releases_page(q.service.as_deref(), page.after, limit)
+        .await?;
+    Ok(paged(rows, limit, |r| r.id))
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -56,11 +66,18 @@ pub struct NewRollout {
     pub queue: bool,
 }
 
-/// Rollouts, newest first.
-#[utoipa::path(get, path = "/api/v1/rollouts", tag = "releases",
-    responses((status = 200, body = [RolloutRow]), (status = 401, body = ErrorBody)))]
-pub async fn list_rollouts(_: Auth<Viewer>, State(state): State<AppState>) -> ApiResult<Json<Vec<RolloutRow>>> {
-    Ok(Json(state.engine.store.list_rollouts(100).await?))
+/// Rollouts, newest first, a page at a time (see `docs/api.md`).
+#[utoipa::path(get, path = "/api/v1/rollouts", tag = "releases", params(Page),
+    responses((status = 200, body = [RolloutRow], headers(("x-next-cursor" = i64, description = "`after` of the next page, when this one is full"))),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+pub async fn list_rollouts(
+    _: Auth<Viewer>,
+    State(state): State<AppState>,
+    QueryParams(page): QueryParams<Page>,
+) -> ApiResult<Response> {
+    let limit = page.limit()?;
+    let rows = state.engine.store.list_rollouts_page(page.after, limit).await?;
+    Ok(paged(rows, limit, |r| r.id))
 }
 
 /// Starts rolling a release out through the waves.
@@ -105,11 +122,18 @@ pub async fn list_deployments(
     Ok(Json(state.engine.store.list_deployments(q.rollout).await?))
 }
 
-/// Incidents, newest first.
-#[utoipa::path(get, path = "/api/v1/incidents", tag = "releases",
-    responses((status = 200, body = [IncidentRow]), (status = 401, body = ErrorBody)))]
-pub async fn list_incidents(_: Auth<Viewer>, State(state): State<AppState>) -> ApiResult<Json<Vec<IncidentRow>>> {
-    Ok(Json(state.engine.store.list_incidents().await?))
+/// Incidents, newest first, a page at a time (see `docs/api.md`).
+#[utoipa::path(get, path = "/api/v1/incidents", tag = "releases", params(Page),
+    responses((status = 200, body = [IncidentRow], headers(("x-next-cursor" = i64, description = "`after` of the next page, when this one is full"))),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+pub async fn list_incidents(
+    _: Auth<Viewer>,
+    State(state): State<AppState>,
+    QueryParams(page): QueryParams<Page>,
+) -> ApiResult<Response> {
+    let limit = page.limit()?;
+    let rows = state.engine.store.list_incidents_page(page.after, limit).await?;
+    Ok(paged(rows, limit, |r| r.id))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]

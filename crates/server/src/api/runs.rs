@@ -1,5 +1,6 @@
 //! Pipeline runs, their logs and artifacts.
 
+use super::page::{Page, paged};
 use crate::AppState;
 use crate::auth::{Auth, Developer, Viewer};
 use crate::error::{ApiError, ApiResult, ErrorBody, PathParam, QueryParams};
@@ -7,7 +8,7 @@ use crate::views::{RunDetail, run_detail};
 use axum::Json;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
-use axum::response::IntoResponse;
+use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use tandem_store::RunRow;
 
@@ -17,29 +18,26 @@ pub struct RunQuery {
     pub branch: Option<String>,
     /// queued, running, success, failed, cancelled or interrupted.
     pub state: Option<String>,
-    pub limit: Option<i64>,
 }
 
-/// Runs, newest first.
-#[utoipa::path(get, path = "/api/v1/runs", tag = "runs", params(RunQuery),
-    responses((status = 200, body = [RunRow]), (status = 401, body = ErrorBody)))]
+/// Runs, newest first, a page at a time (see `docs/api.md`).
+#[utoipa::path(get, path = "/api/v1/runs", tag = "runs", params(RunQuery, Page),
+    responses((status = 200, body = [RunRow], headers(("x-next-cursor" = i64, description = "`after` of the next page, when this one is full"))),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn list_runs(
     _: Auth<Viewer>,
     State(state): State<AppState>,
     QueryParams(q): QueryParams<RunQuery>,
-) -> ApiResult<Json<Vec<RunRow>>> {
+    QueryParams(page): QueryParams<Page>,
+) -> ApiResult<Response> {
     let filter = tandem_store::RunFilter {
         service: q.service.as_deref(),
         branch: q.branch.as_deref(),
         state: q.state.as_deref(),
     };
-    Ok(Json(
-        state
-            .engine
-            .store
-            .list_runs_where(&filter, q.limit.unwrap_or(50).clamp(1, 1000))
-            .await?,
-    ))
+    let limit = page.limit()?;
+    let rows = state.engine.store.list_runs_page(&filter, page.after, limit).await?;
+    Ok(paged(rows, limit, |r| r.id))
 }
 
 /// Starts a run of the service's branch head (by hand or from a script).
