@@ -45,10 +45,24 @@ fn a_secret_set_from_stdin_is_listed_without_its_value_and_only_admins_set_one()
     let server = Server::start(dir.path(), PLATFORM);
     let value = "glpat-Zx81-secret-value";
 
-    let out = with_stdin(&server, &server.token, &["secret", "set", "REGISTRY_TOKEN"], &format!("{value}\n"));
+    let out = with_stdin(
+        &server,
+        &server.token,
+        &["secret", "set", "REGISTRY_TOKEN"],
+        &format!("{value}\n"),
+    );
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(stdout(&out).contains("Secret `REGISTRY_TOKEN` set (version 1)"), "{}", stdout(&out));
-    let out = with_stdin(&server, &server.token, &["secret", "set", "REGISTRY_TOKEN"], "rotated\n");
+    assert!(
+        stdout(&out).contains("Secret `REGISTRY_TOKEN` set (version 1)"),
+        "{}",
+        stdout(&out)
+    );
+    let out = with_stdin(
+        &server,
+        &server.token,
+        &["secret", "set", "REGISTRY_TOKEN"],
+        "rotated\n",
+    );
     assert!(stdout(&out).contains("(version 2)"), "{}", stdout(&out));
 
     let out = server.cli(&["secret", "list"]);
@@ -59,7 +73,10 @@ fn a_secret_set_from_stdin_is_listed_without_its_value_and_only_admins_set_one()
         assert!(row.contains(expected), "`{expected}` in: {table}");
     }
     let row = table.lines().find(|l| l.contains("SHOP_WEBHOOK")).unwrap_or_default();
-    assert!(row.contains("unset") && row.contains("TANDEM_TEST_SECRETS_SURELY_UNSET"), "{table}");
+    assert!(
+        row.contains("unset") && row.contains("TANDEM_TEST_SECRETS_SURELY_UNSET"),
+        "{table}"
+    );
     assert!(!table.contains(value) && !table.contains("rotated"), "{table}");
     let json = stdout(&server.cli(&["secret", "list", "--json"]));
     assert!(!json.contains(value) && !json.contains("rotated"), "{json}");
@@ -71,7 +88,11 @@ fn a_secret_set_from_stdin_is_listed_without_its_value_and_only_admins_set_one()
     // Nothing piped in: refused, naming the secret.
     let out = with_stdin(&server, &server.token, &["secret", "set", "REGISTRY_TOKEN"], "");
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("no value for secret `REGISTRY_TOKEN`"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("no value for secret `REGISTRY_TOKEN`"),
+        "{}",
+        stderr(&out)
+    );
 
     // A developer may not set one; the server says which role it needs.
     let made = server.cli(&["token", "create", "ci", "--role", "developer", "--json"]);
@@ -100,7 +121,11 @@ fn a_secret_set_from_stdin_is_listed_without_its_value_and_only_admins_set_one()
         let path = file.unwrap().path();
         if path.is_file() {
             let bytes = std::fs::read(&path).unwrap();
-            assert!(!bytes.windows(value.len()).any(|w| w == value.as_bytes()), "{}", path.display());
+            assert!(
+                !bytes.windows(value.len()).any(|w| w == value.as_bytes()),
+                "{}",
+                path.display()
+            );
         }
     }
 }

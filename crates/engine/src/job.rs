@@ -276,7 +276,10 @@ impl Engine {
     ) -> Result<((bool, Option<i64>), Option<Vec<u8>>)> {
         let mut secrets = BTreeMap::new();
         for name in &job.spec.secrets {
-            let used_by = crate::secrets::SecretUse::Job { run: ctx.run.id, job: &job.name };
+            let used_by = crate::secrets::SecretUse::Job {
+                run: ctx.run.id,
+                job: &job.name,
+            };
             secrets.insert(name.clone(), self.secret(name, used_by).await?);
         }
         let mut log =

@@ -251,7 +251,10 @@ mod tests {
             .unwrap();
         assert!(dir.path().join(KEY_FILE_NAME).exists(), "a key made in the data folder");
         let job = SecretUse::Job { run: 7, job: "deploy" };
-        assert_eq!(engine.secret("HOOK", job).await.unwrap(), std::env::var("PATH").unwrap());
+        assert_eq!(
+            engine.secret("HOOK", job).await.unwrap(),
+            std::env::var("PATH").unwrap()
+        );
         engine.set_secret("HOOK", "from-the-store", "olga").await.unwrap();
         assert_eq!(engine.secret("HOOK", job).await.unwrap(), "from-the-store");
         let err = engine.set_secret("NOPE", "x", "olga").await.unwrap_err().to_string();
@@ -269,7 +272,10 @@ mod tests {
         assert_eq!(used.len(), 2);
         let data: serde_json::Value = serde_json::from_str(&used[1].data).unwrap();
         assert_eq!(used[1].subject, "secret/HOOK");
-        assert_eq!(data, json!({ "run": 7, "job": "deploy", "source": "store", "version": 1 }));
+        assert_eq!(
+            data,
+            json!({ "run": 7, "job": "deploy", "source": "store", "version": 1 })
+        );
         assert!(!used[0].data.contains(&std::env::var("PATH").unwrap()));
 
         let listed = engine.list_secrets().await.unwrap();

@@ -73,7 +73,12 @@ impl Fixture {
     }
 
     async fn get(&self, path: &str, token: &str) -> reqwest::Response {
-        self.http.get(self.server.url(path)).bearer_auth(token).send().await.unwrap()
+        self.http
+            .get(self.server.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
     }
 
     /// Runs the pipeline once; the run's detail once it ended, and its job's log.
@@ -148,7 +153,10 @@ async fn only_admins_set_list_and_delete_secrets_and_no_answer_holds_a_value() {
     let set = resp.text().await.unwrap();
     assert!(!set.contains(value), "{set}");
     let set: Value = serde_json::from_str(&set).unwrap();
-    assert_eq!((set["version"].as_i64(), set["updated_by"].as_str()), (Some(1), Some("olga")));
+    assert_eq!(
+        (set["version"].as_i64(), set["updated_by"].as_str()),
+        (Some(1), Some("olga"))
+    );
 
     let resp = f.put("DEPLOY_TOKEN", &f.admin, json!({ "value": "tok-second" })).await;
     assert_eq!(resp.json::<Value>().await.unwrap()["version"], 2);
@@ -166,7 +174,12 @@ async fn only_admins_set_list_and_delete_secrets_and_no_answer_holds_a_value() {
     let resp = f.put("OTHER_TOKEN", &f.admin, json!({ "value": "x" })).await;
     assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let body: Value = resp.json().await.unwrap();
-    assert!(body["error"]["message"].as_str().unwrap().contains("not declared under `secrets`"));
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("not declared under `secrets`")
+    );
     let resp = f.put("deploy-token", &f.admin, json!({ "value": "x" })).await;
     assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
     let resp = f.put("DEPLOY_TOKEN", &f.admin, json!({ "value": "" })).await;

@@ -31,7 +31,9 @@ pub struct SecretKey {
 
 impl std::fmt::Debug for SecretKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SecretKey").field("id", &self.id).finish_non_exhaustive()
+        f.debug_struct("SecretKey")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
     }
 }
 
@@ -88,12 +90,10 @@ impl SecretKey {
 
     /// Reads the key file at `path`; warns when others than its owner may read it.
     pub fn read_file(path: &Path) -> Result<Self, KeyError> {
-        let text = Zeroizing::new(std::fs::read_to_string(path).map_err(|e| {
-            KeyError(format!(
-                "cannot read the secrets key file {}: {e}",
-                path.display()
-            ))
-        })?);
+        let text = Zeroizing::new(
+            std::fs::read_to_string(path)
+                .map_err(|e| KeyError(format!("cannot read the secrets key file {}: {e}", path.display())))?,
+        );
         warn_if_shared(path);
         Self::parse(&text, &format!("file {}", path.display()))
     }
@@ -127,7 +127,13 @@ impl SecretKey {
         let nonce = XNonce::generate();
         let sealed = self
             .cipher()
-            .encrypt(&nonce, Payload { msg: value, aad: &associated_data(name) })
+            .encrypt(
+                &nonce,
+                Payload {
+                    msg: value,
+                    aad: &associated_data(name),
+                },
+            )
             .map_err(|_| KeyError(format!("cannot seal secret `{name}`")))?;
         Ok((nonce.to_vec(), sealed))
     }
@@ -137,7 +143,13 @@ impl SecretKey {
     pub(crate) fn open(&self, name: &str, nonce: &[u8], sealed: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
         let nonce = XNonce::try_from(nonce).ok()?;
         self.cipher()
-            .decrypt(&nonce, Payload { msg: sealed, aad: &associated_data(name) })
+            .decrypt(
+                &nonce,
+                Payload {
+                    msg: sealed,
+                    aad: &associated_data(name),
+                },
+            )
             .ok()
             .map(Zeroizing::new)
     }
@@ -177,7 +189,10 @@ mod tests {
         let key = SecretKey::generate();
         let (nonce, sealed) = key.seal("DEPLOY_TOKEN", b"hunter2").unwrap();
         assert!(!sealed.windows(7).any(|w| w == b"hunter2"));
-        assert_eq!(key.open("DEPLOY_TOKEN", &nonce, &sealed).unwrap().as_slice(), b"hunter2");
+        assert_eq!(
+            key.open("DEPLOY_TOKEN", &nonce, &sealed).unwrap().as_slice(),
+            b"hunter2"
+        );
         assert!(key.open("OTHER", &nonce, &sealed).is_none(), "moved to another name");
         assert!(SecretKey::generate().open("DEPLOY_TOKEN", &nonce, &sealed).is_none());
         let mut altered = sealed.clone();

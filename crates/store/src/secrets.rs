@@ -73,13 +73,12 @@ impl Store {
     /// Deletes the stored value of `name` as `by`; what it was, or `NotFound`.
     pub async fn delete_secret(&self, name: &str, by: &str) -> Result<SecretRow> {
         let mut tx = self.writer.begin().await?;
-        let row: SecretRow = sqlx::query_as(
-            "DELETE FROM secret_values WHERE name = $1 RETURNING name, version, updated_at, updated_by",
-        )
-        .bind(name)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or_else(|| StoreError::not_found(format!("stored secret `{name}`")))?;
+        let row: SecretRow =
+            sqlx::query_as("DELETE FROM secret_values WHERE name = $1 RETURNING name, version, updated_at, updated_by")
+                .bind(name)
+                .fetch_optional(&mut *tx)
+                .await?
+                .ok_or_else(|| StoreError::not_found(format!("stored secret `{name}`")))?;
         let data = serde_json::json!({ "name": name, "version": row.version, "by": by });
         append_event(&mut tx, "secret.deleted", &format!("secret/{name}"), data).await?;
         tx.commit().await?;
@@ -123,8 +122,8 @@ impl Store {
             .ok_or_else(|| {
                 corrupt("its sealed value does not open with this server's key: it was altered; set it again".into())
             })?;
-        let value = String::from_utf8(opened.to_vec())
-            .map_err(|_| corrupt("its value is not UTF-8; set it again".into()))?;
+        let value =
+            String::from_utf8(opened.to_vec()).map_err(|_| corrupt("its value is not UTF-8; set it again".into()))?;
         Ok(Some(SecretValue {
             version: row.version,
             value: Zeroizing::new(value),
@@ -156,7 +155,10 @@ mod tests {
         let got = store.get_secret(&key, "DEPLOY_TOKEN").await.unwrap().unwrap();
         assert_eq!((got.version, got.value.as_str()), (1, "hunter2"));
 
-        let second = store.put_secret(&key, "DEPLOY_TOKEN", "correct horse", "ana").await.unwrap();
+        let second = store
+            .put_secret(&key, "DEPLOY_TOKEN", "correct horse", "ana")
+            .await
+            .unwrap();
         assert_eq!(second.version, 2);
         let got = store.get_secret(&key, "DEPLOY_TOKEN").await.unwrap().unwrap();
         assert_eq!((got.version, got.value.as_str()), (2, "correct horse"));
@@ -170,7 +172,11 @@ mod tests {
         let events = store.list_events(0, 100).await.unwrap();
         let kinds: Vec<_> = events.iter().map(|e| e.kind.as_str()).collect();
         assert_eq!(kinds, ["secret.set", "secret.set"]);
-        assert!(events.iter().all(|e| e.subject == "secret/DEPLOY_TOKEN" && !e.data.contains("hunter2")));
+        assert!(
+            events
+                .iter()
+                .all(|e| e.subject == "secret/DEPLOY_TOKEN" && !e.data.contains("hunter2"))
+        );
 
         let listed = store.list_secrets().await.unwrap();
         assert_eq!(listed.len(), 1);
@@ -180,7 +186,10 @@ mod tests {
         assert!(store.get_secret(&key, "DEPLOY_TOKEN").await.unwrap().is_none());
         let err = store.delete_secret("DEPLOY_TOKEN", "olga").await.unwrap_err();
         assert!(matches!(err, crate::StoreError::NotFound { .. }), "{err}");
-        assert_eq!(store.list_events(0, 100).await.unwrap().last().unwrap().kind, "secret.deleted");
+        assert_eq!(
+            store.list_events(0, 100).await.unwrap().last().unwrap().kind,
+            "secret.deleted"
+        );
     }
 
     #[tokio::test]
@@ -192,7 +201,10 @@ mod tests {
 
         let other = SecretKey::generate();
         let err = store.get_secret(&other, "A").await.unwrap_err().to_string();
-        assert!(err.contains("secret `A`") && err.contains("sealed under another secrets key"), "{err}");
+        assert!(
+            err.contains("secret `A`") && err.contains("sealed under another secrets key"),
+            "{err}"
+        );
         assert!(err.contains(key.id()) && err.contains(other.id()), "{err}");
 
         // B's sealed value copied onto A (as someone with the database but not the key could).
@@ -205,6 +217,9 @@ mod tests {
         .unwrap();
         let err = store.get_secret(&key, "A").await.unwrap_err().to_string();
         assert!(err.contains("does not open with this server's key"), "{err}");
-        assert_eq!(store.get_secret(&key, "B").await.unwrap().unwrap().value.as_str(), "bravo");
+        assert_eq!(
+            store.get_secret(&key, "B").await.unwrap().unwrap().value.as_str(),
+            "bravo"
+        );
     }
 }

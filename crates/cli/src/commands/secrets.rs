@@ -15,9 +15,11 @@ use tandem_engine::secrets::MAX_SECRET_BYTES;
 pub enum SecretCommand {
     /// Set or rotate a secret declared in the platform file (needs an admin token). The value
     /// is read from standard input (one trailing newline dropped), or typed at a prompt.
-    #[command(after_help = "Examples:\n  tandem secret set REGISTRY_TOKEN            # prompts, without echo\n  \
+    #[command(
+        after_help = "Examples:\n  tandem secret set REGISTRY_TOKEN            # prompts, without echo\n  \
         vault read -field=token kv/registry | tandem secret set REGISTRY_TOKEN\n  \
-        tandem secret set TLS_KEY < tls.key")]
+        tandem secret set TLS_KEY < tls.key"
+    )]
     Set {
         /// The secret's name, as declared under `secrets` in the platform file.
         name: String,
@@ -46,7 +48,10 @@ impl SecretCommand {
             SecretCommand::Set { name, client } => {
                 let value = read_value(&name)?;
                 let row: Value = Client::from_args(&client)
-                    .put(&format!("/api/v1/secrets/{}", encode(&name)), &json!({ "value": value }))
+                    .put(
+                        &format!("/api/v1/secrets/{}", encode(&name)),
+                        &json!({ "value": value }),
+                    )
                     .await?;
                 if client.json {
                     return print_json(&row);
