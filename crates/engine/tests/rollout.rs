@@ -462,16 +462,17 @@ services:
         resolved.resolved_by
     );
     assert!(resolved.resolved_at.unwrap() > incident.opened_at);
-    let events = store.list_events(0, 10_000).await.unwrap();
+    // The probe that resolved the incident is recorded (with `market.up`) just after it.
+    let events = common::wait_for("market.up recorded", async || {
+        let events = store.list_events(0, 10_000).await.unwrap();
+        let up = |e: &tandem_store::EventRow| e.kind == "market.up" && e.subject == "market/shop/de";
+        events.iter().any(up).then_some(events)
+    })
+    .await;
     assert!(
         events
             .iter()
             .any(|e| e.kind == "market.down" && e.subject == "market/shop/de")
-    );
-    assert!(
-        events
-            .iter()
-            .any(|e| e.kind == "market.up" && e.subject == "market/shop/de")
     );
     let up = store.series("shop", Some("de"), "up", 60, 0, i64::MAX).await.unwrap();
     assert!(
