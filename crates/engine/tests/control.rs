@@ -689,11 +689,20 @@ async fn an_approved_config_change_rolls_out_behind_the_gates_and_rolls_back() {
     assert!(md.contains("| deploy | **no** |"), "{md}");
 
     // fr goes back to the config it ran before, in one step.
-    let out = engine.rollback_config("app", &["fr".into()], "olga").await.unwrap();
+    // Asked in olga's request: the config history says she did it, not `tandem`.
+    let request = tandem_store::audit::Slot::request(None);
+    let out = tandem_store::audit::scope(request, async {
+        tandem_store::audit::identify_as("olga", "token/9");
+        engine.rollback_config("app", &["fr".into()], "olga").await
+    })
+    .await
+    .unwrap();
     assert_eq!(
         (out[0].from, out[0].to, out[0].state.as_str()),
         (Some(3), Some(2), "rolled back")
     );
     assert_eq!(f.config("fr").get("maintenance"), None);
     assert_eq!(engine.store.market_config_versions("app").await.unwrap()["fr"], 2);
+    let history = engine.store.market_config_history("app", "fr").await.unwrap();
+    assert_eq!((history[0].version, history[0].set_by.as_str()), (2, "olga"));
 }

@@ -210,10 +210,14 @@ services:
     git(&repo, &["commit", "-q", "-am", "T-2: fix the health check path"]);
     let v3 = run_to_release(&engine).await;
     assert_eq!(roll_out(&engine, v3).await.state, "succeeded");
-    let out = engine
-        .rollback("shop", &["fr".to_string(), "de".to_string()])
-        .await
-        .unwrap();
+    // Asked by a person (as a request to the server is): the rollback is theirs.
+    let request = tandem_store::audit::Slot::request(Some("10.0.0.7".into()));
+    let out = tandem_store::audit::scope(request, async {
+        tandem_store::audit::identify_as("olga", "token/9");
+        engine.rollback("shop", &["fr".to_string(), "de".to_string()]).await
+    })
+    .await
+    .unwrap();
     let versions: Vec<(Option<&str>, Option<&str>, &str)> = out
         .iter()
         .map(|o| (o.from.as_deref(), o.to.as_deref(), o.state.as_str()))
@@ -246,6 +250,19 @@ services:
         .unwrap();
     assert_eq!(fr_incident.deployment_id, Some(removed.id));
     assert_eq!(fr_incident.title, "shop v3 rolled back in fr (to v1)");
+    assert_eq!(fr_incident.opened_by.as_deref(), Some("olga (rollback)"));
+    let events = engine.store.list_events(0, 10_000).await.unwrap();
+    let started_by_olga = events
+        .iter()
+        .filter(|e| e.kind == "deployment.started" && e.actor.as_deref() == Some("olga"))
+        .inspect(|e| {
+            assert_eq!(
+                (e.via.as_deref(), e.address.as_deref()),
+                (Some("token/9"), Some("10.0.0.7"))
+            )
+        })
+        .count();
+    assert_eq!(started_by_olga, 2, "both markets' rollbacks are olga's");
     assert_eq!(fr_incident.state, "resolved");
     assert_eq!(
         fr_incident.resolved_by.as_deref(),
@@ -445,16 +462,17 @@ services:
         resolved.resolved_by
     );
     assert!(resolved.resolved_at.unwrap() > incident.opened_at);
-    let events = store.list_events(0, 10_000).await.unwrap();
+    // The probe that resolved the incident is recorded (with `market.up`) just after it.
+    let events = common::wait_for("market.up recorded", async || {
+        let events = store.list_events(0, 10_000).await.unwrap();
+        let up = |e: &tandem_store::EventRow| e.kind == "market.up" && e.subject == "market/shop/de";
+        events.iter().any(up).then_some(events)
+    })
+    .await;
     assert!(
         events
             .iter()
             .any(|e| e.kind == "market.down" && e.subject == "market/shop/de")
-    );
-    assert!(
-        events
-            .iter()
-            .any(|e| e.kind == "market.up" && e.subject == "market/shop/de")
     );
     let up = store.series("shop", Some("de"), "up", 60, 0, i64::MAX).await.unwrap();
     assert!(
