@@ -281,3 +281,29 @@ fn config_changes_are_proposed_reviewed_logged_and_rolled_back_from_the_cli() {
 
     assert!(server.stop().success(), "serve exits 0 on SIGTERM");
 }
+
+#[test]
+fn without_a_terminal_the_first_admin_token_goes_to_an_owner_only_file_not_the_log() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(
+        dir.path(),
+        &format!("{MARKETS}waves:\n  - {{ name: pilot, markets: [fr] }}\n"),
+    );
+    let file = server.data.join(common::FIRST_TOKEN_FILE);
+    let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600, "{} is readable by its owner alone", file.display());
+    assert!(server.token.starts_with("tdm_"), "{}", server.token);
+    assert!(
+        !server.startup_log.contains(&server.token) && !server.startup_log.contains("tdm_"),
+        "the token is not in the log: {}",
+        server.startup_log
+    );
+    assert!(
+        server.startup_log.contains(&file.display().to_string()),
+        "the log says where it is: {}",
+        server.startup_log
+    );
+    let out = server.cli(&["market", "list"]);
+    assert!(out.status.success(), "the token in the file works: {}", stderr(&out));
+}
