@@ -84,6 +84,10 @@ impl Client {
         self.send(self.request(reqwest::Method::PUT, path).json(body)).await
     }
 
+    pub async fn delete<T: DeserializeOwned>(&self, path: &str) -> Result<T> {
+        self.send(self.request(reqwest::Method::DELETE, path)).await
+    }
+
     /// A POST whose answer is returned as it is, status and JSON, error or not (for
     /// protocols with their own error bodies, such as OFREP).
     pub async fn post_raw<B: Serialize>(&self, path: &str, body: &B) -> Result<(u16, serde_json::Value)> {

@@ -24,6 +24,11 @@ pub struct ServeArgs {
     /// Let callers without a credential read (never write).
     #[arg(long)]
     pub anonymous_read: bool,
+    /// The URL browsers reach the server at, such as https://tandem.example.com (behind a
+    /// reverse proxy): the only origin sign-in cookies are accepted from, and with https the
+    /// session cookie is marked Secure. Unset: the request's own Host.
+    #[arg(long, env = "TANDEM_PUBLIC_URL")]
+    pub public_url: Option<tandem_server::PublicUrl>,
 }
 
 /// A started server.
@@ -108,6 +113,7 @@ pub async fn start(args: &ServeArgs) -> Result<Running> {
         engine.clone(),
         ServerSettings {
             anonymous_read: args.anonymous_read,
+            public_url: args.public_url.clone(),
         },
     );
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();

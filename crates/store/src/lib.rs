@@ -25,6 +25,7 @@ mod monitor;
 mod releases;
 mod rollouts;
 mod runs;
+mod sessions;
 mod tokens;
 
 pub use blobs::BlobStore;
@@ -46,6 +47,7 @@ pub use releases::{ReleaseArtifact, ReleaseRow};
 pub use rollouts::{ConfigCargo, DeploymentRow, NewDeployment, RolloutRow};
 pub use rollouts::{FINAL as ROLLOUT_FINAL, IN_PROGRESS as ROLLOUT_IN_PROGRESS};
 pub use runs::{ArtifactRow, JobRow, NewJob, RunFilter, RunRow, StepRow};
+pub use sessions::{LoginCodeRow, NewSession, SessionRow};
 pub use tokens::TokenRow;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};

@@ -80,6 +80,7 @@ notifications:
         platform: Some(platform_file),
         listen: args.listen,
         anonymous_read: false,
+        public_url: None,
     };
     let running = server::start(&serve_args).await?;
     let token = running
@@ -197,7 +198,13 @@ notifications:
                 println!("  · {}", crate::commands::text(m));
             }
         }
-        println!("Dashboard: {}/login?token={token}", running.base_url);
+        // A one-time link: no long-lived credential in a URL (nor in the browser's history).
+        let link: Value = api.post("/api/v1/login-codes", &json!({})).await?;
+        println!(
+            "Dashboard: {}{} (works once, within 15 minutes; later, sign in with the API token below)",
+            running.base_url,
+            crate::commands::text(&link["path"])
+        );
         println!(
             "API token (admin): {token}\n  e.g. TANDEM_SERVER={} TANDEM_TOKEN={token} tandem market list",
             running.base_url

@@ -25,6 +25,7 @@ pub enum Nav {
     Changes,
     Delivery,
     Incidents,
+    Tokens,
     None,
 }
 
@@ -76,6 +77,9 @@ pub fn page(p: Page<'_>, body: Markup) -> Markup {
                         (link(Nav::Changes, "/changes", "Changes"))
                         (link(Nav::Delivery, "/delivery", "Delivery"))
                         (link(Nav::Incidents, "/incidents", "Incidents"))
+                        @if p.caller.is_some_and(|c| c.role == tandem_core::role::Role::Admin) {
+                            (link(Nav::Tokens, "/admin/tokens", "Tokens"))
+                        }
                     }
                     span.who title="signed in as" {
                         @if let Some(c) = p.caller { (c.name) " · " (c.role) }

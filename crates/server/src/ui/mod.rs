@@ -20,6 +20,7 @@ mod rollout_actions;
 mod rollouts;
 mod run_actions;
 mod runs;
+mod tokens;
 
 use crate::AppState;
 use crate::error::ApiError;
@@ -88,6 +89,11 @@ pub fn router() -> Router<AppState> {
         .route(
             "/changes/{id}/{action}",
             get(changes::back_to_change).post(changes::act),
+        )
+        .route("/admin/tokens", get(tokens::list))
+        .route(
+            "/admin/tokens/{id}/revoke",
+            get(tokens::back_to_tokens).post(tokens::revoke),
         )
         .route("/login", get(login::show).post(login::submit))
         .route("/logout", get(login::logout).post(login::logout))

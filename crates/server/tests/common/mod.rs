@@ -139,6 +139,17 @@ impl TestServer {
         format!("http://{}{path}", self.addr)
     }
 
+    /// This server's origin, as a browser on it sends in `Origin`.
+    pub fn origin(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Signs in with `token` through the sign-in form, as a browser does, and gives the
+    /// `Cookie` header value of the session it opened.
+    pub async fn session_cookie(&self, token: &str) -> String {
+        sign_in(&self.url("/login"), &self.origin(), token).await
+    }
+
     /// Stops the server and waits for it (and its market processes) to end.
     pub async fn stop(mut self) -> Result<()> {
         if let Some(tx) = self.shutdown.take() {
@@ -184,6 +195,29 @@ where
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// Posts `token` to the sign-in form at `login` (from `origin`) and gives the `Cookie` header
+/// value of the session it opened; panics, saying why, when sign-in fails.
+pub async fn sign_in(login: &str, origin: &str, token: &str) -> String {
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("an HTTP client");
+    let r = http
+        .post(login)
+        .header(reqwest::header::ORIGIN, origin)
+        .form(&[("token", token)])
+        .send()
+        .await
+        .expect("the sign-in form answers");
+    assert_eq!(r.status(), reqwest::StatusCode::SEE_OTHER, "sign-in with a token");
+    let set = r
+        .headers()
+        .get(reqwest::header::SET_COOKIE)
+        .and_then(|v| v.to_str().ok())
+        .expect("sign-in sets a cookie");
+    set.split(';').next().unwrap_or_default().to_string()
 }
 
 /// A platform of 6 markets in 3 waves, one service, two green runs (v1, v2), a rollout of v1
