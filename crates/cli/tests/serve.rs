@@ -315,11 +315,23 @@ fn tokens_get_an_expiry_and_are_revoked_from_the_cli() {
         dir.path(),
         &format!("{MARKETS}waves:\n  - {{ name: pilot, markets: [fr] }}\n"),
     );
-    let out = server.cli(&["token", "create", "ci", "--role", "viewer", "--expires", "30d", "--json"]);
+    let out = server.cli(&[
+        "token",
+        "create",
+        "ci",
+        "--role",
+        "viewer",
+        "--expires",
+        "30d",
+        "--json",
+    ]);
     assert!(out.status.success(), "{}", stderr(&out));
     let created: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(created["expires_at"].is_i64(), "{created}");
-    let (id, secret) = (created["id"].to_string(), created["secret"].as_str().unwrap().to_string());
+    let (id, secret) = (
+        created["id"].to_string(),
+        created["secret"].as_str().unwrap().to_string(),
+    );
     assert!(server.cli_as(&["market", "list"], &secret).status.success());
 
     let out = server.cli(&["token", "create", "x", "--expires", "forever"]);
@@ -331,7 +343,11 @@ fn tokens_get_an_expiry_and_are_revoked_from_the_cli() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("revoked"));
     let out = server.cli_as(&["market", "list"], &secret);
     assert_eq!(out.status.code(), Some(1), "a revoked token works no more");
-    assert!(stderr(&out).contains("revoked [HTTP 401]") || stderr(&out).contains("revoked"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("revoked [HTTP 401]") || stderr(&out).contains("revoked"),
+        "{}",
+        stderr(&out)
+    );
     let listed = String::from_utf8_lossy(&server.cli(&["token", "list"]).stdout).into_owned();
     assert!(listed.contains("revoked") && listed.contains("last used"), "{listed}");
 }

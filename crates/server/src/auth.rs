@@ -45,7 +45,10 @@ pub struct Caller {
 pub enum Credential {
     Token(i64),
     /// A browser session, and the token it was opened with, if any.
-    Session { id: i64, token_id: Option<i64> },
+    Session {
+        id: i64,
+        token_id: Option<i64>,
+    },
     Anonymous,
 }
 
@@ -98,7 +101,10 @@ pub enum AuthRejection {
     Missing,
     /// A credential that once worked: expired or revoked.
     Dead(&'static str),
-    Forbidden { needed: Role, had: Role },
+    Forbidden {
+        needed: Role,
+        had: Role,
+    },
     Internal(ApiError),
     SignIn(String),
 }
@@ -120,9 +126,7 @@ impl IntoResponse for AuthRejection {
             )
             .into_response(),
             AuthRejection::Internal(e) => e.into_response(),
-            AuthRejection::SignIn(next) => {
-                see_other(&format!("/login?next={}", url_encode(&next)), None)
-            }
+            AuthRejection::SignIn(next) => see_other(&format!("/login?next={}", url_encode(&next)), None),
         }
     }
 }
@@ -198,19 +202,36 @@ async fn check(state: &AppState, secret: &str, kind: Kind) -> Result<(Caller, Cr
             let internal = |e: tandem_store::StoreError| AuthRejection::Internal(e.into());
             let (entry, live) = match kind {
                 Kind::Token => {
-                    let t = store.find_token(secret).await.map_err(internal)?.ok_or(AuthRejection::Missing)?;
+                    let t = store
+                        .find_token(secret)
+                        .await
+                        .map_err(internal)?
+                        .ok_or(AuthRejection::Missing)?;
                     if t.revoked_at.is_some() {
                         return Err(AuthRejection::Dead("was revoked"));
                     }
-                    let caller = Caller { role: parse_role(&t.role), name: t.name.clone() };
+                    let caller = Caller {
+                        role: parse_role(&t.role),
+                        name: t.name.clone(),
+                    };
                     ((caller, Credential::Token(t.id), t.expires_at), t.is_live(now))
                 }
                 Kind::Session => {
                     let idle = SESSION_IDLE.as_millis() as i64;
-                    let s = store.find_session(secret).await.map_err(internal)?.ok_or(AuthRejection::Missing)?;
-                    let caller = Caller { role: parse_role(&s.role), name: s.name.clone() };
+                    let s = store
+                        .find_session(secret)
+                        .await
+                        .map_err(internal)?
+                        .ok_or(AuthRejection::Missing)?;
+                    let caller = Caller {
+                        role: parse_role(&s.role),
+                        name: s.name.clone(),
+                    };
                     let ends = s.expires_at.min(s.last_seen_at.saturating_add(idle));
-                    let credential = Credential::Session { id: s.id, token_id: s.token_id };
+                    let credential = Credential::Session {
+                        id: s.id,
+                        token_id: s.token_id,
+                    };
                     // A session that ended sends the browser to sign-in, like none at all.
                     if !s.is_live(now, idle) {
                         return Err(AuthRejection::Missing);
@@ -254,7 +275,9 @@ impl<R: MinRole> FromRequestParts<AppState> for Auth<R> {
     type Rejection = AuthRejection;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        identify(parts, state, R::ROLE).await.map(|(c, cred)| Auth(c, PhantomData, cred))
+        identify(parts, state, R::ROLE)
+            .await
+            .map(|(c, cred)| Auth(c, PhantomData, cred))
     }
 }
 
@@ -315,12 +338,16 @@ pub(crate) async fn open_session(
 pub(crate) async fn end_session(state: &AppState, headers: &axum::http::HeaderMap) -> Result<String, ApiError> {
     if let Some(secret) = session_cookie(headers) {
         if let Some(id) = state.engine.store.revoke_session(&secret).await? {
-            state.tokens.forget(|c| matches!(c, Credential::Session { id: s, .. } if s == id));
+            state
+                .tokens
+                .forget(|c| matches!(c, Credential::Session { id: s, .. } if s == id));
         }
         state.tokens.remove(&cache_key(Kind::Session, &secret));
     }
     let secure = if state.settings.is_https() { "; Secure" } else { "" };
-    Ok(format!("{COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0{secure}"))
+    Ok(format!(
+        "{COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0{secure}"
+    ))
 }
 
 /// A 303 to `location`, optionally setting a cookie, never cached.
@@ -490,9 +517,22 @@ mod tests {
     #[test]
     fn forgetting_a_token_drops_its_sessions() {
         let cache = CredentialCache::default();
-        let caller = Caller { name: "a".into(), role: Role::Admin };
+        let caller = Caller {
+            name: "a".into(),
+            role: Role::Admin,
+        };
         cache.put("t".into(), (caller.clone(), Credential::Token(1), None));
-        cache.put("s".into(), (caller.clone(), Credential::Session { id: 9, token_id: Some(1) }, None));
+        cache.put(
+            "s".into(),
+            (
+                caller.clone(),
+                Credential::Session {
+                    id: 9,
+                    token_id: Some(1),
+                },
+                None,
+            ),
+        );
         cache.put("o".into(), (caller, Credential::Token(2), None));
         cache.forget_token(1);
         assert!(cache.get("t", 0).is_none() && cache.get("s", 0).is_none());
@@ -503,7 +543,10 @@ mod tests {
     #[test]
     fn the_session_cookie_is_read_among_others() {
         let mut h = axum::http::HeaderMap::new();
-        h.insert(header::COOKIE, HeaderValue::from_static("a=1; tandem_session=tds_x; b=2"));
+        h.insert(
+            header::COOKIE,
+            HeaderValue::from_static("a=1; tandem_session=tds_x; b=2"),
+        );
         assert_eq!(session_cookie(&h).as_deref(), Some("tds_x"));
         h.insert(header::COOKIE, HeaderValue::from_static("tandem_token=tdm_x"));
         assert_eq!(session_cookie(&h), None, "the old cookie held a token: it is not read");

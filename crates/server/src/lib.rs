@@ -7,6 +7,7 @@ pub mod api;
 pub mod auth;
 pub mod error;
 pub mod hooks;
+pub mod layers;
 pub mod metrics;
 pub mod ofrep;
 pub mod ui;
@@ -33,7 +34,9 @@ pub struct ServerSettings {
 impl ServerSettings {
     /// Whether browsers reach the server over TLS.
     pub fn is_https(&self) -> bool {
-        self.public_url.as_ref().is_some_and(|u| u.origin.starts_with("https://"))
+        self.public_url
+            .as_ref()
+            .is_some_and(|u| u.origin.starts_with("https://"))
     }
 }
 
@@ -47,8 +50,9 @@ impl std::str::FromStr for PublicUrl {
     type Err = String;
 
     fn from_str(text: &str) -> Result<Self, String> {
-        let url = url::Url::parse(text.trim())
-            .map_err(|e| format!("public URL `{text}` is not a URL ({e}): expected one such as https://tandem.example.com"))?;
+        let url = url::Url::parse(text.trim()).map_err(|e| {
+            format!("public URL `{text}` is not a URL ({e}): expected one such as https://tandem.example.com")
+        })?;
         if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
             return Err(format!(
                 "public URL `{text}` must be an http:// or https:// URL with a host, such as https://tandem.example.com"
@@ -106,6 +110,11 @@ pub fn app(state: AppState) -> Router {
         .merge(ofrep::router())
         .merge(ui::router())
         .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            layers::refuse_cross_site,
+        ))
+        .layer(axum::middleware::from_fn(layers::security_headers))
         .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
         .with_state(state)
 }

@@ -27,7 +27,12 @@ async fn start() -> TestServer {
 /// An admin token's secret, made in the store.
 async fn admin(server: &TestServer) -> String {
     let secret = tandem_server::auth::generate_secret();
-    server.engine.store.insert_token("root", Role::Admin, &secret).await.unwrap();
+    server
+        .engine
+        .store
+        .insert_token("root", Role::Admin, &secret)
+        .await
+        .unwrap();
     secret
 }
 
@@ -49,15 +54,28 @@ async fn the_cookie_is_a_session_not_a_token_and_dies_at_sign_out() {
     let cookie = set.split(';').next().unwrap().to_string();
     let (name, value) = cookie.split_once('=').unwrap();
     assert_eq!(name, "tandem_session");
-    assert!(!value.contains(&token) && !value.starts_with("tdm_"), "the cookie holds no token: {set}");
+    assert!(
+        !value.contains(&token) && !value.starts_with("tdm_"),
+        "the cookie holds no token: {set}"
+    );
     for attribute in ["HttpOnly", "SameSite=Strict", "Path=/"] {
         assert!(set.contains(attribute), "{attribute} in {set}");
     }
     assert!(!set.contains("Secure"), "plain http here: {set}");
 
-    let r = http.get(server.url("/runs")).header(COOKIE, &cookie).send().await.unwrap();
+    let r = http
+        .get(server.url("/runs"))
+        .header(COOKIE, &cookie)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::OK, "the session signs in");
-    let r = http.get(server.url("/api/v1/whoami")).bearer_auth(value).send().await.unwrap();
+    let r = http
+        .get(server.url("/api/v1/whoami"))
+        .bearer_auth(value)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "a session id is no API token");
 
     let r = http
@@ -69,10 +87,20 @@ async fn the_cookie_is_a_session_not_a_token_and_dies_at_sign_out() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     assert!(r.headers()[SET_COOKIE].to_str().unwrap().contains("Max-Age=0"));
-    let r = http.get(server.url("/runs")).header(COOKIE, &cookie).send().await.unwrap();
+    let r = http
+        .get(server.url("/runs"))
+        .header(COOKIE, &cookie)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::SEE_OTHER, "the old cookie no longer signs in");
     assert_eq!(r.headers()[LOCATION], "/login?next=/runs");
-    let r = http.get(server.url("/api/v1/whoami")).header(COOKIE, &cookie).send().await.unwrap();
+    let r = http
+        .get(server.url("/api/v1/whoami"))
+        .header(COOKIE, &cookie)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     server.stop().await.unwrap();
 }
@@ -83,27 +111,48 @@ async fn no_credential_in_a_url_and_a_one_time_code_works_once() {
     let http = http();
     let token = server.seeded.developer_token.clone();
 
-    let r = http.get(server.url(&format!("/login?token={token}"))).send().await.unwrap();
+    let r = http
+        .get(server.url(&format!("/login?token={token}")))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::OK, "a token in a link signs nobody in");
     assert!(r.headers().get(SET_COOKIE).is_none());
 
     let r = http.post(server.url("/api/v1/login-codes")).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "a code is for a signed-in caller");
-    let r = http.post(server.url("/api/v1/login-codes")).bearer_auth(&token).send().await.unwrap();
+    let r = http
+        .post(server.url("/api/v1/login-codes"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::CREATED);
     let link: Value = r.json().await.unwrap();
     let path = link["path"].as_str().unwrap().to_string();
     assert!(path.starts_with("/login?code=") && !path.contains(&token), "{path}");
 
-    let r = http.get(server.url(&format!("{path}&next=/ideas"))).send().await.unwrap();
+    let r = http
+        .get(server.url(&format!("{path}&next=/ideas")))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     assert_eq!(r.headers()[LOCATION], "/ideas");
     let set = r.headers()[SET_COOKIE].to_str().unwrap();
     let cookie = set.split(';').next().unwrap().to_string();
     assert!(cookie.starts_with("tandem_session="), "{set}");
-    let r = http.get(server.url("/api/v1/whoami")).header(COOKIE, &cookie).send().await.unwrap();
+    let r = http
+        .get(server.url("/api/v1/whoami"))
+        .header(COOKIE, &cookie)
+        .send()
+        .await
+        .unwrap();
     let who: Value = r.json().await.unwrap();
-    assert_eq!((who["name"].as_str(), who["role"].as_str()), (Some("dev"), Some("developer")));
+    assert_eq!(
+        (who["name"].as_str(), who["role"].as_str()),
+        (Some("dev"), Some("developer"))
+    );
 
     let r = http.get(server.url(&path)).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "the code died on first use");
@@ -122,22 +171,44 @@ async fn tokens_expire_are_revoked_at_once_with_their_sessions_and_record_their_
     // Expired: refused, on the API and at sign-in.
     let old = tandem_server::auth::generate_secret();
     let past = tandem_store::now_ms() - 1;
-    store.insert_token_expiring("old", Role::Viewer, &old, Some(past)).await.unwrap();
-    let r = http.get(server.url("/api/v1/whoami")).bearer_auth(&old).send().await.unwrap();
+    store
+        .insert_token_expiring("old", Role::Viewer, &old, Some(past))
+        .await
+        .unwrap();
+    let r = http
+        .get(server.url("/api/v1/whoami"))
+        .bearer_auth(&old)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     assert!(r.text().await.unwrap().contains("expired"));
-    let r = http.post(server.url("/login")).form(&[("token", old.as_str())]).send().await.unwrap();
+    let r = http
+        .post(server.url("/login"))
+        .form(&[("token", old.as_str())])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     assert!(r.headers().get(SET_COOKIE).is_none());
 
     // An expiry given through the API.
-    let create = |body: Value| http.post(server.url("/api/v1/tokens")).bearer_auth(&root).json(&body).send();
-    let r = create(json!({ "name": "ci", "role": "developer", "expires_in": "30d" })).await.unwrap();
+    let create = |body: Value| {
+        http.post(server.url("/api/v1/tokens"))
+            .bearer_auth(&root)
+            .json(&body)
+            .send()
+    };
+    let r = create(json!({ "name": "ci", "role": "developer", "expires_in": "30d" }))
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::CREATED);
     let ci: Value = r.json().await.unwrap();
     let in_29_days = tandem_store::now_ms() + 29 * 86_400_000;
     assert!(ci["expires_at"].as_i64().unwrap() > in_29_days, "{ci}");
-    let r = create(json!({ "name": "x", "role": "viewer", "expires_in": "soon" })).await.unwrap();
+    let r = create(json!({ "name": "x", "role": "viewer", "expires_in": "soon" }))
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     assert!(r.text().await.unwrap().contains("expires_in"));
 
@@ -193,12 +264,28 @@ async fn an_admin_revokes_a_token_from_the_tokens_page() {
     let cookie = server.session_cookie(&root).await;
     let viewer = server.session_cookie(&server.seeded.viewer_token).await;
 
-    let r = http.get(server.url("/admin/tokens")).header(COOKIE, &viewer).send().await.unwrap();
+    let r = http
+        .get(server.url("/admin/tokens"))
+        .header(COOKIE, &viewer)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::FORBIDDEN, "tokens are an admin's");
-    let r = http.get(server.url("/admin/tokens")).header(COOKIE, &cookie).send().await.unwrap();
+    let r = http
+        .get(server.url("/admin/tokens"))
+        .header(COOKIE, &cookie)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     let body = r.text().await.unwrap();
-    let dev = server.engine.store.find_token(&server.seeded.developer_token).await.unwrap().unwrap();
+    let dev = server
+        .engine
+        .store
+        .find_token(&server.seeded.developer_token)
+        .await
+        .unwrap()
+        .unwrap();
     let button = format!(r#"action="/admin/tokens/{}/revoke""#, dev.id);
     assert!(body.contains(&button) && body.contains(">dev<"), "{body}");
 

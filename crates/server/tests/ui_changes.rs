@@ -290,7 +290,10 @@ async fn the_author_withdraws_and_a_rejection_is_shown() {
     let r = s
         .http
         .post(format!("{}/changes/{id}/withdraw", s.base))
-        .header(COOKIE, common::sign_in(&format!("{}/login", s.base), &s.base, "secret-dana").await)
+        .header(
+            COOKIE,
+            common::sign_in(&format!("{}/login", s.base), &s.base, "secret-dana").await,
+        )
         .header(ORIGIN, &s.base)
         .send()
         .await

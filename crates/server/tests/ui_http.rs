@@ -123,6 +123,7 @@ async fn pages_need_a_token_and_show_html_errors() {
     let r = http
         .post(server.url("/logout"))
         .header(COOKIE, &cookie)
+        .header(ORIGIN, server.origin())
         .send()
         .await
         .unwrap();
@@ -262,7 +263,9 @@ async fn runs_filter_and_buttons_check_who_asks_and_from_where() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::CONFLICT);
     assert!(r.text().await.unwrap().contains("nothing to re-run"));
-    let r = post("/runs/abc/cancel".into(), Some(&developer), None).await.unwrap();
+    let r = post("/runs/abc/cancel".into(), Some(&developer), Some(&here))
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
 
     // A re-run from this server goes to the new run, which says what it repeats.
@@ -318,10 +321,11 @@ async fn operators_steer_rollouts_from_their_page() {
 
     let post = |path: String, cookie: String| {
         let http = http.clone();
-        let url = server.url(&path);
+        let (url, origin) = (server.url(&path), server.origin());
         async move {
             http.post(url)
                 .header(reqwest::header::COOKIE, cookie)
+                .header(ORIGIN, origin)
                 .send()
                 .await
                 .unwrap()
@@ -418,7 +422,11 @@ async fn a_rollout_page_shows_gate_figures_and_offers_approval_and_skips() {
 
     let post_form = |path: String, form: &'static [(&'static str, &'static str)]| {
         let (http, url, cookie) = (http.clone(), server.url(&path), operator.clone());
-        async move { http.post(url).header(COOKIE, cookie).form(form).send().await.unwrap() }
+        let origin = server.origin();
+        async move {
+            let r = http.post(url).header(COOKIE, cookie).header(ORIGIN, origin);
+            r.form(form).send().await.unwrap()
+        }
     };
     let r = post_form(format!("{page}/skip"), &[("market", "nl")]).await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);

@@ -194,7 +194,10 @@ mod tests {
         assert!(!store.find_session("sid").await.unwrap().unwrap().is_live(now, 10_000));
         assert_eq!(store.revoke_session("sid").await.unwrap(), None);
 
-        store.insert_session(&NewSession { secret: "sid2", ..new }).await.unwrap();
+        store
+            .insert_session(&NewSession { secret: "sid2", ..new })
+            .await
+            .unwrap();
         store.revoke_token(token.id).await.unwrap();
         let s2 = store.find_session("sid2").await.unwrap().unwrap();
         assert!(s2.revoked_at.is_some(), "revoking the token ends its sessions");
@@ -204,10 +207,16 @@ mod tests {
     async fn a_code_works_once_and_not_after_it_expires() {
         let (_dir, store) = store().await;
         let now = now_ms();
-        store.insert_login_code("c1", "ana", Role::Admin, None, now + 60_000).await.unwrap();
+        store
+            .insert_login_code("c1", "ana", Role::Admin, None, now + 60_000)
+            .await
+            .unwrap();
         assert_eq!(store.take_login_code("c1").await.unwrap().unwrap().name, "ana");
         assert!(store.take_login_code("c1").await.unwrap().is_none());
-        store.insert_login_code("c2", "ana", Role::Admin, None, now - 1).await.unwrap();
+        store
+            .insert_login_code("c2", "ana", Role::Admin, None, now - 1)
+            .await
+            .unwrap();
         assert!(store.take_login_code("c2").await.unwrap().is_none());
     }
 }

@@ -98,12 +98,13 @@ impl Store {
             return Ok(None);
         };
         if row.revoked_at == Some(now) {
-            let sessions = sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE token_id = $2 AND revoked_at IS NULL")
-                .bind(now)
-                .bind(id)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
+            let sessions =
+                sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE token_id = $2 AND revoked_at IS NULL")
+                    .bind(now)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
             sqlx::query("DELETE FROM login_codes WHERE token_id = $1")
                 .bind(id)
                 .execute(&mut *tx)
@@ -167,7 +168,10 @@ mod tests {
         let revoked = store.revoke_token(t.id).await.unwrap().unwrap();
         assert!(!revoked.is_live(now));
         let again = store.revoke_token(t.id).await.unwrap().unwrap();
-        assert_eq!(again.revoked_at, revoked.revoked_at, "revoking twice keeps the first time");
+        assert_eq!(
+            again.revoked_at, revoked.revoked_at,
+            "revoking twice keeps the first time"
+        );
         assert!(store.revoke_token(9999).await.unwrap().is_none());
     }
 }

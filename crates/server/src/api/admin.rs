@@ -123,7 +123,10 @@ pub struct LoginCode {
 /// the caller's role, once, within 15 minutes. Revoking the caller's token kills it.
 #[utoipa::path(post, path = "/api/v1/login-codes", tag = "admin",
     responses((status = 201, body = LoginCode), (status = 401, body = ErrorBody)))]
-pub async fn create_login_code(auth: Auth<Viewer>, State(state): State<AppState>) -> ApiResult<(StatusCode, Json<LoginCode>)> {
+pub async fn create_login_code(
+    auth: Auth<Viewer>,
+    State(state): State<AppState>,
+) -> ApiResult<(StatusCode, Json<LoginCode>)> {
     if auth.credential() == Credential::Anonymous {
         return Err(ApiError::unauthorized());
     }
@@ -133,7 +136,13 @@ pub async fn create_login_code(auth: Auth<Viewer>, State(state): State<AppState>
     state
         .engine
         .store
-        .insert_login_code(&code, &caller.name, caller.role, auth.credential().token_id(), expires_at)
+        .insert_login_code(
+            &code,
+            &caller.name,
+            caller.role,
+            auth.credential().token_id(),
+            expires_at,
+        )
         .await?;
     let path = format!("/login?code={code}");
     Ok((StatusCode::CREATED, Json(LoginCode { code, path, expires_at })))

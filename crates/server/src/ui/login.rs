@@ -29,7 +29,10 @@ pub struct SignInLink {
 }
 
 /// `GET /login`: the form, or, with `?code=…` (a one-time link), a direct sign-in.
-pub async fn show(State(state): State<AppState>, query: Result<Query<SignInLink>, QueryRejection>) -> PageResult<Response> {
+pub async fn show(
+    State(state): State<AppState>,
+    query: Result<Query<SignInLink>, QueryRejection>,
+) -> PageResult<Response> {
     let q = query.map(|Query(q)| q).unwrap_or_default();
     let next = q.next.as_deref();
     let Some(code) = q.code else {
@@ -40,7 +43,8 @@ pub async fn show(State(state): State<AppState>, query: Result<Query<SignInLink>
         code => state.engine.store.take_login_code(code).await?,
     };
     let Some(c) = taken else {
-        let message = "This sign-in link was already used or has expired. Sign in with an API token, or ask for a new link.";
+        let message =
+            "This sign-in link was already used or has expired. Sign in with an API token, or ask for a new link.";
         return Ok((StatusCode::UNAUTHORIZED, form(next, Some(message))).into_response());
     };
     let role: Role = c.role.parse().unwrap_or(Role::Viewer);
@@ -48,7 +52,10 @@ pub async fn show(State(state): State<AppState>, query: Result<Query<SignInLink>
 }
 
 /// `POST /login`: checks the token, opens a session and goes back where the user was headed.
-pub async fn submit(State(state): State<AppState>, body: Result<Form<SignInForm>, FormRejection>) -> PageResult<Response> {
+pub async fn submit(
+    State(state): State<AppState>,
+    body: Result<Form<SignInForm>, FormRejection>,
+) -> PageResult<Response> {
     let f = body.map(|Form(f)| f).unwrap_or_default();
     let next = f.next.as_deref();
     let token = f.token.as_deref().unwrap_or_default().trim();

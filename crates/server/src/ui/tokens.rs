@@ -63,7 +63,11 @@ pub async fn list(auth: PageAuth<Admin>, State(state): State<AppState>) -> PageR
 }
 
 /// `POST /admin/tokens/{id}/revoke`: back to the list, which shows it revoked.
-pub async fn revoke(_: PageAuth<Admin>, State(state): State<AppState>, Path(raw): Path<String>) -> PageResult<Redirect> {
+pub async fn revoke(
+    _: PageAuth<Admin>,
+    State(state): State<AppState>,
+    Path(raw): Path<String>,
+) -> PageResult<Redirect> {
     let id = parse_id("token", &raw)?;
     crate::api::admin::revoke(&state, id).await?;
     Ok(Redirect::to(&format!("/admin/tokens#token-{id}")))

@@ -114,6 +114,11 @@ pub struct TestServer {
 
 impl TestServer {
     pub async fn start() -> Result<Self> {
+        Self::start_with(ServerSettings::default()).await
+    }
+
+    /// [`TestServer::start`] with the operator's `settings` (a public URL, anonymous reads).
+    pub async fn start_with(settings: ServerSettings) -> Result<Self> {
         let data = tempfile::tempdir().context("cannot create a data folder")?;
         let store = Store::open(data.path()).await?;
         let engine = Engine::new(store, EngineSettings::in_data_dir(data.path())).await?;
@@ -121,7 +126,7 @@ impl TestServer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         let (tx, rx) = oneshot::channel::<()>();
-        let state = AppState::new(engine.clone(), ServerSettings::default());
+        let state = AppState::new(engine.clone(), settings);
         let handle = tokio::spawn(tandem_server::serve(listener, state, async {
             let _ = rx.await;
         }));
