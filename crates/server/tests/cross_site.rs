@@ -3,6 +3,8 @@
 //! and every page carries the security headers with no inline script or style for its
 //! Content-Security-Policy to block.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use common::TestServer;
@@ -65,7 +67,7 @@ async fn a_cookie_change_must_come_from_this_server_and_bearer_tokens_pass() {
         (6, ("sec-fetch-site", "same-origin".to_string())),
         (7, ("referer", server.url("/ideas"))),
     ] {
-        let r = post(&[same.clone()], n).await.unwrap();
+        let r = post(std::slice::from_ref(&same), n).await.unwrap();
         assert_eq!(r.status(), StatusCode::CREATED, "{same:?}");
     }
 

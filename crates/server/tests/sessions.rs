@@ -2,6 +2,8 @@
 //! token), ends at sign-out, and no credential travels in a URL; tokens expire, are revoked at
 //! once (with their sessions), record their last use, and an admin revokes them from a page.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use common::{TestServer, wait_for};
