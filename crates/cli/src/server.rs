@@ -25,6 +25,11 @@ pub struct ServeArgs {
     /// Let callers without a credential read (never write).
     #[arg(long)]
     pub anonymous_read: bool,
+    /// The URL browsers reach the server at, such as https://tandem.example.com (behind a
+    /// reverse proxy): the only origin sign-in cookies are accepted from, and with https the
+    /// session cookie is marked Secure. Unset: the request's own Host.
+    #[arg(long, env = "TANDEM_PUBLIC_URL")]
+    pub public_url: Option<tandem_server::PublicUrl>,
     /// File holding the key that seals stored secrets (32 bytes, base64 or hex). Without it
     /// (and without TANDEM_SECRETS_KEY, the key itself), `secrets.key` in the data folder,
     /// made on first start.
@@ -144,6 +149,7 @@ pub async fn start(args: &ServeArgs) -> Result<Running> {
         engine.clone(),
         ServerSettings {
             anonymous_read: args.anonymous_read,
+            public_url: args.public_url.clone(),
         },
     );
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -162,15 +168,57 @@ pub async fn start(args: &ServeArgs) -> Result<Running> {
 pub async fn serve(args: ServeArgs) -> Result<()> {
     let running = start(&args).await?;
     tracing::info!(url = %running.base_url, data_dir = %args.data_dir.display(), "tandem is serving");
-    if let Some(secret) = &running.first_token {
-        eprintln!(
-            "Created the first admin token (shown once, keep it safe):\n  {secret}\nSign in at {}/login",
-            running.base_url
-        );
+    if let Some(secret) = &running.first_token
+        && let Err(e) = announce_first_token(secret, &args.data_dir, &running.base_url)
+    {
+        running.stop().await?;
+        return Err(e);
     }
     wait_for_signal().await;
     tracing::info!("shutting down");
     running.stop().await
+}
+
+/// Where the first admin token goes, in the data folder, when no terminal is attached.
+pub const FIRST_TOKEN_FILE: &str = "first-admin-token";
+
+/// Hands the first admin token to the operator without putting it in a log: on the terminal
+/// when one is attached, else in a file only this user can read, whose path is printed.
+fn announce_first_token(secret: &str, data_dir: &Path, base_url: &str) -> Result<()> {
+    use std::io::IsTerminal;
+    if std::io::stderr().is_terminal() {
+        eprintln!("Created the first admin token (shown once, keep it safe):\n  {secret}\nSign in at {base_url}/login");
+        return Ok(());
+    }
+    let path = data_dir.join(FIRST_TOKEN_FILE);
+    write_owner_only(&path, &format!("{secret}\n"))?;
+    eprintln!(
+        "Created the first admin token; it is in {} (readable by this user only). Move it somewhere safe, \
+         then delete the file. Sign in at {base_url}/login",
+        path.display()
+    );
+    Ok(())
+}
+
+/// Writes `text` to a new file of mode 0600 (an older file there is replaced, not reused, so
+/// its permissions do not carry over).
+fn write_owner_only(path: &Path, text: &str) -> Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    match std::fs::remove_file(path) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e).with_context(|| format!("cannot replace {}", path.display())),
+    }
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("cannot create {}: check the data folder's permissions", path.display()))?;
+    file.write_all(text.as_bytes())
+        .and_then(|()| file.sync_all())
+        .with_context(|| format!("cannot write {}", path.display()))
 }
 
 /// Waits for Ctrl-C or SIGTERM.

@@ -78,12 +78,13 @@ impl Server {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        // The first start prints the admin token on stderr; later ones print none.
+        // The first start names the file holding the admin token; later ones make none.
         let mut err = child.stderr.take().unwrap();
         let token = if data.join("tandem.db").exists() {
             None
         } else {
-            Some(read_token(&mut err))
+            wait_for_token_file(&mut err);
+            Some(common::first_token(data))
         };
         std::thread::spawn(move || std::io::copy(&mut err, &mut std::io::sink()));
         let server = Server {
@@ -116,7 +117,7 @@ impl Server {
     }
 }
 
-fn read_token(err: &mut impl std::io::Read) -> String {
+fn wait_for_token_file(err: &mut impl std::io::Read) {
     let mut buf = Vec::new();
     let mut byte = [0u8; 1];
     loop {
@@ -127,10 +128,10 @@ fn read_token(err: &mut impl std::io::Read) -> String {
         );
         buf.push(byte[0]);
         let text = String::from_utf8_lossy(&buf);
-        if let Some(i) = text.find("tdm_")
+        if let Some(i) = text.find(common::FIRST_TOKEN_FILE)
             && text[i..].contains('\n')
         {
-            return text[i..].lines().next().unwrap().trim().to_string();
+            return;
         }
     }
 }

@@ -281,3 +281,73 @@ fn config_changes_are_proposed_reviewed_logged_and_rolled_back_from_the_cli() {
 
     assert!(server.stop().success(), "serve exits 0 on SIGTERM");
 }
+
+#[test]
+fn without_a_terminal_the_first_admin_token_goes_to_an_owner_only_file_not_the_log() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(
+        dir.path(),
+        &format!("{MARKETS}waves:\n  - {{ name: pilot, markets: [fr] }}\n"),
+    );
+    let file = server.data.join(common::FIRST_TOKEN_FILE);
+    let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600, "{} is readable by its owner alone", file.display());
+    assert!(server.token.starts_with("tdm_"), "{}", server.token);
+    assert!(
+        !server.startup_log.contains(&server.token) && !server.startup_log.contains("tdm_"),
+        "the token is not in the log: {}",
+        server.startup_log
+    );
+    assert!(
+        server.startup_log.contains(&file.display().to_string()),
+        "the log says where it is: {}",
+        server.startup_log
+    );
+    let out = server.cli(&["market", "list"]);
+    assert!(out.status.success(), "the token in the file works: {}", stderr(&out));
+}
+
+#[test]
+fn tokens_get_an_expiry_and_are_revoked_from_the_cli() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(
+        dir.path(),
+        &format!("{MARKETS}waves:\n  - {{ name: pilot, markets: [fr] }}\n"),
+    );
+    let out = server.cli(&[
+        "token",
+        "create",
+        "ci",
+        "--role",
+        "viewer",
+        "--expires",
+        "30d",
+        "--json",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let created: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(created["expires_at"].is_i64(), "{created}");
+    let (id, secret) = (
+        created["id"].to_string(),
+        created["secret"].as_str().unwrap().to_string(),
+    );
+    assert!(server.cli_as(&["market", "list"], &secret).status.success());
+
+    let out = server.cli(&["token", "create", "x", "--expires", "forever"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("expires_in"), "{}", stderr(&out));
+
+    let out = server.cli(&["token", "revoke", &id]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("revoked"));
+    let out = server.cli_as(&["market", "list"], &secret);
+    assert_eq!(out.status.code(), Some(1), "a revoked token works no more");
+    assert!(
+        stderr(&out).contains("revoked [HTTP 401]") || stderr(&out).contains("revoked"),
+        "{}",
+        stderr(&out)
+    );
+    let listed = String::from_utf8_lossy(&server.cli(&["token", "list"]).stdout).into_owned();
+    assert!(listed.contains("revoked") && listed.contains("last used"), "{listed}");
+}

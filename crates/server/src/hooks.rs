@@ -171,7 +171,17 @@ async fn receive(
     let payload: Value = serde_json::from_slice(body)
         .map_err(|e| ApiError::bad_request(format!("the {} webhook body is not valid JSON: {e}", provider.name())))?;
     let platform = state.engine.store.load_platform().await?;
-    let service = match authenticate(provider, &platform, q.service.as_deref(), &payload, signature, body)? {
+    let service = match authenticate(
+        &state.engine,
+        provider,
+        &platform,
+        q.service.as_deref(),
+        &payload,
+        signature,
+        body,
+    )
+    .await?
+    {
         Ok(service) => service,
         Err(reason) => {
             tracing::warn!(provider = provider.name(), reason = %reason, "webhook refused: not authenticated");
@@ -253,7 +263,8 @@ async fn receive(
 /// The service a delivery is for, once its signature is checked with that service's secret.
 /// `Err` is a fault of ours (the platform cannot be read); `Ok(Err(reason))` is a caller who is
 /// not authenticated, with the reason for the log only.
-fn authenticate<'p>(
+async fn authenticate<'p>(
+    engine: &tandem_engine::Engine,
     provider: Provider,
     platform: &'p Platform,
     explicit: Option<&str>,
@@ -275,7 +286,8 @@ fn authenticate<'p>(
             service.name
         )));
     };
-    let secret = match tandem_engine::secrets::secret_value(platform, secret_name) {
+    let used_by = tandem_engine::secrets::SecretUse::Webhook { service: &service.name };
+    let secret = match engine.secret(secret_name, used_by).await {
         Ok(secret) => secret,
         Err(e) => return Ok(Err(format!("service `{}`: {e:#}", service.name))),
     };

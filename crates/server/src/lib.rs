@@ -8,6 +8,7 @@ pub mod audit;
 pub mod auth;
 pub mod error;
 pub mod hooks;
+pub mod layers;
 pub mod metrics;
 pub mod ofrep;
 pub mod ui;
@@ -25,6 +26,43 @@ use tandem_engine::Engine;
 pub struct ServerSettings {
     /// Whether callers without a credential may read (never write).
     pub anonymous_read: bool,
+    /// The origin browsers reach the server at (`https://tandem.example.com`), when set: the
+    /// only origin a cookie-authenticated change is accepted from, and with `https` the session
+    /// cookie gets `Secure`. Unset, the request's own `Host` is the origin.
+    pub public_url: Option<PublicUrl>,
+}
+
+impl ServerSettings {
+    /// Whether browsers reach the server over TLS.
+    pub fn is_https(&self) -> bool {
+        self.public_url
+            .as_ref()
+            .is_some_and(|u| u.origin.starts_with("https://"))
+    }
+}
+
+/// A server's public URL, reduced to its origin (`scheme://host[:port]`, lower case).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublicUrl {
+    pub origin: String,
+}
+
+impl std::str::FromStr for PublicUrl {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        let url = url::Url::parse(text.trim()).map_err(|e| {
+            format!("public URL `{text}` is not a URL ({e}): expected one such as https://tandem.example.com")
+        })?;
+        if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+            return Err(format!(
+                "public URL `{text}` must be an http:// or https:// URL with a host, such as https://tandem.example.com"
+            ));
+        }
+        Ok(PublicUrl {
+            origin: url.origin().ascii_serialization(),
+        })
+    }
 }
 
 /// What every handler shares.
@@ -76,6 +114,11 @@ pub fn app(state: AppState) -> Router {
         .merge(ofrep::router())
         .merge(ui::router())
         .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            layers::refuse_cross_site,
+        ))
+        .layer(axum::middleware::from_fn(layers::security_headers))
         .layer(axum::middleware::from_fn_with_state(state.clone(), audit::record))
         .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
         .with_state(state)

@@ -53,7 +53,13 @@ impl Server {
         let engine: Arc<Engine> = Engine::new(store, EngineSettings::in_data_dir(dir.path()))
             .await
             .unwrap();
-        let state = AppState::new(engine.clone(), ServerSettings { anonymous_read });
+        let state = AppState::new(
+            engine.clone(),
+            ServerSettings {
+                anonymous_read,
+                ..ServerSettings::default()
+            },
+        );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();

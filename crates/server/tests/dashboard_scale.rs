@@ -3,6 +3,8 @@
 //! each timed against `/healthz` on the same server in the same run.
 //! `cargo test --release -p tandem-server --test dashboard_scale -- --ignored --nocapture`
 
+mod common;
+
 use reqwest::StatusCode;
 use reqwest::header::COOKIE;
 use std::time::{Duration, Instant};
@@ -41,7 +43,7 @@ async fn dashboard_over_a_year_of_history() {
     ));
 
     let http = reqwest::Client::new();
-    let cookie = format!("tandem_token={viewer}");
+    let cookie = common::sign_in(&format!("http://{addr}/login"), &format!("http://{addr}"), &viewer).await;
     let mut figures = Vec::new();
     for (path, needle) in [
         ("/healthz", ""),

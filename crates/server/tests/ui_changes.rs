@@ -4,6 +4,8 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use reqwest::StatusCode;
 use reqwest::header::{COOKIE, LOCATION, ORIGIN};
 use serde_json::json;
@@ -30,6 +32,7 @@ services:
 struct Server {
     base: String,
     engine: Arc<Engine>,
+    /// Each role's session cookie, signed in through the form.
     tokens: Vec<(Role, String)>,
     http: reqwest::Client,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
@@ -53,7 +56,7 @@ impl Server {
         let engine: Arc<Engine> = Engine::new(store, EngineSettings::in_data_dir(dir.path()))
             .await
             .unwrap();
-        let state = AppState::new(engine.clone(), ServerSettings { anonymous_read: false });
+        let state = AppState::new(engine.clone(), ServerSettings::default());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -65,20 +68,23 @@ impl Server {
             .timeout(std::time::Duration::from_secs(30))
             .build()
             .unwrap();
+        let mut cookies = Vec::new();
+        for (role, secret) in tokens {
+            cookies.push((role, common::sign_in(&format!("{base}/login"), &base, &secret).await));
+        }
         Server {
             base,
             engine,
-            tokens,
+            tokens: cookies,
             http,
             shutdown: Some(tx),
             _dir: dir,
         }
     }
 
-    /// The sign-in cookie of `role`'s token, as the browser sends it after `/login`.
+    /// The session cookie of `role`'s token, as the browser sends it after `/login`.
     fn cookie(&self, role: Role) -> String {
-        let secret = &self.tokens.iter().find(|(r, _)| *r == role).unwrap().1;
-        format!("tandem_token={secret}")
+        self.tokens.iter().find(|(r, _)| *r == role).unwrap().1.clone()
     }
 
     /// GETs a page as `role`: its status and HTML.
@@ -284,7 +290,10 @@ async fn the_author_withdraws_and_a_rejection_is_shown() {
     let r = s
         .http
         .post(format!("{}/changes/{id}/withdraw", s.base))
-        .header(COOKIE, "tandem_token=secret-dana")
+        .header(
+            COOKIE,
+            common::sign_in(&format!("{}/login", s.base), &s.base, "secret-dana").await,
+        )
         .header(ORIGIN, &s.base)
         .send()
         .await

@@ -63,7 +63,7 @@ async fn delivery_shows_the_four_keys_and_their_charts() {
         .expect("probes recorded");
 
     let http = reqwest::Client::new();
-    let cookie = format!("tandem_token={}", server.seeded.viewer_token);
+    let cookie = server.session_cookie(&server.seeded.viewer_token).await;
     let get = |path: &str| {
         let req = http.get(server.url(path)).header(COOKIE, &cookie);
         async move {
@@ -270,7 +270,7 @@ async fn live_market_charts_read_in_the_unit_of_each_check() {
 
     let page = reqwest::Client::new()
         .get(server.url("/delivery?service=shop"))
-        .header(COOKIE, format!("tandem_token={}", server.seeded.viewer_token))
+        .header(COOKIE, server.session_cookie(&server.seeded.viewer_token).await)
         .send()
         .await
         .expect("the server answers");

@@ -17,7 +17,7 @@ async fn pages_need_a_token_and_show_html_errors() {
         .build()
         .unwrap();
     let token = server.seeded.token.clone();
-    let cookie = format!("tandem_token={token}");
+    let cookie = server.session_cookie(&token).await;
 
     let r = http.get(server.url("/")).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
@@ -55,7 +55,10 @@ async fn pages_need_a_token_and_show_html_errors() {
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     assert_eq!(r.headers()[LOCATION], "/runs");
     let set = r.headers()[SET_COOKIE].to_str().unwrap();
-    assert_eq!(set, format!("tandem_token={token}; HttpOnly; SameSite=Strict; Path=/"));
+    assert!(
+        set.starts_with("tandem_session=") && set.contains("; HttpOnly; SameSite=Strict; Path=/"),
+        "{set}"
+    );
 
     let r = http
         .post(server.url("/login"))
@@ -70,8 +73,8 @@ async fn pages_need_a_token_and_show_html_errors() {
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), StatusCode::SEE_OTHER, "the demo's link signs in directly");
-    assert!(r.headers()[SET_COOKIE].to_str().unwrap().starts_with("tandem_token="));
+    assert_eq!(r.status(), StatusCode::OK, "a token in a link signs nobody in");
+    assert!(r.headers().get(SET_COOKIE).is_none());
 
     for path in ["/runs/999999", "/runs/abc", "/rollouts/999999"] {
         let r = http.get(server.url(path)).header(COOKIE, &cookie).send().await.unwrap();
@@ -120,6 +123,7 @@ async fn pages_need_a_token_and_show_html_errors() {
     let r = http
         .post(server.url("/logout"))
         .header(COOKIE, &cookie)
+        .header(ORIGIN, server.origin())
         .send()
         .await
         .unwrap();
@@ -159,8 +163,8 @@ async fn runs_filter_and_buttons_check_who_asks_and_from_where() {
         .unwrap();
     let s = &server.seeded;
     let (failed, busy) = (s.failed_run_id, s.busy_run_id);
-    let viewer = format!("tandem_token={}", s.viewer_token);
-    let developer = format!("tandem_token={}", s.developer_token);
+    let viewer = server.session_cookie(&s.viewer_token).await;
+    let developer = server.session_cookie(&s.developer_token).await;
 
     // Filters narrow the list, the form shows them, and links keep them.
     let all = listed(&get_page(&http, &server, "/runs", &viewer).await.1);
@@ -259,7 +263,9 @@ async fn runs_filter_and_buttons_check_who_asks_and_from_where() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::CONFLICT);
     assert!(r.text().await.unwrap().contains("nothing to re-run"));
-    let r = post("/runs/abc/cancel".into(), Some(&developer), None).await.unwrap();
+    let r = post("/runs/abc/cancel".into(), Some(&developer), Some(&here))
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
 
     // A re-run from this server goes to the new run, which says what it repeats.
@@ -290,8 +296,8 @@ async fn operators_steer_rollouts_from_their_page() {
         .build()
         .unwrap();
     let s = &server.seeded;
-    let operator = format!("tandem_token={}", s.token);
-    let developer = format!("tandem_token={}", s.developer_token);
+    let operator = server.session_cookie(&s.token).await;
+    let developer = server.session_cookie(&s.developer_token).await;
     let store = &server.engine.store;
     // A rollout waiting to start: pending until the engine picks it up (it is not spawned here).
     let release = store.list_releases(Some("shop")).await.unwrap()[0].clone();
@@ -315,10 +321,11 @@ async fn operators_steer_rollouts_from_their_page() {
 
     let post = |path: String, cookie: String| {
         let http = http.clone();
-        let url = server.url(&path);
+        let (url, origin) = (server.url(&path), server.origin());
         async move {
             http.post(url)
                 .header(reqwest::header::COOKIE, cookie)
+                .header(ORIGIN, origin)
                 .send()
                 .await
                 .unwrap()
@@ -360,7 +367,7 @@ async fn a_rollout_page_shows_gate_figures_and_offers_approval_and_skips() {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
-    let operator = format!("tandem_token={}", server.seeded.token);
+    let operator = server.session_cookie(&server.seeded.token).await;
     let store = &server.engine.store;
     let release = store.list_releases(Some("shop")).await.unwrap()[0].clone();
     let plan = [
@@ -415,7 +422,11 @@ async fn a_rollout_page_shows_gate_figures_and_offers_approval_and_skips() {
 
     let post_form = |path: String, form: &'static [(&'static str, &'static str)]| {
         let (http, url, cookie) = (http.clone(), server.url(&path), operator.clone());
-        async move { http.post(url).header(COOKIE, cookie).form(form).send().await.unwrap() }
+        let origin = server.origin();
+        async move {
+            let r = http.post(url).header(COOKIE, cookie).header(ORIGIN, origin);
+            r.form(form).send().await.unwrap()
+        }
     };
     assert!(
         body.contains(r#"<input type="hidden" name="wave" value="benelux">"#),
@@ -460,7 +471,7 @@ async fn the_config_page_shows_each_markets_values_by_layer_and_the_flags_in_for
         .await
         .unwrap_or_else(|e| panic!("cannot start the server: {e:#}"));
     let http = reqwest::Client::new();
-    let cookie = format!("tandem_token={}", server.seeded.token);
+    let cookie = server.session_cookie(&server.seeded.token).await;
     server
         .engine
         .apply_flags(

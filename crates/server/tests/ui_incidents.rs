@@ -16,7 +16,7 @@ struct Browser {
 }
 
 impl Browser {
-    fn new(secret: &str) -> Browser {
+    async fn new(server: &TestServer, secret: &str) -> Browser {
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(std::time::Duration::from_secs(30))
@@ -24,7 +24,7 @@ impl Browser {
             .expect("a client");
         Browser {
             http,
-            cookie: format!("tandem_token={secret}"),
+            cookie: server.session_cookie(secret).await,
         }
     }
 
@@ -89,7 +89,7 @@ async fn incidents_are_read_by_viewers_and_opened_linked_and_resolved_by_operato
     let v2 = store.get_release(nl.release_id).await.expect("v2").version;
 
     // A viewer reads the list and the incident, with no button to press.
-    let viewer = Browser::new(&server.seeded.viewer_token);
+    let viewer = Browser::new(&server, &server.seeded.viewer_token).await;
     let (status, list) = viewer.get(&server, "/incidents").await;
     assert_eq!(status, StatusCode::OK, "{list}");
     assert!(
@@ -159,7 +159,7 @@ async fn incidents_are_read_by_viewers_and_opened_linked_and_resolved_by_operato
     assert_eq!(store.get_incident(seeded.id).await.expect("still there").state, "open");
 
     // An operator: a market that does not exist is refused, named, and nothing is stored.
-    let operator = Browser::new(&server.seeded.token);
+    let operator = Browser::new(&server, &server.seeded.token).await;
     let (status, list) = operator.get(&server, "/incidents").await;
     assert_eq!(status, StatusCode::OK);
     assert!(
@@ -271,7 +271,7 @@ async fn incidents_are_read_by_viewers_and_opened_linked_and_resolved_by_operato
     assert!(body.contains("is of shop in nl"), "{body}");
 
     // A developer may resolve, not link.
-    let developer = Browser::new(&server.seeded.developer_token);
+    let developer = Browser::new(&server, &server.seeded.developer_token).await;
     let (status, _, _) = developer
         .post(
             &server,

@@ -31,6 +31,7 @@ mod rollouts;
 mod runs;
 mod secret_key;
 mod secrets;
+mod sessions;
 mod tokens;
 
 pub use audit_log::{AUDIT_PAGE_MAX, AuditFilter, AuditPage, ChainProblem, ChainReport};
@@ -58,6 +59,7 @@ pub use rollouts::{FINAL as ROLLOUT_FINAL, IN_PROGRESS as ROLLOUT_IN_PROGRESS};
 pub use runs::{ArtifactRow, JobRow, NewJob, RunFilter, RunRow, StepRow};
 pub use secret_key::{KeyError, SecretKey};
 pub use secrets::{SecretRow, SecretValue};
+pub use sessions::{LoginCodeRow, NewSession, SessionRow};
 pub use tokens::TokenRow;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};

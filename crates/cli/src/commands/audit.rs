@@ -132,7 +132,7 @@ async fn list(args: AuditArgs) -> Result<()> {
         rows,
     )?;
     if let Some(next) = page.next {
-        println!("Older entries: add --before {next}");
+        outln!("Older entries: add --before {next}")?;
     }
     Ok(())
 }
@@ -163,9 +163,9 @@ async fn verify(head: Option<&str>, client_args: &ClientArgs) -> Result<ExitCode
     }
     if !problems.is_empty() {
         if !client_args.json {
-            println!("The audit log was tampered with ({} rows read):", report.rows);
+            outln!("The audit log was tampered with ({} rows read):", report.rows)?;
             for p in &problems {
-                println!("  - {p}");
+                outln!("  - {p}")?;
             }
         }
         bail!(
@@ -180,19 +180,19 @@ async fn verify(head: Option<&str>, client_args: &ClientArgs) -> Result<ExitCode
     if !client_args.json {
         match (report.head_id, &report.head_hash) {
             (Some(id), Some(hash)) => {
-                println!("The audit log is intact: {} rows.", report.rows);
-                println!("Newest row: {id}:{hash}");
-                println!(
+                outln!("The audit log is intact: {} rows.", report.rows)?;
+                outln!("Newest row: {id}:{hash}")?;
+                outln!(
                     "Keep that line elsewhere and check it later with `tandem audit verify --head {id}:{hash}`: deleting the newest rows breaks no link."
-                );
+                )?;
             }
-            _ => println!("The audit log is empty."),
+            _ => outln!("The audit log is empty.")?,
         }
         if report.without_actor > 0 {
-            println!(
+            outln!(
                 "{} rows were written before the audit log existed: they are chained but name no actor.",
                 report.without_actor
-            );
+            )?;
         }
     }
     Ok(ExitCode::SUCCESS)

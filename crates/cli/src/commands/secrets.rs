@@ -56,11 +56,11 @@ impl SecretCommand {
                 if client.json {
                     return print_json(&row);
                 }
-                println!(
+                outln!(
                     "Secret `{}` set (version {}); the next job that uses it gets the new value.",
                     text(&row["name"]),
                     text(&row["version"])
-                );
+                )?;
                 Ok(())
             }
             SecretCommand::List { client } => {
@@ -96,7 +96,7 @@ impl SecretCommand {
                 if client.json {
                     return print_json(&row);
                 }
-                println!("Secret `{}`: stored value deleted.", text(&row["name"]));
+                outln!("Secret `{}`: stored value deleted.", text(&row["name"]))?;
                 Ok(())
             }
         }

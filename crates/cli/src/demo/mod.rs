@@ -81,6 +81,7 @@ notifications:
         listen: args.listen,
         anonymous_read: false,
         secrets_key_file: None,
+        public_url: None,
     };
     let running = server::start(&serve_args).await?;
     let token = running
@@ -198,7 +199,13 @@ notifications:
                 outln!("  · {}", crate::commands::text(m))?;
             }
         }
-        outln!("Dashboard: {}/login?token={token}", running.base_url)?;
+        // A one-time link: no long-lived credential in a URL (nor in the browser's history).
+        let link: Value = api.post("/api/v1/login-codes", &json!({})).await?;
+        outln!(
+            "Dashboard: {}{} (works once, within 15 minutes; later, sign in with the API token below)",
+            running.base_url,
+            crate::commands::text(&link["path"])
+        )?;
         outln!(
             "API token (admin): {token}\n  e.g. TANDEM_SERVER={} TANDEM_TOKEN={token} tandem market list",
             running.base_url

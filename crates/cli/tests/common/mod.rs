@@ -12,7 +12,7 @@ use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-/// How long `tandem serve` may take to start and print its admin token.
+/// How long `tandem serve` may take to start and say where its admin token is.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long a test waits for the server to reach a state.
 pub const DEADLINE: Duration = Duration::from_secs(120);
@@ -36,13 +36,18 @@ pub struct Server {
     child: Child,
     /// Its URL: `http://127.0.0.1:{port}`.
     pub base: String,
-    /// The admin token it printed at its first start.
+    /// The admin token it made at its first start (read from the file it named).
     pub token: String,
+    /// What it printed on stderr up to where it named that file.
+    pub startup_log: String,
+    /// Its data folder.
+    pub data: std::path::PathBuf,
 }
 
 impl Server {
     /// Starts `tandem serve` on `platform` (written to `dir/platform.yml`) with its data in
-    /// `dir/data`, and waits for the admin token it prints on its first start.
+    /// `dir/data`, and waits for it to name the file holding its first admin token (no
+    /// terminal is attached, so the token is in that file, not on stderr).
     pub fn start(dir: &Path, platform: &str) -> Server {
         let file = dir.join("platform.yml");
         std::fs::write(&file, platform).unwrap();
@@ -60,14 +65,17 @@ impl Server {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        let token = read_token(child.stderr.take().unwrap());
+        let printed = read_until_token_file(child.stderr.take().unwrap());
         let mut server = Server {
             child,
             base: format!("http://127.0.0.1:{port}"),
             token: String::new(),
+            startup_log: String::new(),
+            data: dir.join("data"),
         };
-        // Dropped (and so killed) when the token never came.
-        server.token = token.unwrap_or_else(|printed| panic!("{printed}"));
+        // Dropped (and so killed) when the file was never named.
+        server.startup_log = printed.unwrap_or_else(|printed| panic!("{printed}"));
+        server.token = first_token(&server.data);
         server
     }
 
@@ -104,15 +112,26 @@ impl Drop for Server {
     }
 }
 
-/// The admin token `tandem serve` prints on `stderr` (a line with `tdm_…`), within
-/// [`START_TIMEOUT`]; the rest of its output is read and dropped so that it never blocks on a
-/// full pipe. On failure, why, with what it printed.
-fn read_token(stderr: std::process::ChildStderr) -> Result<String, String> {
+/// The name of the file, in the data folder, where `tandem serve` puts its first admin token
+/// when no terminal is attached.
+pub const FIRST_TOKEN_FILE: &str = "first-admin-token";
+
+/// The first admin token of the server whose data folder is `data`.
+pub fn first_token(data: &Path) -> String {
+    let path = data.join(FIRST_TOKEN_FILE);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    text.trim().to_string()
+}
+
+/// Reads `tandem serve`'s stderr until it names [`FIRST_TOKEN_FILE`], within
+/// [`START_TIMEOUT`], and gives what it printed up to there; the rest of its output is read
+/// and dropped so that it never blocks on a full pipe. On failure, why, with what it printed.
+fn read_until_token_file(stderr: std::process::ChildStderr) -> Result<String, String> {
     let (lines, received) = mpsc::channel();
     std::thread::spawn(move || {
         let (mut reader, mut line) = (BufReader::new(stderr), Vec::new());
         while reader.read_until(b'\n', &mut line).is_ok_and(|n| n > 0) {
-            // Once the token is read nobody listens: read on all the same, keep the pipe empty.
+            // Once the file is named nobody listens: read on all the same, keep the pipe empty.
             let _ = lines.send(String::from_utf8_lossy(&line).trim_end().to_string());
             line.clear();
         }
@@ -123,15 +142,14 @@ fn read_token(stderr: std::process::ChildStderr) -> Result<String, String> {
         let left = deadline.saturating_duration_since(std::time::Instant::now());
         match received.recv_timeout(left) {
             Ok(line) => {
-                if let Some(i) = line.find("tdm_") {
-                    let token = line[i..].split_whitespace().next().unwrap_or_default();
-                    return Ok(token.to_string());
-                }
                 printed.push_str(&line);
                 printed.push('\n');
+                if line.contains(FIRST_TOKEN_FILE) {
+                    return Ok(printed);
+                }
             }
             Err(mpsc::RecvTimeoutError::Timeout) => {
-                return Err(format!("no token printed in {START_TIMEOUT:?}: {printed}"));
+                return Err(format!("no token file named in {START_TIMEOUT:?}: {printed}"));
             }
             Err(mpsc::RecvTimeoutError::Disconnected) => return Err(format!("server exited: {printed}")),
         }

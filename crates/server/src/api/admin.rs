@@ -1,8 +1,9 @@
-//! Tokens, the event log and the caller's identity.
+//! Tokens (create with an optional expiry, list, revoke), one-time sign-in links, the event log
+//! and the caller's identity.
 
 use crate::AppState;
-use crate::auth::{Admin, Auth, Viewer, generate_secret};
-use crate::error::{ApiError, ApiResult, ErrorBody, JsonBody, QueryParams};
+use crate::auth::{Admin, Auth, Credential, LOGIN_CODE_LIFETIME, Viewer, generate_code, generate_secret};
+use crate::error::{ApiError, ApiResult, ErrorBody, JsonBody, PathParam, QueryParams};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -16,7 +17,13 @@ pub struct NewToken {
     pub name: String,
     /// viewer, developer, operator or admin.
     pub role: String,
+    /// How long it works, such as `30d`, `12h` or `90m`; none: until revoked.
+    #[serde(default)]
+    pub expires_in: Option<String>,
 }
+
+/// The longest lifetime a token may be given (`expires_in`): ten years.
+const MAX_TOKEN_LIFETIME: std::time::Duration = std::time::Duration::from_secs(10 * 366 * 86_400);
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CreatedToken {
@@ -50,9 +57,95 @@ pub async fn create_token(
             "`name` is empty: name the token after who uses it",
         ));
     }
+    let expires_at = match new.expires_in.as_deref() {
+        Some(text) => Some(tandem_store::now_ms() + lifetime(text)?.as_millis() as i64),
+        None => None,
+    };
     let secret = generate_secret();
-    let token = state.engine.store.insert_token(new.name.trim(), role, &secret).await?;
+    let token = state
+        .engine
+        .store
+        .insert_token_expiring(new.name.trim(), role, &secret, expires_at)
+        .await?;
     Ok((StatusCode::CREATED, Json(CreatedToken { token, secret })))
+}
+
+/// Reads `expires_in`: a positive duration up to [`MAX_TOKEN_LIFETIME`].
+fn lifetime(text: &str) -> Result<std::time::Duration, ApiError> {
+    let bad = |why: String| ApiError::bad_request(format!("`expires_in`: {why}"));
+    // Long digit strings would overflow the parser's arithmetic: no real lifetime has them.
+    if text.trim().len() > 8 {
+        return Err(bad(format!("`{text}` is too long: use a duration such as `30d`")));
+    }
+    let d = tandem_core::pipeline::parse_duration(text).map_err(bad)?;
+    if d.is_zero() || d > MAX_TOKEN_LIFETIME {
+        return Err(bad(format!("`{text}` must be more than 0 and at most 3660d")));
+    }
+    Ok(d)
+}
+
+/// Revokes a token at once, with every browser session opened with it.
+#[utoipa::path(delete, path = "/api/v1/tokens/{id}", tag = "admin", params(("id" = i64, Path)),
+    responses((status = 200, body = TokenRow), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
+pub async fn revoke_token(
+    _: Auth<Admin>,
+    State(state): State<AppState>,
+    PathParam(id): PathParam<i64>,
+) -> ApiResult<Json<TokenRow>> {
+    let token = revoke(&state, id).await?;
+    Ok(Json(token))
+}
+
+/// Revokes token `id` in the store and drops it from this server's cache.
+pub(crate) async fn revoke(state: &AppState, id: i64) -> Result<TokenRow, ApiError> {
+    let token = state
+        .engine
+        .store
+        .revoke_token(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("token {id} not found: `tandem token list` shows them")))?;
+    state.tokens.forget_token(id);
+    Ok(token)
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct LoginCode {
+    /// The one-time code; it works once, before `expires_at`.
+    pub code: String,
+    /// The path to open in a browser on this server: `/login?code=…`.
+    pub path: String,
+    /// When it stops working (ms since the epoch).
+    pub expires_at: i64,
+}
+
+/// A one-time sign-in link for the caller: opening it in a browser signs in as the caller, with
+/// the caller's role, once, within 15 minutes. Revoking the caller's token kills it.
+#[utoipa::path(post, path = "/api/v1/login-codes", tag = "admin",
+    responses((status = 201, body = LoginCode), (status = 401, body = ErrorBody)))]
+pub async fn create_login_code(
+    auth: Auth<Viewer>,
+    State(state): State<AppState>,
+) -> ApiResult<(StatusCode, Json<LoginCode>)> {
+    if auth.credential() == Credential::Anonymous {
+        return Err(ApiError::unauthorized());
+    }
+    let code = generate_code();
+    let expires_at = tandem_store::now_ms() + LOGIN_CODE_LIFETIME.as_millis() as i64;
+    let caller = &auth.0;
+    state
+        .engine
+        .store
+        .insert_login_code(
+            &code,
+            &caller.name,
+            caller.role,
+            auth.credential().token_id(),
+            expires_at,
+        )
+        .await?;
+    let path = format!("/login?code={code}");
+    Ok((StatusCode::CREATED, Json(LoginCode { code, path, expires_at })))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]

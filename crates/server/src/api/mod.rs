@@ -1,7 +1,7 @@
 //! The JSON API under `/api/v1`. Each handler declares its OpenAPI operation next to its code;
 //! the document served at `/api/v1/openapi.json` is generated from them.
 
-mod admin;
+pub(crate) mod admin;
 pub(crate) mod audit;
 mod catalog;
 mod changes;
@@ -181,6 +181,8 @@ pub fn router() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(changes::reject_change))
         .routes(routes!(changes::withdraw_change))
         .routes(routes!(admin::list_tokens, admin::create_token))
+        .routes(routes!(admin::revoke_token))
+        .routes(routes!(admin::create_login_code))
         .routes(routes!(admin::list_events))
         .routes(routes!(audit::list_audit))
         .routes(routes!(audit::verify_audit))

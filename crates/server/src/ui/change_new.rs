@@ -3,14 +3,13 @@
 //! shown again with every problem, and nothing is stored.
 
 use super::layout::{Nav, Page, page};
-use super::run_actions::refuse_foreign_origin;
 use super::{PageError, PageResult};
 use crate::AppState;
 use crate::auth::{Caller, Developer, PageAuth};
 use crate::error::ApiError;
 use axum::extract::rejection::{FormRejection, QueryRejection};
 use axum::extract::{Form, Query, State};
-use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use tandem_core::platform::Platform;
@@ -47,13 +46,8 @@ pub async fn show(
 pub async fn submit(
     auth: PageAuth<Developer>,
     State(state): State<AppState>,
-    uri: Uri,
-    headers: HeaderMap,
     form: Result<Form<ProposalForm>, FormRejection>,
 ) -> Result<Response, PageError> {
-    if let Some(refusal) = refuse_foreign_origin(&headers, &uri, &auth.0) {
-        return Ok(refusal);
-    }
     let Form(form) = form.map_err(|e| PageError::from(ApiError::bad_request(e.body_text())))?;
     let platform = state.engine.store.load_platform().await?;
     let mut problems = Vec::new();

@@ -4,14 +4,13 @@
 //! refused foreign `Origin`. Who may review is the policy's call, made by the engine.
 
 use super::layout::{LIVE_REFRESH, Nav, Page, count, dot, empty, page, when};
-use super::run_actions::refuse_foreign_origin;
 use super::{PageError, PageResult, parse_id};
 use crate::AppState;
 use crate::auth::{Caller, Developer, PageAuth, Viewer, url_encode};
 use crate::error::ApiError;
 use axum::extract::rejection::{FormRejection, QueryRejection};
 use axum::extract::{Form, Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use tandem_core::config::{Change, ChangeCheck, ConfigDiff};
@@ -429,14 +428,9 @@ pub async fn act(
     auth: PageAuth<Developer>,
     State(state): State<AppState>,
     Path((raw, action)): Path<(String, String)>,
-    uri: Uri,
-    headers: HeaderMap,
     form: Result<Form<ReviewForm>, FormRejection>,
 ) -> Result<Response, PageError> {
     let id = parse_id("change request", &raw)?;
-    if let Some(refusal) = refuse_foreign_origin(&headers, &uri, &auth.0) {
-        return Ok(refusal);
-    }
     let (engine, caller) = (&state.engine, &auth.0);
     // Withdraw carries no field; a review's fields must read, or it would approve blind.
     let form = match form {

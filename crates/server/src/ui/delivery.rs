@@ -110,7 +110,6 @@ pub async fn show(
 
     let total = &grouped.total;
     let body = html! {
-        style { (PreEscaped(STYLE)) }
         div.page-head {
             h1 { "Delivery" }
             span.muted {
@@ -174,17 +173,6 @@ pub async fn show(
         body,
     ))
 }
-
-/// Charts scale down with the page; the four keys share a row.
-const STYLE: &str = "\
-.dora-keys { display: grid; grid-template-columns: repeat(auto-fit, minmax(260px, 1fr)); gap: 0.75rem; }
-.dora-charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(440px, 1fr)); gap: 1rem; align-items: start; }
-.dora-charts.by-market { grid-template-columns: minmax(300px, 1fr) minmax(440px, 2fr); margin-bottom: 1rem; }
-figure.chart { margin: 0; min-width: 0; }
-figure.chart svg { display: block; width: 100%; height: auto; border: 1px solid var(--line); border-radius: var(--radius); }
-table.data td.lvl-elite { color: var(--ok); } table.data td.lvl-high { color: var(--link); }
-table.data td.lvl-medium { color: var(--busy); } table.data td.lvl-low { color: var(--bad); }
-";
 
 fn figure(svg: &str) -> Markup {
     html! { figure.chart { (PreEscaped(svg)) } }

@@ -4,14 +4,13 @@
 //! SameSite=Strict cookie and a refused foreign `Origin`.
 
 use super::layout::{Nav, Page, page};
-use super::run_actions::refuse_foreign_origin;
 use super::{PageError, PageResult, parse_id};
 use crate::AppState;
 use crate::auth::{Caller, Developer, PageAuth};
 use crate::error::ApiError;
 use axum::extract::rejection::{FormRejection, QueryRejection};
 use axum::extract::{Form, Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use tandem_core::platform::Platform;
@@ -66,13 +65,8 @@ pub async fn show(
 pub async fn submit(
     auth: PageAuth<Developer>,
     State(state): State<AppState>,
-    uri: Uri,
-    headers: HeaderMap,
     form: Result<Form<OpenForm>, FormRejection>,
 ) -> Result<Response, PageError> {
-    if let Some(refusal) = refuse_foreign_origin(&headers, &uri, &auth.0) {
-        return Ok(refusal);
-    }
     let Form(form) = form.map_err(|e| PageError::from(ApiError::bad_request(e.body_text())))?;
     let platform = state.engine.store.load_platform().await?;
     let mut problems = Vec::new();
@@ -172,7 +166,7 @@ fn render(caller: &Caller, platform: &Platform, form: &OpenForm, problems: &[Str
                 }
                 label.wide { "Title" input type="text" name="title" value=(form.title) placeholder="iDEAL payments time out"; }
                 label.wide { "Summary (optional)"
-                    textarea name="summary" rows="4" style="font: inherit; padding: 6px 8px; border: 1px solid #d0d5dd; border-radius: 6px;"
+                    textarea.summary name="summary" rows="4"
                         placeholder="What people see, since when, what was tried" { (form.summary) }
                 }
                 div.review-buttons { button.btn.primary type="submit" { "Open the incident" } }
@@ -203,14 +197,9 @@ pub async fn act(
     auth: PageAuth<Developer>,
     State(state): State<AppState>,
     Path((raw, action)): Path<(String, String)>,
-    uri: Uri,
-    headers: HeaderMap,
     form: Result<Form<ActionForm>, FormRejection>,
 ) -> Result<Response, PageError> {
     let id = parse_id("incident", &raw)?;
-    if let Some(refusal) = refuse_foreign_origin(&headers, &uri, &auth.0) {
-        return Ok(refusal);
-    }
     let form = form.map(|Form(f)| f).unwrap_or_default();
     let caller = &auth.0;
     let store = &state.engine.store;

@@ -114,8 +114,8 @@ fn incident_table(incidents: &[IncidentListRow]) -> Markup {
                                 (None, _) => { span.muted { "—" } }
                             }
                         }
-                        td style="white-space: nowrap" { (when(Some(i.opened_at))) }
-                        td style="white-space: nowrap" { (when(i.resolved_at)) }
+                        td.nowrap { (when(Some(i.opened_at))) }
+                        td.nowrap { (when(i.resolved_at)) }
                         td.num { (elapsed(Some(i.opened_at), i.resolved_at)) }
                     }
                 }
@@ -171,7 +171,7 @@ pub async fn detail(auth: PageAuth<Viewer>, State(state): State<AppState>, Path(
             }
             details.proposed.postmortem open {
                 summary { "postmortem-" (id) ".md" }
-                pre style="white-space: pre-wrap" { (postmortem) }
+                pre.wrap { (postmortem) }
             }
         }
     };
@@ -272,7 +272,7 @@ fn timeline_panel(i: &IncidentRow, events: &[EventRow], versions: &HashMap<i64, 
                     tbody {
                         @for e in events {
                             tr data-kind=(e.kind) {
-                                td style="white-space: nowrap" { time datetime=(utc(e.at)) { (utc(e.at).trim_end_matches(" UTC")) } }
+                                td.nowrap { time datetime=(utc(e.at)) { (utc(e.at).trim_end_matches(" UTC")) } }
                                 td.num.muted { (offset(e.at - i.opened_at)) }
                                 td { span.chip { (e.kind) } }
                                 td { (describe(e, versions)) }

@@ -26,6 +26,7 @@ pub enum Nav {
     Delivery,
     Incidents,
     Audit,
+    Tokens,
     None,
 }
 
@@ -79,6 +80,9 @@ pub fn page(p: Page<'_>, body: Markup) -> Markup {
                         (link(Nav::Incidents, "/incidents", "Incidents"))
                         @if p.caller.is_some_and(|c| c.role.allows(tandem_core::role::Role::Admin)) {
                             (link(Nav::Audit, "/audit", "Audit"))
+                        }
+                        @if p.caller.is_some_and(|c| c.role == tandem_core::role::Role::Admin) {
+                            (link(Nav::Tokens, "/admin/tokens", "Tokens"))
                         }
                     }
                     span.who title="signed in as" {

@@ -8,14 +8,13 @@
 //! engine runs the checklist again at the launch, so a page shown earlier decides nothing.
 
 use super::layout::{IDLE_REFRESH, Nav, Page, badge, count, dot, empty, page, when};
-use super::run_actions::refuse_foreign_origin;
 use super::{PageError, PageResult};
 use crate::AppState;
 use crate::auth::{Caller, Operator, PageAuth, Viewer};
 use crate::error::ApiError;
 use crate::views::{MarketStatus, market_matrix};
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use std::collections::HashMap;
@@ -198,12 +197,7 @@ pub async fn launch(
     auth: PageAuth<Operator>,
     State(state): State<AppState>,
     Path(id): Path<String>,
-    uri: Uri,
-    headers: HeaderMap,
 ) -> Result<Response, PageError> {
-    if let Some(refusal) = refuse_foreign_origin(&headers, &uri, &auth.0) {
-        return Ok(refusal);
-    }
     let (status, readiness, notice) = match state.engine.launch_market(&id, &auth.0.name).await {
         Ok(_) => return Ok(Redirect::to(&format!("/markets/{id}")).into_response()),
         Err(LaunchError::UnknownMarket(_)) => {

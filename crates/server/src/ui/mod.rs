@@ -22,6 +22,7 @@ mod rollouts;
 mod run_actions;
 mod runs;
 pub mod sso;
+mod tokens;
 
 use crate::AppState;
 use crate::error::ApiError;
@@ -92,6 +93,11 @@ pub fn router() -> Router<AppState> {
             get(changes::back_to_change).post(changes::act),
         )
         .route("/audit", get(audit::show))
+        .route("/admin/tokens", get(tokens::list))
+        .route(
+            "/admin/tokens/{id}/revoke",
+            get(tokens::back_to_tokens).post(tokens::revoke),
+        )
         .route("/login", get(login::show).post(login::submit))
         .route("/logout", get(login::logout).post(login::logout))
         .route("/login/sso", get(sso::start))

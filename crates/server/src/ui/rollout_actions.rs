@@ -4,12 +4,10 @@
 //! freeze for admins with a reason. Same protections as the run page's buttons: the SameSite=Strict cookie, and
 //! a refused foreign `Origin`.
 
-use super::run_actions::refuse_foreign_origin;
 use super::{PageError, parse_id};
 use crate::AppState;
 use crate::auth::{Developer, PageAuth};
 use axum::extract::{Form, Path, State};
-use axum::http::{HeaderMap, Uri};
 use axum::response::{IntoResponse, Redirect, Response};
 use tandem_core::role::Role;
 
@@ -33,16 +31,11 @@ pub async fn steer(
     auth: PageAuth<Developer>,
     State(state): State<AppState>,
     Path((raw, action)): Path<(String, String)>,
-    uri: Uri,
-    headers: HeaderMap,
     form: Result<Form<ActionForm>, axum::extract::rejection::FormRejection>,
 ) -> Result<Response, PageError> {
     // Pause, resume and abort carry no fields.
     let form = form.map(|Form(f)| f).unwrap_or_default();
     let id = parse_id("rollout", &raw)?;
-    if let Some(refusal) = refuse_foreign_origin(&headers, &uri, &auth.0) {
-        return Ok(refusal);
-    }
     let engine = &state.engine;
     let by = &auth.0.name;
     // Approving needs the wave's own role (checked with the wave, below); the rest operators.

@@ -11,9 +11,9 @@
 mod provider;
 
 use super::layout::head;
-use super::login::safe_next;
+
 use crate::AppState;
-use crate::auth::{COOKIE, generate_secret, url_encode};
+use crate::auth::{safe_next, url_encode};
 use crate::error::ApiError;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
@@ -27,7 +27,7 @@ use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
-use tandem_core::role::Role;
+
 use tandem_core::sso::Sso;
 
 /// The cookie binding an attempt to the browser that started it.
@@ -277,9 +277,42 @@ pub(crate) async fn callback(
         ));
     };
     tracing::info!(user = %name, %role, "single sign-on: signed in");
-    start_session(&state, &name, role, "sso", Some(&pending.next))
+    let session = crate::auth::start_session(&state, &name, role, "sso", Some(&pending.next))
         .await
-        .map_err(Refusal::from)
+        .map_err(Refusal::from)?;
+    Ok(within_the_site(session))
+}
+
+/// The session's answer (a 303 that sets the cookie) as a page that moves on by itself. This
+/// request came from the provider, another site: a browser would not send the SameSite=Strict
+/// session cookie on a redirect that continues it, but does on a navigation this page starts.
+fn within_the_site(session: Response) -> Response {
+    let (parts, _) = session.into_parts();
+    let next = parts
+        .headers
+        .get(header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("/")
+        .to_string();
+    let page = maud::html! {
+        (maud::DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta http-equiv="refresh" content=(format!("0;url={next}"));
+                title { "Signed in" }
+            }
+            body { p { "Signed in. " a href=(next) { "Continue" } } }
+        }
+    };
+    let mut response = page.into_response();
+    for cookie in parts.headers.get_all(header::SET_COOKIE) {
+        response.headers_mut().append(header::SET_COOKIE, cookie.clone());
+    }
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
 }
 
 /// The `sso` settings, or a page saying single sign-on is not set up.
@@ -309,30 +342,6 @@ fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
         .filter_map(|c| c.trim().split_once('='))
         .find(|(k, _)| *k == name)
         .map(|(_, v)| v.to_string())
-}
-
-// TEMP until sessions land: signs the person in with a new API token in today's cookie; the
-// merge replaces this with `crate::auth::start_session`, which has the same signature.
-pub async fn start_session(
-    state: &AppState,
-    name: &str,
-    role: Role,
-    source: &str,
-    next: Option<&str>,
-) -> Result<Response, ApiError> {
-    let secret = generate_secret();
-    state.engine.store.insert_token(name, role, &secret).await?;
-    tracing::debug!(user = %name, %source, "session started");
-    let mut response = StatusCode::SEE_OTHER.into_response();
-    let headers = response.headers_mut();
-    let location = HeaderValue::from_str(safe_next(next)).unwrap_or(HeaderValue::from_static("/"));
-    headers.insert(header::LOCATION, location);
-    let cookie = format!("{COOKIE}={secret}; HttpOnly; SameSite=Lax; Path=/");
-    if let Ok(value) = HeaderValue::from_str(&cookie) {
-        headers.append(header::SET_COOKIE, value);
-    }
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    Ok(response)
 }
 
 #[cfg(test)]

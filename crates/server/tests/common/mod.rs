@@ -114,6 +114,11 @@ pub struct TestServer {
 
 impl TestServer {
     pub async fn start() -> Result<Self> {
+        Self::start_with(ServerSettings::default()).await
+    }
+
+    /// [`TestServer::start`] with the operator's `settings` (a public URL, anonymous reads).
+    pub async fn start_with(settings: ServerSettings) -> Result<Self> {
         let data = tempfile::tempdir().context("cannot create a data folder")?;
         let store = Store::open(data.path()).await?;
         let engine = Engine::new(store, EngineSettings::in_data_dir(data.path())).await?;
@@ -121,7 +126,7 @@ impl TestServer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         let (tx, rx) = oneshot::channel::<()>();
-        let state = AppState::new(engine.clone(), ServerSettings::default());
+        let state = AppState::new(engine.clone(), settings);
         let handle = tokio::spawn(tandem_server::serve(listener, state, async {
             let _ = rx.await;
         }));
@@ -137,6 +142,17 @@ impl TestServer {
 
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
+    }
+
+    /// This server's origin, as a browser on it sends in `Origin`.
+    pub fn origin(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Signs in with `token` through the sign-in form, as a browser does, and gives the
+    /// `Cookie` header value of the session it opened.
+    pub async fn session_cookie(&self, token: &str) -> String {
+        sign_in(&self.url("/login"), &self.origin(), token).await
     }
 
     /// Stops the server and waits for it (and its market processes) to end.
@@ -184,6 +200,29 @@ where
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// Posts `token` to the sign-in form at `login` (from `origin`) and gives the `Cookie` header
+/// value of the session it opened; panics, saying why, when sign-in fails.
+pub async fn sign_in(login: &str, origin: &str, token: &str) -> String {
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("an HTTP client");
+    let r = http
+        .post(login)
+        .header(reqwest::header::ORIGIN, origin)
+        .form(&[("token", token)])
+        .send()
+        .await
+        .expect("the sign-in form answers");
+    assert_eq!(r.status(), reqwest::StatusCode::SEE_OTHER, "sign-in with a token");
+    let set = r
+        .headers()
+        .get(reqwest::header::SET_COOKIE)
+        .and_then(|v| v.to_str().ok())
+        .expect("sign-in sets a cookie");
+    set.split(';').next().unwrap_or_default().to_string()
 }
 
 /// A platform of 6 markets in 3 waves, one service, two green runs (v1, v2), a rollout of v1
