@@ -197,9 +197,7 @@ async fn the_admin_page_shows_the_log_and_checks_the_chain() {
     let (root, _) = admin(&s).await;
     let http = reqwest::Client::new();
     let page = |token: String, path: &str| {
-        let req = http
-            .get(s.url(path))
-            .header("cookie", format!("{}={token}", tandem_server::auth::COOKIE));
+        let req = http.get(s.url(path)).bearer_auth(token);
         async move { req.send().await.unwrap() }
     };
     let refused = page(s.seeded.token.clone(), "/audit").await;

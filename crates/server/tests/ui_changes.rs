@@ -386,11 +386,11 @@ async fn a_reviser_cannot_approve_from_the_page_and_a_stale_page_approves_nothin
     assert_eq!(r.status(), StatusCode::OK);
 
     // …and the page names him as the author of revision 2 and offers him no button.
-    let omar = "tandem_token=secret-omar";
+    let omar = common::sign_in(&format!("{}/login", s.base), &s.base, "secret-omar").await;
     let page = s
         .http
         .get(format!("{}/changes/{id}", s.base))
-        .header(COOKIE, omar)
+        .header(COOKIE, &omar)
         .send()
         .await
         .unwrap()
@@ -418,7 +418,7 @@ async fn a_reviser_cannot_approve_from_the_page_and_a_stale_page_approves_nothin
     let r = s
         .http
         .post(format!("{}/changes/{id}/approve", s.base))
-        .header(COOKIE, omar)
+        .header(COOKIE, &omar)
         .header(ORIGIN, &s.base)
         .form(&[("comment", "mine, fine"), ("revision", "2")])
         .send()

@@ -444,10 +444,11 @@ async fn a_rollout_page_shows_gate_figures_and_offers_approval_and_skips() {
             .contains("waits for an approval of wave `benelux`, not of wave `pilot`")
     );
     assert_eq!(store.get_rollout(rollout.id).await.unwrap().state, "awaiting-approval");
-    let viewer = format!("tandem_token={}", server.seeded.viewer_token);
+    let viewer = server.session_cookie(&server.seeded.viewer_token).await;
     let r = http
         .post(server.url(&format!("{page}/approve")))
         .header(COOKIE, viewer)
+        .header(ORIGIN, server.origin())
         .form(&[("wave", "benelux")])
         .send()
         .await
