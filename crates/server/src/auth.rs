@@ -153,13 +153,18 @@ fn presented(parts: &Parts) -> Presented {
 
 /// The session id in a request's cookies, if any.
 pub fn session_cookie(headers: &axum::http::HeaderMap) -> Option<String> {
+    cookie(headers, COOKIE)
+}
+
+/// The value of the cookie `name` in a request's cookies, if it has a non-empty one.
+pub(crate) fn cookie(headers: &axum::http::HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|c| c.trim().split_once('='))
-        .find(|(k, v)| *k == COOKIE && !v.is_empty())
+        .find(|(k, v)| *k == name && !v.is_empty())
         .map(|(_, v)| v.to_string())
 }
 
@@ -396,7 +401,7 @@ pub fn generate_code() -> String {
     random_hex("tdc_")
 }
 
-fn random_hex(prefix: &str) -> String {
+pub(crate) fn random_hex(prefix: &str) -> String {
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
     format!("{prefix}{}", hex::encode(bytes))

@@ -71,17 +71,6 @@ fn time_arg(text: &str) -> String {
     }
 }
 
-/// `value` for a query string.
-fn query_value(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
 pub async fn run(args: AuditArgs) -> Result<ExitCode> {
     match args.command {
         Some(AuditCommand::Verify { head, client }) => verify(head.as_deref(), &client).await,
@@ -101,7 +90,7 @@ async fn list(args: AuditArgs) -> Result<()> {
     ];
     for (name, value) in fields {
         if let Some(value) = value {
-            query.push(format!("{name}={}", query_value(&value)));
+            query.push(format!("{name}={}", crate::client::encode(&value)));
         }
     }
     let page: AuditPage = Client::from_args(&args.client)

@@ -184,9 +184,9 @@ pub(crate) async fn start(
     let sso = configured(&state).await?;
     let (url, csrf, nonce, verifier) = Provider::connect(&state, &sso).await?.authorize_url(&sso);
     // One binding per browser, so that sign-ins started in two tabs both succeed.
-    let binding = cookie(&headers, BINDING_COOKIE)
+    let binding = crate::auth::cookie(&headers, BINDING_COOKIE)
         .filter(|b| b.len() == 64 && b.bytes().all(|c| c.is_ascii_hexdigit()))
-        .unwrap_or_else(random_binding);
+        .unwrap_or_else(|| crate::auth::random_hex(""));
     state.sso.insert(
         csrf.secret().clone(),
         Pending {
@@ -238,7 +238,7 @@ pub(crate) async fn callback(
         .as_deref()
         .and_then(|s| state.sso.take(s))
         .ok_or_else(Refusal::invalid_link)?;
-    let presented: [u8; 32] = match cookie(&headers, BINDING_COOKIE) {
+    let presented: [u8; 32] = match crate::auth::cookie(&headers, BINDING_COOKIE) {
         Some(b) => Sha256::digest(b.as_bytes()).into(),
         None => [0; 32],
     };
@@ -324,24 +324,6 @@ async fn configured(state: &AppState) -> Result<Sso, Refusal> {
             "This server has no single sign-on. Sign in with an API token, or ask an admin to add an `sso` section to the platform file.",
         )
     })
-}
-
-/// 32 random bytes, hex.
-fn random_binding() -> String {
-    let mut bytes = [0u8; 32];
-    rand::RngCore::fill_bytes(&mut rand::rng(), &mut bytes);
-    hex::encode(bytes)
-}
-
-fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|c| c.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.to_string())
 }
 
 #[cfg(test)]
