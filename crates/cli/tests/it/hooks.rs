@@ -14,9 +14,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tandem_testkit::git;
 
-const GITHUB: &str = include_str!("../../server/tests/data/webhook/github_push.json");
-const GITLAB: &str = include_str!("../../server/tests/data/webhook/gitlab_push.json");
-const GITEA: &str = include_str!("../../server/tests/data/webhook/gitea_push.json");
+const GITHUB: &str = include_str!("../../../server/tests/data/webhook/github_push.json");
+const GITLAB: &str = include_str!("../../../server/tests/data/webhook/gitlab_push.json");
+const GITEA: &str = include_str!("../../../server/tests/data/webhook/gitea_push.json");
 
 /// How long a test waits for the server or a run before failing.
 const WAIT: Duration = Duration::from_secs(30);

@@ -3,7 +3,7 @@
 //! each timed against `/healthz` on the same server in the same run.
 //! `cargo test --release -p tandem-server --test dashboard_scale -- --ignored --nocapture`
 
-mod common;
+use crate::common;
 
 use reqwest::StatusCode;
 use reqwest::header::COOKIE;

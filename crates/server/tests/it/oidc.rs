@@ -6,7 +6,7 @@
 
 #![allow(clippy::unwrap_used)] // the helpers play a browser: a failed request fails the test
 
-mod common;
+use crate::common;
 
 use common::{PLATFORM, TestServer};
 use reqwest::header::LOCATION;

@@ -4,7 +4,7 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use common::{PLATFORM, TestServer, wait_for};
 use reqwest::StatusCode;

@@ -2,7 +2,7 @@
 //! Chromium through chromedriver (see `common/browser.rs`). `ui_http.rs` checks the same pages
 //! without a browser.
 
-mod common;
+use crate::common;
 
 use anyhow::{Context, Result, ensure};
 use common::browser::{ChromeDriver, WAIT, element, page_text, screenshot, wait_page};

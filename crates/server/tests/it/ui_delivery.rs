@@ -3,7 +3,7 @@
 //! incident) plus a config change and a commit with a known lead time; and the live markets'
 //! charts, each in the unit of what it measures.
 
-mod common;
+use crate::common;
 
 use common::TestServer;
 use reqwest::StatusCode;

@@ -1,7 +1,7 @@
 //! The web UI over plain HTTP, without a browser: sign-in refusals, HTML error pages, the runs
 //! list's filters, and who may press the run page's buttons from where.
 
-mod common;
+use crate::common;
 
 use common::{FAILED_REASON, TestServer};
 use reqwest::StatusCode;

@@ -3,7 +3,7 @@
 //! one through the form, links it to another deployment and resolves it; refused input is shown
 //! back naming the field.
 
-mod common;
+use crate::common;
 
 use common::{PLATFORM, TestServer, chat, told};
 use reqwest::StatusCode;

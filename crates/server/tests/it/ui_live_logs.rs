@@ -1,7 +1,7 @@
 //! Live logs: a running job's log streamed as coloured HTML (`format=html` on the log stream),
 //! through the API and on the run page in headless Chromium, which appends it without a reload.
 
-mod common;
+use crate::common;
 
 use anyhow::{Context, Result, ensure};
 use common::TestServer;

@@ -1,0 +1,14 @@
+//! The `tandem` binary's integration tests, one module per area, in one test binary so the
+//! workspace is linked once for them all.
+
+mod audit;
+mod chaos;
+mod common;
+mod demo;
+mod flow;
+mod hooks;
+mod launch;
+mod lint_many;
+mod local;
+mod secrets;
+mod serve;

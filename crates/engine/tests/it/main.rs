@@ -1,0 +1,9 @@
+//! The engine's integration tests, one module per area, in one test binary so the workspace
+//! is linked once for them all.
+
+mod common;
+mod control;
+mod launch;
+mod monitor;
+mod pipeline;
+mod rollout;
