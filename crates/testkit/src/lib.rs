@@ -1,6 +1,19 @@
 //! Helpers Tandem's tests share. Only tests depend on this crate.
+//!
+//! - git: [`git`], [`make_repo`], [`commit_all`] make real repositories with the git CLI;
+//! - waiting for a state instead of sleeping: [`wait_for`], [`try_wait_for`] (in [`wait`]);
+//! - a webhook receiver on 127.0.0.1 that records what it is sent: [`hook::receiver`];
+//! - starting servers: [`server::free_port`], [`server::read_until`] (a child's output up to a line);
+//! - fixtures more than one crate reads: [`fixtures`].
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+pub mod fixtures;
+pub mod hook;
+pub mod server;
+pub mod wait;
+
+pub use wait::{try_wait_for, wait_for};
 
 use std::path::Path;
 use std::process::Command;

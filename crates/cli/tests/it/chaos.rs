@@ -163,11 +163,7 @@ deploy:
     let platform_file = dir.path().join("platform.yml");
     std::fs::write(&platform_file, platform(&repo)).unwrap();
     let data = dir.path().join("data");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = tandem_testkit::server::free_port();
     let (mut server, token) = Server::start(&data, &platform_file, port);
     let api = Api::new(&server.base, &token.unwrap());
     let mut rng = rand::rng();
@@ -326,14 +322,6 @@ gates:
     (repo, platform_file, dir.join("data"))
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// Commits a new VERSION, runs the pipeline and returns the release it made: (id, version).
 async fn new_release(api: &Api, repo: &Path, round: usize) -> (i64, String) {
     std::fs::write(repo.join("VERSION"), format!("{round}\n")).unwrap();
@@ -461,7 +449,7 @@ async fn a_server_killed_mid_rollout_leaves_one_supervised_process_per_market() 
     // A short bake keeps each wave under way long enough for kills to land in it.
     let (repo, platform_file, data) = process_service(dir.path(), "1s");
     let markets = PROCESS_WAVES.concat();
-    let (mut server, token) = Server::start(&data, &platform_file, free_port());
+    let (mut server, token) = Server::start(&data, &platform_file, tandem_testkit::server::free_port());
     let api = Api::new(&server.base, &token.unwrap());
     let mut rng = rand::rng();
     let (mut kills, mut mid_wave) = (0, 0);
@@ -524,7 +512,7 @@ async fn a_clean_stop_leaves_no_market_process_of_any_release() {
     // A bake keeps the new release beside the old one for a while.
     let (repo, platform_file, data) = process_service(dir.path(), "3s");
     let markets = PROCESS_WAVES.concat();
-    let (server, token) = Server::start(&data, &platform_file, free_port());
+    let (server, token) = Server::start(&data, &platform_file, tandem_testkit::server::free_port());
     let api = Api::new(&server.base, &token.unwrap());
     let (first, _) = new_release(&api, &repo, 1).await;
     let r1 = api.post("/api/v1/rollouts", json!({ "release_id": first })).await;
@@ -558,7 +546,7 @@ async fn a_stranger_on_a_markets_port_is_not_reported_up() {
     let dir = tempfile::tempdir().unwrap();
     let (repo, platform_file, data) = process_service(dir.path(), "0s");
     let markets = PROCESS_WAVES.concat();
-    let (server, token) = Server::start(&data, &platform_file, free_port());
+    let (server, token) = Server::start(&data, &platform_file, tandem_testkit::server::free_port());
     let api = Api::new(&server.base, &token.unwrap());
     let (release, version) = new_release(&api, &repo, 1).await;
     let rollout = api.post("/api/v1/rollouts", json!({ "release_id": release })).await;

@@ -218,11 +218,7 @@ fn the_demo_builds_releases_and_rolls_out_to_25_markets() {
     assert!(get(&format!("{}/healthz", summary["server"].as_str().unwrap()), None).is_err());
 
     // What the demo left in its data folder tells the same story when served again.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = tandem_testkit::server::free_port();
     let mut server = Command::new(env!("CARGO_BIN_EXE_tandem"))
         .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
         .arg(&data)

@@ -76,11 +76,7 @@ struct Server {
 impl Server {
     fn start(platform: &Path, env: &[(&str, &str)]) -> Self {
         let data = tempfile::tempdir().unwrap();
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = tandem_testkit::server::free_port();
         let mut child = Command::new(env!("CARGO_BIN_EXE_tandem"))
             .args([
                 "serve",

@@ -4,27 +4,7 @@
 
 use std::process::{Command, Output};
 
-const MANY_MISTAKES: &str = "\
-service: shop
-servce: typo
-pipeline:
-  jobs:
-    build:
-      needs: [test, lint]
-      timout: 5m
-      steps:
-        - { run: cargo build, shel: bash }
-    test:
-      needs: [build]
-      steps: [{ run: cargo test }]
-gates:
-  metrics:
-    checks:
-      - name: errors
-        error-ratio: { errors: a, total: b }
-        max: 0.02
-        vs-previos: 1.5
-";
+use tandem_testkit::fixtures::MANY_MISTAKES;
 
 fn lint(args: &[&str]) -> (tempfile::TempDir, Output) {
     let dir = tempfile::tempdir().unwrap();

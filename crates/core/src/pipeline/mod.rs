@@ -823,27 +823,7 @@ pipeline:
         assert!(err.0[0].message.contains("stepz"), "{err}");
     }
 
-    const MANY_MISTAKES: &str = "\
-service: shop
-servce: typo
-pipeline:
-  jobs:
-    build:
-      needs: [test, lint]
-      timout: 5m
-      steps:
-        - { run: cargo build, shel: bash }
-    test:
-      needs: [build]
-      steps: [{ run: cargo test }]
-gates:
-  metrics:
-    checks:
-      - name: errors
-        error-ratio: { errors: a, total: b }
-        max: 0.02
-        vs-previos: 1.5
-";
+    use tandem_testkit::fixtures::MANY_MISTAKES;
 
     #[test]
     fn structural_and_other_mistakes_are_reported_together() {

@@ -6,10 +6,8 @@
 #![allow(clippy::unwrap_used)]
 
 use serde_json::Value;
-use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 /// How long `tandem serve` may take to start and say where its admin token is.
@@ -51,11 +49,7 @@ impl Server {
     pub fn start(dir: &Path, platform: &str) -> Server {
         let file = dir.join("platform.yml");
         std::fs::write(&file, platform).unwrap();
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = tandem_testkit::server::free_port();
         let mut child = Command::new(env!("CARGO_BIN_EXE_tandem"))
             .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--platform"])
             .arg(&file)
@@ -65,7 +59,8 @@ impl Server {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        let printed = read_until_token_file(child.stderr.take().unwrap());
+        // No terminal is attached, so it names the file holding the token, within START_TIMEOUT.
+        let printed = tandem_testkit::server::read_until(child.stderr.take().unwrap(), FIRST_TOKEN_FILE, START_TIMEOUT);
         let mut server = Server {
             child,
             base: format!("http://127.0.0.1:{port}"),
@@ -123,49 +118,9 @@ pub fn first_token(data: &Path) -> String {
     text.trim().to_string()
 }
 
-/// Reads `tandem serve`'s stderr until it names [`FIRST_TOKEN_FILE`], within
-/// [`START_TIMEOUT`], and gives what it printed up to there; the rest of its output is read
-/// and dropped so that it never blocks on a full pipe. On failure, why, with what it printed.
-fn read_until_token_file(stderr: std::process::ChildStderr) -> Result<String, String> {
-    let (lines, received) = mpsc::channel();
-    std::thread::spawn(move || {
-        let (mut reader, mut line) = (BufReader::new(stderr), Vec::new());
-        while reader.read_until(b'\n', &mut line).is_ok_and(|n| n > 0) {
-            // Once the file is named nobody listens: read on all the same, keep the pipe empty.
-            let _ = lines.send(String::from_utf8_lossy(&line).trim_end().to_string());
-            line.clear();
-        }
-    });
-    let deadline = std::time::Instant::now() + START_TIMEOUT;
-    let mut printed = String::new();
-    loop {
-        let left = deadline.saturating_duration_since(std::time::Instant::now());
-        match received.recv_timeout(left) {
-            Ok(line) => {
-                printed.push_str(&line);
-                printed.push('\n');
-                if line.contains(FIRST_TOKEN_FILE) {
-                    return Ok(printed);
-                }
-            }
-            Err(mpsc::RecvTimeoutError::Timeout) => {
-                return Err(format!("no token file named in {START_TIMEOUT:?}: {printed}"));
-            }
-            Err(mpsc::RecvTimeoutError::Disconnected) => return Err(format!("server exited: {printed}")),
-        }
-    }
-}
-
 /// Polls `check` until it gives a value, for at most [`DEADLINE`].
-pub async fn wait<T>(what: &str, mut check: impl AsyncFnMut() -> Option<T>) -> T {
-    let started = Instant::now();
-    loop {
-        if let Some(v) = check().await {
-            return v;
-        }
-        assert!(started.elapsed() < DEADLINE, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+pub async fn wait<T>(what: &str, check: impl AsyncFnMut() -> Option<T>) -> T {
+    tandem_testkit::wait_for(what, DEADLINE, check).await
 }
 
 /// A server's JSON API, called with one token.

@@ -17,6 +17,7 @@ use tandem_core::rollout::plan_waves;
 use tandem_engine::{Engine, EngineSettings};
 use tandem_server::{AppState, ServerSettings};
 use tandem_store::{NewCommit, NewDeployment, NewJob, Store, now_ms};
+use tandem_testkit::hook::Received;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -180,26 +181,16 @@ impl Drop for TestServer {
     }
 }
 
-/// Polls `check` every 100 ms until it returns `Some`, for at most `timeout`; the error names
-/// `what` and the last thing `check` saw.
+/// Polls `check` until it returns `Some`, for at most `timeout`; the error names `what` and the
+/// last thing `check` saw.
 pub async fn wait_for<T, F, Fut>(what: &str, timeout: Duration, mut check: F) -> Result<T>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<Option<T>>>,
 {
-    let deadline = tokio::time::Instant::now() + timeout;
-    let mut last = String::from("nothing yet");
-    loop {
-        match check().await {
-            Ok(Some(v)) => return Ok(v),
-            Ok(None) => {}
-            Err(e) => last = format!("{e:#}"),
-        }
-        if tokio::time::Instant::now() >= deadline {
-            anyhow::bail!("timed out after {timeout:?} waiting for {what} (last error: {last})");
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    tandem_testkit::try_wait_for(what, timeout, async || check().await.map_err(|e| format!("{e:#}")))
+        .await
+        .map_err(anyhow::Error::msg)
 }
 
 /// Posts `token` to the sign-in form at `login` (from `origin`) and gives the `Cookie` header
@@ -427,35 +418,31 @@ async fn failed_run(engine: &Engine, commit: &str) -> Result<i64> {
     Ok(run.id)
 }
 
-/// A Slack-compatible hook on 127.0.0.1: its URL, and the texts it received.
-pub async fn chat() -> (String, Arc<std::sync::Mutex<Vec<String>>>) {
-    let told: Arc<std::sync::Mutex<Vec<String>>> = Default::default();
-    let sink = told.clone();
-    let app = axum::Router::new().route(
-        "/hook",
-        axum::routing::post(async move |body: String| {
-            let body: serde_json::Value = serde_json::from_str(&body).expect("a JSON body");
-            sink.lock()
-                .expect("the messages")
-                .push(body["text"].as_str().expect("a text").to_string());
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a port");
-    let url = format!("http://{}/hook", listener.local_addr().expect("an address"));
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    (url, told)
+/// How long a test waits for a notification: they are sent in the background.
+const TOLD_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A Slack-compatible hook on 127.0.0.1: its URL, and what it received (each body's `text` is
+/// the message).
+pub async fn chat() -> (String, Received) {
+    tandem_testkit::hook::receiver().await
 }
 
 /// Waits (notifications are sent in the background) for a message that starts with `start`.
-pub async fn told(told: &std::sync::Mutex<Vec<String>>, start: &str) -> String {
-    for _ in 0..200 {
-        if let Some(m) = told.lock().expect("the messages").iter().find(|m| m.starts_with(start)) {
-            return m.clone();
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    panic!(
-        "no message starting with {start:?} in {:?}",
-        told.lock().expect("the messages")
-    );
+pub async fn told(told: &Received, start: &str) -> String {
+    let found = tandem_testkit::try_wait_for(start, TOLD_TIMEOUT, async || {
+        let got = told.lock().map_err(|_| "the messages")?;
+        Ok::<_, &str>(got.iter().find_map(|(_, body)| {
+            body["text"]
+                .as_str()
+                .filter(|m| m.starts_with(start))
+                .map(str::to_string)
+        }))
+    })
+    .await;
+    found.unwrap_or_else(|_| {
+        panic!(
+            "no message starting with {start:?} in {:?}",
+            told.lock().expect("the messages")
+        )
+    })
 }
