@@ -56,6 +56,27 @@ impl Client {
         self.send(self.request(reqwest::Method::GET, path)).await
     }
 
+    /// One page of a list route and the `after` of the next page (its `X-Next-Cursor` header),
+    /// `None` on the last page.
+    pub async fn get_page<T: DeserializeOwned>(&self, path: &str) -> Result<(T, Option<String>)> {
+        let resp = self
+            .request(reqwest::Method::GET, path)
+            .send()
+            .await
+            .map_err(|e| self.unreachable(e))?;
+        let resp = check(resp).await?;
+        let next = resp
+            .headers()
+            .get("x-next-cursor")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let page = resp
+            .json()
+            .await
+            .context("the server's answer is not the JSON expected")?;
+        Ok((page, next))
+    }
+
     pub async fn get_text(&self, path: &str) -> Result<String> {
         let resp = self
             .request(reqwest::Method::GET, path)

@@ -168,14 +168,23 @@ impl Store {
             .ok_or_else(|| StoreError::not_found(format!("config version {version} of `{service}`")))
     }
 
-    /// Every config version of a service, newest first.
-    pub async fn list_config_versions(&self, service: &str) -> Result<Vec<ConfigVersionRow>> {
-        Ok(
-            sqlx::query_as("SELECT * FROM config_versions WHERE service = $1 ORDER BY version DESC")
-                .bind(service)
-                .fetch_all(&self.pool)
-                .await?,
+    /// A page of a service's config versions, newest first: at most `limit`, older than version
+    /// `after`.
+    pub async fn list_config_versions_page(
+        &self,
+        service: &str,
+        after: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<ConfigVersionRow>> {
+        Ok(sqlx::query_as(
+            "SELECT * FROM config_versions WHERE service = $1 AND ($2 IS NULL OR version < $2)
+             ORDER BY version DESC LIMIT $3",
         )
+        .bind(service)
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?)
     }
 
     /// The config version each market runs (markets never moved run the newest version).
@@ -216,14 +225,22 @@ impl Store {
         )
     }
 
-    /// Every market move of a service's config, newest first (for the audit log).
-    pub async fn list_market_configs(&self, service: &str) -> Result<Vec<MarketConfigRow>> {
-        Ok(
-            sqlx::query_as("SELECT * FROM market_configs WHERE service = $1 ORDER BY id DESC")
-                .bind(service)
-                .fetch_all(&self.pool)
-                .await?,
+    /// The market moves of a service's config to the versions `first` to `last`, newest first
+    /// (for a page of the config log).
+    pub async fn list_market_configs_of_versions(
+        &self,
+        service: &str,
+        first: i64,
+        last: i64,
+    ) -> Result<Vec<MarketConfigRow>> {
+        Ok(sqlx::query_as(
+            "SELECT * FROM market_configs WHERE service = $1 AND version BETWEEN $2 AND $3 ORDER BY id DESC",
         )
+        .bind(service)
+        .bind(first)
+        .bind(last)
+        .fetch_all(&self.pool)
+        .await?)
     }
 
     /// Records a new config version written against `base` (refused when another version came
@@ -338,17 +355,28 @@ impl Store {
             .ok_or_else(|| StoreError::not_found(format!("change request {id}")))
     }
 
-    /// Change requests, newest first; of one service, and in some states, when given.
+    /// Change requests, newest first; of one service, when given.
     pub async fn list_changes(&self, service: Option<&str>, limit: i64) -> Result<Vec<ChangeRow>> {
-        Ok(
-            sqlx::query_as(
-                "SELECT * FROM change_requests WHERE ($1 IS NULL OR service = $1) ORDER BY id DESC LIMIT $2",
-            )
-            .bind(service)
-            .bind(limit)
-            .fetch_all(&self.pool)
-            .await?,
+        self.list_changes_page(service, None, limit).await
+    }
+
+    /// A page of change requests, newest first (of one service, when given): at most `limit`,
+    /// older than the change request with id `after`.
+    pub async fn list_changes_page(
+        &self,
+        service: Option<&str>,
+        after: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<ChangeRow>> {
+        Ok(sqlx::query_as(
+            "SELECT * FROM change_requests WHERE ($1 IS NULL OR service = $1) AND ($2 IS NULL OR id < $2)
+             ORDER BY id DESC LIMIT $3",
         )
+        .bind(service)
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?)
     }
 
     /// A new proposal for an open (or rejected) change by `by` (holding `role`): its revision
@@ -449,30 +477,47 @@ impl Store {
         )
     }
 
-    /// Every review of a change, oldest first (of every revision).
-    /// The change requests the config versions of `service` came from, in one query.
-    pub async fn list_changes_of_config_versions(&self, service: &str) -> Result<Vec<ChangeRow>> {
+    /// The change requests the config versions `first` to `last` of `service` came from, in one
+    /// query.
+    pub async fn list_changes_of_config_versions(
+        &self,
+        service: &str,
+        first: i64,
+        last: i64,
+    ) -> Result<Vec<ChangeRow>> {
         Ok(sqlx::query_as(
             "SELECT * FROM change_requests WHERE id IN
-               (SELECT change_id FROM config_versions WHERE service = $1 AND change_id IS NOT NULL)",
+               (SELECT change_id FROM config_versions
+                WHERE service = $1 AND version BETWEEN $2 AND $3 AND change_id IS NOT NULL)",
         )
         .bind(service)
+        .bind(first)
+        .bind(last)
         .fetch_all(&self.pool)
         .await?)
     }
 
     /// The reviews of those change requests, in one query, oldest first.
-    pub async fn list_reviews_of_config_versions(&self, service: &str) -> Result<Vec<ChangeReviewRow>> {
+    pub async fn list_reviews_of_config_versions(
+        &self,
+        service: &str,
+        first: i64,
+        last: i64,
+    ) -> Result<Vec<ChangeReviewRow>> {
         Ok(sqlx::query_as(
             "SELECT * FROM change_reviews WHERE change_id IN
-               (SELECT change_id FROM config_versions WHERE service = $1 AND change_id IS NOT NULL)
+               (SELECT change_id FROM config_versions
+                WHERE service = $1 AND version BETWEEN $2 AND $3 AND change_id IS NOT NULL)
              ORDER BY id",
         )
         .bind(service)
+        .bind(first)
+        .bind(last)
         .fetch_all(&self.pool)
         .await?)
     }
 
+    /// Every review of a change, oldest first (of every revision).
     pub async fn list_reviews(&self, id: i64) -> Result<Vec<ChangeReviewRow>> {
         Ok(
             sqlx::query_as("SELECT * FROM change_reviews WHERE change_id = $1 ORDER BY id")

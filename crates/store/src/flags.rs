@@ -1,7 +1,7 @@
 //! Feature-flag files: every version of each service's file is kept; the newest is in force.
 
 use crate::events::append_event;
-use crate::{Result, Store, now_ms};
+use crate::{Result, Store, StoreError, now_ms};
 use serde::Serialize;
 use sqlx::FromRow;
 
@@ -64,6 +64,35 @@ impl Store {
         )
         .fetch_all(&self.pool)
         .await?)
+    }
+
+    /// A page of a service's flag file versions, newest first: at most `limit`, older than
+    /// version `after`.
+    pub async fn list_flag_versions_page(
+        &self,
+        service: &str,
+        after: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<FlagVersionRow>> {
+        Ok(sqlx::query_as(
+            "SELECT * FROM flag_versions WHERE service = $1 AND ($2 IS NULL OR version < $2)
+             ORDER BY version DESC LIMIT $3",
+        )
+        .bind(service)
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// One version of a service's flag file.
+    pub async fn get_flag_version(&self, service: &str, version: i64) -> Result<FlagVersionRow> {
+        sqlx::query_as("SELECT * FROM flag_versions WHERE service = $1 AND version = $2")
+            .bind(service)
+            .bind(version)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| StoreError::not_found(format!("flag version {version} of `{service}`")))
     }
 
     /// A service's flag file versions, newest first.

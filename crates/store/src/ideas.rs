@@ -139,6 +139,39 @@ impl Store {
         )
     }
 
+    /// A page of a service's commits, newest first (by commit time, then id): at most `limit`,
+    /// past the commit `after`. `None` when `after` is no commit of the service.
+    pub async fn list_commits_page(
+        &self,
+        service: &str,
+        after: Option<&str>,
+        limit: i64,
+    ) -> Result<Option<Vec<CommitRow>>> {
+        let Some(after) = after else {
+            return self.list_commits(service, limit).await.map(Some);
+        };
+        let cursor: Option<(i64,)> = sqlx::query_as("SELECT committed_at FROM commits WHERE service = $1 AND sha = $2")
+            .bind(service)
+            .bind(after)
+            .fetch_optional(&self.pool)
+            .await?;
+        let Some((at,)) = cursor else {
+            return Ok(None);
+        };
+        Ok(Some(
+            sqlx::query_as(
+                "SELECT * FROM commits WHERE service = $1 AND (committed_at < $2 OR (committed_at = $2 AND sha > $3))
+                 ORDER BY committed_at DESC, sha LIMIT $4",
+            )
+            .bind(service)
+            .bind(at)
+            .bind(after)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?,
+        ))
+    }
+
     /// A page of ideas in creation order: at most `limit`, past the idea with id `after`.
     pub async fn list_ideas_page(&self, after: Option<i64>, limit: i64) -> Result<Vec<IdeaRow>> {
         Ok(

@@ -343,14 +343,40 @@ fn core_diff_lines(diff: &Value) -> Vec<Value> {
     diff.as_array().cloned().unwrap_or_default()
 }
 
+/// Rows of the config log asked for at once: a page of the server's most.
+const LOG_PAGE: i64 = 500;
+
+/// Prints the whole config log, newest first, reading it a page at a time (`--json`: one array).
 async fn log(service: &str, client: &ClientArgs) -> anyhow::Result<()> {
-    let entries: Vec<Value> = Client::from_args(client)
-        .get(&format!("/api/v1/services/{}/config/log", encode(service)))
-        .await?;
-    if client.json {
-        return print_json(&entries);
+    let http = Client::from_args(client);
+    let path = format!("/api/v1/services/{}/config/log?limit={LOG_PAGE}", encode(service));
+    let mut all = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let url = match &after {
+            Some(a) => format!("{path}&after={}", encode(a)),
+            None => path.clone(),
+        };
+        let (entries, next): (Vec<Value>, _) = http.get_page(&url).await?;
+        if client.json {
+            all.extend(entries);
+        } else {
+            print_log(&entries)?;
+        }
+        match next {
+            Some(next) => after = Some(next),
+            None => break,
+        }
     }
-    for e in &entries {
+    if client.json {
+        return print_json(&all);
+    }
+    Ok(())
+}
+
+/// Prints entries of the config log.
+fn print_log(entries: &[Value]) -> anyhow::Result<()> {
+    for e in entries {
         let change = &e["change"];
         outln!(
             "v{}  {}  by {}{}  — {}",
@@ -496,17 +522,23 @@ fn print_change(detail: &Value) -> std::io::Result<()> {
 
 /// The layers of a config version (the newest without one), from the server.
 async fn fetch_layers(service: &str, version: Option<i64>, client: &ClientArgs) -> anyhow::Result<ConfigLayers> {
+    // The newest version, or the one just older than `version + 1`: one row either way.
+    let after = version
+        .map(|v| format!("&after={}", v.saturating_add(1)))
+        .unwrap_or_default();
     let versions: Vec<Value> = Client::from_args(client)
-        .get(&format!("/api/v1/services/{}/config/versions", encode(service)))
+        .get(&format!(
+            "/api/v1/services/{}/config/versions?limit=1{after}",
+            encode(service)
+        ))
         .await?;
-    let row = match version {
-        Some(v) => versions.iter().find(|r| r["version"] == v),
-        None => versions.first(),
-    }
-    .with_context(|| match version {
-        Some(v) => format!("{service} has no config version {v}"),
-        None => format!("{service} has no config version"),
-    })?;
+    let row = versions
+        .first()
+        .filter(|r| version.is_none_or(|v| r["version"] == v))
+        .with_context(|| match version {
+            Some(v) => format!("{service} has no config version {v}"),
+            None => format!("{service} has no config version"),
+        })?;
     serde_json::from_str(row["layers"].as_str().unwrap_or("{}")).context("the server's layers are not valid")
 }
 

@@ -535,7 +535,7 @@ async fn try_the_flags(dev: &Client, ops: &Client, api: &Client, progress: &Prog
 /// for the release running there; Olga approves; a config rollout carries it through the waves
 /// (only nl is redeployed, behind its gates) and a service watching nl's config hears it.
 async fn change_a_parameter(dev: &Client, ops: &Client, progress: &Progress, dev_token: &str) -> Result<Value> {
-    let versions: Vec<Value> = dev.get("/api/v1/services/shop/config/versions").await?;
+    let versions: Vec<Value> = dev.get("/api/v1/services/shop/config/versions?limit=1").await?;
     let mut layers: tandem_core::platform::ConfigLayers =
         serde_json::from_str(versions[0]["layers"].as_str().unwrap_or("{}")).context("the shop's config layers")?;
     tandem_core::config::set_dotted(

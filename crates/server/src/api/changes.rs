@@ -1,37 +1,50 @@
 //! Change requests: config and flag changes proposed, checked against every market they touch,
 //! reviewed under the platform's `changes` policy, and applied once approved.
 
+use super::page::{Page, paged};
 use crate::AppState;
 use crate::auth::{Auth, Developer, Viewer};
 use crate::error::{ApiError, ApiResult, ErrorBody, JsonBody, PathParam, QueryParams};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use tandem_core::platform::ConfigLayers;
 use tandem_store::{ChangeReviewRow, ChangeRevisionRow, ChangeRow};
 
+/// Which change requests to list, and which page of them.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ChangeQuery {
     /// Only this service's change requests.
     pub service: Option<String>,
-    /// At most this many, newest first (default 100).
+    /// Rows to answer, 1 to 500 (more is answered as 500); default 100.
     pub limit: Option<i64>,
+    /// The id of the last change request of the previous page (its `X-Next-Cursor` header).
+    pub after: Option<i64>,
 }
 
-/// Change requests, newest first.
+/// Change requests, newest first, a page at a time (see `docs/api.md`).
 #[utoipa::path(get, path = "/api/v1/changes", tag = "changes", params(ChangeQuery),
-    responses((status = 200, body = [ChangeRow]), (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = [ChangeRow], headers(("x-next-cursor" = i64, description = "`after` of the next page, when this one is full"))),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn list_changes(
     _: Auth<Viewer>,
     State(state): State<AppState>,
     QueryParams(q): QueryParams<ChangeQuery>,
-) -> ApiResult<Json<Vec<ChangeRow>>> {
-    let limit = q.limit.unwrap_or(100).clamp(1, 1000);
-    Ok(Json(
-        state.engine.store.list_changes(q.service.as_deref(), limit).await?,
-    ))
+) -> ApiResult<Response> {
+    let page = Page {
+        limit: q.limit,
+        after: q.after,
+    };
+    let limit = page.limit()?;
+    let changes = state
+        .engine
+        .store
+        .list_changes_page(q.service.as_deref(), page.after, limit)
+        .await?;
+    Ok(paged(changes, limit, |c| c.id))
 }
 
 /// A proposed change: new config layers, or a new flag file.

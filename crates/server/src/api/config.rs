@@ -2,6 +2,7 @@
 //! that set each value, an ETag, and a watch), diffs between markets or versions, the versions
 //! and their audit log, and rollback.
 
+use super::page::{Page, paged};
 use crate::AppState;
 use crate::auth::{Auth, Operator, Viewer};
 use crate::error::{ApiError, ApiResult, ErrorBody, JsonBody, PathParam, QueryParams};
@@ -245,16 +246,25 @@ pub(crate) fn diff_lines(diff: tandem_core::config::ConfigDiff) -> Vec<DiffLine>
         .collect()
 }
 
-/// Every config version of a service, newest first (the layers as stored).
+/// A service's config versions, newest first (the layers as stored), a page at a time: the
+/// cursor is the `version` (see `docs/api.md`).
 #[utoipa::path(get, path = "/api/v1/services/{service}/config/versions", tag = "config",
-    params(("service" = String, Path)),
-    responses((status = 200, body = [ConfigVersionRow]), (status = 401, body = ErrorBody)))]
+    params(("service" = String, Path), Page),
+    responses((status = 200, body = [ConfigVersionRow], headers(("x-next-cursor" = i64, description = "`after` of the next page (a version), when this one is full"))),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn list_config_versions(
     _: Auth<Viewer>,
     State(state): State<AppState>,
     PathParam(service): PathParam<String>,
-) -> ApiResult<Json<Vec<ConfigVersionRow>>> {
-    Ok(Json(state.engine.store.list_config_versions(&service).await?))
+    QueryParams(page): QueryParams<Page>,
+) -> ApiResult<Response> {
+    let limit = page.limit()?;
+    let versions = state
+        .engine
+        .store
+        .list_config_versions_page(&service, page.after, limit)
+        .await?;
+    Ok(paged(versions, limit, |v| v.version))
 }
 
 /// One entry of a service's config log: a version, where it came from, who wrote and approved
@@ -277,33 +287,47 @@ pub struct ConfigLogEntry {
     pub moves: Vec<MarketConfigRow>,
 }
 
-/// The audit log of a service's config: every version with its author, approvers, diff,
-/// rollout and result, and every market's move between versions. Newest first.
+/// The audit log of a service's config: each version with its author, approvers, diff,
+/// rollout and result, and every market's move to it. Newest first, a page at a time: the
+/// cursor is the `version` (see `docs/api.md`). A page costs the same few queries whatever its
+/// length.
 #[utoipa::path(get, path = "/api/v1/services/{service}/config/log", tag = "config",
-    params(("service" = String, Path)),
-    responses((status = 200, body = [ConfigLogEntry]), (status = 404, body = ErrorBody)))]
+    params(("service" = String, Path), Page),
+    responses((status = 200, body = [ConfigLogEntry], headers(("x-next-cursor" = i64, description = "`after` of the next page (a version), when this one is full"))),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn config_log(
     _: Auth<Viewer>,
     State(state): State<AppState>,
     PathParam(service): PathParam<String>,
-) -> ApiResult<Json<Vec<ConfigLogEntry>>> {
+    QueryParams(page): QueryParams<Page>,
+) -> ApiResult<Response> {
+    let limit = page.limit()?;
     let store = &state.engine.store;
-    let versions = store.list_config_versions(&service).await?;
-    if versions.is_empty() {
-        return Err(ApiError::not_found(format!("config of service `{service}` not found")));
-    }
-    let moves = store.list_market_configs(&service).await?;
-    let running = state.engine.market_configs(&service).await?;
+    // One more row than the page: the version before the page's last one, for its diff.
+    let mut versions = store.list_config_versions_page(&service, page.after, limit + 1).await?;
+    let older = if versions.len() as i64 > limit {
+        versions.pop()
+    } else {
+        None
+    };
+    let (Some(newest), Some(oldest)) = (versions.first(), versions.last()) else {
+        // An empty page: past the end of the log, or a service without config.
+        store.latest_config(&service).await?;
+        return Ok(paged(Vec::<ConfigLogEntry>::new(), limit, |e| e.version));
+    };
+    let (first, last) = (oldest.version, newest.version);
+    let moves = store.list_market_configs_of_versions(&service, first, last).await?;
+    let running = running_versions(&state, &service).await?;
     let changes: std::collections::HashMap<i64, ChangeRow> = store
-        .list_changes_of_config_versions(&service)
+        .list_changes_of_config_versions(&service, first, last)
         .await?
         .into_iter()
         .map(|c| (c.id, c))
         .collect();
-    let reviews = store.list_reviews_of_config_versions(&service).await?;
-    let mut entries = Vec::new();
+    let reviews = store.list_reviews_of_config_versions(&service, first, last).await?;
+    let mut entries = Vec::with_capacity(versions.len());
     for (i, v) in versions.iter().enumerate() {
-        let before = match versions.get(i + 1) {
+        let before = match versions.get(i + 1).or(older.as_ref()) {
             Some(older) => serde_json::to_value(older.layers()?).map_err(ApiError::internal)?,
             None => serde_json::json!({}),
         };
@@ -327,13 +351,27 @@ pub async fn config_log(
             diff: diff_lines(tandem_core::config::diff_configs(&before, &after)),
             markets: running
                 .iter()
-                .filter(|(_, (version, _))| *version == v.version)
+                .filter(|(_, version)| **version == v.version)
                 .map(|(m, _)| m.clone())
                 .collect(),
             moves: moves.iter().filter(|m| m.version == v.version).cloned().collect(),
         });
     }
-    Ok(Json(entries))
+    Ok(paged(entries, limit, |e| e.version))
+}
+
+/// The config version each market of the platform runs (markets never moved run the newest),
+/// by market id, in three queries.
+async fn running_versions(state: &AppState, service: &str) -> ApiResult<std::collections::BTreeMap<String, i64>> {
+    let store = &state.engine.store;
+    let platform = store.load_platform().await?;
+    let latest = store.latest_config(service).await?.version;
+    let pinned = store.market_config_versions(service).await?;
+    Ok(platform
+        .markets
+        .iter()
+        .map(|m| (m.id.clone(), pinned.get(&m.id).copied().unwrap_or(latest)))
+        .collect())
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]

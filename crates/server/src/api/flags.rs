@@ -1,9 +1,10 @@
 //! A service's feature-flag file: its versions, and a new one put in force. Evaluation is
 //! OFREP's (see [`crate::ofrep`]).
 
+use super::page::{Page, paged};
 use crate::AppState;
 use crate::auth::{Auth, Developer, Viewer};
-use crate::error::{ApiError, ApiResult, ErrorBody, JsonBody, PathParam};
+use crate::error::{ApiError, ApiResult, ErrorBody, JsonBody, PathParam, QueryParams};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -11,15 +12,24 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use tandem_store::{ChangeRow, FlagVersionRow};
 
-/// The versions of a service's flag file, newest (the one in force) first.
-#[utoipa::path(get, path = "/api/v1/services/{service}/flags", tag = "flags", params(("service" = String, Path)),
-    responses((status = 200, body = [FlagVersionRow]), (status = 401, body = ErrorBody)))]
+/// The versions of a service's flag file, newest (the one in force) first, a page at a time:
+/// the cursor is the `version` (see `docs/api.md`).
+#[utoipa::path(get, path = "/api/v1/services/{service}/flags", tag = "flags", params(("service" = String, Path), Page),
+    responses((status = 200, body = [FlagVersionRow], headers(("x-next-cursor" = i64, description = "`after` of the next page (a version), when this one is full"))),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn list_flag_versions(
     _: Auth<Viewer>,
     State(state): State<AppState>,
     PathParam(service): PathParam<String>,
-) -> ApiResult<Json<Vec<FlagVersionRow>>> {
-    Ok(Json(state.engine.store.list_flag_versions(&service).await?))
+    QueryParams(page): QueryParams<Page>,
+) -> ApiResult<Response> {
+    let limit = page.limit()?;
+    let versions = state
+        .engine
+        .store
+        .list_flag_versions_page(&service, page.after, limit)
+        .await?;
+    Ok(paged(versions, limit, |v| v.version))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -55,11 +65,9 @@ pub async fn put_flags(
         let row = state
             .engine
             .store
-            .list_flag_versions(&service)
-            .await?
-            .into_iter()
-            .find(|v| v.version == version)
-            .ok_or_else(|| ApiError::internal(format!("flag version {version} of {service} is missing")))?;
+            .get_flag_version(&service, version)
+            .await
+            .map_err(ApiError::internal)?;
         return Ok((StatusCode::CREATED, Json(row)).into_response());
     }
     Ok((StatusCode::ACCEPTED, Json(change)).into_response())

@@ -76,33 +76,42 @@ pub async fn get_idea(
     Ok(Json(idea_detail(&state.engine, idea).await?))
 }
 
+/// Whose commits to list, and which page of them.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct CommitQuery {
     pub service: String,
     /// Commits to answer, 1 to 500 (more is answered as 500); default 100.
     pub limit: Option<i64>,
+    /// The `sha` of the last commit of the previous page (its `X-Next-Cursor` header).
+    pub after: Option<String>,
 }
 
-/// A service's commits, newest first.
+/// A service's commits, newest first, a page at a time: the cursor is the `sha` (see
+/// `docs/api.md`).
 #[utoipa::path(get, path = "/api/v1/commits", tag = "ideas", params(CommitQuery),
-    responses((status = 200, body = [CommitRow]), (status = 400, body = ErrorBody)))]
+    responses((status = 200, body = [CommitRow], headers(("x-next-cursor" = String, description = "`after` of the next page (a sha), when this one is full"))),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn list_commits(
     _: Auth<Viewer>,
     State(state): State<AppState>,
     QueryParams(q): QueryParams<CommitQuery>,
-) -> ApiResult<Json<Vec<CommitRow>>> {
-    Ok(Json(
-        state
-            .engine
-            .store
-            .list_commits(
-                &q.service,
-                Page {
-                    limit: q.limit,
-                    after: None,
-                }
-                .limit()?,
-            )
-            .await?,
-    ))
+) -> ApiResult<Response> {
+    let limit = Page {
+        limit: q.limit,
+        after: None,
+    }
+    .limit()?;
+    let commits = state
+        .engine
+        .store
+        .list_commits_page(&q.service, q.after.as_deref(), limit)
+        .await?
+        .ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "`after` is no commit of `{}`: give the `X-Next-Cursor` of the previous page",
+                q.service
+            ))
+        })?;
+    Ok(paged(commits, limit, |c| c.sha.clone()))
 }

@@ -1,7 +1,9 @@
 //! Paging of the list routes. One scheme everywhere: `?limit=` (1 to [`MAX_LIMIT`], default
 //! [`DEFAULT_LIMIT`]) and `?after=<id>`, the id of the last row of the previous page; when a page
 //! is full, the `X-Next-Cursor` header gives the `after` of the next one. Rows keep the list's own
-//! order (newest first for runs, releases, rollouts and incidents; oldest first for ideas).
+//! order (newest first for runs, releases, rollouts, incidents, change requests, commits and
+//! versions; oldest first for ideas). A list of versions (config, flags, the config log) pages by
+//! `version`, commits by `sha`: their own ids.
 
 use crate::error::{ApiError, ApiResult};
 use axum::Json;
@@ -16,6 +18,7 @@ pub const MAX_LIMIT: i64 = 500;
 /// The header that carries the next page's `after`.
 pub const NEXT_CURSOR: HeaderName = HeaderName::from_static("x-next-cursor");
 
+/// `?limit=` and `?after=` of a list route.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct Page {
     /// Rows to answer, 1 to 500 (more is answered as 500); default 100.
@@ -38,7 +41,7 @@ impl Page {
 }
 
 /// A page of rows as JSON, with `X-Next-Cursor` (the last row's id) when the page is full.
-pub fn paged<T: Serialize>(rows: Vec<T>, limit: i64, id: impl Fn(&T) -> i64) -> Response {
+pub fn paged<T: Serialize, K: std::fmt::Display>(rows: Vec<T>, limit: i64, id: impl Fn(&T) -> K) -> Response {
     let mut headers = HeaderMap::new();
     if rows.len() as i64 >= limit
         && let Some(last) = rows.last()

@@ -1,18 +1,44 @@
-//! Ideas: where each stands, and in which markets its commits are live.
+//! Ideas: where each stands, and in which markets its commits are live. A page of ideas at a
+//! time, read in the same few queries whatever their number.
 
 use super::PageResult;
 use super::layout::{Nav, Page, badge, empty, page, when};
 use crate::AppState;
 use crate::auth::{PageAuth, Viewer};
-use crate::views::idea_detail;
-use axum::extract::State;
+use crate::views::ideas_detail;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
 use maud::html;
+use serde::Deserialize;
+use std::collections::HashMap;
+use tandem_store::CommitRow;
 
-pub async fn list(auth: PageAuth<Viewer>, State(state): State<AppState>) -> PageResult {
-    let mut ideas = Vec::new();
-    for idea in state.engine.store.list_ideas().await? {
-        ideas.push(idea_detail(&state.engine, idea).await?);
+/// Ideas per page.
+const PAGE_SIZE: i64 = 100;
+
+/// Which page of ideas to show: those past the idea with id `after`.
+#[derive(Debug, Default, Deserialize)]
+pub struct IdeasPageQuery {
+    after: Option<i64>,
+}
+
+/// `GET /ideas`: a page of ideas, oldest first, with a link to the next page when it is full.
+pub async fn list(
+    auth: PageAuth<Viewer>,
+    State(state): State<AppState>,
+    query: Result<Query<IdeasPageQuery>, QueryRejection>,
+) -> PageResult {
+    let Query(q) = query?;
+    let store = &state.engine.store;
+    let rows = store.list_ideas_page(q.after, PAGE_SIZE).await?;
+    let mut commits: HashMap<String, Vec<CommitRow>> = HashMap::new();
+    for (key, commit) in store.list_commits_of_ideas_page(q.after, PAGE_SIZE).await? {
+        commits.entry(key).or_default().push(commit);
     }
+    let ideas = ideas_detail(&state.engine, rows, &mut commits).await?;
+    let next = (ideas.len() as i64 >= PAGE_SIZE)
+        .then(|| ideas.last().map(|d| d.idea.id))
+        .flatten();
     let body = html! {
         div.page-head { h1 { "Ideas" } span.muted { "mention an idea's key in a commit message to link it" } a href="/flow" { "What shipped this week →" } }
         section.panel {
@@ -41,6 +67,9 @@ pub async fn list(auth: PageAuth<Viewer>, State(state): State<AppState>) -> Page
                         }
                     }
                 }
+            }
+            @if let Some(next) = next {
+                p { a href=(format!("/ideas?after={next}")) { "Later ideas →" } }
             }
         }
     };
