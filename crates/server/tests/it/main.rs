@@ -8,6 +8,7 @@ mod cross_site;
 mod dashboard_scale;
 mod launch;
 mod oidc;
+mod paging;
 mod secrets;
 mod security_model;
 mod sessions;
