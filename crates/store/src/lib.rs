@@ -2,6 +2,14 @@
 //! changes no caller. Every state change appends a row to `events` in the same transaction
 //! (a transactional outbox): the live views read it, and it is the hash-chained audit log
 //! (`audit` says who acts, `audit_log` reads and verifies it).
+//!
+//! Backends: every query is written once in SQL that SQLite and PostgreSQL both speak, and runs
+//! on the database named in one place, `backend` (`Db`, `Conn`, `Pool`). What the dialects
+//! write differently is a method of `backend::Dialect`, one per difference; each backend has its
+//! own migrations folder (`migrations/sqlite`) and its own way to connect. Numbers handed out
+//! in order (idea keys, versions) come from `counters`, safe with several writers. SQLite is
+//! the one backend today; PostgreSQL adds a `Dialect` variant, a migrations folder and a
+//! connection, and `Db` becomes `sqlx::Any`, with no caller touched (see `docs/store.md`).
 
 pub mod audit;
 mod audit_log;

@@ -183,9 +183,45 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
-    use crate::testing::store;
+    use crate::testing::{release, store};
+    use crate::{DeploymentCommit, NewDeployment};
     use std::time::Instant;
     use tandem_core::dora::{DAY_MS, Filter, History, Window};
+
+    #[tokio::test]
+    async fn commits_recorded_again_are_kept_once() {
+        let (_dir, store) = store().await;
+        let v1 = release(&store).await;
+        let new = NewDeployment {
+            rollout_id: None,
+            service: "shop",
+            market: "fr",
+            release_id: v1.id,
+        };
+        let deployment = store.insert_deployment(new).await.unwrap();
+        let commit = |sha: &str, at: i64| DeploymentCommit {
+            sha: sha.to_string(),
+            authored_at: at,
+            committed_at: at,
+        };
+        let id = deployment.id;
+        store
+            .insert_deployment_commits(id, &[commit("a", 1), commit("b", 2)])
+            .await
+            .unwrap();
+        store
+            .insert_deployment_commits(id, &[commit("b", 2), commit("c", 3)])
+            .await
+            .unwrap();
+        let shas: Vec<String> = store
+            .list_deployment_commits(id)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|(sha, _, _)| sha)
+            .collect();
+        assert_eq!(shas, ["c", "b", "a"]);
+    }
 
     /// One year of history — 100,000 commits, 25 markets, 50,000 deployments, 2,000 incidents —
     /// written to SQLite by `Store::seed_year`, then the four keys (total, and by market, service
