@@ -1,10 +1,10 @@
 //! Reading the audit log: filtered pages, newest first, with a cursor; and verifying its hash
 //! chain row by row (bounded memory: the rows are read in batches).
 
+use crate::backend::Builder;
 use crate::events::{EventRow, GENESIS, chain_hash};
 use crate::{Result, Store};
 use serde::{Deserialize, Serialize};
-use sqlx::{QueryBuilder, Sqlite};
 
 /// Most entries one page holds.
 pub const AUDIT_PAGE_MAX: i64 = 500;
@@ -72,7 +72,7 @@ fn like_literal(value: &str) -> String {
     value.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
 }
 
-fn push_filter<'a>(q: &mut QueryBuilder<'a, Sqlite>, f: &'a AuditFilter) {
+fn push_filter<'a>(q: &mut Builder<'a>, f: &'a AuditFilter) {
     if let Some(actor) = &f.actor {
         q.push(" AND actor = ").push_bind(actor);
     }
@@ -103,7 +103,7 @@ impl Store {
     /// One page of the audit log, newest first.
     pub async fn list_audit(&self, filter: &AuditFilter) -> Result<AuditPage> {
         let limit = filter.limit.clamp(1, AUDIT_PAGE_MAX);
-        let mut q = QueryBuilder::<Sqlite>::new("SELECT * FROM events WHERE 1 = 1");
+        let mut q = Builder::new("SELECT * FROM events WHERE 1 = 1");
         push_filter(&mut q, filter);
         q.push(" ORDER BY id DESC LIMIT ").push_bind(limit + 1);
         let mut entries: Vec<EventRow> = q.build_query_as().fetch_all(&self.pool).await?;

@@ -1,6 +1,7 @@
 //! Config kept by Tandem: every version of a service's layers, the version each market runs
 //! (moved by config deployments), and change requests with their reviews.
 
+use crate::counters::{Counter, take_next};
 use crate::events::append_event;
 use crate::{Result, Store, StoreError, from_json, now_ms, to_json};
 use serde::Serialize;
@@ -127,27 +128,24 @@ impl Store {
     /// Records version 1 of a service's config from the platform file, once: afterwards Tandem
     /// keeps the config and the platform file's `config` is not read again.
     pub(crate) async fn seed_config(
-        conn: &mut sqlx::SqliteConnection,
+        conn: &mut crate::backend::Conn,
         service: &str,
         layers: &ConfigLayers,
     ) -> Result<bool> {
-        let (count,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM config_versions WHERE service = $1")
-            .bind(service)
-            .fetch_one(&mut *conn)
-            .await?;
-        if count > 0 {
-            return Ok(false);
-        }
-        sqlx::query(
+        // Version 1 exists once the service has any version; a second writer's insert is a no-op.
+        let inserted = sqlx::query(
             "INSERT INTO config_versions (service, version, layers, created_by, message, change_id, created_at)
-             VALUES ($1, 1, $2, 'platform file', 'imported from the platform file', NULL, $3)",
+             SELECT $1, 1, $2, 'platform file', 'imported from the platform file', NULL, $3
+             WHERE NOT EXISTS (SELECT 1 FROM config_versions WHERE service = $1)
+             ON CONFLICT (service, version) DO NOTHING",
         )
         .bind(service)
         .bind(to_json(layers))
         .bind(now_ms())
         .execute(&mut *conn)
-        .await?;
-        Ok(true)
+        .await?
+        .rows_affected();
+        Ok(inserted > 0)
     }
 
     /// The newest config version of a service.
@@ -260,11 +258,7 @@ impl Store {
             change_id,
         } = new;
         let mut tx = self.writer.begin().await?;
-        let (latest,): (i64,) =
-            sqlx::query_as("SELECT COALESCE(MAX(version), 0) FROM config_versions WHERE service = $1")
-                .bind(service)
-                .fetch_one(&mut *tx)
-                .await?;
+        let latest = take_next(&mut tx, Counter::ConfigVersion { service }).await? - 1;
         if latest != base {
             return Err(StoreError::Conflict(format!(
                 "the config of {service} is at version {latest} now, not {base} as this change expects: edit it against version {latest}"
@@ -572,7 +566,7 @@ impl Store {
 }
 
 async fn insert_revision(
-    conn: &mut sqlx::SqliteConnection,
+    conn: &mut crate::backend::Conn,
     change_id: i64,
     revision: i64,
     author: &str,
@@ -591,7 +585,7 @@ async fn insert_revision(
 }
 
 pub(crate) async fn insert_market_config(
-    conn: &mut sqlx::SqliteConnection,
+    conn: &mut crate::backend::Conn,
     service: &str,
     market: &str,
     version: i64,

@@ -9,10 +9,11 @@
 //! that inserts it (PostgreSQL will need `pg_advisory_xact_lock` around the same steps).
 
 use crate::audit::{self, Actor};
+use crate::backend::Conn;
 use crate::{Result, Store, now_ms};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use sqlx::{FromRow, SqliteConnection};
+use sqlx::FromRow;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, FromRow, utoipa::ToSchema)]
 pub struct EventRow {
@@ -72,10 +73,7 @@ pub(crate) fn chain_hash(prev: &str, row: &EventRow) -> String {
 }
 
 /// Who to record: the request's caller (resolving the credential to its token), or the system.
-async fn resolve_actor(
-    conn: &mut SqliteConnection,
-    actor: Option<Actor>,
-) -> Result<(String, Option<String>, Option<String>)> {
+async fn resolve_actor(conn: &mut Conn, actor: Option<Actor>) -> Result<(String, Option<String>, Option<String>)> {
     let Some(actor) = actor else {
         return Ok((audit::SYSTEM.to_string(), None, None));
     };
@@ -102,7 +100,7 @@ async fn resolve_actor(
 /// the audit log existed), in id order; rows without an actor get `fill`'s. Returns the last
 /// row's id and hash.
 pub(crate) async fn seal_unhashed(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     fill: Option<&(String, Option<String>, Option<String>)>,
 ) -> Result<(i64, String)> {
     let last: Option<(i64, String)> =
@@ -146,18 +144,13 @@ pub(crate) async fn seal_unhashed(
 
 /// Appends an event; call it with the transaction that makes the change. The actor is the
 /// current request's caller (see [`crate::audit`]) or the system.
-pub(crate) async fn append_event(
-    conn: &mut SqliteConnection,
-    kind: &str,
-    subject: &str,
-    data: serde_json::Value,
-) -> Result<()> {
+pub(crate) async fn append_event(conn: &mut Conn, kind: &str, subject: &str, data: serde_json::Value) -> Result<()> {
     append_entry(conn, kind, subject, data, "ok").await.map(|_| ())
 }
 
 /// Appends one chained row with `outcome`; returns its id.
 pub(crate) async fn append_entry(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     kind: &str,
     subject: &str,
     data: serde_json::Value,

@@ -1,5 +1,6 @@
 //! Feature-flag files: every version of each service's file is kept; the newest is in force.
 
+use crate::counters::{Counter, take_next};
 use crate::events::append_event;
 use crate::{Result, Store, StoreError, now_ms};
 use serde::Serialize;
@@ -31,11 +32,7 @@ impl Store {
         reason: Option<&str>,
     ) -> Result<FlagVersionRow> {
         let mut tx = self.writer.begin().await?;
-        let (next,): (i64,) =
-            sqlx::query_as("SELECT COALESCE(MAX(version), 0) + 1 FROM flag_versions WHERE service = $1")
-                .bind(service)
-                .fetch_one(&mut *tx)
-                .await?;
+        let next = take_next(&mut tx, Counter::FlagVersion { service }).await?;
         let row: FlagVersionRow = sqlx::query_as(
             "INSERT INTO flag_versions (service, version, text, etag, created_by, reason, created_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *",

@@ -2,8 +2,8 @@
 //! arrivals in markets, the services' recorded histories, green runs, releases and what each
 //! market runs now. A fixed number of queries, whatever the number of ideas and markets.
 
+use crate::backend::Builder;
 use crate::{IdeaRow, Result, Store, from_json};
-use sqlx::{QueryBuilder, Sqlite};
 use std::collections::{BTreeSet, HashMap};
 use tandem_core::flow::{Arrival, FlowContext, FlowRelease, GraphCommit, GreenRun, IdeaCommit, IdeaFacts, LiveRelease};
 
@@ -15,7 +15,7 @@ pub struct FlowFacts {
 }
 
 /// Appends `(…)` with one bound value per item.
-fn push_list<'a>(query: &mut QueryBuilder<'a, Sqlite>, items: &'a [String]) {
+fn push_list<'a>(query: &mut Builder<'a>, items: &'a [String]) {
     query.push("(");
     let mut list = query.separated(", ");
     for item in items {
@@ -55,14 +55,14 @@ impl Store {
         }
         let keys: Vec<String> = ideas.iter().map(|i| i.key.clone()).collect();
 
-        let mut query = QueryBuilder::<Sqlite>::new(
+        let mut query = Builder::new(
             "SELECT ci.idea_key, c.service, c.sha, c.authored_at FROM commit_ideas ci
              JOIN commits c ON c.service = ci.service AND c.sha = ci.sha WHERE ci.idea_key IN ",
         );
         push_list(&mut query, &keys);
         let commits: Vec<(String, String, String, i64)> = query.build_query_as().fetch_all(&self.pool).await?;
 
-        let mut query = QueryBuilder::<Sqlite>::new(
+        let mut query = Builder::new(
             "SELECT ci.idea_key, d.service, d.market, dc.sha, d.finished_at, r.version FROM deployment_commits dc
              JOIN deployments d ON d.id = dc.deployment_id
              JOIN releases r ON r.id = d.release_id
@@ -138,7 +138,7 @@ impl Store {
             return Ok(FlowContext::new(markets, pilot, &[], vec![], vec![], vec![]));
         }
 
-        let mut query = QueryBuilder::<Sqlite>::new("SELECT service, sha, parents FROM commits WHERE service IN ");
+        let mut query = Builder::new("SELECT service, sha, parents FROM commits WHERE service IN ");
         push_list(&mut query, services);
         let history: Vec<(String, String, String)> = query.build_query_as().fetch_all(&self.pool).await?;
         let history: Vec<GraphCommit> = history
@@ -150,7 +150,7 @@ impl Store {
             })
             .collect();
 
-        let mut query = QueryBuilder::<Sqlite>::new(
+        let mut query = Builder::new(
             "SELECT id, service, commit_sha, finished_at FROM runs
              WHERE state = 'success' AND finished_at IS NOT NULL AND service IN ",
         );
@@ -166,9 +166,7 @@ impl Store {
             })
             .collect();
 
-        let mut query = QueryBuilder::<Sqlite>::new(
-            "SELECT service, version, commit_sha, created_at FROM releases WHERE service IN ",
-        );
+        let mut query = Builder::new("SELECT service, version, commit_sha, created_at FROM releases WHERE service IN ");
         push_list(&mut query, services);
         let releases: Vec<(String, String, String, i64)> = query.build_query_as().fetch_all(&self.pool).await?;
         let releases = releases
@@ -181,7 +179,7 @@ impl Store {
             })
             .collect();
 
-        let mut query = QueryBuilder::<Sqlite>::new(
+        let mut query = Builder::new(
             "SELECT d.service, d.market, r.version, r.commit_sha, COALESCE(d.finished_at, d.started_at)
              FROM deployments d JOIN releases r ON r.id = d.release_id
              WHERE d.state = 'live' AND d.service IN ",

@@ -1,5 +1,6 @@
 //! Ideas and the commits that mention them.
 
+use crate::counters::{Counter, take_next};
 use crate::events::append_event;
 use crate::{Result, Store, StoreError, now_ms, to_json};
 use serde::Serialize;
@@ -54,9 +55,7 @@ impl Store {
             return Err(StoreError::Conflict("an idea needs a title".into()));
         }
         let mut tx = self.writer.begin().await?;
-        let (next,): (i64,) = sqlx::query_as("SELECT COALESCE(MAX(id), 0) + 1 FROM ideas")
-            .fetch_one(&mut *tx)
-            .await?;
+        let next = take_next(&mut tx, Counter::Idea).await?;
         let key = idea_key(next);
         let row: IdeaRow = sqlx::query_as(
             "INSERT INTO ideas (id, key, title, markets, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING *",

@@ -246,7 +246,7 @@ impl Store {
     }
 }
 
-async fn get(conn: &mut sqlx::SqliteConnection, id: i64) -> Result<IncidentRow> {
+async fn get(conn: &mut crate::backend::Conn, id: i64) -> Result<IncidentRow> {
     sqlx::query_as("SELECT * FROM incidents WHERE id = $1")
         .bind(id)
         .fetch_optional(conn)

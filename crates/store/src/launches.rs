@@ -2,10 +2,11 @@
 //! readiness checklist it passed. The platform file says where a market starts; a recorded
 //! launch wins over its `state: planned` at every sync, so a launch survives restarts.
 
+use crate::backend::Conn;
 use crate::events::append_event;
 use crate::{Result, Store, StoreError, now_ms};
 use serde::Serialize;
-use sqlx::{FromRow, SqliteConnection};
+use sqlx::FromRow;
 
 #[derive(Debug, Clone, Serialize, FromRow, utoipa::ToSchema)]
 pub struct LaunchRow {
@@ -74,7 +75,7 @@ impl Store {
 
 /// Puts recorded facts over the platform file's launch states, in the sync's transaction: a
 /// launched market is live; a planned market that already ran a release is launching.
-pub(crate) async fn apply_launches(conn: &mut SqliteConnection) -> Result<()> {
+pub(crate) async fn apply_launches(conn: &mut Conn) -> Result<()> {
     sqlx::query("UPDATE markets SET state = 'live' WHERE id IN (SELECT market FROM market_launches)")
         .execute(&mut *conn)
         .await?;

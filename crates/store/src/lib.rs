@@ -2,16 +2,26 @@
 //! changes no caller. Every state change appends a row to `events` in the same transaction
 //! (a transactional outbox): the live views read it, and it is the hash-chained audit log
 //! (`audit` says who acts, `audit_log` reads and verifies it).
+//!
+//! Backends: every query is written once in SQL that SQLite and PostgreSQL both speak, and runs
+//! on the database named in one place, `backend` (`Db`, `Conn`, `Pool`). What the dialects
+//! write differently is a method of `backend::Dialect`, one per difference; each backend has its
+//! own migrations folder (`migrations/sqlite`) and its own way to connect. Numbers handed out
+//! in order (idea keys, versions) come from `counters`, safe with several writers. SQLite is
+//! the one backend today; PostgreSQL adds a `Dialect` variant, a migrations folder and a
+//! connection, and `Db` becomes `sqlx::Any`, with no caller touched (see `docs/store.md`).
 
 pub mod audit;
 mod audit_log;
+mod backend;
 #[cfg(any(test, feature = "bench"))]
 mod bench;
 mod blobs;
 mod caches;
 mod catalog;
 mod configs;
-mod control;
+mod counters;
+mod decisions;
 mod deliveries;
 mod events;
 mod flags;
@@ -40,7 +50,7 @@ pub use catalog::{MarketRow, ServiceRow, WaveRow};
 pub use configs::{
     ChangeReviewRow, ChangeRevisionRow, ChangeRow, ConfigVersionRow, MarketConfigRow, NewChange, NewConfigVersion,
 };
-pub use control::{DecisionRow, GateResultRow, MarketGateRow, NewDecision, NewGateResult};
+pub use decisions::{DecisionRow, GateResultRow, MarketGateRow, NewDecision, NewGateResult};
 pub use deliveries::{Claim, DeliveryRow, NewDelivery};
 pub use events::EventRow;
 pub use flags::FlagVersionRow;
@@ -62,10 +72,9 @@ pub use secrets::{SecretRow, SecretValue};
 pub use sessions::{LoginCodeRow, NewSession, SessionRow};
 pub use tokens::TokenRow;
 
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use backend::{Dialect, Pool};
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 /// What can go wrong in the store.
 #[derive(Debug, thiserror::Error)]
@@ -96,19 +105,15 @@ impl StoreError {
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
-/// How long a writer waits for SQLite's lock before giving up; writes are short, so 5 s means
-/// something is stuck.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
-
 /// The database and the blob files of one data folder.
 #[derive(Clone, Debug)]
 pub struct Store {
     /// Readers: WAL lets them run beside the writer.
-    pool: SqlitePool,
-    /// The one writer connection. SQLite allows one writer at a time; funnelling every write
-    /// through one connection makes writers queue here instead of failing with SQLITE_BUSY
-    /// when a read transaction upgrades to a write.
-    writer: SqlitePool,
+    pool: Pool,
+    /// Writers: on SQLite, the one writer connection (see `backend/sqlite.rs`).
+    writer: Pool,
+    /// The statements the backend writes its own way.
+    dialect: Dialect,
     blobs: BlobStore,
     data_dir: PathBuf,
 }
@@ -121,30 +126,16 @@ impl Store {
             context: format!("cannot create data folder {}", data_dir.display()),
             source,
         })?;
-        let db = data_dir.join("tandem.db");
-        let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", db.display()))?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
-            .foreign_keys(true)
-            .busy_timeout(BUSY_TIMEOUT);
-        let writer = SqlitePoolOptions::new()
-            .max_connections(1)
-            .connect_with(options.clone())
-            .await?;
-        sqlx::migrate!("migrations/sqlite").run(&writer).await?;
+        let (pool, writer) = backend::open_pools(&data_dir.join("tandem.db")).await?;
         // Rows from before the audit log, or written by a migration, join the chain now.
         let mut tx = writer.begin().await?;
         events::seal_unhashed(&mut tx, None).await?;
         tx.commit().await?;
-        let pool = SqlitePoolOptions::new()
-            .max_connections(8)
-            .connect_with(options.read_only(true))
-            .await?;
         let blobs = BlobStore::open(&data_dir.join("blobs"))?;
         Ok(Self {
             pool,
             writer,
+            dialect: Dialect::Sqlite,
             blobs,
             data_dir: data_dir.to_path_buf(),
         })

@@ -27,7 +27,7 @@ pub struct PackedLog {
 }
 
 /// Records a packed log's chunks (and an event) in `tx`.
-pub(crate) async fn record_chunks(tx: &mut sqlx::SqliteConnection, log: &PackedLog) -> Result<()> {
+pub(crate) async fn record_chunks(tx: &mut crate::backend::Conn, log: &PackedLog) -> Result<()> {
     for (seq, (start, length, chunk)) in log.chunks.iter().enumerate() {
         sqlx::query(
             "INSERT INTO log_chunks (log_digest, seq, start, length, digest) VALUES ($1, $2, $3, $4, $5)

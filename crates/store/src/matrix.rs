@@ -2,6 +2,7 @@
 //! market of the catalog, the few deployments that say what runs there. Found through the
 //! `deployments_by_state` index, so the cost does not grow with the history.
 
+use crate::backend::{Builder, IDS_PER_QUERY, push_in_list};
 use crate::rollouts::DeploymentRow;
 use crate::{Result, Store};
 use std::collections::HashMap;
@@ -39,15 +40,13 @@ impl Store {
             .flat_map(|(_, _, live, flying, latest)| [*live, *flying, *latest])
             .flatten()
             .collect();
-        let rows: HashMap<i64, DeploymentRow> = sqlx::query_as::<_, DeploymentRow>(
-            "SELECT * FROM deployments WHERE id IN (SELECT value FROM json_each($1))",
-        )
-        .bind(crate::to_json(&ids))
-        .fetch_all(&self.pool)
-        .await?
-        .into_iter()
-        .map(|d| (d.id, d))
-        .collect();
+        let mut rows: HashMap<i64, DeploymentRow> = HashMap::new();
+        for chunk in ids.chunks(IDS_PER_QUERY) {
+            let mut query = Builder::new("SELECT * FROM deployments WHERE id IN ");
+            push_in_list(&mut query, chunk.iter().copied());
+            let found: Vec<DeploymentRow> = query.build_query_as().fetch_all(&self.pool).await?;
+            rows.extend(found.into_iter().map(|d| (d.id, d)));
+        }
         let row = |id: Option<i64>| id.and_then(|id| rows.get(&id).cloned());
         Ok(picks
             .into_iter()

@@ -55,8 +55,8 @@ impl Store {
     pub async fn insert_deployment_commits(&self, deployment_id: i64, commits: &[DeploymentCommit]) -> Result<()> {
         let mut tx = self.writer.begin().await?;
         for chunk in commits.chunks(200) {
-            let mut query = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
-                "INSERT OR IGNORE INTO deployment_commits (deployment_id, sha, authored_at, committed_at) ",
+            let mut query = crate::backend::Builder::new(
+                "INSERT INTO deployment_commits (deployment_id, sha, authored_at, committed_at) ",
             );
             query.push_values(chunk, |mut row, c| {
                 row.push_bind(deployment_id)
@@ -64,6 +64,7 @@ impl Store {
                     .push_bind(c.authored_at)
                     .push_bind(c.committed_at);
             });
+            query.push(" ON CONFLICT (deployment_id, sha) DO NOTHING");
             query.build().execute(&mut *tx).await?;
         }
         let data = serde_json::json!({ "deployment": deployment_id, "commits": commits.len() });
@@ -96,23 +97,12 @@ impl Store {
     /// when the next deployment to its market was a rollback that went live; its wave is its
     /// market's place in its rollout's plan; it counts as production when its market is live.
     pub async fn dora_history(&self) -> Result<(Vec<Deployment>, Vec<Incident>)> {
-        // One row per service and market, its deployments packed by SQLite in order, one per
-        // line: `id|rollout|kind|state|started|finished|change opened|author times`. Decoding
+        // One row per service and market, its deployments packed by the database in order, one
+        // per line: `id|rollout|kind|state|started|finished|change opened|author times`. Decoding
         // a row per deployment through the driver costs far more than splitting text.
-        let markets: Vec<(String, String, String)> = sqlx::query_as(
-            "SELECT d.service, d.market, group_concat(
-                    d.id || '|' || COALESCE(d.rollout_id, '') || '|' || d.kind || '|' || d.state || '|' ||
-                    d.started_at || '|' || d.finished_at || '|' || COALESCE(c.created_at, '') || '|' ||
-                    COALESCE((SELECT group_concat(authored_at, ' ') FROM deployment_commits WHERE deployment_id = d.id), ''),
-                    char(10) ORDER BY d.id)
-             FROM deployments d
-             LEFT JOIN rollouts r ON r.id = d.rollout_id
-             LEFT JOIN change_requests c ON c.id = r.change_id
-             WHERE d.finished_at IS NOT NULL
-             GROUP BY d.service, d.market ORDER BY d.service, d.market",
-        )
-        .fetch_all(&self.pool)
-        .await?;
+        let markets: Vec<(String, String, String)> = sqlx::query_as(self.dialect.packed_deployment_history())
+            .fetch_all(&self.pool)
+            .await?;
         let plans: Vec<(i64, String)> = sqlx::query_as("SELECT id, plan FROM rollouts")
             .fetch_all(&self.pool)
             .await?;
@@ -193,9 +183,45 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
-    use crate::testing::store;
+    use crate::testing::{release, store};
+    use crate::{DeploymentCommit, NewDeployment};
     use std::time::Instant;
     use tandem_core::dora::{DAY_MS, Filter, History, Window};
+
+    #[tokio::test]
+    async fn commits_recorded_again_are_kept_once() {
+        let (_dir, store) = store().await;
+        let v1 = release(&store).await;
+        let new = NewDeployment {
+            rollout_id: None,
+            service: "shop",
+            market: "fr",
+            release_id: v1.id,
+        };
+        let deployment = store.insert_deployment(new).await.unwrap();
+        let commit = |sha: &str, at: i64| DeploymentCommit {
+            sha: sha.to_string(),
+            authored_at: at,
+            committed_at: at,
+        };
+        let id = deployment.id;
+        store
+            .insert_deployment_commits(id, &[commit("a", 1), commit("b", 2)])
+            .await
+            .unwrap();
+        store
+            .insert_deployment_commits(id, &[commit("b", 2), commit("c", 3)])
+            .await
+            .unwrap();
+        let shas: Vec<String> = store
+            .list_deployment_commits(id)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|(sha, _, _)| sha)
+            .collect();
+        assert_eq!(shas, ["c", "b", "a"]);
+    }
 
     /// One year of history — 100,000 commits, 25 markets, 50,000 deployments, 2,000 incidents —
     /// written to SQLite by `Store::seed_year`, then the four keys (total, and by market, service

@@ -114,7 +114,8 @@ impl Store {
                          VALUES ($1, $2, $3, $4, $5, 1, $6, $6, $6, $6)
                          ON CONFLICT (service, market, metric, resolution, bucket) DO UPDATE SET
                            count = series_buckets.count + 1, sum = series_buckets.sum + excluded.sum,
-                           min = MIN(series_buckets.min, excluded.min), max = MAX(series_buckets.max, excluded.max),
+                           min = CASE WHEN excluded.min < series_buckets.min THEN excluded.min ELSE series_buckets.min END,
+                           max = CASE WHEN excluded.max > series_buckets.max THEN excluded.max ELSE series_buckets.max END,
                            last = excluded.last",
                     )
                     .bind(&p.service)

@@ -1,5 +1,7 @@
 //! Releases: immutable, versioned bundles of artifacts built from one commit by one run.
 
+use crate::backend::{Builder, IDS_PER_QUERY, push_in_list};
+use crate::counters::{Counter, take_next};
 use crate::events::append_event;
 use crate::{Result, Store, StoreError, from_json, now_ms, to_json};
 use serde::{Deserialize, Serialize};
@@ -74,11 +76,7 @@ impl Store {
         config_schema: Option<&str>,
     ) -> Result<ReleaseRow> {
         let mut tx = self.writer.begin().await?;
-        let (count,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM releases WHERE service = $1")
-            .bind(service)
-            .fetch_one(&mut *tx)
-            .await?;
-        let version = format!("v{}", count + 1);
+        let version = format!("v{}", take_next(&mut tx, Counter::Release { service }).await?);
         let row: ReleaseRow = sqlx::query_as(
             "INSERT INTO releases (service, version, commit_sha, run_id, spec, created_at, builder, config_schema)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING *",
@@ -118,12 +116,14 @@ impl Store {
 
     /// The versions of the releases `ids` names, by id (an unknown id is left out).
     pub async fn list_release_versions(&self, ids: &[i64]) -> Result<std::collections::HashMap<i64, String>> {
-        let rows: Vec<(i64, String)> =
-            sqlx::query_as("SELECT id, version FROM releases WHERE id IN (SELECT value FROM json_each($1))")
-                .bind(to_json(&ids))
-                .fetch_all(&self.pool)
-                .await?;
-        Ok(rows.into_iter().collect())
+        let mut versions = std::collections::HashMap::new();
+        for chunk in ids.chunks(IDS_PER_QUERY) {
+            let mut query = Builder::new("SELECT id, version FROM releases WHERE id IN ");
+            push_in_list(&mut query, chunk.iter().copied());
+            let rows: Vec<(i64, String)> = query.build_query_as().fetch_all(&self.pool).await?;
+            versions.extend(rows);
+        }
+        Ok(versions)
     }
 
     /// Releases, newest first, optionally of one service.

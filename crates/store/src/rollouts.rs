@@ -556,11 +556,7 @@ impl Store {
 }
 
 /// Who holds the lock of one of `markets` of `service`, as a sentence; `None` when all are free.
-async fn first_lock_holder(
-    conn: &mut sqlx::SqliteConnection,
-    service: &str,
-    markets: &[&str],
-) -> Result<Option<String>> {
+async fn first_lock_holder(conn: &mut crate::backend::Conn, service: &str, markets: &[&str]) -> Result<Option<String>> {
     let held: Vec<(String, String, i64)> =
         sqlx::query_as("SELECT market, holder, acquired_at FROM market_locks WHERE service = $1 ORDER BY market")
             .bind(service)
@@ -575,7 +571,7 @@ async fn first_lock_holder(
 }
 
 async fn take_locks(
-    conn: &mut sqlx::SqliteConnection,
+    conn: &mut crate::backend::Conn,
     service: &str,
     markets: &[&str],
     rollout_id: i64,
@@ -597,7 +593,7 @@ async fn take_locks(
     Ok(())
 }
 
-async fn release_locks(conn: &mut sqlx::SqliteConnection, rollout_id: i64) -> Result<()> {
+async fn release_locks(conn: &mut crate::backend::Conn, rollout_id: i64) -> Result<()> {
     sqlx::query("DELETE FROM market_locks WHERE rollout_id = $1")
         .bind(rollout_id)
         .execute(conn)

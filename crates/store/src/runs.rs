@@ -84,7 +84,7 @@ pub struct NewJob {
 
 /// A job's start (when given) and its steps' rows as they are now, in `tx`.
 async fn write_progress(
-    tx: &mut sqlx::SqliteConnection,
+    tx: &mut crate::backend::Conn,
     job_id: i64,
     started_at: Option<i64>,
     steps: &[StepRow],

@@ -43,20 +43,14 @@ impl Store {
             message: e.to_string(),
         })?;
         let mut tx = self.writer.begin().await?;
-        let previous: Option<(i64,)> = sqlx::query_as("SELECT version FROM secret_values WHERE name = $1")
-            .bind(name)
-            .fetch_optional(&mut *tx)
-            .await?;
-        let version = previous.map_or(1, |(v,)| v + 1);
         let row: SecretRow = sqlx::query_as(
             "INSERT INTO secret_values (name, version, key_id, nonce, sealed, updated_at, updated_by)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)
-             ON CONFLICT (name) DO UPDATE SET version = $2, key_id = $3, nonce = $4, sealed = $5,
-                 updated_at = $6, updated_by = $7
+             VALUES ($1, 1, $2, $3, $4, $5, $6)
+             ON CONFLICT (name) DO UPDATE SET version = secret_values.version + 1, key_id = $2, nonce = $3, sealed = $4,
+                 updated_at = $5, updated_by = $6
              RETURNING name, version, updated_at, updated_by",
         )
         .bind(name)
-        .bind(version)
         .bind(key.id())
         .bind(hex::encode(nonce))
         .bind(hex::encode(sealed))
@@ -64,7 +58,8 @@ impl Store {
         .bind(by)
         .fetch_one(&mut *tx)
         .await?;
-        let data = serde_json::json!({ "name": name, "version": version, "by": by, "rotated": previous.is_some() });
+        // Versions restart at 1 after a delete; the upsert counts them, so two writers never share one.
+        let data = serde_json::json!({ "name": name, "version": row.version, "by": by, "rotated": row.version > 1 });
         append_event(&mut tx, "secret.set", &format!("secret/{name}"), data).await?;
         tx.commit().await?;
         Ok(row)

@@ -1,5 +1,7 @@
-//! What steers a rollout besides its plan: people's decisions (skip a market, approve or
-//! promote a wave, override a freeze) and the recorded result of every gate.
+//! Decisions and gate results of rollouts: what steers a rollout besides its plan. People's
+//! decisions (skip a market, approve or promote a wave, override a freeze) in
+//! `rollout_decisions`, and the recorded result of every gate of every deployment in
+//! `gate_results`.
 
 use crate::events::append_event;
 use crate::{Result, RolloutRow, Store, StoreError, now_ms};

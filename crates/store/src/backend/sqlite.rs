@@ -1,0 +1,200 @@
+//! The SQLite backend: how a data folder's database is opened (WAL, one writer connection,
+//! readers beside it) and the statements only SQLite writes this way.
+
+use super::{Dialect, Pool};
+use crate::Result;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+/// How long a writer waits for SQLite's lock before giving up; writes are short, so 5 s means
+/// something is stuck.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How many read connections run beside the writer.
+const READERS: u32 = 8;
+
+/// Opens (creating if needed) the database file `db` and applies pending migrations; returns
+/// `(readers, writer)`. The writer is one connection: SQLite allows one writer at a time, and
+/// funnelling every write through it makes writers queue there instead of failing with
+/// SQLITE_BUSY when a read transaction upgrades to a write.
+pub(crate) async fn open_pools(db: &Path) -> Result<(Pool, Pool)> {
+    let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", db.display()))?
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Normal)
+        .foreign_keys(true)
+        .busy_timeout(BUSY_TIMEOUT);
+    let writer = SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect_with(options.clone())
+        .await?;
+    Dialect::Sqlite.migrator().run(&writer).await?;
+    let readers = SqlitePoolOptions::new()
+        .max_connections(READERS)
+        .connect_with(options.read_only(true))
+        .await?;
+    Ok((readers, writer))
+}
+
+/// See [`Dialect::packed_deployment_history`]: `group_concat(… ORDER BY …)` (SQLite 3.44) and
+/// `char(10)` for the line break; `||` turns integers into text.
+pub(super) const PACKED_DEPLOYMENT_HISTORY: &str = "SELECT d.service, d.market, group_concat(
+        d.id || '|' || COALESCE(d.rollout_id, '') || '|' || d.kind || '|' || d.state || '|' ||
+        d.started_at || '|' || d.finished_at || '|' || COALESCE(c.created_at, '') || '|' ||
+        COALESCE((SELECT group_concat(authored_at, ' ') FROM deployment_commits WHERE deployment_id = d.id), ''),
+        char(10) ORDER BY d.id)
+     FROM deployments d
+     LEFT JOIN rollouts r ON r.id = d.rollout_id
+     LEFT JOIN change_requests c ON c.id = r.change_id
+     WHERE d.finished_at IS NOT NULL
+     GROUP BY d.service, d.market ORDER BY d.service, d.market";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The SHA-384 (what sqlx records in `_sqlx_migrations.checksum`) of every landed
+    /// migration, as first committed. A data folder records these when it migrates and refuses
+    /// to open if a file it applied has changed: a landed migration is never edited, and a move
+    /// of the folder must keep its files byte for byte.
+    const LANDED: &[(i64, &str)] = &[
+        (
+            1,
+            "feed891d111a84376895361ed22d91242eb236c73c0665ef2c7e13539f7579f963b78e05bb41f3c80d6476287c648730",
+        ),
+        (
+            2,
+            "78b36d73e67c671615559caef3fbd39a5672edb18afd880ce7610ed32698dbd8ce7c7216bb683901c0c9900f8b97335a",
+        ),
+        (
+            3,
+            "87f3c39dc8e1a2b9523441f77748881a814318f8c4367995d9eea62b7dedf15baabedfe0d7af3beafb4eb3cdeb0cfbad",
+        ),
+        (
+            4,
+            "41ca20e5bab767485efc72c4bd744c92332f05c0dbd32f8602cee3e4016e49b411abbfb6ea6c006e4f89e22f48e3e552",
+        ),
+        (
+            5,
+            "3aaa85f39bd035cfc7316490e32437cf634b6ab33f794a9d3217f28c55c639dc5a63cb57fbbaeee13da2a02536b17f21",
+        ),
+        (
+            6,
+            "320e1b016dd7cfb14eb4fb30cad14638a809012a53afd5b1640b5b5549c53a796de5e64f3117ca730ff8ea400f371775",
+        ),
+        (
+            7,
+            "80cc30194bb4d5af76012e1b06c0286d55720548610da55588b464bc53cd81a990679200ce1cbbcd9099987b0551c599",
+        ),
+        (
+            8,
+            "8f4c88e4a4bccbd568546b1f2ea5f68fc2836f0d7110187a19927b761b9dcfb26a945cba0169d8e66dc26ca24d320a70",
+        ),
+        (
+            9,
+            "8f3d15020125e7d5d83260dacfe4bc4299b8bb15c4ce6b37bb82fee0189db1f2c90159f9b1ab68f928424066a94359ce",
+        ),
+        (
+            10,
+            "7b425a18bfae0a2ecbdd2e0ee088a0c50e488f2846b987f144ed7d4779f6f85be0cb3e085fe0c8d80ba701ee1bcbf1eb",
+        ),
+        (
+            11,
+            "05753281f214bf1ea907e9fe7da9f3e218a61ab9502628f7a883273df52dfc0ef53d6f90c4db6b24a71e957724fb0760",
+        ),
+        (
+            12,
+            "a192c0a67285e34e01880e69295e90bd4099b6dd8db04f4e10c5b04167d7958530c918116344a346c1df23c20767c34e",
+        ),
+        (
+            13,
+            "426c32feb50252bd2e92da72280aae6bef36a4b84abcfc971c03380caf50a0ccc47b820ab19cfef7082ad1da28304a3f",
+        ),
+        (
+            14,
+            "72b5a24833ee8db7de5c2730ba3c955e5b73c6056fa57a8a0a419b653a00984fb8d4cb707572c33b866afb3cdbe9e112",
+        ),
+        (
+            15,
+            "fe6f3fe5d24cebe2f9546e5428b379ad8072e6b05e11f48f3f34c47d4fe8023c8725af8515bb79784e7269057f91adfc",
+        ),
+        (
+            16,
+            "74878ff43e50637c1d559b1ec83d079f8b99a14a40bd7324a2e8caf278bfd5395349fc13fd40a65942db2b67ac9a6031",
+        ),
+        (
+            17,
+            "5d8badc1919f4299ac83604a2abeb899d427cdc97e18c5bb0ba3a17c561815662fc2d3cd1360d4dce6fb996b9777077a",
+        ),
+        (
+            18,
+            "ebaf826960be3619ab1f1620046a84e25417c530c8312fbf39dda4ac3af480f97b610055a796bedb9cd3f7fb0a00a40f",
+        ),
+        (
+            19,
+            "7f25e22cff3733e2f283e0bc31952e20545a2b3d6323ac28022649fc07a98e294a39240b19c9e92a36e1832608cd7980",
+        ),
+        (
+            20,
+            "33f215aa9c8ad36ae78941ee75fa20b2e06b719162cea28641f443ba4711d3e83151013079832306320ac9e3ca4dc314",
+        ),
+        (
+            21,
+            "78417c1b74fd65386ff650221543f028d32c06f24e8f55ac3902a1be170b3dabb224d4b26f4170147a34f9ca35747061",
+        ),
+        (
+            22,
+            "103b91b5ced76a44e86c6a2216f1fb3196b657c666ae9ff7103be2c52a0ff23c83acf0378122dde35d1ba466ed613b96",
+        ),
+        (
+            25,
+            "8dfafa893a80514ee30fae40e7695ae34a3432ae52c39ea123c81a55a59ed77aab5233f3b5facfd7eb3bc5ff29aa6393",
+        ),
+        (
+            26,
+            "af9e380fcba677ae1702076d37d4f1adbb5353febb5689624715cf48d82790eb7258849b6c838e3a7aa2e9d0af3087cc",
+        ),
+    ];
+
+    #[test]
+    fn landed_migrations_keep_the_checksums_databases_recorded() {
+        let found: Vec<(i64, String)> = Dialect::Sqlite
+            .migrator()
+            .migrations
+            .iter()
+            .map(|m| (m.version, hex::encode(&m.checksum)))
+            .collect();
+        for (version, checksum) in LANDED {
+            let now = found.iter().find(|(v, _)| v == version).map(|(_, c)| c.as_str());
+            assert_eq!(now, Some(*checksum), "migration {version} was changed or removed");
+        }
+        let versions: Vec<i64> = found.iter().map(|(v, _)| *v).collect();
+        assert!(versions.windows(2).all(|w| w[0] < w[1]), "{versions:?}");
+    }
+
+    #[tokio::test]
+    async fn a_database_migrated_by_an_earlier_build_opens_and_carries_on() {
+        // A data folder as a build before `id_counters` left it: ideas T-1 and T-2.
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("tandem.db");
+        let options = SqliteConnectOptions::new().filename(&db).create_if_missing(true);
+        let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
+        let mut before = Dialect::Sqlite.migrator();
+        before.migrations = before.migrations.iter().filter(|m| m.version < 26).cloned().collect();
+        before.run(&pool).await.unwrap();
+        sqlx::query(
+            "INSERT INTO ideas (id, key, title, markets, created_at) VALUES (1, 'T-1', 'a', '[]', 1), (2, 'T-2', 'b', '[]', 2)",
+        )
+        .execute(&pool)
+        .await
+        .unwrap();
+        pool.close().await;
+
+        let store = crate::Store::open(dir.path()).await.unwrap();
+        assert_eq!(store.insert_idea("c", &[]).await.unwrap().key, "T-3");
+        let keys: Vec<String> = store.list_ideas().await.unwrap().into_iter().map(|i| i.key).collect();
+        assert_eq!(keys, ["T-1", "T-2", "T-3"]);
+    }
+}
