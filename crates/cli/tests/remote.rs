@@ -10,6 +10,7 @@ use common::{Server, stderr};
 use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
 use sha2::Sha256;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -99,8 +100,13 @@ fn commit(repo: &Path, message: &str) -> String {
 
 /// Delivers a GitHub push of `sha` to `main` of repository `repo`, signed with `shop-s3cret`.
 async fn push(server: &Server, repo: &str, sha: &str) -> (u16, Value) {
+    push_to(server, repo, "main", sha).await
+}
+
+/// Delivers a GitHub push of `sha` to `branch` of repository `repo`, signed with `shop-s3cret`.
+async fn push_to(server: &Server, repo: &str, branch: &str, sha: &str) -> (u16, Value) {
     let mut body: Value = serde_json::from_str(GITHUB).unwrap();
-    body["ref"] = json!("refs/heads/main");
+    body["ref"] = json!(format!("refs/heads/{branch}"));
     body["after"] = json!(sha);
     body["repository"]["name"] = json!(repo);
     let body = serde_json::to_vec(&body).unwrap();
@@ -111,7 +117,10 @@ async fn push(server: &Server, repo: &str, sha: &str) -> (u16, Value) {
         .post(format!("{}/hooks/github", server.base))
         .header("X-Hub-Signature-256", signature)
         .header("X-GitHub-Event", "push")
-        .header("X-GitHub-Delivery", format!("{repo}-{}", DELIVERIES.fetch_add(1, Ordering::Relaxed)))
+        .header(
+            "X-GitHub-Delivery",
+            format!("{repo}-{}", DELIVERIES.fetch_add(1, Ordering::Relaxed)),
+        )
         .body(body)
         .send()
         .await
@@ -138,8 +147,25 @@ async fn ended_run(server: &Server, service: &str, sha: &str) -> Value {
     .await
 }
 
+/// Sets the webhook secret in the server's secrets store (the value on standard input).
 fn with_secret(server: &Server) {
-    let out = server.cli(&["secret", "set", "SHOP_HOOK", "shop-s3cret"]);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tandem"))
+        .args([
+            "secret",
+            "set",
+            "SHOP_HOOK",
+            "--server",
+            &server.base,
+            "--token",
+            &server.token,
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(b"shop-s3cret\n").unwrap();
+    let out = child.wait_with_output().unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
 }
 
@@ -172,7 +198,10 @@ secrets:
     let (status, reply) = push(&server, "shop", &pushed).await;
     assert_eq!(status, 202, "{reply}");
     let run = ended_run(&server, "shop", &pushed).await;
-    assert_eq!(run["state"], "success", "the run checked the commit out of the mirror: {run}");
+    assert_eq!(
+        run["state"], "success",
+        "the run checked the commit out of the mirror: {run}"
+    );
     assert_eq!(run["id"], reply["run"]);
     assert!(
         server.data.join("repos/shop.git/HEAD").exists(),
@@ -202,10 +231,16 @@ secrets:
     // Polling reads the remote branch: its head first, then a commit pushed later.
     let first = git(&poller, &["rev-parse", "HEAD"]);
     let run = ended_run(&server, "poller", &first).await;
-    assert_eq!((run["trigger"].as_str(), run["state"].as_str()), (Some("poll"), Some("success")));
+    assert_eq!(
+        (run["trigger"].as_str(), run["state"].as_str()),
+        (Some("poll"), Some("success"))
+    );
     let second = commit(&poller, "SHOP-432: Klarna in the north");
     let run = ended_run(&server, "poller", &second).await;
-    assert_eq!((run["trigger"].as_str(), run["state"].as_str()), (Some("poll"), Some("success")));
+    assert_eq!(
+        (run["trigger"].as_str(), run["state"].as_str()),
+        (Some("poll"), Some("success"))
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -238,10 +273,7 @@ secrets:
     assert_eq!(status, 409, "{reply}");
     assert_eq!(reply["error"]["code"], "cannot_fetch", "{reply}");
     let message = reply["error"]["message"].as_str().unwrap();
-    assert!(
-        message.contains("service `shop`") && message.contains(&down),
-        "{reply}"
-    );
+    assert!(message.contains("service `shop`") && message.contains(&down), "{reply}");
     assert!(runs(&server, "shop").await.is_empty());
 
     // A run by hand: the same clear error, from the CLI's point of view a refusal, not a crash.
@@ -258,7 +290,7 @@ secrets:
     assert!(message.contains("service `shop`") && message.contains(&down), "{reply}");
 
     // A branch the remote lacks: said as such.
-    let (status, reply) = push(&server, "blog", &sha).await;
+    let (status, reply) = push_to(&server, "blog", "release", &sha).await;
     assert_eq!(status, 409, "{reply}");
     let message = reply["error"]["message"].as_str().unwrap();
     assert!(

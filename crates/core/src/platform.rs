@@ -544,12 +544,20 @@ services: []
         let err = parse_platform("p.yml", &with_repo("https://bot:s3cret@git.example/shop.git")).unwrap_err();
         let shown = err.to_string();
         assert!(shown.contains("service `shop`"), "{shown}");
-        assert!(shown.contains("`https://git.example/shop.git` carries a password"), "{shown}");
+        assert!(
+            shown.contains("`https://git.example/shop.git` carries a password"),
+            "{shown}"
+        );
         assert!(!shown.contains("s3cret"), "{shown}");
         let err = parse_platform("p.yml", &with_repo("https://ghp_token@git.example/shop.git")).unwrap_err();
         assert!(err.to_string().contains("names a user"), "{err}");
         assert!(!err.to_string().contains("ghp_token"), "{err}");
-        for fine in ["ssh://git@git.example/shop.git", "git://git.example/shop.git", "https://git.example/a@b", "./shop"] {
+        for fine in [
+            "ssh://git@git.example/shop.git",
+            "git://git.example/shop.git",
+            "https://git.example/a@b",
+            "./shop",
+        ] {
             assert!(parse_platform("p.yml", &with_repo(fine)).is_ok(), "{fine}");
         }
         assert_eq!(redact_url("git://u:p@h:9418/x"), "git://h:9418/x");

@@ -131,3 +131,37 @@ fn open_or_init(path: &Path) -> anyhow::Result<gix::Repository> {
     }
     gix::init_bare(path).with_context(|| format!("cannot create the mirror {}", path.display()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tandem_testkit::{git, make_repo};
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_mirror_follows_the_remote_branch_even_rewritten() {
+        let dir = tempfile::tempdir().unwrap();
+        let origin = dir.path().join("origin");
+        make_repo(&origin, &[("one", "a.txt", "1")]);
+        let url = format!("file://{}", origin.display());
+        let mirrors = Arc::new(Mirrors::new(dir.path().join("repos")));
+
+        // Fetches of one service at once wait for each other and leave a sound mirror.
+        let both = tokio::join!(mirrors.fetch("shop", &url, "main"), mirrors.fetch("shop", &url, "main"));
+        let path = both.0.unwrap();
+        assert_eq!(both.1.unwrap(), path);
+        assert_eq!(path, dir.path().join("repos/shop.git"));
+        let head = git(&origin, &["rev-parse", "HEAD"]);
+        assert_eq!(crate::git::branch_head(&path, "main").unwrap(), head);
+
+        // A rewritten branch is read as it is now.
+        git(&origin, &["commit", "-q", "--amend", "-m", "one, again"]);
+        let rewritten = git(&origin, &["rev-parse", "HEAD"]);
+        mirrors.fetch("shop", &url, "main").await.unwrap();
+        assert_eq!(crate::git::branch_head(&path, "main").unwrap(), rewritten);
+
+        let err = mirrors.fetch("shop", &url, "release").await.unwrap_err();
+        assert_eq!(err.service, "shop");
+        assert!(err.to_string().contains("has no branch `release`"), "{err}");
+        assert!(err.to_string().contains(&url), "{err}");
+    }
+}

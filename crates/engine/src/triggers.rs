@@ -154,7 +154,8 @@ pub enum PushOutcome {
     /// built. Why, for the forge and the store.
     NotOnBranch(String),
     /// The repository has no such commit (yet). Why, for the forge and the store.
-    Unknown(String),    /// The service's repository could not be fetched, so the branch cannot be judged: nothing
+    Unknown(String),
+    /// The service's repository could not be fetched, so the branch cannot be judged: nothing
     /// is built. Why (the service and the URL, never a credential), for the forge and the store.
     CannotFetch(String),
 }
@@ -177,9 +178,16 @@ impl Engine {
                 Err(e) => return Err(e),
             },
         };
+        let remote = tandem_core::platform::remote_repo_url(&svc.repo).is_some();
         let (branch, sha2) = (svc.branch.clone(), sha.to_string());
         let place = tokio::task::spawn_blocking(move || crate::git::locate_on_branch(&repo, &branch, &sha2)).await??;
         let branch = &svc.branch;
+        let place = match place {
+            // A remote branch was just fetched: a commit it does not hold is not on it, whether
+            // or not the mirror (which holds that branch alone) has the commit.
+            OnBranch::Unknown { head } if remote => OnBranch::Elsewhere { head },
+            other => other,
+        };
         match place {
             OnBranch::Head | OnBranch::Ancestor { .. } => Ok(PushOutcome::Queued(
                 self.trigger_run_at(service, branch, sha, "push").await?,
