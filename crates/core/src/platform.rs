@@ -302,6 +302,12 @@ pub fn parse_platform(file: &str, text: &str) -> Result<Platform, SpecErrors> {
                 ),
             );
         }
+        if let Some(problem) = repo_url_problem(&s.repo) {
+            errors.push(
+                &s.name.referenced,
+                format!("service `{}`: `repo` {problem}", s.name.value),
+            );
+        }
         if let Some(t) = &s.triggers {
             if let Some(name) = &t.value.webhook_secret
                 && !raw.secrets.keys().any(|k| &k.0.value == name)
@@ -420,6 +426,50 @@ fn is_market_id(id: &str) -> bool {
     id.len() == 2 && id.chars().all(|c| c.is_ascii_lowercase())
 }
 
+/// The URL of a remote repository: `repo` when it is a URL other than `file://` (a `file://`
+/// URL or a path is read in place). The engine reads a remote repository through a mirror.
+pub fn remote_repo_url(repo: &str) -> Option<&str> {
+    (repo.contains("://") && !repo.starts_with("file://")).then_some(repo)
+}
+
+/// `url` without its user and password, fit for messages and logs.
+pub fn redact_url(url: &str) -> String {
+    match url_userinfo(url) {
+        Some((scheme_end, at)) => format!("{}{}", &url[..scheme_end], &url[at + 1..]),
+        None => url.to_string(),
+    }
+}
+
+/// Where the user part of `url` starts (after `://`) and where its `@` is, if it has one.
+fn url_userinfo(url: &str) -> Option<(usize, usize)> {
+    let start = url.find("://")? + 3;
+    let authority_end = url[start..].find(['/', '?', '#']).map_or(url.len(), |i| start + i);
+    let at = url[start..authority_end].rfind('@')?;
+    Some((start, start + at))
+}
+
+/// Why a repository URL may not stand in the platform file: a credential in it would be
+/// logged and stored with the platform.
+fn repo_url_problem(repo: &str) -> Option<String> {
+    let url = remote_repo_url(repo)?;
+    let (start, at) = url_userinfo(url)?;
+    let userinfo = &url[start..at];
+    let redacted = redact_url(url);
+    if userinfo.contains(':') {
+        return Some(format!(
+            "`{redacted}` carries a password: remove it from the URL (credentials in a URL end up in logs); \
+             serve the repository without one, or over ssh with a key of the server's user"
+        ));
+    }
+    if url.starts_with("http://") || url.starts_with("https://") {
+        return Some(format!(
+            "`{redacted}` names a user, which over http(s) is often a token: remove it from the URL \
+             (credentials in a URL end up in logs)"
+        ));
+    }
+    None
+}
+
 /// Whether `name` is a valid service or job name.
 pub fn is_name(name: &str) -> bool {
     !name.is_empty()
@@ -481,6 +531,39 @@ services: []
             "{shown}"
         );
         assert_eq!(err.0.len(), 3);
+    }
+
+    #[test]
+    fn a_repository_url_with_a_credential_is_refused_and_named() {
+        let with_repo = |repo: &str| {
+            format!(
+                "markets:\n  - {{ id: fr, name: France, region: west, currency: EUR, locale: fr-FR, timezone: Europe/Paris }}\n\
+                 waves: []\nservices:\n  - {{ name: shop, repo: \"{repo}\" }}\n"
+            )
+        };
+        let err = parse_platform("p.yml", &with_repo("https://bot:s3cret@git.example/shop.git")).unwrap_err();
+        let shown = err.to_string();
+        assert!(shown.contains("service `shop`"), "{shown}");
+        assert!(
+            shown.contains("`https://git.example/shop.git` carries a password"),
+            "{shown}"
+        );
+        assert!(!shown.contains("s3cret"), "{shown}");
+        let err = parse_platform("p.yml", &with_repo("https://ghp_token@git.example/shop.git")).unwrap_err();
+        assert!(err.to_string().contains("names a user"), "{err}");
+        assert!(!err.to_string().contains("ghp_token"), "{err}");
+        for fine in [
+            "ssh://git@git.example/shop.git",
+            "git://git.example/shop.git",
+            "https://git.example/a@b",
+            "./shop",
+        ] {
+            assert!(parse_platform("p.yml", &with_repo(fine)).is_ok(), "{fine}");
+        }
+        assert_eq!(redact_url("git://u:p@h:9418/x"), "git://h:9418/x");
+        assert_eq!(remote_repo_url("file:///srv/shop"), None);
+        assert_eq!(remote_repo_url("/srv/shop"), None);
+        assert_eq!(remote_repo_url("git://h/x"), Some("git://h/x"));
     }
 
     #[test]

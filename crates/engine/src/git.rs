@@ -86,6 +86,16 @@ pub fn locate_on_branch(repo: &Path, branch: &str, sha: &str) -> Result<OnBranch
     })
 }
 
+/// Whether the repository holds commit `sha`.
+pub fn has_commit(repo: &Path, sha: &str) -> Result<bool> {
+    let handle = open(repo)?;
+    let id = gix::ObjectId::from_hex(sha.as_bytes()).with_context(|| format!("`{sha}` is not a commit id"))?;
+    Ok(handle
+        .try_find_header(id)
+        .with_context(|| format!("cannot look up commit {sha} in {}", repo.display()))?
+        .is_some_and(|h| h.kind() == gix::object::Kind::Commit))
+}
+
 /// Commits reachable from `tip`, newest first, at most `limit`.
 pub fn read_history(repo: &Path, tip: &str, limit: usize) -> Result<Vec<NewCommit>> {
     let repo = open(repo)?;

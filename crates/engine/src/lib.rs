@@ -16,6 +16,7 @@ pub mod launch;
 pub mod logs;
 pub mod masking;
 pub mod metrics;
+pub mod mirror;
 pub mod monitor;
 pub mod notifications;
 pub mod pipeline;
@@ -108,6 +109,8 @@ pub struct Engine {
     dora_cache: tokio::sync::Mutex<Option<(i64, Arc<metrics::DoraHistory>)>>,
     /// Seals and opens the secrets store's values (see [`Engine::secret`]).
     secrets_key: Arc<tandem_store::SecretKey>,
+    /// Mirrors of the services whose repository is a URL, under `<data>/repos`.
+    mirrors: mirror::Mirrors,
 }
 
 impl Engine {
@@ -122,6 +125,7 @@ impl Engine {
             .context("cannot build the probe client")?;
         let supervisor = supervisor::Supervisor::new(store.clone());
         let secrets_key = secrets::resolve_key(settings.secrets_key.clone(), store.data_dir())?;
+        let mirrors = mirror::Mirrors::new(store.data_dir().join("repos"));
         let engine = Arc::new(Self {
             store,
             settings,
@@ -142,6 +146,7 @@ impl Engine {
             restarting: std::sync::atomic::AtomicBool::new(false),
             dora_cache: tokio::sync::Mutex::new(None),
             secrets_key,
+            mirrors,
         });
         engine.load_flags().await?;
         Ok(engine)
@@ -298,7 +303,7 @@ impl Engine {
     /// Reads new commits of a service's branch into the store; returns the branch head.
     pub async fn sync_commits(&self, service: &str) -> Result<String> {
         let svc = self.platform_service(service).await?;
-        let repo = self.repo_path(service).await?;
+        let repo = self.fetch_repo(service).await?;
         let branch = svc.branch.clone();
         let (head, commits) = tokio::task::spawn_blocking(move || -> Result<_> {
             let head = git::branch_head(&repo, &branch)?;
@@ -331,15 +336,11 @@ impl Engine {
         trigger: &str,
     ) -> Result<RunRow> {
         let repo = self.repo_path(service).await?;
-        let (repo2, sha2) = (repo.clone(), sha.to_string());
-        let commits = tokio::task::spawn_blocking(move || git::read_history(&repo2, &sha2, HISTORY_LIMIT))
+        let shown = tandem_core::platform::redact_url(&self.platform_service(service).await?.repo);
+        let sha2 = sha.to_string();
+        let commits = tokio::task::spawn_blocking(move || git::read_history(&repo, &sha2, HISTORY_LIMIT))
             .await?
-            .with_context(|| {
-                format!(
-                    "commit {sha} is not in the repository of `{service}` ({})",
-                    repo.display()
-                )
-            })?;
+            .with_context(|| format!("commit {sha} is not in the repository of `{service}` ({shown})"))?;
         if self.store.insert_commits(service, &commits).await? > 0 {
             self.notify();
         }
@@ -415,8 +416,17 @@ impl Engine {
             .ok_or_else(|| anyhow!("unknown service `{service}`: it is not in the platform file"))
     }
 
+    /// Where the service's repository is read: its local path, or the mirror of its URL (made
+    /// and fetched on first use). Reads what the mirror holds; see [`Engine::fetch_repo`].
     pub(crate) async fn repo_path(&self, service: &str) -> Result<PathBuf> {
         let svc = self.platform_service(service).await?;
+        if let Some(url) = tandem_core::platform::remote_repo_url(&svc.repo) {
+            let mirror = self.mirrors.path(service);
+            if mirror.join("HEAD").exists() {
+                return Ok(mirror);
+            }
+            return Ok(self.mirrors.fetch(service, url, &svc.branch).await?);
+        }
         let path = PathBuf::from(svc.repo.strip_prefix("file://").unwrap_or(&svc.repo));
         if !path.exists() {
             return Err(anyhow!(
@@ -425,6 +435,31 @@ impl Engine {
             ));
         }
         Ok(path)
+    }
+
+    /// [`Engine::repo_path`], once the service's branch is fetched from its URL (a local
+    /// repository is read in place, always current). A failed fetch is a
+    /// [`mirror::FetchError`] naming the service and the URL.
+    pub(crate) async fn fetch_repo(&self, service: &str) -> Result<PathBuf> {
+        let svc = self.platform_service(service).await?;
+        match tandem_core::platform::remote_repo_url(&svc.repo) {
+            Some(url) => Ok(self.mirrors.fetch(service, url, &svc.branch).await?),
+            None => self.repo_path(service).await,
+        }
+    }
+
+    /// [`Engine::repo_path`], fetched first when the mirror lacks commit `sha`.
+    pub(crate) async fn repo_with_commit(&self, service: &str, sha: &str) -> Result<PathBuf> {
+        let repo = self.repo_path(service).await?;
+        let svc = self.platform_service(service).await?;
+        if tandem_core::platform::remote_repo_url(&svc.repo).is_none() {
+            return Ok(repo);
+        }
+        let (path, commit) = (repo.clone(), sha.to_string());
+        if tokio::task::spawn_blocking(move || git::has_commit(&path, &commit)).await?? {
+            return Ok(repo);
+        }
+        self.fetch_repo(service).await
     }
 
     /// Stops taking work, waits (up to a grace period) for work under way, then stops every

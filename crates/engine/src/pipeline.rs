@@ -114,7 +114,7 @@ impl Engine {
     /// Returns the first failed job, or `None` when the run passed.
     async fn try_execute_run(self: &Arc<Self>, run_id: i64, stop: &CancellationToken) -> Result<Option<String>> {
         let run = self.store.get_run(run_id).await?;
-        let repo = self.repo_path(&run.service).await?;
+        let repo = self.repo_with_commit(&run.service, &run.commit_sha).await?;
         let spec = self.read_spec(&repo, &run.commit_sha).await?;
         let markets: Vec<String> = self.store.list_markets().await?.into_iter().map(|m| m.id).collect();
         let planned = plan_jobs(&spec, &markets);

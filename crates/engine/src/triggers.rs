@@ -132,7 +132,7 @@ impl Engine {
 
     /// Starts a run when the branch head is not the commit of the service's latest run.
     async fn poll_service(self: &Arc<Self>, svc: &Service) -> anyhow::Result<()> {
-        let repo = self.repo_path(&svc.name).await?;
+        let repo = self.fetch_repo(&svc.name).await?;
         let branch = svc.branch.clone();
         let head = tokio::task::spawn_blocking(move || crate::git::branch_head(&repo, &branch)).await??;
         let latest = self.store.list_runs(Some(&svc.name), 1).await?;
@@ -155,6 +155,9 @@ pub enum PushOutcome {
     NotOnBranch(String),
     /// The repository has no such commit (yet). Why, for the forge and the store.
     Unknown(String),
+    /// The service's repository could not be fetched, so the branch cannot be judged: nothing
+    /// is built. Why (the service and the URL, never a credential), for the forge and the store.
+    CannotFetch(String),
 }
 
 impl Engine {
@@ -162,10 +165,29 @@ impl Engine {
     /// `sha` or already holds it; a commit of another branch announced as this one is refused.
     pub async fn trigger_push(self: &Arc<Self>, service: &str, sha: &str) -> anyhow::Result<PushOutcome> {
         let svc = self.platform_service(service).await?;
-        let repo = self.repo_path(service).await?;
-        let (repo2, branch, sha2) = (repo.clone(), svc.branch.clone(), sha.to_string());
-        let place = tokio::task::spawn_blocking(move || crate::git::locate_on_branch(&repo2, &branch, &sha2)).await??;
+        // A remote branch is fetched first, so a push the mirror lacks is judged as it is now.
+        let repo = match self.fetch_repo(service).await {
+            Ok(repo) => repo,
+            Err(e) => match e.downcast::<crate::mirror::FetchError>() {
+                Ok(fetch) => {
+                    return Ok(PushOutcome::CannotFetch(format!(
+                        "{fetch}; commit {sha} cannot be judged against the branch, so nothing is built: \
+                         a redelivery once the repository answers may build it"
+                    )));
+                }
+                Err(e) => return Err(e),
+            },
+        };
+        let remote = tandem_core::platform::remote_repo_url(&svc.repo).is_some();
+        let (branch, sha2) = (svc.branch.clone(), sha.to_string());
+        let place = tokio::task::spawn_blocking(move || crate::git::locate_on_branch(&repo, &branch, &sha2)).await??;
         let branch = &svc.branch;
+        let place = match place {
+            // A remote branch was just fetched: a commit it does not hold is not on it, whether
+            // or not the mirror (which holds that branch alone) has the commit.
+            OnBranch::Unknown { head } if remote => OnBranch::Elsewhere { head },
+            other => other,
+        };
         match place {
             OnBranch::Head | OnBranch::Ancestor { .. } => Ok(PushOutcome::Queued(
                 self.trigger_run_at(service, branch, sha, "push").await?,
@@ -177,7 +199,7 @@ impl Engine {
             OnBranch::Unknown { head } => Ok(PushOutcome::Unknown(format!(
                 "commit {sha} is not in the repository of `{service}` ({}), whose branch `{branch}` is at {head}; \
                  a redelivery once the commit is there may build it",
-                repo.display()
+                tandem_core::platform::redact_url(&svc.repo)
             ))),
         }
     }

@@ -249,6 +249,11 @@ async fn receive(
             tracing::warn!(provider = provider.name(), service = %service.name, reason = %reason, "webhook refused a push");
             Err(ApiError::new(StatusCode::CONFLICT, "not_on_branch", reason))
         }
+        PushOutcome::CannotFetch(reason) => {
+            store.refuse_delivery(delivery, &reason).await?;
+            tracing::warn!(provider = provider.name(), service = %service.name, reason = %reason, "webhook push not judged");
+            Err(ApiError::new(StatusCode::CONFLICT, "cannot_fetch", reason))
+        }
         PushOutcome::Unknown(reason) => {
             store.refuse_delivery(delivery, &reason).await?;
             Err(ApiError::new(

@@ -42,7 +42,8 @@ pub async fn list_runs(
 
 /// Starts a run of the service's branch head (by hand or from a script).
 #[utoipa::path(post, path = "/api/v1/services/{service}/runs", tag = "runs", params(("service" = String, Path)),
-    responses((status = 202, body = RunRow), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 202, body = RunRow), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody, description = "the branch cannot be read: its repository is missing or cannot be fetched")))]
 pub async fn trigger_run(
     auth: Auth<Developer>,
     State(state): State<AppState>,
