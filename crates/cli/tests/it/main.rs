@@ -10,5 +10,6 @@ mod hooks;
 mod launch;
 mod lint_many;
 mod local;
+mod remote;
 mod secrets;
 mod serve;

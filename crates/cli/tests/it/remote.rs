@@ -4,7 +4,7 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use common::{Server, stderr};
 use hmac::{Hmac, Mac};
@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 use tandem_testkit::git;
 
-const GITHUB: &str = include_str!("../../server/tests/data/webhook/github_push.json");
+const GITHUB: &str = include_str!("../../../server/tests/data/webhook/github_push.json");
 
 /// Numbers each delivery's id: a forge never sends two with one id.
 static DELIVERIES: AtomicUsize = AtomicUsize::new(0);
@@ -34,7 +34,7 @@ struct GitDaemon {
 impl GitDaemon {
     fn start(base: &Path) -> GitDaemon {
         // git daemon takes no port 0: take a free port and give it back just before.
-        let port = free_port();
+        let port = tandem_testkit::server::free_port();
         let child = Command::new("git")
             .arg("daemon")
             .arg("--reuseaddr")
@@ -65,14 +65,6 @@ impl Drop for GitDaemon {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// A repository on `main` whose pipeline passes only in a checkout of the commit (it reads a
@@ -250,7 +242,7 @@ async fn an_unreachable_or_branchless_repository_is_named_not_a_server_fault() {
     make_repo(&served, "shop");
     let daemon = GitDaemon::start(&served);
     // Nothing listens there (taken and given back).
-    let down = format!("git://127.0.0.1:{}/shop", free_port());
+    let down = format!("git://127.0.0.1:{}/shop", tandem_testkit::server::free_port());
     let server = Server::start(
         dir.path(),
         &format!(
