@@ -4,6 +4,7 @@
 
 use crate::error::Key;
 use crate::error::{Collector, SpecErrors};
+use crate::names::{is_name, is_secret_name};
 use crate::policy::changes::ChangePolicy;
 use crate::policy::check::{Known, RawApproval, RawFreeze, RawNotification};
 use crate::policy::{Approval, Freeze, Notification};
@@ -315,7 +316,7 @@ pub fn parse_platform(file: &str, text: &str) -> Result<Platform, SpecErrors> {
                 );
             }
             if let Some(poll) = &t.value.poll {
-                match crate::pipeline::parse_duration(poll) {
+                match crate::duration::parse_duration(poll) {
                     Ok(d) if d.as_secs() < 1 => errors.push(
                         &t.referenced,
                         format!("poll interval `{poll}` is too short: at least 1s"),
@@ -409,24 +410,8 @@ pub fn parse_platform(file: &str, text: &str) -> Result<Platform, SpecErrors> {
     errors.finish(platform)
 }
 
-/// Whether `name` can name a secret (it becomes an environment variable of the steps using it).
-pub fn is_secret_name(name: &str) -> bool {
-    let mut chars = name.chars();
-    matches!(chars.next(), Some(c) if c.is_ascii_uppercase())
-        && chars.all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
-}
-
 fn is_market_id(id: &str) -> bool {
     id.len() == 2 && id.chars().all(|c| c.is_ascii_lowercase())
-}
-
-/// Whether `name` is a valid service or job name.
-pub fn is_name(name: &str) -> bool {
-    !name.is_empty()
-        && name.len() <= 64
-        && name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
 }
 
 #[cfg(test)]

@@ -318,7 +318,7 @@ impl Notification {
 
 /// The "did you mean" part of an error, when `word` is close to one of `known`.
 fn hint(word: &str, known: &[&str]) -> String {
-    crate::pipeline::closest(word, known)
+    crate::names::closest(word, known)
         .map(|h| format!(" (did you mean `{h}`?)"))
         .unwrap_or_default()
 }

@@ -380,7 +380,7 @@ fn is_name(s: &str, max: usize) -> bool {
 }
 
 fn hint(word: &str, known: &[&str]) -> String {
-    crate::pipeline::closest(word, known)
+    crate::names::closest(word, known)
         .map(|h| format!(" (did you mean `{h}`?)"))
         .unwrap_or_default()
 }
@@ -417,7 +417,7 @@ fn with_field_hint(mut errors: SpecErrors) -> SpecErrors {
     for e in &mut errors.0 {
         if let Some(rest) = e.message.strip_prefix("unknown field `")
             && let Some((word, _)) = rest.split_once('`')
-            && let Some(h) = crate::pipeline::closest(word, FIELDS)
+            && let Some(h) = crate::names::closest(word, FIELDS)
         {
             e.message = format!("{} (did you mean `{h}`?)", e.message);
         }
