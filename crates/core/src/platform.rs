@@ -7,11 +7,18 @@ use crate::error::{Collector, SpecErrors};
 use crate::names::{is_name, is_secret_name};
 use crate::policy::changes::ChangePolicy;
 use crate::policy::check::{Known, RawApproval, RawFreeze, RawNotification};
-use crate::policy::{Approval, Freeze, Notification};
+use crate::policy::{Approval, Event, Freeze, FreezeHit, Notification, time_zone};
 use crate::sso::{RawSso, Sso, check_sso};
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
 use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 use std::collections::{BTreeMap, HashMap};
+
+/// How many freeze windows `next_unfrozen` hops over before it gives up: a market frozen for good
+/// (say, every whole day by two weekly freezes) must not loop forever. Weekends, holidays and
+/// ranges chained end to end need a handful.
+const MAX_FREEZE_HOPS: usize = 1000;
 
 /// Where a market stands in its launch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -133,6 +140,52 @@ impl Platform {
 
     pub fn service(&self, name: &str) -> Option<&Service> {
         self.services.iter().find(|s| s.name == name)
+    }
+}
+
+impl Platform {
+    /// The approval asked for once `wave` has finished, before the next wave starts.
+    pub fn approval_after(&self, wave: &str) -> Option<&Approval> {
+        self.approvals.iter().find(|a| a.after == wave)
+    }
+
+    /// The first freeze (in file order) holding `market` at `at`, on the market's clock.
+    ///
+    /// An unknown market has no freeze; a market whose stored time zone is unknown is read in UTC.
+    pub fn active_freeze(&self, market: &str, at: Timestamp) -> Option<FreezeHit> {
+        let m = self.market(market)?;
+        let tz = time_zone(&m.timezone).unwrap_or(TimeZone::UTC);
+        let (freeze, until) = self
+            .freezes
+            .iter()
+            .filter(|f| f.covers(market))
+            .find_map(|f| f.ends_after(&tz, at).map(|until| (f, until)))?;
+        let local = at.to_zoned(tz).strftime("%A %H:%M").to_string();
+        Some(FreezeHit {
+            name: freeze.name.clone(),
+            until,
+            local: format!("{local} in {}", m.timezone),
+        })
+    }
+
+    /// The first instant at or after `at` when no freeze holds `market`.
+    ///
+    /// Hops from the end of one freeze to the next; if the market stays frozen for
+    /// `MAX_FREEZE_HOPS` windows in a row, returns where the search stopped.
+    pub fn next_unfrozen(&self, market: &str, at: Timestamp) -> Timestamp {
+        let mut t = at;
+        for _ in 0..MAX_FREEZE_HOPS {
+            match self.active_freeze(market, t) {
+                Some(hit) => t = hit.until,
+                None => return t,
+            }
+        }
+        t
+    }
+
+    /// The notifications that want `event`.
+    pub fn notifications_for(&self, event: Event) -> impl Iterator<Item = &Notification> {
+        self.notifications.iter().filter(move |n| n.wants(event))
     }
 }
 
