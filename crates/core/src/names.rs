@@ -27,6 +27,13 @@ pub fn closest<'a>(word: &str, known: &[&'a str]) -> Option<&'a str> {
         .map(|(_, k)| k)
 }
 
+/// The " (did you mean `x`?)" part of an error when `word` is close to one of `known`, else empty.
+pub fn did_you_mean(word: &str, known: &[&str]) -> String {
+    closest(word, known)
+        .map(|h| format!(" (did you mean `{h}`?)"))
+        .unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -35,5 +42,7 @@ mod tests {
     fn typos_get_a_hint() {
         assert_eq!(closest("brnch", &["branch", "event"]), Some("branch"));
         assert_eq!(closest("zzz", &["branch", "event"]), None);
+        assert_eq!(did_you_mean("brnch", &["branch"]), " (did you mean `branch`?)");
+        assert_eq!(did_you_mean("zzz", &["branch"]), "");
     }
 }

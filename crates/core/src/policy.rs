@@ -5,6 +5,7 @@
 //! into a half-open span of instants `[start, end)`; a hit's `until` is always after the instant
 //! asked about, which is what lets `next_unfrozen` hop from window to window and always move on.
 
+use crate::names::did_you_mean as hint;
 use crate::role::Role;
 use jiff::Timestamp;
 use jiff::civil::{Date, DateTime, Time, Weekday};
@@ -308,13 +309,6 @@ impl Notification {
     pub fn wants(&self, event: Event) -> bool {
         self.events.contains(&event)
     }
-}
-
-/// The "did you mean" part of an error, when `word` is close to one of `known`.
-fn hint(word: &str, known: &[&str]) -> String {
-    crate::names::closest(word, known)
-        .map(|h| format!(" (did you mean `{h}`?)"))
-        .unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ use super::expr::parse_condition;
 use super::set::FlagSet;
 use super::{CompiledFlag, FlagType, Rule, Targeting, Variant};
 use crate::error::{Collector, Key, SpecErrors};
+use crate::names::did_you_mean as hint;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use serde_saphyr::{Location, Spanned};
@@ -377,12 +378,6 @@ fn is_name(s: &str, max: usize) -> bool {
     s.len() <= max
         && chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
         && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-}
-
-fn hint(word: &str, known: &[&str]) -> String {
-    crate::names::closest(word, known)
-        .map(|h| format!(" (did you mean `{h}`?)"))
-        .unwrap_or_default()
 }
 
 fn one_of(names: &[&str]) -> String {
