@@ -4,12 +4,14 @@
 
 pub mod config;
 pub mod dora;
+pub mod duration;
 pub mod error;
 pub mod flags;
 pub mod flow;
 pub mod gates;
 pub mod idea;
 pub mod monitor;
+pub mod names;
 pub mod pipeline;
 pub mod platform;
 pub mod policy;

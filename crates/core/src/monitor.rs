@@ -9,8 +9,8 @@
 //!   failures: 3     # failed probes in a row that open an incident
 //! ```
 
+use crate::duration::parse_duration;
 use crate::error::Collector;
-use crate::pipeline::parse_duration;
 use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 use std::time::Duration;

@@ -4,13 +4,21 @@
 
 use crate::error::Key;
 use crate::error::{Collector, SpecErrors};
+use crate::names::{is_name, is_secret_name};
 use crate::policy::changes::ChangePolicy;
 use crate::policy::check::{Known, RawApproval, RawFreeze, RawNotification};
-use crate::policy::{Approval, Freeze, Notification};
+use crate::policy::{Approval, Event, Freeze, FreezeHit, Notification, time_zone};
 use crate::sso::{RawSso, Sso, check_sso};
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
 use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 use std::collections::{BTreeMap, HashMap};
+
+/// How many freeze windows `next_unfrozen` hops over before it gives up: a market frozen for good
+/// (say, every whole day by two weekly freezes) must not loop forever. Weekends, holidays and
+/// ranges chained end to end need a handful.
+const MAX_FREEZE_HOPS: usize = 1000;
 
 /// Where a market stands in its launch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -135,6 +143,52 @@ impl Platform {
     }
 }
 
+impl Platform {
+    /// The approval asked for once `wave` has finished, before the next wave starts.
+    pub fn approval_after(&self, wave: &str) -> Option<&Approval> {
+        self.approvals.iter().find(|a| a.after == wave)
+    }
+
+    /// The first freeze (in file order) holding `market` at `at`, on the market's clock.
+    ///
+    /// An unknown market has no freeze; a market whose stored time zone is unknown is read in UTC.
+    pub fn active_freeze(&self, market: &str, at: Timestamp) -> Option<FreezeHit> {
+        let m = self.market(market)?;
+        let tz = time_zone(&m.timezone).unwrap_or(TimeZone::UTC);
+        let (freeze, until) = self
+            .freezes
+            .iter()
+            .filter(|f| f.covers(market))
+            .find_map(|f| f.ends_after(&tz, at).map(|until| (f, until)))?;
+        let local = at.to_zoned(tz).strftime("%A %H:%M").to_string();
+        Some(FreezeHit {
+            name: freeze.name.clone(),
+            until,
+            local: format!("{local} in {}", m.timezone),
+        })
+    }
+
+    /// The first instant at or after `at` when no freeze holds `market`.
+    ///
+    /// Hops from the end of one freeze to the next; if the market stays frozen for
+    /// `MAX_FREEZE_HOPS` windows in a row, returns where the search stopped.
+    pub fn next_unfrozen(&self, market: &str, at: Timestamp) -> Timestamp {
+        let mut t = at;
+        for _ in 0..MAX_FREEZE_HOPS {
+            match self.active_freeze(market, t) {
+                Some(hit) => t = hit.until,
+                None => return t,
+            }
+        }
+        t
+    }
+
+    /// The notifications that want `event`.
+    pub fn notifications_for(&self, event: Event) -> impl Iterator<Item = &Notification> {
+        self.notifications.iter().filter(move |n| n.wants(event))
+    }
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawPlatform {
@@ -207,9 +261,39 @@ pub fn parse_platform(file: &str, text: &str) -> Result<Platform, SpecErrors> {
     for e in structural {
         errors.push_at(e.line, e.column, e.message);
     }
+    let markets = check_markets(&raw.markets, &mut errors);
+    let in_wave = check_waves(&raw.waves, &markets, &mut errors);
+    check_services(&raw.services, &markets, &raw.secrets, &mut errors);
+    check_secret_names(&raw.secrets, &mut errors);
 
+    let known = known_names(&raw, &in_wave);
+    let approvals = crate::policy::check::check_approvals(&raw.approvals, &known, &mut errors);
+    let freezes = crate::policy::check::check_freezes(&raw.freezes, &known, &mut errors);
+    let notifications = crate::policy::check::check_notifications(&raw.notifications, &known, &mut errors);
+    let sso = raw.sso.map(|s| check_sso(s, &mut errors));
+
+    let platform = Platform {
+        markets: raw.markets.into_iter().map(|m| market_of(m.value)).collect(),
+        waves: raw.waves.into_iter().map(wave_of).collect(),
+        services: raw.services.into_iter().map(service_of).collect(),
+        secrets: raw.secrets.into_iter().map(|(k, v)| (k.0.value, v)).collect(),
+        approvals,
+        freezes,
+        notifications,
+        changes: raw.changes,
+        sso,
+    };
+    errors.finish(platform)
+}
+
+/// Checks `markets`: ids, currencies and time zones, each id declared once, at least one market.
+/// Returns where each market id is declared.
+fn check_markets(
+    markets: &[Spanned<RawMarket>],
+    errors: &mut Collector<'_>,
+) -> HashMap<String, serde_saphyr::Location> {
     let mut seen: HashMap<String, serde_saphyr::Location> = HashMap::new();
-    for m in &raw.markets {
+    for m in markets {
         let id = &m.value.id;
         if !is_market_id(&id.value) {
             errors.push(
@@ -245,16 +329,25 @@ pub fn parse_platform(file: &str, text: &str) -> Result<Platform, SpecErrors> {
             errors.push(&tz.referenced, format!("market `{}`: {message}", id.value));
         }
     }
-    if raw.markets.is_empty() {
+    if markets.is_empty() {
         errors.push(
             &serde_saphyr::Location::UNKNOWN,
             "the platform declares no market: expected at least one under `markets`",
         );
     }
+    seen
+}
 
+/// Checks `waves`: each declared once, not empty, naming known markets, each market in one wave.
+/// Returns the wave of each market placed in one.
+fn check_waves(
+    waves: &[RawWave],
+    markets: &HashMap<String, serde_saphyr::Location>,
+    errors: &mut Collector<'_>,
+) -> HashMap<String, String> {
     let mut wave_names: HashMap<String, u64> = HashMap::new();
     let mut in_wave: HashMap<String, String> = HashMap::new();
-    for w in &raw.waves {
+    for w in waves {
         if let Some(line) = wave_names.insert(w.name.value.clone(), w.name.referenced.line()) {
             errors.push(
                 &w.name.referenced,
@@ -265,7 +358,7 @@ pub fn parse_platform(file: &str, text: &str) -> Result<Platform, SpecErrors> {
             errors.push(&w.markets.referenced, format!("wave `{}` has no market", w.name.value));
         }
         for m in &w.markets.value {
-            if !seen.contains_key(&m.value) {
+            if !markets.contains_key(&m.value) {
                 errors.push(
                     &m.referenced,
                     format!(
@@ -284,9 +377,18 @@ pub fn parse_platform(file: &str, text: &str) -> Result<Platform, SpecErrors> {
             }
         }
     }
+    in_wave
+}
 
+/// Checks `services`: names declared once and valid, their triggers, and config for known markets.
+fn check_services(
+    services: &[RawService],
+    markets: &HashMap<String, serde_saphyr::Location>,
+    secrets: &BTreeMap<Key, SecretSource>,
+    errors: &mut Collector<'_>,
+) {
     let mut service_names: HashMap<String, u64> = HashMap::new();
-    for s in &raw.services {
+    for s in services {
         if let Some(line) = service_names.insert(s.name.value.clone(), s.name.referenced.line()) {
             errors.push(
                 &s.name.referenced,
@@ -309,35 +411,10 @@ pub fn parse_platform(file: &str, text: &str) -> Result<Platform, SpecErrors> {
             );
         }
         if let Some(t) = &s.triggers {
-            if let Some(name) = &t.value.webhook_secret
-                && !raw.secrets.keys().any(|k| &k.0.value == name)
-            {
-                errors.push(
-                    &t.referenced,
-                    format!(
-                        "service `{}` names webhook secret `{name}`, which is not under `secrets`",
-                        s.name.value
-                    ),
-                );
-            }
-            if let Some(poll) = &t.value.poll {
-                match crate::pipeline::parse_duration(poll) {
-                    Ok(d) if d.as_secs() < 1 => errors.push(
-                        &t.referenced,
-                        format!("poll interval `{poll}` is too short: at least 1s"),
-                    ),
-                    Ok(_) => {}
-                    Err(e) => errors.push(&t.referenced, format!("`poll`: {e}")),
-                }
-            }
-            for expr in &t.value.schedules {
-                if let Err(e) = crate::schedule::Schedule::parse(expr) {
-                    errors.push(&t.referenced, format!("service `{}`: `schedules`: {e}", s.name.value));
-                }
-            }
+            check_triggers(&s.name.value, t, secrets, errors);
         }
         for market in s.config.markets.keys() {
-            if !seen.contains_key(market) {
+            if !markets.contains_key(market) {
                 errors.push(
                     &s.name.referenced,
                     format!("service `{}` sets config for unknown market `{market}`", s.name.value),
@@ -345,8 +422,44 @@ pub fn parse_platform(file: &str, text: &str) -> Result<Platform, SpecErrors> {
             }
         }
     }
+}
 
-    for Key(name) in raw.secrets.keys() {
+/// Checks one service's `triggers`: a declared webhook secret, a poll interval of 1s or more,
+/// cron schedules that parse.
+fn check_triggers(
+    service: &str,
+    t: &Spanned<Triggers>,
+    secrets: &BTreeMap<Key, SecretSource>,
+    errors: &mut Collector<'_>,
+) {
+    if let Some(name) = &t.value.webhook_secret
+        && !secrets.keys().any(|k| &k.0.value == name)
+    {
+        errors.push(
+            &t.referenced,
+            format!("service `{service}` names webhook secret `{name}`, which is not under `secrets`"),
+        );
+    }
+    if let Some(poll) = &t.value.poll {
+        match crate::duration::parse_duration(poll) {
+            Ok(d) if d.as_secs() < 1 => errors.push(
+                &t.referenced,
+                format!("poll interval `{poll}` is too short: at least 1s"),
+            ),
+            Ok(_) => {}
+            Err(e) => errors.push(&t.referenced, format!("`poll`: {e}")),
+        }
+    }
+    for expr in &t.value.schedules {
+        if let Err(e) = crate::schedule::Schedule::parse(expr) {
+            errors.push(&t.referenced, format!("service `{service}`: `schedules`: {e}"));
+        }
+    }
+}
+
+/// Checks the names under `secrets`: each becomes an environment variable.
+fn check_secret_names(secrets: &BTreeMap<Key, SecretSource>, errors: &mut Collector<'_>) {
+    for Key(name) in secrets.keys() {
         if !is_secret_name(&name.value) {
             errors.push(
                 &name.referenced,
@@ -354,72 +467,51 @@ pub fn parse_platform(file: &str, text: &str) -> Result<Platform, SpecErrors> {
             );
         }
     }
+}
 
+/// The waves (with `rest` when some market is in none), markets and secrets the policies may name.
+fn known_names<'a>(raw: &'a RawPlatform, in_wave: &HashMap<String, String>) -> Known<'a> {
     let mut plan: Vec<&str> = raw.waves.iter().map(|w| w.name.value.as_str()).collect();
     if raw.markets.iter().any(|m| !in_wave.contains_key(&m.value.id.value)) {
         plan.push("rest");
     }
-    let known = Known {
+    Known {
         waves: plan,
         markets: raw.markets.iter().map(|m| m.value.id.value.as_str()).collect(),
         secrets: raw.secrets.keys().map(|k| k.0.value.as_str()).collect(),
-    };
-    let approvals = crate::policy::check::check_approvals(&raw.approvals, &known, &mut errors);
-    let freezes = crate::policy::check::check_freezes(&raw.freezes, &known, &mut errors);
-    let notifications = crate::policy::check::check_notifications(&raw.notifications, &known, &mut errors);
-    let sso = raw.sso.map(|s| check_sso(s, &mut errors));
-
-    let platform = Platform {
-        markets: raw
-            .markets
-            .into_iter()
-            .map(|m| {
-                let m = m.value;
-                Market {
-                    id: m.id.value,
-                    name: m.name,
-                    region: m.region,
-                    currency: m.currency.value,
-                    locale: m.locale,
-                    timezone: m.timezone.value,
-                    state: m.state,
-                }
-            })
-            .collect(),
-        waves: raw
-            .waves
-            .into_iter()
-            .map(|w| Wave {
-                name: w.name.value,
-                markets: w.markets.value.into_iter().map(|m| m.value).collect(),
-            })
-            .collect(),
-        services: raw
-            .services
-            .into_iter()
-            .map(|s| Service {
-                name: s.name.value,
-                repo: s.repo,
-                branch: s.branch,
-                config: s.config,
-                triggers: s.triggers.map(|t| t.value).unwrap_or_default(),
-            })
-            .collect(),
-        secrets: raw.secrets.into_iter().map(|(k, v)| (k.0.value, v)).collect(),
-        approvals,
-        freezes,
-        notifications,
-        changes: raw.changes,
-        sso,
-    };
-    errors.finish(platform)
+    }
 }
 
-/// Whether `name` can name a secret (it becomes an environment variable of the steps using it).
-pub fn is_secret_name(name: &str) -> bool {
-    let mut chars = name.chars();
-    matches!(chars.next(), Some(c) if c.is_ascii_uppercase())
-        && chars.all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+/// The market as the platform keeps it, its places dropped.
+fn market_of(m: RawMarket) -> Market {
+    Market {
+        id: m.id.value,
+        name: m.name,
+        region: m.region,
+        currency: m.currency.value,
+        locale: m.locale,
+        timezone: m.timezone.value,
+        state: m.state,
+    }
+}
+
+/// The wave as the platform keeps it, its places dropped.
+fn wave_of(w: RawWave) -> Wave {
+    Wave {
+        name: w.name.value,
+        markets: w.markets.value.into_iter().map(|m| m.value).collect(),
+    }
+}
+
+/// The service as the platform keeps it; no `triggers` means the default ones.
+fn service_of(s: RawService) -> Service {
+    Service {
+        name: s.name.value,
+        repo: s.repo,
+        branch: s.branch,
+        config: s.config,
+        triggers: s.triggers.map(|t| t.value).unwrap_or_default(),
+    }
 }
 
 fn is_market_id(id: &str) -> bool {
@@ -468,15 +560,6 @@ fn repo_url_problem(repo: &str) -> Option<String> {
         ));
     }
     None
-}
-
-/// Whether `name` is a valid service or job name.
-pub fn is_name(name: &str) -> bool {
-    !name.is_empty()
-        && name.len() <= 64
-        && name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@
 //! into a half-open span of instants `[start, end)`; a hit's `until` is always after the instant
 //! asked about, which is what lets `next_unfrozen` hop from window to window and always move on.
 
-use crate::platform::Platform;
+use crate::names::did_you_mean as hint;
 use crate::role::Role;
 use jiff::Timestamp;
 use jiff::civil::{Date, DateTime, Time, Weekday};
@@ -17,11 +17,6 @@ use std::sync::LazyLock;
 
 pub mod changes;
 pub(crate) mod check;
-
-/// How many freeze windows `next_unfrozen` hops over before it gives up: a market frozen for good
-/// (say, every whole day by two weekly freezes) must not loop forever. Weekends, holidays and
-/// ranges chained end to end need a handful.
-const MAX_FREEZE_HOPS: usize = 1000;
 
 /// How many whole days in a row one freeze's stretch may join (a year): a freeze stored before
 /// validation refused it might hold every day.
@@ -316,63 +311,10 @@ impl Notification {
     }
 }
 
-/// The "did you mean" part of an error, when `word` is close to one of `known`.
-fn hint(word: &str, known: &[&str]) -> String {
-    crate::pipeline::closest(word, known)
-        .map(|h| format!(" (did you mean `{h}`?)"))
-        .unwrap_or_default()
-}
-
-impl Platform {
-    /// The approval asked for once `wave` has finished, before the next wave starts.
-    pub fn approval_after(&self, wave: &str) -> Option<&Approval> {
-        self.approvals.iter().find(|a| a.after == wave)
-    }
-
-    /// The first freeze (in file order) holding `market` at `at`, on the market's clock.
-    ///
-    /// An unknown market has no freeze; a market whose stored time zone is unknown is read in UTC.
-    pub fn active_freeze(&self, market: &str, at: Timestamp) -> Option<FreezeHit> {
-        let m = self.market(market)?;
-        let tz = time_zone(&m.timezone).unwrap_or(TimeZone::UTC);
-        let (freeze, until) = self
-            .freezes
-            .iter()
-            .filter(|f| f.covers(market))
-            .find_map(|f| f.ends_after(&tz, at).map(|until| (f, until)))?;
-        let local = at.to_zoned(tz).strftime("%A %H:%M").to_string();
-        Some(FreezeHit {
-            name: freeze.name.clone(),
-            until,
-            local: format!("{local} in {}", m.timezone),
-        })
-    }
-
-    /// The first instant at or after `at` when no freeze holds `market`.
-    ///
-    /// Hops from the end of one freeze to the next; if the market stays frozen for
-    /// `MAX_FREEZE_HOPS` windows in a row, returns where the search stopped.
-    pub fn next_unfrozen(&self, market: &str, at: Timestamp) -> Timestamp {
-        let mut t = at;
-        for _ in 0..MAX_FREEZE_HOPS {
-            match self.active_freeze(market, t) {
-                Some(hit) => t = hit.until,
-                None => return t,
-            }
-        }
-        t
-    }
-
-    /// The notifications that want `event`.
-    pub fn notifications_for(&self, event: Event) -> impl Iterator<Item = &Notification> {
-        self.notifications.iter().filter(move |n| n.wants(event))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::platform::{Market, parse_platform};
+    use crate::platform::{Market, Platform, parse_platform};
     use jiff::civil::date;
     use proptest::prelude::*;
 

@@ -3,7 +3,7 @@
 //! environment variable holding the client secret, never the secret itself.
 
 use crate::error::{Collector, Key};
-use crate::platform::is_secret_name;
+use crate::names::is_secret_name;
 use crate::role::Role;
 use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;

@@ -115,7 +115,7 @@ impl Engine {
     /// Polls and fires the schedules of one service, as due at `now`.
     async fn check_service(self: &Arc<Self>, clock: &mut TriggerClock, svc: &Service, now: i64) -> anyhow::Result<()> {
         let poll = match &svc.triggers.poll {
-            Some(text) => Some(tandem_core::pipeline::parse_duration(text).map_err(anyhow::Error::msg)?),
+            Some(text) => Some(tandem_core::duration::parse_duration(text).map_err(anyhow::Error::msg)?),
             None => None,
         };
         if let Some(every) = poll

@@ -142,7 +142,7 @@ pub(crate) fn locate(error: &ValidationError<'_>, schema: Option<&Value>) -> Vec
                         segments: at,
                         problem: Problem::Unknown {
                             allowed: allowed.clone(),
-                            suggestion: crate::pipeline::closest(key, &known).map(str::to_string),
+                            suggestion: crate::names::closest(key, &known).map(str::to_string),
                         },
                         expected: expected_keys(&allowed),
                         found: instance.get(key).cloned(),

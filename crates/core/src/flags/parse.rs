@@ -7,6 +7,7 @@ use super::expr::parse_condition;
 use super::set::FlagSet;
 use super::{CompiledFlag, FlagType, Rule, Targeting, Variant};
 use crate::error::{Collector, Key, SpecErrors};
+use crate::names::did_you_mean as hint;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use serde_saphyr::{Location, Spanned};
@@ -379,12 +380,6 @@ fn is_name(s: &str, max: usize) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
 }
 
-fn hint(word: &str, known: &[&str]) -> String {
-    crate::pipeline::closest(word, known)
-        .map(|h| format!(" (did you mean `{h}`?)"))
-        .unwrap_or_default()
-}
-
 fn one_of(names: &[&str]) -> String {
     match names {
         [] => "a declared name".to_string(),
@@ -417,7 +412,7 @@ fn with_field_hint(mut errors: SpecErrors) -> SpecErrors {
     for e in &mut errors.0 {
         if let Some(rest) = e.message.strip_prefix("unknown field `")
             && let Some((word, _)) = rest.split_once('`')
-            && let Some(h) = crate::pipeline::closest(word, FIELDS)
+            && let Some(h) = crate::names::closest(word, FIELDS)
         {
             e.message = format!("{} (did you mean `{h}`?)", e.message);
         }

@@ -2,9 +2,9 @@
 //! probe passes, how long it watches, and the checks the new version must pass.
 
 use super::selector::Selector;
+use crate::duration::parse_duration;
 use crate::error::Collector;
-use crate::pipeline::parse_duration;
-use crate::platform::is_name;
+use crate::names::is_name;
 use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 use std::collections::HashSet;

@@ -216,7 +216,7 @@ impl Parser {
                 let known =
                     VARS.contains(&name.as_str()) || name.strip_prefix("matrix.").is_some_and(|m| !m.is_empty());
                 if !known {
-                    let hint = crate::pipeline::closest(&name, VARS)
+                    let hint = crate::names::closest(&name, VARS)
                         .map(|h| format!(" (did you mean `{h}`?)"))
                         .unwrap_or_default();
                     return Err(ExprError {

@@ -4,8 +4,9 @@ pub mod expr;
 pub(crate) mod keys;
 pub mod matrix;
 
+use crate::duration::parse_duration;
 use crate::error::{Collector, SpecErrors};
-use crate::platform::is_name;
+use crate::names::{is_name, is_secret_name};
 use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 use std::collections::{BTreeMap, HashMap};
@@ -536,7 +537,7 @@ fn check_job(errors: &mut Collector<'_>, name: &str, job: &RawJob) {
         );
     }
     for secret in &job.secrets {
-        if !crate::platform::is_secret_name(&secret.value) {
+        if !is_secret_name(&secret.value) {
             errors.push(
                 &secret.referenced,
                 format!(
@@ -636,16 +637,6 @@ fn check_condition(errors: &mut Collector<'_>, c: &Spanned<String>) {
     }
 }
 
-/// The known word closest to `word`, if one is close enough to be a likely typo.
-pub fn closest<'a>(word: &str, known: &[&'a str]) -> Option<&'a str> {
-    known
-        .iter()
-        .map(|k| (strsim::damerau_levenshtein(word, k), *k))
-        .filter(|(d, k)| *d <= 2.max(k.len() / 3))
-        .min()
-        .map(|(_, k)| k)
-}
-
 /// Orders jobs so each comes after all it needs (ties broken by name, so the order is stable).
 /// Needs naming unknown jobs are ignored here; on a cycle, returns the jobs on it.
 fn order_jobs(jobs: &BTreeMap<String, Spanned<RawJob>>) -> Result<Vec<String>, Vec<String>> {
@@ -680,26 +671,6 @@ fn order_jobs(jobs: &BTreeMap<String, Spanned<RawJob>>) -> Result<Vec<String>, V
         }
     }
     Ok(order)
-}
-
-/// Parses a duration such as `30s`, `5m`, `1h` or `250ms`.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let text = text.trim();
-    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let n: u64 = number
-        .parse()
-        .map_err(|_| format!("duration `{text}` is not valid: expected a number and a unit, such as `30s` or `5m`"))?;
-    match unit {
-        "ms" => Ok(Duration::from_millis(n)),
-        "s" | "" => Ok(Duration::from_secs(n)),
-        "m" => Ok(Duration::from_secs(n * 60)),
-        "h" => Ok(Duration::from_secs(n * 3600)),
-        "d" => Ok(Duration::from_secs(n * 86400)),
-        _ => Err(format!(
-            "duration `{text}` has unknown unit `{unit}`: expected ms, s, m, h or d"
-        )),
-    }
 }
 
 /// The name an artifact is known by in deploy commands: its file name.
@@ -1061,12 +1032,6 @@ pipeline:
     }
 
     #[test]
-    fn typos_get_a_hint() {
-        assert_eq!(closest("brnch", &["branch", "event"]), Some("branch"));
-        assert_eq!(closest("zzz", &["branch", "event"]), None);
-    }
-
-    #[test]
     fn deploy_commands_fill_in_artifacts_and_port() {
         let artifacts = HashMap::from([("shop".to_string(), "/d/a b/shop".to_string())]);
         let argv = render_deploy_command("{artifact:shop} --port {port}", &artifacts, 8080).unwrap();
@@ -1081,13 +1046,6 @@ pipeline:
                 .unwrap_err()
                 .contains("{host}")
         );
-    }
-
-    #[test]
-    fn durations_parse_with_units() {
-        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
-        assert_eq!(parse_duration("5m"), Ok(Duration::from_secs(300)));
-        assert!(parse_duration("5 weeks").is_err());
     }
 
     proptest! {

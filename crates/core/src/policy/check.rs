@@ -3,7 +3,7 @@
 
 use super::{Approval, Day, Event, Freeze, FreezeWindow, Notification, NotificationKind, hint};
 use crate::error::Collector;
-use crate::platform::is_name;
+use crate::names::is_name;
 use crate::role::Role;
 use jiff::civil::{Date, DateTime, Time};
 use serde::Deserialize;

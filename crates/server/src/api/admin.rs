@@ -77,7 +77,7 @@ fn lifetime(text: &str) -> Result<std::time::Duration, ApiError> {
     if text.trim().len() > 8 {
         return Err(bad(format!("`{text}` is too long: use a duration such as `30d`")));
     }
-    let d = tandem_core::pipeline::parse_duration(text).map_err(bad)?;
+    let d = tandem_core::duration::parse_duration(text).map_err(bad)?;
     if d.is_zero() || d > MAX_TOKEN_LIFETIME {
         return Err(bad(format!("`{text}` must be more than 0 and at most 3660d")));
     }

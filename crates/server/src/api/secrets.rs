@@ -7,7 +7,7 @@ use crate::error::{ApiError, ApiResult, ErrorBody, JsonBody, PathParam};
 use axum::Json;
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
-use tandem_core::platform::is_secret_name;
+use tandem_core::names::is_secret_name;
 use tandem_store::SecretRow;
 
 #[derive(Deserialize, utoipa::ToSchema)]

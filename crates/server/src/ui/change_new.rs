@@ -2,13 +2,13 @@
 //! or a market), checked like any change request — a proposal that leaves a market invalid is
 //! shown again with every problem, and nothing is stored.
 
+use super::forms::PostedForm;
 use super::layout::{Nav, Page, page};
 use super::{PageError, PageResult};
 use crate::AppState;
 use crate::auth::{Caller, Developer, PageAuth};
-use crate::error::ApiError;
-use axum::extract::rejection::{FormRejection, QueryRejection};
-use axum::extract::{Form, Query, State};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
@@ -46,9 +46,8 @@ pub async fn show(
 pub async fn submit(
     auth: PageAuth<Developer>,
     State(state): State<AppState>,
-    form: Result<Form<ProposalForm>, FormRejection>,
+    PostedForm(form): PostedForm<ProposalForm>,
 ) -> Result<Response, PageError> {
-    let Form(form) = form.map_err(|e| PageError::from(ApiError::bad_request(e.body_text())))?;
     let platform = state.engine.store.load_platform().await?;
     let mut problems = Vec::new();
     if platform.service(&form.service).is_none() {

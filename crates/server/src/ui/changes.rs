@@ -3,6 +3,7 @@
 //! are form posts behind the same walls as the run page's: the SameSite=Strict cookie and a
 //! refused foreign `Origin`. Who may review is the policy's call, made by the engine.
 
+use super::forms::Back;
 use super::layout::{LIVE_REFRESH, Nav, Page, count, dot, empty, page, when};
 use super::{PageError, PageResult, parse_id};
 use crate::AppState;
@@ -11,7 +12,7 @@ use crate::error::ApiError;
 use axum::extract::rejection::{FormRejection, QueryRejection};
 use axum::extract::{Form, Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{Redirect, Response};
 use maud::{Markup, html};
 use tandem_core::config::{Change, ChangeCheck, ConfigDiff};
 use tandem_core::policy::changes::ReviewState;
@@ -432,13 +433,14 @@ pub async fn act(
 ) -> Result<Response, PageError> {
     let id = parse_id("change request", &raw)?;
     let (engine, caller) = (&state.engine, &auth.0);
+    let back = Back::change(id);
     // Withdraw carries no field; a review's fields must read, or it would approve blind.
     let form = match form {
         Ok(Form(f)) => f,
         Err(_) if action == "withdraw" => ReviewForm::default(),
         Err(e) => {
             let why = format!("the form is not a review (`comment`, `revision`): {}", e.body_text());
-            return Ok(refused(caller, id, &action, StatusCode::BAD_REQUEST, &why));
+            return Ok(back.refused(caller, StatusCode::BAD_REQUEST, &refused_verb(&action), &sentence(&why)));
         }
     };
     let comment = Some(form.comment.trim()).filter(|c| !c.is_empty());
@@ -459,17 +461,17 @@ pub async fn act(
             let change = engine.store.get_change(id).await?;
             if change.author != caller.name && caller.role != Role::Admin {
                 let why = format!("only its author ({}) or an admin can withdraw it", change.author);
-                return Ok(refused(caller, id, &action, StatusCode::FORBIDDEN, &why));
+                return Ok(back.refused(caller, StatusCode::FORBIDDEN, &refused_verb(&action), &sentence(&why)));
             }
             engine.withdraw_change(id, &caller.name).await
         }
         _ => return Err(PageError::not_found(format!("no action `{action}` on change requests"))),
     };
     match done.map_err(ApiError::from) {
-        Ok(_) => Ok(Redirect::to(&format!("/changes/{id}")).into_response()),
+        Ok(_) => Ok(back.to_page()),
         // The policy's refusal, or a change that moved on: said on a page leading back to it.
         Err(e) if matches!(e.status, StatusCode::FORBIDDEN | StatusCode::CONFLICT) => {
-            Ok(refused(caller, id, &action, e.status, &e.message))
+            Ok(back.refused(caller, e.status, &refused_verb(&action), &sentence(&e.message)))
         }
         Err(e) => Err(e.into()),
     }
@@ -481,32 +483,14 @@ pub async fn back_to_change(Path((raw, _)): Path<(String, String)>) -> Result<Re
     Ok(Redirect::to(&format!("/changes/{id}")))
 }
 
-fn refused(caller: &Caller, id: i64, action: &str, status: StatusCode, message: &str) -> Response {
+/// How a refusal page says `action` could not be done: "approved by you".
+fn refused_verb(action: &str) -> String {
     let verb = match action {
         "approve" => "approved",
         "reject" => "rejected",
         _ => "withdrawn",
     };
-    let heading = format!("Change request #{id} cannot be {verb} by you");
-    let title = format!("{} {heading}", status.as_u16());
-    let body = html! {
-        section.panel.error-page {
-            p.code { (status.as_u16()) }
-            h1 { (heading) }
-            p.message { (sentence(message)) }
-            p { a href={ "/changes/" (id) } { "← Back to change request #" (id) } }
-        }
-    };
-    let page = page(
-        Page {
-            title: &title,
-            nav: Nav::Changes,
-            caller: Some(caller),
-            refresh: None,
-        },
-        body,
-    );
-    (status, page).into_response()
+    format!("{verb} by you")
 }
 
 fn capitalize(text: &str) -> String {

@@ -3,13 +3,14 @@
 //! and resolve, operator to link), behind the walls of every form post here: the
 //! SameSite=Strict cookie and a refused foreign `Origin`.
 
+use super::forms::{Back, OptionalForm, PostedForm};
 use super::layout::{Nav, Page, page};
 use super::{PageError, PageResult, parse_id};
 use crate::AppState;
 use crate::auth::{Caller, Developer, PageAuth};
 use crate::error::ApiError;
-use axum::extract::rejection::{FormRejection, QueryRejection};
-use axum::extract::{Form, Path, Query, State};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
@@ -65,9 +66,8 @@ pub async fn show(
 pub async fn submit(
     auth: PageAuth<Developer>,
     State(state): State<AppState>,
-    form: Result<Form<OpenForm>, FormRejection>,
+    PostedForm(form): PostedForm<OpenForm>,
 ) -> Result<Response, PageError> {
-    let Form(form) = form.map_err(|e| PageError::from(ApiError::bad_request(e.body_text())))?;
     let platform = state.engine.store.load_platform().await?;
     let mut problems = Vec::new();
     if platform.service(&form.service).is_none() {
@@ -197,10 +197,10 @@ pub async fn act(
     auth: PageAuth<Developer>,
     State(state): State<AppState>,
     Path((raw, action)): Path<(String, String)>,
-    form: Result<Form<ActionForm>, FormRejection>,
+    OptionalForm(form): OptionalForm<ActionForm>,
 ) -> Result<Response, PageError> {
     let id = parse_id("incident", &raw)?;
-    let form = form.map(|Form(f)| f).unwrap_or_default();
+    let back = Back::incident(id);
     let caller = &auth.0;
     let store = &state.engine.store;
     let done = match action.as_str() {
@@ -212,11 +212,11 @@ pub async fn act(
                     Role::Operator,
                     caller.role
                 );
-                return Ok(refused(caller, id, "linked", StatusCode::FORBIDDEN, &why));
+                return Ok(back.refused(caller, StatusCode::FORBIDDEN, "linked", &why));
             }
             let Ok(deployment) = form.deployment_id.trim().trim_start_matches('#').parse::<i64>() else {
                 let why = format!("deployment `{}` is not a deployment id (a number)", form.deployment_id);
-                return Ok(refused(caller, id, "linked", StatusCode::BAD_REQUEST, &why));
+                return Ok(back.refused(caller, StatusCode::BAD_REQUEST, "linked", &why));
             };
             store.link_incident(id, deployment, &caller.name).await
         }
@@ -225,14 +225,14 @@ pub async fn act(
     match done.map_err(ApiError::from) {
         Ok(_) => {
             state.engine.notify();
-            Ok(Redirect::to(&format!("/incidents/{id}")).into_response())
+            Ok(back.to_page())
         }
         // Already resolved, or a deployment of another market: said on a page leading back.
-        Err(e) if e.status == StatusCode::CONFLICT || (e.status == StatusCode::NOT_FOUND && action == "link") => {
+        Err(e) => back.refuse(caller, e, |e| {
+            let shown = e.status == StatusCode::CONFLICT || (e.status == StatusCode::NOT_FOUND && action == "link");
             let verb = if action == "link" { "linked" } else { "resolved" };
-            Ok(refused(caller, id, verb, e.status, &e.message))
-        }
-        Err(e) => Err(e.into()),
+            shown.then(|| verb.to_string())
+        }),
     }
 }
 
@@ -240,33 +240,6 @@ pub async fn act(
 pub async fn back_to_incident(Path((raw, _)): Path<(String, String)>) -> Result<Redirect, PageError> {
     let id = parse_id("incident", &raw)?;
     Ok(Redirect::to(&format!("/incidents/{id}")))
-}
-
-fn refused(caller: &Caller, id: i64, verb: &str, status: StatusCode, message: &str) -> Response {
-    let heading = format!("Incident #{id} cannot be {verb}");
-    let title = format!("{} {heading}", status.as_u16());
-    let mut message = message.trim().to_string();
-    if let Some(first) = message.get(..1) {
-        message.replace_range(..1, &first.to_uppercase());
-    }
-    let body = html! {
-        section.panel.error-page {
-            p.code { (status.as_u16()) }
-            h1 { (heading) }
-            p.message { (message) }
-            p { a href={ "/incidents/" (id) } { "← Back to incident #" (id) } }
-        }
-    };
-    let page = page(
-        Page {
-            title: &title,
-            nav: Nav::Incidents,
-            caller: Some(caller),
-            refresh: None,
-        },
-        body,
-    );
-    (status, page).into_response()
 }
 
 #[cfg(test)]

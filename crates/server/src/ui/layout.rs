@@ -119,7 +119,8 @@ pub fn error_page(status: StatusCode, heading: &str, message: &str) -> Markup {
     )
 }
 
-fn capitalize(text: &str) -> String {
+/// `text` with a capital first letter.
+pub fn capitalize(text: &str) -> String {
     let mut chars = text.chars();
     chars
         .next()

@@ -9,6 +9,7 @@ mod charts;
 mod configure;
 mod delivery;
 mod flow;
+mod forms;
 mod graph;
 mod ideas;
 mod incident_actions;

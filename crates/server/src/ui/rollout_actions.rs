@@ -4,11 +4,12 @@
 //! freeze for admins with a reason. Same protections as the run page's buttons: the SameSite=Strict cookie, and
 //! a refused foreign `Origin`.
 
+use super::forms::{Back, OptionalForm};
 use super::{PageError, parse_id};
 use crate::AppState;
 use crate::auth::{Developer, PageAuth};
-use axum::extract::{Form, Path, State};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::extract::{Path, State};
+use axum::response::{Redirect, Response};
 use tandem_core::role::Role;
 
 /// The form fields a rollout action may carry.
@@ -31,11 +32,11 @@ pub async fn steer(
     auth: PageAuth<Developer>,
     State(state): State<AppState>,
     Path((raw, action)): Path<(String, String)>,
-    form: Result<Form<ActionForm>, axum::extract::rejection::FormRejection>,
-) -> Result<Response, PageError> {
     // Pause, resume and abort carry no fields.
-    let form = form.map(|Form(f)| f).unwrap_or_default();
+    OptionalForm(form): OptionalForm<ActionForm>,
+) -> Result<Response, PageError> {
     let id = parse_id("rollout", &raw)?;
+    let back = Back::rollout(id);
     let engine = &state.engine;
     let by = &auth.0.name;
     // Approving needs the wave's own role (checked with the wave, below); the rest operators.
@@ -50,7 +51,7 @@ pub async fn steer(
         "promote" if engine.store.get_rollout(id).await?.state == "paused" => engine.resume_rollout(id, by).await,
         "approve" | "promote" => {
             crate::api::releases::decide_wave(&state, &auth.0, id, wave, &action).await?;
-            return Ok(Redirect::to(&format!("/rollouts/{id}")).into_response());
+            return Ok(back.to_page());
         }
         "skip" => engine.skip_market(id, &form.market, by).await,
         "override" => {
@@ -61,8 +62,7 @@ pub async fn steer(
         }
         _ => return Err(PageError::not_found(format!("no action `{action}` on rollouts"))),
     };
-    done.map_err(crate::error::ApiError::from)?;
-    Ok(Redirect::to(&format!("/rollouts/{id}")).into_response())
+    back.finish(&auth.0, done.map_err(crate::error::ApiError::from), |_| None)
 }
 
 fn forbidden(needed: Role, had: Role) -> PageError {

@@ -224,3 +224,62 @@ async fn every_page_carries_the_security_headers_and_no_inline_code() {
     assert_eq!(r.headers()["x-content-type-options"], "nosniff", "the API too");
     server.stop().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_button_and_form_of_the_pages_refuses_a_post_from_another_site() {
+    let server = TestServer::start()
+        .await
+        .unwrap_or_else(|e| panic!("cannot start the server: {e:#}"));
+    let http = http();
+    let s = &server.seeded;
+    let cookie = server.session_cookie(&s.token).await;
+    let read = |path: String| {
+        let (http, token) = (http.clone(), s.token.clone());
+        async move {
+            let r = http.get(path).bearer_auth(token).send().await.unwrap();
+            r.text().await.unwrap()
+        }
+    };
+    let busy = server.url(&format!("/api/v1/runs/{}", s.busy_run_id));
+    let rollout = server.url(&format!("/api/v1/rollouts/{}", s.rollout_id));
+    let before = (read(busy.clone()).await, read(rollout.clone()).await);
+
+    for path in [
+        format!("/runs/{}/cancel", s.busy_run_id),
+        format!("/runs/{}/rerun", s.failed_run_id),
+        "/markets/fr/launch".to_string(),
+        format!("/rollouts/{}/pause", s.rollout_id),
+        format!("/rollouts/{}/abort", s.rollout_id),
+        "/incidents/new".into(),
+        "/incidents/1/resolve".into(),
+        "/changes/new".into(),
+        "/changes/1/approve".into(),
+        "/admin/tokens/1/revoke".into(),
+        "/logout".into(),
+    ] {
+        let r = http
+            .post(server.url(&path))
+            .header(COOKIE, &cookie)
+            .header(ORIGIN, "http://evil.example")
+            .form(&[("title", "x"), ("service", "shop"), ("market", "fr")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::FORBIDDEN, "{path}");
+        assert!(
+            r.headers()[CONTENT_TYPE].to_str().unwrap().starts_with("text/html"),
+            "{path}"
+        );
+        assert!(r.text().await.unwrap().contains("another site"), "{path}");
+    }
+
+    assert_eq!((read(busy).await, read(rollout).await), before, "nothing was done");
+    let r = http
+        .get(server.url("/api/v1/whoami"))
+        .header(COOKIE, &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK, "the session was not signed out");
+    server.stop().await.unwrap();
+}

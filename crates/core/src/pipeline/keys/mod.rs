@@ -16,8 +16,8 @@ mod tree;
 
 pub(crate) use probe::expect_at;
 
-use super::closest;
 use crate::error::{Collector, SpecError, SpecErrors};
+use crate::names::closest;
 use serde::de::{self, DeserializeOwned};
 use serde_saphyr::Spanned;
 use tree::{Node, Removed, Value};
