@@ -1,6 +1,7 @@
 //! A service's feature-flag file: its versions, and a new one put in force. Evaluation is
 //! OFREP's (see [`crate::ofrep`]).
 
+use super::convert::IntoWire;
 use crate::AppState;
 use crate::auth::{Auth, Developer, Viewer};
 use crate::error::{ApiError, ApiResult, ErrorBody, JsonBody, PathParam};
@@ -8,27 +9,18 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
-use tandem_store::{ChangeRow, FlagVersionRow};
+use tandem_wire::changes::Change;
+use tandem_wire::flags::{FlagVersion, NewFlagVersion};
 
 /// The versions of a service's flag file, newest (the one in force) first.
 #[utoipa::path(get, path = "/api/v1/services/{service}/flags", tag = "flags", params(("service" = String, Path)),
-    responses((status = 200, body = [FlagVersionRow]), (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = [FlagVersion]), (status = 401, body = ErrorBody)))]
 pub async fn list_flag_versions(
     _: Auth<Viewer>,
     State(state): State<AppState>,
     PathParam(service): PathParam<String>,
-) -> ApiResult<Json<Vec<FlagVersionRow>>> {
-    Ok(Json(state.engine.store.list_flag_versions(&service).await?))
-}
-
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewFlagVersion {
-    /// The whole flag file (YAML; see docs/flags.md).
-    pub text: String,
-    /// Why it changes, kept with the version.
-    pub reason: Option<String>,
+) -> ApiResult<Json<Vec<FlagVersion>>> {
+    Ok(Json(state.engine.store.list_flag_versions(&service).await?.into_wire()))
 }
 
 /// Proposes a new flag file as a change request (kind `flags`): checked against the platform
@@ -37,7 +29,7 @@ pub struct NewFlagVersion {
 /// for its reviewers (202, the change request).
 #[utoipa::path(put, path = "/api/v1/services/{service}/flags", tag = "flags", params(("service" = String, Path)),
     request_body = NewFlagVersion,
-    responses((status = 201, body = FlagVersionRow), (status = 202, body = ChangeRow), (status = 403, body = ErrorBody),
+    responses((status = 201, body = FlagVersion), (status = 202, body = Change), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn put_flags(
     auth: Auth<Developer>,
@@ -60,7 +52,7 @@ pub async fn put_flags(
             .into_iter()
             .find(|v| v.version == version)
             .ok_or_else(|| ApiError::internal(format!("flag version {version} of {service} is missing")))?;
-        return Ok((StatusCode::CREATED, Json(row)).into_response());
+        return Ok((StatusCode::CREATED, Json(row.into_wire())).into_response());
     }
-    Ok((StatusCode::ACCEPTED, Json(change)).into_response())
+    Ok((StatusCode::ACCEPTED, Json(change.into_wire())).into_response())
 }
