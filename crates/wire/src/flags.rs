@@ -32,3 +32,14 @@ pub struct NewFlagVersion {
     /// Why it changes, kept with the version.
     pub reason: Option<String>,
 }
+
+/// The answer to a new flag file: in force at once (201), or a change request waiting for its
+/// reviewers (202).
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum FlagsProposed {
+    /// A change request waiting for its reviewers (it has a `kind`).
+    Waiting(crate::changes::Change),
+    /// The new version, in force.
+    InForce(FlagVersion),
+}

@@ -119,3 +119,14 @@ pub struct Launch {
     /// The checklist it passed.
     pub readiness: Readiness,
 }
+
+/// The `details` of a launch refused because the market is not ready (422, code `not_ready`).
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct NotReady {
+    /// The market.
+    pub market: String,
+    /// The checks that failed.
+    pub missing: Vec<ReadinessCheck>,
+    /// Every check.
+    pub checks: Vec<ReadinessCheck>,
+}

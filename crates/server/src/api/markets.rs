@@ -8,7 +8,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use tandem_engine::launch::LaunchError;
-use tandem_wire::markets::{Launch, Readiness, ReadinessCheck};
+use tandem_wire::markets::{Launch, NotReady, Readiness, ReadinessCheck};
 
 /// Runs the readiness checklist of a market now: its config against the latest release's
 /// schema, its flags, the latest release live there, and its probe (a real request).
@@ -47,11 +47,12 @@ fn launch_error(e: LaunchError) -> ApiError {
             let missing: Vec<ReadinessCheck> = readiness.missing().map(IntoWire::into_wire).collect();
             let checks: Vec<ReadinessCheck> = readiness.checks.iter().map(IntoWire::into_wire).collect();
             ApiError {
-                details: Some(serde_json::json!({
-                    "market": readiness.market,
-                    "missing": missing,
-                    "checks": checks,
-                })),
+                details: serde_json::to_value(NotReady {
+                    market: readiness.market,
+                    missing,
+                    checks,
+                })
+                .ok(),
                 ..ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "not_ready", message)
             }
         }
