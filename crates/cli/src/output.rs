@@ -30,6 +30,13 @@ pub fn print_json<T: Serialize>(value: &T) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Prints `value` as pretty JSON with its fields in their declared order (the audit
+/// command's answers have always printed so).
+pub fn print_json_in_order<T: Serialize>(value: &T) -> anyhow::Result<()> {
+    outln!("{}", serde_json::to_string_pretty(value)?)?;
+    Ok(())
+}
+
 /// Prints a table with `headers`; plain (no colours) when NO_COLOR is set or not a terminal.
 pub fn print_table(headers: &[&str], rows: Vec<Vec<String>>) -> std::io::Result<()> {
     let mut table = Table::new();
