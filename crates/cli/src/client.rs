@@ -148,8 +148,10 @@ async fn check(resp: reqwest::Response) -> Result<reqwest::Response> {
         return Ok(resp);
     }
     let status = resp.status();
-    let body: serde_json::Value = resp.json().await.unwrap_or_default();
-    let message = body["error"]["message"].as_str().unwrap_or("no details").to_string();
+    let message = match resp.json::<tandem_wire::ErrorBody>().await {
+        Ok(body) => body.error.message,
+        Err(_) => "no details".to_string(),
+    };
     let hint = if status == reqwest::StatusCode::UNAUTHORIZED {
         " (pass --token or set TANDEM_TOKEN)"
     } else {

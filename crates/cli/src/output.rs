@@ -23,8 +23,16 @@ macro_rules! outln {
 use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
 use serde::Serialize;
 
-/// Prints `value` as pretty JSON.
+/// Prints `value` as pretty JSON, object keys in alphabetical order (through
+/// `serde_json::Value`), so a typed answer prints as the JSON it was read from always did.
 pub fn print_json<T: Serialize>(value: &T) -> anyhow::Result<()> {
+    outln!("{}", serde_json::to_string_pretty(&serde_json::to_value(value)?)?)?;
+    Ok(())
+}
+
+/// Prints `value` as pretty JSON with its fields in their declared order (the audit
+/// command's answers have always printed so).
+pub fn print_json_in_order<T: Serialize>(value: &T) -> anyhow::Result<()> {
     outln!("{}", serde_json::to_string_pretty(value)?)?;
     Ok(())
 }

@@ -11,7 +11,7 @@ use tandem_store::{
 };
 
 /// One service's state in one market.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Serialize)]
 pub struct MarketService {
     pub service: String,
     /// The release running now, if any.
@@ -29,7 +29,7 @@ pub struct MarketService {
 }
 
 /// A market with what runs there.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Serialize)]
 pub struct MarketStatus {
     #[serde(flatten)]
     pub market: MarketRow,
@@ -102,14 +102,14 @@ pub async fn market_matrix(engine: &Engine) -> ApiResult<Vec<MarketStatus>> {
     Ok(out)
 }
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Serialize)]
 pub struct JobDetail {
     #[serde(flatten)]
     pub job: JobRow,
     pub steps: Vec<StepRow>,
 }
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Serialize)]
 pub struct RunDetail {
     #[serde(flatten)]
     pub run: RunRow,
@@ -141,7 +141,7 @@ pub async fn run_detail(engine: &Engine, id: i64) -> ApiResult<RunDetail> {
     })
 }
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Serialize)]
 pub struct WaveMarket {
     pub market: String,
     /// waiting, deploying, live, failed, superseded, skipped, or not reached (the rollout
@@ -152,7 +152,7 @@ pub struct WaveMarket {
     pub gates: Vec<tandem_store::GateResultRow>,
 }
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Serialize)]
 pub struct WaveDetail {
     pub index: usize,
     pub name: String,
@@ -161,7 +161,7 @@ pub struct WaveDetail {
     pub markets: Vec<WaveMarket>,
 }
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Serialize)]
 pub struct RolloutDetail {
     #[serde(flatten)]
     pub rollout: RolloutRow,
@@ -254,7 +254,7 @@ pub async fn rollout_detail(engine: &Engine, id: i64) -> ApiResult<RolloutDetail
     })
 }
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Serialize)]
 pub struct IdeaDetail {
     #[serde(flatten)]
     pub idea: IdeaRow,

@@ -33,7 +33,7 @@ pub struct AuditFilter {
 }
 
 /// One page of entries, newest first.
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AuditPage {
     pub entries: Vec<EventRow>,
     /// Pass as `before` for the next (older) page; absent on the last page.
@@ -41,7 +41,7 @@ pub struct AuditPage {
 }
 
 /// One broken link in the chain.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct ChainProblem {
     /// The row at fault, or the first row after the missing ones.
     pub id: i64,
@@ -51,7 +51,7 @@ pub struct ChainProblem {
 }
 
 /// What a verification found.
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ChainReport {
     /// True when every row matches its hash and follows the row before it.
     pub intact: bool,

@@ -6,7 +6,7 @@ use serde::Serialize;
 use sqlx::FromRow;
 use tandem_core::platform::{ConfigLayers, LaunchState, Market, Platform, SecretSource, Service, Triggers, Wave};
 
-#[derive(Debug, Clone, Serialize, FromRow, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, FromRow)]
 pub struct MarketRow {
     pub id: String,
     pub name: String,
@@ -19,14 +19,14 @@ pub struct MarketRow {
     pub position: i64,
 }
 
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize)]
 pub struct WaveRow {
     pub name: String,
     pub position: i64,
     pub markets: Vec<String>,
 }
 
-#[derive(Debug, Clone, Serialize, FromRow, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, FromRow)]
 pub struct ServiceRow {
     pub name: String,
     pub repo: String,

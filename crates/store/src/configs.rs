@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use tandem_core::platform::ConfigLayers;
 
 /// One version of a service's config layers.
-#[derive(Debug, Clone, Serialize, FromRow, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, FromRow)]
 pub struct ConfigVersionRow {
     pub id: i64,
     pub service: String,
@@ -32,7 +32,7 @@ impl ConfigVersionRow {
 }
 
 /// A market moved to a config version (by a deployment, or directly where nothing runs).
-#[derive(Debug, Clone, Serialize, FromRow, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, FromRow)]
 pub struct MarketConfigRow {
     pub id: i64,
     pub service: String,
@@ -45,7 +45,7 @@ pub struct MarketConfigRow {
 }
 
 /// A proposed config or flag change and where it stands.
-#[derive(Debug, Clone, Serialize, FromRow, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, FromRow)]
 pub struct ChangeRow {
     pub id: i64,
     pub service: String,
@@ -75,7 +75,7 @@ pub struct ChangeRow {
     pub updated_at: i64,
 }
 
-#[derive(Debug, Clone, Serialize, FromRow, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, FromRow)]
 pub struct ChangeReviewRow {
     pub id: i64,
     pub change_id: i64,
@@ -89,7 +89,7 @@ pub struct ChangeReviewRow {
 }
 
 /// Who wrote one revision of a change request (its opener wrote revision 1).
-#[derive(Debug, Clone, Serialize, FromRow, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, FromRow)]
 pub struct ChangeRevisionRow {
     pub id: i64,
     pub change_id: i64,

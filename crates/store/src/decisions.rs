@@ -9,7 +9,7 @@ use serde::Serialize;
 use sqlx::FromRow;
 
 /// One decision of a person about a rollout.
-#[derive(Debug, Clone, Serialize, FromRow, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, FromRow)]
 pub struct DecisionRow {
     pub id: i64,
     pub rollout_id: i64,
@@ -36,7 +36,7 @@ pub struct NewDecision<'a> {
 }
 
 /// The result of one gate of one deployment: its figures and a reason a person reads.
-#[derive(Debug, Clone, Serialize, FromRow, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, FromRow)]
 pub struct GateResultRow {
     pub id: i64,
     pub deployment_id: i64,
@@ -62,7 +62,7 @@ pub struct NewGateResult {
 }
 
 /// A gate result with the market it was measured in, for a rollout's page.
-#[derive(Debug, Clone, Serialize, FromRow, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, FromRow)]
 pub struct MarketGateRow {
     pub market: String,
     pub release_id: i64,

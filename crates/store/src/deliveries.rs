@@ -14,7 +14,7 @@ use crate::{Result, Store, now_ms};
 use serde::Serialize;
 use sqlx::FromRow;
 
-#[derive(Debug, Clone, Serialize, FromRow, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, FromRow)]
 pub struct DeliveryRow {
     pub id: i64,
     /// github, gitlab or gitea.

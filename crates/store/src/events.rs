@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use sqlx::FromRow;
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize, FromRow, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, FromRow)]
 pub struct EventRow {
     pub id: i64,
     pub at: i64,

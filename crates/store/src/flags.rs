@@ -6,7 +6,7 @@ use crate::{Result, Store, StoreError, now_ms};
 use serde::Serialize;
 use sqlx::FromRow;
 
-#[derive(Debug, Clone, Serialize, FromRow, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, FromRow)]
 pub struct FlagVersionRow {
     pub id: i64,
     pub service: String,

@@ -7,7 +7,7 @@ use serde::Serialize;
 use sqlx::FromRow;
 use tandem_core::idea::{find_idea_keys, idea_key};
 
-#[derive(Debug, Clone, Serialize, FromRow, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, FromRow)]
 pub struct IdeaRow {
     pub id: i64,
     pub key: String,
@@ -17,7 +17,7 @@ pub struct IdeaRow {
     pub created_at: i64,
 }
 
-#[derive(Debug, Clone, Serialize, FromRow, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, FromRow)]
 pub struct CommitRow {
     pub service: String,
     pub sha: String,

@@ -5,7 +5,7 @@ use crate::{Result, Store, StoreError, now_ms};
 use serde::Serialize;
 use sqlx::FromRow;
 
-#[derive(Debug, Clone, Serialize, FromRow, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, FromRow)]
 pub struct IncidentRow {
     pub id: i64,
     pub service: String,

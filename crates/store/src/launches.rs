@@ -8,7 +8,7 @@ use crate::{Result, Store, StoreError, now_ms};
 use serde::Serialize;
 use sqlx::FromRow;
 
-#[derive(Debug, Clone, Serialize, FromRow, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, FromRow)]
 pub struct LaunchRow {
     pub market: String,
     pub launched_at: i64,

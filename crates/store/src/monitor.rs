@@ -8,7 +8,7 @@ use sqlx::FromRow;
 use tandem_core::monitor::{RESOLUTIONS, bucket_start};
 
 /// A market's health as the monitor last saw it.
-#[derive(Debug, Clone, Serialize, FromRow, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, FromRow)]
 pub struct MarketHealthRow {
     pub service: String,
     pub market: String,
@@ -52,7 +52,7 @@ pub struct ProbeRecord {
 }
 
 /// One bucket of one market's series.
-#[derive(Debug, Clone, Serialize, FromRow, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, FromRow)]
 pub struct SeriesPoint {
     pub market: String,
     /// Unix ms at the bucket's start.

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::FromRow;
 use tandem_core::pipeline::ServiceSpec;
 
-#[derive(Debug, Clone, Serialize, FromRow, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, FromRow)]
 pub struct ReleaseRow {
     pub id: i64,
     pub service: String,
@@ -25,7 +25,7 @@ pub struct ReleaseRow {
 }
 
 /// One file of a release, by digest.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReleaseArtifact {
     pub name: String,
     pub digest: String,

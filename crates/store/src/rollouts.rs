@@ -7,7 +7,7 @@ use serde::Serialize;
 use sqlx::FromRow;
 use tandem_core::rollout::PlannedWave;
 
-#[derive(Debug, Clone, Serialize, FromRow, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, FromRow)]
 pub struct RolloutRow {
     pub id: i64,
     pub service: String,
@@ -60,7 +60,7 @@ impl RolloutRow {
     }
 }
 
-#[derive(Debug, Clone, Serialize, FromRow, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, FromRow)]
 pub struct DeploymentRow {
     pub id: i64,
     pub rollout_id: Option<i64>,

@@ -5,7 +5,7 @@ use crate::{Result, Store, StoreError, now_ms, to_json};
 use serde::Serialize;
 use sqlx::FromRow;
 
-#[derive(Debug, Clone, Serialize, FromRow, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, FromRow)]
 pub struct RunRow {
     pub id: i64,
     pub service: String,
@@ -23,7 +23,7 @@ pub struct RunRow {
     pub rerun_of: Option<i64>,
 }
 
-#[derive(Debug, Clone, Serialize, FromRow, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, FromRow)]
 pub struct JobRow {
     pub id: i64,
     pub run_id: i64,
@@ -40,7 +40,7 @@ pub struct JobRow {
     pub finished_at: Option<i64>,
 }
 
-#[derive(Debug, Clone, Serialize, FromRow, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, FromRow)]
 pub struct StepRow {
     pub id: i64,
     pub job_id: i64,
@@ -53,7 +53,7 @@ pub struct StepRow {
     pub finished_at: Option<i64>,
 }
 
-#[derive(Debug, Clone, Serialize, FromRow, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, FromRow)]
 pub struct ArtifactRow {
     pub id: i64,
     pub run_id: i64,

@@ -11,7 +11,7 @@ use sqlx::FromRow;
 use zeroize::Zeroizing;
 
 /// A stored secret as anyone may see it: no value, sealed or not.
-#[derive(Debug, Clone, Serialize, FromRow, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, FromRow)]
 pub struct SecretRow {
     pub name: String,
     /// 1 when first set, one more at each rotation.

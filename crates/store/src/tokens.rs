@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256};
 use sqlx::FromRow;
 use tandem_core::role::Role;
 
-#[derive(Debug, Clone, Serialize, FromRow, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, FromRow)]
 pub struct TokenRow {
     pub id: i64,
     pub name: String,

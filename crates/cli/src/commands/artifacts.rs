@@ -2,9 +2,9 @@ use crate::client::{Client, ClientArgs};
 use crate::output::print_json;
 use anyhow::{Context, Result, bail};
 use clap::Subcommand;
-use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::path::PathBuf;
+use tandem_wire::admin::GcReport;
 
 #[derive(Debug, Subcommand)]
 pub enum ArtifactCommand {
@@ -42,7 +42,7 @@ impl ArtifactCommand {
                 Ok(())
             }
             ArtifactCommand::Gc { client } => {
-                let report: Value = Client::from_args(&client)
+                let report: GcReport = Client::from_args(&client)
                     .post("/api/v1/gc", &serde_json::json!({}))
                     .await?;
                 if client.json {
@@ -50,9 +50,9 @@ impl ArtifactCommand {
                 }
                 outln!(
                     "Forgot {} expired artifacts, deleted {} blobs, freed {} bytes",
-                    report["artifacts_expired"],
-                    report["blobs_deleted"],
-                    report["bytes_freed"]
+                    report.artifacts_expired,
+                    report.blobs_deleted,
+                    report.bytes_freed
                 )?;
                 Ok(())
             }

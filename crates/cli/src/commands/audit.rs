@@ -2,11 +2,11 @@
 //! hash chain and exits 1 naming every row that was edited or deleted.
 
 use crate::client::{Client, ClientArgs};
-use crate::output::{print_json, print_table, time};
+use crate::output::{print_json_in_order, print_table, time};
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 use std::process::ExitCode;
-use tandem_store::{AuditPage, ChainReport};
+use tandem_wire::audit::{AuditPage, ChainReport};
 
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:
@@ -97,7 +97,7 @@ async fn list(args: AuditArgs) -> Result<()> {
         .get(&format!("/api/v1/audit?{}", query.join("&")))
         .await?;
     if args.client.json {
-        return print_json(&page);
+        return print_json_in_order(&page);
     }
     let dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
     let rows = page
@@ -148,7 +148,7 @@ async fn verify(head: Option<&str>, client_args: &ClientArgs) -> Result<ExitCode
         }
     }
     if client_args.json {
-        print_json(&report)?;
+        print_json_in_order(&report)?;
     }
     if !problems.is_empty() {
         if !client_args.json {

@@ -1,4 +1,4 @@
-use super::text;
+use super::{show as field, text};
 use crate::client::{Client, ClientArgs, encode};
 use crate::output::{print_json, print_table, time};
 use anyhow::{Context, bail};
@@ -7,6 +7,9 @@ use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use tandem_core::config::{layers_from_files, layers_to_files, set_dotted};
 use tandem_core::platform::ConfigLayers;
+use tandem_wire::changes::{Change, ChangeDetail, ChangeReview, NewChangeRequest};
+use tandem_wire::config::{ConfigLogEntry, ConfigRollbackRequest, ConfigVersion, DiffLine, MarketConfig};
+use tandem_wire::rollouts::ConfigMove;
 
 #[derive(Debug, Subcommand)]
 pub enum ConfigCommand {
@@ -171,7 +174,7 @@ impl ConfigCommand {
                     }
                     _ => bail!("give --from and --to (markets), or --from-version and --to-version"),
                 };
-                let lines: Vec<Value> = Client::from_args(&client)
+                let lines: Vec<DiffLine> = Client::from_args(&client)
                     .get(&format!("/api/v1/services/{}/config/diff?{query}", encode(&service)))
                     .await?;
                 if client.json {
@@ -231,7 +234,7 @@ impl ConfigCommand {
             }
             ConfigCommand::Changes { service, client } => {
                 let query = service.map(|s| format!("?service={}", encode(&s))).unwrap_or_default();
-                let changes: Vec<Value> = Client::from_args(&client)
+                let changes: Vec<Change> = Client::from_args(&client)
                     .get(&format!("/api/v1/changes{query}"))
                     .await?;
                 if client.json {
@@ -241,13 +244,13 @@ impl ConfigCommand {
                     .iter()
                     .map(|c| {
                         vec![
-                            text(&c["id"]),
-                            text(&c["service"]),
-                            text(&c["kind"]),
-                            text(&c["title"]),
-                            text(&c["author"]),
-                            text(&c["state"]),
-                            time(c["updated_at"].as_i64()),
+                            field(&c.id),
+                            field(&c.service),
+                            field(&c.kind),
+                            field(&c.title),
+                            field(&c.author),
+                            field(&c.state),
+                            time(Some(c.updated_at)),
                         ]
                     })
                     .collect();
@@ -255,7 +258,7 @@ impl ConfigCommand {
                 Ok(())
             }
             ConfigCommand::Change { id, client } => {
-                let detail: Value = Client::from_args(&client).get(&format!("/api/v1/changes/{id}")).await?;
+                let detail: ChangeDetail = Client::from_args(&client).get(&format!("/api/v1/changes/{id}")).await?;
                 if client.json {
                     return print_json(&detail);
                 }
@@ -269,10 +272,10 @@ impl ConfigCommand {
                 market,
                 client,
             } => {
-                let out: Vec<Value> = Client::from_args(&client)
+                let out: Vec<ConfigMove> = Client::from_args(&client)
                     .post(
                         &format!("/api/v1/services/{}/config/rollback", encode(&service)),
-                        &json!({ "markets": market }),
+                        &ConfigRollbackRequest { markets: market },
                     )
                     .await?;
                 if client.json {
@@ -282,16 +285,16 @@ impl ConfigCommand {
                     .iter()
                     .map(|o| {
                         vec![
-                            text(&o["market"]),
-                            version(&o["from"]),
-                            version(&o["to"]),
-                            text(&o["state"]),
-                            text(&o["reason"]),
+                            field(&o.market),
+                            version(o.from),
+                            version(o.to),
+                            field(&o.state),
+                            field(&o.reason),
                         ]
                     })
                     .collect();
                 print_table(&["market", "from", "to", "state", "reason"], rows)?;
-                if out.iter().any(|o| o["state"] == "failed") {
+                if out.iter().any(|o| o.state == "failed") {
                     bail!("the config rollback failed in some markets");
                 }
                 Ok(())
@@ -300,12 +303,12 @@ impl ConfigCommand {
     }
 }
 
-fn version(v: &Value) -> String {
-    v.as_i64().map(|n| format!("v{n}")).unwrap_or_else(|| "-".into())
+fn version(v: Option<i64>) -> String {
+    v.map(|n| format!("v{n}")).unwrap_or_else(|| "-".into())
 }
 
 async fn show(service: &str, market: &str, client: &ClientArgs) -> anyhow::Result<()> {
-    let config: Value = Client::from_args(client)
+    let config: MarketConfig = Client::from_args(client)
         .get(&format!(
             "/api/v1/services/{}/config?market={}",
             encode(service),
@@ -315,32 +318,33 @@ async fn show(service: &str, market: &str, client: &ClientArgs) -> anyhow::Resul
     if client.json {
         return print_json(&config);
     }
-    let rows = config["entries"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|e| vec![text(&e["path"]), e["value"].to_string(), text(&e["origin"])])
+    let rows = config
+        .entries
+        .iter()
+        .map(|e| vec![field(&e.path), e.value.to_string(), field(&e.origin)])
         .collect();
-    outln!("{service} in {market}: config {}", version(&config["version"]))?;
+    outln!("{service} in {market}: config {}", version(config.version))?;
     print_table(&["key", "value", "set by"], rows)?;
     Ok(())
 }
 
-fn print_diff(lines: &[Value], indent: &str) -> std::io::Result<()> {
+fn print_diff(lines: &[DiffLine], indent: &str) -> std::io::Result<()> {
+    // A value as its JSON (`null` when absent), as the diff always showed it.
+    let json = |v: &Option<Value>| v.clone().unwrap_or_default();
     for l in lines {
-        let path = text(&l["path"]);
-        match l["change"].as_str() {
-            Some("added") => outln!("{indent}+ {path} = {}", l["new"])?,
-            Some("removed") => outln!("{indent}- {path} (was {})", l["old"])?,
-            _ => outln!("{indent}~ {path}: {} → {}", l["old"], l["new"])?,
+        let path = &l.path;
+        match l.change.as_str() {
+            "added" => outln!("{indent}+ {path} = {}", json(&l.new))?,
+            "removed" => outln!("{indent}- {path} (was {})", json(&l.old))?,
+            _ => outln!("{indent}~ {path}: {} → {}", json(&l.old), json(&l.new))?,
         }
     }
     Ok(())
 }
 
 /// A core diff (a list of `{ pointer, path, change, old, new }`) as diff lines.
-fn core_diff_lines(diff: &Value) -> Vec<Value> {
-    diff.as_array().cloned().unwrap_or_default()
+fn core_diff_lines(diff: &Value) -> Vec<DiffLine> {
+    serde_json::from_value(diff.clone()).unwrap_or_default()
 }
 
 /// Rows of the config log asked for at once: a page of the server's most.
@@ -357,7 +361,7 @@ async fn log(service: &str, client: &ClientArgs) -> anyhow::Result<()> {
             Some(a) => format!("{path}&after={}", encode(a)),
             None => path.clone(),
         };
-        let (entries, next): (Vec<Value>, _) = http.get_page(&url).await?;
+        let (entries, next): (Vec<ConfigLogEntry>, _) = http.get_page(&url).await?;
         if client.json {
             all.extend(entries);
         } else {
@@ -375,42 +379,40 @@ async fn log(service: &str, client: &ClientArgs) -> anyhow::Result<()> {
 }
 
 /// Prints entries of the config log.
-fn print_log(entries: &[Value]) -> anyhow::Result<()> {
+fn print_log(entries: &[ConfigLogEntry]) -> anyhow::Result<()> {
     for e in entries {
-        let change = &e["change"];
         outln!(
             "v{}  {}  by {}{}  — {}",
-            text(&e["version"]),
-            time(e["created_at"].as_i64()),
-            text(&e["created_by"]),
-            match e["approved_by"].as_array().filter(|a| !a.is_empty()) {
-                Some(a) => format!(", approved by {}", a.iter().map(text).collect::<Vec<_>>().join(", ")),
-                None => String::new(),
+            e.version,
+            time(Some(e.created_at)),
+            field(&e.created_by),
+            if e.approved_by.is_empty() {
+                String::new()
+            } else {
+                format!(", approved by {}", e.approved_by.join(", "))
             },
-            text(&e["message"])
+            field(&e.message)
         )?;
-        if !change.is_null() {
+        if let Some(change) = &e.change {
             outln!(
                 "    change request {} ({}): {}",
-                text(&change["id"]),
-                text(&change["state"]),
-                text(&change["result"])
+                change.id,
+                field(&change.state),
+                field(&change.result)
             )?;
         }
-        let markets: Vec<String> = e["markets"].as_array().into_iter().flatten().map(text).collect();
-        if !markets.is_empty() {
-            outln!("    running in: {}", markets.join(", "))?;
+        if !e.markets.is_empty() {
+            outln!("    running in: {}", e.markets.join(", "))?;
         }
-        let lines = e["diff"].as_array().cloned().unwrap_or_default();
-        if e["version"] != 1 {
-            print_diff(&lines, "    ")?;
+        if e.version != 1 {
+            print_diff(&e.diff, "    ")?;
         }
     }
     Ok(())
 }
 
 async fn review(id: i64, verdict: &str, comment: Option<String>, client: &ClientArgs) -> anyhow::Result<()> {
-    let row: Value = Client::from_args(client)
+    let row: Change = Client::from_args(client)
         .post(
             &format!("/api/v1/changes/{id}/{verdict}"),
             &json!({ "comment": comment }),
@@ -421,8 +423,8 @@ async fn review(id: i64, verdict: &str, comment: Option<String>, client: &Client
     }
     outln!(
         "Change request {id} is {}{}",
-        text(&row["state"]),
-        row["result"].as_str().map(|r| format!(": {r}")).unwrap_or_default()
+        field(&row.state),
+        row.result.as_deref().map(|r| format!(": {r}")).unwrap_or_default()
     )?;
     Ok(())
 }
@@ -430,13 +432,18 @@ async fn review(id: i64, verdict: &str, comment: Option<String>, client: &Client
 /// Proposes layers as a change request and says where it stands.
 async fn propose(service: &str, layers: &ConfigLayers, proposal: &Proposal) -> anyhow::Result<()> {
     let client = Client::from_args(&proposal.client);
-    let row: Value = client
+    let row: Change = client
         .post(
             &format!("/api/v1/services/{}/changes", encode(service)),
-            &json!({ "kind": "config", "title": proposal.title, "layers": layers }),
+            &NewChangeRequest {
+                kind: "config".into(),
+                title: proposal.title.clone(),
+                layers: Some(layers.clone()),
+                text: None,
+            },
         )
         .await?;
-    let detail: Value = client.get(&format!("/api/v1/changes/{}", text(&row["id"]))).await?;
+    let detail: ChangeDetail = client.get(&format!("/api/v1/changes/{}", row.id)).await?;
     if proposal.client.json {
         return print_json(&detail);
     }
@@ -444,18 +451,19 @@ async fn propose(service: &str, layers: &ConfigLayers, proposal: &Proposal) -> a
     Ok(())
 }
 
-fn print_change(detail: &Value) -> std::io::Result<()> {
-    let c = &detail["change"];
+fn print_change(detail: &ChangeDetail) -> std::io::Result<()> {
+    let c = &detail.change;
     outln!(
         "Change request {} — {} ({} of {}, by {}, revision {})",
-        text(&c["id"]),
-        text(&c["title"]),
-        text(&c["kind"]),
-        text(&c["service"]),
-        text(&c["author"]),
-        text(&c["revision"])
+        c.id,
+        field(&c.title),
+        field(&c.kind),
+        field(&c.service),
+        field(&c.author),
+        c.revision
     )?;
-    let review = &detail["review"];
+    // `review` and `check` are the engine's verdicts, carried as JSON (see tandem_wire::changes).
+    let review = &detail.review;
     let stands = match review["state"].as_str() {
         Some("waiting") => format!(
             "waits for {} approval(s) from {}",
@@ -468,11 +476,10 @@ fn print_change(detail: &Value) -> std::io::Result<()> {
     };
     outln!(
         "State: {}{} — {stands}",
-        text(&c["state"]),
-        c["result"].as_str().map(|r| format!(" ({r})")).unwrap_or_default()
+        field(&c.state),
+        c.result.as_deref().map(|r| format!(" ({r})")).unwrap_or_default()
     )?;
-    let check = &detail["check"];
-    if !check.is_null() {
+    if let Some(check) = &detail.check {
         let changed = check["radius"]["changed"].as_array().cloned().unwrap_or_default();
         let unchanged = check["radius"]["unchanged"].as_array().map(Vec::len).unwrap_or(0);
         outln!(
@@ -500,21 +507,22 @@ fn print_change(detail: &Value) -> std::io::Result<()> {
             )?;
         }
     }
-    if !detail["flags_diff"].is_null() {
+    if let Some(diff) = detail.flags_diff.as_ref().filter(|d| !d.is_null()) {
         outln!("Flag file changes:")?;
-        print_diff(&core_diff_lines(&detail["flags_diff"]), "  ")?;
+        print_diff(&core_diff_lines(diff), "  ")?;
     }
-    if let Some(e) = detail["flags_error"].as_str() {
+    if let Some(e) = &detail.flags_error {
         outln!("  ✗ {e}")?;
     }
-    for r in detail["reviews"].as_array().into_iter().flatten() {
+    for r in &detail.reviews {
+        let r: &ChangeReview = r;
         outln!(
             "  {} {}d (revision {}, {}){}",
-            text(&r["reviewer"]),
-            text(&r["verdict"]),
-            text(&r["revision"]),
-            text(&r["role"]),
-            r["comment"].as_str().map(|c| format!(": {c}")).unwrap_or_default()
+            field(&r.reviewer),
+            field(&r.verdict),
+            r.revision,
+            field(&r.role),
+            r.comment.as_deref().map(|c| format!(": {c}")).unwrap_or_default()
         )?;
     }
     Ok(())
@@ -526,7 +534,7 @@ async fn fetch_layers(service: &str, version: Option<i64>, client: &ClientArgs) 
     let after = version
         .map(|v| format!("&after={}", v.saturating_add(1)))
         .unwrap_or_default();
-    let versions: Vec<Value> = Client::from_args(client)
+    let versions: Vec<ConfigVersion> = Client::from_args(client)
         .get(&format!(
             "/api/v1/services/{}/config/versions?limit=1{after}",
             encode(service)
@@ -534,12 +542,12 @@ async fn fetch_layers(service: &str, version: Option<i64>, client: &ClientArgs) 
         .await?;
     let row = versions
         .first()
-        .filter(|r| version.is_none_or(|v| r["version"] == v))
+        .filter(|r| version.is_none_or(|v| r.version == v))
         .with_context(|| match version {
             Some(v) => format!("{service} has no config version {v}"),
             None => format!("{service} has no config version"),
         })?;
-    serde_json::from_str(row["layers"].as_str().unwrap_or("{}")).context("the server's layers are not valid")
+    serde_json::from_str(&row.layers).context("the server's layers are not valid")
 }
 
 /// Reads the layer files of a folder (see `tandem_core::config::layers_from_files`).

@@ -1,10 +1,11 @@
-use super::text;
+use super::{show, text};
 use crate::client::{Client, ClientArgs};
 use crate::output::{print_json, print_table, time};
 use anyhow::Context;
 use clap::Subcommand;
 use serde_json::{Value, json};
 use std::path::PathBuf;
+use tandem_wire::flags::{FlagVersion, FlagsProposed, NewFlagVersion};
 
 #[derive(Debug, Subcommand)]
 pub enum FlagCommand {
@@ -55,28 +56,30 @@ impl FlagCommand {
                 client,
             } => {
                 let body = std::fs::read_to_string(&file).with_context(|| format!("cannot read {}", file.display()))?;
-                let row: Value = Client::from_args(&client)
+                let row: FlagsProposed = Client::from_args(&client)
                     .put(
                         &format!("/api/v1/services/{}/flags", crate::client::encode(&service)),
-                        &json!({ "text": body, "reason": reason }),
+                        &NewFlagVersion { text: body, reason },
                     )
                     .await?;
                 if client.json {
                     print_json(&row)?;
-                } else if row.get("kind").is_some() {
-                    // A change request waiting for its reviewers.
-                    outln!(
-                        "Change request {} opened for the flags of {service}: it waits for its approval (tandem config change {})",
-                        text(&row["id"]),
-                        text(&row["id"])
-                    )?;
                 } else {
-                    outln!("Flags of {service}: version {} in force", text(&row["version"]))?;
+                    match &row {
+                        FlagsProposed::Waiting(change) => outln!(
+                            "Change request {} opened for the flags of {service}: it waits for its approval (tandem config change {})",
+                            change.id,
+                            change.id
+                        )?,
+                        FlagsProposed::InForce(version) => {
+                            outln!("Flags of {service}: version {} in force", version.version)?
+                        }
+                    }
                 }
                 Ok(true)
             }
             FlagCommand::Show { service, client } => {
-                let versions: Vec<Value> = Client::from_args(&client)
+                let versions: Vec<FlagVersion> = Client::from_args(&client)
                     .get(&format!("/api/v1/services/{}/flags", crate::client::encode(&service)))
                     .await?;
                 if client.json {
@@ -87,10 +90,10 @@ impl FlagCommand {
                     .iter()
                     .map(|v| {
                         vec![
-                            text(&v["version"]),
-                            text(&v["created_by"]),
-                            time(v["created_at"].as_i64()),
-                            text(&v["reason"]),
+                            show(&v.version),
+                            show(&v.created_by),
+                            time(Some(v.created_at)),
+                            show(&v.reason),
                         ]
                     })
                     .collect();
@@ -98,8 +101,8 @@ impl FlagCommand {
                 if let Some(current) = versions.first() {
                     outln!(
                         "\nIn force (version {}):\n{}",
-                        text(&current["version"]),
-                        text(&current["text"])
+                        show(&current.version),
+                        show(&current.text)
                     )?;
                 }
                 Ok(true)

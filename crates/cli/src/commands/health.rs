@@ -1,8 +1,8 @@
-use super::text;
+use super::show;
 use crate::client::{Client, ClientArgs};
 use crate::output::{print_json, print_table, time};
 use clap::Args;
-use serde_json::Value;
+use tandem_wire::monitor::MarketHealth;
 
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:\n  tandem health\n  tandem health --down\n  tandem health --json")]
@@ -16,12 +16,9 @@ pub struct HealthArgs {
 
 /// Every live market as the monitor last probed it. Exits 1 when a market is down.
 pub async fn run(args: HealthArgs) -> anyhow::Result<bool> {
-    let rows: Vec<Value> = Client::from_args(&args.client).get("/api/v1/health").await?;
-    let rows: Vec<Value> = rows
-        .into_iter()
-        .filter(|r| !args.down || r["state"] == "down")
-        .collect();
-    let all_up = rows.iter().all(|r| r["state"] == "up");
+    let rows: Vec<MarketHealth> = Client::from_args(&args.client).get("/api/v1/health").await?;
+    let rows: Vec<MarketHealth> = rows.into_iter().filter(|r| !args.down || r.state == "down").collect();
+    let all_up = rows.iter().all(|r| r.state == "up");
     if args.client.json {
         print_json(&rows)?;
         return Ok(all_up);
@@ -41,24 +38,18 @@ pub async fn run(args: HealthArgs) -> anyhow::Result<bool> {
         .iter()
         .map(|r| {
             vec![
-                text(&r["service"]),
-                text(&r["market"]),
-                text(&r["state"]),
-                r["latency_ms"]
-                    .as_f64()
-                    .map(|l| format!("{l:.1} ms"))
-                    .unwrap_or_else(|| "-".into()),
-                time(r["probed_at"].as_i64()),
-                time(r["last_ok_at"].as_i64()),
-                match r["failures_in_a_row"].as_i64() {
+                show(&r.service),
+                show(&r.market),
+                show(&r.state),
+                r.latency_ms.map(|l| format!("{l:.1} ms")).unwrap_or_else(|| "-".into()),
+                time(Some(r.probed_at)),
+                time(r.last_ok_at),
+                match Some(r.failures_in_a_row) {
                     Some(0) | None => "-".into(),
                     Some(n) => n.to_string(),
                 },
-                r["incident_id"]
-                    .as_i64()
-                    .map(|i| format!("#{i}"))
-                    .unwrap_or_else(|| "-".into()),
-                r["error"].as_str().unwrap_or("").to_string(),
+                r.incident_id.map(|i| format!("#{i}")).unwrap_or_else(|| "-".into()),
+                r.error.clone().unwrap_or_default(),
             ]
         })
         .collect();

@@ -1,8 +1,8 @@
-use super::text;
+use super::show;
 use crate::client::{Client, ClientArgs};
 use crate::output::{print_json, print_table, time};
 use clap::Subcommand;
-use serde_json::{Value, json};
+use tandem_wire::ideas::{Idea, IdeaDetail, NewIdea};
 
 #[derive(Debug, Subcommand)]
 pub enum IdeaCommand {
@@ -35,32 +35,32 @@ impl IdeaCommand {
     pub async fn run(self) -> anyhow::Result<()> {
         match self {
             IdeaCommand::Add { title, markets, client } => {
-                let idea: Value = Client::from_args(&client)
-                    .post("/api/v1/ideas", &json!({ "title": title, "markets": markets }))
+                let idea: Idea = Client::from_args(&client)
+                    .post("/api/v1/ideas", &NewIdea { title, markets })
                     .await?;
                 if client.json {
                     return print_json(&idea);
                 }
-                outln!("Added idea {}: {}", text(&idea["key"]), text(&idea["title"]))?;
+                outln!("Added idea {}: {}", show(&idea.key), show(&idea.title))?;
                 Ok(())
             }
             IdeaCommand::Flow { key, client } => super::flow::show_idea(&key, &client).await,
             IdeaCommand::List { client } => {
-                let ideas: Vec<Value> = Client::from_args(&client).get("/api/v1/ideas").await?;
+                let ideas: Vec<IdeaDetail> = Client::from_args(&client).get("/api/v1/ideas").await?;
                 if client.json {
                     return print_json(&ideas);
                 }
                 let rows = ideas
                     .iter()
                     .map(|i| {
-                        let live: Vec<String> = i["live_in"].as_array().into_iter().flatten().map(text).collect();
+                        let live = &i.live_in;
                         vec![
-                            text(&i["key"]),
-                            text(&i["title"]),
-                            text(&i["state"]),
-                            i["commits"].as_array().map_or(0, Vec::len).to_string(),
+                            show(&i.idea.key),
+                            show(&i.idea.title),
+                            show(&i.state),
+                            i.commits.len().to_string(),
                             if live.is_empty() { "-".into() } else { live.join(" ") },
-                            time(i["created_at"].as_i64()),
+                            time(Some(i.idea.created_at)),
                         ]
                     })
                     .collect();

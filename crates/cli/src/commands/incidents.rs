@@ -1,8 +1,9 @@
-use super::text;
+use super::show;
 use crate::client::{Client, ClientArgs};
 use crate::output::{print_json, print_table, time};
 use clap::Subcommand;
-use serde_json::{Value, json};
+use serde_json::json;
+use tandem_wire::incidents::{Incident, LinkIncident, OpenIncident};
 
 #[derive(Debug, Subcommand)]
 pub enum IncidentCommand {
@@ -52,7 +53,7 @@ impl IncidentCommand {
     pub async fn run(self) -> anyhow::Result<()> {
         match self {
             IncidentCommand::List { client } => {
-                let rows: Vec<Value> = Client::from_args(&client).get("/api/v1/incidents").await?;
+                let rows: Vec<Incident> = Client::from_args(&client).get("/api/v1/incidents").await?;
                 if client.json {
                     return print_json(&rows);
                 }
@@ -60,14 +61,14 @@ impl IncidentCommand {
                     .iter()
                     .map(|i| {
                         vec![
-                            text(&i["id"]),
-                            text(&i["service"]),
-                            text(&i["market"]),
-                            text(&i["state"]),
-                            text(&i["source"]),
-                            text(&i["deployment_id"]),
-                            time(i["opened_at"].as_i64()),
-                            text(&i["title"]),
+                            show(&i.id),
+                            show(&i.service),
+                            show(&i.market),
+                            show(&i.state),
+                            show(&i.source),
+                            show(&i.deployment_id),
+                            time(Some(i.opened_at)),
+                            show(&i.title),
                         ]
                     })
                     .collect();
@@ -94,10 +95,16 @@ impl IncidentCommand {
                 deployment,
                 client,
             } => {
-                let row: Value = Client::from_args(&client)
+                let row: Incident = Client::from_args(&client)
                     .post(
                         "/api/v1/incidents",
-                        &json!({ "service": service, "market": market, "title": title, "summary": summary, "deployment_id": deployment }),
+                        &OpenIncident {
+                            service,
+                            market: market.clone(),
+                            title,
+                            summary,
+                            deployment_id: deployment,
+                        },
                     )
                     .await?;
                 if client.json {
@@ -105,13 +112,13 @@ impl IncidentCommand {
                 }
                 outln!(
                     "Incident {} opened in {market}, linked to deployment {}",
-                    text(&row["id"]),
-                    text(&row["deployment_id"])
+                    show(&row.id),
+                    show(&row.deployment_id)
                 )?;
                 Ok(())
             }
             IncidentCommand::Resolve { id, client } => {
-                let row: Value = Client::from_args(&client)
+                let row: Incident = Client::from_args(&client)
                     .post(&format!("/api/v1/incidents/{id}/resolve"), &json!({}))
                     .await?;
                 if client.json {
@@ -121,10 +128,12 @@ impl IncidentCommand {
                 Ok(())
             }
             IncidentCommand::Link { id, deployment, client } => {
-                let row: Value = Client::from_args(&client)
+                let row: Incident = Client::from_args(&client)
                     .put(
                         &format!("/api/v1/incidents/{id}/deployment"),
-                        &json!({ "deployment_id": deployment }),
+                        &LinkIncident {
+                            deployment_id: deployment,
+                        },
                     )
                     .await?;
                 if client.json {

@@ -1,9 +1,11 @@
-use super::text;
+use super::show;
 use crate::client::{Client, ClientArgs, encode};
 use crate::output::{print_json, print_table, time};
-use anyhow::bail;
+use anyhow::{Context, bail};
 use clap::Subcommand;
-use serde_json::{Value, json};
+use serde_json::json;
+use tandem_wire::ErrorBody;
+use tandem_wire::markets::{Launch, MarketStatus, NotReady, Readiness, ReadinessCheck};
 
 #[derive(Debug, Subcommand)]
 pub enum MarketCommand {
@@ -44,35 +46,28 @@ impl MarketCommand {
 }
 
 async fn list(client: ClientArgs) -> anyhow::Result<()> {
-    let markets: Vec<Value> = Client::from_args(&client).get("/api/v1/markets").await?;
+    let markets: Vec<MarketStatus> = Client::from_args(&client).get("/api/v1/markets").await?;
     if client.json {
         return print_json(&markets);
     }
     let mut rows = Vec::new();
     for m in &markets {
-        let services = m["services"].as_array().cloned().unwrap_or_default();
+        let services = &m.services;
         let running: Vec<String> = services
             .iter()
-            .map(|s| {
-                format!(
-                    "{} {} ({})",
-                    text(&s["service"]),
-                    text(&s["release"]),
-                    text(&s["health"])
-                )
-            })
+            .map(|s| format!("{} {} ({})", show(&s.service), show(&s.release), show(&s.health)))
             .collect();
-        let since = services.iter().filter_map(|s| s["since"].as_i64()).min();
+        let since = services.iter().filter_map(|s| s.since).min();
         let flight: Vec<String> = services
             .iter()
-            .filter(|s| !s["in_flight"].is_null())
-            .map(|s| text(&s["in_flight"]))
+            .filter(|s| s.in_flight.is_some())
+            .map(|s| show(&s.in_flight))
             .collect();
         rows.push(vec![
-            text(&m["id"]),
-            text(&m["name"]),
-            text(&m["wave"]),
-            text(&m["state"]),
+            show(&m.market.id),
+            show(&m.market.name),
+            show(&m.wave),
+            show(&m.market.state),
             running.join(", "),
             time(since),
             if flight.is_empty() {
@@ -91,25 +86,22 @@ async fn list(client: ClientArgs) -> anyhow::Result<()> {
 
 async fn readiness(market: &str, client: ClientArgs) -> anyhow::Result<()> {
     let path = format!("/api/v1/markets/{}/readiness", encode(market));
-    let readiness: Value = Client::from_args(&client).get(&path).await?;
+    let readiness: Readiness = Client::from_args(&client).get(&path).await?;
     if client.json {
         return print_json(&readiness);
     }
-    print_checks(&readiness["checks"])?;
-    let verdict = if readiness["ready"] == true {
+    print_checks(&readiness.checks)?;
+    let verdict = if readiness.ready {
         format!("ready: launch it with `tandem market launch {market}`")
     } else {
-        let missing = readiness["checks"]
-            .as_array()
-            .map(|c| c.iter().filter(|c| c["passed"] != true).count())
-            .unwrap_or(0);
+        let missing = readiness.checks.iter().filter(|c| !c.passed).count();
         format!("not ready: {missing} check(s) missing")
     };
     outln!(
         "{} ({}, {}): {verdict}",
         market,
-        text(&readiness["name"]),
-        text(&readiness["state"])
+        show(&readiness.name),
+        show(&readiness.state)
     )?;
     Ok(())
 }
@@ -119,44 +111,48 @@ async fn launch(market: &str, client: ClientArgs) -> anyhow::Result<()> {
     let path = format!("/api/v1/markets/{}/launch", encode(market));
     let (status, body) = Client::from_args(&client).post_raw(&path, &json!({})).await?;
     if (200..300).contains(&status) {
+        let launch: Launch = serde_json::from_value(body).context("the server's answer is not the JSON expected")?;
         if client.json {
-            return print_json(&body);
+            return print_json(&launch);
         }
-        print_checks(&body["readiness"]["checks"])?;
+        print_checks(&launch.readiness.checks)?;
         outln!(
             "{market} is live: launched by {} at {}",
-            text(&body["launched_by"]),
-            time(body["launched_at"].as_i64())
+            show(&launch.launched_by),
+            time(Some(launch.launched_at))
         )?;
         return Ok(());
     }
-    let message = body["error"]["message"].as_str().unwrap_or("no details").to_string();
+    let error = serde_json::from_value::<ErrorBody>(body.clone()).ok();
+    let message = error
+        .as_ref()
+        .map_or_else(|| "no details".to_string(), |e| e.error.message.clone());
     if status == 422 {
         if client.json {
             print_json(&body)?;
         } else {
-            print_checks(&body["error"]["details"]["checks"])?;
+            let checks = error
+                .and_then(|e| e.error.details)
+                .and_then(|d| serde_json::from_value::<NotReady>(d).ok())
+                .map(|d| d.checks)
+                .unwrap_or_default();
+            print_checks(&checks)?;
         }
     }
     bail!("{message} [HTTP {status}]")
 }
 
-fn print_checks(checks: &Value) -> std::io::Result<()> {
+fn print_checks(checks: &[ReadinessCheck]) -> std::io::Result<()> {
     let rows = checks
-        .as_array()
-        .map(|checks| {
-            checks
-                .iter()
-                .map(|c| {
-                    vec![
-                        text(&c["check"]),
-                        text(&c["service"]),
-                        if c["passed"] == true { "ok" } else { "MISSING" }.to_string(),
-                        text(&c["reason"]),
-                    ]
-                })
-                .collect()
+        .iter()
+        .map(|c| {
+            vec![
+                show(&c.check),
+                show(&c.service),
+                if c.passed { "ok" } else { "MISSING" }.to_string(),
+                show(&c.reason),
+            ]
         })
-        .unwrap_or_default();
+        .collect();
     print_table(&["check", "service", "status", "reason"], rows)
 }

@@ -17,6 +17,12 @@ pub mod runs;
 pub mod secrets;
 pub mod tokens;
 
+/// A field of an API answer as display text, written as its JSON would be (`-` when absent):
+/// the same text whether the answer was read typed or as JSON.
+pub fn show<T: serde::Serialize>(v: &T) -> String {
+    text(&serde_json::to_value(v).unwrap_or_default())
+}
+
 /// A JSON field as display text (`-` when absent).
 pub fn text(v: &serde_json::Value) -> String {
     match v {

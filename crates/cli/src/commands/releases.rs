@@ -1,8 +1,9 @@
-use super::text;
+use super::{show, text};
 use crate::client::{Client, ClientArgs};
 use crate::output::{print_json, print_table, short, time};
 use clap::Subcommand;
-use serde_json::{Value, json};
+use serde_json::json;
+use tandem_wire::rollouts::{NewRollout, OverrideRequest, Release, ReleasePlan, Rollout, RolloutDetail};
 
 #[derive(Debug, Subcommand)]
 pub enum ReleaseCommand {
@@ -117,7 +118,7 @@ impl ReleaseCommand {
             Some(s) => format!("/api/v1/releases?service={s}"),
             None => "/api/v1/releases".into(),
         };
-        let releases: Vec<Value> = Client::from_args(&client).get(&path).await?;
+        let releases: Vec<Release> = Client::from_args(&client).get(&path).await?;
         if client.json {
             return print_json(&releases);
         }
@@ -125,12 +126,12 @@ impl ReleaseCommand {
             .iter()
             .map(|r| {
                 vec![
-                    text(&r["id"]),
-                    text(&r["service"]),
-                    text(&r["version"]),
-                    short(&text(&r["commit_sha"])),
-                    text(&r["run_id"]),
-                    time(r["created_at"].as_i64()),
+                    show(&r.id),
+                    show(&r.service),
+                    show(&r.version),
+                    short(&show(&r.commit_sha)),
+                    show(&r.run_id),
+                    time(Some(r.created_at)),
                 ]
             })
             .collect();
@@ -141,40 +142,40 @@ impl ReleaseCommand {
 
 async fn plan(service: &str, version: &str, client: &ClientArgs) -> anyhow::Result<()> {
     let api = Client::from_args(client);
-    let releases: Vec<Value> = api
+    let releases: Vec<Release> = api
         .get(&format!("/api/v1/releases?service={}", crate::client::encode(service)))
         .await?;
-    let release = releases.iter().find(|r| r["version"] == version).ok_or_else(|| {
+    let release = releases.iter().find(|r| r.version == version).ok_or_else(|| {
         anyhow::anyhow!("{service} has no release {version}: see `tandem release list --service {service}`")
     })?;
-    let plan: Value = api
-        .get(&format!("/api/v1/releases/{}/plan", text(&release["id"])))
-        .await?;
+    let plan: ReleasePlan = api.get(&format!("/api/v1/releases/{}/plan", release.id)).await?;
     if client.json {
         return print_json(&plan);
     }
+    // The gates are the release's tandem.yml section, carried as it was written.
+    let gate = |pointer: &str| text(plan.gates.pointer(pointer).unwrap_or(&serde_json::Value::Null));
     outln!(
         "Plan for {} {} (commit {}), gates: probe {} ({} in a row to pass, {} to fail), bake {}s",
-        text(&plan["service"]),
-        text(&plan["version"]),
-        short(&text(&plan["commit_sha"])),
-        text(&plan["gates"]["probe"]["path"]),
-        text(&plan["gates"]["probe"]["successes"]),
-        text(&plan["gates"]["probe"]["failures"]),
-        plan["gates"]["bake"]["secs"].as_u64().unwrap_or(0)
+        show(&plan.service),
+        show(&plan.version),
+        short(&show(&plan.commit_sha)),
+        gate("/probe/path"),
+        gate("/probe/successes"),
+        gate("/probe/failures"),
+        plan.gates.pointer("/bake/secs").and_then(|s| s.as_u64()).unwrap_or(0)
     )?;
     let mut rows = Vec::new();
-    for (i, w) in plan["waves"].as_array().into_iter().flatten().enumerate() {
-        for m in w["markets"].as_array().into_iter().flatten() {
-            let blockers: Vec<String> = m["blockers"].as_array().into_iter().flatten().map(text).collect();
+    for (i, w) in plan.waves.iter().enumerate() {
+        for m in &w.markets {
+            let blockers = &m.blockers;
             rows.push(vec![
-                match w["approval"].as_str() {
-                    Some(a) => format!("{} {} ({a})", i + 1, text(&w["name"])),
-                    None => format!("{} {}", i + 1, text(&w["name"])),
+                match w.approval.as_deref() {
+                    Some(a) => format!("{} {} ({a})", i + 1, show(&w.name)),
+                    None => format!("{} {}", i + 1, show(&w.name)),
                 },
-                text(&m["market"]),
-                text(&m["current"]),
-                text(&m["action"]),
+                show(&m.market),
+                show(&m.current),
+                show(&m.action),
                 if blockers.is_empty() {
                     "-".into()
                 } else {
@@ -191,7 +192,7 @@ impl RolloutCommand {
     pub async fn run(self) -> anyhow::Result<()> {
         match self {
             RolloutCommand::Show { id, client } => {
-                let r: Value = Client::from_args(&client)
+                let r: RolloutDetail = Client::from_args(&client)
                     .get(&format!("/api/v1/rollouts/{id}"))
                     .await?;
                 if client.json {
@@ -199,34 +200,37 @@ impl RolloutCommand {
                 }
                 outln!(
                     "Rollout {id}: {} {} → {}{}",
-                    text(&r["service"]),
-                    text(&r["release"]["version"]),
-                    text(&r["state"]),
-                    r["reason"].as_str().map(|m| format!(" ({m})")).unwrap_or_default()
+                    show(&r.rollout.service),
+                    show(&r.release.version),
+                    show(&r.rollout.state),
+                    r.rollout
+                        .reason
+                        .as_deref()
+                        .map(|m| format!(" ({m})"))
+                        .unwrap_or_default()
                 )?;
-                if let Some(role) = r["approval_role"].as_str() {
+                if let Some(role) = &r.approval_role {
                     outln!("Waiting for an approval ({role} or above): tandem rollout approve {id}")?;
                 }
                 let mut rows = Vec::new();
-                for w in r["waves"].as_array().into_iter().flatten() {
-                    for m in w["markets"].as_array().into_iter().flatten() {
-                        let d = &m["deployment"];
-                        let gates: Vec<String> = m["gates"]
-                            .as_array()
-                            .into_iter()
-                            .flatten()
+                for w in &r.waves {
+                    for m in &w.markets {
+                        let d = m.deployment.as_ref();
+                        let gates: Vec<String> = m
+                            .gates
+                            .iter()
                             .map(|g| {
-                                let mark = if g["passed"] == true { "✓" } else { "✗" };
-                                format!("{mark} {}: {}", text(&g["gate"]), text(&g["reason"]))
+                                let mark = if g.passed { "✓" } else { "✗" };
+                                format!("{mark} {}: {}", show(&g.gate), show(&g.reason))
                             })
                             .collect();
                         rows.push(vec![
-                            text(&w["name"]),
-                            text(&m["market"]),
-                            text(&m["state"]),
-                            text(&d["url"]),
+                            show(&w.name),
+                            show(&m.market),
+                            show(&m.state),
+                            show(&d.and_then(|d| d.url.as_ref())),
                             if gates.is_empty() {
-                                text(&d["reason"])
+                                show(&d.and_then(|d| d.reason.as_ref()))
                             } else {
                                 gates.join("\n")
                             },
@@ -234,17 +238,16 @@ impl RolloutCommand {
                     }
                 }
                 print_table(&["wave", "market", "state", "url", "gates"], rows)?;
-                for d in r["decisions"].as_array().into_iter().flatten() {
+                for d in &r.decisions {
                     outln!(
                         "{} by {}{}{}",
-                        text(&d["kind"]),
-                        text(&d["decided_by"]),
-                        d["market"]
-                            .as_str()
+                        show(&d.kind),
+                        show(&d.decided_by),
+                        Some(d.market.as_str())
                             .filter(|m| !m.is_empty())
                             .map(|m| format!(" ({m})"))
                             .unwrap_or_default(),
-                        d["reason"].as_str().map(|m| format!(": {m}")).unwrap_or_default()
+                        d.reason.as_deref().map(|m| format!(": {m}")).unwrap_or_default()
                     )?;
                 }
                 Ok(())
@@ -258,8 +261,8 @@ impl RolloutCommand {
                 steer(id, &format!("skip/{}", crate::client::encode(&market)), &client).await
             }
             RolloutCommand::Override { id, reason, client } => {
-                let r: Value = Client::from_args(&client)
-                    .post(&format!("/api/v1/rollouts/{id}/override"), &json!({ "reason": reason }))
+                let r: Rollout = Client::from_args(&client)
+                    .post(&format!("/api/v1/rollouts/{id}/override"), &OverrideRequest { reason })
                     .await?;
                 if client.json {
                     return print_json(&r);
@@ -268,7 +271,7 @@ impl RolloutCommand {
                 Ok(())
             }
             RolloutCommand::List { client } => {
-                let rollouts: Vec<Value> = Client::from_args(&client).get("/api/v1/rollouts").await?;
+                let rollouts: Vec<Rollout> = Client::from_args(&client).get("/api/v1/rollouts").await?;
                 if client.json {
                     return print_json(&rollouts);
                 }
@@ -276,12 +279,12 @@ impl RolloutCommand {
                     .iter()
                     .map(|r| {
                         vec![
-                            text(&r["id"]),
-                            text(&r["service"]),
-                            text(&r["release_id"]),
-                            text(&r["state"]),
-                            text(&r["reason"]),
-                            time(r["created_at"].as_i64()),
+                            show(&r.id),
+                            show(&r.service),
+                            show(&r.release_id),
+                            show(&r.state),
+                            show(&r.reason),
+                            time(Some(r.created_at)),
                         ]
                     })
                     .collect();
@@ -289,19 +292,25 @@ impl RolloutCommand {
                 Ok(())
             }
             RolloutCommand::Start { release, queue, client } => {
-                let r: Value = Client::from_args(&client)
-                    .post("/api/v1/rollouts", &json!({ "release_id": release, "queue": queue }))
+                let r: Rollout = Client::from_args(&client)
+                    .post(
+                        "/api/v1/rollouts",
+                        &NewRollout {
+                            release_id: release,
+                            queue,
+                        },
+                    )
                     .await?;
                 if client.json {
                     return print_json(&r);
                 }
-                if r["state"] == "queued" {
+                if r.state == "queued" {
                     outln!(
                         "Rollout {} of release {release} is queued behind the rollout holding its markets",
-                        text(&r["id"])
+                        show(&r.id)
                     )?;
                 } else {
-                    outln!("Started rollout {} of release {release}", text(&r["id"]))?;
+                    outln!("Started rollout {} of release {release}", show(&r.id))?;
                 }
                 Ok(())
             }
@@ -310,12 +319,12 @@ impl RolloutCommand {
 }
 
 async fn steer(id: i64, action: &str, client: &ClientArgs) -> anyhow::Result<()> {
-    let r: Value = Client::from_args(client)
+    let r: Rollout = Client::from_args(client)
         .post(&format!("/api/v1/rollouts/{id}/{action}"), &json!({}))
         .await?;
     if client.json {
         return print_json(&r);
     }
-    outln!("Rollout {id} is now {}", text(&r["state"]))?;
+    outln!("Rollout {id} is now {}", show(&r.state))?;
     Ok(())
 }

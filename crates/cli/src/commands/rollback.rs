@@ -1,9 +1,9 @@
-use super::text;
+use super::show;
 use crate::client::{Client, ClientArgs};
 use crate::output::{print_json, print_table};
 use anyhow::{Result, bail};
 use clap::Args;
-use serde_json::{Value, json};
+use tandem_wire::rollouts::{ReleaseMove, RollbackRequest};
 
 /// Send markets back to the release each ran before, in seconds.
 #[derive(Debug, Args)]
@@ -25,21 +25,27 @@ pub async fn run(args: RollbackArgs) -> Result<std::process::ExitCode> {
     if args.markets.is_empty() && !args.all {
         bail!("name markets with --market M (repeatable), or use --all");
     }
-    let body = json!({ "markets": args.markets, "all": args.all });
-    let results: Vec<Value> = Client::from_args(&args.client)
+    let body = RollbackRequest {
+        markets: args.markets,
+        all: args.all,
+    };
+    let results: Vec<ReleaseMove> = Client::from_args(&args.client)
         .post(&format!("/api/v1/services/{}/rollback", args.service), &body)
         .await?;
-    let failed = results.iter().any(|r| r["state"] == "failed");
+    let failed = results.iter().any(|r| r.state == "failed");
     if args.client.json {
         print_json(&results)?;
     } else {
         let rows = results
             .iter()
             .map(|r| {
-                ["market", "from", "to", "state", "reason"]
-                    .iter()
-                    .map(|k| text(&r[*k]))
-                    .collect()
+                vec![
+                    show(&r.market),
+                    show(&r.from),
+                    show(&r.to),
+                    show(&r.state),
+                    show(&r.reason),
+                ]
             })
             .collect();
         print_table(&["market", "from", "to", "state", "reason"], rows)?;

@@ -1,8 +1,8 @@
-use super::text;
+use super::show;
 use crate::client::{Client, ClientArgs};
 use crate::output::{duration, print_json, print_table, short, time};
 use clap::Subcommand;
-use serde_json::Value;
+use tandem_wire::runs::{Run, RunDetail};
 
 /// `tandem run` alone runs the local pipeline; with a subcommand it talks to a server.
 #[derive(Debug, clap::Args)]
@@ -79,7 +79,7 @@ impl RunCommand {
                     .filter_map(|(k, v)| v.map(|v| format!("{k}={}", crate::client::encode(&v))))
                     .collect();
                 let path = format!("/api/v1/runs?{}", query.join("&"));
-                let runs: Vec<Value> = Client::from_args(&client).get(&path).await?;
+                let runs: Vec<Run> = Client::from_args(&client).get(&path).await?;
                 if client.json {
                     return print_json(&runs);
                 }
@@ -87,14 +87,14 @@ impl RunCommand {
                     .iter()
                     .map(|r| {
                         vec![
-                            text(&r["id"]),
-                            text(&r["service"]),
-                            short(&text(&r["commit_sha"])),
-                            text(&r["branch"]),
-                            text(&r["trigger"]),
-                            text(&r["state"]),
-                            time(r["started_at"].as_i64()),
-                            duration(r["started_at"].as_i64(), r["finished_at"].as_i64()),
+                            show(&r.id),
+                            show(&r.service),
+                            short(&show(&r.commit_sha)),
+                            show(&r.branch),
+                            show(&r.trigger),
+                            show(&r.state),
+                            time(r.started_at),
+                            duration(r.started_at, r.finished_at),
                         ]
                     })
                     .collect();
@@ -108,50 +108,50 @@ impl RunCommand {
             }
             RunCommand::Show { id, logs, client } => {
                 let api = Client::from_args(&client);
-                let run: Value = api.get(&format!("/api/v1/runs/{id}")).await?;
+                let run: RunDetail = api.get(&format!("/api/v1/runs/{id}")).await?;
                 if client.json {
                     return print_json(&run);
                 }
                 outln!(
                     "Run {} of {} at {} ({}): {}{}",
                     id,
-                    text(&run["service"]),
-                    short(&text(&run["commit_sha"])),
-                    text(&run["branch"]),
-                    text(&run["state"]),
-                    run["release"]
-                        .as_str()
+                    show(&run.run.service),
+                    short(&show(&run.run.commit_sha)),
+                    show(&run.run.branch),
+                    show(&run.run.state),
+                    run.release
+                        .as_deref()
                         .map(|v| format!(", made release {v}"))
                         .unwrap_or_default()
                 )?;
-                if let Some(error) = run["error"].as_str() {
+                if let Some(error) = &run.run.error {
                     outln!("  error: {error}")?;
                 }
                 let mut rows = Vec::new();
-                for job in run["jobs"].as_array().into_iter().flatten() {
-                    for step in job["steps"].as_array().into_iter().flatten() {
+                for job in &run.jobs {
+                    for step in &job.steps {
                         rows.push(vec![
-                            text(&job["name"]),
-                            text(&step["name"]),
-                            text(&step["command"]),
-                            text(&step["state"]),
-                            text(&step["exit_code"]),
-                            duration(step["started_at"].as_i64(), step["finished_at"].as_i64()),
+                            show(&job.job.name),
+                            show(&step.name),
+                            show(&step.command),
+                            show(&step.state),
+                            show(&step.exit_code),
+                            duration(step.started_at, step.finished_at),
                         ]);
                     }
                 }
                 print_table(&["job", "step", "command", "state", "exit", "took"], rows)?;
-                for a in run["artifacts"].as_array().into_iter().flatten() {
+                for a in &run.artifacts {
                     outln!(
                         "  artifact {} ({} bytes) sha256:{}",
-                        text(&a["path"]),
-                        text(&a["size"]),
-                        text(&a["digest"])
+                        show(&a.path),
+                        show(&a.size),
+                        show(&a.digest)
                     )?;
                 }
                 if logs {
-                    for job in run["jobs"].as_array().into_iter().flatten() {
-                        let name = text(&job["name"]);
+                    for job in &run.jobs {
+                        let name = show(&job.job.name);
                         outln!("\n── log of job {name} ──")?;
                         out!("{}", api.get_text(&format!("/api/v1/runs/{id}/jobs/{name}/log")).await?)?;
                     }
@@ -159,7 +159,7 @@ impl RunCommand {
                 Ok(())
             }
             RunCommand::Cancel { id, client } => {
-                let run: Value = Client::from_args(&client)
+                let run: Run = Client::from_args(&client)
                     .post(&format!("/api/v1/runs/{id}/cancel"), &serde_json::json!({}))
                     .await?;
                 if client.json {
@@ -169,20 +169,17 @@ impl RunCommand {
                 Ok(())
             }
             RunCommand::Rerun { id, client } => {
-                let run: Value = Client::from_args(&client)
+                let run: Run = Client::from_args(&client)
                     .post(&format!("/api/v1/runs/{id}/rerun"), &serde_json::json!({}))
                     .await?;
                 if client.json {
                     return print_json(&run);
                 }
-                outln!(
-                    "Started run {} re-running the failed jobs of run {id}",
-                    text(&run["id"])
-                )?;
+                outln!("Started run {} re-running the failed jobs of run {id}", show(&run.id))?;
                 Ok(())
             }
             RunCommand::Start { service, client } => {
-                let run: Value = Client::from_args(&client)
+                let run: Run = Client::from_args(&client)
                     .post(&format!("/api/v1/services/{service}/runs"), &serde_json::json!({}))
                     .await?;
                 if client.json {
@@ -190,9 +187,9 @@ impl RunCommand {
                 }
                 outln!(
                     "Started run {} of {} at {}",
-                    text(&run["id"]),
+                    show(&run.id),
                     service,
-                    short(&text(&run["commit_sha"]))
+                    short(&show(&run.commit_sha))
                 )?;
                 Ok(())
             }

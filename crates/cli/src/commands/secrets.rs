@@ -2,14 +2,14 @@
 //! from standard input (or typed at a prompt that does not echo), never from the command line,
 //! where `ps` and shell history would show it.
 
-use super::text;
+use super::show;
 use crate::client::{Client, ClientArgs, encode};
 use crate::output::{print_json, print_table, time};
 use anyhow::{Context, Result, bail};
 use clap::Subcommand;
-use serde_json::{Value, json};
 use std::io::{IsTerminal, Read};
 use tandem_engine::secrets::MAX_SECRET_BYTES;
+use tandem_wire::secrets::{NewSecretValue, Secret, SecretEntry};
 
 #[derive(Debug, Subcommand)]
 pub enum SecretCommand {
@@ -47,42 +47,39 @@ impl SecretCommand {
         match self {
             SecretCommand::Set { name, client } => {
                 let value = read_value(&name)?;
-                let row: Value = Client::from_args(&client)
-                    .put(
-                        &format!("/api/v1/secrets/{}", encode(&name)),
-                        &json!({ "value": value }),
-                    )
+                let row: Secret = Client::from_args(&client)
+                    .put(&format!("/api/v1/secrets/{}", encode(&name)), &NewSecretValue { value })
                     .await?;
                 if client.json {
                     return print_json(&row);
                 }
                 outln!(
                     "Secret `{}` set (version {}); the next job that uses it gets the new value.",
-                    text(&row["name"]),
-                    text(&row["version"])
+                    show(&row.name),
+                    show(&row.version)
                 )?;
                 Ok(())
             }
             SecretCommand::List { client } => {
-                let all: Vec<Value> = Client::from_args(&client).get("/api/v1/secrets").await?;
+                let all: Vec<SecretEntry> = Client::from_args(&client).get("/api/v1/secrets").await?;
                 if client.json {
                     return print_json(&all);
                 }
                 let rows = all
                     .iter()
                     .map(|s| {
-                        let name = if s["declared"].as_bool() == Some(false) {
-                            format!("{} (not declared)", text(&s["name"]))
+                        let name = if !s.declared {
+                            format!("{} (not declared)", show(&s.name))
                         } else {
-                            text(&s["name"])
+                            show(&s.name)
                         };
                         vec![
                             name,
-                            text(&s["source"]),
-                            text(&s["env"]),
-                            text(&s["version"]),
-                            time(s["updated_at"].as_i64()),
-                            text(&s["updated_by"]),
+                            show(&s.source),
+                            show(&s.env),
+                            show(&s.version),
+                            time(s.updated_at),
+                            show(&s.updated_by),
                         ]
                     })
                     .collect();
@@ -90,13 +87,13 @@ impl SecretCommand {
                 Ok(())
             }
             SecretCommand::Delete { name, client } => {
-                let row: Value = Client::from_args(&client)
+                let row: Secret = Client::from_args(&client)
                     .delete(&format!("/api/v1/secrets/{}", encode(&name)))
                     .await?;
                 if client.json {
                     return print_json(&row);
                 }
-                outln!("Secret `{}`: stored value deleted.", text(&row["name"]))?;
+                outln!("Secret `{}`: stored value deleted.", show(&row.name))?;
                 Ok(())
             }
         }

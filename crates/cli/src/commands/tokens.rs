@@ -1,8 +1,8 @@
-use super::text;
+use super::show;
 use crate::client::{Client, ClientArgs};
 use crate::output::{print_json, print_table, time};
 use clap::Subcommand;
-use serde_json::{Value, json};
+use tandem_wire::admin::{CreatedToken, NewToken, Token};
 
 #[derive(Debug, Subcommand)]
 pub enum TokenCommand {
@@ -43,28 +43,29 @@ impl TokenCommand {
                 expires,
                 client,
             } => {
-                let mut body = json!({ "name": name, "role": role });
-                if let Some(e) = expires {
-                    body["expires_in"] = json!(e);
-                }
-                let t: Value = Client::from_args(&client).post("/api/v1/tokens", &body).await?;
+                let body = NewToken {
+                    name,
+                    role,
+                    expires_in: expires,
+                };
+                let t: CreatedToken = Client::from_args(&client).post("/api/v1/tokens", &body).await?;
                 if client.json {
                     return print_json(&t);
                 }
-                let expiry = match t["expires_at"].as_i64() {
+                let expiry = match t.token.expires_at {
                     Some(at) => format!(", expires {} UTC", time(Some(at))),
                     None => String::new(),
                 };
                 outln!(
                     "Token `{}` ({}{expiry}), shown once:\n{}",
-                    text(&t["name"]),
-                    text(&t["role"]),
-                    text(&t["secret"])
+                    show(&t.token.name),
+                    show(&t.token.role),
+                    show(&t.secret)
                 )?;
                 Ok(())
             }
             TokenCommand::List { client } => {
-                let tokens: Vec<Value> = Client::from_args(&client).get("/api/v1/tokens").await?;
+                let tokens: Vec<Token> = Client::from_args(&client).get("/api/v1/tokens").await?;
                 if client.json {
                     return print_json(&tokens);
                 }
@@ -72,21 +73,21 @@ impl TokenCommand {
                 let rows = tokens
                     .iter()
                     .map(|t| {
-                        let state = if !t["revoked_at"].is_null() {
+                        let state = if t.revoked_at.is_some() {
                             "revoked"
-                        } else if t["expires_at"].as_i64().is_some_and(|at| at <= now) {
+                        } else if t.expires_at.is_some_and(|at| at <= now) {
                             "expired"
                         } else {
                             "live"
                         };
                         vec![
-                            text(&t["id"]),
-                            text(&t["name"]),
-                            text(&t["role"]),
+                            show(&t.id),
+                            show(&t.name),
+                            show(&t.role),
                             state.to_string(),
-                            time(t["created_at"].as_i64()),
-                            time(t["last_used_at"].as_i64()),
-                            time(t["expires_at"].as_i64()),
+                            time(Some(t.created_at)),
+                            time(t.last_used_at),
+                            time(t.expires_at),
                         ]
                     })
                     .collect();
@@ -97,7 +98,7 @@ impl TokenCommand {
                 Ok(())
             }
             TokenCommand::Revoke { id, client } => {
-                let t: Value = Client::from_args(&client)
+                let t: Token = Client::from_args(&client)
                     .delete(&format!("/api/v1/tokens/{id}"))
                     .await?;
                 if client.json {
@@ -105,8 +106,8 @@ impl TokenCommand {
                 }
                 outln!(
                     "Token {} `{}` revoked: it and the browser sessions opened with it no longer work.",
-                    text(&t["id"]),
-                    text(&t["name"])
+                    show(&t.id),
+                    show(&t.name)
                 )?;
                 Ok(())
             }

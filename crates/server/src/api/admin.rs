@@ -1,43 +1,25 @@
 //! Tokens (create with an optional expiry, list, revoke), one-time sign-in links, the event log
 //! and the caller's identity.
 
+use super::convert::IntoWire;
 use crate::AppState;
 use crate::auth::{Admin, Auth, Credential, LOGIN_CODE_LIFETIME, Viewer, generate_code, generate_secret};
 use crate::error::{ApiError, ApiResult, ErrorBody, JsonBody, PathParam, QueryParams};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use tandem_core::role::Role;
-use tandem_store::{EventRow, TokenRow};
-
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewToken {
-    pub name: String,
-    /// viewer, developer, operator or admin.
-    pub role: String,
-    /// How long it works, such as `30d`, `12h` or `90m`; none: until revoked.
-    #[serde(default)]
-    pub expires_in: Option<String>,
-}
+use tandem_wire::admin::{CreatedToken, Event, GcReport, LoginCode, NewToken, Token, WhoAmI};
 
 /// The longest lifetime a token may be given (`expires_in`): ten years.
 const MAX_TOKEN_LIFETIME: std::time::Duration = std::time::Duration::from_secs(10 * 366 * 86_400);
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct CreatedToken {
-    #[serde(flatten)]
-    pub token: TokenRow,
-    /// The secret: shown this once, only its hash is kept.
-    pub secret: String,
-}
-
 /// Every token (never their secrets).
 #[utoipa::path(get, path = "/api/v1/tokens", tag = "admin",
-    responses((status = 200, body = [TokenRow]), (status = 403, body = ErrorBody)))]
-pub async fn list_tokens(_: Auth<Admin>, State(state): State<AppState>) -> ApiResult<Json<Vec<TokenRow>>> {
-    Ok(Json(state.engine.store.list_tokens().await?))
+    responses((status = 200, body = [Token]), (status = 403, body = ErrorBody)))]
+pub async fn list_tokens(_: Auth<Admin>, State(state): State<AppState>) -> ApiResult<Json<Vec<Token>>> {
+    Ok(Json(state.engine.store.list_tokens().await?.into_wire()))
 }
 
 /// Creates a token; its secret is in this answer and nowhere else.
@@ -67,7 +49,13 @@ pub async fn create_token(
         .store
         .insert_token_expiring(new.name.trim(), role, &secret, expires_at)
         .await?;
-    Ok((StatusCode::CREATED, Json(CreatedToken { token, secret })))
+    Ok((
+        StatusCode::CREATED,
+        Json(CreatedToken {
+            token: token.into_wire(),
+            secret,
+        }),
+    ))
 }
 
 /// Reads `expires_in`: a positive duration up to [`MAX_TOKEN_LIFETIME`].
@@ -86,19 +74,19 @@ fn lifetime(text: &str) -> Result<std::time::Duration, ApiError> {
 
 /// Revokes a token at once, with every browser session opened with it.
 #[utoipa::path(delete, path = "/api/v1/tokens/{id}", tag = "admin", params(("id" = i64, Path)),
-    responses((status = 200, body = TokenRow), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+    responses((status = 200, body = Token), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody)))]
 pub async fn revoke_token(
     _: Auth<Admin>,
     State(state): State<AppState>,
     PathParam(id): PathParam<i64>,
-) -> ApiResult<Json<TokenRow>> {
+) -> ApiResult<Json<Token>> {
     let token = revoke(&state, id).await?;
-    Ok(Json(token))
+    Ok(Json(token.into_wire()))
 }
 
 /// Revokes token `id` in the store and drops it from this server's cache.
-pub(crate) async fn revoke(state: &AppState, id: i64) -> Result<TokenRow, ApiError> {
+pub(crate) async fn revoke(state: &AppState, id: i64) -> Result<tandem_store::TokenRow, ApiError> {
     let token = state
         .engine
         .store
@@ -107,16 +95,6 @@ pub(crate) async fn revoke(state: &AppState, id: i64) -> Result<TokenRow, ApiErr
         .ok_or_else(|| ApiError::not_found(format!("token {id} not found: `tandem token list` shows them")))?;
     state.tokens.forget_token(id);
     Ok(token)
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct LoginCode {
-    /// The one-time code; it works once, before `expires_at`.
-    pub code: String,
-    /// The path to open in a browser on this server: `/login?code=…`.
-    pub path: String,
-    /// When it stops working (ms since the epoch).
-    pub expires_at: i64,
 }
 
 /// A one-time sign-in link for the caller: opening it in a browser signs in as the caller, with
@@ -157,12 +135,12 @@ pub struct EventQuery {
 
 /// The audit trail: every state change, oldest first.
 #[utoipa::path(get, path = "/api/v1/events", tag = "admin", params(EventQuery),
-    responses((status = 200, body = [EventRow]), (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = [Event]), (status = 401, body = ErrorBody)))]
 pub async fn list_events(
     auth: Auth<Viewer>,
     State(state): State<AppState>,
     QueryParams(q): QueryParams<EventQuery>,
-) -> ApiResult<Json<Vec<EventRow>>> {
+) -> ApiResult<Json<Vec<Event>>> {
     let mut events = state
         .engine
         .store
@@ -174,13 +152,7 @@ pub async fn list_events(
             (event.via, event.address) = (None, None);
         }
     }
-    Ok(Json(events))
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct WhoAmI {
-    pub name: String,
-    pub role: String,
+    Ok(Json(events.into_wire()))
 }
 
 /// Who the credential belongs to.
@@ -196,7 +168,7 @@ pub async fn whoami(auth: Auth<Viewer>) -> Json<WhoAmI> {
 /// Collects garbage now: forgets expired artifacts (never those of a release) and deletes blob
 /// files nothing references. The server also does this every hour.
 #[utoipa::path(post, path = "/api/v1/gc", tag = "admin",
-    responses((status = 200, body = tandem_store::GcReport), (status = 403, body = ErrorBody)))]
-pub async fn collect_garbage(_: Auth<Admin>, State(state): State<AppState>) -> ApiResult<Json<tandem_store::GcReport>> {
-    Ok(Json(state.engine.store.collect_garbage_now().await?))
+    responses((status = 200, body = GcReport), (status = 403, body = ErrorBody)))]
+pub async fn collect_garbage(_: Auth<Admin>, State(state): State<AppState>) -> ApiResult<Json<GcReport>> {
+    Ok(Json(state.engine.store.collect_garbage_now().await?.into_wire()))
 }

@@ -1,13 +1,15 @@
 //! The audit log (admins): who did what, when, from where, with which outcome; filtered, newest
 //! first, paged by cursor; and a check of its hash chain.
 
+use super::convert::IntoWire;
 use crate::AppState;
 use crate::auth::{Admin, Auth};
 use crate::error::{ApiError, ApiResult, ErrorBody, QueryParams};
 use axum::Json;
 use axum::extract::State;
 use serde::Deserialize;
-use tandem_store::{AuditFilter, AuditPage, ChainReport};
+use tandem_store::AuditFilter;
+use tandem_wire::audit::{AuditPage, ChainReport};
 
 /// Entries per page unless `limit` says otherwise.
 const DEFAULT_LIMIT: i64 = 100;
@@ -70,7 +72,7 @@ pub async fn list_audit(
     State(state): State<AppState>,
     QueryParams(q): QueryParams<AuditQuery>,
 ) -> ApiResult<Json<AuditPage>> {
-    Ok(Json(state.engine.store.list_audit(&q.filter()?).await?))
+    Ok(Json(state.engine.store.list_audit(&q.filter()?).await?.into_wire()))
 }
 
 /// Checks the audit log's hash chain: every row must match its hash and follow the row before
@@ -78,5 +80,5 @@ pub async fn list_audit(
 #[utoipa::path(get, path = "/api/v1/audit/verify", tag = "admin",
     responses((status = 200, body = ChainReport), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn verify_audit(_: Auth<Admin>, State(state): State<AppState>) -> ApiResult<Json<ChainReport>> {
-    Ok(Json(state.engine.store.verify_audit_chain().await?))
+    Ok(Json(state.engine.store.verify_audit_chain().await?.into_wire()))
 }

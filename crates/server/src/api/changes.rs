@@ -1,6 +1,7 @@
 //! Change requests: config and flag changes proposed, checked against every market they touch,
 //! reviewed under the platform's `changes` policy, and applied once approved.
 
+use super::convert::IntoWire;
 use super::page::{Page, paged};
 use crate::AppState;
 use crate::auth::{Auth, Developer, Viewer};
@@ -10,8 +11,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
-use tandem_core::platform::ConfigLayers;
-use tandem_store::{ChangeReviewRow, ChangeRevisionRow, ChangeRow};
+use tandem_wire::changes::{Change, ChangeDetail, ChangeEdit, NewChangeRequest, ReviewRequest};
 
 /// Which change requests to list, and which page of them.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -27,7 +27,7 @@ pub struct ChangeQuery {
 
 /// Change requests, newest first, a page at a time (see `docs/api.md`).
 #[utoipa::path(get, path = "/api/v1/changes", tag = "changes", params(ChangeQuery),
-    responses((status = 200, body = [ChangeRow], headers(("x-next-cursor" = i64, description = "`after` of the next page, when this one is full"))),
+    responses((status = 200, body = [Change], headers(("x-next-cursor" = i64, description = "`after` of the next page, when this one is full"))),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn list_changes(
     _: Auth<Viewer>,
@@ -44,22 +44,7 @@ pub async fn list_changes(
         .store
         .list_changes_page(q.service.as_deref(), page.after, limit)
         .await?;
-    Ok(paged(changes, limit, |c| c.id))
-}
-
-/// A proposed change: new config layers, or a new flag file.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewChangeRequest {
-    /// `config` or `flags`.
-    pub kind: String,
-    /// What the change is for, in a line.
-    pub title: String,
-    /// For `config`: the whole proposed layers `{ defaults, regions, markets }`.
-    #[schema(value_type = Object)]
-    pub layers: Option<ConfigLayers>,
-    /// For `flags`: the whole proposed flag file (YAML).
-    pub text: Option<String>,
+    Ok(paged(changes.into_wire(), limit, |c| c.id))
 }
 
 /// Proposes a change. It is checked first: a config change against the schema of the release
@@ -68,14 +53,14 @@ pub struct NewChangeRequest {
 /// policy needs no approval for it, it is applied at once.
 #[utoipa::path(post, path = "/api/v1/services/{service}/changes", tag = "changes", params(("service" = String, Path)),
     request_body = NewChangeRequest,
-    responses((status = 201, body = ChangeRow), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
+    responses((status = 201, body = Change), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn create_change(
     auth: Auth<Developer>,
     State(state): State<AppState>,
     PathParam(service): PathParam<String>,
     JsonBody(new): JsonBody<NewChangeRequest>,
-) -> ApiResult<(StatusCode, Json<ChangeRow>)> {
+) -> ApiResult<(StatusCode, Json<Change>)> {
     let title = new.title.trim();
     if title.is_empty() {
         return Err(ApiError::bad_request("`title` is empty: say what the change is for"));
@@ -106,31 +91,7 @@ pub async fn create_change(
             )));
         }
     };
-    Ok((StatusCode::CREATED, Json(row)))
-}
-
-/// A change request with its reviews, where it stands under the policy, and (as of now) its
-/// per-market diff and validation.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct ChangeDetail {
-    pub change: ChangeRow,
-    /// Who wrote each revision (`revision` 1 is its opener), oldest first. None of them may
-    /// review it.
-    pub authors: Vec<ChangeRevisionRow>,
-    pub reviews: Vec<ChangeReviewRow>,
-    /// `{ "state": "approved", "by" }`, `{ "state": "rejected", "by" }` or
-    /// `{ "state": "waiting", "missing", "from" }`.
-    #[schema(value_type = Object)]
-    pub review: serde_json::Value,
-    pub approvers: String,
-    pub approvals_needed: u32,
-    /// Config: `{ radius: { changed: [{ market, diff }], unchanged }, errors, unchecked, ... }`.
-    #[schema(value_type = Object)]
-    pub check: Option<serde_json::Value>,
-    /// Flags: the leaf diff of the flag file.
-    #[schema(value_type = Object)]
-    pub flags_diff: Option<serde_json::Value>,
-    pub flags_error: Option<String>,
+    Ok((StatusCode::CREATED, Json(row.into_wire())))
 }
 
 #[utoipa::path(get, path = "/api/v1/changes/{id}", tag = "changes", params(("id" = i64, Path)),
@@ -152,9 +113,9 @@ pub(crate) async fn detail(state: &AppState, id: i64) -> ApiResult<ChangeDetail>
         flags_error: v.flags_error,
         approvers: v.approvers,
         approvals_needed: v.approvals_needed,
-        change: v.change,
-        authors: v.authors,
-        reviews: v.reviews,
+        change: v.change.into_wire(),
+        authors: v.authors.into_wire(),
+        reviews: v.reviews.into_wire(),
     })
 }
 
@@ -163,27 +124,18 @@ fn json<T: Serialize>(value: &T) -> serde_json::Value {
     serde_json::to_value(value).unwrap_or_default()
 }
 
-/// A new proposal for an open or rejected change request.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ChangeEdit {
-    #[schema(value_type = Object)]
-    pub layers: Option<ConfigLayers>,
-    pub text: Option<String>,
-}
-
 /// Edits a change request: checked again, its revision goes up, its approvals reset, and the
 /// caller becomes one of its authors (barred from reviewing it, like its opener).
 #[utoipa::path(put, path = "/api/v1/changes/{id}", tag = "changes", params(("id" = i64, Path)),
     request_body = ChangeEdit,
-    responses((status = 200, body = ChangeRow), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
+    responses((status = 200, body = Change), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
         (status = 422, body = ErrorBody)))]
 pub async fn edit_change(
     auth: Auth<Developer>,
     State(state): State<AppState>,
     PathParam(id): PathParam<i64>,
     JsonBody(edit): JsonBody<ChangeEdit>,
-) -> ApiResult<Json<ChangeRow>> {
+) -> ApiResult<Json<Change>> {
     let proposed = match (edit.layers, edit.text) {
         (Some(layers), None) => serde_json::to_string(&layers).map_err(ApiError::internal)?,
         (None, Some(text)) => text,
@@ -193,16 +145,7 @@ pub async fn edit_change(
         .engine
         .revise_change(id, &proposed, &auth.0.name, auth.0.role)
         .await?;
-    Ok(Json(row))
-}
-
-#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ReviewRequest {
-    pub comment: Option<String>,
-    /// The revision reviewed (as read in `change.revision`); refused (409) when the change is
-    /// at another revision now. Without it, the current revision.
-    pub revision: Option<i64>,
+    Ok(Json(row.into_wire()))
 }
 
 /// Approves the change's current revision (or the `revision` named, which must be the current
@@ -211,26 +154,26 @@ pub struct ReviewRequest {
 /// applies the change.
 #[utoipa::path(post, path = "/api/v1/changes/{id}/approve", tag = "changes", params(("id" = i64, Path)),
     request_body = ReviewRequest,
-    responses((status = 200, body = ChangeRow), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 200, body = Change), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn approve_change(
     auth: Auth<Developer>,
     State(state): State<AppState>,
     PathParam(id): PathParam<i64>,
     body: axum::body::Bytes,
-) -> ApiResult<Json<ChangeRow>> {
+) -> ApiResult<Json<Change>> {
     review(state, auth, id, true, body).await
 }
 
 /// Rejects the change's current revision (it can be edited and reviewed again).
 #[utoipa::path(post, path = "/api/v1/changes/{id}/reject", tag = "changes", params(("id" = i64, Path)),
     request_body = ReviewRequest,
-    responses((status = 200, body = ChangeRow), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 200, body = Change), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn reject_change(
     auth: Auth<Developer>,
     State(state): State<AppState>,
     PathParam(id): PathParam<i64>,
     body: axum::body::Bytes,
-) -> ApiResult<Json<ChangeRow>> {
+) -> ApiResult<Json<Change>> {
     review(state, auth, id, false, body).await
 }
 
@@ -240,7 +183,7 @@ async fn review(
     id: i64,
     approve: bool,
     body: axum::body::Bytes,
-) -> ApiResult<Json<ChangeRow>> {
+) -> ApiResult<Json<Change>> {
     // The body is optional: an empty one is a review of the current revision without a comment.
     let request = if body.iter().all(u8::is_ascii_whitespace) {
         ReviewRequest::default()
@@ -262,17 +205,17 @@ async fn review(
             request.comment.as_deref(),
         )
         .await?;
-    Ok(Json(row))
+    Ok(Json(row.into_wire()))
 }
 
 /// Withdraws an open or rejected change request (its author, or an admin).
 #[utoipa::path(post, path = "/api/v1/changes/{id}/withdraw", tag = "changes", params(("id" = i64, Path)),
-    responses((status = 200, body = ChangeRow), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 200, body = Change), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn withdraw_change(
     auth: Auth<Developer>,
     State(state): State<AppState>,
     PathParam(id): PathParam<i64>,
-) -> ApiResult<Json<ChangeRow>> {
+) -> ApiResult<Json<Change>> {
     let change = state.engine.store.get_change(id).await?;
     if change.author != auth.0.name && auth.0.role != tandem_core::role::Role::Admin {
         return Err(ApiError::new(
@@ -284,5 +227,5 @@ pub async fn withdraw_change(
             ),
         ));
     }
-    Ok(Json(state.engine.withdraw_change(id, &auth.0.name).await?))
+    Ok(Json(state.engine.withdraw_change(id, &auth.0.name).await?.into_wire()))
 }

@@ -2,6 +2,7 @@
 //! that set each value, an ETag, and a watch), diffs between markets or versions, the versions
 //! and their audit log, and rollback.
 
+use super::convert::IntoWire;
 use super::page::{Page, paged};
 use crate::AppState;
 use crate::auth::{Auth, Operator, Viewer};
@@ -12,39 +13,18 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures_util::{Stream, stream};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use std::convert::Infallible;
-use tandem_store::{ChangeRow, ConfigVersionRow, MarketConfigRow};
+use tandem_store::ChangeRow;
+use tandem_wire::config::{ConfigEntry, ConfigLogEntry, ConfigRollbackRequest, ConfigVersion, DiffLine, MarketConfig};
+use tandem_wire::rollouts::ConfigMove;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ConfigQuery {
     /// The market whose config is resolved.
     pub market: String,
-}
-
-/// One value of a resolved config.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct ConfigEntry {
-    /// JSON pointer: `/payment/provider`.
-    pub pointer: String,
-    /// Dotted form: `payment.provider`.
-    pub path: String,
-    pub value: serde_json::Value,
-    /// The layer that set it: `market facts`, `defaults`, `region west` or `market override`.
-    pub origin: String,
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct MarketConfig {
-    pub service: String,
-    pub market: String,
-    /// The config version the market runs (none before Tandem keeps the service's config).
-    pub version: Option<i64>,
-    /// The resolved config, as a deployment's config file holds it.
-    pub values: serde_json::Value,
-    pub entries: Vec<ConfigEntry>,
 }
 
 /// A market's resolved config (defaults → region → market), each value with its layer. The
@@ -161,16 +141,6 @@ pub struct DiffQuery {
     pub market: Option<String>,
 }
 
-/// One value that differs between two configs.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct DiffLine {
-    pub path: String,
-    /// added, removed or changed.
-    pub change: String,
-    pub old: Option<serde_json::Value>,
-    pub new: Option<serde_json::Value>,
-}
-
 /// How two configs differ, value by value: two markets' resolved configs (`from`, `to`), or
 /// two config versions (`from_version`, `to_version`) of one market (`market`) or of the
 /// layers as stored.
@@ -250,7 +220,7 @@ pub(crate) fn diff_lines(diff: tandem_core::config::ConfigDiff) -> Vec<DiffLine>
 /// cursor is the `version` (see `docs/api.md`).
 #[utoipa::path(get, path = "/api/v1/services/{service}/config/versions", tag = "config",
     params(("service" = String, Path), Page),
-    responses((status = 200, body = [ConfigVersionRow], headers(("x-next-cursor" = i64, description = "`after` of the next page (a version), when this one is full"))),
+    responses((status = 200, body = [ConfigVersion], headers(("x-next-cursor" = i64, description = "`after` of the next page (a version), when this one is full"))),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn list_config_versions(
     _: Auth<Viewer>,
@@ -264,27 +234,7 @@ pub async fn list_config_versions(
         .store
         .list_config_versions_page(&service, page.after, limit)
         .await?;
-    Ok(paged(versions, limit, |v| v.version))
-}
-
-/// One entry of a service's config log: a version, where it came from, who wrote and approved
-/// it, what it changed and where it went.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct ConfigLogEntry {
-    pub version: i64,
-    pub created_by: String,
-    pub created_at: i64,
-    pub message: String,
-    /// The change request it came from, with its state and result.
-    pub change: Option<ChangeRow>,
-    /// Who approved that change request (its last revision).
-    pub approved_by: Vec<String>,
-    /// What changed in the layers since the version before.
-    pub diff: Vec<DiffLine>,
-    /// The markets that run this version now.
-    pub markets: Vec<String>,
-    /// Each market's move to or away from this version (deployment, rollback, direct).
-    pub moves: Vec<MarketConfigRow>,
+    Ok(paged(versions.into_wire(), limit, |v| v.version))
 }
 
 /// The audit log of a service's config: each version with its author, approvers, diff,
@@ -346,7 +296,7 @@ pub async fn config_log(
             created_by: v.created_by.clone(),
             created_at: v.created_at,
             message: v.message.clone(),
-            change,
+            change: change.into_wire(),
             approved_by,
             diff: diff_lines(tandem_core::config::diff_configs(&before, &after)),
             markets: running
@@ -354,7 +304,12 @@ pub async fn config_log(
                 .filter(|(_, version)| **version == v.version)
                 .map(|(m, _)| m.clone())
                 .collect(),
-            moves: moves.iter().filter(|m| m.version == v.version).cloned().collect(),
+            moves: moves
+                .iter()
+                .filter(|m| m.version == v.version)
+                .cloned()
+                .collect::<Vec<_>>()
+                .into_wire(),
         });
     }
     Ok(paged(entries, limit, |e| e.version))
@@ -374,49 +329,20 @@ async fn running_versions(state: &AppState, service: &str) -> ApiResult<std::col
         .collect())
 }
 
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ConfigRollbackRequest {
-    /// The markets to send back; all markets when empty or absent.
-    #[serde(default)]
-    pub markets: Vec<String>,
-}
-
 /// Sends markets back to the config version each ran before its current one, at once (each
 /// redeployed behind the gates with that version). An operator's emergency step: no review.
 #[utoipa::path(post, path = "/api/v1/services/{service}/config/rollback", tag = "config",
     params(("service" = String, Path)), request_body = ConfigRollbackRequest,
-    responses((status = 200, body = [ConfigRollbackOutcome]), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = [ConfigMove]), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn rollback_config(
     auth: Auth<Operator>,
     State(state): State<AppState>,
     PathParam(service): PathParam<String>,
     JsonBody(req): JsonBody<ConfigRollbackRequest>,
-) -> ApiResult<Json<Vec<ConfigRollbackOutcome>>> {
+) -> ApiResult<Json<Vec<ConfigMove>>> {
     let out = state
         .engine
         .rollback_config(&service, &req.markets, &auth.0.name)
         .await?;
-    Ok(Json(
-        out.into_iter()
-            .map(|o| ConfigRollbackOutcome {
-                market: o.market,
-                from: o.from,
-                to: o.to,
-                state: o.state,
-                reason: o.reason,
-            })
-            .collect(),
-    ))
-}
-
-/// What a config rollback did in one market.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct ConfigRollbackOutcome {
-    pub market: String,
-    pub from: Option<i64>,
-    pub to: Option<i64>,
-    /// rolled back, failed or skipped.
-    pub state: String,
-    pub reason: String,
+    Ok(Json(out.into_wire()))
 }

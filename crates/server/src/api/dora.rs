@@ -5,8 +5,9 @@ use crate::auth::{Auth, Viewer};
 use crate::error::{ApiError, ApiResult, ErrorBody, QueryParams};
 use axum::Json;
 use axum::extract::State;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use tandem_core::dora::{Bucket, ChangeKind, DAY_MS, Filter, MAX_BUCKETS, Window};
+use tandem_wire::dora::{DoraAnswer, DoraSeries};
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -23,17 +24,6 @@ pub struct DoraQuery {
     pub from: Option<i64>,
     /// End of the window (excluded), Unix milliseconds.
     pub to: Option<i64>,
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct DoraAnswer {
-    pub from: i64,
-    pub to: i64,
-    /// The keys over everything the filter counts, and by market, service and wave:
-    /// `{ total, by_market, by_service, by_wave }`, each key with its DORA level
-    /// (thresholds of the Accelerate State of DevOps 2021 report; see docs/metrics.md).
-    #[schema(value_type = Object)]
-    pub keys: serde_json::Value,
 }
 
 /// Deployment frequency, lead time for changes (median, p90), change failure rate and failed
@@ -91,17 +81,6 @@ fn filter_of(q: &DoraQuery) -> ApiResult<(i64, i64, Filter)> {
 pub struct SeriesParams {
     /// `week` (default) or `day`.
     pub bucket: Option<String>,
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct DoraSeries {
-    pub from: i64,
-    pub to: i64,
-    pub bucket: String,
-    /// One entry per bucket, oldest first: `{ from, to, keys }`, the keys as in
-    /// `/api/v1/metrics/dora` (each with its level).
-    #[schema(value_type = Vec<Object>)]
-    pub buckets: serde_json::Value,
 }
 
 /// The four keys bucket by bucket over the window: their trend. Same filters as

@@ -1,6 +1,7 @@
 //! A service's feature-flag file: its versions, and a new one put in force. Evaluation is
 //! OFREP's (see [`crate::ofrep`]).
 
+use super::convert::IntoWire;
 use super::page::{Page, paged};
 use crate::AppState;
 use crate::auth::{Auth, Developer, Viewer};
@@ -9,13 +10,13 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
-use tandem_store::{ChangeRow, FlagVersionRow};
+use tandem_wire::changes::Change;
+use tandem_wire::flags::{FlagVersion, NewFlagVersion};
 
 /// The versions of a service's flag file, newest (the one in force) first, a page at a time:
 /// the cursor is the `version` (see `docs/api.md`).
 #[utoipa::path(get, path = "/api/v1/services/{service}/flags", tag = "flags", params(("service" = String, Path), Page),
-    responses((status = 200, body = [FlagVersionRow], headers(("x-next-cursor" = i64, description = "`after` of the next page (a version), when this one is full"))),
+    responses((status = 200, body = [FlagVersion], headers(("x-next-cursor" = i64, description = "`after` of the next page (a version), when this one is full"))),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn list_flag_versions(
     _: Auth<Viewer>,
@@ -29,16 +30,7 @@ pub async fn list_flag_versions(
         .store
         .list_flag_versions_page(&service, page.after, limit)
         .await?;
-    Ok(paged(versions, limit, |v| v.version))
-}
-
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewFlagVersion {
-    /// The whole flag file (YAML; see docs/flags.md).
-    pub text: String,
-    /// Why it changes, kept with the version.
-    pub reason: Option<String>,
+    Ok(paged(versions.into_wire(), limit, |v| v.version))
 }
 
 /// Proposes a new flag file as a change request (kind `flags`): checked against the platform
@@ -47,7 +39,7 @@ pub struct NewFlagVersion {
 /// for its reviewers (202, the change request).
 #[utoipa::path(put, path = "/api/v1/services/{service}/flags", tag = "flags", params(("service" = String, Path)),
     request_body = NewFlagVersion,
-    responses((status = 201, body = FlagVersionRow), (status = 202, body = ChangeRow), (status = 403, body = ErrorBody),
+    responses((status = 201, body = FlagVersion), (status = 202, body = Change), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn put_flags(
     auth: Auth<Developer>,
@@ -68,7 +60,7 @@ pub async fn put_flags(
             .get_flag_version(&service, version)
             .await
             .map_err(ApiError::internal)?;
-        return Ok((StatusCode::CREATED, Json(row)).into_response());
+        return Ok((StatusCode::CREATED, Json(row.into_wire())).into_response());
     }
-    Ok((StatusCode::ACCEPTED, Json(change)).into_response())
+    Ok((StatusCode::ACCEPTED, Json(change.into_wire())).into_response())
 }

@@ -2,6 +2,7 @@
 //! pilot market → every target market) and where it is now; and what shipped in a window and
 //! where it is live. Definitions in docs/metrics.md ("Idea to production").
 
+use super::convert::IntoWire;
 use crate::AppState;
 use crate::auth::{Auth, Viewer};
 use crate::error::{ApiError, ApiResult, ErrorBody, PathParam, QueryParams};
@@ -12,12 +13,13 @@ use tandem_core::dora::DAY_MS;
 use tandem_core::flow::{Flow, compute_flow};
 use tandem_engine::Engine;
 use tandem_store::IdeaRow;
+use tandem_wire::ideas::ShippedAnswer;
 
 /// The window of `GET /api/v1/flow` when none is given: a week.
 const DEFAULT_DAYS: u32 = 7;
 
 /// An idea and its way to production.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Serialize)]
 pub struct IdeaFlow {
     pub idea: IdeaRow,
     /// `{ stages, now, markets }`: `stages` lists created, first_commit, green_pipeline,
@@ -25,7 +27,6 @@ pub struct IdeaFlow {
     /// since_created, by }` (Unix ms and ms; null while not reached); `now` is `{ stage,
     /// live, pending }`; `markets` is `[{ market, state (live, withdrawn, pending), target,
     /// pilot, arrivals, arrived_at, arrived_with, since_created, live_release }]`.
-    #[schema(value_type = Object)]
     pub flow: Flow,
     /// Markets where one of its commits arrived within the window asked for (window queries).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -43,24 +44,16 @@ pub struct FlowQuery {
     pub to: Option<i64>,
 }
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct ShippedAnswer {
-    pub from: i64,
-    pub to: i64,
-    /// Ideas that reached at least one market in the window, the latest arrival first.
-    pub ideas: Vec<IdeaFlow>,
-}
-
 /// An idea's stages, each with its time and its wait since the stage before and since the
 /// idea was created, and where it is now: live in which markets, pending in which.
 #[utoipa::path(get, path = "/api/v1/ideas/{key}/flow", tag = "ideas",
     params(("key" = String, Path, description = "such as T-12")),
-    responses((status = 200, body = IdeaFlow), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = tandem_wire::ideas::IdeaFlow), (status = 404, body = ErrorBody)))]
 pub async fn idea_flow(
     _: Auth<Viewer>,
     State(state): State<AppState>,
     PathParam(key): PathParam<String>,
-) -> ApiResult<Json<IdeaFlow>> {
+) -> ApiResult<Json<tandem_wire::ideas::IdeaFlow>> {
     let facts = state.engine.store.load_idea_flow(&key).await?;
     let (idea, idea_facts) = facts
         .ideas
@@ -68,11 +61,14 @@ pub async fn idea_flow(
         .next()
         .ok_or_else(|| ApiError::not_found(format!("idea {key}")))?;
     let flow = compute_flow(&facts.context, &idea_facts);
-    Ok(Json(IdeaFlow {
-        idea,
-        flow,
-        shipped_to: None,
-    }))
+    Ok(Json(
+        IdeaFlow {
+            idea,
+            flow,
+            shipped_to: None,
+        }
+        .into_wire(),
+    ))
 }
 
 /// What shipped: the ideas one of whose commits reached a market in the window (a deployment
@@ -94,7 +90,11 @@ pub async fn shipped_flow(
         }
     };
     let ideas = shipped_ideas(&state.engine, from, to).await?;
-    Ok(Json(ShippedAnswer { from, to, ideas }))
+    Ok(Json(ShippedAnswer {
+        from,
+        to,
+        ideas: ideas.into_wire(),
+    }))
 }
 
 /// `[now − days, now]` as a half-open window that includes this very millisecond.

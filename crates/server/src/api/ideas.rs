@@ -1,26 +1,19 @@
 //! Ideas and commits.
 
+use super::convert::IntoWire;
 use super::page::{Page, paged};
 use crate::AppState;
 use crate::auth::{Auth, Developer, Viewer};
 use crate::error::{ApiError, ApiResult, ErrorBody, JsonBody, PathParam, QueryParams};
-use crate::views::{IdeaDetail, idea_detail, ideas_detail};
+use crate::views::{idea_detail, ideas_detail};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
 use std::collections::HashMap;
-use tandem_store::{CommitRow, IdeaRow};
-
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewIdea {
-    pub title: String,
-    /// Target market ids; empty or absent means every market.
-    #[serde(default)]
-    pub markets: Vec<String>,
-}
+use tandem_store::CommitRow;
+use tandem_wire::ideas::{Commit, Idea, IdeaDetail, NewIdea};
 
 /// Ideas, oldest first, with where each stands, a page at a time (see `docs/api.md`).
 #[utoipa::path(get, path = "/api/v1/ideas", tag = "ideas", params(Page),
@@ -39,17 +32,17 @@ pub async fn list_ideas(
         commits.entry(key).or_default().push(commit);
     }
     let details = ideas_detail(&state.engine, ideas, &mut commits).await?;
-    Ok(paged(details, limit, |d| d.idea.id))
+    Ok(paged(details.into_wire(), limit, |d| d.idea.id))
 }
 
 /// Adds an idea; it gets the next `T-n` key, which commit messages mention to link to it.
 #[utoipa::path(post, path = "/api/v1/ideas", tag = "ideas", request_body = NewIdea,
-    responses((status = 201, body = IdeaRow), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+    responses((status = 201, body = Idea), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn create_idea(
     _: Auth<Developer>,
     State(state): State<AppState>,
     JsonBody(new): JsonBody<NewIdea>,
-) -> ApiResult<(StatusCode, Json<IdeaRow>)> {
+) -> ApiResult<(StatusCode, Json<Idea>)> {
     if new.title.trim().is_empty() {
         return Err(ApiError::bad_request("`title` is empty: an idea needs a title"));
     }
@@ -61,7 +54,7 @@ pub async fn create_idea(
     }
     let idea = state.engine.store.insert_idea(&new.title, &new.markets).await?;
     state.changed();
-    Ok((StatusCode::CREATED, Json(idea)))
+    Ok((StatusCode::CREATED, Json(idea.into_wire())))
 }
 
 /// One idea, its commits and the markets where it is live.
@@ -73,7 +66,7 @@ pub async fn get_idea(
     PathParam(key): PathParam<String>,
 ) -> ApiResult<Json<IdeaDetail>> {
     let idea = state.engine.store.get_idea(&key).await?;
-    Ok(Json(idea_detail(&state.engine, idea).await?))
+    Ok(Json(idea_detail(&state.engine, idea).await?.into_wire()))
 }
 
 /// Whose commits to list, and which page of them.
@@ -90,7 +83,7 @@ pub struct CommitQuery {
 /// A service's commits, newest first, a page at a time: the cursor is the `sha` (see
 /// `docs/api.md`).
 #[utoipa::path(get, path = "/api/v1/commits", tag = "ideas", params(CommitQuery),
-    responses((status = 200, body = [CommitRow], headers(("x-next-cursor" = String, description = "`after` of the next page (a sha), when this one is full"))),
+    responses((status = 200, body = [Commit], headers(("x-next-cursor" = String, description = "`after` of the next page (a sha), when this one is full"))),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn list_commits(
     _: Auth<Viewer>,
@@ -113,5 +106,5 @@ pub async fn list_commits(
                 q.service
             ))
         })?;
-    Ok(paged(commits, limit, |c| c.sha.clone()))
+    Ok(paged(commits.into_wire(), limit, |c| c.sha.clone()))
 }

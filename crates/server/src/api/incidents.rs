@@ -1,6 +1,7 @@
 //! Incidents opened by a person, resolved by hand, linked to another deployment, and their
 //! postmortem draft. (Gates open incidents themselves; Alertmanager through `/hooks/alertmanager`.)
 
+use super::convert::IntoWire;
 use crate::AppState;
 use crate::auth::{Auth, Developer, Operator, Viewer};
 use crate::error::{ApiError, ApiResult, ErrorBody, JsonBody, PathParam};
@@ -8,30 +9,19 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
-use tandem_store::{IncidentRow, NewIncident};
-
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct OpenIncident {
-    pub service: String,
-    pub market: String,
-    pub title: String,
-    pub summary: Option<String>,
-    /// The deployment that caused it; by default the last deployment to the market.
-    pub deployment_id: Option<i64>,
-}
+use tandem_store::NewIncident;
+use tandem_wire::incidents::{Incident, LinkIncident, OpenIncident};
 
 /// Opens an incident by hand, linked to the deployment named or else to the last deployment
 /// to that market.
 #[utoipa::path(post, path = "/api/v1/incidents", tag = "incidents", request_body = OpenIncident,
-    responses((status = 201, body = IncidentRow), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
+    responses((status = 201, body = Incident), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody)))]
 pub async fn open_incident(
     auth: Auth<Developer>,
     State(state): State<AppState>,
     JsonBody(new): JsonBody<OpenIncident>,
-) -> ApiResult<(StatusCode, Json<IncidentRow>)> {
+) -> ApiResult<(StatusCode, Json<Incident>)> {
     let platform = state.engine.store.load_platform().await?;
     if platform.service(&new.service).is_none() {
         return Err(ApiError::not_found(format!("service `{}` not found", new.service)));
@@ -57,48 +47,43 @@ pub async fn open_incident(
         })
         .await?;
     state.engine.notify();
-    Ok((StatusCode::CREATED, Json(row)))
+    Ok((StatusCode::CREATED, Json(row.into_wire())))
 }
 
 /// Resolves an open incident now.
 #[utoipa::path(post, path = "/api/v1/incidents/{id}/resolve", tag = "incidents", params(("id" = i64, Path)),
-    responses((status = 200, body = IncidentRow), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 200, body = Incident), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn resolve_incident(
     auth: Auth<Developer>,
     State(state): State<AppState>,
     PathParam(id): PathParam<i64>,
-) -> ApiResult<Json<IncidentRow>> {
+) -> ApiResult<Json<Incident>> {
     let row = state
         .engine
         .resolve_incident(id, &auth.0.name, tandem_store::now_ms())
         .await?;
     state.engine.notify();
-    Ok(Json(row))
-}
-
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct LinkIncident {
-    pub deployment_id: i64,
+    Ok(Json(row.into_wire()))
 }
 
 /// Links an incident to another deployment of its market (what DORA's change failure rate
 /// counts).
 #[utoipa::path(put, path = "/api/v1/incidents/{id}/deployment", tag = "incidents", params(("id" = i64, Path)),
     request_body = LinkIncident,
-    responses((status = 200, body = IncidentRow), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 200, body = Incident), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn link_incident(
     auth: Auth<Operator>,
     State(state): State<AppState>,
     PathParam(id): PathParam<i64>,
     JsonBody(link): JsonBody<LinkIncident>,
-) -> ApiResult<Json<IncidentRow>> {
+) -> ApiResult<Json<Incident>> {
     Ok(Json(
         state
             .engine
             .store
             .link_incident(id, link.deployment_id, &auth.0.name)
-            .await?,
+            .await?
+            .into_wire(),
     ))
 }
 

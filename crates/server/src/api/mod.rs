@@ -6,6 +6,7 @@ pub(crate) mod audit;
 mod catalog;
 mod changes;
 mod config;
+pub(crate) mod convert;
 mod dora;
 mod flags;
 pub(crate) mod flow;

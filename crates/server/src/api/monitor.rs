@@ -1,20 +1,21 @@
 //! What the monitor sees: each live market's health, and the series it keeps.
 
+use super::convert::IntoWire;
 use crate::AppState;
 use crate::auth::{Auth, Viewer};
 use crate::error::{ApiError, ApiResult, ErrorBody, QueryParams};
 use axum::Json;
 use axum::extract::{Path, State};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use std::time::Duration;
 use tandem_core::monitor::{RESOLUTIONS, resolution_for};
-use tandem_store::{MarketHealthRow, SeriesPoint};
+use tandem_wire::monitor::{MarketHealth, SeriesAnswer};
 
 /// Every live market's health as last probed, by service then market.
 #[utoipa::path(get, path = "/api/v1/health", tag = "monitor",
-    responses((status = 200, body = [MarketHealthRow])))]
-pub async fn list_health(_: Auth<Viewer>, State(state): State<AppState>) -> ApiResult<Json<Vec<MarketHealthRow>>> {
-    Ok(Json(state.engine.store.list_market_health().await?))
+    responses((status = 200, body = [MarketHealth])))]
+pub async fn list_health(_: Auth<Viewer>, State(state): State<AppState>) -> ApiResult<Json<Vec<MarketHealth>>> {
+    Ok(Json(state.engine.store.list_market_health().await?.into_wire()))
 }
 
 /// The names of a service's series.
@@ -38,17 +39,6 @@ pub struct SeriesQuery {
     pub hours: Option<u32>,
     /// Seconds per point: 60 or 3600; chosen from the window when absent (about 200 points).
     pub resolution: Option<i64>,
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct SeriesAnswer {
-    pub service: String,
-    pub metric: String,
-    pub resolution: i64,
-    pub from: i64,
-    pub to: i64,
-    /// Buckets by market then time: count, sum, min, max and last value of the bucket.
-    pub points: Vec<SeriesPoint>,
 }
 
 /// One series of a service: probe latency (`probe_latency_ms`), `up` (1 or 0 per probe), and
@@ -80,7 +70,8 @@ pub async fn get_series(
         .engine
         .store
         .series(&service, q.market.as_deref(), &metric, resolution, from, to)
-        .await?;
+        .await?
+        .into_wire();
     Ok(Json(SeriesAnswer {
         service,
         metric,

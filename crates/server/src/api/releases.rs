@@ -1,16 +1,22 @@
 //! Releases, rollouts, deployments and incidents.
 
+use super::convert::IntoWire;
 use super::page::{Page, paged};
 use crate::AppState;
 use crate::auth::{Admin, Auth, Caller, Developer, Operator, Viewer};
 use crate::error::{ApiResult, ErrorBody, PathParam, QueryParams};
-use crate::views::{RolloutDetail, rollout_detail};
+use crate::views::rollout_detail;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use serde::{Deserialize, Serialize};
-use tandem_store::{DeploymentRow, IncidentRow, ReleaseArtifact, ReleaseRow, RolloutRow};
+use serde::Deserialize;
+use tandem_store::RolloutRow;
+use tandem_wire::incidents::Incident;
+use tandem_wire::rollouts::{
+    Deployment, NewRollout, OverrideRequest, PlanMarket, PlanWave, Release, ReleaseDetail, ReleaseMove, ReleasePlan,
+    RollbackRequest, Rollout, RolloutDetail, WaveDecisionRequest,
+};
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct ReleaseQuery {
@@ -19,7 +25,7 @@ pub struct ReleaseQuery {
 
 /// Releases, newest first, a page at a time (see `docs/api.md`).
 #[utoipa::path(get, path = "/api/v1/releases", tag = "releases", params(ReleaseQuery, Page),
-    responses((status = 200, body = [ReleaseRow], headers(("x-next-cursor" = i64, description = "`after` of the next page, when this one is full"))),
+    responses((status = 200, body = [Release], headers(("x-next-cursor" = i64, description = "`after` of the next page, when this one is full"))),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn list_releases(
     _: Auth<Viewer>,
@@ -33,14 +39,7 @@ pub async fn list_releases(
         .store
         .list_releases_page(q.service.as_deref(), page.after, limit)
         .await?;
-    Ok(paged(rows, limit, |r| r.id))
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct ReleaseDetail {
-    #[serde(flatten)]
-    pub release: ReleaseRow,
-    pub artifacts: Vec<ReleaseArtifact>,
+    Ok(paged(rows.into_wire(), limit, |r| r.id))
 }
 
 /// A release with its artifacts' digests.
@@ -53,22 +52,15 @@ pub async fn get_release(
 ) -> ApiResult<Json<ReleaseDetail>> {
     let release = state.engine.store.get_release(id).await?;
     let artifacts = state.engine.store.list_release_artifacts(id).await?;
-    Ok(Json(ReleaseDetail { release, artifacts }))
-}
-
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewRollout {
-    pub release_id: i64,
-    /// When another rollout holds one of the markets: wait for it (`queued`) instead of
-    /// being refused with its name.
-    #[serde(default)]
-    pub queue: bool,
+    Ok(Json(ReleaseDetail {
+        release: release.into_wire(),
+        artifacts: artifacts.into_wire(),
+    }))
 }
 
 /// Rollouts, newest first, a page at a time (see `docs/api.md`).
 #[utoipa::path(get, path = "/api/v1/rollouts", tag = "releases", params(Page),
-    responses((status = 200, body = [RolloutRow], headers(("x-next-cursor" = i64, description = "`after` of the next page, when this one is full"))),
+    responses((status = 200, body = [Rollout], headers(("x-next-cursor" = i64, description = "`after` of the next page, when this one is full"))),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn list_rollouts(
     _: Auth<Viewer>,
@@ -77,22 +69,22 @@ pub async fn list_rollouts(
 ) -> ApiResult<Response> {
     let limit = page.limit()?;
     let rows = state.engine.store.list_rollouts_page(page.after, limit).await?;
-    Ok(paged(rows, limit, |r| r.id))
+    Ok(paged(rows.into_wire(), limit, |r| r.id))
 }
 
 /// Starts rolling a release out through the waves.
 #[utoipa::path(post, path = "/api/v1/rollouts", tag = "releases", request_body = NewRollout,
-    responses((status = 202, body = RolloutRow), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 202, body = Rollout), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn create_rollout(
     auth: Auth<Operator>,
     State(state): State<AppState>,
     crate::error::JsonBody(new): crate::error::JsonBody<NewRollout>,
-) -> ApiResult<(StatusCode, Json<RolloutRow>)> {
+) -> ApiResult<(StatusCode, Json<Rollout>)> {
     let rollout = state
         .engine
         .start_rollout_with(new.release_id, &auth.0.name, new.queue)
         .await?;
-    Ok((StatusCode::ACCEPTED, Json(rollout)))
+    Ok((StatusCode::ACCEPTED, Json(rollout.into_wire())))
 }
 
 /// A rollout as waves × markets.
@@ -103,7 +95,7 @@ pub async fn get_rollout(
     State(state): State<AppState>,
     PathParam(id): PathParam<i64>,
 ) -> ApiResult<Json<RolloutDetail>> {
-    Ok(Json(rollout_detail(&state.engine, id).await?))
+    Ok(Json(rollout_detail(&state.engine, id).await?.into_wire()))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -113,18 +105,18 @@ pub struct DeploymentQuery {
 
 /// Deployments (one release landing in one market), oldest first.
 #[utoipa::path(get, path = "/api/v1/deployments", tag = "releases", params(DeploymentQuery),
-    responses((status = 200, body = [DeploymentRow]), (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = [Deployment]), (status = 401, body = ErrorBody)))]
 pub async fn list_deployments(
     _: Auth<Viewer>,
     State(state): State<AppState>,
     QueryParams(q): QueryParams<DeploymentQuery>,
-) -> ApiResult<Json<Vec<DeploymentRow>>> {
-    Ok(Json(state.engine.store.list_deployments(q.rollout).await?))
+) -> ApiResult<Json<Vec<Deployment>>> {
+    Ok(Json(state.engine.store.list_deployments(q.rollout).await?.into_wire()))
 }
 
 /// Incidents, newest first, a page at a time (see `docs/api.md`).
 #[utoipa::path(get, path = "/api/v1/incidents", tag = "releases", params(Page),
-    responses((status = 200, body = [IncidentRow], headers(("x-next-cursor" = i64, description = "`after` of the next page, when this one is full"))),
+    responses((status = 200, body = [Incident], headers(("x-next-cursor" = i64, description = "`after` of the next page, when this one is full"))),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn list_incidents(
     _: Auth<Viewer>,
@@ -133,42 +125,20 @@ pub async fn list_incidents(
 ) -> ApiResult<Response> {
     let limit = page.limit()?;
     let rows = state.engine.store.list_incidents_page(page.after, limit).await?;
-    Ok(paged(rows, limit, |r| r.id))
-}
-
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RollbackRequest {
-    /// Markets to roll back.
-    #[serde(default)]
-    pub markets: Vec<String>,
-    /// Every market of the service instead.
-    #[serde(default)]
-    pub all: bool,
-}
-
-/// One market's rollback.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct RollbackResult {
-    pub market: String,
-    pub from: Option<String>,
-    pub to: Option<String>,
-    /// rolled back, failed or skipped.
-    pub state: String,
-    pub reason: String,
+    Ok(paged(rows.into_wire(), limit, |r| r.id))
 }
 
 /// Sends markets back to the release each ran before its current one, recorded as deployments
 /// of kind `rollback`.
 #[utoipa::path(post, path = "/api/v1/services/{service}/rollback", tag = "releases", params(("service" = String, Path)),
     request_body = RollbackRequest,
-    responses((status = 200, body = [RollbackResult]), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = [ReleaseMove]), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn rollback(
     _: Auth<Operator>,
     State(state): State<AppState>,
     PathParam(service): PathParam<String>,
     crate::error::JsonBody(req): crate::error::JsonBody<RollbackRequest>,
-) -> ApiResult<Json<Vec<RollbackResult>>> {
+) -> ApiResult<Json<Vec<ReleaseMove>>> {
     let markets = match (req.all, req.markets.is_empty()) {
         (true, true) => state
             .engine
@@ -191,49 +161,7 @@ pub async fn rollback(
         }
     };
     let outcomes = state.engine.rollback(&service, &markets).await?;
-    Ok(Json(
-        outcomes
-            .into_iter()
-            .map(|o| RollbackResult {
-                market: o.market,
-                from: o.from,
-                to: o.to,
-                state: o.state,
-                reason: o.reason,
-            })
-            .collect(),
-    ))
-}
-
-/// One market in a release plan.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct PlanMarket {
-    pub market: String,
-    /// The release running there now.
-    pub current: Option<String>,
-    /// deploy, or already there.
-    pub action: String,
-    pub blockers: Vec<String>,
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct PlanWave {
-    pub name: String,
-    /// The approval this wave waits for before it starts, from the platform file.
-    pub approval: Option<String>,
-    pub markets: Vec<PlanMarket>,
-}
-
-/// What rolling a release out would do, wave by wave: its gates and, per market, what runs
-/// there now and what would block it.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct ReleasePlan {
-    pub service: String,
-    pub version: String,
-    pub commit_sha: String,
-    /// The release's gates, from its tandem.yml.
-    pub gates: serde_json::Value,
-    pub waves: Vec<PlanWave>,
+    Ok(Json(outcomes.into_wire()))
 }
 
 /// The plan of a release (nothing is changed).
@@ -345,44 +273,35 @@ pub async fn plan_release(
 
 /// Pauses a rollout: the wave under way finishes, the next waits for resume.
 #[utoipa::path(post, path = "/api/v1/rollouts/{id}/pause", tag = "releases", params(("id" = i64, Path)),
-    responses((status = 200, body = RolloutRow), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 200, body = Rollout), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn pause_rollout(
     auth: Auth<Operator>,
     State(state): State<AppState>,
     PathParam(id): PathParam<i64>,
-) -> ApiResult<Json<RolloutRow>> {
-    Ok(Json(state.engine.pause_rollout(id, &auth.0.name).await?))
+) -> ApiResult<Json<Rollout>> {
+    Ok(Json(state.engine.pause_rollout(id, &auth.0.name).await?.into_wire()))
 }
 
 /// Resumes a paused rollout at its next wave.
 #[utoipa::path(post, path = "/api/v1/rollouts/{id}/resume", tag = "releases", params(("id" = i64, Path)),
-    responses((status = 200, body = RolloutRow), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 200, body = Rollout), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn resume_rollout(
     auth: Auth<Operator>,
     State(state): State<AppState>,
     PathParam(id): PathParam<i64>,
-) -> ApiResult<Json<RolloutRow>> {
-    Ok(Json(state.engine.resume_rollout(id, &auth.0.name).await?))
+) -> ApiResult<Json<Rollout>> {
+    Ok(Json(state.engine.resume_rollout(id, &auth.0.name).await?.into_wire()))
 }
 
 /// Aborts a rollout: no further wave starts; every market keeps what it runs.
 #[utoipa::path(post, path = "/api/v1/rollouts/{id}/abort", tag = "releases", params(("id" = i64, Path)),
-    responses((status = 200, body = RolloutRow), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 200, body = Rollout), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn abort_rollout(
     auth: Auth<Operator>,
     State(state): State<AppState>,
     PathParam(id): PathParam<i64>,
-) -> ApiResult<Json<RolloutRow>> {
-    Ok(Json(state.engine.abort_rollout(id, &auth.0.name).await?))
-}
-
-/// Which wave an approval is for.
-#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct WaveDecisionRequest {
-    /// The name of the wave approved (the one the rollout waits to start); refused (409) when
-    /// the rollout waits for another. Without it, the wave it waits for now.
-    pub wave: Option<String>,
+) -> ApiResult<Json<Rollout>> {
+    Ok(Json(state.engine.abort_rollout(id, &auth.0.name).await?.into_wire()))
 }
 
 /// Reads an optional `{ "wave" }` body (empty means the wave the rollout waits for).
@@ -414,17 +333,19 @@ pub(crate) async fn decide_wave(
 /// platform file's `approvals` name the role it needs (operator by default). Viewers never may.
 #[utoipa::path(post, path = "/api/v1/rollouts/{id}/approve", tag = "releases", params(("id" = i64, Path)),
     request_body = WaveDecisionRequest,
-    responses((status = 200, body = RolloutRow), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+    responses((status = 200, body = Rollout), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn approve_rollout(
     auth: Auth<Developer>,
     State(state): State<AppState>,
     PathParam(id): PathParam<i64>,
     body: axum::body::Bytes,
-) -> ApiResult<Json<RolloutRow>> {
+) -> ApiResult<Json<Rollout>> {
     let req = wave_request(&body)?;
     Ok(Json(
-        decide_wave(&state, &auth.0, id, req.wave.as_deref(), "approve").await?,
+        decide_wave(&state, &auth.0, id, req.wave.as_deref(), "approve")
+            .await?
+            .into_wire(),
     ))
 }
 
@@ -433,58 +354,61 @@ pub async fn approve_rollout(
 /// paused one.
 #[utoipa::path(post, path = "/api/v1/rollouts/{id}/promote", tag = "releases", params(("id" = i64, Path)),
     request_body = WaveDecisionRequest,
-    responses((status = 200, body = RolloutRow), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+    responses((status = 200, body = Rollout), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn promote_rollout(
     auth: Auth<Operator>,
     State(state): State<AppState>,
     PathParam(id): PathParam<i64>,
     body: axum::body::Bytes,
-) -> ApiResult<Json<RolloutRow>> {
+) -> ApiResult<Json<Rollout>> {
     let req = wave_request(&body)?;
     if state.engine.store.get_rollout(id).await?.state == "paused" {
-        return Ok(Json(state.engine.resume_rollout(id, &auth.0.name).await?));
+        return Ok(Json(state.engine.resume_rollout(id, &auth.0.name).await?.into_wire()));
     }
     Ok(Json(
-        decide_wave(&state, &auth.0, id, req.wave.as_deref(), "promote").await?,
+        decide_wave(&state, &auth.0, id, req.wave.as_deref(), "promote")
+            .await?
+            .into_wire(),
     ))
 }
 
 /// Leaves a market out of a rollout (it keeps what it runs); refused once it was deployed.
 #[utoipa::path(post, path = "/api/v1/rollouts/{id}/skip/{market}", tag = "releases",
     params(("id" = i64, Path), ("market" = String, Path)),
-    responses((status = 200, body = RolloutRow), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 200, body = Rollout), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn skip_market(
     auth: Auth<Operator>,
     State(state): State<AppState>,
     PathParam((id, market)): PathParam<(i64, String)>,
-) -> ApiResult<Json<RolloutRow>> {
-    Ok(Json(state.engine.skip_market(id, &market, &auth.0.name).await?))
-}
-
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct OverrideRequest {
-    /// Why the freeze may be broken; recorded with the admin's name.
-    pub reason: String,
+) -> ApiResult<Json<Rollout>> {
+    Ok(Json(
+        state.engine.skip_market(id, &market, &auth.0.name).await?.into_wire(),
+    ))
 }
 
 /// Lets a rollout deploy into markets under a freeze (admin only, with a reason).
 #[utoipa::path(post, path = "/api/v1/rollouts/{id}/override", tag = "releases", params(("id" = i64, Path)),
     request_body = OverrideRequest,
-    responses((status = 200, body = RolloutRow), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 200, body = Rollout), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn override_freeze(
     auth: Auth<Admin>,
     State(state): State<AppState>,
     PathParam(id): PathParam<i64>,
     crate::error::JsonBody(req): crate::error::JsonBody<OverrideRequest>,
-) -> ApiResult<Json<RolloutRow>> {
+) -> ApiResult<Json<Rollout>> {
     if req.reason.trim().is_empty() {
         return Err(crate::error::ApiError::bad_request(
             "overriding a freeze needs a `reason`",
         ));
     }
-    Ok(Json(state.engine.override_freeze(id, &auth.0.name, &req.reason).await?))
+    Ok(Json(
+        state
+            .engine
+            .override_freeze(id, &auth.0.name, &req.reason)
+            .await?
+            .into_wire(),
+    ))
 }
 
 /// A blocker for every market of a plan.

@@ -1,16 +1,17 @@
 //! Pipeline runs, their logs and artifacts.
 
+use super::convert::IntoWire;
 use super::page::{Page, paged};
 use crate::AppState;
 use crate::auth::{Auth, Developer, Viewer};
 use crate::error::{ApiError, ApiResult, ErrorBody, PathParam, QueryParams};
-use crate::views::{RunDetail, run_detail};
+use crate::views::run_detail;
 use axum::Json;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use tandem_store::RunRow;
+use tandem_wire::runs::{Run, RunDetail};
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct RunQuery {
@@ -22,7 +23,7 @@ pub struct RunQuery {
 
 /// Runs, newest first, a page at a time (see `docs/api.md`).
 #[utoipa::path(get, path = "/api/v1/runs", tag = "runs", params(RunQuery, Page),
-    responses((status = 200, body = [RunRow], headers(("x-next-cursor" = i64, description = "`after` of the next page, when this one is full"))),
+    responses((status = 200, body = [Run], headers(("x-next-cursor" = i64, description = "`after` of the next page, when this one is full"))),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn list_runs(
     _: Auth<Viewer>,
@@ -37,18 +38,18 @@ pub async fn list_runs(
     };
     let limit = page.limit()?;
     let rows = state.engine.store.list_runs_page(&filter, page.after, limit).await?;
-    Ok(paged(rows, limit, |r| r.id))
+    Ok(paged(rows.into_wire(), limit, |r| r.id))
 }
 
 /// Starts a run of the service's branch head (by hand or from a script).
 #[utoipa::path(post, path = "/api/v1/services/{service}/runs", tag = "runs", params(("service" = String, Path)),
-    responses((status = 202, body = RunRow), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+    responses((status = 202, body = Run), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 422, body = ErrorBody, description = "the branch cannot be read: its repository is missing or cannot be fetched")))]
 pub async fn trigger_run(
     auth: Auth<Developer>,
     State(state): State<AppState>,
     PathParam(service): PathParam<String>,
-) -> ApiResult<(StatusCode, Json<RunRow>)> {
+) -> ApiResult<(StatusCode, Json<Run>)> {
     if !state
         .engine
         .store
@@ -63,31 +64,34 @@ pub async fn trigger_run(
     }
     let trigger = if auth.0.name == "demo" { "demo" } else { "api" };
     let run = state.engine.trigger_run(&service, trigger).await?;
-    Ok((StatusCode::ACCEPTED, Json(run)))
+    Ok((StatusCode::ACCEPTED, Json(run.into_wire())))
 }
 
 /// Cancels a run in progress: its running steps get TERM, then KILL after a grace period.
 #[utoipa::path(post, path = "/api/v1/runs/{id}/cancel", tag = "runs", params(("id" = i64, Path)),
-    responses((status = 202, body = RunRow), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 202, body = Run), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn cancel_run(
     _: Auth<Developer>,
     State(state): State<AppState>,
     PathParam(id): PathParam<i64>,
-) -> ApiResult<(StatusCode, Json<RunRow>)> {
+) -> ApiResult<(StatusCode, Json<Run>)> {
     state.engine.cancel_run(id).await?;
-    Ok((StatusCode::ACCEPTED, Json(state.engine.store.get_run(id).await?)))
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(state.engine.store.get_run(id).await?.into_wire()),
+    ))
 }
 
 /// Re-runs the jobs of a run that did not pass; those that passed are reused.
 #[utoipa::path(post, path = "/api/v1/runs/{id}/rerun", tag = "runs", params(("id" = i64, Path)),
-    responses((status = 202, body = RunRow), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 202, body = Run), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn rerun_run(
     _: Auth<Developer>,
     State(state): State<AppState>,
     PathParam(id): PathParam<i64>,
-) -> ApiResult<(StatusCode, Json<RunRow>)> {
+) -> ApiResult<(StatusCode, Json<Run>)> {
     let run = state.engine.rerun_failed(id).await?;
-    Ok((StatusCode::ACCEPTED, Json(run)))
+    Ok((StatusCode::ACCEPTED, Json(run.into_wire())))
 }
 
 /// A run with its jobs, steps and artifacts.
@@ -98,7 +102,7 @@ pub async fn get_run(
     State(state): State<AppState>,
     PathParam(id): PathParam<i64>,
 ) -> ApiResult<Json<RunDetail>> {
-    Ok(Json(run_detail(&state.engine, id).await?))
+    Ok(Json(run_detail(&state.engine, id).await?.into_wire()))
 }
 
 /// A job's log as text: the stored log once the job ended, the growing one while it runs.

@@ -1,43 +1,14 @@
 //! The secrets store, for admins only: set or rotate, list, delete. No route returns a value;
 //! only the jobs that declare a secret get it (see `Engine::secret`).
 
+use super::convert::IntoWire;
 use crate::AppState;
 use crate::auth::{Admin, Auth};
 use crate::error::{ApiError, ApiResult, ErrorBody, JsonBody, PathParam};
 use axum::Json;
 use axum::extract::State;
-use serde::{Deserialize, Serialize};
 use tandem_core::names::is_secret_name;
-use tandem_store::SecretRow;
-
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewSecretValue {
-    /// The value (at most 64 KiB, not empty); it is never shown back.
-    pub value: String,
-}
-
-impl std::fmt::Debug for NewSecretValue {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("NewSecretValue { .. }")
-    }
-}
-
-/// A secret by name: where its value comes from, never the value.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct SecretEntry {
-    pub name: String,
-    /// Whether the platform file declares it; a stored value of an undeclared name is unused.
-    pub declared: bool,
-    /// Where jobs get it now: `store`, `environment` or `unset`.
-    pub source: String,
-    /// The server's environment variable the platform file names for it.
-    pub env: Option<String>,
-    /// The stored value's version (1, then one more at each rotation).
-    pub version: Option<i64>,
-    pub updated_at: Option<i64>,
-    pub updated_by: Option<String>,
-}
+use tandem_wire::secrets::{NewSecretValue, Secret, SecretEntry};
 
 /// Every declared or stored secret, with its version and who set it; never a value.
 #[utoipa::path(get, path = "/api/v1/secrets", tag = "admin",
@@ -67,31 +38,37 @@ pub async fn list_secrets(_: Auth<Admin>, State(state): State<AppState>) -> ApiR
 /// Sets or rotates a declared secret's value; the next job that uses it gets the new one.
 #[utoipa::path(put, path = "/api/v1/secrets/{name}", tag = "admin", request_body = NewSecretValue,
     params(("name" = String, Path, description = "A name declared under `secrets` in the platform file")),
-    responses((status = 200, body = SecretRow), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+    responses((status = 200, body = Secret), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn put_secret(
     auth: Auth<Admin>,
     State(state): State<AppState>,
     PathParam(name): PathParam<String>,
     JsonBody(new): JsonBody<NewSecretValue>,
-) -> ApiResult<Json<SecretRow>> {
+) -> ApiResult<Json<Secret>> {
     check_name(&name)?;
-    Ok(Json(state.engine.set_secret(&name, &new.value, &auth.0.name).await?))
+    Ok(Json(
+        state
+            .engine
+            .set_secret(&name, &new.value, &auth.0.name)
+            .await?
+            .into_wire(),
+    ))
 }
 
 /// Deletes a secret's stored value; the environment variable, if the platform file names one,
 /// serves again.
 #[utoipa::path(delete, path = "/api/v1/secrets/{name}", tag = "admin",
     params(("name" = String, Path, description = "The secret's name")),
-    responses((status = 200, body = SecretRow), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+    responses((status = 200, body = Secret), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn delete_secret(
     auth: Auth<Admin>,
     State(state): State<AppState>,
     PathParam(name): PathParam<String>,
-) -> ApiResult<Json<SecretRow>> {
+) -> ApiResult<Json<Secret>> {
     check_name(&name)?;
-    Ok(Json(state.engine.delete_secret(&name, &auth.0.name).await?))
+    Ok(Json(state.engine.delete_secret(&name, &auth.0.name).await?.into_wire()))
 }
 
 fn check_name(name: &str) -> ApiResult<()> {
