@@ -38,13 +38,12 @@ pub struct MarketStatus {
 }
 
 pub async fn market_matrix(engine: &Engine) -> ApiResult<Vec<MarketStatus>> {
-    let store = &engine.store;
-    let markets = store.list_markets().await?;
-    let waves = store.list_waves().await?;
-    let services = store.list_services().await?;
+    let markets = engine.list_markets().await?;
+    let waves = engine.list_waves().await?;
+    let services = engine.list_services().await?;
     // Only the deployments the matrix shows, not the whole history.
-    let deployments = store.list_market_deployments().await?;
-    let monitored: HashMap<(String, String), String> = store
+    let deployments = engine.list_market_deployments().await?;
+    let monitored: HashMap<(String, String), String> = engine
         .list_market_health()
         .await?
         .into_iter()
@@ -56,7 +55,7 @@ pub async fn market_matrix(engine: &Engine) -> ApiResult<Vec<MarketStatus>> {
         .flatten()
         .map(|d| d.release_id)
         .collect();
-    let releases = store.list_release_versions(&shown).await?;
+    let releases = engine.list_release_versions(&shown).await?;
     let none = MarketDeployments::default();
     let mut out = Vec::new();
     for market in markets {
@@ -120,21 +119,20 @@ pub struct RunDetail {
 }
 
 pub async fn run_detail(engine: &Engine, id: i64) -> ApiResult<RunDetail> {
-    let store = &engine.store;
-    let run = store.get_run(id).await?;
+    let run = engine.get_run(id).await?;
     let mut jobs = Vec::new();
-    for job in store.list_jobs(id).await? {
-        let steps = store.list_steps(job.id).await?;
+    for job in engine.list_jobs(id).await? {
+        let steps = engine.list_steps(job.id).await?;
         jobs.push(JobDetail { job, steps });
     }
-    let release = store
+    let release = engine
         .list_releases(Some(&run.service))
         .await?
         .into_iter()
         .find(|r| r.run_id == id)
         .map(|r| r.version);
     Ok(RunDetail {
-        artifacts: store.list_artifacts(id).await?,
+        artifacts: engine.list_artifacts(id).await?,
         run,
         jobs,
         release,
@@ -174,12 +172,11 @@ pub struct RolloutDetail {
 }
 
 pub async fn rollout_detail(engine: &Engine, id: i64) -> ApiResult<RolloutDetail> {
-    let store = &engine.store;
-    let rollout = store.get_rollout(id).await?;
-    let release = store.get_release(rollout.release_id).await?;
-    let deployments = store.list_deployments(Some(id)).await?;
-    let gates = store.list_rollout_gates(id).await?;
-    let decisions = store.list_decisions(id).await?;
+    let rollout = engine.get_rollout(id).await?;
+    let release = engine.get_release(rollout.release_id).await?;
+    let deployments = engine.list_deployments(Some(id)).await?;
+    let gates = engine.list_rollout_gates(id).await?;
+    let decisions = engine.list_decisions(id).await?;
     // Once a rollout stopped, markets it never reached will not be deployed by it.
     let unreached = if matches!(rollout.state.as_str(), "halted" | "failed" | "aborted") {
         "not reached"
@@ -268,7 +265,7 @@ pub struct IdeaDetail {
 /// Where an idea stands: its commits, and the markets whose live release contains one of them
 /// (a commit is contained when the release's commit reaches it through parents).
 pub async fn idea_detail(engine: &Engine, idea: IdeaRow) -> ApiResult<IdeaDetail> {
-    let commits = engine.store.list_idea_commits(&idea.key).await?;
+    let commits = engine.list_idea_commits(&idea.key).await?;
     let mut commits_by_idea = HashMap::from([(idea.key.clone(), commits)]);
     let mut details = ideas_detail(engine, vec![idea], &mut commits_by_idea).await?;
     Ok(details.remove(0))
@@ -282,23 +279,22 @@ pub async fn ideas_detail(
     ideas: Vec<IdeaRow>,
     commits_by_idea: &mut HashMap<String, Vec<CommitRow>>,
 ) -> ApiResult<Vec<IdeaDetail>> {
-    let store = &engine.store;
     // (service, release commit, market) of every live market, when any idea has commits.
     let mut live: Vec<(String, String, String)> = Vec::new();
     let mut graphs: HashMap<String, HashMap<String, Vec<String>>> = HashMap::new();
     if commits_by_idea.values().any(|c| !c.is_empty()) {
-        let releases: HashMap<i64, ReleaseRow> = store
+        let releases: HashMap<i64, ReleaseRow> = engine
             .list_releases(None)
             .await?
             .into_iter()
             .map(|r| (r.id, r))
             .collect();
-        for d in store.list_live_deployments().await? {
+        for d in engine.list_live_deployments().await? {
             let Some(release) = releases.get(&d.release_id) else {
                 continue;
             };
             if !graphs.contains_key(&d.service) {
-                let all = store.list_commits(&d.service, i64::MAX).await?;
+                let all = engine.list_commits(&d.service, i64::MAX).await?;
                 graphs.insert(
                     d.service.clone(),
                     all.into_iter()

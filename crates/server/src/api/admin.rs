@@ -37,7 +37,7 @@ pub struct CreatedToken {
 #[utoipa::path(get, path = "/api/v1/tokens", tag = "admin",
     responses((status = 200, body = [TokenRow]), (status = 403, body = ErrorBody)))]
 pub async fn list_tokens(_: Auth<Admin>, State(state): State<AppState>) -> ApiResult<Json<Vec<TokenRow>>> {
-    Ok(Json(state.engine.store.list_tokens().await?))
+    Ok(Json(state.engine.list_tokens().await?))
 }
 
 /// Creates a token; its secret is in this answer and nowhere else.
@@ -64,7 +64,6 @@ pub async fn create_token(
     let secret = generate_secret();
     let token = state
         .engine
-        .store
         .insert_token_expiring(new.name.trim(), role, &secret, expires_at)
         .await?;
     Ok((StatusCode::CREATED, Json(CreatedToken { token, secret })))
@@ -101,7 +100,6 @@ pub async fn revoke_token(
 pub(crate) async fn revoke(state: &AppState, id: i64) -> Result<TokenRow, ApiError> {
     let token = state
         .engine
-        .store
         .revoke_token(id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("token {id} not found: `tandem token list` shows them")))?;
@@ -135,7 +133,6 @@ pub async fn create_login_code(
     let caller = &auth.0;
     state
         .engine
-        .store
         .insert_login_code(
             &code,
             &caller.name,
@@ -165,7 +162,6 @@ pub async fn list_events(
 ) -> ApiResult<Json<Vec<EventRow>>> {
     let mut events = state
         .engine
-        .store
         .list_events(q.after.unwrap_or(0), q.limit.unwrap_or(500).clamp(1, 5000))
         .await?;
     if !auth.0.role.allows(Role::Admin) {
@@ -198,5 +194,5 @@ pub async fn whoami(auth: Auth<Viewer>) -> Json<WhoAmI> {
 #[utoipa::path(post, path = "/api/v1/gc", tag = "admin",
     responses((status = 200, body = tandem_store::GcReport), (status = 403, body = ErrorBody)))]
 pub async fn collect_garbage(_: Auth<Admin>, State(state): State<AppState>) -> ApiResult<Json<tandem_store::GcReport>> {
-    Ok(Json(state.engine.store.collect_garbage_now().await?))
+    Ok(Json(state.engine.collect_garbage_now().await?))
 }

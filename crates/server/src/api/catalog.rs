@@ -19,12 +19,12 @@ pub async fn list_markets(_: Auth<Viewer>, State(state): State<AppState>) -> Api
 #[utoipa::path(get, path = "/api/v1/waves", tag = "catalog",
     responses((status = 200, body = [WaveRow]), (status = 401, body = ErrorBody)))]
 pub async fn list_waves(_: Auth<Viewer>, State(state): State<AppState>) -> ApiResult<Json<Vec<WaveRow>>> {
-    Ok(Json(state.engine.store.list_waves().await?))
+    Ok(Json(state.engine.list_waves().await?))
 }
 
 /// The services of the platform.
 #[utoipa::path(get, path = "/api/v1/services", tag = "catalog",
     responses((status = 200, body = [ServiceRow]), (status = 401, body = ErrorBody)))]
 pub async fn list_services(_: Auth<Viewer>, State(state): State<AppState>) -> ApiResult<Json<Vec<ServiceRow>>> {
-    Ok(Json(state.engine.store.list_services().await?))
+    Ok(Json(state.engine.list_services().await?))
 }

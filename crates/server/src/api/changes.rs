@@ -29,9 +29,7 @@ pub async fn list_changes(
     QueryParams(q): QueryParams<ChangeQuery>,
 ) -> ApiResult<Json<Vec<ChangeRow>>> {
     let limit = q.limit.unwrap_or(100).clamp(1, 1000);
-    Ok(Json(
-        state.engine.store.list_changes(q.service.as_deref(), limit).await?,
-    ))
+    Ok(Json(state.engine.list_changes(q.service.as_deref(), limit).await?))
 }
 
 /// A proposed change: new config layers, or a new flag file.
@@ -260,7 +258,7 @@ pub async fn withdraw_change(
     State(state): State<AppState>,
     PathParam(id): PathParam<i64>,
 ) -> ApiResult<Json<ChangeRow>> {
-    let change = state.engine.store.get_change(id).await?;
+    let change = state.engine.get_change(id).await?;
     if change.author != auth.0.name && auth.0.role != tandem_core::role::Role::Admin {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,

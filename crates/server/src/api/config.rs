@@ -77,7 +77,7 @@ pub async fn get_config(
 
 /// A market's resolved config at the version it runs, each value with its layer.
 async fn market_config(state: &AppState, service: &str, market: &str) -> ApiResult<MarketConfig> {
-    let platform = state.engine.store.load_platform().await?;
+    let platform = state.engine.load_platform().await?;
     if platform.service(service).is_none() {
         return Err(ApiError::not_found(format!("service `{service}` not found")));
     }
@@ -194,14 +194,14 @@ pub async fn diff_config(
             (get(from)?, get(to)?)
         }
         (None, None, Some(a), Some(b)) => {
-            let store = &state.engine.store;
+            let engine = &state.engine;
             let (va, vb) = (
-                store.get_config_version(&service, a).await?,
-                store.get_config_version(&service, b).await?,
+                engine.get_config_version(&service, a).await?,
+                engine.get_config_version(&service, b).await?,
             );
             match q.market.as_deref() {
                 Some(market) => {
-                    let platform = store.load_platform().await?;
+                    let platform = engine.load_platform().await?;
                     let m = platform
                         .market(market)
                         .ok_or_else(|| ApiError::not_found(format!("market `{market}` not found")))?;
@@ -254,7 +254,7 @@ pub async fn list_config_versions(
     State(state): State<AppState>,
     PathParam(service): PathParam<String>,
 ) -> ApiResult<Json<Vec<ConfigVersionRow>>> {
-    Ok(Json(state.engine.store.list_config_versions(&service).await?))
+    Ok(Json(state.engine.list_config_versions(&service).await?))
 }
 
 /// One entry of a service's config log: a version, where it came from, who wrote and approved
@@ -287,20 +287,20 @@ pub async fn config_log(
     State(state): State<AppState>,
     PathParam(service): PathParam<String>,
 ) -> ApiResult<Json<Vec<ConfigLogEntry>>> {
-    let store = &state.engine.store;
-    let versions = store.list_config_versions(&service).await?;
+    let engine = &state.engine;
+    let versions = engine.list_config_versions(&service).await?;
     if versions.is_empty() {
         return Err(ApiError::not_found(format!("config of service `{service}` not found")));
     }
-    let moves = store.list_market_configs(&service).await?;
+    let moves = engine.list_market_configs(&service).await?;
     let running = state.engine.market_configs(&service).await?;
-    let changes: std::collections::HashMap<i64, ChangeRow> = store
+    let changes: std::collections::HashMap<i64, ChangeRow> = engine
         .list_changes_of_config_versions(&service)
         .await?
         .into_iter()
         .map(|c| (c.id, c))
         .collect();
-    let reviews = store.list_reviews_of_config_versions(&service).await?;
+    let reviews = engine.list_reviews_of_config_versions(&service).await?;
     let mut entries = Vec::new();
     for (i, v) in versions.iter().enumerate() {
         let before = match versions.get(i + 1) {

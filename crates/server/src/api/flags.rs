@@ -19,7 +19,7 @@ pub async fn list_flag_versions(
     State(state): State<AppState>,
     PathParam(service): PathParam<String>,
 ) -> ApiResult<Json<Vec<FlagVersionRow>>> {
-    Ok(Json(state.engine.store.list_flag_versions(&service).await?))
+    Ok(Json(state.engine.list_flag_versions(&service).await?))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -54,7 +54,6 @@ pub async fn put_flags(
         let version = change.version.unwrap_or_default();
         let row = state
             .engine
-            .store
             .list_flag_versions(&service)
             .await?
             .into_iter()

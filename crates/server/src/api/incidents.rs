@@ -32,7 +32,7 @@ pub async fn open_incident(
     State(state): State<AppState>,
     JsonBody(new): JsonBody<OpenIncident>,
 ) -> ApiResult<(StatusCode, Json<IncidentRow>)> {
-    let platform = state.engine.store.load_platform().await?;
+    let platform = state.engine.load_platform().await?;
     if platform.service(&new.service).is_none() {
         return Err(ApiError::not_found(format!("service `{}` not found", new.service)));
     }
@@ -94,11 +94,7 @@ pub async fn link_incident(
     JsonBody(link): JsonBody<LinkIncident>,
 ) -> ApiResult<Json<IncidentRow>> {
     Ok(Json(
-        state
-            .engine
-            .store
-            .link_incident(id, link.deployment_id, &auth.0.name)
-            .await?,
+        state.engine.link_incident(id, link.deployment_id, &auth.0.name).await?,
     ))
 }
 

@@ -10,7 +10,7 @@ use maud::html;
 
 pub async fn list(auth: PageAuth<Viewer>, State(state): State<AppState>) -> PageResult {
     let mut ideas = Vec::new();
-    for idea in state.engine.store.list_ideas().await? {
+    for idea in state.engine.list_ideas().await? {
         ideas.push(idea_detail(&state.engine, idea).await?);
     }
     let body = html! {

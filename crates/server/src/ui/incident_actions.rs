@@ -56,7 +56,7 @@ pub async fn show(
     query: Result<Query<OpenForm>, QueryRejection>,
 ) -> PageResult {
     let Query(form) = query?;
-    let platform = state.engine.store.load_platform().await?;
+    let platform = state.engine.load_platform().await?;
     Ok(render(&auth.0, &platform, &form, &[]))
 }
 
@@ -68,7 +68,7 @@ pub async fn submit(
     form: Result<Form<OpenForm>, FormRejection>,
 ) -> Result<Response, PageError> {
     let Form(form) = form.map_err(|e| PageError::from(ApiError::bad_request(e.body_text())))?;
-    let platform = state.engine.store.load_platform().await?;
+    let platform = state.engine.load_platform().await?;
     let mut problems = Vec::new();
     if platform.service(&form.service).is_none() {
         problems.push(format!("service `{}` is not a service of the platform", form.service));
@@ -202,7 +202,7 @@ pub async fn act(
     let id = parse_id("incident", &raw)?;
     let form = form.map(|Form(f)| f).unwrap_or_default();
     let caller = &auth.0;
-    let store = &state.engine.store;
+    let engine = &state.engine;
     let done = match action.as_str() {
         "resolve" => state.engine.resolve_incident(id, &caller.name, now_ms()).await,
         "link" => {
@@ -218,7 +218,7 @@ pub async fn act(
                 let why = format!("deployment `{}` is not a deployment id (a number)", form.deployment_id);
                 return Ok(refused(caller, id, "linked", StatusCode::BAD_REQUEST, &why));
             };
-            store.link_incident(id, deployment, &caller.name).await
+            engine.link_incident(id, deployment, &caller.name).await
         }
         _ => return Err(PageError::not_found(format!("no action `{action}` on incidents"))),
     };
