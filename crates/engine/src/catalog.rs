@@ -4,9 +4,12 @@
 //! their own modules ([`crate::launch`], [`crate::flags`], ...).
 
 use crate::Engine;
+use std::collections::{HashMap, HashSet};
 use tandem_core::platform::Platform;
 use tandem_store::launches::LaunchRow;
-use tandem_store::{CommitRow, FlagVersionRow, FlowFacts, IdeaRow, MarketRow, ServiceRow, StoreError, WaveRow};
+use tandem_store::{
+    CommitRow, FlagVersionRow, FlowFacts, IdeaRow, MarketRow, ReleaseRow, ServiceRow, StoreError, WaveRow,
+};
 
 impl Engine {
     /// The platform file as last synced (markets, waves, services, policies).
@@ -91,5 +94,69 @@ impl Engine {
     /// Every version of `service`'s flags.
     pub async fn list_flag_versions(&self, service: &str) -> Result<Vec<FlagVersionRow>, StoreError> {
         self.store.list_flag_versions(service).await
+    }
+
+    /// For each idea key of `commits_by_idea`, the markets (sorted, each once) whose live
+    /// release contains one of its commits: a commit is contained when the release's commit
+    /// reaches it through parents. The same few queries however many ideas there are: live
+    /// deployments, releases and each service's commit graph are read once, and each live
+    /// release's reach computed once. An idea no live release contains has no entry.
+    pub async fn markets_live_with(
+        &self,
+        commits_by_idea: &HashMap<String, Vec<CommitRow>>,
+    ) -> Result<HashMap<String, Vec<String>>, StoreError> {
+        // (service, release commit, market) of every live market, when any idea has commits.
+        let mut live: Vec<(String, String, String)> = Vec::new();
+        let mut graphs: HashMap<String, HashMap<String, Vec<String>>> = HashMap::new();
+        if commits_by_idea.values().any(|c| !c.is_empty()) {
+            let releases: HashMap<i64, ReleaseRow> = self
+                .store
+                .list_releases(None)
+                .await?
+                .into_iter()
+                .map(|r| (r.id, r))
+                .collect();
+            for d in self.store.list_live_deployments().await? {
+                let Some(release) = releases.get(&d.release_id) else {
+                    continue;
+                };
+                if !graphs.contains_key(&d.service) {
+                    let all = self.store.list_commits(&d.service, i64::MAX).await?;
+                    graphs.insert(
+                        d.service.clone(),
+                        all.into_iter()
+                            .map(|c| (c.sha, c.parents.split_whitespace().map(String::from).collect()))
+                            .collect(),
+                    );
+                }
+                live.push((d.service.clone(), release.commit_sha.clone(), d.market.clone()));
+            }
+        }
+        let mut reaches: HashMap<(&str, &str), HashSet<&str>> = HashMap::new();
+        for (service, sha, _) in &live {
+            reaches
+                .entry((service.as_str(), sha.as_str()))
+                .or_insert_with(|| tandem_core::idea::reachable(&graphs[service], sha));
+        }
+        let mut out = HashMap::new();
+        for (key, commits) in commits_by_idea {
+            let mut live_in: Vec<String> = live
+                .iter()
+                .filter(|(service, sha, _)| {
+                    let reach = &reaches[&(service.as_str(), sha.as_str())];
+                    commits
+                        .iter()
+                        .any(|c| &c.service == service && reach.contains(c.sha.as_str()))
+                })
+                .map(|(_, _, market)| market.clone())
+                .collect::<HashSet<_>>()
+                .into_iter()
+                .collect();
+            if !live_in.is_empty() {
+                live_in.sort();
+                out.insert(key.clone(), live_in);
+            }
+        }
+        Ok(out)
     }
 }

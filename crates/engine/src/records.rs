@@ -46,9 +46,25 @@ impl Engine {
         self.store.list_jobs(run_id).await
     }
 
-    /// The steps of job `job_id`.
-    pub async fn list_steps(&self, job_id: i64) -> Result<Vec<StepRow>, StoreError> {
-        self.store.list_steps(job_id).await
+    /// The jobs of run `run_id`, each with its steps.
+    pub async fn list_jobs_with_steps(&self, run_id: i64) -> Result<Vec<(JobRow, Vec<StepRow>)>, StoreError> {
+        let mut out = Vec::new();
+        for job in self.store.list_jobs(run_id).await? {
+            let steps = self.store.list_steps(job.id).await?;
+            out.push((job, steps));
+        }
+        Ok(out)
+    }
+
+    /// The version of the release `run` made, if it made one.
+    pub async fn release_made_by(&self, run: &RunRow) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .store
+            .list_releases(Some(&run.service))
+            .await?
+            .into_iter()
+            .find(|r| r.run_id == run.id)
+            .map(|r| r.version))
     }
 
     /// The artifacts run `run_id` stored.

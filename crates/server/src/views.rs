@@ -3,7 +3,7 @@
 
 use crate::error::ApiResult;
 use serde::Serialize;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use tandem_engine::Engine;
 use tandem_store::{
     ArtifactRow, CommitRow, DeploymentRow, IdeaRow, JobRow, MarketDeployments, MarketRow, ReleaseRow, RolloutRow,
@@ -120,17 +120,13 @@ pub struct RunDetail {
 
 pub async fn run_detail(engine: &Engine, id: i64) -> ApiResult<RunDetail> {
     let run = engine.get_run(id).await?;
-    let mut jobs = Vec::new();
-    for job in engine.list_jobs(id).await? {
-        let steps = engine.list_steps(job.id).await?;
-        jobs.push(JobDetail { job, steps });
-    }
-    let release = engine
-        .list_releases(Some(&run.service))
+    let jobs = engine
+        .list_jobs_with_steps(id)
         .await?
         .into_iter()
-        .find(|r| r.run_id == id)
-        .map(|r| r.version);
+        .map(|(job, steps)| JobDetail { job, steps })
+        .collect();
+    let release = engine.release_made_by(&run).await?;
     Ok(RunDetail {
         artifacts: engine.list_artifacts(id).await?,
         run,
@@ -271,62 +267,18 @@ pub async fn idea_detail(engine: &Engine, idea: IdeaRow) -> ApiResult<IdeaDetail
     Ok(details.remove(0))
 }
 
-/// Where each of `ideas` stands, given their commits (by idea key), with the same few queries
-/// however many ideas there are: live deployments, releases and each service's commit graph are
-/// read once, and each live release's reach computed once.
+/// Where each of `ideas` stands, given their commits (by idea key); the engine finds the
+/// markets that run each one ([`Engine::markets_live_with`]).
 pub async fn ideas_detail(
     engine: &Engine,
     ideas: Vec<IdeaRow>,
     commits_by_idea: &mut HashMap<String, Vec<CommitRow>>,
 ) -> ApiResult<Vec<IdeaDetail>> {
-    // (service, release commit, market) of every live market, when any idea has commits.
-    let mut live: Vec<(String, String, String)> = Vec::new();
-    let mut graphs: HashMap<String, HashMap<String, Vec<String>>> = HashMap::new();
-    if commits_by_idea.values().any(|c| !c.is_empty()) {
-        let releases: HashMap<i64, ReleaseRow> = engine
-            .list_releases(None)
-            .await?
-            .into_iter()
-            .map(|r| (r.id, r))
-            .collect();
-        for d in engine.list_live_deployments().await? {
-            let Some(release) = releases.get(&d.release_id) else {
-                continue;
-            };
-            if !graphs.contains_key(&d.service) {
-                let all = engine.list_commits(&d.service, i64::MAX).await?;
-                graphs.insert(
-                    d.service.clone(),
-                    all.into_iter()
-                        .map(|c| (c.sha, c.parents.split_whitespace().map(String::from).collect()))
-                        .collect(),
-                );
-            }
-            live.push((d.service.clone(), release.commit_sha.clone(), d.market.clone()));
-        }
-    }
-    let mut reaches: HashMap<(&str, &str), HashSet<&str>> = HashMap::new();
-    for (service, sha, _) in &live {
-        reaches
-            .entry((service.as_str(), sha.as_str()))
-            .or_insert_with(|| tandem_core::idea::reachable(&graphs[service], sha));
-    }
+    let mut live_by_idea = engine.markets_live_with(commits_by_idea).await?;
     let mut out = Vec::with_capacity(ideas.len());
     for idea in ideas {
         let commits = commits_by_idea.remove(&idea.key).unwrap_or_default();
-        let mut live_in: Vec<String> = live
-            .iter()
-            .filter(|(service, sha, _)| {
-                let reach = &reaches[&(service.as_str(), sha.as_str())];
-                commits
-                    .iter()
-                    .any(|c| &c.service == service && reach.contains(c.sha.as_str()))
-            })
-            .map(|(_, _, market)| market.clone())
-            .collect::<HashSet<_>>()
-            .into_iter()
-            .collect();
-        live_in.sort();
+        let live_in = live_by_idea.remove(&idea.key).unwrap_or_default();
         let state = if !live_in.is_empty() {
             "live"
         } else if !commits.is_empty() {
