@@ -94,10 +94,10 @@ pub async fn run(args: LocalRunArgs) -> Result<ExitCode> {
     let mut changes = engine.subscribe();
     let mut drawn: Option<Instant> = None;
     let run = loop {
-        let run = engine.store.get_run(run.id).await?;
+        let run = engine.get_run(run.id).await?;
         let over = !matches!(run.state.as_str(), "queued" | "running");
         if over || drawn.is_none_or(|at| at.elapsed() >= REFRESH) {
-            view.update(&engine.store.list_jobs(run.id).await?);
+            view.update(&engine.list_jobs(run.id).await?);
             drawn = Some(Instant::now());
         }
         if over {
@@ -106,10 +106,10 @@ pub async fn run(args: LocalRunArgs) -> Result<ExitCode> {
         let _ = tokio::time::timeout(REFRESH, changes.changed()).await;
     };
     view.finish();
-    for job in engine.store.list_jobs(run.id).await? {
+    for job in engine.list_jobs(run.id).await? {
         if (args.logs || job.state == "failed")
             && let Some(digest) = &job.log_digest
-            && let Ok(bytes) = engine.store.read_log(digest, 0, usize::MAX).await
+            && let Ok(bytes) = engine.read_log(digest, 0, usize::MAX).await
         {
             eprintln!("── log of {} ──", job.name);
             eprint!("{}", String::from_utf8_lossy(&bytes));

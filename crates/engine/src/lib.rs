@@ -2,7 +2,9 @@
 //! of market processes. They act on the store and leave every result in it; the server and the
 //! CLI drive them through [`Engine`].
 
+pub mod access;
 mod cache;
+pub mod catalog;
 pub mod configs;
 pub mod deploy;
 pub mod driver;
@@ -21,6 +23,7 @@ pub mod monitor;
 pub mod notifications;
 pub mod pipeline;
 pub mod processes;
+pub mod records;
 pub mod rollback;
 pub mod rollout;
 pub mod secrets;
@@ -85,7 +88,9 @@ impl EngineSettings {
 /// The workers, sharing the store, the supervisor and a change signal for live views.
 #[derive(Debug)]
 pub struct Engine {
-    pub store: Store,
+    /// Private: the server and the CLI read and act through the engine's methods (see
+    /// [`access`], [`catalog`], [`records`]), so every rule lives behind one door.
+    store: Store,
     pub settings: EngineSettings,
     pub supervisor: supervisor::Supervisor,
     /// Where steps run.
@@ -150,6 +155,13 @@ impl Engine {
         });
         engine.load_flags().await?;
         Ok(engine)
+    }
+
+    /// The store, for tests that set up or check what the engine cannot do for them.
+    #[cfg(feature = "test-support")]
+    #[doc(hidden)]
+    pub fn store_for_tests(&self) -> &Store {
+        &self.store
     }
 
     /// A receiver that wakes on every change the engine makes (for live views).

@@ -59,8 +59,8 @@ pub async fn receive(
             n.version.unwrap_or_default()
         )));
     }
-    let platform = state.engine.store.load_platform().await?;
-    let store = &state.engine.store;
+    let platform = state.engine.load_platform().await?;
+    let engine = &state.engine;
     let mut out = Vec::new();
     for alert in &n.alerts {
         let name = alert.labels.get("alertname").cloned().unwrap_or_else(|| "alert".into());
@@ -106,7 +106,7 @@ pub async fn receive(
                 outcome.result = if opened { "opened" } else { "already open" }.into();
                 outcome.incident = Some(row.id);
             }
-            "resolved" => match store.open_incident_of_alert(&fingerprint).await? {
+            "resolved" => match engine.open_incident_of_alert(&fingerprint).await? {
                 Some(open) => {
                     let at = millis(alert.ends_at.as_deref()).unwrap_or_else(tandem_store::now_ms);
                     state.engine.resolve_incident(open.id, "alertmanager", at).await?;

@@ -40,7 +40,7 @@ pub async fn record(State(state): State<AppState>, request: Request, next: Next)
         };
         let data = serde_json::json!({ "method": method.as_str(), "path": path, "status": status.as_u16() });
         let subject = format!("request{path}");
-        let recorded = audit::scope(slot, state.engine.store.record_refusal(kind, &subject, data, outcome)).await;
+        let recorded = audit::scope(slot, state.engine.record_refusal(kind, &subject, data, outcome)).await;
         if let Err(e) = recorded {
             tracing::error!(error = %e, %method, path, "cannot record a refused request in the audit log");
         }

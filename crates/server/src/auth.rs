@@ -208,11 +208,11 @@ async fn check(state: &AppState, secret: &str, kind: Kind) -> Result<(Caller, Cr
     let found = match state.tokens.get(&key, now) {
         Some(hit) => hit,
         None => {
-            let store = &state.engine.store;
+            let engine = &state.engine;
             let internal = |e: tandem_store::StoreError| AuthRejection::Internal(e.into());
             let (entry, live) = match kind {
                 Kind::Token => {
-                    let t = store
+                    let t = engine
                         .find_token(secret)
                         .await
                         .map_err(internal)?
@@ -228,7 +228,7 @@ async fn check(state: &AppState, secret: &str, kind: Kind) -> Result<(Caller, Cr
                 }
                 Kind::Session => {
                     let idle = SESSION_IDLE.as_millis() as i64;
-                    let s = store
+                    let s = engine
                         .find_session(secret)
                         .await
                         .map_err(internal)?
@@ -264,11 +264,11 @@ async fn check(state: &AppState, secret: &str, kind: Kind) -> Result<(Caller, Cr
 
 /// Writes a credential's last use in the background: the request does not wait for it.
 fn touch(state: &AppState, credential: Credential, at: i64) {
-    let store = state.engine.store.clone();
+    let engine = state.engine.clone();
     tokio::spawn(async move {
         let done = match credential {
-            Credential::Token(id) => store.touch_token(id, at).await,
-            Credential::Session { id, .. } => store.touch_session(id, at).await,
+            Credential::Token(id) => engine.touch_token(id, at).await,
+            Credential::Session { id, .. } => engine.touch_session(id, at).await,
             Credential::Anonymous => Ok(()),
         };
         if let Err(e) = done {
@@ -334,7 +334,7 @@ pub(crate) async fn open_session(
         token_id,
         expires_at: now_ms() + SESSION_LIFETIME.as_millis() as i64,
     };
-    state.engine.store.insert_session(&new).await?;
+    state.engine.insert_session(&new).await?;
     let secure = if state.settings.is_https() { "; Secure" } else { "" };
     let cookie = format!(
         "{COOKIE}={secret}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}{secure}",
@@ -347,7 +347,7 @@ pub(crate) async fn open_session(
 /// clears it in the browser.
 pub(crate) async fn end_session(state: &AppState, headers: &axum::http::HeaderMap) -> Result<String, ApiError> {
     if let Some(secret) = session_cookie(headers) {
-        if let Some(id) = state.engine.store.revoke_session(&secret).await? {
+        if let Some(id) = state.engine.revoke_session(&secret).await? {
             state
                 .tokens
                 .forget(|c| matches!(c, Credential::Session { id: s, .. } if s == id));

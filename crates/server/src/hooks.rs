@@ -170,7 +170,7 @@ async fn receive(
         .ok_or_else(|| unauthorized(format!("missing `{sig_header}` header: the delivery is not signed")))?;
     let payload: Value = serde_json::from_slice(body)
         .map_err(|e| ApiError::bad_request(format!("the {} webhook body is not valid JSON: {e}", provider.name())))?;
-    let platform = state.engine.store.load_platform().await?;
+    let platform = state.engine.load_platform().await?;
     let service = match authenticate(
         &state.engine,
         provider,
@@ -205,8 +205,8 @@ async fn receive(
     // Known by what was signed (the body), never by the unsigned delivery-id header.
     let digest = hex::encode(Sha256::digest(body));
     let delivery_id = header(headers, provider.delivery_header()).filter(|id| !id.is_empty() && id.len() <= 200);
-    let store = &state.engine.store;
-    let claim = store
+    let engine = &state.engine;
+    let claim = engine
         .claim_delivery(NewDelivery {
             provider: provider.name(),
             delivery_id,
@@ -234,28 +234,28 @@ async fn receive(
     let outcome = match state.engine.trigger_push(&service.name, &push.commit).await {
         Ok(outcome) => outcome,
         Err(e) => {
-            store.refuse_delivery(delivery, &format!("{e:#}")).await?;
+            engine.refuse_delivery(delivery, &format!("{e:#}")).await?;
             return Err(e.into());
         }
     };
     match outcome {
         PushOutcome::Queued(run) => {
-            store.set_delivery_run(delivery, run.id).await?;
+            engine.set_delivery_run(delivery, run.id).await?;
             tracing::info!(provider = provider.name(), service = %service.name, run = run.id, "webhook queued a run");
             Ok((StatusCode::ACCEPTED, Json(json!({ "run": run.id }))).into_response())
         }
         PushOutcome::NotOnBranch(reason) => {
-            store.refuse_delivery(delivery, &reason).await?;
+            engine.refuse_delivery(delivery, &reason).await?;
             tracing::warn!(provider = provider.name(), service = %service.name, reason = %reason, "webhook refused a push");
             Err(ApiError::new(StatusCode::CONFLICT, "not_on_branch", reason))
         }
         PushOutcome::CannotFetch(reason) => {
-            store.refuse_delivery(delivery, &reason).await?;
+            engine.refuse_delivery(delivery, &reason).await?;
             tracing::warn!(provider = provider.name(), service = %service.name, reason = %reason, "webhook push not judged");
             Err(ApiError::new(StatusCode::CONFLICT, "cannot_fetch", reason))
         }
         PushOutcome::Unknown(reason) => {
-            store.refuse_delivery(delivery, &reason).await?;
+            engine.refuse_delivery(delivery, &reason).await?;
             Err(ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "unknown_commit",

@@ -147,7 +147,7 @@ pub async fn track(State(state): State<AppState>, request: Request, next: Next) 
 
 /// `GET /metrics`.
 pub async fn serve_metrics(_: Auth<Viewer>, State(state): State<AppState>) -> ApiResult<impl IntoResponse> {
-    let counts = state.engine.store.state_counts().await?;
+    let counts = state.engine.state_counts().await?;
     let m = &state.metrics;
     let by_state = |family: &Family<StateLabels, Gauge>, rows: &[(String, i64)]| {
         family.clear();

@@ -3,7 +3,7 @@
 
 use crate::error::ApiResult;
 use serde::Serialize;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use tandem_engine::Engine;
 use tandem_store::{
     ArtifactRow, CommitRow, DeploymentRow, IdeaRow, JobRow, MarketDeployments, MarketRow, ReleaseRow, RolloutRow,
@@ -38,13 +38,12 @@ pub struct MarketStatus {
 }
 
 pub async fn market_matrix(engine: &Engine) -> ApiResult<Vec<MarketStatus>> {
-    let store = &engine.store;
-    let markets = store.list_markets().await?;
-    let waves = store.list_waves().await?;
-    let services = store.list_services().await?;
+    let markets = engine.list_markets().await?;
+    let waves = engine.list_waves().await?;
+    let services = engine.list_services().await?;
     // Only the deployments the matrix shows, not the whole history.
-    let deployments = store.list_market_deployments().await?;
-    let monitored: HashMap<(String, String), String> = store
+    let deployments = engine.list_market_deployments().await?;
+    let monitored: HashMap<(String, String), String> = engine
         .list_market_health()
         .await?
         .into_iter()
@@ -56,7 +55,7 @@ pub async fn market_matrix(engine: &Engine) -> ApiResult<Vec<MarketStatus>> {
         .flatten()
         .map(|d| d.release_id)
         .collect();
-    let releases = store.list_release_versions(&shown).await?;
+    let releases = engine.list_release_versions(&shown).await?;
     let none = MarketDeployments::default();
     let mut out = Vec::new();
     for market in markets {
@@ -120,21 +119,16 @@ pub struct RunDetail {
 }
 
 pub async fn run_detail(engine: &Engine, id: i64) -> ApiResult<RunDetail> {
-    let store = &engine.store;
-    let run = store.get_run(id).await?;
-    let mut jobs = Vec::new();
-    for job in store.list_jobs(id).await? {
-        let steps = store.list_steps(job.id).await?;
-        jobs.push(JobDetail { job, steps });
-    }
-    let release = store
-        .list_releases(Some(&run.service))
+    let run = engine.get_run(id).await?;
+    let jobs = engine
+        .list_jobs_with_steps(id)
         .await?
         .into_iter()
-        .find(|r| r.run_id == id)
-        .map(|r| r.version);
+        .map(|(job, steps)| JobDetail { job, steps })
+        .collect();
+    let release = engine.release_made_by(&run).await?;
     Ok(RunDetail {
-        artifacts: store.list_artifacts(id).await?,
+        artifacts: engine.list_artifacts(id).await?,
         run,
         jobs,
         release,
@@ -174,12 +168,11 @@ pub struct RolloutDetail {
 }
 
 pub async fn rollout_detail(engine: &Engine, id: i64) -> ApiResult<RolloutDetail> {
-    let store = &engine.store;
-    let rollout = store.get_rollout(id).await?;
-    let release = store.get_release(rollout.release_id).await?;
-    let deployments = store.list_deployments(Some(id)).await?;
-    let gates = store.list_rollout_gates(id).await?;
-    let decisions = store.list_decisions(id).await?;
+    let rollout = engine.get_rollout(id).await?;
+    let release = engine.get_release(rollout.release_id).await?;
+    let deployments = engine.list_deployments(Some(id)).await?;
+    let gates = engine.list_rollout_gates(id).await?;
+    let decisions = engine.list_decisions(id).await?;
     // Once a rollout stopped, markets it never reached will not be deployed by it.
     let unreached = if matches!(rollout.state.as_str(), "halted" | "failed" | "aborted") {
         "not reached"
@@ -268,69 +261,24 @@ pub struct IdeaDetail {
 /// Where an idea stands: its commits, and the markets whose live release contains one of them
 /// (a commit is contained when the release's commit reaches it through parents).
 pub async fn idea_detail(engine: &Engine, idea: IdeaRow) -> ApiResult<IdeaDetail> {
-    let commits = engine.store.list_idea_commits(&idea.key).await?;
+    let commits = engine.list_idea_commits(&idea.key).await?;
     let mut commits_by_idea = HashMap::from([(idea.key.clone(), commits)]);
     let mut details = ideas_detail(engine, vec![idea], &mut commits_by_idea).await?;
     Ok(details.remove(0))
 }
 
-/// Where each of `ideas` stands, given their commits (by idea key), with the same few queries
-/// however many ideas there are: live deployments, releases and each service's commit graph are
-/// read once, and each live release's reach computed once.
+/// Where each of `ideas` stands, given their commits (by idea key); the engine finds the
+/// markets that run each one ([`Engine::markets_live_with`]).
 pub async fn ideas_detail(
     engine: &Engine,
     ideas: Vec<IdeaRow>,
     commits_by_idea: &mut HashMap<String, Vec<CommitRow>>,
 ) -> ApiResult<Vec<IdeaDetail>> {
-    let store = &engine.store;
-    // (service, release commit, market) of every live market, when any idea has commits.
-    let mut live: Vec<(String, String, String)> = Vec::new();
-    let mut graphs: HashMap<String, HashMap<String, Vec<String>>> = HashMap::new();
-    if commits_by_idea.values().any(|c| !c.is_empty()) {
-        let releases: HashMap<i64, ReleaseRow> = store
-            .list_releases(None)
-            .await?
-            .into_iter()
-            .map(|r| (r.id, r))
-            .collect();
-        for d in store.list_live_deployments().await? {
-            let Some(release) = releases.get(&d.release_id) else {
-                continue;
-            };
-            if !graphs.contains_key(&d.service) {
-                let all = store.list_commits(&d.service, i64::MAX).await?;
-                graphs.insert(
-                    d.service.clone(),
-                    all.into_iter()
-                        .map(|c| (c.sha, c.parents.split_whitespace().map(String::from).collect()))
-                        .collect(),
-                );
-            }
-            live.push((d.service.clone(), release.commit_sha.clone(), d.market.clone()));
-        }
-    }
-    let mut reaches: HashMap<(&str, &str), HashSet<&str>> = HashMap::new();
-    for (service, sha, _) in &live {
-        reaches
-            .entry((service.as_str(), sha.as_str()))
-            .or_insert_with(|| tandem_core::idea::reachable(&graphs[service], sha));
-    }
+    let mut live_by_idea = engine.markets_live_with(commits_by_idea).await?;
     let mut out = Vec::with_capacity(ideas.len());
     for idea in ideas {
         let commits = commits_by_idea.remove(&idea.key).unwrap_or_default();
-        let mut live_in: Vec<String> = live
-            .iter()
-            .filter(|(service, sha, _)| {
-                let reach = &reaches[&(service.as_str(), sha.as_str())];
-                commits
-                    .iter()
-                    .any(|c| &c.service == service && reach.contains(c.sha.as_str()))
-            })
-            .map(|(_, _, market)| market.clone())
-            .collect::<HashSet<_>>()
-            .into_iter()
-            .collect();
-        live_in.sort();
+        let live_in = live_by_idea.remove(&idea.key).unwrap_or_default();
         let state = if !live_in.is_empty() {
             "live"
         } else if !commits.is_empty() {

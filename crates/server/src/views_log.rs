@@ -9,7 +9,6 @@ use tandem_store::JobRow;
 
 async fn job_row(engine: &Engine, run_id: i64, job: &str) -> ApiResult<JobRow> {
     engine
-        .store
         .list_jobs(run_id)
         .await?
         .into_iter()
@@ -20,7 +19,7 @@ async fn job_row(engine: &Engine, run_id: i64, job: &str) -> ApiResult<JobRow> {
 /// Up to `max` bytes of a job's log from `offset`.
 pub async fn read_job_log(engine: &Engine, row: &JobRow, offset: u64, max: usize) -> ApiResult<Vec<u8>> {
     match row.log_digest.as_deref().filter(|d| !d.is_empty()) {
-        Some(digest) => Ok(engine.store.read_log(digest, offset, max).await?),
+        Some(digest) => Ok(engine.read_log(digest, offset, max).await?),
         None => {
             use tokio::io::{AsyncReadExt, AsyncSeekExt};
             let Ok(mut file) = tokio::fs::File::open(engine.job_log_path(row.id)).await else {
@@ -87,10 +86,7 @@ pub async fn job_log_tail(engine: &Engine, run_id: i64, job: &str, max: usize) -
     let row = job_row(engine, run_id, job).await?;
     let stored = row.log_digest.as_deref().filter(|d| !d.is_empty());
     let size = match stored {
-        Some(digest) => match engine.store.log_size(digest).await? {
-            0 => engine.store.blobs().read(digest).map(|b| b.len() as u64).unwrap_or(0),
-            n => n,
-        },
+        Some(digest) => engine.stored_log_size(digest).await?,
         None => tokio::fs::metadata(engine.job_log_path(row.id))
             .await
             .map(|m| m.len())

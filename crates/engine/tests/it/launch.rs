@@ -50,7 +50,7 @@ fn check<'a>(r: &'a Readiness, name: &str) -> &'a tandem_engine::launch::Check {
 
 async fn state_of(engine: &Engine, market: &str) -> LaunchState {
     engine
-        .store
+        .store_for_tests()
         .load_platform()
         .await
         .unwrap()
@@ -99,12 +99,17 @@ async fn a_planned_market_is_refused_until_ready_then_launched_and_stays_live() 
     // A release: the config fits its schema, but it does not run in be yet.
     let run = engine.trigger_run("shop", "test").await.unwrap();
     let run = common::wait_for("the run", async || {
-        let r = engine.store.get_run(run.id).await.unwrap();
+        let r = engine.store_for_tests().get_run(run.id).await.unwrap();
         matches!(r.state.as_str(), "success" | "failed").then_some(r)
     })
     .await;
     assert_eq!(run.state, "success", "{:?}", run.error);
-    let v1 = engine.store.list_releases(Some("shop")).await.unwrap().remove(0);
+    let v1 = engine
+        .store_for_tests()
+        .list_releases(Some("shop"))
+        .await
+        .unwrap()
+        .remove(0);
     let released = engine.market_readiness("be").await.unwrap();
     assert_eq!(check(&released, "config").reason, "be's config fits the schema of v1");
     assert!(check(&released, "config").passed);
@@ -129,14 +134,14 @@ async fn a_planned_market_is_refused_until_ready_then_launched_and_stays_live() 
     // A planned market receives an ordinary rollout; it is launching from then on.
     let rollout = engine.start_rollout(v1.id, "test").await.unwrap();
     let rollout = common::wait_for("the rollout", async || {
-        let r = engine.store.get_rollout(rollout.id).await.unwrap();
+        let r = engine.store_for_tests().get_rollout(rollout.id).await.unwrap();
         matches!(r.state.as_str(), "succeeded" | "halted" | "failed").then_some(r)
     })
     .await;
     assert_eq!(rollout.state, "succeeded", "{:?}", rollout.reason);
     assert_eq!(state_of(&engine, "be").await, LaunchState::Launching);
     let be = engine
-        .store
+        .store_for_tests()
         .list_live_deployments()
         .await
         .unwrap()
@@ -159,7 +164,7 @@ async fn a_planned_market_is_refused_until_ready_then_launched_and_stays_live() 
     assert_eq!(launch.launched_by, "ops");
     assert_eq!(launch.readiness.state, "live");
     assert_eq!(state_of(&engine, "be").await, LaunchState::Live);
-    let events = engine.store.list_events(0, 10_000).await.unwrap();
+    let events = engine.store_for_tests().list_events(0, 10_000).await.unwrap();
     assert_eq!(events.iter().filter(|e| e.kind == "market.launching").count(), 1);
     let launched = events.iter().find(|e| e.kind == "market.launched").unwrap();
     assert!(launched.data.contains("\"check\":\"probe\""), "{}", launched.data);
@@ -183,7 +188,7 @@ async fn a_planned_market_is_refused_until_ready_then_launched_and_stays_live() 
 
     // A restart reads the same platform file, `state: planned` and all: be stays live.
     engine.shutdown().await;
-    engine.store.close().await;
+    engine.store_for_tests().close().await;
     drop(engine);
     let store = Store::open(&data).await.unwrap();
     store
@@ -213,9 +218,13 @@ services:
         "service: shop\npipeline:\n  jobs:\n    a:\n      steps: [{ run: x }]\n",
     )
     .unwrap();
-    let run = engine.store.insert_run("shop", "c1", "main", "hand").await.unwrap();
+    let run = engine
+        .store_for_tests()
+        .insert_run("shop", "c1", "main", "hand")
+        .await
+        .unwrap();
     engine
-        .store
+        .store_for_tests()
         .insert_release_with("shop", "c1", run.id, &spec, "test", Some(&schema))
         .await
         .unwrap();

@@ -90,7 +90,7 @@ impl Market {
 /// Waits until the monitor's health of `market` satisfies `wanted`.
 async fn health(engine: &Engine, market: &str, wanted: impl Fn(&MarketHealthRow) -> bool) -> MarketHealthRow {
     common::wait_for(&format!("the health of {market}"), async || {
-        let h = engine.store.market_health("shop", market).await.unwrap()?;
+        let h = engine.store_for_tests().market_health("shop", market).await.unwrap()?;
         wanted(&h).then_some(h)
     })
     .await
@@ -101,7 +101,7 @@ async fn the_monitor_follows_markets_going_live_being_deployed_and_going_away() 
     let dir = tempfile::tempdir().unwrap();
     let (hook, received) = common::receiver().await;
     let engine = common::engine(dir.path(), &PLATFORM.replace("HOOK", &hook)).await;
-    let store = &engine.store;
+    let store = &engine.store_for_tests();
     let spec = tandem_core::pipeline::parse_service_spec("tandem.yml", SPEC).unwrap();
     let run = store.insert_run("shop", "c1", "main", "hand").await.unwrap();
     let release = store

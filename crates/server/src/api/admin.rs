@@ -19,7 +19,7 @@ const MAX_TOKEN_LIFETIME: std::time::Duration = std::time::Duration::from_secs(1
 #[utoipa::path(get, path = "/api/v1/tokens", tag = "admin",
     responses((status = 200, body = [Token]), (status = 403, body = ErrorBody)))]
 pub async fn list_tokens(_: Auth<Admin>, State(state): State<AppState>) -> ApiResult<Json<Vec<Token>>> {
-    Ok(Json(state.engine.store.list_tokens().await?.into_wire()))
+    Ok(Json(state.engine.list_tokens().await?.into_wire()))
 }
 
 /// Creates a token; its secret is in this answer and nowhere else.
@@ -46,7 +46,6 @@ pub async fn create_token(
     let secret = generate_secret();
     let token = state
         .engine
-        .store
         .insert_token_expiring(new.name.trim(), role, &secret, expires_at)
         .await?;
     Ok((
@@ -89,7 +88,6 @@ pub async fn revoke_token(
 pub(crate) async fn revoke(state: &AppState, id: i64) -> Result<tandem_store::TokenRow, ApiError> {
     let token = state
         .engine
-        .store
         .revoke_token(id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("token {id} not found: `tandem token list` shows them")))?;
@@ -113,7 +111,6 @@ pub async fn create_login_code(
     let caller = &auth.0;
     state
         .engine
-        .store
         .insert_login_code(
             &code,
             &caller.name,
@@ -143,7 +140,6 @@ pub async fn list_events(
 ) -> ApiResult<Json<Vec<Event>>> {
     let mut events = state
         .engine
-        .store
         .list_events(q.after.unwrap_or(0), q.limit.unwrap_or(500).clamp(1, 5000))
         .await?;
     if !auth.0.role.allows(Role::Admin) {
@@ -170,5 +166,5 @@ pub async fn whoami(auth: Auth<Viewer>) -> Json<WhoAmI> {
 #[utoipa::path(post, path = "/api/v1/gc", tag = "admin",
     responses((status = 200, body = GcReport), (status = 403, body = ErrorBody)))]
 pub async fn collect_garbage(_: Auth<Admin>, State(state): State<AppState>) -> ApiResult<Json<GcReport>> {
-    Ok(Json(state.engine.store.collect_garbage_now().await?.into_wire()))
+    Ok(Json(state.engine.collect_garbage_now().await?.into_wire()))
 }

@@ -72,7 +72,7 @@ pub async fn list_audit(
     State(state): State<AppState>,
     QueryParams(q): QueryParams<AuditQuery>,
 ) -> ApiResult<Json<AuditPage>> {
-    Ok(Json(state.engine.store.list_audit(&q.filter()?).await?.into_wire()))
+    Ok(Json(state.engine.list_audit(&q.filter()?).await?.into_wire()))
 }
 
 /// Checks the audit log's hash chain: every row must match its hash and follow the row before
@@ -80,5 +80,5 @@ pub async fn list_audit(
 #[utoipa::path(get, path = "/api/v1/audit/verify", tag = "admin",
     responses((status = 200, body = ChainReport), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn verify_audit(_: Auth<Admin>, State(state): State<AppState>) -> ApiResult<Json<ChainReport>> {
-    Ok(Json(state.engine.store.verify_audit_chain().await?.into_wire()))
+    Ok(Json(state.engine.verify_audit_chain().await?.into_wire()))
 }

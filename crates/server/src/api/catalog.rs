@@ -20,12 +20,12 @@ pub async fn list_markets(_: Auth<Viewer>, State(state): State<AppState>) -> Api
 #[utoipa::path(get, path = "/api/v1/waves", tag = "catalog",
     responses((status = 200, body = [Wave]), (status = 401, body = ErrorBody)))]
 pub async fn list_waves(_: Auth<Viewer>, State(state): State<AppState>) -> ApiResult<Json<Vec<Wave>>> {
-    Ok(Json(state.engine.store.list_waves().await?.into_wire()))
+    Ok(Json(state.engine.list_waves().await?.into_wire()))
 }
 
 /// The services of the platform.
 #[utoipa::path(get, path = "/api/v1/services", tag = "catalog",
     responses((status = 200, body = [Service]), (status = 401, body = ErrorBody)))]
 pub async fn list_services(_: Auth<Viewer>, State(state): State<AppState>) -> ApiResult<Json<Vec<Service>>> {
-    Ok(Json(state.engine.store.list_services().await?.into_wire()))
+    Ok(Json(state.engine.list_services().await?.into_wire()))
 }

@@ -41,7 +41,6 @@ pub async fn list_changes(
     let limit = page.limit()?;
     let changes = state
         .engine
-        .store
         .list_changes_page(q.service.as_deref(), page.after, limit)
         .await?;
     Ok(paged(changes.into_wire(), limit, |c| c.id))
@@ -216,7 +215,7 @@ pub async fn withdraw_change(
     State(state): State<AppState>,
     PathParam(id): PathParam<i64>,
 ) -> ApiResult<Json<Change>> {
-    let change = state.engine.store.get_change(id).await?;
+    let change = state.engine.get_change(id).await?;
     if change.author != auth.0.name && auth.0.role != tandem_core::role::Role::Admin {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,

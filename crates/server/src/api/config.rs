@@ -58,7 +58,7 @@ pub async fn get_config(
 
 /// A market's resolved config at the version it runs, each value with its layer.
 async fn market_config(state: &AppState, service: &str, market: &str) -> ApiResult<MarketConfig> {
-    let platform = state.engine.store.load_platform().await?;
+    let platform = state.engine.load_platform().await?;
     if platform.service(service).is_none() {
         return Err(ApiError::not_found(format!("service `{service}` not found")));
     }
@@ -165,14 +165,14 @@ pub async fn diff_config(
             (get(from)?, get(to)?)
         }
         (None, None, Some(a), Some(b)) => {
-            let store = &state.engine.store;
+            let engine = &state.engine;
             let (va, vb) = (
-                store.get_config_version(&service, a).await?,
-                store.get_config_version(&service, b).await?,
+                engine.get_config_version(&service, a).await?,
+                engine.get_config_version(&service, b).await?,
             );
             match q.market.as_deref() {
                 Some(market) => {
-                    let platform = store.load_platform().await?;
+                    let platform = engine.load_platform().await?;
                     let m = platform
                         .market(market)
                         .ok_or_else(|| ApiError::not_found(format!("market `{market}` not found")))?;
@@ -231,7 +231,6 @@ pub async fn list_config_versions(
     let limit = page.limit()?;
     let versions = state
         .engine
-        .store
         .list_config_versions_page(&service, page.after, limit)
         .await?;
     Ok(paged(versions.into_wire(), limit, |v| v.version))
@@ -252,7 +251,7 @@ pub async fn config_log(
     QueryParams(page): QueryParams<Page>,
 ) -> ApiResult<Response> {
     let limit = page.limit()?;
-    let store = &state.engine.store;
+    let store = &state.engine;
     // One more row than the page: the version before the page's last one, for its diff.
     let mut versions = store.list_config_versions_page(&service, page.after, limit + 1).await?;
     let older = if versions.len() as i64 > limit {
@@ -318,7 +317,7 @@ pub async fn config_log(
 /// The config version each market of the platform runs (markets never moved run the newest),
 /// by market id, in three queries.
 async fn running_versions(state: &AppState, service: &str) -> ApiResult<std::collections::BTreeMap<String, i64>> {
-    let store = &state.engine.store;
+    let store = &state.engine;
     let platform = store.load_platform().await?;
     let latest = store.latest_config(service).await?.version;
     let pinned = store.market_config_versions(service).await?;

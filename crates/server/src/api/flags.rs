@@ -27,7 +27,6 @@ pub async fn list_flag_versions(
     let limit = page.limit()?;
     let versions = state
         .engine
-        .store
         .list_flag_versions_page(&service, page.after, limit)
         .await?;
     Ok(paged(versions.into_wire(), limit, |v| v.version))
@@ -56,7 +55,6 @@ pub async fn put_flags(
         let version = change.version.unwrap_or_default();
         let row = state
             .engine
-            .store
             .get_flag_version(&service, version)
             .await
             .map_err(ApiError::internal)?;

@@ -54,7 +54,7 @@ pub async fn idea_flow(
     State(state): State<AppState>,
     PathParam(key): PathParam<String>,
 ) -> ApiResult<Json<tandem_wire::ideas::IdeaFlow>> {
-    let facts = state.engine.store.load_idea_flow(&key).await?;
+    let facts = state.engine.load_idea_flow(&key).await?;
     let (idea, idea_facts) = facts
         .ideas
         .into_iter()
@@ -105,7 +105,7 @@ pub(crate) fn window(days: u32) -> (i64, i64) {
 
 /// The ideas that reached a market in `[from, to)`, the latest arrival first.
 pub(crate) async fn shipped_ideas(engine: &Engine, from: i64, to: i64) -> ApiResult<Vec<IdeaFlow>> {
-    let facts = engine.store.load_shipped_flow(from, to).await?;
+    let facts = engine.load_shipped_flow(from, to).await?;
     let mut ideas: Vec<IdeaFlow> = facts
         .ideas
         .into_iter()

@@ -25,10 +25,10 @@ pub async fn list_ideas(
     QueryParams(page): QueryParams<Page>,
 ) -> ApiResult<Response> {
     let limit = page.limit()?;
-    let store = &state.engine.store;
-    let ideas = store.list_ideas_page(page.after, limit).await?;
+    let engine = &state.engine;
+    let ideas = engine.list_ideas_page(page.after, limit).await?;
     let mut commits: HashMap<String, Vec<CommitRow>> = HashMap::new();
-    for (key, commit) in store.list_commits_of_ideas_page(page.after, limit).await? {
+    for (key, commit) in engine.list_commits_of_ideas_page(page.after, limit).await? {
         commits.entry(key).or_default().push(commit);
     }
     let details = ideas_detail(&state.engine, ideas, &mut commits).await?;
@@ -46,13 +46,13 @@ pub async fn create_idea(
     if new.title.trim().is_empty() {
         return Err(ApiError::bad_request("`title` is empty: an idea needs a title"));
     }
-    let markets = state.engine.store.list_markets().await?;
+    let markets = state.engine.list_markets().await?;
     if let Some(unknown) = new.markets.iter().find(|m| !markets.iter().any(|k| &k.id == *m)) {
         return Err(ApiError::bad_request(format!(
             "`markets` names unknown market `{unknown}`"
         )));
     }
-    let idea = state.engine.store.insert_idea(&new.title, &new.markets).await?;
+    let idea = state.engine.insert_idea(&new.title, &new.markets).await?;
     state.changed();
     Ok((StatusCode::CREATED, Json(idea.into_wire())))
 }
@@ -65,7 +65,7 @@ pub async fn get_idea(
     State(state): State<AppState>,
     PathParam(key): PathParam<String>,
 ) -> ApiResult<Json<IdeaDetail>> {
-    let idea = state.engine.store.get_idea(&key).await?;
+    let idea = state.engine.get_idea(&key).await?;
     Ok(Json(idea_detail(&state.engine, idea).await?.into_wire()))
 }
 
@@ -97,7 +97,6 @@ pub async fn list_commits(
     .limit()?;
     let commits = state
         .engine
-        .store
         .list_commits_page(&q.service, q.after.as_deref(), limit)
         .await?
         .ok_or_else(|| {

@@ -22,7 +22,7 @@ pub async fn open_incident(
     State(state): State<AppState>,
     JsonBody(new): JsonBody<OpenIncident>,
 ) -> ApiResult<(StatusCode, Json<Incident>)> {
-    let platform = state.engine.store.load_platform().await?;
+    let platform = state.engine.load_platform().await?;
     if platform.service(&new.service).is_none() {
         return Err(ApiError::not_found(format!("service `{}` not found", new.service)));
     }
@@ -80,7 +80,6 @@ pub async fn link_incident(
     Ok(Json(
         state
             .engine
-            .store
             .link_incident(id, link.deployment_id, &auth.0.name)
             .await?
             .into_wire(),

@@ -73,7 +73,7 @@ pub async fn stream_job_log(
     QueryParams(q): QueryParams<StreamQuery>,
     headers: HeaderMap,
 ) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
-    let jobs = state.engine.store.list_jobs(id).await?;
+    let jobs = state.engine.list_jobs(id).await?;
     let row = jobs
         .into_iter()
         .find(|j| j.name == job)
@@ -135,7 +135,7 @@ impl Tail {
                 self.done = true;
                 return Event::default().retry(RECONNECT);
             }
-            let job = match self.state.engine.store.list_jobs(self.run_id).await {
+            let job = match self.state.engine.list_jobs(self.run_id).await {
                 Ok(jobs) => jobs.into_iter().find(|j| j.id == self.job_id),
                 Err(e) => {
                     self.done = true;

@@ -15,7 +15,7 @@ use tandem_wire::monitor::{MarketHealth, SeriesAnswer};
 #[utoipa::path(get, path = "/api/v1/health", tag = "monitor",
     responses((status = 200, body = [MarketHealth])))]
 pub async fn list_health(_: Auth<Viewer>, State(state): State<AppState>) -> ApiResult<Json<Vec<MarketHealth>>> {
-    Ok(Json(state.engine.store.list_market_health().await?.into_wire()))
+    Ok(Json(state.engine.list_market_health().await?.into_wire()))
 }
 
 /// The names of a service's series.
@@ -27,7 +27,7 @@ pub async fn list_series(
     State(state): State<AppState>,
     Path(service): Path<String>,
 ) -> ApiResult<Json<Vec<String>>> {
-    Ok(Json(state.engine.store.series_names(&service).await?))
+    Ok(Json(state.engine.series_names(&service).await?))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -68,7 +68,6 @@ pub async fn get_series(
     let from = to - span.as_millis() as i64;
     let points = state
         .engine
-        .store
         .series(&service, q.market.as_deref(), &metric, resolution, from, to)
         .await?
         .into_wire();

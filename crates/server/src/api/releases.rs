@@ -36,7 +36,6 @@ pub async fn list_releases(
     let limit = page.limit()?;
     let rows = state
         .engine
-        .store
         .list_releases_page(q.service.as_deref(), page.after, limit)
         .await?;
     Ok(paged(rows.into_wire(), limit, |r| r.id))
@@ -50,8 +49,8 @@ pub async fn get_release(
     State(state): State<AppState>,
     PathParam(id): PathParam<i64>,
 ) -> ApiResult<Json<ReleaseDetail>> {
-    let release = state.engine.store.get_release(id).await?;
-    let artifacts = state.engine.store.list_release_artifacts(id).await?;
+    let release = state.engine.get_release(id).await?;
+    let artifacts = state.engine.list_release_artifacts(id).await?;
     Ok(Json(ReleaseDetail {
         release: release.into_wire(),
         artifacts: artifacts.into_wire(),
@@ -68,7 +67,7 @@ pub async fn list_rollouts(
     QueryParams(page): QueryParams<Page>,
 ) -> ApiResult<Response> {
     let limit = page.limit()?;
-    let rows = state.engine.store.list_rollouts_page(page.after, limit).await?;
+    let rows = state.engine.list_rollouts_page(page.after, limit).await?;
     Ok(paged(rows.into_wire(), limit, |r| r.id))
 }
 
@@ -111,7 +110,7 @@ pub async fn list_deployments(
     State(state): State<AppState>,
     QueryParams(q): QueryParams<DeploymentQuery>,
 ) -> ApiResult<Json<Vec<Deployment>>> {
-    Ok(Json(state.engine.store.list_deployments(q.rollout).await?.into_wire()))
+    Ok(Json(state.engine.list_deployments(q.rollout).await?.into_wire()))
 }
 
 /// Incidents, newest first, a page at a time (see `docs/api.md`).
@@ -124,7 +123,7 @@ pub async fn list_incidents(
     QueryParams(page): QueryParams<Page>,
 ) -> ApiResult<Response> {
     let limit = page.limit()?;
-    let rows = state.engine.store.list_incidents_page(page.after, limit).await?;
+    let rows = state.engine.list_incidents_page(page.after, limit).await?;
     Ok(paged(rows.into_wire(), limit, |r| r.id))
 }
 
@@ -140,14 +139,7 @@ pub async fn rollback(
     crate::error::JsonBody(req): crate::error::JsonBody<RollbackRequest>,
 ) -> ApiResult<Json<Vec<ReleaseMove>>> {
     let markets = match (req.all, req.markets.is_empty()) {
-        (true, true) => state
-            .engine
-            .store
-            .list_markets()
-            .await?
-            .into_iter()
-            .map(|m| m.id)
-            .collect(),
+        (true, true) => state.engine.list_markets().await?.into_iter().map(|m| m.id).collect(),
         (false, false) => req.markets,
         (true, false) => {
             return Err(crate::error::ApiError::bad_request(
@@ -172,17 +164,17 @@ pub async fn plan_release(
     State(state): State<AppState>,
     PathParam(id): PathParam<i64>,
 ) -> ApiResult<Json<ReleasePlan>> {
-    let store = &state.engine.store;
-    let release = store.get_release(id).await?;
+    let engine = &state.engine;
+    let release = engine.get_release(id).await?;
     let spec = release.service_spec()?;
-    let platform = store.load_platform().await?;
-    let versions: std::collections::HashMap<i64, String> = store
+    let platform = engine.load_platform().await?;
+    let versions: std::collections::HashMap<i64, String> = engine
         .list_releases(Some(&release.service))
         .await?
         .into_iter()
         .map(|r| (r.id, r.version))
         .collect();
-    let current = store
+    let current = engine
         .list_live_deployments()
         .await?
         .into_iter()
@@ -197,7 +189,7 @@ pub async fn plan_release(
     let mut plan = tandem_core::rollout::plan_release(&waves, &current, &release.version, &global);
     // Per market: a lock another rollout holds, a freeze in force now (in the market's zone).
     let locks: std::collections::HashMap<String, String> =
-        store.list_market_locks(&release.service).await?.into_iter().collect();
+        engine.list_market_locks(&release.service).await?.into_iter().collect();
     let now = jiff::Timestamp::now();
     for m in plan.iter_mut().flat_map(|w| w.markets.iter_mut()) {
         if let Some(holder) = locks.get(&m.market) {
@@ -363,7 +355,7 @@ pub async fn promote_rollout(
     body: axum::body::Bytes,
 ) -> ApiResult<Json<Rollout>> {
     let req = wave_request(&body)?;
-    if state.engine.store.get_rollout(id).await?.state == "paused" {
+    if state.engine.get_rollout(id).await?.state == "paused" {
         return Ok(Json(state.engine.resume_rollout(id, &auth.0.name).await?.into_wire()));
     }
     Ok(Json(

@@ -37,7 +37,7 @@ pub async fn list_runs(
         state: q.state.as_deref(),
     };
     let limit = page.limit()?;
-    let rows = state.engine.store.list_runs_page(&filter, page.after, limit).await?;
+    let rows = state.engine.list_runs_page(&filter, page.after, limit).await?;
     Ok(paged(rows.into_wire(), limit, |r| r.id))
 }
 
@@ -50,14 +50,7 @@ pub async fn trigger_run(
     State(state): State<AppState>,
     PathParam(service): PathParam<String>,
 ) -> ApiResult<(StatusCode, Json<Run>)> {
-    if !state
-        .engine
-        .store
-        .list_services()
-        .await?
-        .iter()
-        .any(|s| s.name == service)
-    {
+    if !state.engine.list_services().await?.iter().any(|s| s.name == service) {
         return Err(ApiError::not_found(format!(
             "service `{service}` is not in the platform"
         )));
@@ -76,10 +69,7 @@ pub async fn cancel_run(
     PathParam(id): PathParam<i64>,
 ) -> ApiResult<(StatusCode, Json<Run>)> {
     state.engine.cancel_run(id).await?;
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(state.engine.store.get_run(id).await?.into_wire()),
-    ))
+    Ok((StatusCode::ACCEPTED, Json(state.engine.get_run(id).await?.into_wire())))
 }
 
 /// Re-runs the jobs of a run that did not pass; those that passed are reused.
@@ -126,8 +116,8 @@ pub async fn get_artifact(
     State(state): State<AppState>,
     PathParam(digest): PathParam<String>,
 ) -> ApiResult<impl IntoResponse> {
-    let blobs = state.engine.store.blobs().clone();
-    let file = tokio::task::spawn_blocking(move || blobs.open_blob(&digest))
+    let engine = state.engine.clone();
+    let file = tokio::task::spawn_blocking(move || engine.open_blob(&digest))
         .await
         .map_err(ApiError::internal)??;
     let size = file.metadata().map_err(ApiError::internal)?.len();

@@ -75,10 +75,10 @@ pub async fn show(
         before: q.before,
         limit: PAGE_SIZE,
     };
-    let store = &state.engine.store;
-    let audit = store.list_audit(&filter).await?;
+    let engine = &state.engine;
+    let audit = engine.list_audit(&filter).await?;
     let report = match q.verify {
-        Some(_) => Some(store.verify_audit_chain().await?),
+        Some(_) => Some(engine.verify_audit_chain().await?),
         None => None,
     };
     let body = html! {

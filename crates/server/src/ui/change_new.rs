@@ -38,7 +38,7 @@ pub async fn show(
     query: Result<Query<ProposalForm>, QueryRejection>,
 ) -> PageResult {
     let Query(form) = query?;
-    let platform = state.engine.store.load_platform().await?;
+    let platform = state.engine.load_platform().await?;
     Ok(render(&auth.0, &platform, &form, &[]))
 }
 
@@ -48,7 +48,7 @@ pub async fn submit(
     State(state): State<AppState>,
     PostedForm(form): PostedForm<ProposalForm>,
 ) -> Result<Response, PageError> {
-    let platform = state.engine.store.load_platform().await?;
+    let platform = state.engine.load_platform().await?;
     let mut problems = Vec::new();
     if platform.service(&form.service).is_none() {
         problems.push(format!("service `{}` is not in the platform", form.service));
@@ -66,7 +66,7 @@ pub async fn submit(
         )
             .into_response());
     }
-    let mut layers = state.engine.store.latest_config(&form.service).await?.layers()?;
+    let mut layers = state.engine.latest_config(&form.service).await?.layers()?;
     let layer = match form.layer.split_once(':') {
         Some(("region", r)) => layers.regions.entry(r.to_string()).or_default(),
         Some(("market", m)) => layers.markets.entry(m.to_string()).or_default(),

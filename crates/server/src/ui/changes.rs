@@ -57,7 +57,7 @@ pub async fn list(
 ) -> PageResult {
     let Query(q) = query?;
     let service = q.service.as_deref().filter(|s| !s.is_empty());
-    let changes = state.engine.store.list_changes(service, CHANGE_LIST_LIMIT).await?;
+    let changes = state.engine.list_changes(service, CHANGE_LIST_LIMIT).await?;
     let body = html! {
         div.page-head {
             h1 { "Change requests" @if let Some(s) = service { " · " (s) } }
@@ -107,7 +107,7 @@ pub async fn detail(auth: PageAuth<Viewer>, State(state): State<AppState>, Path(
     let view = state.engine.change_view(id).await.map_err(ApiError::from)?;
     let c = &view.change;
     let caller = &auth.0;
-    let platform = state.engine.store.load_platform().await?;
+    let platform = state.engine.load_platform().await?;
     // The policy's own verdict on this caller, so the page offers only what will be accepted.
     let authors = state.engine.authors_of(c).await.map_err(ApiError::from)?;
     let may_review = platform
@@ -458,7 +458,7 @@ pub async fn act(
                 .await
         }
         "withdraw" => {
-            let change = engine.store.get_change(id).await?;
+            let change = engine.get_change(id).await?;
             if change.author != caller.name && caller.role != Role::Admin {
                 let why = format!("only its author ({}) or an admin can withdraw it", change.author);
                 return Ok(back.refused(caller, StatusCode::FORBIDDEN, &refused_verb(&action), &sentence(&why)));

@@ -27,11 +27,11 @@ struct MarketRow {
 }
 
 pub async fn show(auth: PageAuth<Viewer>, State(state): State<AppState>) -> PageResult {
-    let platform = state.engine.store.load_platform().await?;
+    let platform = state.engine.load_platform().await?;
     let flags = state.engine.flags();
     let mut configs = Vec::with_capacity(platform.services.len());
     for service in &platform.services {
-        let latest = match state.engine.store.latest_config(&service.name).await {
+        let latest = match state.engine.latest_config(&service.name).await {
             Ok(row) => Some(row.version),
             Err(StoreError::NotFound { .. }) => None,
             Err(e) => return Err(e.into()),
@@ -39,7 +39,6 @@ pub async fn show(auth: PageAuth<Viewer>, State(state): State<AppState>) -> Page
         let rows = market_rows(&state, &platform, service, latest).await?;
         let open = state
             .engine
-            .store
             .list_changes(Some(&service.name), OPEN_CHANGES_SCAN)
             .await?
             .iter()
@@ -114,7 +113,7 @@ async fn market_rows(
             })
             .collect());
     }
-    let store = &state.engine.store;
+    let engine = &state.engine;
     let running = state.engine.market_configs(&service.name).await?;
     let mut layers_of: HashMap<i64, ConfigLayers> = HashMap::new();
     let mut rows = Vec::with_capacity(platform.markets.len());
@@ -124,7 +123,7 @@ async fn market_rows(
         };
         let layers = match layers_of.entry(version) {
             Entry::Occupied(known) => known.into_mut(),
-            Entry::Vacant(slot) => slot.insert(store.get_config_version(&service.name, version).await?.layers()?),
+            Entry::Vacant(slot) => slot.insert(engine.get_config_version(&service.name, version).await?.layers()?),
         };
         rows.push(MarketRow {
             version: Some(version),

@@ -70,7 +70,7 @@ pub async fn show(
     query: Result<Query<DeliveryQuery>, QueryRejection>,
 ) -> PageResult {
     let Query(q) = query?;
-    let store = &state.engine.store;
+    let engine = &state.engine;
     let (days, kind) = (q.days(), q.kind()?);
     let to = now_ms() + 1;
     let window = Window::new(to - i64::from(days) * DAY_MS, to).map_err(|e| ApiError::bad_request(e.to_string()))?;
@@ -89,8 +89,8 @@ pub async fn show(
         .compute_series(&filter.with_window(weekly), Bucket::Week)
         .map_err(|e| ApiError::bad_request(e.to_string()))?;
 
-    let services: Vec<String> = store.list_services().await?.into_iter().map(|s| s.name).collect();
-    let market_order = market_order(&store.list_waves().await?, &store.list_markets().await?);
+    let services: Vec<String> = engine.list_services().await?.into_iter().map(|s| s.name).collect();
+    let market_order = market_order(&engine.list_waves().await?, &engine.list_markets().await?);
     let by_market: Vec<(&String, &Keys)> = {
         let mut rows: Vec<_> = grouped.by_market.iter().collect();
         rows.sort_by_key(|(m, _)| rank(&market_order, m));
@@ -106,7 +106,7 @@ pub async fn show(
         .collect();
     let (rows, events) = timeline(deployments, incidents, &filter, &market_order);
 
-    let live_charts = live::live_charts(store, &services, q.service(), to).await?;
+    let live_charts = live::live_charts(engine, &services, q.service(), to).await?;
 
     let total = &grouped.total;
     let body = html! {

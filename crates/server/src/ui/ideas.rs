@@ -29,7 +29,7 @@ pub async fn list(
     query: Result<Query<IdeasPageQuery>, QueryRejection>,
 ) -> PageResult {
     let Query(q) = query?;
-    let store = &state.engine.store;
+    let store = &state.engine;
     let rows = store.list_ideas_page(q.after, PAGE_SIZE).await?;
     let mut commits: HashMap<String, Vec<CommitRow>> = HashMap::new();
     for (key, commit) in store.list_commits_of_ideas_page(q.after, PAGE_SIZE).await? {

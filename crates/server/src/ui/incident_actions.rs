@@ -57,7 +57,7 @@ pub async fn show(
     query: Result<Query<OpenForm>, QueryRejection>,
 ) -> PageResult {
     let Query(form) = query?;
-    let platform = state.engine.store.load_platform().await?;
+    let platform = state.engine.load_platform().await?;
     Ok(render(&auth.0, &platform, &form, &[]))
 }
 
@@ -68,7 +68,7 @@ pub async fn submit(
     State(state): State<AppState>,
     PostedForm(form): PostedForm<OpenForm>,
 ) -> Result<Response, PageError> {
-    let platform = state.engine.store.load_platform().await?;
+    let platform = state.engine.load_platform().await?;
     let mut problems = Vec::new();
     if platform.service(&form.service).is_none() {
         problems.push(format!("service `{}` is not a service of the platform", form.service));
@@ -202,7 +202,7 @@ pub async fn act(
     let id = parse_id("incident", &raw)?;
     let back = Back::incident(id);
     let caller = &auth.0;
-    let store = &state.engine.store;
+    let engine = &state.engine;
     let done = match action.as_str() {
         "resolve" => state.engine.resolve_incident(id, &caller.name, now_ms()).await,
         "link" => {
@@ -218,7 +218,7 @@ pub async fn act(
                 let why = format!("deployment `{}` is not a deployment id (a number)", form.deployment_id);
                 return Ok(back.refused(caller, StatusCode::BAD_REQUEST, "linked", &why));
             };
-            store.link_incident(id, deployment, &caller.name).await
+            engine.link_incident(id, deployment, &caller.name).await
         }
         _ => return Err(PageError::not_found(format!("no action `{action}` on incidents"))),
     };

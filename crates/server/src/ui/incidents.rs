@@ -45,7 +45,6 @@ pub async fn list(
     }
     let incidents = state
         .engine
-        .store
         .list_incidents_with_releases(filter, INCIDENT_LIST_LIMIT)
         .await?;
     let may = may_act(&auth.0);
@@ -127,20 +126,20 @@ fn incident_table(incidents: &[IncidentListRow]) -> Markup {
 /// `GET /incidents/{id}`: the incident, its deployment, its timeline and its postmortem draft.
 pub async fn detail(auth: PageAuth<Viewer>, State(state): State<AppState>, Path(raw): Path<String>) -> PageResult {
     let id = parse_id("incident", &raw)?;
-    let store = &state.engine.store;
-    let i = store.get_incident(id).await?;
-    let versions: HashMap<i64, String> = store
+    let engine = &state.engine;
+    let i = engine.get_incident(id).await?;
+    let versions: HashMap<i64, String> = engine
         .list_releases(Some(&i.service))
         .await?
         .into_iter()
         .map(|r| (r.id, r.version))
         .collect();
-    let mut deployments = store.list_deployments_of_market(&i.service, &i.market).await?;
+    let mut deployments = engine.list_deployments_of_market(&i.service, &i.market).await?;
     deployments.reverse();
     let linked = i.deployment_id.and_then(|d| deployments.iter().find(|x| x.id == d));
-    let events = store.list_incident_events(&i, now_ms(), TIMELINE_LIMIT).await?;
+    let events = engine.list_incident_events(&i, now_ms(), TIMELINE_LIMIT).await?;
     let postmortem = state.engine.postmortem(id).await.map_err(ApiError::from)?;
-    let market_name = store
+    let market_name = engine
         .list_markets()
         .await?
         .into_iter()

@@ -41,7 +41,7 @@ pub async fn show(
     };
     let taken = match code.trim() {
         "" => None,
-        code => state.engine.store.take_login_code(code).await?,
+        code => state.engine.take_login_code(code).await?,
     };
     let Some(c) = taken else {
         let message =
@@ -66,7 +66,7 @@ pub async fn submit(
     if token.is_empty() {
         return refuse("Paste an API token to sign in.");
     }
-    let found = state.engine.store.find_token(token).await?;
+    let found = state.engine.find_token(token).await?;
     let Some(t) = found else {
         return refuse(
             "That token is not valid. Check that you copied all of it, or ask an admin for a new one (tandem token create).",

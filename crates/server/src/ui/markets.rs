@@ -60,16 +60,16 @@ fn sort_by_wave(markets: &mut [MarketStatus], waves: &[WaveRow]) {
 
 /// `GET /markets`: every market in wave order, with its launch state and health.
 pub async fn list(auth: PageAuth<Viewer>, State(state): State<AppState>) -> PageResult {
-    let store = &state.engine.store;
+    let engine = &state.engine;
     let mut markets = market_matrix(&state.engine).await?;
-    sort_by_wave(&mut markets, &store.list_waves().await?);
-    let launches: HashMap<String, LaunchRow> = store
+    sort_by_wave(&mut markets, &engine.list_waves().await?);
+    let launches: HashMap<String, LaunchRow> = engine
         .list_launches()
         .await?
         .into_iter()
         .map(|l| (l.market.clone(), l))
         .collect();
-    let health = store.list_market_health().await?;
+    let health = engine.list_market_health().await?;
     let in_state = |s: &str| markets.iter().filter(|m| m.market.state == s).count();
     let down = health.iter().filter(|h| h.state == "down").count();
     let body = html! {
@@ -234,10 +234,10 @@ async fn market_page(
     readiness: Option<&Readiness>,
     notice: Option<&str>,
 ) -> PageResult {
-    let store = &state.engine.store;
+    let engine = &state.engine;
     let market = &m.market;
-    let health = store.list_market_health().await?;
-    let launch = store.get_launch(&market.id).await?;
+    let health = engine.list_market_health().await?;
+    let launch = engine.get_launch(&market.id).await?;
     let mut probes = Vec::new();
     for s in m.services.iter().filter(|s| s.release.is_some()) {
         probes.push((s.service.as_str(), recent_probes(state, &s.service, &market.id).await?));
@@ -392,13 +392,13 @@ struct ProbeBucket {
 
 /// The last minutes of probes of one service in the market, newest first.
 async fn recent_probes(state: &AppState, service: &str, market: &str) -> Result<Vec<ProbeBucket>, PageError> {
-    let store = &state.engine.store;
+    let engine = &state.engine;
     let to = now_ms() + PROBE_BUCKET * 1000;
     let from = to - PROBE_WINDOW_MS;
-    let up = store
+    let up = engine
         .series(service, Some(market), "up", PROBE_BUCKET, from, to)
         .await?;
-    let latency: HashMap<i64, f64> = store
+    let latency: HashMap<i64, f64> = engine
         .series(service, Some(market), "probe_latency_ms", PROBE_BUCKET, from, to)
         .await?
         .into_iter()

@@ -16,15 +16,15 @@ const LATEST_RUNS: i64 = 5;
 const RECENT_ROLLOUTS: i64 = 50;
 
 pub async fn show(auth: PageAuth<Viewer>, State(state): State<AppState>) -> PageResult {
-    let store = &state.engine.store;
+    let engine = &state.engine;
     let matrix = market_matrix(&state.engine).await?;
-    let waves = store.list_waves().await?;
-    let rollouts = store.list_rollouts(RECENT_ROLLOUTS).await?;
-    let versions = store
+    let waves = engine.list_waves().await?;
+    let rollouts = engine.list_rollouts(RECENT_ROLLOUTS).await?;
+    let versions = engine
         .list_release_versions(&rollouts.iter().map(|r| r.release_id).collect::<Vec<_>>())
         .await?;
-    let runs = store.list_runs(None, LATEST_RUNS).await?;
-    let incidents: Vec<IncidentRow> = store.list_open_incidents().await?;
+    let runs = engine.list_runs(None, LATEST_RUNS).await?;
+    let incidents: Vec<IncidentRow> = engine.list_open_incidents().await?;
 
     let flying: Vec<&RolloutRow> = rollouts.iter().filter(|r| r.in_progress()).collect();
     let busy_runs: Vec<&RunRow> = runs

@@ -48,7 +48,7 @@ pub async fn steer(
         "pause" => engine.pause_rollout(id, by).await,
         "resume" => engine.resume_rollout(id, by).await,
         "abort" => engine.abort_rollout(id, by).await,
-        "promote" if engine.store.get_rollout(id).await?.state == "paused" => engine.resume_rollout(id, by).await,
+        "promote" if engine.get_rollout(id).await?.state == "paused" => engine.resume_rollout(id, by).await,
         "approve" | "promote" => {
             crate::api::releases::decide_wave(&state, &auth.0, id, wave, &action).await?;
             return Ok(back.to_page());

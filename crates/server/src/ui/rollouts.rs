@@ -18,9 +18,9 @@ fn is_busy(state: &str) -> bool {
 }
 
 pub async fn list(auth: PageAuth<Viewer>, State(state): State<AppState>) -> PageResult {
-    let store = &state.engine.store;
-    let rollouts = store.list_rollouts(ROLLOUT_LIST_LIMIT).await?;
-    let versions: HashMap<i64, String> = store
+    let engine = &state.engine;
+    let rollouts = engine.list_rollouts(ROLLOUT_LIST_LIMIT).await?;
+    let versions: HashMap<i64, String> = engine
         .list_releases(None)
         .await?
         .into_iter()
@@ -77,14 +77,14 @@ pub async fn list(auth: PageAuth<Viewer>, State(state): State<AppState>) -> Page
 pub async fn detail(auth: PageAuth<Viewer>, State(state): State<AppState>, Path(raw): Path<String>) -> PageResult {
     let id = parse_id("rollout", &raw)?;
     let detail = rollout_detail(&state.engine, id).await?;
-    let store = &state.engine.store;
-    let names: HashMap<String, String> = store
+    let engine = &state.engine;
+    let names: HashMap<String, String> = engine
         .list_markets()
         .await?
         .into_iter()
         .map(|m| (m.id, m.name))
         .collect();
-    let versions: HashMap<i64, String> = store
+    let versions: HashMap<i64, String> = engine
         .list_releases(None)
         .await?
         .into_iter()

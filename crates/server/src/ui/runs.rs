@@ -87,9 +87,9 @@ pub async fn list(
     query: Result<Query<RunsQuery>, QueryRejection>,
 ) -> PageResult {
     let Query(q) = query?;
-    let store = &state.engine.store;
-    let runs = store.list_runs_where(&q.filter(), RUN_LIST_LIMIT).await?;
-    let services: Vec<String> = store.list_services().await?.into_iter().map(|s| s.name).collect();
+    let engine = &state.engine;
+    let runs = engine.list_runs_where(&q.filter(), RUN_LIST_LIMIT).await?;
+    let services: Vec<String> = engine.list_services().await?.into_iter().map(|s| s.name).collect();
     let live = runs.iter().any(|r| is_busy(&r.state));
     let body = html! {
         div.page-head { h1 { "Runs" } span.muted { "newest first" } }

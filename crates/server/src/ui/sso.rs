@@ -151,7 +151,7 @@ fn card(heading: &str, message: &str) -> Markup {
 
 /// The `sso` section of the platform, if single sign-on is set up.
 pub async fn settings(state: &AppState) -> Result<Option<Sso>, ApiError> {
-    Ok(state.engine.store.load_platform().await?.sso)
+    Ok(state.engine.load_platform().await?.sso)
 }
 
 /// The sign-in page's button, when single sign-on is set up: a link, not a form, so that a

@@ -13,7 +13,7 @@ use tandem_store::now_ms;
 
 /// `GET /admin/tokens`.
 pub async fn list(auth: PageAuth<Admin>, State(state): State<AppState>) -> PageResult {
-    let tokens = state.engine.store.list_tokens().await?;
+    let tokens = state.engine.list_tokens().await?;
     let now = now_ms();
     let body = html! {
         div.page-head {

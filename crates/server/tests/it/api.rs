@@ -422,7 +422,7 @@ async fn read_until(resp: &mut reqwest::Response, needle: &str) -> String {
 
 /// A run of `shop` whose one job (`test`) is running.
 async fn running_job(s: &Server) -> (tandem_store::RunRow, i64) {
-    let store = &s.engine.store;
+    let store = &s.engine.store_for_tests();
     let run = store.insert_run("shop", "abc", "main", "api").await.unwrap();
     let job = tandem_store::NewJob {
         name: "test".into(),
@@ -461,7 +461,7 @@ async fn open_streams_do_not_hold_up_a_shutdown() {
 #[tokio::test]
 async fn a_jobs_log_streams_live_and_resumes_from_an_offset() {
     let s = Server::start(false).await;
-    let store = &s.engine.store;
+    let store = &s.engine.store_for_tests();
     let (run, job_id) = running_job(&s).await;
     let live = s.engine.job_log_path(job_id);
     std::fs::write(&live, "first line\n").unwrap();
@@ -576,7 +576,7 @@ async fn deployable_release(store: &Store, schema: Option<&str>) -> tandem_store
 #[tokio::test]
 async fn steering_a_rollout_checks_roles_locks_and_states() {
     let s = Server::start(false).await;
-    let store = &s.engine.store;
+    let store = &s.engine.store_for_tests();
     let v1 = deployable_release(store, None).await;
     let platform = store.load_platform().await.unwrap();
     let r = store
@@ -881,7 +881,7 @@ async fn flag_changes_are_reviewed_by_the_other_side_and_evaluated_over_ofrep() 
 #[tokio::test]
 async fn a_release_plan_names_the_config_keys_a_market_lacks() {
     let s = Server::start(false).await;
-    let store = &s.engine.store;
+    let store = &s.engine.store_for_tests();
     let schema = r#"{ "type": "object", "required": ["payment_provider"] }"#;
     let v1 = deployable_release(store, Some(schema)).await;
     let plan = s
@@ -1046,7 +1046,7 @@ async fn a_config_change_request_is_checked_reviewed_watched_logged_and_rolled_b
 #[tokio::test]
 async fn the_four_keys_count_failed_deployments_not_incidents() {
     let s = Server::start(false).await;
-    let store = &s.engine.store;
+    let store = &s.engine.store_for_tests();
     let v1 = deployable_release(store, None).await;
     let plan = [
         tandem_core::rollout::PlannedWave {
@@ -1131,7 +1131,7 @@ async fn the_four_keys_count_failed_deployments_not_incidents() {
 #[tokio::test]
 async fn incidents_come_from_alertmanager_and_people_and_draft_their_postmortem() {
     let s = Server::start(false).await;
-    let store = &s.engine.store;
+    let store = &s.engine.store_for_tests();
     let (hook, chat) = chat().await;
     let platform = format!(
         "{PLATFORM}notifications:\n  - {{ name: chat, kind: slack, url: \"{hook}\", events: [incident.opened, incident.resolved] }}\n"
@@ -1296,7 +1296,7 @@ async fn whoever_revised_a_change_is_an_author_and_cannot_approve_it() {
         ("dave", Role::Developer),
     ] {
         s.engine
-            .store
+            .store_for_tests()
             .insert_token(name, role, &format!("secret-{name}"))
             .await
             .unwrap();
@@ -1426,7 +1426,7 @@ async fn whoever_revised_a_change_is_an_author_and_cannot_approve_it() {
 async fn a_flag_change_revised_by_an_operator_needs_someone_else() {
     let s = Server::start(false).await;
     s.engine
-        .store
+        .store_for_tests()
         .insert_token("omar", Role::Operator, "secret-omar")
         .await
         .unwrap();
@@ -1503,7 +1503,7 @@ approvals:
 #[tokio::test]
 async fn approving_a_wave_names_it_and_needs_that_waves_own_role() {
     let s = Server::start(false).await;
-    let store = &s.engine.store;
+    let store = &s.engine.store_for_tests();
     store
         .sync_platform(&parse_platform("p.yml", THREE_WAVES).unwrap())
         .await
@@ -1599,8 +1599,8 @@ async fn our_faults_answer_500_without_their_details_and_bodies_get_413_and_415(
     let seeded = &server.seeded;
     // Every stored blob is damaged on disk (a folder where its file was): reading a log fails
     // by the server's fault now.
-    let blobs = server.engine.store.blobs().root().to_path_buf();
-    let jobs = server.engine.store.list_jobs(seeded.run_id).await.unwrap();
+    let blobs = server.engine.store_for_tests().blobs().root().to_path_buf();
+    let jobs = server.engine.store_for_tests().list_jobs(seeded.run_id).await.unwrap();
     let job = jobs.iter().find(|j| j.log_digest.is_some()).unwrap();
     for entry in walk(&blobs) {
         std::fs::remove_file(&entry).unwrap();
@@ -1758,7 +1758,12 @@ async fn logs_and_artifacts_download_whole_as_streams() {
     let server = common::TestServer::start().await.unwrap();
     let http = reqwest::Client::new();
     let seeded = &server.seeded;
-    let artifacts = server.engine.store.list_artifacts(seeded.run_id).await.unwrap();
+    let artifacts = server
+        .engine
+        .store_for_tests()
+        .list_artifacts(seeded.run_id)
+        .await
+        .unwrap();
     let artifact = &artifacts[0];
     let resp = http
         .get(server.url(&format!("/api/v1/artifacts/{}", artifact.digest)))
@@ -1775,10 +1780,10 @@ async fn logs_and_artifacts_download_whole_as_streams() {
     let bytes = resp.bytes().await.unwrap();
     assert_eq!(hex::encode(sha2::Sha256::digest(&bytes)), artifact.digest);
 
-    let job = &server.engine.store.list_jobs(seeded.run_id).await.unwrap()[0];
+    let job = &server.engine.store_for_tests().list_jobs(seeded.run_id).await.unwrap()[0];
     let stored = server
         .engine
-        .store
+        .store_for_tests()
         .read_log(job.log_digest.as_deref().unwrap(), 0, usize::MAX)
         .await
         .unwrap();

@@ -14,7 +14,12 @@ use tandem_core::role::Role;
 /// An admin token for reading the audit log: (secret, token id).
 async fn admin(s: &TestServer) -> (String, i64) {
     let secret = tandem_server::auth::generate_secret();
-    let token = s.engine.store.insert_token("root", Role::Admin, &secret).await.unwrap();
+    let token = s
+        .engine
+        .store_for_tests()
+        .insert_token("root", Role::Admin, &secret)
+        .await
+        .unwrap();
     (secret, token.id)
 }
 
@@ -34,7 +39,7 @@ fn entries(page: &Value) -> Vec<Value> {
 }
 
 async fn token_id(s: &TestServer, name: &str) -> i64 {
-    let tokens = s.engine.store.list_tokens().await.unwrap();
+    let tokens = s.engine.store_for_tests().list_tokens().await.unwrap();
     tokens.iter().find(|t| t.name == name).unwrap().id
 }
 
@@ -42,7 +47,7 @@ async fn token_id(s: &TestServer, name: &str) -> i64 {
 async fn an_approval_names_the_token_its_id_and_the_callers_address() {
     let s = TestServer::start().await.unwrap();
     let (root, _) = admin(&s).await;
-    let store = &s.engine.store;
+    let store = &s.engine.store_for_tests();
     let v1 = store
         .list_releases(Some("shop"))
         .await

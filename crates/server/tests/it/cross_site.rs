@@ -156,7 +156,7 @@ async fn every_page_carries_the_security_headers_and_no_inline_code() {
     let admin = tandem_server::auth::generate_secret();
     server
         .engine
-        .store
+        .store_for_tests()
         .insert_token("root", tandem_core::role::Role::Admin, &admin)
         .await
         .unwrap();

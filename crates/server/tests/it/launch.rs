@@ -45,7 +45,7 @@ async fn healthy_market() -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_planned_market_is_refused_with_what_is_missing_then_launched() {
     let server = TestServer::start().await.unwrap();
-    let store = &server.engine.store;
+    let store = &server.engine.store_for_tests();
     store.sync_platform(&planned_platform()).await.unwrap();
     let (operator, viewer) = (&server.seeded.token, &server.seeded.viewer_token);
     let readiness_url = server.url("/api/v1/markets/de/readiness");

@@ -144,7 +144,7 @@ async fn start_with(forging: bool) -> (TestServer, Provider) {
     let platform = platform(&server, &provider.issuer, SECRET_VAR);
     server
         .engine
-        .store
+        .store_for_tests()
         .sync_platform(&platform)
         .await
         .expect("the platform with sso");
@@ -399,7 +399,7 @@ async fn a_missing_client_secret_is_told_to_the_log_not_the_visitor() {
     let platform = platform(&server, "https://id.example.com", "TANDEM_TEST_SURELY_UNSET_9B2E");
     server
         .engine
-        .store
+        .store_for_tests()
         .sync_platform(&platform)
         .await
         .expect("the platform");
@@ -414,7 +414,12 @@ async fn a_missing_client_secret_is_told_to_the_log_not_the_visitor() {
 
     let mut unset = platform.clone();
     unset.sso = None;
-    server.engine.store.sync_platform(&unset).await.expect("the platform");
+    server
+        .engine
+        .store_for_tests()
+        .sync_platform(&unset)
+        .await
+        .expect("the platform");
     let r = browser().get(server.url("/login/sso")).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
     let login = browser()

@@ -89,7 +89,7 @@ fn layers(step: i64) -> ConfigLayers {
 #[tokio::test]
 async fn config_versions_and_log_page_by_version_and_keep_each_diff() {
     let server = TestServer::start().await.unwrap();
-    let store = &server.engine.store;
+    let store = &server.engine.store_for_tests();
     let base = store.latest_config("shop").await.unwrap().version;
     for i in 1..=6 {
         store
@@ -161,7 +161,7 @@ async fn config_versions_and_log_page_by_version_and_keep_each_diff() {
 #[tokio::test]
 async fn flag_versions_change_requests_and_commits_walk_by_cursor() {
     let server = TestServer::start().await.unwrap();
-    let store = &server.engine.store;
+    let store = &server.engine.store_for_tests();
     for i in 1..=5 {
         let text = format!("flags: {{}}\n# {i}\n");
         store
@@ -251,7 +251,7 @@ async fn flag_versions_change_requests_and_commits_walk_by_cursor() {
 #[tokio::test]
 async fn the_ideas_page_shows_a_page_of_ideas_with_a_link_to_the_next() {
     let server = TestServer::start().await.unwrap();
-    let store = &server.engine.store;
+    let store = &server.engine.store_for_tests();
     let before = store.list_ideas_page(None, 500).await.unwrap().len();
     for i in before + 1..=101 {
         store.insert_idea(&format!("idea number {i}"), &[]).await.unwrap();

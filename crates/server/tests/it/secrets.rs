@@ -47,7 +47,7 @@ impl Fixture {
             "{}secrets:\n  DEPLOY_TOKEN: {{}}\n",
             PLATFORM.replace("/srv/git/shop", &repo.path().display().to_string())
         );
-        let store = &server.engine.store;
+        let store = &server.engine.store_for_tests();
         store
             .sync_platform(&parse_platform("platform.yml", &platform).unwrap())
             .await

@@ -72,7 +72,7 @@ async fn browse(client: &Client, server: &TestServer) -> Result<()> {
     screenshot(client, "overview.png").await?;
 
     // The overview is live (a run is in progress): a new incident shows up without a reload.
-    let store = &server.engine.store;
+    let store = &server.engine.store_for_tests();
     store
         .insert_incident("shop", "de", None, "Checkout latency above 2 s in de")
         .await?;
@@ -341,7 +341,7 @@ async fn act_on_runs(client: &Client, server: &TestServer) -> Result<()> {
     };
     ensure!(state_of("build").await? == "pending", "build waits for test");
     client.execute("window.notReloaded = true", vec![]).await?;
-    let store = &server.engine.store;
+    let store = &server.engine.store_for_tests();
     let jobs = store.list_jobs(seeded.busy_run_id).await?;
     for (job, state) in jobs.iter().zip(["success", "running"]) {
         store.update_job_state(job.id, state).await?;

@@ -14,7 +14,7 @@ async fn delivery_shows_the_four_keys_and_their_charts() {
     let server = TestServer::start()
         .await
         .unwrap_or_else(|e| panic!("cannot start the server: {e:#}"));
-    let store = &server.engine.store;
+    let store = &server.engine.store_for_tests();
     // fr's v2 deployment brought one commit authored two hours before it went live.
     let fr = store
         .list_live_deployments()
@@ -206,7 +206,7 @@ async fn live_market_charts_read_in_the_unit_of_each_check() {
     let server = TestServer::start()
         .await
         .unwrap_or_else(|e| panic!("cannot start the server: {e:#}"));
-    let store = &server.engine.store;
+    let store = &server.engine.store_for_tests();
     let sha = "9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f2a1b0c";
     // v3, live in fr, names its checks against their kind: the unit must follow the measure.
     let v3 = spec_with_checks(

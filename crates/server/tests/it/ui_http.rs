@@ -243,7 +243,7 @@ async fn runs_filter_and_buttons_check_who_asks_and_from_where() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
-    let runs = server.engine.store.list_runs(None, 100).await.unwrap();
+    let runs = server.engine.store_for_tests().list_runs(None, 100).await.unwrap();
     assert_eq!(runs.len(), all.len(), "refused posts changed nothing");
 
     // Conflicts are HTML pages with the engine's reason.
@@ -298,7 +298,7 @@ async fn operators_steer_rollouts_from_their_page() {
     let s = &server.seeded;
     let operator = server.session_cookie(&s.token).await;
     let developer = server.session_cookie(&s.developer_token).await;
-    let store = &server.engine.store;
+    let store = &server.engine.store_for_tests();
     // A rollout waiting to start: pending until the engine picks it up (it is not spawned here).
     let release = store.list_releases(Some("shop")).await.unwrap()[0].clone();
     let plan = [tandem_core::rollout::PlannedWave {
@@ -368,7 +368,7 @@ async fn a_rollout_page_shows_gate_figures_and_offers_approval_and_skips() {
         .build()
         .unwrap();
     let operator = server.session_cookie(&server.seeded.token).await;
-    let store = &server.engine.store;
+    let store = &server.engine.store_for_tests();
     let release = store.list_releases(Some("shop")).await.unwrap()[0].clone();
     let plan = [
         tandem_core::rollout::PlannedWave {

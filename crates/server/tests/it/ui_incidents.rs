@@ -65,7 +65,7 @@ async fn incidents_are_read_by_viewers_and_opened_linked_and_resolved_by_operato
     let server = TestServer::start()
         .await
         .unwrap_or_else(|e| panic!("cannot start the server: {e:#}"));
-    let store = &server.engine.store;
+    let store = &server.engine.store_for_tests();
     // The team's chat hears of incidents opened and resolved from these pages.
     let (hook, messages) = chat().await;
     let platform = format!(

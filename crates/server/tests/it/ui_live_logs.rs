@@ -133,7 +133,11 @@ fn append(path: &Path, text: &str) -> Result<()> {
 
 /// The busy run's running job `test`: its id and the file its live log is written to.
 async fn running_job(server: &TestServer) -> Result<(i64, std::path::PathBuf)> {
-    let jobs = server.engine.store.list_jobs(server.seeded.busy_run_id).await?;
+    let jobs = server
+        .engine
+        .store_for_tests()
+        .list_jobs(server.seeded.busy_run_id)
+        .await?;
     let job = jobs.iter().find(|j| j.name == "test").context("no job test")?;
     ensure!(job.state == "running", "the seed leaves `test` running: {}", job.state);
     Ok((job.id, server.engine.job_log_path(job.id)))
@@ -202,10 +206,10 @@ async fn the_log_stream_sends_coloured_html_and_resumes_with_its_colours() -> Re
 
     // The job ends: its stored log, then the end.
     let whole = std::fs::read(&live)?;
-    let digest = server.engine.store.blobs().put_bytes(&whole)?;
+    let digest = server.engine.store_for_tests().blobs().put_bytes(&whole)?;
     server
         .engine
-        .store
+        .store_for_tests()
         .finish_job(job_id, "success", Some(0), &digest)
         .await?;
     let end = resumed.next().await?;
@@ -396,8 +400,12 @@ async fn follow_a_live_log(client: &Client, server: &TestServer) -> Result<()> {
     );
 
     // The page refreshes meanwhile (the step's state shows), without touching the stream.
-    let step = server.engine.store.list_steps(job_id).await?.remove(0);
-    server.engine.store.update_step(step.id, "running", None).await?;
+    let step = server.engine.store_for_tests().list_steps(job_id).await?.remove(0);
+    server
+        .engine
+        .store_for_tests()
+        .update_step(step.id, "running", None)
+        .await?;
     wait_for("the step shown running", WAIT, || async {
         let text = client
             .find(Locator::Css(&format!("{section} table.steps")))
@@ -474,10 +482,14 @@ async fn follow_a_live_log(client: &Client, server: &TestServer) -> Result<()> {
     .await?;
 
     // The job ends: the stream ends, and the refresh shows the stored log, no longer live.
-    let digest = server.engine.store.blobs().put_bytes(&std::fs::read(&live)?)?;
+    let digest = server
+        .engine
+        .store_for_tests()
+        .blobs()
+        .put_bytes(&std::fs::read(&live)?)?;
     server
         .engine
-        .store
+        .store_for_tests()
         .finish_job(job_id, "success", Some(0), &digest)
         .await?;
     wait_for("the final log", WAIT, || async {

@@ -67,7 +67,7 @@ fn row<'a>(list: &'a str, market: &str) -> &'a str {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn markets_are_listed_checked_and_launched_from_the_pages() {
     let server = TestServer::start().await.unwrap();
-    let store = &server.engine.store;
+    let store = &server.engine.store_for_tests();
     store.sync_platform(&planned_platform()).await.unwrap();
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())

@@ -11,8 +11,9 @@ use crate::error::ApiError;
 use crate::ui::charts::{self, Series};
 use std::collections::HashMap;
 use tandem_core::gates::Measure;
+use tandem_engine::Engine;
 use tandem_engine::monitor::{LATENCY_SERIES, UP_SERIES};
-use tandem_store::{DeploymentRow, Store};
+use tandem_store::DeploymentRow;
 
 /// How far back the live charts look: minute buckets, so a few hundred points per market.
 const LIVE_SPAN_MS: i64 = 6 * 3_600_000;
@@ -74,7 +75,7 @@ fn add_checks(checks: &mut HashMap<String, Measure>, spec: &tandem_core::pipelin
 /// releases live in `live` first, then from the newest release that has it. A release whose
 /// spec cannot be read is skipped: its checks' charts show their values as stored.
 async fn measures(
-    store: &Store,
+    engine: &Engine,
     service: &str,
     live: &[DeploymentRow],
     names: &[String],
@@ -88,7 +89,7 @@ async fn measures(
     live_releases.sort_unstable_by(|a, b| b.cmp(a));
     live_releases.dedup();
     for id in &live_releases {
-        match store.get_release(*id).await.and_then(|r| r.service_spec()) {
+        match engine.get_release(*id).await.and_then(|r| r.service_spec()) {
             Ok(spec) => add_checks(&mut checks, &spec),
             Err(e) => tracing::warn!(release = id, error = %e, "delivery: cannot read a live release's spec"),
         }
@@ -101,7 +102,7 @@ async fn measures(
     if resolved(&checks) {
         return Ok(checks);
     }
-    for release in store.list_releases(Some(service)).await? {
+    for release in engine.list_releases(Some(service)).await? {
         if live_releases.contains(&release.id) {
             continue;
         }
@@ -119,19 +120,19 @@ async fn measures(
 /// One chart per series the monitor keeps for each service (one line per market), over the
 /// last [`LIVE_SPAN_MS`] at minute resolution; longer spans are in the API at hour resolution.
 pub(super) async fn live_charts(
-    store: &Store,
+    engine: &Engine,
     services: &[String],
     only: Option<&str>,
     to: i64,
 ) -> Result<Vec<String>, ApiError> {
     let resolution = tandem_core::monitor::RESOLUTIONS[0].0;
     let from = to - LIVE_SPAN_MS;
-    let live = store.list_live_deployments().await?;
+    let live = engine.list_live_deployments().await?;
     let mut charts = Vec::new();
     for service in services.iter().filter(|s| only.is_none_or(|o| o == s.as_str())) {
         let mut measured = Vec::new();
-        for metric in store.series_names(service).await? {
-            let points = store.series(service, None, &metric, resolution, from, to).await?;
+        for metric in engine.series_names(service).await? {
+            let points = engine.series(service, None, &metric, resolution, from, to).await?;
             if !points.is_empty() {
                 measured.push((metric, points));
             }
@@ -139,7 +140,7 @@ pub(super) async fn live_charts(
         // Availability and probe latency first, as every service has them; then the checks.
         measured.sort_by_key(|(m, _)| (m != UP_SERIES, m != LATENCY_SERIES));
         let names: Vec<String> = measured.iter().map(|(m, _)| m.clone()).collect();
-        let checks = measures(store, service, &live, &names).await?;
+        let checks = measures(engine, service, &live, &names).await?;
         for (metric, points) in measured {
             let r = reading(&metric, &checks);
             let mut series: Vec<Series> = Vec::new();

@@ -220,7 +220,7 @@ pub async fn sign_in(login: &str, origin: &str, token: &str) -> String {
 /// that went everywhere, a rollout of v2 that failed in `nl`, a run in progress, ideas linked to
 /// commits, an open incident, and market processes (`sleep`) so most markets answer as up.
 async fn seed(engine: &Engine, data: &std::path::Path) -> Result<Seeded> {
-    let store = &engine.store;
+    let store = &engine.store_for_tests();
     let platform = parse_platform("platform.yml", PLATFORM)?;
     store.sync_platform(&platform).await?;
     let spec = tandem_core::pipeline::parse_service_spec("tandem.yml", SPEC)?;
@@ -352,7 +352,7 @@ fn jobs() -> Vec<NewJob> {
 
 /// A run whose two jobs passed, with their logs and the build's artifact stored.
 async fn green_run(engine: &Engine, commit: &str, trigger: &str) -> Result<i64> {
-    let store = &engine.store;
+    let store = &engine.store_for_tests();
     let run = store.insert_run("shop", commit, "main", trigger).await?;
     store.start_run(run.id, &jobs()).await?;
     let logs = [
@@ -382,7 +382,7 @@ async fn green_run(engine: &Engine, commit: &str, trigger: &str) -> Result<i64> 
 /// A run of a three-level graph where `test (be)` failed (its log in colour) and `package`,
 /// which needs it, was skipped.
 async fn failed_run(engine: &Engine, commit: &str) -> Result<i64> {
-    let store = &engine.store;
+    let store = &engine.store_for_tests();
     let run = store.insert_run("shop", commit, "t-2-ideal", "push").await?;
     let jobs: Vec<NewJob> = FAILED_RUN_JOBS
         .iter()
