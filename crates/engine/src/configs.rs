@@ -18,7 +18,7 @@ use tandem_core::policy::changes::{Author, ChangeRule, Review, ReviewState};
 use tandem_core::role::Role;
 use tandem_core::rollout::plan_waves;
 use tandem_store::{
-    ChangeReviewRow, ChangeRevisionRow, ChangeRow, ConfigCargo, ConfigVersionRow, NewChange, NewConfigVersion,
+    ChangeReviewRow, ChangeRevisionRow, ChangeRow, ConfigPayload, ConfigVersionRow, NewChange, NewConfigVersion,
     RolloutRow, StoreError,
 };
 
@@ -511,10 +511,10 @@ impl Engine {
             return Ok(None);
         };
         let plan = plan_waves(&platform);
-        let cargo = ConfigCargo { version, change_id };
+        let payload = ConfigPayload { version, change_id };
         let row = self
             .store
-            .insert_rollout_of(service, any.release_id, &plan, by, true, Some(cargo))
+            .insert_rollout_of(service, any.release_id, &plan, by, true, Some(payload))
             .await?;
         if row.state != "queued" {
             self.spawn_rollout(row.id);

@@ -47,8 +47,8 @@ impl WaveApproval {
     }
 }
 
-/// What a rollout carries to each market.
-enum Cargo {
+/// What a rollout carries to each market: a release or a config version.
+enum RolloutPayload {
     /// A release: its spec and its artifacts' paths.
     Release(Box<tandem_core::pipeline::ServiceSpec>, HashMap<String, String>),
     /// A config version: each market redeploys the release it runs with it.
@@ -181,12 +181,12 @@ impl Engine {
     async fn try_execute_rollout(self: &Arc<Self>, rollout_id: i64) -> Result<()> {
         let rollout = self.store.get_rollout(rollout_id).await?;
         let release = self.store.get_release(rollout.release_id).await?;
-        let cargo = match (rollout.kind.as_str(), rollout.config_version) {
-            ("config", Some(version)) => Cargo::Config(version),
+        let payload = match (rollout.kind.as_str(), rollout.config_version) {
+            ("config", Some(version)) => RolloutPayload::Config(version),
             ("config", None) => bail!("config rollout {rollout_id} names no config version"),
-            _ => Cargo::Release(Box::new(release.service_spec()?), self.prepare_release(&release).await?),
+            _ => RolloutPayload::Release(Box::new(release.service_spec()?), self.prepare_release(&release).await?),
         };
-        let cargo = Arc::new(cargo);
+        let payload = Arc::new(payload);
         let waves = rollout.waves()?;
         let started = Instant::now();
         let mut probe_total = Duration::ZERO;
@@ -201,8 +201,8 @@ impl Engine {
             let mut set = tokio::task::JoinSet::new();
             // A market already on this release or config version (a rollout resumed after a
             // restart) is done.
-            let done: HashSet<String> = match cargo.as_ref() {
-                Cargo::Release(..) => self
+            let done: HashSet<String> = match payload.as_ref() {
+                RolloutPayload::Release(..) => self
                     .store
                     .list_live_deployments()
                     .await?
@@ -210,7 +210,7 @@ impl Engine {
                     .filter(|d| d.release_id == release.id && d.service == release.service)
                     .map(|d| d.market)
                     .collect(),
-                Cargo::Config(version) => self
+                RolloutPayload::Config(version) => self
                     .store
                     .market_config_versions(&release.service)
                     .await?
@@ -220,23 +220,23 @@ impl Engine {
                     .collect(),
             };
             for market in markets.iter().filter(|m| !done.contains(*m)) {
-                let (engine, limit, release, cargo, market) = (
+                let (engine, limit, release, payload, market) = (
                     self.clone(),
                     limit.clone(),
                     release.clone(),
-                    cargo.clone(),
+                    payload.clone(),
                     market.clone(),
                 );
                 set.spawn(async move {
                     let _permit = limit.acquire_owned().await;
                     match engine.wait_for_market(rollout_id, &market).await {
-                        Ok(None) => match cargo.as_ref() {
-                            Cargo::Release(spec, artifacts) => {
+                        Ok(None) => match payload.as_ref() {
+                            RolloutPayload::Release(spec, artifacts) => {
                                 engine
                                     .deploy_market(Some(rollout_id), "release", &release, spec, artifacts, &market)
                                     .await
                             }
-                            Cargo::Config(version) => engine
+                            RolloutPayload::Config(version) => engine
                                 .move_market_config(
                                     Some(rollout_id),
                                     &release.service,

@@ -54,7 +54,7 @@ pub use metrics::DeploymentCommit;
 pub use monitor::{MarketHealthRow, ProbeRecord, SeriesPoint, StateCounts};
 pub use processes::{MarketProcessRow, NewMarketProcess, ProcessIdentity};
 pub use releases::{ReleaseArtifact, ReleaseRow};
-pub use rollouts::{ConfigCargo, DeploymentRow, NewDeployment, RolloutRow};
+pub use rollouts::{ConfigPayload, DeploymentRow, NewDeployment, RolloutRow};
 pub use rollouts::{FINAL as ROLLOUT_FINAL, IN_PROGRESS as ROLLOUT_IN_PROGRESS};
 pub use runs::{ArtifactRow, JobRow, NewJob, RunFilter, RunRow, StepRow};
 pub use secret_key::{KeyError, SecretKey};

@@ -81,10 +81,13 @@ pub struct DeploymentRow {
     pub config_version: Option<i64>,
 }
 
-/// What a config rollout carries.
+/// What a config rollout carries to the markets: a config version, and the change request
+/// that made it.
 #[derive(Debug, Clone, Copy)]
-pub struct ConfigCargo {
+pub struct ConfigPayload {
+    /// The config version each market moves to.
     pub version: i64,
+    /// The change request it applies, if any.
     pub change_id: Option<i64>,
 }
 
@@ -133,7 +136,7 @@ impl Store {
         plan: &[PlannedWave],
         created_by: &str,
         queue: bool,
-        config: Option<ConfigCargo>,
+        config: Option<ConfigPayload>,
     ) -> Result<RolloutRow> {
         let mut tx = self.writer.begin().await?;
         let markets: Vec<&str> = plan.iter().flat_map(|w| w.markets.iter().map(String::as_str)).collect();
