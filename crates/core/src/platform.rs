@@ -8,28 +8,10 @@ use crate::policy::changes::ChangePolicy;
 use crate::policy::check::{Known, RawApproval, RawFreeze, RawNotification};
 use crate::policy::{Approval, Freeze, Notification};
 use crate::sso::{RawSso, Sso, check_sso};
+pub use crate::state::LaunchState;
 use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 use std::collections::{BTreeMap, HashMap};
-
-/// Where a market stands in its launch.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum LaunchState {
-    Planned,
-    Launching,
-    Live,
-}
-
-impl LaunchState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            LaunchState::Planned => "planned",
-            LaunchState::Launching => "launching",
-            LaunchState::Live => "live",
-        }
-    }
-}
 
 /// A deployment target, usually a country.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
