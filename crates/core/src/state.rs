@@ -120,13 +120,19 @@ impl RolloutState {
     /// it (succeeded, halted, failed) unless it was queued.
     pub fn can_move_to(self, next: RolloutState) -> bool {
         use RolloutState::*;
-        match (self, next) {
-            (Queued, Pending | Aborted) => true,
-            (Pending | Running | AwaitingApproval, Running | AwaitingApproval | Paused) => true,
-            (Paused, Running) => true,
-            (Pending | Running | AwaitingApproval | Paused, Aborted | Succeeded | Halted | Failed) => true,
-            _ => false,
-        }
+        matches!(
+            (self, next),
+            (Queued, Pending | Aborted)
+                | (
+                    Pending | Running | AwaitingApproval,
+                    Running | AwaitingApproval | Paused
+                )
+                | (Paused, Running)
+                | (
+                    Pending | Running | AwaitingApproval | Paused,
+                    Aborted | Succeeded | Halted | Failed
+                )
+        )
     }
 
     /// The states from which the engine moves a rollout to `next`.

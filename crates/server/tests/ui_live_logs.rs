@@ -206,7 +206,7 @@ async fn the_log_stream_sends_coloured_html_and_resumes_with_its_colours() -> Re
     server
         .engine
         .store
-        .finish_job(job_id, "success", Some(0), &digest)
+        .finish_job(job_id, tandem_core::state::JobState::Success, Some(0), &digest)
         .await?;
     let end = resumed.next().await?;
     assert_eq!((end.event.as_str(), end.data.as_str()), ("end", "success"), "{end:?}");
@@ -397,7 +397,11 @@ async fn follow_a_live_log(client: &Client, server: &TestServer) -> Result<()> {
 
     // The page refreshes meanwhile (the step's state shows), without touching the stream.
     let step = server.engine.store.list_steps(job_id).await?.remove(0);
-    server.engine.store.update_step(step.id, "running", None).await?;
+    server
+        .engine
+        .store
+        .update_step(step.id, tandem_core::state::StepState::Running, None)
+        .await?;
     wait_for("the step shown running", WAIT, || async {
         let text = client
             .find(Locator::Css(&format!("{section} table.steps")))
@@ -478,7 +482,7 @@ async fn follow_a_live_log(client: &Client, server: &TestServer) -> Result<()> {
     server
         .engine
         .store
-        .finish_job(job_id, "success", Some(0), &digest)
+        .finish_job(job_id, tandem_core::state::JobState::Success, Some(0), &digest)
         .await?;
     wait_for("the final log", WAIT, || async {
         let live = js(

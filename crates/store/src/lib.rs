@@ -55,7 +55,6 @@ pub use monitor::{MarketHealthRow, ProbeRecord, SeriesPoint, StateCounts};
 pub use processes::{MarketProcessRow, NewMarketProcess, ProcessIdentity};
 pub use releases::{ReleaseArtifact, ReleaseRow};
 pub use rollouts::{ConfigPayload, DeploymentRow, NewDeployment, RolloutRow};
-pub use rollouts::{FINAL as ROLLOUT_FINAL, IN_PROGRESS as ROLLOUT_IN_PROGRESS};
 pub use runs::{ArtifactRow, JobRow, NewJob, RunFilter, RunRow, StepRow};
 pub use secret_key::{KeyError, SecretKey};
 pub use secrets::{SecretRow, SecretValue};
@@ -171,6 +170,16 @@ pub fn now_ms() -> i64 {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
         .unwrap_or(0)
+}
+
+/// A list of states for SQL's `IN (…)`, quoted: `'succeeded', 'halted'`. The texts come from
+/// the state enums of `tandem_core::state`, never from input.
+pub(crate) fn sql_states(states: impl IntoIterator<Item = &'static str>) -> String {
+    states
+        .into_iter()
+        .map(|s| format!("'{s}'"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> String {

@@ -442,7 +442,7 @@ pub async fn promote_rollout(
     body: axum::body::Bytes,
 ) -> ApiResult<Json<RolloutRow>> {
     let req = wave_request(&body)?;
-    if state.engine.store.get_rollout(id).await?.state == "paused" {
+    if state.engine.store.get_rollout(id).await?.state == tandem_core::state::RolloutState::Paused {
         return Ok(Json(state.engine.resume_rollout(id, &auth.0.name).await?));
     }
     Ok(Json(

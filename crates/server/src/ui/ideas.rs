@@ -29,7 +29,7 @@ pub async fn list(auth: PageAuth<Viewer>, State(state): State<AppState>) -> Page
                             tr {
                                 td { code { (d.idea.key) } }
                                 td { (d.idea.title) }
-                                td { (badge(&d.state)) }
+                                td { (badge(d.state.as_str())) }
                                 td.muted { @if targets.is_empty() { "all markets" } @else { (targets.join(", ")) } }
                                 td {
                                     @for m in &d.live_in { span.chip { (m) } " " }
