@@ -13,6 +13,7 @@ use std::process::{Command, ExitCode};
 use std::time::{Duration, Instant};
 use tandem_core::pipeline::parse_service_spec;
 use tandem_core::platform::{ConfigLayers, Platform, Service, Triggers};
+use tandem_core::state::{JobState, RunState};
 use tandem_engine::{Engine, EngineSettings};
 use tandem_store::Store;
 
@@ -95,7 +96,7 @@ pub async fn run(args: LocalRunArgs) -> Result<ExitCode> {
     let mut drawn: Option<Instant> = None;
     let run = loop {
         let run = engine.get_run(run.id).await?;
-        let over = !matches!(run.state.as_str(), "queued" | "running");
+        let over = !run.state.is_in_progress();
         if over || drawn.is_none_or(|at| at.elapsed() >= REFRESH) {
             view.update(&engine.list_jobs(run.id).await?);
             drawn = Some(Instant::now());
@@ -107,7 +108,7 @@ pub async fn run(args: LocalRunArgs) -> Result<ExitCode> {
     };
     view.finish();
     for job in engine.list_jobs(run.id).await? {
-        if (args.logs || job.state == "failed")
+        if (args.logs || job.state == JobState::Failed)
             && let Some(digest) = &job.log_digest
             && let Ok(bytes) = engine.read_log(digest, 0, usize::MAX).await
         {
@@ -117,7 +118,7 @@ pub async fn run(args: LocalRunArgs) -> Result<ExitCode> {
     }
     engine.shutdown().await;
     let took = started.elapsed().as_secs_f64();
-    if run.state == "success" {
+    if run.state == RunState::Success {
         eprintln!("Pipeline passed in {took:.1}s");
         Ok(ExitCode::SUCCESS)
     } else {
@@ -193,7 +194,7 @@ fn git(dir: &Path, args: &[&str]) -> Result<String> {
 struct JobView {
     multi: Option<MultiProgress>,
     bars: HashMap<i64, ProgressBar>,
-    shown: HashMap<i64, String>,
+    shown: HashMap<i64, JobState>,
 }
 
 impl JobView {
@@ -211,7 +212,7 @@ impl JobView {
             if self.shown.get(&job.id) == Some(&job.state) {
                 continue;
             }
-            self.shown.insert(job.id, job.state.clone());
+            self.shown.insert(job.id, job.state);
             let needs: Vec<String> = serde_json::from_str(&job.needs).unwrap_or_default();
             let label = if needs.is_empty() {
                 job.name.clone()
@@ -222,12 +223,12 @@ impl JobView {
                 (Some(a), Some(b)) => format!(" in {:.1}s", (b - a) as f64 / 1000.0),
                 _ => String::new(),
             };
-            let mark = match job.state.as_str() {
-                "success" => "✓",
-                "failed" => "✗",
-                "running" => "▶",
-                "skipped" | "cancelled" => "–",
-                _ => "·",
+            let mark = match job.state {
+                JobState::Success => "✓",
+                JobState::Failed => "✗",
+                JobState::Running => "▶",
+                JobState::Skipped | JobState::Cancelled => "–",
+                JobState::Pending | JobState::Interrupted => "·",
             };
             let line = format!("{mark} {label}: {}{took}", job.state);
             match &self.multi {
@@ -241,7 +242,7 @@ impl JobView {
                         b.enable_steady_tick(Duration::from_millis(100));
                         b
                     });
-                    if job.state == "running" || job.state == "pending" {
+                    if job.state.is_in_progress() {
                         bar.set_message(line);
                     } else {
                         bar.finish_with_message(line);

@@ -19,5 +19,6 @@ pub mod role;
 pub mod rollout;
 pub mod schedule;
 pub mod sso;
+pub mod state;
 
 pub use error::{SpecError, SpecErrors};

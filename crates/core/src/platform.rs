@@ -9,6 +9,7 @@ use crate::policy::changes::ChangePolicy;
 use crate::policy::check::{Known, RawApproval, RawFreeze, RawNotification};
 use crate::policy::{Approval, Event, Freeze, FreezeHit, Notification, time_zone};
 use crate::sso::{RawSso, Sso, check_sso};
+pub use crate::state::LaunchState;
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use serde::{Deserialize, Serialize};
@@ -19,25 +20,6 @@ use std::collections::{BTreeMap, HashMap};
 /// (say, every whole day by two weekly freezes) must not loop forever. Weekends, holidays and
 /// ranges chained end to end need a handful.
 const MAX_FREEZE_HOPS: usize = 1000;
-
-/// Where a market stands in its launch.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum LaunchState {
-    Planned,
-    Launching,
-    Live,
-}
-
-impl LaunchState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            LaunchState::Planned => "planned",
-            LaunchState::Launching => "launching",
-            LaunchState::Live => "live",
-        }
-    }
-}
 
 /// A deployment target, usually a country.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -17,8 +17,9 @@ use tandem_core::platform::{ConfigLayers, LaunchState, Platform};
 use tandem_core::policy::changes::{Author, ChangeRule, Review, ReviewState};
 use tandem_core::role::Role;
 use tandem_core::rollout::plan_waves;
+use tandem_core::state::{ChangeState, RolloutState};
 use tandem_store::{
-    ChangeReviewRow, ChangeRevisionRow, ChangeRow, ConfigCargo, ConfigVersionRow, NewChange, NewConfigVersion,
+    ChangeReviewRow, ChangeRevisionRow, ChangeRow, ConfigPayload, ConfigVersionRow, NewChange, NewConfigVersion,
     RolloutRow, StoreError,
 };
 
@@ -335,8 +336,8 @@ impl Engine {
             .store
             .set_change_state(
                 id,
-                &["open", "rejected"],
-                "withdrawn",
+                &ChangeState::sources(ChangeState::Withdrawn),
+                ChangeState::Withdrawn,
                 Some(&format!("withdrawn by {by}")),
                 None,
                 None,
@@ -354,7 +355,7 @@ impl Engine {
     /// Where an open change stands; approved → applied, rejected → rejected.
     async fn settle_change(self: &Arc<Self>, id: i64) -> Result<ChangeRow> {
         let change = self.store.get_change(id).await?;
-        if change.state != "open" {
+        if change.state != ChangeState::Open {
             return Ok(change);
         }
         let state = self.review_state(&change).await?;
@@ -364,8 +365,8 @@ impl Engine {
                 self.store
                     .set_change_state(
                         id,
-                        &["open"],
-                        "rejected",
+                        &[ChangeState::Open],
+                        ChangeState::Rejected,
                         Some(&format!("rejected by {by}")),
                         None,
                         None,
@@ -409,7 +410,7 @@ impl Engine {
         // Claimed first, so that two approvals landing together apply it once.
         let claimed = self
             .store
-            .set_change_state(change.id, &["open"], "applying", None, None, None)
+            .set_change_state(change.id, &[ChangeState::Open], ChangeState::Applying, None, None, None)
             .await?;
         let outcome = match claimed.kind.as_str() {
             "config" => self.apply_config_change(&claimed).await,
@@ -420,7 +421,14 @@ impl Engine {
             Err(e) => {
                 let reason = format!("{e:#}");
                 self.store
-                    .set_change_state(change.id, &["applying"], "failed", Some(&reason), None, None)
+                    .set_change_state(
+                        change.id,
+                        &[ChangeState::Applying],
+                        ChangeState::Failed,
+                        Some(&reason),
+                        None,
+                        None,
+                    )
                     .await?;
                 Err(e)
             }
@@ -436,8 +444,8 @@ impl Engine {
             .store
             .set_change_state(
                 change.id,
-                &["applying"],
-                "done",
+                &[ChangeState::Applying],
+                ChangeState::Done,
                 Some(&format!("flags version {} in force", row.version)),
                 Some(row.version),
                 None,
@@ -468,11 +476,11 @@ impl Engine {
             .await?;
         let (state, result) = match &rollout {
             Some(r) => (
-                "applied",
+                ChangeState::Applied,
                 format!("config v{} rolling out (rollout {})", version.version, r.id),
             ),
             None => (
-                "done",
+                ChangeState::Done,
                 format!("config v{} in force: nothing runs yet", version.version),
             ),
         };
@@ -480,7 +488,7 @@ impl Engine {
             .store
             .set_change_state(
                 change.id,
-                &["applying"],
+                &[ChangeState::Applying],
                 state,
                 Some(&result),
                 Some(version.version),
@@ -511,12 +519,12 @@ impl Engine {
             return Ok(None);
         };
         let plan = plan_waves(&platform);
-        let cargo = ConfigCargo { version, change_id };
+        let payload = ConfigPayload { version, change_id };
         let row = self
             .store
-            .insert_rollout_of(service, any.release_id, &plan, by, true, Some(cargo))
+            .insert_rollout_of(service, any.release_id, &plan, by, true, Some(payload))
             .await?;
-        if row.state != "queued" {
+        if row.state != RolloutState::Queued {
             self.spawn_rollout(row.id);
         }
         self.notify();
@@ -771,7 +779,15 @@ impl Engine {
         let spec = release.service_spec()?;
         let artifacts = self.prepare_release(&release).await?;
         let outcome = self
-            .deploy_market_with(rollout_id, "config", &release, &spec, &artifacts, market, Some(version))
+            .deploy_market_with(
+                rollout_id,
+                tandem_core::state::DeploymentKind::Config,
+                &release,
+                &spec,
+                &artifacts,
+                market,
+                Some(version),
+            )
             .await;
         Ok(outcome)
     }

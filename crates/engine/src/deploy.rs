@@ -16,6 +16,7 @@ use tandem_core::gates::{Baseline, MetricGates, SCRAPE_ACCEPT, Scrape, Window, j
 use tandem_core::pipeline::ServiceSpec;
 use tandem_core::policy::Event;
 use tandem_core::rollout::{ProbeTally, ProbeVerdict};
+use tandem_core::state::DeploymentKind;
 use tandem_store::{DeploymentRow, NewDeployment, NewGateResult, ReleaseRow};
 
 /// Time between two probes of a starting market: short, since the demo's 25 markets wait on it.
@@ -85,7 +86,7 @@ impl Engine {
     pub(crate) async fn deploy_market(
         self: &Arc<Self>,
         rollout_id: Option<i64>,
-        kind: &str,
+        kind: DeploymentKind,
         release: &ReleaseRow,
         spec: &ServiceSpec,
         artifacts: &HashMap<String, String>,
@@ -101,7 +102,7 @@ impl Engine {
     pub(crate) async fn deploy_market_with(
         self: &Arc<Self>,
         rollout_id: Option<i64>,
-        kind: &str,
+        kind: DeploymentKind,
         release: &ReleaseRow,
         spec: &ServiceSpec,
         artifacts: &HashMap<String, String>,
@@ -133,7 +134,11 @@ impl Engine {
             }
         };
         self.notify();
-        let action = if kind == "rollback" { "rollback" } else { "deploy" };
+        let action = if kind == DeploymentKind::Rollback {
+            "rollback"
+        } else {
+            "deploy"
+        };
         let result = self
             .start_and_judge(
                 release,
@@ -153,10 +158,10 @@ impl Engine {
                 driver.promote(self, &release.service, market, instance).await;
                 match self.store.mark_deployment_live(deployment.id, &url, pid).await {
                     Ok(()) => {
-                        if let (Some(version), "config") = (config_version, kind) {
+                        if let (Some(version), DeploymentKind::Config) = (config_version, kind) {
                             self.announce_config(&release.service, market, version);
                         }
-                        if kind == "release" {
+                        if kind == DeploymentKind::Release {
                             self.record_deployment_commits(deployment.clone());
                         }
                         MarketOutcome::new(market, true, "healthy".into(), gate_time)
@@ -187,8 +192,8 @@ impl Engine {
         if let Err(e) = self.store.mark_deployment_failed(deployment.id, reason).await {
             tracing::error!(deployment = deployment.id, error = %e, "cannot record a failed deployment");
         }
-        let what = match (deployment.kind.as_str(), deployment.config_version) {
-            ("config", Some(v)) => format!("config v{v} (on {})", release.version),
+        let what = match (deployment.kind, deployment.config_version) {
+            (DeploymentKind::Config, Some(v)) => format!("config v{v} (on {})", release.version),
             _ => release.version.clone(),
         };
         let title = format!("{} {what} failed its gate in {market}: {reason}", release.service);
@@ -231,7 +236,7 @@ impl Engine {
             let artifacts = self.prepare_release(&previous).await?;
             let outcome = Box::pin(self.deploy_market(
                 deployment.rollout_id,
-                "rollback",
+                DeploymentKind::Rollback,
                 &previous,
                 &previous_spec,
                 &artifacts,

@@ -135,7 +135,7 @@ impl Engine {
                     .list_deployments_of_market(&d.service, &d.market)
                     .await?
                     .into_iter()
-                    .rfind(|p| p.id < did && matches!(p.state.as_str(), "live" | "superseded"))
+                    .rfind(|p| p.id < did && p.state.went_live())
                     .and_then(|p| p.config_version);
                 if let (Some(old), Some(new)) = (before, d.config_version)
                     && old != new
@@ -243,7 +243,7 @@ mod tests {
             market: "nl".into(),
             deployment_id: Some(17),
             title: "iDEAL payments time out".into(),
-            state: "resolved".into(),
+            state: tandem_core::state::IncidentState::Resolved,
             opened_at: 1_000,
             resolved_at: Some(1_000 + 20 * 60_000),
             source: "person".into(),

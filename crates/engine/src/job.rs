@@ -20,6 +20,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 use tandem_core::pipeline::expr::{Facts, parse_condition};
+use tandem_core::state::{JobState, StepState};
 use tandem_store::{RunRow, StepRow, now_ms};
 use tokio::sync::{OnceCell, mpsc};
 use tokio::time::Instant;
@@ -195,12 +196,12 @@ impl Progress {
     }
 
     /// A step's new state, stamped now: started when it starts running, finished otherwise.
-    fn step(&self, row: &mut StepRow, state: &str, exit_code: Option<i64>) {
+    fn step(&self, row: &mut StepRow, state: StepState, exit_code: Option<i64>) {
         let now = now_ms();
-        row.state = state.to_string();
+        row.state = state;
         row.exit_code = exit_code;
         row.started_at = row.started_at.or(Some(now));
-        row.finished_at = (state != "running").then_some(now);
+        row.finished_at = (state != StepState::Running).then_some(now);
         self.record(Change::Step(row.clone()));
     }
 
@@ -248,11 +249,11 @@ impl Engine {
             }
         };
         let state = if passed {
-            "success"
+            JobState::Success
         } else if ctx.stop.is_cancelled() {
-            "cancelled"
+            JobState::Cancelled
         } else {
-            "failed"
+            JobState::Failed
         };
         self.store
             .finish_job_with_log(job_id, state, exit_code, &packed, left.started_at, &left.steps)
@@ -359,10 +360,10 @@ impl Engine {
                 None => ok,
             };
             if !runs || stop.is_cancelled() {
-                progress.step(row, "skipped", None);
+                progress.step(row, StepState::Skipped, None);
                 continue;
             }
-            progress.step(row, "running", None);
+            progress.step(row, StepState::Running, None);
             log.note(&format!("▶ {}\n$ {}", row.name, step.run.trim_end())).await?;
             let mut step_env = env.clone();
             step_env.extend(step.env.clone());
@@ -379,9 +380,9 @@ impl Engine {
             };
             let end = self.executor.run_step(request, log, stop, deadline).await?;
             let state = match end {
-                e if e.ok() => "success",
-                StepEnd::Cancelled => "cancelled",
-                _ => "failed",
+                e if e.ok() => StepState::Success,
+                StepEnd::Cancelled => StepState::Cancelled,
+                _ => StepState::Failed,
             };
             progress.step(row, state, end.code());
             if !end.ok() {

@@ -372,14 +372,14 @@ impl Engine {
     /// not pass there.
     pub async fn rerun_failed(self: &Arc<Self>, run_id: i64) -> Result<RunRow> {
         let original = self.store.get_run(run_id).await?;
-        if matches!(original.state.as_str(), "queued" | "running") {
+        if original.state.is_in_progress() {
             return Err(tandem_store::StoreError::Conflict(format!(
                 "run {run_id} is still {}: wait for it to end",
                 original.state
             ))
             .into());
         }
-        if original.state == "success" {
+        if original.state == tandem_core::state::RunState::Success {
             return Err(
                 tandem_store::StoreError::Conflict(format!("run {run_id} passed: there is nothing to re-run")).into(),
             );
@@ -407,7 +407,7 @@ impl Engine {
     ) -> Result<RolloutRow> {
         let rollout = self.create_rollout(release_id, created_by, queue).await?;
         self.notify();
-        if rollout.state != "queued" {
+        if rollout.state != tandem_core::state::RolloutState::Queued {
             self.spawn_rollout(rollout.id);
         }
         Ok(rollout)

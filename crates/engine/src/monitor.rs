@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 use tandem_core::gates::{SCRAPE_ACCEPT, Scrape, Window, judge_all};
 use tandem_core::monitor::{Health, Transition};
 use tandem_core::pipeline::{Driver, ServiceSpec};
+use tandem_core::state::HealthState;
 use tandem_store::{DeploymentRow, NewIncident, ProbeRecord, now_ms};
 use tokio::task::JoinSet;
 
@@ -390,11 +391,11 @@ impl Engine {
                 error: p.error.clone(),
                 failures_in_a_row: w.health.failures_in_a_row,
                 state: if w.health.incident_open {
-                    "down"
+                    HealthState::Down
                 } else if p.ok {
-                    "up"
+                    HealthState::Up
                 } else {
-                    "failing"
+                    HealthState::Failing
                 },
                 transition: event,
                 incident_id: w.incident_id,

@@ -17,6 +17,7 @@ use std::sync::Arc;
 use tandem_core::pipeline::expr::{Facts, parse_condition};
 use tandem_core::pipeline::matrix::{combinations, instance_name};
 use tandem_core::pipeline::{JobSpec, ServiceSpec, parse_service_spec};
+use tandem_core::state::{JobState, RunState};
 use tandem_store::{NewJob, RunRow, StepRow};
 use tokio_util::sync::CancellationToken;
 
@@ -75,16 +76,22 @@ impl Engine {
         self.running_runs.lock().await.remove(&run_id);
         let store = &self.store;
         let result = match outcome {
-            Ok(_) if stop.is_cancelled() => store.finish_run(run_id, "cancelled", Some("cancelled by hand")).await,
-            Ok(None) => store.finish_run(run_id, "success", None).await,
+            Ok(_) if stop.is_cancelled() => {
+                store
+                    .finish_run(run_id, RunState::Cancelled, Some("cancelled by hand"))
+                    .await
+            }
+            Ok(None) => store.finish_run(run_id, RunState::Success, None).await,
             Ok(Some(failed)) => {
                 store
-                    .finish_run(run_id, "failed", Some(&format!("job `{failed}` failed")))
+                    .finish_run(run_id, RunState::Failed, Some(&format!("job `{failed}` failed")))
                     .await
             }
             Err(e) => {
                 tracing::warn!(run_id, error = %format!("{e:#}"), "run failed");
-                store.finish_run(run_id, "failed", Some(&format!("{e:#}"))).await
+                store
+                    .finish_run(run_id, RunState::Failed, Some(&format!("{e:#}")))
+                    .await
             }
         };
         if let Err(e) = result {
@@ -101,7 +108,7 @@ impl Engine {
                 token.cancel();
                 Ok(())
             }
-            None if matches!(run.state.as_str(), "queued" | "running") => Err(tandem_store::StoreError::Conflict(format!(
+            None if run.state.is_in_progress() => Err(tandem_store::StoreError::Conflict(format!(
                 "run {run_id} is marked {} but no worker of this server holds it (a previous server stopped during it); \
                  it will be marked interrupted at the next start",
                 run.state
@@ -190,7 +197,7 @@ impl Engine {
                 };
                 if !runs || job_stop.is_cancelled() {
                     slots[i] = Slot::Skipped;
-                    self.store.update_job_state(rows[i].id, "skipped").await?;
+                    self.store.update_job_state(rows[i].id, JobState::Skipped).await?;
                     continue;
                 }
                 if let Some(old) = reused.get(&planned[i].name) {
@@ -216,7 +223,7 @@ impl Engine {
                 Ok(JobOutcome { passed, .. }) => passed,
                 Err(e) => {
                     tracing::warn!(run_id, job = %planned[i].name, error = %format!("{e:#}"), "job could not run");
-                    let _ = self.store.finish_job(rows[i].id, "failed", None, "").await;
+                    let _ = self.store.finish_job(rows[i].id, JobState::Failed, None, "").await;
                     false
                 }
             };
@@ -281,7 +288,7 @@ impl Engine {
             .list_jobs(original)
             .await?
             .into_iter()
-            .filter(|j| j.state == "success")
+            .filter(|j| j.state == JobState::Success)
             .map(|j| (j.name.clone(), j))
             .collect())
     }

@@ -115,7 +115,14 @@ impl Engine {
         let artifacts = self.prepare_release(&release).await?;
         let started = tandem_store::now_ms();
         let outcome = self
-            .deploy_market(None, "rollback", &release, &spec, &artifacts, market)
+            .deploy_market(
+                None,
+                tandem_core::state::DeploymentKind::Rollback,
+                &release,
+                &spec,
+                &artifacts,
+                market,
+            )
             .await;
         let rolled_back = RollbackOutcome {
             market: market.to_string(),

@@ -17,6 +17,7 @@ use tandem_core::platform::Platform;
 use tandem_core::policy::Event;
 use tandem_core::role::Role;
 use tandem_core::rollout::plan_waves;
+use tandem_core::state::{ChangeState, DeploymentKind, RolloutState};
 use tandem_store::{NewDecision, ReleaseRow, RolloutRow, StoreError};
 
 /// How often a waiting rollout (paused, awaiting approval, frozen) looks for a change.
@@ -47,8 +48,8 @@ impl WaveApproval {
     }
 }
 
-/// What a rollout carries to each market.
-enum Cargo {
+/// What a rollout carries to each market: a release or a config version.
+enum RolloutPayload {
     /// A release: its spec and its artifacts' paths.
     Release(Box<tandem_core::pipeline::ServiceSpec>, HashMap<String, String>),
     /// A config version: each market redeploys the release it runs with it.
@@ -90,7 +91,7 @@ impl Engine {
                 .unwrap_or(0);
             if let Err(e) = self
                 .store
-                .update_rollout(rollout_id, "failed", wave, Some(&format!("{e:#}")))
+                .update_rollout(rollout_id, RolloutState::Failed, wave, Some(&format!("{e:#}")))
                 .await
             {
                 tracing::error!(rollout_id, error = %e, "cannot record a rollout's failure");
@@ -122,13 +123,13 @@ impl Engine {
         let (Some(change), Some(version)) = (r.change_id, r.config_version) else {
             return;
         };
-        let (state, result) = match r.state.as_str() {
-            "succeeded" => (
-                "done",
+        let (state, result) = match r.state {
+            RolloutState::Succeeded => (
+                ChangeState::Done,
                 format!("config v{version} reached every market (rollout {})", r.id),
             ),
-            "halted" | "failed" | "aborted" => (
-                "failed",
+            RolloutState::Halted | RolloutState::Failed | RolloutState::Aborted => (
+                ChangeState::Failed,
                 format!(
                     "rollout {} of config v{version} {}: {}",
                     r.id,
@@ -140,7 +141,7 @@ impl Engine {
         };
         if let Err(e) = self
             .store
-            .set_change_state(change, &["applied"], state, Some(&result), None, None)
+            .set_change_state(change, &[ChangeState::Applied], state, Some(&result), None, None)
             .await
         {
             tracing::warn!(change, error = %e, "cannot record what a change request came to");
@@ -155,12 +156,12 @@ impl Engine {
                 Err(_) => format!("release {}", r.release_id),
             },
         };
-        let (event, text) = match r.state.as_str() {
-            "succeeded" => (
+        let (event, text) = match r.state {
+            RolloutState::Succeeded => (
                 Event::RolloutSucceeded,
                 format!("Rollout {} of {} {version} reached every market", r.id, r.service),
             ),
-            "halted" | "failed" => (
+            RolloutState::Halted | RolloutState::Failed => (
                 Event::RolloutHalted,
                 format!(
                     "Rollout {} of {} {version} {}: {}",
@@ -181,12 +182,12 @@ impl Engine {
     async fn try_execute_rollout(self: &Arc<Self>, rollout_id: i64) -> Result<()> {
         let rollout = self.store.get_rollout(rollout_id).await?;
         let release = self.store.get_release(rollout.release_id).await?;
-        let cargo = match (rollout.kind.as_str(), rollout.config_version) {
-            ("config", Some(version)) => Cargo::Config(version),
+        let payload = match (rollout.kind.as_str(), rollout.config_version) {
+            ("config", Some(version)) => RolloutPayload::Config(version),
             ("config", None) => bail!("config rollout {rollout_id} names no config version"),
-            _ => Cargo::Release(Box::new(release.service_spec()?), self.prepare_release(&release).await?),
+            _ => RolloutPayload::Release(Box::new(release.service_spec()?), self.prepare_release(&release).await?),
         };
-        let cargo = Arc::new(cargo);
+        let payload = Arc::new(payload);
         let waves = rollout.waves()?;
         let started = Instant::now();
         let mut probe_total = Duration::ZERO;
@@ -201,8 +202,8 @@ impl Engine {
             let mut set = tokio::task::JoinSet::new();
             // A market already on this release or config version (a rollout resumed after a
             // restart) is done.
-            let done: HashSet<String> = match cargo.as_ref() {
-                Cargo::Release(..) => self
+            let done: HashSet<String> = match payload.as_ref() {
+                RolloutPayload::Release(..) => self
                     .store
                     .list_live_deployments()
                     .await?
@@ -210,7 +211,7 @@ impl Engine {
                     .filter(|d| d.release_id == release.id && d.service == release.service)
                     .map(|d| d.market)
                     .collect(),
-                Cargo::Config(version) => self
+                RolloutPayload::Config(version) => self
                     .store
                     .market_config_versions(&release.service)
                     .await?
@@ -220,23 +221,30 @@ impl Engine {
                     .collect(),
             };
             for market in markets.iter().filter(|m| !done.contains(*m)) {
-                let (engine, limit, release, cargo, market) = (
+                let (engine, limit, release, payload, market) = (
                     self.clone(),
                     limit.clone(),
                     release.clone(),
-                    cargo.clone(),
+                    payload.clone(),
                     market.clone(),
                 );
                 set.spawn(async move {
                     let _permit = limit.acquire_owned().await;
                     match engine.wait_for_market(rollout_id, &market).await {
-                        Ok(None) => match cargo.as_ref() {
-                            Cargo::Release(spec, artifacts) => {
+                        Ok(None) => match payload.as_ref() {
+                            RolloutPayload::Release(spec, artifacts) => {
                                 engine
-                                    .deploy_market(Some(rollout_id), "release", &release, spec, artifacts, &market)
+                                    .deploy_market(
+                                        Some(rollout_id),
+                                        DeploymentKind::Release,
+                                        &release,
+                                        spec,
+                                        artifacts,
+                                        &market,
+                                    )
                                     .await
                             }
-                            Cargo::Config(version) => engine
+                            RolloutPayload::Config(version) => engine
                                 .move_market_config(
                                     Some(rollout_id),
                                     &release.service,
@@ -266,19 +274,21 @@ impl Engine {
             if !failed.is_empty() {
                 failed.sort();
                 let reason = format!("wave `{name}` failed its gate in {}", failed.join("; "));
-                if self.store.get_rollout(rollout_id).await?.state != "aborted" {
+                if self.store.get_rollout(rollout_id).await?.state != RolloutState::Aborted {
                     self.store
-                        .update_rollout(rollout_id, "halted", index as i64, Some(&reason))
+                        .update_rollout(rollout_id, RolloutState::Halted, index as i64, Some(&reason))
                         .await?;
                 }
                 return Ok(());
             }
         }
         let last = waves.len().saturating_sub(1) as i64;
-        if self.store.get_rollout(rollout_id).await?.state == "aborted" {
+        if self.store.get_rollout(rollout_id).await?.state == RolloutState::Aborted {
             return Ok(());
         }
-        self.store.update_rollout(rollout_id, "succeeded", last, None).await?;
+        self.store
+            .update_rollout(rollout_id, RolloutState::Succeeded, last, None)
+            .await?;
         tracing::info!(
             rollout_id,
             elapsed_ms = started.elapsed().as_millis() as u64,
@@ -306,13 +316,13 @@ impl Engine {
         let mut announced = false;
         loop {
             let r = self.store.get_rollout(rollout_id).await?;
-            match r.state.as_str() {
-                "aborted" => return Ok(false),
-                "paused" => {
+            match r.state {
+                RolloutState::Aborted => return Ok(false),
+                RolloutState::Paused => {
                     tokio::time::sleep(WAIT_POLL).await;
                     continue;
                 }
-                "pending" | "running" | "awaiting-approval" => {}
+                RolloutState::Pending | RolloutState::Running | RolloutState::AwaitingApproval => {}
                 other => bail!("rollout {rollout_id} is {other}: it cannot start wave {index}"),
             }
             let approved = match &approval {
@@ -324,13 +334,21 @@ impl Engine {
                     .iter()
                     .any(|d| d.wave == wave && matches!(d.kind.as_str(), "approve" | "promote")),
             };
-            let to = if approved { "running" } else { "awaiting-approval" };
+            let to = if approved {
+                RolloutState::Running
+            } else {
+                RolloutState::AwaitingApproval
+            };
             if r.state != to || r.current_wave != wave {
                 match self
                     .store
                     .set_rollout_state(
                         rollout_id,
-                        &["pending", "running", "awaiting-approval"],
+                        &[
+                            RolloutState::Pending,
+                            RolloutState::Running,
+                            RolloutState::AwaitingApproval,
+                        ],
                         to,
                         "engine",
                         Some(wave),
@@ -348,7 +366,7 @@ impl Engine {
             }
             if let Some(a) = &approval
                 && !announced
-                && r.state != "awaiting-approval"
+                && r.state != RolloutState::AwaitingApproval
             {
                 let text = format!(
                     "Rollout {rollout_id} of {} waits for an approval ({} or above) to start wave `{}`",
@@ -375,7 +393,7 @@ impl Engine {
         let mut told = false;
         loop {
             let r = self.store.get_rollout(rollout_id).await?;
-            if r.state == "aborted" {
+            if r.state == RolloutState::Aborted {
                 return Ok(Some("the rollout was aborted before this market".into()));
             }
             let decisions = self.store.list_decisions(rollout_id).await?;
@@ -434,7 +452,13 @@ impl Engine {
     pub async fn pause_rollout(&self, id: i64, by: &str) -> Result<RolloutRow> {
         let row = self
             .store
-            .set_rollout_state(id, &["pending", "running", "awaiting-approval"], "paused", by, None)
+            .set_rollout_state(
+                id,
+                &RolloutState::sources(RolloutState::Paused),
+                RolloutState::Paused,
+                by,
+                None,
+            )
             .await?;
         self.notify();
         Ok(row)
@@ -444,7 +468,7 @@ impl Engine {
     pub async fn resume_rollout(&self, id: i64, by: &str) -> Result<RolloutRow> {
         let row = self
             .store
-            .set_rollout_state(id, &["paused"], "running", by, None)
+            .set_rollout_state(id, &[RolloutState::Paused], RolloutState::Running, by, None)
             .await?;
         self.notify();
         Ok(row)
@@ -456,8 +480,8 @@ impl Engine {
             .store
             .set_rollout_state(
                 id,
-                &["queued", "pending", "running", "awaiting-approval", "paused"],
-                "aborted",
+                &RolloutState::sources(RolloutState::Aborted),
+                RolloutState::Aborted,
                 by,
                 None,
             )
@@ -492,7 +516,7 @@ impl Engine {
                 .map(|i| i as i64)
                 .ok_or_else(|| StoreError::not_found(format!("wave `{name}` in rollout {id}")))?,
         };
-        if r.state != "awaiting-approval" {
+        if r.state != RolloutState::AwaitingApproval {
             return Err(StoreError::Conflict(format!(
                 "rollout {id} is {}: it waits for no approval, so there is nothing to approve",
                 r.state
@@ -550,7 +574,7 @@ impl Engine {
     /// rollout needs, or resumes a paused one.
     pub async fn promote_rollout(&self, id: i64, by: &str) -> Result<RolloutRow> {
         let r = self.store.get_rollout(id).await?;
-        if r.state == "paused" {
+        if r.state == RolloutState::Paused {
             return self.resume_rollout(id, by).await;
         }
         let wave = self.wave_awaiting(id, None).await?;
@@ -573,7 +597,7 @@ impl Engine {
             .list_deployments(Some(id))
             .await?
             .into_iter()
-            .find(|d| d.market == market && d.kind == "release")
+            .find(|d| d.market == market && d.kind == DeploymentKind::Release)
         {
             return Err(StoreError::Conflict(format!(
                 "{market} was already deployed by rollout {id} (deployment {}, {}): it cannot be skipped",

@@ -4,6 +4,7 @@
 use crate::error::ApiResult;
 use serde::Serialize;
 use std::collections::HashMap;
+use tandem_core::state::{DeploymentKind, DeploymentState, RolloutState};
 use tandem_engine::Engine;
 use tandem_store::{
     ArtifactRow, CommitRow, DeploymentRow, IdeaRow, JobRow, MarketDeployments, MarketRow, ReleaseRow, RolloutRow,
@@ -47,7 +48,7 @@ pub async fn market_matrix(engine: &Engine) -> ApiResult<Vec<MarketStatus>> {
         .list_market_health()
         .await?
         .into_iter()
-        .map(|h| ((h.service, h.market), h.state))
+        .map(|h| ((h.service, h.market), h.state.to_string()))
         .collect();
     let shown: Vec<i64> = deployments
         .values()
@@ -64,13 +65,17 @@ pub async fn market_matrix(engine: &Engine) -> ApiResult<Vec<MarketStatus>> {
             let mine = deployments.get(&(s.name.clone(), market.id.clone())).unwrap_or(&none);
             let live = mine.live.as_ref();
             let in_flight = mine.in_flight.as_ref();
-            let last_failure = mine.latest.as_ref().filter(|d| d.state == "failed").map(|d| {
-                let version = releases.get(&d.release_id).map_or("?", String::as_str);
-                format!(
-                    "{version} failed: {}",
-                    d.reason.as_deref().unwrap_or("no reason recorded")
-                )
-            });
+            let last_failure = mine
+                .latest
+                .as_ref()
+                .filter(|d| d.state == DeploymentState::Failed)
+                .map(|d| {
+                    let version = releases.get(&d.release_id).map_or("?", String::as_str);
+                    format!(
+                        "{version} failed: {}",
+                        d.reason.as_deref().unwrap_or("no reason recorded")
+                    )
+                });
             let verdict = monitored.get(&(s.name.clone(), market.id.clone())).map(String::as_str);
             let health = match (live, verdict) {
                 // The monitor's last probe, when it has one; else whether the process runs.
@@ -174,7 +179,10 @@ pub async fn rollout_detail(engine: &Engine, id: i64) -> ApiResult<RolloutDetail
     let gates = engine.list_rollout_gates(id).await?;
     let decisions = engine.list_decisions(id).await?;
     // Once a rollout stopped, markets it never reached will not be deployed by it.
-    let unreached = if matches!(rollout.state.as_str(), "halted" | "failed" | "aborted") {
+    let unreached = if matches!(
+        rollout.state,
+        RolloutState::Halted | RolloutState::Failed | RolloutState::Aborted
+    ) {
         "not reached"
     } else {
         "waiting"
@@ -187,11 +195,11 @@ pub async fn rollout_detail(engine: &Engine, id: i64) -> ApiResult<RolloutDetail
                 // The rollout's own deployment there (a rollback after a failed gate follows it).
                 let d = deployments
                     .iter()
-                    .rfind(|d| d.market == m && d.kind == "release")
+                    .rfind(|d| d.market == m && d.kind == DeploymentKind::Release)
                     .cloned();
                 let skipped = decisions.iter().any(|x| x.kind == "skip" && x.market == m);
                 let state = match &d {
-                    Some(d) => d.state.clone(),
+                    Some(d) => d.state.to_string(),
                     None if skipped => "skipped".to_string(),
                     None => unreached.to_string(),
                 };
@@ -226,7 +234,7 @@ pub async fn rollout_detail(engine: &Engine, id: i64) -> ApiResult<RolloutDetail
             markets,
         });
     }
-    let approval_role = if rollout.state == "awaiting-approval" {
+    let approval_role = if rollout.state == RolloutState::AwaitingApproval {
         // Operators approve unless the platform file names another role.
         Some(
             engine

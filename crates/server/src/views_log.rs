@@ -94,7 +94,7 @@ pub async fn job_log_tail(engine: &Engine, run_id: i64, job: &str, max: usize) -
     };
     let start = size.saturating_sub(max as u64);
     let mut bytes = read_job_log(engine, &row, start, max).await?;
-    let growing = stored.is_none() && matches!(row.state.as_str(), "pending" | "running");
+    let growing = stored.is_none() && row.state.is_in_progress();
     bytes.truncate(LogHtml::default().ready_len(&bytes, growing, false));
     let end = start + bytes.len() as u64;
     let mut text = String::from_utf8_lossy(&bytes).into_owned();

@@ -15,7 +15,8 @@ pub struct MarketRow {
     pub locale: String,
     pub timezone: String,
     /// planned, launching or live.
-    pub state: String,
+    #[sqlx(try_from = "String")]
+    pub state: LaunchState,
     pub position: i64,
 }
 
@@ -145,11 +146,7 @@ impl Store {
             .await?
             .into_iter()
             .map(|m| Market {
-                state: match m.state.as_str() {
-                    "planned" => LaunchState::Planned,
-                    "launching" => LaunchState::Launching,
-                    _ => LaunchState::Live,
-                },
+                state: m.state,
                 id: m.id,
                 name: m.name,
                 region: m.region,

@@ -3,11 +3,12 @@
 
 use crate::counters::{Counter, take_next};
 use crate::events::append_event;
-use crate::{Result, Store, StoreError, from_json, now_ms, to_json};
+use crate::{Result, Store, StoreError, from_json, now_ms, sql_states, to_json};
 use serde::Serialize;
 use sqlx::FromRow;
 use std::collections::BTreeMap;
 use tandem_core::platform::ConfigLayers;
+use tandem_core::state::ChangeState;
 
 /// One version of a service's config layers.
 #[derive(Debug, Clone, Serialize, FromRow)]
@@ -56,8 +57,9 @@ pub struct ChangeRow {
     /// The author's role when proposing: it says which side must approve.
     pub author_role: String,
     /// open, rejected, applied (its config is rolling out or its flags are in force), done,
-    /// failed or withdrawn.
-    pub state: String,
+    /// failed or withdrawn (and applying, for the moment it is being applied).
+    #[sqlx(try_from = "String")]
+    pub state: ChangeState,
     /// 1, then one more at each edit; reviews count for the revision they were given to.
     pub revision: i64,
     /// The config (or flag) version the proposal was written against.
@@ -386,18 +388,26 @@ impl Store {
         role: &str,
     ) -> Result<ChangeRow> {
         let mut tx = self.writer.begin().await?;
-        let row: Option<ChangeRow> = sqlx::query_as(
+        // An edit opens the change again, from any state that may become open.
+        let sql = format!(
             "UPDATE change_requests SET proposed = $1, base_version = $2, production = $3, revision = revision + 1,
-               state = 'open', updated_at = $4
-             WHERE id = $5 AND state IN ('open', 'rejected') RETURNING *",
-        )
-        .bind(proposed)
-        .bind(base_version)
-        .bind(production)
-        .bind(now_ms())
-        .bind(id)
-        .fetch_optional(&mut *tx)
-        .await?;
+               state = $6, updated_at = $4
+             WHERE id = $5 AND state IN ({}) RETURNING *",
+            sql_states(
+                ChangeState::sources(ChangeState::Open)
+                    .into_iter()
+                    .map(ChangeState::as_str)
+            )
+        );
+        let row: Option<ChangeRow> = sqlx::query_as(&sql)
+            .bind(proposed)
+            .bind(base_version)
+            .bind(production)
+            .bind(now_ms())
+            .bind(id)
+            .bind(ChangeState::Open.as_str())
+            .fetch_optional(&mut *tx)
+            .await?;
         let Some(row) = row else {
             let current = self.get_change(id).await?;
             return Err(StoreError::Conflict(format!(
@@ -431,7 +441,7 @@ impl Store {
         let Some((state, current_revision)) = current else {
             return Err(StoreError::not_found(format!("change request {id}")));
         };
-        if state != "open" {
+        if state != ChangeState::Open.as_str() {
             return Err(StoreError::Conflict(format!(
                 "change request {id} is {state}: there is nothing to review"
             )));
@@ -526,8 +536,8 @@ impl Store {
     pub async fn set_change_state(
         &self,
         id: i64,
-        from: &[&str],
-        to: &str,
+        from: &[ChangeState],
+        to: ChangeState,
         result: Option<&str>,
         version: Option<i64>,
         rollout_id: Option<i64>,
@@ -538,7 +548,8 @@ impl Store {
             .fetch_optional(&mut *tx)
             .await?
             .ok_or_else(|| StoreError::not_found(format!("change request {id}")))?;
-        if !from.contains(&current.state.as_str()) {
+        debug_assert!(from.iter().all(|f| f.can_move_to(to)), "{from:?} -> {to}");
+        if !from.contains(&current.state) {
             return Err(StoreError::Conflict(format!(
                 "change request {id} is {}: it cannot become {to}",
                 current.state
@@ -549,7 +560,7 @@ impl Store {
                rollout_id = COALESCE($4, rollout_id), updated_at = $5
              WHERE id = $6 RETURNING *",
         )
-        .bind(to)
+        .bind(to.as_str())
         .bind(result)
         .bind(version)
         .bind(rollout_id)
@@ -711,14 +722,21 @@ mod tests {
             .unwrap_err();
         assert!(err.to_string().contains("was edited (revision 2)"), "{err}");
         store
-            .set_change_state(c.id, &["open"], "applied", Some("v2"), Some(2), None)
+            .set_change_state(
+                c.id,
+                &[ChangeState::Open],
+                ChangeState::Applying,
+                Some("v2"),
+                Some(2),
+                None,
+            )
             .await
             .unwrap();
         let err = store
-            .set_change_state(c.id, &["open"], "applied", None, None, None)
+            .set_change_state(c.id, &[ChangeState::Open], ChangeState::Applying, None, None, None)
             .await
             .unwrap_err();
-        assert!(err.to_string().contains("is applied"), "{err}");
+        assert!(err.to_string().contains("is applying"), "{err}");
     }
 
     #[tokio::test]

@@ -7,6 +7,7 @@ use crate::events::append_event;
 use crate::{Result, RolloutRow, Store, StoreError, now_ms};
 use serde::Serialize;
 use sqlx::FromRow;
+use tandem_core::state::RolloutState;
 
 /// One decision of a person about a rollout.
 #[derive(Debug, Clone, Serialize, FromRow)]
@@ -147,7 +148,7 @@ impl Store {
                 e.decided_by, e.kind
             )));
         }
-        if current.state != "awaiting-approval" {
+        if current.state != RolloutState::AwaitingApproval {
             return Err(StoreError::Conflict(format!(
                 "rollout {rollout_id} is {}: it waits for no approval, so there is nothing to {kind}",
                 current.state
@@ -171,11 +172,13 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         let row: RolloutRow = sqlx::query_as(
-            "UPDATE rollouts SET state = 'running' WHERE id = $1 AND state = 'awaiting-approval' AND current_wave = $2
+            "UPDATE rollouts SET state = $3 WHERE id = $1 AND state = $4 AND current_wave = $2
              RETURNING *",
         )
         .bind(rollout_id)
         .bind(wave)
+        .bind(RolloutState::Running.as_str())
+        .bind(RolloutState::AwaitingApproval.as_str())
         .fetch_one(&mut *tx)
         .await?;
         let data = serde_json::json!({ "kind": kind, "wave": wave, "market": null, "by": by, "reason": null });
@@ -289,11 +292,17 @@ mod tests {
             .unwrap();
         assert_eq!(r2.state, "queued");
         assert!(store.start_queued_rollouts().await.unwrap().is_empty());
-        store.update_rollout(r1.id, "succeeded", 0, None).await.unwrap();
+        store
+            .update_rollout(r1.id, tandem_core::state::RolloutState::Succeeded, 0, None)
+            .await
+            .unwrap();
         let started = store.start_queued_rollouts().await.unwrap();
         assert_eq!(started.iter().map(|r| r.id).collect::<Vec<_>>(), [r2.id]);
         assert_eq!(started[0].state, "pending");
-        store.update_rollout(r2.id, "aborted", 0, None).await.unwrap();
+        store
+            .update_rollout(r2.id, tandem_core::state::RolloutState::Aborted, 0, None)
+            .await
+            .unwrap();
         store.lock_market("shop", "de", "rollback by omar").await.unwrap();
         store.unlock_market("shop", "de", "rollback by omar").await.unwrap();
         store.lock_market("shop", "de", "rollback by omar").await.unwrap();
@@ -314,7 +323,13 @@ mod tests {
             "{err}"
         );
         store
-            .set_rollout_state(r.id, &["pending"], "awaiting-approval", "engine", Some(2))
+            .set_rollout_state(
+                r.id,
+                &[RolloutState::Pending],
+                RolloutState::AwaitingApproval,
+                "engine",
+                Some(2),
+            )
             .await
             .unwrap();
         // Read while wave 1 waited: the rollout now waits for wave 2, so nothing is recorded.

@@ -246,7 +246,10 @@ services:
         )
         .unwrap();
         let run = store.insert_run("shop", "c2", "main", "hand").await.unwrap();
-        store.finish_run(run.id, "success", None).await.unwrap();
+        store
+            .finish_run(run.id, tandem_core::state::RunState::Success, None)
+            .await
+            .unwrap();
         let release = store.insert_release("shop", "c2", run.id, &spec).await.unwrap();
         let deployment = store
             .insert_deployment(NewDeployment {

@@ -102,7 +102,7 @@ mod tests {
             latency_ms: None,
             error: None,
             failures_in_a_row: 0,
-            state: "up",
+            state: tandem_core::state::HealthState::Up,
             transition: Some(kind),
             incident_id: None,
             measurements: vec![],

@@ -4,6 +4,7 @@ use crate::events::append_event;
 use crate::{Result, Store, StoreError, now_ms};
 use serde::Serialize;
 use sqlx::FromRow;
+use tandem_core::state::IncidentState;
 
 #[derive(Debug, Clone, Serialize, FromRow)]
 pub struct IncidentRow {
@@ -13,7 +14,8 @@ pub struct IncidentRow {
     pub deployment_id: Option<i64>,
     pub title: String,
     /// open or resolved.
-    pub state: String,
+    #[sqlx(try_from = "String")]
+    pub state: IncidentState,
     pub opened_at: i64,
     pub resolved_at: Option<i64>,
     /// gate (a failed gate), rollback (by hand), probe (the monitor), alertmanager, or person.
@@ -144,7 +146,7 @@ impl Store {
     pub async fn resolve_incident(&self, id: i64, by: &str, at: i64) -> Result<IncidentRow> {
         let mut tx = self.writer.begin().await?;
         let current = get(&mut tx, id).await?;
-        if current.state != "open" {
+        if !current.state.can_move_to(IncidentState::Resolved) {
             return Err(StoreError::Conflict(format!(
                 "incident {id} was already resolved by {}",
                 current.resolved_by.as_deref().unwrap_or("tandem")

@@ -100,11 +100,11 @@ mod tests {
   - { id: nl, name: Netherlands, region: west, currency: EUR, locale: nl-NL, timezone: Europe/Amsterdam, state: planned }
 ";
 
-    fn state_of(markets: &[crate::MarketRow], id: &str) -> String {
+    fn state_of(markets: &[crate::MarketRow], id: &str) -> &'static str {
         markets
             .iter()
             .find(|m| m.id == id)
-            .map(|m| m.state.clone())
+            .map(|m| m.state.as_str())
             .unwrap_or_default()
     }
 

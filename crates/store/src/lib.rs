@@ -64,8 +64,7 @@ pub use metrics::DeploymentCommit;
 pub use monitor::{MarketHealthRow, ProbeRecord, SeriesPoint, StateCounts};
 pub use processes::{MarketProcessRow, NewMarketProcess, ProcessIdentity};
 pub use releases::{ReleaseArtifact, ReleaseRow};
-pub use rollouts::{ConfigCargo, DeploymentRow, NewDeployment, RolloutRow};
-pub use rollouts::{FINAL as ROLLOUT_FINAL, IN_PROGRESS as ROLLOUT_IN_PROGRESS};
+pub use rollouts::{ConfigPayload, DeploymentRow, NewDeployment, RolloutRow};
 pub use runs::{ArtifactRow, JobRow, NewJob, RunFilter, RunRow, StepRow};
 pub use secret_key::{KeyError, SecretKey};
 pub use secrets::{SecretRow, SecretValue};
@@ -164,6 +163,22 @@ pub fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
+// Rows decode their states with `#[sqlx(try_from = "String")]` (the enums' `FromStr`, in one
+// place: `tandem_core::state`). An unknown text is a `ColumnDecode` error naming the column;
+// sqlx's derive cannot print the enum's error from its generic code, so the value is not in
+// the message. Implementing `sqlx::Type`/`Decode`/`Encode` for the enums would name it, but
+// the orphan rule puts that in core (behind an optional `sqlx` feature): a later step.
+
+/// A list of states for SQL's `IN (…)`, quoted: `'succeeded', 'halted'`. The texts come from
+/// the state enums of `tandem_core::state`, never from input.
+pub(crate) fn sql_states(states: impl IntoIterator<Item = &'static str>) -> String {
+    states
+        .into_iter()
+        .map(|s| format!("'{s}'"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_string(value).unwrap_or_else(|_| "null".to_string())
 }
@@ -194,6 +209,51 @@ mod tests {
         assert!(again.find_token("s").await.unwrap().is_some());
         assert_eq!(again.blobs().read(&digest).unwrap(), b"log");
         assert_eq!(again.insert_idea("Next", &[]).await.unwrap().key, "T-2");
+    }
+
+    /// The SQL that names a state by its text (`state = 'live'`, `state IN ('queued', …)`)
+    /// names one that `tandem_core::state` knows: literal SQL stays held to the enums.
+    #[test]
+    fn states_written_in_sql_are_the_enums_texts() {
+        use tandem_core::state::*;
+        let known: Vec<&str> = [
+            RolloutState::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+            DeploymentState::ALL.iter().map(|s| s.as_str()).collect(),
+            RunState::ALL.iter().map(|s| s.as_str()).collect(),
+            JobState::ALL.iter().map(|s| s.as_str()).collect(),
+            StepState::ALL.iter().map(|s| s.as_str()).collect(),
+            ChangeState::ALL.iter().map(|s| s.as_str()).collect(),
+            IncidentState::ALL.iter().map(|s| s.as_str()).collect(),
+            LaunchState::ALL.iter().map(|s| s.as_str()).collect(),
+            HealthState::ALL.iter().map(|s| s.as_str()).collect(),
+        ]
+        .concat();
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut seen = 0;
+        for entry in std::fs::read_dir(&src).unwrap() {
+            let path = entry.unwrap().path();
+            if path.ends_with("lib.rs") {
+                continue; // this test's own patterns
+            }
+            let text = std::fs::read_to_string(&path).unwrap();
+            for (at, _) in text.match_indices("state = '").chain(text.match_indices("state IN ('")) {
+                let rest = &text[at..];
+                let end = rest
+                    .find(')')
+                    .filter(|_| rest.starts_with("state IN"))
+                    .unwrap_or_else(|| {
+                        rest["state = '".len()..]
+                            .find('\'')
+                            .map(|i| i + "state = '".len() + 1)
+                            .unwrap_or(rest.len())
+                    });
+                for value in rest[..end].split('\'').skip(1).step_by(2) {
+                    assert!(known.contains(&value), "{}: `{value}` is no state", path.display());
+                    seen += 1;
+                }
+            }
+        }
+        assert!(seen > 20, "only {seen} states found in the SQL");
     }
 
     #[tokio::test]

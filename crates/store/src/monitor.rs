@@ -6,6 +6,7 @@ use crate::{Result, Store};
 use serde::Serialize;
 use sqlx::FromRow;
 use tandem_core::monitor::{RESOLUTIONS, bucket_start};
+use tandem_core::state::HealthState;
 
 /// A market's health as the monitor last saw it.
 #[derive(Debug, Clone, Serialize, FromRow)]
@@ -17,7 +18,8 @@ pub struct MarketHealthRow {
     /// up (the last probe passed), failing (it failed, fewer than `monitor.failures` times in
     /// a row), down (that many failed: an incident is open), or unknown (not probed since the
     /// server started).
-    pub state: String,
+    #[sqlx(try_from = "String")]
+    pub state: HealthState,
     pub failures_in_a_row: i64,
     /// Unix ms of the last probe.
     pub probed_at: i64,
@@ -43,7 +45,7 @@ pub struct ProbeRecord {
     pub error: Option<String>,
     pub failures_in_a_row: u32,
     /// up, failing or down.
-    pub state: &'static str,
+    pub state: HealthState,
     /// `Some(kind)` when the market changed state with this probe: `market.down`, `market.up`.
     pub transition: Option<&'static str>,
     pub incident_id: Option<i64>,
@@ -95,7 +97,7 @@ impl Store {
             .bind(&p.service)
             .bind(&p.market)
             .bind(p.deployment_id)
-            .bind(p.state)
+            .bind(p.state.as_str())
             .bind(i64::from(p.failures_in_a_row))
             .bind(p.at)
             .bind(p.ok)
@@ -305,7 +307,7 @@ mod tests {
             latency_ms: Some(latency),
             error: (!ok).then(|| "connection refused".to_string()),
             failures_in_a_row: u32::from(!ok),
-            state: "up",
+            state: HealthState::Up,
             transition: None,
             incident_id: None,
             measurements: vec![

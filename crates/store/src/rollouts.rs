@@ -2,10 +2,11 @@
 //! market, the unit DORA counts). A market runs the release of its one `live` deployment.
 
 use crate::events::append_event;
-use crate::{Result, Store, StoreError, from_json, now_ms, to_json};
+use crate::{Result, Store, StoreError, from_json, now_ms, sql_states, to_json};
 use serde::Serialize;
 use sqlx::FromRow;
 use tandem_core::rollout::PlannedWave;
+use tandem_core::state::{DeploymentKind, DeploymentState, RolloutState};
 
 #[derive(Debug, Clone, Serialize, FromRow)]
 pub struct RolloutRow {
@@ -13,7 +14,8 @@ pub struct RolloutRow {
     pub service: String,
     pub release_id: i64,
     /// queued, pending, running, awaiting-approval, paused, succeeded, halted, aborted or failed.
-    pub state: String,
+    #[sqlx(try_from = "String")]
+    pub state: RolloutState,
     /// JSON list of waves: `[{ "name", "markets" }]`.
     pub plan: String,
     /// Index of the wave in progress (or the last one reached).
@@ -34,14 +36,10 @@ pub struct RolloutRow {
     pub change_id: Option<i64>,
 }
 
-/// Rollout states that hold their markets' locks (or wait for them, `queued`).
-pub const IN_PROGRESS: &[&str] = &["queued", "pending", "running", "awaiting-approval", "paused"];
-/// Rollout states after which nothing more happens.
-pub const FINAL: &[&str] = &["succeeded", "halted", "aborted", "failed"];
-
 impl RolloutRow {
+    /// Whether it holds its markets' locks (or waits for them, `queued`).
     pub fn in_progress(&self) -> bool {
-        IN_PROGRESS.contains(&self.state.as_str())
+        self.state.is_in_progress()
     }
 
     pub fn waves(&self) -> Result<Vec<(String, Vec<String>)>> {
@@ -69,9 +67,11 @@ pub struct DeploymentRow {
     pub release_id: i64,
     pub previous_release_id: Option<i64>,
     /// release, config (the market's release again, with a new config version) or rollback.
-    pub kind: String,
+    #[sqlx(try_from = "String")]
+    pub kind: DeploymentKind,
     /// deploying, live, failed or superseded.
-    pub state: String,
+    #[sqlx(try_from = "String")]
+    pub state: DeploymentState,
     pub url: Option<String>,
     pub pid: Option<i64>,
     pub reason: Option<String>,
@@ -81,10 +81,13 @@ pub struct DeploymentRow {
     pub config_version: Option<i64>,
 }
 
-/// What a config rollout carries.
+/// What a config rollout carries to the markets: a config version, and the change request
+/// that made it.
 #[derive(Debug, Clone, Copy)]
-pub struct ConfigCargo {
+pub struct ConfigPayload {
+    /// The config version each market moves to.
     pub version: i64,
+    /// The change request it applies, if any.
     pub change_id: Option<i64>,
 }
 
@@ -133,7 +136,7 @@ impl Store {
         plan: &[PlannedWave],
         created_by: &str,
         queue: bool,
-        config: Option<ConfigCargo>,
+        config: Option<ConfigPayload>,
     ) -> Result<RolloutRow> {
         let mut tx = self.writer.begin().await?;
         let markets: Vec<&str> = plan.iter().flat_map(|w| w.markets.iter().map(String::as_str)).collect();
@@ -143,7 +146,11 @@ impl Store {
         } else if let Some(holder) = holder {
             return Err(StoreError::Conflict(holder));
         }
-        let state = if holder.is_some() { "queued" } else { "pending" };
+        let state = if holder.is_some() {
+            RolloutState::Queued
+        } else {
+            RolloutState::Pending
+        };
         let row: RolloutRow = sqlx::query_as(
             "INSERT INTO rollouts (service, release_id, state, plan, current_wave, created_by, created_at, queued,
                kind, config_version, change_id)
@@ -151,7 +158,7 @@ impl Store {
         )
         .bind(service)
         .bind(release_id)
-        .bind(state)
+        .bind(state.as_str())
         .bind(to_json(&plan))
         .bind(created_by)
         .bind(now_ms())
@@ -177,7 +184,8 @@ impl Store {
     /// oldest first; returns them for the engine to start.
     pub async fn start_queued_rollouts(&self) -> Result<Vec<RolloutRow>> {
         let mut tx = self.writer.begin().await?;
-        let queued: Vec<RolloutRow> = sqlx::query_as("SELECT * FROM rollouts WHERE state = 'queued' ORDER BY id")
+        let queued: Vec<RolloutRow> = sqlx::query_as("SELECT * FROM rollouts WHERE state = $1 ORDER BY id")
+            .bind(RolloutState::Queued.as_str())
             .fetch_all(&mut *tx)
             .await?;
         let mut started = Vec::new();
@@ -194,8 +202,9 @@ impl Store {
                 continue;
             }
             take_locks(&mut tx, &r.service, &markets, r.id, &format!("rollout {}", r.id)).await?;
-            let row: RolloutRow = sqlx::query_as("UPDATE rollouts SET state = 'pending' WHERE id = $1 RETURNING *")
+            let row: RolloutRow = sqlx::query_as("UPDATE rollouts SET state = $2 WHERE id = $1 RETURNING *")
                 .bind(r.id)
+                .bind(RolloutState::Pending.as_str())
                 .fetch_one(&mut *tx)
                 .await?;
             append_event(
@@ -255,16 +264,24 @@ impl Store {
     /// (a crash between two writes cannot leave one, but an old database may) and those of
     /// rollbacks by hand a stopped server left behind. Called at start-up.
     pub async fn release_stale_locks(&self) -> Result<u64> {
-        let done = sqlx::query(
+        let sql = format!(
             "DELETE FROM market_locks WHERE rollout_id IS NULL
-                OR rollout_id IN (SELECT id FROM rollouts WHERE state IN ('succeeded', 'halted', 'aborted', 'failed'))",
-        )
-        .execute(&self.writer)
-        .await?;
+                OR rollout_id IN (SELECT id FROM rollouts WHERE state IN ({}))",
+            sql_states(RolloutState::ALL.iter().filter(|s| s.is_final()).map(|s| s.as_str()))
+        );
+        let done = sqlx::query(&sql).execute(&self.writer).await?;
         Ok(done.rows_affected())
     }
 
-    pub async fn update_rollout(&self, id: i64, state: &str, current_wave: i64, reason: Option<&str>) -> Result<()> {
+    /// Records where the engine's run of a rollout stands (the end of a wave, of the rollout,
+    /// or an error); unconditional, as only the engine's run writes these.
+    pub async fn update_rollout(
+        &self,
+        id: i64,
+        state: RolloutState,
+        current_wave: i64,
+        reason: Option<&str>,
+    ) -> Result<()> {
         let mut tx = self.writer.begin().await?;
         let now = now_ms();
         sqlx::query(
@@ -273,14 +290,14 @@ impl Store {
                finished_at = CASE WHEN $1 IN ('succeeded', 'halted', 'failed') THEN $4 ELSE NULL END
              WHERE id = $5",
         )
-        .bind(state)
+        .bind(state.as_str())
         .bind(current_wave)
         .bind(reason)
         .bind(now)
         .bind(id)
         .execute(&mut *tx)
         .await?;
-        if FINAL.contains(&state) {
+        if state.is_final() {
             release_locks(&mut tx, id).await?;
         }
         let data = serde_json::json!({ "state": state, "wave": current_wave, "reason": reason });
@@ -305,18 +322,20 @@ impl Store {
     pub async fn set_rollout_state(
         &self,
         id: i64,
-        from: &[&str],
-        to: &str,
+        from: &[RolloutState],
+        to: RolloutState,
         by: &str,
         wave: Option<i64>,
     ) -> Result<RolloutRow> {
+        debug_assert!(from.iter().all(|f| f.can_move_to(to)), "{from:?} -> {to}");
         let mut tx = self.writer.begin().await?;
         let current: RolloutRow = sqlx::query_as("SELECT * FROM rollouts WHERE id = $1")
             .bind(id)
             .fetch_optional(&mut *tx)
             .await?
             .ok_or_else(|| StoreError::not_found(format!("rollout {id}")))?;
-        if !from.contains(&current.state.as_str()) {
+        if !from.contains(&current.state) {
+            let from: Vec<&str> = from.iter().map(|s| s.as_str()).collect();
             return Err(StoreError::Conflict(format!(
                 "rollout {id} is {}: it cannot become {to} (only from {})",
                 current.state,
@@ -330,13 +349,13 @@ impl Store {
                finished_at = CASE WHEN $1 IN ('succeeded', 'halted', 'failed', 'aborted') THEN $3 ELSE NULL END
              WHERE id = $4 RETURNING *",
         )
-        .bind(to)
+        .bind(to.as_str())
         .bind(wave)
         .bind(now)
         .bind(id)
         .fetch_one(&mut *tx)
         .await?;
-        if FINAL.contains(&to) {
+        if to.is_final() {
             release_locks(&mut tx, id).await?;
         }
         let data = serde_json::json!({ "from": current.state, "by": by, "wave": row.current_wave });
@@ -373,20 +392,29 @@ impl Store {
 
     /// Rollouts a previous process left unfinished.
     pub async fn list_unfinished_rollouts(&self) -> Result<Vec<RolloutRow>> {
-        Ok(sqlx::query_as(
-            "SELECT * FROM rollouts WHERE state IN ('pending', 'running', 'awaiting-approval', 'paused') ORDER BY id",
-        )
-        .fetch_all(&self.pool)
-        .await?)
+        let sql = format!(
+            "SELECT * FROM rollouts WHERE state IN ({}) ORDER BY id",
+            sql_states(
+                RolloutState::ALL
+                    .iter()
+                    .filter(|s| s.is_in_progress() && **s != RolloutState::Queued)
+                    .map(|s| s.as_str())
+            )
+        );
+        Ok(sqlx::query_as(&sql).fetch_all(&self.pool).await?)
     }
 
     /// Records the intent to deploy a release to a market, before anything starts.
     pub async fn insert_deployment(&self, new: NewDeployment<'_>) -> Result<DeploymentRow> {
-        self.insert_deployment_of_kind(new, "release").await
+        self.insert_deployment_of_kind(new, DeploymentKind::Release).await
     }
 
     /// Records the intent to deploy, of a kind: `release` (from a rollout) or `rollback` (by hand).
-    pub async fn insert_deployment_of_kind(&self, new: NewDeployment<'_>, kind: &str) -> Result<DeploymentRow> {
+    pub async fn insert_deployment_of_kind(
+        &self,
+        new: NewDeployment<'_>,
+        kind: DeploymentKind,
+    ) -> Result<DeploymentRow> {
         self.insert_deployment_with(new, kind, None).await
     }
 
@@ -394,7 +422,7 @@ impl Store {
     pub async fn insert_deployment_with(
         &self,
         new: NewDeployment<'_>,
-        kind: &str,
+        kind: DeploymentKind,
         config_version: Option<i64>,
     ) -> Result<DeploymentRow> {
         let mut tx = self.writer.begin().await?;
@@ -415,7 +443,7 @@ impl Store {
         .bind(new.release_id)
         .bind(previous.map(|p| p.0))
         .bind(now_ms())
-        .bind(kind)
+        .bind(kind.as_str())
         .bind(config_version)
         .fetch_one(&mut *tx)
         .await?;
@@ -651,5 +679,33 @@ mod tests {
         let d3 = store.insert_deployment(new(v1.id)).await.unwrap();
         store.mark_deployment_failed(d3.id, "probe failed").await.unwrap();
         assert_eq!(store.list_live_deployments().await.unwrap()[0].id, d2.id);
+    }
+
+    #[tokio::test]
+    async fn a_row_with_an_unknown_state_is_an_error_naming_it() {
+        let (_dir, store) = store().await;
+        let spec = parse_service_spec(
+            "t.yml",
+            "service: shop\npipeline:\n  jobs:\n    a:\n      steps: [{ run: x }]\n",
+        )
+        .unwrap();
+        let run = store.insert_run("shop", "c1", "main", "hand").await.unwrap();
+        let v1 = store.insert_release("shop", "c1", run.id, &spec).await.unwrap();
+        let plan = [PlannedWave {
+            name: "pilot".into(),
+            markets: vec!["fr".into()],
+        }];
+        let r = store.insert_rollout("shop", v1.id, &plan, "test").await.unwrap();
+        assert_eq!(r.state, RolloutState::Pending);
+        sqlx::query("UPDATE rollouts SET state = $2 WHERE id = $1")
+            .bind(r.id)
+            .bind("runnin")
+            .execute(&store.writer)
+            .await
+            .unwrap();
+        // An error naming the column, not a panic. (sqlx's `try_from` cannot print our error
+        // from its generic code, so the value is not named yet: see the note in `lib.rs`.)
+        let err = store.get_rollout(r.id).await.unwrap_err().to_string();
+        assert!(err.contains("decoding column state"), "{err}");
     }
 }

@@ -4,6 +4,7 @@ use crate::events::append_event;
 use crate::{Result, Store, StoreError, now_ms, to_json};
 use serde::Serialize;
 use sqlx::FromRow;
+use tandem_core::state::{JobState, RunState, StepState};
 
 #[derive(Debug, Clone, Serialize, FromRow)]
 pub struct RunRow {
@@ -14,7 +15,8 @@ pub struct RunRow {
     /// push, poll, schedule, api, demo, rerun or local.
     pub trigger: String,
     /// queued, running, success, failed, cancelled or interrupted.
-    pub state: String,
+    #[sqlx(try_from = "String")]
+    pub state: RunState,
     pub error: Option<String>,
     pub created_at: i64,
     pub started_at: Option<i64>,
@@ -31,8 +33,9 @@ pub struct JobRow {
     pub position: i64,
     /// JSON list of job names.
     pub needs: String,
-    /// pending, running, success, failed or skipped.
-    pub state: String,
+    /// pending, running, success, failed, cancelled, skipped or interrupted.
+    #[sqlx(try_from = "String")]
+    pub state: JobState,
     pub exit_code: Option<i64>,
     /// sha256 of the job's log blob.
     pub log_digest: Option<String>,
@@ -47,7 +50,9 @@ pub struct StepRow {
     pub position: i64,
     pub name: String,
     pub command: String,
-    pub state: String,
+    /// pending, running, success, failed, cancelled or skipped.
+    #[sqlx(try_from = "String")]
+    pub state: StepState,
     pub exit_code: Option<i64>,
     pub started_at: Option<i64>,
     pub finished_at: Option<i64>,
@@ -99,7 +104,7 @@ async fn write_progress(
     }
     for step in steps {
         sqlx::query("UPDATE steps SET state = $1, exit_code = $2, started_at = $3, finished_at = $4 WHERE id = $5")
-            .bind(&step.state)
+            .bind(step.state.as_str())
             .bind(step.exit_code)
             .bind(step.started_at)
             .bind(step.finished_at)
@@ -229,10 +234,10 @@ impl Store {
     }
 
     /// Ends a run with `state` (success, failed, interrupted) and an optional error.
-    pub async fn finish_run(&self, run_id: i64, state: &str, error: Option<&str>) -> Result<()> {
+    pub async fn finish_run(&self, run_id: i64, state: RunState, error: Option<&str>) -> Result<()> {
         let mut tx = self.writer.begin().await?;
         sqlx::query("UPDATE runs SET state = $1, error = $2, finished_at = $3 WHERE id = $4")
-            .bind(state)
+            .bind(state.as_str())
             .bind(error)
             .bind(now_ms())
             .bind(run_id)
@@ -265,7 +270,7 @@ impl Store {
             tx.commit().await?;
             self.finish_run(
                 *id,
-                "interrupted",
+                tandem_core::state::RunState::Interrupted,
                 Some("the server stopped while this run was in progress"),
             )
             .await?;
@@ -273,7 +278,7 @@ impl Store {
         Ok(ids.into_iter().map(|(id,)| id).collect())
     }
 
-    pub async fn update_job_state(&self, job_id: i64, state: &str) -> Result<()> {
+    pub async fn update_job_state(&self, job_id: i64, state: JobState) -> Result<()> {
         let mut tx = self.writer.begin().await?;
         let now = now_ms();
         sqlx::query(
@@ -282,7 +287,7 @@ impl Store {
                finished_at = CASE WHEN $1 = 'running' THEN NULL ELSE $2 END
              WHERE id = $3",
         )
-        .bind(state)
+        .bind(state.as_str())
         .bind(now)
         .bind(job_id)
         .execute(&mut *tx)
@@ -299,10 +304,16 @@ impl Store {
     }
 
     /// Ends a job with its state, exit code and the digest of its log.
-    pub async fn finish_job(&self, job_id: i64, state: &str, exit_code: Option<i64>, log_digest: &str) -> Result<()> {
+    pub async fn finish_job(
+        &self,
+        job_id: i64,
+        state: JobState,
+        exit_code: Option<i64>,
+        log_digest: &str,
+    ) -> Result<()> {
         let mut tx = self.writer.begin().await?;
         sqlx::query("UPDATE jobs SET state = $1, exit_code = $2, log_digest = $3, finished_at = $4 WHERE id = $5")
-            .bind(state)
+            .bind(state.as_str())
             .bind(exit_code)
             .bind(log_digest)
             .bind(now_ms())
@@ -330,7 +341,7 @@ impl Store {
     pub async fn finish_job_with_log(
         &self,
         job_id: i64,
-        state: &str,
+        state: JobState,
         exit_code: Option<i64>,
         log: &crate::PackedLog,
         started_at: Option<i64>,
@@ -340,7 +351,7 @@ impl Store {
         write_progress(&mut tx, job_id, started_at, steps).await?;
         crate::logs::record_chunks(&mut tx, log).await?;
         sqlx::query("UPDATE jobs SET state = $1, exit_code = $2, log_digest = $3, finished_at = $4 WHERE id = $5")
-            .bind(state)
+            .bind(state.as_str())
             .bind(exit_code)
             .bind(&log.digest)
             .bind(now_ms())
@@ -353,7 +364,7 @@ impl Store {
         Ok(())
     }
 
-    pub async fn update_step(&self, step_id: i64, state: &str, exit_code: Option<i64>) -> Result<()> {
+    pub async fn update_step(&self, step_id: i64, state: StepState, exit_code: Option<i64>) -> Result<()> {
         let now = now_ms();
         sqlx::query(
             "UPDATE steps SET state = $1, exit_code = $2,
@@ -361,7 +372,7 @@ impl Store {
                finished_at = CASE WHEN $1 = 'running' THEN NULL ELSE $3 END
              WHERE id = $4",
         )
-        .bind(state)
+        .bind(state.as_str())
         .bind(exit_code)
         .bind(now)
         .bind(step_id)
@@ -524,10 +535,13 @@ mod tests {
         store.start_run(run.id, &jobs).await.unwrap();
         let listed = store.list_jobs(run.id).await.unwrap();
         assert_eq!(listed.len(), 2);
-        store.update_job_state(listed[0].id, "running").await.unwrap();
-        store.finish_job(listed[0].id, "failed", Some(1), "d").await.unwrap();
+        store.update_job_state(listed[0].id, JobState::Running).await.unwrap();
         store
-            .finish_run(run.id, "failed", Some("job test failed"))
+            .finish_job(listed[0].id, JobState::Failed, Some(1), "d")
+            .await
+            .unwrap();
+        store
+            .finish_run(run.id, RunState::Failed, Some("job test failed"))
             .await
             .unwrap();
         let jobs = store.list_jobs(run.id).await.unwrap();
@@ -560,7 +574,7 @@ mod tests {
         let mut steps = store.list_run_steps(run.id).await.unwrap();
         assert_eq!(steps.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(), ["a", "b"]);
 
-        steps[0].state = "success".into();
+        steps[0].state = StepState::Success;
         (steps[0].exit_code, steps[0].started_at, steps[0].finished_at) = (Some(0), Some(10), Some(20));
         store.save_job_progress(job_id, Some(5), &steps[..1]).await.unwrap();
         let job = &store.list_jobs(run.id).await.unwrap()[0];
@@ -569,13 +583,13 @@ mod tests {
         assert_eq!((saved[0].state.as_str(), saved[0].finished_at), ("success", Some(20)));
         assert_eq!(saved[1].state, "pending");
 
-        steps[1].state = "failed".into();
+        steps[1].state = StepState::Failed;
         (steps[1].exit_code, steps[1].started_at, steps[1].finished_at) = (Some(1), Some(20), Some(30));
         let path = dir.path().join("job.log");
         std::fs::write(&path, "[00:00.000] ▶ b\n").unwrap();
         let log = store.pack_log(&path).await.unwrap();
         store
-            .finish_job_with_log(job_id, "failed", Some(1), &log, None, &steps[1..])
+            .finish_job_with_log(job_id, JobState::Failed, Some(1), &log, None, &steps[1..])
             .await
             .unwrap();
         let job = &store.list_jobs(run.id).await.unwrap()[0];

@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 use tandem_core::platform::ConfigLayers;
+use tandem_core::state::ChangeState;
 
 /// A change request.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
@@ -20,7 +21,7 @@ pub struct Change {
     pub author_role: String,
     /// open, rejected, applied (its config is rolling out or its flags are in force), done,
     /// failed or withdrawn.
-    pub state: String,
+    pub state: ChangeState,
     /// 1, then one more at each edit; reviews count for the revision they were given to.
     pub revision: i64,
     /// The config (or flag) version the proposal was written against.

@@ -1,6 +1,7 @@
 //! Incidents: something broke in a market.
 
 use serde::{Deserialize, Serialize};
+use tandem_core::state::IncidentState;
 
 /// An incident.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
@@ -16,7 +17,7 @@ pub struct Incident {
     /// What broke, in a line.
     pub title: String,
     /// open or resolved.
-    pub state: String,
+    pub state: IncidentState,
     /// When it was opened.
     pub opened_at: i64,
     /// When it was resolved.

@@ -1,6 +1,7 @@
 //! The catalog (markets, waves, services), what runs in each market, and market launches.
 
 use serde::{Deserialize, Serialize};
+use tandem_core::state::LaunchState;
 
 /// A deployment target, usually a country.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
@@ -18,7 +19,7 @@ pub struct Market {
     /// Its time zone.
     pub timezone: String,
     /// planned, launching or live.
-    pub state: String,
+    pub state: LaunchState,
     /// Its place in the platform file.
     pub position: i64,
 }

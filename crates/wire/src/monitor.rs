@@ -1,6 +1,7 @@
 //! What the monitor sees: each live market's health, and the series it keeps.
 
 use serde::{Deserialize, Serialize};
+use tandem_core::state::HealthState;
 
 /// A live market's health as last probed.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
@@ -14,7 +15,7 @@ pub struct MarketHealth {
     /// up (the last probe passed), failing (it failed, fewer than `monitor.failures` times in
     /// a row), down (that many failed: an incident is open), or unknown (not probed since the
     /// server started).
-    pub state: String,
+    pub state: HealthState,
     /// Failed probes in a row.
     pub failures_in_a_row: i64,
     /// Unix ms of the last probe.

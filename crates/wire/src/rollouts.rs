@@ -2,6 +2,7 @@
 //! plan of a release.
 
 use serde::{Deserialize, Serialize};
+use tandem_core::state::{DeploymentKind, DeploymentState, RolloutState};
 
 /// An immutable, versioned bundle of artifacts built from one commit.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
@@ -69,7 +70,7 @@ pub struct Rollout {
     /// The release it carries (for a config rollout, the release it was started beside).
     pub release_id: i64,
     /// queued, pending, running, awaiting-approval, paused, succeeded, halted, aborted or failed.
-    pub state: String,
+    pub state: RolloutState,
     /// JSON list of waves: `[{ "name", "markets" }]`.
     pub plan: String,
     /// Index of the wave in progress (or the last one reached).
@@ -111,9 +112,9 @@ pub struct Deployment {
     /// The release the market ran before.
     pub previous_release_id: Option<i64>,
     /// release, config (the market's release again, with a new config version) or rollback.
-    pub kind: String,
+    pub kind: DeploymentKind,
     /// deploying, live, failed or superseded.
-    pub state: String,
+    pub state: DeploymentState,
     /// Where it answers.
     pub url: Option<String>,
     /// Its process id, for the process driver.

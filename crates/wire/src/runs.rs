@@ -1,6 +1,7 @@
 //! Pipeline runs: a run, its jobs, their steps, the artifacts it produced.
 
 use serde::{Deserialize, Serialize};
+use tandem_core::state::{JobState, RunState, StepState};
 
 /// A pipeline run.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
@@ -16,7 +17,7 @@ pub struct Run {
     /// push, poll, schedule, api, demo, rerun or local.
     pub trigger: String,
     /// queued, running, success, failed, cancelled or interrupted.
-    pub state: String,
+    pub state: RunState,
     /// Why it could not run, if so.
     pub error: Option<String>,
     /// When it was queued.
@@ -43,7 +44,7 @@ pub struct Job {
     /// JSON list of job names.
     pub needs: String,
     /// pending, running, success, failed or skipped.
-    pub state: String,
+    pub state: JobState,
     /// The exit code of its last step.
     pub exit_code: Option<i64>,
     /// sha256 of the job's log blob.
@@ -68,7 +69,7 @@ pub struct Step {
     /// The command it runs.
     pub command: String,
     /// pending, running, success, failed or skipped.
-    pub state: String,
+    pub state: StepState,
     /// The command's exit code.
     pub exit_code: Option<i64>,
     /// When it started.

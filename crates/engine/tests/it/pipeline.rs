@@ -70,7 +70,7 @@ async fn job_states(engine: &Engine, run: i64) -> Vec<(String, String)> {
         .await
         .unwrap()
         .into_iter()
-        .map(|j| (j.name, j.state))
+        .map(|j| (j.name, j.state.to_string()))
         .collect()
 }
 

@@ -51,7 +51,7 @@ pub async fn put_flags(
         .engine
         .propose_flags(&service, title, &new.text, &auth.0.name, auth.0.role)
         .await?;
-    if change.state == "done" {
+    if change.state == tandem_core::state::ChangeState::Done {
         let version = change.version.unwrap_or_default();
         let row = state
             .engine

@@ -147,7 +147,7 @@ impl Tail {
                 return Event::default().event("error").data("the job is gone");
             };
             let finished = job.log_digest.as_deref().is_some_and(|d| !d.is_empty());
-            let growing = !finished && matches!(job.state.as_str(), "pending" | "running");
+            let growing = !finished && job.state.is_in_progress();
             let bytes = crate::views_log::read_job_log(&self.state.engine, &job, self.offset, CHUNK)
                 .await
                 .unwrap_or_default();
@@ -159,7 +159,7 @@ impl Tail {
                 return Event::default()
                     .event("end")
                     .id(self.offset.to_string())
-                    .data(job.state);
+                    .data(job.state.as_str());
             }
             tokio::select! {
                 _ = tokio::time::sleep(POLL) => {}

@@ -355,7 +355,7 @@ pub async fn promote_rollout(
     body: axum::body::Bytes,
 ) -> ApiResult<Json<Rollout>> {
     let req = wave_request(&body)?;
-    if state.engine.get_rollout(id).await?.state == "paused" {
+    if state.engine.get_rollout(id).await?.state == tandem_core::state::RolloutState::Paused {
         return Ok(Json(state.engine.resume_rollout(id, &auth.0.name).await?.into_wire()));
     }
     Ok(Json(

@@ -17,6 +17,7 @@ use maud::{Markup, html};
 use tandem_core::config::{Change, ChangeCheck, ConfigDiff};
 use tandem_core::policy::changes::ReviewState;
 use tandem_core::role::Role;
+use tandem_core::state::ChangeState;
 use tandem_engine::configs::ChangeView;
 use tandem_store::ChangeRow;
 
@@ -38,8 +39,8 @@ fn change_badge(state: &str) -> Markup {
 }
 
 /// Whether the change is still moving on its own (its config rolling out).
-fn in_flight(state: &str) -> bool {
-    matches!(state, "applying" | "applied")
+fn in_flight(state: ChangeState) -> bool {
+    matches!(state, ChangeState::Applying | ChangeState::Applied)
 }
 
 #[derive(Debug, Default, serde::Deserialize)]
@@ -81,7 +82,7 @@ pub async fn list(
                                 td { span.chip { (c.kind) } }
                                 td { a href={ "/changes/" (c.id) } { (c.title) } }
                                 td { (c.author) " " span.muted { (c.author_role) } }
-                                td { (change_badge(&c.state)) }
+                                td { (change_badge(c.state.as_str())) }
                                 td { (when(Some(c.updated_at))) }
                             }
                         }
@@ -95,7 +96,7 @@ pub async fn list(
             title: "Change requests",
             nav: Nav::Changes,
             caller: Some(&auth.0),
-            refresh: changes.iter().any(|c| in_flight(&c.state)).then_some(LIVE_REFRESH),
+            refresh: changes.iter().any(|c| in_flight(c.state)).then_some(LIVE_REFRESH),
         },
         body,
     ))
@@ -115,11 +116,11 @@ pub async fn detail(auth: PageAuth<Viewer>, State(state): State<AppState>, Path(
         .rule(c.production)
         .may_review(&authors, &caller.name, caller.role);
     let may_withdraw =
-        matches!(c.state.as_str(), "open" | "rejected") && (caller.name == c.author || caller.role == Role::Admin);
+        c.state.can_move_to(ChangeState::Withdrawn) && (caller.name == c.author || caller.role == Role::Admin);
     let title = format!("Change request #{id}");
     let body = html! {
         div.page-head {
-            h1 { (title) " " (change_badge(&c.state)) }
+            h1 { (title) " " (change_badge(c.state.as_str())) }
             @if may_withdraw {
                 div.actions {
                     form method="post" action={ "/changes/" (id) "/withdraw" } {
@@ -152,7 +153,7 @@ pub async fn detail(auth: PageAuth<Viewer>, State(state): State<AppState>, Path(
             title: &title,
             nav: Nav::Changes,
             caller: Some(caller),
-            refresh: in_flight(&c.state).then_some(LIVE_REFRESH),
+            refresh: in_flight(c.state).then_some(LIVE_REFRESH),
         },
         body,
     ))
@@ -162,8 +163,8 @@ pub async fn detail(auth: PageAuth<Viewer>, State(state): State<AppState>, Path(
 fn standing(view: &ChangeView) -> Markup {
     let c = &view.change;
     html! {
-        @match c.state.as_str() {
-            "open" => {
+        @match c.state {
+            ChangeState::Open => {
                 @match &view.review {
                     ReviewState::Waiting { missing, from } => {
                         p.alert.note.standing { "Waits for " b { (count(*missing as usize, "approval")) } " from " b { (from) } "." }
@@ -173,14 +174,14 @@ fn standing(view: &ChangeView) -> Markup {
                 }
             }
             state => {
-                p class={ "alert standing " @if matches!(state, "failed" | "rejected") { "bad" } @else { "note" } } {
+                p class={ "alert standing " @if matches!(state, ChangeState::Failed | ChangeState::Rejected) { "bad" } @else { "note" } } {
                     @match &view.review {
-                        ReviewState::Approved { by } if !by.is_empty() && state != "withdrawn" => {
+                        ReviewState::Approved { by } if !by.is_empty() && state != ChangeState::Withdrawn => {
                             "Approved by " b { (by.join(", ")) } (dot())
                         }
                         _ => {}
                     }
-                    (capitalize(c.result.as_deref().unwrap_or(state)))
+                    (capitalize(c.result.as_deref().unwrap_or(state.as_str())))
                     @if let Some(r) = c.rollout_id { (dot()) a href={ "/rollouts/" (r) } { "see rollout #" (r) " →" } }
                 }
             }
@@ -394,7 +395,7 @@ fn reviews_panel(view: &ChangeView, caller: &Caller, may_review: Result<(), Stri
                     }
                 }
             }
-            @if c.state == "open" && caller.role.allows(Role::Developer) {
+            @if c.state == ChangeState::Open && caller.role.allows(Role::Developer) {
                 @match may_review {
                     Ok(()) => {
                         form.review method="post" action={ "/changes/" (c.id) "/approve" } {

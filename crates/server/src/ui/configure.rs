@@ -42,7 +42,7 @@ pub async fn show(auth: PageAuth<Viewer>, State(state): State<AppState>) -> Page
             .list_changes(Some(&service.name), OPEN_CHANGES_SCAN)
             .await?
             .iter()
-            .filter(|c| c.state == "open")
+            .filter(|c| c.state == tandem_core::state::ChangeState::Open)
             .count();
         configs.push((latest, rows, open));
     }

@@ -241,7 +241,7 @@ pub fn render(jobs: &[GraphJob]) -> Markup {
                 }
             }
             @for (job, at) in jobs.iter().zip(&l.boxes) {
-                a class={ "gnode " (tone(&job.state)) " st-" (job.state) } href=(job.href)
+                a class={ "gnode " (tone(job.state.as_str())) " st-" (job.state) } href=(job.href)
                     data-job=(job.name) data-column=(at.column) data-state=(job.state) {
                     title { (job.name) " — " (job.detail) }
                     rect x=(at.x) y=(at.y) width=(BOX_W) height=(l.box_h) rx="6" {}

@@ -55,7 +55,7 @@ pub async fn list(
                             tr {
                                 td { code { (d.idea.key) } }
                                 td { (d.idea.title) }
-                                td { (badge(&d.state)) }
+                                td { (badge(d.state.as_str())) }
                                 td.muted { @if targets.is_empty() { "all markets" } @else { (targets.join(", ")) } }
                                 td {
                                     @for m in &d.live_in { span.chip { (m) } " " }

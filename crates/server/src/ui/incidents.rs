@@ -13,6 +13,7 @@ use axum::extract::{Path, Query, State};
 use maud::{Markup, html};
 use serde_json::Value;
 use std::collections::HashMap;
+use tandem_core::state::IncidentState;
 use tandem_store::incident_history::IncidentListRow;
 use tandem_store::{DeploymentRow, EventRow, IncidentRow, now_ms};
 
@@ -22,9 +23,6 @@ const INCIDENT_LIST_LIMIT: i64 = 200;
 const TIMELINE_LIMIT: i64 = 300;
 /// How many of the market's deployments the link form offers, newest first.
 const LINK_CHOICES: usize = 50;
-
-/// The states the list filters on.
-const STATES: [&str; 2] = ["open", "resolved"];
 
 #[derive(Debug, Default, serde::Deserialize)]
 pub struct IncidentsQuery {
@@ -40,7 +38,7 @@ pub async fn list(
 ) -> PageResult {
     let Query(q) = query?;
     let filter = q.state.as_deref().filter(|s| !s.is_empty());
-    if let Some(s) = filter.filter(|s| !STATES.contains(s)) {
+    if let Some(s) = filter.filter(|s| s.parse::<IncidentState>().is_err()) {
         return Err(ApiError::bad_request(format!("state `{s}` is not a state of incidents: open or resolved")).into());
     }
     let incidents = state
@@ -60,7 +58,7 @@ pub async fn list(
             label { span { "State" }
                 select name="state" {
                     option value="" { "any state" }
-                    @for s in STATES { option value=(s) selected[filter == Some(s)] { (s) } }
+                    @for s in IncidentState::ALL.iter().map(|s| s.as_str()) { option value=(s) selected[filter == Some(s)] { (s) } }
                 }
             }
             button.btn type="submit" { "Filter" }
@@ -101,7 +99,7 @@ fn incident_table(incidents: &[IncidentListRow]) -> Markup {
                     @let i = &row.incident;
                     tr data-incident=(i.id) {
                         td { a href={ "/incidents/" (i.id) } { "#" (i.id) } }
-                        td { (badge(&i.state)) }
+                        td { (badge(i.state.as_str())) }
                         td { (i.service) }
                         td { span.market-id { (i.market) } }
                         td { span.chip { (i.source) } }
@@ -149,8 +147,8 @@ pub async fn detail(auth: PageAuth<Viewer>, State(state): State<AppState>, Path(
     let title = format!("Incident #{id}");
     let body = html! {
         div.page-head {
-            h1 { (title) " " (badge(&i.state)) }
-            @if may.resolve && i.state == "open" {
+            h1 { (title) " " (badge(i.state.as_str())) }
+            @if may.resolve && i.state == IncidentState::Open {
                 div.actions {
                     form method="post" action={ "/incidents/" (id) "/resolve" } {
                         button.btn.primary type="submit" { "Resolve" }
@@ -231,7 +229,7 @@ fn deployment_panel(
                 Some(d) => {
                     p.linked-deployment {
                         "Deployment " b { "#" (d.id) } " of " b.version { (version(versions, d.release_id)) }
-                        " (" (d.kind) ") to " span.market-id { (d.market) } " " (badge(&d.state))
+                        " (" (d.kind) ") to " span.market-id { (d.market) } " " (badge(d.state.as_str()))
                         (dot()) "started " (when(Some(d.started_at)))
                         @if let Some(p) = d.previous_release_id { (dot()) "replaced " span.version { (version(versions, p)) } }
                         @if let Some(r) = d.rollout_id { (dot()) a href={ "/rollouts/" (r) } { "rollout #" (r) " →" } }

@@ -119,7 +119,7 @@ fn market_row(m: &MarketStatus, launch: Option<&LaunchRow>, health: &[MarketHeal
             td.muted { (m.wave.as_deref().unwrap_or("—")) }
             td { a href={ "/markets/" (id) } { span.market-id { (id) } " " (m.market.name) } }
             td {
-                (badge(&m.market.state))
+                (badge(m.market.state.as_str()))
                 @if let Some(l) = launch {
                     br; span.small.muted { "by " (l.launched_by) " " (when(Some(l.launched_at))) }
                 }
@@ -157,7 +157,7 @@ fn health_cell(h: Option<&MarketHealthRow>, running: bool) -> Markup {
     html! {
         @match h {
             Some(h) => {
-                (health_badge(&h.state))
+                (health_badge(h.state.as_str()))
                 @if let Some(ms) = h.latency_ms { " " span.small.muted { (latency(ms)) } }
                 @if let Some(i) = h.incident_id { " " a.small href={ "/incidents/" (i) } { "incident #" (i) } }
             }
@@ -245,7 +245,7 @@ async fn market_page(
     let title = format!("{} ({})", market.name, market.id);
     let body = html! {
         div.page-head {
-            h1 { (market.name) " " span.market-id { (market.id) } " " (badge(&market.state)) }
+            h1 { (market.name) " " span.market-id { (market.id) } " " (badge(market.state.as_str())) }
             a.right href="/markets" { "All markets" }
             div.meta {
                 "wave " b { (m.wave.as_deref().unwrap_or("none")) } (dot())

@@ -27,10 +27,7 @@ pub async fn show(auth: PageAuth<Viewer>, State(state): State<AppState>) -> Page
     let incidents: Vec<IncidentRow> = engine.list_open_incidents().await?;
 
     let flying: Vec<&RolloutRow> = rollouts.iter().filter(|r| r.in_progress()).collect();
-    let busy_runs: Vec<&RunRow> = runs
-        .iter()
-        .filter(|r| matches!(r.state.as_str(), "queued" | "running"))
-        .collect();
+    let busy_runs: Vec<&RunRow> = runs.iter().filter(|r| r.state.is_in_progress()).collect();
     let live = !flying.is_empty()
         || !busy_runs.is_empty()
         || matrix.iter().any(|m| m.services.iter().any(|s| s.in_flight.is_some()));
@@ -96,14 +93,14 @@ pub async fn show(auth: PageAuth<Viewer>, State(state): State<AppState>) -> Page
                         li {
                             a href={ "/rollouts/" (r.id) } { "Rollout #" (r.id) }
                             " " (r.service) " " b { (versions.get(&r.release_id).map_or("?", String::as_str)) }
-                            " " (badge(&r.state))
+                            " " (badge(r.state.as_str()))
                             span.right.muted { "wave " (r.current_wave + 1) }
                         }
                     }
                     @for r in &busy_runs {
                         li {
                             a href={ "/runs/" (r.id) } { "Run #" (r.id) }
-                            " " (r.service) " " (sha(&r.commit_sha)) " " (badge(&r.state))
+                            " " (r.service) " " (sha(&r.commit_sha)) " " (badge(r.state.as_str()))
                             span.right.muted { (when(r.started_at.or(Some(r.created_at)))) }
                         }
                     }
@@ -113,7 +110,7 @@ pub async fn show(auth: PageAuth<Viewer>, State(state): State<AppState>) -> Page
                         "Last rollout: "
                         a href={ "/rollouts/" (last.id) } { "#" (last.id) }
                         " " (last.service) " " b { (versions.get(&last.release_id).map_or("?", String::as_str)) }
-                        " " (badge(&last.state)) " " (when(last.finished_at.or(Some(last.created_at))))
+                        " " (badge(last.state.as_str())) " " (when(last.finished_at.or(Some(last.created_at))))
                     }
                 }
             }
@@ -125,7 +122,7 @@ pub async fn show(auth: PageAuth<Viewer>, State(state): State<AppState>) -> Page
                 ul.list {
                     @for i in &incidents {
                         li {
-                            (badge(&i.state)) " "
+                            (badge(i.state.as_str())) " "
                             span.market-id { (i.market) } " " a href={ "/incidents/" (i.id) } { (i.title) }
                             span.right.muted { (i.service) (dot()) (when(Some(i.opened_at))) }
                         }
@@ -141,7 +138,7 @@ pub async fn show(auth: PageAuth<Viewer>, State(state): State<AppState>) -> Page
                     @for r in &runs {
                         li {
                             a href={ "/runs/" (r.id) } { "#" (r.id) }
-                            " " (r.service) " " (sha(&r.commit_sha)) " " (badge(&r.state))
+                            " " (r.service) " " (sha(&r.commit_sha)) " " (badge(r.state.as_str()))
                             span.right.muted { (when(Some(r.created_at))) }
                         }
                     }

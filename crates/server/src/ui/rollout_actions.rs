@@ -11,6 +11,7 @@ use crate::auth::{Developer, PageAuth};
 use axum::extract::{Path, State};
 use axum::response::{Redirect, Response};
 use tandem_core::role::Role;
+use tandem_core::state::RolloutState;
 
 /// The form fields a rollout action may carry.
 #[derive(Debug, Default, serde::Deserialize)]
@@ -48,7 +49,7 @@ pub async fn steer(
         "pause" => engine.pause_rollout(id, by).await,
         "resume" => engine.resume_rollout(id, by).await,
         "abort" => engine.abort_rollout(id, by).await,
-        "promote" if engine.get_rollout(id).await?.state == "paused" => engine.resume_rollout(id, by).await,
+        "promote" if engine.get_rollout(id).await?.state == RolloutState::Paused => engine.resume_rollout(id, by).await,
         "approve" | "promote" => {
             crate::api::releases::decide_wave(&state, &auth.0, id, wave, &action).await?;
             return Ok(back.to_page());
@@ -80,12 +81,12 @@ pub async fn back_to_rollout(Path((raw, _)): Path<(String, String)>) -> Result<R
 }
 
 /// Which buttons a rollout in `state` offers.
-pub fn actions_for(state: &str) -> &'static [&'static str] {
+pub fn actions_for(state: RolloutState) -> &'static [&'static str] {
     match state {
-        "pending" | "running" => &["pause", "abort"],
-        "awaiting-approval" => &["approve", "pause", "abort"],
-        "paused" => &["resume", "abort"],
-        "queued" => &["abort"],
+        RolloutState::Pending | RolloutState::Running => &["pause", "abort"],
+        RolloutState::AwaitingApproval => &["approve", "pause", "abort"],
+        RolloutState::Paused => &["resume", "abort"],
+        RolloutState::Queued => &["abort"],
         _ => &[],
     }
 }
@@ -96,9 +97,10 @@ mod tests {
 
     #[test]
     fn only_what_the_state_allows_is_offered() {
-        assert_eq!(actions_for("running"), ["pause", "abort"]);
-        assert_eq!(actions_for("paused"), ["resume", "abort"]);
-        assert_eq!(actions_for("awaiting-approval"), ["approve", "pause", "abort"]);
-        assert!(actions_for("succeeded").is_empty() && actions_for("aborted").is_empty());
+        use tandem_core::state::RolloutState::*;
+        assert_eq!(actions_for(Running), ["pause", "abort"]);
+        assert_eq!(actions_for(Paused), ["resume", "abort"]);
+        assert_eq!(actions_for(AwaitingApproval), ["approve", "pause", "abort"]);
+        assert!(actions_for(Succeeded).is_empty() && actions_for(Aborted).is_empty());
     }
 }

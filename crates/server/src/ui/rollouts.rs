@@ -9,12 +9,14 @@ use crate::views::{WaveDetail, rollout_detail};
 use axum::extract::{Path, State};
 use maud::{Markup, html};
 use std::collections::HashMap;
+use tandem_core::state::RolloutState;
 
 /// How many rollouts the list shows.
 const ROLLOUT_LIST_LIMIT: i64 = 100;
 
-fn is_busy(state: &str) -> bool {
-    tandem_store::ROLLOUT_IN_PROGRESS.contains(&state)
+/// Whether a rollout in `state` holds (or waits for) its markets.
+fn is_busy(state: RolloutState) -> bool {
+    state.is_in_progress()
 }
 
 pub async fn list(auth: PageAuth<Viewer>, State(state): State<AppState>) -> PageResult {
@@ -26,7 +28,7 @@ pub async fn list(auth: PageAuth<Viewer>, State(state): State<AppState>) -> Page
         .into_iter()
         .map(|r| (r.id, r.version))
         .collect();
-    let live = rollouts.iter().any(|r| is_busy(&r.state));
+    let live = rollouts.iter().any(|r| is_busy(r.state));
     let body = html! {
         div.page-head { h1 { "Rollouts" } span.muted { "newest first" } }
         section.panel {
@@ -45,7 +47,7 @@ pub async fn list(auth: PageAuth<Viewer>, State(state): State<AppState>) -> Page
                                 td { a href={ "/rollouts/" (r.id) } { "#" (r.id) } }
                                 td { (r.service) }
                                 td { b.version { (versions.get(&r.release_id).map_or("?", String::as_str)) } }
-                                td { (badge(&r.state)) }
+                                td { (badge(r.state.as_str())) }
                                 td {
                                     @match usize::try_from(r.current_wave).ok().and_then(|i| waves.get(i)) {
                                         Some((name, _)) => { (r.current_wave + 1) "/" (waves.len()) " " span.muted { (name) } }
@@ -91,8 +93,11 @@ pub async fn detail(auth: PageAuth<Viewer>, State(state): State<AppState>, Path(
         .map(|r| (r.id, r.version))
         .collect();
     let (r, release) = (&detail.rollout, &detail.release);
-    let stopped = matches!(r.state.as_str(), "failed" | "halted" | "aborted");
-    let can_skip = is_busy(&r.state) && auth.0.role.allows(tandem_core::role::Role::Operator);
+    let stopped = matches!(
+        r.state,
+        RolloutState::Failed | RolloutState::Halted | RolloutState::Aborted
+    );
+    let can_skip = is_busy(r.state) && auth.0.role.allows(tandem_core::role::Role::Operator);
     let title = format!("Rollout #{id}");
     let waiting_wave = usize::try_from(r.current_wave)
         .ok()
@@ -100,10 +105,10 @@ pub async fn detail(auth: PageAuth<Viewer>, State(state): State<AppState>, Path(
         .map_or("", |w| w.name.as_str());
     let body = html! {
         div.page-head {
-            h1 { (title) " · " (r.service) " " span.version { (release.version) } " " (badge(&r.state)) }
+            h1 { (title) " · " (r.service) " " span.version { (release.version) } " " (badge(r.state.as_str())) }
             @if auth.0.role.allows(tandem_core::role::Role::Developer) {
                 div.actions {
-                    @for action in super::rollout_actions::actions_for(&r.state).iter().filter(|a| {
+                    @for action in super::rollout_actions::actions_for(r.state).iter().filter(|a| {
                         // Approve for those holding the role the platform file names (a developer
                         // when it says so); everything else for operators.
                         if **a == "approve" {
@@ -149,7 +154,7 @@ pub async fn detail(auth: PageAuth<Viewer>, State(state): State<AppState>, Path(
         @if let Some(reason) = &r.reason {
             p class={ "alert " @if stopped { "bad" } @else { "note" } } { (reason) }
         }
-        @if is_busy(&r.state) && auth.0.role.allows(tandem_core::role::Role::Admin)
+        @if is_busy(r.state) && auth.0.role.allows(tandem_core::role::Role::Admin)
             && r.reason.as_deref().is_some_and(|m| m.contains("waits: freeze")) {
             form.override method="post" action={ "/rollouts/" (r.id) "/override" } {
                 label { "Override the freeze (recorded with your name): " }
@@ -168,7 +173,7 @@ pub async fn detail(auth: PageAuth<Viewer>, State(state): State<AppState>, Path(
             }
             div.grid {
                 @for w in &detail.waves {
-                    (wave_row(w, r.id, r.current_wave, is_busy(&r.state), can_skip, &names, &versions))
+                    (wave_row(w, r.id, r.current_wave, is_busy(r.state), can_skip, &names, &versions))
                 }
             }
         }
@@ -202,7 +207,7 @@ pub async fn detail(auth: PageAuth<Viewer>, State(state): State<AppState>, Path(
             title: &title,
             nav: Nav::Rollouts,
             caller: Some(&auth.0),
-            refresh: is_busy(&r.state).then_some(LIVE_REFRESH),
+            refresh: is_busy(r.state).then_some(LIVE_REFRESH),
         },
         body,
     ))
@@ -223,11 +228,11 @@ fn wave_row(
         div.grid-row.current[is_current] {
             div.wave-label {
                 span.wave-name { span.wave-idx { (w.index + 1) } (w.name) }
-                (badge(&w.state))
+                (badge(w.state.as_str()))
             }
             div.cells {
                 @for m in &w.markets {
-                    div class={ "cell " (tone(&m.state)) " st-" (m.state.replace(' ', "-")) } data-market=(m.market) data-state=(m.state) {
+                    div class={ "cell " (tone(m.state.as_str())) " st-" (m.state.replace(' ', "-")) } data-market=(m.market) data-state=(m.state) {
                         div.cell-head {
                             span.market-id { (m.market) }
                             span.market-name { (names.get(&m.market).map_or("", String::as_str)) }

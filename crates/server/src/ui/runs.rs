@@ -18,24 +18,24 @@ use axum::extract::{Path, Query, State};
 use maud::{Markup, PreEscaped, html};
 use serde::Deserialize;
 use tandem_core::role::Role;
+use tandem_core::state::{JobState, RunState};
 use tandem_store::{RunFilter, RunRow, now_ms};
 
 /// How many runs the list shows.
 const RUN_LIST_LIMIT: i64 = 100;
-/// The states a run can be in, for the filter.
-const RUN_STATES: [&str; 6] = ["queued", "running", "success", "failed", "cancelled", "interrupted"];
 /// How much of a job's log (bytes, from its end) the page shows; the whole log is a link away.
 /// Bounds the page's size and the browser's work on every live refresh; a live log keeps about
 /// as many characters, dropping the oldest.
 const LOG_TAIL: usize = 256 * 1024;
 
-pub fn is_busy(state: &str) -> bool {
-    matches!(state, "queued" | "running")
+/// Whether a run in `state` is still queued or running.
+pub fn is_busy(state: RunState) -> bool {
+    state.is_in_progress()
 }
 
 /// Whether a run in `state` can be re-run (its failed jobs, on a new run).
-pub fn can_rerun(state: &str) -> bool {
-    matches!(state, "failed" | "cancelled" | "interrupted")
+pub fn can_rerun(state: RunState) -> bool {
+    matches!(state, RunState::Failed | RunState::Cancelled | RunState::Interrupted)
 }
 
 /// The list's filters, as they come in the query string (`?service=shop&state=failed`).
@@ -90,7 +90,7 @@ pub async fn list(
     let engine = &state.engine;
     let runs = engine.list_runs_where(&q.filter(), RUN_LIST_LIMIT).await?;
     let services: Vec<String> = engine.list_services().await?.into_iter().map(|s| s.name).collect();
-    let live = runs.iter().any(|r| is_busy(&r.state));
+    let live = runs.iter().any(|r| is_busy(r.state));
     let body = html! {
         div.page-head { h1 { "Runs" } span.muted { "newest first" } }
         (filter_form(&q, &services, &runs))
@@ -138,7 +138,7 @@ fn filter_form(q: &RunsQuery, services: &[String], runs: &[RunRow]) -> Markup {
             label { span { "State" }
                 select name="state" {
                     option value="" { "any state" }
-                    @for s in RUN_STATES {
+                    @for s in RunState::ALL.iter().map(|s| s.as_str()) {
                         option value=(s) selected[f.state == Some(s)] { (s) }
                     }
                 }
@@ -166,7 +166,7 @@ fn run_table(runs: &[RunRow], q: &RunsQuery) -> Markup {
                         td { (sha(&r.commit_sha)) }
                         td { a.filter-link href=(q.href_with("branch", &r.branch)) { (r.branch) } }
                         td.muted { (r.trigger) }
-                        td { a.filter-link href=(q.href_with("state", &r.state)) { (badge(&r.state)) } }
+                        td { a.filter-link href=(q.href_with("state", r.state.as_str())) { (badge(r.state.as_str())) } }
                         td { (when(r.started_at.or(Some(r.created_at)))) }
                         td.num { (elapsed(r.started_at, r.finished_at)) }
                     }
@@ -190,7 +190,7 @@ pub async fn detail(auth: PageAuth<Viewer>, State(state): State<AppState>, Path(
     let may_act = auth.0.role.allows(Role::Developer);
     let body = html! {
         div.page-head {
-            h1 { (title) " " (badge(&r.state)) }
+            h1 { (title) " " (badge(r.state.as_str())) }
             @if may_act { (actions(r)) }
             div.meta {
                 b { (r.service) } (dot()) (sha(&r.commit_sha)) (dot()) (r.branch) (dot())
@@ -231,7 +231,7 @@ pub async fn detail(auth: PageAuth<Viewer>, State(state): State<AppState>, Path(
         }
         @if run.jobs.is_empty() {
             section.panel {
-                @if is_busy(&r.state) { (empty("This run has no job yet.")) } @else { (empty("This run ended before any job started.")) }
+                @if is_busy(r.state) { (empty("This run has no job yet.")) } @else { (empty("This run ended before any job started.")) }
             }
         }
         @for (job, log) in run.jobs.iter().zip(&logs) {
@@ -243,7 +243,7 @@ pub async fn detail(auth: PageAuth<Viewer>, State(state): State<AppState>, Path(
             title: &title,
             nav: Nav::Runs,
             caller: Some(&auth.0),
-            refresh: is_busy(&r.state).then_some(LIVE_REFRESH),
+            refresh: is_busy(r.state).then_some(LIVE_REFRESH),
         },
         body,
     ))
@@ -253,12 +253,12 @@ pub async fn detail(auth: PageAuth<Viewer>, State(state): State<AppState>, Path(
 fn actions(r: &RunRow) -> Markup {
     html! {
         div.actions {
-            @if can_rerun(&r.state) {
+            @if can_rerun(r.state) {
                 form method="post" action={ "/runs/" (r.id) "/rerun" } {
                     button.btn.primary type="submit" title="A new run of this commit: jobs that passed are reused, the others run again" { "Re-run failed jobs" }
                 }
             }
-            @if is_busy(&r.state) {
+            @if is_busy(r.state) {
                 form method="post" action={ "/runs/" (r.id) "/cancel" } {
                     button.btn.danger type="submit" title="Stops running steps (TERM, then KILL) and skips the jobs left" { "Cancel run" }
                 }
@@ -273,7 +273,7 @@ fn graph_panel(run: &RunDetail) -> Markup {
         .iter()
         .map(|j| GraphJob {
             name: j.job.name.clone(),
-            state: j.job.state.clone(),
+            state: j.job.state.to_string(),
             needs: serde_json::from_str(&j.job.needs).unwrap_or_default(),
             href: format!("#job-{}", j.job.position),
             detail: job_summary(j),
@@ -281,9 +281,9 @@ fn graph_panel(run: &RunDetail) -> Markup {
         .collect();
     let mut counts: Vec<(&str, usize)> = Vec::new();
     for j in &run.jobs {
-        match counts.iter_mut().find(|(s, _)| *s == j.job.state) {
+        match counts.iter_mut().find(|(s, _)| *s == j.job.state.as_str()) {
             Some((_, n)) => *n += 1,
-            None => counts.push((&j.job.state, 1)),
+            None => counts.push((j.job.state.as_str(), 1)),
         }
     }
     html! {
@@ -305,7 +305,7 @@ fn graph_panel(run: &RunDetail) -> Markup {
 /// "failed · exit 1 · 3 s", "running · 12 s", "pending".
 fn job_summary(j: &JobDetail) -> String {
     let job = &j.job;
-    let mut parts = vec![job.state.clone()];
+    let mut parts = vec![job.state.to_string()];
     if let Some(code) = job.exit_code.filter(|&c| c != 0) {
         parts.push(format!("exit {code}"));
     }
@@ -332,7 +332,7 @@ fn job_panel(run_id: i64, j: &JobDetail, tail: &Result<LogTail, String>) -> Mark
     let mut renderer = LogHtml::default();
     // The renderer escapes every byte of the log; only its own spans are markup.
     let rendered = renderer.render(shown);
-    let stream = end.filter(|_| job.state == "running").map(|end| {
+    let stream = end.filter(|_| job.state == JobState::Running).map(|end| {
         let sgr = renderer.sgr();
         let sgr = if sgr.is_empty() {
             String::new()
@@ -345,7 +345,7 @@ fn job_panel(run_id: i64, j: &JobDetail, tail: &Result<LogTail, String>) -> Mark
         section.panel.job id={ "job-" (job.position) } data-job=(job.name) {
             div.job-head {
                 h2 { (job.name) }
-                (badge(&job.state))
+                (badge(job.state.as_str()))
                 @if !needs.is_empty() {
                     span.muted { "needs " (needs.join(", ")) }
                 }
@@ -363,7 +363,7 @@ fn job_panel(run_id: i64, j: &JobDetail, tail: &Result<LogTail, String>) -> Mark
                             tr {
                                 td { (s.name) }
                                 td { code { (s.command) } }
-                                td { (badge(&s.state)) }
+                                td { (badge(s.state.as_str())) }
                                 td.num { @if let Some(code) = s.exit_code { (code) } @else { span.muted { "—" } } }
                                 td.num { (elapsed(s.started_at, s.finished_at)) }
                             }
@@ -433,11 +433,12 @@ mod tests {
 
     #[test]
     fn states_decide_the_buttons() {
-        assert!(is_busy("queued") && is_busy("running") && !is_busy("failed"));
-        for s in ["failed", "cancelled", "interrupted"] {
+        use RunState::*;
+        assert!(is_busy(Queued) && is_busy(Running) && !is_busy(Failed));
+        for s in [Failed, Cancelled, Interrupted] {
             assert!(can_rerun(s), "{s}");
         }
-        for s in ["success", "running", "queued"] {
+        for s in [Success, Running, Queued] {
             assert!(!can_rerun(s), "{s}");
         }
     }

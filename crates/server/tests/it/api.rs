@@ -431,7 +431,10 @@ async fn running_job(s: &Server) -> (tandem_store::RunRow, i64) {
     };
     store.start_run(run.id, &[job]).await.unwrap();
     let job_id = store.list_jobs(run.id).await.unwrap()[0].id;
-    store.update_job_state(job_id, "running").await.unwrap();
+    store
+        .update_job_state(job_id, tandem_core::state::JobState::Running)
+        .await
+        .unwrap();
     (run, job_id)
 }
 
@@ -475,7 +478,10 @@ async fn a_jobs_log_streams_live_and_resumes_from_an_offset() {
     std::fs::write(&live, "first line\nsecond line\n").unwrap();
     read_until(&mut resp, "second line").await;
     let digest = store.blobs().put_bytes(b"first line\nsecond line\n").unwrap();
-    store.finish_job(job_id, "success", Some(0), &digest).await.unwrap();
+    store
+        .finish_job(job_id, tandem_core::state::JobState::Success, Some(0), &digest)
+        .await
+        .unwrap();
     let end = read_until(&mut resp, "event: end").await;
     assert!(end.contains("data: success"), "{end}");
 
@@ -638,7 +644,13 @@ async fn steering_a_rollout_checks_roles_locks_and_states() {
     assert_eq!(status, StatusCode::CONFLICT);
     assert!(message.contains("waits for no approval"), "{message}");
     store
-        .set_rollout_state(r.id, &["pending"], "awaiting-approval", "engine", Some(1))
+        .set_rollout_state(
+            r.id,
+            &[tandem_core::state::RolloutState::Pending],
+            tandem_core::state::RolloutState::AwaitingApproval,
+            "engine",
+            Some(1),
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -1529,7 +1541,13 @@ async fn approving_a_wave_names_it_and_needs_that_waves_own_role() {
 
     // Waiting for benelux (an operator's approval).
     store
-        .set_rollout_state(r.id, &["pending"], "awaiting-approval", "engine", Some(1))
+        .set_rollout_state(
+            r.id,
+            &[tandem_core::state::RolloutState::Pending],
+            tandem_core::state::RolloutState::AwaitingApproval,
+            "engine",
+            Some(1),
+        )
         .await
         .unwrap();
     let (status, _, message) = error_code(approve(r.id, Role::Developer, json!({})).await).await;
@@ -1551,7 +1569,13 @@ async fn approving_a_wave_names_it_and_needs_that_waves_own_role() {
     // The rollout moves on to wait for dach, which needs an admin. An operator who read the
     // page while benelux waited and approves "benelux" does not approve dach instead.
     store
-        .set_rollout_state(r.id, &["running"], "awaiting-approval", "engine", Some(2))
+        .set_rollout_state(
+            r.id,
+            &[tandem_core::state::RolloutState::Running],
+            tandem_core::state::RolloutState::AwaitingApproval,
+            "engine",
+            Some(2),
+        )
         .await
         .unwrap();
     let (status, _, message) = error_code(approve(r.id, Role::Operator, json!({ "wave": "benelux" })).await).await;

@@ -59,7 +59,13 @@ async fn an_approval_names_the_token_its_id_and_the_callers_address() {
     let plan = tandem_core::rollout::plan_waves(&platform);
     let r = store.insert_rollout("shop", v1.id, &plan, "ana").await.unwrap();
     store
-        .set_rollout_state(r.id, &["pending"], "awaiting-approval", "engine", Some(1))
+        .set_rollout_state(
+            r.id,
+            &[tandem_core::state::RolloutState::Pending],
+            tandem_core::state::RolloutState::AwaitingApproval,
+            "engine",
+            Some(1),
+        )
         .await
         .unwrap();
 

@@ -344,7 +344,7 @@ async fn act_on_runs(client: &Client, server: &TestServer) -> Result<()> {
     let store = &server.engine.store_for_tests();
     let jobs = store.list_jobs(seeded.busy_run_id).await?;
     for (job, state) in jobs.iter().zip(["success", "running"]) {
-        store.update_job_state(job.id, state).await?;
+        store.update_job_state(job.id, state.parse()?).await?;
     }
     wait_for("the graph to show build running", WAIT, || async {
         Ok((state_of("test").await? == "success" && state_of("build").await? == "running").then_some(()))

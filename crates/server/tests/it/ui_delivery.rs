@@ -8,6 +8,7 @@ use crate::common;
 use common::TestServer;
 use reqwest::StatusCode;
 use reqwest::header::COOKIE;
+use tandem_core::state::HealthState;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn delivery_shows_the_four_keys_and_their_charts() {
@@ -48,7 +49,7 @@ async fn delivery_shows_the_four_keys_and_their_charts() {
         latency_ms: ok.then_some(3.0),
         error: (!ok).then(|| "connection refused".into()),
         failures_in_a_row: u32::from(!ok),
-        state: if ok { "up" } else { "failing" },
+        state: if ok { HealthState::Up } else { HealthState::Failing },
         transition: None,
         incident_id: None,
         measurements: if ok {
@@ -253,7 +254,7 @@ async fn live_market_charts_read_in_the_unit_of_each_check() {
             latency_ms: Some(3.0),
             error: None,
             failures_in_a_row: 0,
-            state: "up",
+            state: HealthState::Up,
             transition: None,
             incident_id: None,
             measurements: vec![

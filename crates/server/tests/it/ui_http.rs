@@ -404,7 +404,13 @@ async fn a_rollout_page_shows_gate_figures_and_offers_approval_and_skips() {
         .await
         .unwrap();
     store
-        .set_rollout_state(rollout.id, &["pending"], "awaiting-approval", "engine", Some(1))
+        .set_rollout_state(
+            rollout.id,
+            &[tandem_core::state::RolloutState::Pending],
+            tandem_core::state::RolloutState::AwaitingApproval,
+            "engine",
+            Some(1),
+        )
         .await
         .unwrap();
     let page = format!("/rollouts/{}", rollout.id);

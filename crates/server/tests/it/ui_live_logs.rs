@@ -210,7 +210,7 @@ async fn the_log_stream_sends_coloured_html_and_resumes_with_its_colours() -> Re
     server
         .engine
         .store_for_tests()
-        .finish_job(job_id, "success", Some(0), &digest)
+        .finish_job(job_id, tandem_core::state::JobState::Success, Some(0), &digest)
         .await?;
     let end = resumed.next().await?;
     assert_eq!((end.event.as_str(), end.data.as_str()), ("end", "success"), "{end:?}");
@@ -404,7 +404,7 @@ async fn follow_a_live_log(client: &Client, server: &TestServer) -> Result<()> {
     server
         .engine
         .store_for_tests()
-        .update_step(step.id, "running", None)
+        .update_step(step.id, tandem_core::state::StepState::Running, None)
         .await?;
     wait_for("the step shown running", WAIT, || async {
         let text = client
@@ -490,7 +490,7 @@ async fn follow_a_live_log(client: &Client, server: &TestServer) -> Result<()> {
     server
         .engine
         .store_for_tests()
-        .finish_job(job_id, "success", Some(0), &digest)
+        .finish_job(job_id, tandem_core::state::JobState::Success, Some(0), &digest)
         .await?;
     wait_for("the final log", WAIT, || async {
         let live = js(

@@ -46,7 +46,7 @@ fn probe(market: &str, deployment_id: i64, state: &'static str, incident_id: Opt
         latency_ms: ok.then_some(12.4),
         error: (!ok).then(|| "answered 503".to_string()),
         failures_in_a_row: if ok { 0 } else { 3 },
-        state,
+        state: state.parse().expect("a health state"),
         transition: None,
         incident_id,
         measurements: if ok {

@@ -261,23 +261,31 @@ async fn seed(engine: &Engine, data: &std::path::Path) -> Result<Seeded> {
     let busy = store.insert_run("shop", c3, "t-3-shipping", "push").await?;
     store.start_run(busy.id, &jobs()).await?;
     let first = store.list_jobs(busy.id).await?.remove(0);
-    store.update_job_state(first.id, "running").await?;
+    store
+        .update_job_state(first.id, tandem_core::state::JobState::Running)
+        .await?;
 
     let failed_run_id = failed_run(engine, c2).await?;
 
     let plan = plan_waves(&platform);
     let r1 = store.insert_rollout("shop", v1.id, &plan, "ana").await?;
-    store.update_rollout(r1.id, "running", 0, None).await?;
+    store
+        .update_rollout(r1.id, tandem_core::state::RolloutState::Running, 0, None)
+        .await?;
     for m in &platform.markets {
         let d = store.insert_deployment(new_deployment(r1.id, &m.id, v1.id)).await?;
         store
             .mark_deployment_live(d.id, &format!("http://127.0.0.1:1/{}", m.id), None)
             .await?;
     }
-    store.update_rollout(r1.id, "succeeded", 2, None).await?;
+    store
+        .update_rollout(r1.id, tandem_core::state::RolloutState::Succeeded, 2, None)
+        .await?;
 
     let r2 = store.insert_rollout("shop", v2.id, &plan, "ana").await?;
-    store.update_rollout(r2.id, "running", 0, None).await?;
+    store
+        .update_rollout(r2.id, tandem_core::state::RolloutState::Running, 0, None)
+        .await?;
     for market in ["fr", "be", "lu"] {
         let d = store.insert_deployment(new_deployment(r2.id, market, v2.id)).await?;
         store
@@ -287,7 +295,9 @@ async fn seed(engine: &Engine, data: &std::path::Path) -> Result<Seeded> {
     let failed = store.insert_deployment(new_deployment(r2.id, "nl", v2.id)).await?;
     store.mark_deployment_failed(failed.id, FAILED_REASON).await?;
     let reason = format!("market nl failed its gate ({FAILED_REASON}); the rollout stopped at wave benelux");
-    store.update_rollout(r2.id, "failed", 1, Some(&reason)).await?;
+    store
+        .update_rollout(r2.id, tandem_core::state::RolloutState::Failed, 1, Some(&reason))
+        .await?;
     store
         .insert_incident("shop", "nl", Some(failed.id), "Release v2 failed its gate in nl")
         .await?;
@@ -360,10 +370,16 @@ async fn green_run(engine: &Engine, commit: &str, trigger: &str) -> Result<i64> 
         "$ cargo build --release\n   Compiling shop v0.1.0\n    Finished `release` profile in 4.21s\n",
     ];
     for (job, log) in store.list_jobs(run.id).await?.into_iter().zip(logs) {
-        store.update_job_state(job.id, "running").await?;
+        store
+            .update_job_state(job.id, tandem_core::state::JobState::Running)
+            .await?;
         for step in store.list_steps(job.id).await? {
-            store.update_step(step.id, "running", None).await?;
-            store.update_step(step.id, "success", Some(0)).await?;
+            store
+                .update_step(step.id, tandem_core::state::StepState::Running, None)
+                .await?;
+            store
+                .update_step(step.id, tandem_core::state::StepState::Success, Some(0))
+                .await?;
         }
         let digest = store.blobs().put_bytes(log.as_bytes())?;
         if job.name == "build" {
@@ -373,9 +389,13 @@ async fn green_run(engine: &Engine, commit: &str, trigger: &str) -> Result<i64> 
                 .insert_artifact(run.id, job.id, "target/release/shop", &artifact, binary.len() as u64)
                 .await?;
         }
-        store.finish_job(job.id, "success", Some(0), &digest).await?;
+        store
+            .finish_job(job.id, tandem_core::state::JobState::Success, Some(0), &digest)
+            .await?;
     }
-    store.finish_run(run.id, "success", None).await?;
+    store
+        .finish_run(run.id, tandem_core::state::RunState::Success, None)
+        .await?;
     Ok(run.id)
 }
 
@@ -404,16 +424,24 @@ async fn failed_run(engine: &Engine, commit: &str) -> Result<i64> {
                 0,
             ),
         };
-        store.update_job_state(job.id, "running").await?;
+        store
+            .update_job_state(job.id, tandem_core::state::JobState::Running)
+            .await?;
         for step in store.list_steps(job.id).await? {
-            store.update_step(step.id, "running", None).await?;
-            store.update_step(step.id, state, Some(code)).await?;
+            store
+                .update_step(step.id, tandem_core::state::StepState::Running, None)
+                .await?;
+            store.update_step(step.id, state.parse()?, Some(code)).await?;
         }
         let digest = store.blobs().put_bytes(log.as_bytes())?;
-        store.finish_job(job.id, state, Some(code), &digest).await?;
+        store.finish_job(job.id, state.parse()?, Some(code), &digest).await?;
     }
     store
-        .finish_run(run.id, "failed", Some("job `test (be)` failed"))
+        .finish_run(
+            run.id,
+            tandem_core::state::RunState::Failed,
+            Some("job `test (be)` failed"),
+        )
         .await?;
     Ok(run.id)
 }
