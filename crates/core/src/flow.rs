@@ -12,11 +12,11 @@
 //! - A stage, once reached, stays reached: a rollback changes `now`, not the history.
 //! - Durations are never negative: a commit written before its idea was filed waited 0.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
 
 /// The stages, in order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Stage {
     Created,
@@ -177,7 +177,7 @@ pub struct IdeaFacts {
 
 /// One stage: when it was reached (none while it is not), how long after the stage before it
 /// was reached and after the idea was created, and what reached it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StageTime {
     pub stage: Stage,
     pub at: Option<i64>,
@@ -190,7 +190,7 @@ pub struct StageTime {
 }
 
 /// Where the idea is in a market.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MarketState {
     /// The market's live release contains one of the idea's commits.
@@ -202,7 +202,7 @@ pub enum MarketState {
 }
 
 /// The idea in one market: every target market, and every other market it reached.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MarketFlow {
     pub market: String,
     pub state: MarketState,
@@ -222,7 +222,7 @@ pub struct MarketFlow {
 }
 
 /// Where the idea stands now.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Now {
     /// The furthest stage reached.
     pub stage: Stage,
@@ -234,7 +234,7 @@ pub struct Now {
 
 /// An idea's flow: its six stages in order, where it is now, and its markets (in the
 /// platform's order). Plain data, ready to be plotted.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Flow {
     pub stages: Vec<StageTime>,
     pub now: Now,

@@ -1,7 +1,9 @@
 //! Change requests: config and flag changes proposed, reviewed and applied.
 
 use serde::{Deserialize, Serialize};
+use tandem_core::config::{ChangeCheck, ConfigDiff};
 use tandem_core::platform::ConfigLayers;
+use tandem_core::policy::changes::ReviewState;
 use tandem_core::state::ChangeState;
 
 /// A change request.
@@ -106,20 +108,20 @@ pub struct ChangeDetail {
     pub authors: Vec<ChangeRevision>,
     /// Its reviews.
     pub reviews: Vec<ChangeReview>,
-    /// `{ "state": "approved", "by" }`, `{ "state": "rejected", "by" }` or
-    /// `{ "state": "waiting", "missing", "from" }`.
+    /// Where the current revision stands: `{ "state": "approved", "by" }`,
+    /// `{ "state": "rejected", "by" }` or `{ "state": "waiting", "missing", "from" }`.
     #[schema(value_type = Object)]
-    pub review: serde_json::Value,
+    pub review: ReviewState,
     /// Who may approve it, in words.
     pub approvers: String,
     /// How many approvals it needs.
     pub approvals_needed: u32,
     /// Config: `{ radius: { changed: [{ market, diff }], unchanged }, errors, unchecked, ... }`.
     #[schema(value_type = Object)]
-    pub check: Option<serde_json::Value>,
+    pub check: Option<ChangeCheck>,
     /// Flags: the leaf diff of the flag file.
     #[schema(value_type = Object)]
-    pub flags_diff: Option<serde_json::Value>,
+    pub flags_diff: Option<ConfigDiff>,
     /// Flags: why the flag file does not parse, if so.
     pub flags_error: Option<String>,
 }

@@ -1,6 +1,7 @@
 //! The four DORA keys over a window, and their trend.
 
 use serde::{Deserialize, Serialize};
+use tandem_core::dora::{BucketKeys, GroupedKeys};
 
 /// The four keys over a window.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
@@ -13,7 +14,7 @@ pub struct DoraAnswer {
     /// `{ total, by_market, by_service, by_wave }`, each key with its DORA level
     /// (thresholds of the Accelerate State of DevOps 2021 report; see docs/metrics.md).
     #[schema(value_type = Object)]
-    pub keys: serde_json::Value,
+    pub keys: GroupedKeys,
 }
 
 /// The four keys bucket by bucket over a window.
@@ -28,5 +29,5 @@ pub struct DoraSeries {
     /// One entry per bucket, oldest first: `{ from, to, keys }`, the keys as in
     /// `/api/v1/metrics/dora` (each with its level).
     #[schema(value_type = Vec<Object>)]
-    pub buckets: serde_json::Value,
+    pub buckets: Vec<BucketKeys>,
 }

@@ -72,7 +72,7 @@ pub struct IdeaFlow {
     /// live, pending }`; `markets` is `[{ market, state (live, withdrawn, pending), target,
     /// pilot, arrivals, arrived_at, arrived_with, since_created, live_release }]`.
     #[schema(value_type = Object)]
-    pub flow: serde_json::Value,
+    pub flow: tandem_core::flow::Flow,
     /// Markets where one of its commits arrived within the window asked for (window queries).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shipped_to: Option<Vec<String>>,

@@ -1,12 +1,13 @@
-use super::{show as field, text};
+use super::show as field;
 use crate::client::{Client, ClientArgs, encode};
 use crate::output::{print_json, print_table, time};
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
-use tandem_core::config::{layers_from_files, layers_to_files, set_dotted};
+use tandem_core::config::{Change as LeafChange, ConfigDiff, layers_from_files, layers_to_files, set_dotted};
 use tandem_core::platform::ConfigLayers;
+use tandem_core::policy::changes::ReviewState;
 use tandem_wire::changes::{Change, ChangeDetail, ChangeReview, NewChangeRequest};
 use tandem_wire::config::{ConfigLogEntry, ConfigRollbackRequest, ConfigVersion, DiffLine, MarketConfig};
 use tandem_wire::rollouts::ConfigMove;
@@ -342,9 +343,24 @@ fn print_diff(lines: &[DiffLine], indent: &str) -> std::io::Result<()> {
     Ok(())
 }
 
-/// A core diff (a list of `{ pointer, path, change, old, new }`) as diff lines.
-fn core_diff_lines(diff: &Value) -> Vec<DiffLine> {
-    serde_json::from_value(diff.clone()).unwrap_or_default()
+/// A core diff (leaf by leaf: added, removed or changed) as diff lines.
+fn core_diff_lines(diff: &ConfigDiff) -> Vec<DiffLine> {
+    diff.entries
+        .iter()
+        .map(|e| {
+            let (change, old, new) = match &e.change {
+                LeafChange::Added { new } => ("added", None, Some(new.clone())),
+                LeafChange::Removed { old } => ("removed", Some(old.clone()), None),
+                LeafChange::Changed { old, new } => ("changed", Some(old.clone()), Some(new.clone())),
+            };
+            DiffLine {
+                path: e.path.clone(),
+                change: change.to_string(),
+                old,
+                new,
+            }
+        })
+        .collect()
 }
 
 /// Rows of the config log asked for at once: a page of the server's most.
@@ -462,17 +478,10 @@ fn print_change(detail: &ChangeDetail) -> std::io::Result<()> {
         field(&c.author),
         c.revision
     )?;
-    // `review` and `check` are the engine's verdicts, carried as JSON (see tandem_wire::changes).
-    let review = &detail.review;
-    let stands = match review["state"].as_str() {
-        Some("waiting") => format!(
-            "waits for {} approval(s) from {}",
-            text(&review["missing"]),
-            text(&review["from"])
-        ),
-        Some("approved") => "approved".into(),
-        Some("rejected") => format!("rejected by {}", text(&review["by"])),
-        _ => "-".into(),
+    let stands = match &detail.review {
+        ReviewState::Waiting { missing, from } => format!("waits for {missing} approval(s) from {from}"),
+        ReviewState::Approved { .. } => "approved".into(),
+        ReviewState::Rejected { by } => format!("rejected by {by}"),
     };
     outln!(
         "State: {}{} — {stands}",
@@ -480,34 +489,33 @@ fn print_change(detail: &ChangeDetail) -> std::io::Result<()> {
         c.result.as_deref().map(|r| format!(" ({r})")).unwrap_or_default()
     )?;
     if let Some(check) = &detail.check {
-        let changed = check["radius"]["changed"].as_array().cloned().unwrap_or_default();
-        let unchanged = check["radius"]["unchanged"].as_array().map(Vec::len).unwrap_or(0);
+        let changed = &check.radius.changed;
         outln!(
-            "Blast radius: {} market(s) change, {unchanged} unchanged",
-            changed.len()
+            "Blast radius: {} market(s) change, {} unchanged",
+            changed.len(),
+            check.radius.unchanged.len()
         )?;
-        for m in &changed {
-            outln!("  {}:", text(&m["market"]))?;
-            print_diff(&core_diff_lines(&m["diff"]), "    ")?;
+        for m in changed {
+            outln!("  {}:", m.market)?;
+            print_diff(&core_diff_lines(&m.diff), "    ")?;
         }
-        for e in check["errors"].as_array().into_iter().flatten() {
+        for e in &check.errors {
             outln!(
                 "  ✗ {}: `{}`: expected {}, found {}",
-                text(&e["market"]),
-                text(&e["path"]),
-                text(&e["expected"]),
-                e["found"]
+                e.market,
+                e.path,
+                e.expected,
+                e.found.clone().unwrap_or_default()
             )?;
         }
-        let unchecked: Vec<String> = check["unchecked"].as_array().into_iter().flatten().map(text).collect();
-        if !unchecked.is_empty() {
+        if !check.unchecked.is_empty() {
             outln!(
                 "  not validated (no release with a schema runs there): {}",
-                unchecked.join(", ")
+                check.unchecked.join(", ")
             )?;
         }
     }
-    if let Some(diff) = detail.flags_diff.as_ref().filter(|d| !d.is_null()) {
+    if let Some(diff) = &detail.flags_diff {
         outln!("Flag file changes:")?;
         print_diff(&core_diff_lines(diff), "  ")?;
     }

@@ -1,19 +1,20 @@
 //! `tandem flow` (what shipped lately and where it is live) and `tandem idea flow KEY` (one
 //! idea's stages from creation to every target market).
 
-use super::text;
+use super::show;
 use crate::client::{Client, ClientArgs, encode};
 use crate::output::{print_json, print_table, time};
 use clap::Args;
-use serde_json::Value;
+use tandem_core::flow::{Flow, Stage};
+use tandem_wire::ideas::{IdeaFlow, ShippedAnswer};
 
 /// The stages after `created`, with the words a table shows for them.
-const STAGES: [(&str, &str); 5] = [
-    ("first_commit", "first commit"),
-    ("green_pipeline", "green pipeline"),
-    ("release", "release"),
-    ("pilot", "pilot"),
-    ("all_targets", "all targets"),
+const STAGES: [(Stage, &str); 5] = [
+    (Stage::FirstCommit, "first commit"),
+    (Stage::GreenPipeline, "green pipeline"),
+    (Stage::Release, "release"),
+    (Stage::Pilot, "pilot"),
+    (Stage::AllTargets, "all targets"),
 ];
 
 #[derive(Debug, Args)]
@@ -29,36 +30,32 @@ pub struct FlowArgs {
 /// What shipped in the last days: each idea that reached a market, its waits stage by stage,
 /// and where it is live.
 pub async fn run(args: FlowArgs) -> anyhow::Result<()> {
-    let answer: Value = Client::from_args(&args.client)
+    let answer: ShippedAnswer = Client::from_args(&args.client)
         .get(&format!("/api/v1/flow?days={}", args.days))
         .await?;
     if args.client.json {
         return print_json(&answer);
     }
-    let ideas = answer["ideas"].as_array().cloned().unwrap_or_default();
-    if ideas.is_empty() {
+    if answer.ideas.is_empty() {
         outln!("No idea reached a market in the last {} days.", args.days)?;
         return Ok(());
     }
     let mut headers = vec!["key", "title", "now"];
     headers.extend(STAGES.iter().map(|(_, words)| *words));
     headers.extend(["live in", "pending"]);
-    let rows = ideas
+    let rows = answer
+        .ideas
         .iter()
         .map(|i| {
-            let flow = &i["flow"];
+            let flow = &i.flow;
             let mut row = vec![
-                text(&i["idea"]["key"]),
-                text(&i["idea"]["title"]),
-                text(&flow["now"]["stage"]),
+                i.idea.key.clone(),
+                i.idea.title.clone(),
+                flow.now.stage.as_str().to_string(),
             ];
-            row.extend(
-                STAGES
-                    .iter()
-                    .map(|(stage, _)| span(stage_of(flow, stage)["since_previous"].as_i64())),
-            );
-            row.push(list(&flow["now"]["live"]));
-            row.push(list(&flow["now"]["pending"]));
+            row.extend(STAGES.iter().map(|(stage, _)| span(since_previous(flow, *stage))));
+            row.push(list(&flow.now.live));
+            row.push(list(&flow.now.pending));
             row
         })
         .collect();
@@ -69,55 +66,53 @@ pub async fn run(args: FlowArgs) -> anyhow::Result<()> {
 
 /// One idea's stages and markets.
 pub async fn show_idea(key: &str, client: &ClientArgs) -> anyhow::Result<()> {
-    let answer: Value = Client::from_args(client)
+    let answer: IdeaFlow = Client::from_args(client)
         .get(&format!("/api/v1/ideas/{}/flow", encode(key)))
         .await?;
     if client.json {
         return print_json(&answer);
     }
-    let flow = &answer["flow"];
+    let flow = &answer.flow;
     outln!(
         "{} {}: {} (live in {}; pending {})",
-        text(&answer["idea"]["key"]),
-        text(&answer["idea"]["title"]),
-        text(&flow["now"]["stage"]),
-        list(&flow["now"]["live"]),
-        list(&flow["now"]["pending"])
+        answer.idea.key,
+        answer.idea.title,
+        flow.now.stage.as_str(),
+        list(&flow.now.live),
+        list(&flow.now.pending)
     )?;
-    let stages = flow["stages"]
-        .as_array()
-        .into_iter()
-        .flatten()
+    let stages = flow
+        .stages
+        .iter()
         .map(|s| {
             vec![
-                text(&s["stage"]),
-                time(s["at"].as_i64()),
-                span(s["since_previous"].as_i64()),
-                span(s["since_created"].as_i64()),
-                text(&s["by"]),
+                s.stage.as_str().to_string(),
+                time(s.at),
+                span(s.since_previous),
+                span(s.since_created),
+                show(&s.by),
             ]
         })
         .collect();
     print_table(&["stage", "at", "since previous", "since created", "by"], stages)?;
-    let markets = flow["markets"]
-        .as_array()
-        .into_iter()
-        .flatten()
+    let markets = flow
+        .markets
+        .iter()
         .map(|m| {
-            let role = match (m["pilot"].as_bool(), m["target"].as_bool()) {
-                (Some(true), Some(true)) => "pilot, target",
-                (Some(true), _) => "pilot",
-                (_, Some(true)) => "target",
-                _ => "-",
+            let role = match (m.pilot, m.target) {
+                (true, true) => "pilot, target",
+                (true, false) => "pilot",
+                (false, true) => "target",
+                (false, false) => "-",
             };
             vec![
-                text(&m["market"]),
-                text(&m["state"]),
+                m.market.clone(),
+                show(&m.state),
                 role.to_string(),
-                time(m["arrived_at"].as_i64()),
-                text(&m["arrived_with"]),
-                span(m["since_created"].as_i64()),
-                text(&m["live_release"]),
+                time(m.arrived_at),
+                show(&m.arrived_with),
+                span(m.since_created),
+                show(&m.live_release),
             ]
         })
         .collect();
@@ -136,17 +131,21 @@ pub async fn show_idea(key: &str, client: &ClientArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn stage_of<'a>(flow: &'a Value, stage: &str) -> &'a Value {
-    flow["stages"]
-        .as_array()
-        .and_then(|s| s.iter().find(|s| s["stage"] == stage))
-        .unwrap_or(&Value::Null)
+/// The wait before `stage` was reached, if it was.
+fn since_previous(flow: &Flow, stage: Stage) -> Option<i64> {
+    flow.stages
+        .iter()
+        .find(|s| s.stage == stage)
+        .and_then(|s| s.since_previous)
 }
 
 /// Markets as `fr be`, or `-`.
-fn list(v: &Value) -> String {
-    let items: Vec<String> = v.as_array().into_iter().flatten().map(text).collect();
-    if items.is_empty() { "-".into() } else { items.join(" ") }
+fn list(markets: &[String]) -> String {
+    if markets.is_empty() {
+        "-".into()
+    } else {
+        markets.join(" ")
+    }
 }
 
 /// A wait in milliseconds as `850ms`, `42s`, `3m 04s`, `5h 02m`, `2d 03h`; `-` when none.

@@ -1,8 +1,9 @@
-use super::text;
+use super::show;
 use crate::client::{Client, ClientArgs, encode};
 use crate::output::{print_json, print_table};
 use clap::{Args, ValueEnum};
-use serde_json::Value;
+use tandem_core::dora::{Keys, Level};
+use tandem_wire::dora::DoraAnswer;
 
 /// Which changes to count.
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -55,52 +56,49 @@ pub async fn run(args: MetricsArgs) -> anyhow::Result<()> {
             Kind::Config => "&kind=config",
         });
     }
-    let answer: Value = Client::from_args(&args.client)
+    let answer: DoraAnswer = Client::from_args(&args.client)
         .get(&format!("/api/v1/metrics/dora?{query}"))
         .await?;
     if args.client.json {
         return print_json(&answer);
     }
-    let keys = &answer["keys"];
-    let mut rows: Vec<(String, &Value)> = vec![("all".to_string(), &keys["total"])];
-    if let Some(by) = &args.by
-        && let Some(groups) = keys[format!("by_{by}")].as_object()
-    {
-        rows = groups.iter().map(|(name, k)| (name.clone(), k)).collect();
-    }
+    let keys = &answer.keys;
+    let mut rows: Vec<(String, &Keys)> = match args.by.as_deref() {
+        Some("market") => keys.by_market.iter().map(|(name, k)| (name.clone(), k)).collect(),
+        Some("service") => keys.by_service.iter().map(|(name, k)| (name.clone(), k)).collect(),
+        Some("wave") => keys.by_wave.iter().map(|(wave, k)| (wave.to_string(), k)).collect(),
+        _ => vec![("all".to_string(), &keys.total)],
+    };
+    // Groups in the order of their names as text (wave 10 before wave 2), as always printed.
+    rows.sort_by(|a, b| a.0.cmp(&b.0));
     let header = args.by.as_deref().unwrap_or("scope");
     let table = rows
         .into_iter()
         .map(|(name, k)| {
-            let df = &k["deployment_frequency"];
-            let lt = &k["lead_time"];
-            let cfr = &k["change_failure_rate"];
-            let rt = &k["recovery_time"];
+            let df = &k.deployment_frequency;
+            let lt = &k.lead_time;
+            let cfr = &k.change_failure_rate;
+            let rt = &k.recovery_time;
             vec![
                 name,
-                format!(
-                    "{} ({:.2}/day) {}",
-                    text(&df["deployments"]),
-                    df["per_day"].as_f64().unwrap_or(0.0),
-                    level(&df["level"])
-                ),
+                format!("{} ({:.2}/day) {}", df.deployments, df.per_day, level(df.level)),
                 format!(
                     "{} / p90 {} {}",
-                    millis(&lt["median_ms"]),
-                    millis(&lt["p90_ms"]),
-                    level(&lt["level"])
+                    millis(lt.median_ms),
+                    millis(lt.p90_ms),
+                    level(lt.level)
                 ),
-                match cfr["rate"].as_f64() {
+                match cfr.rate {
                     Some(r) => format!(
                         "{:.1}% ({}/{}) {}",
                         r * 100.0,
-                        text(&cfr["failed"]),
-                        text(&cfr["deployments"]),
-                        level(&cfr["level"])
+                        cfr.failed,
+                        cfr.deployments,
+                        level(cfr.level)
                     ),
                     None => "-".into(),
                 },
-                format!("{} {}", millis(&rt["median_ms"]), level(&rt["level"])),
+                format!("{} {}", millis(rt.median_ms), level(rt.level)),
             ]
         })
         .collect();
@@ -118,13 +116,14 @@ pub async fn run(args: MetricsArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn level(v: &Value) -> String {
-    v.as_str().map(|l| format!("[{l}]")).unwrap_or_default()
+/// A level as `[elite]`, or nothing when there is none.
+fn level(level: Option<Level>) -> String {
+    level.map(|l| format!("[{}]", show(&l))).unwrap_or_default()
 }
 
 /// A duration in milliseconds, for people: `850 ms`, `4.2 s`, `3.5 min`, `2.1 h`, `3.0 d`.
-fn millis(v: &Value) -> String {
-    let Some(ms) = v.as_i64() else {
+fn millis(ms: Option<i64>) -> String {
+    let Some(ms) = ms else {
         return "-".into();
     };
     let ms = ms as f64;

@@ -4,47 +4,42 @@
 //! launches it.
 
 use super::progress::Progress;
+use super::summary::Launched;
 use crate::client::Client;
 use anyhow::{Result, bail};
-use serde_json::{Value, json};
+use serde_json::json;
+use tandem_wire::markets::{Launch, Readiness};
 
 /// The market launched last.
 const MARKET: &str = "hu";
 
-pub(super) async fn launch_the_last_market(api: &Client, ops: &Client, progress: &Progress) -> Result<Value> {
-    let readiness: Value = api.get(&format!("/api/v1/markets/{MARKET}/readiness")).await?;
-    let checks: Vec<String> = readiness["checks"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|c| {
-            format!(
-                "{} {}",
-                if c["passed"] == true { "✓" } else { "✗" },
-                crate::commands::text(&c["check"])
-            )
-        })
+pub(super) async fn launch_the_last_market(api: &Client, ops: &Client, progress: &Progress) -> Result<Launched> {
+    let readiness: Readiness = api.get(&format!("/api/v1/markets/{MARKET}/readiness")).await?;
+    let checks: Vec<String> = readiness
+        .checks
+        .iter()
+        .map(|c| format!("{} {}", if c.passed { "✓" } else { "✗" }, c.check))
         .collect();
     progress.say(&format!(
         "Hungary is {} (it got v1 with its wave but is not open yet); its launch checklist: {}",
-        crate::commands::text(&readiness["state"]),
+        readiness.state,
         checks.join(", ")
     ));
-    if readiness["ready"] != true {
-        bail!("Hungary is not ready to launch: {readiness}");
+    if !readiness.ready {
+        bail!("Hungary is not ready to launch: {}", serde_json::to_value(&readiness)?);
     }
-    let launch: Value = ops
+    let launch: Launch = ops
         .post(&format!("/api/v1/markets/{MARKET}/launch"), &json!({}))
         .await?;
     progress.say(&format!(
         "{} launches Hungary: the 25th market is live",
-        crate::commands::text(&launch["launched_by"])
+        launch.launched_by
     ));
-    Ok(json!({
-        "market": MARKET,
-        "state_before": readiness["state"],
-        "checks": readiness["checks"],
-        "launched_by": launch["launched_by"],
-        "launched_at": launch["launched_at"],
-    }))
+    Ok(Launched {
+        market: MARKET,
+        state_before: readiness.state,
+        checks: readiness.checks,
+        launched_by: launch.launched_by,
+        launched_at: launch.launched_at,
+    })
 }

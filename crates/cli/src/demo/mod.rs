@@ -10,17 +10,36 @@ mod launch;
 mod monitor;
 mod progress;
 mod repo;
+mod summary;
 
 use crate::client::Client;
-use crate::output::{print_table, short};
+use crate::commands::{show, text};
+use crate::output::short;
 use crate::server::{self, ServeArgs};
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use progress::Progress;
+use serde::Deserialize;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
+use summary::{
+    ApprovalLine, Banner, ConfigChanged, Evaluated, FlagsTried, GateLine, IncidentLine, MarketLine, ReleaseLine,
+    RolloutLine, RolloutRun, RunLine, Share, Shipped, Story, Summary, Timings, Validation,
+};
+use tandem_core::config::Change as LeafChange;
+use tandem_core::flow::Stage;
+use tandem_wire::admin::{CreatedToken, LoginCode};
+use tandem_wire::changes::{Change, ChangeDetail};
+use tandem_wire::config::{ConfigVersion, MarketConfig};
+use tandem_wire::dora::DoraAnswer;
+use tandem_wire::flags::FlagsProposed;
+use tandem_wire::ideas::{Idea, ShippedAnswer};
+use tandem_wire::incidents::Incident;
+use tandem_wire::markets::MarketStatus;
+use tandem_wire::rollouts::{Release, Rollout, RolloutDetail};
+use tandem_wire::runs::{Run, RunDetail};
 
 const PLATFORM: &str = include_str!("platform.yml");
 const FLAGS: &str = include_str!("flags.yml");
@@ -92,7 +111,7 @@ notifications:
     progress.say(&format!("Server on {}", running.base_url));
 
     let outcome = tell_the_story(&api, &progress, &data_dir.join("repos/shop"), &chat).await;
-    let (summary, all_live) = match outcome {
+    let (story, all_live) = match outcome {
         Ok(story) => story,
         Err(e) => {
             progress.finish();
@@ -102,109 +121,22 @@ notifications:
     };
     progress.finish();
 
-    let mut summary = summary;
-    summary["server"] = json!(running.base_url);
-    summary["token"] = json!(token);
-    summary["data_dir"] = json!(data_dir.display().to_string());
+    let summary = Summary {
+        story,
+        server: running.base_url.clone(),
+        token: token.clone(),
+        data_dir: data_dir.display().to_string(),
+    };
     if args.json {
-        outln!("{}", serde_json::to_string_pretty(&summary)?)?;
+        outln!("{}", summary.to_json()?)?;
     } else {
-        let rows = summary["markets"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|m| {
-                ["id", "name", "wave", "release", "state", "url"]
-                    .iter()
-                    .map(|k| crate::commands::text(&m[*k]))
-                    .collect()
-            })
-            .collect();
-        print_table(&["market", "name", "wave", "release", "state", "url"], rows)?;
-        outln!(
-            "\nBuild {:.1}s, rollout to {} markets {:.1}s.",
-            summary["timings"]["pipeline_ms"].as_f64().unwrap_or(0.0) / 1000.0,
-            summary["markets"].as_array().map_or(0, Vec::len),
-            summary["timings"]["rollout_ms"].as_f64().unwrap_or(0.0) / 1000.0
-        )?;
-        for r in summary["rollouts"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter(|r| r["state"] != "succeeded")
-        {
-            outln!(
-                "Release {} was stopped in the pilot market ({}): {}",
-                crate::commands::text(&r["release"]),
-                crate::commands::text(&r["state"]),
-                crate::commands::text(&r["reason"])
-            )?;
-        }
-        for i in summary["incidents"].as_array().into_iter().flatten() {
-            outln!(
-                "Incident {} opened: {}",
-                crate::commands::text(&i["id"]),
-                crate::commands::text(&i["title"])
-            )?;
-        }
-        let c = &summary["config_change"];
-        outln!(
-            "Config change {} ({}) by {}, approved by {}: {} markets changed ({}), rollout {}; nl's watcher had it {:.1}s after the approval",
-            crate::commands::text(&c["id"]),
-            crate::commands::text(&c["title"]),
-            crate::commands::text(&c["author"]),
-            c["approved_by"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .map(crate::commands::text)
-                .collect::<Vec<_>>()
-                .join(", "),
-            c["markets_changed"].as_array().map_or(0, Vec::len),
-            c["diff"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .map(crate::commands::text)
-                .collect::<Vec<_>>()
-                .join("; "),
-            crate::commands::text(&c["rollout"]["state"]),
-            c["watcher_ms"].as_f64().unwrap_or(0.0) / 1000.0
-        )?;
-        let h = &summary["monitor"];
-        outln!(
-            "{} hung: the monitor opened incident {} after {:.1}s and resolved it when the market answered again ({:.1}s of outage)",
-            crate::commands::text(&h["market"]),
-            crate::commands::text(&h["incident"]),
-            h["detected_ms"].as_f64().unwrap_or(0.0) / 1000.0,
-            h["outage_ms"].as_f64().unwrap_or(0.0) / 1000.0
-        )?;
-        let l = &summary["launch"];
-        outln!(
-            "Hungary ({}) was launched by {} once its checklist passed: {}",
-            crate::commands::text(&l["state_before"]),
-            crate::commands::text(&l["launched_by"]),
-            l["checks"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .map(|c| crate::commands::text(&c["reason"]))
-                .collect::<Vec<_>>()
-                .join("; ")
-        )?;
-        let told = summary["notifications"].as_array().cloned().unwrap_or_default();
-        if !told.is_empty() {
-            outln!("\nThe team chat was told:")?;
-            for m in &told {
-                outln!("  · {}", crate::commands::text(m))?;
-            }
-        }
+        summary.print()?;
         // A one-time link: no long-lived credential in a URL (nor in the browser's history).
-        let link: Value = api.post("/api/v1/login-codes", &json!({})).await?;
+        let link: LoginCode = api.post("/api/v1/login-codes", &json!({})).await?;
         outln!(
             "Dashboard: {}{} (works once, within 15 minutes; later, sign in with the API token below)",
             running.base_url,
-            crate::commands::text(&link["path"])
+            link.path
         )?;
         outln!(
             "API token (admin): {token}\n  e.g. TANDEM_SERVER={} TANDEM_TOKEN={token} tandem market list",
@@ -225,28 +157,17 @@ notifications:
 /// Ideas, the pipeline, the release and the rollouts, through the real API: a good release
 /// reaches all 25 markets (an operator approving the waves after the pilot), then a faulty
 /// one is caught by its probe in the pilot market.
-async fn tell_the_story(api: &Client, progress: &Progress, repo: &Path, chat: &chat::Chat) -> Result<(Value, bool)> {
+async fn tell_the_story(api: &Client, progress: &Progress, repo: &Path, chat: &chat::Chat) -> Result<(Story, bool)> {
     // Devs and ops in tandem: the demo's admin is the developer; Olga runs operations.
-    let olga: Value = api
+    let olga: CreatedToken = api
         .post("/api/v1/tokens", &json!({ "name": "olga (ops)", "role": "operator" }))
         .await?;
-    let ops = Client::new(
-        api.base_url(),
-        Some(
-            olga["secret"]
-                .as_str()
-                .context("the operator's token has no secret")?
-                .to_string(),
-        ),
-    );
+    let ops = Client::new(api.base_url(), Some(olga.secret));
     // Dana writes code; her changes to flags and config are reviewed by ops.
-    let dana: Value = api
+    let dana: CreatedToken = api
         .post("/api/v1/tokens", &json!({ "name": "dana (dev)", "role": "developer" }))
         .await?;
-    let dev_token = dana["secret"]
-        .as_str()
-        .context("the developer's token has no secret")?
-        .to_string();
+    let dev_token = dana.secret;
     let dev = Client::new(api.base_url(), Some(dev_token.clone()));
     for (title, markets) in [
         ("Storefront in every market's language and currency", vec![]),
@@ -258,8 +179,11 @@ async fn tell_the_story(api: &Client, progress: &Progress, repo: &Path, chat: &c
 
     let good = build(api, progress).await?;
     let first = roll_out(api, &ops, progress, &good).await?;
-    if first.detail["state"] != "succeeded" {
-        bail!("the first rollout did not succeed: {}", first.detail["reason"]);
+    if first.detail.rollout.state != "succeeded" {
+        bail!(
+            "the first rollout did not succeed: {}",
+            serde_json::to_value(&first.detail.rollout.reason)?
+        );
     }
 
     progress.say("A developer pushes a change that passes its tests but has a bug…");
@@ -274,212 +198,247 @@ async fn tell_the_story(api: &Client, progress: &Progress, repo: &Path, chat: &c
     let launched = launch::launch_the_last_market(api, &ops, progress).await?;
 
     // DORA's four keys over what just happened: every market's deployment counts once.
-    let dora: Value = api.get("/api/v1/metrics/dora?days=1").await?;
-    let keys = &dora["keys"]["total"];
+    let dora: DoraAnswer = api.get("/api/v1/metrics/dora?days=1").await?;
+    let code: DoraAnswer = api.get("/api/v1/metrics/dora?days=1&kind=code").await?;
+    let keys = &dora.keys.total;
     progress.say(&format!(
         "DORA so far: {} deployments, lead time median {:.1}s (commit to market), change failure rate {}/{}, recovery {:.1}s, config changes {}",
-        crate::commands::text(&keys["deployment_frequency"]["deployments"]),
-        keys["lead_time"]["median_ms"].as_f64().unwrap_or(0.0) / 1000.0,
-        crate::commands::text(&keys["change_failure_rate"]["failed"]),
-        crate::commands::text(&keys["change_failure_rate"]["deployments"]),
-        keys["recovery_time"]["median_ms"].as_f64().unwrap_or(0.0) / 1000.0,
-        dora["keys"]["total"]["deployment_frequency"]["deployments"].as_u64().unwrap_or(0)
-            - api
-                .get::<Value>("/api/v1/metrics/dora?days=1&kind=code")
-                .await?["keys"]["total"]["deployment_frequency"]["deployments"]
-                .as_u64()
-                .unwrap_or(0),
+        keys.deployment_frequency.deployments,
+        keys.lead_time.median_ms.unwrap_or(0) as f64 / 1000.0,
+        keys.change_failure_rate.failed,
+        keys.change_failure_rate.deployments,
+        keys.recovery_time.median_ms.unwrap_or(0) as f64 / 1000.0,
+        keys.deployment_frequency.deployments - code.keys.total.deployment_frequency.deployments,
     ));
 
     // Idea to production: what shipped today, and how long each idea took to reach its markets.
-    let shipped: Value = api.get("/api/v1/flow?days=1").await?;
-    let flow: Vec<Value> = shipped["ideas"]
-        .as_array()
+    let shipped: ShippedAnswer = api.get("/api/v1/flow?days=1").await?;
+    let flow: Vec<Shipped> = shipped
+        .ideas
         .into_iter()
-        .flatten()
         .map(|i| {
-            let stages = i["flow"]["stages"].as_array().cloned().unwrap_or_default();
-            let at = |name: &str| {
-                stages
+            let at = |stage: Stage| {
+                i.flow
+                    .stages
                     .iter()
-                    .find(|s| s["stage"] == name)
-                    .map(|s| s["since_created"].clone())
+                    .find(|s| s.stage == stage)
+                    .and_then(|s| s.since_created)
             };
-            json!({
-                "idea": i["idea"]["key"], "title": i["idea"]["title"], "now": i["flow"]["now"]["stage"],
-                "live_in": i["flow"]["now"]["live"].as_array().map_or(0, Vec::len),
-                "to_pilot_ms": at("pilot"), "to_all_targets_ms": at("all_targets"),
-            })
+            Shipped {
+                to_pilot_ms: at(Stage::Pilot),
+                to_all_targets_ms: at(Stage::AllTargets),
+                now: i.flow.now.stage,
+                live_in: i.flow.now.live.len(),
+                idea: i.idea.key,
+                title: i.idea.title,
+            }
         })
         .collect();
     for f in &flow {
         progress.say(&format!(
             "Shipped today: {} \"{}\" is live in {} markets ({}; pilot reached {:.1}s after the idea was filed, all its target markets {:.1}s)",
-            crate::commands::text(&f["idea"]),
-            crate::commands::text(&f["title"]),
-            f["live_in"],
-            crate::commands::text(&f["now"]),
-            f["to_pilot_ms"].as_f64().unwrap_or(f64::NAN) / 1000.0,
-            f["to_all_targets_ms"].as_f64().unwrap_or(f64::NAN) / 1000.0,
+            f.idea,
+            f.title,
+            f.live_in,
+            f.now.as_str(),
+            f.to_pilot_ms.map_or(f64::NAN, |ms| ms as f64) / 1000.0,
+            f.to_all_targets_ms.map_or(f64::NAN, |ms| ms as f64) / 1000.0,
         ));
     }
 
-    let markets: Vec<Value> = api.get("/api/v1/markets").await?;
+    let markets: Vec<MarketStatus> = api.get("/api/v1/markets").await?;
     let mut all_live = true;
-    let summary_markets: Vec<Value> = markets
-        .iter()
+    let summary_markets: Vec<MarketLine> = markets
+        .into_iter()
         .map(|m| {
-            let shop = m["services"]
-                .as_array()
-                .and_then(|s| s.iter().find(|s| s["service"] == "shop"))
-                .cloned()
-                .unwrap_or_default();
-            let state = if shop["health"] == "up" { "live" } else { "down" };
+            let shop = m.services.into_iter().find(|s| s.service == "shop");
+            let state = if shop.as_ref().is_some_and(|s| s.health == "up") {
+                "live"
+            } else {
+                "down"
+            };
             all_live &= state == "live";
-            json!({
-                "id": m["id"], "name": m["name"], "wave": m["wave"],
-                "release": shop["release"], "state": state, "url": shop["url"],
-            })
+            let (release, url) = shop.map_or((None, None), |s| (s.release, s.url));
+            MarketLine {
+                id: m.market.id,
+                name: m.market.name,
+                wave: m.wave,
+                release,
+                state,
+                url,
+            }
         })
         .collect();
-    let incidents: Vec<Value> = api.get("/api/v1/incidents").await?;
-    let summary = json!({
-        "markets": summary_markets,
-        "runs": [good.summary(), faulty.summary()],
-        "release": { "id": good.release_id, "version": good.version },
-        "rollouts": [first.summary(&good), second.summary(&faulty)],
-        "approvals": first.detail["decisions"].as_array().into_iter().flatten()
-            .map(|d| json!({ "rollout": first.detail["id"], "kind": d["kind"], "by": d["decided_by"], "wave": d["wave"] }))
-            .collect::<Vec<_>>(),
-        "gates": pilot_gates(&first.detail),
-        "flags": flags,
-        "config_change": config_change,
-        "monitor": hang,
-        "launch": launched,
-        "flow": flow,
-        "dora": dora["keys"]["total"],
+    let incidents: Vec<Incident> = api.get("/api/v1/incidents").await?;
+    let story = Story {
+        markets: summary_markets,
+        runs: vec![good.summary(), faulty.summary()],
+        release: ReleaseLine {
+            id: good.release_id,
+            version: good.version.clone(),
+        },
+        rollouts: vec![first.summary(&good), second.summary(&faulty)],
+        approvals: first
+            .detail
+            .decisions
+            .iter()
+            .map(|d| ApprovalLine {
+                rollout: first.detail.rollout.id,
+                kind: d.kind.clone(),
+                by: d.decided_by.clone(),
+                wave: d.wave,
+            })
+            .collect(),
+        gates: pilot_gates(&first.detail),
+        flags,
+        config_change,
+        monitor: hang,
+        launch: launched,
+        flow,
+        dora: dora.keys.total,
         // Two approvals asked, two rollouts through, two incidents opened and resolved, a halt, a launch.
-        "notifications": wait_for_chat(chat, 10).await,
-        "incidents": incidents.iter().map(|i| json!({ "id": i["id"], "market": i["market"], "title": i["title"], "state": i["state"] })).collect::<Vec<_>>(),
-        "timings": { "pipeline_ms": good.millis, "rollout_ms": first.millis },
-    });
-    Ok((summary, all_live))
+        notifications: wait_for_chat(chat, 10).await,
+        incidents: incidents
+            .into_iter()
+            .map(|i| IncidentLine {
+                id: i.id,
+                market: i.market,
+                title: i.title,
+                state: i.state,
+            })
+            .collect(),
+        timings: Timings {
+            pipeline_ms: good.millis,
+            rollout_ms: first.millis,
+        },
+    };
+    Ok((story, all_live))
 }
 
 async fn add_idea(api: &Client, progress: &Progress, title: &str, markets: &[&str]) -> Result<()> {
-    let idea: Value = api
+    let idea: Idea = api
         .post("/api/v1/ideas", &json!({ "title": title, "markets": markets }))
         .await?;
-    progress.say(&format!("Idea {}: {title}", idea["key"].as_str().unwrap_or("?")));
+    progress.say(&format!("Idea {}: {title}", idea.key));
     Ok(())
 }
 
 /// A green pipeline run and the release it made.
 struct Built {
-    run: Value,
+    run: RunDetail,
     version: String,
     release_id: i64,
     millis: u64,
 }
 
 impl Built {
-    fn summary(&self) -> Value {
-        json!({ "id": self.run["id"], "state": self.run["state"], "commit": self.run["commit_sha"], "release": self.version })
+    fn summary(&self) -> RunLine {
+        RunLine {
+            id: self.run.run.id,
+            state: self.run.run.state,
+            commit: self.run.run.commit_sha.clone(),
+            release: self.version.clone(),
+        }
     }
 }
 
 /// Starts a run of the shop's branch head and waits for its release.
 async fn build(api: &Client, progress: &Progress) -> Result<Built> {
     let started = Instant::now();
-    let run: Value = api.post("/api/v1/services/shop/runs", &json!({})).await?;
-    let run_id = run["id"].as_i64().context("the run has no id")?;
+    let run: Run = api.post("/api/v1/services/shop/runs", &json!({})).await?;
+    let run_id = run.id;
     progress.say(&format!(
         "Pipeline run {run_id} at commit {}: test, then build",
-        short(run["commit_sha"].as_str().unwrap_or(""))
+        short(&run.commit_sha)
     ));
     let spinner = progress.spinner("pipeline");
     let run = loop {
-        let detail: Value = api.get(&format!("/api/v1/runs/{run_id}")).await?;
-        let jobs: Vec<String> = detail["jobs"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|j| {
-                format!(
-                    "{} {}",
-                    j["name"].as_str().unwrap_or("?"),
-                    j["state"].as_str().unwrap_or("?")
-                )
-            })
+        let detail: RunDetail = api.get(&format!("/api/v1/runs/{run_id}")).await?;
+        let jobs: Vec<String> = detail
+            .jobs
+            .iter()
+            .map(|j| format!("{} {}", j.job.name, j.job.state.as_str()))
             .collect();
         spinner.set_message(jobs.join(" · "));
-        match detail["state"].as_str() {
-            Some("success") => break detail,
-            Some("failed" | "interrupted") => {
-                spinner.finish();
-                let log = failing_log(api, run_id, &detail).await;
-                bail!(
-                    "pipeline run {run_id} failed: {}\n{log}",
-                    detail["error"].as_str().unwrap_or("a job failed")
-                );
-            }
-            _ if started.elapsed() > RUN_DEADLINE => bail!(
+        let state = detail.run.state;
+        if state == "success" {
+            break detail;
+        } else if state == "failed" || state == "interrupted" {
+            spinner.finish();
+            let log = failing_log(api, run_id, &detail).await;
+            bail!(
+                "pipeline run {run_id} failed: {}\n{log}",
+                detail.run.error.as_deref().unwrap_or("a job failed")
+            );
+        } else if started.elapsed() > RUN_DEADLINE {
+            bail!(
                 "pipeline run {run_id} did not finish within {}s",
                 RUN_DEADLINE.as_secs()
-            ),
-            _ => tokio::time::sleep(POLL).await,
+            );
         }
+        tokio::time::sleep(POLL).await;
     };
     spinner.finish();
     let millis = started.elapsed().as_millis() as u64;
-    let version = run["release"]
-        .as_str()
-        .context("the green run made no release")?
-        .to_string();
+    let version = run.release.clone().context("the green run made no release")?;
     progress.say(&format!(
         "Pipeline green in {:.1}s: release {version}",
         millis as f64 / 1000.0
     ));
-    let releases: Vec<Value> = api.get("/api/v1/releases?service=shop").await?;
+    let releases: Vec<Release> = api.get("/api/v1/releases?service=shop").await?;
     let release = releases
         .iter()
-        .find(|r| r["version"] == version.as_str())
+        .find(|r| r.version == version)
         .context("the release is not listed")?;
-    let release_id = release["id"].as_i64().context("the release has no id")?;
     Ok(Built {
         run,
         version,
-        release_id,
+        release_id: release.id,
         millis,
     })
 }
 
 /// A finished rollout.
 struct RolledOut {
-    detail: Value,
+    detail: RolloutDetail,
     millis: u64,
 }
 
 impl RolledOut {
-    fn summary(&self, built: &Built) -> Value {
-        json!({ "id": self.detail["id"], "release": built.version, "state": self.detail["state"], "reason": self.detail["reason"] })
+    fn summary(&self, built: &Built) -> RolloutLine {
+        RolloutLine {
+            id: self.detail.rollout.id,
+            release: built.version.clone(),
+            state: self.detail.rollout.state,
+            reason: self.detail.rollout.reason.clone(),
+        }
     }
+}
+
+/// An OFREP evaluation (OpenFeature's protocol, not Tandem's API): the flag's value and why.
+#[derive(Debug, Default, Deserialize)]
+struct Evaluation {
+    #[serde(default)]
+    value: Value,
+    #[serde(default)]
+    reason: Value,
 }
 
 /// Puts the shop's flags in force and evaluates them over OFREP as the shop's OpenFeature SDK
 /// would: 1,000 shoppers in France for the one at 20 % there, the banner per market, the kill
 /// switch.
-async fn try_the_flags(dev: &Client, ops: &Client, api: &Client, progress: &Progress) -> Result<Value> {
-    let change: Value = dev
+async fn try_the_flags(dev: &Client, ops: &Client, api: &Client, progress: &Progress) -> Result<FlagsTried> {
+    let proposed: FlagsProposed = dev
         .put(
             "/api/v1/services/shop/flags",
             &json!({ "text": FLAGS, "reason": "new checkout for 20 % of France; Black Friday banner in Benelux and France" }),
         )
         .await?;
-    let id = change["id"]
-        .as_i64()
-        .context("the flag change is not a change request")?;
-    let version: Value = ops
+    let FlagsProposed::Waiting(change) = proposed else {
+        bail!("the flag change is not a change request");
+    };
+    let id = change.id;
+    let version: Change = ops
         .post(
             &format!("/api/v1/changes/{id}/approve"),
             &json!({ "comment": "20 % is fine for the pilot" }),
@@ -488,7 +447,7 @@ async fn try_the_flags(dev: &Client, ops: &Client, api: &Client, progress: &Prog
     progress.say(&format!(
         "Dana (dev) proposes the shop's flags as change request {id}; Olga (ops) approves"
     ));
-    let eval = async |key: &str, context: Value| -> Result<Value> {
+    let eval = async |key: &str, context: Value| -> Result<Evaluation> {
         let (status, answer) = api
             .post_raw(
                 &format!("/ofrep/v1/evaluate/flags/{key}"),
@@ -498,7 +457,7 @@ async fn try_the_flags(dev: &Client, ops: &Client, api: &Client, progress: &Prog
         if status != 200 {
             bail!("OFREP answered {status} for {key}: {answer}");
         }
-        Ok(answer)
+        serde_json::from_value(answer).with_context(|| format!("OFREP's answer for {key} is not an evaluation"))
     };
     let mut on = 0;
     for user in 0..1000 {
@@ -507,37 +466,44 @@ async fn try_the_flags(dev: &Client, ops: &Client, api: &Client, progress: &Prog
             json!({ "targetingKey": format!("shopper-{user}"), "market": "fr" }),
         )
         .await?;
-        on += usize::from(answer["value"] == true);
+        on += usize::from(answer.value == true);
     }
     let banner_fr = eval("banner-text", json!({ "market": "fr" })).await?;
     let banner_de = eval("banner-text", json!({ "market": "de" })).await?;
     let kill = eval("delivery-estimate", json!({ "market": "fr" })).await?;
     progress.say(&format!(
         "Flags v{} in force over OFREP: new-checkout on for {on} of 1000 shoppers in fr (20 % asked); banner \"{}\" in fr, \"{}\" in de; delivery-estimate {} ({})",
-        crate::commands::text(&version["version"]),
-        crate::commands::text(&banner_fr["value"]),
-        crate::commands::text(&banner_de["value"]),
-        kill["value"],
-        crate::commands::text(&kill["reason"]),
+        show(&version.version),
+        text(&banner_fr.value),
+        text(&banner_de.value),
+        kill.value,
+        text(&kill.reason),
     ));
-    Ok(json!({
-        "version": version["version"],
-        "change": id,
-        "approved_by": "olga (ops)",
-        "new_checkout_fr": { "on": on, "of": 1000 },
-        "banner": { "fr": banner_fr["value"], "de": banner_de["value"] },
-        "delivery_estimate": { "value": kill["value"], "reason": kill["reason"] },
-    }))
+    Ok(FlagsTried {
+        version: version.version,
+        change: id,
+        approved_by: "olga (ops)",
+        new_checkout_fr: Share { on, of: 1000 },
+        banner: Banner {
+            fr: banner_fr.value,
+            de: banner_de.value,
+        },
+        delivery_estimate: Evaluated {
+            value: kill.value,
+            reason: kill.reason,
+        },
+    })
 }
 
 /// "A simple parameter change", done as a change like code: Dana proposes free shipping from
 /// 40 in the Netherlands; the change request shows its blast radius (one market) and is valid
 /// for the release running there; Olga approves; a config rollout carries it through the waves
 /// (only nl is redeployed, behind its gates) and a service watching nl's config hears it.
-async fn change_a_parameter(dev: &Client, ops: &Client, progress: &Progress, dev_token: &str) -> Result<Value> {
-    let versions: Vec<Value> = dev.get("/api/v1/services/shop/config/versions?limit=1").await?;
+async fn change_a_parameter(dev: &Client, ops: &Client, progress: &Progress, dev_token: &str) -> Result<ConfigChanged> {
+    let versions: Vec<ConfigVersion> = dev.get("/api/v1/services/shop/config/versions?limit=1").await?;
+    let newest = versions.first().map_or("{}", |v| v.layers.as_str());
     let mut layers: tandem_core::platform::ConfigLayers =
-        serde_json::from_str(versions[0]["layers"].as_str().unwrap_or("{}")).context("the shop's config layers")?;
+        serde_json::from_str(newest).context("the shop's config layers")?;
     tandem_core::config::set_dotted(
         layers.markets.entry("nl".into()).or_default(),
         "free_shipping_threshold",
@@ -545,39 +511,31 @@ async fn change_a_parameter(dev: &Client, ops: &Client, progress: &Progress, dev
     )
     .map_err(anyhow::Error::msg)?;
     let title = "Free shipping from 40 € in the Netherlands";
-    let change: Value = dev
+    let change: Change = dev
         .post(
             "/api/v1/services/shop/changes",
             &json!({ "kind": "config", "title": title, "layers": layers }),
         )
         .await?;
-    let id = change["id"].as_i64().context("the change request has no id")?;
-    let detail: Value = dev.get(&format!("/api/v1/changes/{id}")).await?;
-    let changed: Vec<Value> = detail["check"]["radius"]["changed"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
+    let id = change.id;
+    let detail: ChangeDetail = dev.get(&format!("/api/v1/changes/{id}")).await?;
+    let check = detail.check.unwrap_or_default();
+    let changed = check.radius.changed;
     let diff: Vec<String> = changed
         .iter()
         .flat_map(|m| {
-            let market = crate::commands::text(&m["market"]);
-            m["diff"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default()
-                .into_iter()
-                .map(move |d| {
-                    format!(
-                        "{market}: {} {} → {}",
-                        crate::commands::text(&d["path"]),
-                        d["old"],
-                        d["new"]
-                    )
-                })
+            m.diff.entries.iter().map(|d| {
+                let (old, new) = match &d.change {
+                    LeafChange::Added { new } => (&Value::Null, new),
+                    LeafChange::Removed { old } => (old, &Value::Null),
+                    LeafChange::Changed { old, new } => (old, new),
+                };
+                format!("{}: {} {old} → {new}", m.market, d.path)
+            })
         })
         .collect();
-    let unchecked = detail["check"]["unchecked"].as_array().map_or(0, Vec::len);
-    let errors = detail["check"]["errors"].as_array().map_or(0, Vec::len);
+    let unchecked = check.unchecked.len();
+    let errors = check.errors.len();
     let validation = match (errors, unchecked) {
         (0, 0) => "valid under the config schema of the release running there".to_string(),
         (0, n) => format!("{n} market(s) not validated: no release with a config schema runs there"),
@@ -599,22 +557,18 @@ async fn change_a_parameter(dev: &Client, ops: &Client, progress: &Progress, dev
         .context("cannot watch nl's config")?;
     let first = next_event(&mut watch).await?;
     let approved_at = Instant::now();
-    let approved: Value = ops
+    let approved: Change = ops
         .post(
             &format!("/api/v1/changes/{id}/approve"),
             &json!({ "comment": "checked with finance" }),
         )
         .await?;
-    let version = approved["version"]
-        .as_i64()
-        .context("the approved change made no config version")?;
+    let version = approved.version.context("the approved change made no config version")?;
     progress.say(&format!(
         "Olga (ops) approves: config v{version} rolls out through the waves (nl was on v{})",
         first.0
     ));
-    let rollout_id = approved["rollout_id"]
-        .as_i64()
-        .context("the approved change has no rollout")?;
+    let rollout_id = approved.rollout_id.context("the approved change has no rollout")?;
     let watcher = tokio::spawn(async move {
         loop {
             match next_event(&mut watch).await {
@@ -629,26 +583,35 @@ async fn change_a_parameter(dev: &Client, ops: &Client, progress: &Progress, dev
         .await
         .context("the config watcher heard nothing")??
         .context("the config watcher stopped")?;
+    // The values are the shop's own config document, whatever its schema says: read as JSON.
+    let threshold = values.get("free_shipping_threshold").cloned().unwrap_or_default();
     progress.say(&format!(
-        "nl's config watcher got v{version} {:.1}s after the approval (free shipping from {})",
+        "nl's config watcher got v{version} {:.1}s after the approval (free shipping from {threshold})",
         heard_after.as_secs_f64(),
-        values["free_shipping_threshold"]
     ));
-    let change: Value = dev.get(&format!("/api/v1/changes/{id}")).await?;
-    Ok(json!({
-        "id": id,
-        "title": title,
-        "author": change["change"]["author"],
-        "approved_by": change["reviews"].as_array().into_iter().flatten()
-            .filter(|r| r["verdict"] == "approve").map(|r| r["reviewer"].clone()).collect::<Vec<_>>(),
-        "state": change["change"]["state"],
-        "version": version,
-        "markets_changed": changed.iter().map(|m| m["market"].clone()).collect::<Vec<_>>(),
-        "validation": { "errors": errors, "unchecked": unchecked },
-        "diff": diff,
-        "rollout": { "id": rollout_id, "state": rolled.detail["state"], "ms": rolled.millis },
-        "watcher_ms": heard_after.as_millis() as u64,
-    }))
+    let change: ChangeDetail = dev.get(&format!("/api/v1/changes/{id}")).await?;
+    Ok(ConfigChanged {
+        id,
+        title,
+        author: change.change.author,
+        approved_by: change
+            .reviews
+            .into_iter()
+            .filter(|r| r.verdict == "approve")
+            .map(|r| r.reviewer)
+            .collect(),
+        state: change.change.state,
+        version,
+        markets_changed: changed.into_iter().map(|m| m.market).collect(),
+        validation: Validation { errors, unchecked },
+        diff,
+        rollout: RolloutRun {
+            id: rollout_id,
+            state: rolled.detail.rollout.state,
+            ms: rolled.millis,
+        },
+        watcher_ms: heard_after.as_millis() as u64,
+    })
 }
 
 /// The next `config` event of a config watch: its version and values.
@@ -659,8 +622,9 @@ async fn next_event(watch: &mut reqwest::Response) -> Result<(i64, Value)> {
             let event: String = buffer.drain(..end + 2).collect();
             let data = event.lines().find_map(|l| l.strip_prefix("data:")).map(str::trim);
             let Some(data) = data else { continue };
-            let config: Value = serde_json::from_str(data).context("a config event that is not JSON")?;
-            return Ok((config["version"].as_i64().unwrap_or(0), config["values"].clone()));
+            let config: MarketConfig =
+                serde_json::from_str(data).context("a config event that is not a market's config")?;
+            return Ok((config.version.unwrap_or(0), config.values));
         }
         match tokio::time::timeout(Duration::from_secs(60), watch.chunk()).await {
             Ok(Ok(Some(bytes))) => buffer.push_str(&String::from_utf8_lossy(&bytes)),
@@ -672,13 +636,23 @@ async fn next_event(watch: &mut reqwest::Response) -> Result<(i64, Value)> {
 }
 
 /// The pilot market's gate results in a rollout: what was measured before the release went on.
-fn pilot_gates(detail: &Value) -> Vec<Value> {
-    detail["waves"][0]["markets"][0]["gates"]
-        .as_array()
+fn pilot_gates(detail: &RolloutDetail) -> Vec<GateLine> {
+    pilot_of(detail)
         .into_iter()
-        .flatten()
-        .map(|g| json!({ "gate": g["gate"], "passed": g["passed"], "value": g["value"], "bound": g["bound"], "reason": g["reason"] }))
+        .flat_map(|m| &m.gates)
+        .map(|g| GateLine {
+            gate: g.gate.clone(),
+            passed: g.passed,
+            value: g.value,
+            bound: g.bound,
+            reason: g.reason.clone(),
+        })
         .collect()
+}
+
+/// The pilot market of a rollout: the first market of its first wave.
+fn pilot_of(detail: &RolloutDetail) -> Option<&tandem_wire::rollouts::WaveMarket> {
+    detail.waves.first().and_then(|w| w.markets.first())
 }
 
 /// What the team chat heard, once it heard at least `wanted` messages (or after a moment:
@@ -697,10 +671,10 @@ async fn wait_for_chat(chat: &chat::Chat, wanted: usize) -> Vec<String> {
 /// an approval after the pilot, the operator gives it.
 async fn roll_out(api: &Client, ops: &Client, progress: &Progress, built: &Built) -> Result<RolledOut> {
     let started = Instant::now();
-    let rollout: Value = api
+    let rollout: Rollout = api
         .post("/api/v1/rollouts", &json!({ "release_id": built.release_id }))
         .await?;
-    let rollout_id = rollout["id"].as_i64().context("the rollout has no id")?;
+    let rollout_id = rollout.id;
     progress.say(&format!(
         "Rollout {rollout_id} of {}: pilot first, then wave by wave",
         built.version
@@ -721,70 +695,70 @@ async fn follow_rollout(
     let bar = progress.bar(markets, "rollout");
     let mut approved = std::collections::HashSet::new();
     let detail = loop {
-        let detail: Value = api.get(&format!("/api/v1/rollouts/{rollout_id}")).await?;
-        let waves = detail["waves"].as_array().cloned().unwrap_or_default();
-        let done = waves
+        let detail: RolloutDetail = api.get(&format!("/api/v1/rollouts/{rollout_id}")).await?;
+        let done = detail
+            .waves
             .iter()
-            .flat_map(|w| w["markets"].as_array().cloned().unwrap_or_default())
-            .filter(|m| m["state"] == "live" || m["state"] == "failed")
+            .flat_map(|w| &w.markets)
+            .filter(|m| m.state == "live" || m.state == "failed")
             .count();
-        let current = waves
+        let current = detail
+            .waves
             .iter()
-            .find(|w| w["state"] == "running")
-            .and_then(|w| w["name"].as_str())
-            .unwrap_or("");
+            .find(|w| w.state == "running")
+            .map_or("", |w| w.name.as_str());
         bar.set(done as u64, &format!("wave {current}"));
-        match detail["state"].as_str() {
-            Some("succeeded" | "halted" | "failed") => break detail,
-            Some("awaiting-approval") if approved.insert(detail["current_wave"].as_i64()) => {
-                let pilot = &detail["waves"][0]["markets"][0];
-                let figures: Vec<String> = pilot["gates"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .map(|g| crate::commands::text(&g["reason"]))
-                    .collect();
-                if figures.is_empty() {
-                    progress.say("The pilot's config does not change; Olga (ops) approves the next waves");
-                } else {
-                    progress.say(&format!(
-                        "Pilot {} is live; Olga (ops) checks its gates — {} — and approves the next waves",
-                        crate::commands::text(&pilot["market"]),
-                        figures.join("; ")
-                    ));
-                }
-                let _: Value = ops
-                    .post(&format!("/api/v1/rollouts/{rollout_id}/approve"), &json!({}))
-                    .await?;
+        let state = detail.rollout.state;
+        if state == "succeeded" || state == "halted" || state == "failed" {
+            break detail;
+        } else if state == "awaiting-approval" && approved.insert(detail.rollout.current_wave) {
+            let pilot = pilot_of(&detail);
+            let figures: Vec<&str> = pilot
+                .into_iter()
+                .flat_map(|m| &m.gates)
+                .map(|g| g.reason.as_str())
+                .collect();
+            match pilot {
+                Some(pilot) if !figures.is_empty() => progress.say(&format!(
+                    "Pilot {} is live; Olga (ops) checks its gates — {} — and approves the next waves",
+                    pilot.market,
+                    figures.join("; ")
+                )),
+                _ => progress.say("The pilot's config does not change; Olga (ops) approves the next waves"),
             }
-            _ if started.elapsed() > ROLLOUT_DEADLINE => bail!(
+            let _: Rollout = ops
+                .post(&format!("/api/v1/rollouts/{rollout_id}/approve"), &json!({}))
+                .await?;
+        } else if started.elapsed() > ROLLOUT_DEADLINE {
+            bail!(
                 "rollout {rollout_id} did not finish within {}s",
                 ROLLOUT_DEADLINE.as_secs()
-            ),
-            _ => tokio::time::sleep(POLL).await,
+            );
+        } else {
+            tokio::time::sleep(POLL).await;
         }
     };
     bar.finish();
     let millis = started.elapsed().as_millis() as u64;
     progress.say(&format!(
         "Rollout {rollout_id} {} in {:.1}s{}",
-        detail["state"].as_str().unwrap_or("?"),
+        detail.rollout.state.as_str(),
         millis as f64 / 1000.0,
-        detail["reason"].as_str().map(|r| format!(": {r}")).unwrap_or_default()
+        detail
+            .rollout
+            .reason
+            .as_deref()
+            .map(|r| format!(": {r}"))
+            .unwrap_or_default()
     ));
     Ok(RolledOut { detail, millis })
 }
 
 /// The log of the first failed job, to show why the pipeline failed.
-async fn failing_log(api: &Client, run_id: i64, detail: &Value) -> String {
-    let failed = detail["jobs"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find(|j| j["state"] == "failed");
-    match failed.and_then(|j| j["name"].as_str()) {
-        Some(job) => api
-            .get_text(&format!("/api/v1/runs/{run_id}/jobs/{job}/log"))
+async fn failing_log(api: &Client, run_id: i64, detail: &RunDetail) -> String {
+    match detail.jobs.iter().find(|j| j.job.state == "failed") {
+        Some(j) => api
+            .get_text(&format!("/api/v1/runs/{run_id}/jobs/{}/log", j.job.name))
             .await
             .unwrap_or_default(),
         None => String::new(),

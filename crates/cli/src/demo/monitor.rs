@@ -3,12 +3,14 @@
 //! deployment, and resolves it when the market answers again.
 
 use super::progress::Progress;
+use super::summary::Hang;
 use crate::client::Client;
 use anyhow::{Context, Result, bail};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
-use serde_json::{Value, json};
 use std::time::{Duration, Instant};
+use tandem_wire::incidents::Incident;
+use tandem_wire::rollouts::Deployment;
 
 /// The market that hangs.
 const MARKET: &str = "pl";
@@ -25,15 +27,15 @@ impl Drop for Paused {
     }
 }
 
-pub(super) async fn watch_a_market_hang(api: &Client, progress: &Progress) -> Result<Value> {
-    let deployments: Vec<Value> = api.get("/api/v1/deployments").await?;
+pub(super) async fn watch_a_market_hang(api: &Client, progress: &Progress) -> Result<Hang> {
+    let deployments: Vec<Deployment> = api.get("/api/v1/deployments").await?;
     let live = deployments
         .iter()
         .rev()
-        .find(|d| d["service"] == "shop" && d["market"] == MARKET && d["state"] == "live")
+        .find(|d| d.service == "shop" && d.market == MARKET && d.state == "live")
         .with_context(|| format!("the shop is not live in {MARKET}"))?;
-    let pid = live["pid"]
-        .as_i64()
+    let pid = live
+        .pid
         .and_then(|p| i32::try_from(p).ok())
         .with_context(|| format!("{MARKET}'s process has no pid"))?;
     progress.say("Poland's shop hangs (its process is paused): it still runs, so only its probe can tell…");
@@ -42,10 +44,10 @@ pub(super) async fn watch_a_market_hang(api: &Client, progress: &Progress) -> Re
     let paused = Paused(pid);
     let started = Instant::now();
     let incident = loop {
-        let incidents: Vec<Value> = api.get("/api/v1/incidents").await?;
+        let incidents: Vec<Incident> = api.get("/api/v1/incidents").await?;
         if let Some(i) = incidents
             .into_iter()
-            .find(|i| i["source"] == "probe" && i["market"] == MARKET && i["state"] == "open")
+            .find(|i| i.source == "probe" && i.market == MARKET && i.state == "open")
         {
             break i;
         }
@@ -60,19 +62,16 @@ pub(super) async fn watch_a_market_hang(api: &Client, progress: &Progress) -> Re
     let detected = started.elapsed();
     progress.say(&format!(
         "The monitor opened incident {} after {:.1}s: {}",
-        incident["id"],
+        incident.id,
         detected.as_secs_f64(),
-        incident["title"].as_str().unwrap_or_default()
+        incident.title
     ));
     drop(paused);
     let resumed = Instant::now();
-    let id = incident["id"].as_i64().context("the incident has no id")?;
+    let id = incident.id;
     let resolved = loop {
-        let incidents: Vec<Value> = api.get("/api/v1/incidents").await?;
-        if let Some(i) = incidents
-            .into_iter()
-            .find(|i| i["id"] == id && i["state"] == "resolved")
-        {
+        let incidents: Vec<Incident> = api.get("/api/v1/incidents").await?;
+        if let Some(i) = incidents.into_iter().find(|i| i.id == id && i.state == "resolved") {
             break i;
         }
         if resumed.elapsed() > PATIENCE {
@@ -87,13 +86,13 @@ pub(super) async fn watch_a_market_hang(api: &Client, progress: &Progress) -> Re
         "{MARKET} answers again: the monitor resolved incident {id} {:.1}s later",
         resumed.elapsed().as_secs_f64()
     ));
-    Ok(json!({
-        "market": MARKET,
-        "incident": id,
-        "title": incident["title"],
-        "deployment": incident["deployment_id"],
-        "detected_ms": detected.as_millis() as u64,
-        "resolved_by": resolved["resolved_by"],
-        "outage_ms": resolved["resolved_at"].as_i64().zip(incident["opened_at"].as_i64()).map(|(r, o)| r - o),
-    }))
+    Ok(Hang {
+        market: MARKET,
+        incident: id,
+        title: incident.title,
+        deployment: incident.deployment_id,
+        detected_ms: detected.as_millis() as u64,
+        resolved_by: resolved.resolved_by,
+        outage_ms: resolved.resolved_at.map(|r| r - incident.opened_at),
+    })
 }

@@ -210,6 +210,33 @@ deploy:
         text.contains("green_pipeline") && text.contains(&format!("run {}", run["id"])),
         "{text}"
     );
+    // Both routes write the idea's flow as the same text, its keys in the order the API
+    // documents: stages, now, markets.
+    let raw = |path: String| {
+        let (base, token) = (server.base.clone(), server.token.clone());
+        async move {
+            let answer = reqwest::Client::new()
+                .get(format!("{base}{path}"))
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(answer.status(), 200, "{path}");
+            answer.text().await.unwrap()
+        }
+    };
+    let one = raw(format!("/api/v1/ideas/{key}/flow")).await;
+    let shipped = raw("/api/v1/flow?days=7".to_string()).await;
+    let start = one.find("\"flow\":{").expect("the idea's flow") + "\"flow\":".len();
+    let end = one[start..].find(",\"markets\":").expect("its markets") + start;
+    let head = &one[start..end];
+    assert!(head.starts_with("{\"stages\":[{\"stage\":\"created\",\"at\":"), "{one}");
+    assert!(head.contains("],\"now\":{\"stage\":\"all_targets\",\"live\":"), "{one}");
+    let whole = &one[start..one.rfind(",\"shipped_to\"").unwrap_or(one.len() - 1)];
+    assert!(
+        shipped.contains(whole),
+        "/flow writes the same flow as /ideas/{key}/flow:\n{one}\n{shipped}"
+    );
     // A window that ended before the rollout holds nothing.
     let before = server.api().get(&format!("/api/v1/flow?from=0&to={fr}")).await;
     assert_eq!(before["ideas"], json!([]));

@@ -6,18 +6,18 @@ use super::problem::ConfigError;
 use super::resolve::resolve;
 use super::schema::ConfigSchema;
 use crate::platform::{ConfigLayers, Market};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
 /// One market whose resolved config a change alters, and how.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MarketChange {
     pub market: String,
     pub diff: ConfigDiff,
 }
 
 /// The markets a change alters (in the order the markets were given) and those it leaves alone.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct BlastRadius {
     pub changed: Vec<MarketChange>,
     pub unchanged: Vec<String>,
@@ -83,7 +83,7 @@ fn touches(current: &ConfigLayers, proposed: &ConfigLayers, market: &Market) -> 
 }
 
 /// A change checked before review: its blast radius and everything that would refuse it.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ChangeCheck {
     pub radius: BlastRadius,
     /// Every way a changed market's proposed config breaks the schema of its running release.

@@ -6,12 +6,12 @@ use super::resolve::MARKET_FACTS;
 use jsonschema::ReferencingError;
 use jsonschema::ValidationError;
 use jsonschema::error::{TypeKind, ValidationErrorKind as Kind};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::fmt;
 
 /// How a value breaks the schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Problem {
     /// A key the schema requires has no value.
@@ -29,7 +29,7 @@ pub enum Problem {
 }
 
 /// One way one market's config breaks a schema.
-#[derive(Debug, Clone, PartialEq, Serialize, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, thiserror::Error)]
 pub struct ConfigError {
     pub market: String,
     /// JSON pointer of the value: `/payment/provider`.

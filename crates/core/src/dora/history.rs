@@ -4,7 +4,7 @@
 use super::keys::{Keys, Tally, Verdict};
 use super::level::{DAY_MS, WEEK_MS};
 use super::{Deployment, DoraError, Filter, Incident, Outcome};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
@@ -13,7 +13,7 @@ use std::fmt;
 pub const MAX_BUCKETS: i64 = 1_000;
 
 /// The keys of a filter, and of each market, service and wave within it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GroupedKeys {
     pub total: Keys,
     pub by_market: BTreeMap<String, Keys>,
@@ -53,7 +53,7 @@ impl fmt::Display for Bucket {
 }
 
 /// The keys of the deployments that finished in `[from, to)`, one point of a trend chart.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BucketKeys {
     pub from: i64,
     pub to: i64,

@@ -6,10 +6,10 @@ use super::level::{
 };
 use super::rank::select_nearest_rank;
 use super::{Deployment, Outcome};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The four DORA keys over the deployments one filter (or one group, or one bucket) counts.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Keys {
     pub deployment_frequency: DeploymentFrequency,
     pub lead_time: LeadTime,
@@ -21,7 +21,7 @@ pub struct Keys {
 /// `per_day = deployments / (window_ms / 86 400 000)`, `per_week = 7 × per_day`.
 /// Each market a release lands in is one deployment, so judge the level per market: a release
 /// rolled out to 25 markets is 25 deployments in a total over all of them.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DeploymentFrequency {
     pub deployments: u64,
     pub per_day: f64,
@@ -32,7 +32,7 @@ pub struct DeploymentFrequency {
 
 /// Lead time for changes: `finished_at − commit_time` for every commit of every counted
 /// deployment that succeeded, once per market it reached (negative skews count as 0).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LeadTime {
     pub commits: u64,
     /// Nearest-rank median, in milliseconds; `None` without a commit.
@@ -45,7 +45,7 @@ pub struct LeadTime {
 
 /// Change failure rate: `failed / deployments`, where a deployment failed if it was rolled back,
 /// never served, or has at least one incident linked to it (however many).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChangeFailureRate {
     pub failed: u64,
     pub deployments: u64,
@@ -56,7 +56,7 @@ pub struct ChangeFailureRate {
 
 /// Failed deployment recovery time: for each failed counted deployment, from when it started to
 /// hurt until its market was restored (see docs/metrics.md).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RecoveryTime {
     pub recovered: u64,
     /// Failed deployments whose market is not restored (yet): not in the median.

@@ -7,7 +7,7 @@
 //! not pass, so a value in a gap takes the level below the gap, and every value has exactly one
 //! level. Low is whatever passes the Medium edge.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// One hour, in milliseconds.
 pub const HOUR_MS: i64 = 3_600_000;
@@ -21,7 +21,7 @@ pub const MONTH_MS: i64 = 30 * DAY_MS;
 pub const SIX_MONTHS_MS: i64 = 6 * MONTH_MS;
 
 /// A performance level, best first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Level {
     Elite,

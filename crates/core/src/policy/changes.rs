@@ -126,7 +126,7 @@ pub struct Review {
 }
 
 /// Where a change stands with its reviewers.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "state", rename_all = "kebab-case")]
 pub enum ReviewState {
     /// Enough approvals that count: the change may apply.

@@ -10,7 +10,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use tandem_wire::changes::{Change, ChangeDetail, ChangeEdit, NewChangeRequest, ReviewRequest};
 
 /// Which change requests to list, and which page of them.
@@ -106,9 +106,9 @@ pub async fn get_change(
 pub(crate) async fn detail(state: &AppState, id: i64) -> ApiResult<ChangeDetail> {
     let v = state.engine.change_view(id).await?;
     Ok(ChangeDetail {
-        review: json(&v.review),
-        check: v.check.as_ref().map(json),
-        flags_diff: v.flags_diff.as_ref().map(json),
+        review: v.review,
+        check: v.check,
+        flags_diff: v.flags_diff,
         flags_error: v.flags_error,
         approvers: v.approvers,
         approvals_needed: v.approvals_needed,
@@ -116,11 +116,6 @@ pub(crate) async fn detail(state: &AppState, id: i64) -> ApiResult<ChangeDetail>
         authors: v.authors.into_wire(),
         reviews: v.reviews.into_wire(),
     })
-}
-
-/// Any serialisable value as JSON (a failure becomes `null`).
-fn json<T: Serialize>(value: &T) -> serde_json::Value {
-    serde_json::to_value(value).unwrap_or_default()
 }
 
 /// Edits a change request: checked again, its revision goes up, its approvals reset, and the

@@ -238,7 +238,7 @@ impl IntoWire for super::flow::IdeaFlow {
     fn into_wire(self) -> Self::Wire {
         wire::ideas::IdeaFlow {
             idea: self.idea.into_wire(),
-            flow: serde_json::to_value(&self.flow).unwrap_or_default(),
+            flow: self.flow,
             shipped_to: self.shipped_to,
         }
     }

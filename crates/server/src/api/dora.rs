@@ -37,11 +37,7 @@ pub async fn dora(
 ) -> ApiResult<Json<DoraAnswer>> {
     let (from, to, filter) = filter_of(&q)?;
     let keys = state.engine.dora(&filter).await?;
-    Ok(Json(DoraAnswer {
-        from,
-        to,
-        keys: serde_json::to_value(keys).map_err(ApiError::internal)?,
-    }))
+    Ok(Json(DoraAnswer { from, to, keys }))
 }
 
 /// The window and filter a query asks for; a 400 naming the parameter when it is wrong.
@@ -115,6 +111,6 @@ pub async fn dora_series(
         from,
         to,
         bucket: p.bucket.unwrap_or_else(|| "week".into()),
-        buckets: serde_json::to_value(buckets).map_err(ApiError::internal)?,
+        buckets,
     }))
 }
