@@ -2,6 +2,8 @@
 //! reference, never a 422 and never the cause (a path, SQL, a parser's words); and what it reads
 //! when the engine refuses: the refusal's own status and message.
 
+#![allow(clippy::unwrap_used)]
+
 use crate::common::TestServer;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
