@@ -6,7 +6,7 @@
 //! config version they ran before. Watchers hear each market's new version at once.
 
 use crate::Engine;
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use serde::Serialize;
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
@@ -29,20 +29,6 @@ pub struct ConfigMove {
     pub service: String,
     pub market: String,
     pub version: i64,
-}
-
-/// Why a change was refused: a message and, per problem, where (market, path, expected).
-#[derive(Debug, thiserror::Error)]
-pub enum ChangeError {
-    /// The change would leave something invalid: nothing was stored.
-    #[error("{message}")]
-    Refused {
-        message: String,
-        details: serde_json::Value,
-    },
-    /// The caller may not do this under the policy.
-    #[error("{0}")]
-    Forbidden(String),
 }
 
 /// A change request with everything a reviewer needs.
@@ -235,8 +221,11 @@ impl Engine {
         let change = self.store.get_change(id).await?;
         let (base, production, proposed) = match change.kind.as_str() {
             "config" => {
-                let layers: ConfigLayers = serde_json::from_str(proposed)
-                    .context("the proposed config is not `{ defaults, regions, markets }`")?;
+                let layers: ConfigLayers = serde_json::from_str(proposed).map_err(|e| {
+                    crate::Error::invalid(format!(
+                        "the proposed config is not `{{ defaults, regions, markets }}`: {e}"
+                    ))
+                })?;
                 let latest = self.store.latest_config(&change.service).await?;
                 let production = self.refuse_bad_config(&change.service, &latest, &layers).await?;
                 (latest.version, production, serde_json::to_string(&layers)?)
@@ -283,7 +272,7 @@ impl Engine {
         if let Some(asked) = revision
             && asked != change.revision
         {
-            return Err(StoreError::Conflict(format!(
+            return Err(crate::Error::Conflict(format!(
                 "change request {id} is at revision {} now, not revision {asked}: read it again and review revision {}",
                 change.revision, change.revision
             ))
@@ -291,7 +280,7 @@ impl Engine {
         }
         let rule = self.rule_for(&change).await?;
         let authors = self.authors_of(&change).await?;
-        rule.may_review(&authors, by, role).map_err(ChangeError::Forbidden)?;
+        rule.may_review(&authors, by, role).map_err(crate::Error::Forbidden)?;
         // Refused by the store if the change moved to another revision since it was read.
         self.store
             .insert_review(id, change.revision, by, role.as_str(), approve, comment)
@@ -554,24 +543,25 @@ impl Engine {
                     .iter()
                     .map(|m| format!("market `{m}`: not a market of the platform")),
             );
-            return Err(ChangeError::Refused {
-                message: format!(
+            return Err(crate::Error::Refused {
+                reason: format!(
                     "this change would leave the config of {service} invalid:\n  {}",
                     lines.join("\n  ")
                 ),
-                details: serde_json::json!({
+                details: Some(serde_json::json!({
                     "errors": check.errors,
                     "unknown_regions": check.unknown_regions,
                     "unknown_markets": check.unknown_markets,
-                }),
+                })),
             }
             .into());
         }
         if check.radius.is_empty() {
-            bail!(
+            return Err(crate::Error::refused(format!(
                 "this change leaves every market's config of {service} as it is (version {}): nothing to review",
                 latest.version
-            );
+            ))
+            .into());
         }
         Ok(production)
     }
@@ -581,13 +571,13 @@ impl Engine {
     async fn refuse_bad_flags(&self, service: &str, text: &str) -> Result<(i64, bool)> {
         let platform = self.store.load_platform().await?;
         if platform.service(service).is_none() {
-            return Err(StoreError::not_found(format!("service `{service}`")).into());
+            return Err(crate::Error::missing(format!("service `{service}`")).into());
         }
         let markets: Vec<&str> = platform.markets.iter().map(|m| m.id.as_str()).collect();
         if let Err(e) = parse_flags(&format!("flags of {service}"), text, Some(&markets)) {
-            return Err(ChangeError::Refused {
-                message: e.to_string(),
-                details: serde_json::json!({ "errors": e.to_string().lines().collect::<Vec<_>>() }),
+            return Err(crate::Error::Refused {
+                reason: e.to_string(),
+                details: Some(serde_json::json!({ "errors": e.to_string().lines().collect::<Vec<_>>() })),
             }
             .into());
         }
@@ -652,13 +642,13 @@ impl Engine {
     ) -> Result<Vec<ConfigRollback>> {
         let platform = self.store.load_platform().await?;
         if platform.service(service).is_none() {
-            return Err(StoreError::not_found(format!("service `{service}`")).into());
+            return Err(crate::Error::missing(format!("service `{service}`")).into());
         }
         let markets: Vec<String> = if markets.is_empty() {
             platform.markets.iter().map(|m| m.id.clone()).collect()
         } else {
             if let Some(unknown) = markets.iter().find(|m| platform.market(m).is_none()) {
-                return Err(StoreError::not_found(format!("market `{unknown}`")).into());
+                return Err(crate::Error::missing(format!("market `{unknown}`")).into());
             }
             markets.to_vec()
         };
@@ -730,9 +720,9 @@ impl Engine {
         why: &str,
     ) -> Result<crate::deploy::MarketOutcome> {
         let platform = self.store.load_platform().await?;
-        let m = platform
-            .market(market)
-            .with_context(|| format!("market `{market}` is not in the platform"))?;
+        let m = platform.market(market).ok_or_else(|| {
+            crate::Error::not_found("market", market, format!("market `{market}` is not in the platform"))
+        })?;
         let live = self
             .store
             .list_live_deployments()

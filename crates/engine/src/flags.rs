@@ -4,11 +4,11 @@
 //! error changes nothing. Watchers hear the new ETag at once.
 
 use crate::Engine;
-use anyhow::{Result, anyhow};
+use anyhow::Result;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use tandem_core::flags::{FlagSet, parse_flags};
-use tandem_store::{FlagVersionRow, StoreError};
+use tandem_store::FlagVersionRow;
 
 /// The flags in force, and where each service's came from.
 #[derive(Debug)]
@@ -71,14 +71,15 @@ impl Engine {
     ) -> Result<FlagVersionRow> {
         let platform = self.store.load_platform().await?;
         if platform.service(service).is_none() {
-            return Err(StoreError::not_found(format!("service `{service}`")).into());
+            return Err(crate::Error::missing(format!("service `{service}`")).into());
         }
         let markets: Vec<&str> = platform.markets.iter().map(|m| m.id.as_str()).collect();
-        let set = parse_flags(&format!("flags of {service}"), text, Some(&markets)).map_err(|e| anyhow!("{e}"))?;
+        let set = parse_flags(&format!("flags of {service}"), text, Some(&markets))
+            .map_err(|e| crate::Error::invalid_at(format!("flags of {service}"), e.to_string()))?;
         let snapshot = self.flags();
         for flag in set.flags() {
             if let Some(other) = snapshot.owners.get(flag.key()).filter(|o| o.as_str() != service) {
-                return Err(StoreError::Conflict(format!(
+                return Err(crate::Error::Conflict(format!(
                     "flag `{}` is already a flag of service `{other}`: flag keys are unique across services",
                     flag.key()
                 ))

@@ -2,16 +2,23 @@
 //! commit, and write a commit's tree into a fresh folder. All blocking: call from
 //! `spawn_blocking`.
 
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Context, Result};
 use gix::bstr::ByteSlice;
 use std::path::Path;
 use tandem_store::NewCommit;
 
 fn open(repo: &Path) -> Result<gix::Repository> {
     if !repo.exists() {
-        bail!("repository {} does not exist", repo.display());
+        return Err(crate::Error::refused(format!("repository {} does not exist", repo.display())).into());
     }
-    gix::open(repo).with_context(|| format!("{} is not a git repository", repo.display()))
+    gix::open(repo).map_err(|e| {
+        crate::Error::refused(format!(
+            "{} is not a git repository: {:#}",
+            repo.display(),
+            anyhow::Error::from(e)
+        ))
+        .into()
+    })
 }
 
 /// The commit id a branch (or any revision) points at.
@@ -40,7 +47,7 @@ fn head_of(handle: &gix::Repository, repo: &Path, branch: &str) -> Result<gix::O
     let mut reference = handle
         .try_find_reference(name.as_str())
         .with_context(|| format!("cannot read `{name}` in {}", repo.display()))?
-        .ok_or_else(|| anyhow!("branch `{branch}` does not exist in {}", repo.display()))?;
+        .ok_or_else(|| crate::Error::refused(format!("branch `{branch}` does not exist in {}", repo.display())))?;
     Ok(reference
         .peel_to_commit()
         .with_context(|| format!("branch `{branch}` of {} does not point at a commit", repo.display()))?
@@ -205,9 +212,9 @@ pub fn checkout(repo: &Path, sha: &str, dest: &Path) -> Result<usize> {
         let rel = entry
             .filepath
             .to_str()
-            .map_err(|_| anyhow!("a path in the repository is not UTF-8"))?;
+            .map_err(|_| crate::Error::invalid("a path in the repository is not UTF-8"))?;
         if rel.split('/').any(|part| part == ".." || part.is_empty()) {
-            bail!("the repository holds an unsafe path `{rel}`");
+            return Err(crate::Error::invalid_at(rel, format!("the repository holds an unsafe path `{rel}`")).into());
         }
         let path = dest.join(rel);
         if entry.mode.is_tree() {

@@ -108,7 +108,7 @@ impl Engine {
     pub async fn market_readiness(&self, market: &str) -> Result<Readiness> {
         let platform = self.store.load_platform().await?;
         let Some(m) = platform.market(market) else {
-            return Err(StoreError::not_found(format!("market `{market}`")).into());
+            return Err(crate::Error::missing(format!("market `{market}`")).into());
         };
         let live = self.store.list_live_deployments().await?;
         let mut checks = Vec::new();

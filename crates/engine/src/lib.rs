@@ -8,6 +8,7 @@ pub mod catalog;
 pub mod configs;
 pub mod deploy;
 pub mod driver;
+pub mod error;
 pub mod executor;
 pub mod flags;
 pub mod git;
@@ -30,7 +31,9 @@ pub mod secrets;
 pub mod supervisor;
 pub mod triggers;
 
-use anyhow::{Context, Result, anyhow};
+pub use error::{Error, Result as EngineResult};
+
+use anyhow::{Context, Result};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -313,7 +316,7 @@ impl Engine {
     }
 
     /// Reads new commits of a service's branch into the store; returns the branch head.
-    pub async fn sync_commits(&self, service: &str) -> Result<String> {
+    pub async fn sync_commits(&self, service: &str) -> error::Result<String> {
         let svc = self.platform_service(service).await?;
         let repo = self.fetch_repo(service).await?;
         let branch = svc.branch.clone();
@@ -332,7 +335,7 @@ impl Engine {
     }
 
     /// Queues a run of the service's branch head and starts it in the background.
-    pub async fn trigger_run(self: &Arc<Self>, service: &str, trigger: &str) -> Result<RunRow> {
+    pub async fn trigger_run(self: &Arc<Self>, service: &str, trigger: &str) -> error::Result<RunRow> {
         let head = self.sync_commits(service).await?;
         let svc = self.platform_service(service).await?;
         self.queue_run(service, &svc.branch, &head, trigger).await
@@ -346,20 +349,30 @@ impl Engine {
         branch: &str,
         sha: &str,
         trigger: &str,
-    ) -> Result<RunRow> {
+    ) -> error::Result<RunRow> {
         let repo = self.repo_path(service).await?;
         let shown = tandem_core::platform::redact_url(&self.platform_service(service).await?.repo);
         let sha2 = sha.to_string();
         let commits = tokio::task::spawn_blocking(move || git::read_history(&repo, &sha2, HISTORY_LIMIT))
             .await?
-            .with_context(|| format!("commit {sha} is not in the repository of `{service}` ({shown})"))?;
+            .map_err(|e| {
+                Error::refused(format!(
+                    "commit {sha} is not in the repository of `{service}` ({shown}): {e:#}"
+                ))
+            })?;
         if self.store.insert_commits(service, &commits).await? > 0 {
             self.notify();
         }
         self.queue_run(service, branch, sha, trigger).await
     }
 
-    async fn queue_run(self: &Arc<Self>, service: &str, branch: &str, sha: &str, trigger: &str) -> Result<RunRow> {
+    async fn queue_run(
+        self: &Arc<Self>,
+        service: &str,
+        branch: &str,
+        sha: &str,
+        trigger: &str,
+    ) -> error::Result<RunRow> {
         let run = self.store.insert_run(service, sha, branch, trigger).await?;
         self.running_runs.lock().await.insert(run.id, CancellationToken::new());
         self.notify();
@@ -370,19 +383,18 @@ impl Engine {
 
     /// Queues a run that repeats `run_id` at the same commit, running only the jobs that did
     /// not pass there.
-    pub async fn rerun_failed(self: &Arc<Self>, run_id: i64) -> Result<RunRow> {
+    pub async fn rerun_failed(self: &Arc<Self>, run_id: i64) -> error::Result<RunRow> {
         let original = self.store.get_run(run_id).await?;
         if original.state.is_in_progress() {
-            return Err(tandem_store::StoreError::Conflict(format!(
+            return Err(Error::conflict(format!(
                 "run {run_id} is still {}: wait for it to end",
                 original.state
-            ))
-            .into());
+            )));
         }
         if original.state == tandem_core::state::RunState::Success {
-            return Err(
-                tandem_store::StoreError::Conflict(format!("run {run_id} passed: there is nothing to re-run")).into(),
-            );
+            return Err(Error::conflict(format!(
+                "run {run_id} passed: there is nothing to re-run"
+            )));
         }
         let run = self.store.insert_rerun(&original, "rerun").await?;
         self.running_runs.lock().await.insert(run.id, CancellationToken::new());
@@ -393,7 +405,7 @@ impl Engine {
     }
 
     /// Records a rollout of a release and starts it in the background.
-    pub async fn start_rollout(self: &Arc<Self>, release_id: i64, created_by: &str) -> Result<RolloutRow> {
+    pub async fn start_rollout(self: &Arc<Self>, release_id: i64, created_by: &str) -> error::Result<RolloutRow> {
         self.start_rollout_with(release_id, created_by, false).await
     }
 
@@ -404,7 +416,7 @@ impl Engine {
         release_id: i64,
         created_by: &str,
         queue: bool,
-    ) -> Result<RolloutRow> {
+    ) -> error::Result<RolloutRow> {
         let rollout = self.create_rollout(release_id, created_by, queue).await?;
         self.notify();
         if rollout.state != tandem_core::state::RolloutState::Queued {
@@ -425,7 +437,14 @@ impl Engine {
             .await?
             .service(service)
             .cloned()
-            .ok_or_else(|| anyhow!("unknown service `{service}`: it is not in the platform file"))
+            .ok_or_else(|| {
+                Error::not_found(
+                    "service",
+                    service,
+                    format!("unknown service `{service}`: it is not in the platform file"),
+                )
+                .into()
+            })
     }
 
     /// Where the service's repository is read: its local path, or the mirror of its URL (made
@@ -441,10 +460,11 @@ impl Engine {
         }
         let path = PathBuf::from(svc.repo.strip_prefix("file://").unwrap_or(&svc.repo));
         if !path.exists() {
-            return Err(anyhow!(
+            return Err(Error::refused(format!(
                 "the repository of service `{service}` does not exist: {}",
                 path.display()
-            ));
+            ))
+            .into());
         }
         Ok(path)
     }

@@ -108,13 +108,13 @@ impl Engine {
                 token.cancel();
                 Ok(())
             }
-            None if run.state.is_in_progress() => Err(tandem_store::StoreError::Conflict(format!(
+            None if run.state.is_in_progress() => Err(crate::Error::Conflict(format!(
                 "run {run_id} is marked {} but no worker of this server holds it (a previous server stopped during it); \
                  it will be marked interrupted at the next start",
                 run.state
             ))
             .into()),
-            None => Err(tandem_store::StoreError::Conflict(format!("run {run_id} is {}, not in progress: nothing to cancel", run.state)).into()),
+            None => Err(crate::Error::Conflict(format!("run {run_id} is {}, not in progress: nothing to cancel", run.state)).into()),
         }
     }
 
@@ -270,11 +270,16 @@ impl Engine {
         let bytes = tokio::task::spawn_blocking(move || crate::git::read_file(&repo, &sha, &file))
             .await??
             .ok_or_else(|| {
-                anyhow::anyhow!("tandem.yml names the config schema `{path}`, which is not in the commit")
+                crate::Error::invalid_at(
+                    path.as_str(),
+                    format!("tandem.yml names the config schema `{path}`, which is not in the commit"),
+                )
             })?;
-        let text =
-            String::from_utf8(bytes).map_err(|_| anyhow::anyhow!("the config schema `{path}` is not UTF-8 text"))?;
-        tandem_core::config::ConfigSchema::parse(&path, &text).map_err(|e| anyhow::anyhow!("no release: {e}"))?;
+        let text = String::from_utf8(bytes).map_err(|_| {
+            crate::Error::invalid_at(path.as_str(), format!("the config schema `{path}` is not UTF-8 text"))
+        })?;
+        tandem_core::config::ConfigSchema::parse(&path, &text)
+            .map_err(|e| crate::Error::invalid_at(path.as_str(), format!("no release: {e}")))?;
         Ok(Some(text))
     }
 
@@ -314,9 +319,16 @@ impl Engine {
     pub async fn read_spec(&self, repo: &Path, sha: &str) -> Result<ServiceSpec> {
         let (repo_owned, sha_owned) = (repo.to_path_buf(), sha.to_string());
         let bytes = tokio::task::spawn_blocking(move || git::read_file(&repo_owned, &sha_owned, SPEC_FILE)).await??;
-        let bytes = bytes.ok_or_else(|| anyhow!("commit {} has no {SPEC_FILE} at the repository root", short(sha)))?;
-        let text = String::from_utf8(bytes).map_err(|_| anyhow!("{SPEC_FILE} at {} is not UTF-8", short(sha)))?;
-        parse_service_spec(&format!("{SPEC_FILE} (commit {})", short(sha)), &text).map_err(|e| anyhow!("{e}"))
+        let bytes = bytes.ok_or_else(|| {
+            crate::Error::invalid_at(
+                SPEC_FILE,
+                format!("commit {} has no {SPEC_FILE} at the repository root", short(sha)),
+            )
+        })?;
+        let text = String::from_utf8(bytes)
+            .map_err(|_| crate::Error::invalid_at(SPEC_FILE, format!("{SPEC_FILE} at {} is not UTF-8", short(sha))))?;
+        parse_service_spec(&format!("{SPEC_FILE} (commit {})", short(sha)), &text)
+            .map_err(|e| crate::Error::invalid_at(SPEC_FILE, e.to_string()).into())
     }
 
     /// Where a running job's log grows; once the job ends its log moves to the blob store.

@@ -27,10 +27,10 @@ impl Engine {
     pub async fn rollback(self: &Arc<Self>, service: &str, markets: &[String]) -> Result<Vec<RollbackOutcome>> {
         let platform = self.store.load_platform().await?;
         if platform.service(service).is_none() {
-            return Err(tandem_store::StoreError::not_found(format!("service `{service}`")).into());
+            return Err(crate::Error::missing(format!("service `{service}`")).into());
         }
         if let Some(unknown) = markets.iter().find(|m| platform.market(m).is_none()) {
-            return Err(tandem_store::StoreError::not_found(format!("market `{unknown}`")).into());
+            return Err(crate::Error::missing(format!("market `{unknown}`")).into());
         }
         let mut set = tokio::task::JoinSet::new();
         for market in markets {

@@ -64,11 +64,11 @@ impl Engine {
         let release = self.store.get_release(release_id).await?;
         let spec = release.service_spec()?;
         if spec.deploy.is_none() {
-            bail!(
+            return Err(crate::Error::refused(format!(
                 "release {} of {} cannot be rolled out: its tandem.yml has no `deploy` section",
-                release.version,
-                release.service
-            );
+                release.version, release.service
+            ))
+            .into());
         }
         let platform = self.store.load_platform().await?;
         let plan = plan_waves(&platform);
@@ -323,7 +323,12 @@ impl Engine {
                     continue;
                 }
                 RolloutState::Pending | RolloutState::Running | RolloutState::AwaitingApproval => {}
-                other => bail!("rollout {rollout_id} is {other}: it cannot start wave {index}"),
+                other => {
+                    return Err(crate::Error::conflict(format!(
+                        "rollout {rollout_id} is {other}: it cannot start wave {index}"
+                    ))
+                    .into());
+                }
             }
             let approved = match &approval {
                 None => true,
@@ -514,10 +519,10 @@ impl Engine {
                 .iter()
                 .position(|(w, _)| w == name)
                 .map(|i| i as i64)
-                .ok_or_else(|| StoreError::not_found(format!("wave `{name}` in rollout {id}")))?,
+                .ok_or_else(|| crate::Error::missing(format!("wave `{name}` in rollout {id}")))?,
         };
         if r.state != RolloutState::AwaitingApproval {
-            return Err(StoreError::Conflict(format!(
+            return Err(crate::Error::Conflict(format!(
                 "rollout {id} is {}: it waits for no approval, so there is nothing to approve",
                 r.state
             ))
@@ -530,7 +535,7 @@ impl Engine {
                 .map_or_else(|| format!("#{i}"), |(n, _)| n.clone())
         };
         if index != r.current_wave {
-            return Err(StoreError::Conflict(format!(
+            return Err(crate::Error::Conflict(format!(
                 "rollout {id} waits for an approval of wave `{}`, not of wave `{}`",
                 name_of(r.current_wave),
                 name_of(index)
@@ -586,11 +591,11 @@ impl Engine {
         let r = self.store.get_rollout(id).await?;
         if !r.in_progress() {
             return Err(
-                StoreError::Conflict(format!("rollout {id} is {}: it deploys no more markets", r.state)).into(),
+                crate::Error::Conflict(format!("rollout {id} is {}: it deploys no more markets", r.state)).into(),
             );
         }
         if !r.waves()?.iter().any(|(_, ms)| ms.iter().any(|m| m == market)) {
-            return Err(StoreError::not_found(format!("market `{market}` in rollout {id}")).into());
+            return Err(crate::Error::missing(format!("market `{market}` in rollout {id}")).into());
         }
         if let Some(d) = self
             .store
@@ -599,7 +604,7 @@ impl Engine {
             .into_iter()
             .find(|d| d.market == market && d.kind == DeploymentKind::Release)
         {
-            return Err(StoreError::Conflict(format!(
+            return Err(crate::Error::Conflict(format!(
                 "{market} was already deployed by rollout {id} (deployment {}, {}): it cannot be skipped",
                 d.id, d.state
             ))
@@ -623,12 +628,12 @@ impl Engine {
     /// reason is required and recorded.
     pub async fn override_freeze(&self, id: i64, by: &str, reason: &str) -> Result<RolloutRow> {
         if reason.trim().is_empty() {
-            return Err(StoreError::Conflict("overriding a freeze needs a reason".into()).into());
+            return Err(crate::Error::Conflict("overriding a freeze needs a reason".into()).into());
         }
         let r = self.store.get_rollout(id).await?;
         if !r.in_progress() {
             return Err(
-                StoreError::Conflict(format!("rollout {id} is {}: there is nothing to override", r.state)).into(),
+                crate::Error::Conflict(format!("rollout {id} is {}: there is nothing to override", r.state)).into(),
             );
         }
         self.store

@@ -4,8 +4,8 @@
 //! each use, so a rotation reaches the next job without a restart, and each use is recorded as
 //! a `secret.used` event naming what used it, never the value.
 
-use crate::Engine;
-use anyhow::{Result, anyhow, bail};
+use crate::{Engine, Error};
+use anyhow::Result;
 use serde_json::json;
 use std::path::Path;
 use std::sync::Arc;
@@ -97,16 +97,28 @@ impl Engine {
     pub async fn set_secret(&self, name: &str, value: &str, by: &str) -> Result<SecretRow> {
         declared(&self.store.load_platform().await?, name)?;
         if value.is_empty() {
-            bail!("the value of secret `{name}` is empty: an empty key would make every signature valid");
+            return Err(Error::invalid_at(
+                "value",
+                format!("the value of secret `{name}` is empty: an empty key would make every signature valid"),
+            )
+            .into());
         }
         if value.len() > MAX_SECRET_BYTES {
-            bail!(
-                "the value of secret `{name}` is {} bytes; a secret holds at most {MAX_SECRET_BYTES}",
-                value.len()
-            );
+            return Err(Error::invalid_at(
+                "value",
+                format!(
+                    "the value of secret `{name}` is {} bytes; a secret holds at most {MAX_SECRET_BYTES}",
+                    value.len()
+                ),
+            )
+            .into());
         }
         if value.contains('\0') {
-            bail!("the value of secret `{name}` holds a NUL byte, which no environment variable can carry");
+            return Err(Error::invalid_at(
+                "value",
+                format!("the value of secret `{name}` holds a NUL byte, which no environment variable can carry"),
+            )
+            .into());
         }
         let row = self.store.put_secret(&self.secrets_key, name, value, by).await?;
         self.notify();
@@ -163,26 +175,35 @@ impl Engine {
 
 fn declared<'a>(platform: &'a Platform, name: &str) -> Result<&'a SecretSource> {
     platform.secrets.get(name).ok_or_else(|| {
-        anyhow!("secret `{name}` is not declared under `secrets` in the platform file: declare it there first")
+        Error::refused(format!(
+            "secret `{name}` is not declared under `secrets` in the platform file: declare it there first"
+        ))
+        .into()
     })
 }
 
 /// The value of `name` from the environment variable `source` names.
 fn env_value(name: &str, source: &SecretSource) -> Result<String> {
     let Some(var) = &source.env else {
-        bail!("secret `{name}` is not set: set it with `tandem secret set {name}`");
+        return Err(Error::refused(format!(
+            "secret `{name}` is not set: set it with `tandem secret set {name}`"
+        ))
+        .into());
     };
     match std::env::var(var) {
         Ok(value) if !value.is_empty() => Ok(value),
-        Ok(_) => Err(anyhow!(
+        Ok(_) => Err(Error::refused(format!(
             "secret `{name}` is empty: set it with `tandem secret set {name}`, or set the server's environment variable `{var}` to its value"
-        )),
-        Err(std::env::VarError::NotPresent) => Err(anyhow!(
+        ))
+        .into()),
+        Err(std::env::VarError::NotPresent) => Err(Error::refused(format!(
             "secret `{name}` is not set: set it with `tandem secret set {name}`, or the server's environment variable `{var}` (unset now)"
-        )),
-        Err(std::env::VarError::NotUnicode(_)) => Err(anyhow!(
+        ))
+        .into()),
+        Err(std::env::VarError::NotUnicode(_)) => Err(Error::refused(format!(
             "secret `{name}` cannot be read: the server's environment variable `{var}` is not UTF-8"
-        )),
+        ))
+        .into()),
     }
 }
 

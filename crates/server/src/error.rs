@@ -7,7 +7,6 @@
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use tandem_engine::configs::ChangeError;
 use tandem_store::StoreError;
 
 #[derive(Debug)]
@@ -76,44 +75,41 @@ impl IntoResponse for ApiError {
 
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
+        tandem_engine::Error::from(e).into()
+    }
+}
+
+impl From<tandem_engine::Error> for ApiError {
+    /// Each kind of engine error has its one status: the caller's mistakes and the engine's
+    /// refusals are 4xx with the engine's message; anything internal is a logged 500.
+    fn from(e: tandem_engine::Error) -> Self {
+        use tandem_engine::Error;
         match e {
-            StoreError::NotFound { .. } => ApiError::not_found(e.to_string()),
-            StoreError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, "conflict", m),
-            other => ApiError::internal(other),
+            Error::NotFound { message, .. } => ApiError::not_found(message),
+            Error::Conflict(message) => ApiError::new(StatusCode::CONFLICT, "conflict", message),
+            // A rule's refusal with its problems listed is an invalid change, as the API says.
+            Error::Refused {
+                reason,
+                details: Some(details),
+            } => Self {
+                details: Some(details),
+                ..ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_change", reason)
+            },
+            Error::Refused { reason, details: None } => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "unprocessable", reason)
+            }
+            Error::Forbidden(message) => ApiError::new(StatusCode::FORBIDDEN, "forbidden", message),
+            Error::Invalid { message, .. } => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "unprocessable", message),
+            Error::Internal(e) => ApiError::internal(format!("{e:#}")),
         }
     }
 }
 
 impl From<anyhow::Error> for ApiError {
+    /// The engine error the chain carries decides; an error that carries none is ours: a 500.
     fn from(e: anyhow::Error) -> Self {
-        let e = match e.downcast::<StoreError>() {
-            Ok(store) => return store.into(),
-            Err(e) => e,
-        };
-        match e.downcast::<ChangeError>() {
-            Ok(ChangeError::Forbidden(m)) => ApiError::new(StatusCode::FORBIDDEN, "forbidden", m),
-            Ok(ChangeError::Refused { message, details }) => Self {
-                status: StatusCode::UNPROCESSABLE_ENTITY,
-                code: "invalid_change",
-                message,
-                details: Some(details),
-            },
-            Err(e) if is_internal(&e) => ApiError::internal(format!("{e:#}")),
-            Err(e) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "unprocessable", format!("{e:#}")),
-        }
+        tandem_engine::Error::from(e).into()
     }
-}
-
-/// Whether an engine error is the server's own fault (disk, database, a task that died)
-/// rather than a refusal of what the caller asked, which the engine states as a plain message.
-fn is_internal(e: &anyhow::Error) -> bool {
-    e.chain().any(|cause| {
-        cause.is::<std::io::Error>()
-            || cause.is::<tokio::task::JoinError>()
-            || cause
-                .downcast_ref::<StoreError>()
-                .is_some_and(|s| !matches!(s, StoreError::NotFound { .. } | StoreError::Conflict(_)))
-    })
 }
 
 impl From<axum::extract::rejection::JsonRejection> for ApiError {
@@ -180,10 +176,53 @@ mod tests {
     use super::*;
 
     #[test]
-    fn engine_refusals_are_422_and_engine_faults_are_500_without_details() {
-        let refused = ApiError::from(anyhow::anyhow!("release v3 is not deployable: it has no artifact"));
-        assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
-        assert!(refused.message.contains("no artifact"));
+    fn each_engine_error_has_its_status() {
+        use tandem_engine::Error;
+        let cases = [
+            (Error::missing("run 7"), StatusCode::NOT_FOUND, "not_found"),
+            (
+                Error::conflict("run 7 is still running"),
+                StatusCode::CONFLICT,
+                "conflict",
+            ),
+            (
+                Error::Forbidden("an operator must approve".into()),
+                StatusCode::FORBIDDEN,
+                "forbidden",
+            ),
+            (
+                Error::refused("nothing to review"),
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "unprocessable",
+            ),
+            (
+                Error::invalid_at("value", "the value is empty"),
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "unprocessable",
+            ),
+        ];
+        for (e, status, code) in cases {
+            let message = e.to_string();
+            let api = ApiError::from(anyhow::Error::from(e));
+            assert_eq!((api.status, api.code), (status, code), "{message}");
+            assert_eq!(api.message, message);
+        }
+        let refused = ApiError::from(Error::Refused {
+            reason: "market `xx`: not a market of the platform".into(),
+            details: Some(serde_json::json!({ "unknown_markets": ["xx"] })),
+        });
+        assert_eq!(
+            (refused.status, refused.code),
+            (StatusCode::UNPROCESSABLE_ENTITY, "invalid_change")
+        );
+        assert_eq!(refused.details, Some(serde_json::json!({ "unknown_markets": ["xx"] })));
+    }
+
+    #[test]
+    fn unknown_io_and_database_errors_are_500_without_details() {
+        let unknown = ApiError::from(anyhow::anyhow!("release v3 is not deployable: see /srv/tandem/x"));
+        assert_eq!(unknown.status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(!unknown.message.contains("/srv/tandem"), "{}", unknown.message);
 
         let disk = std::io::Error::new(std::io::ErrorKind::PermissionDenied, "/srv/tandem/blobs/ab");
         let fault = ApiError::from(anyhow::Error::new(disk).context("cannot copy the artifact"));
@@ -198,5 +237,6 @@ mod tests {
         let fault = ApiError::from(database.context("cannot start the rollout"));
         assert_eq!(fault.status, StatusCode::INTERNAL_SERVER_ERROR);
         assert!(!fault.message.contains("runs"), "{}", fault.message);
+        assert!(fault.details.is_none());
     }
 }

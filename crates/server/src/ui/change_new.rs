@@ -13,7 +13,6 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use tandem_core::platform::Platform;
-use tandem_engine::configs::ChangeError;
 
 /// What the form holds (also its query string when opened from a link).
 #[derive(Debug, Default, Clone, serde::Deserialize)]
@@ -88,11 +87,15 @@ pub async fn submit(
     match proposed {
         Ok(row) => Ok(Redirect::to(&format!("/changes/{}", row.id)).into_response()),
         Err(e) => {
-            let lines: Vec<String> = match e.downcast_ref::<ChangeError>() {
-                Some(ChangeError::Refused { message, .. }) => {
-                    message.lines().skip(1).map(|l| l.trim().to_string()).collect()
-                }
-                _ => vec![format!("{e:#}")],
+            let lines: Vec<String> = match tandem_engine::Error::from(e) {
+                // The config check's refusal: a heading, then one problem a line.
+                tandem_engine::Error::Refused {
+                    reason,
+                    details: Some(_),
+                } => reason.lines().skip(1).map(|l| l.trim().to_string()).collect(),
+                // Our own fault is no problem of the form: the error page, logged.
+                internal @ tandem_engine::Error::Internal(_) => return Err(internal.into()),
+                refusal => vec![refusal.to_string()],
             };
             Ok((
                 StatusCode::UNPROCESSABLE_ENTITY,

@@ -6,6 +6,7 @@ mod audit;
 mod common;
 mod cross_site;
 mod dashboard_scale;
+mod errors;
 mod launch;
 mod oidc;
 mod paging;
