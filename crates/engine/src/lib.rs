@@ -5,6 +5,7 @@
 pub mod access;
 mod cache;
 pub mod catalog;
+pub mod changes;
 pub mod configs;
 pub mod deploy;
 pub mod driver;

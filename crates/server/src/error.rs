@@ -7,7 +7,7 @@
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use tandem_engine::configs::ChangeError;
+use tandem_engine::changes::ChangeError;
 use tandem_store::StoreError;
 
 #[derive(Debug)]

@@ -13,7 +13,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use tandem_core::platform::Platform;
-use tandem_engine::configs::ChangeError;
+use tandem_engine::changes::ChangeError;
 
 /// What the form holds (also its query string when opened from a link).
 #[derive(Debug, Default, Clone, serde::Deserialize)]
