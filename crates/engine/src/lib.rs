@@ -11,6 +11,7 @@ pub mod deploy;
 pub mod driver;
 pub mod executor;
 pub mod flags;
+pub mod gates;
 pub mod git;
 pub mod history;
 pub mod incidents;
