@@ -24,6 +24,7 @@ pub mod mirror;
 pub mod monitor;
 pub mod notifications;
 pub mod pipeline;
+pub mod plan;
 pub mod processes;
 pub mod records;
 pub mod rollback;
