@@ -46,7 +46,7 @@ enum Command {
     Release(commands::releases::ReleaseCommand),
     /// Rollouts of releases through the waves.
     #[command(subcommand)]
-    Rollout(commands::releases::RolloutCommand),
+    Rollout(commands::rollouts::RolloutCommand),
     /// Artifacts: download (digest-checked), garbage collection.
     #[command(subcommand)]
     Artifact(commands::artifacts::ArtifactCommand),

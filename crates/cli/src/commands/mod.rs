@@ -13,6 +13,7 @@ pub mod markets;
 pub mod metrics;
 pub mod releases;
 pub mod rollback;
+pub mod rollouts;
 pub mod runs;
 pub mod secrets;
 pub mod tokens;
