@@ -8,6 +8,7 @@ pub mod catalog;
 pub mod changes;
 pub mod configs;
 pub mod deploy;
+pub mod dora;
 pub mod driver;
 pub mod executor;
 pub mod flags;
@@ -19,7 +20,6 @@ mod job;
 pub mod launch;
 pub mod logs;
 pub mod masking;
-pub mod metrics;
 pub mod mirror;
 pub mod monitor;
 pub mod notifications;
@@ -114,7 +114,7 @@ pub struct Engine {
     /// market not yet restarted is not taken for one that went down.
     restarting: std::sync::atomic::AtomicBool,
     /// The DORA history last read, with the newest event id at that read.
-    dora_cache: tokio::sync::Mutex<Option<(i64, Arc<metrics::DoraHistory>)>>,
+    dora_cache: tokio::sync::Mutex<Option<(i64, Arc<dora::DoraHistory>)>>,
     /// Seals and opens the secrets store's values (see [`Engine::secret`]).
     secrets_key: Arc<tandem_store::SecretKey>,
     /// Mirrors of the services whose repository is a URL, under `<data>/repos`.
