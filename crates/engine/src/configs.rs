@@ -326,4 +326,3 @@ pub struct ConfigRollback {
     pub state: String,
     pub reason: String,
 }
-

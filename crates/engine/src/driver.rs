@@ -264,10 +264,7 @@ async fn run_command(target: &Target<'_>, log: &std::path::Path) -> Result<(), S
     if status.success() {
         Ok(())
     } else {
-        Err(format!(
-            "the deploy command failed ({status}){}",
-            last_words(log).await
-        ))
+        Err(format!("the deploy command failed ({status}){}", last_words(log).await))
     }
 }
 

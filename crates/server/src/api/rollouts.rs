@@ -13,9 +13,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
 use tandem_store::RolloutRow;
-use tandem_wire::rollouts::{
-    Deployment, NewRollout, OverrideRequest, Rollout, RolloutDetail, WaveDecisionRequest,
-};
+use tandem_wire::rollouts::{Deployment, NewRollout, OverrideRequest, Rollout, RolloutDetail, WaveDecisionRequest};
 
 /// Rollouts, newest first, a page at a time (see `docs/api.md`).
 #[utoipa::path(get, path = "/api/v1/rollouts", tag = "releases", params(Page),
