@@ -4,7 +4,7 @@
 //! failed deployment, and the team is told.
 
 use crate::Engine;
-use crate::gates::{Failure, PROBE_DEADLINE, PROBE_INTERVAL, PROBE_TIMEOUT, gate};
+use crate::gates::{Failure, Landing, PROBE_DEADLINE, PROBE_INTERVAL, PROBE_TIMEOUT, Passed, gate};
 use crate::notifications::Announcement;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -104,22 +104,26 @@ impl Engine {
         } else {
             "deploy"
         };
-        let result = self
-            .start_and_judge(
-                release,
-                spec,
-                artifacts,
-                market,
-                deployment.id,
-                None,
-                action,
-                config_version,
-            )
-            .await;
+        let landing = Landing {
+            release,
+            spec,
+            artifacts,
+            market,
+            deployment_id: deployment.id,
+            port: None,
+            action,
+            config_version,
+        };
+        let result = self.start_and_judge(landing).await;
         let outcome = match result {
-            Ok((driver, target_url, instance, gate_time)) => {
+            Ok(Passed {
+                driver,
+                url,
+                instance,
+                gate_time,
+            }) => {
                 let pid = instance.pid;
-                let url = target_url.unwrap_or_default();
+                let url = url.unwrap_or_default();
                 driver.promote(self, &release.service, market, instance).await;
                 match self.store.mark_deployment_live(deployment.id, &url, pid).await {
                     Ok(()) => {

@@ -28,6 +28,37 @@ const BAKE_CHECK: Duration = Duration::from_millis(100);
 /// an hour smooths a few bad minutes without reaching back to another release.
 const BASELINE_SPAN_MS: i64 = 3_600_000;
 
+/// One release to start and judge in one market: what [`Engine::start_and_judge`] takes.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Landing<'a> {
+    pub release: &'a ReleaseRow,
+    pub spec: &'a ServiceSpec,
+    /// Artifact name → path of its verified copy.
+    pub artifacts: &'a HashMap<String, String>,
+    pub market: &'a str,
+    /// The deployment every gate result is recorded under.
+    pub deployment_id: i64,
+    /// A port to reuse (a live market started again after a server restart): the process
+    /// driver starts it there, whatever the release's driver.
+    pub port: Option<u16>,
+    /// What the driver is told it does: `deploy`, `rollback` or `restart`.
+    pub action: &'a str,
+    /// The config version to start the market with (`None`: the version the market runs).
+    pub config_version: Option<i64>,
+}
+
+/// A release that started and passed every gate, not yet promoted: what
+/// [`Engine::start_and_judge`] returns when the market may move to it.
+pub(crate) struct Passed {
+    /// The driver that started it, to promote (or discard) the instance.
+    pub driver: Box<dyn Driver>,
+    /// Where the release answers (`None`: a driver without a URL).
+    pub url: Option<String>,
+    pub instance: Instance,
+    /// Time spent in gates (probe, bake, metrics).
+    pub gate_time: Duration,
+}
+
 /// A gate's verdict, with its figures.
 struct GateFailure {
     reason: String,
@@ -45,22 +76,21 @@ pub(crate) struct Failure {
 }
 
 impl Engine {
-    /// Starts the release for a market and runs its gates. On success returns the driver, the
-    /// URL it answers at, the instance and the time the gates took; on failure the instance
-    /// has been discarded and the reason is returned, with whether the previous release kept
-    /// serving meanwhile.
-    #[allow(clippy::too_many_arguments, clippy::type_complexity)]
-    pub(crate) async fn start_and_judge(
-        &self,
-        release: &ReleaseRow,
-        spec: &ServiceSpec,
-        artifacts: &HashMap<String, String>,
-        market: &str,
-        deployment_id: i64,
-        port: Option<u16>,
-        action: &str,
-        config_version: Option<i64>,
-    ) -> Result<(Box<dyn Driver>, Option<String>, Instance, Duration), Failure> {
+    /// Starts the release for a market and runs its gates. On success returns the started,
+    /// judged and not yet promoted release ([`Passed`]); on failure the instance has been
+    /// discarded and the reason is returned, with whether the previous release kept serving
+    /// meanwhile.
+    pub(crate) async fn start_and_judge(&self, landing: Landing<'_>) -> Result<Passed, Failure> {
+        let Landing {
+            release,
+            spec,
+            artifacts,
+            market,
+            deployment_id,
+            port,
+            action,
+            config_version,
+        } = landing;
         let Some(deploy) = spec.deploy.as_ref() else {
             return Err(Failure {
                 reason: "the release has no deploy section".into(),
@@ -176,7 +206,12 @@ impl Engine {
             .await;
         let gate_time = started.elapsed();
         match verdict {
-            Ok(()) => Ok((driver, url, instance, gate_time)),
+            Ok(()) => Ok(Passed {
+                driver,
+                url,
+                instance,
+                gate_time,
+            }),
             Err(GateFailure { reason }) => {
                 let failed_at = Instant::now();
                 driver.discard(self, instance).await;

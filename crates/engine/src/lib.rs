@@ -270,20 +270,18 @@ impl Engine {
                 if engine.stop.is_cancelled() {
                     return; // shutting down: nothing new starts
                 }
-                match engine
-                    .start_and_judge(
-                        &release,
-                        &spec,
-                        &artifacts,
-                        &d.market,
-                        d.id,
-                        Some(port),
-                        "restart",
-                        d.config_version,
-                    )
-                    .await
-                {
-                    Ok((driver, _, instance, _)) => {
+                let landing = gates::Landing {
+                    release: &release,
+                    spec: &spec,
+                    artifacts: &artifacts,
+                    market: &d.market,
+                    deployment_id: d.id,
+                    port: Some(port),
+                    action: "restart",
+                    config_version: d.config_version,
+                };
+                match engine.start_and_judge(landing).await {
+                    Ok(gates::Passed { driver, instance, .. }) => {
                         let pid = instance.pid;
                         driver.promote(&engine, &d.service, &d.market, instance).await;
                         if let Some(pid) = pid
