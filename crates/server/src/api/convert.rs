@@ -232,14 +232,3 @@ impl IntoWire for views::IdeaDetail {
         }
     }
 }
-
-impl IntoWire for super::flow::IdeaFlow {
-    type Wire = wire::ideas::IdeaFlow;
-    fn into_wire(self) -> Self::Wire {
-        wire::ideas::IdeaFlow {
-            idea: self.idea.into_wire(),
-            flow: serde_json::to_value(&self.flow).unwrap_or_default(),
-            shipped_to: self.shipped_to,
-        }
-    }
-}
