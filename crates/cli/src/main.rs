@@ -46,7 +46,7 @@ enum Command {
     Release(commands::releases::ReleaseCommand),
     /// Rollouts of releases through the waves.
     #[command(subcommand)]
-    Rollout(commands::releases::RolloutCommand),
+    Rollout(commands::rollouts::RolloutCommand),
     /// Artifacts: download (digest-checked), garbage collection.
     #[command(subcommand)]
     Artifact(commands::artifacts::ArtifactCommand),
@@ -67,8 +67,9 @@ enum Command {
     #[command(subcommand)]
     Flags(commands::flags::FlagCommand),
     /// DORA's four keys with their levels: deployment frequency, lead time, change failure
-    /// rate, recovery time.
-    Metrics(commands::metrics::MetricsArgs),
+    /// rate, recovery time. (`tandem metrics`, its former name, still works.)
+    #[command(alias = "metrics")]
+    Dora(commands::dora::DoraArgs),
     /// Live markets as the monitor last probed them: up or down, latency, incident. Exits 1
     /// when a market is down.
     Health(commands::health::HealthArgs),
@@ -144,7 +145,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Artifact(c) => c.run().await.map(|_| ExitCode::SUCCESS),
         Command::Incident(c) => c.run().await.map(|_| ExitCode::SUCCESS),
         Command::Audit(args) => commands::audit::run(args).await,
-        Command::Metrics(args) => commands::metrics::run(args).await.map(|_| ExitCode::SUCCESS),
+        Command::Dora(args) => commands::dora::run(args).await.map(|_| ExitCode::SUCCESS),
         Command::Health(args) => commands::health::run(args)
             .await
             .map(|up| if up { ExitCode::SUCCESS } else { ExitCode::FAILURE }),

@@ -257,16 +257,24 @@ async fn run_command(target: &Target<'_>, log: &std::path::Path) -> Result<(), S
             return Err(format!(
                 "the deploy command ran past its timeout of {}s and was stopped{}",
                 timeout.as_secs(),
-                crate::deploy::last_words(log).await
+                last_words(log).await
             ));
         }
     };
     if status.success() {
         Ok(())
     } else {
-        Err(format!(
-            "the deploy command failed ({status}){}",
-            crate::deploy::last_words(log).await
-        ))
+        Err(format!("the deploy command failed ({status}){}", last_words(log).await))
     }
+}
+
+/// The last line a dead process wrote to its log, to say why it died: `: <line>`, or nothing.
+pub(crate) async fn last_words(log: &std::path::Path) -> String {
+    let text = tokio::fs::read_to_string(log).await.unwrap_or_default();
+    let line = text
+        .lines()
+        .map(str::trim)
+        .rfind(|l| !l.is_empty() && !l.starts_with("note:"));
+    line.map(|l| format!(": {}", l.chars().take(200).collect::<String>()))
+        .unwrap_or_default()
 }

@@ -13,7 +13,7 @@ use crate::Engine;
 use crate::executor::{StepEnd, StepRequest};
 use crate::git;
 use crate::logs::LogWriter;
-use crate::pipeline::PlannedJob;
+use crate::plan::PlannedJob;
 use anyhow::{Context, Result, anyhow};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

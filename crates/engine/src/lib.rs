@@ -5,12 +5,15 @@
 pub mod access;
 mod cache;
 pub mod catalog;
+pub mod changes;
 pub mod configs;
 pub mod deploy;
+pub mod dora;
 pub mod driver;
 pub mod error;
 pub mod executor;
 pub mod flags;
+pub mod gates;
 pub mod git;
 pub mod history;
 pub mod incidents;
@@ -18,11 +21,11 @@ mod job;
 pub mod launch;
 pub mod logs;
 pub mod masking;
-pub mod metrics;
 pub mod mirror;
 pub mod monitor;
 pub mod notifications;
 pub mod pipeline;
+pub mod plan;
 pub mod processes;
 pub mod records;
 pub mod rollback;
@@ -114,7 +117,7 @@ pub struct Engine {
     /// market not yet restarted is not taken for one that went down.
     restarting: std::sync::atomic::AtomicBool,
     /// The DORA history last read, with the newest event id at that read.
-    dora_cache: tokio::sync::Mutex<Option<(i64, Arc<metrics::DoraHistory>)>>,
+    dora_cache: tokio::sync::Mutex<Option<(i64, Arc<dora::DoraHistory>)>>,
     /// Seals and opens the secrets store's values (see [`Engine::secret`]).
     secrets_key: Arc<tandem_store::SecretKey>,
     /// Mirrors of the services whose repository is a URL, under `<data>/repos`.
@@ -270,20 +273,18 @@ impl Engine {
                 if engine.stop.is_cancelled() {
                     return; // shutting down: nothing new starts
                 }
-                match engine
-                    .start_and_judge(
-                        &release,
-                        &spec,
-                        &artifacts,
-                        &d.market,
-                        d.id,
-                        Some(port),
-                        "restart",
-                        d.config_version,
-                    )
-                    .await
-                {
-                    Ok((driver, _, instance, _)) => {
+                let landing = gates::Landing {
+                    release: &release,
+                    spec: &spec,
+                    artifacts: &artifacts,
+                    market: &d.market,
+                    deployment_id: d.id,
+                    port: Some(port),
+                    action: "restart",
+                    config_version: d.config_version,
+                };
+                match engine.start_and_judge(landing).await {
+                    Ok(gates::Passed { driver, instance, .. }) => {
                         let pid = instance.pid;
                         driver.promote(&engine, &d.service, &d.market, instance).await;
                         if let Some(pid) = pid

@@ -10,51 +10,19 @@
 use crate::Engine;
 use crate::git;
 use crate::job::{JobOutcome, RunContext};
+use crate::plan::{PlannedJob, plan_jobs};
 use anyhow::{Context, Result, anyhow};
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tandem_core::pipeline::expr::{Facts, parse_condition};
-use tandem_core::pipeline::matrix::{combinations, instance_name};
-use tandem_core::pipeline::{JobSpec, ServiceSpec, parse_service_spec};
+use tandem_core::pipeline::{ServiceSpec, parse_service_spec};
 use tandem_core::state::{JobState, RunState};
 use tandem_store::{NewJob, RunRow, StepRow};
 use tokio_util::sync::CancellationToken;
 
 /// The pipeline file every service repository holds at its root.
 pub const SPEC_FILE: &str = "tandem.yml";
-
-/// One job of a run, after matrix expansion.
-#[derive(Debug, Clone)]
-pub struct PlannedJob {
-    pub name: String,
-    pub spec: JobSpec,
-    pub needs: Vec<String>,
-    pub matrix: BTreeMap<String, String>,
-}
-
-/// Expands matrix jobs into one job per combination; `needs` on a matrix job means all of it.
-pub fn plan_jobs(spec: &ServiceSpec, markets: &[String]) -> Vec<PlannedJob> {
-    let mut instances: HashMap<&str, Vec<String>> = HashMap::new();
-    let mut out = Vec::new();
-    for job in &spec.jobs {
-        for combo in combinations(&job.matrix, markets) {
-            let name = instance_name(&job.name, &combo);
-            instances.entry(&job.name).or_default().push(name.clone());
-            out.push(PlannedJob {
-                needs: job
-                    .needs
-                    .iter()
-                    .flat_map(|n| instances.get(n.as_str()).cloned().unwrap_or_default())
-                    .collect(),
-                name,
-                spec: job.clone(),
-                matrix: combo,
-            });
-        }
-    }
-    out
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Slot {
@@ -388,19 +356,5 @@ mod tests {
         assert_eq!(default_step_name("cargo test\ncargo doc", 0), "cargo test");
         assert_eq!(default_step_name("  \n", 2), "step 3");
         assert!(default_step_name(&"x".repeat(100), 0).ends_with('…'));
-    }
-
-    #[test]
-    fn matrix_jobs_expand_and_needs_follow() {
-        let spec = parse_service_spec(
-            "t.yml",
-            "service: s\npipeline:\n  jobs:\n    test:\n      matrix: { market: all }\n      steps: [{ run: x }]\n    ship:\n      needs: [test]\n      steps: [{ run: y }]\n",
-        )
-        .unwrap();
-        let planned = plan_jobs(&spec, &["fr".into(), "be".into()]);
-        let names: Vec<&str> = planned.iter().map(|j| j.name.as_str()).collect();
-        assert_eq!(names, ["test (fr)", "test (be)", "ship"]);
-        assert_eq!(planned[2].needs, ["test (fr)", "test (be)"]);
-        assert_eq!(planned[1].matrix["market"], "be");
     }
 }

@@ -3,6 +3,7 @@
 pub mod artifacts;
 pub mod audit;
 pub mod config;
+pub mod dora;
 pub mod flags;
 pub mod flow;
 pub mod health;
@@ -10,9 +11,9 @@ pub mod ideas;
 pub mod incidents;
 pub mod lint;
 pub mod markets;
-pub mod metrics;
 pub mod releases;
 pub mod rollback;
+pub mod rollouts;
 pub mod runs;
 pub mod secrets;
 pub mod tokens;

@@ -279,4 +279,12 @@ deploy:
     let missing = server.cli(&["idea", "flow", "T-99"]);
     assert!(!missing.status.success());
     assert!(String::from_utf8_lossy(&missing.stderr).contains("T-99"));
+
+    // DORA's keys under the command's name, and under its former name `metrics`: the same
+    // deployments counted, at least the rollout's three.
+    let deployments = |answer: &Value| answer["keys"]["total"]["deployment_frequency"]["deployments"].as_u64();
+    let dora = server.cli_json(&["dora", "--service", "app"]);
+    let former = server.cli_json(&["metrics", "--service", "app"]);
+    assert!(deployments(&dora) >= Some(3), "{dora}");
+    assert_eq!(deployments(&former), deployments(&dora), "{former}");
 }

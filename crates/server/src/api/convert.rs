@@ -232,14 +232,3 @@ impl IntoWire for views::IdeaDetail {
         }
     }
 }
-
-impl IntoWire for super::flow::IdeaFlow {
-    type Wire = wire::ideas::IdeaFlow;
-    fn into_wire(self) -> Self::Wire {
-        wire::ideas::IdeaFlow {
-            idea: self.idea.into_wire(),
-            flow: self.flow,
-            shipped_to: self.shipped_to,
-        }
-    }
-}

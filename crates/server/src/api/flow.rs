@@ -127,3 +127,14 @@ pub(crate) async fn shipped_ideas(engine: &Engine, from: i64, to: i64) -> ApiRes
     ideas.sort_by_key(|i| std::cmp::Reverse((i.flow.last_arrival(), i.idea.id)));
     Ok(ideas)
 }
+
+impl IntoWire for IdeaFlow {
+    type Wire = tandem_wire::ideas::IdeaFlow;
+    fn into_wire(self) -> Self::Wire {
+        tandem_wire::ideas::IdeaFlow {
+            idea: self.idea.into_wire(),
+            flow: self.flow,
+            shipped_to: self.shipped_to,
+        }
+    }
+}

@@ -2,9 +2,10 @@
 //! postmortem draft. (Gates open incidents themselves; Alertmanager through `/hooks/alertmanager`.)
 
 use super::convert::IntoWire;
+use super::page::{Page, paged};
 use crate::AppState;
 use crate::auth::{Auth, Developer, Operator, Viewer};
-use crate::error::{ApiError, ApiResult, ErrorBody, JsonBody, PathParam};
+use crate::error::{ApiError, ApiResult, ErrorBody, JsonBody, PathParam, QueryParams};
 use axum::Json;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
@@ -97,4 +98,18 @@ pub async fn postmortem(
 ) -> ApiResult<Response> {
     let text = state.engine.postmortem(id).await?;
     Ok(([(header::CONTENT_TYPE, "text/markdown; charset=utf-8")], text).into_response())
+}
+
+/// Incidents, newest first, a page at a time (see `docs/api.md`).
+#[utoipa::path(get, path = "/api/v1/incidents", tag = "releases", params(Page),
+    responses((status = 200, body = [Incident], headers(("x-next-cursor" = i64, description = "`after` of the next page, when this one is full"))),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+pub async fn list_incidents(
+    _: Auth<Viewer>,
+    State(state): State<AppState>,
+    QueryParams(page): QueryParams<Page>,
+) -> ApiResult<Response> {
+    let limit = page.limit()?;
+    let rows = state.engine.list_incidents_page(page.after, limit).await?;
+    Ok(paged(rows.into_wire(), limit, |r| r.id))
 }

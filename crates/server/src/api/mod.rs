@@ -16,7 +16,8 @@ mod logs;
 mod markets;
 mod monitor;
 mod page;
-pub(crate) mod releases;
+mod releases;
+pub(crate) mod rollouts;
 mod runs;
 mod secrets;
 
@@ -147,17 +148,17 @@ pub fn router() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(runs::get_artifact))
         .routes(routes!(releases::list_releases))
         .routes(routes!(releases::get_release))
-        .routes(routes!(releases::list_rollouts, releases::create_rollout))
-        .routes(routes!(releases::get_rollout))
-        .routes(routes!(releases::pause_rollout))
-        .routes(routes!(releases::resume_rollout))
-        .routes(routes!(releases::abort_rollout))
-        .routes(routes!(releases::approve_rollout))
-        .routes(routes!(releases::promote_rollout))
-        .routes(routes!(releases::skip_market))
-        .routes(routes!(releases::override_freeze))
-        .routes(routes!(releases::list_deployments))
-        .routes(routes!(releases::list_incidents, incidents::open_incident))
+        .routes(routes!(rollouts::list_rollouts, rollouts::create_rollout))
+        .routes(routes!(rollouts::get_rollout))
+        .routes(routes!(rollouts::pause_rollout))
+        .routes(routes!(rollouts::resume_rollout))
+        .routes(routes!(rollouts::abort_rollout))
+        .routes(routes!(rollouts::approve_rollout))
+        .routes(routes!(rollouts::promote_rollout))
+        .routes(routes!(rollouts::skip_market))
+        .routes(routes!(rollouts::override_freeze))
+        .routes(routes!(rollouts::list_deployments))
+        .routes(routes!(incidents::list_incidents, incidents::open_incident))
         .routes(routes!(incidents::resolve_incident))
         .routes(routes!(incidents::link_incident))
         .routes(routes!(incidents::postmortem))

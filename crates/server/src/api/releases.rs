@@ -1,22 +1,16 @@
-//! Releases, rollouts, deployments and incidents.
+//! Releases: list, detail, the plan of a rollout before it starts, and rollback of markets to
+//! the release each ran before.
 
 use super::convert::IntoWire;
 use super::page::{Page, paged};
 use crate::AppState;
-use crate::auth::{Admin, Auth, Caller, Developer, Operator, Viewer};
+use crate::auth::{Auth, Operator, Viewer};
 use crate::error::{ApiResult, ErrorBody, PathParam, QueryParams};
-use crate::views::rollout_detail;
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
-use tandem_store::RolloutRow;
-use tandem_wire::incidents::Incident;
-use tandem_wire::rollouts::{
-    Deployment, NewRollout, OverrideRequest, PlanMarket, PlanWave, Release, ReleaseDetail, ReleaseMove, ReleasePlan,
-    RollbackRequest, Rollout, RolloutDetail, WaveDecisionRequest,
-};
+use tandem_wire::rollouts::{PlanMarket, PlanWave, Release, ReleaseDetail, ReleaseMove, ReleasePlan, RollbackRequest};
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct ReleaseQuery {
@@ -55,76 +49,6 @@ pub async fn get_release(
         release: release.into_wire(),
         artifacts: artifacts.into_wire(),
     }))
-}
-
-/// Rollouts, newest first, a page at a time (see `docs/api.md`).
-#[utoipa::path(get, path = "/api/v1/rollouts", tag = "releases", params(Page),
-    responses((status = 200, body = [Rollout], headers(("x-next-cursor" = i64, description = "`after` of the next page, when this one is full"))),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
-pub async fn list_rollouts(
-    _: Auth<Viewer>,
-    State(state): State<AppState>,
-    QueryParams(page): QueryParams<Page>,
-) -> ApiResult<Response> {
-    let limit = page.limit()?;
-    let rows = state.engine.list_rollouts_page(page.after, limit).await?;
-    Ok(paged(rows.into_wire(), limit, |r| r.id))
-}
-
-/// Starts rolling a release out through the waves.
-#[utoipa::path(post, path = "/api/v1/rollouts", tag = "releases", request_body = NewRollout,
-    responses((status = 202, body = Rollout), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
-pub async fn create_rollout(
-    auth: Auth<Operator>,
-    State(state): State<AppState>,
-    crate::error::JsonBody(new): crate::error::JsonBody<NewRollout>,
-) -> ApiResult<(StatusCode, Json<Rollout>)> {
-    let rollout = state
-        .engine
-        .start_rollout_with(new.release_id, &auth.0.name, new.queue)
-        .await?;
-    Ok((StatusCode::ACCEPTED, Json(rollout.into_wire())))
-}
-
-/// A rollout as waves × markets.
-#[utoipa::path(get, path = "/api/v1/rollouts/{id}", tag = "releases", params(("id" = i64, Path)),
-    responses((status = 200, body = RolloutDetail), (status = 404, body = ErrorBody)))]
-pub async fn get_rollout(
-    _: Auth<Viewer>,
-    State(state): State<AppState>,
-    PathParam(id): PathParam<i64>,
-) -> ApiResult<Json<RolloutDetail>> {
-    Ok(Json(rollout_detail(&state.engine, id).await?.into_wire()))
-}
-
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-pub struct DeploymentQuery {
-    pub rollout: Option<i64>,
-}
-
-/// Deployments (one release landing in one market), oldest first.
-#[utoipa::path(get, path = "/api/v1/deployments", tag = "releases", params(DeploymentQuery),
-    responses((status = 200, body = [Deployment]), (status = 401, body = ErrorBody)))]
-pub async fn list_deployments(
-    _: Auth<Viewer>,
-    State(state): State<AppState>,
-    QueryParams(q): QueryParams<DeploymentQuery>,
-) -> ApiResult<Json<Vec<Deployment>>> {
-    Ok(Json(state.engine.list_deployments(q.rollout).await?.into_wire()))
-}
-
-/// Incidents, newest first, a page at a time (see `docs/api.md`).
-#[utoipa::path(get, path = "/api/v1/incidents", tag = "releases", params(Page),
-    responses((status = 200, body = [Incident], headers(("x-next-cursor" = i64, description = "`after` of the next page, when this one is full"))),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
-pub async fn list_incidents(
-    _: Auth<Viewer>,
-    State(state): State<AppState>,
-    QueryParams(page): QueryParams<Page>,
-) -> ApiResult<Response> {
-    let limit = page.limit()?;
-    let rows = state.engine.list_incidents_page(page.after, limit).await?;
-    Ok(paged(rows.into_wire(), limit, |r| r.id))
 }
 
 /// Sends markets back to the release each ran before its current one, recorded as deployments
@@ -261,146 +185,6 @@ pub async fn plan_release(
             })
             .collect(),
     }))
-}
-
-/// Pauses a rollout: the wave under way finishes, the next waits for resume.
-#[utoipa::path(post, path = "/api/v1/rollouts/{id}/pause", tag = "releases", params(("id" = i64, Path)),
-    responses((status = 200, body = Rollout), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
-pub async fn pause_rollout(
-    auth: Auth<Operator>,
-    State(state): State<AppState>,
-    PathParam(id): PathParam<i64>,
-) -> ApiResult<Json<Rollout>> {
-    Ok(Json(state.engine.pause_rollout(id, &auth.0.name).await?.into_wire()))
-}
-
-/// Resumes a paused rollout at its next wave.
-#[utoipa::path(post, path = "/api/v1/rollouts/{id}/resume", tag = "releases", params(("id" = i64, Path)),
-    responses((status = 200, body = Rollout), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
-pub async fn resume_rollout(
-    auth: Auth<Operator>,
-    State(state): State<AppState>,
-    PathParam(id): PathParam<i64>,
-) -> ApiResult<Json<Rollout>> {
-    Ok(Json(state.engine.resume_rollout(id, &auth.0.name).await?.into_wire()))
-}
-
-/// Aborts a rollout: no further wave starts; every market keeps what it runs.
-#[utoipa::path(post, path = "/api/v1/rollouts/{id}/abort", tag = "releases", params(("id" = i64, Path)),
-    responses((status = 200, body = Rollout), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
-pub async fn abort_rollout(
-    auth: Auth<Operator>,
-    State(state): State<AppState>,
-    PathParam(id): PathParam<i64>,
-) -> ApiResult<Json<Rollout>> {
-    Ok(Json(state.engine.abort_rollout(id, &auth.0.name).await?.into_wire()))
-}
-
-/// Reads an optional `{ "wave" }` body (empty means the wave the rollout waits for).
-fn wave_request(body: &[u8]) -> ApiResult<WaveDecisionRequest> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(WaveDecisionRequest::default());
-    }
-    serde_json::from_slice(body).map_err(|e| {
-        crate::error::ApiError::bad_request(format!("the request body is not `{{ \"wave\": \"NAME\" }}`: {e}"))
-    })
-}
-
-/// Approves or promotes one wave: the role checked is the role of the wave decided, because
-/// the store records the decision only while the rollout still waits for that very wave.
-pub(crate) async fn decide_wave(
-    state: &AppState,
-    caller: &Caller,
-    id: i64,
-    wave: Option<&str>,
-    kind: &str,
-) -> Result<RolloutRow, crate::error::ApiError> {
-    let wave = state.engine.wave_awaiting(id, wave).await?;
-    wave.allows(caller.role)
-        .map_err(|m| crate::error::ApiError::new(StatusCode::FORBIDDEN, "forbidden", m))?;
-    Ok(state.engine.decide_wave(&wave, &caller.name, kind).await?)
-}
-
-/// Approves the wave a rollout waits for (or the `wave` named, which must be that one); the
-/// platform file's `approvals` name the role it needs (operator by default). Viewers never may.
-#[utoipa::path(post, path = "/api/v1/rollouts/{id}/approve", tag = "releases", params(("id" = i64, Path)),
-    request_body = WaveDecisionRequest,
-    responses((status = 200, body = Rollout), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
-pub async fn approve_rollout(
-    auth: Auth<Developer>,
-    State(state): State<AppState>,
-    PathParam(id): PathParam<i64>,
-    body: axum::body::Bytes,
-) -> ApiResult<Json<Rollout>> {
-    let req = wave_request(&body)?;
-    Ok(Json(
-        decide_wave(&state, &auth.0, id, req.wave.as_deref(), "approve")
-            .await?
-            .into_wire(),
-    ))
-}
-
-/// Goes on to the next wave now: gives the approval a waiting rollout needs (operator, or the
-/// approval's role if higher; the `wave` named must be the one it waits for), or resumes a
-/// paused one.
-#[utoipa::path(post, path = "/api/v1/rollouts/{id}/promote", tag = "releases", params(("id" = i64, Path)),
-    request_body = WaveDecisionRequest,
-    responses((status = 200, body = Rollout), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
-pub async fn promote_rollout(
-    auth: Auth<Operator>,
-    State(state): State<AppState>,
-    PathParam(id): PathParam<i64>,
-    body: axum::body::Bytes,
-) -> ApiResult<Json<Rollout>> {
-    let req = wave_request(&body)?;
-    if state.engine.get_rollout(id).await?.state == tandem_core::state::RolloutState::Paused {
-        return Ok(Json(state.engine.resume_rollout(id, &auth.0.name).await?.into_wire()));
-    }
-    Ok(Json(
-        decide_wave(&state, &auth.0, id, req.wave.as_deref(), "promote")
-            .await?
-            .into_wire(),
-    ))
-}
-
-/// Leaves a market out of a rollout (it keeps what it runs); refused once it was deployed.
-#[utoipa::path(post, path = "/api/v1/rollouts/{id}/skip/{market}", tag = "releases",
-    params(("id" = i64, Path), ("market" = String, Path)),
-    responses((status = 200, body = Rollout), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
-pub async fn skip_market(
-    auth: Auth<Operator>,
-    State(state): State<AppState>,
-    PathParam((id, market)): PathParam<(i64, String)>,
-) -> ApiResult<Json<Rollout>> {
-    Ok(Json(
-        state.engine.skip_market(id, &market, &auth.0.name).await?.into_wire(),
-    ))
-}
-
-/// Lets a rollout deploy into markets under a freeze (admin only, with a reason).
-#[utoipa::path(post, path = "/api/v1/rollouts/{id}/override", tag = "releases", params(("id" = i64, Path)),
-    request_body = OverrideRequest,
-    responses((status = 200, body = Rollout), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
-pub async fn override_freeze(
-    auth: Auth<Admin>,
-    State(state): State<AppState>,
-    PathParam(id): PathParam<i64>,
-    crate::error::JsonBody(req): crate::error::JsonBody<OverrideRequest>,
-) -> ApiResult<Json<Rollout>> {
-    if req.reason.trim().is_empty() {
-        return Err(crate::error::ApiError::bad_request(
-            "overriding a freeze needs a `reason`",
-        ));
-    }
-    Ok(Json(
-        state
-            .engine
-            .override_freeze(id, &auth.0.name, &req.reason)
-            .await?
-            .into_wire(),
-    ))
 }
 
 /// A blocker for every market of a plan.

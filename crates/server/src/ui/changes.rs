@@ -18,7 +18,7 @@ use tandem_core::config::{Change, ChangeCheck, ConfigDiff};
 use tandem_core::policy::changes::ReviewState;
 use tandem_core::role::Role;
 use tandem_core::state::ChangeState;
-use tandem_engine::configs::ChangeView;
+use tandem_engine::changes::ChangeView;
 use tandem_store::ChangeRow;
 
 /// How many change requests the list shows.

@@ -23,7 +23,7 @@ pub enum Nav {
     Flow,
     Config,
     Changes,
-    Delivery,
+    Dora,
     Incidents,
     Audit,
     Tokens,
@@ -76,7 +76,7 @@ pub fn page(p: Page<'_>, body: Markup) -> Markup {
                         (link(Nav::Flow, "/flow", "Flow"))
                         (link(Nav::Config, "/config", "Config"))
                         (link(Nav::Changes, "/changes", "Changes"))
-                        (link(Nav::Delivery, "/delivery", "Delivery"))
+                        (link(Nav::Dora, "/delivery", "Delivery"))
                         (link(Nav::Incidents, "/incidents", "Incidents"))
                         @if p.caller.is_some_and(|c| c.role.allows(tandem_core::role::Role::Admin)) {
                             (link(Nav::Audit, "/audit", "Audit"))

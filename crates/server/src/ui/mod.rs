@@ -7,7 +7,7 @@ mod change_new;
 mod changes;
 mod charts;
 mod configure;
-mod delivery;
+mod dora;
 mod flow;
 mod forms;
 mod graph;
@@ -76,7 +76,7 @@ pub fn router() -> Router<AppState> {
         .route("/flow", get(flow::show))
         .route("/config", get(configure::show))
         .route("/changes", get(changes::list))
-        .route("/delivery", get(delivery::show))
+        .route("/delivery", get(dora::show))
         .route("/incidents", get(incidents::list))
         .route(
             "/incidents/new",

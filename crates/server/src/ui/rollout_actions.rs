@@ -51,7 +51,7 @@ pub async fn steer(
         "abort" => engine.abort_rollout(id, by).await,
         "promote" if engine.get_rollout(id).await?.state == RolloutState::Paused => engine.resume_rollout(id, by).await,
         "approve" | "promote" => {
-            crate::api::releases::decide_wave(&state, &auth.0, id, wave, &action).await?;
+            crate::api::rollouts::decide_wave(&state, &auth.0, id, wave, &action).await?;
             return Ok(back.to_page());
         }
         "skip" => engine.skip_market(id, &form.market, by).await,

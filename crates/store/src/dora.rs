@@ -226,7 +226,7 @@ mod tests {
     /// One year of history — 100,000 commits, 25 markets, 50,000 deployments, 2,000 incidents —
     /// written to SQLite by `Store::seed_year`, then the four keys (total, and by market, service
     /// and wave) computed from the store. Baseline in the same run: the same rows read with one plain query each.
-    /// `cargo test -p tandem-store --release --lib metrics::tests::scale -- --ignored --nocapture`
+    /// `cargo test -p tandem-store --release --lib dora::tests::scale -- --ignored --nocapture`
     #[tokio::test]
     #[ignore = "a benchmark: run it by name"]
     async fn scale() {

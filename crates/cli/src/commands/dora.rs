@@ -16,9 +16,9 @@ pub enum Kind {
 
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  tandem metrics\n  tandem metrics --service shop --by market --days 90\n  tandem metrics --kind config --json"
+    after_help = "Examples:\n  tandem dora\n  tandem dora --service shop --by market --days 90\n  tandem dora --kind config --json"
 )]
-pub struct MetricsArgs {
+pub struct DoraArgs {
     #[arg(long)]
     service: Option<String>,
     #[arg(long)]
@@ -40,7 +40,7 @@ pub struct MetricsArgs {
 }
 
 /// The four DORA keys, with their levels (Accelerate State of DevOps 2021).
-pub async fn run(args: MetricsArgs) -> anyhow::Result<()> {
+pub async fn run(args: DoraArgs) -> anyhow::Result<()> {
     let mut query = format!("days={}", args.days);
     for (name, value) in [("service", &args.service), ("market", &args.market)] {
         if let Some(v) = value {

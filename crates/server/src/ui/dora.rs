@@ -36,14 +36,14 @@ const TIMELINE_COLUMNS: i64 = 400;
 
 /// The page's filters, as they come in the query string (`?days=30&service=shop&kind=code`).
 #[derive(Debug, Default, Deserialize)]
-pub struct DeliveryQuery {
+pub struct DoraQuery {
     days: Option<u32>,
     service: Option<String>,
     /// `code`, `config`, or `all` (the default).
     kind: Option<String>,
 }
 
-impl DeliveryQuery {
+impl DoraQuery {
     fn days(&self) -> u32 {
         self.days.unwrap_or(DEFAULT_DAYS).clamp(1, MAX_DAYS)
     }
@@ -67,7 +67,7 @@ impl DeliveryQuery {
 pub async fn show(
     auth: PageAuth<Viewer>,
     State(state): State<AppState>,
-    query: Result<Query<DeliveryQuery>, QueryRejection>,
+    query: Result<Query<DoraQuery>, QueryRejection>,
 ) -> PageResult {
     let Query(q) = query?;
     let engine = &state.engine;
@@ -166,7 +166,7 @@ pub async fn show(
     Ok(page(
         Page {
             title: "Delivery",
-            nav: Nav::Delivery,
+            nav: Nav::Dora,
             caller: Some(&auth.0),
             refresh: None,
         },
@@ -178,7 +178,7 @@ fn figure(svg: &str) -> Markup {
     html! { figure.chart { (PreEscaped(svg)) } }
 }
 
-fn filter_form(q: &DeliveryQuery, days: u32, services: &[String]) -> Markup {
+fn filter_form(q: &DoraQuery, days: u32, services: &[String]) -> Markup {
     let service = q.service();
     let kind = q.kind.as_deref().unwrap_or("all");
     let mut choices: Vec<u32> = DAY_CHOICES.to_vec();

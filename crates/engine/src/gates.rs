@@ -1,0 +1,518 @@
+//! The gate runner: starts a release in one market through its driver, with the market's config
+//! file written first, and judges it (config schema, probe, bake, metrics) before anyone promotes
+//! it. Each gate's figures and reason are recorded; a release that fails is discarded and the
+//! caller learns whether the previous release kept serving meanwhile.
+
+use crate::Engine;
+use crate::driver::{Driver, Instance, ProcessDriver, Target, driver_for, last_words};
+use anyhow::anyhow;
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+use tandem_core::config::{ConfigSchema, resolve_config};
+use tandem_core::gates::{Baseline, MetricGates, SCRAPE_ACCEPT, Scrape, Window, judge_all_against};
+use tandem_core::pipeline::ServiceSpec;
+use tandem_core::rollout::{ProbeTally, ProbeVerdict};
+use tandem_store::{NewGateResult, ReleaseRow};
+
+/// Time between two probes of a starting market: short, since the demo's 25 markets wait on it.
+pub(crate) const PROBE_INTERVAL: Duration = Duration::from_millis(100);
+/// How long one probe request may take before it counts as a failure.
+pub(crate) const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long a new release may take to pass its probe at all.
+pub(crate) const PROBE_DEADLINE: Duration = Duration::from_secs(30);
+/// A process still starting refuses connections: for this long that is not yet a failure.
+const START_GRACE: Duration = Duration::from_secs(2);
+/// How often the bake looks whether the new release is still alive.
+const BAKE_CHECK: Duration = Duration::from_millis(100);
+/// How far back a `vs-previous` check reads the monitor's series of the release being replaced:
+/// an hour smooths a few bad minutes without reaching back to another release.
+const BASELINE_SPAN_MS: i64 = 3_600_000;
+
+/// One release to start and judge in one market: what [`Engine::start_and_judge`] takes.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Landing<'a> {
+    pub release: &'a ReleaseRow,
+    pub spec: &'a ServiceSpec,
+    /// Artifact name → path of its verified copy.
+    pub artifacts: &'a HashMap<String, String>,
+    pub market: &'a str,
+    /// The deployment every gate result is recorded under.
+    pub deployment_id: i64,
+    /// A port to reuse (a live market started again after a server restart): the process
+    /// driver starts it there, whatever the release's driver.
+    pub port: Option<u16>,
+    /// What the driver is told it does: `deploy`, `rollback` or `restart`.
+    pub action: &'a str,
+    /// The config version to start the market with (`None`: the version the market runs).
+    pub config_version: Option<i64>,
+}
+
+/// A release that started and passed every gate, not yet promoted: what
+/// [`Engine::start_and_judge`] returns when the market may move to it.
+pub(crate) struct Passed {
+    /// The driver that started it, to promote (or discard) the instance.
+    pub driver: Box<dyn Driver>,
+    /// Where the release answers (`None`: a driver without a URL).
+    pub url: Option<String>,
+    pub instance: Instance,
+    /// Time spent in gates (probe, bake, metrics).
+    pub gate_time: Duration,
+}
+
+/// A gate's verdict, with its figures.
+struct GateFailure {
+    reason: String,
+}
+
+/// Why a market's deployment did not pass, and when that was known.
+#[derive(Debug)]
+pub(crate) struct Failure {
+    pub reason: String,
+    /// Time spent in gates before the failure.
+    pub gate_time: Duration,
+    /// Whether the market's previous release kept serving meanwhile.
+    pub keeps_previous: bool,
+    pub failed_at: Instant,
+}
+
+impl Engine {
+    /// Starts the release for a market and runs its gates. On success returns the started,
+    /// judged and not yet promoted release ([`Passed`]); on failure the instance has been
+    /// discarded and the reason is returned, with whether the previous release kept serving
+    /// meanwhile.
+    pub(crate) async fn start_and_judge(&self, landing: Landing<'_>) -> Result<Passed, Failure> {
+        let Landing {
+            release,
+            spec,
+            artifacts,
+            market,
+            deployment_id,
+            port,
+            action,
+            config_version,
+        } = landing;
+        let Some(deploy) = spec.deploy.as_ref() else {
+            return Err(Failure {
+                reason: "the release has no deploy section".into(),
+                gate_time: Duration::ZERO,
+                keeps_previous: true,
+                failed_at: Instant::now(),
+            });
+        };
+        let driver: Box<dyn Driver> = if port.is_some() {
+            Box::new(ProcessDriver)
+        } else {
+            driver_for(deploy)
+        };
+        let keeps = driver.keeps_previous();
+        let fail = |e: anyhow::Error| Failure {
+            reason: format!("{e:#}"),
+            gate_time: Duration::ZERO,
+            keeps_previous: keeps,
+            failed_at: Instant::now(),
+        };
+        let dir = self.market_dir(&release.service, market);
+        tokio::fs::create_dir_all(&dir).await.map_err(|e| fail(e.into()))?;
+        let platform = self.store.load_platform().await.map_err(|e| fail(e.into()))?;
+        let m = platform
+            .market(market)
+            .ok_or_else(|| fail(anyhow!("market `{market}` is not in the platform")))?;
+        let (_, layers) = self
+            .config_layers(&platform, &release.service, market, config_version)
+            .await
+            .map_err(fail)?;
+        let config = resolve_config(&layers, m);
+        if let Some(text) = &release.config_schema {
+            // The release declares what config it needs: a market whose config it rejects is
+            // blocked before anything starts, with the exact keys.
+            let values = serde_json::Value::Object(config.values.clone());
+            let verdict = ConfigSchema::parse("config schema", text)
+                .map_err(|e| e.to_string())
+                .map(|schema| schema.validate(market, &values));
+            let (passed, reason) = match verdict {
+                Ok(errors) if errors.is_empty() => {
+                    (true, format!("{market}'s config matches {}'s schema", release.version))
+                }
+                Ok(errors) => (
+                    false,
+                    format!(
+                        "{market}'s config does not fit {}'s schema: {}",
+                        release.version,
+                        errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+                    ),
+                ),
+                Err(e) => (
+                    false,
+                    format!("{}'s config schema cannot be used: {e}", release.version),
+                ),
+            };
+            self.record_gate(deployment_id, gate("config", passed, &reason)).await;
+            if !passed {
+                // Nothing started: the market still runs what it ran.
+                return Err(Failure {
+                    reason,
+                    gate_time: Duration::ZERO,
+                    keeps_previous: true,
+                    failed_at: Instant::now(),
+                });
+            }
+        }
+        let config_file = dir.join(format!("config-{deployment_id}.json"));
+        let text = serde_json::to_vec_pretty(&config.values).map_err(|e| fail(e.into()))?;
+        tokio::fs::write(&config_file, text).await.map_err(|e| fail(e.into()))?;
+
+        let target = Target {
+            release,
+            deploy,
+            artifacts,
+            market,
+            deployment_id,
+            config_file,
+            dir,
+            artifact_dir: self.release_dir(release),
+            port,
+            action,
+        };
+        let started = Instant::now();
+        let mut instance = match driver.start(self, &target).await {
+            Ok(i) => i,
+            Err(reason) => {
+                self.record_gate(deployment_id, gate("deploy", false, &reason)).await;
+                return Err(Failure {
+                    reason,
+                    gate_time: started.elapsed(),
+                    keeps_previous: keeps,
+                    failed_at: Instant::now(),
+                });
+            }
+        };
+        let url = instance.url.clone();
+        // The release serving the market now, to compare with over the same window.
+        let previous_url = if keeps && port.is_none() {
+            self.store
+                .list_live_deployments()
+                .await
+                .ok()
+                .and_then(|live| {
+                    live.into_iter()
+                        .find(|d| d.service == release.service && d.market == market)
+                })
+                .and_then(|d| d.url)
+        } else {
+            None
+        };
+        let verdict = self
+            .run_gates(spec, &mut instance, deployment_id, driver.name(), previous_url)
+            .await;
+        let gate_time = started.elapsed();
+        match verdict {
+            Ok(()) => Ok(Passed {
+                driver,
+                url,
+                instance,
+                gate_time,
+            }),
+            Err(GateFailure { reason }) => {
+                let failed_at = Instant::now();
+                driver.discard(self, instance).await;
+                Err(Failure {
+                    reason,
+                    gate_time,
+                    keeps_previous: keeps,
+                    failed_at,
+                })
+            }
+        }
+    }
+
+    /// The probe, the bake and the metric checks, in that order; each result is recorded.
+    async fn run_gates(
+        &self,
+        spec: &ServiceSpec,
+        instance: &mut Instance,
+        deployment_id: i64,
+        driver: &str,
+        previous_url: Option<String>,
+    ) -> Result<(), GateFailure> {
+        let Some(base) = instance.url.clone() else {
+            let reason = format!("the {driver} driver has no URL to probe: its exit status was the gate");
+            self.record_gate(deployment_id, gate("probe", true, &reason)).await;
+            return Ok(());
+        };
+        let probe = self.probe(spec, instance, &base).await;
+        let (passed, reason, figures) = match probe {
+            Ok(f) => {
+                let reason = format!(
+                    "{} answered {} time(s) in a row ({} tries, {} ms)",
+                    spec.gates.probe.path,
+                    f.successes,
+                    f.attempts,
+                    f.elapsed.as_millis()
+                );
+                (true, reason, f)
+            }
+            Err((reason, f)) => (false, reason, f),
+        };
+        let mut result = gate("probe", passed, &reason);
+        result.value = Some(figures.successes as f64);
+        result.bound = Some(spec.gates.probe.successes as f64);
+        self.record_gate(deployment_id, result).await;
+        if !passed {
+            return Err(GateFailure { reason });
+        }
+        if let Some(metrics) = &spec.gates.metrics {
+            self.metric_window(spec, metrics, instance, &base, previous_url.as_deref(), deployment_id)
+                .await?;
+        }
+        if !spec.gates.bake.is_zero() {
+            let bake = spec.gates.bake;
+            let until = Instant::now() + bake;
+            while Instant::now() < until {
+                if let Some(status) = instance.exited() {
+                    let reason = format!(
+                        "the process exited during its bake time ({status}){}",
+                        last_words(&instance.log).await
+                    );
+                    self.record_gate(deployment_id, gate("bake", false, &reason)).await;
+                    return Err(GateFailure { reason });
+                }
+                tokio::time::sleep(BAKE_CHECK.min(until.saturating_duration_since(Instant::now()))).await;
+            }
+            let reason = format!("stayed up for its bake time of {} s", bake.as_secs_f64());
+            let mut result = gate("bake", true, &reason);
+            result.value = Some(bake.as_secs_f64());
+            self.record_gate(deployment_id, result).await;
+        }
+        Ok(())
+    }
+
+    /// Watches the new release over the metric window: it must stay up and keep answering its
+    /// probe; at the end its metrics (and the previous release's, over the same window) are
+    /// judged by each check, and every check's figures are recorded.
+    async fn metric_window(
+        &self,
+        spec: &ServiceSpec,
+        metrics: &MetricGates,
+        instance: &mut Instance,
+        base: &str,
+        previous: Option<&str>,
+        deployment_id: i64,
+    ) -> Result<(), GateFailure> {
+        let fail = |reason: String| GateFailure { reason };
+        let scrape = async |url: &str| -> Result<Scrape, String> {
+            let url = format!("{url}{}", metrics.path);
+            let resp = self
+                .http
+                .get(&url)
+                .header(reqwest::header::ACCEPT, SCRAPE_ACCEPT)
+                .timeout(PROBE_TIMEOUT)
+                .send()
+                .await
+                .map_err(|e| format!("cannot read {url}: {e}"))?;
+            if !resp.status().is_success() {
+                return Err(format!("{url} answered {}", resp.status()));
+            }
+            let text = resp.text().await.map_err(|e| format!("cannot read {url}: {e}"))?;
+            Scrape::parse(&text).map_err(|e| format!("{url} is not in the Prometheus text format: {e}"))
+        };
+        let new_start = match scrape(base).await {
+            Ok(s) => s,
+            Err(reason) => {
+                self.record_gate(deployment_id, gate("metrics", false, &reason)).await;
+                return Err(fail(reason));
+            }
+        };
+        // The previous release may have no metrics (or be gone): then only fixed bounds count.
+        let previous_start = match previous {
+            Some(url) if metrics.needs_previous() => scrape(url).await.ok(),
+            _ => None,
+        };
+        let until = Instant::now() + metrics.window;
+        let probe_url = format!("{base}{}", spec.gates.probe.path);
+        let mut failures_in_a_row = 0;
+        while Instant::now() < until {
+            tokio::time::sleep(metrics.interval.min(until.saturating_duration_since(Instant::now()))).await;
+            if let Some(status) = instance.exited() {
+                let reason = format!(
+                    "the process exited during its metric window ({status}){}",
+                    last_words(&instance.log).await
+                );
+                self.record_gate(deployment_id, gate("metrics", false, &reason)).await;
+                return Err(fail(reason));
+            }
+            let ok = matches!(
+                self.http.get(&probe_url).timeout(PROBE_TIMEOUT).send().await,
+                Ok(r) if r.status().is_success()
+            );
+            failures_in_a_row = if ok { 0 } else { failures_in_a_row + 1 };
+            if failures_in_a_row >= spec.gates.probe.failures {
+                let reason = format!(
+                    "probe {} failed {failures_in_a_row} times in a row during the metric window",
+                    spec.gates.probe.path
+                );
+                self.record_gate(deployment_id, gate("probe", false, &reason)).await;
+                return Err(fail(reason));
+            }
+        }
+        let new_end = match scrape(base).await {
+            Ok(s) => s,
+            Err(reason) => {
+                self.record_gate(deployment_id, gate("metrics", false, &reason)).await;
+                return Err(fail(reason));
+            }
+        };
+        let previous_end = match (previous, &previous_start) {
+            (Some(url), Some(_)) => scrape(url).await.ok(),
+            _ => None,
+        };
+        let previous_window = match (&previous_start, &previous_end) {
+            (Some(s), Some(e)) => Some(Window::new(s, e)),
+            _ => None,
+        };
+        // A previous version that cannot be measured beside the new one (its driver replaced
+        // it) is compared as the monitor recorded it in the market's last hour.
+        let recorded = match previous_window {
+            None if metrics.needs_previous() => self.recorded_baselines(metrics, deployment_id).await,
+            _ => HashMap::new(),
+        };
+        let results = judge_all_against(metrics, Window::new(&new_start, &new_end), |check| {
+            previous_window
+                .map(Baseline::Window)
+                .or_else(|| recorded.get(&check.name).copied())
+        });
+        let mut failed = Vec::new();
+        for r in &results {
+            if !r.passed {
+                failed.push(format!("{}: {}", r.name, r.reason));
+            }
+            let recorded = NewGateResult {
+                gate: format!("metric:{}", r.name),
+                passed: r.passed,
+                value: r.value,
+                bound: r.bound,
+                previous: r.previous,
+                reason: r.reason.clone(),
+            };
+            self.record_gate(deployment_id, recorded).await;
+        }
+        if failed.is_empty() {
+            Ok(())
+        } else {
+            Err(fail(format!("metric gate failed: {}", failed.join("; "))))
+        }
+    }
+
+    /// For each `vs-previous` check, the mean of its series in the deployment's market over the
+    /// hour before the deployment started (what the monitor measured of the release it replaces).
+    async fn recorded_baselines(
+        &self,
+        metrics: &MetricGates,
+        deployment_id: i64,
+    ) -> HashMap<String, Baseline<'static>> {
+        let mut out = HashMap::new();
+        let Ok(d) = self.store.get_deployment(deployment_id).await else {
+            return out;
+        };
+        let resolution = tandem_core::monitor::RESOLUTIONS[0].0;
+        for check in metrics.checks.iter().filter(|c| c.vs_previous.is_some()) {
+            let points = self
+                .store
+                .series(
+                    &d.service,
+                    Some(&d.market),
+                    &check.name,
+                    resolution,
+                    d.started_at - BASELINE_SPAN_MS,
+                    d.started_at,
+                )
+                .await
+                .unwrap_or_default();
+            let (sum, count) = points.iter().fold((0.0, 0), |(s, n), p| (s + p.sum, n + p.count));
+            if count > 0 {
+                let baseline = Baseline::Recorded {
+                    value: sum / count as f64,
+                    samples: count as u64,
+                };
+                out.insert(check.name.clone(), baseline);
+            }
+        }
+        out
+    }
+
+    /// Probes `base` + the probe path until it passes or fails, per the spec's counts.
+    async fn probe(
+        &self,
+        spec: &ServiceSpec,
+        instance: &mut Instance,
+        base: &str,
+    ) -> Result<ProbeFigures, (String, ProbeFigures)> {
+        let started = Instant::now();
+        let url = format!("{base}{}", spec.gates.probe.path);
+        let mut tally = ProbeTally::default();
+        let mut attempts = 0u32;
+        let figures = |attempts, tally: &ProbeTally| ProbeFigures {
+            attempts,
+            successes: tally.consecutive_successes,
+            elapsed: started.elapsed(),
+        };
+        loop {
+            if let Some(status) = instance.exited() {
+                let reason = format!(
+                    "the process exited during its probe ({status}){}",
+                    last_words(&instance.log).await
+                );
+                return Err((reason, figures(attempts, &tally)));
+            }
+            attempts += 1;
+            let ok = match self.http.get(&url).timeout(PROBE_TIMEOUT).send().await {
+                Ok(resp) => resp.status().is_success(),
+                Err(_) => false,
+            };
+            let counted = ok || tally.consecutive_successes > 0 || started.elapsed() > START_GRACE;
+            if counted {
+                match tally.record(ok, spec.gates.probe.successes, spec.gates.probe.failures) {
+                    ProbeVerdict::Healthy => return Ok(figures(attempts, &tally)),
+                    ProbeVerdict::Unhealthy => {
+                        let reason = format!(
+                            "probe {} failed {} times in a row",
+                            spec.gates.probe.path, tally.consecutive_failures
+                        );
+                        return Err((reason, figures(attempts, &tally)));
+                    }
+                    ProbeVerdict::Pending => {}
+                }
+            }
+            if started.elapsed() > PROBE_DEADLINE {
+                let reason = format!(
+                    "probe {} did not pass within {}s",
+                    spec.gates.probe.path,
+                    PROBE_DEADLINE.as_secs()
+                );
+                return Err((reason, figures(attempts, &tally)));
+            }
+            tokio::time::sleep(PROBE_INTERVAL).await;
+        }
+    }
+
+    pub(crate) async fn record_gate(&self, deployment_id: i64, result: NewGateResult) {
+        if let Err(e) = self.store.insert_gate_result(deployment_id, &result).await {
+            tracing::error!(deployment_id, error = %e, "cannot record a gate result");
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct ProbeFigures {
+    attempts: u32,
+    successes: u32,
+    elapsed: Duration,
+}
+
+pub(crate) fn gate(name: &str, passed: bool, reason: &str) -> NewGateResult {
+    NewGateResult {
+        gate: name.to_string(),
+        passed,
+        reason: reason.to_string(),
+        ..Default::default()
+    }
+}
