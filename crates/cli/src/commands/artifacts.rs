@@ -1,3 +1,8 @@
+//! `tandem artifact download DIGEST` (fetches an artifact from `GET /api/v1/artifacts/{digest}`,
+//! any role, and refuses to write it unless its sha256 matches the digest asked for) and
+//! `tandem artifact gc` (`POST /api/v1/gc`, admins: expired artifacts no release needs and
+//! unreferenced blobs are removed now).
+
 use crate::client::{Client, ClientArgs};
 use crate::output::print_json;
 use anyhow::{Context, Result, bail};

@@ -1,5 +1,8 @@
 //! `tandem audit`: the audit log (admins), filtered and paged; `tandem audit verify` checks its
 //! hash chain and exits 1 naming every row that was edited or deleted.
+//!
+//! Routes: `GET /api/v1/audit` (filters and `before` cursor as query) and
+//! `GET /api/v1/audit/verify`; both answer admins only.
 
 use crate::client::{Client, ClientArgs};
 use crate::output::{print_json_in_order, print_table, time};

@@ -1,3 +1,9 @@
+//! `tandem flags`: `apply` proposes a service's flag file (`PUT /api/v1/services/{service}/flags`,
+//! developers and up: in force at once, or a change request when the policy asks for review;
+//! a file with any error changes nothing), `show` lists its versions
+//! (`GET /api/v1/services/{service}/flags`) and `eval` evaluates one flag as an OpenFeature
+//! SDK would (`POST /ofrep/v1/evaluate/flags/{key}`; exits 1 when the server refuses).
+
 use super::{show, text};
 use crate::client::{Client, ClientArgs};
 use crate::output::{print_json, print_table, time};

@@ -1,5 +1,7 @@
 //! `tandem flow` (what shipped lately and where it is live) and `tandem idea flow KEY` (one
 //! idea's stages from creation to every target market).
+//!
+//! Routes: `GET /api/v1/flow?days=N` and `GET /api/v1/ideas/{key}/flow`, any role.
 
 use super::text;
 use crate::client::{Client, ClientArgs, encode};

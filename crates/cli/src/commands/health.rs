@@ -1,3 +1,6 @@
+//! `tandem health`: live markets as the monitor last probed them (`GET /api/v1/health`, any
+//! role): up or down, latency, open incident. Exits 1 when a market is down.
+
 use super::show;
 use crate::client::{Client, ClientArgs};
 use crate::output::{print_json, print_table, time};

@@ -1,3 +1,6 @@
+//! `tandem idea add` (`POST /api/v1/ideas`, developers and up) and `tandem idea list`
+//! (`GET /api/v1/ideas`, any role). `tandem idea flow KEY` is in [`super::flow`].
+
 use super::show;
 use crate::client::{Client, ClientArgs};
 use crate::output::{print_json, print_table, time};

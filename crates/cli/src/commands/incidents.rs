@@ -1,3 +1,9 @@
+//! `tandem incident`: `list` (`GET /api/v1/incidents`, any role), `open`
+//! (`POST /api/v1/incidents`, developers and up), `resolve`
+//! (`POST /api/v1/incidents/{id}/resolve`, developers and up), `link` to the deployment that
+//! caused it (`PUT /api/v1/incidents/{id}/deployment`, operators and up) and `postmortem`, a
+//! Markdown draft (`GET /api/v1/incidents/{id}/postmortem`, any role).
+
 use super::show;
 use crate::client::{Client, ClientArgs};
 use crate::output::{print_json, print_table, time};

@@ -1,4 +1,7 @@
 //! `tandem lint`: checks a `tandem.yml` without running it.
+//!
+//! It calls no server: the file is parsed and checked here, with the same parser the server
+//! uses, and every mistake is printed with its line and column.
 
 use anyhow::{Context, Result};
 use clap::Args;

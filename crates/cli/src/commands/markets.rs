@@ -1,3 +1,8 @@
+//! `tandem market`: `list` (`GET /api/v1/markets`: each market with the release every service
+//! runs there and its health), `readiness` (`GET /api/v1/markets/{id}/readiness`, any role) and
+//! `launch` (`POST /api/v1/markets/{id}/launch`, operators and up; refused, exit 1, naming each
+//! check that does not pass).
+
 use super::show;
 use crate::client::{Client, ClientArgs, encode};
 use crate::output::{print_json, print_table, time};

@@ -1,3 +1,7 @@
+//! `tandem metrics`: DORA's four keys with their levels (`GET /api/v1/metrics/dora`, any role),
+//! over a window of days, for code, config or both, optionally one row per market, service or
+//! wave.
+
 use super::text;
 use crate::client::{Client, ClientArgs, encode};
 use crate::output::{print_json, print_table};

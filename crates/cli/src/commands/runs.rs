@@ -1,3 +1,10 @@
+//! `tandem run` with a subcommand: a server's pipeline runs. `list` (`GET /api/v1/runs`) and
+//! `show` (`GET /api/v1/runs/{id}`, with `--logs` each job's
+//! `GET /api/v1/runs/{id}/jobs/{job}/log`) for any role; `cancel` and `rerun`
+//! (`POST /api/v1/runs/{id}/cancel|rerun`) and `start` (`POST /api/v1/services/{service}/runs`)
+//! for developers and up. Without a subcommand, `tandem run` runs the pipeline here
+//! (`crate::local_run`, no server).
+
 use super::show;
 use crate::client::{Client, ClientArgs};
 use crate::output::{duration, print_json, print_table, short, time};

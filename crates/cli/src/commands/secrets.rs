@@ -1,6 +1,10 @@
 //! `tandem secret`: set or rotate, list and delete the secrets the server keeps. A value is read
 //! from standard input (or typed at a prompt that does not echo), never from the command line,
 //! where `ps` and shell history would show it.
+//!
+//! Routes: `PUT /api/v1/secrets/{name}` (set or rotate), `GET /api/v1/secrets` (names,
+//! where each comes from, versions and dates; never values) and
+//! `DELETE /api/v1/secrets/{name}`; all answer admins only.
 
 use super::show;
 use crate::client::{Client, ClientArgs, encode};

@@ -1,3 +1,7 @@
+//! `tandem token`: `create` (`POST /api/v1/tokens`: the secret is printed once), `list`
+//! (`GET /api/v1/tokens`: never the secrets) and `revoke` (`DELETE /api/v1/tokens/{id}`: at
+//! once, with the browser sessions opened with it). Admins only.
+
 use super::show;
 use crate::client::{Client, ClientArgs};
 use crate::output::{print_json, print_table, time};
