@@ -11,6 +11,7 @@ use sha2::{Digest, Sha256};
 use std::path::PathBuf;
 use tandem_wire::admin::GcReport;
 
+/// `tandem artifact`: download an artifact, or collect garbage.
 #[derive(Debug, Subcommand)]
 pub enum ArtifactCommand {
     /// Download an artifact by its sha256 digest (see `tandem run show`), checking the digest.
@@ -31,6 +32,7 @@ pub enum ArtifactCommand {
 }
 
 impl ArtifactCommand {
+    /// Runs the subcommand against the server.
     pub async fn run(self) -> Result<()> {
         match self {
             ArtifactCommand::Download { digest, output, client } => {

@@ -11,6 +11,7 @@ use clap::{Args, Subcommand};
 use std::process::ExitCode;
 use tandem_wire::audit::{AuditPage, ChainReport};
 
+/// `tandem audit`: filters and paging of the audit log, or `verify`.
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:
   tandem audit --actor ana --since 24h
@@ -74,6 +75,8 @@ fn time_arg(text: &str) -> String {
     }
 }
 
+/// Prints a page of the audit log, or checks its chain: exit code 1 when `verify` finds a row
+/// edited or deleted.
 pub async fn run(args: AuditArgs) -> Result<ExitCode> {
     match args.command {
         Some(AuditCommand::Verify { head, client }) => verify(head.as_deref(), &client).await,

@@ -25,6 +25,7 @@ use tandem_wire::changes::{Change, ChangeDetail, ChangeReview, NewChangeRequest}
 use tandem_wire::config::{ConfigLogEntry, ConfigRollbackRequest, ConfigVersion, DiffLine, MarketConfig};
 use tandem_wire::rollouts::ConfigMove;
 
+/// `tandem config`: read config, propose and review changes, roll back.
 #[derive(Debug, Subcommand)]
 pub enum ConfigCommand {
     /// A market's resolved config (at the version it runs), each value with its layer.
@@ -158,6 +159,7 @@ pub struct Proposal {
 }
 
 impl ConfigCommand {
+    /// Runs the subcommand against the server.
     pub async fn run(self) -> anyhow::Result<()> {
         match self {
             ConfigCommand::Show {

@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 use std::path::PathBuf;
 use tandem_wire::flags::{FlagVersion, FlagsProposed, NewFlagVersion};
 
+/// `tandem flags`: propose a flag file, list its versions, evaluate a flag.
 #[derive(Debug, Subcommand)]
 pub enum FlagCommand {
     /// Propose a service's flag file (checked first; a file with any error changes nothing): in
@@ -53,6 +54,7 @@ pub enum FlagCommand {
 }
 
 impl FlagCommand {
+    /// Runs the subcommand against the server; `false` (exit code 1) when an evaluation is refused.
     pub async fn run(self) -> anyhow::Result<bool> {
         match self {
             FlagCommand::Apply {

@@ -18,6 +18,7 @@ const STAGES: [(&str, &str); 5] = [
     ("all_targets", "all targets"),
 ];
 
+/// `tandem flow`: the window of days to show, and how to print it.
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:\n  tandem flow\n  tandem flow --days 30 --json")]
 pub struct FlowArgs {

@@ -7,6 +7,7 @@ use crate::output::{print_json, print_table, time};
 use clap::Args;
 use tandem_wire::monitor::MarketHealth;
 
+/// `tandem health`: which markets to show, and how.
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:\n  tandem health\n  tandem health --down\n  tandem health --json")]
 pub struct HealthArgs {

@@ -7,6 +7,7 @@ use crate::output::{print_json, print_table, time};
 use clap::Subcommand;
 use tandem_wire::ideas::{Idea, IdeaDetail, NewIdea};
 
+/// `tandem idea`: add, list, and follow one idea's flow.
 #[derive(Debug, Subcommand)]
 pub enum IdeaCommand {
     /// Add an idea; mention its key (`T-12`) in commit messages to link them.
@@ -35,6 +36,7 @@ pub enum IdeaCommand {
 }
 
 impl IdeaCommand {
+    /// Runs the subcommand against the server.
     pub async fn run(self) -> anyhow::Result<()> {
         match self {
             IdeaCommand::Add { title, markets, client } => {

@@ -11,6 +11,7 @@ use clap::Subcommand;
 use serde_json::json;
 use tandem_wire::incidents::{Incident, LinkIncident, OpenIncident};
 
+/// `tandem incident`: list, open, resolve, link, postmortem.
 #[derive(Debug, Subcommand)]
 pub enum IncidentCommand {
     /// Incidents, newest first.
@@ -56,6 +57,7 @@ pub enum IncidentCommand {
 }
 
 impl IncidentCommand {
+    /// Runs the subcommand against the server.
     pub async fn run(self) -> anyhow::Result<()> {
         match self {
             IncidentCommand::List { client } => {

@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use tandem_core::pipeline::parse_service_spec;
 
+/// `tandem lint`: the file to check, and how to print the result.
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:\n  tandem lint\n  tandem lint services/shop/tandem.yml --json")]
 pub struct LintArgs {

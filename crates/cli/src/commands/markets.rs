@@ -12,6 +12,7 @@ use serde_json::json;
 use tandem_wire::ErrorBody;
 use tandem_wire::markets::{Launch, MarketStatus, NotReady, Readiness, ReadinessCheck};
 
+/// `tandem market`: list markets, check readiness, launch.
 #[derive(Debug, Subcommand)]
 pub enum MarketCommand {
     /// List markets with the release each service runs there and its health.
@@ -41,6 +42,8 @@ pub enum MarketCommand {
 }
 
 impl MarketCommand {
+    /// Runs the subcommand against the server; a launch refused for readiness is an error naming
+    /// what is missing.
     pub async fn run(self) -> anyhow::Result<()> {
         match self {
             MarketCommand::List { client } => list(client).await,

@@ -17,6 +17,7 @@ pub enum Kind {
     Config,
 }
 
+/// `tandem metrics`: the window, the kind of change, the filters and the grouping.
 #[derive(Debug, Args)]
 #[command(
     after_help = "Examples:\n  tandem metrics\n  tandem metrics --service shop --by market --days 90\n  tandem metrics --kind config --json"

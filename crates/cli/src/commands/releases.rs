@@ -17,6 +17,7 @@ use clap::Subcommand;
 use serde_json::json;
 use tandem_wire::rollouts::{NewRollout, OverrideRequest, Release, ReleasePlan, Rollout, RolloutDetail};
 
+/// `tandem release`: list releases, plan one's rollout.
 #[derive(Debug, Subcommand)]
 pub enum ReleaseCommand {
     /// Show what rolling a release out would do: waves, gates, what runs where, what blocks it.
@@ -37,6 +38,7 @@ pub enum ReleaseCommand {
     },
 }
 
+/// `tandem rollout`: start, show, list and steer rollouts.
 #[derive(Debug, Subcommand)]
 pub enum RolloutCommand {
     /// Show a rollout as waves × markets.
@@ -117,6 +119,7 @@ pub enum RolloutCommand {
 }
 
 impl ReleaseCommand {
+    /// Runs the subcommand against the server.
     pub async fn run(self) -> anyhow::Result<()> {
         let (service, client) = match self {
             ReleaseCommand::Plan {
@@ -201,6 +204,7 @@ async fn plan(service: &str, version: &str, client: &ClientArgs) -> anyhow::Resu
 }
 
 impl RolloutCommand {
+    /// Runs the subcommand against the server.
     pub async fn run(self) -> anyhow::Result<()> {
         match self {
             RolloutCommand::Show { id, client } => {

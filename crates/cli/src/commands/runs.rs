@@ -18,12 +18,15 @@ use tandem_wire::runs::{Run, RunDetail};
     after_help = "Examples:\n  tandem run                 # the pipeline of this repository, here\n  tandem run list --state failed\n  tandem run rerun 12"
 )]
 pub struct RunArgs {
+    /// A subcommand acting on a server's runs; none runs the pipeline here.
     #[command(subcommand)]
     pub command: Option<RunCommand>,
+    /// What a local run takes, when no subcommand is given.
     #[command(flatten)]
     pub local: crate::local_run::LocalRunArgs,
 }
 
+/// `tandem run` subcommands: a server's pipeline runs.
 #[derive(Debug, Subcommand)]
 pub enum RunCommand {
     /// List pipeline runs, newest first.
@@ -73,6 +76,7 @@ pub enum RunCommand {
 }
 
 impl RunCommand {
+    /// Runs the subcommand against the server.
     pub async fn run(self) -> anyhow::Result<()> {
         match self {
             RunCommand::List {

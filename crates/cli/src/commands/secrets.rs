@@ -15,6 +15,7 @@ use std::io::{IsTerminal, Read};
 use tandem_engine::secrets::MAX_SECRET_BYTES;
 use tandem_wire::secrets::{NewSecretValue, Secret, SecretEntry};
 
+/// `tandem secret`: set, list, delete.
 #[derive(Debug, Subcommand)]
 pub enum SecretCommand {
     /// Set or rotate a secret declared in the platform file (needs an admin token). The value
@@ -47,6 +48,7 @@ pub enum SecretCommand {
 }
 
 impl SecretCommand {
+    /// Runs the subcommand against the server.
     pub async fn run(self) -> Result<()> {
         match self {
             SecretCommand::Set { name, client } => {

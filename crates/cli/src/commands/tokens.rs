@@ -8,6 +8,7 @@ use crate::output::{print_json, print_table, time};
 use clap::Subcommand;
 use tandem_wire::admin::{CreatedToken, NewToken, Token};
 
+/// `tandem token`: create, list, revoke.
 #[derive(Debug, Subcommand)]
 pub enum TokenCommand {
     /// Create a token (needs an admin token); its secret is printed once.
@@ -39,6 +40,7 @@ pub enum TokenCommand {
 }
 
 impl TokenCommand {
+    /// Runs the subcommand against the server.
     pub async fn run(self) -> anyhow::Result<()> {
         match self {
             TokenCommand::Create {
