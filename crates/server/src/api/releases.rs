@@ -18,8 +18,10 @@ use tandem_wire::rollouts::{
     RollbackRequest, Rollout, RolloutDetail, WaveDecisionRequest,
 };
 
+/// The filter of `GET /api/v1/releases`.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct ReleaseQuery {
+    /// Only this service's releases.
     pub service: Option<String>,
 }
 
@@ -97,8 +99,10 @@ pub async fn get_rollout(
     Ok(Json(rollout_detail(&state.engine, id).await?.into_wire()))
 }
 
+/// The filter of `GET /api/v1/deployments`.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct DeploymentQuery {
+    /// Only this rollout's deployments.
     pub rollout: Option<i64>,
 }
 
