@@ -6,6 +6,7 @@ use clap::Args;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+/// How a client command reaches its server: flags shared by every client command.
 #[derive(Debug, Clone, Args)]
 pub struct ClientArgs {
     /// Base URL of the Tandem server.
@@ -19,6 +20,8 @@ pub struct ClientArgs {
     pub json: bool,
 }
 
+/// A client of one Tandem server's API, with the token it presents (if any). Each call
+/// answers the route's wire type, or an error carrying the server's own message.
 #[derive(Debug, Clone)]
 pub struct Client {
     base: String,
@@ -27,6 +30,7 @@ pub struct Client {
 }
 
 impl Client {
+    /// A client of the server at `server` (a base URL; a trailing `/` is dropped).
     pub fn new(server: &str, token: Option<String>) -> Self {
         Self {
             base: server.trim_end_matches('/').to_string(),
@@ -40,6 +44,7 @@ impl Client {
         &self.base
     }
 
+    /// A client as the command line (or `TANDEM_SERVER` / `TANDEM_TOKEN`) says.
     pub fn from_args(args: &ClientArgs) -> Self {
         Self::new(&args.server, args.token.clone())
     }
@@ -52,6 +57,7 @@ impl Client {
         }
     }
 
+    /// `GET path`, its JSON answer read as `T`.
     pub async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T> {
         self.send(self.request(reqwest::Method::GET, path)).await
     }
@@ -77,6 +83,7 @@ impl Client {
         Ok((page, next))
     }
 
+    /// `GET path`, its answer as text (logs, a postmortem draft).
     pub async fn get_text(&self, path: &str) -> Result<String> {
         let resp = self
             .request(reqwest::Method::GET, path)
@@ -87,6 +94,7 @@ impl Client {
         Ok(resp.text().await?)
     }
 
+    /// `GET path`, its answer as bytes (an artifact).
     pub async fn get_bytes(&self, path: &str) -> Result<Vec<u8>> {
         let resp = self
             .request(reqwest::Method::GET, path)
@@ -97,14 +105,17 @@ impl Client {
         Ok(resp.bytes().await?.to_vec())
     }
 
+    /// `POST path` with `body` as JSON, its JSON answer read as `T`.
     pub async fn post<B: Serialize, T: DeserializeOwned>(&self, path: &str, body: &B) -> Result<T> {
         self.send(self.request(reqwest::Method::POST, path).json(body)).await
     }
 
+    /// `PUT path` with `body` as JSON, its JSON answer read as `T`.
     pub async fn put<B: Serialize, T: DeserializeOwned>(&self, path: &str, body: &B) -> Result<T> {
         self.send(self.request(reqwest::Method::PUT, path).json(body)).await
     }
 
+    /// `DELETE path`, its JSON answer read as `T`.
     pub async fn delete<T: DeserializeOwned>(&self, path: &str) -> Result<T> {
         self.send(self.request(reqwest::Method::DELETE, path)).await
     }

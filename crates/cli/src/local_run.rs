@@ -20,6 +20,7 @@ use tandem_store::Store;
 /// How often the job tree is redrawn.
 const REFRESH: Duration = Duration::from_millis(100);
 
+/// `tandem run` without a subcommand: which pipeline file to run here, and how.
 #[derive(Debug, Args)]
 pub struct LocalRunArgs {
     /// The repository to run (default: the one holding the current folder).
@@ -36,6 +37,8 @@ pub struct LocalRunArgs {
     logs: bool,
 }
 
+/// Runs the pipeline found in `--dir` on a throw-away data folder and prints its jobs as they
+/// go: exit code 0 when the run passes, 1 otherwise.
 pub async fn run(args: LocalRunArgs) -> Result<ExitCode> {
     let found = Found::probe(&args.dir);
     let root = match &found {

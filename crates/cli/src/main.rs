@@ -1,5 +1,7 @@
 //! `tandem`: one binary for the server, the demo and the client commands.
 
+#![deny(missing_docs)]
+
 // First: its `out!` and `outln!` macros serve the modules below.
 #[macro_use]
 mod output;

@@ -73,6 +73,7 @@ pub fn duration(from: Option<i64>, to: Option<i64>) -> String {
     }
 }
 
+/// The first 8 characters of a commit id, as tables show it.
 pub fn short(sha: &str) -> String {
     sha.chars().take(8).collect()
 }

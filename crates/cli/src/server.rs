@@ -11,6 +11,7 @@ use tandem_engine::{Engine, EngineSettings};
 use tandem_server::{AppState, ServerSettings};
 use tandem_store::{SecretKey, Store};
 
+/// `tandem serve`: the platform file, the data folder, the address and the server's settings.
 #[derive(Debug, Args)]
 pub struct ServeArgs {
     /// Folder holding the database and blobs.
@@ -67,6 +68,7 @@ fn secrets_key(args: &ServeArgs) -> Result<Option<Arc<SecretKey>>> {
 /// A started server.
 #[derive(Debug)]
 pub struct Running {
+    /// The URL the server answers at (`http://127.0.0.1:PORT`).
     pub base_url: String,
     /// The admin token created on first start (its secret is shown only now).
     pub first_token: Option<String>,

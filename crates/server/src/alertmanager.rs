@@ -13,32 +13,46 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use tandem_store::NewIncident;
 
+/// The body Alertmanager posts to a webhook receiver: the fields Tandem reads of it (the rest
+/// is ignored).
 #[derive(Debug, Deserialize)]
 pub struct Notification {
+    /// The payload's version; anything but `"4"` is refused with 400.
     pub version: Option<String>,
+    /// The alerts of the group, firing or resolved.
     #[serde(default)]
     pub alerts: Vec<Alert>,
 }
 
+/// One alert of a [`Notification`].
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Alert {
+    /// `firing` or `resolved`; any other status is ignored (and said so in the answer).
     pub status: String,
+    /// Its labels: `service` and `market` must name a service and a market of the platform,
+    /// `alertname` titles the incident.
     #[serde(default)]
     pub labels: BTreeMap<String, String>,
+    /// Its annotations: `summary` joins the incident's title, `description` is its summary.
     #[serde(default)]
     pub annotations: BTreeMap<String, String>,
+    /// When it started firing (RFC 3339): the incident's opening time.
     pub starts_at: Option<String>,
+    /// When it stopped (RFC 3339; Alertmanager's year 1 means not yet): the resolution time.
     pub ends_at: Option<String>,
+    /// Alertmanager's identity of the alert: one open incident per fingerprint.
     pub fingerprint: Option<String>,
 }
 
 /// What became of each alert.
 #[derive(Debug, Serialize)]
 pub struct Outcome {
+    /// The alert's fingerprint (its labels when Alertmanager sent none).
     pub fingerprint: String,
     /// opened, already open, resolved, not open, or ignored (with why).
     pub result: String,
+    /// The incident it opened, found open or resolved, if any.
     pub incident: Option<i64>,
 }
 
@@ -48,6 +62,10 @@ fn millis(text: Option<&str>) -> Option<i64> {
     (t.as_second() > 0).then(|| t.as_millisecond())
 }
 
+/// `POST /hooks/alertmanager` (operators and up): opens or resolves one incident per alert and
+/// answers what became of each, in order. A payload of another version is refused (400); an
+/// alert without `service` and `market` labels of the platform, or of another status, is
+/// ignored and named as such, so Alertmanager does not retry it.
 pub async fn receive(
     auth: Auth<Operator>,
     State(state): State<AppState>,

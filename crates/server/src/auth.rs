@@ -36,19 +36,26 @@ pub const TOUCH_EVERY: Duration = Duration::from_secs(60);
 /// Who is calling, and with which role.
 #[derive(Debug, Clone)]
 pub struct Caller {
+    /// The token's name, or the person a session was opened for: what the audit log and the
+    /// records (`opened_by`, `decided_by`, …) name as the actor.
     pub name: String,
+    /// The role the credential holds; routes compare it with the least role they need.
     pub role: Role,
 }
 
 /// What authenticated a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Credential {
+    /// A bearer token, by its id.
     Token(i64),
     /// A browser session, and the token it was opened with, if any.
     Session {
+        /// The session's id.
         id: i64,
+        /// The token signed in with; `None` for a session opened another way (SSO).
         token_id: Option<i64>,
     },
+    /// No credential, on a server that lets anonymous callers read.
     Anonymous,
 }
 
@@ -64,11 +71,13 @@ impl Credential {
 
 /// The least role a route needs.
 pub trait MinRole: Send + Sync {
+    /// The role: a caller holding it or a higher one passes.
     const ROLE: Role;
 }
 
 macro_rules! min_role {
-    ($name:ident, $role:expr) => {
+    ($(#[$doc:meta])* $name:ident, $role:expr) => {
+        $(#[$doc])*
         #[derive(Debug)]
         pub struct $name;
         impl MinRole for $name {
@@ -76,16 +85,33 @@ macro_rules! min_role {
         }
     };
 }
-min_role!(Viewer, Role::Viewer);
-min_role!(Developer, Role::Developer);
-min_role!(Operator, Role::Operator);
-min_role!(Admin, Role::Admin);
+min_role!(
+    /// Any signed-in caller (and, when the server allows it, an anonymous one): reads.
+    Viewer,
+    Role::Viewer
+);
+min_role!(
+    /// Developers and up: ideas, runs, change requests and their reviews, incidents.
+    Developer,
+    Role::Developer
+);
+min_role!(
+    /// Operators and up: rollouts and their steering, rollbacks, market launches.
+    Operator,
+    Role::Operator
+);
+min_role!(
+    /// Admins only: tokens, secrets, the audit log, garbage collection, freeze overrides.
+    Admin,
+    Role::Admin
+);
 
 /// A caller holding at least role `R`; a route taking it cannot run for anyone less.
 #[derive(Debug)]
 pub struct Auth<R: MinRole>(pub Caller, PhantomData<R>, Credential);
 
 impl<R: MinRole> Auth<R> {
+    /// What authenticated the request (the audit log records it beside the caller).
     pub fn credential(&self) -> Credential {
         self.2
     }
@@ -98,14 +124,21 @@ pub struct PageAuth<R: MinRole>(pub Caller, PhantomData<R>);
 /// Why a request was refused.
 #[derive(Debug)]
 pub enum AuthRejection {
+    /// No credential, or one the server does not know: 401.
     Missing,
-    /// A credential that once worked: expired or revoked.
+    /// A credential that once worked: expired or revoked (401, saying which).
     Dead(&'static str),
+    /// A credential whose role is below the route's: 403, naming both roles.
     Forbidden {
+        /// The least role the route needs.
         needed: Role,
+        /// The role the caller holds.
         had: Role,
     },
+    /// The credential could not be checked (the store failed): answered as that error.
     Internal(ApiError),
+    /// A page asked for without a live session: a redirect to `/login`, coming back to this
+    /// path afterwards.
     SignIn(String),
 }
 
@@ -407,6 +440,8 @@ pub(crate) fn random_hex(prefix: &str) -> String {
     format!("{prefix}{}", hex::encode(bytes))
 }
 
+/// Percent-encodes `s` for a URL's path or query, leaving unreserved characters and `/` as
+/// they are (a `next=` path stays readable).
 pub fn url_encode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {

@@ -9,17 +9,25 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use tandem_store::StoreError;
 
+/// An error answer of the API: its status and the body `{ "error": { code, message, details } }`
+/// the CLI prints as is. Handlers return it through [`ApiResult`]; store and engine errors turn
+/// into it by `From`, each to its status once.
 #[derive(Debug)]
 pub struct ApiError {
+    /// The HTTP status: 4xx for the caller's mistake, 5xx for ours.
     pub status: StatusCode,
+    /// A stable machine-readable code (`not_found`, `forbidden`, `invalid_change`, …).
     pub code: &'static str,
+    /// What went wrong and what to do next, for a person; never the inside of a 5xx.
     pub message: String,
+    /// Where, when there is more than one place to point at (a change's problems per market).
     pub details: Option<serde_json::Value>,
 }
 
 pub use tandem_wire::error::{ErrorBody, ErrorDetail};
 
 impl ApiError {
+    /// An error with this status, code and message, and no details.
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
         Self {
             status,
@@ -29,14 +37,17 @@ impl ApiError {
         }
     }
 
+    /// 400: the path, query or body is malformed; the message says which part.
     pub fn bad_request(message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "bad_request", message)
     }
 
+    /// 404: no such object or route; the message names what was looked for.
     pub fn not_found(message: impl Into<String>) -> Self {
         Self::new(StatusCode::NOT_FOUND, "not_found", message)
     }
 
+    /// 401: no credential was sent; the message says how to send one.
     pub fn unauthorized() -> Self {
         Self::new(
             StatusCode::UNAUTHORIZED,
@@ -169,6 +180,7 @@ pub struct QueryParams<T>(pub T);
 #[from_request(via(axum::extract::Path), rejection(ApiError))]
 pub struct PathParam<T>(pub T);
 
+/// What a handler returns: its answer, or the error answered instead.
 pub type ApiResult<T> = Result<T, ApiError>;
 
 #[cfg(test)]

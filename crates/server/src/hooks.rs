@@ -40,12 +40,16 @@ pub fn router() -> axum::Router<AppState> {
 /// Where a push webhook comes from: each signs and labels its deliveries its own way.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Provider {
+    /// GitHub: `X-Hub-Signature-256`, an HMAC-SHA256 of the body.
     GitHub,
+    /// GitLab: `X-Gitlab-Token`, the secret itself.
     GitLab,
+    /// Gitea: `X-Gitea-Signature`, an HMAC-SHA256 of the body.
     Gitea,
 }
 
 impl Provider {
+    /// Its name in paths, logs and delivery records: `github`, `gitlab` or `gitea`.
     pub fn name(self) -> &'static str {
         match self {
             Provider::GitHub => "github",
@@ -114,13 +118,15 @@ impl Provider {
     }
 }
 
+/// The query a push webhook's URL may carry.
 #[derive(Debug, Deserialize)]
 pub struct HookQuery {
     /// The service to build, when it is not named after the repository.
     pub service: Option<String>,
 }
 
-/// `POST /hooks/github`
+/// `POST /hooks/github`: a GitHub push, authenticated by its service's webhook secret (no
+/// token); every authentication failure answers the same 401.
 pub async fn github(
     State(state): State<AppState>,
     QueryParams(q): QueryParams<HookQuery>,
@@ -130,7 +136,8 @@ pub async fn github(
     receive(Provider::GitHub, &state, q, &headers, &body).await
 }
 
-/// `POST /hooks/gitlab`
+/// `POST /hooks/gitlab`: a GitLab push, authenticated by its service's webhook secret (no
+/// token); every authentication failure answers the same 401.
 pub async fn gitlab(
     State(state): State<AppState>,
     QueryParams(q): QueryParams<HookQuery>,
@@ -140,7 +147,8 @@ pub async fn gitlab(
     receive(Provider::GitLab, &state, q, &headers, &body).await
 }
 
-/// `POST /hooks/gitea`
+/// `POST /hooks/gitea`: a Gitea push, authenticated by its service's webhook secret (no
+/// token); every authentication failure answers the same 401.
 pub async fn gitea(
     State(state): State<AppState>,
     QueryParams(q): QueryParams<HookQuery>,

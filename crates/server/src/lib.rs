@@ -2,6 +2,8 @@
 //! `/healthz`, sign-in and the server-rendered web UI. [`app`] builds the router so tests can
 //! drive it on port 0; [`serve`] runs it until a shutdown signal.
 
+#![deny(missing_docs)]
+
 pub mod alertmanager;
 pub mod api;
 pub mod audit;
@@ -44,6 +46,7 @@ impl ServerSettings {
 /// A server's public URL, reduced to its origin (`scheme://host[:port]`, lower case).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PublicUrl {
+    /// `scheme://host[:port]`, lower case: compared with a request's `Origin` as is.
     pub origin: String,
 }
 
@@ -68,8 +71,11 @@ impl std::str::FromStr for PublicUrl {
 /// What every handler shares.
 #[derive(Clone, Debug)]
 pub struct AppState {
+    /// The engine: the one door to Tandem's state and workers.
     pub engine: Arc<Engine>,
+    /// How the operator set the server up.
     pub settings: ServerSettings,
+    /// Tandem's own `/metrics` registry.
     pub metrics: Arc<metrics::Metrics>,
     /// The OpenAPI document, generated from the handlers once at start-up.
     pub openapi: Arc<serde_json::Value>,
@@ -83,6 +89,8 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// The state for a server over `engine`: the OpenAPI document is generated here, once, and
+    /// the credential cache and SSO state start empty.
     pub fn new(engine: Arc<Engine>, settings: ServerSettings) -> Self {
         let (_, openapi) = api::router();
         Self {

@@ -45,6 +45,9 @@ struct QueueLabels {
     queue: String,
 }
 
+/// Tandem's own Prometheus registry: the HTTP counters [`track`] updates on every request and
+/// the gauges [`serve_metrics`] reads from the store at each scrape. One per server, in
+/// [`crate::AppState`].
 #[derive(Debug)]
 pub struct Metrics {
     registry: Registry,

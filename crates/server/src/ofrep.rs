@@ -29,6 +29,7 @@ use tandem_core::flags::ofrep::{
 /// Where the SSE refresh connection is, relative to the server.
 const EVENTS_PATH: &str = "/ofrep/v1/events";
 
+/// The OFREP routes under `/ofrep/v1`; each takes a bearer token of any role.
 pub fn router() -> axum::Router<AppState> {
     axum::Router::new()
         .route("/ofrep/v1/evaluate/flags/{key}", post(evaluate_flag))

@@ -14,9 +14,11 @@ use tandem_store::{
 /// One service's state in one market.
 #[derive(Debug, Serialize)]
 pub struct MarketService {
+    /// The service's name.
     pub service: String,
     /// The release running now, if any.
     pub release: Option<String>,
+    /// Where the live release answers, if anything is live.
     pub url: Option<String>,
     /// Since when (Unix ms) that release has been live.
     pub since: Option<i64>,
@@ -32,12 +34,18 @@ pub struct MarketService {
 /// A market with what runs there.
 #[derive(Debug, Serialize)]
 pub struct MarketStatus {
+    /// The market itself.
     #[serde(flatten)]
     pub market: MarketRow,
+    /// The wave it belongs to, if any.
     pub wave: Option<String>,
+    /// Every service of the platform, in this market.
     pub services: Vec<MarketService>,
 }
 
+/// The market matrix (`GET /api/v1/markets`, the Markets page): every market with, per service,
+/// what runs there, what is in flight, its health and its last failure. A fixed number of
+/// store reads, however many markets.
 pub async fn market_matrix(engine: &Engine) -> ApiResult<Vec<MarketStatus>> {
     let markets = engine.list_markets().await?;
     let waves = engine.list_waves().await?;
@@ -106,23 +114,32 @@ pub async fn market_matrix(engine: &Engine) -> ApiResult<Vec<MarketStatus>> {
     Ok(out)
 }
 
+/// A job of a run with its steps.
 #[derive(Debug, Serialize)]
 pub struct JobDetail {
+    /// The job.
     #[serde(flatten)]
     pub job: JobRow,
+    /// Its steps, in order.
     pub steps: Vec<StepRow>,
 }
 
+/// A run with its jobs, steps, artifacts and the release it made.
 #[derive(Debug, Serialize)]
 pub struct RunDetail {
+    /// The run.
     #[serde(flatten)]
     pub run: RunRow,
+    /// Its jobs, each with its steps.
     pub jobs: Vec<JobDetail>,
+    /// The artifacts it kept.
     pub artifacts: Vec<ArtifactRow>,
     /// The release this run made, if any.
     pub release: Option<String>,
 }
 
+/// Run `id` with its jobs, steps, artifacts and release (`GET /api/v1/runs/{id}`, the run
+/// page); not found when there is no such run.
 pub async fn run_detail(engine: &Engine, id: i64) -> ApiResult<RunDetail> {
     let run = engine.get_run(id).await?;
     let jobs = engine
@@ -140,31 +157,42 @@ pub async fn run_detail(engine: &Engine, id: i64) -> ApiResult<RunDetail> {
     })
 }
 
+/// One market of a wave in a rollout.
 #[derive(Debug, Serialize)]
 pub struct WaveMarket {
+    /// The market's id.
     pub market: String,
     /// waiting, deploying, live, failed, superseded, skipped, or not reached (the rollout
     /// stopped first).
     pub state: String,
+    /// The rollout's latest deployment into this market, if it got that far.
     pub deployment: Option<DeploymentRow>,
     /// Every gate of this market's deployments in the rollout, with figures and reasons.
     pub gates: Vec<tandem_store::GateResultRow>,
 }
 
+/// One wave of a rollout, with its markets.
 #[derive(Debug, Serialize)]
 pub struct WaveDetail {
+    /// Its place in the plan (0 is the pilot).
     pub index: usize,
+    /// Its name in the platform file.
     pub name: String,
     /// waiting, running, done, failed, or not reached.
     pub state: String,
+    /// Its markets, in the platform file's order.
     pub markets: Vec<WaveMarket>,
 }
 
+/// A rollout as waves × markets, with the release it carries and what people decided.
 #[derive(Debug, Serialize)]
 pub struct RolloutDetail {
+    /// The rollout.
     #[serde(flatten)]
     pub rollout: RolloutRow,
+    /// The release the rollout row names.
     pub release: ReleaseRow,
+    /// Its waves in order.
     pub waves: Vec<WaveDetail>,
     /// What people decided: skips, approvals, promotions, freeze overrides.
     pub decisions: Vec<tandem_store::DecisionRow>,
@@ -172,6 +200,8 @@ pub struct RolloutDetail {
     pub approval_role: Option<String>,
 }
 
+/// Rollout `id` as waves × markets (`GET /api/v1/rollouts/{id}`, the rollout page); not found
+/// when there is no such rollout.
 pub async fn rollout_detail(engine: &Engine, id: i64) -> ApiResult<RolloutDetail> {
     let rollout = engine.get_rollout(id).await?;
     let release = engine.get_release(rollout.release_id).await?;
@@ -255,14 +285,17 @@ pub async fn rollout_detail(engine: &Engine, id: i64) -> ApiResult<RolloutDetail
     })
 }
 
+/// An idea with where it stands: its state, the markets it is live in and its commits.
 #[derive(Debug, Serialize)]
 pub struct IdeaDetail {
+    /// The idea.
     #[serde(flatten)]
     pub idea: IdeaRow,
     /// planned (no commit yet), in development (commits, not live anywhere) or live.
     pub state: String,
     /// Markets whose live release contains a commit of this idea.
     pub live_in: Vec<String>,
+    /// The commits that mention its key.
     pub commits: Vec<CommitRow>,
 }
 

@@ -70,6 +70,7 @@ pub async fn job_log_body(engine: Arc<Engine>, run_id: i64, job: &str) -> ApiRes
 /// The end of a job's log, as a page shows it.
 #[derive(Debug)]
 pub struct LogTail {
+    /// The last part of the log, from a line start, as text.
     pub text: String,
     /// Whether earlier text was left out.
     pub earlier: bool,

@@ -6,6 +6,7 @@
 //! - starting servers: [`server::free_port`], [`server::read_until`] (a child's output up to a line);
 //! - fixtures more than one crate reads: [`fixtures`].
 
+#![deny(missing_docs)]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod fixtures;

@@ -6,6 +6,8 @@
 //! The crate depends on `tandem-core` and serde only, so a client stays light. Optional fields
 //! are `null` in the JSON unless a field says it is left out; times are Unix milliseconds.
 
+#![deny(missing_docs)]
+
 pub mod admin;
 pub mod audit;
 pub mod changes;

@@ -1,3 +1,8 @@
+//! `tandem artifact download DIGEST` (fetches an artifact from `GET /api/v1/artifacts/{digest}`,
+//! any role, and refuses to write it unless its sha256 matches the digest asked for) and
+//! `tandem artifact gc` (`POST /api/v1/gc`, admins: expired artifacts no release needs and
+//! unreferenced blobs are removed now).
+
 use crate::client::{Client, ClientArgs};
 use crate::output::print_json;
 use anyhow::{Context, Result, bail};
@@ -6,6 +11,7 @@ use sha2::{Digest, Sha256};
 use std::path::PathBuf;
 use tandem_wire::admin::GcReport;
 
+/// `tandem artifact`: download an artifact, or collect garbage.
 #[derive(Debug, Subcommand)]
 pub enum ArtifactCommand {
     /// Download an artifact by its sha256 digest (see `tandem run show`), checking the digest.
@@ -26,6 +32,7 @@ pub enum ArtifactCommand {
 }
 
 impl ArtifactCommand {
+    /// Runs the subcommand against the server.
     pub async fn run(self) -> Result<()> {
         match self {
             ArtifactCommand::Download { digest, output, client } => {

@@ -1,5 +1,8 @@
 //! `tandem audit`: the audit log (admins), filtered and paged; `tandem audit verify` checks its
 //! hash chain and exits 1 naming every row that was edited or deleted.
+//!
+//! Routes: `GET /api/v1/audit` (filters and `before` cursor as query) and
+//! `GET /api/v1/audit/verify`; both answer admins only.
 
 use crate::client::{Client, ClientArgs};
 use crate::output::{print_json_in_order, print_table, time};
@@ -8,6 +11,7 @@ use clap::{Args, Subcommand};
 use std::process::ExitCode;
 use tandem_wire::audit::{AuditPage, ChainReport};
 
+/// `tandem audit`: filters and paging of the audit log, or `verify`.
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:
   tandem audit --actor ana --since 24h
@@ -71,6 +75,8 @@ fn time_arg(text: &str) -> String {
     }
 }
 
+/// Prints a page of the audit log, or checks its chain: exit code 1 when `verify` finds a row
+/// edited or deleted.
 pub async fn run(args: AuditArgs) -> Result<ExitCode> {
     match args.command {
         Some(AuditCommand::Verify { head, client }) => verify(head.as_deref(), &client).await,

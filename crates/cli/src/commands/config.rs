@@ -1,3 +1,17 @@
+//! `tandem config`: per-market configuration and the change requests that move it.
+//!
+//! - `show` (`GET /api/v1/services/{service}/config?market=`), `diff`
+//!   (`GET …/config/diff`), `log` (`GET …/config/log`, followed page by page) and `export`
+//!   (`GET …/config/versions`) read, any role;
+//! - `apply` and `set` propose a change request (`POST /api/v1/services/{service}/changes`,
+//!   developers and up; refused when a market's release schema does not accept it);
+//! - `changes` and `change ID` read change requests (`GET /api/v1/changes`,
+//!   `GET /api/v1/changes/{id}`); `approve` and `reject` review one
+//!   (`POST /api/v1/changes/{id}/approve|reject`; the platform's policy says who may, never an
+//!   author of the change);
+//! - `rollback` sends markets back to the version each ran before
+//!   (`POST /api/v1/services/{service}/config/rollback`, operators and up).
+
 use super::show as field;
 use crate::client::{Client, ClientArgs, encode};
 use crate::output::{print_json, print_table, time};
@@ -12,6 +26,7 @@ use tandem_wire::changes::{Change, ChangeDetail, ChangeReview, NewChangeRequest}
 use tandem_wire::config::{ConfigLogEntry, ConfigRollbackRequest, ConfigVersion, DiffLine, MarketConfig};
 use tandem_wire::rollouts::ConfigMove;
 
+/// `tandem config`: read config, propose and review changes, roll back.
 #[derive(Debug, Subcommand)]
 pub enum ConfigCommand {
     /// A market's resolved config (at the version it runs), each value with its layer.
@@ -145,6 +160,7 @@ pub struct Proposal {
 }
 
 impl ConfigCommand {
+    /// Runs the subcommand against the server.
     pub async fn run(self) -> anyhow::Result<()> {
         match self {
             ConfigCommand::Show {

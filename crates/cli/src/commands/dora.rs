@@ -1,3 +1,7 @@
+//! `tandem dora` (alias `tandem metrics`): DORA's four keys with their levels
+//! (`GET /api/v1/metrics/dora`, any role), over a window of days, for code, config or both,
+//! optionally one row per market, service or wave.
+
 use super::show;
 use crate::client::{Client, ClientArgs, encode};
 use crate::output::{print_json, print_table};
@@ -14,6 +18,7 @@ pub enum Kind {
     Config,
 }
 
+/// `tandem dora`: the window, the kind of change, the filters and the grouping.
 #[derive(Debug, Args)]
 #[command(
     after_help = "Examples:\n  tandem dora\n  tandem dora --service shop --by market --days 90\n  tandem dora --kind config --json"

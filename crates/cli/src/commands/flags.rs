@@ -1,3 +1,9 @@
+//! `tandem flags`: `apply` proposes a service's flag file (`PUT /api/v1/services/{service}/flags`,
+//! developers and up: in force at once, or a change request when the policy asks for review;
+//! a file with any error changes nothing), `show` lists its versions
+//! (`GET /api/v1/services/{service}/flags`) and `eval` evaluates one flag as an OpenFeature
+//! SDK would (`POST /ofrep/v1/evaluate/flags/{key}`; exits 1 when the server refuses).
+
 use super::{show, text};
 use crate::client::{Client, ClientArgs};
 use crate::output::{print_json, print_table, time};
@@ -7,6 +13,7 @@ use serde_json::{Value, json};
 use std::path::PathBuf;
 use tandem_wire::flags::{FlagVersion, FlagsProposed, NewFlagVersion};
 
+/// `tandem flags`: propose a flag file, list its versions, evaluate a flag.
 #[derive(Debug, Subcommand)]
 pub enum FlagCommand {
     /// Propose a service's flag file (checked first; a file with any error changes nothing): in
@@ -47,6 +54,7 @@ pub enum FlagCommand {
 }
 
 impl FlagCommand {
+    /// Runs the subcommand against the server; `false` (exit code 1) when an evaluation is refused.
     pub async fn run(self) -> anyhow::Result<bool> {
         match self {
             FlagCommand::Apply {

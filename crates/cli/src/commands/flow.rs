@@ -1,5 +1,7 @@
 //! `tandem flow` (what shipped lately and where it is live) and `tandem idea flow KEY` (one
 //! idea's stages from creation to every target market).
+//!
+//! Routes: `GET /api/v1/flow?days=N` and `GET /api/v1/ideas/{key}/flow`, any role.
 
 use super::show;
 use crate::client::{Client, ClientArgs, encode};
@@ -17,6 +19,7 @@ const STAGES: [(Stage, &str); 5] = [
     (Stage::AllTargets, "all targets"),
 ];
 
+/// `tandem flow`: the window of days to show, and how to print it.
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:\n  tandem flow\n  tandem flow --days 30 --json")]
 pub struct FlowArgs {

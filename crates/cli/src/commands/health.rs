@@ -1,9 +1,13 @@
+//! `tandem health`: live markets as the monitor last probed them (`GET /api/v1/health`, any
+//! role): up or down, latency, open incident. Exits 1 when a market is down.
+
 use super::show;
 use crate::client::{Client, ClientArgs};
 use crate::output::{print_json, print_table, time};
 use clap::Args;
 use tandem_wire::monitor::MarketHealth;
 
+/// `tandem health`: which markets to show, and how.
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:\n  tandem health\n  tandem health --down\n  tandem health --json")]
 pub struct HealthArgs {

@@ -1,9 +1,13 @@
+//! `tandem idea add` (`POST /api/v1/ideas`, developers and up) and `tandem idea list`
+//! (`GET /api/v1/ideas`, any role). `tandem idea flow KEY` is in [`super::flow`].
+
 use super::show;
 use crate::client::{Client, ClientArgs};
 use crate::output::{print_json, print_table, time};
 use clap::Subcommand;
 use tandem_wire::ideas::{Idea, IdeaDetail, NewIdea};
 
+/// `tandem idea`: add, list, and follow one idea's flow.
 #[derive(Debug, Subcommand)]
 pub enum IdeaCommand {
     /// Add an idea; mention its key (`T-12`) in commit messages to link them.
@@ -32,6 +36,7 @@ pub enum IdeaCommand {
 }
 
 impl IdeaCommand {
+    /// Runs the subcommand against the server.
     pub async fn run(self) -> anyhow::Result<()> {
         match self {
             IdeaCommand::Add { title, markets, client } => {

@@ -1,3 +1,9 @@
+//! `tandem incident`: `list` (`GET /api/v1/incidents`, any role), `open`
+//! (`POST /api/v1/incidents`, developers and up), `resolve`
+//! (`POST /api/v1/incidents/{id}/resolve`, developers and up), `link` to the deployment that
+//! caused it (`PUT /api/v1/incidents/{id}/deployment`, operators and up) and `postmortem`, a
+//! Markdown draft (`GET /api/v1/incidents/{id}/postmortem`, any role).
+
 use super::show;
 use crate::client::{Client, ClientArgs};
 use crate::output::{print_json, print_table, time};
@@ -5,6 +11,7 @@ use clap::Subcommand;
 use serde_json::json;
 use tandem_wire::incidents::{Incident, LinkIncident, OpenIncident};
 
+/// `tandem incident`: list, open, resolve, link, postmortem.
 #[derive(Debug, Subcommand)]
 pub enum IncidentCommand {
     /// Incidents, newest first.
@@ -50,6 +57,7 @@ pub enum IncidentCommand {
 }
 
 impl IncidentCommand {
+    /// Runs the subcommand against the server.
     pub async fn run(self) -> anyhow::Result<()> {
         match self {
             IncidentCommand::List { client } => {

@@ -1,4 +1,7 @@
 //! `tandem lint`: checks a `tandem.yml` without running it.
+//!
+//! It calls no server: the file is parsed and checked here, with the same parser the server
+//! uses, and every mistake is printed with its line and column.
 
 use anyhow::{Context, Result};
 use clap::Args;
@@ -6,6 +9,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use tandem_core::pipeline::parse_service_spec;
 
+/// `tandem lint`: the file to check, and how to print the result.
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:\n  tandem lint\n  tandem lint services/shop/tandem.yml --json")]
 pub struct LintArgs {

@@ -1,3 +1,8 @@
+//! `tandem market`: `list` (`GET /api/v1/markets`: each market with the release every service
+//! runs there and its health), `readiness` (`GET /api/v1/markets/{id}/readiness`, any role) and
+//! `launch` (`POST /api/v1/markets/{id}/launch`, operators and up; refused, exit 1, naming each
+//! check that does not pass).
+
 use super::show;
 use crate::client::{Client, ClientArgs, encode};
 use crate::output::{print_json, print_table, time};
@@ -7,6 +12,7 @@ use serde_json::json;
 use tandem_wire::ErrorBody;
 use tandem_wire::markets::{Launch, MarketStatus, NotReady, Readiness, ReadinessCheck};
 
+/// `tandem market`: list markets, check readiness, launch.
 #[derive(Debug, Subcommand)]
 pub enum MarketCommand {
     /// List markets with the release each service runs there and its health.
@@ -36,6 +42,8 @@ pub enum MarketCommand {
 }
 
 impl MarketCommand {
+    /// Runs the subcommand against the server; a launch refused for readiness is an error naming
+    /// what is missing.
     pub async fn run(self) -> anyhow::Result<()> {
         match self {
             MarketCommand::List { client } => list(client).await,

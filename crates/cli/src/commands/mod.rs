@@ -1,4 +1,7 @@
-//! Client commands: each talks to a server through the HTTP API.
+//! The `tandem` subcommands other than `serve`, `demo` and a local `run`: one file per command
+//! family. Each talks to a server through the HTTP API ([`crate::client`]) and reads its answers
+//! as `tandem-wire` types, but `lint`, which checks a file here. Each file's own comment names
+//! the subcommands it holds and the routes it calls.
 
 pub mod artifacts;
 pub mod audit;

@@ -1,9 +1,22 @@
+//! `tandem release` and `tandem rollout`.
+//!
+//! - `release list` (`GET /api/v1/releases`) and `release plan` (`GET /api/v1/releases/{id}/plan`:
+//!   waves, gates, what runs where, what blocks it), any role;
+//! - `rollout list`, `rollout show` (`GET /api/v1/rollouts`, `GET /api/v1/rollouts/{id}`), any role;
+//! - `rollout start` (`POST /api/v1/rollouts`, operators and up; with `--queue` it waits for the
+//!   rollout holding its markets instead of being refused);
+//! - `rollout pause|resume|abort|promote` (`POST /api/v1/rollouts/{id}/{action}`, operators and
+//!   up), `rollout approve` (`POST …/approve`: the role the platform file names for the wave),
+//!   `rollout skip` (`POST …/skip/{market}`, operators and up) and `rollout override`
+//!   (`POST …/override`, admins: deploy into frozen markets, the reason recorded).
+
 use super::{show, text};
 use crate::client::{Client, ClientArgs};
 use crate::output::{print_json, print_table, short, time};
 use clap::Subcommand;
 use tandem_wire::rollouts::{Release, ReleasePlan};
 
+/// `tandem release`: list releases, plan one's rollout.
 #[derive(Debug, Subcommand)]
 pub enum ReleaseCommand {
     /// Show what rolling a release out would do: waves, gates, what runs where, what blocks it.
@@ -25,6 +38,7 @@ pub enum ReleaseCommand {
 }
 
 impl ReleaseCommand {
+    /// Runs the subcommand against the server.
     pub async fn run(self) -> anyhow::Result<()> {
         let (service, client) = match self {
             ReleaseCommand::Plan {

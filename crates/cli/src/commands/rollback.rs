@@ -1,3 +1,7 @@
+//! `tandem rollback SERVICE --market M | --all`: sends markets back to the release each ran
+//! before (`POST /api/v1/services/{service}/rollback`, operators and up) and prints each
+//! market's move; exits 1 when a market could not go back.
+
 use super::show;
 use crate::client::{Client, ClientArgs};
 use crate::output::{print_json, print_table};

@@ -1,3 +1,10 @@
+//! `tandem run` with a subcommand: a server's pipeline runs. `list` (`GET /api/v1/runs`) and
+//! `show` (`GET /api/v1/runs/{id}`, with `--logs` each job's
+//! `GET /api/v1/runs/{id}/jobs/{job}/log`) for any role; `cancel` and `rerun`
+//! (`POST /api/v1/runs/{id}/cancel|rerun`) and `start` (`POST /api/v1/services/{service}/runs`)
+//! for developers and up. Without a subcommand, `tandem run` runs the pipeline here
+//! (`crate::local_run`, no server).
+
 use super::show;
 use crate::client::{Client, ClientArgs};
 use crate::output::{duration, print_json, print_table, short, time};
@@ -11,12 +18,15 @@ use tandem_wire::runs::{Run, RunDetail};
     after_help = "Examples:\n  tandem run                 # the pipeline of this repository, here\n  tandem run list --state failed\n  tandem run rerun 12"
 )]
 pub struct RunArgs {
+    /// A subcommand acting on a server's runs; none runs the pipeline here.
     #[command(subcommand)]
     pub command: Option<RunCommand>,
+    /// What a local run takes, when no subcommand is given.
     #[command(flatten)]
     pub local: crate::local_run::LocalRunArgs,
 }
 
+/// `tandem run` subcommands: a server's pipeline runs.
 #[derive(Debug, Subcommand)]
 pub enum RunCommand {
     /// List pipeline runs, newest first.
@@ -66,6 +76,7 @@ pub enum RunCommand {
 }
 
 impl RunCommand {
+    /// Runs the subcommand against the server.
     pub async fn run(self) -> anyhow::Result<()> {
         match self {
             RunCommand::List {

@@ -1,6 +1,10 @@
 //! `tandem secret`: set or rotate, list and delete the secrets the server keeps. A value is read
 //! from standard input (or typed at a prompt that does not echo), never from the command line,
 //! where `ps` and shell history would show it.
+//!
+//! Routes: `PUT /api/v1/secrets/{name}` (set or rotate), `GET /api/v1/secrets` (names,
+//! where each comes from, versions and dates; never values) and
+//! `DELETE /api/v1/secrets/{name}`; all answer admins only.
 
 use super::show;
 use crate::client::{Client, ClientArgs, encode};
@@ -11,6 +15,7 @@ use std::io::{IsTerminal, Read};
 use tandem_engine::secrets::MAX_SECRET_BYTES;
 use tandem_wire::secrets::{NewSecretValue, Secret, SecretEntry};
 
+/// `tandem secret`: set, list, delete.
 #[derive(Debug, Subcommand)]
 pub enum SecretCommand {
     /// Set or rotate a secret declared in the platform file (needs an admin token). The value
@@ -43,6 +48,7 @@ pub enum SecretCommand {
 }
 
 impl SecretCommand {
+    /// Runs the subcommand against the server.
     pub async fn run(self) -> Result<()> {
         match self {
             SecretCommand::Set { name, client } => {

@@ -1,9 +1,14 @@
+//! `tandem token`: `create` (`POST /api/v1/tokens`: the secret is printed once), `list`
+//! (`GET /api/v1/tokens`: never the secrets) and `revoke` (`DELETE /api/v1/tokens/{id}`: at
+//! once, with the browser sessions opened with it). Admins only.
+
 use super::show;
 use crate::client::{Client, ClientArgs};
 use crate::output::{print_json, print_table, time};
 use clap::Subcommand;
 use tandem_wire::admin::{CreatedToken, NewToken, Token};
 
+/// `tandem token`: create, list, revoke.
 #[derive(Debug, Subcommand)]
 pub enum TokenCommand {
     /// Create a token (needs an admin token); its secret is printed once.
@@ -35,6 +40,7 @@ pub enum TokenCommand {
 }
 
 impl TokenCommand {
+    /// Runs the subcommand against the server.
     pub async fn run(self) -> anyhow::Result<()> {
         match self {
             TokenCommand::Create {

@@ -123,10 +123,12 @@ pub async fn create_login_code(
     Ok((StatusCode::CREATED, Json(LoginCode { code, path, expires_at })))
 }
 
+/// The query of `GET /api/v1/events`.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct EventQuery {
     /// Only events after this id.
     pub after: Option<i64>,
+    /// At most this many events.
     pub limit: Option<i64>,
 }
 

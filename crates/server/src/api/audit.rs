@@ -14,6 +14,7 @@ use tandem_wire::audit::{AuditPage, ChainReport};
 /// Entries per page unless `limit` says otherwise.
 const DEFAULT_LIMIT: i64 = 100;
 
+/// The filters and cursor of `GET /api/v1/audit`; an unknown parameter is refused (400).
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct AuditQuery {

@@ -93,6 +93,8 @@ pub async fn create_change(
     Ok((StatusCode::CREATED, Json(row.into_wire())))
 }
 
+/// A change request with its authors, reviews, the approvals it still needs and its check
+/// against the markets it changes (any role).
 #[utoipa::path(get, path = "/api/v1/changes/{id}", tag = "changes", params(("id" = i64, Path)),
     responses((status = 200, body = ChangeDetail), (status = 404, body = ErrorBody)))]
 pub async fn get_change(
@@ -103,6 +105,7 @@ pub async fn get_change(
     Ok(Json(detail(&state, id).await?))
 }
 
+/// Change request `id` as the API answers it; not found when there is none.
 pub(crate) async fn detail(state: &AppState, id: i64) -> ApiResult<ChangeDetail> {
     let v = state.engine.change_view(id).await?;
     Ok(ChangeDetail {

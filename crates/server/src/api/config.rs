@@ -20,6 +20,7 @@ use tandem_store::ChangeRow;
 use tandem_wire::config::{ConfigEntry, ConfigLogEntry, ConfigRollbackRequest, ConfigVersion, DiffLine, MarketConfig};
 use tandem_wire::rollouts::ConfigMove;
 
+/// The query of `GET /api/v1/services/{service}/config`.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ConfigQuery {
@@ -127,6 +128,7 @@ pub async fn watch_config(
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
 }
 
+/// The query of `GET /api/v1/services/{service}/config/diff`: two markets, or two versions.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct DiffQuery {
@@ -137,7 +139,9 @@ pub struct DiffQuery {
     /// With `to_version`: compare two config versions (of `market`'s resolved config, or of
     /// the layers themselves when no market is given).
     pub from_version: Option<i64>,
+    /// The version compared to (with `from_version`).
     pub to_version: Option<i64>,
+    /// With versions: the market whose resolved config is compared (else the layers).
     pub market: Option<String>,
 }
 

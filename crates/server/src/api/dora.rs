@@ -9,10 +9,13 @@ use serde::Deserialize;
 use tandem_core::dora::{Bucket, ChangeKind, DAY_MS, Filter, MAX_BUCKETS, Window};
 use tandem_wire::dora::{DoraAnswer, DoraSeries};
 
+/// The filters and window of the DORA routes.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct DoraQuery {
+    /// Only this service's deployments.
     pub service: Option<String>,
+    /// Only this market's deployments.
     pub market: Option<String>,
     /// The wave's place in the rollout plan (0 is the pilot).
     pub wave: Option<u32>,
@@ -72,6 +75,7 @@ fn filter_of(q: &DoraQuery) -> ApiResult<(i64, i64, Filter)> {
     Ok((from, to, filter))
 }
 
+/// The bucket size of `GET /api/v1/metrics/dora/series`.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct SeriesParams {

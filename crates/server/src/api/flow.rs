@@ -21,6 +21,7 @@ const DEFAULT_DAYS: u32 = 7;
 /// An idea and its way to production.
 #[derive(Debug, Serialize)]
 pub struct IdeaFlow {
+    /// The idea.
     pub idea: IdeaRow,
     /// `{ stages, now, markets }`: `stages` lists created, first_commit, green_pipeline,
     /// release, pilot and all_targets in order, each `{ stage, at, since_previous,
@@ -33,6 +34,7 @@ pub struct IdeaFlow {
     pub shipped_to: Option<Vec<String>>,
 }
 
+/// The window of `GET /api/v1/flow`.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct FlowQuery {

@@ -73,6 +73,7 @@ pub async fn get_idea(
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct CommitQuery {
+    /// The service whose commits are listed.
     pub service: String,
     /// Commits to answer, 1 to 500 (more is answered as 500); default 100.
     pub limit: Option<i64>,

@@ -30,6 +30,7 @@ const HTML_LIFETIME: Duration = Duration::from_secs(5);
 /// How soon a browser reconnects after such a response ends.
 const RECONNECT: Duration = Duration::from_millis(500);
 
+/// Where a log stream starts and how its text is sent.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct StreamQuery {
@@ -49,8 +50,10 @@ pub struct StreamQuery {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
+    /// The log as written, colours as ANSI escape sequences.
     #[default]
     Text,
+    /// Each event's text rendered to escaped HTML, in whole lines while the job runs.
     Html,
 }
 

@@ -30,6 +30,7 @@ pub async fn list_series(
     Ok(Json(state.engine.series_names(&service).await?))
 }
 
+/// The market and window of a service's metric series.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct SeriesQuery {

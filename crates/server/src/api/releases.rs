@@ -12,8 +12,10 @@ use axum::response::Response;
 use serde::Deserialize;
 use tandem_wire::rollouts::{PlanMarket, PlanWave, Release, ReleaseDetail, ReleaseMove, ReleasePlan, RollbackRequest};
 
+/// The filter of `GET /api/v1/releases`.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct ReleaseQuery {
+    /// Only this service's releases.
     pub service: Option<String>,
 }
 

@@ -13,9 +13,12 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use tandem_wire::runs::{Run, RunDetail};
 
+/// The filters of `GET /api/v1/runs`.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct RunQuery {
+    /// Only this service's runs.
     pub service: Option<String>,
+    /// Only runs of this branch.
     pub branch: Option<String>,
     /// queued, running, success, failed, cancelled or interrupted.
     pub state: Option<String>,

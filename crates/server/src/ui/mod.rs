@@ -47,6 +47,9 @@ static ASSET_VERSION: LazyLock<String> = LazyLock::new(|| {
     hex::encode(&digest[..6])
 });
 
+/// The web UI's routes: the pages (each takes a signed-in session of the role it needs and sends
+/// a browser without one to `/login`), their form posts, sign-in and sign-out, single sign-on
+/// and the embedded assets.
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(overview::show))
@@ -129,6 +132,7 @@ fn asset(body: &'static str, content_type: &'static str) -> Response {
 pub struct PageError(ApiError);
 
 impl PageError {
+    /// A 404 page saying what was not found.
     pub fn not_found(what: impl Into<String>) -> Self {
         PageError(ApiError::not_found(what))
     }
@@ -152,6 +156,7 @@ impl IntoResponse for PageError {
     }
 }
 
+/// What a page handler returns: its markup, or the error page shown instead.
 pub type PageResult<T = maud::Markup> = Result<T, PageError>;
 
 /// Parses a numeric id from a page path: anything else is a page that does not exist.

@@ -2,8 +2,8 @@
 //! configured by the platform file's `sso` section (see docs/sso.md).
 //!
 //! Invariants: an attempt lives only in this server's memory (state → nonce, PKCE verifier,
-//! where to go next, a hash of the browser's binding), at most [`MAX_PENDING`] of them, each for
-//! at most [`PENDING_TTL`], and is taken out on its first callback, good or bad. The browser that
+//! where to go next, a hash of the browser's binding), at most `MAX_PENDING` of them, each for
+//! at most `PENDING_TTL`, and is taken out on its first callback, good or bad. The browser that
 //! started it holds the binding in a short-lived cookie; a callback without it (a link forged or
 //! replayed from another browser) is refused. The ID token's issuer, audience, signature, expiry
 //! and nonce are checked by `openidconnect` before any claim is read.

@@ -47,6 +47,7 @@ pub(super) struct Provider {
 pub(super) struct Identity {
     /// `preferred_username`, else `email`, else the subject.
     pub name: String,
+    /// The groups claim, which the platform file's `sso` section maps to a role.
     pub groups: Vec<String>,
 }
 
