@@ -17,6 +17,11 @@ pub struct ServeArgs {
     /// Folder holding the database and blobs.
     #[arg(long, env = "TANDEM_DATA_DIR", default_value = "tandem-data")]
     pub data_dir: PathBuf,
+    /// The database: a PostgreSQL URL (postgres://user@host:5432/tandem), shared by every
+    /// server of a team. Unset: SQLite, in the data folder. Prefer the environment variable
+    /// when the URL holds a password (the command line shows in `ps`).
+    #[arg(long, env = "TANDEM_DATABASE", hide_env_values = true)]
+    pub database: Option<String>,
     /// Platform file (markets, waves, services); re-read at each start.
     #[arg(long, env = "TANDEM_PLATFORM")]
     pub platform: Option<PathBuf>,
@@ -60,6 +65,11 @@ fn secrets_key(args: &ServeArgs) -> Result<Option<Arc<SecretKey>>> {
             tracing::info!("secrets are sealed with the key in {SECRETS_KEY_VAR}");
             key
         }
+        (None, None) if args.database.is_some() => bail!(
+            "with --database (or TANDEM_DATABASE), give the key that seals secrets with --secrets-key-file or \
+             {SECRETS_KEY_VAR}: every server sharing the database must use the same key, and a data folder's own \
+             key is one server's"
+        ),
         (None, None) => return Ok(None),
     };
     Ok(Some(Arc::new(key)))
@@ -121,9 +131,14 @@ pub async fn start(args: &ServeArgs) -> Result<Running> {
             args.listen
         )
     })?;
-    let store = Store::open(&args.data_dir)
-        .await
-        .with_context(|| format!("cannot open data folder {}", args.data_dir.display()))?;
+    let store = match &args.database {
+        None => Store::open(&args.data_dir)
+            .await
+            .with_context(|| format!("cannot open data folder {}", args.data_dir.display()))?,
+        Some(url) => Store::open_with(&args.data_dir, Some(url))
+            .await
+            .context("cannot open the database given by --database (or TANDEM_DATABASE)")?,
+    };
     match &platform {
         Some(p) => store.sync_platform(p).await?,
         None if store.list_markets().await?.is_empty() => {

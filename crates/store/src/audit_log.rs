@@ -67,26 +67,22 @@ pub struct ChainReport {
     pub problems: Vec<ChainProblem>,
 }
 
-/// `value` for a SQL `LIKE … ESCAPE '\'` that matches it literally.
-fn like_literal(value: &str) -> String {
-    value.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
-}
-
 fn push_filter<'a>(q: &mut Builder<'a>, f: &'a AuditFilter) {
     if let Some(actor) = &f.actor {
         q.push(" AND actor = ").push_bind(actor);
     }
     if let Some(kind) = &f.kind {
         q.push(" AND (kind = ").push_bind(kind);
-        q.push(" OR kind LIKE ")
-            .push_bind(format!("{}.%", like_literal(kind)))
-            .push(" ESCAPE '\\')");
+        // A prefix compared as text: case-sensitive on both backends (SQLite's LIKE is not).
+        let prefix = format!("{kind}.");
+        q.push(" OR substr(kind, 1, length(").push_bind(prefix.clone());
+        q.push(")) = ").push_bind(prefix).push(")");
     }
     if let Some(object) = &f.object {
         q.push(" AND (subject = ").push_bind(object);
-        q.push(" OR subject LIKE ")
-            .push_bind(format!("{}/%", like_literal(object)))
-            .push(" ESCAPE '\\')");
+        let prefix = format!("{object}/");
+        q.push(" OR substr(subject, 1, length(").push_bind(prefix.clone());
+        q.push(")) = ").push_bind(prefix).push(")");
     }
     if let Some(since) = f.since {
         q.push(" AND at >= ").push_bind(since);
@@ -214,9 +210,15 @@ mod tests {
 
     async fn tamper(store: &Store, sql: &str) {
         let mut conn = store.writer.acquire().await.unwrap();
+        // PostgreSQL names a trigger's table; SQLite refuses the `ON`.
+        let on = if store.dialect == crate::backend::Dialect::Postgres {
+            " ON events"
+        } else {
+            ""
+        };
         for statement in [
-            "DROP TRIGGER IF EXISTS events_append_only_update",
-            "DROP TRIGGER IF EXISTS events_append_only_delete",
+            &*format!("DROP TRIGGER IF EXISTS events_append_only_update{on}"),
+            &*format!("DROP TRIGGER IF EXISTS events_append_only_delete{on}"),
             sql,
         ] {
             sqlx::query(statement).execute(&mut *conn).await.unwrap();
@@ -254,12 +256,12 @@ mod tests {
         let (dir, store) = store().await;
         store.insert_idea("Pay with iDEAL", &[]).await.unwrap();
         // As a row from before migration 0022, or from a SQL trigger, lands.
-        sqlx::query("INSERT INTO events (at, kind, subject, data) VALUES (1, 'market.launching', 'market/fr', '{}')")
+        sqlx::query("INSERT INTO events (id, at, kind, subject, data) SELECT COALESCE(MAX(id), 0) + 1, 1, 'market.launching', 'market/fr', '{}' FROM events")
             .execute(&store.writer)
             .await
             .unwrap();
         store.close().await;
-        let store = Store::open(dir.path()).await.unwrap();
+        let store = dir.open().await;
         let report = store.verify_audit_chain().await.unwrap();
         assert!(report.intact, "{:?}", report.problems);
         assert_eq!((report.rows, report.without_actor), (2, 1));

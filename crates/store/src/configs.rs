@@ -66,6 +66,7 @@ pub struct ChangeRow {
     pub base_version: i64,
     pub proposed: String,
     /// Whether it changes at least one live market (the policy's `production` rule).
+    #[sqlx(try_from = "crate::backend::Flag")]
     pub production: bool,
     /// What applying it came to, in words.
     pub result: Option<String>,

@@ -78,7 +78,6 @@ pub(crate) async fn take_next(conn: &mut Conn, counter: Counter<'_>) -> Result<i
 
 #[cfg(test)]
 mod tests {
-    use crate::Store;
     use crate::testing::{release, store};
     use std::collections::BTreeSet;
 
@@ -117,9 +116,8 @@ mod tests {
 
     #[tokio::test]
     async fn two_stores_on_one_database_never_hand_out_the_same_key() {
-        let dir = tempfile::tempdir().unwrap();
-        let first = Store::open(dir.path()).await.unwrap();
-        let second = Store::open(dir.path()).await.unwrap();
+        let (place, first) = store().await;
+        let second = place.open().await;
         let mut tasks = tokio::task::JoinSet::new();
         for i in 0..WRITERS {
             let store = if i % 2 == 0 { first.clone() } else { second.clone() };

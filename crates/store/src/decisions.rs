@@ -3,6 +3,7 @@
 //! `rollout_decisions`, and the recorded result of every gate of every deployment in
 //! `gate_results`.
 
+use crate::backend::Real;
 use crate::events::append_event;
 use crate::{Result, RolloutRow, Store, StoreError, now_ms};
 use serde::Serialize;
@@ -43,6 +44,7 @@ pub struct GateResultRow {
     pub deployment_id: i64,
     /// probe, bake, freeze, or `metric:<check name>`.
     pub gate: String,
+    #[sqlx(try_from = "crate::backend::Flag")]
     pub passed: bool,
     pub value: Option<f64>,
     pub bound: Option<f64>,
@@ -212,9 +214,9 @@ impl Store {
         .bind(deployment_id)
         .bind(&new.gate)
         .bind(new.passed)
-        .bind(new.value)
-        .bind(new.bound)
-        .bind(new.previous)
+        .bind(Real(new.value))
+        .bind(Real(new.bound))
+        .bind(Real(new.previous))
         .bind(&new.reason)
         .bind(now_ms())
         .fetch_one(&self.writer)
@@ -256,6 +258,41 @@ mod tests {
     use super::*;
     use crate::testing::store;
     use tandem_core::rollout::PlannedWave;
+
+    /// A gate without figures (a health probe) and gates with them, in any order, many times:
+    /// on PostgreSQL a missing figure once made the next present one unwritable.
+    #[tokio::test]
+    async fn gate_results_with_and_without_figures_are_kept_as_given() {
+        let (_dir, store) = store().await;
+        let v1 = crate::testing::release(&store).await;
+        let deployment = store
+            .insert_deployment(crate::NewDeployment {
+                rollout_id: None,
+                service: "shop",
+                market: "fr",
+                release_id: v1.id,
+            })
+            .await
+            .unwrap();
+        let gate = |value: Option<f64>| NewGateResult {
+            gate: "error_ratio".into(),
+            passed: value.is_some(),
+            value,
+            bound: value.map(|_| 0.01),
+            previous: None,
+            reason: "r".into(),
+        };
+        let mut expected = Vec::new();
+        for round in 0..20 {
+            let value = (round % 3 != 0).then_some(round as f64 / 1000.0);
+            let row = store.insert_gate_result(deployment.id, &gate(value)).await.unwrap();
+            assert_eq!((row.value, row.passed), (value, value.is_some()));
+            expected.push(value);
+        }
+        let stored = store.list_gate_results(deployment.id).await.unwrap();
+        assert_eq!(stored.iter().map(|g| g.value).collect::<Vec<_>>(), expected);
+        assert!(stored.iter().all(|g| g.previous.is_none()));
+    }
 
     #[tokio::test]
     async fn a_decision_is_recorded_once_and_locks_follow_the_rollout() {

@@ -58,12 +58,16 @@ impl Store {
             let mut query = crate::backend::Builder::new(
                 "INSERT INTO deployment_commits (deployment_id, sha, authored_at, committed_at) ",
             );
-            query.push_values(chunk, |mut row, c| {
-                row.push_bind(deployment_id)
-                    .push_bind(&c.sha)
+            query.push("VALUES ");
+            for (i, c) in chunk.iter().enumerate() {
+                query.push(if i == 0 { "(" } else { ", (" });
+                query.push_bind(deployment_id).push(", ").push_bind(&c.sha).push(", ");
+                query
                     .push_bind(c.authored_at)
-                    .push_bind(c.committed_at);
-            });
+                    .push(", ")
+                    .push_bind(c.committed_at)
+                    .push(")");
+            }
             query.push(" ON CONFLICT (deployment_id, sha) DO NOTHING");
             query.build().execute(&mut *tx).await?;
         }

@@ -9,7 +9,7 @@
 //! that inserts it (PostgreSQL will need `pg_advisory_xact_lock` around the same steps).
 
 use crate::audit::{self, Actor};
-use crate::backend::Conn;
+use crate::backend::{self, Conn};
 use crate::{Result, Store, now_ms};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -157,6 +157,7 @@ pub(crate) async fn append_entry(
     outcome: &str,
 ) -> Result<i64> {
     let who = resolve_actor(conn, audit::current()).await?;
+    backend::lock_event_chain(conn).await?;
     let (last_id, prev) = seal_unhashed(conn, Some(&who)).await?;
     let (actor, via, address) = who;
     let mut row = EventRow {

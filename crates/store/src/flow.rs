@@ -2,7 +2,7 @@
 //! arrivals in markets, the services' recorded histories, green runs, releases and what each
 //! market runs now. A fixed number of queries, whatever the number of ideas and markets.
 
-use crate::backend::Builder;
+use crate::backend::{Builder, push_in_list};
 use crate::{IdeaRow, Result, Store, from_json};
 use std::collections::{BTreeSet, HashMap};
 use tandem_core::flow::{Arrival, FlowContext, FlowRelease, GraphCommit, GreenRun, IdeaCommit, IdeaFacts, LiveRelease};
@@ -12,16 +12,6 @@ use tandem_core::flow::{Arrival, FlowContext, FlowRelease, GraphCommit, GreenRun
 pub struct FlowFacts {
     pub context: FlowContext,
     pub ideas: Vec<(IdeaRow, IdeaFacts)>,
-}
-
-/// Appends `(…)` with one bound value per item.
-fn push_list<'a>(query: &mut Builder<'a>, items: &'a [String]) {
-    query.push("(");
-    let mut list = query.separated(", ");
-    for item in items {
-        list.push_bind(item.as_str());
-    }
-    list.push_unseparated(")");
 }
 
 impl Store {
@@ -59,7 +49,7 @@ impl Store {
             "SELECT ci.idea_key, c.service, c.sha, c.authored_at FROM commit_ideas ci
              JOIN commits c ON c.service = ci.service AND c.sha = ci.sha WHERE ci.idea_key IN ",
         );
-        push_list(&mut query, &keys);
+        push_in_list(&mut query, &keys);
         let commits: Vec<(String, String, String, i64)> = query.build_query_as().fetch_all(&self.pool).await?;
 
         let mut query = Builder::new(
@@ -69,7 +59,7 @@ impl Store {
              JOIN commit_ideas ci ON ci.service = d.service AND ci.sha = dc.sha
              WHERE d.finished_at IS NOT NULL AND ci.idea_key IN ",
         );
-        push_list(&mut query, &keys);
+        push_in_list(&mut query, &keys);
         let arrivals: Vec<(String, String, String, String, i64, String)> =
             query.build_query_as().fetch_all(&self.pool).await?;
 
@@ -139,7 +129,7 @@ impl Store {
         }
 
         let mut query = Builder::new("SELECT service, sha, parents FROM commits WHERE service IN ");
-        push_list(&mut query, services);
+        push_in_list(&mut query, services);
         let history: Vec<(String, String, String)> = query.build_query_as().fetch_all(&self.pool).await?;
         let history: Vec<GraphCommit> = history
             .into_iter()
@@ -154,7 +144,7 @@ impl Store {
             "SELECT id, service, commit_sha, finished_at FROM runs
              WHERE state = 'success' AND finished_at IS NOT NULL AND service IN ",
         );
-        push_list(&mut query, services);
+        push_in_list(&mut query, services);
         let runs: Vec<(i64, String, String, i64)> = query.build_query_as().fetch_all(&self.pool).await?;
         let runs = runs
             .into_iter()
@@ -167,7 +157,7 @@ impl Store {
             .collect();
 
         let mut query = Builder::new("SELECT service, version, commit_sha, created_at FROM releases WHERE service IN ");
-        push_list(&mut query, services);
+        push_in_list(&mut query, services);
         let releases: Vec<(String, String, String, i64)> = query.build_query_as().fetch_all(&self.pool).await?;
         let releases = releases
             .into_iter()
@@ -184,7 +174,7 @@ impl Store {
              FROM deployments d JOIN releases r ON r.id = d.release_id
              WHERE d.state = 'live' AND d.service IN ",
         );
-        push_list(&mut query, services);
+        push_in_list(&mut query, services);
         let live: Vec<(String, String, String, String, i64)> = query.build_query_as().fetch_all(&self.pool).await?;
         let live = live
             .into_iter()

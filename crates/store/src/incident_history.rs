@@ -49,7 +49,7 @@ impl Store {
                  UNION ALL
                  SELECT * FROM events WHERE subject = $3 AND at BETWEEN $4 AND $5
                    AND kind IN ('market.down', 'market.up')
-             ) ORDER BY at, id LIMIT $6",
+             ) AS story ORDER BY at, id LIMIT $6",
         )
         .bind(format!("incident/{}", incident.id))
         .bind(deployment)

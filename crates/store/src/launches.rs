@@ -133,7 +133,7 @@ mod tests {
 
         // A restart syncs the file again: `state: planned` does not undo the launch.
         store.close().await;
-        let store = crate::Store::open(dir.path()).await.unwrap();
+        let store = dir.open().await;
         store.sync_platform(&platform).await.unwrap();
         let loaded = store.load_platform().await.unwrap();
         assert_eq!(loaded.market("be").unwrap().state, LaunchState::Live);

@@ -94,11 +94,38 @@ pub enum StoreError {
     },
     #[error("corrupt data in {what}: {message}")]
     Corrupt { what: String, message: String },
+    #[error("{0}")]
+    Unsupported(String),
 }
 
 impl StoreError {
     pub fn not_found(what: impl Into<String>) -> Self {
         StoreError::NotFound { what: what.into() }
+    }
+
+    /// Whether the database could not be reached (down, restarting, the network gone, no free
+    /// connection in time), rather than refusing a statement: a caller may try again shortly,
+    /// and a server answers 503. Nothing was written: a transaction that loses its connection
+    /// is rolled back by the database.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            StoreError::Database(e) => database_unavailable(e),
+            StoreError::Migrate(sqlx::migrate::MigrateError::Execute(e)) => database_unavailable(e),
+            _ => false,
+        }
+    }
+}
+
+/// See [`StoreError::is_unavailable`]. PostgreSQL's "the server is shutting down" and "cannot
+/// connect now" (class 57P) and "too many connections" (53300) count as unreachable.
+fn database_unavailable(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Tls(_) => true,
+        sqlx::Error::Protocol(_) | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(db) => db
+            .code()
+            .is_some_and(|code| code.starts_with("57P") || code == "53300" || code.starts_with("08")),
+        _ => false,
     }
 }
 
@@ -121,11 +148,32 @@ impl Store {
     /// Opens (creating if needed) the data folder: `tandem.db` (SQLite, WAL) and `blobs/`,
     /// and applies pending migrations.
     pub async fn open(data_dir: &Path) -> Result<Self> {
+        Self::open_with(data_dir, None).await
+    }
+
+    /// Opens the data folder's blobs and the database: the folder's own SQLite file when
+    /// `database` is `None`, else the PostgreSQL database at that `postgres://` URL. Applies
+    /// pending migrations. Errors never repeat the URL (it may hold a password).
+    pub async fn open_with(data_dir: &Path, database: Option<&str>) -> Result<Self> {
         std::fs::create_dir_all(data_dir).map_err(|source| StoreError::Io {
             context: format!("cannot create data folder {}", data_dir.display()),
             source,
         })?;
-        let (pool, writer) = backend::open_pools(&data_dir.join("tandem.db")).await?;
+        let (dialect, (pool, writer)) = match database {
+            None => (
+                Dialect::Sqlite,
+                backend::open_sqlite(&data_dir.join("tandem.db")).await?,
+            ),
+            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                (Dialect::Postgres, backend::open_postgres(url).await?)
+            }
+            Some(url) => {
+                let scheme = url.split_once("://").map(|(s, _)| s).unwrap_or("(none)");
+                return Err(StoreError::Unsupported(format!(
+                    "the database URL's scheme `{scheme}` is not one Tandem speaks: give postgres://user@host:port/database, or no URL for SQLite in the data folder"
+                )));
+            }
+        };
         // Rows from before the audit log, or written by a migration, join the chain now.
         let mut tx = writer.begin().await?;
         events::seal_unhashed(&mut tx, None).await?;
@@ -134,10 +182,15 @@ impl Store {
         Ok(Self {
             pool,
             writer,
-            dialect: Dialect::Sqlite,
+            dialect,
             blobs,
             data_dir: data_dir.to_path_buf(),
         })
+    }
+
+    /// The database behind this store, as people name it: `SQLite` or `PostgreSQL`.
+    pub fn backend_name(&self) -> &'static str {
+        self.dialect.name()
     }
 
     pub fn blobs(&self) -> &BlobStore {
@@ -197,14 +250,13 @@ mod tests {
 
     #[tokio::test]
     async fn reopening_a_data_folder_keeps_its_data_and_applies_migrations_again() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).await.unwrap();
+        let (dir, store) = testing::store().await;
         store.insert_idea("Pay with iDEAL", &[]).await.unwrap();
         store.insert_token("admin", Role::Admin, "s").await.unwrap();
         let digest = store.blobs().put_bytes(b"log").unwrap();
         store.close().await;
 
-        let again = Store::open(dir.path()).await.unwrap();
+        let again = dir.open().await;
         assert_eq!(again.list_ideas().await.unwrap()[0].key, "T-1");
         assert!(again.find_token("s").await.unwrap().is_some());
         assert_eq!(again.blobs().read(&digest).unwrap(), b"log");
@@ -273,12 +325,100 @@ mod tests {
 
 #[cfg(test)]
 pub(crate) mod testing {
+    //! The store's tests run on the backend `TANDEM_TEST_POSTGRES` names: unset, each test
+    //! gets a SQLite file in a temporary folder; set to a PostgreSQL URL (an existing database
+    //! Tandem may create databases from, e.g. `postgres://postgres@127.0.0.1:5432/test`), each
+    //! test gets a database of its own, created for it and dropped after it. `.ci/run` runs
+    //! the suite both ways: one conformance suite for both backends.
     use super::*;
+    use sqlx::{Connection, Executor};
+    use std::sync::atomic::{AtomicUsize, Ordering};
 
-    pub async fn store() -> (tempfile::TempDir, Store) {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).await.unwrap();
-        (dir, store)
+    /// The variable naming the PostgreSQL server the store's tests run on.
+    pub const POSTGRES_VAR: &str = "TANDEM_TEST_POSTGRES";
+
+    /// One test's place: its data folder (blobs, and SQLite's file) and, on PostgreSQL, its
+    /// own database, dropped when this is.
+    pub struct TestDb {
+        dir: tempfile::TempDir,
+        postgres: Option<(String, String)>,
+    }
+
+    impl TestDb {
+        /// A fresh place on the backend under test.
+        pub async fn new() -> Self {
+            let dir = tempfile::tempdir().unwrap();
+            let postgres = match std::env::var(POSTGRES_VAR) {
+                Ok(admin) if !admin.is_empty() => {
+                    static NEXT: AtomicUsize = AtomicUsize::new(0);
+                    let name = format!(
+                        "tandem_store_test_{}_{}",
+                        std::process::id(),
+                        NEXT.fetch_add(1, Ordering::Relaxed)
+                    );
+                    let mut conn = sqlx::PgConnection::connect(&admin)
+                        .await
+                        .expect("connect to TANDEM_TEST_POSTGRES");
+                    conn.execute(&*format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                        .await
+                        .unwrap();
+                    conn.execute(&*format!("CREATE DATABASE {name}")).await.unwrap();
+                    conn.close().await.ok();
+                    Some((admin, name))
+                }
+                _ => None,
+            };
+            Self { dir, postgres }
+        }
+
+        /// The data folder.
+        pub fn path(&self) -> &Path {
+            self.dir.path()
+        }
+
+        /// The URL of this test's database, on PostgreSQL.
+        pub fn url(&self) -> Option<String> {
+            let (admin, name) = self.postgres.as_ref()?;
+            let (base, _) = admin.rsplit_once('/').expect("a database URL ends in /database");
+            Some(format!("{base}/{name}"))
+        }
+
+        /// Opens a store on this place (again, if one is open: both share the database).
+        pub async fn open(&self) -> Store {
+            Store::open_with(self.path(), self.url().as_deref()).await.unwrap()
+        }
+    }
+
+    impl Drop for TestDb {
+        fn drop(&mut self) {
+            let Some((admin, name)) = self.postgres.take() else {
+                return;
+            };
+            // Drop runs inside the test's runtime: drop the database from a thread of its own.
+            let dropped = std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
+                runtime.block_on(async {
+                    let mut conn = sqlx::PgConnection::connect(&admin).await?;
+                    conn.execute(&*format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                        .await?;
+                    conn.close().await
+                })
+            })
+            .join();
+            if !matches!(dropped, Ok(Ok(()))) && !std::thread::panicking() {
+                panic!("cannot drop the test database: {dropped:?}");
+            }
+        }
+    }
+
+    /// A fresh store on the backend under test.
+    pub async fn store() -> (TestDb, Store) {
+        let place = TestDb::new().await;
+        let store = place.open().await;
+        (place, store)
     }
 
     /// A release of `shop` (a one-job pipeline) from a run at commit `c1`.

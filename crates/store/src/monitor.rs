@@ -1,6 +1,7 @@
 //! What the monitor sees of live markets: each market's health as last probed, and its
 //! measurements as downsampled series (see `tandem_core::monitor`).
 
+use crate::backend::Real;
 use crate::events::append_event;
 use crate::{Result, Store};
 use serde::Serialize;
@@ -101,7 +102,7 @@ impl Store {
             .bind(i64::from(p.failures_in_a_row))
             .bind(p.at)
             .bind(p.ok)
-            .bind(p.latency_ms)
+            .bind(Real(p.latency_ms))
             .bind(&p.error)
             .bind(p.incident_id)
             .execute(&mut *tx)
@@ -319,8 +320,7 @@ mod tests {
 
     #[tokio::test]
     async fn probes_fold_into_buckets_at_every_resolution_and_old_buckets_go() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let store = Store::open(dir.path()).await.expect("open");
+        let (_dir, store) = crate::testing::store().await;
         let t0 = 1_800_000_000_000; // on an hour boundary
         store
             .record_probes(&[probe("fr", t0, true, 10.0), probe("nl", t0, true, 4.0)])

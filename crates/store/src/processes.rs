@@ -24,6 +24,7 @@ pub struct MarketProcessRow {
     /// The boot it started in (/proc/sys/kernel/random/boot_id).
     pub boot_id: Option<String>,
     /// Promoted: it serves the market (not only judged by its gates).
+    #[sqlx(try_from = "crate::backend::Flag")]
     pub serving: bool,
     pub created_at: i64,
 }
@@ -86,7 +87,7 @@ impl Store {
 
     /// The process now serves its market.
     pub async fn mark_market_process_serving(&self, id: i64) -> Result<()> {
-        sqlx::query("UPDATE market_processes SET serving = 1 WHERE id = $1")
+        sqlx::query("UPDATE market_processes SET serving = TRUE WHERE id = $1")
             .bind(id)
             .execute(&self.writer)
             .await?;

@@ -26,6 +26,7 @@ pub struct RolloutRow {
     pub started_at: Option<i64>,
     pub finished_at: Option<i64>,
     /// Whether it was asked to wait for other rollouts' locks rather than be refused.
+    #[sqlx(try_from = "crate::backend::Flag")]
     pub queued: bool,
     /// `release` (a release moves through the waves) or `config` (a config version does,
     /// each market redeploying the release it runs with the new config).

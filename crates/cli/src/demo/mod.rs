@@ -54,6 +54,10 @@ pub struct DemoArgs {
     /// Data folder for the demo (default: a new folder under the system's temp folder).
     #[arg(long)]
     data_dir: Option<PathBuf>,
+    /// Tell the story on PostgreSQL: the URL of an empty database (postgres://user@host/db).
+    /// Unset: SQLite, in the data folder.
+    #[arg(long, env = "TANDEM_DATABASE", hide_env_values = true)]
+    database: Option<String>,
     /// Address for the demo's server.
     #[arg(long, default_value = "127.0.0.1:0")]
     listen: std::net::SocketAddr,
@@ -63,6 +67,22 @@ pub struct DemoArgs {
     /// Exit after the summary instead of serving until Ctrl-C (exit code 0 when every market is live).
     #[arg(long)]
     exit_when_done: bool,
+}
+
+/// Checks that the database at `url` holds no Tandem yet (the story starts from nothing) and
+/// makes the key that seals the demo's secrets, in the data folder; returns the key's file.
+async fn prepare_database(data_dir: &Path, url: &str) -> Result<PathBuf> {
+    let store = tandem_store::Store::open_with(data_dir, Some(url))
+        .await
+        .context("cannot open the database given by --database (or TANDEM_DATABASE)")?;
+    let empty = store.count_tokens().await? == 0 && store.list_markets().await?.is_empty();
+    store.close().await;
+    if !empty {
+        bail!("the database given by --database already holds a Tandem: the demo starts from an empty database");
+    }
+    let key_file = data_dir.join("secrets.key");
+    tandem_store::SecretKey::load_or_create(&key_file)?;
+    Ok(key_file)
 }
 
 pub async fn run(args: DemoArgs) -> Result<ExitCode> {
@@ -76,6 +96,10 @@ pub async fn run(args: DemoArgs) -> Result<ExitCode> {
             data_dir.display()
         );
     }
+    let secrets_key_file = match &args.database {
+        None => None,
+        Some(url) => Some(prepare_database(&data_dir, url).await?),
+    };
     let progress = Progress::new(!args.json);
     progress.say(&format!("Tandem demo in {}", data_dir.display()));
 
@@ -99,8 +123,9 @@ notifications:
         platform: Some(platform_file),
         listen: args.listen,
         anonymous_read: false,
-        secrets_key_file: None,
+        secrets_key_file,
         public_url: None,
+        database: args.database.clone(),
     };
     let running = server::start(&serve_args).await?;
     let token = running

@@ -3,9 +3,11 @@
 
 use super::{Dialect, Pool};
 use crate::Result;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::ConnectOptions;
+use sqlx::Executor;
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::sqlite::SqliteConnectOptions;
 use std::path::Path;
-use std::str::FromStr;
 use std::time::Duration;
 
 /// How long a writer waits for SQLite's lock before giving up; writes are short, so 5 s means
@@ -15,25 +17,51 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// How many read connections run beside the writer.
 const READERS: u32 = 8;
 
+/// What every connection sets on opening: the `Any` driver opens SQLite from a URL, which
+/// carries no PRAGMAs, so they are set here (WAL itself is recorded in the file by the writer).
+fn pragmas() -> String {
+    format!(
+        "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = {};",
+        BUSY_TIMEOUT.as_millis()
+    )
+}
+
+/// The `Any` options of the file `db`, read-only or read-write (and created if missing).
+fn any_options(db: &Path, read_only: bool) -> Result<AnyConnectOptions> {
+    let sqlite = SqliteConnectOptions::new()
+        .filename(db)
+        .create_if_missing(!read_only)
+        .read_only(read_only);
+    Ok(AnyConnectOptions::from_url(&sqlite.to_url_lossy())?)
+}
+
 /// Opens (creating if needed) the database file `db` and applies pending migrations; returns
 /// `(readers, writer)`. The writer is one connection: SQLite allows one writer at a time, and
 /// funnelling every write through it makes writers queue there instead of failing with
 /// SQLITE_BUSY when a read transaction upgrades to a write.
 pub(crate) async fn open_pools(db: &Path) -> Result<(Pool, Pool)> {
-    let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", db.display()))?
-        .create_if_missing(true)
-        .journal_mode(SqliteJournalMode::Wal)
-        .synchronous(SqliteSynchronous::Normal)
-        .foreign_keys(true)
-        .busy_timeout(BUSY_TIMEOUT);
-    let writer = SqlitePoolOptions::new()
+    sqlx::any::install_default_drivers();
+    let writer = AnyPoolOptions::new()
         .max_connections(1)
-        .connect_with(options.clone())
+        .after_connect(|conn, _| {
+            Box::pin(async move {
+                conn.execute("PRAGMA journal_mode = WAL;").await?;
+                conn.execute(&*pragmas()).await?;
+                Ok(())
+            })
+        })
+        .connect_with(any_options(db, false)?)
         .await?;
     Dialect::Sqlite.migrator().run(&writer).await?;
-    let readers = SqlitePoolOptions::new()
+    let readers = AnyPoolOptions::new()
         .max_connections(READERS)
-        .connect_with(options.read_only(true))
+        .after_connect(|conn, _| {
+            Box::pin(async move {
+                conn.execute(&*pragmas()).await?;
+                Ok(())
+            })
+        })
+        .connect_with(any_options(db, true)?)
         .await?;
     Ok((readers, writer))
 }
