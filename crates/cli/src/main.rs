@@ -82,6 +82,9 @@ enum Command {
     Incident(commands::incidents::IncidentCommand),
     /// The audit log (admins): who did what, when, from where; `verify` checks its hash chain.
     Audit(commands::audit::AuditArgs),
+    /// The database: copy a SQLite data folder's history into PostgreSQL.
+    #[command(subcommand)]
+    Db(commands::db::DbCommand),
 }
 
 fn main() -> ExitCode {
@@ -128,6 +131,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Serve(args) => server::serve(args).await.map(|_| ExitCode::SUCCESS),
         Command::Demo(args) => demo::run(args).await,
         Command::Lint(args) => commands::lint::run(args),
+        Command::Db(c) => c.run().await,
         Command::Idea(c) => c.run().await.map(|_| ExitCode::SUCCESS),
         Command::Market(c) => c.run().await.map(|_| ExitCode::SUCCESS),
         Command::Run(args) => match args.command {

@@ -84,6 +84,8 @@ pub struct Running {
     pub first_token: Option<String>,
     shutdown: tokio::sync::oneshot::Sender<()>,
     task: tokio::task::JoinHandle<Result<()>>,
+    /// This server's claim on its database, held while it runs.
+    _claim: tandem_store::ServerClaim,
 }
 
 impl Running {
@@ -139,6 +141,10 @@ pub async fn start(args: &ServeArgs) -> Result<Running> {
             .await
             .context("cannot open the database given by --database (or TANDEM_DATABASE)")?,
     };
+    let claim = store.claim_sole_server().await?.with_context(|| {
+        "another Tandem server is running on this database: Tandem does not yet share a database between \
+         servers (work such as driving rollouts is not yet handed between them), so stop the other one first"
+    })?;
     match &platform {
         Some(p) => store.sync_platform(p).await?,
         None if store.list_markets().await?.is_empty() => {
@@ -178,6 +184,7 @@ pub async fn start(args: &ServeArgs) -> Result<Running> {
         first_token,
         shutdown: tx,
         task,
+        _claim: claim,
     })
 }
 

@@ -56,6 +56,20 @@ impl ApiError {
         )
     }
 
+    /// 503: the database cannot be reached right now; nothing was written. Logged as a
+    /// warning (the cause names the database's trouble, never shown to the caller).
+    pub fn unavailable(err: impl std::fmt::Display) -> Self {
+        tracing::warn!(error = %err, "the database cannot be reached");
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            format!(
+                "the database cannot be reached right now, so nothing was done: try again in a few seconds \
+                 (Retry-After: {RETRY_AFTER_SECONDS})"
+            ),
+        )
+    }
+
     /// Our own fault: the cause is logged, the caller gets a reference to it.
     pub fn internal(err: impl std::fmt::Display) -> Self {
         let reference = format!("{:08x}", rand::random::<u32>());
@@ -71,8 +85,22 @@ impl ApiError {
     }
 }
 
+/// Whether `e` comes from a database that could not be reached (down, restarting, cut off):
+/// a 503 the caller may retry, not a fault of ours or theirs.
+fn database_unreachable(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| {
+        cause
+            .downcast_ref::<StoreError>()
+            .is_some_and(StoreError::is_unavailable)
+    })
+}
+
+/// How long a caller is told to wait before trying again after a 503.
+const RETRY_AFTER_SECONDS: u32 = 5;
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        let retry = self.status == StatusCode::SERVICE_UNAVAILABLE;
         let body = ErrorBody {
             error: ErrorDetail {
                 code: self.code.to_string(),
@@ -80,7 +108,13 @@ impl IntoResponse for ApiError {
                 details: self.details,
             },
         };
-        (self.status, Json(body)).into_response()
+        let mut response = (self.status, Json(body)).into_response();
+        if retry {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, RETRY_AFTER_SECONDS.into());
+        }
+        response
     }
 }
 
@@ -111,6 +145,7 @@ impl From<tandem_engine::Error> for ApiError {
             }
             Error::Forbidden(message) => ApiError::new(StatusCode::FORBIDDEN, "forbidden", message),
             Error::Invalid { message, .. } => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "unprocessable", message),
+            Error::Internal(e) if database_unreachable(&e) => ApiError::unavailable(&e),
             Error::Internal(e) => ApiError::internal(format!("{e:#}")),
         }
     }

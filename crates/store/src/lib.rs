@@ -3,13 +3,13 @@
 //! (a transactional outbox): the live views read it, and it is the hash-chained audit log
 //! (`audit` says who acts, `audit_log` reads and verifies it).
 //!
-//! Backends: every query is written once in SQL that SQLite and PostgreSQL both speak, and runs
-//! on the database named in one place, `backend` (`Db`, `Conn`, `Pool`). What the dialects
-//! write differently is a method of `backend::Dialect`, one per difference; each backend has its
-//! own migrations folder (`migrations/sqlite`) and its own way to connect. Numbers handed out
-//! in order (idea keys, versions) come from `counters`, safe with several writers. SQLite is
-//! the one backend today; PostgreSQL adds a `Dialect` variant, a migrations folder and a
-//! connection, and `Db` becomes `sqlx::Any`, with no caller touched (see `docs/store.md`).
+//! Backends: SQLite (the embedded default, a file in the data folder) and PostgreSQL (a
+//! database several servers share). Every query is written once in SQL both speak and runs on
+//! `sqlx::Any`, named in one place, `backend` (`Db`, `Conn`, `Pool`); what the dialects write
+//! differently is a method of `backend::Dialect`, one per difference; each backend has its
+//! own migrations folder (`migrations/sqlite`, `migrations/postgres`) and its own way to
+//! connect. Numbers handed out in order (idea keys, versions) come from `counters`, safe with
+//! several writers. `copy` moves a SQLite history into PostgreSQL (see `docs/store.md`).
 
 pub mod audit;
 mod audit_log;
@@ -20,6 +20,7 @@ mod blobs;
 mod caches;
 mod catalog;
 mod configs;
+mod copy;
 mod counters;
 mod decisions;
 mod deliveries;
@@ -50,6 +51,7 @@ pub use catalog::{MarketRow, ServiceRow, WaveRow};
 pub use configs::{
     ChangeReviewRow, ChangeRevisionRow, ChangeRow, ConfigVersionRow, MarketConfigRow, NewChange, NewConfigVersion,
 };
+pub use copy::{CopyReport, TableCopy};
 pub use decisions::{DecisionRow, GateResultRow, MarketGateRow, NewDecision, NewGateResult};
 pub use deliveries::{Claim, DeliveryRow, NewDelivery};
 pub use dora::DeploymentCommit;
@@ -188,6 +190,22 @@ impl Store {
         })
     }
 
+    /// On PostgreSQL, claims the database for this server alone: a session advisory lock held
+    /// on a connection of its own for as long as the returned claim lives. `None` when another
+    /// server holds it. Until work is owned through leases, two servers on one database would
+    /// both drive the same rollouts. On SQLite (one file, one server), always granted.
+    pub async fn claim_sole_server(&self) -> Result<Option<ServerClaim>> {
+        if self.dialect != Dialect::Postgres {
+            return Ok(Some(ServerClaim { conn: None }));
+        }
+        let mut conn = self.pool.acquire().await?;
+        let (taken,): (bool,) = sqlx::query_as("SELECT pg_try_advisory_lock($1)")
+            .bind(backend::SOLE_SERVER_LOCK)
+            .fetch_one(&mut *conn)
+            .await?;
+        Ok(taken.then_some(ServerClaim { conn: Some(conn) }))
+    }
+
     /// The database behind this store, as people name it: `SQLite` or `PostgreSQL`.
     pub fn backend_name(&self) -> &'static str {
         self.dialect.name()
@@ -205,6 +223,22 @@ impl Store {
     pub async fn close(&self) {
         self.writer.close().await;
         self.pool.close().await;
+    }
+}
+
+/// A server's claim on its database (see [`Store::claim_sole_server`]): released when dropped
+/// (its connection is closed, not handed back to the pool) and by PostgreSQL when the
+/// server's process ends, however it ends.
+#[derive(Debug)]
+pub struct ServerClaim {
+    conn: Option<sqlx::pool::PoolConnection<backend::Db>>,
+}
+
+impl Drop for ServerClaim {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            drop(conn.detach());
+        }
     }
 }
 

@@ -4,13 +4,17 @@
 //! - waiting for a state instead of sleeping: [`wait_for`], [`try_wait_for`] (in [`wait`]);
 //! - a webhook receiver on 127.0.0.1 that records what it is sent: [`hook::receiver`];
 //! - starting servers: [`server::free_port`], [`server::read_until`] (a child's output up to a line);
-//! - fixtures more than one crate reads: [`fixtures`].
+//! - fixtures more than one crate reads: [`fixtures`];
+//! - a PostgreSQL database of a test's own: [`postgres::Database`]; a TCP proxy a test can cut:
+//!   [`proxy::Proxy`].
 
 #![deny(missing_docs)]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod fixtures;
 pub mod hook;
+pub mod postgres;
+pub mod proxy;
 pub mod server;
 pub mod wait;
 

@@ -6,6 +6,7 @@
 pub mod artifacts;
 pub mod audit;
 pub mod config;
+pub mod db;
 pub mod dora;
 pub mod flags;
 pub mod flow;

@@ -184,6 +184,10 @@ mod tests {
             26,
             "af9e380fcba677ae1702076d37d4f1adbb5353febb5689624715cf48d82790eb7258849b6c838e3a7aa2e9d0af3087cc",
         ),
+        (
+            27,
+            "773d9ba2499acdc50e404b7b2ac239b22bc0b252a848b473ed6dd811c17c06da6978d8a8e3aabc591a9b6fbfe372babe",
+        ),
     ];
 
     #[test]

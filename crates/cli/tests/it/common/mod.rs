@@ -47,10 +47,22 @@ impl Server {
     /// `dir/data`, and waits for it to name the file holding its first admin token (no
     /// terminal is attached, so the token is in that file, not on stderr).
     pub fn start(dir: &Path, platform: &str) -> Server {
+        Server::start_with(dir, platform, None)
+    }
+
+    /// [`Server::start`] on the PostgreSQL database at `database` (with a fixed secrets key),
+    /// or on SQLite in the data folder when `None`.
+    pub fn start_with(dir: &Path, platform: &str, database: Option<&str>) -> Server {
         let file = dir.join("platform.yml");
         std::fs::write(&file, platform).unwrap();
         let port = tandem_testkit::server::free_port();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_tandem"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_tandem"));
+        if let Some(url) = database {
+            command
+                .env("TANDEM_DATABASE", url)
+                .env("TANDEM_SECRETS_KEY", "7".repeat(64));
+        }
+        let mut child = command
             .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--platform"])
             .arg(&file)
             .arg("--data-dir")
