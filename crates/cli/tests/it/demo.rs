@@ -30,10 +30,33 @@ fn get(url: &str, token: Option<&str>) -> Result<(u16, String), String> {
 
 #[test]
 fn the_demo_builds_releases_and_rolls_out_to_25_markets() {
+    tell_the_story_and_check_it(None);
+}
+
+/// The same story on PostgreSQL (`tandem demo --database`), and served again from there.
+#[test]
+fn the_demo_tells_the_same_story_on_postgres() {
+    let database = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(tandem_testkit::postgres::Database::create());
+    tell_the_story_and_check_it(Some(&database.url));
+}
+
+/// Runs the demo (on SQLite in its data folder, or on the PostgreSQL database at `database`),
+/// checks its summary, then serves its data again and checks what a user would see.
+fn tell_the_story_and_check_it(database: Option<&str>) {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("demo");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tandem"))
-        .args(["demo", "--json", "--exit-when-done", "--data-dir"])
+    let mut demo = Command::new(env!("CARGO_BIN_EXE_tandem"));
+    if let Some(url) = database {
+        demo.args(["demo", "--database", url]);
+    } else {
+        demo.arg("demo");
+    }
+    let mut child = demo
+        .args(["--json", "--exit-when-done", "--data-dir"])
         .arg(&data)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -219,7 +242,14 @@ fn the_demo_builds_releases_and_rolls_out_to_25_markets() {
 
     // What the demo left in its data folder tells the same story when served again.
     let port = tandem_testkit::server::free_port();
-    let mut server = Command::new(env!("CARGO_BIN_EXE_tandem"))
+    let mut serve = Command::new(env!("CARGO_BIN_EXE_tandem"));
+    if let Some(url) = database {
+        // The demo made the key its secrets are sealed with, in its data folder.
+        serve
+            .env("TANDEM_DATABASE", url)
+            .env("TANDEM_SECRETS_KEY_FILE", data.join("secrets.key"));
+    }
+    let mut server = serve
         .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
         .arg(&data)
         .stdout(Stdio::null())
