@@ -5,7 +5,7 @@
 //! [`crate::changes`].
 
 use crate::Engine;
-use anyhow::Result;
+use crate::Result;
 use serde::Serialize;
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
@@ -175,13 +175,13 @@ impl Engine {
     ) -> Result<Vec<ConfigRollback>> {
         let platform = self.store.load_platform().await?;
         if platform.service(service).is_none() {
-            return Err(crate::Error::missing(format!("service `{service}`")).into());
+            return Err(crate::Error::missing(format!("service `{service}`")));
         }
         let markets: Vec<String> = if markets.is_empty() {
             platform.markets.iter().map(|m| m.id.clone()).collect()
         } else {
             if let Some(unknown) = markets.iter().find(|m| platform.market(m).is_none()) {
-                return Err(crate::Error::missing(format!("market `{unknown}`")).into());
+                return Err(crate::Error::missing(format!("market `{unknown}`")));
             }
             markets.to_vec()
         };

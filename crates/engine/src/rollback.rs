@@ -4,7 +4,7 @@
 //! deployment rolled back.
 
 use crate::Engine;
-use anyhow::Result;
+use crate::Result;
 use serde::Serialize;
 use std::sync::Arc;
 use tandem_store::{DeploymentRow, NewIncident};
@@ -27,10 +27,10 @@ impl Engine {
     pub async fn rollback(self: &Arc<Self>, service: &str, markets: &[String]) -> Result<Vec<RollbackOutcome>> {
         let platform = self.store.load_platform().await?;
         if platform.service(service).is_none() {
-            return Err(crate::Error::missing(format!("service `{service}`")).into());
+            return Err(crate::Error::missing(format!("service `{service}`")));
         }
         if let Some(unknown) = markets.iter().find(|m| platform.market(m).is_none()) {
-            return Err(crate::Error::missing(format!("market `{unknown}`")).into());
+            return Err(crate::Error::missing(format!("market `{unknown}`")));
         }
         let mut set = tokio::task::JoinSet::new();
         for market in markets {

@@ -6,9 +6,10 @@
 //! next wave. Every step is recorded before it acts, so a restarted server resumes it.
 
 use crate::Engine;
+use crate::Result;
 use crate::deploy::MarketOutcome;
 use crate::notifications::Announcement;
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Context, anyhow, bail};
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -67,8 +68,7 @@ impl Engine {
             return Err(crate::Error::refused(format!(
                 "release {} of {} cannot be rolled out: its tandem.yml has no `deploy` section",
                 release.version, release.service
-            ))
-            .into());
+            )));
         }
         let platform = self.store.load_platform().await?;
         let plan = plan_waves(&platform);
@@ -179,7 +179,7 @@ impl Engine {
         self.announce(Announcement { event, text, data }).await;
     }
 
-    async fn try_execute_rollout(self: &Arc<Self>, rollout_id: i64) -> Result<()> {
+    async fn try_execute_rollout(self: &Arc<Self>, rollout_id: i64) -> anyhow::Result<()> {
         let rollout = self.store.get_rollout(rollout_id).await?;
         let release = self.store.get_release(rollout.release_id).await?;
         let payload = match (rollout.kind.as_str(), rollout.config_version) {
@@ -326,8 +326,7 @@ impl Engine {
                 other => {
                     return Err(crate::Error::conflict(format!(
                         "rollout {rollout_id} is {other}: it cannot start wave {index}"
-                    ))
-                    .into());
+                    )));
                 }
             }
             let approved = match &approval {
@@ -525,8 +524,7 @@ impl Engine {
             return Err(crate::Error::Conflict(format!(
                 "rollout {id} is {}: it waits for no approval, so there is nothing to approve",
                 r.state
-            ))
-            .into());
+            )));
         }
         let name_of = |i: i64| {
             usize::try_from(i)
@@ -539,8 +537,7 @@ impl Engine {
                 "rollout {id} waits for an approval of wave `{}`, not of wave `{}`",
                 name_of(r.current_wave),
                 name_of(index)
-            ))
-            .into());
+            )));
         }
         let platform = self.store.load_platform().await?;
         // Operators approve unless the platform file names another role.
@@ -590,12 +587,13 @@ impl Engine {
     pub async fn skip_market(&self, id: i64, market: &str, by: &str) -> Result<RolloutRow> {
         let r = self.store.get_rollout(id).await?;
         if !r.in_progress() {
-            return Err(
-                crate::Error::Conflict(format!("rollout {id} is {}: it deploys no more markets", r.state)).into(),
-            );
+            return Err(crate::Error::Conflict(format!(
+                "rollout {id} is {}: it deploys no more markets",
+                r.state
+            )));
         }
         if !r.waves()?.iter().any(|(_, ms)| ms.iter().any(|m| m == market)) {
-            return Err(crate::Error::missing(format!("market `{market}` in rollout {id}")).into());
+            return Err(crate::Error::missing(format!("market `{market}` in rollout {id}")));
         }
         if let Some(d) = self
             .store
@@ -607,8 +605,7 @@ impl Engine {
             return Err(crate::Error::Conflict(format!(
                 "{market} was already deployed by rollout {id} (deployment {}, {}): it cannot be skipped",
                 d.id, d.state
-            ))
-            .into());
+            )));
         }
         self.store
             .insert_decision(NewDecision {
@@ -628,13 +625,14 @@ impl Engine {
     /// reason is required and recorded.
     pub async fn override_freeze(&self, id: i64, by: &str, reason: &str) -> Result<RolloutRow> {
         if reason.trim().is_empty() {
-            return Err(crate::Error::Conflict("overriding a freeze needs a reason".into()).into());
+            return Err(crate::Error::Conflict("overriding a freeze needs a reason".into()));
         }
         let r = self.store.get_rollout(id).await?;
         if !r.in_progress() {
-            return Err(
-                crate::Error::Conflict(format!("rollout {id} is {}: there is nothing to override", r.state)).into(),
-            );
+            return Err(crate::Error::Conflict(format!(
+                "rollout {id} is {}: there is nothing to override",
+                r.state
+            )));
         }
         self.store
             .insert_decision(NewDecision {
@@ -652,7 +650,7 @@ impl Engine {
 
     /// Copies a release's artifacts out of the blob store (verifying each digest first) into
     /// the folder its processes run from; returns artifact name → path.
-    pub(crate) async fn prepare_release(&self, release: &ReleaseRow) -> Result<HashMap<String, String>> {
+    pub(crate) async fn prepare_release(&self, release: &ReleaseRow) -> anyhow::Result<HashMap<String, String>> {
         let dir = self.release_dir(release);
         tokio::fs::create_dir_all(&dir)
             .await

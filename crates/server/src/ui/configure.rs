@@ -14,7 +14,6 @@ use std::collections::{BTreeSet, HashMap};
 use tandem_core::config::{MARKET_FACTS, Origin, Resolution, resolve};
 use tandem_core::flags::{CompiledFlag, Targeting};
 use tandem_core::platform::{ConfigLayers, Platform, Service};
-use tandem_store::StoreError;
 
 /// How many of a service's change requests are read to count the open ones.
 const OPEN_CHANGES_SCAN: i64 = 500;
@@ -33,7 +32,7 @@ pub async fn show(auth: PageAuth<Viewer>, State(state): State<AppState>) -> Page
     for service in &platform.services {
         let latest = match state.engine.latest_config(&service.name).await {
             Ok(row) => Some(row.version),
-            Err(StoreError::NotFound { .. }) => None,
+            Err(tandem_engine::Error::NotFound { .. }) => None,
             Err(e) => return Err(e.into()),
         };
         let rows = market_rows(&state, &platform, service, latest).await?;

@@ -19,7 +19,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use std::collections::HashMap;
 use tandem_core::role::Role;
-use tandem_engine::launch::{LaunchError, Readiness};
+use tandem_engine::launch::{LaunchOutcome, Readiness};
 use tandem_store::launches::LaunchRow;
 use tandem_store::{MarketHealthRow, WaveRow, now_ms};
 
@@ -199,13 +199,13 @@ pub async fn launch(
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
     let (status, readiness, notice) = match state.engine.launch_market(&id, &auth.0.name).await {
-        Ok(_) => return Ok(Redirect::to(&format!("/markets/{id}")).into_response()),
-        Err(LaunchError::UnknownMarket(_)) => {
+        Ok(LaunchOutcome::Launched(_)) => return Ok(Redirect::to(&format!("/markets/{id}")).into_response()),
+        Err(tandem_engine::Error::NotFound { .. }) => {
             return Err(PageError::not_found(format!(
                 "there is no market `{id}` in the platform file"
             )));
         }
-        Err(LaunchError::NotReady(readiness)) => {
+        Ok(LaunchOutcome::NotReady(readiness)) => {
             let failed = readiness.missing().count();
             let notice = format!(
                 "Not launched: {} of its readiness checklist {} not pass. Fix them and launch again.",
@@ -214,8 +214,10 @@ pub async fn launch(
             );
             (StatusCode::UNPROCESSABLE_ENTITY, Some(readiness), notice)
         }
-        Err(e @ LaunchError::AlreadyLive { .. }) => (StatusCode::CONFLICT, None, format!("Not launched again: {e}.")),
-        Err(LaunchError::Failed(e)) => return Err(ApiError::from(e).into()),
+        Err(tandem_engine::Error::Conflict(already)) => {
+            (StatusCode::CONFLICT, None, format!("Not launched again: {already}."))
+        }
+        Err(e) => return Err(ApiError::from(e).into()),
     };
     let market = find_market(&state, &id).await?;
     let page = market_page(&state, &auth.0, &market, readiness.as_deref(), Some(&notice)).await?;

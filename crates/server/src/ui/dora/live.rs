@@ -89,7 +89,7 @@ async fn measures(
     live_releases.sort_unstable_by(|a, b| b.cmp(a));
     live_releases.dedup();
     for id in &live_releases {
-        match engine.get_release(*id).await.and_then(|r| r.service_spec()) {
+        match engine.get_release(*id).await.and_then(|r| Ok(r.service_spec()?)) {
             Ok(spec) => add_checks(&mut checks, &spec),
             Err(e) => tracing::warn!(release = id, error = %e, "delivery: cannot read a live release's spec"),
         }
