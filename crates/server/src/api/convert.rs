@@ -70,8 +70,20 @@ same_fields! {
     store::GcReport => admin::GcReport { artifacts_expired, blobs_deleted, bytes_freed }
     store::ChainProblem => audit::ChainProblem { id, problem, message }
     store::SecretRow => secrets::Secret { name, version, updated_at, updated_by }
-    tandem_engine::rollback::RollbackOutcome => rollouts::ReleaseMove { market, from, to, state, reason }
-    tandem_engine::configs::ConfigRollback => rollouts::ConfigMove { market, from, to, state, reason }
+}
+
+/// A rollback's move in one market, of a release or of a config version alike.
+impl<V> IntoWire for tandem_engine::rollback::MarketMove<V> {
+    type Wire = wire::rollouts::MarketMove<V>;
+    fn into_wire(self) -> Self::Wire {
+        wire::rollouts::MarketMove {
+            market: self.market,
+            from: self.from,
+            to: self.to,
+            state: self.state.to_string(),
+            reason: self.reason,
+        }
+    }
 }
 
 impl IntoWire for tandem_engine::launch::Launch {
