@@ -33,6 +33,7 @@ pub mod rollout;
 pub mod secrets;
 pub mod supervisor;
 pub mod triggers;
+pub mod views;
 
 pub use error::{Error, Result};
 

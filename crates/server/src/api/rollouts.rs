@@ -6,7 +6,6 @@ use super::page::{Page, paged};
 use crate::AppState;
 use crate::auth::{Admin, Auth, Developer, Operator, Viewer};
 use crate::error::{ApiResult, ErrorBody, PathParam, QueryParams};
-use crate::views::rollout_detail;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -51,7 +50,7 @@ pub async fn get_rollout(
     State(state): State<AppState>,
     PathParam(id): PathParam<i64>,
 ) -> ApiResult<Json<RolloutDetail>> {
-    Ok(Json(rollout_detail(&state.engine, id).await?.into_wire()))
+    Ok(Json(state.engine.rollout_detail(id).await?.into_wire()))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
