@@ -1,6 +1,6 @@
 //! The states of Tandem's persisted things, as types: rollouts, deployments (and their kinds),
 //! pipeline runs, jobs and steps, change requests, incidents, markets' launches and markets'
-//! health.
+//! health, and what a rollback did in a market.
 //!
 //! Each enum keeps the text the database and the API use (`as_str`, `FromStr`, `Display`,
 //! serde: one spelling, kebab-case), and its allowed transitions (`can_move_to`), written from
@@ -185,6 +185,20 @@ state_enum! {
         Rollback => "rollback",
         /// The market's release again, with a new config version.
         Config => "config",
+    }
+}
+
+state_enum! {
+    /// What a rollback by hand did in one market. Final as soon as it is known: a rollback
+    /// answers once, when every market it was asked for is done.
+    MoveState, "rollback outcome" {
+        /// The market runs what it ran before (release or config version).
+        RolledBack => "rolled back",
+        /// The earlier release or version failed its gates, or the market was held: it keeps
+        /// what it ran.
+        Failed => "failed",
+        /// Nothing to go back to (nothing runs there, nothing ran before).
+        Skipped => "skipped",
     }
 }
 
@@ -429,6 +443,7 @@ mod tests {
         round_trips(IncidentState::ALL);
         round_trips(LaunchState::ALL);
         round_trips(HealthState::ALL);
+        round_trips(MoveState::ALL);
         assert_eq!(RolloutState::AwaitingApproval.as_str(), "awaiting-approval");
         let e = "runing".parse::<RunState>().unwrap_err();
         assert_eq!(

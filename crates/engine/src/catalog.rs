@@ -3,92 +3,86 @@
 //! facts, and each service's flag versions. Reads only; the rules that change these live in
 //! their own modules ([`crate::launch`], [`crate::flags`], ...).
 
-use crate::Engine;
+use crate::{Engine, Result};
 use std::collections::{HashMap, HashSet};
 use tandem_core::platform::Platform;
 use tandem_store::launches::LaunchRow;
-use tandem_store::{
-    CommitRow, FlagVersionRow, FlowFacts, IdeaRow, MarketRow, ReleaseRow, ServiceRow, StoreError, WaveRow,
-};
+use tandem_store::{CommitRow, FlagVersionRow, FlowFacts, IdeaRow, MarketRow, ReleaseRow, ServiceRow, WaveRow};
 
 impl Engine {
     /// The platform file as last synced (markets, waves, services, policies).
-    pub async fn load_platform(&self) -> Result<Platform, StoreError> {
-        self.store.load_platform().await
+    pub async fn load_platform(&self) -> Result<Platform> {
+        Ok(self.store.load_platform().await?)
     }
 
     /// Every market.
-    pub async fn list_markets(&self) -> Result<Vec<MarketRow>, StoreError> {
-        self.store.list_markets().await
+    pub async fn list_markets(&self) -> Result<Vec<MarketRow>> {
+        Ok(self.store.list_markets().await?)
     }
 
     /// Every wave, in rollout order.
-    pub async fn list_waves(&self) -> Result<Vec<WaveRow>, StoreError> {
-        self.store.list_waves().await
+    pub async fn list_waves(&self) -> Result<Vec<WaveRow>> {
+        Ok(self.store.list_waves().await?)
     }
 
     /// Every service.
-    pub async fn list_services(&self) -> Result<Vec<ServiceRow>, StoreError> {
-        self.store.list_services().await
+    pub async fn list_services(&self) -> Result<Vec<ServiceRow>> {
+        Ok(self.store.list_services().await?)
     }
 
     /// The launch of `market`, if one was ever started.
-    pub async fn get_launch(&self, market: &str) -> Result<Option<LaunchRow>, StoreError> {
-        self.store.get_launch(market).await
+    pub async fn get_launch(&self, market: &str) -> Result<Option<LaunchRow>> {
+        Ok(self.store.get_launch(market).await?)
     }
 
     /// Every market launch, oldest first.
-    pub async fn list_launches(&self) -> Result<Vec<LaunchRow>, StoreError> {
-        self.store.list_launches().await
+    pub async fn list_launches(&self) -> Result<Vec<LaunchRow>> {
+        Ok(self.store.list_launches().await?)
     }
 
     /// Every idea.
-    pub async fn list_ideas(&self) -> Result<Vec<IdeaRow>, StoreError> {
-        self.store.list_ideas().await
+    pub async fn list_ideas(&self) -> Result<Vec<IdeaRow>> {
+        Ok(self.store.list_ideas().await?)
     }
 
     /// One page of ideas, newest first, after the cursor `after`.
-    pub async fn list_ideas_page(&self, after: Option<i64>, limit: i64) -> Result<Vec<IdeaRow>, StoreError> {
-        self.store.list_ideas_page(after, limit).await
+    pub async fn list_ideas_page(&self, after: Option<i64>, limit: i64) -> Result<Vec<IdeaRow>> {
+        Ok(self.store.list_ideas_page(after, limit).await?)
     }
 
     /// The commits of the ideas of the same page as [`Engine::list_ideas_page`], by idea key.
-    pub async fn list_commits_of_ideas_page(
-        &self,
-        after: Option<i64>,
-        limit: i64,
-    ) -> Result<Vec<(String, CommitRow)>, StoreError> {
-        self.store.list_commits_of_ideas_page(after, limit).await
+    pub async fn list_commits_of_ideas_page(&self, after: Option<i64>, limit: i64) -> Result<Vec<(String, CommitRow)>> {
+        Ok(self.store.list_commits_of_ideas_page(after, limit).await?)
     }
 
     /// Records a new idea targeting `markets`.
-    pub async fn insert_idea(&self, title: &str, markets: &[String]) -> Result<IdeaRow, StoreError> {
-        self.store.insert_idea(title, markets).await
+    pub async fn insert_idea(&self, title: &str, markets: &[String]) -> Result<IdeaRow> {
+        Ok(self.store.insert_idea(title, markets).await?)
     }
 
     /// The idea with key `key`.
-    pub async fn get_idea(&self, key: &str) -> Result<IdeaRow, StoreError> {
-        self.store.get_idea(key).await
+    pub async fn get_idea(&self, key: &str) -> Result<IdeaRow> {
+        Ok(self.store.get_idea(key).await?)
     }
 
     /// The commits that mention the idea `key`.
-    pub async fn list_idea_commits(&self, key: &str) -> Result<Vec<CommitRow>, StoreError> {
-        self.store.list_idea_commits(key).await
+    pub async fn list_idea_commits(&self, key: &str) -> Result<Vec<CommitRow>> {
+        Ok(self.store.list_idea_commits(key).await?)
     }
 
     /// Up to `limit` commits of `service`, newest first.
-    pub async fn list_commits(&self, service: &str, limit: i64) -> Result<Vec<CommitRow>, StoreError> {
-        self.store.list_commits(service, limit).await
+    pub async fn list_commits(&self, service: &str, limit: i64) -> Result<Vec<CommitRow>> {
+        Ok(self.store.list_commits(service, limit).await?)
     }
 
     /// What is known of idea `key`'s way to production (commits, runs, releases, deployments).
-    pub async fn load_idea_flow(&self, key: &str) -> Result<FlowFacts, StoreError> {
-        self.store.load_idea_flow(key).await
+    pub async fn load_idea_flow(&self, key: &str) -> Result<FlowFacts> {
+        Ok(self.store.load_idea_flow(key).await?)
     }
 
     /// The same facts for everything that went live between `from` and `to` (Unix ms).
-    pub async fn load_shipped_flow(&self, from: i64, to: i64) -> Result<FlowFacts, StoreError> {
-        self.store.load_shipped_flow(from, to).await
+    pub async fn load_shipped_flow(&self, from: i64, to: i64) -> Result<FlowFacts> {
+        Ok(self.store.load_shipped_flow(from, to).await?)
     }
 
     /// A page of `service`'s flag versions, newest first, older than `after`.
@@ -97,13 +91,13 @@ impl Engine {
         service: &str,
         after: Option<i64>,
         limit: i64,
-    ) -> Result<Vec<FlagVersionRow>, StoreError> {
-        self.store.list_flag_versions_page(service, after, limit).await
+    ) -> Result<Vec<FlagVersionRow>> {
+        Ok(self.store.list_flag_versions_page(service, after, limit).await?)
     }
 
     /// Version `version` of `service`'s flag file.
-    pub async fn get_flag_version(&self, service: &str, version: i64) -> Result<FlagVersionRow, StoreError> {
-        self.store.get_flag_version(service, version).await
+    pub async fn get_flag_version(&self, service: &str, version: i64) -> Result<FlagVersionRow> {
+        Ok(self.store.get_flag_version(service, version).await?)
     }
 
     /// A page of `service`'s commits, newest first, after the commit `after`; `None` when
@@ -113,13 +107,13 @@ impl Engine {
         service: &str,
         after: Option<&str>,
         limit: i64,
-    ) -> Result<Option<Vec<CommitRow>>, StoreError> {
-        self.store.list_commits_page(service, after, limit).await
+    ) -> Result<Option<Vec<CommitRow>>> {
+        Ok(self.store.list_commits_page(service, after, limit).await?)
     }
 
     /// Every version of `service`'s flags.
-    pub async fn list_flag_versions(&self, service: &str) -> Result<Vec<FlagVersionRow>, StoreError> {
-        self.store.list_flag_versions(service).await
+    pub async fn list_flag_versions(&self, service: &str) -> Result<Vec<FlagVersionRow>> {
+        Ok(self.store.list_flag_versions(service).await?)
     }
 
     /// For each idea key of `commits_by_idea`, the markets (sorted, each once) whose live
@@ -130,7 +124,7 @@ impl Engine {
     pub async fn markets_live_with(
         &self,
         commits_by_idea: &HashMap<String, Vec<CommitRow>>,
-    ) -> Result<HashMap<String, Vec<String>>, StoreError> {
+    ) -> Result<HashMap<String, Vec<String>>> {
         // (service, release commit, market) of every live market, when any idea has commits.
         let mut live: Vec<(String, String, String)> = Vec::new();
         let mut graphs: HashMap<String, HashMap<String, Vec<String>>> = HashMap::new();

@@ -5,7 +5,8 @@
 //! change by putting the new flag file in force.
 
 use crate::Engine;
-use anyhow::{Context, Result};
+use crate::Result;
+use anyhow::Context;
 use serde::Serialize;
 use std::sync::Arc;
 use tandem_core::config::{ChangeCheck, ConfigDiff, diff_configs};
@@ -61,7 +62,7 @@ impl Engine {
                 author,
                 author_role: role.as_str(),
                 base_version: latest.version,
-                proposed: &serde_json::to_string(proposed)?,
+                proposed: &serde_json::to_string(proposed).context("cannot encode the proposed config")?,
                 production,
             })
             .await?;
@@ -107,7 +108,11 @@ impl Engine {
                 })?;
                 let latest = self.store.latest_config(&change.service).await?;
                 let production = self.refuse_bad_config(&change.service, &latest, &layers).await?;
-                (latest.version, production, serde_json::to_string(&layers)?)
+                (
+                    latest.version,
+                    production,
+                    serde_json::to_string(&layers).context("cannot encode the proposed config")?,
+                )
             }
             _ => {
                 let (base, production) = self.refuse_bad_flags(&change.service, proposed).await?;
@@ -154,8 +159,7 @@ impl Engine {
             return Err(crate::Error::Conflict(format!(
                 "change request {id} is at revision {} now, not revision {asked}: read it again and review revision {}",
                 change.revision, change.revision
-            ))
-            .into());
+            )));
         }
         let rule = self.rule_for(&change).await?;
         let authors = self.authors_of(&change).await?;
@@ -398,15 +402,13 @@ impl Engine {
                     "unknown_regions": check.unknown_regions,
                     "unknown_markets": check.unknown_markets,
                 })),
-            }
-            .into());
+            });
         }
         if check.radius.is_empty() {
             return Err(crate::Error::refused(format!(
                 "this change leaves every market's config of {service} as it is (version {}): nothing to review",
                 latest.version
-            ))
-            .into());
+            )));
         }
         Ok(production)
     }
@@ -416,15 +418,14 @@ impl Engine {
     async fn refuse_bad_flags(&self, service: &str, text: &str) -> Result<(i64, bool)> {
         let platform = self.store.load_platform().await?;
         if platform.service(service).is_none() {
-            return Err(crate::Error::missing(format!("service `{service}`")).into());
+            return Err(crate::Error::missing(format!("service `{service}`")));
         }
         let markets: Vec<&str> = platform.markets.iter().map(|m| m.id.as_str()).collect();
         if let Err(e) = parse_flags(&format!("flags of {service}"), text, Some(&markets)) {
             return Err(crate::Error::Refused {
                 reason: e.to_string(),
                 details: Some(serde_json::json!({ "errors": e.to_string().lines().collect::<Vec<_>>() })),
-            }
-            .into());
+            });
         }
         let base = self.flags().versions.get(service).map(|v| v.version).unwrap_or(0);
         let production = platform.markets.iter().any(|m| m.state == LaunchState::Live);
@@ -444,7 +445,7 @@ impl Engine {
                 .store
                 .get_config_version(&change.service, change.base_version)
                 .await?;
-            let proposed: ConfigLayers = serde_json::from_str(&change.proposed)?;
+            let proposed: ConfigLayers = serde_json::from_str(&change.proposed).context("stored proposal")?;
             check = Some(self.check_config(&change.service, &base.layers()?, &proposed).await?.0);
         } else {
             let old = match self

@@ -5,7 +5,8 @@
 //! [`crate::changes`].
 
 use crate::Engine;
-use anyhow::Result;
+use crate::Result;
+use crate::rollback::MarketMove;
 use serde::Serialize;
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
@@ -13,7 +14,7 @@ use std::sync::Arc;
 use tandem_core::config::{ChangeCheck, ConfigSchema, check_change, resolve};
 use tandem_core::platform::{ConfigLayers, LaunchState, Platform};
 use tandem_core::rollout::plan_waves;
-use tandem_core::state::RolloutState;
+use tandem_core::state::{MoveState, RolloutState};
 use tandem_store::{ConfigPayload, RolloutRow, StoreError};
 
 /// A market moved to a new config version: what config watchers hear.
@@ -172,16 +173,16 @@ impl Engine {
         service: &str,
         markets: &[String],
         by: &str,
-    ) -> Result<Vec<ConfigRollback>> {
+    ) -> Result<Vec<MarketMove<i64>>> {
         let platform = self.store.load_platform().await?;
         if platform.service(service).is_none() {
-            return Err(crate::Error::missing(format!("service `{service}`")).into());
+            return Err(crate::Error::missing(format!("service `{service}`")));
         }
         let markets: Vec<String> = if markets.is_empty() {
             platform.markets.iter().map(|m| m.id.clone()).collect()
         } else {
             if let Some(unknown) = markets.iter().find(|m| platform.market(m).is_none()) {
-                return Err(crate::Error::missing(format!("market `{unknown}`")).into());
+                return Err(crate::Error::missing(format!("market `{unknown}`")));
             }
             markets.to_vec()
         };
@@ -201,24 +202,28 @@ impl Engine {
         Ok(out)
     }
 
-    async fn rollback_market_config(self: &Arc<Self>, service: &str, market: &str, by: &str) -> Result<ConfigRollback> {
+    async fn rollback_market_config(
+        self: &Arc<Self>,
+        service: &str,
+        market: &str,
+        by: &str,
+    ) -> Result<MarketMove<i64>> {
         let history = self.store.market_config_history(service, market).await?;
         let current = history.first().map(|h| h.version);
         let previous = current.and_then(|c| history.iter().map(|h| h.version).find(|v| *v != c));
-        let mut outcome = ConfigRollback {
-            market: market.to_string(),
-            from: current,
-            to: previous,
-            state: "skipped".into(),
-            reason: String::new(),
-        };
         let (Some(from), Some(to)) = (current, previous) else {
-            outcome.reason = "no earlier config version ran here".into();
-            return Ok(outcome);
+            return Ok(MarketMove {
+                to: previous,
+                ..MarketMove::skipped(market, current, "no earlier config version ran here")
+            });
+        };
+        let mut outcome = MarketMove {
+            to: Some(to),
+            ..MarketMove::skipped(market, Some(from), "")
         };
         let holder = format!("a config rollback of {market} by {by}");
         if let Err(e) = self.store.lock_market(service, market, &holder).await {
-            outcome.state = "failed".into();
+            outcome.state = MoveState::Failed;
             outcome.reason = e.to_string();
             return Ok(outcome);
         }
@@ -227,7 +232,11 @@ impl Engine {
             tracing::error!(service, market, error = %e, "cannot release a config rollback's lock");
         }
         let moved = result?;
-        outcome.state = if moved.healthy { "rolled back" } else { "failed" }.into();
+        outcome.state = if moved.healthy {
+            MoveState::RolledBack
+        } else {
+            MoveState::Failed
+        };
         outcome.reason = moved.reason;
         if moved.healthy {
             self.announce(crate::notifications::Announcement {
@@ -314,15 +323,4 @@ impl Engine {
             .await;
         Ok(outcome)
     }
-}
-
-/// What a config rollback did in one market.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct ConfigRollback {
-    pub market: String,
-    pub from: Option<i64>,
-    pub to: Option<i64>,
-    /// rolled back, failed or skipped.
-    pub state: String,
-    pub reason: String,
 }

@@ -3,8 +3,8 @@
 //! themselves over any window, service, market, wave and kind.
 
 use crate::Engine;
+use crate::Result;
 use crate::history::{CommitTime, commits_between};
-use anyhow::Result;
 use std::sync::Arc;
 use tandem_core::dora::{Bucket, BucketKeys, Deployment, Filter, GroupedKeys, History, Incident};
 
@@ -86,6 +86,8 @@ impl Engine {
         let packed = self.dora_history().await?;
         let (deployments, incidents) = &*packed;
         let history = History::new(deployments, incidents);
-        Ok(history.compute_series(filter, bucket)?)
+        history
+            .compute_series(filter, bucket)
+            .map_err(|e| crate::Error::invalid(e.to_string()))
     }
 }

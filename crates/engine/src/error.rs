@@ -6,8 +6,9 @@
 //! variants below, with the message the caller reads. Anything else is [`Error::Internal`]: our
 //! own fault (disk, database, a task that died), kept whole for the log and never shown.
 //!
-//! Functions that still return `anyhow::Result` raise their refusals as these values, so
-//! [`Error::from`] an `anyhow::Error` finds them again in the chain.
+//! Every public function of the engine returns [`Result`]. Private helpers that only fail
+//! through our own fault (git, disk, a child process) may still use `anyhow`; their errors
+//! become [`Error::Internal`] at the door, whole, and a refusal is never carried inside one.
 
 use tandem_store::StoreError;
 
@@ -121,49 +122,26 @@ impl From<StoreError> for Error {
 }
 
 impl From<anyhow::Error> for Error {
-    /// Finds the engine error (or a store's not-found or conflict, or a failed fetch of a
-    /// service's repository) that the chain carries; anything else is internal.
+    /// Our own fault, with its whole chain for the log. Refusals are never carried in an
+    /// `anyhow::Error`: a helper that can refuse returns this type, so nothing is looked for
+    /// in the chain.
     fn from(e: anyhow::Error) -> Self {
-        if let Some(inner) = e.downcast_ref::<Error>() {
-            // A refusal under a `.context(…)`: the context names where, the refusal says why.
-            if !inner.is_internal() && e.chain().nth(1).is_some() {
-                return retold(inner, format!("{e:#}"));
-            }
-            if e.chain().nth(1).is_some() {
-                return Error::Internal(e);
-            }
-            return e.downcast::<Error>().unwrap_or_else(Error::Internal);
-        }
-        let e = match e.downcast::<StoreError>() {
-            Ok(store) => return store.into(),
-            Err(e) => e,
-        };
-        if let Some(fetch) = e.downcast_ref::<crate::mirror::FetchError>() {
-            return Error::refused(fetch.to_string());
-        }
         Error::Internal(e)
     }
 }
 
-/// `inner`'s kind, with `message` (the whole chain) as its text.
-fn retold(inner: &Error, message: String) -> Error {
-    match inner {
-        Error::NotFound { what, which, .. } => Error::NotFound {
-            what: what.clone(),
-            which: which.clone(),
-            message,
-        },
-        Error::Conflict(_) => Error::Conflict(message),
-        Error::Refused { details, .. } => Error::Refused {
-            reason: message,
-            details: details.clone(),
-        },
-        Error::Forbidden(_) => Error::Forbidden(message),
-        Error::Invalid { place, .. } => Error::Invalid {
-            message,
-            place: place.clone(),
-        },
-        Error::Internal(_) => unreachable!("internal errors are not retold"),
+impl From<crate::mirror::FetchError> for Error {
+    /// A service's repository that cannot be fetched: the rule "a build needs its branch"
+    /// refuses, naming the service and the URL (never a credential).
+    fn from(e: crate::mirror::FetchError) -> Self {
+        Error::refused(e.to_string())
+    }
+}
+
+impl From<std::fmt::Error> for Error {
+    /// Writing text into a `String` (a postmortem draft), which only fails if formatting does.
+    fn from(e: std::fmt::Error) -> Self {
+        Error::Internal(e.into())
     }
 }
 
@@ -206,47 +184,16 @@ mod tests {
     }
 
     #[test]
-    fn an_engine_error_inside_anyhow_is_recovered() {
-        let carried: anyhow::Error = Error::Forbidden("only an operator may approve".into()).into();
-        let e = Error::from(carried);
-        assert!(
-            matches!(&e, Error::Forbidden(m) if m == "only an operator may approve"),
-            "{e:?}"
-        );
-
-        let carried: anyhow::Error = Error::Refused {
-            reason: "market `xx`: not a market of the platform".into(),
-            details: Some(serde_json::json!([{ "market": "xx" }])),
-        }
-        .into();
-        match Error::from(carried) {
-            Error::Refused { reason, details } => {
-                assert_eq!(reason, "market `xx`: not a market of the platform");
-                assert_eq!(details, Some(serde_json::json!([{ "market": "xx" }])));
-            }
-            other => panic!("{other:?}"),
-        }
-    }
-
-    #[test]
-    fn a_store_error_inside_anyhow_is_recovered() {
-        let carried: anyhow::Error = StoreError::not_found("release 9").into();
-        assert!(matches!(Error::from(carried), Error::NotFound { .. }));
-        let carried: anyhow::Error = StoreError::Corrupt {
-            what: "table runs".into(),
-            message: "bad row".into(),
-        }
-        .into();
-        assert!(Error::from(carried.context("cannot start the rollout")).is_internal());
-    }
-
-    #[test]
-    fn a_refusal_under_context_keeps_its_kind_and_says_both() {
-        let carried = anyhow::Error::from(Error::invalid("no `jobs` in tandem.yml")).context("no release");
-        match Error::from(carried) {
-            Error::Invalid { message, .. } => assert_eq!(message, "no release: no `jobs` in tandem.yml"),
-            other => panic!("{other:?}"),
-        }
+    fn a_failed_fetch_is_a_refusal_naming_the_service() {
+        let fetch = crate::mirror::FetchError {
+            service: "shop".into(),
+            url: "git://example.invalid/shop.git".into(),
+            branch: "main".into(),
+            reason: "connection refused".into(),
+        };
+        let e = Error::from(fetch);
+        assert!(matches!(&e, Error::Refused { details: None, .. }), "{e:?}");
+        assert!(e.to_string().contains("`shop`"), "{e}");
     }
 
     #[test]
@@ -261,5 +208,9 @@ mod tests {
 
         let plain = Error::from(anyhow::anyhow!("something nobody named"));
         assert!(plain.is_internal(), "{plain:?}");
+
+        // Even a store's not-found inside an `anyhow::Error` is ours: refusals are typed.
+        let carried: anyhow::Error = StoreError::not_found("release 9").into();
+        assert!(Error::from(carried).is_internal());
     }
 }

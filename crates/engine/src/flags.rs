@@ -4,7 +4,7 @@
 //! error changes nothing. Watchers hear the new ETag at once.
 
 use crate::Engine;
-use anyhow::Result;
+use crate::Result;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use tandem_core::flags::{FlagSet, parse_flags};
@@ -71,7 +71,7 @@ impl Engine {
     ) -> Result<FlagVersionRow> {
         let platform = self.store.load_platform().await?;
         if platform.service(service).is_none() {
-            return Err(crate::Error::missing(format!("service `{service}`")).into());
+            return Err(crate::Error::missing(format!("service `{service}`")));
         }
         let markets: Vec<&str> = platform.markets.iter().map(|m| m.id.as_str()).collect();
         let set = parse_flags(&format!("flags of {service}"), text, Some(&markets))
@@ -82,8 +82,7 @@ impl Engine {
                 return Err(crate::Error::Conflict(format!(
                     "flag `{}` is already a flag of service `{other}`: flag keys are unique across services",
                     flag.key()
-                ))
-                .into());
+                )));
             }
         }
         let row = self

@@ -120,7 +120,7 @@ impl Engine {
         let (_, layers) = self
             .config_layers(&platform, &release.service, market, config_version)
             .await
-            .map_err(fail)?;
+            .map_err(|e| fail(e.into()))?;
         let config = resolve_config(&layers, m);
         if let Some(text) = &release.config_schema {
             // The release declares what config it needs: a market whose config it rejects is

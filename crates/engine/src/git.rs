@@ -2,14 +2,18 @@
 //! commit, and write a commit's tree into a fresh folder. All blocking: call from
 //! `spawn_blocking`.
 
-use anyhow::{Context, Result};
+use crate::Result;
+use anyhow::Context;
 use gix::bstr::ByteSlice;
 use std::path::Path;
 use tandem_store::NewCommit;
 
 fn open(repo: &Path) -> Result<gix::Repository> {
     if !repo.exists() {
-        return Err(crate::Error::refused(format!("repository {} does not exist", repo.display())).into());
+        return Err(crate::Error::refused(format!(
+            "repository {} does not exist",
+            repo.display()
+        )));
     }
     gix::open(repo).map_err(|e| {
         crate::Error::refused(format!(
@@ -17,7 +21,6 @@ fn open(repo: &Path) -> Result<gix::Repository> {
             repo.display(),
             anyhow::Error::from(e)
         ))
-        .into()
     })
 }
 
@@ -137,7 +140,7 @@ fn commit_tree<'r>(repo: &'r gix::Repository, sha: &str) -> Result<gix::Tree<'r>
     let commit = repo
         .find_commit(id)
         .with_context(|| format!("cannot read commit {sha}"))?;
-    commit.tree().context("cannot read the commit's tree")
+    Ok(commit.tree().context("cannot read the commit's tree")?)
 }
 
 /// Every file of a commit's tree: path → blob id.
@@ -214,7 +217,10 @@ pub fn checkout(repo: &Path, sha: &str, dest: &Path) -> Result<usize> {
             .to_str()
             .map_err(|_| crate::Error::invalid("a path in the repository is not UTF-8"))?;
         if rel.split('/').any(|part| part == ".." || part.is_empty()) {
-            return Err(crate::Error::invalid_at(rel, format!("the repository holds an unsafe path `{rel}`")).into());
+            return Err(crate::Error::invalid_at(
+                rel,
+                format!("the repository holds an unsafe path `{rel}`"),
+            ));
         }
         let path = dest.join(rel);
         if entry.mode.is_tree() {
@@ -231,7 +237,8 @@ pub fn checkout(repo: &Path, sha: &str, dest: &Path) -> Result<usize> {
             std::fs::write(&path, data).with_context(|| format!("cannot write {}", path.display()))?;
             if entry.mode.is_executable() {
                 use std::os::unix::fs::PermissionsExt;
-                std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))?;
+                std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))
+                    .with_context(|| format!("cannot make {} executable", path.display()))?;
             }
             files += 1;
         }
@@ -249,7 +256,9 @@ pub fn copy_tree(src: &Path, dest: &Path) -> Result<usize> {
     while let Some((from, to)) = stack.pop() {
         for entry in std::fs::read_dir(&from).with_context(|| format!("cannot list {}", from.display()))? {
             let entry = entry.with_context(|| format!("cannot list {}", from.display()))?;
-            let kind = entry.file_type()?;
+            let kind = entry
+                .file_type()
+                .with_context(|| format!("cannot list {}", from.display()))?;
             let target = to.join(entry.file_name());
             if kind.is_dir() {
                 std::fs::create_dir(&target).with_context(|| format!("cannot create {}", target.display()))?;

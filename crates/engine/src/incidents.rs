@@ -5,8 +5,8 @@
 //! changed), what its gates measured, the timeline, and blank sections for what the team learns.
 
 use crate::Engine;
+use crate::Result;
 use crate::notifications::Announcement;
-use anyhow::Result;
 use std::fmt::Write;
 use std::sync::Arc;
 use tandem_core::config::{Change, diff_configs, resolve};
@@ -31,7 +31,7 @@ fn took(ms: i64) -> String {
 impl Engine {
     /// Opens an incident and tells the team; `false` with the open incident of the same
     /// fingerprint when there already is one (one outage, one incident, one message).
-    pub async fn open_incident(self: &Arc<Self>, new: NewIncident<'_>) -> tandem_store::Result<(IncidentRow, bool)> {
+    pub async fn open_incident(self: &Arc<Self>, new: NewIncident<'_>) -> Result<(IncidentRow, bool)> {
         let (incident, opened) = self.store.open_incident(new).await?;
         if opened {
             self.announce(opened_announcement(&incident)).await;
@@ -41,7 +41,7 @@ impl Engine {
 
     /// Resolves open incident `id` at `at` (Unix ms) on behalf of `by`, and tells the team. Every
     /// way an incident is resolved goes through here, so none is resolved in silence.
-    pub async fn resolve_incident(self: &Arc<Self>, id: i64, by: &str, at: i64) -> tandem_store::Result<IncidentRow> {
+    pub async fn resolve_incident(self: &Arc<Self>, id: i64, by: &str, at: i64) -> Result<IncidentRow> {
         let incident = self.store.resolve_incident(id, by, at).await?;
         self.announce(resolved_announcement(&incident)).await;
         Ok(incident)

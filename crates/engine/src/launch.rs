@@ -4,9 +4,8 @@
 //! passes, for every service: config valid for the latest release, flags resolving for the
 //! market, the latest release live there, and its probe answering now.
 
-use crate::Engine;
 use crate::notifications::Announcement;
-use anyhow::Result;
+use crate::{Engine, Error, Result};
 use serde::Serialize;
 use std::sync::Arc;
 use std::time::Duration;
@@ -65,6 +64,15 @@ impl Readiness {
             .map(|c| format!("{} ({}): {}", c.check, c.service, c.reason))
             .collect()
     }
+
+    /// Why a launch of this market is refused: every check that failed, on one line.
+    pub fn refusal(&self) -> String {
+        format!(
+            "market `{}` is not ready to launch: {}",
+            self.market,
+            self.missing_lines().join("; ")
+        )
+    }
 }
 
 /// A market made live through Tandem.
@@ -77,17 +85,14 @@ pub struct Launch {
     pub readiness: Readiness,
 }
 
-/// Why a launch was refused.
-#[derive(Debug, thiserror::Error)]
-pub enum LaunchError {
-    #[error("market `{0}` is not in the platform file")]
-    UnknownMarket(String),
-    #[error("market `{market}` is already live{}", describe_launch(.launch.as_ref()))]
-    AlreadyLive { market: String, launch: Option<LaunchRow> },
-    #[error("market `{}` is not ready to launch: {}", .0.market, .0.missing_lines().join("; "))]
+/// What a launch did. A market that is not in the platform file is [`Error::NotFound`]; one
+/// that is live already is [`Error::Conflict`], saying who launched it and when.
+#[derive(Debug, Clone)]
+pub enum LaunchOutcome {
+    /// The market is live now.
+    Launched(Launch),
+    /// Refused: a check of its readiness failed (see [`Readiness::refusal`]); nothing changed.
     NotReady(Box<Readiness>),
-    #[error(transparent)]
-    Failed(#[from] anyhow::Error),
 }
 
 fn describe_launch(launch: Option<&LaunchRow>) -> String {
@@ -108,7 +113,7 @@ impl Engine {
     pub async fn market_readiness(&self, market: &str) -> Result<Readiness> {
         let platform = self.store.load_platform().await?;
         let Some(m) = platform.market(market) else {
-            return Err(crate::Error::missing(format!("market `{market}`")).into());
+            return Err(Error::missing(format!("market `{market}`")));
         };
         let live = self.store.list_live_deployments().await?;
         let mut checks = Vec::new();
@@ -162,24 +167,28 @@ impl Engine {
     /// Makes `market` live when its readiness checklist passes; refused with what is missing
     /// otherwise. The launch and its checklist are recorded with a `market.launched` event, and
     /// the team is told.
-    pub async fn launch_market(self: &Arc<Self>, market: &str, by: &str) -> Result<Launch, LaunchError> {
-        let platform = self.store.load_platform().await.map_err(anyhow::Error::from)?;
+    pub async fn launch_market(self: &Arc<Self>, market: &str, by: &str) -> Result<LaunchOutcome> {
+        let platform = self.store.load_platform().await?;
         let Some(m) = platform.market(market) else {
-            return Err(LaunchError::UnknownMarket(market.to_string()));
+            return Err(Error::not_found(
+                "market",
+                market,
+                format!("market `{market}` is not in the platform file"),
+            ));
         };
         if m.state == LaunchState::Live {
-            return Err(self.already_live(market).await);
+            return Err(self.already_live(market).await?);
         }
         let readiness = self.market_readiness(market).await?;
         if !readiness.ready {
-            return Err(LaunchError::NotReady(Box::new(readiness)));
+            return Ok(LaunchOutcome::NotReady(Box::new(readiness)));
         }
         let checklist = serde_json::to_value(&readiness.checks).map_err(anyhow::Error::from)?;
         let row = match self.store.insert_launch(market, by, &checklist).await {
             Ok(row) => row,
             // Someone else launched it between the check and now.
-            Err(StoreError::Conflict(_)) => return Err(self.already_live(market).await),
-            Err(e) => return Err(anyhow::Error::from(e).into()),
+            Err(StoreError::Conflict(_)) => return Err(self.already_live(market).await?),
+            Err(e) => return Err(e.into()),
         };
         tracing::info!(market, by, "market launched");
         self.notify();
@@ -196,7 +205,7 @@ impl Engine {
             }),
         })
         .await;
-        Ok(Launch {
+        Ok(LaunchOutcome::Launched(Launch {
             market: row.market,
             launched_at: row.launched_at,
             launched_by: row.launched_by,
@@ -204,17 +213,16 @@ impl Engine {
                 state: LaunchState::Live.as_str().to_string(),
                 ..readiness
             },
-        })
+        }))
     }
 
-    async fn already_live(&self, market: &str) -> LaunchError {
-        match self.store.get_launch(market).await {
-            Ok(launch) => LaunchError::AlreadyLive {
-                market: market.to_string(),
-                launch,
-            },
-            Err(e) => LaunchError::Failed(e.into()),
-        }
+    /// The refusal of a second launch of `market`: who launched it, and when.
+    async fn already_live(&self, market: &str) -> Result<Error> {
+        let launch = self.store.get_launch(market).await?;
+        Ok(Error::conflict(format!(
+            "market `{market}` is already live{}",
+            describe_launch(launch.as_ref())
+        )))
     }
 
     /// The market's resolved config (the version it would be deployed with) against the config

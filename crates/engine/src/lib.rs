@@ -33,10 +33,11 @@ pub mod rollout;
 pub mod secrets;
 pub mod supervisor;
 pub mod triggers;
+pub mod views;
 
-pub use error::{Error, Result as EngineResult};
+pub use error::{Error, Result};
 
-use anyhow::{Context, Result};
+use anyhow::Context;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -317,7 +318,7 @@ impl Engine {
     }
 
     /// Reads new commits of a service's branch into the store; returns the branch head.
-    pub async fn sync_commits(&self, service: &str) -> error::Result<String> {
+    pub async fn sync_commits(&self, service: &str) -> Result<String> {
         let svc = self.platform_service(service).await?;
         let repo = self.fetch_repo(service).await?;
         let branch = svc.branch.clone();
@@ -336,7 +337,7 @@ impl Engine {
     }
 
     /// Queues a run of the service's branch head and starts it in the background.
-    pub async fn trigger_run(self: &Arc<Self>, service: &str, trigger: &str) -> error::Result<RunRow> {
+    pub async fn trigger_run(self: &Arc<Self>, service: &str, trigger: &str) -> Result<RunRow> {
         let head = self.sync_commits(service).await?;
         let svc = self.platform_service(service).await?;
         self.queue_run(service, &svc.branch, &head, trigger).await
@@ -350,7 +351,7 @@ impl Engine {
         branch: &str,
         sha: &str,
         trigger: &str,
-    ) -> error::Result<RunRow> {
+    ) -> Result<RunRow> {
         let repo = self.repo_path(service).await?;
         let shown = tandem_core::platform::redact_url(&self.platform_service(service).await?.repo);
         let sha2 = sha.to_string();
@@ -367,13 +368,7 @@ impl Engine {
         self.queue_run(service, branch, sha, trigger).await
     }
 
-    async fn queue_run(
-        self: &Arc<Self>,
-        service: &str,
-        branch: &str,
-        sha: &str,
-        trigger: &str,
-    ) -> error::Result<RunRow> {
+    async fn queue_run(self: &Arc<Self>, service: &str, branch: &str, sha: &str, trigger: &str) -> Result<RunRow> {
         let run = self.store.insert_run(service, sha, branch, trigger).await?;
         self.running_runs.lock().await.insert(run.id, CancellationToken::new());
         self.notify();
@@ -384,7 +379,7 @@ impl Engine {
 
     /// Queues a run that repeats `run_id` at the same commit, running only the jobs that did
     /// not pass there.
-    pub async fn rerun_failed(self: &Arc<Self>, run_id: i64) -> error::Result<RunRow> {
+    pub async fn rerun_failed(self: &Arc<Self>, run_id: i64) -> Result<RunRow> {
         let original = self.store.get_run(run_id).await?;
         if original.state.is_in_progress() {
             return Err(Error::conflict(format!(
@@ -406,7 +401,7 @@ impl Engine {
     }
 
     /// Records a rollout of a release and starts it in the background.
-    pub async fn start_rollout(self: &Arc<Self>, release_id: i64, created_by: &str) -> error::Result<RolloutRow> {
+    pub async fn start_rollout(self: &Arc<Self>, release_id: i64, created_by: &str) -> Result<RolloutRow> {
         self.start_rollout_with(release_id, created_by, false).await
     }
 
@@ -417,7 +412,7 @@ impl Engine {
         release_id: i64,
         created_by: &str,
         queue: bool,
-    ) -> error::Result<RolloutRow> {
+    ) -> Result<RolloutRow> {
         let rollout = self.create_rollout(release_id, created_by, queue).await?;
         self.notify();
         if rollout.state != tandem_core::state::RolloutState::Queued {
@@ -444,7 +439,6 @@ impl Engine {
                     service,
                     format!("unknown service `{service}`: it is not in the platform file"),
                 )
-                .into()
             })
     }
 
@@ -464,8 +458,7 @@ impl Engine {
             return Err(Error::refused(format!(
                 "the repository of service `{service}` does not exist: {}",
                 path.display()
-            ))
-            .into());
+            )));
         }
         Ok(path)
     }

@@ -461,7 +461,7 @@ impl Engine {
         {
             Ok(_) => tracing::info!(incident = id, "monitor: market answers again, incident resolved"),
             // Someone resolved it by hand first: nothing left to do.
-            Err(tandem_store::StoreError::Conflict(_)) => {}
+            Err(crate::Error::Conflict(_)) => {}
             Err(e) => tracing::warn!(incident = id, error = %e, "monitor: cannot resolve an incident"),
         }
     }

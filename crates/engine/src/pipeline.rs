@@ -69,7 +69,7 @@ impl Engine {
     }
 
     /// Asks a run in progress to stop: its running steps get TERM, then KILL.
-    pub async fn cancel_run(&self, run_id: i64) -> Result<()> {
+    pub async fn cancel_run(&self, run_id: i64) -> crate::Result<()> {
         let run = self.store.get_run(run_id).await?;
         match self.running_runs.lock().await.get(&run_id) {
             Some(token) => {
@@ -80,9 +80,11 @@ impl Engine {
                 "run {run_id} is marked {} but no worker of this server holds it (a previous server stopped during it); \
                  it will be marked interrupted at the next start",
                 run.state
-            ))
-            .into()),
-            None => Err(crate::Error::Conflict(format!("run {run_id} is {}, not in progress: nothing to cancel", run.state)).into()),
+            ))),
+            None => Err(crate::Error::Conflict(format!(
+                "run {run_id} is {}, not in progress: nothing to cancel",
+                run.state
+            ))),
         }
     }
 
@@ -284,7 +286,7 @@ impl Engine {
     }
 
     /// Reads and validates `tandem.yml` at a commit.
-    pub async fn read_spec(&self, repo: &Path, sha: &str) -> Result<ServiceSpec> {
+    pub async fn read_spec(&self, repo: &Path, sha: &str) -> crate::Result<ServiceSpec> {
         let (repo_owned, sha_owned) = (repo.to_path_buf(), sha.to_string());
         let bytes = tokio::task::spawn_blocking(move || git::read_file(&repo_owned, &sha_owned, SPEC_FILE)).await??;
         let bytes = bytes.ok_or_else(|| {
@@ -296,7 +298,7 @@ impl Engine {
         let text = String::from_utf8(bytes)
             .map_err(|_| crate::Error::invalid_at(SPEC_FILE, format!("{SPEC_FILE} at {} is not UTF-8", short(sha))))?;
         parse_service_spec(&format!("{SPEC_FILE} (commit {})", short(sha)), &text)
-            .map_err(|e| crate::Error::invalid_at(SPEC_FILE, e.to_string()).into())
+            .map_err(|e| crate::Error::invalid_at(SPEC_FILE, e.to_string()))
     }
 
     /// Where a running job's log grows; once the job ends its log moves to the blob store.

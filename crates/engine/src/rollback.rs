@@ -1,36 +1,65 @@
 //! Rollback by hand: a market (or every market) of a service goes back to the release it ran
 //! before its current one, through the same deploy-probe-switch path as a rollout, and is
 //! recorded as a deployment of kind `rollback`; an incident records it, linked to the
-//! deployment rolled back.
+//! deployment rolled back. What each market did is a [`MarketMove`], the same for a release
+//! rollback and a config rollback ([`Engine::rollback_config`]).
 
 use crate::Engine;
-use anyhow::Result;
+use crate::Result;
 use serde::Serialize;
 use std::sync::Arc;
+use tandem_core::state::MoveState;
 use tandem_store::{DeploymentRow, NewIncident};
 
-/// What happened in one market.
+/// What a rollback did in one market. `V` is what moved: a release version (`String`, from
+/// [`Engine::rollback`]) or a config version number (`i64`, from [`Engine::rollback_config`]).
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct RollbackOutcome {
+pub struct MarketMove<V> {
+    /// The market.
     pub market: String,
-    /// The release it ran before, if any.
-    pub from: Option<String>,
-    /// The release it went back to, if any.
-    pub to: Option<String>,
-    /// rolled back, failed, or skipped.
-    pub state: String,
+    /// What it ran before, if anything.
+    pub from: Option<V>,
+    /// What it went back to, if anything.
+    pub to: Option<V>,
+    /// Rolled back, failed or skipped.
+    pub state: MoveState,
+    /// Why, in words.
     pub reason: String,
+}
+
+impl<V> MarketMove<V> {
+    /// Nothing moved in `market`, for `reason`.
+    pub(crate) fn skipped(market: &str, from: Option<V>, reason: impl Into<String>) -> Self {
+        Self {
+            market: market.to_string(),
+            from,
+            to: None,
+            state: MoveState::Skipped,
+            reason: reason.into(),
+        }
+    }
+
+    /// The market could not move: `reason` says why (held by a rollout, say).
+    pub(crate) fn failed(market: &str, reason: impl Into<String>) -> Self {
+        Self {
+            market: market.to_string(),
+            from: None,
+            to: None,
+            state: MoveState::Failed,
+            reason: reason.into(),
+        }
+    }
 }
 
 impl Engine {
     /// Sends each of `markets` of `service` back to its previous good release, in parallel.
-    pub async fn rollback(self: &Arc<Self>, service: &str, markets: &[String]) -> Result<Vec<RollbackOutcome>> {
+    pub async fn rollback(self: &Arc<Self>, service: &str, markets: &[String]) -> Result<Vec<MarketMove<String>>> {
         let platform = self.store.load_platform().await?;
         if platform.service(service).is_none() {
-            return Err(crate::Error::missing(format!("service `{service}`")).into());
+            return Err(crate::Error::missing(format!("service `{service}`")));
         }
         if let Some(unknown) = markets.iter().find(|m| platform.market(m).is_none()) {
-            return Err(crate::Error::missing(format!("market `{unknown}`")).into());
+            return Err(crate::Error::missing(format!("market `{unknown}`")));
         }
         let mut set = tokio::task::JoinSet::new();
         for market in markets {
@@ -50,26 +79,20 @@ impl Engine {
     }
 
     /// One market, under its lock: a market a rollout is deploying is refused, naming it.
-    async fn rollback_market(self: &Arc<Self>, service: &str, market: &str) -> Result<RollbackOutcome> {
+    async fn rollback_market(self: &Arc<Self>, service: &str, market: &str) -> Result<MarketMove<String>> {
         let holder = format!(
             "a rollback of {market} started at {}",
             jiff::Timestamp::now().strftime("%H:%M:%S")
         );
         if let Err(e) = self.store.lock_market(service, market, &holder).await {
-            return Ok(RollbackOutcome {
-                market: market.to_string(),
-                from: None,
-                to: None,
-                state: "failed".into(),
-                reason: e.to_string(),
-            });
+            return Ok(MarketMove::failed(market, e.to_string()));
         }
         let result = self.rollback_locked(service, market).await;
         if let Err(e) = self.store.unlock_market(service, market, &holder).await {
             tracing::error!(service, market, error = %e, "cannot release a rollback's lock");
         }
         let outcome = result?;
-        if outcome.state != "skipped" {
+        if outcome.state != MoveState::Skipped {
             let text = match (&outcome.from, &outcome.to) {
                 (Some(from), Some(to)) => {
                     format!("{service} in {market}: rollback from {from} to {to} {}", outcome.state)
@@ -89,26 +112,23 @@ impl Engine {
         Ok(outcome)
     }
 
-    async fn rollback_locked(self: &Arc<Self>, service: &str, market: &str) -> Result<RollbackOutcome> {
+    async fn rollback_locked(self: &Arc<Self>, service: &str, market: &str) -> Result<MarketMove<String>> {
         let live = self
             .store
             .list_live_deployments()
             .await?
             .into_iter()
             .find(|d| d.service == service && d.market == market);
-        let skipped = |from: Option<String>, reason: &str| RollbackOutcome {
-            market: market.to_string(),
-            from,
-            to: None,
-            state: "skipped".into(),
-            reason: reason.to_string(),
-        };
         let Some(live) = live else {
-            return Ok(skipped(None, "nothing is deployed here"));
+            return Ok(MarketMove::skipped(market, None, "nothing is deployed here"));
         };
         let current = self.store.get_release(live.release_id).await?;
         let Some(previous) = self.store.previous_good_release(service, market).await? else {
-            return Ok(skipped(Some(current.version), "no earlier release ran here"));
+            return Ok(MarketMove::skipped(
+                market,
+                Some(current.version),
+                "no earlier release ran here",
+            ));
         };
         let release = self.store.get_release(previous).await?;
         let spec = release.service_spec()?;
@@ -124,11 +144,15 @@ impl Engine {
                 market,
             )
             .await;
-        let rolled_back = RollbackOutcome {
+        let rolled_back = MarketMove {
             market: market.to_string(),
             from: Some(current.version),
             to: Some(release.version),
-            state: if outcome.healthy { "rolled back" } else { "failed" }.into(),
+            state: if outcome.healthy {
+                MoveState::RolledBack
+            } else {
+                MoveState::Failed
+            },
             reason: outcome.reason,
         };
         self.rollback_incident(service, &live, &rolled_back, started).await;
@@ -143,7 +167,7 @@ impl Engine {
         self: &Arc<Self>,
         service: &str,
         removed: &DeploymentRow,
-        outcome: &RollbackOutcome,
+        outcome: &MarketMove<String>,
         started: i64,
     ) {
         let open = match self.store.list_open_incidents().await {
@@ -176,7 +200,7 @@ impl Engine {
             })
             .await;
         match opened {
-            Ok((incident, _)) if outcome.state == "rolled back" => {
+            Ok((incident, _)) if outcome.state == MoveState::RolledBack => {
                 let by = format!("tandem ({to} answers its probe again)");
                 if let Err(e) = self.resolve_incident(incident.id, &by, tandem_store::now_ms()).await {
                     tracing::warn!(incident = incident.id, error = %e, "cannot resolve a rollback's incident");

@@ -6,9 +6,10 @@
 //! next wave. Every step is recorded before it acts, so a restarted server resumes it.
 
 use crate::Engine;
+use crate::Result;
 use crate::deploy::MarketOutcome;
 use crate::notifications::Announcement;
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Context, anyhow, bail};
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -26,24 +27,25 @@ const WAIT_POLL: Duration = Duration::from_millis(200);
 /// The wave an approval is for, as read while the rollout waited for it, and the role the
 /// approval needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WaveApproval {
-    pub rollout_id: i64,
+struct WaveApproval {
+    rollout_id: i64,
     /// Its index in the rollout's plan.
-    pub index: i64,
-    pub name: String,
-    pub role: Role,
+    index: i64,
+    name: String,
+    role: Role,
 }
 
 impl WaveApproval {
-    /// Whether someone holding `role` may approve it; the error says who may.
-    pub fn allows(&self, role: Role) -> Result<(), String> {
+    /// Whether someone holding `role` may approve it (never a viewer); refused (403) saying who
+    /// may.
+    fn allows(&self, role: Role) -> Result<()> {
         if role.allows(self.role) && role.allows(Role::Developer) {
             Ok(())
         } else {
-            Err(format!(
+            Err(crate::Error::Forbidden(format!(
                 "approving wave `{}` of rollout {} needs the {} role; your credential has {role}",
                 self.name, self.rollout_id, self.role
-            ))
+            )))
         }
     }
 }
@@ -67,8 +69,7 @@ impl Engine {
             return Err(crate::Error::refused(format!(
                 "release {} of {} cannot be rolled out: its tandem.yml has no `deploy` section",
                 release.version, release.service
-            ))
-            .into());
+            )));
         }
         let platform = self.store.load_platform().await?;
         let plan = plan_waves(&platform);
@@ -179,7 +180,7 @@ impl Engine {
         self.announce(Announcement { event, text, data }).await;
     }
 
-    async fn try_execute_rollout(self: &Arc<Self>, rollout_id: i64) -> Result<()> {
+    async fn try_execute_rollout(self: &Arc<Self>, rollout_id: i64) -> anyhow::Result<()> {
         let rollout = self.store.get_rollout(rollout_id).await?;
         let release = self.store.get_release(rollout.release_id).await?;
         let payload = match (rollout.kind.as_str(), rollout.config_version) {
@@ -326,8 +327,7 @@ impl Engine {
                 other => {
                     return Err(crate::Error::conflict(format!(
                         "rollout {rollout_id} is {other}: it cannot start wave {index}"
-                    ))
-                    .into());
+                    )));
                 }
             }
             let approved = match &approval {
@@ -510,7 +510,7 @@ impl Engine {
     /// The wave an approval of rollout `id` is for — `wave` by name, or the one it waits to
     /// start when `None` — and the role that approval needs. Refused (409) unless the rollout
     /// waits for an approval of exactly that wave; 404 for a wave the rollout does not have.
-    pub async fn wave_awaiting(&self, id: i64, wave: Option<&str>) -> Result<WaveApproval> {
+    async fn wave_awaiting(&self, id: i64, wave: Option<&str>) -> Result<WaveApproval> {
         let r = self.store.get_rollout(id).await?;
         let waves = r.waves()?;
         let index = match wave {
@@ -525,8 +525,7 @@ impl Engine {
             return Err(crate::Error::Conflict(format!(
                 "rollout {id} is {}: it waits for no approval, so there is nothing to approve",
                 r.state
-            ))
-            .into());
+            )));
         }
         let name_of = |i: i64| {
             usize::try_from(i)
@@ -539,8 +538,7 @@ impl Engine {
                 "rollout {id} waits for an approval of wave `{}`, not of wave `{}`",
                 name_of(r.current_wave),
                 name_of(index)
-            ))
-            .into());
+            )));
         }
         let platform = self.store.load_platform().await?;
         // Operators approve unless the platform file names another role.
@@ -557,45 +555,49 @@ impl Engine {
         })
     }
 
-    /// Approves (`approve`) or promotes (`promote`) exactly `wave`, as read by
-    /// [`Engine::wave_awaiting`] and whose role the caller checked: refused (409) if the
-    /// rollout no longer waits for that wave, so the role checked is always the role of the
-    /// wave approved. Two people approving at once: the second is refused.
-    pub async fn decide_wave(&self, wave: &WaveApproval, by: &str, kind: &str) -> Result<RolloutRow> {
+    /// Records the approval (`approve`) or promotion (`promote`) of exactly `wave` by `by`,
+    /// holding `role`: refused (403) unless `role` may approve that wave, and (409) if the
+    /// rollout no longer waits for it, so the role checked is always the role of the wave
+    /// approved. Two people approving at once: the second is refused.
+    async fn decide_wave(&self, wave: &WaveApproval, by: &str, role: Role, kind: &str) -> Result<RolloutRow> {
+        wave.allows(role)?;
         let row = self.store.decide_wave(wave.rollout_id, wave.index, kind, by).await?;
         self.notify();
         Ok(row)
     }
 
-    /// Approves the wave a rollout waits for, whatever role it needs: for callers that hold
-    /// every role (tests, the engine's own tools). People go through
-    /// [`Engine::wave_awaiting`] and [`Engine::decide_wave`].
-    pub async fn approve_rollout(&self, id: i64, by: &str) -> Result<RolloutRow> {
-        let wave = self.wave_awaiting(id, None).await?;
-        self.decide_wave(&wave, by, "approve").await
+    /// Approves the wave rollout `id` waits for (or `wave`, which must be that one) as `by`,
+    /// holding `role`: the platform file's `approvals` name the role each wave needs (operator
+    /// by default); a viewer never may. 409 when the rollout waits for no approval of that
+    /// wave, 404 for a wave it does not have.
+    pub async fn approve_rollout(&self, id: i64, wave: Option<&str>, by: &str, role: Role) -> Result<RolloutRow> {
+        let wave = self.wave_awaiting(id, wave).await?;
+        self.decide_wave(&wave, by, role, "approve").await
     }
 
-    /// Goes on to the next wave now, whatever role it needs: counts as the approval a waiting
-    /// rollout needs, or resumes a paused one.
-    pub async fn promote_rollout(&self, id: i64, by: &str) -> Result<RolloutRow> {
+    /// Goes on to the next wave now: a paused rollout is resumed (promoting a paused rollout
+    /// means resuming it, whatever `wave` says); one awaiting approval gets it, as
+    /// [`Engine::approve_rollout`] checks it, recorded as a promotion.
+    pub async fn promote_rollout(&self, id: i64, wave: Option<&str>, by: &str, role: Role) -> Result<RolloutRow> {
         let r = self.store.get_rollout(id).await?;
         if r.state == RolloutState::Paused {
             return self.resume_rollout(id, by).await;
         }
-        let wave = self.wave_awaiting(id, None).await?;
-        self.decide_wave(&wave, by, "promote").await
+        let wave = self.wave_awaiting(id, wave).await?;
+        self.decide_wave(&wave, by, role, "promote").await
     }
 
     /// Leaves a market out of a rollout: it keeps what it runs. Refused once it was deployed.
     pub async fn skip_market(&self, id: i64, market: &str, by: &str) -> Result<RolloutRow> {
         let r = self.store.get_rollout(id).await?;
         if !r.in_progress() {
-            return Err(
-                crate::Error::Conflict(format!("rollout {id} is {}: it deploys no more markets", r.state)).into(),
-            );
+            return Err(crate::Error::Conflict(format!(
+                "rollout {id} is {}: it deploys no more markets",
+                r.state
+            )));
         }
         if !r.waves()?.iter().any(|(_, ms)| ms.iter().any(|m| m == market)) {
-            return Err(crate::Error::missing(format!("market `{market}` in rollout {id}")).into());
+            return Err(crate::Error::missing(format!("market `{market}` in rollout {id}")));
         }
         if let Some(d) = self
             .store
@@ -607,8 +609,7 @@ impl Engine {
             return Err(crate::Error::Conflict(format!(
                 "{market} was already deployed by rollout {id} (deployment {}, {}): it cannot be skipped",
                 d.id, d.state
-            ))
-            .into());
+            )));
         }
         self.store
             .insert_decision(NewDecision {
@@ -628,13 +629,14 @@ impl Engine {
     /// reason is required and recorded.
     pub async fn override_freeze(&self, id: i64, by: &str, reason: &str) -> Result<RolloutRow> {
         if reason.trim().is_empty() {
-            return Err(crate::Error::Conflict("overriding a freeze needs a reason".into()).into());
+            return Err(crate::Error::Conflict("overriding a freeze needs a reason".into()));
         }
         let r = self.store.get_rollout(id).await?;
         if !r.in_progress() {
-            return Err(
-                crate::Error::Conflict(format!("rollout {id} is {}: there is nothing to override", r.state)).into(),
-            );
+            return Err(crate::Error::Conflict(format!(
+                "rollout {id} is {}: there is nothing to override",
+                r.state
+            )));
         }
         self.store
             .insert_decision(NewDecision {
@@ -652,7 +654,7 @@ impl Engine {
 
     /// Copies a release's artifacts out of the blob store (verifying each digest first) into
     /// the folder its processes run from; returns artifact name → path.
-    pub(crate) async fn prepare_release(&self, release: &ReleaseRow) -> Result<HashMap<String, String>> {
+    pub(crate) async fn prepare_release(&self, release: &ReleaseRow) -> anyhow::Result<HashMap<String, String>> {
         let dir = self.release_dir(release);
         tokio::fs::create_dir_all(&dir)
             .await

@@ -4,8 +4,8 @@
 //! each use, so a rotation reaches the next job without a restart, and each use is recorded as
 //! a `secret.used` event naming what used it, never the value.
 
+use crate::Result;
 use crate::{Engine, Error};
-use anyhow::Result;
 use serde_json::json;
 use std::path::Path;
 use std::sync::Arc;
@@ -53,7 +53,7 @@ pub struct SecretStatus {
 
 /// The secrets key: `given` if any, else the key file in `data_dir`, made now (owner-only) when
 /// there is none; says so once in the server's log.
-pub(crate) fn resolve_key(given: Option<Arc<SecretKey>>, data_dir: &Path) -> Result<Arc<SecretKey>> {
+pub(crate) fn resolve_key(given: Option<Arc<SecretKey>>, data_dir: &Path) -> anyhow::Result<Arc<SecretKey>> {
     if let Some(key) = given {
         return Ok(key);
     }
@@ -100,8 +100,7 @@ impl Engine {
             return Err(Error::invalid_at(
                 "value",
                 format!("the value of secret `{name}` is empty: an empty key would make every signature valid"),
-            )
-            .into());
+            ));
         }
         if value.len() > MAX_SECRET_BYTES {
             return Err(Error::invalid_at(
@@ -110,15 +109,13 @@ impl Engine {
                     "the value of secret `{name}` is {} bytes; a secret holds at most {MAX_SECRET_BYTES}",
                     value.len()
                 ),
-            )
-            .into());
+            ));
         }
         if value.contains('\0') {
             return Err(Error::invalid_at(
                 "value",
                 format!("the value of secret `{name}` holds a NUL byte, which no environment variable can carry"),
-            )
-            .into());
+            ));
         }
         let row = self.store.put_secret(&self.secrets_key, name, value, by).await?;
         self.notify();
@@ -178,7 +175,6 @@ fn declared<'a>(platform: &'a Platform, name: &str) -> Result<&'a SecretSource> 
         Error::refused(format!(
             "secret `{name}` is not declared under `secrets` in the platform file: declare it there first"
         ))
-        .into()
     })
 }
 
@@ -187,23 +183,19 @@ fn env_value(name: &str, source: &SecretSource) -> Result<String> {
     let Some(var) = &source.env else {
         return Err(Error::refused(format!(
             "secret `{name}` is not set: set it with `tandem secret set {name}`"
-        ))
-        .into());
+        )));
     };
     match std::env::var(var) {
         Ok(value) if !value.is_empty() => Ok(value),
         Ok(_) => Err(Error::refused(format!(
             "secret `{name}` is empty: set it with `tandem secret set {name}`, or set the server's environment variable `{var}` to its value"
-        ))
-        .into()),
+        ))),
         Err(std::env::VarError::NotPresent) => Err(Error::refused(format!(
             "secret `{name}` is not set: set it with `tandem secret set {name}`, or the server's environment variable `{var}` (unset now)"
-        ))
-        .into()),
+        ))),
         Err(std::env::VarError::NotUnicode(_)) => Err(Error::refused(format!(
             "secret `{name}` cannot be read: the server's environment variable `{var}` is not UTF-8"
-        ))
-        .into()),
+        ))),
     }
 }
 

@@ -163,20 +163,20 @@ pub enum PushOutcome {
 impl Engine {
     /// Queues a `push` run of `sha` when the service's branch, read in its repository, is at
     /// `sha` or already holds it; a commit of another branch announced as this one is refused.
-    pub async fn trigger_push(self: &Arc<Self>, service: &str, sha: &str) -> anyhow::Result<PushOutcome> {
+    pub async fn trigger_push(self: &Arc<Self>, service: &str, sha: &str) -> crate::Result<PushOutcome> {
         let svc = self.platform_service(service).await?;
         // A remote branch is fetched first, so a push the mirror lacks is judged as it is now.
-        let repo = match self.fetch_repo(service).await {
-            Ok(repo) => repo,
-            Err(e) => match e.downcast::<crate::mirror::FetchError>() {
-                Ok(fetch) => {
+        let repo = match tandem_core::platform::remote_repo_url(&svc.repo) {
+            Some(url) => match self.mirrors.fetch(service, url, &svc.branch).await {
+                Ok(repo) => repo,
+                Err(fetch) => {
                     return Ok(PushOutcome::CannotFetch(format!(
                         "{fetch}; commit {sha} cannot be judged against the branch, so nothing is built: \
                          a redelivery once the repository answers may build it"
                     )));
                 }
-                Err(e) => return Err(e),
             },
+            None => self.repo_path(service).await?,
         };
         let remote = tandem_core::platform::remote_repo_url(&svc.repo).is_some();
         let (branch, sha2) = (svc.branch.clone(), sha.to_string());

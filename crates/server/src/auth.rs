@@ -242,7 +242,7 @@ async fn check(state: &AppState, secret: &str, kind: Kind) -> Result<(Caller, Cr
         Some(hit) => hit,
         None => {
             let engine = &state.engine;
-            let internal = |e: tandem_store::StoreError| AuthRejection::Internal(e.into());
+            let internal = |e: tandem_engine::Error| AuthRejection::Internal(e.into());
             let (entry, live) = match kind {
                 Kind::Token => {
                     let t = engine

@@ -119,6 +119,8 @@ impl IntoResponse for ApiError {
 }
 
 impl From<StoreError> for ApiError {
+    /// A stored row that does not decode (its layers, its waves): the engine's one conversion
+    /// decides its kind (in practice internal: a 500).
     fn from(e: StoreError) -> Self {
         tandem_engine::Error::from(e).into()
     }
@@ -148,13 +150,6 @@ impl From<tandem_engine::Error> for ApiError {
             Error::Internal(e) if database_unreachable(&e) => ApiError::unavailable(&e),
             Error::Internal(e) => ApiError::internal(format!("{e:#}")),
         }
-    }
-}
-
-impl From<anyhow::Error> for ApiError {
-    /// The engine error the chain carries decides; an error that carries none is ours: a 500.
-    fn from(e: anyhow::Error) -> Self {
-        tandem_engine::Error::from(e).into()
     }
 }
 
@@ -250,7 +245,7 @@ mod tests {
         ];
         for (e, status, code) in cases {
             let message = e.to_string();
-            let api = ApiError::from(anyhow::Error::from(e));
+            let api = ApiError::from(e);
             assert_eq!((api.status, api.code), (status, code), "{message}");
             assert_eq!(api.message, message);
         }
@@ -267,12 +262,13 @@ mod tests {
 
     #[test]
     fn unknown_io_and_database_errors_are_500_without_details() {
-        let unknown = ApiError::from(anyhow::anyhow!("release v3 is not deployable: see /srv/tandem/x"));
+        let internal = |e: anyhow::Error| ApiError::from(tandem_engine::Error::from(e));
+        let unknown = internal(anyhow::anyhow!("release v3 is not deployable: see /srv/tandem/x"));
         assert_eq!(unknown.status, StatusCode::INTERNAL_SERVER_ERROR);
         assert!(!unknown.message.contains("/srv/tandem"), "{}", unknown.message);
 
         let disk = std::io::Error::new(std::io::ErrorKind::PermissionDenied, "/srv/tandem/blobs/ab");
-        let fault = ApiError::from(anyhow::Error::new(disk).context("cannot copy the artifact"));
+        let fault = internal(anyhow::Error::new(disk).context("cannot copy the artifact"));
         assert_eq!(fault.status, StatusCode::INTERNAL_SERVER_ERROR);
         assert!(!fault.message.contains("/srv/tandem"), "{}", fault.message);
 
@@ -281,7 +277,7 @@ mod tests {
             message: "bad row".into(),
         }
         .into();
-        let fault = ApiError::from(database.context("cannot start the rollout"));
+        let fault = internal(database.context("cannot start the rollout"));
         assert_eq!(fault.status, StatusCode::INTERNAL_SERVER_ERROR);
         assert!(!fault.message.contains("runs"), "{}", fault.message);
         assert!(fault.details.is_none());

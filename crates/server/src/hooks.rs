@@ -242,8 +242,15 @@ async fn receive(
     let outcome = match state.engine.trigger_push(&service.name, &push.commit).await {
         Ok(outcome) => outcome,
         Err(e) => {
-            engine.refuse_delivery(delivery, &format!("{e:#}")).await?;
-            return Err(e.into());
+            // The delivery keeps what its sender is told, and tells it again to a redelivery:
+            // a refusal's own message, or for our own fault the generic one with the log's
+            // reference. The whole error goes to the log (an internal one as it is answered).
+            if !e.is_internal() {
+                tracing::warn!(provider = provider.name(), service = %service.name, error = %format!("{e:#}"), "webhook push refused");
+            }
+            let answer = ApiError::from(e);
+            engine.refuse_delivery(delivery, &answer.message).await?;
+            return Err(answer);
         }
     };
     match outcome {

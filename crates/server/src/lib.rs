@@ -14,7 +14,6 @@ pub mod layers;
 pub mod metrics;
 pub mod ofrep;
 pub mod ui;
-pub mod views;
 mod views_log;
 
 use axum::Router;

@@ -10,6 +10,7 @@ use crate::common;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use tandem_core::role::Role;
 use tandem_engine::Engine;
 use tandem_store::RolloutRow;
 use tandem_testkit::git;
@@ -295,8 +296,8 @@ async fn approvals_skips_and_locks_steer_a_rollout() {
 
     // Two operators approve at the same moment: one approval is recorded, the other refused.
     let (a, b) = tokio::join!(
-        engine.approve_rollout(r1.id, "olga"),
-        engine.approve_rollout(r1.id, "omar")
+        engine.approve_rollout(r1.id, None, "olga", Role::Admin),
+        engine.approve_rollout(r1.id, None, "omar", Role::Admin)
     );
     assert!(a.is_ok() != b.is_ok(), "exactly one approval passes: {a:?} {b:?}");
     let refused = a.err().or(b.err()).unwrap().to_string();
@@ -312,13 +313,16 @@ async fn approvals_skips_and_locks_steer_a_rollout() {
 
     // The queued rollout started once the first ended; promote stands in for the approval.
     f.wait_state(r2.id, &["awaiting-approval"]).await;
-    engine.promote_rollout(r2.id, "olga").await.unwrap();
+    engine.promote_rollout(r2.id, None, "olga", Role::Admin).await.unwrap();
     let r2 = f.wait_state(r2.id, &["succeeded", "halted", "failed"]).await;
     assert_eq!(r2.state, "succeeded", "{:?}", r2.reason);
     for m in ["fr", "de", "pl"] {
         assert_eq!(f.current(m).as_deref(), Some("good-2"), "{m}");
     }
-    let err = engine.approve_rollout(r2.id, "olga").await.unwrap_err();
+    let err = engine
+        .approve_rollout(r2.id, None, "olga", Role::Admin)
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("waits for no approval"), "{err}");
 }
 

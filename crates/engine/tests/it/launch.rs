@@ -11,7 +11,8 @@ use std::path::Path;
 use std::sync::Arc;
 use tandem_core::platform::{LaunchState, parse_platform};
 use tandem_engine::Engine;
-use tandem_engine::launch::{LaunchError, Readiness};
+use tandem_engine::Error;
+use tandem_engine::launch::{Launch, LaunchOutcome, Readiness};
 use tandem_store::Store;
 use tandem_testkit::git;
 
@@ -88,11 +89,9 @@ async fn a_planned_market_is_refused_until_ready_then_launched_and_stays_live() 
     );
     assert_eq!(check(&before, "probe").reason, "nothing of shop runs in be to probe");
     assert!(check(&before, "flags").passed, "{}", check(&before, "flags").reason);
-    let err = engine.launch_market("be", "ops").await.unwrap_err();
-    assert!(matches!(err, LaunchError::NotReady(_)), "{err}");
+    let err = not_ready(engine.launch_market("be", "ops").await.unwrap()).refusal();
     assert!(
-        err.to_string()
-            .starts_with("market `be` is not ready to launch: config (shop): shop has no release yet"),
+        err.starts_with("market `be` is not ready to launch: config (shop): shop has no release yet"),
         "{err}"
     );
 
@@ -120,7 +119,7 @@ async fn a_planned_market_is_refused_until_ready_then_launched_and_stays_live() 
             v1.id
         )
     );
-    let err = engine.launch_market("be", "ops").await.unwrap_err().to_string();
+    let err = not_ready(engine.launch_market("be", "ops").await.unwrap()).refusal();
     assert!(
         err.contains("release (shop): no release of shop is live in be"),
         "{err}"
@@ -160,7 +159,7 @@ async fn a_planned_market_is_refused_until_ready_then_launched_and_stays_live() 
         "v1 (the release in production) is live in be"
     );
 
-    let launch = engine.launch_market("be", "ops").await.unwrap();
+    let launch = launched(engine.launch_market("be", "ops").await.unwrap());
     assert_eq!(launch.launched_by, "ops");
     assert_eq!(launch.readiness.state, "live");
     assert_eq!(state_of(&engine, "be").await, LaunchState::Live);
@@ -177,7 +176,7 @@ async fn a_planned_market_is_refused_until_ready_then_launched_and_stays_live() 
     assert_eq!(chat.lock().unwrap().len(), 1, "only the launch was asked for");
     let again = engine.launch_market("be", "ops").await.unwrap_err();
     assert!(
-        matches!(&again, LaunchError::AlreadyLive { .. }) && again.to_string().contains("launched by ops"),
+        matches!(&again, Error::Conflict(_)) && again.to_string().contains("launched by ops"),
         "{again}"
     );
     let fr = engine.launch_market("fr", "ops").await.unwrap_err();
@@ -253,4 +252,20 @@ services:
     assert!(!r.ready);
     let unknown = engine.market_readiness("xx").await.unwrap_err();
     assert_eq!(unknown.to_string(), "market `xx` not found");
+}
+
+/// The checklist a refused launch failed.
+fn not_ready(outcome: LaunchOutcome) -> Box<Readiness> {
+    match outcome {
+        LaunchOutcome::NotReady(readiness) => readiness,
+        LaunchOutcome::Launched(launch) => panic!("launched: {launch:?}"),
+    }
+}
+
+/// The launch of a market that was ready.
+fn launched(outcome: LaunchOutcome) -> Launch {
+    match outcome {
+        LaunchOutcome::Launched(launch) => launch,
+        LaunchOutcome::NotReady(readiness) => panic!("not ready: {}", readiness.refusal()),
+    }
 }

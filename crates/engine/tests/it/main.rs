@@ -3,6 +3,7 @@
 
 mod common;
 mod control;
+mod errors;
 mod launch;
 mod monitor;
 mod pipeline;

@@ -4,7 +4,6 @@ use super::convert::IntoWire;
 use crate::AppState;
 use crate::auth::{Auth, Viewer};
 use crate::error::{ApiResult, ErrorBody};
-use crate::views::market_matrix;
 use axum::Json;
 use axum::extract::State;
 use tandem_wire::markets::{MarketStatus, Service, Wave};
@@ -13,7 +12,7 @@ use tandem_wire::markets::{MarketStatus, Service, Wave};
 #[utoipa::path(get, path = "/api/v1/markets", tag = "catalog",
     responses((status = 200, body = [MarketStatus]), (status = 401, body = ErrorBody)))]
 pub async fn list_markets(_: Auth<Viewer>, State(state): State<AppState>) -> ApiResult<Json<Vec<MarketStatus>>> {
-    Ok(Json(market_matrix(&state.engine).await?.into_wire()))
+    Ok(Json(state.engine.market_matrix().await?.into_wire()))
 }
 
 /// The waves, in rollout order.

@@ -1,8 +1,8 @@
-//! Store rows, engine results and the server's read models turned into the API's wire types
+//! Store rows, engine results and the engine's read models turned into the API's wire types
 //! (`tandem-wire`): the one place where what is kept meets what is answered. Each conversion
 //! moves fields one by one, so a field added to a row reaches the API only when named here.
 
-use crate::views;
+use tandem_engine::views;
 use tandem_store as store;
 use tandem_wire as wire;
 
@@ -70,8 +70,20 @@ same_fields! {
     store::GcReport => admin::GcReport { artifacts_expired, blobs_deleted, bytes_freed }
     store::ChainProblem => audit::ChainProblem { id, problem, message }
     store::SecretRow => secrets::Secret { name, version, updated_at, updated_by }
-    tandem_engine::rollback::RollbackOutcome => rollouts::ReleaseMove { market, from, to, state, reason }
-    tandem_engine::configs::ConfigRollback => rollouts::ConfigMove { market, from, to, state, reason }
+}
+
+/// A rollback's move in one market, of a release or of a config version alike.
+impl<V> IntoWire for tandem_engine::rollback::MarketMove<V> {
+    type Wire = wire::rollouts::MarketMove<V>;
+    fn into_wire(self) -> Self::Wire {
+        wire::rollouts::MarketMove {
+            market: self.market,
+            from: self.from,
+            to: self.to,
+            state: self.state.to_string(),
+            reason: self.reason,
+        }
+    }
 }
 
 impl IntoWire for tandem_engine::launch::Launch {
@@ -136,7 +148,7 @@ impl IntoWire for tandem_engine::launch::Readiness {
     }
 }
 
-impl IntoWire for views::MarketService {
+impl IntoWire for views::markets::MarketService {
     type Wire = wire::markets::MarketService;
     fn into_wire(self) -> Self::Wire {
         wire::markets::MarketService {
@@ -151,7 +163,7 @@ impl IntoWire for views::MarketService {
     }
 }
 
-impl IntoWire for views::MarketStatus {
+impl IntoWire for views::markets::MarketStatus {
     type Wire = wire::markets::MarketStatus;
     fn into_wire(self) -> Self::Wire {
         wire::markets::MarketStatus {
@@ -162,7 +174,7 @@ impl IntoWire for views::MarketStatus {
     }
 }
 
-impl IntoWire for views::JobDetail {
+impl IntoWire for views::runs::JobDetail {
     type Wire = wire::runs::JobDetail;
     fn into_wire(self) -> Self::Wire {
         wire::runs::JobDetail {
@@ -172,7 +184,7 @@ impl IntoWire for views::JobDetail {
     }
 }
 
-impl IntoWire for views::RunDetail {
+impl IntoWire for views::runs::RunDetail {
     type Wire = wire::runs::RunDetail;
     fn into_wire(self) -> Self::Wire {
         wire::runs::RunDetail {
@@ -184,7 +196,7 @@ impl IntoWire for views::RunDetail {
     }
 }
 
-impl IntoWire for views::WaveMarket {
+impl IntoWire for views::rollouts::WaveMarket {
     type Wire = wire::rollouts::WaveMarket;
     fn into_wire(self) -> Self::Wire {
         wire::rollouts::WaveMarket {
@@ -196,7 +208,7 @@ impl IntoWire for views::WaveMarket {
     }
 }
 
-impl IntoWire for views::WaveDetail {
+impl IntoWire for views::rollouts::WaveDetail {
     type Wire = wire::rollouts::WaveDetail;
     fn into_wire(self) -> Self::Wire {
         wire::rollouts::WaveDetail {
@@ -208,7 +220,7 @@ impl IntoWire for views::WaveDetail {
     }
 }
 
-impl IntoWire for views::RolloutDetail {
+impl IntoWire for views::rollouts::RolloutDetail {
     type Wire = wire::rollouts::RolloutDetail;
     fn into_wire(self) -> Self::Wire {
         wire::rollouts::RolloutDetail {
@@ -221,7 +233,7 @@ impl IntoWire for views::RolloutDetail {
     }
 }
 
-impl IntoWire for views::IdeaDetail {
+impl IntoWire for views::ideas::IdeaDetail {
     type Wire = wire::ideas::IdeaDetail;
     fn into_wire(self) -> Self::Wire {
         wire::ideas::IdeaDetail {

@@ -5,14 +5,11 @@ use super::page::{Page, paged};
 use crate::AppState;
 use crate::auth::{Auth, Developer, Viewer};
 use crate::error::{ApiError, ApiResult, ErrorBody, JsonBody, PathParam, QueryParams};
-use crate::views::{idea_detail, ideas_detail};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
-use std::collections::HashMap;
-use tandem_store::CommitRow;
 use tandem_wire::ideas::{Commit, Idea, IdeaDetail, NewIdea};
 
 /// Ideas, oldest first, with where each stands, a page at a time (see `docs/api.md`).
@@ -25,13 +22,7 @@ pub async fn list_ideas(
     QueryParams(page): QueryParams<Page>,
 ) -> ApiResult<Response> {
     let limit = page.limit()?;
-    let engine = &state.engine;
-    let ideas = engine.list_ideas_page(page.after, limit).await?;
-    let mut commits: HashMap<String, Vec<CommitRow>> = HashMap::new();
-    for (key, commit) in engine.list_commits_of_ideas_page(page.after, limit).await? {
-        commits.entry(key).or_default().push(commit);
-    }
-    let details = ideas_detail(&state.engine, ideas, &mut commits).await?;
+    let details = state.engine.ideas_page(page.after, limit).await?;
     Ok(paged(details.into_wire(), limit, |d| d.idea.id))
 }
 
@@ -65,8 +56,7 @@ pub async fn get_idea(
     State(state): State<AppState>,
     PathParam(key): PathParam<String>,
 ) -> ApiResult<Json<IdeaDetail>> {
-    let idea = state.engine.get_idea(&key).await?;
-    Ok(Json(idea_detail(&state.engine, idea).await?.into_wire()))
+    Ok(Json(state.engine.idea_detail(&key).await?.into_wire()))
 }
 
 /// Whose commits to list, and which page of them.

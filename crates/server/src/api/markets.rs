@@ -7,7 +7,7 @@ use crate::error::{ApiError, ApiResult, ErrorBody, PathParam};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use tandem_engine::launch::LaunchError;
+use tandem_engine::launch::{LaunchOutcome, Readiness as Checklist};
 use tandem_wire::markets::{Launch, NotReady, Readiness, ReadinessCheck};
 
 /// Runs the readiness checklist of a market now: its config against the latest release's
@@ -32,30 +32,24 @@ pub async fn launch_market(
     State(state): State<AppState>,
     PathParam(id): PathParam<String>,
 ) -> ApiResult<(StatusCode, Json<Launch>)> {
-    match state.engine.launch_market(&id, &auth.0.name).await {
-        Ok(launch) => Ok((StatusCode::CREATED, Json(launch.into_wire()))),
-        Err(e) => Err(launch_error(e)),
+    match state.engine.launch_market(&id, &auth.0.name).await? {
+        LaunchOutcome::Launched(launch) => Ok((StatusCode::CREATED, Json(launch.into_wire()))),
+        LaunchOutcome::NotReady(readiness) => Err(not_ready(*readiness)),
     }
 }
 
-fn launch_error(e: LaunchError) -> ApiError {
-    let message = e.to_string();
-    match e {
-        LaunchError::UnknownMarket(_) => ApiError::not_found(message),
-        LaunchError::AlreadyLive { .. } => ApiError::new(StatusCode::CONFLICT, "conflict", message),
-        LaunchError::NotReady(readiness) => {
-            let missing: Vec<ReadinessCheck> = readiness.missing().map(IntoWire::into_wire).collect();
-            let checks: Vec<ReadinessCheck> = readiness.checks.iter().map(IntoWire::into_wire).collect();
-            ApiError {
-                details: serde_json::to_value(NotReady {
-                    market: readiness.market,
-                    missing,
-                    checks,
-                })
-                .ok(),
-                ..ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "not_ready", message)
-            }
-        }
-        LaunchError::Failed(e) => e.into(),
+/// 422 `not_ready`, with the checks that failed and the whole checklist as details.
+fn not_ready(readiness: Checklist) -> ApiError {
+    let message = readiness.refusal();
+    let missing: Vec<ReadinessCheck> = readiness.missing().map(IntoWire::into_wire).collect();
+    let checks: Vec<ReadinessCheck> = readiness.checks.iter().map(IntoWire::into_wire).collect();
+    ApiError {
+        details: serde_json::to_value(NotReady {
+            market: readiness.market,
+            missing,
+            checks,
+        })
+        .ok(),
+        ..ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "not_ready", message)
     }
 }

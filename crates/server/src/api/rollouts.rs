@@ -4,15 +4,13 @@
 use super::convert::IntoWire;
 use super::page::{Page, paged};
 use crate::AppState;
-use crate::auth::{Admin, Auth, Caller, Developer, Operator, Viewer};
+use crate::auth::{Admin, Auth, Developer, Operator, Viewer};
 use crate::error::{ApiResult, ErrorBody, PathParam, QueryParams};
-use crate::views::rollout_detail;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
-use tandem_store::RolloutRow;
 use tandem_wire::rollouts::{Deployment, NewRollout, OverrideRequest, Rollout, RolloutDetail, WaveDecisionRequest};
 
 /// Rollouts, newest first, a page at a time (see `docs/api.md`).
@@ -52,7 +50,7 @@ pub async fn get_rollout(
     State(state): State<AppState>,
     PathParam(id): PathParam<i64>,
 ) -> ApiResult<Json<RolloutDetail>> {
-    Ok(Json(rollout_detail(&state.engine, id).await?.into_wire()))
+    Ok(Json(state.engine.rollout_detail(id).await?.into_wire()))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -114,21 +112,6 @@ fn wave_request(body: &[u8]) -> ApiResult<WaveDecisionRequest> {
     })
 }
 
-/// Approves or promotes one wave: the role checked is the role of the wave decided, because
-/// the store records the decision only while the rollout still waits for that very wave.
-pub(crate) async fn decide_wave(
-    state: &AppState,
-    caller: &Caller,
-    id: i64,
-    wave: Option<&str>,
-    kind: &str,
-) -> Result<RolloutRow, crate::error::ApiError> {
-    let wave = state.engine.wave_awaiting(id, wave).await?;
-    wave.allows(caller.role)
-        .map_err(|m| crate::error::ApiError::new(StatusCode::FORBIDDEN, "forbidden", m))?;
-    Ok(state.engine.decide_wave(&wave, &caller.name, kind).await?)
-}
-
 /// Approves the wave a rollout waits for (or the `wave` named, which must be that one); the
 /// platform file's `approvals` name the role it needs (operator by default). Viewers never may.
 #[utoipa::path(post, path = "/api/v1/rollouts/{id}/approve", tag = "releases", params(("id" = i64, Path)),
@@ -142,8 +125,11 @@ pub async fn approve_rollout(
     body: axum::body::Bytes,
 ) -> ApiResult<Json<Rollout>> {
     let req = wave_request(&body)?;
+    let (by, role) = (&auth.0.name, auth.0.role);
     Ok(Json(
-        decide_wave(&state, &auth.0, id, req.wave.as_deref(), "approve")
+        state
+            .engine
+            .approve_rollout(id, req.wave.as_deref(), by, role)
             .await?
             .into_wire(),
     ))
@@ -163,11 +149,11 @@ pub async fn promote_rollout(
     body: axum::body::Bytes,
 ) -> ApiResult<Json<Rollout>> {
     let req = wave_request(&body)?;
-    if state.engine.get_rollout(id).await?.state == tandem_core::state::RolloutState::Paused {
-        return Ok(Json(state.engine.resume_rollout(id, &auth.0.name).await?.into_wire()));
-    }
+    let (by, role) = (&auth.0.name, auth.0.role);
     Ok(Json(
-        decide_wave(&state, &auth.0, id, req.wave.as_deref(), "promote")
+        state
+            .engine
+            .promote_rollout(id, req.wave.as_deref(), by, role)
             .await?
             .into_wire(),
     ))

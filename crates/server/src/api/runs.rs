@@ -5,7 +5,6 @@ use super::page::{Page, paged};
 use crate::AppState;
 use crate::auth::{Auth, Developer, Viewer};
 use crate::error::{ApiError, ApiResult, ErrorBody, PathParam, QueryParams};
-use crate::views::run_detail;
 use axum::Json;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
@@ -95,7 +94,7 @@ pub async fn get_run(
     State(state): State<AppState>,
     PathParam(id): PathParam<i64>,
 ) -> ApiResult<Json<RunDetail>> {
-    Ok(Json(run_detail(&state.engine, id).await?.into_wire()))
+    Ok(Json(state.engine.run_detail(id).await?.into_wire()))
 }
 
 /// A job's log as text: the stored log once the job ended, the growing one while it runs.

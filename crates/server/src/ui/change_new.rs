@@ -87,7 +87,7 @@ pub async fn submit(
     match proposed {
         Ok(row) => Ok(Redirect::to(&format!("/changes/{}", row.id)).into_response()),
         Err(e) => {
-            let lines: Vec<String> = match tandem_engine::Error::from(e) {
+            let lines: Vec<String> = match e {
                 // The config check's refusal: a heading, then one problem a line.
                 tandem_engine::Error::Refused {
                     reason,

@@ -445,7 +445,7 @@ pub async fn act(
         }
     };
     let comment = Some(form.comment.trim()).filter(|c| !c.is_empty());
-    let done: anyhow::Result<ChangeRow> = match action.as_str() {
+    let done: tandem_engine::Result<ChangeRow> = match action.as_str() {
         "approve" | "reject" => {
             engine
                 .review_revision(

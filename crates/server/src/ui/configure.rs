@@ -6,56 +6,25 @@ use super::PageResult;
 use super::layout::{Nav, Page, count, empty, page};
 use crate::AppState;
 use crate::auth::{PageAuth, Viewer, url_encode};
-use crate::error::ApiError;
 use axum::extract::State;
 use maud::{Markup, html};
-use std::collections::hash_map::Entry;
-use std::collections::{BTreeSet, HashMap};
-use tandem_core::config::{MARKET_FACTS, Origin, Resolution, resolve};
+use std::collections::BTreeSet;
+use tandem_core::config::{MARKET_FACTS, Origin};
 use tandem_core::flags::{CompiledFlag, Targeting};
-use tandem_core::platform::{ConfigLayers, Platform, Service};
-use tandem_store::StoreError;
-
-/// How many of a service's change requests are read to count the open ones.
-const OPEN_CHANGES_SCAN: i64 = 500;
-
-/// One market's row of the grid: the config version it runs and its resolved config.
-struct MarketRow {
-    /// `None` before Tandem keeps the service's config (the platform file's layers apply).
-    version: Option<i64>,
-    resolution: Resolution,
-}
+use tandem_engine::views::configure::MarketConfig;
 
 pub async fn show(auth: PageAuth<Viewer>, State(state): State<AppState>) -> PageResult {
-    let platform = state.engine.load_platform().await?;
-    let flags = state.engine.flags();
-    let mut configs = Vec::with_capacity(platform.services.len());
-    for service in &platform.services {
-        let latest = match state.engine.latest_config(&service.name).await {
-            Ok(row) => Some(row.version),
-            Err(StoreError::NotFound { .. }) => None,
-            Err(e) => return Err(e.into()),
-        };
-        let rows = market_rows(&state, &platform, service, latest).await?;
-        let open = state
-            .engine
-            .list_changes(Some(&service.name), OPEN_CHANGES_SCAN)
-            .await?
-            .iter()
-            .filter(|c| c.state == tandem_core::state::ChangeState::Open)
-            .count();
-        configs.push((latest, rows, open));
-    }
+    let services = state.engine.configure_page().await?;
     let body = html! {
         div.page-head { h1 { "Config & flags" } span.muted { "defaults → region → market; flags over OFREP" } }
-        @for (service, (latest, rows, open)) in platform.services.iter().zip(&configs) {
+        @for s in &services {
             section.panel {
                 div.panel-head {
-                    h2 { (service.name) " · config" }
-                    @if let Some(v) = latest { span.muted { "newest version " b { "v" (v) } } }
-                    a.open-changes href={ "/changes?service=" (url_encode(&service.name)) } {
-                        @if *open == 0 { "change requests" }
-                        @else { span.badge.busy { (count(*open, "open change request")) } }
+                    h2 { (s.service) " · config" }
+                    @if let Some(v) = s.latest { span.muted { "newest version " b { "v" (v) } } }
+                    a.open-changes href={ "/changes?service=" (url_encode(&s.service)) } {
+                        @if s.open_changes == 0 { "change requests" }
+                        @else { span.badge.busy { (count(s.open_changes, "open change request")) } }
                         " →"
                     }
                     div.legend {
@@ -64,22 +33,19 @@ pub async fn show(auth: PageAuth<Viewer>, State(state): State<AppState>) -> Page
                         span.key.layer-override { "market override" }
                     }
                 }
-                (config_grid(rows, *latest))
+                (config_grid(&s.markets, s.latest))
             }
-            @let owned: Vec<&CompiledFlag> = flags.set.flags().iter()
-                .filter(|f| flags.owners.get(f.key()).is_some_and(|o| o == &service.name))
-                .collect();
             section.panel {
                 div.panel-head {
-                    h2 { (service.name) " · flags" }
-                    @if let Some(v) = flags.versions.get(&service.name) {
+                    h2 { (s.service) " · flags" }
+                    @if let Some(v) = &s.flag_version {
                         span.muted { "version " (v.version) " by " (v.created_by) }
                     }
                 }
-                @if owned.is_empty() {
+                @if s.flags.is_empty() {
                     (empty("No flag yet. Put a flag file in force with `tandem flags apply SERVICE -f flags.yml`."))
                 } @else {
-                    (flag_table(&owned))
+                    (flag_table(&s.flags))
                 }
             }
         }
@@ -95,46 +61,8 @@ pub async fn show(auth: PageAuth<Viewer>, State(state): State<AppState>) -> Page
     ))
 }
 
-/// Each market's config at the version it runs, resolved with that version's layers so that
-/// each value keeps the layer that set it (markets mid-rollout run different versions).
-async fn market_rows(
-    state: &AppState,
-    platform: &Platform,
-    service: &Service,
-    latest: Option<i64>,
-) -> Result<Vec<MarketRow>, ApiError> {
-    if latest.is_none() {
-        return Ok(platform
-            .markets
-            .iter()
-            .map(|m| MarketRow {
-                version: None,
-                resolution: resolve(&service.config, m),
-            })
-            .collect());
-    }
-    let engine = &state.engine;
-    let running = state.engine.market_configs(&service.name).await?;
-    let mut layers_of: HashMap<i64, ConfigLayers> = HashMap::new();
-    let mut rows = Vec::with_capacity(platform.markets.len());
-    for m in &platform.markets {
-        let Some(&(version, _)) = running.get(&m.id) else {
-            continue;
-        };
-        let layers = match layers_of.entry(version) {
-            Entry::Occupied(known) => known.into_mut(),
-            Entry::Vacant(slot) => slot.insert(engine.get_config_version(&service.name, version).await?.layers()?),
-        };
-        rows.push(MarketRow {
-            version: Some(version),
-            resolution: resolve(layers, m),
-        });
-    }
-    Ok(rows)
-}
-
 /// Markets down, keys across (the market's own facts left out: they are its identity).
-fn config_grid(rows: &[MarketRow], latest: Option<i64>) -> Markup {
+fn config_grid(rows: &[MarketConfig], latest: Option<i64>) -> Markup {
     let keys: BTreeSet<&str> = rows
         .iter()
         .flat_map(|r| r.resolution.origins.keys().map(String::as_str))
@@ -207,7 +135,7 @@ fn layer_class(origin: &Origin) -> &'static str {
     }
 }
 
-fn flag_table(flags: &[&CompiledFlag]) -> Markup {
+fn flag_table(flags: &[CompiledFlag]) -> Markup {
     html! {
         table.data.flags {
             thead { tr {
@@ -286,10 +214,10 @@ services:
 ",
         )
         .unwrap();
-        let rows: Vec<MarketRow> = resolve_all(&platform.services[0].config, &platform.markets)
+        let rows: Vec<MarketConfig> = resolve_all(&platform.services[0].config, &platform.markets)
             .into_iter()
             .zip([Some(2), Some(1)])
-            .map(|(resolution, version)| MarketRow { version, resolution })
+            .map(|(resolution, version)| MarketConfig { version, resolution })
             .collect();
         let html = config_grid(&rows, Some(2)).into_string();
         assert!(

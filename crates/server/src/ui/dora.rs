@@ -19,9 +19,8 @@ use axum::extract::{Query, State};
 use maud::{Markup, PreEscaped, html};
 use serde::Deserialize;
 use std::collections::{HashMap, HashSet};
-use tandem_core::dora::{
-    Bucket, BucketKeys, ChangeKind, DAY_MS, Deployment, Filter, HOUR_MS, Keys, Outcome, WEEK_MS, Window,
-};
+use tandem_core::dora::{BucketKeys, ChangeKind, DAY_MS, Deployment, Filter, HOUR_MS, Keys, Outcome, WEEK_MS, Window};
+use tandem_engine::views::delivery::DeliveryQuery;
 use tandem_store::now_ms;
 
 /// The window when the query names none, in days (as `tandem metrics` and the API).
@@ -70,7 +69,6 @@ pub async fn show(
     query: Result<Query<DoraQuery>, QueryRejection>,
 ) -> PageResult {
     let Query(q) = query?;
-    let engine = &state.engine;
     let (days, kind) = (q.days(), q.kind()?);
     let to = now_ms() + 1;
     let window = Window::new(to - i64::from(days) * DAY_MS, to).map_err(|e| ApiError::bad_request(e.to_string()))?;
@@ -81,19 +79,20 @@ pub async fn show(
     let weeks = (i64::from(days) + 6) / 7;
     let weekly = Window::new(to - weeks * WEEK_MS, to).map_err(|e| ApiError::bad_request(e.to_string()))?;
 
-    let packed = state.engine.dora_history().await?;
-    let (deployments, incidents) = &*packed;
-    let history = tandem_core::dora::History::new(deployments, incidents);
-    let grouped = history.compute_grouped_keys(&filter);
-    let series = history
-        .compute_series(&filter.with_window(weekly), Bucket::Week)
-        .map_err(|e| ApiError::bad_request(e.to_string()))?;
-
-    let services: Vec<String> = engine.list_services().await?.into_iter().map(|s| s.name).collect();
-    let market_order = market_order(&engine.list_waves().await?, &engine.list_markets().await?);
+    let delivery = state
+        .engine
+        .delivery(&DeliveryQuery {
+            filter: filter.clone(),
+            weekly,
+            live_until: to,
+        })
+        .await?;
+    let (deployments, incidents) = &*delivery.history;
+    let (grouped, series) = (&delivery.keys, &delivery.weeks);
+    let (services, market_order) = (&delivery.services, &delivery.market_order);
     let by_market: Vec<(&String, &Keys)> = {
         let mut rows: Vec<_> = grouped.by_market.iter().collect();
-        rows.sort_by_key(|(m, _)| rank(&market_order, m));
+        rows.sort_by_key(|(m, _)| rank(market_order, m));
         rows
     };
     let groups: Vec<Group> = by_market
@@ -104,9 +103,8 @@ pub async fn show(
             failed: k.change_failure_rate.failed,
         })
         .collect();
-    let (rows, events) = timeline(deployments, incidents, &filter, &market_order);
-
-    let live_charts = live::live_charts(engine, &services, q.service(), to).await?;
+    let (rows, events) = timeline(deployments, incidents, &filter, market_order);
+    let live_charts = live::live_charts(&delivery.live);
 
     let total = &grouped.total;
     let body = html! {
@@ -119,10 +117,10 @@ pub async fn show(
                 ". How each is computed: docs/metrics.md."
             }
         }
-        (filter_form(&q, days, &services))
+        (filter_form(&q, days, services))
         section.panel {
             h2 { "The four keys" }
-            div.dora-keys { @for card in key_cards(total, &series, days) { (card) } }
+            div.dora-keys { @for card in key_cards(total, series, days) { (card) } }
             p.muted.small {
                 "Levels from the Accelerate State of DevOps 2021 report. Each market a release reaches is one deployment: "
                 "read the frequency per market below as much as this total."
@@ -131,11 +129,11 @@ pub async fn show(
         section.panel {
             h2 { "Week by week" }
             div.dora-charts {
-                (figure(&charts::deployments_chart("Deployments per week", &periods(&series))))
-                (figure(&duration_chart(&series)))
+                (figure(&charts::deployments_chart("Deployments per week", &periods(series))))
+                (figure(&duration_chart(series)))
                 (figure(&charts::percent_chart(
                     "Change failure rate per week",
-                    &[Series { name: "failed deployments".into(), points: trend(&series, cfr_percent) }],
+                    &[Series { name: "failed deployments".into(), points: trend(series, cfr_percent) }],
                     "% of deployments",
                 )))
             }
@@ -343,17 +341,6 @@ fn cfr_percent(k: &Keys) -> Option<f64> {
 
 fn hours(ms: i64) -> f64 {
     ms as f64 / HOUR_MS as f64
-}
-
-/// The markets in wave order, then those no wave names, in the platform's order.
-fn market_order(waves: &[tandem_store::WaveRow], markets: &[tandem_store::MarketRow]) -> Vec<String> {
-    let mut order: Vec<String> = waves.iter().flat_map(|w| w.markets.iter().cloned()).collect();
-    for m in markets {
-        if !order.contains(&m.id) {
-            order.push(m.id.clone());
-        }
-    }
-    order
 }
 
 /// Where `market` sorts: its place in `order`, or after every known market, by name.

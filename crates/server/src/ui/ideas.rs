@@ -5,13 +5,10 @@ use super::PageResult;
 use super::layout::{Nav, Page, badge, empty, page, when};
 use crate::AppState;
 use crate::auth::{PageAuth, Viewer};
-use crate::views::ideas_detail;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use maud::html;
 use serde::Deserialize;
-use std::collections::HashMap;
-use tandem_store::CommitRow;
 
 /// Ideas per page.
 const PAGE_SIZE: i64 = 100;
@@ -29,13 +26,7 @@ pub async fn list(
     query: Result<Query<IdeasPageQuery>, QueryRejection>,
 ) -> PageResult {
     let Query(q) = query?;
-    let store = &state.engine;
-    let rows = store.list_ideas_page(q.after, PAGE_SIZE).await?;
-    let mut commits: HashMap<String, Vec<CommitRow>> = HashMap::new();
-    for (key, commit) in store.list_commits_of_ideas_page(q.after, PAGE_SIZE).await? {
-        commits.entry(key).or_default().push(commit);
-    }
-    let ideas = ideas_detail(&state.engine, rows, &mut commits).await?;
+    let ideas = state.engine.ideas_page(q.after, PAGE_SIZE).await?;
     let next = (ideas.len() as i64 >= PAGE_SIZE)
         .then(|| ideas.last().map(|d| d.idea.id))
         .flatten();

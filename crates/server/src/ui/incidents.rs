@@ -15,12 +15,10 @@ use serde_json::Value;
 use std::collections::HashMap;
 use tandem_core::state::IncidentState;
 use tandem_store::incident_history::IncidentListRow;
-use tandem_store::{DeploymentRow, EventRow, IncidentRow, now_ms};
+use tandem_store::{DeploymentRow, EventRow, IncidentRow};
 
 /// How many incidents the list shows.
 const INCIDENT_LIST_LIMIT: i64 = 200;
-/// How many events an incident's timeline shows; a flapping market cannot make it endless.
-const TIMELINE_LIMIT: i64 = 300;
 /// How many of the market's deployments the link form offers, newest first.
 const LINK_CHOICES: usize = 50;
 
@@ -124,25 +122,9 @@ fn incident_table(incidents: &[IncidentListRow]) -> Markup {
 /// `GET /incidents/{id}`: the incident, its deployment, its timeline and its postmortem draft.
 pub async fn detail(auth: PageAuth<Viewer>, State(state): State<AppState>, Path(raw): Path<String>) -> PageResult {
     let id = parse_id("incident", &raw)?;
-    let engine = &state.engine;
-    let i = engine.get_incident(id).await?;
-    let versions: HashMap<i64, String> = engine
-        .list_releases(Some(&i.service))
-        .await?
-        .into_iter()
-        .map(|r| (r.id, r.version))
-        .collect();
-    let mut deployments = engine.list_deployments_of_market(&i.service, &i.market).await?;
-    deployments.reverse();
-    let linked = i.deployment_id.and_then(|d| deployments.iter().find(|x| x.id == d));
-    let events = engine.list_incident_events(&i, now_ms(), TIMELINE_LIMIT).await?;
-    let postmortem = state.engine.postmortem(id).await.map_err(ApiError::from)?;
-    let market_name = engine
-        .list_markets()
-        .await?
-        .into_iter()
-        .find(|m| m.id == i.market)
-        .map(|m| m.name);
+    let detail = state.engine.incident_detail(id).await?;
+    let (i, versions, events) = (&detail.incident, &detail.versions, &detail.events);
+    let (deployments, postmortem) = (&detail.deployments, &detail.postmortem);
     let may = may_act(&auth.0);
     let title = format!("Incident #{id}");
     let body = html! {
@@ -155,11 +137,11 @@ pub async fn detail(auth: PageAuth<Viewer>, State(state): State<AppState>, Path(
                     }
                 }
             }
-            (facts(&i, market_name.as_deref()))
+            (facts(i, detail.market_name.as_deref()))
         }
         @if let Some(summary) = &i.summary { p.alert.note { (summary) } }
-        (deployment_panel(&i, linked, &deployments, &versions, may))
-        (timeline_panel(&i, &events, &versions))
+        (deployment_panel(i, detail.linked(), deployments, versions, may))
+        (timeline_panel(i, events, versions))
         section.panel {
             div.panel-head {
                 h2 { "Postmortem draft" }

@@ -12,23 +12,15 @@ use super::{PageError, PageResult};
 use crate::AppState;
 use crate::auth::{Caller, Operator, PageAuth, Viewer};
 use crate::error::ApiError;
-use crate::views::{MarketStatus, market_matrix};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
-use std::collections::HashMap;
 use tandem_core::role::Role;
-use tandem_engine::launch::{LaunchError, Readiness};
+use tandem_engine::launch::{LaunchOutcome, Readiness};
+use tandem_engine::views::markets::{MarketPage, MarketStatus, ProbeBucket};
+use tandem_store::MarketHealthRow;
 use tandem_store::launches::LaunchRow;
-use tandem_store::{MarketHealthRow, WaveRow, now_ms};
-
-/// The width of one bucket of recent probes, in seconds: the finest resolution the monitor keeps.
-const PROBE_BUCKET: i64 = 60;
-/// How far back the recent probes of a live market go, in milliseconds.
-const PROBE_WINDOW_MS: i64 = 3_600_000;
-/// How many buckets of recent probes a market page lists, newest first.
-const PROBE_ROWS: usize = 10;
 
 /// Which colour the monitor's verdict gets: failing is on its way down, not down yet.
 fn health_tone(state: &str) -> &'static str {
@@ -44,32 +36,10 @@ fn health_badge(state: &str) -> Markup {
     html! { span class={ "badge " (health_tone(state)) } { (state) } }
 }
 
-/// Markets in the order rollouts reach them: by wave, then as each wave lists them; a market
-/// in no wave comes last, in platform-file order.
-fn sort_by_wave(markets: &mut [MarketStatus], waves: &[WaveRow]) {
-    let place: HashMap<&str, (usize, usize)> = waves
-        .iter()
-        .enumerate()
-        .flat_map(|(w, wave)| wave.markets.iter().enumerate().map(move |(i, m)| (m.as_str(), (w, i))))
-        .collect();
-    markets.sort_by_key(|m| {
-        let (wave, index) = place.get(m.market.id.as_str()).copied().unwrap_or((usize::MAX, 0));
-        (wave, index, m.market.position)
-    });
-}
-
 /// `GET /markets`: every market in wave order, with its launch state and health.
 pub async fn list(auth: PageAuth<Viewer>, State(state): State<AppState>) -> PageResult {
-    let engine = &state.engine;
-    let mut markets = market_matrix(&state.engine).await?;
-    sort_by_wave(&mut markets, &engine.list_waves().await?);
-    let launches: HashMap<String, LaunchRow> = engine
-        .list_launches()
-        .await?
-        .into_iter()
-        .map(|l| (l.market.clone(), l))
-        .collect();
-    let health = engine.list_market_health().await?;
+    let page_facts = state.engine.markets_page().await?;
+    let (markets, launches, health) = (&page_facts.markets, &page_facts.launches, &page_facts.health);
     let in_state = |s: &str| markets.iter().filter(|m| m.market.state == s).count();
     let down = health.iter().filter(|h| h.state == "down").count();
     let body = html! {
@@ -93,8 +63,8 @@ pub async fn list(auth: PageAuth<Viewer>, State(state): State<AppState>) -> Page
                         th { "Release" } th { "Health" } th {}
                     } }
                     tbody {
-                        @for m in &markets {
-                            (market_row(m, launches.get(&m.market.id), &health))
+                        @for m in markets {
+                            (market_row(m, launches.get(&m.market.id), health))
                         }
                     }
                 }
@@ -174,21 +144,8 @@ fn latency(ms: f64) -> String {
 /// `GET /markets/{id}`: the readiness checklist of a market not yet live, or the launch record
 /// and health of a live one.
 pub async fn detail(auth: PageAuth<Viewer>, State(state): State<AppState>, Path(id): Path<String>) -> PageResult {
-    let market = find_market(&state, &id).await?;
-    let readiness = if market.market.state == "live" {
-        None
-    } else {
-        Some(state.engine.market_readiness(&id).await.map_err(ApiError::from)?)
-    };
-    market_page(&state, &auth.0, &market, readiness.as_ref(), None).await
-}
-
-async fn find_market(state: &AppState, id: &str) -> Result<MarketStatus, PageError> {
-    market_matrix(&state.engine)
-        .await?
-        .into_iter()
-        .find(|m| m.market.id == id)
-        .ok_or_else(|| PageError::not_found(format!("there is no market `{id}` in the platform file")))
+    let facts = state.engine.market_page(&id, true).await?;
+    Ok(market_page(&auth.0, &facts, None))
 }
 
 /// `POST /markets/{id}/launch`: on to the market's page, live; refused, the same page with what
@@ -199,13 +156,13 @@ pub async fn launch(
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
     let (status, readiness, notice) = match state.engine.launch_market(&id, &auth.0.name).await {
-        Ok(_) => return Ok(Redirect::to(&format!("/markets/{id}")).into_response()),
-        Err(LaunchError::UnknownMarket(_)) => {
+        Ok(LaunchOutcome::Launched(_)) => return Ok(Redirect::to(&format!("/markets/{id}")).into_response()),
+        Err(tandem_engine::Error::NotFound { .. }) => {
             return Err(PageError::not_found(format!(
                 "there is no market `{id}` in the platform file"
             )));
         }
-        Err(LaunchError::NotReady(readiness)) => {
+        Ok(LaunchOutcome::NotReady(readiness)) => {
             let failed = readiness.missing().count();
             let notice = format!(
                 "Not launched: {} of its readiness checklist {} not pass. Fix them and launch again.",
@@ -214,12 +171,14 @@ pub async fn launch(
             );
             (StatusCode::UNPROCESSABLE_ENTITY, Some(readiness), notice)
         }
-        Err(e @ LaunchError::AlreadyLive { .. }) => (StatusCode::CONFLICT, None, format!("Not launched again: {e}.")),
-        Err(LaunchError::Failed(e)) => return Err(ApiError::from(e).into()),
+        Err(tandem_engine::Error::Conflict(already)) => {
+            (StatusCode::CONFLICT, None, format!("Not launched again: {already}."))
+        }
+        Err(e) => return Err(ApiError::from(e).into()),
     };
-    let market = find_market(&state, &id).await?;
-    let page = market_page(&state, &auth.0, &market, readiness.as_deref(), Some(&notice)).await?;
-    Ok((status, page).into_response())
+    let mut facts = state.engine.market_page(&id, false).await?;
+    facts.readiness = readiness.map(|r| *r);
+    Ok((status, market_page(&auth.0, &facts, Some(&notice))).into_response())
 }
 
 /// `GET /markets/{id}/launch`: where sign-in returns; nothing is done, the user lands on the page.
@@ -227,21 +186,9 @@ pub async fn back_to_market(Path(id): Path<String>) -> Redirect {
     Redirect::to(&format!("/markets/{}", crate::auth::url_encode(&id)))
 }
 
-async fn market_page(
-    state: &AppState,
-    caller: &Caller,
-    m: &MarketStatus,
-    readiness: Option<&Readiness>,
-    notice: Option<&str>,
-) -> PageResult {
-    let engine = &state.engine;
+fn market_page(caller: &Caller, facts: &MarketPage, notice: Option<&str>) -> maud::Markup {
+    let (m, launch, probes) = (&facts.status, &facts.launch, &facts.probes);
     let market = &m.market;
-    let health = engine.list_market_health().await?;
-    let launch = engine.get_launch(&market.id).await?;
-    let mut probes = Vec::new();
-    for s in m.services.iter().filter(|s| s.release.is_some()) {
-        probes.push((s.service.as_str(), recent_probes(state, &s.service, &market.id).await?));
-    }
     let title = format!("{} ({})", market.name, market.id);
     let body = html! {
         div.page-head {
@@ -253,7 +200,7 @@ async fn market_page(
             }
         }
         @if let Some(n) = notice { p.alert.bad.notice { (n) } }
-        @if let Some(r) = readiness {
+        @if let Some(r) = &facts.readiness {
             (readiness_panel(r, caller))
         } @else if market.state == "live" {
             (launch_panel(launch.as_ref()))
@@ -266,7 +213,7 @@ async fn market_page(
                 } }
                 tbody {
                     @for s in &m.services {
-                        @let h = health_of(&health, &s.service, &market.id);
+                        @let h = facts.health_of(&s.service);
                         tr data-service=(s.service) {
                             td { b { (s.service) } }
                             td {
@@ -284,10 +231,10 @@ async fn market_page(
             }
         }
         @if market.state == "live" || probes.iter().any(|(_, p)| !p.is_empty()) {
-            (probes_panel(&probes))
+            (probes_panel(probes))
         }
     };
-    Ok(page(
+    page(
         Page {
             title: &title,
             nav: Nav::Markets,
@@ -295,7 +242,7 @@ async fn market_page(
             refresh: (market.state == "live" && notice.is_none()).then_some(IDLE_REFRESH),
         },
         body,
-    ))
+    )
 }
 
 /// One item of a checklist, run now or as stored with a launch.
@@ -382,41 +329,6 @@ fn launch_panel(launch: Option<&LaunchRow>) -> Markup {
     }
 }
 
-/// One minute of a market's probes.
-struct ProbeBucket {
-    at: i64,
-    probes: i64,
-    passed: i64,
-    latency_ms: Option<f64>,
-}
-
-/// The last minutes of probes of one service in the market, newest first.
-async fn recent_probes(state: &AppState, service: &str, market: &str) -> Result<Vec<ProbeBucket>, PageError> {
-    let engine = &state.engine;
-    let to = now_ms() + PROBE_BUCKET * 1000;
-    let from = to - PROBE_WINDOW_MS;
-    let up = engine
-        .series(service, Some(market), "up", PROBE_BUCKET, from, to)
-        .await?;
-    let latency: HashMap<i64, f64> = engine
-        .series(service, Some(market), "probe_latency_ms", PROBE_BUCKET, from, to)
-        .await?
-        .into_iter()
-        .map(|p| (p.bucket, p.mean()))
-        .collect();
-    Ok(up
-        .iter()
-        .rev()
-        .take(PROBE_ROWS)
-        .map(|p| ProbeBucket {
-            at: p.bucket,
-            probes: p.count,
-            passed: p.sum.round() as i64,
-            latency_ms: latency.get(&p.bucket).copied(),
-        })
-        .collect())
-}
-
 /// All probes of a minute passed (up), none did (down), or some did.
 fn bucket_badge(b: &ProbeBucket) -> Markup {
     match b.passed {
@@ -426,7 +338,7 @@ fn bucket_badge(b: &ProbeBucket) -> Markup {
     }
 }
 
-fn probes_panel(probes: &[(&str, Vec<ProbeBucket>)]) -> Markup {
+fn probes_panel(probes: &[(String, Vec<ProbeBucket>)]) -> Markup {
     html! {
         section.panel.probes {
             div.panel-head { h2 { "Recent probes" } span.muted { "per minute, newest first" } }

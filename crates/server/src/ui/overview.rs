@@ -5,57 +5,23 @@ use super::PageResult;
 use super::layout::{IDLE_REFRESH, LIVE_REFRESH, Nav, Page, badge, count, dot, empty, page, sha, when};
 use crate::AppState;
 use crate::auth::{PageAuth, Viewer};
-use crate::views::{MarketStatus, market_matrix};
 use axum::extract::State;
 use maud::{Markup, html};
-use tandem_store::{IncidentRow, RolloutRow, RunRow};
-
-/// How many runs the overview lists.
-const LATEST_RUNS: i64 = 5;
-/// How many rollouts are read to find those in flight (only a few run at once).
-const RECENT_ROLLOUTS: i64 = 50;
+use tandem_engine::views::markets::MarketStatus;
+use tandem_store::{RolloutRow, RunRow};
 
 pub async fn show(auth: PageAuth<Viewer>, State(state): State<AppState>) -> PageResult {
-    let engine = &state.engine;
-    let matrix = market_matrix(&state.engine).await?;
-    let waves = engine.list_waves().await?;
-    let rollouts = engine.list_rollouts(RECENT_ROLLOUTS).await?;
-    let versions = engine
-        .list_release_versions(&rollouts.iter().map(|r| r.release_id).collect::<Vec<_>>())
-        .await?;
-    let runs = engine.list_runs(None, LATEST_RUNS).await?;
-    let incidents: Vec<IncidentRow> = engine.list_open_incidents().await?;
-
-    let flying: Vec<&RolloutRow> = rollouts.iter().filter(|r| r.in_progress()).collect();
-    let busy_runs: Vec<&RunRow> = runs.iter().filter(|r| r.state.is_in_progress()).collect();
-    let live = !flying.is_empty()
-        || !busy_runs.is_empty()
-        || matrix.iter().any(|m| m.services.iter().any(|s| s.in_flight.is_some()));
-
-    // Markets in wave order; a market no wave names comes last, as the rollout plan does.
-    let mut groups: Vec<(String, Vec<&MarketStatus>)> = waves
-        .iter()
-        .map(|w| {
-            (
-                w.name.clone(),
-                matrix
-                    .iter()
-                    .filter(|m| m.wave.as_deref() == Some(w.name.as_str()))
-                    .collect(),
-            )
-        })
-        .collect();
-    let loose: Vec<&MarketStatus> = matrix.iter().filter(|m| m.wave.is_none()).collect();
-    if !loose.is_empty() {
-        groups.push(("no wave".to_string(), loose));
-    }
-
-    let healthy = |h: &str| matrix.iter().filter(|m| market_health(m) == h).count();
+    let overview = state.engine.overview().await?;
+    let (groups, incidents, runs) = (&overview.groups, &overview.incidents, &overview.runs);
+    let flying: Vec<&RolloutRow> = overview.rollouts_in_flight.iter().collect();
+    let busy_runs: Vec<&RunRow> = overview.runs_in_flight().collect();
+    let markets = overview.markets().count();
+    let healthy = |h: &str| overview.markets().filter(|m| m.health() == h).count();
     let body = html! {
         div.page-head {
             h1 { "Overview" }
             div.stats {
-                span.stat { b { (matrix.len()) } " markets" }
+                span.stat { b { (markets) } " markets" }
                 span.stat.ok { b { (healthy("up")) } " up" }
                 span.stat.bad { b { (healthy("down")) } " down" }
                 span.stat.busy { b { (flying.len() + busy_runs.len()) } " in flight" }
@@ -65,18 +31,18 @@ pub async fn show(auth: PageAuth<Viewer>, State(state): State<AppState>) -> Page
         }
         section.panel {
             h2 { "Markets" }
-            @if matrix.is_empty() {
+            @if markets == 0 {
                 (empty("No market yet: declare markets in the platform file."))
             }
             div.matrix {
-                @for (wave, markets) in &groups {
+                @for group in groups {
                     div.wave-row {
                         div.wave-label {
-                            span.wave-name { (wave) }
-                            span.muted { (count(markets.len(), "market")) }
+                            span.wave-name { (group.name) }
+                            span.muted { (count(group.markets.len(), "market")) }
                         }
                         div.tiles {
-                            @for m in markets { (tile(m)) }
+                            @for m in &group.markets { (tile(m)) }
                         }
                     }
                 }
@@ -92,7 +58,7 @@ pub async fn show(auth: PageAuth<Viewer>, State(state): State<AppState>) -> Page
                     @for r in &flying {
                         li {
                             a href={ "/rollouts/" (r.id) } { "Rollout #" (r.id) }
-                            " " (r.service) " " b { (versions.get(&r.release_id).map_or("?", String::as_str)) }
+                            " " (r.service) " " b { (overview.version(r.release_id)) }
                             " " (badge(r.state.as_str()))
                             span.right.muted { "wave " (r.current_wave + 1) }
                         }
@@ -105,11 +71,11 @@ pub async fn show(auth: PageAuth<Viewer>, State(state): State<AppState>) -> Page
                         }
                     }
                 }
-                @if let Some(last) = rollouts.iter().find(|r| !r.in_progress()) {
+                @if let Some(last) = &overview.last_rollout {
                     p.last {
                         "Last rollout: "
                         a href={ "/rollouts/" (last.id) } { "#" (last.id) }
-                        " " (last.service) " " b { (versions.get(&last.release_id).map_or("?", String::as_str)) }
+                        " " (last.service) " " b { (overview.version(last.release_id)) }
                         " " (badge(last.state.as_str())) " " (when(last.finished_at.or(Some(last.created_at))))
                     }
                 }
@@ -120,7 +86,7 @@ pub async fn show(auth: PageAuth<Viewer>, State(state): State<AppState>) -> Page
                     (empty("No open incident."))
                 }
                 ul.list {
-                    @for i in &incidents {
+                    @for i in incidents {
                         li {
                             (badge(i.state.as_str())) " "
                             span.market-id { (i.market) } " " a href={ "/incidents/" (i.id) } { (i.title) }
@@ -135,7 +101,7 @@ pub async fn show(auth: PageAuth<Viewer>, State(state): State<AppState>) -> Page
                     (empty("No run yet."))
                 }
                 ul.list {
-                    @for r in &runs {
+                    @for r in runs {
                         li {
                             a href={ "/runs/" (r.id) } { "#" (r.id) }
                             " " (r.service) " " (sha(&r.commit_sha)) " " (badge(r.state.as_str()))
@@ -146,7 +112,7 @@ pub async fn show(auth: PageAuth<Viewer>, State(state): State<AppState>) -> Page
             }
         }
     };
-    let refresh = Some(if live { LIVE_REFRESH } else { IDLE_REFRESH });
+    let refresh = Some(if overview.live() { LIVE_REFRESH } else { IDLE_REFRESH });
     Ok(page(
         Page {
             title: "Overview",
@@ -158,20 +124,9 @@ pub async fn show(auth: PageAuth<Viewer>, State(state): State<AppState>) -> Page
     ))
 }
 
-/// A market's health over its services: down if one is down, up if one is up, else none.
-fn market_health(m: &MarketStatus) -> &'static str {
-    if m.services.iter().any(|s| s.health == "down") {
-        "down"
-    } else if m.services.iter().any(|s| s.health == "up") {
-        "up"
-    } else {
-        "none"
-    }
-}
-
 fn tile(m: &MarketStatus) -> Markup {
-    let health = market_health(m);
-    let flying = m.services.iter().any(|s| s.in_flight.is_some());
+    let health = m.health();
+    let flying = m.in_flight();
     html! {
         div class={ "tile h-" (health) @if flying { " flying" } } data-market=(m.market.id) {
             div.tile-head {

@@ -49,11 +49,8 @@ pub async fn steer(
         "pause" => engine.pause_rollout(id, by).await,
         "resume" => engine.resume_rollout(id, by).await,
         "abort" => engine.abort_rollout(id, by).await,
-        "promote" if engine.get_rollout(id).await?.state == RolloutState::Paused => engine.resume_rollout(id, by).await,
-        "approve" | "promote" => {
-            crate::api::rollouts::decide_wave(&state, &auth.0, id, wave, &action).await?;
-            return Ok(back.to_page());
-        }
+        "approve" => engine.approve_rollout(id, wave, by, auth.0.role).await,
+        "promote" => engine.promote_rollout(id, wave, by, auth.0.role).await,
         "skip" => engine.skip_market(id, &form.market, by).await,
         "override" => {
             if !auth.0.role.allows(Role::Admin) {

@@ -5,11 +5,11 @@ use super::layout::{LIVE_REFRESH, Nav, Page, badge, dot, elapsed, empty, page, s
 use super::{PageResult, parse_id};
 use crate::AppState;
 use crate::auth::{PageAuth, Viewer};
-use crate::views::{WaveDetail, rollout_detail};
 use axum::extract::{Path, State};
 use maud::{Markup, html};
 use std::collections::HashMap;
 use tandem_core::state::RolloutState;
+use tandem_engine::views::rollouts::WaveDetail;
 
 /// How many rollouts the list shows.
 const ROLLOUT_LIST_LIMIT: i64 = 100;
@@ -78,7 +78,7 @@ pub async fn list(auth: PageAuth<Viewer>, State(state): State<AppState>) -> Page
 
 pub async fn detail(auth: PageAuth<Viewer>, State(state): State<AppState>, Path(raw): Path<String>) -> PageResult {
     let id = parse_id("rollout", &raw)?;
-    let detail = rollout_detail(&state.engine, id).await?;
+    let detail = state.engine.rollout_detail(id).await?;
     let engine = &state.engine;
     let names: HashMap<String, String> = engine
         .list_markets()

@@ -11,7 +11,6 @@ use super::layout::{LIVE_REFRESH, Nav, Page, badge, dot, duration, elapsed, empt
 use super::{PageResult, parse_id};
 use crate::AppState;
 use crate::auth::{PageAuth, Viewer, url_encode};
-use crate::views::{JobDetail, RunDetail, run_detail};
 use crate::views_log::{LogTail, job_log_tail};
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
@@ -19,6 +18,7 @@ use maud::{Markup, PreEscaped, html};
 use serde::Deserialize;
 use tandem_core::role::Role;
 use tandem_core::state::{JobState, RunState};
+use tandem_engine::views::runs::{JobDetail, RunDetail};
 use tandem_store::{RunFilter, RunRow, now_ms};
 
 /// How many runs the list shows.
@@ -178,7 +178,7 @@ fn run_table(runs: &[RunRow], q: &RunsQuery) -> Markup {
 
 pub async fn detail(auth: PageAuth<Viewer>, State(state): State<AppState>, Path(raw): Path<String>) -> PageResult {
     let id = parse_id("run", &raw)?;
-    let run = run_detail(&state.engine, id).await?;
+    let run = state.engine.run_detail(id).await?;
     let mut logs = Vec::with_capacity(run.jobs.len());
     for job in &run.jobs {
         // A lost log blob should not hide the rest of the run.

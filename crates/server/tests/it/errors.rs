@@ -4,7 +4,7 @@
 
 #![allow(clippy::unwrap_used)]
 
-use crate::common::TestServer;
+use crate::common::{TestServer, corrupt};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -17,16 +17,6 @@ async fn call(req: reqwest::RequestBuilder, token: &str) -> (StatusCode, Value) 
         status,
         serde_json::from_str(&text).unwrap_or_else(|_| json!({ "text": text })),
     )
-}
-
-/// Writes straight into the server's database, behind the engine's back.
-async fn corrupt(s: &TestServer, sql: &str) {
-    let data = s.engine.settings.work_dir.parent().unwrap();
-    let options = sqlx::sqlite::SqliteConnectOptions::new().filename(data.join("tandem.db"));
-    let mut db = <sqlx::SqliteConnection as sqlx::Connection>::connect_with(&options)
-        .await
-        .unwrap();
-    sqlx::query(sql).execute(&mut db).await.unwrap();
 }
 
 fn assert_generic_500(status: StatusCode, body: &Value, leaks: &[&str]) {

@@ -7,6 +7,7 @@ mod common;
 mod cross_site;
 mod dashboard_scale;
 mod errors;
+mod hooks;
 mod launch;
 mod oidc;
 mod paging;

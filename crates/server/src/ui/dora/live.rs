@@ -1,22 +1,19 @@
 //! The "Live markets" panel of the Delivery page: what the monitor measured in each live market
-//! over the last hours, one chart per series, each in the unit a person reads.
+//! over the last hours (the engine's [`LiveService`] series), one chart per series, each in the
+//! unit a person reads.
 //!
 //! The monitor stores what it measures as it measures it: `up` as 1 or 0 per probe,
 //! `probe_latency_ms` in milliseconds, and each metric gate check under the check's name in the
 //! check's unit (an error ratio as a fraction, a latency quantile in seconds). Which measure a
 //! check is comes from the `tandem.yml` the service's releases carry, never from its name: the
-//! live releases' first (what the monitor judges now), then the newest release that declares it.
+//! engine reads the live releases' first (what the monitor judges now), then the newest release
+//! that declares it.
 
-use crate::error::ApiError;
 use crate::ui::charts::{self, Series};
 use std::collections::HashMap;
 use tandem_core::gates::Measure;
-use tandem_engine::Engine;
 use tandem_engine::monitor::{LATENCY_SERIES, UP_SERIES};
-use tandem_store::DeploymentRow;
-
-/// How far back the live charts look: minute buckets, so a few hundred points per market.
-const LIVE_SPAN_MS: i64 = 6 * 3_600_000;
+use tandem_engine::views::delivery::{LIVE_SPAN_MS, LiveService};
 
 /// How one series reads on a chart.
 #[derive(Debug, Clone, PartialEq)]
@@ -62,87 +59,20 @@ fn quantile_name(quantile: f64) -> String {
     format!("p{}", (quantile * 1000.0).round() / 10.0)
 }
 
-/// Adds the checks of a release's spec that `checks` does not hold yet.
-fn add_checks(checks: &mut HashMap<String, Measure>, spec: &tandem_core::pipeline::ServiceSpec) {
-    for check in spec.gates.metrics.iter().flat_map(|m| &m.checks) {
-        checks
-            .entry(check.name.clone())
-            .or_insert_with(|| check.measure.clone());
-    }
-}
-
-/// The measure of every check in `names` that a release of `service` declares: from the
-/// releases live in `live` first, then from the newest release that has it. A release whose
-/// spec cannot be read is skipped: its checks' charts show their values as stored.
-async fn measures(
-    engine: &Engine,
-    service: &str,
-    live: &[DeploymentRow],
-    names: &[String],
-) -> Result<HashMap<String, Measure>, ApiError> {
-    let mut checks = HashMap::new();
-    let mut live_releases: Vec<i64> = live
-        .iter()
-        .filter(|d| d.service == service)
-        .map(|d| d.release_id)
-        .collect();
-    live_releases.sort_unstable_by(|a, b| b.cmp(a));
-    live_releases.dedup();
-    for id in &live_releases {
-        match engine.get_release(*id).await.and_then(|r| r.service_spec()) {
-            Ok(spec) => add_checks(&mut checks, &spec),
-            Err(e) => tracing::warn!(release = id, error = %e, "delivery: cannot read a live release's spec"),
-        }
-    }
-    let resolved = |checks: &HashMap<String, Measure>| {
-        names
-            .iter()
-            .all(|n| n == UP_SERIES || n == LATENCY_SERIES || checks.contains_key(n))
-    };
-    if resolved(&checks) {
-        return Ok(checks);
-    }
-    for release in engine.list_releases(Some(service)).await? {
-        if live_releases.contains(&release.id) {
-            continue;
-        }
-        match release.service_spec() {
-            Ok(spec) => add_checks(&mut checks, &spec),
-            Err(e) => tracing::warn!(release = release.id, error = %e, "delivery: cannot read a release's spec"),
-        }
-        if resolved(&checks) {
-            break;
-        }
-    }
-    Ok(checks)
-}
-
 /// One chart per series the monitor keeps for each service (one line per market), over the
-/// last [`LIVE_SPAN_MS`] at minute resolution; longer spans are in the API at hour resolution.
-pub(super) async fn live_charts(
-    engine: &Engine,
-    services: &[String],
-    only: Option<&str>,
-    to: i64,
-) -> Result<Vec<String>, ApiError> {
-    let resolution = tandem_core::monitor::RESOLUTIONS[0].0;
-    let from = to - LIVE_SPAN_MS;
-    let live = engine.list_live_deployments().await?;
+/// engine's live span ([`LIVE_SPAN_MS`]) at minute resolution; longer spans are
+/// in the API at hour resolution.
+pub(super) fn live_charts(live: &[LiveService]) -> Vec<String> {
+    let hours = LIVE_SPAN_MS / 3_600_000;
     let mut charts = Vec::new();
-    for service in services.iter().filter(|s| only.is_none_or(|o| o == s.as_str())) {
-        let mut measured = Vec::new();
-        for metric in engine.series_names(service).await? {
-            let points = engine.series(service, None, &metric, resolution, from, to).await?;
-            if !points.is_empty() {
-                measured.push((metric, points));
-            }
-        }
-        // Availability and probe latency first, as every service has them; then the checks.
-        measured.sort_by_key(|(m, _)| (m != UP_SERIES, m != LATENCY_SERIES));
-        let names: Vec<String> = measured.iter().map(|(m, _)| m.clone()).collect();
-        let checks = measures(engine, service, &live, &names).await?;
+    for LiveService {
+        service,
+        series: measured,
+        checks,
+    } in live
+    {
         for (metric, points) in measured {
-            let r = reading(&metric, &checks);
+            let r = reading(metric, checks);
             let mut series: Vec<Series> = Vec::new();
             for p in points {
                 if series.last().is_none_or(|s| s.name != p.market) {
@@ -155,7 +85,7 @@ pub(super) async fn live_charts(
                     s.points.push((p.bucket, p.mean() * r.scale));
                 }
             }
-            let title = format!("{service}: {} per market, last 6 hours", r.what);
+            let title = format!("{service}: {} per market, last {hours} hours", r.what);
             charts.push(if r.percent {
                 charts::percent_chart(&title, &series, r.axis)
             } else {
@@ -163,7 +93,7 @@ pub(super) async fn live_charts(
             });
         }
     }
-    Ok(charts)
+    charts
 }
 
 #[cfg(test)]
@@ -178,11 +108,8 @@ mod tests {
     }
 
     fn checks_of(specs: &[&str]) -> HashMap<String, Measure> {
-        let mut checks = HashMap::new();
-        for spec in specs {
-            add_checks(&mut checks, &spec_with(spec));
-        }
-        checks
+        let specs: Vec<_> = specs.iter().map(|s| spec_with(s)).collect();
+        tandem_engine::views::delivery::measures_of(&specs)
     }
 
     #[test]

@@ -474,3 +474,18 @@ pub async fn told(told: &Received, start: &str) -> String {
         )
     })
 }
+
+/// Writes straight into the server's database, behind the engine's back (to break it).
+pub async fn corrupt(s: &TestServer, sql: &str) {
+    let data = s
+        .engine
+        .settings
+        .work_dir
+        .parent()
+        .expect("the work folder is in the data folder");
+    let options = sqlx::sqlite::SqliteConnectOptions::new().filename(data.join("tandem.db"));
+    let mut db = <sqlx::SqliteConnection as sqlx::Connection>::connect_with(&options)
+        .await
+        .expect("the database opens");
+    sqlx::query(sql).execute(&mut db).await.expect("the statement runs");
+}

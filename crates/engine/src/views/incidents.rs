@@ -1,0 +1,79 @@
+//! One incident as a responder reads it: the incident, its market's name, the deployments of
+//! its service in its market (to link it to one), the release versions they name, its timeline
+//! from the events table, and its postmortem draft.
+
+use crate::{Engine, Result};
+use std::collections::HashMap;
+use tandem_store::{DeploymentRow, EventRow, IncidentRow, now_ms};
+
+/// How many events an incident's timeline shows; a flapping market cannot make it endless.
+const TIMELINE_LIMIT: i64 = 300;
+
+/// An incident's page.
+#[derive(Debug, Clone)]
+pub struct IncidentDetail {
+    /// The incident.
+    pub incident: IncidentRow,
+    /// Its market's name, when the platform still has the market.
+    pub market_name: Option<String>,
+    /// Every deployment of its service in its market, newest first.
+    pub deployments: Vec<DeploymentRow>,
+    /// The version of every release of its service, by release id.
+    pub versions: HashMap<i64, String>,
+    /// Its events, its deployment's, and its market going down and up around it, oldest first.
+    pub events: Vec<EventRow>,
+    /// Its postmortem draft, in Markdown.
+    pub postmortem: String,
+}
+
+impl IncidentDetail {
+    /// The deployment the incident is linked to, when it is one of [`IncidentDetail::deployments`].
+    pub fn linked(&self) -> Option<&DeploymentRow> {
+        let id = self.incident.deployment_id?;
+        self.deployments.iter().find(|d| d.id == id)
+    }
+
+    /// The version of release `id`, `?` when unknown.
+    pub fn version(&self, id: i64) -> &str {
+        self.versions.get(&id).map_or("?", String::as_str)
+    }
+}
+
+impl Engine {
+    /// Incident `id`'s page; not found when there is no such incident.
+    pub async fn incident_detail(&self, id: i64) -> Result<IncidentDetail> {
+        let incident = self.store.get_incident(id).await?;
+        let versions = self
+            .store
+            .list_releases(Some(&incident.service))
+            .await?
+            .into_iter()
+            .map(|r| (r.id, r.version))
+            .collect();
+        let mut deployments = self
+            .store
+            .list_deployments_of_market(&incident.service, &incident.market)
+            .await?;
+        deployments.reverse();
+        let events = self
+            .store
+            .list_incident_events(&incident, now_ms(), TIMELINE_LIMIT)
+            .await?;
+        let postmortem = self.postmortem(id).await?;
+        let market_name = self
+            .store
+            .list_markets()
+            .await?
+            .into_iter()
+            .find(|m| m.id == incident.market)
+            .map(|m| m.name);
+        Ok(IncidentDetail {
+            incident,
+            market_name,
+            deployments,
+            versions,
+            events,
+            postmortem,
+        })
+    }
+}

@@ -1,0 +1,134 @@
+//! A rollout as its page and `GET /api/v1/rollouts/{id}` show it: waves × markets, each market
+//! with the rollout's deployment there and its gates, each wave with where it stands, and what
+//! people decided.
+
+use crate::{Engine, Result};
+use tandem_core::state::{DeploymentKind, RolloutState};
+use tandem_store::{DecisionRow, DeploymentRow, GateResultRow, ReleaseRow, RolloutRow};
+
+/// One market of a wave in a rollout.
+#[derive(Debug, Clone)]
+pub struct WaveMarket {
+    /// The market's id.
+    pub market: String,
+    /// waiting, deploying, live, failed, superseded, skipped, or not reached (the rollout
+    /// stopped first).
+    pub state: String,
+    /// The rollout's latest deployment into this market, if it got that far.
+    pub deployment: Option<DeploymentRow>,
+    /// Every gate of this market's deployments in the rollout, with figures and reasons.
+    pub gates: Vec<GateResultRow>,
+}
+
+/// One wave of a rollout, with its markets.
+#[derive(Debug, Clone)]
+pub struct WaveDetail {
+    /// Its place in the plan (0 is the pilot).
+    pub index: usize,
+    /// Its name in the platform file.
+    pub name: String,
+    /// waiting, running, done, failed, or not reached.
+    pub state: String,
+    /// Its markets, in the platform file's order.
+    pub markets: Vec<WaveMarket>,
+}
+
+/// A rollout as waves × markets, with the release it carries and what people decided.
+#[derive(Debug, Clone)]
+pub struct RolloutDetail {
+    /// The rollout.
+    pub rollout: RolloutRow,
+    /// The release the rollout row names.
+    pub release: ReleaseRow,
+    /// Its waves in order.
+    pub waves: Vec<WaveDetail>,
+    /// What people decided: skips, approvals, promotions, freeze overrides.
+    pub decisions: Vec<DecisionRow>,
+    /// While `awaiting-approval`: the role an approval needs.
+    pub approval_role: Option<String>,
+}
+
+impl Engine {
+    /// Rollout `id` as waves × markets; not found when there is no such rollout.
+    pub async fn rollout_detail(&self, id: i64) -> Result<RolloutDetail> {
+        let rollout = self.store.get_rollout(id).await?;
+        let release = self.store.get_release(rollout.release_id).await?;
+        let deployments = self.store.list_deployments(Some(id)).await?;
+        let gates = self.store.list_rollout_gates(id).await?;
+        let decisions = self.store.list_decisions(id).await?;
+        // Once a rollout stopped, markets it never reached will not be deployed by it.
+        let unreached = if matches!(
+            rollout.state,
+            RolloutState::Halted | RolloutState::Failed | RolloutState::Aborted
+        ) {
+            "not reached"
+        } else {
+            "waiting"
+        };
+        let mut waves = Vec::new();
+        for (index, (name, markets)) in rollout.waves()?.into_iter().enumerate() {
+            let markets: Vec<WaveMarket> = markets
+                .into_iter()
+                .map(|m| {
+                    // The rollout's own deployment there (a rollback after a failed gate follows it).
+                    let d = deployments
+                        .iter()
+                        .rfind(|d| d.market == m && d.kind == DeploymentKind::Release)
+                        .cloned();
+                    let skipped = decisions.iter().any(|x| x.kind == "skip" && x.market == m);
+                    let state = match &d {
+                        Some(d) => d.state.to_string(),
+                        None if skipped => "skipped".to_string(),
+                        None => unreached.to_string(),
+                    };
+                    WaveMarket {
+                        gates: gates
+                            .iter()
+                            .filter(|g| g.market == m)
+                            .map(|g| g.result.clone())
+                            .collect(),
+                        state,
+                        market: m,
+                        deployment: d,
+                    }
+                })
+                .collect();
+            let state = if markets.iter().any(|m| m.state == "failed") {
+                "failed"
+            } else if markets
+                .iter()
+                .all(|m| matches!(m.state.as_str(), "live" | "superseded" | "skipped"))
+            {
+                "done"
+            } else if markets.iter().any(|m| m.state != unreached) {
+                "running"
+            } else {
+                unreached
+            };
+            waves.push(WaveDetail {
+                index,
+                name,
+                state: state.into(),
+                markets,
+            });
+        }
+        let approval_role = if rollout.state == RolloutState::AwaitingApproval {
+            // Operators approve unless the platform file names another role.
+            Some(
+                self.approval_role(id)
+                    .await?
+                    .unwrap_or(tandem_core::role::Role::Operator)
+                    .to_string(),
+            )
+        } else {
+            None
+        };
+        Ok(RolloutDetail {
+            rollout,
+            release,
+            waves,
+            decisions,
+            approval_role,
+        })
+    }
+}
