@@ -33,6 +33,7 @@ mod ideas;
 pub mod incident_history;
 mod incidents;
 pub mod launches;
+pub mod leases;
 mod logs;
 mod matrix;
 mod monitor;

@@ -157,6 +157,10 @@ mod tests {
             27,
             "77705ba502316a9e1216d9d2a2212de7cee9fde00f042a6269014b63a1005ddaefae77f92df405a55448cd0ce2b83374",
         ),
+        (
+            28,
+            "294b7b05cd2726df3b6877be35bb0071b536f34e862a2c035575f1aed99769b73872154fe485df98f32ed83d6c3a5828",
+        ),
     ];
 
     #[test]

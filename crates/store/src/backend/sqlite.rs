@@ -188,6 +188,10 @@ mod tests {
             27,
             "773d9ba2499acdc50e404b7b2ac239b22bc0b252a848b473ed6dd811c17c06da6978d8a8e3aabc591a9b6fbfe372babe",
         ),
+        (
+            28,
+            "294b7b05cd2726df3b6877be35bb0071b536f34e862a2c035575f1aed99769b73872154fe485df98f32ed83d6c3a5828",
+        ),
     ];
 
     #[test]

@@ -1,0 +1,226 @@
+//! Leases: who owns a piece of work that must happen once while several servers share one
+//! database, with a fencing number (migration 0028; see `docs/store.md`).
+//!
+//! A server [takes](Store::take_lease) a free or expired lease and gets its fence, one more
+//! than the last holder's; it [renews](Store::renew_lease) it well before it expires and
+//! [releases](Store::release_lease) it when it stops. Every write it makes as owner runs
+//! [`hold`] in the same transaction first: the lease row is locked (PostgreSQL) or the single
+//! writer is held (SQLite) until commit, and the write goes through only if the row still
+//! names that fence and has not expired. A server that lost its lease cannot write as owner,
+//! whatever it believes.
+
+use crate::backend::Conn;
+use crate::{Result, Store, StoreError};
+use sqlx::FromRow;
+
+/// A lease as its holder knows it.
+#[derive(Debug, Clone, PartialEq, Eq, FromRow, serde::Serialize)]
+pub struct Lease {
+    /// The work it covers: `scheduler`, `rollout/7`, `monitor`, …
+    pub name: String,
+    /// The server holding it.
+    pub holder: String,
+    /// Grows by one each time the lease changes hands.
+    pub fence: i64,
+    /// Unix ms after which anyone may take it.
+    pub expires_at: i64,
+}
+
+impl Store {
+    /// Takes the lease `name` for `holder` until `now + ttl_ms`, if nobody holds it or its
+    /// holder let it expire (`now` is the caller's clock: servers must keep theirs in sync,
+    /// well within the lease's length). `None` while another holder's lease runs, or this
+    /// holder's own (renew that instead).
+    pub async fn take_lease(&self, name: &str, holder: &str, ttl_ms: i64, now: i64) -> Result<Option<Lease>> {
+        Ok(sqlx::query_as(
+            "INSERT INTO leases (name, holder, fence, expires_at) VALUES ($1, $2, 1, $3)
+             ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, fence = leases.fence + 1,
+               expires_at = excluded.expires_at
+             WHERE leases.expires_at <= $4
+             RETURNING name, holder, fence, expires_at",
+        )
+        .bind(name)
+        .bind(holder)
+        .bind(now + ttl_ms)
+        .bind(now)
+        .fetch_optional(&self.writer)
+        .await?)
+    }
+
+    /// Extends a lease still held (same holder and fence, not expired) to `now + ttl_ms`.
+    /// `None` when it was lost: stop the work at once.
+    pub async fn renew_lease(&self, lease: &Lease, ttl_ms: i64, now: i64) -> Result<Option<Lease>> {
+        Ok(sqlx::query_as(
+            "UPDATE leases SET expires_at = $1
+             WHERE name = $2 AND holder = $3 AND fence = $4 AND expires_at > $5
+             RETURNING name, holder, fence, expires_at",
+        )
+        .bind(now + ttl_ms)
+        .bind(&lease.name)
+        .bind(&lease.holder)
+        .bind(lease.fence)
+        .bind(now)
+        .fetch_optional(&self.writer)
+        .await?)
+    }
+
+    /// Gives a lease up at once (a server stopping), so another takes it without waiting for
+    /// it to expire. Does nothing if it was already lost.
+    pub async fn release_lease(&self, lease: &Lease) -> Result<()> {
+        sqlx::query("UPDATE leases SET expires_at = 0 WHERE name = $1 AND holder = $2 AND fence = $3")
+            .bind(&lease.name)
+            .bind(&lease.holder)
+            .bind(lease.fence)
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+
+    /// Every lease, by name: who does what.
+    pub async fn list_leases(&self) -> Result<Vec<Lease>> {
+        Ok(
+            sqlx::query_as("SELECT name, holder, fence, expires_at FROM leases ORDER BY name")
+                .fetch_all(&self.pool)
+                .await?,
+        )
+    }
+}
+
+/// Checks, inside the transaction of a write made as `lease`'s owner, that the lease is still
+/// held, and keeps it so until the transaction ends: the row is updated (locked on
+/// PostgreSQL; SQLite has one writer) so nobody can take it before this write commits. A
+/// conflict naming the lease when it was lost: roll back.
+pub async fn hold(conn: &mut Conn, lease: &Lease, now: i64) -> Result<()> {
+    let held = sqlx::query(
+        "UPDATE leases SET fence = fence WHERE name = $1 AND holder = $2 AND fence = $3 AND expires_at > $4",
+    )
+    .bind(&lease.name)
+    .bind(&lease.holder)
+    .bind(lease.fence)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    if held == 1 {
+        Ok(())
+    } else {
+        Err(StoreError::Conflict(format!(
+            "{} no longer holds the lease {} (fence {}): another server took it over",
+            lease.holder, lease.name, lease.fence
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::store;
+    use std::collections::BTreeSet;
+
+    const TTL: i64 = 10_000;
+
+    #[tokio::test]
+    async fn one_holder_at_a_time_and_the_fence_grows_when_it_changes_hands() {
+        let (_dir, store) = store().await;
+        let now = 1_000_000;
+        let a = store
+            .take_lease("rollout/7", "server-a", TTL, now)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!((a.fence, a.expires_at), (1, now + TTL));
+        assert!(
+            store
+                .take_lease("rollout/7", "server-b", TTL, now + 1)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            store
+                .take_lease("rollout/7", "server-a", TTL, now + 1)
+                .await
+                .unwrap()
+                .is_none(),
+            "renew, not retake"
+        );
+        let a = store.renew_lease(&a, TTL, now + 5_000).await.unwrap().unwrap();
+        assert_eq!(a.expires_at, now + 15_000);
+
+        // a stops renewing (paused, cut off): once it expires, b takes over with a higher fence.
+        assert!(
+            store
+                .take_lease("rollout/7", "server-b", TTL, now + 14_999)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        let b = store
+            .take_lease("rollout/7", "server-b", TTL, now + 15_000)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(b.fence, 2);
+        assert!(
+            store.renew_lease(&a, TTL, now + 15_001).await.unwrap().is_none(),
+            "a learns it lost the lease"
+        );
+
+        // A write as owner goes through for b, is refused for a, and nothing of a's is kept.
+        let mut tx = store.writer.begin().await.unwrap();
+        let refused = hold(&mut tx, &a, now + 15_002).await.unwrap_err();
+        assert!(
+            refused.to_string().contains("no longer holds the lease rollout/7"),
+            "{refused}"
+        );
+        drop(tx);
+        let mut tx = store.writer.begin().await.unwrap();
+        hold(&mut tx, &b, now + 15_002).await.unwrap();
+        tx.commit().await.unwrap();
+
+        // Released: the next server need not wait for the expiry.
+        store.release_lease(&b).await.unwrap();
+        store.release_lease(&a).await.unwrap(); // a stale release changes nothing
+        let c = store
+            .take_lease("rollout/7", "server-c", TTL, now + 15_003)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(c.fence, 3);
+        let listed = store.list_leases().await.unwrap();
+        assert_eq!(listed, [c]);
+    }
+
+    /// Many servers race for the same leases: each lease has exactly one holder, and the
+    /// holder can write as owner.
+    #[tokio::test]
+    async fn servers_racing_for_a_lease_get_one_holder_each() {
+        let (place, store) = store().await;
+        let other = place.open().await;
+        let mut tasks = tokio::task::JoinSet::new();
+        for server in 0..12 {
+            for work in ["scheduler", "monitor", "rollout/1"] {
+                let store = if server % 2 == 0 { store.clone() } else { other.clone() };
+                tasks.spawn(async move {
+                    let lease = store.take_lease(work, &format!("server-{server}"), TTL, 1_000).await?;
+                    Ok::<_, StoreError>(lease)
+                });
+            }
+        }
+        let mut won = Vec::new();
+        while let Some(done) = tasks.join_next().await {
+            if let Some(lease) = done.unwrap().expect("no taker fails") {
+                won.push(lease);
+            }
+        }
+        let works: BTreeSet<&str> = won.iter().map(|l| l.name.as_str()).collect();
+        assert_eq!(won.len(), 3, "{won:?}");
+        assert_eq!(works.len(), 3, "{won:?}");
+        for lease in &won {
+            assert_eq!(lease.fence, 1);
+            let mut tx = store.writer.begin().await.unwrap();
+            hold(&mut tx, lease, 1_001).await.unwrap();
+            tx.commit().await.unwrap();
+        }
+    }
+}
