@@ -454,8 +454,12 @@ services:
         "{:?}",
         incident.summary
     );
-    let health = store.market_health("shop", "de").await.unwrap().unwrap();
-    assert_eq!((health.state.as_str(), health.incident_id), ("down", Some(incident.id)));
+    // The incident is opened first, then the probe's round is recorded with it.
+    common::wait_for("de down with its incident", async || {
+        let health = store.market_health("shop", "de").await.unwrap().unwrap();
+        (health.state.as_str() == "down" && health.incident_id == Some(incident.id)).then_some(())
+    })
+    .await;
     assert_eq!(store.market_health("shop", "fr").await.unwrap().unwrap().state, "up");
 
     // It answers again: the incident is resolved by the monitor, and the market is up.
