@@ -17,8 +17,8 @@ pub struct ServeArgs {
     /// Folder holding the database and blobs.
     #[arg(long, env = "TANDEM_DATA_DIR", default_value = "tandem-data")]
     pub data_dir: PathBuf,
-    /// The database: a PostgreSQL URL (postgres://user@host:5432/tandem), shared by every
-    /// server of a team. Unset: SQLite, in the data folder. Prefer the environment variable
+    /// The database: a PostgreSQL URL (postgres://user@host:5432/tandem; see
+    /// docs/operations.md). Unset: SQLite, in the data folder. Prefer the environment variable
     /// when the URL holds a password (the command line shows in `ps`).
     #[arg(long, env = "TANDEM_DATABASE", hide_env_values = true)]
     pub database: Option<String>,
