@@ -9,12 +9,9 @@ use crate::common;
 use reqwest::StatusCode;
 use reqwest::header::{COOKIE, LOCATION, ORIGIN};
 use serde_json::json;
-use std::sync::Arc;
-use tandem_core::platform::{ConfigLayers, parse_platform};
+use tandem_core::platform::ConfigLayers;
 use tandem_core::role::Role;
-use tandem_engine::{Engine, EngineSettings};
-use tandem_server::{AppState, ServerSettings};
-use tandem_store::Store;
+use tandem_server::ServerSettings;
 
 const PLATFORM: &str = "
 markets:
@@ -27,64 +24,41 @@ services:
   - { name: shop, repo: /nonexistent/shop }
 ";
 
-/// The real server on 127.0.0.1, port 0, over a temporary data folder; a token per role, each
-/// named after its role.
+/// [`common::RoleServer`] on [`PLATFORM`], with each role's token signed in through the form.
 struct Server {
-    base: String,
-    engine: Arc<Engine>,
+    server: common::RoleServer,
     /// Each role's session cookie, signed in through the form.
-    tokens: Vec<(Role, String)>,
+    cookies: Vec<(Role, String)>,
     http: reqwest::Client,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    _dir: tempfile::TempDir,
+}
+
+impl std::ops::Deref for Server {
+    type Target = common::RoleServer;
+
+    fn deref(&self) -> &common::RoleServer {
+        &self.server
+    }
 }
 
 impl Server {
     async fn start() -> Server {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).await.unwrap();
-        store
-            .sync_platform(&parse_platform("p.yml", PLATFORM).unwrap())
-            .await
-            .unwrap();
-        let mut tokens = Vec::new();
-        for role in Role::ALL {
-            let secret = format!("secret-{role}");
-            store.insert_token(role.as_str(), role, &secret).await.unwrap();
-            tokens.push((role, secret));
-        }
-        let engine: Arc<Engine> = Engine::new(store, EngineSettings::in_data_dir(dir.path()))
-            .await
-            .unwrap();
-        let state = AppState::new(engine.clone(), ServerSettings::default());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(tandem_server::serve(listener, state, async move {
-            let _ = rx.await;
-        }));
+        let server = common::RoleServer::start(PLATFORM, ServerSettings::default()).await;
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(std::time::Duration::from_secs(30))
             .build()
             .unwrap();
         let mut cookies = Vec::new();
-        for (role, secret) in tokens {
-            cookies.push((role, common::sign_in(&format!("{base}/login"), &base, &secret).await));
+        for (role, secret) in &server.tokens {
+            let login = format!("{}/login", server.base);
+            cookies.push((*role, common::sign_in(&login, &server.base, secret).await));
         }
-        Server {
-            base,
-            engine,
-            tokens: cookies,
-            http,
-            shutdown: Some(tx),
-            _dir: dir,
-        }
+        Server { server, cookies, http }
     }
 
     /// The session cookie of `role`'s token, as the browser sends it after `/login`.
     fn cookie(&self, role: Role) -> String {
-        self.tokens.iter().find(|(r, _)| *r == role).unwrap().1.clone()
+        self.cookies.iter().find(|(r, _)| *r == role).unwrap().1.clone()
     }
 
     /// GETs a page as `role`: its status and HTML.
@@ -109,14 +83,6 @@ impl Server {
             .send()
             .await
             .unwrap()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
     }
 }
 

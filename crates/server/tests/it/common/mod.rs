@@ -4,6 +4,9 @@
 #![allow(dead_code)] // each test file uses its own share of the helpers
 
 pub mod browser;
+mod roles;
+
+pub use roles::RoleServer;
 
 use anyhow::{Context, Result};
 use std::collections::BTreeMap;
