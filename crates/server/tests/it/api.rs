@@ -355,7 +355,7 @@ async fn running_job(s: &Server) -> (tandem_store::RunRow, i64) {
         steps: vec![("t".into(), "cargo test".into())],
     };
     store.start_run(run.id, &[job]).await.unwrap();
-    let job_id = store.list_jobs(run.id).await.unwrap()[0].id;
+    let job_id = s.engine.list_jobs(run.id).await.unwrap()[0].id;
     store
         .update_job_state(job_id, tandem_core::state::JobState::Running)
         .await
@@ -508,7 +508,7 @@ async fn steering_a_rollout_checks_roles_locks_and_states() {
     let s = start(false).await;
     let store = &s.engine.store_for_tests();
     let v1 = deployable_release(store, None).await;
-    let platform = store.load_platform().await.unwrap();
+    let platform = s.engine.load_platform().await.unwrap();
     let r = store
         .insert_rollout("shop", v1.id, &tandem_core::rollout::plan_waves(&platform), "ana")
         .await
@@ -1125,7 +1125,7 @@ async fn incidents_come_from_alertmanager_and_people_and_draft_their_postmortem(
         (&json!("already open"), &fired[0]["incident"])
     );
     let id = fired[0]["incident"].as_i64().unwrap();
-    let incident = store.get_incident(id).await.unwrap();
+    let incident = s.engine.get_incident(id).await.unwrap();
     assert_eq!(
         incident.deployment_id,
         Some(d.id),
@@ -1138,7 +1138,7 @@ async fn incidents_come_from_alertmanager_and_people_and_draft_their_postmortem(
         .await
         .unwrap();
     assert_eq!(resolved[0]["result"], "resolved");
-    let incident = store.get_incident(id).await.unwrap();
+    let incident = s.engine.get_incident(id).await.unwrap();
     assert_eq!(incident.resolved_at.unwrap() - incident.opened_at, 20 * 60_000);
     assert_eq!(
         told(&chat, &format!("Incident {id} of shop in fr opened")).await,
@@ -1232,8 +1232,7 @@ async fn whoever_revised_a_change_is_an_author_and_cannot_approve_it() {
         ("dave", Role::Developer),
     ] {
         s.engine
-            .store_for_tests()
-            .insert_token(name, role, &format!("secret-{name}"))
+            .insert_token_expiring(name, role, &format!("secret-{name}"), None)
             .await
             .unwrap();
     }
@@ -1362,8 +1361,7 @@ async fn whoever_revised_a_change_is_an_author_and_cannot_approve_it() {
 async fn a_flag_change_revised_by_an_operator_needs_someone_else() {
     let s = start(false).await;
     s.engine
-        .store_for_tests()
-        .insert_token("omar", Role::Operator, "secret-omar")
+        .insert_token_expiring("omar", Role::Operator, "secret-omar", None)
         .await
         .unwrap();
     let proposed = reqwest::Client::new()
@@ -1445,7 +1443,7 @@ async fn approving_a_wave_names_it_and_needs_that_waves_own_role() {
         .await
         .unwrap();
     let v1 = deployable_release(store, None).await;
-    let platform = store.load_platform().await.unwrap();
+    let platform = s.engine.load_platform().await.unwrap();
     let r = store
         .insert_rollout("shop", v1.id, &tandem_core::rollout::plan_waves(&platform), "ana")
         .await
@@ -1526,7 +1524,7 @@ async fn approving_a_wave_names_it_and_needs_that_waves_own_role() {
         StatusCode::FORBIDDEN,
         "promote needs the wave's role too"
     );
-    assert_eq!(store.get_rollout(r.id).await.unwrap().state, "awaiting-approval");
+    assert_eq!(s.engine.get_rollout(r.id).await.unwrap().state, "awaiting-approval");
     let ok = approve(r.id, Role::Admin, json!({ "wave": "dach" })).await;
     assert_eq!(ok.status(), StatusCode::OK);
 
@@ -1548,7 +1546,7 @@ async fn our_faults_answer_500_without_their_details_and_bodies_get_413_and_415(
     // Every stored blob is damaged on disk (a folder where its file was): reading a log fails
     // by the server's fault now.
     let blobs = server.engine.store_for_tests().blobs().root().to_path_buf();
-    let jobs = server.engine.store_for_tests().list_jobs(seeded.run_id).await.unwrap();
+    let jobs = server.engine.list_jobs(seeded.run_id).await.unwrap();
     let job = jobs.iter().find(|j| j.log_digest.is_some()).unwrap();
     for entry in walk(&blobs) {
         std::fs::remove_file(&entry).unwrap();
@@ -1706,12 +1704,7 @@ async fn logs_and_artifacts_download_whole_as_streams() {
     let server = common::TestServer::start().await.unwrap();
     let http = reqwest::Client::new();
     let seeded = &server.seeded;
-    let artifacts = server
-        .engine
-        .store_for_tests()
-        .list_artifacts(seeded.run_id)
-        .await
-        .unwrap();
+    let artifacts = server.engine.list_artifacts(seeded.run_id).await.unwrap();
     let artifact = &artifacts[0];
     let resp = http
         .get(server.url(&format!("/api/v1/artifacts/{}", artifact.digest)))
@@ -1728,10 +1721,9 @@ async fn logs_and_artifacts_download_whole_as_streams() {
     let bytes = resp.bytes().await.unwrap();
     assert_eq!(hex::encode(sha2::Sha256::digest(&bytes)), artifact.digest);
 
-    let job = &server.engine.store_for_tests().list_jobs(seeded.run_id).await.unwrap()[0];
+    let job = &server.engine.list_jobs(seeded.run_id).await.unwrap()[0];
     let stored = server
         .engine
-        .store_for_tests()
         .read_log(job.log_digest.as_deref().unwrap(), 0, usize::MAX)
         .await
         .unwrap();

@@ -158,7 +158,7 @@ async fn an_operator_approves_from_the_page_and_the_policy_refuses_a_developer()
     let s = Server::start().await;
     let id = propose_vat(&s).await;
     let approve = format!("/changes/{id}/approve");
-    let state = || async { s.engine.store_for_tests().get_change(id).await.unwrap().state };
+    let state = || async { s.engine.get_change(id).await.unwrap().state };
 
     let r = s.press(&approve, Role::Operator, "http://evil.example", "").await;
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
@@ -178,7 +178,7 @@ async fn an_operator_approves_from_the_page_and_the_policy_refuses_a_developer()
         "and leads back: {body}"
     );
     assert_eq!(state().await, "open", "the policy refused it");
-    assert!(s.engine.store_for_tests().list_reviews(id).await.unwrap().is_empty());
+    assert!(s.engine.change_view(id).await.unwrap().reviews.is_empty());
 
     let r = s.press(&approve, Role::Operator, &s.base, "checked with finance").await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
@@ -249,8 +249,7 @@ async fn the_author_withdraws_and_a_rejection_is_shown() {
             .contains("Only its author (dana) or an admin can withdraw it.")
     );
     s.engine
-        .store_for_tests()
-        .insert_token("dana", Role::Developer, "secret-dana")
+        .insert_token_expiring("dana", Role::Developer, "secret-dana", None)
         .await
         .unwrap();
     let r = s
@@ -265,10 +264,7 @@ async fn the_author_withdraws_and_a_rejection_is_shown() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    assert_eq!(
-        s.engine.store_for_tests().get_change(id).await.unwrap().state,
-        "withdrawn"
-    );
+    assert_eq!(s.engine.get_change(id).await.unwrap().state, "withdrawn");
 }
 
 #[tokio::test]
@@ -315,14 +311,7 @@ async fn a_developer_proposes_a_value_from_the_page_and_a_bad_one_is_shown_back(
     .await;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert!(r.text().await.unwrap().contains("say what the change is for"));
-    assert!(
-        s.engine
-            .store_for_tests()
-            .list_changes(None, 10)
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(s.engine.list_changes(None, 10).await.unwrap().is_empty());
 
     let r = propose([
         ("service", "shop"),
@@ -346,8 +335,7 @@ async fn a_reviser_cannot_approve_from_the_page_and_a_stale_page_approves_nothin
     let s = Server::start().await;
     let id = propose_vat(&s).await;
     s.engine
-        .store_for_tests()
-        .insert_token("omar", Role::Operator, "secret-omar")
+        .insert_token_expiring("omar", Role::Operator, "secret-omar", None)
         .await
         .unwrap();
     // Omar, an operator, rewrites Dana's change through the API…
@@ -403,8 +391,8 @@ async fn a_reviser_cannot_approve_from_the_page_and_a_stale_page_approves_nothin
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     let body = r.text().await.unwrap();
     assert!(body.contains("Omar wrote this change (revision 2)"), "{body}");
-    assert!(s.engine.store_for_tests().list_reviews(id).await.unwrap().is_empty());
-    assert_eq!(s.engine.store_for_tests().get_change(id).await.unwrap().state, "open");
+    assert!(s.engine.change_view(id).await.unwrap().reviews.is_empty());
+    assert_eq!(s.engine.get_change(id).await.unwrap().state, "open");
 
     // The operator's page shows revision 2; the change is edited again before the click.
     let (_, page) = s.page(&format!("/changes/{id}"), Role::Operator).await;
@@ -433,5 +421,5 @@ async fn a_reviser_cannot_approve_from_the_page_and_a_stale_page_approves_nothin
     assert_eq!(r.status(), StatusCode::CONFLICT);
     let body = r.text().await.unwrap();
     assert!(body.contains("is at revision 3 now, not revision 2"), "{body}");
-    assert!(s.engine.store_for_tests().list_reviews(id).await.unwrap().is_empty());
+    assert!(s.engine.change_view(id).await.unwrap().reviews.is_empty());
 }
