@@ -1,5 +1,6 @@
 //! The wire types of Tandem's HTTP API under `/api/v1`: every request body and every answer,
-//! as the server writes them and the CLI reads them. One module per area of the API.
+//! as the server writes them and the CLI reads them. One module per area of the API, and
+//! [`ofrep`] for the answers of the OpenFeature routes under `/ofrep/v1`.
 //!
 //! These types say what crosses the wire and nothing else: the server converts its store rows
 //! and engine results into them (`tandem-server`'s `api::convert`), the CLI deserialises them.
@@ -19,6 +20,7 @@ pub mod ideas;
 pub mod incidents;
 pub mod markets;
 pub mod monitor;
+pub mod ofrep;
 pub mod rollouts;
 pub mod runs;
 pub mod secrets;

@@ -4,7 +4,7 @@
 //! (`GET /api/v1/services/{service}/flags`) and `eval` evaluates one flag as an OpenFeature
 //! SDK would (`POST /ofrep/v1/evaluate/flags/{key}`; exits 1 when the server refuses).
 
-use super::{show, text};
+use super::show;
 use crate::client::{Client, ClientArgs};
 use crate::output::{print_json, print_table, time};
 use anyhow::Context;
@@ -12,6 +12,7 @@ use clap::Subcommand;
 use serde_json::{Value, json};
 use std::path::PathBuf;
 use tandem_wire::flags::{FlagVersion, FlagsProposed, NewFlagVersion};
+use tandem_wire::ofrep::Evaluation;
 
 /// `tandem flags`: propose a flag file, list its versions, evaluate a flag.
 #[derive(Debug, Subcommand)]
@@ -124,20 +125,62 @@ impl FlagCommand {
                         &json!({ "context": context }),
                     )
                     .await?;
+                let answer: Evaluation = serde_json::from_value(answer)
+                    .with_context(|| format!("the server's answer is not an OFREP evaluation [HTTP {status}]"))?;
                 if client.json {
                     print_json(&answer)?;
-                } else if let Some(code) = answer["errorCode"].as_str() {
-                    outln!("{key}: {code}: {}", text(&answer["errorDetails"]))?;
                 } else {
-                    outln!(
-                        "{key} = {} (variant {}, {})",
-                        answer["value"],
-                        text(&answer["variant"]),
-                        text(&answer["reason"])
-                    )?;
+                    outln!("{}", describe(&key, &answer))?;
                 }
                 Ok((200..300).contains(&status))
             }
         }
+    }
+}
+
+/// One line for an evaluation: `key = value (variant v, REASON)`, or `key: CODE: details`;
+/// `-` stands for what the server left out.
+fn describe(key: &str, answer: &Evaluation) -> String {
+    let or_dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
+    match answer {
+        Evaluation::Failure(f) => format!("{key}: {}: {}", f.error_code, or_dash(&f.error_details)),
+        Evaluation::Success(s) => format!(
+            "{key} = {} (variant {}, {})",
+            s.value,
+            or_dash(&s.variant),
+            or_dash(&s.reason)
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(body: Value) -> Evaluation {
+        serde_json::from_value(body).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn an_evaluation_reads_as_before() {
+        let on =
+            read(json!({"key": "new-checkout", "value": true, "reason": "SPLIT", "variant": "on", "metadata": {}}));
+        assert_eq!(describe("new-checkout", &on), "new-checkout = true (variant on, SPLIT)");
+        let banner =
+            read(json!({"key": "banner", "value": "Welcome", "reason": "DEFAULT", "variant": "plain", "metadata": {}}));
+        assert_eq!(
+            describe("banner", &banner),
+            "banner = \"Welcome\" (variant plain, DEFAULT)"
+        );
+        let bare = read(json!({"key": "k", "value": {"n": 1}}));
+        assert_eq!(describe("k", &bare), "k = {\"n\":1} (variant -, -)");
+        let missing =
+            read(json!({"key": "nope", "errorCode": "FLAG_NOT_FOUND", "errorDetails": "flag `nope` is not defined"}));
+        assert_eq!(
+            describe("nope", &missing),
+            "nope: FLAG_NOT_FOUND: flag `nope` is not defined"
+        );
+        let terse = read(json!({"key": "k", "errorCode": "GENERAL"}));
+        assert_eq!(describe("k", &terse), "k: GENERAL: -");
     }
 }

@@ -108,19 +108,19 @@ impl Fixture {
         let run = self.engine.trigger_run("app", "test").await.unwrap();
         let engine = &self.engine;
         let run = common::wait_for("the run", async || {
-            let r = engine.store_for_tests().get_run(run.id).await.unwrap();
+            let r = engine.get_run(run.id).await.unwrap();
             matches!(r.state.as_str(), "success" | "failed").then_some(r)
         })
         .await;
         assert_eq!(run.state, "success", "run failed: {:?}", run.error);
-        let releases = engine.store_for_tests().list_releases(Some("app")).await.unwrap();
+        let releases = engine.list_releases(Some("app")).await.unwrap();
         releases.into_iter().find(|r| r.run_id == run.id).unwrap().id
     }
 
     async fn wait_state(&self, id: i64, states: &[&str]) -> RolloutRow {
         let engine = &self.engine;
         common::wait_for(&format!("rollout {id} to be {states:?}"), async || {
-            let r = engine.store_for_tests().get_rollout(id).await.unwrap();
+            let r = engine.get_rollout(id).await.unwrap();
             states.contains(&r.state.as_str()).then_some(r)
         })
         .await
@@ -178,14 +178,14 @@ async fn a_failed_command_sends_the_market_back_by_itself_and_tells_the_team() {
     assert!(reason.contains("boom: the database migration failed"), "{reason}");
     // fr went back to v1 by itself, recorded as a rollback; de and pl were never touched.
     assert_eq!(f.current("fr").as_deref(), Some("good-1"));
-    let deployments = engine.store_for_tests().list_deployments(Some(r2.id)).await.unwrap();
+    let deployments = engine.list_deployments(Some(r2.id)).await.unwrap();
     let kinds: Vec<(&str, &str, i64)> = deployments
         .iter()
         .map(|d| (d.kind.as_str(), d.state.as_str(), d.release_id))
         .collect();
     assert_eq!(kinds, [("release", "failed", v2), ("rollback", "live", v1)]);
     assert!(deployments.iter().all(|d| d.market == "fr"));
-    let live = engine.store_for_tests().list_live_deployments().await.unwrap();
+    let live = engine.list_live_deployments().await.unwrap();
     assert_eq!(live.iter().filter(|d| d.release_id == v1).count(), 3);
     // The gate result keeps the reason; the incident is linked to the failed deployment.
     let gates = engine
@@ -307,7 +307,7 @@ async fn approvals_skips_and_locks_steer_a_rollout() {
     assert_eq!(r1.state, "succeeded", "{:?}", r1.reason);
     assert_eq!(f.current("de").as_deref(), Some("good-1"));
     assert_eq!(f.current("pl"), None, "pl was skipped");
-    let decisions = engine.store_for_tests().list_decisions(r1.id).await.unwrap();
+    let decisions = engine.list_decisions(r1.id).await.unwrap();
     let kinds: Vec<&str> = decisions.iter().map(|d| d.kind.as_str()).collect();
     assert_eq!(kinds, ["skip", "approve"]);
 
@@ -339,7 +339,7 @@ async fn a_frozen_market_waits_until_an_admin_overrides_and_a_hanging_command_is
     let r1 = engine.start_rollout(v1, "ana").await.unwrap();
     let engine2 = engine.clone();
     common::wait_for("de to wait out its freeze", async || {
-        let r = engine2.store_for_tests().get_rollout(r1.id).await.unwrap();
+        let r = engine2.get_rollout(r1.id).await.unwrap();
         r.reason.filter(|m| m.contains("de waits: freeze `always`")).map(|_| ())
     })
     .await;
@@ -358,7 +358,7 @@ async fn a_frozen_market_waits_until_an_admin_overrides_and_a_hanging_command_is
     let r1 = f.wait_state(r1.id, &["succeeded", "halted", "failed"]).await;
     assert_eq!(r1.state, "succeeded", "{:?}", r1.reason);
     assert_eq!(f.current("de").as_deref(), Some("good-1"));
-    let decisions = engine.store_for_tests().list_decisions(r1.id).await.unwrap();
+    let decisions = engine.list_decisions(r1.id).await.unwrap();
     assert_eq!(decisions[0].decided_by, "root");
     assert_eq!(
         decisions[0].reason.as_deref(),
@@ -442,7 +442,7 @@ gates:
     let r1 = engine.start_rollout(v1, "ana").await.unwrap();
     let r1 = f.wait_state(r1.id, &["succeeded", "halted", "failed"]).await;
     assert_eq!(r1.state, "succeeded", "{:?}", r1.reason);
-    let gates = engine.store_for_tests().list_rollout_gates(r1.id).await.unwrap();
+    let gates = engine.list_rollout_gates(r1.id).await.unwrap();
     let fr: Vec<_> = gates.iter().filter(|g| g.market == "fr").map(|g| &g.result).collect();
     assert_eq!(
         fr.iter().map(|g| g.gate.as_str()).collect::<Vec<_>>(),
@@ -461,7 +461,7 @@ gates:
         "{reason}"
     );
     assert!(reason.contains("over the bound 5.0%"), "{reason}");
-    let gates = engine.store_for_tests().list_rollout_gates(r2.id).await.unwrap();
+    let gates = engine.list_rollout_gates(r2.id).await.unwrap();
     let failed = gates.iter().find(|g| g.result.gate == "metric:errors").unwrap();
     assert!(!failed.result.passed);
     assert_eq!(failed.result.value, Some(0.5));
@@ -493,7 +493,7 @@ monitor: {{ interval: 200ms, timeout: 200ms, failures: 3 }}
     let r1 = engine.start_rollout(v1, "ana").await.unwrap();
     let r1 = f.wait_state(r1.id, &["succeeded", "halted", "failed"]).await;
     assert_eq!(r1.state, "succeeded", "{:?}", r1.reason);
-    let gates = engine.store_for_tests().list_rollout_gates(r1.id).await.unwrap();
+    let gates = engine.list_rollout_gates(r1.id).await.unwrap();
     let first = gates
         .iter()
         .find(|g| g.market == "fr" && g.result.gate == "metric:errors")
@@ -525,7 +525,7 @@ monitor: {{ interval: 200ms, timeout: 200ms, failures: 3 }}
     let r2 = engine.start_rollout(v2, "ana").await.unwrap();
     let r2 = f.wait_state(r2.id, &["succeeded", "halted", "failed"]).await;
     assert_eq!(r2.state, "halted", "{:?}", r2.reason);
-    let gates = engine.store_for_tests().list_rollout_gates(r2.id).await.unwrap();
+    let gates = engine.list_rollout_gates(r2.id).await.unwrap();
     let failed = gates.iter().find(|g| g.result.gate == "metric:errors").unwrap();
     assert_eq!((failed.market.as_str(), failed.result.passed), ("fr", false));
     assert_eq!(failed.result.previous, Some(0.0));
@@ -575,7 +575,7 @@ async fn a_release_whose_config_schema_a_market_fails_is_blocked_there_with_the_
     .unwrap();
     git(&f.repo, &["add", "."]);
     let v2 = f.release("good-2").await;
-    let release = engine.store_for_tests().get_release(v2).await.unwrap();
+    let release = engine.get_release(v2).await.unwrap();
     assert!(
         release.config_schema.unwrap().contains("provider"),
         "the release keeps its schema"
@@ -589,7 +589,7 @@ async fn a_release_whose_config_schema_a_market_fails_is_blocked_there_with_the_
     assert_eq!(f.current("fr").as_deref(), Some("good-2"));
     assert_eq!(f.current("de").as_deref(), Some("good-2"));
     assert_eq!(f.current("pl").as_deref(), Some("good-1"), "pl was never touched");
-    let deployments = engine.store_for_tests().list_deployments(Some(r2.id)).await.unwrap();
+    let deployments = engine.list_deployments(Some(r2.id)).await.unwrap();
     assert!(
         deployments.iter().all(|d| d.kind == "release"),
         "nothing to send back: {deployments:?}"
@@ -608,13 +608,7 @@ async fn an_approved_config_change_rolls_out_behind_the_gates_and_rolls_back() {
     let mut moves = engine.config_moves();
 
     // A developer raises the VAT rate; an operator approves; it reaches every market.
-    let mut layers: ConfigLayers = engine
-        .store_for_tests()
-        .latest_config("app")
-        .await
-        .unwrap()
-        .layers()
-        .unwrap();
+    let mut layers: ConfigLayers = engine.latest_config("app").await.unwrap().layers().unwrap();
     layers.defaults.insert("vat_rate".into(), serde_json::json!(0.21));
     let change = engine
         .propose_config("app", "VAT 21%", &layers, "dana", Role::Developer)
@@ -645,16 +639,12 @@ async fn an_approved_config_change_rolls_out_behind_the_gates_and_rolls_back() {
     }
     // The change request hears of its rollout's end just after the rollout is recorded.
     common::wait_for("the change request done", async || {
-        (engine.store_for_tests().get_change(change.id).await.unwrap().state == "done").then_some(())
+        (engine.get_change(change.id).await.unwrap().state == "done").then_some(())
     })
     .await;
-    let versions = engine.store_for_tests().market_config_versions("app").await.unwrap();
+    let versions = engine.market_config_versions("app").await.unwrap();
     assert!(versions.values().all(|v| *v == 2), "{versions:?}");
-    let deployments = engine
-        .store_for_tests()
-        .list_deployments(Some(rollout.id))
-        .await
-        .unwrap();
+    let deployments = engine.list_deployments(Some(rollout.id)).await.unwrap();
     assert_eq!(deployments.len(), 3);
     assert!(
         deployments
@@ -688,10 +678,10 @@ async fn an_approved_config_change_rolls_out_behind_the_gates_and_rolls_back() {
     assert!(rollout.reason.unwrap().contains("de: "), "the reason names the market");
     assert_eq!(f.config("fr")["maintenance"], true);
     assert_eq!(f.config("de").get("maintenance"), None, "de went back to its config");
-    let versions = engine.store_for_tests().market_config_versions("app").await.unwrap();
+    let versions = engine.market_config_versions("app").await.unwrap();
     assert_eq!((versions["fr"], versions["de"]), (3, 2));
     common::wait_for("the change request failed", async || {
-        (engine.store_for_tests().get_change(change.id).await.unwrap().state == "failed").then_some(())
+        (engine.get_change(change.id).await.unwrap().state == "failed").then_some(())
     })
     .await;
     let incidents = engine.store_for_tests().list_incidents().await.unwrap();
@@ -720,10 +710,7 @@ async fn an_approved_config_change_rolls_out_behind_the_gates_and_rolls_back() {
         (Some(3), Some(2), "rolled back")
     );
     assert_eq!(f.config("fr").get("maintenance"), None);
-    assert_eq!(
-        engine.store_for_tests().market_config_versions("app").await.unwrap()["fr"],
-        2
-    );
+    assert_eq!(engine.market_config_versions("app").await.unwrap()["fr"], 2);
     let history = engine
         .store_for_tests()
         .market_config_history("app", "fr")

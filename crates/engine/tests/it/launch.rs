@@ -50,14 +50,7 @@ fn check<'a>(r: &'a Readiness, name: &str) -> &'a tandem_engine::launch::Check {
 }
 
 async fn state_of(engine: &Engine, market: &str) -> LaunchState {
-    engine
-        .store_for_tests()
-        .load_platform()
-        .await
-        .unwrap()
-        .market(market)
-        .unwrap()
-        .state
+    engine.load_platform().await.unwrap().market(market).unwrap().state
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -98,17 +91,12 @@ async fn a_planned_market_is_refused_until_ready_then_launched_and_stays_live() 
     // A release: the config fits its schema, but it does not run in be yet.
     let run = engine.trigger_run("shop", "test").await.unwrap();
     let run = common::wait_for("the run", async || {
-        let r = engine.store_for_tests().get_run(run.id).await.unwrap();
+        let r = engine.get_run(run.id).await.unwrap();
         matches!(r.state.as_str(), "success" | "failed").then_some(r)
     })
     .await;
     assert_eq!(run.state, "success", "{:?}", run.error);
-    let v1 = engine
-        .store_for_tests()
-        .list_releases(Some("shop"))
-        .await
-        .unwrap()
-        .remove(0);
+    let v1 = engine.list_releases(Some("shop")).await.unwrap().remove(0);
     let released = engine.market_readiness("be").await.unwrap();
     assert_eq!(check(&released, "config").reason, "be's config fits the schema of v1");
     assert!(check(&released, "config").passed);
@@ -133,14 +121,13 @@ async fn a_planned_market_is_refused_until_ready_then_launched_and_stays_live() 
     // A planned market receives an ordinary rollout; it is launching from then on.
     let rollout = engine.start_rollout(v1.id, "test").await.unwrap();
     let rollout = common::wait_for("the rollout", async || {
-        let r = engine.store_for_tests().get_rollout(rollout.id).await.unwrap();
+        let r = engine.get_rollout(rollout.id).await.unwrap();
         matches!(r.state.as_str(), "succeeded" | "halted" | "failed").then_some(r)
     })
     .await;
     assert_eq!(rollout.state, "succeeded", "{:?}", rollout.reason);
     assert_eq!(state_of(&engine, "be").await, LaunchState::Launching);
     let be = engine
-        .store_for_tests()
         .list_live_deployments()
         .await
         .unwrap()
@@ -163,7 +150,7 @@ async fn a_planned_market_is_refused_until_ready_then_launched_and_stays_live() 
     assert_eq!(launch.launched_by, "ops");
     assert_eq!(launch.readiness.state, "live");
     assert_eq!(state_of(&engine, "be").await, LaunchState::Live);
-    let events = engine.store_for_tests().list_events(0, 10_000).await.unwrap();
+    let events = engine.list_events(0, 10_000).await.unwrap();
     assert_eq!(events.iter().filter(|e| e.kind == "market.launching").count(), 1);
     let launched = events.iter().find(|e| e.kind == "market.launched").unwrap();
     assert!(launched.data.contains("\"check\":\"probe\""), "{}", launched.data);

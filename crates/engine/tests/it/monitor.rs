@@ -143,7 +143,7 @@ async fn the_monitor_follows_markets_going_live_being_deployed_and_going_away() 
     );
     fr.sick.store(false, Ordering::SeqCst);
     let resolved = common::wait_for_event(&received, "incident.resolved").await;
-    let incident = store.get_incident(id).await.unwrap();
+    let incident = engine.get_incident(id).await.unwrap();
     assert_eq!(incident.state, "resolved");
     let text = resolved["text"].as_str().unwrap();
     assert!(

@@ -54,7 +54,7 @@ secrets:
 async fn wait_run(engine: &Engine, id: i64) -> RunRow {
     let started = Instant::now();
     loop {
-        let run = engine.store_for_tests().get_run(id).await.unwrap();
+        let run = engine.get_run(id).await.unwrap();
         if !matches!(run.state.as_str(), "queued" | "running") {
             return run;
         }
@@ -65,7 +65,6 @@ async fn wait_run(engine: &Engine, id: i64) -> RunRow {
 
 async fn job_states(engine: &Engine, run: i64) -> Vec<(String, String)> {
     engine
-        .store_for_tests()
         .list_jobs(run)
         .await
         .unwrap()
@@ -76,7 +75,6 @@ async fn job_states(engine: &Engine, run: i64) -> Vec<(String, String)> {
 
 async fn log(engine: &Engine, run: i64, job: &str) -> String {
     let j = engine
-        .store_for_tests()
         .list_jobs(run)
         .await
         .unwrap()
@@ -85,7 +83,6 @@ async fn log(engine: &Engine, run: i64, job: &str) -> String {
         .unwrap();
     String::from_utf8(
         engine
-            .store_for_tests()
             .read_log(j.log_digest.as_deref().unwrap(), 0, usize::MAX)
             .await
             .unwrap(),
@@ -145,7 +142,7 @@ pipeline:
     assert!(log(&f.engine, run.id, "per-market (be)").await.contains("market be"));
     let a = log(&f.engine, run.id, "a").await;
     assert!(a.contains("hello") && a.contains("⬆ artifact out.txt"), "{a}");
-    let artifacts = f.engine.store_for_tests().list_artifacts(run.id).await.unwrap();
+    let artifacts = f.engine.list_artifacts(run.id).await.unwrap();
     assert_eq!(
         String::from_utf8(f.engine.store_for_tests().blobs().read(&artifacts[0].digest).unwrap()).unwrap(),
         "bonjour from a\n"
@@ -157,12 +154,7 @@ pipeline:
     assert!(secret_log.contains("the secret is ***"), "{secret_log}");
     assert!(!secret_log.contains("never"));
     assert_eq!(
-        f.engine
-            .store_for_tests()
-            .list_releases(Some("svc"))
-            .await
-            .unwrap()
-            .len(),
+        f.engine.list_releases(Some("svc")).await.unwrap().len(),
         1,
         "a green run on main makes a release"
     );
@@ -312,7 +304,7 @@ pipeline:
     let built = |run| {
         let engine = f.engine.clone();
         async move {
-            let a = &engine.store_for_tests().list_artifacts(run).await.unwrap()[0];
+            let a = &engine.list_artifacts(run).await.unwrap()[0];
             (a.digest.clone(), a.expires_at)
         }
     };
@@ -324,7 +316,7 @@ pipeline:
         expires.unwrap() > tandem_store::now_ms() + day - 60_000 && expires.unwrap() <= tandem_store::now_ms() + day
     );
 
-    let release = &f.engine.store_for_tests().list_releases(Some("svc")).await.unwrap()[0];
+    let release = &f.engine.list_releases(Some("svc")).await.unwrap()[0];
     assert!(release.builder.starts_with("tandem 0.1.0 on "), "{}", release.builder);
 }
 

@@ -44,13 +44,12 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
 async fn run_to_release(engine: &Arc<Engine>) -> i64 {
     let run = engine.trigger_run("shop", "test").await.unwrap();
     let run = common::wait_for("the run", async || {
-        let r = engine.store_for_tests().get_run(run.id).await.unwrap();
+        let r = engine.get_run(run.id).await.unwrap();
         matches!(r.state.as_str(), "success" | "failed").then_some(r)
     })
     .await;
     assert_eq!(run.state, "success", "run failed: {:?}", run.error);
     engine
-        .store_for_tests()
         .list_releases(Some("shop"))
         .await
         .unwrap()
@@ -63,7 +62,7 @@ async fn run_to_release(engine: &Arc<Engine>) -> i64 {
 async fn roll_out(engine: &Arc<Engine>, release_id: i64) -> tandem_store::RolloutRow {
     let rollout = engine.start_rollout(release_id, "test").await.unwrap();
     common::wait_for("the rollout", async || {
-        let r = engine.store_for_tests().get_rollout(rollout.id).await.unwrap();
+        let r = engine.get_rollout(rollout.id).await.unwrap();
         matches!(r.state.as_str(), "succeeded" | "halted" | "failed").then_some(r)
     })
     .await
@@ -114,7 +113,7 @@ services:
     let v1 = run_to_release(&engine).await;
     let first = roll_out(&engine, v1).await;
     assert_eq!(first.state, "succeeded", "{:?}", first.reason);
-    let live = engine.store_for_tests().list_live_deployments().await.unwrap();
+    let live = engine.list_live_deployments().await.unwrap();
     assert_eq!(live.len(), 3);
     let fr_url = live.iter().find(|d| d.market == "fr").unwrap().url.clone().unwrap();
     let de_url = live.iter().find(|d| d.market == "de").unwrap().url.clone().unwrap();
@@ -142,7 +141,7 @@ services:
     .unwrap();
     let engine2 = engine.clone();
     let new_pid = common::wait_for("de's process to be started again", async || {
-        let live = engine2.store_for_tests().list_live_deployments().await.unwrap();
+        let live = engine2.list_live_deployments().await.unwrap();
         live.into_iter()
             .find(|d| d.market == "de")
             .and_then(|d| d.pid)
@@ -156,7 +155,7 @@ services:
     })
     .await;
     assert!(de_page.contains("data-vat-rate=\"0.19\""));
-    let events = engine.store_for_tests().list_events(0, 10_000).await.unwrap();
+    let events = engine.list_events(0, 10_000).await.unwrap();
     let restart = events.iter().find(|e| e.kind == "market.restarted").unwrap();
     assert_eq!(restart.subject, "market/shop/de");
 
@@ -180,14 +179,10 @@ services:
         "{reason}"
     );
 
-    let deployments = engine
-        .store_for_tests()
-        .list_deployments(Some(second.id))
-        .await
-        .unwrap();
+    let deployments = engine.list_deployments(Some(second.id)).await.unwrap();
     assert_eq!(deployments.len(), 1, "the rollout stopped before the next wave");
     assert_eq!(deployments[0].state, "failed");
-    let live = engine.store_for_tests().list_live_deployments().await.unwrap();
+    let live = engine.list_live_deployments().await.unwrap();
     assert!(live.iter().all(|d| d.release_id == v1), "every market still runs v1");
     assert_eq!(
         live.iter().find(|d| d.market == "fr").unwrap().url.as_deref(),
@@ -233,7 +228,7 @@ services:
             (Some("v3"), Some("v1"), "rolled back")
         ]
     );
-    let live = engine.store_for_tests().list_live_deployments().await.unwrap();
+    let live = engine.list_live_deployments().await.unwrap();
     let release_of = |m: &str| live.iter().find(|d| d.market == m).unwrap().release_id;
     assert_eq!((release_of("fr"), release_of("de"), release_of("pl")), (v1, v1, v3));
     let fr = live.iter().find(|d| d.market == "fr").unwrap();
@@ -245,7 +240,6 @@ services:
     assert_eq!(by_rollback.len(), 2, "{incidents:?}");
     let fr_incident = by_rollback.iter().find(|i| i.market == "fr").unwrap();
     let removed = engine
-        .store_for_tests()
         .list_deployments_of_market("shop", "fr")
         .await
         .unwrap()
@@ -255,7 +249,7 @@ services:
     assert_eq!(fr_incident.deployment_id, Some(removed.id));
     assert_eq!(fr_incident.title, "shop v3 rolled back in fr (to v1)");
     assert_eq!(fr_incident.opened_by.as_deref(), Some("olga (rollback)"));
-    let events = engine.store_for_tests().list_events(0, 10_000).await.unwrap();
+    let events = engine.list_events(0, 10_000).await.unwrap();
     let started_by_olga = events
         .iter()
         .filter(|e| e.kind == "deployment.started" && e.actor.as_deref() == Some("olga"))
@@ -319,31 +313,22 @@ services:
     let v1 = run_to_release(&engine).await;
     let rollout = engine.start_rollout(v1, "ops").await.unwrap();
     common::wait_for("the pilot wave to start", async || {
-        let deployments = engine
-            .store_for_tests()
-            .list_deployments(Some(rollout.id))
-            .await
-            .unwrap();
+        let deployments = engine.list_deployments(Some(rollout.id)).await.unwrap();
         (!deployments.is_empty()).then_some(())
     })
     .await;
     engine.pause_rollout(rollout.id, "ops").await.unwrap();
     // The pilot wave finishes; the next one waits.
     common::wait_for("the pilot market", async || {
-        let live = engine.store_for_tests().list_live_deployments().await.unwrap();
+        let live = engine.list_live_deployments().await.unwrap();
         live.iter().any(|d| d.market == "fr").then_some(())
     })
     .await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    let r = engine.store_for_tests().get_rollout(rollout.id).await.unwrap();
+    let r = engine.get_rollout(rollout.id).await.unwrap();
     assert_eq!(r.state, "paused");
     assert_eq!(
-        engine
-            .store_for_tests()
-            .list_deployments(Some(rollout.id))
-            .await
-            .unwrap()
-            .len(),
+        engine.list_deployments(Some(rollout.id)).await.unwrap().len(),
         1,
         "no wave starts while paused"
     );
@@ -352,21 +337,21 @@ services:
 
     engine.resume_rollout(rollout.id, "ops").await.unwrap();
     let done = common::wait_for("the rollout", async || {
-        let r = engine.store_for_tests().get_rollout(rollout.id).await.unwrap();
+        let r = engine.get_rollout(rollout.id).await.unwrap();
         matches!(r.state.as_str(), "succeeded" | "halted" | "failed").then_some(r)
     })
     .await;
     assert_eq!(done.state, "succeeded");
-    assert_eq!(engine.store_for_tests().list_live_deployments().await.unwrap().len(), 3);
+    assert_eq!(engine.list_live_deployments().await.unwrap().len(), 3);
 
     // Aborted: no further wave starts, markets keep what they run, the lock is released.
     let v2 = run_to_release(&engine).await;
     let second = engine.start_rollout(v2, "ops").await.unwrap();
     engine.abort_rollout(second.id, "ops").await.unwrap();
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    let r = engine.store_for_tests().get_rollout(second.id).await.unwrap();
+    let r = engine.get_rollout(second.id).await.unwrap();
     assert_eq!(r.state, "aborted");
-    let live = engine.store_for_tests().list_live_deployments().await.unwrap();
+    let live = engine.list_live_deployments().await.unwrap();
     assert!(
         live.iter().filter(|d| d.market != "fr").all(|d| d.release_id == v1),
         "no wave after the abort"
@@ -400,7 +385,7 @@ services:
     .await;
     let v1 = run_to_release(&engine).await;
     assert_eq!(roll_out(&engine, v1).await.state, "succeeded");
-    let live = engine.store_for_tests().list_live_deployments().await.unwrap();
+    let live = engine.list_live_deployments().await.unwrap();
     let de = live.iter().find(|d| d.market == "de").unwrap().clone();
     engine.start_triggers();
 

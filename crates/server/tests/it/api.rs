@@ -8,11 +8,9 @@ use crate::common;
 use common::{chat, told};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use std::sync::Arc;
 use tandem_core::platform::parse_platform;
 use tandem_core::role::Role;
-use tandem_engine::{Engine, EngineSettings};
-use tandem_server::{AppState, ServerSettings};
+use tandem_server::ServerSettings;
 use tandem_store::Store;
 
 const PLATFORM: &str = "
@@ -26,88 +24,15 @@ services:
   - { name: shop, repo: /nonexistent/shop }
 ";
 
-struct Server {
-    base: String,
-    engine: Arc<Engine>,
-    tokens: Vec<(Role, String)>,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    /// The server's task: it ends once a shutdown has let every response finish.
-    served: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
-    _dir: tempfile::TempDir,
-}
+/// The server of these tests: [`PLATFORM`], a token per role, anonymous reads as asked.
+type Server = common::RoleServer;
 
-impl Server {
-    async fn start(anonymous_read: bool) -> Server {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).await.unwrap();
-        store
-            .sync_platform(&parse_platform("p.yml", PLATFORM).unwrap())
-            .await
-            .unwrap();
-        let mut tokens = Vec::new();
-        for role in Role::ALL {
-            let secret = format!("secret-{role}");
-            store.insert_token(role.as_str(), role, &secret).await.unwrap();
-            tokens.push((role, secret));
-        }
-        let engine: Arc<Engine> = Engine::new(store, EngineSettings::in_data_dir(dir.path()))
-            .await
-            .unwrap();
-        let state = AppState::new(
-            engine.clone(),
-            ServerSettings {
-                anonymous_read,
-                ..ServerSettings::default()
-            },
-        );
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let served = tokio::spawn(tandem_server::serve(listener, state, async move {
-            let _ = rx.await;
-        }));
-        Server {
-            base,
-            engine,
-            tokens,
-            shutdown: Some(tx),
-            served: Some(served),
-            _dir: dir,
-        }
-    }
-
-    fn token(&self, role: Role) -> &str {
-        &self.tokens.iter().find(|(r, _)| *r == role).unwrap().1
-    }
-
-    fn get(&self, path: &str, role: Option<Role>) -> reqwest::RequestBuilder {
-        let req = reqwest::Client::new().get(format!("{}{path}", self.base));
-        match role {
-            Some(r) => req.bearer_auth(self.token(r)),
-            None => req,
-        }
-    }
-
-    /// A GET as `role` whose JSON answer is returned.
-    async fn get_json(&self, path: &str, role: Role) -> Value {
-        self.get(path, Some(role)).send().await.unwrap().json().await.unwrap()
-    }
-
-    fn post(&self, path: &str, role: Option<Role>) -> reqwest::RequestBuilder {
-        let req = reqwest::Client::new().post(format!("{}{path}", self.base));
-        match role {
-            Some(r) => req.bearer_auth(self.token(r)),
-            None => req,
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-    }
+async fn start(anonymous_read: bool) -> Server {
+    let settings = ServerSettings {
+        anonymous_read,
+        ..ServerSettings::default()
+    };
+    Server::start(PLATFORM, settings).await
 }
 
 async fn error_code(resp: reqwest::Response) -> (StatusCode, String, String) {
@@ -123,7 +48,7 @@ async fn error_code(resp: reqwest::Response) -> (StatusCode, String, String) {
 
 #[tokio::test]
 async fn every_route_but_healthz_needs_a_credential() {
-    let s = Server::start(false).await;
+    let s = start(false).await;
     let ok = s.get("/healthz", None).send().await.unwrap();
     assert_eq!(ok.status(), StatusCode::OK);
     assert_eq!(ok.text().await.unwrap(), "ok");
@@ -151,7 +76,7 @@ async fn every_route_but_healthz_needs_a_credential() {
 
 #[tokio::test]
 async fn roles_are_checked_on_writes() {
-    let s = Server::start(false).await;
+    let s = start(false).await;
     let (status, code, message) = error_code(
         s.post("/api/v1/ideas", Some(Role::Viewer))
             .json(&json!({ "title": "x" }))
@@ -227,7 +152,7 @@ async fn roles_are_checked_on_writes() {
 
 #[tokio::test]
 async fn caller_mistakes_get_4xx_with_a_json_body() {
-    let s = Server::start(false).await;
+    let s = start(false).await;
     let bad_json = s
         .post("/api/v1/ideas", Some(Role::Admin))
         .header("content-type", "application/json")
@@ -313,7 +238,7 @@ async fn caller_mistakes_get_4xx_with_a_json_body() {
 
 #[tokio::test]
 async fn anonymous_read_is_off_unless_turned_on_and_never_writes() {
-    let s = Server::start(true).await;
+    let s = start(true).await;
     let markets: Value = s
         .get("/api/v1/markets", None)
         .send()
@@ -337,7 +262,7 @@ async fn anonymous_read_is_off_unless_turned_on_and_never_writes() {
 
 #[tokio::test]
 async fn openapi_document_and_metrics_describe_the_server() {
-    let s = Server::start(false).await;
+    let s = start(false).await;
     let doc: Value = s
         .get("/api/v1/openapi.json", Some(Role::Viewer))
         .send()
@@ -430,7 +355,7 @@ async fn running_job(s: &Server) -> (tandem_store::RunRow, i64) {
         steps: vec![("t".into(), "cargo test".into())],
     };
     store.start_run(run.id, &[job]).await.unwrap();
-    let job_id = store.list_jobs(run.id).await.unwrap()[0].id;
+    let job_id = s.engine.list_jobs(run.id).await.unwrap()[0].id;
     store
         .update_job_state(job_id, tandem_core::state::JobState::Running)
         .await
@@ -440,7 +365,7 @@ async fn running_job(s: &Server) -> (tandem_store::RunRow, i64) {
 
 #[tokio::test]
 async fn open_streams_do_not_hold_up_a_shutdown() {
-    let mut s = Server::start(false).await;
+    let mut s = start(false).await;
     let (run, job_id) = running_job(&s).await;
     std::fs::write(s.engine.job_log_path(job_id), "compiling\n").unwrap();
     let mut log = s
@@ -454,8 +379,7 @@ async fn open_streams_do_not_hold_up_a_shutdown() {
     read_until(&mut log, "compiling").await;
     let mut flags = s.get("/ofrep/v1/events", Some(Role::Viewer)).send().await.unwrap();
     read_until(&mut flags, "refetchEvaluation").await;
-    s.shutdown.take().unwrap().send(()).unwrap();
-    let served = s.served.take().unwrap();
+    let served = s.begin_stop();
     let ended = tokio::time::timeout(std::time::Duration::from_secs(5), served).await;
     assert!(ended.is_ok(), "the server still waits on its open streams");
     assert!(ended.unwrap().unwrap().is_ok());
@@ -463,7 +387,7 @@ async fn open_streams_do_not_hold_up_a_shutdown() {
 
 #[tokio::test]
 async fn a_jobs_log_streams_live_and_resumes_from_an_offset() {
-    let s = Server::start(false).await;
+    let s = start(false).await;
     let store = &s.engine.store_for_tests();
     let (run, job_id) = running_job(&s).await;
     let live = s.engine.job_log_path(job_id);
@@ -510,7 +434,7 @@ async fn a_jobs_log_streams_live_and_resumes_from_an_offset() {
 
 #[tokio::test]
 async fn rollback_by_hand_checks_its_request() {
-    let s = Server::start(false).await;
+    let s = start(false).await;
     let path = "/api/v1/services/shop/rollback";
     let (status, _, _) = error_code(
         s.post(path, Some(Role::Developer))
@@ -581,10 +505,10 @@ async fn deployable_release(store: &Store, schema: Option<&str>) -> tandem_store
 
 #[tokio::test]
 async fn steering_a_rollout_checks_roles_locks_and_states() {
-    let s = Server::start(false).await;
+    let s = start(false).await;
     let store = &s.engine.store_for_tests();
     let v1 = deployable_release(store, None).await;
-    let platform = store.load_platform().await.unwrap();
+    let platform = s.engine.load_platform().await.unwrap();
     let r = store
         .insert_rollout("shop", v1.id, &tandem_core::rollout::plan_waves(&platform), "ana")
         .await
@@ -712,7 +636,7 @@ const FLAGS: &str = r#"flags:
 
 #[tokio::test]
 async fn flag_changes_are_reviewed_by_the_other_side_and_evaluated_over_ofrep() {
-    let s = Server::start(false).await;
+    let s = start(false).await;
     let put = |role: Role, text: String| {
         let req = reqwest::Client::new()
             .put(format!("{}/api/v1/services/shop/flags", s.base))
@@ -892,7 +816,7 @@ async fn flag_changes_are_reviewed_by_the_other_side_and_evaluated_over_ofrep() 
 
 #[tokio::test]
 async fn a_release_plan_names_the_config_keys_a_market_lacks() {
-    let s = Server::start(false).await;
+    let s = start(false).await;
     let store = &s.engine.store_for_tests();
     let schema = r#"{ "type": "object", "required": ["payment_provider"] }"#;
     let v1 = deployable_release(store, Some(schema)).await;
@@ -908,7 +832,7 @@ async fn a_release_plan_names_the_config_keys_a_market_lacks() {
 
 #[tokio::test]
 async fn a_markets_config_shows_each_value_with_its_layer() {
-    let s = Server::start(false).await;
+    let s = start(false).await;
     let config = s.get_json("/api/v1/services/shop/config?market=fr", Role::Viewer).await;
     assert_eq!(config["values"]["currency"], "EUR");
     let currency = config["entries"]
@@ -964,7 +888,7 @@ async fn a_markets_config_shows_each_value_with_its_layer() {
 
 #[tokio::test]
 async fn a_config_change_request_is_checked_reviewed_watched_logged_and_rolled_back() {
-    let s = Server::start(false).await;
+    let s = start(false).await;
     let propose = |role: Role, layers: Value| {
         let req = s
             .post("/api/v1/services/shop/changes", Some(role))
@@ -1057,7 +981,7 @@ async fn a_config_change_request_is_checked_reviewed_watched_logged_and_rolled_b
 
 #[tokio::test]
 async fn the_four_keys_count_failed_deployments_not_incidents() {
-    let s = Server::start(false).await;
+    let s = start(false).await;
     let store = &s.engine.store_for_tests();
     let v1 = deployable_release(store, None).await;
     let plan = [
@@ -1142,7 +1066,7 @@ async fn the_four_keys_count_failed_deployments_not_incidents() {
 
 #[tokio::test]
 async fn incidents_come_from_alertmanager_and_people_and_draft_their_postmortem() {
-    let s = Server::start(false).await;
+    let s = start(false).await;
     let store = &s.engine.store_for_tests();
     let (hook, chat) = chat().await;
     let platform = format!(
@@ -1201,7 +1125,7 @@ async fn incidents_come_from_alertmanager_and_people_and_draft_their_postmortem(
         (&json!("already open"), &fired[0]["incident"])
     );
     let id = fired[0]["incident"].as_i64().unwrap();
-    let incident = store.get_incident(id).await.unwrap();
+    let incident = s.engine.get_incident(id).await.unwrap();
     assert_eq!(
         incident.deployment_id,
         Some(d.id),
@@ -1214,7 +1138,7 @@ async fn incidents_come_from_alertmanager_and_people_and_draft_their_postmortem(
         .await
         .unwrap();
     assert_eq!(resolved[0]["result"], "resolved");
-    let incident = store.get_incident(id).await.unwrap();
+    let incident = s.engine.get_incident(id).await.unwrap();
     assert_eq!(incident.resolved_at.unwrap() - incident.opened_at, 20 * 60_000);
     assert_eq!(
         told(&chat, &format!("Incident {id} of shop in fr opened")).await,
@@ -1301,15 +1225,14 @@ fn as_person(method: reqwest::Method, url: String, secret: &str) -> reqwest::Req
 
 #[tokio::test]
 async fn whoever_revised_a_change_is_an_author_and_cannot_approve_it() {
-    let s = Server::start(false).await;
+    let s = start(false).await;
     for (name, role) in [
         ("omar", Role::Operator),
         ("olga", Role::Operator),
         ("dave", Role::Developer),
     ] {
         s.engine
-            .store_for_tests()
-            .insert_token(name, role, &format!("secret-{name}"))
+            .insert_token_expiring(name, role, &format!("secret-{name}"), None)
             .await
             .unwrap();
     }
@@ -1436,10 +1359,9 @@ async fn whoever_revised_a_change_is_an_author_and_cannot_approve_it() {
 
 #[tokio::test]
 async fn a_flag_change_revised_by_an_operator_needs_someone_else() {
-    let s = Server::start(false).await;
+    let s = start(false).await;
     s.engine
-        .store_for_tests()
-        .insert_token("omar", Role::Operator, "secret-omar")
+        .insert_token_expiring("omar", Role::Operator, "secret-omar", None)
         .await
         .unwrap();
     let proposed = reqwest::Client::new()
@@ -1514,14 +1436,14 @@ approvals:
 
 #[tokio::test]
 async fn approving_a_wave_names_it_and_needs_that_waves_own_role() {
-    let s = Server::start(false).await;
+    let s = start(false).await;
     let store = &s.engine.store_for_tests();
     store
         .sync_platform(&parse_platform("p.yml", THREE_WAVES).unwrap())
         .await
         .unwrap();
     let v1 = deployable_release(store, None).await;
-    let platform = store.load_platform().await.unwrap();
+    let platform = s.engine.load_platform().await.unwrap();
     let r = store
         .insert_rollout("shop", v1.id, &tandem_core::rollout::plan_waves(&platform), "ana")
         .await
@@ -1602,7 +1524,7 @@ async fn approving_a_wave_names_it_and_needs_that_waves_own_role() {
         StatusCode::FORBIDDEN,
         "promote needs the wave's role too"
     );
-    assert_eq!(store.get_rollout(r.id).await.unwrap().state, "awaiting-approval");
+    assert_eq!(s.engine.get_rollout(r.id).await.unwrap().state, "awaiting-approval");
     let ok = approve(r.id, Role::Admin, json!({ "wave": "dach" })).await;
     assert_eq!(ok.status(), StatusCode::OK);
 
@@ -1624,7 +1546,7 @@ async fn our_faults_answer_500_without_their_details_and_bodies_get_413_and_415(
     // Every stored blob is damaged on disk (a folder where its file was): reading a log fails
     // by the server's fault now.
     let blobs = server.engine.store_for_tests().blobs().root().to_path_buf();
-    let jobs = server.engine.store_for_tests().list_jobs(seeded.run_id).await.unwrap();
+    let jobs = server.engine.list_jobs(seeded.run_id).await.unwrap();
     let job = jobs.iter().find(|j| j.log_digest.is_some()).unwrap();
     for entry in walk(&blobs) {
         std::fs::remove_file(&entry).unwrap();
@@ -1690,7 +1612,7 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
 
 #[tokio::test]
 async fn lists_come_a_bounded_page_at_a_time_with_a_cursor_to_the_next() {
-    let s = Server::start(false).await;
+    let s = start(false).await;
     for i in 1..=5 {
         let resp = s
             .post("/api/v1/ideas", Some(Role::Developer))
@@ -1782,12 +1704,7 @@ async fn logs_and_artifacts_download_whole_as_streams() {
     let server = common::TestServer::start().await.unwrap();
     let http = reqwest::Client::new();
     let seeded = &server.seeded;
-    let artifacts = server
-        .engine
-        .store_for_tests()
-        .list_artifacts(seeded.run_id)
-        .await
-        .unwrap();
+    let artifacts = server.engine.list_artifacts(seeded.run_id).await.unwrap();
     let artifact = &artifacts[0];
     let resp = http
         .get(server.url(&format!("/api/v1/artifacts/{}", artifact.digest)))
@@ -1804,10 +1721,9 @@ async fn logs_and_artifacts_download_whole_as_streams() {
     let bytes = resp.bytes().await.unwrap();
     assert_eq!(hex::encode(sha2::Sha256::digest(&bytes)), artifact.digest);
 
-    let job = &server.engine.store_for_tests().list_jobs(seeded.run_id).await.unwrap()[0];
+    let job = &server.engine.list_jobs(seeded.run_id).await.unwrap()[0];
     let stored = server
         .engine
-        .store_for_tests()
         .read_log(job.log_digest.as_deref().unwrap(), 0, usize::MAX)
         .await
         .unwrap();

@@ -16,8 +16,7 @@ async fn admin(s: &TestServer) -> (String, i64) {
     let secret = tandem_server::auth::generate_secret();
     let token = s
         .engine
-        .store_for_tests()
-        .insert_token("root", Role::Admin, &secret)
+        .insert_token_expiring("root", Role::Admin, &secret, None)
         .await
         .unwrap();
     (secret, token.id)
@@ -39,7 +38,7 @@ fn entries(page: &Value) -> Vec<Value> {
 }
 
 async fn token_id(s: &TestServer, name: &str) -> i64 {
-    let tokens = s.engine.store_for_tests().list_tokens().await.unwrap();
+    let tokens = s.engine.list_tokens().await.unwrap();
     tokens.iter().find(|t| t.name == name).unwrap().id
 }
 
@@ -48,14 +47,15 @@ async fn an_approval_names_the_token_its_id_and_the_callers_address() {
     let s = TestServer::start().await.unwrap();
     let (root, _) = admin(&s).await;
     let store = &s.engine.store_for_tests();
-    let v1 = store
+    let v1 = s
+        .engine
         .list_releases(Some("shop"))
         .await
         .unwrap()
         .into_iter()
         .find(|r| r.version == "v1")
         .unwrap();
-    let platform = store.load_platform().await.unwrap();
+    let platform = s.engine.load_platform().await.unwrap();
     let plan = tandem_core::rollout::plan_waves(&platform);
     let r = store.insert_rollout("shop", v1.id, &plan, "ana").await.unwrap();
     store

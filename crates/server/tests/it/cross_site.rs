@@ -156,8 +156,7 @@ async fn every_page_carries_the_security_headers_and_no_inline_code() {
     let admin = tandem_server::auth::generate_secret();
     server
         .engine
-        .store_for_tests()
-        .insert_token("root", tandem_core::role::Role::Admin, &admin)
+        .insert_token_expiring("root", tandem_core::role::Role::Admin, &admin, None)
         .await
         .unwrap();
     let cookie = server.session_cookie(&admin).await;

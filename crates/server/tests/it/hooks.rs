@@ -59,7 +59,7 @@ secrets:
     let delivery = store.list_deliveries(1).await.unwrap().remove(0);
     assert_eq!(delivery.outcome, "refused");
     assert_eq!(delivery.reason.as_deref(), Some(told));
-    let events = store.list_events(0, 10_000).await.unwrap();
+    let events = s.engine.list_events(0, 10_000).await.unwrap();
     let refused = events.iter().rfind(|e| e.kind == "delivery.refused").unwrap();
     let data: Value = serde_json::from_str(&refused.data).unwrap();
     assert_eq!(data["reason"], told);

@@ -90,7 +90,7 @@ fn layers(step: i64) -> ConfigLayers {
 async fn config_versions_and_log_page_by_version_and_keep_each_diff() {
     let server = TestServer::start().await.unwrap();
     let store = &server.engine.store_for_tests();
-    let base = store.latest_config("shop").await.unwrap().version;
+    let base = server.engine.latest_config("shop").await.unwrap().version;
     for i in 1..=6 {
         store
             .insert_config_version(
@@ -252,7 +252,7 @@ async fn flag_versions_change_requests_and_commits_walk_by_cursor() {
 async fn the_ideas_page_shows_a_page_of_ideas_with_a_link_to_the_next() {
     let server = TestServer::start().await.unwrap();
     let store = &server.engine.store_for_tests();
-    let before = store.list_ideas_page(None, 500).await.unwrap().len();
+    let before = server.engine.list_ideas_page(None, 500).await.unwrap().len();
     for i in before + 1..=101 {
         store.insert_idea(&format!("idea number {i}"), &[]).await.unwrap();
     }
@@ -268,7 +268,14 @@ async fn the_ideas_page_shows_a_page_of_ideas_with_a_link_to_the_next() {
     let first = page("/ideas".into()).await;
     assert!(first.contains("idea number 100<"), "the first page holds 100 ideas");
     assert!(!first.contains("idea number 101<"), "and no more");
-    let last = store.list_ideas_page(None, 100).await.unwrap().last().unwrap().id;
+    let last = server
+        .engine
+        .list_ideas_page(None, 100)
+        .await
+        .unwrap()
+        .last()
+        .unwrap()
+        .id;
     let link = format!("/ideas?after={last}");
     assert!(first.contains(&link), "a link to the next page");
     let second = page(link).await;

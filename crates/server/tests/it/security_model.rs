@@ -6,15 +6,13 @@
 
 #![allow(clippy::unwrap_used)]
 
+use crate::common;
+
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::sync::Arc;
-use tandem_core::platform::parse_platform;
 use tandem_core::role::Role;
-use tandem_engine::{Engine, EngineSettings};
-use tandem_server::{AppState, ServerSettings};
-use tandem_store::Store;
+use tandem_server::ServerSettings;
 
 const PLATFORM: &str = "
 markets:
@@ -25,62 +23,7 @@ services:
   - { name: shop, repo: /nonexistent/shop }
 ";
 
-struct Server {
-    base: String,
-    tokens: Vec<(Role, String)>,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    served: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
-    _engine: Arc<Engine>,
-    _dir: tempfile::TempDir,
-}
-
-impl Server {
-    async fn start() -> Server {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).await.unwrap();
-        store
-            .sync_platform(&parse_platform("p.yml", PLATFORM).unwrap())
-            .await
-            .unwrap();
-        let mut tokens = Vec::new();
-        for role in Role::ALL {
-            let secret = format!("secret-{role}");
-            store.insert_token(role.as_str(), role, &secret).await.unwrap();
-            tokens.push((role, secret));
-        }
-        let engine: Arc<Engine> = Engine::new(store, EngineSettings::in_data_dir(dir.path()))
-            .await
-            .unwrap();
-        let state = AppState::new(engine.clone(), ServerSettings::default());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let served = tokio::spawn(tandem_server::serve(listener, state, async move {
-            let _ = rx.await;
-        }));
-        Server {
-            base,
-            tokens,
-            shutdown: Some(tx),
-            served: Some(served),
-            _engine: engine,
-            _dir: dir,
-        }
-    }
-
-    fn token(&self, role: Role) -> &str {
-        &self.tokens.iter().find(|(r, _)| *r == role).unwrap().1
-    }
-
-    async fn stop(mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if let Some(served) = self.served.take() {
-            served.await.unwrap().unwrap();
-        }
-    }
-}
+type Server = common::RoleServer;
 
 /// One operation of the OpenAPI document.
 struct Operation {
@@ -207,7 +150,7 @@ fn documented_roles() -> BTreeMap<String, String> {
 
 #[tokio::test]
 async fn the_role_table_in_the_docs_is_the_routers() {
-    let server = Server::start().await;
+    let server = Server::start(PLATFORM, ServerSettings::default()).await;
     let doc: Value = reqwest::Client::new()
         .get(format!("{}/api/v1/openapi.json", server.base))
         .bearer_auth(server.token(Role::Viewer))
@@ -237,7 +180,7 @@ type Try = (String, Option<Role>, Option<(&'static str, &'static str)>);
 
 #[tokio::test]
 async fn every_status_a_route_answers_is_documented() {
-    let server = Server::start().await;
+    let server = Server::start(PLATFORM, ServerSettings::default()).await;
     let doc: Value = reqwest::Client::new()
         .get(format!("{}/api/v1/openapi.json", server.base))
         .bearer_auth(server.token(Role::Viewer))

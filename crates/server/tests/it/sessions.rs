@@ -31,8 +31,7 @@ async fn admin(server: &TestServer) -> String {
     let secret = tandem_server::auth::generate_secret();
     server
         .engine
-        .store_for_tests()
-        .insert_token("root", Role::Admin, &secret)
+        .insert_token_expiring("root", Role::Admin, &secret, None)
         .await
         .unwrap();
     secret
@@ -168,12 +167,12 @@ async fn tokens_expire_are_revoked_at_once_with_their_sessions_and_record_their_
     let server = start().await;
     let http = http();
     let root = admin(&server).await;
-    let store = &server.engine.store_for_tests();
 
     // Expired: refused, on the API and at sign-in.
     let old = tandem_server::auth::generate_secret();
     let past = tandem_store::now_ms() - 1;
-    store
+    server
+        .engine
         .insert_token_expiring("old", Role::Viewer, &old, Some(past))
         .await
         .unwrap();
@@ -283,7 +282,6 @@ async fn an_admin_revokes_a_token_from_the_tokens_page() {
     let body = r.text().await.unwrap();
     let dev = server
         .engine
-        .store_for_tests()
         .find_token(&server.seeded.developer_token)
         .await
         .unwrap()

@@ -342,7 +342,7 @@ async fn act_on_runs(client: &Client, server: &TestServer) -> Result<()> {
     ensure!(state_of("build").await? == "pending", "build waits for test");
     client.execute("window.notReloaded = true", vec![]).await?;
     let store = &server.engine.store_for_tests();
-    let jobs = store.list_jobs(seeded.busy_run_id).await?;
+    let jobs = server.engine.list_jobs(seeded.busy_run_id).await?;
     for (job, state) in jobs.iter().zip(["success", "running"]) {
         store.update_job_state(job.id, state.parse()?).await?;
     }

@@ -9,12 +9,9 @@ use crate::common;
 use reqwest::StatusCode;
 use reqwest::header::{COOKIE, LOCATION, ORIGIN};
 use serde_json::json;
-use std::sync::Arc;
-use tandem_core::platform::{ConfigLayers, parse_platform};
+use tandem_core::platform::ConfigLayers;
 use tandem_core::role::Role;
-use tandem_engine::{Engine, EngineSettings};
-use tandem_server::{AppState, ServerSettings};
-use tandem_store::Store;
+use tandem_server::ServerSettings;
 
 const PLATFORM: &str = "
 markets:
@@ -27,64 +24,41 @@ services:
   - { name: shop, repo: /nonexistent/shop }
 ";
 
-/// The real server on 127.0.0.1, port 0, over a temporary data folder; a token per role, each
-/// named after its role.
+/// [`common::RoleServer`] on [`PLATFORM`], with each role's token signed in through the form.
 struct Server {
-    base: String,
-    engine: Arc<Engine>,
+    server: common::RoleServer,
     /// Each role's session cookie, signed in through the form.
-    tokens: Vec<(Role, String)>,
+    cookies: Vec<(Role, String)>,
     http: reqwest::Client,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    _dir: tempfile::TempDir,
+}
+
+impl std::ops::Deref for Server {
+    type Target = common::RoleServer;
+
+    fn deref(&self) -> &common::RoleServer {
+        &self.server
+    }
 }
 
 impl Server {
     async fn start() -> Server {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).await.unwrap();
-        store
-            .sync_platform(&parse_platform("p.yml", PLATFORM).unwrap())
-            .await
-            .unwrap();
-        let mut tokens = Vec::new();
-        for role in Role::ALL {
-            let secret = format!("secret-{role}");
-            store.insert_token(role.as_str(), role, &secret).await.unwrap();
-            tokens.push((role, secret));
-        }
-        let engine: Arc<Engine> = Engine::new(store, EngineSettings::in_data_dir(dir.path()))
-            .await
-            .unwrap();
-        let state = AppState::new(engine.clone(), ServerSettings::default());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(tandem_server::serve(listener, state, async move {
-            let _ = rx.await;
-        }));
+        let server = common::RoleServer::start(PLATFORM, ServerSettings::default()).await;
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(std::time::Duration::from_secs(30))
             .build()
             .unwrap();
         let mut cookies = Vec::new();
-        for (role, secret) in tokens {
-            cookies.push((role, common::sign_in(&format!("{base}/login"), &base, &secret).await));
+        for (role, secret) in &server.tokens {
+            let login = format!("{}/login", server.base);
+            cookies.push((*role, common::sign_in(&login, &server.base, secret).await));
         }
-        Server {
-            base,
-            engine,
-            tokens: cookies,
-            http,
-            shutdown: Some(tx),
-            _dir: dir,
-        }
+        Server { server, cookies, http }
     }
 
     /// The session cookie of `role`'s token, as the browser sends it after `/login`.
     fn cookie(&self, role: Role) -> String {
-        self.tokens.iter().find(|(r, _)| *r == role).unwrap().1.clone()
+        self.cookies.iter().find(|(r, _)| *r == role).unwrap().1.clone()
     }
 
     /// GETs a page as `role`: its status and HTML.
@@ -109,14 +83,6 @@ impl Server {
             .send()
             .await
             .unwrap()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
     }
 }
 
@@ -192,7 +158,7 @@ async fn an_operator_approves_from_the_page_and_the_policy_refuses_a_developer()
     let s = Server::start().await;
     let id = propose_vat(&s).await;
     let approve = format!("/changes/{id}/approve");
-    let state = || async { s.engine.store_for_tests().get_change(id).await.unwrap().state };
+    let state = || async { s.engine.get_change(id).await.unwrap().state };
 
     let r = s.press(&approve, Role::Operator, "http://evil.example", "").await;
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
@@ -212,7 +178,7 @@ async fn an_operator_approves_from_the_page_and_the_policy_refuses_a_developer()
         "and leads back: {body}"
     );
     assert_eq!(state().await, "open", "the policy refused it");
-    assert!(s.engine.store_for_tests().list_reviews(id).await.unwrap().is_empty());
+    assert!(s.engine.change_view(id).await.unwrap().reviews.is_empty());
 
     let r = s.press(&approve, Role::Operator, &s.base, "checked with finance").await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
@@ -283,8 +249,7 @@ async fn the_author_withdraws_and_a_rejection_is_shown() {
             .contains("Only its author (dana) or an admin can withdraw it.")
     );
     s.engine
-        .store_for_tests()
-        .insert_token("dana", Role::Developer, "secret-dana")
+        .insert_token_expiring("dana", Role::Developer, "secret-dana", None)
         .await
         .unwrap();
     let r = s
@@ -299,10 +264,7 @@ async fn the_author_withdraws_and_a_rejection_is_shown() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    assert_eq!(
-        s.engine.store_for_tests().get_change(id).await.unwrap().state,
-        "withdrawn"
-    );
+    assert_eq!(s.engine.get_change(id).await.unwrap().state, "withdrawn");
 }
 
 #[tokio::test]
@@ -349,14 +311,7 @@ async fn a_developer_proposes_a_value_from_the_page_and_a_bad_one_is_shown_back(
     .await;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert!(r.text().await.unwrap().contains("say what the change is for"));
-    assert!(
-        s.engine
-            .store_for_tests()
-            .list_changes(None, 10)
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(s.engine.list_changes(None, 10).await.unwrap().is_empty());
 
     let r = propose([
         ("service", "shop"),
@@ -380,8 +335,7 @@ async fn a_reviser_cannot_approve_from_the_page_and_a_stale_page_approves_nothin
     let s = Server::start().await;
     let id = propose_vat(&s).await;
     s.engine
-        .store_for_tests()
-        .insert_token("omar", Role::Operator, "secret-omar")
+        .insert_token_expiring("omar", Role::Operator, "secret-omar", None)
         .await
         .unwrap();
     // Omar, an operator, rewrites Dana's change through the API…
@@ -437,8 +391,8 @@ async fn a_reviser_cannot_approve_from_the_page_and_a_stale_page_approves_nothin
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     let body = r.text().await.unwrap();
     assert!(body.contains("Omar wrote this change (revision 2)"), "{body}");
-    assert!(s.engine.store_for_tests().list_reviews(id).await.unwrap().is_empty());
-    assert_eq!(s.engine.store_for_tests().get_change(id).await.unwrap().state, "open");
+    assert!(s.engine.change_view(id).await.unwrap().reviews.is_empty());
+    assert_eq!(s.engine.get_change(id).await.unwrap().state, "open");
 
     // The operator's page shows revision 2; the change is edited again before the click.
     let (_, page) = s.page(&format!("/changes/{id}"), Role::Operator).await;
@@ -467,5 +421,5 @@ async fn a_reviser_cannot_approve_from_the_page_and_a_stale_page_approves_nothin
     assert_eq!(r.status(), StatusCode::CONFLICT);
     let body = r.text().await.unwrap();
     assert!(body.contains("is at revision 3 now, not revision 2"), "{body}");
-    assert!(s.engine.store_for_tests().list_reviews(id).await.unwrap().is_empty());
+    assert!(s.engine.change_view(id).await.unwrap().reviews.is_empty());
 }

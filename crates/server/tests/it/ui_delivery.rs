@@ -17,7 +17,8 @@ async fn delivery_shows_the_four_keys_and_their_charts() {
         .unwrap_or_else(|e| panic!("cannot start the server: {e:#}"));
     let store = &server.engine.store_for_tests();
     // fr's v2 deployment brought one commit authored two hours before it went live.
-    let fr = store
+    let fr = server
+        .engine
         .list_live_deployments()
         .await
         .expect("live deployments")

@@ -243,7 +243,7 @@ async fn runs_filter_and_buttons_check_who_asks_and_from_where() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
-    let runs = server.engine.store_for_tests().list_runs(None, 100).await.unwrap();
+    let runs = server.engine.list_runs(None, 100).await.unwrap();
     assert_eq!(runs.len(), all.len(), "refused posts changed nothing");
 
     // Conflicts are HTML pages with the engine's reason.
@@ -300,7 +300,7 @@ async fn operators_steer_rollouts_from_their_page() {
     let developer = server.session_cookie(&s.developer_token).await;
     let store = &server.engine.store_for_tests();
     // A rollout waiting to start: pending until the engine picks it up (it is not spawned here).
-    let release = store.list_releases(Some("shop")).await.unwrap()[0].clone();
+    let release = server.engine.list_releases(Some("shop")).await.unwrap()[0].clone();
     let plan = [tandem_core::rollout::PlannedWave {
         name: "pilot".into(),
         markets: vec!["fr".into()],
@@ -335,7 +335,7 @@ async fn operators_steer_rollouts_from_their_page() {
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     let r = post(format!("{page}/pause"), operator.clone()).await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    assert_eq!(store.get_rollout(rollout.id).await.unwrap().state, "paused");
+    assert_eq!(server.engine.get_rollout(rollout.id).await.unwrap().state, "paused");
     let (_, body) = get_page(&http, &server, &page, &operator).await;
     assert!(
         body.contains(">Resume<") && !body.contains("Pause after this wave"),
@@ -346,7 +346,7 @@ async fn operators_steer_rollouts_from_their_page() {
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let r = post(format!("{page}/abort"), operator.clone()).await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    assert_eq!(store.get_rollout(rollout.id).await.unwrap().state, "aborted");
+    assert_eq!(server.engine.get_rollout(rollout.id).await.unwrap().state, "aborted");
     let r = post(format!("{page}/resume"), operator.clone()).await;
     assert_eq!(r.status(), StatusCode::CONFLICT);
     assert!(
@@ -369,7 +369,7 @@ async fn a_rollout_page_shows_gate_figures_and_offers_approval_and_skips() {
         .unwrap();
     let operator = server.session_cookie(&server.seeded.token).await;
     let store = &server.engine.store_for_tests();
-    let release = store.list_releases(Some("shop")).await.unwrap()[0].clone();
+    let release = server.engine.list_releases(Some("shop")).await.unwrap()[0].clone();
     let plan = [
         tandem_core::rollout::PlannedWave {
             name: "pilot".into(),
@@ -449,7 +449,10 @@ async fn a_rollout_page_shows_gate_figures_and_offers_approval_and_skips() {
             .unwrap()
             .contains("waits for an approval of wave `benelux`, not of wave `pilot`")
     );
-    assert_eq!(store.get_rollout(rollout.id).await.unwrap().state, "awaiting-approval");
+    assert_eq!(
+        server.engine.get_rollout(rollout.id).await.unwrap().state,
+        "awaiting-approval"
+    );
     let viewer = server.session_cookie(&server.seeded.viewer_token).await;
     let r = http
         .post(server.url(&format!("{page}/approve")))
@@ -462,7 +465,7 @@ async fn a_rollout_page_shows_gate_figures_and_offers_approval_and_skips() {
     assert_eq!(r.status(), StatusCode::FORBIDDEN, "a viewer never approves");
     let r = post_form(format!("{page}/approve"), &[("wave", "benelux")]).await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    assert_eq!(store.get_rollout(rollout.id).await.unwrap().state, "running");
+    assert_eq!(server.engine.get_rollout(rollout.id).await.unwrap().state, "running");
     let (_, body) = get_page(&http, &server, &page, &operator).await;
     assert!(body.contains("olga") || body.contains(">approve<"), "{body}");
     assert!(body.contains("data-state=\"skipped\""), "nl shows as skipped: {body}");

@@ -86,7 +86,7 @@ async fn incidents_are_read_by_viewers_and_opened_linked_and_resolved_by_operato
         .get_deployment(seeded.deployment_id.expect("linked"))
         .await
         .expect("nl's deployment");
-    let v2 = store.get_release(nl.release_id).await.expect("v2").version;
+    let v2 = server.engine.get_release(nl.release_id).await.expect("v2").version;
 
     // A viewer reads the list and the incident, with no button to press.
     let viewer = Browser::new(&server, &server.seeded.viewer_token).await;
@@ -156,7 +156,10 @@ async fn incidents_are_read_by_viewers_and_opened_linked_and_resolved_by_operato
         )
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
-    assert_eq!(store.get_incident(seeded.id).await.expect("still there").state, "open");
+    assert_eq!(
+        server.engine.get_incident(seeded.id).await.expect("still there").state,
+        "open"
+    );
 
     // An operator: a market that does not exist is refused, named, and nothing is stored.
     let operator = Browser::new(&server, &server.seeded.token).await;
@@ -211,13 +214,14 @@ async fn incidents_are_read_by_viewers_and_opened_linked_and_resolved_by_operato
         .strip_prefix("/incidents/")
         .and_then(|id| id.parse().ok())
         .unwrap_or_else(|| panic!("on to the new incident: {location}"));
-    let be_deployments = store
+    let be_deployments = server
+        .engine
         .list_deployments_of_market("shop", "be")
         .await
         .expect("be's deployments");
     let be_last = be_deployments.iter().map(|d| d.id).max().expect("be was deployed");
     let be_first = be_deployments.iter().map(|d| d.id).min().expect("be was deployed");
-    let opened = store.get_incident(id).await.expect("the new incident");
+    let opened = server.engine.get_incident(id).await.expect("the new incident");
     assert_eq!(
         (
             opened.source.as_str(),
@@ -257,7 +261,7 @@ async fn incidents_are_read_by_viewers_and_opened_linked_and_resolved_by_operato
         "{body}"
     );
     assert_eq!(
-        store.get_incident(id).await.expect("linked").deployment_id,
+        server.engine.get_incident(id).await.expect("linked").deployment_id,
         Some(be_first)
     );
     let (status, _, body) = operator
@@ -284,7 +288,7 @@ async fn incidents_are_read_by_viewers_and_opened_linked_and_resolved_by_operato
     // It resolves it; resolving again says by whom it was.
     let (status, location, _) = operator.post(&server, &format!("/incidents/{id}/resolve"), &[]).await;
     assert_eq!((status, location), (StatusCode::SEE_OTHER, format!("/incidents/{id}")));
-    let resolved = store.get_incident(id).await.expect("resolved");
+    let resolved = server.engine.get_incident(id).await.expect("resolved");
     let told_resolved = told(&messages, &format!("Incident {id} of shop in be resolved")).await;
     assert!(
         told_resolved.starts_with(&format!("Incident {id} of shop in be resolved by ana after ")),
@@ -329,7 +333,10 @@ async fn incidents_are_read_by_viewers_and_opened_linked_and_resolved_by_operato
         .await
         .expect("the server answers");
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
-    assert_eq!(store.get_incident(seeded.id).await.expect("still there").state, "open");
+    assert_eq!(
+        server.engine.get_incident(seeded.id).await.expect("still there").state,
+        "open"
+    );
 
     server.stop().await.expect("the server stops");
 }

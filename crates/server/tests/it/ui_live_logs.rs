@@ -133,11 +133,7 @@ fn append(path: &Path, text: &str) -> Result<()> {
 
 /// The busy run's running job `test`: its id and the file its live log is written to.
 async fn running_job(server: &TestServer) -> Result<(i64, std::path::PathBuf)> {
-    let jobs = server
-        .engine
-        .store_for_tests()
-        .list_jobs(server.seeded.busy_run_id)
-        .await?;
+    let jobs = server.engine.list_jobs(server.seeded.busy_run_id).await?;
     let job = jobs.iter().find(|j| j.name == "test").context("no job test")?;
     ensure!(job.state == "running", "the seed leaves `test` running: {}", job.state);
     Ok((job.id, server.engine.job_log_path(job.id)))

@@ -90,9 +90,9 @@ async fn markets_are_listed_checked_and_launched_from_the_pages() {
     let here = server.url("");
 
     // The monitor's last word on three markets; lu and de run a release it has not probed.
-    let live = store.list_live_deployments().await.unwrap();
+    let live = server.engine.list_live_deployments().await.unwrap();
     let deployment = |m: &str| live.iter().find(|d| d.market == m).unwrap().id;
-    let incident = store.list_open_incidents().await.unwrap()[0].id;
+    let incident = server.engine.list_open_incidents().await.unwrap()[0].id;
     store
         .record_probes(&[
             probe("fr", deployment("fr"), "up", None),
@@ -172,7 +172,7 @@ async fn markets_are_listed_checked_and_launched_from_the_pages() {
             && page.contains("GET http://127.0.0.1:1/de/healthz failed 3 times in a row"),
         "{page}"
     );
-    assert!(store.get_launch("de").await.unwrap().is_none());
+    assert!(server.engine.get_launch("de").await.unwrap().is_none());
 
     // v2 goes live in de and answers its probe: the form launches it.
     let v2 = store.get_release_by_version("shop", "v2").await.unwrap();

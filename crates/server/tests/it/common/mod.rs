@@ -4,6 +4,9 @@
 #![allow(dead_code)] // each test file uses its own share of the helpers
 
 pub mod browser;
+mod roles;
+
+pub use roles::RoleServer;
 
 use anyhow::{Context, Result};
 use std::collections::BTreeMap;
@@ -260,7 +263,7 @@ async fn seed(engine: &Engine, data: &std::path::Path) -> Result<Seeded> {
     // A run still going: the overview shows it in flight.
     let busy = store.insert_run("shop", c3, "t-3-shipping", "push").await?;
     store.start_run(busy.id, &jobs()).await?;
-    let first = store.list_jobs(busy.id).await?.remove(0);
+    let first = engine.list_jobs(busy.id).await?.remove(0);
     store
         .update_job_state(first.id, tandem_core::state::JobState::Running)
         .await?;
@@ -369,7 +372,7 @@ async fn green_run(engine: &Engine, commit: &str, trigger: &str) -> Result<i64> 
         TEST_LOG,
         "$ cargo build --release\n   Compiling shop v0.1.0\n    Finished `release` profile in 4.21s\n",
     ];
-    for (job, log) in store.list_jobs(run.id).await?.into_iter().zip(logs) {
+    for (job, log) in engine.list_jobs(run.id).await?.into_iter().zip(logs) {
         store
             .update_job_state(job.id, tandem_core::state::JobState::Running)
             .await?;
@@ -413,7 +416,7 @@ async fn failed_run(engine: &Engine, commit: &str) -> Result<i64> {
         })
         .collect();
     store.start_run(run.id, &jobs).await?;
-    for (job, (_, _, state)) in store.list_jobs(run.id).await?.into_iter().zip(FAILED_RUN_JOBS) {
+    for (job, (_, _, state)) in engine.list_jobs(run.id).await?.into_iter().zip(FAILED_RUN_JOBS) {
         if state == "skipped" {
             continue; // finishing the run marks it skipped
         }
