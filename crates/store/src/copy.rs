@@ -244,14 +244,8 @@ async fn copy_table(source: &backend::Pool, target: &mut Conn, table: &Table) ->
     let per_insert = (VALUES_PER_INSERT / table.columns.len().max(1)).max(1);
     let mut batch: Vec<Vec<Value>> = Vec::with_capacity(per_insert);
     while let Some(row) = rows.try_next().await? {
-        let mut values = Vec::with_capacity(table.columns.len());
-        for (at, (_, kind)) in table.columns.iter().enumerate() {
-            let value = Value::read(&row, at, *kind)?;
-            value.hash(&mut sha);
-            values.push(value);
-        }
         count += 1;
-        batch.push(values);
+        batch.push(read_row(&row, table, &mut sha)?);
         if batch.len() == per_insert {
             insert(target, table, std::mem::take(&mut batch)).await?;
         }
@@ -260,6 +254,17 @@ async fn copy_table(source: &backend::Pool, target: &mut Conn, table: &Table) ->
         insert(target, table, batch).await?;
     }
     Ok((count, hex::encode(sha.finalize())))
+}
+
+/// One row's values, column by column as `table` types them, fed to the checksum as read.
+fn read_row(row: &sqlx::any::AnyRow, table: &Table, sha: &mut Sha256) -> Result<Vec<Value>> {
+    let mut values = Vec::with_capacity(table.columns.len());
+    for (at, (_, kind)) in table.columns.iter().enumerate() {
+        let value = Value::read(row, at, *kind)?;
+        value.hash(sha);
+        values.push(value);
+    }
+    Ok(values)
 }
 
 async fn insert(target: &mut Conn, table: &Table, rows: Vec<Vec<Value>>) -> Result<()> {
@@ -288,9 +293,7 @@ async fn checksum(pool: &backend::Pool, table: &Table) -> Result<(u64, String)> 
     let mut sha = Sha256::new();
     let mut count = 0u64;
     while let Some(row) = rows.try_next().await? {
-        for (at, (_, kind)) in table.columns.iter().enumerate() {
-            Value::read(&row, at, *kind)?.hash(&mut sha);
-        }
+        read_row(&row, table, &mut sha)?;
         count += 1;
     }
     Ok((count, hex::encode(sha.finalize())))

@@ -366,44 +366,22 @@ pub(crate) mod testing {
     //! test gets a database of its own, created for it and dropped after it. `.ci/run` runs
     //! the suite both ways: one conformance suite for both backends.
     use super::*;
-    use sqlx::{Connection, Executor};
-    use std::sync::atomic::{AtomicUsize, Ordering};
-
-    /// The variable naming the PostgreSQL server the store's tests run on.
-    pub const POSTGRES_VAR: &str = "TANDEM_TEST_POSTGRES";
+    use tandem_testkit::postgres::Database;
 
     /// One test's place: its data folder (blobs, and SQLite's file) and, on PostgreSQL, its
     /// own database, dropped when this is.
     pub struct TestDb {
         dir: tempfile::TempDir,
-        postgres: Option<(String, String)>,
+        postgres: Option<Database>,
     }
 
     impl TestDb {
         /// A fresh place on the backend under test.
         pub async fn new() -> Self {
-            let dir = tempfile::tempdir().unwrap();
-            let postgres = match std::env::var(POSTGRES_VAR) {
-                Ok(admin) if !admin.is_empty() => {
-                    static NEXT: AtomicUsize = AtomicUsize::new(0);
-                    let name = format!(
-                        "tandem_store_test_{}_{}",
-                        std::process::id(),
-                        NEXT.fetch_add(1, Ordering::Relaxed)
-                    );
-                    let mut conn = sqlx::PgConnection::connect(&admin)
-                        .await
-                        .expect("connect to TANDEM_TEST_POSTGRES");
-                    conn.execute(&*format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                        .await
-                        .unwrap();
-                    conn.execute(&*format!("CREATE DATABASE {name}")).await.unwrap();
-                    conn.close().await.ok();
-                    Some((admin, name))
-                }
-                _ => None,
-            };
-            Self { dir, postgres }
+            Self {
+                dir: tempfile::tempdir().unwrap(),
+                postgres: Database::create_if_configured().await,
+            }
         }
 
         /// The data folder.
@@ -413,39 +391,12 @@ pub(crate) mod testing {
 
         /// The URL of this test's database, on PostgreSQL.
         pub fn url(&self) -> Option<String> {
-            let (admin, name) = self.postgres.as_ref()?;
-            let (base, _) = admin.rsplit_once('/').expect("a database URL ends in /database");
-            Some(format!("{base}/{name}"))
+            self.postgres.as_ref().map(|db| db.url.clone())
         }
 
         /// Opens a store on this place (again, if one is open: both share the database).
         pub async fn open(&self) -> Store {
             Store::open_with(self.path(), self.url().as_deref()).await.unwrap()
-        }
-    }
-
-    impl Drop for TestDb {
-        fn drop(&mut self) {
-            let Some((admin, name)) = self.postgres.take() else {
-                return;
-            };
-            // Drop runs inside the test's runtime: drop the database from a thread of its own.
-            let dropped = std::thread::spawn(move || {
-                let runtime = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .unwrap();
-                runtime.block_on(async {
-                    let mut conn = sqlx::PgConnection::connect(&admin).await?;
-                    conn.execute(&*format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                        .await?;
-                    conn.close().await
-                })
-            })
-            .join();
-            if !matches!(dropped, Ok(Ok(()))) && !std::thread::panicking() {
-                panic!("cannot drop the test database: {dropped:?}");
-            }
         }
     }
 

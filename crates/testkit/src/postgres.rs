@@ -20,13 +20,21 @@ pub struct Database {
 }
 
 impl Database {
-    /// Creates a database named for this process and a counter.
+    /// Creates a database on the server [`POSTGRES_VAR`] names, or on [`DEFAULT_POSTGRES`].
     pub async fn create() -> Database {
+        let admin = configured().unwrap_or_else(|| DEFAULT_POSTGRES.to_string());
+        Database::create_on(admin).await
+    }
+
+    /// Creates a database only when [`POSTGRES_VAR`] names a server: for suites that run on
+    /// PostgreSQL when asked and on SQLite otherwise.
+    pub async fn create_if_configured() -> Option<Database> {
+        Some(Database::create_on(configured()?).await)
+    }
+
+    /// Creates a database named for this process and a counter on the server at `admin`.
+    async fn create_on(admin: String) -> Database {
         static NEXT: AtomicUsize = AtomicUsize::new(0);
-        let admin = std::env::var(POSTGRES_VAR)
-            .ok()
-            .filter(|v| !v.is_empty())
-            .unwrap_or_else(|| DEFAULT_POSTGRES.to_string());
         let name = format!(
             "tandem_it_{}_{}",
             std::process::id(),
@@ -44,6 +52,11 @@ impl Database {
         let url = format!("{base}/{name}");
         Database { admin, name, url }
     }
+}
+
+/// The server [`POSTGRES_VAR`] names, if it is set.
+fn configured() -> Option<String> {
+    std::env::var(POSTGRES_VAR).ok().filter(|v| !v.is_empty())
 }
 
 impl Database {

@@ -27,6 +27,20 @@ fn copy(from: &std::path::Path, url: &str) -> std::process::Output {
         .unwrap()
 }
 
+/// `tandem serve --listen 127.0.0.1:{port} --data-dir {data}`, on the database `url` when
+/// given (through TANDEM_DATABASE, as an operator would pass a URL holding a password).
+fn serve(port: u16, data: &std::path::Path, url: Option<&str>) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_tandem"));
+    command
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
+        .arg(data)
+        .env("NO_COLOR", "1");
+    if let Some(url) = url {
+        command.env("TANDEM_DATABASE", url);
+    }
+    command
+}
+
 #[tokio::test]
 async fn a_sqlite_history_moves_to_postgres_and_a_server_carries_on_from_it() {
     let dir = tempfile::tempdir().unwrap();
@@ -54,12 +68,7 @@ async fn a_sqlite_history_moves_to_postgres_and_a_server_carries_on_from_it() {
     // Several servers share one database: each must seal secrets with the same key.
     let port = tandem_testkit::server::free_port();
     let listen = format!("127.0.0.1:{port}");
-    let keyless = Command::new(env!("CARGO_BIN_EXE_tandem"))
-        .args(["serve", "--listen", &listen, "--data-dir"])
-        .arg(&data)
-        .env("TANDEM_DATABASE", &database.url)
-        .output()
-        .unwrap();
+    let keyless = serve(port, &data, Some(&database.url)).output().unwrap();
     assert!(!keyless.status.success());
     assert!(
         stderr(&keyless).contains("give the key that seals secrets"),
@@ -67,12 +76,9 @@ async fn a_sqlite_history_moves_to_postgres_and_a_server_carries_on_from_it() {
         stderr(&keyless)
     );
 
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tandem"))
-        .args(["serve", "--listen", &listen, "--data-dir"])
-        .arg(&data)
+    let mut child = serve(port, &data, Some(&database.url))
         .arg("--secrets-key-file")
         .arg(data.join("secrets.key"))
-        .env("TANDEM_DATABASE", &database.url)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -86,17 +92,9 @@ async fn a_sqlite_history_moves_to_postgres_and_a_server_carries_on_from_it() {
     started.unwrap_or_else(|printed| panic!("{printed}"));
 
     // A second server on the same database would drive the same rollouts: refused for now.
-    let second = Command::new(env!("CARGO_BIN_EXE_tandem"))
-        .args([
-            "serve",
-            "--listen",
-            &format!("127.0.0.1:{}", tandem_testkit::server::free_port()),
-            "--data-dir",
-        ])
-        .arg(&data)
+    let second = serve(tandem_testkit::server::free_port(), &data, Some(&database.url))
         .arg("--secrets-key-file")
         .arg(data.join("secrets.key"))
-        .env("TANDEM_DATABASE", &database.url)
         .output()
         .unwrap();
     assert!(!second.status.success());
@@ -138,9 +136,7 @@ fn a_folder_without_a_database_and_a_password_in_the_url_are_handled() {
     // Nothing listens on port 1: the server cannot open its database, and says so without
     // the password.
     let port = tandem_testkit::server::free_port();
-    let out = Command::new(env!("CARGO_BIN_EXE_tandem"))
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
-        .arg(dir.path().join("data"))
+    let out = serve(port, &dir.path().join("data"), None)
         .args(["--database", "postgres://tandem:hunter2@127.0.0.1:1/tandem"])
         .env("TANDEM_SECRETS_KEY", "0".repeat(64))
         .output()
@@ -150,9 +146,7 @@ fn a_folder_without_a_database_and_a_password_in_the_url_are_handled() {
     assert!(said.contains("cannot open the database given by --database"), "{said}");
     assert!(!said.contains("hunter2"), "{said}");
 
-    let out = Command::new(env!("CARGO_BIN_EXE_tandem"))
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
-        .arg(dir.path().join("data"))
+    let out = serve(port, &dir.path().join("data"), None)
         .args(["--database", "mysql://tandem:hunter2@127.0.0.1/tandem"])
         .env("TANDEM_SECRETS_KEY", "0".repeat(64))
         .output()
