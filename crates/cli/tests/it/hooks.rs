@@ -4,6 +4,7 @@
 
 #![allow(clippy::unwrap_used)]
 
+use crate::common::{commit, make_repo};
 use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
 use sha2::Sha256;
@@ -24,28 +25,6 @@ const WAIT: Duration = Duration::from_secs(30);
 const MARKETS: &str = "markets:
   - { id: fr, name: France, region: west, currency: EUR, locale: fr-FR, timezone: Europe/Paris }
 ";
-
-/// A repository on `main` whose pipeline passes; returns its folder.
-fn make_repo(root: &Path, service: &str) -> PathBuf {
-    let dir = root.join(service);
-    std::fs::create_dir_all(&dir).unwrap();
-    git(&dir, &["init", "-q", "-b", "main"]);
-    let spec = format!(
-        "service: {service}\npipeline:\n  jobs:\n    check:\n      steps:\n        - run: test -f tandem.yml\n"
-    );
-    std::fs::write(dir.join("tandem.yml"), spec).unwrap();
-    git(&dir, &["add", "."]);
-    git(&dir, &["commit", "-q", "-m", "first"]);
-    dir
-}
-
-/// Commits a change and returns the new commit id.
-fn commit(repo: &Path, message: &str) -> String {
-    std::fs::write(repo.join("CHANGES"), message).unwrap();
-    git(repo, &["add", "."]);
-    git(repo, &["commit", "-q", "-m", message]);
-    git(repo, &["rev-parse", "HEAD"])
-}
 
 fn sign(secret: &str, body: &[u8]) -> String {
     let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();

@@ -6,12 +6,12 @@
 
 use crate::common;
 
-use common::{Server, stderr};
+use common::{Server, commit, make_repo, stderr};
 use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
 use sha2::Sha256;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -65,29 +65,6 @@ impl Drop for GitDaemon {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-/// A repository on `main` whose pipeline passes only in a checkout of the commit (it reads a
-/// file of the tree); returns its folder.
-fn make_repo(root: &Path, service: &str) -> PathBuf {
-    let dir = root.join(service);
-    std::fs::create_dir_all(&dir).unwrap();
-    git(&dir, &["init", "-q", "-b", "main"]);
-    let spec = format!(
-        "service: {service}\npipeline:\n  jobs:\n    check:\n      steps:\n        - run: test -f tandem.yml\n"
-    );
-    std::fs::write(dir.join("tandem.yml"), spec).unwrap();
-    git(&dir, &["add", "."]);
-    git(&dir, &["commit", "-q", "-m", "first"]);
-    dir
-}
-
-/// Commits a change on the checked-out branch of the served repository; its id.
-fn commit(repo: &Path, message: &str) -> String {
-    std::fs::write(repo.join("CHANGES"), message).unwrap();
-    git(repo, &["add", "."]);
-    git(repo, &["commit", "-q", "-m", message]);
-    git(repo, &["rev-parse", "HEAD"])
 }
 
 /// Delivers a GitHub push of `sha` to `main` of repository `repo`, signed with `shop-s3cret`.

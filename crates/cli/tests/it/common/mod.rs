@@ -196,3 +196,26 @@ impl Api {
         wait(what, async || check(self).await).await
     }
 }
+
+/// A repository on `main` whose pipeline (`tandem.yml`, service `service`) passes only in a
+/// checkout of the commit (it reads a file of the tree); returns its folder.
+pub fn make_repo(root: &Path, service: &str) -> std::path::PathBuf {
+    let dir = root.join(service);
+    std::fs::create_dir_all(&dir).unwrap();
+    tandem_testkit::git(&dir, &["init", "-q", "-b", "main"]);
+    let spec = format!(
+        "service: {service}\npipeline:\n  jobs:\n    check:\n      steps:\n        - run: test -f tandem.yml\n"
+    );
+    std::fs::write(dir.join("tandem.yml"), spec).unwrap();
+    tandem_testkit::git(&dir, &["add", "."]);
+    tandem_testkit::git(&dir, &["commit", "-q", "-m", "first"]);
+    dir
+}
+
+/// Commits a change on the checked-out branch of `repo`; the new commit's id.
+pub fn commit(repo: &Path, message: &str) -> String {
+    std::fs::write(repo.join("CHANGES"), message).unwrap();
+    tandem_testkit::git(repo, &["add", "."]);
+    tandem_testkit::git(repo, &["commit", "-q", "-m", message]);
+    tandem_testkit::git(repo, &["rev-parse", "HEAD"])
+}
