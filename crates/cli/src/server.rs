@@ -84,8 +84,8 @@ pub struct Running {
     pub first_token: Option<String>,
     shutdown: tokio::sync::oneshot::Sender<()>,
     task: tokio::task::JoinHandle<Result<()>>,
-    /// This server's claim on its database, held while it runs.
-    _claim: tandem_store::ServerClaim,
+    /// The data folder, this server's alone while it runs.
+    _folder_lock: std::fs::File,
 }
 
 impl Running {
@@ -133,6 +133,7 @@ pub async fn start(args: &ServeArgs) -> Result<Running> {
             args.listen
         )
     })?;
+    let folder_lock = lock_data_dir(&args.data_dir)?;
     let store = match &args.database {
         None => Store::open(&args.data_dir)
             .await
@@ -141,10 +142,6 @@ pub async fn start(args: &ServeArgs) -> Result<Running> {
             .await
             .context("cannot open the database given by --database (or TANDEM_DATABASE)")?,
     };
-    let claim = store.claim_sole_server().await?.with_context(|| {
-        "another Tandem server is running on this database: Tandem does not yet share a database between \
-         servers (work such as driving rollouts is not yet handed between them), so stop the other one first"
-    })?;
     match &platform {
         Some(p) => store.sync_platform(p).await?,
         None if store.list_markets().await?.is_empty() => {
@@ -165,8 +162,7 @@ pub async fn start(args: &ServeArgs) -> Result<Running> {
     let mut settings = EngineSettings::in_data_dir(&args.data_dir);
     settings.secrets_key = secrets_key;
     let engine = Engine::new(store, settings).await?;
-    engine.recover().await?;
-    engine.start_triggers();
+    engine.start().await?;
     let addr = listener.local_addr()?;
     let state = AppState::new(
         engine.clone(),
@@ -184,8 +180,31 @@ pub async fn start(args: &ServeArgs) -> Result<Running> {
         first_token,
         shutdown: tx,
         task,
-        _claim: claim,
+        _folder_lock: folder_lock,
     })
+}
+
+/// Takes the data folder for this server alone (a lock on `server.lock` in it, released by
+/// the system however the server ends): two servers on one folder would share its work
+/// folders and its name among servers sharing a database.
+fn lock_data_dir(data_dir: &Path) -> Result<std::fs::File> {
+    std::fs::create_dir_all(data_dir).with_context(|| format!("cannot create data folder {}", data_dir.display()))?;
+    let path = data_dir.join("server.lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("cannot open {}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => bail!(
+            "another Tandem server is using the data folder {}: give each server a folder of its own \
+             (servers share work through --database, not through a folder)",
+            data_dir.display()
+        ),
+        Err(std::fs::TryLockError::Error(e)) => Err(e).with_context(|| format!("cannot lock {}", path.display())),
+    }
 }
 
 /// `tandem serve`: runs until Ctrl-C or SIGTERM.

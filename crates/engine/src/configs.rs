@@ -18,7 +18,7 @@ use tandem_core::state::{MoveState, RolloutState};
 use tandem_store::{ConfigPayload, RolloutRow, StoreError};
 
 /// A market moved to a new config version: what config watchers hear.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ConfigMove {
     pub service: String,
     pub market: String,
@@ -32,12 +32,14 @@ impl Engine {
     }
 
     pub(crate) fn announce_config(&self, service: &str, market: &str, version: i64) {
-        // No receiver is fine: nobody watches.
-        let _ = self.config_moves.send(ConfigMove {
+        let moved = ConfigMove {
             service: service.to_string(),
             market: market.to_string(),
             version,
-        });
+        };
+        // No receiver is fine: nobody watches here. The other servers' watchers hear it too.
+        let _ = self.config_moves.send(moved.clone());
+        self.signal(crate::conductor::Signal::Config(moved));
         self.notify();
     }
 
@@ -189,7 +191,7 @@ impl Engine {
         let mut set = tokio::task::JoinSet::new();
         for market in markets {
             let (engine, service, by) = (self.clone(), service.to_string(), by.to_string());
-            set.spawn(tandem_store::audit::inherit(async move {
+            set.spawn(tandem_store::inherit(async move {
                 engine.rollback_market_config(&service, &market, &by).await
             }));
         }

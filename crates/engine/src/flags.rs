@@ -90,6 +90,7 @@ impl Engine {
             .insert_flag_version(service, text, set.etag(), by, reason)
             .await?;
         self.load_flags().await?;
+        self.signal(crate::conductor::Signal::Flags);
         Ok(row)
     }
 }

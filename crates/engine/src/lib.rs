@@ -6,6 +6,7 @@ pub mod access;
 mod cache;
 pub mod catalog;
 pub mod changes;
+pub mod conductor;
 pub mod configs;
 pub mod deploy;
 pub mod dora;
@@ -123,6 +124,18 @@ pub struct Engine {
     secrets_key: Arc<tandem_store::SecretKey>,
     /// Mirrors of the services whose repository is a URL, under `<data>/repos`.
     mirrors: mirror::Mirrors,
+    /// This server's name among those sharing the database (see [`conductor`]).
+    holder: String,
+    /// Whether this server is the conductor (see [`conductor`]).
+    part: std::sync::Mutex<conductor::Part>,
+    /// When the conductor's lease was last renewed (Unix ms, this server's clock).
+    renewed_at: std::sync::atomic::AtomicI64,
+    /// The rollouts this server's driver is driving.
+    driving: std::sync::Mutex<std::collections::HashSet<i64>>,
+    /// Wakes the sender of "something changed" signals.
+    outbox: tokio::sync::Notify,
+    /// Wakes the conductor to look for work recorded for it.
+    work: tokio::sync::Notify,
 }
 
 impl Engine {
@@ -138,6 +151,7 @@ impl Engine {
         let supervisor = supervisor::Supervisor::new(store.clone());
         let secrets_key = secrets::resolve_key(settings.secrets_key.clone(), store.data_dir())?;
         let mirrors = mirror::Mirrors::new(store.data_dir().join("repos"));
+        let holder = conductor::server_name(store.data_dir())?;
         let engine = Arc::new(Self {
             store,
             settings,
@@ -159,6 +173,12 @@ impl Engine {
             dora_cache: tokio::sync::Mutex::new(None),
             secrets_key,
             mirrors,
+            holder,
+            part: std::sync::Mutex::new(conductor::Part::Sole),
+            renewed_at: Default::default(),
+            driving: Default::default(),
+            outbox: tokio::sync::Notify::new(),
+            work: tokio::sync::Notify::new(),
         });
         engine.load_flags().await?;
         Ok(engine)
@@ -176,22 +196,24 @@ impl Engine {
         self.changes.subscribe()
     }
 
+    /// Wakes the live views of this server, and (through a signal) of every server sharing
+    /// the database.
     pub fn notify(&self) {
         self.changes.send_modify(|n| *n += 1);
+        self.outbox.notify_one();
     }
 
-    /// Picks up after a previous process: runs it left unfinished are marked interrupted and
-    /// deployments it left half-done are marked failed (both before this returns); then, in the
-    /// background, live markets are started again and unfinished rollouts resume at their
-    /// current wave.
-    pub async fn recover(self: &Arc<Self>) -> Result<()> {
+    /// Marks what the previous conductor left unfinished: runs it was executing are
+    /// interrupted and deployments it left half-done failed (queued runs wait for this one);
+    /// stale health and market locks are forgotten.
+    async fn recover_now(&self) -> Result<()> {
         let runs = self.store.interrupt_unfinished_runs().await?;
         let deployments = self.store.fail_unfinished_deployments().await?;
         if !runs.is_empty() || deployments > 0 {
             tracing::warn!(
                 runs = runs.len(),
                 deployments,
-                "marked work left unfinished by the previous server"
+                "marked work left unfinished by the previous conductor"
             );
         }
         self.store.forget_stale_health().await?;
@@ -199,24 +221,6 @@ impl Engine {
         if stale > 0 {
             tracing::warn!(stale, "released market locks nothing holds any more");
         }
-        let engine = self.clone();
-        self.restarting.store(true, std::sync::atomic::Ordering::SeqCst);
-        self.tasks.spawn(async move {
-            if let Err(e) = engine.restart_live_markets().await {
-                tracing::error!(error = %format!("{e:#}"), "cannot restart live markets");
-            }
-            engine.restarting.store(false, std::sync::atomic::Ordering::SeqCst);
-            match engine.store.list_unfinished_rollouts().await {
-                Ok(rollouts) => {
-                    for rollout in rollouts {
-                        tracing::info!(rollout = rollout.id, wave = rollout.current_wave, "resuming rollout");
-                        engine.spawn_rollout(rollout.id);
-                    }
-                }
-                Err(e) => tracing::error!(error = %e, "cannot list unfinished rollouts"),
-            }
-            engine.start_queued_rollouts().await;
-        });
         Ok(())
     }
 
@@ -269,7 +273,7 @@ impl Engine {
             }
             let artifacts = self.release_artifact_paths(&release).await?;
             let (engine, limit) = (self.clone(), limit.clone());
-            set.spawn(async move {
+            set.spawn(tandem_store::inherit(async move {
                 let _permit = limit.acquire_owned().await;
                 if engine.stop.is_cancelled() {
                     return; // shutting down: nothing new starts
@@ -296,7 +300,7 @@ impl Engine {
                     }
                     Err(f) => tracing::warn!(market = %d.market, reason = %f.reason, "cannot restart a live market"),
                 }
-            });
+            }));
         }
         while set.join_next().await.is_some() {}
         self.notify();
@@ -370,11 +374,29 @@ impl Engine {
 
     async fn queue_run(self: &Arc<Self>, service: &str, branch: &str, sha: &str, trigger: &str) -> Result<RunRow> {
         let run = self.store.insert_run(service, sha, branch, trigger).await?;
-        self.running_runs.lock().await.insert(run.id, CancellationToken::new());
         self.notify();
-        let engine = self.clone();
-        self.tasks.spawn(async move { engine.execute_run(run.id).await });
+        self.spawn_run(run.id).await;
         Ok(run)
+    }
+
+    /// Executes queued run `id` here when this server is the conductor (and nothing here
+    /// executes it yet); otherwise the conductor is told.
+    pub(crate) async fn spawn_run(self: &Arc<Self>, id: i64) {
+        if !self.is_conductor() {
+            self.signal(conductor::Signal::Work);
+            return;
+        }
+        {
+            let mut running = self.running_runs.lock().await;
+            if running.contains_key(&id) {
+                return;
+            }
+            running.insert(id, CancellationToken::new());
+        }
+        let engine = self.clone();
+        if !self.spawn_conducted(async move { engine.execute_run(id).await }) {
+            self.running_runs.lock().await.remove(&id);
+        }
     }
 
     /// Queues a run that repeats `run_id` at the same commit, running only the jobs that did
@@ -393,10 +415,8 @@ impl Engine {
             )));
         }
         let run = self.store.insert_rerun(&original, "rerun").await?;
-        self.running_runs.lock().await.insert(run.id, CancellationToken::new());
         self.notify();
-        let engine = self.clone();
-        self.tasks.spawn(async move { engine.execute_run(run.id).await });
+        self.spawn_run(run.id).await;
         Ok(run)
     }
 
@@ -421,10 +441,23 @@ impl Engine {
         Ok(rollout)
     }
 
+    /// Drives rollout `rollout_id` here when this server is the conductor (and does not drive
+    /// it yet); otherwise the conductor is told.
     pub(crate) fn spawn_rollout(self: &Arc<Self>, rollout_id: i64) {
+        if !self.is_conductor() {
+            self.signal(conductor::Signal::Work);
+            return;
+        }
+        if !self.claim_rollout(rollout_id) {
+            return;
+        }
         let engine = self.clone();
-        self.tasks
-            .spawn(async move { engine.execute_rollout(rollout_id).await });
+        if !self.spawn_conducted(async move {
+            engine.execute_rollout(rollout_id).await;
+            engine.release_rollout(rollout_id);
+        }) {
+            self.release_rollout(rollout_id);
+        }
     }
 
     pub(crate) async fn platform_service(&self, service: &str) -> Result<Service> {

@@ -63,7 +63,7 @@ struct Probed {
 
 impl Engine {
     /// The monitor loop; runs until shutdown.
-    pub(crate) async fn run_monitor(self: Arc<Self>) {
+    pub(crate) async fn run_monitor(self: Arc<Self>, stop: tokio_util::sync::CancellationToken) {
         let mut watched: HashMap<(String, String), Watched> = HashMap::new();
         match self.store.list_market_health().await {
             Ok(rows) => {
@@ -99,7 +99,7 @@ impl Engine {
         let mut next_read = Instant::now();
         loop {
             tokio::select! {
-                _ = self.stop.cancelled() => break,
+                _ = stop.cancelled() => break,
                 Some(result) = probes.join_next_with_id(), if !probes.is_empty() => {
                     match result {
                         Ok((id, p)) => {

@@ -38,8 +38,16 @@ enum Slot {
 impl Engine {
     /// Runs a queued run to its end. Errors are recorded on the run, not returned.
     pub async fn execute_run(self: &Arc<Self>, run_id: i64) {
-        // Queued runs were registered when queued, so a cancel before they start still counts.
+        // Claimed when queued, so a cancel before it starts still counts.
         let stop = self.running_runs.lock().await.entry(run_id).or_default().clone();
+        // Started already (by a previous conductor, or before this claim): not this one's.
+        match self.store.get_run(run_id).await {
+            Ok(run) if run.state == RunState::Queued => {}
+            _ => {
+                self.running_runs.lock().await.remove(&run_id);
+                return;
+            }
+        }
         let outcome = self.try_execute_run(run_id, &stop).await;
         self.running_runs.lock().await.remove(&run_id);
         let store = &self.store;
@@ -74,6 +82,11 @@ impl Engine {
         match self.running_runs.lock().await.get(&run_id) {
             Some(token) => {
                 token.cancel();
+                Ok(())
+            }
+            // Another server is the conductor: the one executing it hears the signal.
+            None if run.state.is_in_progress() && !self.is_conductor() => {
+                self.signal(crate::conductor::Signal::CancelRun(run_id));
                 Ok(())
             }
             None if run.state.is_in_progress() => Err(crate::Error::Conflict(format!(

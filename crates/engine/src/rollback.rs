@@ -65,7 +65,7 @@ impl Engine {
         for market in markets {
             let (engine, service, market) = (self.clone(), service.to_string(), market.clone());
             // Still the person's work in each task: their name goes on the events and incident.
-            set.spawn(tandem_store::audit::inherit(async move {
+            set.spawn(tandem_store::inherit(async move {
                 engine.rollback_market(&service, &market).await
             }));
         }

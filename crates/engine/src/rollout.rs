@@ -82,6 +82,11 @@ impl Engine {
     /// Runs a rollout from its current wave to its end. Errors are recorded on the rollout.
     /// When it ends, the team is told and queued rollouts whose markets are now free start.
     pub async fn execute_rollout(self: &Arc<Self>, rollout_id: i64) {
+        // Ended or still queued (seen unfinished just before it ended, say): nothing to drive.
+        match self.store.get_rollout(rollout_id).await {
+            Ok(r) if r.state.is_in_progress() && r.state != RolloutState::Queued => {}
+            _ => return,
+        }
         if let Err(e) = self.try_execute_rollout(rollout_id).await {
             tracing::warn!(rollout_id, error = %format!("{e:#}"), "rollout failed");
             let wave = self
@@ -229,7 +234,7 @@ impl Engine {
                     payload.clone(),
                     market.clone(),
                 );
-                set.spawn(async move {
+                set.spawn(tandem_store::inherit(async move {
                     let _permit = limit.acquire_owned().await;
                     match engine.wait_for_market(rollout_id, &market).await {
                         Ok(None) => match payload.as_ref() {
@@ -262,7 +267,7 @@ impl Engine {
                         Ok(Some(why)) => MarketOutcome::skipped(&market, why),
                         Err(e) => MarketOutcome::new(&market, false, format!("{e:#}"), Duration::ZERO),
                     }
-                });
+                }));
             }
             let mut failed = Vec::new();
             while let Some(joined) = set.join_next().await {

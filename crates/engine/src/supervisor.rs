@@ -350,6 +350,20 @@ impl Supervisor {
         }
     }
 
+    /// Stops supervising every process without stopping any (this server is no longer the
+    /// conductor: the new one adopts them). Children are still waited for here, so that one
+    /// that exits later does not linger as a zombie another server would take for alive.
+    pub async fn let_go(&self) {
+        let all: Vec<MarketProcess> = self.running.lock().await.drain().map(|(_, p)| p).collect();
+        for mut p in all {
+            if let Some(mut child) = p.child.take() {
+                tokio::spawn(async move {
+                    let _ = child.wait().await;
+                });
+            }
+        }
+    }
+
     pub async fn count(&self) -> usize {
         self.running.lock().await.len()
     }

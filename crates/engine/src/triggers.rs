@@ -18,6 +18,7 @@ use std::time::Duration;
 use tandem_core::platform::Service;
 use tandem_core::schedule::Schedule;
 use tandem_store::{RunRow, now_ms};
+use tokio_util::sync::CancellationToken;
 
 /// How often the worker wakes: the resolution of polling and schedules (cron has seconds).
 const TICK: Duration = Duration::from_secs(1);
@@ -25,27 +26,37 @@ const TICK: Duration = Duration::from_secs(1);
 const SUPERVISE_TICK: Duration = Duration::from_millis(250);
 
 impl Engine {
-    /// Starts the background workers (triggers, blob collection, the supervisor and the
-    /// monitor); [`Engine::shutdown`] stops them.
+    /// Starts the background workers of an engine working alone (tests; a server calls
+    /// [`Engine::start`]); [`Engine::shutdown`] stops them.
     pub fn start_triggers(self: &Arc<Self>) {
+        self.start_workers(self.stop.clone());
+    }
+
+    /// Starts the background workers (triggers, blob collection, the supervisor and the
+    /// monitor), under the current lease if any, until `stop`.
+    pub(crate) fn start_workers(self: &Arc<Self>, stop: CancellationToken) {
+        let (engine, until) = (self.clone(), stop.clone());
+        self.tasks
+            .spawn(tandem_store::inherit(async move { engine.run_triggers(until).await }));
+        let (engine, until) = (self.clone(), stop.clone());
+        self.tasks
+            .spawn(tandem_store::inherit(async move { engine.run_gc(until).await }));
+        let (engine, until) = (self.clone(), stop.clone());
+        self.tasks
+            .spawn(tandem_store::inherit(async move { engine.supervise(until).await }));
         let engine = self.clone();
-        self.tasks.spawn(async move { engine.run_triggers().await });
-        let engine = self.clone();
-        self.tasks.spawn(async move { engine.run_gc().await });
-        let engine = self.clone();
-        self.tasks.spawn(async move { engine.supervise().await });
-        let engine = self.clone();
-        self.tasks.spawn(async move { engine.run_monitor().await });
+        self.tasks
+            .spawn(tandem_store::inherit(async move { engine.run_monitor(stop).await }));
     }
 
     /// Starts crashed market processes again (with backoff) until shutdown; each restart is
     /// recorded as an event and the deployment's process id follows.
-    async fn supervise(self: Arc<Self>) {
+    async fn supervise(self: Arc<Self>, stop: CancellationToken) {
         let mut interval = tokio::time::interval(SUPERVISE_TICK);
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         loop {
             tokio::select! {
-                _ = self.stop.cancelled() => break,
+                _ = stop.cancelled() => break,
                 _ = interval.tick() => {}
             }
             for r in self.supervisor.restart_crashed().await {
@@ -72,12 +83,12 @@ impl Engine {
     }
 
     /// Collects unreferenced blobs every [`crate::GC_INTERVAL`] until shutdown.
-    async fn run_gc(self: Arc<Self>) {
+    async fn run_gc(self: Arc<Self>, stop: CancellationToken) {
         let mut interval = tokio::time::interval(crate::GC_INTERVAL);
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         loop {
             tokio::select! {
-                _ = self.stop.cancelled() => break,
+                _ = stop.cancelled() => break,
                 _ = interval.tick() => match self.store.collect_garbage_now().await {
                     Ok(r) if r.blobs_deleted > 0 => tracing::info!(blobs = r.blobs_deleted, bytes = r.bytes_freed, "collected blobs"),
                     Ok(_) => {}
@@ -87,14 +98,14 @@ impl Engine {
         }
     }
 
-    async fn run_triggers(self: Arc<Self>) {
+    async fn run_triggers(self: Arc<Self>, stop: CancellationToken) {
         let mut clock = TriggerClock::default();
         let mut failing: HashMap<String, String> = HashMap::new();
         let mut interval = tokio::time::interval(TICK);
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         loop {
             tokio::select! {
-                _ = self.stop.cancelled() => break,
+                _ = stop.cancelled() => break,
                 _ = interval.tick() => {}
             }
             let platform = match self.store.load_platform().await {

@@ -158,6 +158,13 @@ pub(crate) async fn append_entry(
 ) -> Result<i64> {
     let who = resolve_actor(conn, audit::current()).await?;
     backend::lock_event_chain(conn).await?;
+    // Work owned through a lease writes only while the lease is held. The lease row is
+    // locked after the chain, in every transaction (a trigger that appends an event takes
+    // the chain's lock earlier in its transaction), so the two never wait on each other in a
+    // circle.
+    if let Some(lease) = crate::leases::owner() {
+        crate::leases::hold(conn, &lease, now_ms()).await?;
+    }
     let (last_id, prev) = seal_unhashed(conn, Some(&who)).await?;
     let (actor, via, address) = who;
     let mut row = EventRow {

@@ -12,6 +12,36 @@
 use crate::backend::Conn;
 use crate::{Result, Store, StoreError};
 use sqlx::FromRow;
+use std::future::Future;
+
+tokio::task_local! {
+    /// The lease the current task works under (see [`as_owner`]).
+    static OWNER: Lease;
+}
+
+/// Runs `fut` as the owner of `lease`: every change it makes through the store (each one
+/// appends to the events chain) first [`hold`]s the lease in the same transaction, so once
+/// the lease is lost nothing more of this work is written. Tasks it spawns keep the lease
+/// only when wrapped with [`crate::inherit`].
+pub async fn as_owner<F: Future>(lease: Lease, fut: F) -> F::Output {
+    OWNER.scope(lease, fut).await
+}
+
+/// The lease the current task works under, if any.
+pub fn owner() -> Option<Lease> {
+    OWNER.try_with(Lease::clone).ok()
+}
+
+/// Wraps `fut` (about to be spawned) so it keeps working under the current lease, if any.
+pub fn inherit<F: Future>(fut: F) -> impl Future<Output = F::Output> {
+    let lease = owner();
+    async move {
+        match lease {
+            Some(lease) => OWNER.scope(lease, fut).await,
+            None => fut.await,
+        }
+    }
+}
 
 /// A lease as its holder knows it.
 #[derive(Debug, Clone, PartialEq, Eq, FromRow, serde::Serialize)]
@@ -27,16 +57,18 @@ pub struct Lease {
 }
 
 impl Store {
-    /// Takes the lease `name` for `holder` until `now + ttl_ms`, if nobody holds it or its
-    /// holder let it expire (`now` is the caller's clock: servers must keep theirs in sync,
-    /// well within the lease's length). `None` while another holder's lease runs, or this
-    /// holder's own (renew that instead).
+    /// Takes the lease `name` for `holder` until `now + ttl_ms`, if nobody holds it, its
+    /// holder let it expire, or `holder` is its holder already: a server started again under
+    /// the same name (its data folder's) takes its lease back at once, with a new fence, so
+    /// whatever its previous life still had under way cannot write any more. `now` is the
+    /// caller's clock: servers must keep theirs in sync, well within the lease's length.
+    /// `None` while another holder's lease runs.
     pub async fn take_lease(&self, name: &str, holder: &str, ttl_ms: i64, now: i64) -> Result<Option<Lease>> {
         Ok(sqlx::query_as(
             "INSERT INTO leases (name, holder, fence, expires_at) VALUES ($1, $2, 1, $3)
              ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, fence = leases.fence + 1,
                expires_at = excluded.expires_at
-             WHERE leases.expires_at <= $4
+             WHERE leases.expires_at <= $4 OR leases.holder = excluded.holder
              RETURNING name, holder, fence, expires_at",
         )
         .bind(name)
@@ -136,14 +168,15 @@ mod tests {
                 .unwrap()
                 .is_none()
         );
-        assert!(
-            store
-                .take_lease("rollout/7", "server-a", TTL, now + 1)
-                .await
-                .unwrap()
-                .is_none(),
-            "renew, not retake"
-        );
+        // a started again under the same name takes it back at once, fencing off its old life.
+        let old = a.clone();
+        let a = store
+            .take_lease("rollout/7", "server-a", TTL, now + 1)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(a.fence, 2);
+        assert!(store.renew_lease(&old, TTL, now + 2).await.unwrap().is_none());
         let a = store.renew_lease(&a, TTL, now + 5_000).await.unwrap().unwrap();
         assert_eq!(a.expires_at, now + 15_000);
 
@@ -160,7 +193,7 @@ mod tests {
             .await
             .unwrap()
             .unwrap();
-        assert_eq!(b.fence, 2);
+        assert_eq!(b.fence, 3);
         assert!(
             store.renew_lease(&a, TTL, now + 15_001).await.unwrap().is_none(),
             "a learns it lost the lease"
@@ -186,9 +219,75 @@ mod tests {
             .await
             .unwrap()
             .unwrap();
-        assert_eq!(c.fence, 3);
+        assert_eq!(c.fence, 4);
         let listed = store.list_leases().await.unwrap();
         assert_eq!(listed, [c]);
+    }
+
+    /// Work running under a lease writes through the store as usual while it holds it; once
+    /// another server took the lease over, the same calls are refused and leave nothing.
+    #[tokio::test]
+    async fn changes_made_as_owner_stop_once_the_lease_is_lost() {
+        let (place, store) = store().await;
+        let other = place.open().await;
+        let now = crate::now_ms();
+        let a = store
+            .take_lease("conductor", "server-a", 60_000, now)
+            .await
+            .unwrap()
+            .unwrap();
+        as_owner(
+            a.clone(),
+            store.record_event("rollout.started", "rollout/1", serde_json::json!({})),
+        )
+        .await
+        .unwrap();
+        // a is cut off long enough for its lease to run out; b takes over.
+        sqlx::query("UPDATE leases SET expires_at = $1 WHERE name = 'conductor'")
+            .bind(now - 1)
+            .execute(&store.writer)
+            .await
+            .unwrap();
+        let b = other
+            .take_lease("conductor", "server-b", 60_000, now)
+            .await
+            .unwrap()
+            .unwrap();
+        let before = store.last_event_id().await.unwrap();
+        // a, still believing it owns the work, tries to write; so does a task it spawned.
+        let stale = store.clone();
+        let refused = as_owner(a.clone(), async move {
+            let write = async move {
+                stale
+                    .record_event("rollout.halted", "rollout/1", serde_json::json!({}))
+                    .await
+            };
+            tokio::spawn(crate::inherit(write)).await
+        })
+        .await
+        .unwrap()
+        .unwrap_err();
+        assert!(
+            refused.to_string().contains("no longer holds the lease conductor"),
+            "{refused}"
+        );
+        assert_eq!(
+            store.last_event_id().await.unwrap(),
+            before,
+            "nothing of a's was written"
+        );
+        // b writes; writes outside any lease (a person's request) go through on either.
+        as_owner(
+            b,
+            other.record_event("rollout.resumed", "rollout/1", serde_json::json!({})),
+        )
+        .await
+        .unwrap();
+        store
+            .record_event("flag.changed", "flags/shop", serde_json::json!({}))
+            .await
+            .unwrap();
+        assert_eq!(store.last_event_id().await.unwrap(), before + 2);
     }
 
     /// Many servers race for the same leases: each lease has exactly one holder, and the

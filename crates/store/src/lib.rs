@@ -44,6 +44,7 @@ mod runs;
 mod secret_key;
 mod secrets;
 mod sessions;
+pub mod signals;
 mod tokens;
 
 pub use audit_log::{AUDIT_PAGE_MAX, AuditFilter, AuditPage, ChainProblem, ChainReport};
@@ -145,6 +146,24 @@ pub struct Store {
     dialect: Dialect,
     blobs: BlobStore,
     data_dir: PathBuf,
+    /// PostgreSQL's URL, for connections of their own (signal listeners); `None` on SQLite.
+    url: Option<SecretUrl>,
+}
+
+/// A database URL, which may hold a password: never printed.
+#[derive(Clone)]
+struct SecretUrl(std::sync::Arc<str>);
+
+impl SecretUrl {
+    fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for SecretUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("(database URL)")
+    }
 }
 
 impl Store {
@@ -188,23 +207,8 @@ impl Store {
             dialect,
             blobs,
             data_dir: data_dir.to_path_buf(),
+            url: database.map(|u| SecretUrl(u.into())),
         })
-    }
-
-    /// On PostgreSQL, claims the database for this server alone: a session advisory lock held
-    /// on a connection of its own for as long as the returned claim lives. `None` when another
-    /// server holds it. Until work is owned through leases, two servers on one database would
-    /// both drive the same rollouts. On SQLite (one file, one server), always granted.
-    pub async fn claim_sole_server(&self) -> Result<Option<ServerClaim>> {
-        if self.dialect != Dialect::Postgres {
-            return Ok(Some(ServerClaim { conn: None }));
-        }
-        let mut conn = self.pool.acquire().await?;
-        let (taken,): (bool,) = sqlx::query_as("SELECT pg_try_advisory_lock($1)")
-            .bind(backend::SOLE_SERVER_LOCK)
-            .fetch_one(&mut *conn)
-            .await?;
-        Ok(taken.then_some(ServerClaim { conn: Some(conn) }))
     }
 
     /// The database behind this store, as people name it: `SQLite` or `PostgreSQL`.
@@ -227,20 +231,11 @@ impl Store {
     }
 }
 
-/// A server's claim on its database (see [`Store::claim_sole_server`]): released when dropped
-/// (its connection is closed, not handed back to the pool) and by PostgreSQL when the
-/// server's process ends, however it ends.
-#[derive(Debug)]
-pub struct ServerClaim {
-    conn: Option<sqlx::pool::PoolConnection<backend::Db>>,
-}
-
-impl Drop for ServerClaim {
-    fn drop(&mut self) {
-        if let Some(conn) = self.conn.take() {
-            drop(conn.detach());
-        }
-    }
+/// Wraps `fut` (about to be spawned) so it keeps the current task's context: the audit
+/// actor (work a person started is still theirs, see [`audit`]) and the lease it works
+/// under (see [`leases::as_owner`]).
+pub fn inherit<F: std::future::Future>(fut: F) -> impl std::future::Future<Output = F::Output> {
+    audit::inherit(leases::inherit(fut))
 }
 
 /// Now, in Unix milliseconds: the unit of every time the store keeps.

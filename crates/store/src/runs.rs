@@ -137,6 +137,14 @@ impl Store {
         Ok(row)
     }
 
+    /// The runs queued and not started, oldest first: the conductor's to start.
+    pub async fn list_queued_runs(&self) -> Result<Vec<i64>> {
+        let ids: Vec<(i64,)> = sqlx::query_as("SELECT id FROM runs WHERE state = 'queued' ORDER BY id")
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(ids.into_iter().map(|(id,)| id).collect())
+    }
+
     /// Queues a run that repeats `original` at the same commit, running only the jobs that did
     /// not pass there.
     pub async fn insert_rerun(&self, original: &RunRow, trigger: &str) -> Result<RunRow> {
@@ -217,11 +225,18 @@ impl Store {
                 .await?;
             }
         }
-        sqlx::query("UPDATE runs SET state = 'running', started_at = $1 WHERE id = $2")
-            .bind(now_ms())
-            .bind(run_id)
-            .execute(&mut *tx)
-            .await?;
+        let started =
+            sqlx::query("UPDATE runs SET state = 'running', started_at = $1 WHERE id = $2 AND state = 'queued'")
+                .bind(now_ms())
+                .bind(run_id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+        if started != 1 {
+            return Err(StoreError::Conflict(format!(
+                "run {run_id} is not queued: it started already"
+            )));
+        }
         append_event(
             &mut tx,
             "run.started",
@@ -255,7 +270,7 @@ impl Store {
 
     /// Marks runs left running by a previous process as interrupted; returns their ids.
     pub async fn interrupt_unfinished_runs(&self) -> Result<Vec<i64>> {
-        let ids: Vec<(i64,)> = sqlx::query_as("SELECT id FROM runs WHERE state IN ('queued', 'running')")
+        let ids: Vec<(i64,)> = sqlx::query_as("SELECT id FROM runs WHERE state = 'running'")
             .fetch_all(&self.pool)
             .await?;
         for (id,) in &ids {
@@ -618,11 +633,16 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn unfinished_runs_are_interrupted_on_restart() {
+    async fn unfinished_runs_are_interrupted_on_restart_and_queued_ones_wait() {
         let (_dir, store) = store().await;
         let run = store.insert_run("shop", "abc", "main", "hand").await.unwrap();
+        let queued = store.insert_run("shop", "abd", "main", "hand").await.unwrap();
+        assert_eq!(store.list_queued_runs().await.unwrap(), [run.id, queued.id]);
         store.start_run(run.id, &[]).await.unwrap();
+        let again = store.start_run(run.id, &[]).await.unwrap_err();
+        assert!(again.to_string().contains("started already"), "{again}");
         assert_eq!(store.interrupt_unfinished_runs().await.unwrap(), [run.id]);
+        assert_eq!(store.list_queued_runs().await.unwrap(), [queued.id]);
         assert_eq!(store.get_run(run.id).await.unwrap().state, "interrupted");
         assert!(store.interrupt_unfinished_runs().await.unwrap().is_empty());
     }

@@ -102,3 +102,30 @@ pub struct GcReport {
     /// Bytes freed.
     pub bytes_freed: u64,
 }
+
+/// The servers sharing this database, as the one answering sees them.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Servers {
+    /// The server that answered: its host and the id kept in its data folder.
+    pub this: String,
+    /// Whether the server that answered is the conductor now.
+    pub this_is_conductor: bool,
+    /// The backend: SQLite (one server) or PostgreSQL (any number).
+    pub database: String,
+    /// Who holds each lease: `conductor` is the server executing runs, driving rollouts and
+    /// watching the markets.
+    pub leases: Vec<Lease>,
+}
+
+/// Who holds a piece of work that must happen once.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Lease {
+    /// The work: `conductor`.
+    pub name: String,
+    /// The server holding it.
+    pub holder: String,
+    /// Grows by one each time the lease changes hands.
+    pub fence: i64,
+    /// When it runs out unless renewed (ms since the epoch); past: free to take.
+    pub expires_at: i64,
+}

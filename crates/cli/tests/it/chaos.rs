@@ -12,19 +12,15 @@
 
 use crate::common;
 
-use common::Api;
+use common::{Api, CODES, platform_of};
 use rand::Rng;
 use serde_json::json;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 use tandem_testkit::git;
 
-const CODES: [&str; 25] = [
-    "fr", "be", "nl", "lu", "de", "at", "ch", "it", "es", "pt", "gr", "mt", "cy", "ie", "gb", "se", "dk", "fi", "ee",
-    "lv", "lt", "pl", "cz", "sk", "hu",
-];
 /// Releases rolled out (`TANDEM_CHAOS_ROUNDS` for a longer soak), and the most kills per rollout.
 const ROUNDS: usize = 3;
 const KILLS_PER_ROUND: usize = 4;
@@ -40,22 +36,6 @@ fn platform(repo: &Path) -> String {
         repo,
         &[&CODES[..1], &CODES[1..4], &CODES[4..7], &CODES[7..13], &CODES[13..]],
     )
-}
-
-/// A platform of the markets of `waves`, one wave each, and the service `app` in `repo`.
-fn platform_of(repo: &Path, waves: &[&[&str]]) -> String {
-    let mut text = String::from("markets:\n");
-    for code in waves.concat() {
-        text.push_str(&format!(
-            "  - {{ id: {code}, name: M-{code}, region: eu, currency: EUR, locale: en-GB, timezone: Europe/Paris }}\n"
-        ));
-    }
-    text.push_str("waves:\n");
-    for (i, chunk) in waves.iter().enumerate() {
-        text.push_str(&format!("  - {{ name: w{i}, markets: [{}] }}\n", chunk.join(", ")));
-    }
-    text.push_str(&format!("services:\n  - {{ name: app, repo: {} }}\n", repo.display()));
-    text
 }
 
 struct Server {
@@ -175,25 +155,7 @@ deploy:
         .and_then(|r| r.parse().ok())
         .unwrap_or(ROUNDS);
     for round in 1..=rounds {
-        std::fs::write(repo.join("VERSION"), format!("{round}\n")).unwrap();
-        git(&repo, &["commit", "-q", "-am", &format!("release {round}")]);
-        let run = api.post("/api/v1/services/app/runs", json!({})).await;
-        let run_id = run["id"].as_i64().unwrap();
-        let version = api
-            .wait("the run", async |api| {
-                let r = api.get(&format!("/api/v1/runs/{run_id}")).await;
-                assert_ne!(r["state"], "failed", "{r}");
-                r["release"].as_str().map(String::from)
-            })
-            .await;
-        let releases = api.get("/api/v1/releases?service=app").await;
-        let release = releases
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|r| r["version"] == version.as_str())
-            .unwrap();
-        last_release = release["id"].as_i64().unwrap();
+        last_release = new_release(&api, &repo, round).await.0;
         let rollout = api
             .post("/api/v1/rollouts", json!({ "release_id": last_release }))
             .await;
@@ -210,12 +172,7 @@ deploy:
             server = server.restart();
             kills += 1;
         }
-        let end = api
-            .wait("the rollout to end", async |api| {
-                let r = api.get(&format!("/api/v1/rollouts/{id}")).await;
-                matches!(r["state"].as_str(), Some("succeeded" | "halted" | "failed" | "aborted")).then_some(r)
-            })
-            .await;
+        let end = api.rollout_end(id).await;
         assert_eq!(end["state"], "succeeded", "round {round}: {end}");
     }
     assert!(kills >= rounds, "the server was killed {kills} times");
@@ -226,14 +183,7 @@ deploy:
     eprintln!("{kills} kills over {rounds} rollouts, {mid_wave} while markets were deploying");
 
     // Every market runs exactly one release: the last one.
-    let deployments = api.get("/api/v1/deployments").await;
-    let deployments = deployments.as_array().unwrap();
-    let mut live: HashMap<&str, Vec<i64>> = HashMap::new();
-    for d in deployments.iter().filter(|d| d["state"] == "live") {
-        live.entry(d["market"].as_str().unwrap())
-            .or_default()
-            .push(d["release_id"].as_i64().unwrap());
-    }
+    let (deployments, live) = api.live_releases().await;
     assert_eq!(live.len(), 25, "every market is live: {live:?}");
     for (market, releases) in &live {
         assert_eq!(releases, &[last_release], "{market} runs {releases:?}");
@@ -326,23 +276,7 @@ gates:
 async fn new_release(api: &Api, repo: &Path, round: usize) -> (i64, String) {
     std::fs::write(repo.join("VERSION"), format!("{round}\n")).unwrap();
     git(repo, &["commit", "-q", "-am", &format!("release {round}")]);
-    let run = api.post("/api/v1/services/app/runs", json!({})).await;
-    let run_id = run["id"].as_i64().unwrap();
-    let version = api
-        .wait("the run", async |api| {
-            let r = api.get(&format!("/api/v1/runs/{run_id}")).await;
-            assert_ne!(r["state"], "failed", "{r}");
-            r["release"].as_str().map(String::from)
-        })
-        .await;
-    let releases = api.get("/api/v1/releases?service=app").await;
-    let release = releases
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["version"] == version.as_str())
-        .unwrap();
-    (release["id"].as_i64().unwrap(), version)
+    api.release_of_new_run("app").await
 }
 
 /// A market process of this test (its config file lies in the test's data folder), as /proc
@@ -472,12 +406,7 @@ async fn a_server_killed_mid_rollout_leaves_one_supervised_process_per_market() 
             server = server.restart();
             kills += 1;
         }
-        let end = api
-            .wait("the rollout to end", async |api| {
-                let r = api.get(&format!("/api/v1/rollouts/{id}")).await;
-                matches!(r["state"].as_str(), Some("succeeded" | "halted" | "failed" | "aborted")).then_some(r)
-            })
-            .await;
+        let end = api.rollout_end(id).await;
         assert_eq!(end["state"], "succeeded", "round {round}: {end}");
         let before = assert_census(&api, &data, id, &version, &markets).await;
 

@@ -91,7 +91,8 @@ async fn a_sqlite_history_moves_to_postgres_and_a_server_carries_on_from_it() {
     let guard = scopeguard(child);
     started.unwrap_or_else(|printed| panic!("{printed}"));
 
-    // A second server on the same database would drive the same rollouts: refused for now.
+    // A second server on the same data folder would share its work folders: refused.
+    // (Servers share a database, each with a folder of its own: see replicas.rs.)
     let second = serve(tandem_testkit::server::free_port(), &data, Some(&database.url))
         .arg("--secrets-key-file")
         .arg(data.join("secrets.key"))
@@ -99,7 +100,7 @@ async fn a_sqlite_history_moves_to_postgres_and_a_server_carries_on_from_it() {
         .unwrap();
     assert!(!second.status.success());
     assert!(
-        stderr(&second).contains("another Tandem server is running on this database"),
+        stderr(&second).contains("another Tandem server is using the data folder"),
         "{}",
         stderr(&second)
     );

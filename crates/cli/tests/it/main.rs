@@ -12,5 +12,6 @@ mod launch;
 mod lint_many;
 mod local;
 mod remote;
+mod replicas;
 mod secrets;
 mod serve;

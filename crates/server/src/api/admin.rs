@@ -10,7 +10,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
 use tandem_core::role::Role;
-use tandem_wire::admin::{CreatedToken, Event, GcReport, LoginCode, NewToken, Token, WhoAmI};
+use tandem_wire::admin::{CreatedToken, Event, GcReport, Lease, LoginCode, NewToken, Servers, Token, WhoAmI};
 
 /// The longest lifetime a token may be given (`expires_in`): ten years.
 const MAX_TOKEN_LIFETIME: std::time::Duration = std::time::Duration::from_secs(10 * 366 * 86_400);
@@ -169,4 +169,29 @@ pub async fn whoami(auth: Auth<Viewer>) -> Json<WhoAmI> {
     responses((status = 200, body = GcReport), (status = 403, body = ErrorBody)))]
 pub async fn collect_garbage(_: Auth<Admin>, State(state): State<AppState>) -> ApiResult<Json<GcReport>> {
     Ok(Json(state.engine.collect_garbage_now().await?.into_wire()))
+}
+
+/// The servers sharing this database: which one answered, and who holds each lease (the
+/// conductor executes runs, drives rollouts and watches the markets; see docs/operations.md).
+#[utoipa::path(get, path = "/api/v1/servers", tag = "admin",
+    responses((status = 200, body = Servers), (status = 403, body = ErrorBody)))]
+pub async fn list_servers(_: Auth<Admin>, State(state): State<AppState>) -> ApiResult<Json<Servers>> {
+    let engine = &state.engine;
+    let leases = engine
+        .list_leases()
+        .await?
+        .into_iter()
+        .map(|l| Lease {
+            name: l.name,
+            holder: l.holder,
+            fence: l.fence,
+            expires_at: l.expires_at,
+        })
+        .collect();
+    Ok(Json(Servers {
+        this: engine.server_name().to_string(),
+        this_is_conductor: engine.is_conductor(),
+        database: engine.backend_name().to_string(),
+        leases,
+    }))
 }

@@ -190,6 +190,7 @@ pub fn router() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(audit::verify_audit))
         .routes(routes!(admin::whoami))
         .routes(routes!(admin::collect_garbage))
+        .routes(routes!(admin::list_servers))
         .routes(routes!(secrets::list_secrets))
         .routes(routes!(secrets::put_secret, secrets::delete_secret));
     let (router, mut openapi) = api.split_for_parts();

@@ -80,10 +80,6 @@ pub(crate) async fn lock_event_chain(conn: &mut Conn) -> crate::Result<()> {
 /// of PostgreSQL takes it too (as 32758224057101569, in `events_next_id`): never change it.
 const EVENT_CHAIN_LOCK: i64 = 0x0074_616e_6465_6d01;
 
-/// The advisory lock key a server holds while it is the one server on a PostgreSQL database
-/// ("tandem" and a 2).
-pub(crate) const SOLE_SERVER_LOCK: i64 = 0x0074_616e_6465_6d02;
-
 /// How many ids one `IN` list binds at most: well under SQLite's 32766 and PostgreSQL's 65535
 /// bound values, and short enough for the planner.
 pub(crate) const IDS_PER_QUERY: usize = 1000;

@@ -191,6 +191,65 @@ impl Api {
         resp.json().await.unwrap()
     }
 
+    /// A PUT that must succeed; its JSON answer.
+    pub async fn put_json(&self, path: &str, body: Value) -> Value {
+        let resp = self
+            .http
+            .put(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert!(resp.status().is_success(), "PUT {path}: {}", resp.text().await.unwrap());
+        resp.json().await.unwrap()
+    }
+
+    /// Runs the pipeline of `service`'s branch head and waits for the release it makes:
+    /// (id, version). The run must not fail.
+    pub async fn release_of_new_run(&self, service: &str) -> (i64, String) {
+        let run = self
+            .post(&format!("/api/v1/services/{service}/runs"), serde_json::json!({}))
+            .await;
+        let run_id = run["id"].as_i64().unwrap();
+        let version = self
+            .wait("the run", async |api| {
+                let r = api.get(&format!("/api/v1/runs/{run_id}")).await;
+                assert_ne!(r["state"], "failed", "{r}");
+                r["release"].as_str().map(String::from)
+            })
+            .await;
+        let releases = self.get(&format!("/api/v1/releases?service={service}")).await;
+        let release = releases
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["version"] == version.as_str())
+            .unwrap();
+        (release["id"].as_i64().unwrap(), version)
+    }
+
+    /// Waits for rollout `id` to end (succeeded, halted, failed or aborted); its last state.
+    pub async fn rollout_end(&self, id: i64) -> Value {
+        self.wait("the rollout to end", async |api| {
+            let r = api.get(&format!("/api/v1/rollouts/{id}")).await;
+            matches!(r["state"].as_str(), Some("succeeded" | "halted" | "failed" | "aborted")).then_some(r)
+        })
+        .await
+    }
+
+    /// Every deployment, and the releases live in each market (one each, when all is well).
+    pub async fn live_releases(&self) -> (Vec<Value>, std::collections::BTreeMap<String, Vec<i64>>) {
+        let deployments = self.get("/api/v1/deployments").await.as_array().unwrap().clone();
+        let mut live: std::collections::BTreeMap<String, Vec<i64>> = Default::default();
+        for d in deployments.iter().filter(|d| d["state"] == "live") {
+            live.entry(d["market"].as_str().unwrap().to_string())
+                .or_default()
+                .push(d["release_id"].as_i64().unwrap());
+        }
+        (deployments, live)
+    }
+
     /// Polls until `check`, given this API, says done.
     pub async fn wait<T>(&self, what: &str, mut check: impl AsyncFnMut(&Api) -> Option<T>) -> T {
         wait(what, async || check(self).await).await
@@ -218,4 +277,26 @@ pub fn commit(repo: &Path, message: &str) -> String {
     tandem_testkit::git(repo, &["add", "."]);
     tandem_testkit::git(repo, &["commit", "-q", "-m", message]);
     tandem_testkit::git(repo, &["rev-parse", "HEAD"])
+}
+
+/// 25 market codes, the pilot first.
+pub const CODES: [&str; 25] = [
+    "fr", "be", "nl", "lu", "de", "at", "ch", "it", "es", "pt", "gr", "mt", "cy", "ie", "gb", "se", "dk", "fi", "ee",
+    "lv", "lt", "pl", "cz", "sk", "hu",
+];
+
+/// A platform of the markets of `waves`, one wave each, and the service `app` in `repo`.
+pub fn platform_of(repo: &Path, waves: &[&[&str]]) -> String {
+    let mut text = String::from("markets:\n");
+    for code in waves.concat() {
+        text.push_str(&format!(
+            "  - {{ id: {code}, name: M-{code}, region: eu, currency: EUR, locale: en-GB, timezone: Europe/Paris }}\n"
+        ));
+    }
+    text.push_str("waves:\n");
+    for (i, chunk) in waves.iter().enumerate() {
+        text.push_str(&format!("  - {{ name: w{i}, markets: [{}] }}\n", chunk.join(", ")));
+    }
+    text.push_str(&format!("services:\n  - {{ name: app, repo: {} }}\n", repo.display()));
+    text
 }

@@ -1,0 +1,233 @@
+//! Two `tandem serve` on one PostgreSQL database, each with its own data folder, as an
+//! operator runs replicas behind a load balancer: requests land on either, the one holding
+//! the conductor's lease does the work that must happen once, flags changed through one are
+//! evaluated by the other, and when the conductor is killed (SIGKILL) mid-rollout the other
+//! takes over within seconds and finishes the rollout: every market ends on exactly one
+//! release and no deployment's step ran twice.
+
+#![allow(clippy::unwrap_used)]
+
+use crate::common;
+
+use common::{Api, CODES, platform_of};
+use serde_json::{Value, json};
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use tandem_testkit::git;
+use tandem_testkit::postgres::Database;
+
+/// The secrets key every replica shares (hex).
+const KEY: &str = "5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a";
+
+const FLAGS: &str = "flags:
+  new-checkout:
+    type: boolean
+    variants: { on: true, off: false }
+    default: off
+";
+
+/// A `tandem serve` replica, killed (SIGKILL) when dropped.
+struct Replica {
+    child: Child,
+    base: String,
+}
+
+impl Replica {
+    /// Starts a replica on `database` with its data in `data`; waits until it prints `until`.
+    fn start(data: &Path, platform: &Path, database: &str, until: &str) -> Replica {
+        let port = tandem_testkit::server::free_port();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_tandem"))
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--platform"])
+            .arg(platform)
+            .arg("--data-dir")
+            .arg(data)
+            .env("TANDEM_DATABASE", database)
+            .env("TANDEM_SECRETS_KEY", KEY)
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let printed = tandem_testkit::server::read_until(child.stderr.take().unwrap(), until, Duration::from_secs(60));
+        let replica = Replica {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+        };
+        printed.unwrap_or_else(|printed| panic!("{printed}"));
+        replica
+    }
+
+    fn kill(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+}
+
+impl Drop for Replica {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A repository whose release deploys with a command that journals each deployment (by id)
+/// into `journal`.
+fn make_app(root: &Path, journal: &Path) -> PathBuf {
+    let repo = root.join("app");
+    std::fs::create_dir_all(&repo).unwrap();
+    let j = journal.display();
+    std::fs::write(
+        repo.join("tandem.yml"),
+        format!(
+            "service: app
+pipeline:
+  jobs:
+    build:
+      steps: [{{ run: cat VERSION }}]
+deploy:
+  driver: command
+  run: echo \"start $TANDEM_DEPLOYMENT_ID $TANDEM_MARKET\" >> {j} && sleep 0.3 && echo \"done $TANDEM_DEPLOYMENT_ID $TANDEM_MARKET\" >> {j}
+"
+        ),
+    )
+    .unwrap();
+    std::fs::write(repo.join("VERSION"), "1\n").unwrap();
+    git(&repo, &["init", "-q", "-b", "main"]);
+    git(&repo, &["add", "."]);
+    git(&repo, &["commit", "-q", "-m", "the app"]);
+    repo
+}
+
+async fn servers(api: &Api) -> Value {
+    api.get("/api/v1/servers").await
+}
+
+fn conductor(servers: &Value) -> Option<&str> {
+    servers["leases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["name"] == "conductor")
+        .and_then(|l| l["holder"].as_str())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_servers_share_one_database_and_the_second_takes_over_when_the_first_is_killed() {
+    let database = Database::create().await;
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("journal");
+    let repo = make_app(dir.path(), &journal);
+    let platform = dir.path().join("platform.yml");
+    std::fs::write(
+        &platform,
+        platform_of(
+            &repo,
+            &[&CODES[..1], &CODES[1..4], &CODES[4..7], &CODES[7..13], &CODES[13..]],
+        ),
+    )
+    .unwrap();
+
+    // The first server makes the admin token and takes the conductor's lease.
+    let first = Replica::start(
+        &dir.path().join("a"),
+        &platform,
+        &database.url,
+        common::FIRST_TOKEN_FILE,
+    );
+    let token = common::first_token(&dir.path().join("a"));
+    let second = Replica::start(&dir.path().join("b"), &platform, &database.url, "tandem is serving");
+    let (a, b) = (Api::new(&first.base, &token), Api::new(&second.base, &token));
+    let (seen_by_a, seen_by_b) = (servers(&a).await, servers(&b).await);
+    assert_eq!(seen_by_a["database"], "PostgreSQL");
+    assert_ne!(
+        seen_by_a["this"], seen_by_b["this"],
+        "each server has a name of its own"
+    );
+    assert_eq!(seen_by_a["this_is_conductor"], true, "{seen_by_a}");
+    assert_eq!(seen_by_b["this_is_conductor"], false, "{seen_by_b}");
+    assert_eq!(conductor(&seen_by_b), seen_by_a["this"].as_str());
+
+    // Flags put in force through one server are evaluated by the other at once: proposed
+    // by a developer through the second, approved by an operator through the first.
+    let made = async |name: &str, role: &str| {
+        a.post("/api/v1/tokens", json!({ "name": name, "role": role })).await["secret"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let (developer, operator) = (made("dev", "developer").await, made("ops", "operator").await);
+    let change = Api::new(&second.base, &developer)
+        .put_json(
+            "/api/v1/services/app/flags",
+            json!({ "text": FLAGS, "reason": "launch" }),
+        )
+        .await;
+    let change_id = change["id"].as_i64().unwrap();
+    let approved = Api::new(&first.base, &operator)
+        .post(&format!("/api/v1/changes/{change_id}/approve"), json!({}))
+        .await;
+    assert_eq!(approved["state"], "done", "{approved}");
+    let ofrep = |base: &str| {
+        let request = reqwest::Client::new()
+            .post(format!("{base}/ofrep/v1/evaluate/flags/new-checkout"))
+            .bearer_auth(&token)
+            .json(&json!({ "context": { "targetingKey": "u1" } }));
+        async move { request.send().await.unwrap().json::<Value>().await.unwrap() }
+    };
+    for base in [&first.base, &second.base] {
+        let answer = common::wait("both servers to evaluate the new flag", async || {
+            let answer = ofrep(base).await;
+            (answer["value"] == false).then_some(answer)
+        })
+        .await;
+        assert_eq!(answer["variant"], "off", "{answer}");
+    }
+
+    // A run asked of the second server is executed by the conductor (the first).
+    let (release_id, _) = b.release_of_new_run("app").await;
+
+    // A rollout asked of the second server is driven by the first, until it is killed.
+    let rollout = b.post("/api/v1/rollouts", json!({ "release_id": release_id })).await;
+    let id = rollout["id"].as_i64().unwrap();
+    b.wait("a few markets to be deployed", async |b| {
+        let d = b.get(&format!("/api/v1/deployments?rollout={id}")).await;
+        (d.as_array().unwrap().iter().filter(|d| d["state"] == "live").count() >= 4).then_some(())
+    })
+    .await;
+    let r = b.get(&format!("/api/v1/rollouts/{id}")).await;
+    assert_ne!(
+        r["state"], "succeeded",
+        "the rollout was still under way when its driver died"
+    );
+    first.kill();
+    let killed = Instant::now();
+    b.wait("the second server to take over", async |b| {
+        (servers(b).await["this_is_conductor"] == true).then_some(())
+    })
+    .await;
+    let took_over = killed.elapsed();
+    eprintln!("the second server became the conductor {took_over:?} after the first was killed");
+
+    let end = b.rollout_end(id).await;
+    assert_eq!(end["state"], "succeeded", "{end}");
+
+    // Every market runs exactly that release, once; nothing is left half-done.
+    let (deployments, live) = b.live_releases().await;
+    assert_eq!(live.len(), 25, "every market is live: {live:?}");
+    for (market, releases) in &live {
+        assert_eq!(releases, &[release_id], "{market} runs {releases:?}");
+    }
+    assert!(deployments.iter().all(|d| d["state"] != "deploying"));
+    // No deployment's step ran twice, and every one that ran was recorded first.
+    let recorded: HashSet<i64> = deployments.iter().map(|d| d["id"].as_i64().unwrap()).collect();
+    let text = std::fs::read_to_string(&journal).unwrap();
+    let mut started = HashSet::new();
+    for line in text.lines().filter(|l| l.starts_with("start ")) {
+        let id: i64 = line.split(' ').nth(1).unwrap().parse().unwrap();
+        assert!(recorded.contains(&id), "deployment {id} ran but was never recorded");
+        assert!(started.insert(id), "deployment {id} ran twice:\n{text}");
+    }
+    drop(second);
+}
