@@ -44,6 +44,7 @@ mod runs;
 mod secret_key;
 mod secrets;
 mod sessions;
+mod shared_blobs;
 mod tokens;
 
 pub use audit_log::{AUDIT_PAGE_MAX, AuditFilter, AuditPage, ChainProblem, ChainReport};
@@ -52,7 +53,7 @@ pub use catalog::{MarketRow, ServiceRow, WaveRow};
 pub use configs::{
     ChangeReviewRow, ChangeRevisionRow, ChangeRow, ConfigVersionRow, MarketConfigRow, NewChange, NewConfigVersion,
 };
-pub use copy::{CopyReport, TableCopy};
+pub use copy::{BlobsCopied, CopyReport, TableCopy};
 pub use decisions::{DecisionRow, GateResultRow, MarketGateRow, NewDecision, NewGateResult};
 pub use deliveries::{Claim, DeliveryRow, NewDelivery};
 pub use dora::DeploymentCommit;
@@ -72,6 +73,7 @@ pub use runs::{ArtifactRow, JobRow, NewJob, RunFilter, RunRow, StepRow};
 pub use secret_key::{KeyError, SecretKey};
 pub use secrets::{SecretRow, SecretValue};
 pub use sessions::{LoginCodeRow, NewSession, SessionRow};
+pub use shared_blobs::BLOB_CHUNK;
 pub use tokens::TokenRow;
 
 use backend::{Dialect, Pool};
@@ -397,6 +399,15 @@ pub(crate) mod testing {
         /// Opens a store on this place (again, if one is open: both share the database).
         pub async fn open(&self) -> Store {
             Store::open_with(self.path(), self.url().as_deref()).await.unwrap()
+        }
+
+        /// On PostgreSQL, another server's store: this place's database with a data folder of
+        /// its own (returned with it). `None` on SQLite, where a database is one folder's.
+        pub async fn open_replica(&self) -> Option<(tempfile::TempDir, Store)> {
+            let url = self.url()?;
+            let dir = tempfile::tempdir().unwrap();
+            let store = Store::open_with(dir.path(), Some(&url)).await.unwrap();
+            Some((dir, store))
         }
     }
 
