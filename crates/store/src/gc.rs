@@ -191,4 +191,30 @@ mod tests {
             .unwrap();
         assert_eq!(left, 1, "only the kept blob's chunk");
     }
+
+    /// On PostgreSQL, a blob written again (a new reference on its way) counts as new: its
+    /// database copy is not collected within the grace period after the rewrite.
+    #[tokio::test]
+    async fn a_blob_written_again_is_not_collected_under_its_new_reference() {
+        let place = TestDb::new().await;
+        let store = place.open().await;
+        let digest = store.put_blob_bytes(b"cache archive".to_vec()).await.unwrap();
+        if place.url().is_none() {
+            return; // SQLite: files only, aged by their modification time as before
+        }
+        let age = || async {
+            sqlx::query("UPDATE blobs SET created_at = 0 WHERE digest = $1")
+                .bind(&digest)
+                .execute(&store.writer)
+                .await
+                .unwrap();
+        };
+        age().await;
+        store.put_blob_bytes(b"cache archive".to_vec()).await.unwrap();
+        let report = store.collect_garbage_now().await.unwrap();
+        assert_eq!(report.shared_blobs_deleted, 0, "written again a moment ago");
+        age().await;
+        let report = store.collect_garbage_now().await.unwrap();
+        assert_eq!(report.shared_blobs_deleted, 1);
+    }
 }
