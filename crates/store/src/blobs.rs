@@ -136,7 +136,8 @@ impl BlobStore {
     }
 
     /// Moves a written temporary file into place as the blob `digest` (kept once: if the
-    /// blob is there already, the new file is dropped).
+    /// blob is there already, the new file is dropped and the old one counts as written now,
+    /// so garbage collection's grace period covers the reference about to be recorded).
     fn commit(&self, tmp_path: &Path, file: std::fs::File, digest: &str) -> Result<()> {
         let io = |context: String| move |source| StoreError::Io { context, source };
         file.sync_all().map_err(io("cannot write a blob".into()))?;
@@ -144,6 +145,9 @@ impl BlobStore {
         let dest = self.path_of(digest);
         if dest.exists() {
             let _ = std::fs::remove_file(tmp_path);
+            if let Ok(kept) = std::fs::File::options().append(true).open(&dest) {
+                let _ = kept.set_modified(std::time::SystemTime::now());
+            }
             return Ok(());
         }
         if let Some(parent) = dest.parent() {
@@ -198,7 +202,10 @@ impl BlobWriter {
                 message: format!("its {} bytes hash to {digest}: refused, not cached", self.size),
             });
         }
-        self.blobs.commit(&tmp_path, file, &digest)?;
+        if let Err(e) = self.blobs.commit(&tmp_path, file, &digest) {
+            let _ = std::fs::remove_file(&tmp_path);
+            return Err(e);
+        }
         Ok((digest, self.size))
     }
 }
@@ -250,6 +257,23 @@ mod tests {
             blobs.read("../../etc/passwd"),
             Err(StoreError::NotFound { .. })
         ));
+    }
+
+    #[test]
+    fn a_blob_written_again_counts_as_written_now() {
+        let dir = tempfile::tempdir().unwrap();
+        let blobs = BlobStore::open(dir.path()).unwrap();
+        let digest = blobs.put_bytes(b"cache").unwrap();
+        let long_ago = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000);
+        let file = std::fs::File::options()
+            .append(true)
+            .open(blobs.path_of(&digest))
+            .unwrap();
+        file.set_modified(long_ago).unwrap();
+        blobs.put_bytes(b"cache").unwrap();
+        let modified = std::fs::metadata(blobs.path_of(&digest)).unwrap().modified().unwrap();
+        assert!(modified > long_ago, "{modified:?}");
+        assert_eq!(std::fs::read_dir(dir.path().join("tmp")).unwrap().count(), 0);
     }
 
     #[test]
