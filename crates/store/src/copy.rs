@@ -223,6 +223,7 @@ impl Store {
                 )));
             }
         }
+        // The blob tables are filled from the source's folder, below, not from its empty rows.
         let tables: Vec<Table> = tables
             .into_iter()
             .filter(|t| !BLOB_TABLES.contains(&t.name.as_str()))
