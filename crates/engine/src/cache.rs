@@ -34,7 +34,7 @@ impl Engine {
         let Some(digest) = self.store.get_cache(service, key).await? else {
             return Ok(false);
         };
-        let archive = self.store.blobs().path_of(&digest);
+        let archive = self.store.local_blob(&digest).await?;
         let dest = workspace.to_path_buf();
         tokio::task::spawn_blocking(move || -> Result<()> {
             let file =
@@ -69,9 +69,7 @@ impl Engine {
             Ok(())
         })
         .await??;
-        let blobs = self.store.blobs().clone();
-        let t = tmp.clone();
-        let (digest, size) = tokio::task::spawn_blocking(move || blobs.put_file(&t)).await??;
+        let (digest, size) = self.store.put_blob_file(&tmp).await?;
         let _ = tokio::fs::remove_file(&tmp).await;
         self.store.save_cache(service, key, &digest, size).await?;
         Ok(size)

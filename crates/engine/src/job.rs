@@ -440,8 +440,7 @@ impl Engine {
                     ok = false;
                     continue;
                 }
-                let blobs = self.store.blobs().clone();
-                let (digest, size) = tokio::task::spawn_blocking(move || blobs.put_file(&file)).await??;
+                let (digest, size) = self.store.put_blob_file(&file).await?;
                 let keep = job.spec.retention.unwrap_or(crate::DEFAULT_RETENTION);
                 let expires_at = tandem_store::now_ms() + keep.as_millis() as i64;
                 self.store

@@ -73,18 +73,25 @@ impl Engine {
     }
 
     /// The size in bytes of the stored log `digest` (a log stored whole, as older servers did,
-    /// is measured by reading it).
+    /// is measured by its file).
     pub async fn stored_log_size(&self, digest: &str) -> Result<u64> {
         Ok(match self.store.log_size(digest).await? {
-            0 => self.store.blobs().read(digest).map(|b| b.len() as u64).unwrap_or(0),
+            0 => match self.store.local_blob(digest).await {
+                Ok(path) => tokio::fs::metadata(path).await.map_or(0, |m| m.len()),
+                Err(_) => 0,
+            },
             n => n,
         })
     }
 
-    /// Opens the stored blob (an artifact) whose sha256 is `digest`. Blocking: call it off the
-    /// async threads.
-    pub fn open_blob(&self, digest: &str) -> Result<std::fs::File> {
-        Ok(self.store.blobs().open_blob(digest)?)
+    /// Opens the stored blob (an artifact) whose sha256 is `digest`, fetched into this
+    /// server's data folder first if another server stored it.
+    pub async fn open_blob(&self, digest: &str) -> Result<std::fs::File> {
+        self.store.local_blob(digest).await?;
+        let store = self.store.clone();
+        let digest = digest.to_string();
+        let opened = tokio::task::spawn_blocking(move || store.blobs().open_blob(&digest)).await;
+        Ok(opened.map_err(|e| anyhow::anyhow!("cannot open a blob: {e}"))??)
     }
 }
 

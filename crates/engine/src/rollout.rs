@@ -657,8 +657,9 @@ impl Engine {
         Ok(self.store.get_rollout(id).await?)
     }
 
-    /// Copies a release's artifacts out of the blob store (verifying each digest first) into
-    /// the folder its processes run from; returns artifact name → path.
+    /// Copies a release's artifacts out of the blob store (fetched from the database first if
+    /// this server lacks them, then each digest verified) into the folder its processes run
+    /// from; returns artifact name → path.
     pub(crate) async fn prepare_release(&self, release: &ReleaseRow) -> anyhow::Result<HashMap<String, String>> {
         let dir = self.release_dir(release);
         tokio::fs::create_dir_all(&dir)
@@ -666,6 +667,7 @@ impl Engine {
             .with_context(|| format!("cannot create {}", dir.display()))?;
         let mut paths = HashMap::new();
         for a in self.store.list_release_artifacts(release.id).await? {
+            let source = self.store.local_blob(&a.digest).await?;
             let blobs = self.store.blobs().clone();
             let digest = a.digest.clone();
             if !tokio::task::spawn_blocking(move || blobs.verify(&digest)).await?? {
@@ -679,7 +681,7 @@ impl Engine {
             let dest = dir.join(&a.name);
             if !dest.exists() {
                 let tmp = dir.join(format!(".{}.tmp", a.name));
-                tokio::fs::copy(self.store.blobs().path_of(&a.digest), &tmp).await?;
+                tokio::fs::copy(&source, &tmp).await?;
                 use std::os::unix::fs::PermissionsExt;
                 tokio::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o755)).await?;
                 tokio::fs::rename(&tmp, &dest).await?;

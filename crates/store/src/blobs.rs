@@ -35,43 +35,44 @@ impl BlobStore {
 
     /// Copies a file into the store, streaming it, and returns its digest and size.
     pub fn put_file(&self, source: &Path) -> Result<(String, u64)> {
-        let io = |context: String| move |source| StoreError::Io { context, source };
-        let mut input = std::fs::File::open(source).map_err(io(format!("cannot read {}", source.display())))?;
-        let mut tmp = tempfile_in(&self.root.join("tmp"))?;
-        let mut hasher = Sha256::new();
+        let io = |e| StoreError::Io {
+            context: format!("cannot read {}", source.display()),
+            source: e,
+        };
+        let mut input = std::fs::File::open(source).map_err(io)?;
+        let mut writer = self.writer()?;
         let mut buf = vec![0u8; 64 * 1024];
-        let mut size = 0u64;
         loop {
-            let n = input
-                .read(&mut buf)
-                .map_err(io(format!("cannot read {}", source.display())))?;
+            let n = input.read(&mut buf).map_err(io)?;
             if n == 0 {
                 break;
             }
-            hasher.update(&buf[..n]);
-            tmp.1.write_all(&buf[..n]).map_err(io("cannot write a blob".into()))?;
-            size += n as u64;
+            writer.write(&buf[..n])?;
         }
-        let digest = hex::encode(hasher.finalize());
-        self.commit(tmp, &digest)?;
-        Ok((digest, size))
+        writer.finish(None)
     }
 
     /// Stores bytes and returns their digest.
     pub fn put_bytes(&self, bytes: &[u8]) -> Result<String> {
-        let digest = hex::encode(Sha256::digest(bytes));
-        let mut tmp = tempfile_in(&self.root.join("tmp"))?;
-        tmp.1.write_all(bytes).map_err(|source| StoreError::Io {
-            context: "cannot write a blob".into(),
-            source,
-        })?;
-        self.commit(tmp, &digest)?;
-        Ok(digest)
+        let mut writer = self.writer()?;
+        writer.write(bytes)?;
+        Ok(writer.finish(None)?.0)
+    }
+
+    /// A blob to write piece by piece: into a temporary file, moved into place by
+    /// [`BlobWriter::finish`] under its digest.
+    pub(crate) fn writer(&self) -> Result<BlobWriter> {
+        Ok(BlobWriter {
+            blobs: self.clone(),
+            tmp: Some(tempfile_in(&self.root.join("tmp"))?),
+            hasher: Sha256::new(),
+            size: 0,
+        })
     }
 
     /// Reads a whole blob.
     pub fn read(&self, digest: &str) -> Result<Vec<u8>> {
-        if digest.len() != 64 || !digest.bytes().all(|b| b.is_ascii_hexdigit()) {
+        if !is_digest(digest) {
             return Err(StoreError::not_found(format!("blob {digest}")));
         }
         std::fs::read(self.path_of(digest)).map_err(|source| match source.kind() {
@@ -99,7 +100,7 @@ impl BlobStore {
 
     /// The file of a blob, opened for reading (a folder or other non-file is an error).
     pub fn open_blob(&self, digest: &str) -> Result<std::fs::File> {
-        if digest.len() != 64 || !digest.bytes().all(|b| b.is_ascii_hexdigit()) {
+        if !is_digest(digest) {
             return Err(StoreError::not_found(format!("blob {digest}")));
         }
         let io = |source: std::io::Error| match source.kind() {
@@ -134,20 +135,94 @@ impl BlobStore {
         Ok(hex::encode(hasher.finalize()) == digest)
     }
 
-    fn commit(&self, (tmp_path, file): (PathBuf, std::fs::File), digest: &str) -> Result<()> {
+    /// Moves a written temporary file into place as the blob `digest` (kept once: if the
+    /// blob is there already, the new file is dropped and the old one counts as written now,
+    /// so garbage collection's grace period covers the reference about to be recorded).
+    fn commit(&self, tmp_path: &Path, file: std::fs::File, digest: &str) -> Result<()> {
         let io = |context: String| move |source| StoreError::Io { context, source };
         file.sync_all().map_err(io("cannot write a blob".into()))?;
         drop(file);
         let dest = self.path_of(digest);
         if dest.exists() {
-            let _ = std::fs::remove_file(&tmp_path);
+            let _ = std::fs::remove_file(tmp_path);
+            if let Ok(kept) = std::fs::File::options().append(true).open(&dest) {
+                let _ = kept.set_modified(std::time::SystemTime::now());
+            }
             return Ok(());
         }
         if let Some(parent) = dest.parent() {
             std::fs::create_dir_all(parent).map_err(io(format!("cannot create {}", parent.display())))?;
         }
-        std::fs::rename(&tmp_path, &dest).map_err(io(format!("cannot store blob {digest}")))
+        std::fs::rename(tmp_path, &dest).map_err(io(format!("cannot store blob {digest}")))
     }
+}
+
+/// A blob being written (see [`BlobStore::writer`]): its bytes go to a temporary file and
+/// into its hash as they come. Dropped unfinished, it removes its temporary file.
+pub(crate) struct BlobWriter {
+    blobs: BlobStore,
+    tmp: Option<(PathBuf, std::fs::File)>,
+    hasher: Sha256,
+    size: u64,
+}
+
+impl BlobWriter {
+    /// Appends bytes to the blob.
+    pub(crate) fn write(&mut self, bytes: &[u8]) -> Result<()> {
+        let Some((_, file)) = self.tmp.as_mut() else {
+            return Err(StoreError::Io {
+                context: "cannot write a blob".into(),
+                source: std::io::Error::other("it was finished already"),
+            });
+        };
+        file.write_all(bytes).map_err(|source| StoreError::Io {
+            context: "cannot write a blob".into(),
+            source,
+        })?;
+        self.hasher.update(bytes);
+        self.size += bytes.len() as u64;
+        Ok(())
+    }
+
+    /// Moves the blob into place under its digest; returns its digest and size. With
+    /// `expected`, a blob whose bytes hash to anything else is refused and not kept.
+    pub(crate) fn finish(mut self, expected: Option<&str>) -> Result<(String, u64)> {
+        let digest = hex::encode(std::mem::take(&mut self.hasher).finalize());
+        let (tmp_path, file) = self.tmp.take().ok_or_else(|| StoreError::Io {
+            context: "cannot write a blob".into(),
+            source: std::io::Error::other("it was finished already"),
+        })?;
+        if let Some(expected) = expected
+            && expected != digest
+        {
+            drop(file);
+            let _ = std::fs::remove_file(&tmp_path);
+            return Err(StoreError::Corrupt {
+                what: format!("blob {expected}"),
+                message: format!("its {} bytes hash to {digest}: refused, not cached", self.size),
+            });
+        }
+        if let Err(e) = self.blobs.commit(&tmp_path, file, &digest) {
+            let _ = std::fs::remove_file(&tmp_path);
+            return Err(e);
+        }
+        Ok((digest, self.size))
+    }
+}
+
+impl Drop for BlobWriter {
+    fn drop(&mut self) {
+        if let Some((path, file)) = self.tmp.take() {
+            drop(file);
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+/// Whether `digest` is a sha256 in hex (64 characters), so that it names a file in the blob
+/// folder and nowhere else.
+pub(crate) fn is_digest(digest: &str) -> bool {
+    digest.len() == 64 && digest.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 fn tempfile_in(dir: &Path) -> Result<(PathBuf, std::fs::File)> {
@@ -182,6 +257,23 @@ mod tests {
             blobs.read("../../etc/passwd"),
             Err(StoreError::NotFound { .. })
         ));
+    }
+
+    #[test]
+    fn a_blob_written_again_counts_as_written_now() {
+        let dir = tempfile::tempdir().unwrap();
+        let blobs = BlobStore::open(dir.path()).unwrap();
+        let digest = blobs.put_bytes(b"cache").unwrap();
+        let long_ago = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000);
+        let file = std::fs::File::options()
+            .append(true)
+            .open(blobs.path_of(&digest))
+            .unwrap();
+        file.set_modified(long_ago).unwrap();
+        blobs.put_bytes(b"cache").unwrap();
+        let modified = std::fs::metadata(blobs.path_of(&digest)).unwrap().modified().unwrap();
+        assert!(modified > long_ago, "{modified:?}");
+        assert_eq!(std::fs::read_dir(dir.path().join("tmp")).unwrap().count(), 0);
     }
 
     #[test]

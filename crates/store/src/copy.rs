@@ -9,9 +9,14 @@
 //! booleans are integers), the foreign keys (the order tables are filled in) and the primary
 //! keys (the order rows are read in, for the checksums); identity sequences are set past the
 //! copied ids afterwards, so new rows get new numbers.
+//!
+//! Blobs are files in the source's data folder, not rows (its `blobs` tables are empty): the
+//! ones the copied rows reference are uploaded into the target's `blobs` tables in the same
+//! transaction, each checked against its digest, so every server on the target reads them.
 
 use crate::backend::{self, Builder, Conn, Dialect, Flag, Real};
-use crate::{Result, Store, StoreError};
+use crate::shared_blobs::upload_blob;
+use crate::{Result, Store, StoreError, now_ms};
 use sha2::{Digest, Sha256};
 use sqlx::Row;
 use std::collections::{BTreeMap, BTreeSet};
@@ -34,10 +39,23 @@ impl TableCopy {
     }
 }
 
-/// What a copy did, table by table (in the order they were filled).
+/// What a copy did, table by table (in the order they were filled), and the blobs it uploaded.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct CopyReport {
     pub tables: Vec<TableCopy>,
+    pub blobs: BlobsCopied,
+}
+
+/// The blobs a copy uploaded: those the copied rows reference, from the source's data folder.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct BlobsCopied {
+    /// Blobs uploaded (each hashed on the way and found equal to its digest).
+    pub count: u64,
+    /// Their bytes in all.
+    pub bytes: u64,
+    /// Referenced blobs the source's folder does not hold (already lost there: a log or
+    /// artifact that no server can show).
+    pub missing: Vec<String>,
 }
 
 impl CopyReport {
@@ -144,14 +162,24 @@ impl Value {
     }
 }
 
+/// Tables holding shared blobs: filled from the source's folder, not from its (empty) rows.
+const BLOB_TABLES: [&str; 2] = ["blobs", "blob_chunks"];
+
+/// The blobs a source's rows reference; a chunked log's own digest names no file.
+const REFERENCED_BLOBS: &str = "SELECT digest FROM artifacts UNION SELECT digest FROM caches
+     UNION SELECT digest FROM log_chunks
+     UNION SELECT log_digest FROM jobs WHERE log_digest IS NOT NULL
+       AND log_digest NOT IN (SELECT log_digest FROM log_chunks)
+     ORDER BY 1";
+
 /// How many values one INSERT binds at most (PostgreSQL allows 65535).
 const VALUES_PER_INSERT: usize = 8000;
 
 impl Store {
     /// Copies every row of this store (SQLite) into `target` (PostgreSQL, empty), in one
     /// transaction on the target, then reads both back and compares each table's row count
-    /// and SHA-256. Nothing is written to this store. Blobs (logs, artifacts) stay in the
-    /// data folder: they are files, not rows.
+    /// and SHA-256. The blobs (logs, artifacts, caches) the rows reference are uploaded from
+    /// this store's data folder in the same transaction. Nothing is written to this store.
     pub async fn copy_into(&self, target: &Store) -> Result<CopyReport> {
         if self.dialect != Dialect::Sqlite || target.dialect != Dialect::Postgres {
             return Err(StoreError::Unsupported(format!(
@@ -195,10 +223,16 @@ impl Store {
                 )));
             }
         }
+        // The blob tables are filled from the source's folder, below, not from its empty rows.
+        let tables: Vec<Table> = tables
+            .into_iter()
+            .filter(|t| !BLOB_TABLES.contains(&t.name.as_str()))
+            .collect();
         let mut source_sums = Vec::new();
         for table in &tables {
             source_sums.push(copy_table(&self.pool, &mut tx, table).await?);
         }
+        let blobs = self.upload_referenced_blobs(&mut tx).await?;
         for table in &tables {
             for column in &table.identity {
                 sqlx::query(&format!(
@@ -211,7 +245,10 @@ impl Store {
         }
         tx.commit().await?;
 
-        let mut report = CopyReport { tables: Vec::new() };
+        let mut report = CopyReport {
+            tables: Vec::new(),
+            blobs,
+        };
         for (table, (rows, source_sha256)) in tables.iter().zip(source_sums) {
             let (target_rows, target_sha256) = checksum(&target.pool, table).await?;
             report.tables.push(TableCopy {
@@ -230,6 +267,31 @@ impl Store {
             });
         }
         Ok(report)
+    }
+}
+
+impl Store {
+    /// Uploads into `target` (a transaction on PostgreSQL) every blob this store's rows
+    /// reference, from its data folder.
+    async fn upload_referenced_blobs(&self, target: &mut Conn) -> Result<BlobsCopied> {
+        let digests: Vec<(String,)> = sqlx::query_as(REFERENCED_BLOBS).fetch_all(&self.pool).await?;
+        let mut copied = BlobsCopied::default();
+        let now = now_ms();
+        for (digest,) in digests {
+            let held = crate::blobs::is_digest(&digest)
+                && tokio::fs::metadata(self.blobs.path_of(&digest))
+                    .await
+                    .is_ok_and(|m| m.is_file());
+            if !held {
+                copied.missing.push(digest);
+                continue;
+            }
+            if let Some(bytes) = upload_blob(target, &self.blobs, &digest, now).await? {
+                copied.count += 1;
+                copied.bytes += bytes;
+            }
+        }
+        Ok(copied)
     }
 }
 
@@ -478,9 +540,40 @@ mod tests {
             .await
             .unwrap();
 
+        // Blobs: an artifact, a log (one chunk), and an artifact whose file is already gone.
+        let job = crate::NewJob {
+            name: "a".into(),
+            needs: vec![],
+            steps: vec![],
+        };
+        source.start_run(v1.run_id, &[job]).await.unwrap();
+        let job_id = source.list_jobs(v1.run_id).await.unwrap()[0].id;
+        let binary = dir.path().join("shop");
+        std::fs::write(&binary, vec![42u8; 70_000]).unwrap();
+        let (artifact, size) = source.put_blob_file(&binary).await.unwrap();
+        source
+            .insert_artifact(v1.run_id, job_id, "shop", &artifact, size)
+            .await
+            .unwrap();
+        let lost = "f".repeat(64);
+        source
+            .insert_artifact(v1.run_id, job_id, "lost", &lost, 3)
+            .await
+            .unwrap();
+        let log_file = dir.path().join("job.log");
+        std::fs::write(&log_file, "building\ndone\n").unwrap();
+        let (log, _) = source.put_log(&log_file).await.unwrap();
+
         let target = Store::open_with(target_place.path(), Some(&url)).await.unwrap();
         let report = source.copy_into(&target).await.unwrap();
         assert!(report.verified(), "{report:?}");
+        assert_eq!(report.blobs.count, 2, "the artifact and the log's chunk: {report:?}");
+        assert!(report.blobs.bytes > size, "{report:?}");
+        assert_eq!(report.blobs.missing, [lost]);
+        // A server on the target with a folder of its own reads them.
+        let (_elsewhere, replica) = target_place.open_replica().await.unwrap();
+        assert_eq!(replica.read_blob(&artifact).await.unwrap(), vec![42u8; 70_000]);
+        assert_eq!(replica.read_log(&log, 0, 100).await.unwrap(), b"building\ndone\n");
         let rows = |name: &str| report.tables.iter().find(|t| t.table == name).map(|t| t.rows);
         assert_eq!(rows("ideas"), Some(1));
         assert_eq!(rows("gate_results"), Some(1));

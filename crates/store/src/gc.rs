@@ -1,7 +1,9 @@
 //! Garbage collection of blobs: expired artifacts are forgotten, then blob files that nothing
-//! references any more are deleted. What a release references is never collected: a run that
-//! made a release keeps all its artifacts, whatever their expiry.
+//! references any more are deleted, from this server's data folder and, on PostgreSQL, from
+//! the database (the copy every server reads from). What a release references is never
+//! collected: a run that made a release keeps all its artifacts, whatever their expiry.
 
+use crate::backend::Dialect;
 use crate::events::append_event;
 use crate::{Result, Store, StoreError, now_ms};
 use serde::Serialize;
@@ -11,17 +13,27 @@ use std::collections::HashSet;
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct GcReport {
     pub artifacts_expired: u64,
+    /// Files deleted from this server's data folder, and their bytes.
     pub blobs_deleted: u64,
     pub bytes_freed: u64,
+    /// Blobs deleted from the database (PostgreSQL), and their bytes. Another server's folder
+    /// keeps its copies of them until a collection runs there.
+    pub shared_blobs_deleted: u64,
+    pub shared_bytes_freed: u64,
 }
+
+/// Every digest a row references: what collection keeps.
+const REFERENCED: &str = "SELECT digest FROM artifacts UNION SELECT log_digest FROM jobs WHERE log_digest IS NOT NULL
+     UNION SELECT digest FROM caches UNION SELECT digest FROM log_chunks";
 
 /// Blob files younger than this are never deleted: a job may have stored one a moment ago and
 /// not yet recorded the row that references it.
 const GRACE_MS: i64 = 60 * 60 * 1000;
 
 impl Store {
-    /// Forgets artifacts expired at `now` (unless their run made a release) and deletes blob
-    /// files no row references.
+    /// Forgets artifacts expired at `now` (unless their run made a release) and deletes the
+    /// blobs no row references (files older than the grace period, and on PostgreSQL the
+    /// database's copies written or rewritten before it).
     pub async fn collect_garbage(&self, now: i64) -> Result<GcReport> {
         let mut report = GcReport::default();
         let mut tx = self.writer.begin().await?;
@@ -33,12 +45,7 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         report.artifacts_expired = expired.rows_affected();
-        let referenced: Vec<(String,)> = sqlx::query_as(
-            "SELECT digest FROM artifacts UNION SELECT log_digest FROM jobs WHERE log_digest IS NOT NULL
-             UNION SELECT digest FROM caches UNION SELECT digest FROM log_chunks",
-        )
-        .fetch_all(&mut *tx)
-        .await?;
+        let referenced: Vec<(String,)> = sqlx::query_as(REFERENCED).fetch_all(&mut *tx).await?;
         let referenced: HashSet<String> = referenced.into_iter().map(|(d,)| d).collect();
         let root = self.blobs().root().to_path_buf();
         let (deleted, freed) = tokio::task::spawn_blocking(move || delete_unreferenced(&root, &referenced, now))
@@ -49,6 +56,18 @@ impl Store {
             })??;
         report.blobs_deleted = deleted;
         report.bytes_freed = freed;
+        if self.dialect == Dialect::Postgres {
+            // Chunks go with their row (ON DELETE CASCADE). A writer that finds a blob there
+            // already touches its `created_at` under a row lock, so it is not deleted under it.
+            let sizes: Vec<(i64,)> = sqlx::query_as(&format!(
+                "DELETE FROM blobs WHERE created_at <= $1 AND digest NOT IN ({REFERENCED}) RETURNING size"
+            ))
+            .bind(now - GRACE_MS)
+            .fetch_all(&mut *tx)
+            .await?;
+            report.shared_blobs_deleted = sizes.len() as u64;
+            report.shared_bytes_freed = sizes.iter().map(|(s,)| *s as u64).sum();
+        }
         let data = serde_json::to_value(&report).unwrap_or_default();
         append_event(&mut tx, "blobs.collected", "blobs", data).await?;
         tx.commit().await?;
@@ -97,12 +116,13 @@ fn delete_unreferenced(root: &std::path::Path, referenced: &HashSet<String>, now
 
 #[cfg(test)]
 mod tests {
-    use crate::testing::store;
+    use crate::testing::TestDb;
     use tandem_core::pipeline::parse_service_spec;
 
     #[tokio::test]
     async fn expired_artifacts_go_but_what_a_release_references_stays() {
-        let (_dir, store) = store().await;
+        let place = TestDb::new().await;
+        let store = place.open().await;
         let spec = parse_service_spec(
             "t.yml",
             "service: s\npipeline:\n  jobs:\n    a:\n      steps: [{ run: x }]\n",
@@ -122,9 +142,9 @@ mod tests {
             let store = store.clone();
             async move { store.list_jobs(run).await.unwrap()[0].id }
         };
-        let kept = store.blobs().put_bytes(b"release binary").unwrap();
-        let dropped = store.blobs().put_bytes(b"dev binary").unwrap();
-        let orphan = store.blobs().put_bytes(b"nobody").unwrap();
+        let kept = store.put_blob_bytes(b"release binary".to_vec()).await.unwrap();
+        let dropped = store.put_blob_bytes(b"dev binary".to_vec()).await.unwrap();
+        let orphan = store.put_blob_bytes(b"nobody".to_vec()).await.unwrap();
         store
             .insert_artifact_expiring(released.id, job_of(released.id).await, "bin", &kept, 14, Some(10))
             .await
@@ -139,6 +159,8 @@ mod tests {
         let now = crate::now_ms();
         let report = store.collect_garbage(now).await.unwrap();
         assert_eq!((report.artifacts_expired, report.blobs_deleted), (1, 0));
+        assert_eq!(report.shared_blobs_deleted, 0);
+        let replica = place.open_replica().await;
 
         let later = now + 2 * super::GRACE_MS;
         let report = store.collect_garbage(later).await.unwrap();
@@ -147,5 +169,52 @@ mod tests {
         assert!(store.blobs().read(&dropped).is_err());
         assert!(store.blobs().read(&orphan).is_err());
         assert_eq!(store.list_artifacts(released.id).await.unwrap().len(), 1);
+
+        let Some((_dir, replica)) = replica else {
+            assert_eq!(
+                (report.shared_blobs_deleted, report.shared_bytes_freed),
+                (0, 0),
+                "SQLite"
+            );
+            return;
+        };
+        assert_eq!(report.shared_blobs_deleted, 2, "the database's copies too");
+        assert_eq!(report.shared_bytes_freed, ("dev binary".len() + "nobody".len()) as u64);
+        assert_eq!(replica.read_blob(&kept).await.unwrap(), b"release binary");
+        for gone in [&dropped, &orphan] {
+            let err = replica.local_blob(gone).await.unwrap_err();
+            assert!(matches!(err, crate::StoreError::NotFound { .. }), "{err}");
+        }
+        let (left,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM blob_chunks")
+            .fetch_one(&store.pool)
+            .await
+            .unwrap();
+        assert_eq!(left, 1, "only the kept blob's chunk");
+    }
+
+    /// On PostgreSQL, a blob written again (a new reference on its way) counts as new: its
+    /// database copy is not collected within the grace period after the rewrite.
+    #[tokio::test]
+    async fn a_blob_written_again_is_not_collected_under_its_new_reference() {
+        let place = TestDb::new().await;
+        let store = place.open().await;
+        let digest = store.put_blob_bytes(b"cache archive".to_vec()).await.unwrap();
+        if place.url().is_none() {
+            return; // SQLite: files only, aged by their modification time as before
+        }
+        let age = || async {
+            sqlx::query("UPDATE blobs SET created_at = 0 WHERE digest = $1")
+                .bind(&digest)
+                .execute(&store.writer)
+                .await
+                .unwrap();
+        };
+        age().await;
+        store.put_blob_bytes(b"cache archive".to_vec()).await.unwrap();
+        let report = store.collect_garbage_now().await.unwrap();
+        assert_eq!(report.shared_blobs_deleted, 0, "written again a moment ago");
+        age().await;
+        let report = store.collect_garbage_now().await.unwrap();
+        assert_eq!(report.shared_blobs_deleted, 1);
     }
 }

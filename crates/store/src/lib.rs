@@ -44,6 +44,7 @@ mod runs;
 mod secret_key;
 mod secrets;
 mod sessions;
+mod shared_blobs;
 pub mod signals;
 mod tokens;
 
@@ -53,7 +54,7 @@ pub use catalog::{MarketRow, ServiceRow, WaveRow};
 pub use configs::{
     ChangeReviewRow, ChangeRevisionRow, ChangeRow, ConfigVersionRow, MarketConfigRow, NewChange, NewConfigVersion,
 };
-pub use copy::{CopyReport, TableCopy};
+pub use copy::{BlobsCopied, CopyReport, TableCopy};
 pub use decisions::{DecisionRow, GateResultRow, MarketGateRow, NewDecision, NewGateResult};
 pub use deliveries::{Claim, DeliveryRow, NewDelivery};
 pub use dora::DeploymentCommit;
@@ -73,6 +74,7 @@ pub use runs::{ArtifactRow, JobRow, NewJob, RunFilter, RunRow, StepRow};
 pub use secret_key::{KeyError, SecretKey};
 pub use secrets::{SecretRow, SecretValue};
 pub use sessions::{LoginCodeRow, NewSession, SessionRow};
+pub use shared_blobs::BLOB_CHUNK;
 pub use tokens::TokenRow;
 
 use backend::{Dialect, Pool};
@@ -197,7 +199,9 @@ impl Store {
             }
         };
         // Rows from before the audit log, or written by a migration, join the chain now.
+        // Under the chain's lock: another server sharing the database may be appending now.
         let mut tx = writer.begin().await?;
+        backend::lock_event_chain(&mut tx).await?;
         events::seal_unhashed(&mut tx, None).await?;
         tx.commit().await?;
         let blobs = BlobStore::open(&data_dir.join("blobs"))?;
@@ -392,6 +396,15 @@ pub(crate) mod testing {
         /// Opens a store on this place (again, if one is open: both share the database).
         pub async fn open(&self) -> Store {
             Store::open_with(self.path(), self.url().as_deref()).await.unwrap()
+        }
+
+        /// On PostgreSQL, another server's store: this place's database with a data folder of
+        /// its own (returned with it). `None` on SQLite, where a database is one folder's.
+        pub async fn open_replica(&self) -> Option<(tempfile::TempDir, Store)> {
+            let url = self.url()?;
+            let dir = tempfile::tempdir().unwrap();
+            let store = Store::open_with(dir.path(), Some(&url)).await.unwrap();
+            Some((dir, store))
         }
     }
 

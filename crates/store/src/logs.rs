@@ -63,13 +63,13 @@ impl Store {
         Ok((log.digest, log.size))
     }
 
-    /// Writes the log file at `path` into the blob store as compressed chunks, without
-    /// recording them: [`Store::finish_job_with_log`] records them with the job's end, in one
-    /// transaction.
+    /// Writes the log file at `path` into the blob store as compressed chunks (shared through
+    /// the database on PostgreSQL), without recording them: [`Store::finish_job_with_log`]
+    /// records them with the job's end, in one transaction.
     pub async fn pack_log(&self, path: &Path) -> Result<PackedLog> {
         let blobs = self.blobs().clone();
         let path = path.to_path_buf();
-        blocking(move || {
+        let log = blocking(move || {
             let io = |source| StoreError::Io {
                 context: format!("cannot read {}", path.display()),
                 source,
@@ -88,20 +88,30 @@ impl Store {
             }
             Ok(packer.finish())
         })
-        .await
+        .await?;
+        self.share_log(&log).await?;
+        Ok(log)
     }
 
     /// Like [`Store::pack_log`], for a log held in memory.
     pub async fn pack_log_text(&self, text: Vec<u8>) -> Result<PackedLog> {
         let blobs = self.blobs().clone();
-        blocking(move || {
+        let log = blocking(move || {
             let mut packer = Packer::default();
             for chunk in text.chunks(CHUNK) {
                 packer.add(&blobs, chunk)?;
             }
             Ok(packer.finish())
         })
-        .await
+        .await?;
+        self.share_log(&log).await?;
+        Ok(log)
+    }
+
+    /// Uploads a packed log's chunks for the other servers (PostgreSQL; nothing on SQLite).
+    async fn share_log(&self, log: &PackedLog) -> Result<()> {
+        let digests: Vec<String> = log.chunks.iter().map(|(_, _, d)| d.clone()).collect();
+        self.share_blobs(&digests).await
     }
 
     /// Up to `max` bytes of a stored log from byte `offset`.
@@ -118,6 +128,16 @@ impl Store {
         .bind(needed)
         .fetch_all(&self.pool)
         .await?;
+        // The blobs to read, fetched into the data folder first where they are not there yet.
+        if chunks.is_empty() {
+            match self.local_blob(digest).await {
+                Ok(_) | Err(StoreError::NotFound { .. }) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        for c in &chunks {
+            self.local_blob(&c.digest).await?;
+        }
         let blobs = self.blobs().clone();
         let digest = digest.to_string();
         tokio::task::spawn_blocking(move || -> Result<Vec<u8>> {
@@ -291,8 +311,43 @@ mod tests {
             text.len()
         );
 
-        let plain = store.blobs().put_bytes(b"an old plain log").unwrap();
+        let plain = store.put_blob_bytes(b"an old plain log".to_vec()).await.unwrap();
         assert_eq!(store.read_log(&plain, 3, 3).await.unwrap(), b"old");
+    }
+
+    /// On PostgreSQL, a log stored by one server reads on another, which fetches only the
+    /// chunks a read reaches. (On SQLite a database is one folder's: nothing to share.)
+    #[tokio::test]
+    async fn a_log_stored_by_one_server_reads_on_another() {
+        let place = crate::testing::TestDb::new().await;
+        let a = place.open().await;
+        let mut text = Vec::new();
+        for i in 0..70_000 {
+            text.extend_from_slice(format!("[00:00.{:03}] step {i} of a long deploy log\n", i % 1000).as_bytes());
+        }
+        assert!(text.len() > 2 * super::CHUNK, "spans three chunks");
+        let path = place.path().join("job.log");
+        std::fs::write(&path, &text).unwrap();
+        let (digest, size) = a.put_log(&path).await.unwrap();
+        let Some((_b_dir, b)) = place.open_replica().await else {
+            return;
+        };
+        assert_eq!(b.log_size(&digest).await.unwrap(), size);
+        assert_eq!(b.read_log(&digest, 0, usize::MAX).await.unwrap(), text);
+
+        let (c_dir, c) = place.open_replica().await.unwrap();
+        let at = super::CHUNK as u64 + 5;
+        assert_eq!(
+            c.read_log(&digest, at, 10).await.unwrap(),
+            &text[at as usize..at as usize + 10]
+        );
+        let fetched = std::fs::read_dir(c_dir.path().join("blobs"))
+            .unwrap()
+            .filter(|e| e.as_ref().unwrap().file_name() != "tmp")
+            .map(|e| std::fs::read_dir(e.unwrap().path()).unwrap().count())
+            .sum::<usize>();
+        assert!(fetched <= 2, "{fetched} chunks fetched for a read within two");
+        assert!(fetched >= 1);
     }
 
     #[test]

@@ -68,7 +68,7 @@ async fn copy(args: CopyArgs) -> Result<ExitCode> {
     if args.json {
         outln!(
             "{}",
-            serde_json::json!({ "verified": report.verified(), "rows": report.rows(), "tables": report.tables })
+            serde_json::json!({ "verified": report.verified(), "rows": report.rows(), "tables": report.tables, "blobs": report.blobs })
         )?;
     } else {
         outln!(
@@ -86,6 +86,18 @@ async fn copy(args: CopyArgs) -> Result<ExitCode> {
                 short(&t.source_sha256),
                 short(&t.target_sha256),
                 if t.matches() { "" } else { "  DIFFERS" }
+            )?;
+        }
+        outln!(
+            "Uploaded {} blobs ({} bytes) from the data folder, each checked against its sha256.",
+            report.blobs.count,
+            report.blobs.bytes
+        )?;
+        if !report.blobs.missing.is_empty() {
+            outln!(
+                "{} referenced blobs were not in the data folder (their logs or artifacts were already lost): {}",
+                report.blobs.missing.len(),
+                report.blobs.missing.join(", ")
             )?;
         }
         if report.verified() {

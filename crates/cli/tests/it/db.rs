@@ -59,6 +59,7 @@ async fn a_sqlite_history_moves_to_postgres_and_a_server_carries_on_from_it() {
     assert!(out.status.success(), "{said}{}", stderr(&out));
     assert!(said.contains("every table holds the same rows on both sides"), "{said}");
     assert!(said.contains("ideas") && said.contains("events"), "{said}");
+    assert!(said.contains("Uploaded") && said.contains("blobs ("), "{said}");
 
     // Copying again would mix two histories: refused, nothing written.
     let again = copy(&data, &database.url);

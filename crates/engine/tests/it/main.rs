@@ -8,3 +8,4 @@ mod launch;
 mod monitor;
 mod pipeline;
 mod rollout;
+mod shared_blobs;

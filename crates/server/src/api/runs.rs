@@ -118,10 +118,7 @@ pub async fn get_artifact(
     State(state): State<AppState>,
     PathParam(digest): PathParam<String>,
 ) -> ApiResult<impl IntoResponse> {
-    let engine = state.engine.clone();
-    let file = tokio::task::spawn_blocking(move || engine.open_blob(&digest))
-        .await
-        .map_err(ApiError::internal)??;
+    let file = state.engine.open_blob(&digest).await?;
     let size = file.metadata().map_err(ApiError::internal)?.len();
     // Streamed from the file: a 2 GiB artifact costs a read buffer, not 2 GiB.
     let body = axum::body::Body::from_stream(tokio_util::io::ReaderStream::new(tokio::fs::File::from_std(file)));

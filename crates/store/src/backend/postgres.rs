@@ -161,6 +161,10 @@ mod tests {
             28,
             "294b7b05cd2726df3b6877be35bb0071b536f34e862a2c035575f1aed99769b73872154fe485df98f32ed83d6c3a5828",
         ),
+        (
+            29,
+            "a7c074a51750d09b40dceb3d4d3a4c417aa161f10980b67b174d0545fe22cd9160b12bb49a4f8f49e879e5ad70eef817",
+        ),
     ];
 
     #[test]
