@@ -9,6 +9,7 @@ mod chat;
 mod launch;
 mod monitor;
 mod progress;
+mod replicas;
 mod repo;
 mod summary;
 
@@ -118,6 +119,15 @@ notifications:
 "
     );
     std::fs::write(&platform_file, platform).with_context(|| format!("cannot write {}", platform_file.display()))?;
+    // On PostgreSQL, a second server (a process of its own) starts first and so becomes the
+    // conductor; this process's server works beside it (see `replicas`).
+    let mut replica = match (&args.database, &secrets_key_file) {
+        (Some(url), Some(key)) => {
+            let replica = replicas::Replica::start(&data_dir.join("server-b"), &platform_file, url, key)?;
+            Some(replica)
+        }
+        _ => None,
+    };
     let serve_args = ServeArgs {
         data_dir: data_dir.clone(),
         platform: Some(platform_file),
@@ -128,14 +138,21 @@ notifications:
         database: args.database.clone(),
     };
     let running = server::start(&serve_args).await?;
-    let token = running
-        .first_token
-        .clone()
-        .context("the demo's server has no first token")?;
+    let token = match (&running.first_token, &replica) {
+        (Some(token), _) => token.clone(),
+        (None, Some(replica)) => replica.first_token()?,
+        (None, None) => bail!("the demo's server has no first token"),
+    };
     let api = Client::new(&running.base_url, Some(token.clone()));
-    progress.say(&format!("Server on {}", running.base_url));
+    match &replica {
+        Some(r) => progress.say(&format!(
+            "Servers on {} and {} (the conductor), sharing one PostgreSQL database",
+            running.base_url, r.base_url
+        )),
+        None => progress.say(&format!("Server on {}", running.base_url)),
+    }
 
-    let outcome = tell_the_story(&api, &progress, &data_dir.join("repos/shop"), &chat).await;
+    let outcome = tell_the_story(&api, &progress, &data_dir.join("repos/shop"), &chat, replica.as_mut()).await;
     let (story, all_live) = match outcome {
         Ok(story) => story,
         Err(e) => {
@@ -182,7 +199,13 @@ notifications:
 /// Ideas, the pipeline, the release and the rollouts, through the real API: a good release
 /// reaches all 25 markets (an operator approving the waves after the pilot), then a faulty
 /// one is caught by its probe in the pilot market.
-async fn tell_the_story(api: &Client, progress: &Progress, repo: &Path, chat: &chat::Chat) -> Result<(Story, bool)> {
+async fn tell_the_story(
+    api: &Client,
+    progress: &Progress,
+    repo: &Path,
+    chat: &chat::Chat,
+    replica: Option<&mut replicas::Replica>,
+) -> Result<(Story, bool)> {
     // Devs and ops in tandem: the demo's admin is the developer; Olga runs operations.
     let olga: CreatedToken = api
         .post("/api/v1/tokens", &json!({ "name": "olga (ops)", "role": "operator" }))
@@ -210,6 +233,11 @@ async fn tell_the_story(api: &Client, progress: &Progress, repo: &Path, chat: &c
             serde_json::to_value(&first.detail.rollout.reason)?
         );
     }
+
+    let failover = match replica {
+        Some(replica) => Some(replicas::lose_the_conductor(api, progress, replica).await?),
+        None => None,
+    };
 
     progress.say("A developer pushes a change that passes its tests but has a bug…");
     add_idea(api, progress, "Show a delivery estimate per country", &[]).await?;
@@ -336,6 +364,7 @@ async fn tell_the_story(api: &Client, progress: &Progress, repo: &Path, chat: &c
             pipeline_ms: good.millis,
             rollout_ms: first.millis,
         },
+        failover,
     };
     Ok((story, all_live))
 }

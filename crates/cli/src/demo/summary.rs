@@ -57,6 +57,25 @@ pub(super) struct Story {
     pub incidents: Vec<IncidentLine>,
     /// How long the build and the first rollout took.
     pub timings: Timings,
+    /// On PostgreSQL: the conductor killed, and the other server taking over.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failover: Option<Failover>,
+}
+
+/// The conductor killed (SIGKILL) and the other server taking its work over.
+#[derive(Debug, Serialize)]
+pub(super) struct Failover {
+    /// The server killed (its name among the servers).
+    pub killed: String,
+    pub killed_pid: u32,
+    /// The server that took over.
+    pub survivor: String,
+    /// From the kill to the survivor holding the conductor's lease.
+    pub took_over_ms: u64,
+    /// Markets where the shop was live at the kill, and how many of them answered the new
+    /// conductor's probes once it took over.
+    pub live: usize,
+    pub answering: usize,
 }
 
 /// A market and the shop there.
@@ -261,6 +280,17 @@ impl Summary {
             s.markets.len(),
             s.timings.rollout_ms as f64 / 1000.0
         )?;
+        if let Some(f) = &s.failover {
+            outln!(
+                "The conductor ({}, pid {}) was killed with SIGKILL; {} took over in {:.1}s and {} of the {} live shops answered its probes.",
+                f.killed,
+                f.killed_pid,
+                f.survivor,
+                f.took_over_ms as f64 / 1000.0,
+                f.answering,
+                f.live
+            )?;
+        }
         for r in s.rollouts.iter().filter(|r| r.state != "succeeded") {
             outln!(
                 "Release {} was stopped in the pilot market ({}): {}",

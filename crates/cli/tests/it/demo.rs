@@ -33,7 +33,8 @@ fn the_demo_builds_releases_and_rolls_out_to_25_markets() {
     tell_the_story_and_check_it(None);
 }
 
-/// The same story on PostgreSQL (`tandem demo --database`), and served again from there.
+/// The same story on PostgreSQL (`tandem demo --database`), told by two servers one of which
+/// is killed half-way, and served again from there.
 #[test]
 fn the_demo_tells_the_same_story_on_postgres() {
     let database = tokio::runtime::Builder::new_current_thread()
@@ -161,6 +162,19 @@ fn tell_the_story_and_check_it(database: Option<&str>) {
     );
     assert_eq!(summary["runs"][0]["state"], "success");
     assert_eq!(summary["runs"][1]["state"], "success");
+    // On PostgreSQL two servers tell the story: the conductor is killed after the first
+    // rollout, the demo's own server takes over and finds every live shop answering; the
+    // rest of the story (the faulty release, flags, config, the hang, the launch) runs on it,
+    // with the release the dead server built.
+    let failover = &summary["failover"];
+    if database.is_some() {
+        assert_ne!(failover["killed"], failover["survivor"], "{failover}");
+        assert!(failover["took_over_ms"].as_u64().unwrap() > 0, "{failover}");
+        assert!(failover["live"].as_u64().unwrap() >= 24, "{failover}");
+        assert_eq!(failover["answering"], failover["live"], "{failover}");
+    } else {
+        assert!(failover.is_null(), "one server on SQLite: {failover}");
+    }
     // An operator approved the waves after the pilot, once its gates had passed with figures.
     assert_eq!(summary["approvals"][0]["kind"], "approve");
     assert_eq!(summary["approvals"][0]["by"], "olga (ops)");
