@@ -219,6 +219,13 @@ impl Progress {
     }
 }
 
+/// Where a job's log is written: its file, and where each piece written out also goes (the
+/// database, for the other servers).
+struct JobLog<'a> {
+    path: &'a Path,
+    mirror: Option<tokio::sync::mpsc::UnboundedSender<(u64, Vec<u8>)>>,
+}
+
 impl Engine {
     /// Runs a job (with its retries) and records its end. `steps` are its steps' rows.
     pub(crate) async fn execute_job(
@@ -231,7 +238,38 @@ impl Engine {
         let progress = Progress::start(self.clone(), job_id);
         progress.started();
         let log_path = self.job_log_path(job_id);
-        let tried = self.try_job(ctx, job, job_id, &mut steps, &progress, &log_path).await;
+        // With other servers on the database, the log also goes there as it is written.
+        let (mirror, mirrored) = match self.store.is_shared() {
+            true => {
+                let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(u64, Vec<u8>)>();
+                let store = self.store.clone();
+                let task = tokio::spawn(async move {
+                    while let Some((offset, bytes)) = rx.recv().await {
+                        if let Err(e) = store.append_live_log(job_id, offset, &bytes).await {
+                            tracing::debug!(job_id, error = %e, "cannot share a piece of a live log");
+                        }
+                    }
+                });
+                (Some(tx), Some(task))
+            }
+            false => (None, None),
+        };
+        let tried = self
+            .try_job(
+                ctx,
+                job,
+                job_id,
+                &mut steps,
+                &progress,
+                JobLog {
+                    path: &log_path,
+                    mirror,
+                },
+            )
+            .await;
+        if let Some(task) = mirrored {
+            let _ = task.await;
+        }
         let left = progress.finish().await?;
         let packed = match tried {
             Ok((result, Some(text))) => Ok((result, self.store.pack_log_text(text).await?)),
@@ -258,6 +296,9 @@ impl Engine {
         self.store
             .finish_job_with_log(job_id, state, exit_code, &packed, left.started_at, &left.steps)
             .await?;
+        if let Err(e) = self.store.drop_live_log(job_id).await {
+            tracing::debug!(job_id, error = %e, "cannot forget a live log: the next collection does");
+        }
         ctx.remove_later(log_path);
         self.notify();
         Ok(JobOutcome { passed })
@@ -273,8 +314,9 @@ impl Engine {
         job_id: i64,
         steps: &mut [StepRow],
         progress: &Progress,
-        log_path: &Path,
+        log: JobLog<'_>,
     ) -> Result<((bool, Option<i64>), Option<Vec<u8>>)> {
+        let JobLog { path: log_path, mirror } = log;
         let mut secrets = BTreeMap::new();
         for name in &job.spec.secrets {
             let used_by = crate::secrets::SecretUse::Job {
@@ -285,6 +327,9 @@ impl Engine {
         }
         let mut log =
             LogWriter::new(log_path, secrets.values().cloned().collect())?.with_limit(self.settings.max_log_bytes);
+        if let Some(mirror) = mirror {
+            log = log.with_mirror(mirror);
+        }
         let env = step_env(&ctx.run, &ctx.env, job, &secrets);
         let deadline = job.spec.timeout.map(|t| Instant::now() + t);
         let attempts = job.spec.retry + 1;

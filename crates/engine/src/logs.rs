@@ -38,6 +38,10 @@ pub struct LogWriter {
     /// Beyond this many bytes, output is counted but not kept.
     limit: u64,
     dropped: u64,
+    /// Where each piece written out to the file also goes, with its offset (for the other
+    /// servers sharing the database), and how many bytes went out so far.
+    mirror: Option<tokio::sync::mpsc::UnboundedSender<(u64, Vec<u8>)>>,
+    written: u64,
 }
 
 /// The most a job's log keeps by default: far more than anyone reads, far less than a full disk.
@@ -67,12 +71,20 @@ impl LogWriter {
             bytes: 0,
             limit: DEFAULT_LOG_LIMIT,
             dropped: 0,
+            mirror: None,
+            written: 0,
         })
     }
 
     /// Keeps at most `limit` bytes of output.
     pub fn with_limit(mut self, limit: u64) -> Self {
         self.limit = limit;
+        self
+    }
+
+    /// Also hands every piece written out to the file to `mirror`, with its offset in the log.
+    pub fn with_mirror(mut self, mirror: tokio::sync::mpsc::UnboundedSender<(u64, Vec<u8>)>) -> Self {
+        self.mirror = Some(mirror);
         self
     }
 
@@ -156,6 +168,12 @@ impl LogWriter {
         }
         let text = std::mem::take(&mut self.buffer);
         self.open().await?.write_all(&text).await?;
+        if let Some(mirror) = &self.mirror
+            && mirror.send((self.written, text.clone())).is_err()
+        {
+            self.mirror = None; // nobody takes the pieces any more
+        }
+        self.written += text.len() as u64;
         // The same memory serves again.
         self.buffer = text;
         self.buffer.clear();

@@ -357,6 +357,12 @@ impl Engine {
     }
 
     /// Collects the blobs nothing references, now.
+    /// Up to `max` bytes from `offset` of the log of job `job_id` while it runs on another
+    /// server (read from the database; empty on SQLite or when nothing is written yet).
+    pub async fn read_live_log(&self, job_id: i64, offset: u64, max: usize) -> Result<Vec<u8>> {
+        Ok(self.store.read_live_log(job_id, offset, max).await?)
+    }
+
     pub async fn collect_garbage_now(&self) -> Result<GcReport> {
         Ok(self.store.collect_garbage_now().await?)
     }

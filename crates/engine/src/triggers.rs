@@ -89,13 +89,21 @@ impl Engine {
         loop {
             tokio::select! {
                 _ = stop.cancelled() => break,
-                _ = interval.tick() => match self.store.collect_garbage_now().await {
+                _ = interval.tick() => match self.collect_everything().await {
                     Ok(r) if r.blobs_deleted > 0 => tracing::info!(blobs = r.blobs_deleted, bytes = r.bytes_freed, "collected blobs"),
                     Ok(_) => {}
                     Err(e) => tracing::warn!(error = %e, "cannot collect blobs"),
                 },
             }
         }
+    }
+
+    /// Blobs nothing references, and the live logs of jobs that ended without their server.
+    async fn collect_everything(&self) -> tandem_store::Result<tandem_store::GcReport> {
+        if let Err(e) = self.store.collect_live_logs().await {
+            tracing::warn!(error = %e, "cannot collect live logs");
+        }
+        self.store.collect_garbage_now().await
     }
 
     async fn run_triggers(self: Arc<Self>, stop: CancellationToken) {

@@ -1,5 +1,6 @@
-//! Reading a job's log, wherever it is now: the growing file while the job runs, the stored
-//! (compressed, chunked) log once it ended.
+//! Reading a job's log, wherever it is now: the growing file while the job runs here, its
+//! pieces in the database while it runs on another server, the stored (compressed, chunked)
+//! log once it ended.
 
 use crate::error::{ApiError, ApiResult};
 use crate::ui::ansi::LogHtml;
@@ -23,7 +24,8 @@ pub async fn read_job_log(engine: &Engine, row: &JobRow, offset: u64, max: usize
         None => {
             use tokio::io::{AsyncReadExt, AsyncSeekExt};
             let Ok(mut file) = tokio::fs::File::open(engine.job_log_path(row.id)).await else {
-                return Ok(Vec::new());
+                // Running on another server (or not started): its pieces in the database.
+                return Ok(engine.read_live_log(row.id, offset, max).await?);
             };
             file.seek(std::io::SeekFrom::Start(offset))
                 .await

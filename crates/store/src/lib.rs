@@ -34,6 +34,7 @@ pub mod incident_history;
 mod incidents;
 pub mod launches;
 pub mod leases;
+mod live_logs;
 mod logs;
 mod matrix;
 mod monitor;

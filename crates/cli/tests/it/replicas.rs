@@ -2,8 +2,9 @@
 //! operator runs replicas behind a load balancer: requests land on either, the one holding
 //! the conductor's lease does the work that must happen once, flags changed through one are
 //! evaluated by the other, and when the conductor is killed (SIGKILL) mid-rollout the other
-//! takes over within seconds and finishes the rollout: every market ends on exactly one
-//! release and no deployment's step ran twice.
+//! takes over within seconds and finishes the rollout with the artifact the first one built
+//! (blobs are shared through the database): every market ends on exactly one release and no
+//! deployment's step ran twice.
 
 #![allow(clippy::unwrap_used)]
 
@@ -72,8 +73,8 @@ impl Drop for Replica {
     }
 }
 
-/// A repository whose release deploys with a command that journals each deployment (by id)
-/// into `journal`.
+/// A repository whose release (its artifact `release.txt` says `1`) deploys with a command
+/// that journals each deployment (by id, with the artifact's text) into `journal`.
 fn make_app(root: &Path, journal: &Path) -> PathBuf {
     let repo = root.join("app");
     std::fs::create_dir_all(&repo).unwrap();
@@ -85,10 +86,11 @@ fn make_app(root: &Path, journal: &Path) -> PathBuf {
 pipeline:
   jobs:
     build:
-      steps: [{{ run: cat VERSION }}]
+      steps: [{{ run: echo building && sleep 1.5 && cp VERSION release.txt }}]
+      artifacts: [release.txt]
 deploy:
   driver: command
-  run: echo \"start $TANDEM_DEPLOYMENT_ID $TANDEM_MARKET\" >> {j} && sleep 0.3 && echo \"done $TANDEM_DEPLOYMENT_ID $TANDEM_MARKET\" >> {j}
+  run: echo \"start $TANDEM_DEPLOYMENT_ID $TANDEM_MARKET $(cat $TANDEM_ARTIFACT_DIR/release.txt)\" >> {j} && sleep 0.3 && echo \"done $TANDEM_DEPLOYMENT_ID $TANDEM_MARKET\" >> {j}
 "
         ),
     )
@@ -185,8 +187,27 @@ async fn two_servers_share_one_database_and_the_second_takes_over_when_the_first
         assert_eq!(answer["variant"], "off", "{answer}");
     }
 
-    // A run asked of the second server is executed by the conductor (the first).
-    let (release_id, _) = b.release_of_new_run("app").await;
+    // A run asked of the second server is executed by the conductor (the first), and its log
+    // streams from the second while the job runs.
+    let run = b.post("/api/v1/services/app/runs", json!({})).await;
+    let run_id = run["id"].as_i64().unwrap();
+    let seen = b
+        .wait("the second server to show the running job's log", async |b| {
+            let job = &b.get(&format!("/api/v1/runs/{run_id}")).await["jobs"][0];
+            let log = reqwest::Client::new()
+                .get(format!("{}/api/v1/runs/{run_id}/jobs/build/log", second.base))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .ok()?
+                .text()
+                .await
+                .ok()?;
+            (log.contains("building")).then(|| (job["state"].clone(), log))
+        })
+        .await;
+    assert_eq!(seen.0, "running", "the log was read while the job ran: {seen:?}");
+    let (release_id, _) = b.release_of_run(run_id, "app").await;
 
     // A rollout asked of the second server is driven by the first, until it is killed.
     let rollout = b.post("/api/v1/rollouts", json!({ "release_id": release_id })).await;
@@ -225,6 +246,7 @@ async fn two_servers_share_one_database_and_the_second_takes_over_when_the_first
     let text = std::fs::read_to_string(&journal).unwrap();
     let mut started = HashSet::new();
     for line in text.lines().filter(|l| l.starts_with("start ")) {
+        assert!(line.ends_with(" 1"), "every deploy read the release's artifact: {line}");
         let id: i64 = line.split(' ').nth(1).unwrap().parse().unwrap();
         assert!(recorded.contains(&id), "deployment {id} ran but was never recorded");
         assert!(started.insert(id), "deployment {id} ran twice:\n{text}");

@@ -165,6 +165,10 @@ mod tests {
             29,
             "a7c074a51750d09b40dceb3d4d3a4c417aa161f10980b67b174d0545fe22cd9160b12bb49a4f8f49e879e5ad70eef817",
         ),
+        (
+            30,
+            "345082a18d63749b04f2c568e58823d3c2971f360a530b02f246349430d433ff2075bdc297bdf5b55052cdb8a84b5be8",
+        ),
     ];
 
     #[test]

@@ -211,7 +211,12 @@ impl Api {
         let run = self
             .post(&format!("/api/v1/services/{service}/runs"), serde_json::json!({}))
             .await;
-        let run_id = run["id"].as_i64().unwrap();
+        self.release_of_run(run["id"].as_i64().unwrap(), service).await
+    }
+
+    /// Waits for run `run_id` of `service` to make its release: (id, version). The run must
+    /// not fail.
+    pub async fn release_of_run(&self, run_id: i64, service: &str) -> (i64, String) {
         let version = self
             .wait("the run", async |api| {
                 let r = api.get(&format!("/api/v1/runs/{run_id}")).await;
