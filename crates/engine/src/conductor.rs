@@ -4,8 +4,11 @@
 //!
 //! It is whoever holds the lease [`LEASE`] (see `tandem_store::leases`). Every server
 //! campaigns every [`CAMPAIGN_TICK`]: the holder renews the lease, the others try to take it,
-//! which succeeds once the holder let it expire ([`LEASE_TTL`] after its last renewal: a
-//! server killed with `kill -9` hands over within `LEASE_TTL + CAMPAIGN_TICK`). The new
+//! which succeeds once the holder let it expire ([`LEASE_TTL`] after its last renewal) or at
+//! once when the holder's process is gone: the holder keeps a session lock on PostgreSQL as a
+//! sign of life, which PostgreSQL drops the moment its connection ends, so a server killed
+//! with `kill -9` hands over within about two [`CAMPAIGN_TICK`]s, and one cut off (its host
+//! gone, its network down) within `LEASE_TTL + CAMPAIGN_TICK`. The new
 //! conductor picks up where the last one stopped (runs it left running are marked
 //! interrupted, deployments it left half-done failed, market processes it left serving
 //! adopted, rollouts resumed at their wave), and everything it does as conductor is written
@@ -198,6 +201,7 @@ impl Engine {
             if let Err(e) = self.store.release_lease(&lease).await {
                 tracing::warn!(error = %e, "cannot give up the conductor's lease: another server takes over when it expires");
             }
+            self.alive.lock().unwrap_or_else(|e| e.into_inner()).take();
         }
     }
 
@@ -230,9 +234,15 @@ impl Engine {
                 }
             }
             Part::Follower => {
-                let Some(lease) = self.store.take_lease(LEASE, &self.holder, ttl, now_ms()).await? else {
+                let Some(lease) = self.take_or_inherit_lease(ttl).await? else {
                     return Ok(());
                 };
+                // A sign of life, so that the others see at once when this process ends.
+                let Some(alive) = self.store.show_alive(&lease).await? else {
+                    tracing::warn!(server = %self.holder, "another server judged this one gone as it took the lease: standing by");
+                    return Ok(());
+                };
+                *self.alive.lock().unwrap_or_else(|e| e.into_inner()) = Some(alive);
                 tracing::info!(server = %self.holder, fence = lease.fence, "this server is now the conductor");
                 self.renewed_at
                     .store(lease.expires_at - ttl, std::sync::atomic::Ordering::SeqCst);
@@ -246,12 +256,31 @@ impl Engine {
         }
     }
 
+    /// Takes the conductor's lease if it is free, expired, or its holder is gone: a holder
+    /// whose process ended (its sign of life dropped) is taken over at once rather than when
+    /// its lease runs out. The holder is judged only once it had a tick to show its life.
+    async fn take_or_inherit_lease(&self, ttl: i64) -> Result<Option<Lease>> {
+        if let Some(lease) = self.store.take_lease(LEASE, &self.holder, ttl, now_ms()).await? {
+            return Ok(Some(lease));
+        }
+        let Some(seen) = self.store.get_lease(LEASE).await? else {
+            return Ok(None);
+        };
+        let known = self.seen_fence.swap(seen.fence, std::sync::atomic::Ordering::SeqCst) == seen.fence;
+        if known && self.store.expire_if_holder_gone(&seen).await? {
+            tracing::warn!(server = %self.holder, gone = %seen.holder, "the conductor's process is gone: taking over without waiting for its lease to run out");
+            return Ok(self.store.take_lease(LEASE, &self.holder, ttl, now_ms()).await?);
+        }
+        Ok(None)
+    }
+
     /// Stops the work done as conductor: workers end, runs are cancelled (their ends are not
     /// written: the new conductor marks them), and the market processes are left running for
     /// the new conductor to adopt.
     async fn step_down(&self, stop: CancellationToken, why: &str) {
         tracing::warn!(server = %self.holder, why, "this server is no longer the conductor");
         *self.part.lock().unwrap_or_else(|e| e.into_inner()) = Part::Follower;
+        self.alive.lock().unwrap_or_else(|e| e.into_inner()).take();
         stop.cancel();
         for token in self.running_runs.lock().await.values() {
             token.cancel();

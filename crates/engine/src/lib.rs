@@ -130,6 +130,10 @@ pub struct Engine {
     part: std::sync::Mutex<conductor::Part>,
     /// When the conductor's lease was last renewed (Unix ms, this server's clock).
     renewed_at: std::sync::atomic::AtomicI64,
+    /// While conductor: its sign of life for the others (see [`conductor`]).
+    alive: std::sync::Mutex<Option<tandem_store::leases::Liveness>>,
+    /// The fence of the conductor's lease this server saw at its last try.
+    seen_fence: std::sync::atomic::AtomicI64,
     /// The rollouts this server's driver is driving.
     driving: std::sync::Mutex<std::collections::HashSet<i64>>,
     /// Wakes the sender of "something changed" signals.
@@ -176,6 +180,8 @@ impl Engine {
             holder,
             part: std::sync::Mutex::new(conductor::Part::Sole),
             renewed_at: Default::default(),
+            alive: Default::default(),
+            seen_fence: Default::default(),
             driving: Default::default(),
             outbox: tokio::sync::Notify::new(),
             work: tokio::sync::Notify::new(),

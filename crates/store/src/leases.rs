@@ -118,6 +118,85 @@ impl Store {
     }
 }
 
+/// The session advisory lock a lease's holder keeps while it lives (PostgreSQL): "TAND" and
+/// the lease's fence. PostgreSQL drops it the moment the holder's connection ends, which a
+/// killed process's does at once.
+fn liveness_key(fence: i64) -> i64 {
+    0x5441_4e44_0000_0000 | (fence & 0xffff_ffff)
+}
+
+/// A lease holder's sign of life: a session lock on a connection of its own, released when
+/// this is dropped (its connection closed) or when the process ends, however it ends.
+#[derive(Debug)]
+pub struct Liveness {
+    conn: Option<sqlx::pool::PoolConnection<crate::backend::Db>>,
+}
+
+impl Drop for Liveness {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            drop(conn.detach());
+        }
+    }
+}
+
+impl Store {
+    /// Shows, for as long as the returned value lives, that the holder of `lease` is alive
+    /// (PostgreSQL; nothing to show on SQLite, one server). `None` when the lock is taken:
+    /// someone believes this holder dead and is taking the lease over.
+    pub async fn show_alive(&self, lease: &Lease) -> Result<Option<Liveness>> {
+        if !self.is_shared() {
+            return Ok(Some(Liveness { conn: None }));
+        }
+        let mut conn = self.pool.acquire().await?;
+        let (taken,): (bool,) = sqlx::query_as("SELECT pg_try_advisory_lock($1)")
+            .bind(liveness_key(lease.fence))
+            .fetch_one(&mut *conn)
+            .await?;
+        Ok(taken.then_some(Liveness { conn: Some(conn) }))
+    }
+
+    /// Whether the holder of `lease` is gone (its sign of life, [`Store::show_alive`], is no
+    /// more: its process ended or its connection did); if so the lease is expired at once so
+    /// that the caller can take it. Always `false` on SQLite.
+    pub async fn expire_if_holder_gone(&self, lease: &Lease) -> Result<bool> {
+        if !self.is_shared() {
+            return Ok(false);
+        }
+        let mut conn = self.pool.acquire().await?;
+        let key = liveness_key(lease.fence);
+        let (free,): (bool,) = sqlx::query_as("SELECT pg_try_advisory_lock($1)")
+            .bind(key)
+            .fetch_one(&mut *conn)
+            .await?;
+        if !free {
+            return Ok(false);
+        }
+        sqlx::query("SELECT pg_advisory_unlock($1)")
+            .bind(key)
+            .execute(&mut *conn)
+            .await?;
+        let expired = sqlx::query("UPDATE leases SET expires_at = 0 WHERE name = $1 AND holder = $2 AND fence = $3")
+            .bind(&lease.name)
+            .bind(&lease.holder)
+            .bind(lease.fence)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected();
+        Ok(expired == 1)
+    }
+
+    /// The lease `name` as it stands, if anyone ever took it.
+    pub async fn get_lease(&self, name: &str) -> Result<Option<Lease>> {
+        Ok(
+            sqlx::query_as("SELECT name, holder, fence, expires_at FROM leases WHERE name = $1")
+                .bind(name)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+}
+
 /// Checks, inside the transaction of a write made as `lease`'s owner, that the lease is still
 /// held, and keeps it so until the transaction ends: the row is updated (locked on
 /// PostgreSQL; SQLite has one writer) so nobody can take it before this write commits. A
@@ -288,6 +367,53 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(store.last_event_id().await.unwrap(), before + 2);
+    }
+
+    /// A holder that shows it is alive keeps its lease; once its process (here: its
+    /// connection) is gone, another server sees it at once and takes the lease without
+    /// waiting for it to expire.
+    #[tokio::test]
+    async fn a_holder_whose_process_ended_loses_its_lease_at_once() {
+        let (place, store) = store().await;
+        let other = place.open().await;
+        let now = crate::now_ms();
+        let a = store
+            .take_lease("conductor", "server-a", 60_000, now)
+            .await
+            .unwrap()
+            .unwrap();
+        let alive = store.show_alive(&a).await.unwrap().expect("nobody else shows a's life");
+        let seen = other.get_lease("conductor").await.unwrap().unwrap();
+        assert_eq!(seen, a);
+        assert!(!other.expire_if_holder_gone(&seen).await.unwrap(), "a lives");
+        assert!(
+            other
+                .take_lease("conductor", "server-b", 60_000, now)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        drop(alive); // a's process ends: its connection closes
+        let gone = async {
+            for _ in 0..100 {
+                if other.expire_if_holder_gone(&seen).await.unwrap() {
+                    return true;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+            false
+        };
+        if store.is_shared() {
+            assert!(gone.await, "a's end is seen");
+            let b = other
+                .take_lease("conductor", "server-b", 60_000, now)
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(b.fence, 2);
+        } else {
+            assert!(!gone.await, "SQLite: one server, the lease only expires");
+        }
     }
 
     /// Many servers race for the same leases: each lease has exactly one holder, and the

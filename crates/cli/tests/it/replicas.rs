@@ -60,9 +60,9 @@ impl Replica {
         replica
     }
 
-    fn kill(mut self) {
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
+    /// Sends `signal` to the server's process.
+    fn signal(&self, signal: nix::sys::signal::Signal) {
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(self.child.id() as i32), signal).unwrap();
     }
 }
 
@@ -115,32 +115,102 @@ fn conductor(servers: &Value) -> Option<&str> {
         .and_then(|l| l["holder"].as_str())
 }
 
+/// Two servers on a fresh database, the first the conductor, and the app they deliver.
+struct Pair {
+    first: Replica,
+    second: Replica,
+    token: String,
+    journal: PathBuf,
+    // Dropped last: the servers stop before their folder and database go.
+    _dir: tempfile::TempDir,
+    _database: Database,
+}
+
+impl Pair {
+    async fn start() -> Pair {
+        let database = Database::create().await;
+        let dir = tempfile::tempdir().unwrap();
+        let journal = dir.path().join("journal");
+        let repo = make_app(dir.path(), &journal);
+        let platform = dir.path().join("platform.yml");
+        std::fs::write(
+            &platform,
+            platform_of(
+                &repo,
+                &[&CODES[..1], &CODES[1..4], &CODES[4..7], &CODES[7..13], &CODES[13..]],
+            ),
+        )
+        .unwrap();
+        // The first server makes the admin token and takes the conductor's lease.
+        let first = Replica::start(
+            &dir.path().join("a"),
+            &platform,
+            &database.url,
+            common::FIRST_TOKEN_FILE,
+        );
+        let token = common::first_token(&dir.path().join("a"));
+        let second = Replica::start(&dir.path().join("b"), &platform, &database.url, "tandem is serving");
+        Pair {
+            first,
+            second,
+            token,
+            journal,
+            _dir: dir,
+            _database: database,
+        }
+    }
+
+    fn apis(&self) -> (Api, Api) {
+        (
+            Api::new(&self.first.base, &self.token),
+            Api::new(&self.second.base, &self.token),
+        )
+    }
+
+    /// Builds the app through `via` and starts its rollout there; waits until a few markets
+    /// are live (the rollout still under way); the rollout's id and the release's.
+    async fn rollout_under_way(&self, via: &Api) -> (i64, i64) {
+        let (release_id, _) = via.release_of_new_run("app").await;
+        let rollout = via.post("/api/v1/rollouts", json!({ "release_id": release_id })).await;
+        let id = rollout["id"].as_i64().unwrap();
+        via.wait("a few markets to be deployed", async |api| {
+            let d = api.get(&format!("/api/v1/deployments?rollout={id}")).await;
+            (d.as_array().unwrap().iter().filter(|d| d["state"] == "live").count() >= 4).then_some(())
+        })
+        .await;
+        let r = via.get(&format!("/api/v1/rollouts/{id}")).await;
+        assert_ne!(r["state"], "succeeded", "the rollout is still under way");
+        (id, release_id)
+    }
+
+    /// Waits for rollout `id` to succeed; then every market runs `release_id`, once, nothing
+    /// is half-done, and no deployment's step ran twice (nor unrecorded).
+    async fn check_the_end(&self, via: &Api, id: i64, release_id: i64) {
+        let end = via.rollout_end(id).await;
+        assert_eq!(end["state"], "succeeded", "{end}");
+        let (deployments, live) = via.live_releases().await;
+        assert_eq!(live.len(), 25, "every market is live: {live:?}");
+        for (market, releases) in &live {
+            assert_eq!(releases, &[release_id], "{market} runs {releases:?}");
+        }
+        assert!(deployments.iter().all(|d| d["state"] != "deploying"));
+        let recorded: HashSet<i64> = deployments.iter().map(|d| d["id"].as_i64().unwrap()).collect();
+        let text = std::fs::read_to_string(&self.journal).unwrap();
+        let mut started = HashSet::new();
+        for line in text.lines().filter(|l| l.starts_with("start ")) {
+            assert!(line.ends_with(" 1"), "every deploy read the release's artifact: {line}");
+            let id: i64 = line.split(' ').nth(1).unwrap().parse().unwrap();
+            assert!(recorded.contains(&id), "deployment {id} ran but was never recorded");
+            assert!(started.insert(id), "deployment {id} ran twice:\n{text}");
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_servers_share_one_database_and_the_second_takes_over_when_the_first_is_killed() {
-    let database = Database::create().await;
-    let dir = tempfile::tempdir().unwrap();
-    let journal = dir.path().join("journal");
-    let repo = make_app(dir.path(), &journal);
-    let platform = dir.path().join("platform.yml");
-    std::fs::write(
-        &platform,
-        platform_of(
-            &repo,
-            &[&CODES[..1], &CODES[1..4], &CODES[4..7], &CODES[7..13], &CODES[13..]],
-        ),
-    )
-    .unwrap();
-
-    // The first server makes the admin token and takes the conductor's lease.
-    let first = Replica::start(
-        &dir.path().join("a"),
-        &platform,
-        &database.url,
-        common::FIRST_TOKEN_FILE,
-    );
-    let token = common::first_token(&dir.path().join("a"));
-    let second = Replica::start(&dir.path().join("b"), &platform, &database.url, "tandem is serving");
-    let (a, b) = (Api::new(&first.base, &token), Api::new(&second.base, &token));
+    let pair = Pair::start().await;
+    let (first, second, token) = (&pair.first, &pair.second, &pair.token);
+    let (a, b) = pair.apis();
     let (seen_by_a, seen_by_b) = (servers(&a).await, servers(&b).await);
     assert_eq!(seen_by_a["database"], "PostgreSQL");
     assert_ne!(
@@ -174,7 +244,7 @@ async fn two_servers_share_one_database_and_the_second_takes_over_when_the_first
     let ofrep = |base: &str| {
         let request = reqwest::Client::new()
             .post(format!("{base}/ofrep/v1/evaluate/flags/new-checkout"))
-            .bearer_auth(&token)
+            .bearer_auth(token)
             .json(&json!({ "context": { "targetingKey": "u1" } }));
         async move { request.send().await.unwrap().json::<Value>().await.unwrap() }
     };
@@ -196,7 +266,7 @@ async fn two_servers_share_one_database_and_the_second_takes_over_when_the_first
             let job = &b.get(&format!("/api/v1/runs/{run_id}")).await["jobs"][0];
             let log = reqwest::Client::new()
                 .get(format!("{}/api/v1/runs/{run_id}/jobs/build/log", second.base))
-                .bearer_auth(&token)
+                .bearer_auth(token)
                 .send()
                 .await
                 .ok()?
@@ -217,39 +287,54 @@ async fn two_servers_share_one_database_and_the_second_takes_over_when_the_first
         (d.as_array().unwrap().iter().filter(|d| d["state"] == "live").count() >= 4).then_some(())
     })
     .await;
-    let r = b.get(&format!("/api/v1/rollouts/{id}")).await;
-    assert_ne!(
-        r["state"], "succeeded",
-        "the rollout was still under way when its driver died"
-    );
-    first.kill();
+    let Pair { first, .. } = &pair;
+    let pid = first.child.id();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid as i32),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
     let killed = Instant::now();
     b.wait("the second server to take over", async |b| {
         (servers(b).await["this_is_conductor"] == true).then_some(())
     })
     .await;
-    let took_over = killed.elapsed();
-    eprintln!("the second server became the conductor {took_over:?} after the first was killed");
+    eprintln!(
+        "the second server became the conductor {:?} after the first was killed",
+        killed.elapsed()
+    );
+    pair.check_the_end(&b, id, release_id).await;
+}
 
-    let end = b.rollout_end(id).await;
-    assert_eq!(end["state"], "succeeded", "{end}");
-
-    // Every market runs exactly that release, once; nothing is left half-done.
-    let (deployments, live) = b.live_releases().await;
-    assert_eq!(live.len(), 25, "every market is live: {live:?}");
-    for (market, releases) in &live {
-        assert_eq!(releases, &[release_id], "{market} runs {releases:?}");
-    }
-    assert!(deployments.iter().all(|d| d["state"] != "deploying"));
-    // No deployment's step ran twice, and every one that ran was recorded first.
-    let recorded: HashSet<i64> = deployments.iter().map(|d| d["id"].as_i64().unwrap()).collect();
-    let text = std::fs::read_to_string(&journal).unwrap();
-    let mut started = HashSet::new();
-    for line in text.lines().filter(|l| l.starts_with("start ")) {
-        assert!(line.ends_with(" 1"), "every deploy read the release's artifact: {line}");
-        let id: i64 = line.split(' ').nth(1).unwrap().parse().unwrap();
-        assert!(recorded.contains(&id), "deployment {id} ran but was never recorded");
-        assert!(started.insert(id), "deployment {id} ran twice:\n{text}");
-    }
-    drop(second);
+/// The conductor is paused (SIGSTOP: its connections stay open, so it looks alive, but it
+/// renews nothing), as a host that stalls or a network that drops would leave it. Its lease
+/// runs out and the second server takes over; when the first wakes up (SIGCONT) it finds it
+/// lost the lease, writes nothing more as conductor (fencing) and stands by; the rollout ends
+/// as if it had never been there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paused_conductor_that_wakes_up_writes_nothing_more_as_conductor() {
+    let pair = Pair::start().await;
+    let (a, b) = pair.apis();
+    let (id, release_id) = pair.rollout_under_way(&b).await;
+    pair.first.signal(nix::sys::signal::Signal::SIGSTOP);
+    let paused = Instant::now();
+    b.wait("the second server to take over", async |b| {
+        (servers(b).await["this_is_conductor"] == true).then_some(())
+    })
+    .await;
+    let took_over = paused.elapsed();
+    assert!(
+        took_over >= Duration::from_secs(2),
+        "a live-looking conductor is not taken over before its lease runs out ({took_over:?})"
+    );
+    eprintln!("the second server became the conductor {took_over:?} after the first was paused");
+    pair.first.signal(nix::sys::signal::Signal::SIGCONT);
+    let woke = a
+        .wait("the first server to learn it is not the conductor", async |a| {
+            let seen = servers(a).await;
+            (seen["this_is_conductor"] == false).then_some(seen)
+        })
+        .await;
+    assert_ne!(conductor(&woke), woke["this"].as_str(), "{woke}");
+    pair.check_the_end(&b, id, release_id).await;
 }

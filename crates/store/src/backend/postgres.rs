@@ -54,6 +54,40 @@ pub(super) const PACKED_DEPLOYMENT_HISTORY: &str = "WITH authored AS (
 mod tests {
     use super::*;
 
+    /// TLS is asked for in the URL, as with libpq: `sslmode=require` encrypts the connection;
+    /// `verify-full` against a server whose certificate no trusted authority signed is refused
+    /// at open, saying so, without the URL's password. (Skipped when this PostgreSQL serves no
+    /// TLS; Debian's serves it with its own snakeoil certificate.)
+    #[tokio::test]
+    async fn tls_is_asked_for_in_the_url_and_an_untrusted_certificate_is_refused() {
+        let place = crate::testing::TestDb::new().await;
+        let Some(url) = place.url() else { return };
+        let store = place.open().await;
+        let (ssl,): (String,) = sqlx::query_as("SHOW ssl").fetch_one(&store.pool).await.unwrap();
+        if ssl != "on" {
+            eprintln!("skipped: this PostgreSQL serves no TLS");
+            return;
+        }
+        let sep = if url.contains('?') { '&' } else { '?' };
+        let dir = tempfile::tempdir().unwrap();
+        let tls = crate::Store::open_with(dir.path(), Some(&format!("{url}{sep}sslmode=require")))
+            .await
+            .unwrap();
+        let (encrypted,): (i32,) =
+            sqlx::query_as("SELECT CASE WHEN ssl THEN 1 ELSE 0 END FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+                .fetch_one(&tls.pool)
+                .await
+                .unwrap();
+        assert_eq!(encrypted, 1, "the connection is encrypted");
+        let with_password = url.replacen("postgres@", "postgres:hunter2@", 1);
+        let refused = crate::Store::open_with(dir.path(), Some(&format!("{with_password}{sep}sslmode=verify-full")))
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(refused.contains("TLS") || refused.contains("certificate"), "{refused}");
+        assert!(!refused.contains("hunter2"), "{refused}");
+    }
+
     /// The SHA-384 of every landed PostgreSQL migration, as first committed: a database records
     /// these when it migrates and refuses to open if a file it applied has changed.
     const LANDED: &[(i64, &str)] = &[
