@@ -2,18 +2,18 @@
 //! must happen once: executing runs, driving rollouts, supervising and probing the markets'
 //! processes, triggers and schedules, notifications of what it does, collecting blobs.
 //!
-//! It is whoever holds the lease [`LEASE`] (see `tandem_store::leases`). Every server
-//! campaigns every [`CAMPAIGN_TICK`]: the holder renews the lease, the others try to take it,
-//! which succeeds once the holder let it expire ([`LEASE_TTL`] after its last renewal) or at
-//! once when the holder's process is gone: the holder keeps a session lock on PostgreSQL as a
-//! sign of life, which PostgreSQL drops the moment its connection ends, so a server killed
-//! with `kill -9` hands over within about two [`CAMPAIGN_TICK`]s, and one cut off (its host
-//! gone, its network down) within `LEASE_TTL + CAMPAIGN_TICK`. The new
-//! conductor picks up where the last one stopped (runs it left running are marked
-//! interrupted, deployments it left half-done failed, market processes it left serving
-//! adopted, rollouts resumed at their wave), and everything it does as conductor is written
-//! under the lease's fence: a server that lost the lease (cut off from the database long
-//! enough for another to take over) cannot write as conductor any more, whatever it believes.
+//! It is whoever holds the lease [`LEASE`] (see `tandem_store::leases`). The holder renews it
+//! every [`CAMPAIGN_TICK`]; the others look at it every [`WATCH_TICK`] and take it once the
+//! holder let it expire ([`LEASE_TTL`] after its last renewal), or at once when the holder's
+//! process is gone: the holder keeps a session lock on PostgreSQL as a sign of life, which
+//! PostgreSQL drops the moment its connection ends. A server killed with `kill -9` hands over
+//! within about two [`WATCH_TICK`]s; one cut off (its host gone, its network down) within
+//! `LEASE_TTL + WATCH_TICK`. The new conductor picks up where the last one stopped (runs it
+//! left running are marked interrupted, deployments it left half-done failed, market
+//! processes it left serving adopted, rollouts resumed at their wave), and everything it does
+//! as conductor is written under the lease's fence: a server that lost the lease (cut off
+//! from the database long enough for another to take over) cannot write as conductor any
+//! more, whatever it believes.
 //!
 //! A server that is not the conductor (a follower) answers every request: work a request
 //! asks for (a run, a rollout) is recorded in the database and the conductor is told by a
@@ -39,9 +39,11 @@ use tokio_util::sync::CancellationToken;
 pub const LEASE: &str = "conductor";
 /// How long the conductor's lease lasts without renewal.
 pub const LEASE_TTL: Duration = Duration::from_secs(5);
-/// How often the lease is renewed (by its holder) or tried (by the others), and how often the
-/// conductor looks for work the signals did not announce.
+/// How often the lease is renewed by its holder, and how often the conductor looks for work
+/// the signals did not announce.
 pub const CAMPAIGN_TICK: Duration = Duration::from_secs(1);
+/// How often the other servers look at the lease and the holder's sign of life (two reads).
+pub const WATCH_TICK: Duration = Duration::from_millis(250);
 /// Signals of changes are sent at most this often (changes in between share one).
 const SIGNAL_COALESCE: Duration = Duration::from_millis(100);
 
@@ -178,21 +180,31 @@ impl Engine {
         Ok(())
     }
 
-    /// Renews the lease or tries to take it, every [`CAMPAIGN_TICK`], until shutdown; then
-    /// gives it up so another server takes over at once.
+    /// Renews the lease (every [`CAMPAIGN_TICK`]) or watches it to take it (every
+    /// [`WATCH_TICK`]) until shutdown; then gives it up so another server takes over at once.
     async fn campaign(self: Arc<Self>) {
-        let mut tick = tokio::time::interval(CAMPAIGN_TICK);
+        let mut tick = tokio::time::interval(WATCH_TICK);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut dispatched = tokio::time::Instant::now();
         loop {
-            tokio::select! {
+            let woken = tokio::select! {
                 _ = self.stop.cancelled() => break,
-                _ = tick.tick() => {}
-                _ = self.work.notified() => {}
-            }
-            if let Err(e) = self.campaign_once().await {
+                _ = tick.tick() => false,
+                _ = self.work.notified() => true,
+            };
+            // The holder renews every CAMPAIGN_TICK; the others watch it every WATCH_TICK.
+            let renewed = self.renewed_at.load(std::sync::atomic::Ordering::SeqCst);
+            let due = match self.part() {
+                Part::Conductor { .. } => now_ms() - renewed >= CAMPAIGN_TICK.as_millis() as i64,
+                _ => true,
+            };
+            if due && let Err(e) = self.campaign_once().await {
                 tracing::warn!(error = %format!("{e:#}"), "cannot reach the database to renew or take the conductor's lease");
             }
-            if let Part::Conductor { lease, .. } = self.part() {
+            if let Part::Conductor { lease, .. } = self.part()
+                && (woken || dispatched.elapsed() >= CAMPAIGN_TICK)
+            {
+                dispatched = tokio::time::Instant::now();
                 leases::as_owner(lease, self.clone().dispatch()).await;
             }
         }
@@ -260,12 +272,15 @@ impl Engine {
     /// whose process ended (its sign of life dropped) is taken over at once rather than when
     /// its lease runs out. The holder is judged only once it had a tick to show its life.
     async fn take_or_inherit_lease(&self, ttl: i64) -> Result<Option<Lease>> {
-        if let Some(lease) = self.store.take_lease(LEASE, &self.holder, ttl, now_ms()).await? {
-            return Ok(Some(lease));
+        // Read first: watching a live holder costs two reads, and never waits on its writes.
+        let seen = self.store.get_lease(LEASE).await?;
+        let free = seen
+            .as_ref()
+            .is_none_or(|l| l.expires_at <= now_ms() || l.holder == self.holder);
+        if free {
+            return Ok(self.store.take_lease(LEASE, &self.holder, ttl, now_ms()).await?);
         }
-        let Some(seen) = self.store.get_lease(LEASE).await? else {
-            return Ok(None);
-        };
+        let Some(seen) = seen else { return Ok(None) };
         let known = self.seen_fence.swap(seen.fence, std::sync::atomic::Ordering::SeqCst) == seen.fence;
         if known && self.store.expire_if_holder_gone(&seen).await? {
             tracing::warn!(server = %self.holder, gone = %seen.holder, "the conductor's process is gone: taking over without waiting for its lease to run out");

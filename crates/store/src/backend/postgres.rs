@@ -15,6 +15,9 @@ const CONNECTIONS: u32 = 16;
 /// while the database is down, callers learn it in seconds rather than hang.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// Ends a session whose transaction waits this long between statements (ms).
+const IDLE_IN_TRANSACTION: &str = "SET idle_in_transaction_session_timeout = 5000";
+
 /// Opens the database at `url` (`postgres://…`) and applies pending migrations (sqlx holds an
 /// advisory lock while it migrates, so servers starting together migrate once); returns
 /// `(readers, writer)`, the same pool twice.
@@ -24,6 +27,16 @@ pub(crate) async fn open_pools(url: &str) -> Result<(Pool, Pool)> {
     let pool = AnyPoolOptions::new()
         .max_connections(CONNECTIONS)
         .acquire_timeout(ACQUIRE_TIMEOUT)
+        .after_connect(|conn, _| {
+            Box::pin(async move {
+                // A transaction left open by a server that stalls (paused, swapped out, its
+                // network half gone) would hold the events chain and the conductor's lease
+                // row for good: PostgreSQL ends such a session after a while, and another
+                // server takes over. Tandem's transactions never wait between statements.
+                sqlx::query(IDLE_IN_TRANSACTION).execute(&mut *conn).await?;
+                Ok(())
+            })
+        })
         .connect_with(options)
         .await?;
     Dialect::Postgres.migrator().run(&pool).await?;
