@@ -42,30 +42,44 @@ conductor() { # PORT: is the server on PORT the conductor?
 }
 fresh_database() {
     psql -h 127.0.0.1 -U postgres -d test -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db" >/dev/null
-    rm -rf "$work/a" "$work/b"
+    rm -rf "$work/a" "$work/b" "$work"/*.log
+}
+# wait_for WHAT COMMAND...: polls COMMAND every 20 ms; gives up after 60 s, showing the logs.
+wait_for() {
+    local what=$1; shift
+    local deadline=$(( $(now_ms) + 60000 ))
+    until "$@"; do
+        if [ "$(now_ms)" -gt "$deadline" ]; then
+            echo "gave up waiting for $what; the servers said:" >&2
+            tail -n 20 "$work"/*.log >&2
+            exit 1
+        fi
+        sleep 0.02
+    done
 }
 first_server() { # PORT: starts server a, waits for its token and for it to lead
     serve a "$1"; a_pid=$started
-    until [ -s "$work/a/first-admin-token" ]; do sleep 0.02; done
+    wait_for "the first admin token" test -s "$work/a/first-admin-token"
     token=$(cat "$work/a/first-admin-token")
-    until conductor "$1"; do sleep 0.02; done
+    wait_for "the first server to lead" conductor "$1"
 }
 base=(); repl=()
 for round in $(seq 1 "$rounds"); do
     fresh_database
     pa=$(free_port); first_server "$pa"
     kill -9 "$a_pid"; t0=$(now_ms)
+    wait "$a_pid" 2>/dev/null || true # its port is free once it is gone
     serve a "$pa"
-    until conductor "$pa"; do sleep 0.02; done
+    wait_for "the restarted server to lead" conductor "$pa"
     base+=($(( $(now_ms) - t0 ))); kill -9 "$started"
 
     fresh_database
     pa=$(free_port); pb=$(free_port); first_server "$pa"
     serve b "$pb"
-    until curl -sf "http://127.0.0.1:$pb/healthz" >/dev/null; do sleep 0.02; done
+    wait_for "the second server" curl -sf -o /dev/null "http://127.0.0.1:$pb/healthz"
     sleep 1 # b has campaigned at least once as a follower
     kill -9 "$a_pid"; t0=$(now_ms)
-    until conductor "$pb"; do sleep 0.02; done
+    wait_for "the second server to take over" conductor "$pb"
     repl+=($(( $(now_ms) - t0 ))); kill -9 "$started"
     echo "round $round: restart ${base[-1]} ms, replica takeover ${repl[-1]} ms"
 done

@@ -18,6 +18,11 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 /// Ends a session whose transaction waits this long between statements (ms).
 const IDLE_IN_TRANSACTION: &str = "SET idle_in_transaction_session_timeout = 5000";
 
+/// No JIT compilation: Tandem's statements are short, and on tables not yet analyzed the
+/// planner's guesses put small reads over the JIT threshold (the markets list took 108 ms, 88
+/// of them compiling, for 25 markets).
+const NO_JIT: &str = "SET jit = off";
+
 /// Opens the database at `url` (`postgres://…`) and applies pending migrations (sqlx holds an
 /// advisory lock while it migrates, so servers starting together migrate once); returns
 /// `(readers, writer)`, the same pool twice.
@@ -34,6 +39,7 @@ pub(crate) async fn open_pools(url: &str) -> Result<(Pool, Pool)> {
                 // row for good: PostgreSQL ends such a session after a while, and another
                 // server takes over. Tandem's transactions never wait between statements.
                 sqlx::query(IDLE_IN_TRANSACTION).execute(&mut *conn).await?;
+                sqlx::query(NO_JIT).execute(&mut *conn).await?;
                 Ok(())
             })
         })
