@@ -41,6 +41,20 @@ pub struct ServeArgs {
     /// made on first start.
     #[arg(long, env = "TANDEM_SECRETS_KEY_FILE")]
     pub secrets_key_file: Option<PathBuf>,
+    /// With several servers on one database: how long the conductor's lease lasts without
+    /// renewal, from 2s to 5m. Another server takes over when it runs out (at once when the
+    /// conductor's process ends); longer rides out longer database hiccups.
+    #[arg(long, env = "TANDEM_LEASE_TTL", default_value = "5s", value_parser = lease_ttl)]
+    pub lease_ttl: std::time::Duration,
+}
+
+/// Reads `--lease-ttl`: a duration such as `5s` or `1m`, from 2 s to 5 min.
+fn lease_ttl(text: &str) -> Result<std::time::Duration, String> {
+    let d = tandem_core::duration::parse_duration(text)?;
+    if !(std::time::Duration::from_secs(2)..=std::time::Duration::from_secs(300)).contains(&d) {
+        return Err(format!("`{text}` is not between 2s and 5m"));
+    }
+    Ok(d)
 }
 
 /// The environment variable that may hold the secrets key itself (base64 or hex); read from the
@@ -161,6 +175,7 @@ pub async fn start(args: &ServeArgs) -> Result<Running> {
     };
     let mut settings = EngineSettings::in_data_dir(&args.data_dir);
     settings.secrets_key = secrets_key;
+    settings.lease_ttl = args.lease_ttl;
     let engine = Engine::new(store, settings).await?;
     engine.start().await?;
     let addr = listener.local_addr()?;

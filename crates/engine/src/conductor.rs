@@ -37,7 +37,8 @@ use tokio_util::sync::CancellationToken;
 
 /// The lease naming the conductor.
 pub const LEASE: &str = "conductor";
-/// How long the conductor's lease lasts without renewal.
+/// How long the conductor's lease lasts without renewal, unless the settings say otherwise
+/// (`tandem serve --lease-ttl`).
 pub const LEASE_TTL: Duration = Duration::from_secs(5);
 /// How often the lease is renewed by its holder, and how often the conductor looks for work
 /// the signals did not announce.
@@ -220,7 +221,7 @@ impl Engine {
     /// One round of the campaign: renew (or notice the loss of) the lease held, or try to take
     /// it.
     async fn campaign_once(self: &Arc<Self>) -> Result<()> {
-        let ttl = LEASE_TTL.as_millis() as i64;
+        let ttl = self.settings.lease_ttl.as_millis() as i64;
         match self.part() {
             Part::Sole => Ok(()),
             Part::Conductor { lease, stop } => {

@@ -77,6 +77,8 @@ pub struct EngineSettings {
     /// The key sealing secrets in the store; `None`: the key file in the data folder, made on
     /// first start.
     pub secrets_key: Option<Arc<tandem_store::SecretKey>>,
+    /// How long the conductor's lease lasts without renewal (see [`conductor`]).
+    pub lease_ttl: Duration,
 }
 
 impl EngineSettings {
@@ -89,6 +91,7 @@ impl EngineSettings {
             max_artifact_bytes: MAX_ARTIFACT_BYTES,
             max_log_bytes: logs::DEFAULT_LOG_LIMIT,
             secrets_key: None,
+            lease_ttl: conductor::LEASE_TTL,
         }
     }
 }

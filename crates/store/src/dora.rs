@@ -231,6 +231,35 @@ mod tests {
     /// written to SQLite by `Store::seed_year`, then the four keys (total, and by market, service
     /// and wave) computed from the store. Baseline in the same run: the same rows read with one plain query each.
     /// `cargo test -p tandem-store --release --lib dora::tests::scale -- --ignored --nocapture`
+    /// A deployment its server stopped during is tried again when the rollout resumes: it is
+    /// no change failure, and the keys do not count it.
+    #[tokio::test]
+    async fn a_deployment_its_server_stopped_during_is_not_counted() {
+        let (_dir, store) = store().await;
+        let v1 = release(&store).await;
+        let deploy = |market: &'static str| NewDeployment {
+            rollout_id: None,
+            service: "shop",
+            market,
+            release_id: v1.id,
+        };
+        let cut = store.insert_deployment(deploy("fr")).await.unwrap();
+        let failed = store.insert_deployment(deploy("be")).await.unwrap();
+        store
+            .mark_deployment_failed(failed.id, "its probe never answered")
+            .await
+            .unwrap();
+        assert_eq!(store.fail_unfinished_deployments().await.unwrap(), 1);
+        let (deployments, _) = store.dora_history().await.unwrap();
+        let ids: Vec<i64> = deployments.iter().map(|d| d.id).collect();
+        assert_eq!(
+            ids,
+            [failed.id],
+            "the failed one counts, the cut one does not ({})",
+            cut.id
+        );
+    }
+
     #[tokio::test]
     #[ignore = "a benchmark: run it by name"]
     async fn scale() {

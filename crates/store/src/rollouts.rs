@@ -508,18 +508,27 @@ impl Store {
 
     /// The deployment failed; the market keeps (or returns to) its previous release.
     pub async fn mark_deployment_failed(&self, id: i64, reason: &str) -> Result<()> {
+        self.end_deployment_failed(id, reason, false).await
+    }
+
+    /// Marks deployment `id` failed; `interrupted` when its server stopped during it (then
+    /// DORA's keys do not count it: the resumed rollout deploys the market again).
+    async fn end_deployment_failed(&self, id: i64, reason: &str, interrupted: bool) -> Result<()> {
         let mut tx = self.writer.begin().await?;
-        sqlx::query("UPDATE deployments SET state = 'failed', reason = $1, finished_at = $2 WHERE id = $3")
-            .bind(reason)
-            .bind(now_ms())
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "UPDATE deployments SET state = 'failed', reason = $1, finished_at = $2, interrupted = $3 WHERE id = $4",
+        )
+        .bind(reason)
+        .bind(now_ms())
+        .bind(i64::from(interrupted))
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
         append_event(
             &mut tx,
             "deployment.failed",
             &format!("deployment/{id}"),
-            serde_json::json!({ "reason": reason }),
+            serde_json::json!({ "reason": reason, "interrupted": interrupted }),
         )
         .await?;
         tx.commit().await?;
@@ -577,7 +586,7 @@ impl Store {
             .fetch_all(&self.pool)
             .await?;
         for (id,) in &rows {
-            self.mark_deployment_failed(*id, "the server stopped during this deployment")
+            self.end_deployment_failed(*id, "the server stopped during this deployment", true)
                 .await?;
         }
         Ok(rows.len())

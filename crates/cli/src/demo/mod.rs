@@ -136,6 +136,7 @@ notifications:
         secrets_key_file,
         public_url: None,
         database: args.database.clone(),
+        lease_ttl: tandem_engine::conductor::LEASE_TTL,
     };
     let running = server::start(&serve_args).await?;
     let token = match (&running.first_token, &replica) {

@@ -33,6 +33,10 @@ const FLAGS: &str = "flags:
 struct Replica {
     child: Child,
     base: String,
+    /// How it was started, to start it again.
+    data: PathBuf,
+    platform: PathBuf,
+    database: String,
 }
 
 impl Replica {
@@ -55,9 +59,19 @@ impl Replica {
         let replica = Replica {
             child,
             base: format!("http://127.0.0.1:{port}"),
+            data: data.to_path_buf(),
+            platform: platform.to_path_buf(),
+            database: database.to_string(),
         };
         printed.unwrap_or_else(|printed| panic!("{printed}"));
         replica
+    }
+
+    /// Kills the server (SIGKILL) and starts it again on its folder, at once.
+    fn restart(self) -> Replica {
+        let (data, platform, database) = (self.data.clone(), self.platform.clone(), self.database.clone());
+        drop(self); // killed, and waited for
+        Replica::start(&data, &platform, &database, "tandem is serving")
     }
 
     /// Sends `signal` to the server's process.
@@ -121,6 +135,7 @@ struct Pair {
     second: Replica,
     token: String,
     journal: PathBuf,
+    repo: PathBuf,
     // Dropped last: the servers stop before their folder and database go.
     _dir: tempfile::TempDir,
     _database: Database,
@@ -155,6 +170,7 @@ impl Pair {
             second,
             token,
             journal,
+            repo,
             _dir: dir,
             _database: database,
         }
@@ -337,4 +353,75 @@ async fn a_paused_conductor_that_wakes_up_writes_nothing_more_as_conductor() {
         .await;
     assert_ne!(conductor(&woke), woke["this"].as_str(), "{woke}");
     pair.check_the_end(&b, id, release_id).await;
+}
+
+/// Many rollouts, the conductor killed (SIGKILL) at random moments during each and started
+/// again at once, as the chaos test does to a lone server: every rollout completes on
+/// whichever server conducts, every market ends on exactly one release, no deploy step runs
+/// twice, no market is deployed twice by one rollout, and DORA's keys are those of the same
+/// rollouts without kills (an interrupted deployment is no change failure).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn conductors_killed_at_random_moments_leave_every_rollout_whole() {
+    use rand::Rng;
+    let mut pair = Pair::start().await;
+    let mut rng = rand::rng();
+    let rounds = std::env::var("TANDEM_CHAOS_ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(2usize);
+    let (mut kills, mut last_release) = (0, 0);
+    for round in 2..rounds + 2 {
+        std::fs::write(pair.repo.join("VERSION"), format!("{round}\n")).unwrap();
+        git(&pair.repo, &["commit", "-q", "-am", &format!("release {round}")]);
+        let (_, b) = pair.apis();
+        let (id, release_id) = pair.rollout_under_way(&b).await;
+        last_release = release_id;
+        for _ in 0..3 {
+            tokio::time::sleep(Duration::from_millis(rng.random_range(50..500))).await;
+            let (_, b) = pair.apis();
+            if b.get(&format!("/api/v1/rollouts/{id}")).await["state"] == "succeeded" {
+                break;
+            }
+            // Kill whichever server conducts now, and start it again.
+            let (a, _) = pair.apis();
+            let first_conducts = servers(&a).await["this_is_conductor"] == true;
+            if first_conducts {
+                pair.first = pair.first.restart();
+            } else {
+                pair.second = pair.second.restart();
+            }
+            kills += 1;
+        }
+        let (_, b) = pair.apis();
+        let end = b.rollout_end(id).await;
+        assert_eq!(end["state"], "succeeded", "round {round}: {end}");
+    }
+    let (a, _) = pair.apis();
+    let (deployments, live) = a.live_releases().await;
+    let cut = deployments.iter().filter(|d| d["state"] == "failed").count();
+    eprintln!("{kills} conductors killed over {rounds} rollouts, {cut} deployments cut short");
+    assert_eq!(live.len(), 25, "{live:?}");
+    for (market, releases) in &live {
+        assert_eq!(releases, &[last_release], "{market} runs {releases:?}");
+    }
+    // No market was deployed twice by one rollout: one deployment that went live each.
+    let mut landed = HashSet::new();
+    for d in deployments
+        .iter()
+        .filter(|d| d["state"] == "live" || d["state"] == "superseded")
+    {
+        let key = (d["rollout_id"].as_i64(), d["market"].as_str().unwrap().to_string());
+        assert!(landed.insert(key.clone()), "{key:?} went live twice");
+    }
+    let text = std::fs::read_to_string(&pair.journal).unwrap();
+    let mut started = HashSet::new();
+    for line in text.lines().filter(|l| l.starts_with("start ")) {
+        let id: i64 = line.split(' ').nth(1).unwrap().parse().unwrap();
+        assert!(started.insert(id), "deployment {id} ran twice:\n{text}");
+    }
+    // DORA: every rollout's 25 deployments, none failed, as if nothing had been killed.
+    let dora = a.get("/api/v1/metrics/dora?days=1").await;
+    let keys = &dora["keys"]["total"];
+    assert_eq!(keys["deployment_frequency"]["deployments"], 25 * rounds, "{keys}");
+    assert_eq!(keys["change_failure_rate"]["failed"], 0, "{keys}");
 }

@@ -66,7 +66,7 @@ pub(super) const PACKED_DEPLOYMENT_HISTORY: &str = "WITH authored AS (
      LEFT JOIN rollouts r ON r.id = d.rollout_id
      LEFT JOIN change_requests c ON c.id = r.change_id
      LEFT JOIN authored a ON a.deployment_id = d.id
-     WHERE d.finished_at IS NOT NULL
+     WHERE d.finished_at IS NOT NULL AND d.interrupted = 0
      GROUP BY d.service, d.market ORDER BY d.service, d.market";
 
 #[cfg(test)]
@@ -221,6 +221,10 @@ mod tests {
         (
             30,
             "345082a18d63749b04f2c568e58823d3c2971f360a530b02f246349430d433ff2075bdc297bdf5b55052cdb8a84b5be8",
+        ),
+        (
+            31,
+            "ffbfad78689248143d0d529b5b6c0c39851216bec41195ced03b01ca077129514680287f8c2a1ab0f3b7aeded73a66f2",
         ),
     ];
 

@@ -76,7 +76,7 @@ pub(super) const PACKED_DEPLOYMENT_HISTORY: &str = "SELECT d.service, d.market, 
      FROM deployments d
      LEFT JOIN rollouts r ON r.id = d.rollout_id
      LEFT JOIN change_requests c ON c.id = r.change_id
-     WHERE d.finished_at IS NOT NULL
+     WHERE d.finished_at IS NOT NULL AND d.interrupted = 0
      GROUP BY d.service, d.market ORDER BY d.service, d.market";
 
 #[cfg(test)]
@@ -199,6 +199,10 @@ mod tests {
         (
             30,
             "e75897859cd70fe4b4c4f9e74255a72da64d4c987a15d48b712d356425435895f772357443e83f21e7eacceb27637d78",
+        ),
+        (
+            31,
+            "ffbfad78689248143d0d529b5b6c0c39851216bec41195ced03b01ca077129514680287f8c2a1ab0f3b7aeded73a66f2",
         ),
     ];
 
