@@ -530,14 +530,20 @@ impl Engine {
         self.fetch_repo(service).await
     }
 
-    /// Stops taking work, waits (up to a grace period) for work under way, then stops every
-    /// market process.
+    /// Stops taking work, waits (up to a grace period) for work under way, then stops the
+    /// market processes: every one when this server conducts (or works alone), only those it
+    /// started itself when another server conducts (the rest are the conductor's).
     pub async fn shutdown(&self) {
+        let conducting = self.is_conductor();
         self.stop.cancel();
         self.tasks.close();
         if tokio::time::timeout(SHUTDOWN_GRACE, self.tasks.wait()).await.is_err() {
             tracing::warn!("work still under way at shutdown; it will be marked on the next start");
         }
-        self.supervisor.stop_all().await;
+        if conducting {
+            self.supervisor.stop_all().await;
+        } else {
+            self.supervisor.stop_own().await;
+        }
     }
 }

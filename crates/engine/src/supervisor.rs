@@ -328,13 +328,8 @@ impl Supervisor {
     /// Stops every process: those serving markets, those still judged by their gates, and any
     /// other one recorded (left by a previous server); in parallel, and waits for them.
     pub async fn stop_all(&self) {
-        let all: Vec<MarketProcess> = self.running.lock().await.drain().map(|(_, p)| p).collect();
-        let mut count = all.len();
+        let mut count = self.stop_own().await;
         let mut set = tokio::task::JoinSet::new();
-        for p in all {
-            set.spawn(stop_and_forget(self.store.clone(), p));
-        }
-        while set.join_next().await.is_some() {}
         match self.store.list_market_processes().await {
             Ok(rows) => {
                 count += rows.len();
@@ -362,6 +357,19 @@ impl Supervisor {
                 });
             }
         }
+    }
+
+    /// Stops the processes this supervisor started or adopted, in parallel, and waits for
+    /// them; returns how many. Those recorded by other servers are left alone.
+    pub async fn stop_own(&self) -> usize {
+        let all: Vec<MarketProcess> = self.running.lock().await.drain().map(|(_, p)| p).collect();
+        let count = all.len();
+        let mut set = tokio::task::JoinSet::new();
+        for p in all {
+            set.spawn(stop_and_forget(self.store.clone(), p));
+        }
+        while set.join_next().await.is_some() {}
+        count
     }
 
     pub async fn count(&self) -> usize {

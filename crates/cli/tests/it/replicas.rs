@@ -74,6 +74,12 @@ impl Replica {
         Replica::start(&data, &platform, &database, "tandem is serving")
     }
 
+    /// Asks the server to stop (SIGTERM) and waits for it to exit.
+    fn stop(mut self) -> std::process::ExitStatus {
+        self.signal(nix::sys::signal::Signal::SIGTERM);
+        self.child.wait().unwrap()
+    }
+
     /// Sends `signal` to the server's process.
     fn signal(&self, signal: nix::sys::signal::Signal) {
         nix::sys::signal::kill(nix::unistd::Pid::from_raw(self.child.id() as i32), signal).unwrap();
@@ -424,4 +430,78 @@ async fn conductors_killed_at_random_moments_leave_every_rollout_whole() {
     let keys = &dora["keys"]["total"];
     assert_eq!(keys["deployment_frequency"]["deployments"], 25 * rounds, "{keys}");
     assert_eq!(keys["change_failure_rate"]["failed"], 0, "{keys}");
+}
+
+/// A follower stopped cleanly (a rolling restart) leaves serving the markets' processes the
+/// conductor supervises (`process` driver: a small web server per market); the conductor
+/// stopped cleanly stops them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_follower_stopped_cleanly_leaves_the_conductors_markets_serving() {
+    let database = Database::create().await;
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("app");
+    std::fs::create_dir_all(&repo).unwrap();
+    std::fs::write(
+        repo.join("tandem.yml"),
+        "service: app
+pipeline:
+  jobs:
+    build:
+      steps: [{ run: 'true' }]
+deploy:
+  driver: process
+  run: \"python3 -m http.server {port} --bind 127.0.0.1\"
+gates:
+  probe: { path: /, successes: 1, failures: 3 }
+",
+    )
+    .unwrap();
+    git(&repo, &["init", "-q", "-b", "main"]);
+    git(&repo, &["add", "."]);
+    git(&repo, &["commit", "-q", "-m", "the app"]);
+    let platform = dir.path().join("platform.yml");
+    std::fs::write(&platform, platform_of(&repo, &[&["fr"], &["be"]])).unwrap();
+    let first = Replica::start(
+        &dir.path().join("a"),
+        &platform,
+        &database.url,
+        common::FIRST_TOKEN_FILE,
+    );
+    let token = common::first_token(&dir.path().join("a"));
+    let second = Replica::start(&dir.path().join("b"), &platform, &database.url, "tandem is serving");
+    let b = Api::new(&second.base, &token);
+    let (release_id, _) = b.release_of_new_run("app").await;
+    let id = b.post("/api/v1/rollouts", json!({ "release_id": release_id })).await["id"]
+        .as_i64()
+        .unwrap();
+    let end = b.rollout_end(id).await;
+    assert_eq!(end["state"], "succeeded", "{end}");
+    let (deployments, _) = b.live_releases().await;
+    let urls: Vec<String> = deployments
+        .iter()
+        .filter(|d| d["state"] == "live")
+        .map(|d| d["url"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(urls.len(), 2, "{deployments:?}");
+    let serving = async |urls: &[String]| {
+        let mut up = 0;
+        for url in urls {
+            let answer = reqwest::Client::new()
+                .get(url)
+                .timeout(Duration::from_secs(2))
+                .send()
+                .await;
+            up += usize::from(answer.is_ok_and(|r| r.status().is_success()));
+        }
+        up
+    };
+    assert_eq!(serving(&urls).await, 2, "both markets serve");
+    assert!(second.stop().success());
+    assert_eq!(
+        serving(&urls).await,
+        2,
+        "the follower's stop left the conductor's markets alone"
+    );
+    assert!(first.stop().success());
+    assert_eq!(serving(&urls).await, 0, "the conductor's stop stopped its markets");
 }
