@@ -168,6 +168,7 @@ impl Engine {
         *self.part.lock().unwrap_or_else(|e| e.into_inner()) = Part::Follower;
         self.campaign_once().await?;
         if !self.is_conductor() {
+            self.stand_by().await;
             tracing::info!(server = %self.holder, "another server is the conductor: this one serves requests and stands by");
         }
         let engine = self.clone();
@@ -256,6 +257,7 @@ impl Engine {
                     return Ok(());
                 };
                 *self.alive.lock().unwrap_or_else(|e| e.into_inner()) = Some(alive);
+                self.standby.lock().unwrap_or_else(|e| e.into_inner()).take();
                 tracing::info!(server = %self.holder, fence = lease.fence, "this server is now the conductor");
                 self.renewed_at
                     .store(lease.expires_at - ttl, std::sync::atomic::Ordering::SeqCst);
@@ -267,6 +269,23 @@ impl Engine {
                 leases::as_owner(lease, self.take_over(stop)).await
             }
         }
+    }
+
+    /// Says to the conductor that this server stands by: a conductor that stops cleanly then
+    /// leaves its market processes for this one to adopt instead of stopping them.
+    async fn stand_by(&self) {
+        match self.store.stand_by().await {
+            Ok(standby) => *self.standby.lock().unwrap_or_else(|e| e.into_inner()) = standby,
+            Err(e) => tracing::warn!(error = %e, "cannot say this server stands by"),
+        }
+    }
+
+    /// Whether another server stands by to take this one's work over.
+    pub(crate) async fn anyone_standing_by(&self) -> bool {
+        self.store.anyone_standing_by().await.unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "cannot tell whether another server stands by");
+            false
+        })
     }
 
     /// Takes the conductor's lease if it is free, expired, or its holder is gone: a holder
@@ -297,6 +316,7 @@ impl Engine {
         tracing::warn!(server = %self.holder, why, "this server is no longer the conductor");
         *self.part.lock().unwrap_or_else(|e| e.into_inner()) = Part::Follower;
         self.alive.lock().unwrap_or_else(|e| e.into_inner()).take();
+        self.stand_by().await;
         stop.cancel();
         for token in self.running_runs.lock().await.values() {
             token.cancel();

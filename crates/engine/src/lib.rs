@@ -135,6 +135,8 @@ pub struct Engine {
     renewed_at: std::sync::atomic::AtomicI64,
     /// While conductor: its sign of life for the others (see [`conductor`]).
     alive: std::sync::Mutex<Option<tandem_store::leases::Liveness>>,
+    /// While another server conducts: this one stands by (see [`conductor`]).
+    standby: std::sync::Mutex<Option<tandem_store::leases::Standby>>,
     /// The fence of the conductor's lease this server saw at its last try.
     seen_fence: std::sync::atomic::AtomicI64,
     /// The rollouts this server's driver is driving.
@@ -184,6 +186,7 @@ impl Engine {
             part: std::sync::Mutex::new(conductor::Part::Sole),
             renewed_at: Default::default(),
             alive: Default::default(),
+            standby: Default::default(),
             seen_fence: Default::default(),
             driving: Default::default(),
             outbox: tokio::sync::Notify::new(),
@@ -531,16 +534,22 @@ impl Engine {
     }
 
     /// Stops taking work, waits (up to a grace period) for work under way, then stops the
-    /// market processes: every one when this server conducts (or works alone), only those it
-    /// started itself when another server conducts (the rest are the conductor's).
+    /// market processes: every one when this server conducts (or works alone) and no other
+    /// server stands by, none when one does (it takes the lease over at once and adopts
+    /// them), only those it started itself when another server conducts (the rest are the
+    /// conductor's).
     pub async fn shutdown(&self) {
         let conducting = self.is_conductor();
+        let handing_over = conducting && self.anyone_standing_by().await;
         self.stop.cancel();
         self.tasks.close();
         if tokio::time::timeout(SHUTDOWN_GRACE, self.tasks.wait()).await.is_err() {
             tracing::warn!("work still under way at shutdown; it will be marked on the next start");
         }
-        if conducting {
+        if handing_over {
+            tracing::info!("another server stands by: the market processes are left for it to adopt");
+            self.supervisor.leave_running().await;
+        } else if conducting {
             self.supervisor.stop_all().await;
         } else {
             self.supervisor.stop_own().await;

@@ -372,6 +372,18 @@ impl Supervisor {
         count
     }
 
+    /// Leaves every process running as this server exits (another server adopts them): no
+    /// process is stopped, and a child is not killed when its handle goes (its handle is let
+    /// go of; the system reaps it once this process is gone).
+    pub async fn leave_running(&self) {
+        let all: Vec<MarketProcess> = self.running.lock().await.drain().map(|(_, p)| p).collect();
+        for mut p in all {
+            if let Some(child) = p.child.take() {
+                std::mem::forget(child);
+            }
+        }
+    }
+
     pub async fn count(&self) -> usize {
         self.running.lock().await.len()
     }

@@ -125,6 +125,24 @@ fn liveness_key(fence: i64) -> i64 {
     0x5441_4e44_0000_0000 | (fence & 0xffff_ffff)
 }
 
+/// The session lock servers standing by hold shared (PostgreSQL): "TAND" and all ones.
+const STANDBY_KEY: i64 = 0x5441_4e44_ffff_ffff;
+
+/// A server standing by to take work over (see [`Store::stand_by`]): released when dropped or
+/// when the process ends.
+#[derive(Debug)]
+pub struct Standby {
+    conn: Option<sqlx::pool::PoolConnection<crate::backend::Db>>,
+}
+
+impl Drop for Standby {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            drop(conn.detach());
+        }
+    }
+}
+
 /// A lease holder's sign of life: a session lock on a connection of its own, released when
 /// this is dropped (its connection closed) or when the process ends, however it ends.
 #[derive(Debug)]
@@ -184,6 +202,40 @@ impl Store {
             .await?
             .rows_affected();
         Ok(expired == 1)
+    }
+
+    /// Says, for as long as the returned value lives, that this server stands by to take the
+    /// work over (a shared session lock on a connection of its own). `None` on SQLite (one
+    /// server).
+    pub async fn stand_by(&self) -> Result<Option<Standby>> {
+        if !self.is_shared() {
+            return Ok(None);
+        }
+        let mut conn = self.pool.acquire().await?;
+        sqlx::query("SELECT pg_advisory_lock_shared($1)")
+            .bind(STANDBY_KEY)
+            .execute(&mut *conn)
+            .await?;
+        Ok(Some(Standby { conn: Some(conn) }))
+    }
+
+    /// Whether another server stands by ([`Store::stand_by`]) right now.
+    pub async fn anyone_standing_by(&self) -> Result<bool> {
+        if !self.is_shared() {
+            return Ok(false);
+        }
+        let mut conn = self.pool.acquire().await?;
+        let (alone,): (bool,) = sqlx::query_as("SELECT pg_try_advisory_lock($1)")
+            .bind(STANDBY_KEY)
+            .fetch_one(&mut *conn)
+            .await?;
+        if alone {
+            sqlx::query("SELECT pg_advisory_unlock($1)")
+                .bind(STANDBY_KEY)
+                .execute(&mut *conn)
+                .await?;
+        }
+        Ok(!alone)
     }
 
     /// The lease `name` as it stands, if anyone ever took it.
@@ -414,6 +466,32 @@ mod tests {
         } else {
             assert!(!gone.await, "SQLite: one server, the lease only expires");
         }
+    }
+
+    /// A server stopping knows whether another stands by to take its work over.
+    #[tokio::test]
+    async fn a_server_knows_whether_another_stands_by() {
+        let (place, store) = store().await;
+        let other = place.open().await;
+        assert!(!store.anyone_standing_by().await.unwrap());
+        let standing = other.stand_by().await.unwrap();
+        assert_eq!(store.anyone_standing_by().await.unwrap(), store.is_shared());
+        assert_eq!(
+            store.anyone_standing_by().await.unwrap(),
+            store.is_shared(),
+            "asking twice changes nothing"
+        );
+        drop(standing);
+        let gone = async {
+            for _ in 0..100 {
+                if !store.anyone_standing_by().await.unwrap() {
+                    return true;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+            false
+        };
+        assert!(gone.await);
     }
 
     /// Many servers race for the same leases: each lease has exactly one holder, and the

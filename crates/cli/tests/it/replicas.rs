@@ -432,11 +432,10 @@ async fn conductors_killed_at_random_moments_leave_every_rollout_whole() {
     assert_eq!(keys["change_failure_rate"]["failed"], 0, "{keys}");
 }
 
-/// A follower stopped cleanly (a rolling restart) leaves serving the markets' processes the
-/// conductor supervises (`process` driver: a small web server per market); the conductor
-/// stopped cleanly stops them.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_follower_stopped_cleanly_leaves_the_conductors_markets_serving() {
+/// Two servers on a fresh database delivering, with the `process` driver, a small web server
+/// to two markets; rolled out through the follower. The servers, the markets' URLs, and what
+/// keeps the folder and database alive.
+async fn process_markets() -> (Replica, Replica, Vec<String>, String, (tempfile::TempDir, Database)) {
     let database = Database::create().await;
     let dir = tempfile::tempdir().unwrap();
     let repo = dir.path().join("app");
@@ -483,19 +482,30 @@ gates:
         .map(|d| d["url"].as_str().unwrap().to_string())
         .collect();
     assert_eq!(urls.len(), 2, "{deployments:?}");
-    let serving = async |urls: &[String]| {
-        let mut up = 0;
-        for url in urls {
-            let answer = reqwest::Client::new()
-                .get(url)
-                .timeout(Duration::from_secs(2))
-                .send()
-                .await;
-            up += usize::from(answer.is_ok_and(|r| r.status().is_success()));
-        }
-        up
-    };
     assert_eq!(serving(&urls).await, 2, "both markets serve");
+    (first, second, urls, token, (dir, database))
+}
+
+/// How many of `urls` answer 2xx.
+async fn serving(urls: &[String]) -> usize {
+    let mut up = 0;
+    for url in urls {
+        let answer = reqwest::Client::new()
+            .get(url)
+            .timeout(Duration::from_secs(2))
+            .send()
+            .await;
+        up += usize::from(answer.is_ok_and(|r| r.status().is_success()));
+    }
+    up
+}
+
+/// A follower stopped cleanly (a rolling restart) leaves serving the markets' processes the
+/// conductor supervises (`process` driver: a small web server per market); the conductor,
+/// stopped cleanly with nobody standing by, stops them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_follower_stopped_cleanly_leaves_the_conductors_markets_serving() {
+    let (first, second, urls, _, _keep) = process_markets().await;
     assert!(second.stop().success());
     assert_eq!(
         serving(&urls).await,
@@ -504,4 +514,26 @@ gates:
     );
     assert!(first.stop().success());
     assert_eq!(serving(&urls).await, 0, "the conductor's stop stopped its markets");
+}
+
+/// The conductor stopped cleanly while another server stands by (a rolling restart of the
+/// conductor) leaves its markets serving; the other server takes over at once and adopts
+/// them, and stops them when it stops in turn.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_conductor_stopped_cleanly_hands_its_markets_over() {
+    let (first, second, urls, token, _keep) = process_markets().await;
+    assert!(first.stop().success());
+    assert_eq!(serving(&urls).await, 2, "the markets served on through the handover");
+    let b = Api::new(&second.base, &token);
+    b.wait("the second server to take over", async |b| {
+        (servers(b).await["this_is_conductor"] == true).then_some(())
+    })
+    .await;
+    assert_eq!(serving(&urls).await, 2);
+    assert!(second.stop().success());
+    assert_eq!(
+        serving(&urls).await,
+        0,
+        "the new conductor had adopted them, and stopped them"
+    );
 }
