@@ -365,6 +365,7 @@ impl Engine {
             Err(e) => tracing::warn!(error = %e, "cannot list unfinished rollouts"),
         }
         self.start_queued_rollouts().await;
+        self.run_handoffs().await;
     }
 
     /// Spawns `work` that must happen once: at once under the lease when this server is the

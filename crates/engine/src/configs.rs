@@ -176,6 +176,15 @@ impl Engine {
         markets: &[String],
         by: &str,
     ) -> Result<Vec<MarketMove<i64>>> {
+        if !self.is_conductor() {
+            return self
+                .hand_off(crate::handoff::Handoff::ConfigRollback {
+                    service: service.to_string(),
+                    markets: markets.to_vec(),
+                    by: by.to_string(),
+                })
+                .await;
+        }
         let platform = self.store.load_platform().await?;
         if platform.service(service).is_none() {
             return Err(crate::Error::missing(format!("service `{service}`")));

@@ -16,6 +16,7 @@ pub mod executor;
 pub mod flags;
 pub mod gates;
 pub mod git;
+mod handoff;
 pub mod history;
 pub mod incidents;
 mod job;
@@ -229,6 +230,10 @@ impl Engine {
             );
         }
         self.store.forget_stale_health().await?;
+        let returned = self.store.return_unfinished_handoffs().await?;
+        if returned > 0 {
+            tracing::warn!(returned, "work handed to the previous conductor runs again");
+        }
         let stale = self.store.release_stale_locks().await?;
         if stale > 0 {
             tracing::warn!(stale, "released market locks nothing holds any more");

@@ -13,7 +13,7 @@ use tandem_store::{DeploymentRow, NewIncident};
 
 /// What a rollback did in one market. `V` is what moved: a release version (`String`, from
 /// [`Engine::rollback`]) or a config version number (`i64`, from [`Engine::rollback_config`]).
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, Eq)]
 pub struct MarketMove<V> {
     /// The market.
     pub market: String,
@@ -54,6 +54,14 @@ impl<V> MarketMove<V> {
 impl Engine {
     /// Sends each of `markets` of `service` back to its previous good release, in parallel.
     pub async fn rollback(self: &Arc<Self>, service: &str, markets: &[String]) -> Result<Vec<MarketMove<String>>> {
+        if !self.is_conductor() {
+            return self
+                .hand_off(crate::handoff::Handoff::Rollback {
+                    service: service.to_string(),
+                    markets: markets.to_vec(),
+                })
+                .await;
+        }
         let platform = self.store.load_platform().await?;
         if platform.service(service).is_none() {
             return Err(crate::Error::missing(format!("service `{service}`")));

@@ -45,6 +45,17 @@ impl Slot {
         })))
     }
 
+    /// A request made on another server, by the actor it recorded: `name`, through `via`, from
+    /// `address` (see `handoffs`).
+    pub fn acting_for(name: &str, via: Option<String>, address: Option<String>) -> Self {
+        Slot(Arc::new(Mutex::new(Actor {
+            name: Some(name.to_string()),
+            via,
+            address,
+            credential: None,
+        })))
+    }
+
     /// Names a caller known without a credential (a signed webhook's sender); [`identify`]
     /// still replaces it.
     pub fn name(&self, name: &str) {

@@ -73,7 +73,10 @@ pub(crate) fn chain_hash(prev: &str, row: &EventRow) -> String {
 }
 
 /// Who to record: the request's caller (resolving the credential to its token), or the system.
-async fn resolve_actor(conn: &mut Conn, actor: Option<Actor>) -> Result<(String, Option<String>, Option<String>)> {
+pub(crate) async fn resolve_actor(
+    conn: &mut Conn,
+    actor: Option<Actor>,
+) -> Result<(String, Option<String>, Option<String>)> {
     let Some(actor) = actor else {
         return Ok((audit::SYSTEM.to_string(), None, None));
     };

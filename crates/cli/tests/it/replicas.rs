@@ -436,6 +436,19 @@ async fn conductors_killed_at_random_moments_leave_every_rollout_whole() {
 /// to two markets; rolled out through the follower. The servers, the markets' URLs, and what
 /// keeps the folder and database alive.
 async fn process_markets() -> (Replica, Replica, Vec<String>, String, (tempfile::TempDir, Database)) {
+    let (first, second, urls, token, keep, _) = process_markets_in().await;
+    (first, second, urls, token, keep)
+}
+
+/// [`process_markets`], and the app's repository.
+async fn process_markets_in() -> (
+    Replica,
+    Replica,
+    Vec<String>,
+    String,
+    (tempfile::TempDir, Database),
+    PathBuf,
+) {
     let database = Database::create().await;
     let dir = tempfile::tempdir().unwrap();
     let repo = dir.path().join("app");
@@ -483,7 +496,17 @@ gates:
         .collect();
     assert_eq!(urls.len(), 2, "{deployments:?}");
     assert_eq!(serving(&urls).await, 2, "both markets serve");
-    (first, second, urls, token, (dir, database))
+    (first, second, urls, token, (dir, database), repo)
+}
+
+/// The live URLs of the markets, as the API says.
+async fn live_urls(api: &Api) -> Vec<String> {
+    let (deployments, _) = api.live_releases().await;
+    deployments
+        .iter()
+        .filter(|d| d["state"] == "live")
+        .map(|d| d["url"].as_str().unwrap().to_string())
+        .collect()
 }
 
 /// How many of `urls` answer 2xx.
@@ -536,4 +559,40 @@ async fn the_conductor_stopped_cleanly_hands_its_markets_over() {
         0,
         "the new conductor had adopted them, and stopped them"
     );
+}
+
+/// A rollback by hand asked of the follower is run by the conductor, which supervises the
+/// markets: the release it replaces stops serving (a follower running it itself would start
+/// the old release beside the new one, which the conductor kept supervising).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rollback_asked_of_a_follower_is_run_by_the_conductor() {
+    let (_first, second, v1_urls, token, _keep, repo) = process_markets_in().await;
+    let b = Api::new(&second.base, &token);
+    std::fs::write(repo.join("CHANGES"), "v2").unwrap();
+    git(&repo, &["add", "."]);
+    git(&repo, &["commit", "-q", "-m", "v2"]);
+    let (v2, _) = b.release_of_new_run("app").await;
+    let id = b.post("/api/v1/rollouts", json!({ "release_id": v2 })).await["id"]
+        .as_i64()
+        .unwrap();
+    assert_eq!(b.rollout_end(id).await["state"], "succeeded");
+    let v2_urls = live_urls(&b).await;
+    assert_eq!(serving(&v2_urls).await, 2);
+    assert_eq!(serving(&v1_urls).await, 0, "v1 was replaced");
+
+    let moves = b.post("/api/v1/services/app/rollback", json!({ "all": true })).await;
+    let states: Vec<&str> = moves
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["state"].as_str().unwrap())
+        .collect();
+    assert_eq!(states.len(), 2, "{moves}");
+    assert!(states.iter().all(|s| *s != "failed" && *s != "skipped"), "{moves}");
+    let back = live_urls(&b).await;
+    assert_eq!(serving(&back).await, 2, "v1 serves again");
+    assert_eq!(serving(&v2_urls).await, 0, "v2 stopped: nothing left behind ({moves})");
+    // The rollback is recorded as the person who asked, on the server they asked.
+    let audit = b.get("/api/v1/audit?kind=handoff").await;
+    assert!(audit.to_string().contains("handoff.asked"), "{audit}");
 }

@@ -226,6 +226,10 @@ mod tests {
             31,
             "ffbfad78689248143d0d529b5b6c0c39851216bec41195ced03b01ca077129514680287f8c2a1ab0f3b7aeded73a66f2",
         ),
+        (
+            32,
+            "8c59ad8d71aaf5446440de06387a3ddb84b1dbd345923c3fa424311d07c5747b43a49fd1f56a4a5b45d25dbf88654582",
+        ),
     ];
 
     #[test]

@@ -204,6 +204,10 @@ mod tests {
             31,
             "ffbfad78689248143d0d529b5b6c0c39851216bec41195ced03b01ca077129514680287f8c2a1ab0f3b7aeded73a66f2",
         ),
+        (
+            32,
+            "230a5b0ab440e557017870c6adcc78fead4040baed585e77c06299ad1e7d6a3cbd94cd1aa15dd198cffe109d81d09cd8",
+        ),
     ];
 
     #[test]
