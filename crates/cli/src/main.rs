@@ -99,7 +99,8 @@ fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .with_ansi(std::env::var_os("NO_COLOR").is_none())
+        // Colours only for a person at a terminal: a log file or journal gets plain text.
+        .with_ansi(std::env::var_os("NO_COLOR").is_none() && std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
@@ -133,7 +134,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Lint(args) => commands::lint::run(args),
         Command::Db(c) => c.run().await,
         Command::Idea(c) => c.run().await.map(|_| ExitCode::SUCCESS),
-        Command::Market(c) => c.run().await.map(|_| ExitCode::SUCCESS),
+        Command::Market(c) => c.run().await,
         Command::Run(args) => match args.command {
             Some(c) => c.run().await.map(|_| ExitCode::SUCCESS),
             None => local_run::run(args.local).await,

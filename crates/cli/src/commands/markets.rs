@@ -44,11 +44,13 @@ pub enum MarketCommand {
 impl MarketCommand {
     /// Runs the subcommand against the server; a launch refused for readiness is an error naming
     /// what is missing.
-    pub async fn run(self) -> anyhow::Result<()> {
+    /// Readiness exits 1 when the market is not ready, so a script can wait on it.
+    pub async fn run(self) -> anyhow::Result<std::process::ExitCode> {
+        let ok = std::process::ExitCode::SUCCESS;
         match self {
-            MarketCommand::List { client } => list(client).await,
+            MarketCommand::List { client } => list(client).await.map(|()| ok),
             MarketCommand::Readiness { market, client } => readiness(&market, client).await,
-            MarketCommand::Launch { market, client } => launch(&market, client).await,
+            MarketCommand::Launch { market, client } => launch(&market, client).await.map(|()| ok),
         }
     }
 }
@@ -92,11 +94,17 @@ async fn list(client: ClientArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn readiness(market: &str, client: ClientArgs) -> anyhow::Result<()> {
+/// Exit code 1 when the market is not ready.
+async fn readiness(market: &str, client: ClientArgs) -> anyhow::Result<std::process::ExitCode> {
     let path = format!("/api/v1/markets/{}/readiness", encode(market));
     let readiness: Readiness = Client::from_args(&client).get(&path).await?;
+    let code = if readiness.ready {
+        std::process::ExitCode::SUCCESS
+    } else {
+        std::process::ExitCode::FAILURE
+    };
     if client.json {
-        return print_json(&readiness);
+        return print_json(&readiness).map(|()| code);
     }
     print_checks(&readiness.checks)?;
     let verdict = if readiness.ready {
@@ -111,7 +119,7 @@ async fn readiness(market: &str, client: ClientArgs) -> anyhow::Result<()> {
         show(&readiness.name),
         show(&readiness.state)
     )?;
-    Ok(())
+    Ok(code)
 }
 
 /// Exit code 1, with the checks that failed, when the server refuses the launch.

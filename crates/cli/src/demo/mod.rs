@@ -757,13 +757,13 @@ async fn follow_rollout(
             .flat_map(|w| &w.markets)
             .filter(|m| m.state == "live" || m.state == "failed")
             .count();
-        let current = detail
-            .waves
-            .iter()
-            .find(|w| w.state == "running")
-            .map_or("", |w| w.name.as_str());
-        bar.set(done as u64, &format!("wave {current}"));
         let state = detail.rollout.state;
+        let now = match detail.waves.iter().find(|w| w.state == "running") {
+            Some(wave) => format!("wave {}", wave.name),
+            None if state == "awaiting-approval" => "waiting for an approval".to_string(),
+            None => state.as_str().to_string(),
+        };
+        bar.set(done as u64, &now);
         if state == "succeeded" || state == "halted" || state == "failed" {
             break detail;
         } else if state == "awaiting-approval" && approved.insert(detail.rollout.current_wave) {

@@ -77,6 +77,12 @@ fn tell_the_story_and_check_it(database: Option<&str>) {
     let out = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(status.success(), "demo failed ({status}):\n{stderr}");
+    assert!(
+        !stderr
+            .lines()
+            .any(|l| l.contains("markets done") && l.trim_end().ends_with(" wave")),
+        "a progress line names no wave:\n{stderr}"
+    );
     let summary: Value = serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("stdout is not one JSON document: {e}\n{stderr}"));
 

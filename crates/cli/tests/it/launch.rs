@@ -8,7 +8,7 @@ use crate::common;
 use common::Server;
 
 #[test]
-fn launching_a_market_that_is_not_ready_exits_1_naming_what_is_missing() {
+fn a_market_that_is_not_ready_exits_1_on_readiness_and_launch_naming_what_is_missing() {
     let dir = tempfile::tempdir().unwrap();
     let repo = dir.path().join("shop");
     std::fs::create_dir_all(&repo).unwrap();
@@ -24,9 +24,13 @@ services:
     let server = Server::start(dir.path(), &platform);
     let with = |args: &[&str]| server.cli(args);
 
+    // Not ready: the checklist, and exit code 1 (a script can wait on it).
     let out = with(&["market", "readiness", "be"]);
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(with(&["market", "readiness", "be", "--json"]).status.code(), Some(1));
+    // The server writes no colour codes to a log that is not a terminal.
+    assert!(!server.startup_log.contains('\u{1b}'), "{}", server.startup_log);
     assert!(
         stdout.contains("shop has no release yet: a green run on its branch makes one"),
         "{stdout}"
