@@ -170,24 +170,39 @@ impl RolloutCommand {
                 Ok(())
             }
             RolloutCommand::List { client } => {
-                let rollouts: Vec<Rollout> = Client::from_args(&client).get("/api/v1/rollouts").await?;
+                let api = Client::from_args(&client);
+                let rollouts: Vec<Rollout> = api.get("/api/v1/rollouts").await?;
                 if client.json {
                     return print_json(&rollouts);
+                }
+                // What each carries, as people name it: `v3`, or `config v2 (on v3)`.
+                let mut versions = std::collections::HashMap::new();
+                for id in rollouts.iter().map(|r| r.release_id) {
+                    if let std::collections::hash_map::Entry::Vacant(slot) = versions.entry(id) {
+                        let release: tandem_wire::rollouts::ReleaseDetail =
+                            api.get(&format!("/api/v1/releases/{id}")).await?;
+                        slot.insert(release.release.version);
+                    }
                 }
                 let rows = rollouts
                     .iter()
                     .map(|r| {
+                        let version = versions.get(&r.release_id).cloned().unwrap_or_default();
+                        let carries = match (r.kind.as_str(), r.config_version) {
+                            ("config", Some(v)) => format!("config v{v} (on {version})"),
+                            _ => version,
+                        };
                         vec![
                             show(&r.id),
                             show(&r.service),
-                            show(&r.release_id),
+                            carries,
                             show(&r.state),
                             show(&r.reason),
                             time(Some(r.created_at)),
                         ]
                     })
                     .collect();
-                print_table(&["id", "service", "release", "state", "reason", "created"], rows)?;
+                print_table(&["id", "service", "carries", "state", "reason", "created"], rows)?;
                 Ok(())
             }
             RolloutCommand::Start { release, queue, client } => {

@@ -366,6 +366,18 @@ fn tell_the_story_and_check_it(database: Option<&str>) {
             "{table}"
         );
 
+        // The rollouts as people name what they carry: versions, not release ids.
+        let out = Command::new(env!("CARGO_BIN_EXE_tandem"))
+            .args(["rollout", "list", "--server", &base, "--token", token])
+            .env("NO_COLOR", "1")
+            .output()
+            .map_err(|e| e.to_string())?;
+        let table = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        for carries in ["v1", "v2", "config v2 (on v1)"] {
+            assert!(table.contains(carries), "{carries} not in:\n{table}");
+        }
+
         let (_, events) = get(&format!("{base}/api/v1/events?limit=5000"), Some(token))?;
         let events: Vec<Value> = serde_json::from_str(&events).map_err(|e| e.to_string())?;
         let count = |kind: &str| events.iter().filter(|e| e["kind"] == kind).count();
