@@ -85,6 +85,14 @@ enum Command {
     /// The database: copy a SQLite data folder's history into PostgreSQL.
     #[command(subcommand)]
     Db(commands::db::DbCommand),
+    /// Prints the completion script for a shell, to source from its start-up file.
+    #[command(
+        after_help = "Example:\n  tandem completions bash > ~/.local/share/bash-completion/completions/tandem\n  tandem completions zsh > \"${fpath[1]}/_tandem\"\n  tandem completions fish > ~/.config/fish/completions/tandem.fish"
+    )]
+    Completions {
+        /// The shell: bash, zsh, fish, elvish or powershell.
+        shell: clap_complete::Shell,
+    },
 }
 
 fn main() -> ExitCode {
@@ -157,5 +165,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             .await
             .map(|up| if up { ExitCode::SUCCESS } else { ExitCode::FAILURE }),
         Command::Flow(args) => commands::flow::run(args).await.map(|_| ExitCode::SUCCESS),
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            clap_complete::generate(shell, &mut Cli::command(), "tandem", &mut std::io::stdout());
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }

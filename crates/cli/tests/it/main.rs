@@ -4,6 +4,7 @@
 mod audit;
 mod chaos;
 mod common;
+mod completions;
 mod db;
 mod demo;
 mod flow;

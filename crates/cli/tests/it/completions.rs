@@ -1,0 +1,41 @@
+//! `tandem completions SHELL` as a person installs it: the script a real bash sources completes
+//! `tandem rol` to the commands that start so, and an unknown shell is refused.
+
+#![allow(clippy::unwrap_used)]
+
+use crate::common::{stderr, tandem};
+use std::process::Command;
+
+#[test]
+fn bash_completes_the_commands_from_the_script_tandem_prints() {
+    let out = tandem(&["completions", "bash"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("tandem.bash");
+    std::fs::write(&script, &out.stdout).unwrap();
+    // As bash calls a completion function: the command, the word being completed, the one before.
+    let completed = Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            "source {}; COMP_WORDS=(tandem rol); COMP_CWORD=1; _tandem tandem rol tandem; echo \"${{COMPREPLY[@]}}\"",
+            script.display()
+        ))
+        .output()
+        .unwrap();
+    let words = String::from_utf8_lossy(&completed.stdout);
+    let mut words: Vec<&str> = words.split_whitespace().collect();
+    words.sort();
+    assert_eq!(words, ["rollback", "rollout"], "{}", stderr(&completed));
+
+    for shell in ["zsh", "fish"] {
+        let out = tandem(&["completions", shell]);
+        assert!(
+            out.status.success() && !out.stdout.is_empty(),
+            "{shell}: {}",
+            stderr(&out)
+        );
+    }
+    let out = tandem(&["completions", "cmd.exe"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("cmd.exe"), "{}", stderr(&out));
+}
