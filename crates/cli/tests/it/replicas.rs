@@ -29,7 +29,7 @@ const FLAGS: &str = "flags:
     default: off
 ";
 
-/// A `tandem serve` replica, killed (SIGKILL) when dropped.
+/// A `tandem serve` replica, stopped when dropped.
 struct Replica {
     child: Child,
     base: String,
@@ -68,9 +68,11 @@ impl Replica {
     }
 
     /// Kills the server (SIGKILL) and starts it again on its folder, at once.
-    fn restart(self) -> Replica {
+    fn restart(mut self) -> Replica {
         let (data, platform, database) = (self.data.clone(), self.platform.clone(), self.database.clone());
-        drop(self); // killed, and waited for
+        self.signal(nix::sys::signal::Signal::SIGKILL);
+        self.child.wait().unwrap();
+        drop(self); // gone already: only waited for
         Replica::start(&data, &platform, &database, "tandem is serving")
     }
 
@@ -87,7 +89,18 @@ impl Replica {
 }
 
 impl Drop for Replica {
+    /// Asks the server to stop (so that, as the conductor, it stops its markets' processes),
+    /// and kills it if it has not within 20 s. A server already gone is only waited for.
     fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            self.signal(nix::sys::signal::Signal::SIGTERM);
+            for _ in 0..400 {
+                if !matches!(self.child.try_wait(), Ok(None)) {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -566,7 +579,7 @@ async fn the_conductor_stopped_cleanly_hands_its_markets_over() {
 /// the old release beside the new one, which the conductor kept supervising).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rollback_asked_of_a_follower_is_run_by_the_conductor() {
-    let (_first, second, v1_urls, token, _keep, repo) = process_markets_in().await;
+    let (first, second, v1_urls, token, _keep, repo) = process_markets_in().await;
     let b = Api::new(&second.base, &token);
     std::fs::write(repo.join("CHANGES"), "v2").unwrap();
     git(&repo, &["add", "."]);
@@ -595,4 +608,9 @@ async fn a_rollback_asked_of_a_follower_is_run_by_the_conductor() {
     // The rollback is recorded as the person who asked, on the server they asked.
     let audit = b.get("/api/v1/audit?kind=handoff").await;
     assert!(audit.to_string().contains("handoff.asked"), "{audit}");
+    // Stopped, the follower first: nothing of either release is left running.
+    assert!(second.stop().success());
+    assert!(first.stop().success());
+    let every: Vec<String> = [v1_urls, v2_urls, back].concat();
+    assert_eq!(serving(&every).await, 0);
 }
