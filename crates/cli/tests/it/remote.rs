@@ -11,6 +11,7 @@ use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
 use sha2::Sha256;
 use std::io::Write;
+use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -25,7 +26,8 @@ static DELIVERIES: AtomicUsize = AtomicUsize::new(0);
 /// How long the daemon may take to listen.
 const DAEMON_START: Duration = Duration::from_secs(20);
 
-/// `git daemon` serving every repository under a folder, killed when dropped.
+/// `git daemon` serving every repository under a folder, killed (with the `git-daemon` it
+/// runs) when dropped.
 struct GitDaemon {
     child: Child,
     port: u16,
@@ -45,6 +47,8 @@ impl GitDaemon {
             .arg(base)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
+            // `git` runs `git-daemon` as its child: a group of their own goes whole.
+            .process_group(0)
             .spawn()
             .unwrap();
         let deadline = Instant::now() + DAEMON_START;
@@ -62,7 +66,8 @@ impl GitDaemon {
 
 impl Drop for GitDaemon {
     fn drop(&mut self) {
-        let _ = self.child.kill();
+        let group = nix::unistd::Pid::from_raw(self.child.id() as i32);
+        let _ = nix::sys::signal::killpg(group, nix::sys::signal::Signal::SIGKILL);
         let _ = self.child.wait();
     }
 }
