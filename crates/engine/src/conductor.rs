@@ -26,7 +26,6 @@
 //! everything at once, as asked, with no lease.
 
 use crate::{Engine, Result};
-use std::collections::HashSet;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -398,11 +397,6 @@ impl Engine {
 
     pub(crate) fn release_rollout(&self, id: i64) {
         self.driving.lock().unwrap_or_else(|e| e.into_inner()).remove(&id);
-    }
-
-    /// Rollouts this server drives now.
-    pub fn driven_rollouts(&self) -> HashSet<i64> {
-        self.driving.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     /// Tells the other servers (PostgreSQL only; nothing when alone).

@@ -106,6 +106,22 @@ impl Drop for Replica {
     }
 }
 
+/// Two servers on `database` with their data under `dir` (`a`, `b`): the first makes the
+/// admin token and takes the conductor's lease. The servers and the token.
+fn two_servers(dir: &Path, platform: &Path, database: &str) -> (Replica, Replica, String) {
+    let first = Replica::start(&dir.join("a"), platform, database, common::FIRST_TOKEN_FILE);
+    let token = common::first_token(&dir.join("a"));
+    let second = Replica::start(&dir.join("b"), platform, database, "tandem is serving");
+    (first, second, token)
+}
+
+/// Makes `repo` a repository on `main` holding what is in it, in one commit.
+fn first_commit(repo: &Path) {
+    git(repo, &["init", "-q", "-b", "main"]);
+    git(repo, &["add", "."]);
+    git(repo, &["commit", "-q", "-m", "the app"]);
+}
+
 /// A repository whose release (its artifact `release.txt` says `1`) deploys with a command
 /// that journals each deployment (by id, with the artifact's text) into `journal`.
 fn make_app(root: &Path, journal: &Path) -> PathBuf {
@@ -129,9 +145,7 @@ deploy:
     )
     .unwrap();
     std::fs::write(repo.join("VERSION"), "1\n").unwrap();
-    git(&repo, &["init", "-q", "-b", "main"]);
-    git(&repo, &["add", "."]);
-    git(&repo, &["commit", "-q", "-m", "the app"]);
+    first_commit(&repo);
     repo
 }
 
@@ -175,15 +189,7 @@ impl Pair {
             ),
         )
         .unwrap();
-        // The first server makes the admin token and takes the conductor's lease.
-        let first = Replica::start(
-            &dir.path().join("a"),
-            &platform,
-            &database.url,
-            common::FIRST_TOKEN_FILE,
-        );
-        let token = common::first_token(&dir.path().join("a"));
-        let second = Replica::start(&dir.path().join("b"), &platform, &database.url, "tandem is serving");
+        let (first, second, token) = two_servers(dir.path(), &platform, &database.url);
         Pair {
             first,
             second,
@@ -481,19 +487,10 @@ gates:
 ",
     )
     .unwrap();
-    git(&repo, &["init", "-q", "-b", "main"]);
-    git(&repo, &["add", "."]);
-    git(&repo, &["commit", "-q", "-m", "the app"]);
+    first_commit(&repo);
     let platform = dir.path().join("platform.yml");
     std::fs::write(&platform, platform_of(&repo, &[&["fr"], &["be"]])).unwrap();
-    let first = Replica::start(
-        &dir.path().join("a"),
-        &platform,
-        &database.url,
-        common::FIRST_TOKEN_FILE,
-    );
-    let token = common::first_token(&dir.path().join("a"));
-    let second = Replica::start(&dir.path().join("b"), &platform, &database.url, "tandem is serving");
+    let (first, second, token) = two_servers(dir.path(), &platform, &database.url);
     let b = Api::new(&second.base, &token);
     let (release_id, _) = b.release_of_new_run("app").await;
     let id = b.post("/api/v1/rollouts", json!({ "release_id": release_id })).await["id"]
