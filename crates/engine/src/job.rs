@@ -10,35 +10,21 @@
 //!   returns, so before any job that needs it starts.
 
 use crate::Engine;
-use crate::executor::{StepEnd, StepRequest};
 use crate::git;
 use crate::logs::LogWriter;
 use crate::plan::PlannedJob;
-use anyhow::{Context, Result, anyhow};
+use crate::runner::{JobPlan, JobSide, run_job};
+use anyhow::{Result, anyhow};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
-use tandem_core::pipeline::expr::{Facts, parse_condition};
 use tandem_core::state::{JobState, StepState};
 use tandem_store::{RunRow, StepRow, now_ms};
 use tokio::sync::{OnceCell, mpsc};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
-
-/// Variables of the server's own environment that steps still see: what toolchains need to
-/// find themselves. Everything else is dropped.
-const PASSED_THROUGH: &[&str] = &[
-    "PATH",
-    "HOME",
-    "USER",
-    "LANG",
-    "CARGO_HOME",
-    "RUSTUP_HOME",
-    "RUSTUP_TOOLCHAIN",
-    "TMPDIR",
-];
 
 /// How long a job's progress writer gathers changes before writing them: live views see a
 /// state at most this late, and a job of many short steps costs a transaction per this time
@@ -104,7 +90,7 @@ impl RunContext {
     }
 
     /// The run's commit, checked out once; workspaces are copies of it.
-    async fn tree(&self) -> Result<&Path> {
+    pub(crate) async fn tree(&self) -> Result<&Path> {
         let tree = self
             .tree
             .get_or_try_init(|| async {
@@ -121,13 +107,6 @@ impl RunContext {
             })
             .await?;
         Ok(tree)
-    }
-
-    /// Makes `dest` a fresh workspace: a copy of the run's checked-out commit.
-    async fn new_workspace(&self, dest: &Path) -> Result<()> {
-        let (tree, dest) = (self.tree().await?.to_path_buf(), dest.to_path_buf());
-        tokio::task::spawn_blocking(move || git::copy_tree(&tree, &dest)).await??;
-        Ok(())
     }
 }
 
@@ -317,255 +296,162 @@ impl Engine {
         log: JobLog<'_>,
     ) -> Result<((bool, Option<i64>), Option<Vec<u8>>)> {
         let JobLog { path: log_path, mirror } = log;
-        let mut secrets = BTreeMap::new();
-        for name in &job.spec.secrets {
-            let used_by = crate::secrets::SecretUse::Job {
-                run: ctx.run.id,
-                job: &job.name,
-            };
-            secrets.insert(name.clone(), self.secret(name, used_by).await?);
-        }
+        let secrets = self.job_secrets(ctx.run.id, job).await?;
         let mut log =
             LogWriter::new(log_path, secrets.values().cloned().collect())?.with_limit(self.settings.max_log_bytes);
         if let Some(mirror) = mirror {
             log = log.with_mirror(mirror);
         }
-        let env = step_env(&ctx.run, &ctx.env, job, &secrets);
-        let deadline = job.spec.timeout.map(|t| Instant::now() + t);
-        let attempts = job.spec.retry + 1;
-        let mut result = (false, None);
-        for attempt in 1..=attempts {
-            if attempts > 1 {
-                log.note(&format!("▶ attempt {attempt} of {attempts}")).await?;
-            }
-            let workspace = ctx.dir.join(format!("job-{job_id}-{attempt}"));
-            ctx.new_workspace(&workspace).await?;
-            result = self
-                .attempt_job(ctx, job, job_id, steps, progress, &workspace, &env, &mut log, deadline)
-                .await?;
-            ctx.remove_later(workspace);
-            if result.0 || ctx.stop.is_cancelled() || deadline.is_some_and(|d| Instant::now() >= d) {
-                break;
-            }
-        }
+        let plan = self.job_plan(ctx, job, job_id, steps);
+        let tree = ctx.tree().await?.to_path_buf();
+        let side = StoreSide {
+            engine: self,
+            ctx,
+            plan: &plan,
+            rows: std::sync::Mutex::new(steps.to_vec()),
+            progress,
+        };
+        let result = run_job(
+            &plan,
+            &secrets,
+            &tree,
+            &ctx.dir,
+            &side,
+            &*self.executor,
+            &mut log,
+            &ctx.stop,
+        )
+        .await?;
         let text = log.finish_in_memory().await?;
         Ok((result, text))
     }
 
-    /// One try of a job in `workspace`, fresh: returns whether it passed and its exit code.
-    #[allow(clippy::too_many_arguments)]
-    async fn attempt_job(
-        &self,
-        ctx: &RunContext,
-        job: &PlannedJob,
-        job_id: i64,
-        steps: &mut [StepRow],
-        progress: &Progress,
-        workspace: &Path,
-        env: &BTreeMap<String, String>,
-        log: &mut LogWriter,
-        deadline: Option<Instant>,
-    ) -> Result<(bool, Option<i64>)> {
-        let (run, stop) = (&ctx.run, &ctx.stop);
-        let cache_key = job
-            .spec
-            .cache
-            .as_ref()
-            .map(|c| crate::cache::cache_key(&job.spec.name, c, workspace));
-        let mut restored = false;
-        if let Some(key) = &cache_key {
-            match self.restore_cache(&run.service, key, workspace).await {
-                Ok(true) => {
-                    restored = true;
-                    log.note(&format!("⬇ cache restored ({})", &key[..12])).await?;
-                }
-                Ok(false) => log.note(&format!("cache miss ({})", &key[..12])).await?,
-                Err(e) => log.note(&format!("cache not restored: {e:#}")).await?,
-            }
+    /// The values of the secrets a job declares, each use audited.
+    pub(crate) async fn job_secrets(&self, run_id: i64, job: &PlannedJob) -> Result<BTreeMap<String, String>> {
+        let mut secrets = BTreeMap::new();
+        for name in &job.spec.secrets {
+            let used_by = crate::secrets::SecretUse::Job {
+                run: run_id,
+                job: &job.name,
+            };
+            secrets.insert(name.clone(), self.secret(name, used_by).await?);
         }
-        let mut ok = true;
-        let mut exit_code = Some(0);
-        for (step, row) in job.spec.steps.iter().zip(steps.iter_mut()) {
-            let facts = Facts {
-                vars: [
-                    ("branch", &run.branch),
-                    ("event", &run.trigger),
-                    ("service", &run.service),
-                    ("job", &job.name),
-                ]
-                .into_iter()
-                .map(|(k, v)| (k.to_string(), v.clone()))
-                .chain(job.matrix.iter().map(|(k, v)| (format!("matrix.{k}"), v.clone())))
-                .collect(),
-                changed: None,
-                ok_so_far: ok,
-            };
-            let runs = match &step.condition {
-                Some(text) => parse_condition(text).map(|e| e.holds(&facts)).unwrap_or(false),
-                None => ok,
-            };
-            if !runs || stop.is_cancelled() {
-                progress.step(row, StepState::Skipped, None);
-                continue;
-            }
-            progress.step(row, StepState::Running, None);
-            log.note(&format!("▶ {}\n$ {}", row.name, step.run.trim_end())).await?;
-            let mut step_env = env.clone();
-            step_env.extend(step.env.clone());
-            let dir: PathBuf = match &step.working_directory {
-                Some(wd) => workspace.join(wd),
-                None => workspace.to_path_buf(),
-            };
-            let request = StepRequest {
-                script: step.run.clone(),
-                shell: step.shell.clone(),
-                dir,
-                env: step_env,
-                limits: job.spec.limits.clone(),
-            };
-            let end = self.executor.run_step(request, log, stop, deadline).await?;
-            let state = match end {
-                e if e.ok() => StepState::Success,
-                StepEnd::Cancelled => StepState::Cancelled,
-                _ => StepState::Failed,
-            };
-            progress.step(row, state, end.code());
-            if !end.ok() {
-                log.note(&format!("✗ step `{}` {}", row.name, end.describe())).await?;
-                ok = false;
-                exit_code = end.code();
-            }
-        }
-        if ok {
-            ok = self.store_artifacts(run.id, job, job_id, workspace, log).await?;
-        }
-        if ok
-            && !restored
-            && let (Some(key), Some(spec)) = (&cache_key, &job.spec.cache)
-        {
-            match self.save_cache(&run.service, key, spec, workspace).await {
-                Ok(size) => {
-                    log.note(&format!("⬆ cache saved ({}, {size} bytes)", &key[..12]))
-                        .await?
-                }
-                Err(e) => log.note(&format!("cache not saved: {e:#}")).await?,
-            }
-        }
-        Ok((ok, exit_code))
+        Ok(secrets)
     }
 
-    /// Stores every file the job's artifact paths and globs match; a pattern matching nothing
-    /// fails the job.
-    async fn store_artifacts(
+    /// Everything a job runs with but its secrets.
+    pub(crate) fn job_plan(&self, ctx: &RunContext, job: &PlannedJob, job_id: i64, steps: &[StepRow]) -> JobPlan {
+        let run = &ctx.run;
+        let mut env = ctx.env.clone();
+        env.extend(job.spec.env.clone());
+        for (k, v) in &job.matrix {
+            env.insert(format!("MATRIX_{}", k.to_uppercase()), v.clone());
+        }
+        let facts_env = [
+            ("CI", "true"),
+            ("TANDEM_SERVICE", &run.service),
+            ("TANDEM_COMMIT", &run.commit_sha),
+            ("TANDEM_BRANCH", &run.branch),
+            ("TANDEM_RUN_ID", &run.id.to_string()),
+            ("TANDEM_TRIGGER", &run.trigger),
+            ("TANDEM_JOB", &job.name),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let facts = [
+            ("branch", &run.branch),
+            ("event", &run.trigger),
+            ("service", &run.service),
+            ("job", &job.name),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.clone()))
+        .chain(job.matrix.iter().map(|(k, v)| (format!("matrix.{k}"), v.clone())))
+        .collect();
+        JobPlan {
+            job_id,
+            run_id: run.id,
+            service: run.service.clone(),
+            commit: run.commit_sha.clone(),
+            name: job.name.clone(),
+            spec: job.spec.clone(),
+            step_ids: steps.iter().map(|s| s.id).collect(),
+            env,
+            facts_env,
+            facts,
+            max_artifact_bytes: self.settings.max_artifact_bytes,
+            max_log_bytes: self.settings.max_log_bytes,
+        }
+    }
+}
+
+/// A job run in this process: its results go straight to the store.
+struct StoreSide<'a> {
+    engine: &'a Engine,
+    ctx: &'a RunContext,
+    plan: &'a JobPlan,
+    rows: std::sync::Mutex<Vec<StepRow>>,
+    progress: &'a Progress,
+}
+
+impl JobSide for StoreSide<'_> {
+    fn step_changed(&self, index: usize, state: StepState, exit_code: Option<i64>) {
+        let mut rows = self.rows.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(row) = rows.get_mut(index) {
+            self.progress.step(row, state, exit_code);
+        }
+    }
+
+    async fn fetch_cache(&self, key: &str) -> Result<Option<PathBuf>> {
+        match self.engine.store.get_cache(&self.plan.service, key).await? {
+            Some(digest) => Ok(Some(self.engine.store.local_blob(&digest).await?)),
+            None => Ok(None),
+        }
+    }
+
+    async fn keep_cache(&self, key: &str, archive: &Path) -> Result<u64> {
+        let (digest, size) = self.engine.store.put_blob_file(archive).await?;
+        self.engine
+            .store
+            .save_cache(&self.plan.service, key, &digest, size)
+            .await?;
+        Ok(size)
+    }
+
+    async fn store_artifact(&self, rel: &str, file: &Path) -> Result<(String, u64)> {
+        self.engine
+            .keep_artifact(self.plan.run_id, self.plan.job_id, &self.plan.spec, rel, file)
+            .await
+    }
+
+    fn discard(&self, path: PathBuf) {
+        self.ctx.remove_later(path);
+    }
+}
+
+impl Engine {
+    /// Stores `file` as the artifact `rel` of a job, kept as its `retention` says.
+    pub(crate) async fn keep_artifact(
         &self,
         run_id: i64,
-        job: &PlannedJob,
         job_id: i64,
-        workspace: &Path,
-        log: &mut LogWriter,
-    ) -> Result<bool> {
-        let mut ok = true;
-        for pattern in &job.spec.artifacts {
-            let (ws, pat) = (workspace.to_path_buf(), pattern.clone());
-            let files = tokio::task::spawn_blocking(move || match_files(&ws, &pat)).await??;
-            if files.is_empty() {
-                log.note(&format!("✗ artifact `{pattern}` matched no file of job `{}`", job.name))
-                    .await?;
-                ok = false;
-            }
-            for rel in files {
-                let file = workspace.join(&rel);
-                let len = tokio::fs::metadata(&file).await.map(|m| m.len()).unwrap_or(0);
-                if len > self.settings.max_artifact_bytes {
-                    let limit = self.settings.max_artifact_bytes;
-                    log.note(&format!(
-                        "✗ artifact {rel} is {len} bytes, over the limit of {limit} bytes"
-                    ))
-                    .await?;
-                    ok = false;
-                    continue;
-                }
-                let (digest, size) = self.store.put_blob_file(&file).await?;
-                let keep = job.spec.retention.unwrap_or(crate::DEFAULT_RETENTION);
-                let expires_at = tandem_store::now_ms() + keep.as_millis() as i64;
-                self.store
-                    .insert_artifact_expiring(run_id, job_id, &rel, &digest, size, Some(expires_at))
-                    .await?;
-                log.note(&format!("⬆ artifact {rel} ({size} bytes, sha256 {digest})"))
-                    .await?;
-            }
-        }
-        Ok(ok)
+        spec: &tandem_core::pipeline::JobSpec,
+        rel: &str,
+        file: &Path,
+    ) -> Result<(String, u64)> {
+        let (digest, size) = self.store.put_blob_file(file).await?;
+        let keep = spec.retention.unwrap_or(crate::DEFAULT_RETENTION);
+        let expires_at = tandem_store::now_ms() + keep.as_millis() as i64;
+        self.store
+            .insert_artifact_expiring(run_id, job_id, rel, &digest, size, Some(expires_at))
+            .await?;
+        Ok((digest, size))
     }
-}
-
-/// The environment of a job's steps: the toolchain's variables, then the pipeline's and the
-/// job's `env`, the matrix values, the job's secrets, then `CI` and the `TANDEM_*` facts.
-fn step_env(
-    run: &RunRow,
-    pipeline_env: &BTreeMap<String, String>,
-    job: &PlannedJob,
-    secrets: &BTreeMap<String, String>,
-) -> BTreeMap<String, String> {
-    let mut env: BTreeMap<String, String> = PASSED_THROUGH
-        .iter()
-        .filter_map(|k| std::env::var(k).ok().map(|v| (k.to_string(), v)))
-        .collect();
-    env.extend(pipeline_env.clone());
-    env.extend(job.spec.env.clone());
-    for (k, v) in &job.matrix {
-        env.insert(format!("MATRIX_{}", k.to_uppercase()), v.clone());
-    }
-    env.extend(secrets.clone());
-    env.insert("CI".into(), "true".into());
-    env.insert("TANDEM_SERVICE".into(), run.service.clone());
-    env.insert("TANDEM_COMMIT".into(), run.commit_sha.clone());
-    env.insert("TANDEM_BRANCH".into(), run.branch.clone());
-    env.insert("TANDEM_RUN_ID".into(), run.id.to_string());
-    env.insert("TANDEM_TRIGGER".into(), run.trigger.clone());
-    env.insert("TANDEM_JOB".into(), job.name.clone());
-    env
-}
-
-/// Files under `root` matching a path or glob, relative, sorted.
-fn match_files(root: &Path, pattern: &str) -> Result<Vec<String>> {
-    let literal = root.join(pattern);
-    if !pattern.contains(['*', '?', '[', '{']) {
-        return Ok(if literal.is_file() {
-            vec![pattern.to_string()]
-        } else {
-            Vec::new()
-        });
-    }
-    let matcher = globset::GlobBuilder::new(pattern)
-        .literal_separator(true)
-        .build()?
-        .compile_matcher();
-    let mut out = Vec::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).with_context(|| format!("cannot list {}", dir.display()))? {
-            let entry = entry?;
-            let kind = entry.file_type()?;
-            let path = entry.path();
-            if kind.is_dir() {
-                stack.push(path);
-            } else if kind.is_file()
-                && let Ok(rel) = path.strip_prefix(root)
-                && let Some(rel) = rel.to_str()
-                && matcher.is_match(rel)
-            {
-                out.push(rel.to_string());
-            }
-        }
-    }
-    out.sort();
-    Ok(out)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::match_files;
     use crate::{Engine, EngineSettings};
     use std::time::Duration;
     use tandem_store::Store;
@@ -656,22 +542,5 @@ pipeline:
             "the end of `build` is committed before `check` starts"
         );
         assert!(at("job.running", check.clone()) < at("job.failed", check));
-    }
-
-    #[test]
-    fn globs_match_files_below_the_workspace() {
-        let dir = tempfile::tempdir().unwrap();
-        for f in ["target/a.xml", "target/sub/b.xml", "report.html"] {
-            let p = dir.path().join(f);
-            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-            std::fs::write(p, "x").unwrap();
-        }
-        assert_eq!(match_files(dir.path(), "target/*.xml").unwrap(), ["target/a.xml"]);
-        assert_eq!(
-            match_files(dir.path(), "target/**/*.xml").unwrap(),
-            ["target/a.xml", "target/sub/b.xml"]
-        );
-        assert_eq!(match_files(dir.path(), "report.html").unwrap(), ["report.html"]);
-        assert!(match_files(dir.path(), "nope.txt").unwrap().is_empty());
     }
 }

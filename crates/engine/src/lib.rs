@@ -32,6 +32,7 @@ pub mod processes;
 pub mod records;
 pub mod rollback;
 pub mod rollout;
+pub mod runner;
 pub mod secrets;
 pub mod supervisor;
 pub mod triggers;

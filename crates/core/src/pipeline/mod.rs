@@ -62,6 +62,34 @@ pub struct JobSpec {
     /// Resource limits applied to every process of every step.
     #[serde(default)]
     pub limits: Limits,
+    /// `runs-on`: the labels an agent must have to take the job (all of them); none: any agent.
+    #[serde(default)]
+    pub runs_on: Vec<String>,
+    /// `agent-lost`: what happens when the agent running the job stops answering.
+    #[serde(default)]
+    pub agent_lost: AgentLost,
+}
+
+/// What happens to a job whose agent stopped answering (died, lost the network).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AgentLost {
+    /// Run it again on another agent, at most [`AgentLost::MAX_RETRIES`] times.
+    #[default]
+    Retry,
+    /// Fail it (for jobs that must not run twice, such as one that publishes).
+    Fail,
+}
+
+impl AgentLost {
+    /// How many times a job is given to another agent after losing one.
+    pub const MAX_RETRIES: i64 = 2;
+}
+
+/// Whether `label` can be an agent's label: 1 to 64 characters, letters, digits and `-_.=/:`
+/// (`linux`, `x86_64`, `region=eu-west`).
+pub fn is_label(label: &str) -> bool {
+    !label.is_empty() && label.len() <= 64 && label.chars().all(|c| c.is_ascii_alphanumeric() || "-_.=/:".contains(c))
 }
 
 /// `limits: { memory: 2G, file-size: 1G, cpu-time: 10m, open-files: 1024 }`: each a
@@ -296,6 +324,27 @@ struct RawJob {
     cache: Option<Spanned<CacheSpec>>,
     #[serde(default)]
     limits: Option<Spanned<RawLimits>>,
+    #[serde(default)]
+    runs_on: Option<Spanned<RunsOn>>,
+    #[serde(default)]
+    agent_lost: Option<Spanned<AgentLost>>,
+}
+
+/// `runs-on: gpu` or `runs-on: [linux, gpu]`.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum RunsOn {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl RunsOn {
+    fn labels(&self) -> Vec<String> {
+        match self {
+            RunsOn::One(l) => vec![l.clone()],
+            RunsOn::Many(ls) => ls.clone(),
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -331,10 +380,16 @@ struct RawArtifactSet {
 }
 
 /// `artifacts` is an untagged enum, which serde cannot describe: its two shapes for the first pass.
-const UNTAGGED: &[keys::Untagged] = &[keys::Untagged {
-    at: &["pipeline", "jobs", "*", "artifacts"],
-    one_of: &[keys::expect_at::<Vec<String>>, keys::expect_at::<RawArtifactSet>],
-}];
+const UNTAGGED: &[keys::Untagged] = &[
+    keys::Untagged {
+        at: &["pipeline", "jobs", "*", "artifacts"],
+        one_of: &[keys::expect_at::<Vec<String>>, keys::expect_at::<RawArtifactSet>],
+    },
+    keys::Untagged {
+        at: &["pipeline", "jobs", "*", "runs-on"],
+        one_of: &[keys::expect_at::<String>, keys::expect_at::<Vec<String>>],
+    },
+];
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -478,6 +533,8 @@ pub fn parse_service_spec(file: &str, text: &str) -> Result<ServiceSpec, SpecErr
                 retention,
                 cache: j.cache.map(|c| c.value),
                 limits: j.limits.and_then(|l| l.value.check().ok()).unwrap_or_default(),
+                runs_on: j.runs_on.map(|r| r.value.labels()).unwrap_or_default(),
+                agent_lost: j.agent_lost.map(|a| a.value).unwrap_or_default(),
             }
         })
         .collect();
@@ -529,6 +586,18 @@ fn check_job(errors: &mut Collector<'_>, name: &str, job: &RawJob) {
         && let Err(e) = parse_duration(&t.value)
     {
         errors.push(&t.referenced, format!("`timeout`: {e}"));
+    }
+    if let Some(r) = &job.runs_on {
+        for label in r.value.labels() {
+            if !is_label(&label) {
+                errors.push(
+                    &r.referenced,
+                    format!(
+                        "`runs-on` of job `{name}`: label `{label}` is not valid: expected 1 to 64 letters, digits or `-_.=/:`"
+                    ),
+                );
+            }
+        }
     }
     if job.retry > 10 {
         errors.push(
@@ -806,7 +875,7 @@ pipeline:
                 "tandem.yml:2:1: unknown field `servce`, expected one of `service`, `pipeline`, `deploy`, `gates`, `config`, `monitor` (did you mean `service`?)",
                 "tandem.yml:6:7: jobs form a cycle through `needs`: build → test → build",
                 "tandem.yml:6:21: job `build` needs unknown job `lint`",
-                "tandem.yml:7:7: unknown field `timout`, expected one of `needs`, `env`, `if`, `timeout`, `retry`, `continue-on-error`, `secrets`, `matrix`, `steps`, `artifacts`, `cache`, `limits` (did you mean `timeout`?)",
+                "tandem.yml:7:7: unknown field `timout`, expected one of `needs`, `env`, `if`, `timeout`, `retry`, `continue-on-error`, `secrets`, `matrix`, `steps`, `artifacts`, `cache`, `limits`, `runs-on`, `agent-lost` (did you mean `timeout`?)",
                 "tandem.yml:9:31: unknown field `shel`, expected one of `name`, `run`, `shell`, `working-directory`, `env`, `if` (did you mean `shell`?)",
                 "tandem.yml:19:9: unknown field `vs-previos`, expected one of `name`, `error-ratio`, `latency`, `max`, `vs-previous` (did you mean `vs-previous`?)",
             ]
@@ -938,6 +1007,24 @@ deploy: { driver: proces, run: x }
     }
 
     #[test]
+    fn runs_on_takes_one_label_or_a_list_and_refuses_bad_labels() {
+        let one = "service: s\npipeline:\n  jobs:\n    a:\n      runs-on: gpu\n      steps: [{ run: x }]\n";
+        let s = parse_service_spec("tandem.yml", one).unwrap();
+        assert_eq!(
+            (s.jobs[0].runs_on.as_slice(), s.jobs[0].agent_lost),
+            (&["gpu".to_string()][..], AgentLost::Retry)
+        );
+        let bad = "service: s\npipeline:\n  jobs:\n    a:\n      runs-on: [linux, 'two words']\n      agent-lost: maybe\n      steps: [{ run: x }]\n";
+        let err = parse_service_spec("tandem.yml", bad).unwrap_err().to_string();
+        assert!(err.contains("tandem.yml:5:"), "{err}");
+        assert!(err.contains("label `two words` is not valid"), "{err}");
+        assert!(
+            err.contains("tandem.yml:6:19: unknown variant `maybe`, expected `retry` or `fail`"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn every_job_and_step_field_parses() {
         let text = "\
 service: shop
@@ -962,9 +1049,13 @@ pipeline:
       artifacts: { paths: ['target/*.xml', report.html], retention: 7d }
       cache: { key: [Cargo.lock], paths: [target] }
       limits: { memory: 2G, file-size: 512M, cpu-time: 10m, open-files: 1024 }
+      runs-on: [linux, region=eu-west]
+      agent-lost: fail
 ";
         let s = parse_service_spec("tandem.yml", text).unwrap();
         let job = &s.jobs[0];
+        assert_eq!(job.runs_on, ["linux", "region=eu-west"]);
+        assert_eq!(job.agent_lost, AgentLost::Fail);
         assert_eq!(job.timeout, Some(Duration::from_secs(600)));
         assert_eq!((job.retry, job.continue_on_error), (2, true));
         assert_eq!(job.secrets, ["REGISTRY_TOKEN"]);
