@@ -5,6 +5,7 @@
 // First: its `out!` and `outln!` macros serve the modules below.
 #[macro_use]
 mod output;
+mod agent;
 mod client;
 mod commands;
 mod demo;
@@ -30,6 +31,15 @@ enum Command {
     /// Run the Tandem server: API, web UI, pipeline runner and rollout engine.
     #[command(after_help = "Example:\n  tandem serve --platform platform.yml --data-dir /var/lib/tandem")]
     Serve(server::ServeArgs),
+    /// Run pipeline jobs for a server: takes the jobs its labels match, over HTTP, with an
+    /// agent token.
+    #[command(
+        after_help = "Example:\n  TANDEM_AGENT_TOKEN=… tandem agent --server https://tandem.example.com --labels gpu,region=eu-west\n  tandem agent --drain --work-dir /var/lib/tandem-agent"
+    )]
+    Agent(agent::AgentArgs),
+    /// Agents: list, register (or rotate, revoke) their tokens, pause, drain, resume.
+    #[command(subcommand)]
+    Agents(commands::agents::AgentsCommand),
     /// Show the whole loop on a real service: build, release and roll out to 25 markets.
     #[command(after_help = "Example:\n  tandem demo\n  tandem demo --json --exit-when-done")]
     Demo(demo::DemoArgs),
@@ -96,9 +106,15 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    // An agent starts each step through this program (see `tandem_agent::guard`): at once,
+    // before anything else is set up.
+    let mut args = std::env::args_os();
+    if args.nth(1).is_some_and(|a| a == tandem_agent::guard::GUARD_ARG) {
+        return ExitCode::from(tandem_agent::guard::run(args.collect()).clamp(0, 255) as u8);
+    }
     let cli = Cli::parse();
     let default_level = match cli.command {
-        Command::Serve(_) => "info",
+        Command::Serve(_) | Command::Agent(_) => "info",
         // The story tells the outage it stages itself; other warnings still show.
         Command::Demo(_) => "warn,tandem_engine::monitor=error",
         _ => "warn",
@@ -138,6 +154,8 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Serve(args) => server::serve(args).await.map(|_| ExitCode::SUCCESS),
+        Command::Agent(args) => agent::run(args).await.map(|_| ExitCode::SUCCESS),
+        Command::Agents(command) => command.run().await.map(|_| ExitCode::SUCCESS),
         Command::Demo(args) => demo::run(args).await,
         Command::Lint(args) => commands::lint::run(args),
         Command::Db(c) => c.run().await,

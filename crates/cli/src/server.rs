@@ -46,6 +46,14 @@ pub struct ServeArgs {
     /// conductor's process ends); longer rides out longer database hiccups.
     #[arg(long, env = "TANDEM_LEASE_TTL", default_value = "5s", value_parser = lease_ttl)]
     pub lease_ttl: std::time::Duration,
+    /// Start no local agent: pipeline jobs wait for agents started elsewhere (`tandem agent`;
+    /// see docs/agents.md). By default the server starts one, sandboxed, beside itself.
+    #[arg(long, env = "TANDEM_NO_LOCAL_AGENT")]
+    pub no_local_agent: bool,
+    /// How long an agent holds a job without reporting, from 2s to 5m: a job whose agent died
+    /// goes to another agent this long after its last report.
+    #[arg(long, env = "TANDEM_JOB_LEASE", default_value = "15s", value_parser = lease_ttl)]
+    pub job_lease: std::time::Duration,
 }
 
 /// Reads `--lease-ttl`: a duration such as `5s` or `1m`, from 2 s to 5 min.
@@ -98,15 +106,22 @@ pub struct Running {
     pub first_token: Option<String>,
     shutdown: tokio::sync::oneshot::Sender<()>,
     task: tokio::task::JoinHandle<Result<()>>,
+    /// The agent started beside the server, unless --no-local-agent.
+    pub local_agent: Option<crate::agent::LocalAgent>,
     /// The data folder, this server's alone while it runs.
     _folder_lock: std::fs::File,
 }
 
 impl Running {
-    /// Stops taking requests, finishes those under way, stops every market process.
+    /// Stops taking requests, finishes those under way, stops every market process, then the
+    /// local agent (runs under way are left to be marked interrupted at the next start).
     pub async fn stop(self) -> Result<()> {
         let _ = self.shutdown.send(());
-        self.task.await.context("the server task failed")?
+        let stopped = self.task.await.context("the server task failed");
+        if let Some(agent) = self.local_agent {
+            agent.stop().await;
+        }
+        stopped?
     }
 }
 
@@ -176,9 +191,15 @@ pub async fn start(args: &ServeArgs) -> Result<Running> {
     let mut settings = EngineSettings::in_data_dir(&args.data_dir);
     settings.secrets_key = secrets_key;
     settings.lease_ttl = args.lease_ttl;
+    settings.on_agents = true;
+    settings.job_lease = args.job_lease;
     let engine = Engine::new(store, settings).await?;
     engine.start().await?;
     let addr = listener.local_addr()?;
+    let local_agent = match args.no_local_agent {
+        true => None,
+        false => Some(start_local_agent(&engine, args, &format!("http://{addr}")).await?),
+    };
     let state = AppState::new(
         engine.clone(),
         ServerSettings {
@@ -195,8 +216,40 @@ pub async fn start(args: &ServeArgs) -> Result<Running> {
         first_token,
         shutdown: tx,
         task,
+        local_agent,
         _folder_lock: folder_lock,
     })
+}
+
+/// Registers this server's local agent (or gives it a new token: the old one died with the
+/// previous process) and starts it, sandboxed.
+async fn start_local_agent(engine: &Engine, args: &ServeArgs, base_url: &str) -> Result<crate::agent::LocalAgent> {
+    let name: String = format!("local-{}", engine.server_name())
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                c
+            } else {
+                '-'
+            }
+        })
+        .take(64)
+        .collect();
+    let token = match engine.rotate_agent(&name).await {
+        Ok((_, token)) => token,
+        Err(tandem_engine::Error::NotFound { .. }) => engine.register_agent(&name, "tandem serve").await?.1,
+        Err(e) => return Err(e.into()),
+    };
+    let (agent, sandbox) = crate::agent::LocalAgent::start(crate::agent::LocalAgentSettings {
+        base_url,
+        token: &token,
+        data_dir: &args.data_dir,
+        hidden_files: args.secrets_key_file.iter().cloned().collect(),
+        capacity: engine.settings.max_parallel_jobs,
+    })
+    .await?;
+    tracing::info!(agent = %name, ?sandbox, pid = ?agent.pid(), "local agent started");
+    Ok(agent)
 }
 
 /// Takes the data folder for this server alone (a lock on `server.lock` in it, released by

@@ -85,7 +85,11 @@ pub trait Executor: Send + Sync + std::fmt::Debug {
 
 /// Runs steps as local processes.
 #[derive(Debug, Default)]
-pub struct LocalExecutor;
+pub struct LocalExecutor {
+    /// A program each step is started through (`[guard, "__step-guard", step…]`): an agent's
+    /// own binary, which kills the step if the agent dies (see `tandem_agent::guard`).
+    pub guard: Option<PathBuf>,
+}
 
 impl Executor for LocalExecutor {
     fn run_step<'a>(
@@ -95,12 +99,13 @@ impl Executor for LocalExecutor {
         stop: &'a CancellationToken,
         deadline: Option<Instant>,
     ) -> StepFuture<'a> {
-        Box::pin(run_local(step, log, stop, deadline))
+        Box::pin(run_local(step, self.guard.as_deref(), log, stop, deadline))
     }
 }
 
 async fn run_local(
     step: StepRequest,
+    guard: Option<&Path>,
     log: &mut LogWriter,
     stop: &CancellationToken,
     deadline: Option<Instant>,
@@ -136,6 +141,11 @@ async fn run_local(
         ];
         wrapped.append(&mut argv);
         argv = wrapped;
+    }
+    if let Some(guard) = guard {
+        let mut guarded = vec![guard.display().to_string(), "__step-guard".into()];
+        guarded.append(&mut argv);
+        argv = guarded;
     }
     // A full path lets the standard library start the step with `posix_spawn` (no copy of this
     // process's memory map, unlike `fork`); given a bare name it falls back to `fork` whenever
@@ -328,7 +338,7 @@ mod tests {
         };
         let stop = CancellationToken::new();
         let running = async {
-            let end = run_local(step, &mut log, &stop, None).await.unwrap();
+            let end = run_local(step, None, &mut log, &stop, None).await.unwrap();
             log.finish().await.unwrap();
             end
         };

@@ -214,6 +214,9 @@ impl Engine {
         job_id: i64,
         mut steps: Vec<StepRow>,
     ) -> Result<JobOutcome> {
+        if self.settings.on_agents {
+            return self.execute_on_agent(ctx, job, job_id, &steps).await;
+        }
         let progress = Progress::start(self.clone(), job_id);
         progress.started();
         let log_path = self.job_log_path(job_id);

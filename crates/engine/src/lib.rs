@@ -9,6 +9,7 @@ pub mod changes;
 pub mod conductor;
 pub mod configs;
 pub mod deploy;
+pub mod dispatch;
 pub mod dora;
 pub mod driver;
 pub mod error;
@@ -81,6 +82,11 @@ pub struct EngineSettings {
     pub secrets_key: Option<Arc<tandem_store::SecretKey>>,
     /// How long the conductor's lease lasts without renewal (see [`conductor`]).
     pub lease_ttl: Duration,
+    /// Whether jobs run on agents (see [`dispatch`]) rather than in this process (`tandem run`
+    /// and the engine's own tests).
+    pub on_agents: bool,
+    /// How long an agent holds a job without reporting (see [`dispatch::JOB_LEASE`]).
+    pub job_lease: Duration,
 }
 
 impl EngineSettings {
@@ -94,6 +100,8 @@ impl EngineSettings {
             max_log_bytes: logs::DEFAULT_LOG_LIMIT,
             secrets_key: None,
             lease_ttl: conductor::LEASE_TTL,
+            on_agents: false,
+            job_lease: dispatch::JOB_LEASE,
         }
     }
 }
@@ -147,6 +155,8 @@ pub struct Engine {
     outbox: tokio::sync::Notify,
     /// Wakes the conductor to look for work recorded for it.
     work: tokio::sync::Notify,
+    /// Held while an archive of a commit's tree is made for agents (see [`dispatch`]).
+    sources: tokio::sync::Mutex<()>,
 }
 
 impl Engine {
@@ -167,7 +177,7 @@ impl Engine {
             store,
             settings,
             supervisor,
-            executor: Arc::new(executor::LocalExecutor),
+            executor: Arc::new(executor::LocalExecutor::default()),
             running_runs: Default::default(),
             http,
             tasks: TaskTracker::new(),
@@ -193,6 +203,7 @@ impl Engine {
             driving: Default::default(),
             outbox: tokio::sync::Notify::new(),
             work: tokio::sync::Notify::new(),
+            sources: tokio::sync::Mutex::new(()),
         });
         engine.load_flags().await?;
         Ok(engine)

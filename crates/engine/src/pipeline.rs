@@ -48,7 +48,18 @@ impl Engine {
                 return;
             }
         }
-        let outcome = self.try_execute_run(run_id, &stop).await;
+        let outcome = match self.settings.on_agents {
+            // Its jobs run on agents, which report to this server: when it stops, the run is
+            // left as it is, and the next conductor marks it interrupted.
+            true => tokio::select! {
+                outcome = self.try_execute_run(run_id, &stop) => outcome,
+                _ = self.stop.cancelled() => {
+                    self.running_runs.lock().await.remove(&run_id);
+                    return;
+                }
+            },
+            false => self.try_execute_run(run_id, &stop).await,
+        };
         self.running_runs.lock().await.remove(&run_id);
         let store = &self.store;
         let result = match outcome {
@@ -221,6 +232,10 @@ impl Engine {
             }
         }
         ctx.clean_up().await;
+        if self.settings.on_agents {
+            // The archive of the commit's tree made for agents (made again if another run needs it).
+            let _ = tokio::fs::remove_file(self.settings.work_dir.join(format!("source-{}.tar", run.commit_sha))).await;
+        }
         if first_failure.is_none() && !stop.is_cancelled() {
             let service = self.platform_service(&run.service).await?;
             if run.branch == service.branch && run.trigger != "local" {

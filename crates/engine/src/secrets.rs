@@ -208,6 +208,15 @@ pub fn secret_value(platform: &Platform, name: &str) -> Result<String> {
     env_value(name, declared(platform, name)?)
 }
 
+/// A new random credential (32 bytes, hex) with a prefix naming its kind (`tagent`: an agent's
+/// token, `tjob`: a job token), so a leaked one is recognised for what it is.
+pub fn random_token(kind: &str) -> String {
+    use rand::RngCore;
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    format!("{kind}_{}", hex::encode(bytes))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

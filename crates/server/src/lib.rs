@@ -4,6 +4,7 @@
 
 #![deny(missing_docs)]
 
+pub mod agent_api;
 pub mod alertmanager;
 pub mod api;
 pub mod audit;
@@ -118,6 +119,7 @@ pub fn app(state: AppState) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/metrics", get(metrics::serve_metrics))
         .merge(hooks::router())
+        .merge(agent_api::router())
         .merge(ofrep::router())
         .merge(ui::router())
         .fallback(not_found)

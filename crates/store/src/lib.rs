@@ -11,6 +11,7 @@
 //! connect. Numbers handed out in order (idea keys, versions) come from `counters`, safe with
 //! several writers. `copy` moves a SQLite history into PostgreSQL (see `docs/store.md`).
 
+pub mod agents;
 pub mod audit;
 mod audit_log;
 mod backend;

@@ -41,6 +41,12 @@ pub struct JobRow {
     pub log_digest: Option<String>,
     pub started_at: Option<i64>,
     pub finished_at: Option<i64>,
+    /// The name of the agent holding (or that last held) the job, when it ran on one.
+    pub agent: Option<String>,
+    /// Why a job offered to agents still waits (`no agent with labels gpu`), or why it was lost.
+    pub waiting: Option<String>,
+    /// How many times its agent was lost while running it.
+    pub lost: i64,
 }
 
 #[derive(Debug, Clone, Serialize, FromRow)]
@@ -491,10 +497,13 @@ impl Store {
     }
 
     pub async fn list_jobs(&self, run_id: i64) -> Result<Vec<JobRow>> {
-        Ok(sqlx::query_as("SELECT * FROM jobs WHERE run_id = $1 ORDER BY position")
-            .bind(run_id)
-            .fetch_all(&self.pool)
-            .await?)
+        Ok(sqlx::query_as(
+            "SELECT jobs.*, (SELECT name FROM agents WHERE agents.id = jobs.agent_id) AS agent
+             FROM jobs WHERE run_id = $1 ORDER BY position",
+        )
+        .bind(run_id)
+        .fetch_all(&self.pool)
+        .await?)
     }
 
     pub async fn list_steps(&self, job_id: i64) -> Result<Vec<StepRow>> {

@@ -10,6 +10,7 @@
 #![deny(missing_docs)]
 
 pub mod admin;
+pub mod agents;
 pub mod audit;
 pub mod changes;
 pub mod config;

@@ -53,6 +53,15 @@ pub struct Job {
     pub started_at: Option<i64>,
     /// When it ended.
     pub finished_at: Option<i64>,
+    /// The agent running it (or that ran it), when it ran on one.
+    #[serde(default)]
+    pub agent: Option<String>,
+    /// Why it still waits for an agent (`no agent with labels gpu`), or why it was lost.
+    #[serde(default)]
+    pub waiting: Option<String>,
+    /// How many times the agent running it stopped answering (the job then ran again).
+    #[serde(default)]
+    pub lost: i64,
 }
 
 /// A step of a job.

@@ -3,6 +3,7 @@
 //! as `tandem-wire` types, but `lint`, which checks a file here. Each file's own comment names
 //! the subcommands it holds and the routes it calls.
 
+pub mod agents;
 pub mod artifacts;
 pub mod audit;
 pub mod config;

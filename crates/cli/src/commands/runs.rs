@@ -9,6 +9,7 @@ use super::show;
 use crate::client::{Client, ClientArgs};
 use crate::output::{duration, print_json, print_table, short, time};
 use clap::Subcommand;
+use tandem_core::state::JobState;
 use tandem_wire::runs::{Run, RunDetail};
 
 /// `tandem run` alone runs the local pipeline; with a subcommand it talks to a server.
@@ -152,6 +153,23 @@ impl RunCommand {
                     }
                 }
                 print_table(&["job", "step", "command", "state", "exit", "took"], rows)?;
+                for job in &run.jobs {
+                    let name = show(&job.job.name);
+                    if let Some(agent) = &job.job.agent {
+                        outln!("  job {name} ran on agent {}", show(agent))?;
+                    }
+                    if job.job.lost > 0 {
+                        outln!("  job {name} lost its agent {} time(s) and ran again", job.job.lost)?;
+                    }
+                    if let Some(why) = job
+                        .job
+                        .waiting
+                        .as_deref()
+                        .filter(|_| job.job.state == JobState::Pending)
+                    {
+                        outln!("  job {name} waits: {}", show(&why))?;
+                    }
+                }
                 for a in &run.artifacts {
                     outln!(
                         "  artifact {} ({} bytes) sha256:{}",

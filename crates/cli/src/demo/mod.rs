@@ -137,6 +137,8 @@ notifications:
         public_url: None,
         database: args.database.clone(),
         lease_ttl: tandem_engine::conductor::LEASE_TTL,
+        no_local_agent: false,
+        job_lease: tandem_engine::dispatch::JOB_LEASE,
     };
     let running = server::start(&serve_args).await?;
     let token = match (&running.first_token, &replica) {
@@ -151,6 +153,12 @@ notifications:
             running.base_url, r.base_url
         )),
         None => progress.say(&format!("Server on {}", running.base_url)),
+    }
+    if let Some(agent) = &running.local_agent {
+        progress.say(&format!(
+            "The server runs no step itself: pipelines run on its local agent, {}",
+            agent.sandbox.describe()
+        ));
     }
 
     let outcome = tell_the_story(&api, &progress, &data_dir.join("repos/shop"), &chat, replica.as_mut()).await;
@@ -393,8 +401,17 @@ impl Built {
             state: self.run.run.state,
             commit: self.run.run.commit_sha.clone(),
             release: self.version.clone(),
+            agents: agents_of(&self.run),
         }
     }
+}
+
+/// The agents a run's jobs ran on, each once.
+fn agents_of(run: &RunDetail) -> Vec<String> {
+    let mut agents: Vec<String> = run.jobs.iter().filter_map(|j| j.job.agent.clone()).collect();
+    agents.sort();
+    agents.dedup();
+    agents
 }
 
 /// Starts a run of the shop's branch head and waits for its release.
@@ -437,8 +454,9 @@ async fn build(api: &Client, progress: &Progress) -> Result<Built> {
     let millis = started.elapsed().as_millis() as u64;
     let version = run.release.clone().context("the green run made no release")?;
     progress.say(&format!(
-        "Pipeline green in {:.1}s: release {version}",
-        millis as f64 / 1000.0
+        "Pipeline green in {:.1}s on agent {}: release {version}",
+        millis as f64 / 1000.0,
+        agents_of(&run).join(", ")
     ));
     let releases: Vec<Release> = api.get("/api/v1/releases?service=shop").await?;
     let release = releases

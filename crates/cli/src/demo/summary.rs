@@ -97,6 +97,8 @@ pub(super) struct RunLine {
     pub state: RunState,
     pub commit: String,
     pub release: String,
+    /// The agents its jobs ran on (the server runs no step itself).
+    pub agents: Vec<String>,
 }
 
 /// A release.

@@ -168,6 +168,14 @@ fn tell_the_story_and_check_it(database: Option<&str>) {
     );
     assert_eq!(summary["runs"][0]["state"], "success");
     assert_eq!(summary["runs"][1]["state"], "success");
+    // The server ran no step: every job of both runs ran on its local agent.
+    for run in summary["runs"].as_array().unwrap() {
+        let agents = run["agents"].as_array().unwrap();
+        assert!(
+            agents.len() == 1 && agents[0].as_str().unwrap().starts_with("local-"),
+            "{run}"
+        );
+    }
     // On PostgreSQL two servers tell the story: the conductor is killed after the first
     // rollout, the demo's own server takes over and finds every live shop answering; the
     // rest of the story (the faulty release, flags, config, the hang, the launch) runs on it,

@@ -1,6 +1,7 @@
 //! The `tandem` binary's integration tests, one module per area, in one test binary so the
 //! workspace is linked once for them all.
 
+mod agents;
 mod audit;
 mod chaos;
 mod common;

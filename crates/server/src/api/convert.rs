@@ -42,7 +42,7 @@ macro_rules! same_fields {
 
 same_fields! {
     store::RunRow => runs::Run { id, service, commit_sha, branch, trigger, state, error, created_at, started_at, finished_at, rerun_of }
-    store::JobRow => runs::Job { id, run_id, name, position, needs, state, exit_code, log_digest, started_at, finished_at }
+    store::JobRow => runs::Job { id, run_id, name, position, needs, state, exit_code, log_digest, started_at, finished_at, agent, waiting, lost }
     store::StepRow => runs::Step { id, job_id, position, name, command, state, exit_code, started_at, finished_at }
     store::ArtifactRow => runs::Artifact { id, run_id, job_id, name, path, digest, size, expires_at }
     store::ReleaseRow => rollouts::Release { id, service, version, commit_sha, run_id, spec, created_at, builder, config_schema }

@@ -2,6 +2,7 @@
 //! the document served at `/api/v1/openapi.json` is generated from them.
 
 pub(crate) mod admin;
+mod agents;
 pub(crate) mod audit;
 mod catalog;
 mod changes;
@@ -191,6 +192,10 @@ pub fn router() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(admin::whoami))
         .routes(routes!(admin::collect_garbage))
         .routes(routes!(admin::list_servers))
+        .routes(routes!(agents::list_agents, agents::register_agent))
+        .routes(routes!(agents::rotate_agent))
+        .routes(routes!(agents::revoke_agent))
+        .routes(routes!(agents::set_agent_mode))
         .routes(routes!(secrets::list_secrets))
         .routes(routes!(secrets::put_secret, secrets::delete_secret));
     let (router, mut openapi) = api.split_for_parts();

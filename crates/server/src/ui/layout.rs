@@ -25,6 +25,7 @@ pub enum Nav {
     Changes,
     Dora,
     Incidents,
+    Agents,
     Audit,
     Tokens,
     None,
@@ -78,6 +79,7 @@ pub fn page(p: Page<'_>, body: Markup) -> Markup {
                         (link(Nav::Changes, "/changes", "Changes"))
                         (link(Nav::Dora, "/delivery", "Delivery"))
                         (link(Nav::Incidents, "/incidents", "Incidents"))
+                        (link(Nav::Agents, "/agents", "Agents"))
                         @if p.caller.is_some_and(|c| c.role.allows(tandem_core::role::Role::Admin)) {
                             (link(Nav::Audit, "/audit", "Audit"))
                         }
@@ -131,9 +133,9 @@ pub fn capitalize(text: &str) -> String {
 /// Which colour a state gets: ok (green), busy (amber), bad (red) or idle (grey).
 pub fn tone(state: &str) -> &'static str {
     match state {
-        "live" | "success" | "succeeded" | "up" | "done" | "resolved" => "ok",
-        "deploying" | "running" | "in development" | "launching" => "busy",
-        "failed" | "down" | "halted" | "interrupted" | "open" => "bad",
+        "live" | "success" | "succeeded" | "up" | "done" | "resolved" | "active" => "ok",
+        "deploying" | "running" | "in development" | "launching" | "draining" => "busy",
+        "failed" | "down" | "halted" | "interrupted" | "open" | "offline" => "bad",
         _ => "idle",
     }
 }

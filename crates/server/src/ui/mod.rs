@@ -1,6 +1,7 @@
 //! The web UI: server-rendered pages (maud), one file per page family, with the stylesheet and
 //! the small live-refresh script embedded in the binary. Every page but sign-in needs a viewer.
 
+mod agents;
 pub(crate) mod ansi;
 mod audit;
 mod change_new;
@@ -95,6 +96,11 @@ pub fn router() -> Router<AppState> {
         .route(
             "/changes/{id}/{action}",
             get(changes::back_to_change).post(changes::act),
+        )
+        .route("/agents", get(agents::list))
+        .route(
+            "/agents/{name}/{mode}",
+            get(agents::back_to_agents).post(agents::set_mode),
         )
         .route("/audit", get(audit::show))
         .route("/admin/tokens", get(tokens::list))

@@ -349,6 +349,12 @@ fn job_panel(run_id: i64, j: &JobDetail, tail: &Result<LogTail, String>) -> Mark
                 @if !needs.is_empty() {
                     span.muted { "needs " (needs.join(", ")) }
                 }
+                @if let Some(agent) = &job.agent {
+                    span.muted.agent { "on agent " a href="/agents" { (agent) } }
+                }
+                @if job.lost > 0 {
+                    span.muted.lost { "lost its agent " (job.lost) "× — ran again" }
+                }
                 span.right.muted {
                     @if let Some(code) = job.exit_code { "exit " (code) (dot()) }
                     (elapsed(job.started_at, job.finished_at))
@@ -370,6 +376,9 @@ fn job_panel(run_id: i64, j: &JobDetail, tail: &Result<LogTail, String>) -> Mark
                         }
                     }
                 }
+            }
+            @if job.state == JobState::Pending && let Some(why) = &job.waiting {
+                p.waiting { "Waits for an agent: " (why) }
             }
             @if log.is_empty() {
                 p.empty { @if job.state == "skipped" { "Skipped: a job it needs did not pass." } @else { "No output yet." } }

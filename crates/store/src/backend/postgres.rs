@@ -230,6 +230,10 @@ mod tests {
             32,
             "8c59ad8d71aaf5446440de06387a3ddb84b1dbd345923c3fa424311d07c5747b43a49fd1f56a4a5b45d25dbf88654582",
         ),
+        (
+            33,
+            "e71a41240983090c8e80e79a4fc86ee2f7109c79c72207b45964ad3af5d6711732f3b06180b9f8ab3f5d33ccde8cae3d",
+        ),
     ];
 
     #[test]

@@ -208,6 +208,10 @@ mod tests {
             32,
             "230a5b0ab440e557017870c6adcc78fead4040baed585e77c06299ad1e7d6a3cbd94cd1aa15dd198cffe109d81d09cd8",
         ),
+        (
+            33,
+            "f042c7200bed7a613bdd25faa1932edd9c8575f3947b556a231a14e03f4fc0c1174c30076761293f0b55d225249dd468",
+        ),
     ];
 
     #[test]

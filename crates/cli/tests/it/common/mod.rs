@@ -53,6 +53,11 @@ impl Server {
     /// [`Server::start`] on the PostgreSQL database at `database` (with a fixed secrets key),
     /// or on SQLite in the data folder when `None`.
     pub fn start_with(dir: &Path, platform: &str, database: Option<&str>) -> Server {
+        Server::start_full(dir, platform, database, &[])
+    }
+
+    /// [`Server::start_with`], with more arguments for `tandem serve`.
+    pub fn start_full(dir: &Path, platform: &str, database: Option<&str>, extra: &[&str]) -> Server {
         let file = dir.join("platform.yml");
         std::fs::write(&file, platform).unwrap();
         let port = tandem_testkit::server::free_port();
@@ -67,6 +72,7 @@ impl Server {
             .arg(&file)
             .arg("--data-dir")
             .arg(dir.join("data"))
+            .args(extra)
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
