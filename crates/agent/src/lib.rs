@@ -11,6 +11,7 @@
 //!   [`tandem_engine::runner::JobPlan::step_env`]); the agent makes itself non-dumpable, so a
 //!   step cannot read its memory or environment through `/proc`.
 
+mod deploy;
 pub mod guard;
 mod report;
 
@@ -156,6 +157,15 @@ pub async fn run(settings: AgentSettings, stops: Stops) -> Result<()> {
                 }
             }
             _ => {}
+        }
+        if let Some(task) = answer.task {
+            let (client, server, settings, kill) = (client.clone(), server.clone(), settings.clone(), kill.clone());
+            jobs.spawn(async move {
+                let id = task.id;
+                if let Err(e) = deploy::run_task(&client, &server, &settings.work_dir, task, kill).await {
+                    tracing::error!(task = id, error = %format!("{e:#}"), "a deploy could not be run to its end");
+                }
+            });
         }
         if let Some(claimed) = answer.job {
             let (client, server, settings) = (client.clone(), server.clone(), settings.clone());

@@ -45,10 +45,14 @@ pub struct ClaimRequest {
     pub wait_ms: u64,
 }
 
-/// The server's answer: a job (or none yet), and what the operator asked of the agent.
+/// The server's answer: a job or a deploy (or none yet), and what the operator asked of the
+/// agent.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ClaimAnswer {
     pub job: Option<Claimed>,
+    /// A market's deploy command (`deploy.runs-on`).
+    #[serde(default)]
+    pub task: Option<ClaimedTask>,
     /// `active`, `paused` or `draining` (finish what you run, then exit).
     pub mode: String,
 }
@@ -75,6 +79,45 @@ impl std::fmt::Debug for Claimed {
             .field("job", &self.plan.job_id)
             .field("secrets", &self.secrets.keys().collect::<Vec<_>>())
             .field("lease_ms", &self.lease_ms)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A market's deploy command, as an agent runs it (`deploy.runs-on`): the same command, facts
+/// and timeout as on the server; the config file and the artifacts are fetched first.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DeployPlan {
+    pub service: String,
+    pub market: String,
+    pub release: String,
+    pub commit: String,
+    pub deployment_id: i64,
+    /// `deploy` or `rollback`.
+    pub action: String,
+    pub command: String,
+    pub timeout_ms: u64,
+    /// The market's resolved config (JSON text), written to `TANDEM_CONFIG_FILE`.
+    pub config: String,
+    /// The release's artifacts: name → sha256, fetched into `TANDEM_ARTIFACT_DIR`.
+    pub artifacts: BTreeMap<String, String>,
+}
+
+/// A deploy given to one agent, with its token (for this task alone).
+#[derive(Clone, Serialize, Deserialize)]
+pub struct ClaimedTask {
+    pub id: i64,
+    pub plan: DeployPlan,
+    pub token: String,
+    pub lease_ms: u64,
+    pub beat_ms: u64,
+}
+
+/// Shown without the token.
+impl std::fmt::Debug for ClaimedTask {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClaimedTask")
+            .field("id", &self.id)
+            .field("market", &self.plan.market)
             .finish_non_exhaustive()
     }
 }
@@ -269,6 +312,192 @@ impl Engine {
             }));
         }
         Ok(None)
+    }
+
+    /// Gives `agent` the oldest deploy its labels match, if any.
+    pub async fn claim_task_for_agent(
+        &self,
+        agent: &AgentRow,
+        request: &ClaimRequest,
+    ) -> crate::Result<Option<ClaimedTask>> {
+        if agent.mode != "active" || request.free == 0 {
+            return Ok(None);
+        }
+        for task in self.store.list_offered_tasks(100).await? {
+            if !has_labels(&request.labels, &task.runs_on()) {
+                continue;
+            }
+            let token = crate::secrets::random_token("ttask");
+            let lease = self.settings.job_lease;
+            if !self
+                .store
+                .claim_task(task.id, agent, &token, now_ms() + lease.as_millis() as i64)
+                .await?
+            {
+                continue;
+            }
+            self.notify();
+            let plan: DeployPlan = serde_json::from_str(&task.plan)
+                .map_err(|e| crate::Error::Internal(anyhow::anyhow!("task {}'s plan cannot be read: {e}", task.id)))?;
+            tracing::info!(task = task.id, market = %plan.market, agent = %agent.name, "deploy taken by an agent");
+            return Ok(Some(ClaimedTask {
+                id: task.id,
+                plan,
+                token,
+                lease_ms: lease.as_millis() as u64,
+                beat_ms: (lease.as_millis() as u64 / 4).max(250),
+            }));
+        }
+        Ok(None)
+    }
+
+    /// The running task this token was given for, if the claim still holds.
+    pub async fn find_claimed_task(
+        &self,
+        task_id: i64,
+        token: &str,
+    ) -> crate::Result<Option<tandem_store::agents::TaskRow>> {
+        Ok(self.store.find_claimed_task(task_id, token).await?)
+    }
+
+    /// Extends a claimed task's lease; false when the claim is gone.
+    pub async fn renew_task_lease(&self, task_id: i64, token: &str) -> crate::Result<bool> {
+        let until = now_ms() + self.settings.job_lease.as_millis() as i64;
+        Ok(self.store.renew_task_lease(task_id, token, until).await?)
+    }
+
+    /// An artifact of a claimed deploy, as a local file (the plan names it by its sha256).
+    pub async fn task_artifact(&self, task: &tandem_store::agents::TaskRow, name: &str) -> crate::Result<PathBuf> {
+        let plan: DeployPlan = serde_json::from_str(&task.plan)
+            .map_err(|e| crate::Error::Internal(anyhow::anyhow!("task {}'s plan cannot be read: {e}", task.id)))?;
+        let digest = plan
+            .artifacts
+            .get(name)
+            .ok_or_else(|| crate::Error::missing(format!("artifact `{name}` of this deploy")))?;
+        Ok(self.store.local_blob(digest).await?)
+    }
+
+    /// Ends a claimed deploy; false when the claim moved on.
+    pub async fn task_end(&self, task_id: i64, token: &str, report: &EndReport, log: &str) -> crate::Result<bool> {
+        let ended = self
+            .store
+            .finish_task(task_id, token, report.passed, report.exit_code, log)
+            .await?;
+        if ended {
+            self.notify();
+        }
+        Ok(ended)
+    }
+
+    /// Runs a market's deploy command on an agent with `labels`, and waits for its end; its
+    /// log goes to `log`. What the server's own run of it would return.
+    pub(crate) async fn deploy_on_agent(
+        &self,
+        target: &crate::driver::Target<'_>,
+        labels: Vec<String>,
+        log: &Path,
+    ) -> std::result::Result<(), String> {
+        let inner = async {
+            let artifacts = self
+                .store
+                .list_release_artifacts(target.release.id)
+                .await?
+                .into_iter()
+                .map(|a| (a.name, a.digest))
+                .collect();
+            let config = tokio::fs::read_to_string(&target.config_file)
+                .await
+                .unwrap_or_else(|_| "{}".into());
+            let timeout = target.deploy.timeout();
+            let plan = DeployPlan {
+                service: target.release.service.clone(),
+                market: target.market.to_string(),
+                release: target.release.version.clone(),
+                commit: target.release.commit_sha.clone(),
+                deployment_id: target.deployment_id,
+                action: target.action.to_string(),
+                command: target.deploy.run.clone(),
+                timeout_ms: timeout.as_millis() as u64,
+                config,
+                artifacts,
+            };
+            let id = self
+                .store
+                .offer_task(
+                    "deploy",
+                    &serde_json::to_string(&plan).context("cannot write the plan")?,
+                    &labels,
+                )
+                .await?;
+            self.notify();
+            // No agent taking it within the deploy's own timeout (and a minute) fails it.
+            let give_up = tokio::time::Instant::now() + timeout + Duration::from_secs(60);
+            let mut changes = self.subscribe();
+            loop {
+                let row = self.store.get_task(id).await?;
+                let agent = match row.agent_id {
+                    Some(a) => self.store.get_agent(a).await?.map(|a| a.name),
+                    None => None,
+                };
+                let agent = agent.unwrap_or_else(|| "?".into());
+                match row.state.as_str() {
+                    "success" | "failed" => {
+                        let text = row.log.clone().unwrap_or_default();
+                        let _ = tokio::fs::write(log, &text).await;
+                        return anyhow::Ok(match (row.state.as_str(), row.error) {
+                            ("success", _) => Ok(()),
+                            (_, Some(error)) => Err(error),
+                            (_, None) => Err(format!(
+                                "the deploy command failed on agent {agent} (exit {}){}",
+                                row.exit_code.map_or("-".into(), |c| c.to_string()),
+                                crate::driver::last_words(log).await
+                            )),
+                        });
+                    }
+                    "running"
+                        if row.lease_until.is_some_and(|u| u < now_ms())
+                            && let Some(claim) = &row.claim_hash =>
+                    {
+                        let why = format!(
+                            "agent {agent} stopped answering during the deploy of {}: it may have run in part",
+                            target.market
+                        );
+                        self.store.fail_task(id, Some(claim), &why).await?;
+                        continue;
+                    }
+                    "pending" if tokio::time::Instant::now() >= give_up => {
+                        let why = format!(
+                            "no agent with labels {} took the deploy of {} within {}s",
+                            labels.join(", "),
+                            target.market,
+                            (timeout + Duration::from_secs(60)).as_secs()
+                        );
+                        self.store.fail_task(id, None, &why).await?;
+                        continue;
+                    }
+                    _ => {}
+                }
+                tokio::select! {
+                    _ = changes.changed() => {}
+                    _ = tokio::time::sleep(WATCH_EVERY) => {}
+                }
+            }
+        };
+        match inner.await {
+            Ok(result) => result,
+            Err(e) => Err(format!("cannot hand the deploy to an agent: {e:#}")),
+        }
+    }
+
+    /// The region of a market (empty when it cannot be read).
+    pub(crate) async fn market_region(&self, market: &str) -> String {
+        self.store
+            .list_markets()
+            .await
+            .ok()
+            .and_then(|ms| ms.into_iter().find(|m| m.id == market))
+            .map(|m| m.region)
+            .unwrap_or_default()
     }
 
     /// Records what an agent says of itself as it asks for work.

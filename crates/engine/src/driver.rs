@@ -193,13 +193,20 @@ impl Driver for CommandDriver {
         "command"
     }
 
-    fn start<'a>(&'a self, _engine: &'a Engine, target: &'a Target<'a>) -> DriverFuture<'a, Result<Instance, String>> {
+    fn start<'a>(&'a self, engine: &'a Engine, target: &'a Target<'a>) -> DriverFuture<'a, Result<Instance, String>> {
         Box::pin(async move {
             let log = target.dir.join(format!(
                 "{}-{}-{}.log",
                 target.release.version, target.action, target.deployment_id
             ));
-            run_command(target, &log).await?;
+            match target.deploy.runs_on.is_empty() || !engine.settings.on_agents {
+                true => run_command(target, &log).await?,
+                false => {
+                    let region = engine.market_region(target.market).await;
+                    let labels = target.deploy.runs_on_for(target.market, &region);
+                    engine.deploy_on_agent(target, labels, &log).await?
+                }
+            }
             Ok(Instance {
                 url: target.deploy.url_for(target.market),
                 pid: None,

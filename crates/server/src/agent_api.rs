@@ -51,6 +51,9 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/agent/jobs/{id}/cache/{key}", get(cache_get).put(cache_put))
         .route("/api/v1/agent/jobs/{id}/artifacts", put(artifact))
         .route("/api/v1/agent/jobs/{id}/end", post(end))
+        .route("/api/v1/agent/tasks/{id}/artifacts/{name}", get(task_artifact))
+        .route("/api/v1/agent/tasks/{id}/beat", post(task_beat))
+        .route("/api/v1/agent/tasks/{id}/end", post(task_end))
         .layer(DefaultBodyLimit::disable())
 }
 
@@ -128,18 +131,29 @@ async fn claim(
         if agent.mode != "active" {
             return Ok(Json(ClaimAnswer {
                 job: None,
+                task: None,
+                mode: agent.mode,
+            }));
+        }
+        // A market waiting for its deploy goes before any job.
+        if let Some(task) = engine.claim_task_for_agent(&agent, &request).await? {
+            return Ok(Json(ClaimAnswer {
+                job: None,
+                task: Some(task),
                 mode: agent.mode,
             }));
         }
         if let Some(job) = engine.claim_for_agent(&agent, &request).await? {
             return Ok(Json(ClaimAnswer {
                 job: Some(job),
+                task: None,
                 mode: agent.mode,
             }));
         }
         if tokio::time::Instant::now() >= deadline {
             return Ok(Json(ClaimAnswer {
                 job: None,
+                task: None,
                 mode: agent.mode,
             }));
         }
@@ -147,7 +161,7 @@ async fn claim(
             _ = changes.changed() => {}
             _ = tokio::time::sleep(LOOK_EVERY) => {}
             _ = tokio::time::sleep_until(deadline) => {}
-            _ = state.shutdown.cancelled() => return Ok(Json(ClaimAnswer { job: None, mode: agent.mode })),
+            _ = state.shutdown.cancelled() => return Ok(Json(ClaimAnswer { job: None, task: None, mode: agent.mode })),
         }
     }
 }
@@ -321,6 +335,83 @@ async fn end(
             StatusCode::CONFLICT,
             "claim_gone",
             format!("job {id} moved on"),
+        )),
+    }
+}
+
+/// The task whose token the request presents, if its claim still holds.
+async fn task_caller(
+    state: &AppState,
+    headers: &HeaderMap,
+    id: i64,
+) -> ApiResult<(tandem_store::agents::TaskRow, String)> {
+    let token = bearer(headers).ok_or_else(ApiError::unauthorized)?.to_string();
+    let task = state.engine.find_claimed_task(id, &token).await?.ok_or_else(|| {
+        ApiError::new(
+            StatusCode::CONFLICT,
+            "claim_gone",
+            format!("task {id} is not yours to report on (it ended, or its lease ran out): drop it"),
+        )
+    })?;
+    tandem_store::audit::identify_as("agent", &format!("task/{id}"));
+    Ok((task, token))
+}
+
+/// `GET /api/v1/agent/tasks/{id}/artifacts/{name}`: an artifact of the release being deployed.
+async fn task_artifact(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    PathParam((id, name)): PathParam<(i64, String)>,
+) -> ApiResult<Response> {
+    let (task, _) = task_caller(&state, &headers, id).await?;
+    let path = state.engine.task_artifact(&task, &name).await?;
+    let file = tokio::fs::File::open(&path).await.map_err(ApiError::internal)?;
+    let body = Body::from_stream(tokio_util::io::ReaderStream::new(file));
+    Ok(([(header::CONTENT_TYPE, "application/octet-stream")], body).into_response())
+}
+
+/// `POST /api/v1/agent/tasks/{id}/beat`: the agent still runs the deploy.
+async fn task_beat(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    PathParam(id): PathParam<i64>,
+) -> ApiResult<Json<BeatAnswer>> {
+    let (_, token) = task_caller(&state, &headers, id).await?;
+    match state.engine.renew_task_lease(id, &token).await? {
+        true => Ok(Json(BeatAnswer { cancel: false })),
+        false => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "claim_gone",
+            format!("task {id} moved on"),
+        )),
+    }
+}
+
+/// `POST /api/v1/agent/tasks/{id}/end?passed=…&exit_code=…`: the deploy ended; the body is its log.
+async fn task_end(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    PathParam(id): PathParam<i64>,
+    QueryParams(query): QueryParams<EndQuery>,
+    body: Body,
+) -> ApiResult<StatusCode> {
+    let (_, token) = task_caller(&state, &headers, id).await?;
+    let bytes = read_bounded(body, MAX_LOG_PIECE).await?;
+    let report = EndReport {
+        passed: query.passed,
+        exit_code: query.exit_code,
+        cancelled: query.cancelled,
+    };
+    match state
+        .engine
+        .task_end(id, &token, &report, &String::from_utf8_lossy(&bytes))
+        .await?
+    {
+        true => Ok(StatusCode::NO_CONTENT),
+        false => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "claim_gone",
+            format!("task {id} moved on"),
         )),
     }
 }

@@ -553,3 +553,196 @@ impl Store {
         Ok(true)
     }
 }
+
+/// Work for agents other than a job (a market's deploy command), as its waiter sees it.
+#[derive(Debug, Clone, FromRow)]
+pub struct TaskRow {
+    pub id: i64,
+    pub kind: String,
+    pub plan: String,
+    /// JSON list of labels.
+    pub runs_on: String,
+    pub agent_id: Option<i64>,
+    pub claim_hash: Option<String>,
+    pub lease_until: Option<i64>,
+    /// pending, running, success or failed.
+    pub state: String,
+    pub exit_code: Option<i64>,
+    pub error: Option<String>,
+    pub log: Option<String>,
+}
+
+impl TaskRow {
+    pub fn runs_on(&self) -> Vec<String> {
+        serde_json::from_str(&self.runs_on).unwrap_or_default()
+    }
+}
+
+/// How much of a task's log is kept (its end: what says why it failed).
+pub const TASK_LOG_MAX: usize = 256 * 1024;
+
+impl Store {
+    /// Offers a task (its plan: JSON) to agents with `runs_on`; returns its id.
+    pub async fn offer_task(&self, kind: &str, plan: &str, runs_on: &[String]) -> Result<i64> {
+        let mut tx = self.writer.begin().await?;
+        let (id,): (i64,) = sqlx::query_as(
+            "INSERT INTO agent_tasks (kind, plan, runs_on, created_at, state) VALUES ($1, $2, $3, $4, 'pending') RETURNING id",
+        )
+        .bind(kind)
+        .bind(plan)
+        .bind(serde_json::to_string(runs_on).unwrap_or_else(|_| "[]".into()))
+        .bind(now_ms())
+        .fetch_one(&mut *tx)
+        .await?;
+        let data = serde_json::json!({ "kind": kind, "runs_on": runs_on });
+        append_event(&mut tx, "task.offered", &format!("task/{id}"), data).await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// Tasks no agent took yet, oldest first.
+    pub async fn list_offered_tasks(&self, limit: i64) -> Result<Vec<TaskRow>> {
+        Ok(sqlx::query_as(
+            "SELECT id, kind, plan, runs_on, agent_id, claim_hash, lease_until, state, exit_code, error, NULL AS log
+             FROM agent_tasks WHERE state = 'pending' ORDER BY created_at, id LIMIT $1",
+        )
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Gives a pending task to `agent` under a lease, if nobody took it first.
+    pub async fn claim_task(&self, task_id: i64, agent: &AgentRow, token: &str, lease_until: i64) -> Result<bool> {
+        let mut tx = self.writer.begin().await?;
+        let taken = sqlx::query(
+            "UPDATE agent_tasks SET agent_id = $1, claim_hash = $2, lease_until = $3, state = 'running'
+             WHERE id = $4 AND state = 'pending'",
+        )
+        .bind(agent.id)
+        .bind(hash_secret(token))
+        .bind(lease_until)
+        .bind(task_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            > 0;
+        if taken {
+            let data = serde_json::json!({ "agent": agent.name });
+            append_event(&mut tx, "task.running", &format!("task/{task_id}"), data).await?;
+            tx.commit().await?;
+        }
+        Ok(taken)
+    }
+
+    /// The running task this token was given for, if its claim still holds.
+    pub async fn find_claimed_task(&self, task_id: i64, token: &str) -> Result<Option<TaskRow>> {
+        Ok(sqlx::query_as(
+            "SELECT id, kind, plan, runs_on, agent_id, claim_hash, lease_until, state, exit_code, error, NULL AS log
+             FROM agent_tasks WHERE id = $1 AND claim_hash = $2 AND state = 'running'",
+        )
+        .bind(task_id)
+        .bind(hash_secret(token))
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    /// Extends a claimed task's lease; false when the claim is gone.
+    pub async fn renew_task_lease(&self, task_id: i64, token: &str, until: i64) -> Result<bool> {
+        Ok(sqlx::query(
+            "UPDATE agent_tasks SET lease_until = $1 WHERE id = $2 AND claim_hash = $3 AND state = 'running'",
+        )
+        .bind(until)
+        .bind(task_id)
+        .bind(hash_secret(token))
+        .execute(&self.writer)
+        .await?
+        .rows_affected()
+            > 0)
+    }
+
+    /// Ends a claimed task with its exit code and log (its last [`TASK_LOG_MAX`] bytes), if the
+    /// claim still holds; returns whether it did.
+    pub async fn finish_task(
+        &self,
+        task_id: i64,
+        token: &str,
+        passed: bool,
+        exit_code: Option<i64>,
+        log: &str,
+    ) -> Result<bool> {
+        let mut tx = self.writer.begin().await?;
+        let cut = log.len().saturating_sub(TASK_LOG_MAX);
+        let cut = (cut..=log.len())
+            .find(|i| log.is_char_boundary(*i))
+            .unwrap_or(log.len());
+        let state = if passed { "success" } else { "failed" };
+        let ended = sqlx::query(
+            "UPDATE agent_tasks SET state = $1, exit_code = $2, log = $3, finished_at = $4, claim_hash = NULL
+             WHERE id = $5 AND claim_hash = $6 AND state = 'running'",
+        )
+        .bind(state)
+        .bind(exit_code)
+        .bind(&log[cut..])
+        .bind(now_ms())
+        .bind(task_id)
+        .bind(hash_secret(token))
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            > 0;
+        if ended {
+            let data = serde_json::json!({ "exit_code": exit_code });
+            append_event(&mut tx, &format!("task.{state}"), &format!("task/{task_id}"), data).await?;
+            tx.commit().await?;
+        }
+        Ok(ended)
+    }
+
+    pub async fn get_task(&self, task_id: i64) -> Result<TaskRow> {
+        sqlx::query_as("SELECT id, kind, plan, runs_on, agent_id, claim_hash, lease_until, state, exit_code, error, log FROM agent_tasks WHERE id = $1")
+            .bind(task_id)
+            .fetch_optional(&self.writer)
+            .await?
+            .ok_or_else(|| StoreError::not_found(format!("task {task_id}")))
+    }
+
+    /// Fails a task: one no agent took (`claim_hash` none), or one whose agent's lease ran out
+    /// under the claim seen. Returns whether it failed here.
+    pub async fn fail_task(&self, task_id: i64, claim_hash: Option<&str>, why: &str) -> Result<bool> {
+        let mut tx = self.writer.begin().await?;
+        let now = now_ms();
+        let failed = match claim_hash {
+            None => sqlx::query(
+                "UPDATE agent_tasks SET state = 'failed', error = $1, finished_at = $2 WHERE id = $3 AND state = 'pending'",
+            )
+            .bind(why)
+            .bind(now)
+            .bind(task_id)
+            .execute(&mut *tx)
+            .await?,
+            Some(claim) => sqlx::query(
+                "UPDATE agent_tasks SET state = 'failed', error = $1, finished_at = $2, claim_hash = NULL
+                 WHERE id = $3 AND state = 'running' AND claim_hash = $4 AND lease_until < $2",
+            )
+            .bind(why)
+            .bind(now)
+            .bind(task_id)
+            .bind(claim)
+            .execute(&mut *tx)
+            .await?,
+        }
+        .rows_affected()
+            > 0;
+        if failed {
+            append_event(
+                &mut tx,
+                "task.failed",
+                &format!("task/{task_id}"),
+                serde_json::json!({ "why": why }),
+            )
+            .await?;
+            tx.commit().await?;
+        }
+        Ok(failed)
+    }
+}

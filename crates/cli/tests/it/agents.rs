@@ -443,3 +443,74 @@ async fn a_step_cannot_read_the_servers_secrets_nor_write_its_data_nor_see_its_p
         .unwrap();
     assert!(status.success());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_markets_deploy_command_runs_on_the_agent_in_its_region() {
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("journal");
+    let repo = dir.path().join("app");
+    std::fs::create_dir_all(&repo).unwrap();
+    std::fs::write(repo.join("VERSION"), "1\n").unwrap();
+    std::fs::write(
+        repo.join("tandem.yml"),
+        format!(
+            "service: app
+pipeline:
+  jobs:
+    build:
+      steps: [{{ run: cp VERSION release.txt }}]
+      artifacts: [release.txt]
+deploy:
+  driver: command
+  runs-on: ['region={{region}}']
+  run: echo \"$TANDEM_MARKET $(cat $TANDEM_ARTIFACT_DIR/release.txt) $PWD\" >> {}
+",
+            journal.display()
+        ),
+    )
+    .unwrap();
+    git(&repo, &["init", "-q", "-b", "main"]);
+    git(&repo, &["add", "."]);
+    git(&repo, &["commit", "-q", "-m", "the app"]);
+    let platform = format!(
+        "markets:
+  - {{ id: fr, name: France, region: west, currency: EUR, locale: fr-FR, timezone: Europe/Paris }}
+  - {{ id: de, name: Germany, region: central, currency: EUR, locale: de-DE, timezone: Europe/Berlin }}
+waves:
+  - {{ name: all, markets: [fr, de] }}
+services:
+  - {{ name: app, repo: {} }}
+",
+        repo.display()
+    );
+    let server = Server::start_full(dir.path(), &platform, None, &["--no-local-agent"]);
+    let api = server.api();
+    let _west = Agent::start(
+        &server,
+        &register(&server, "west"),
+        "region=west",
+        &dir.path().join("agent-west"),
+    );
+    let _central = Agent::start(
+        &server,
+        &register(&server, "central"),
+        "region=central",
+        &dir.path().join("agent-central"),
+    );
+    let (release_id, _) = api.release_of_new_run("app").await;
+    let rollout = api.post("/api/v1/rollouts", json!({ "release_id": release_id })).await;
+    let end = api.rollout_end(rollout["id"].as_i64().unwrap()).await;
+    assert_eq!(end["state"], "succeeded", "{end}");
+    let lines = std::fs::read_to_string(&journal).unwrap();
+    let mut lines: Vec<&str> = lines.lines().collect();
+    lines.sort();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert!(
+        lines[0].starts_with("de 1 ") && lines[0].contains("agent-central"),
+        "{lines:?}"
+    );
+    assert!(
+        lines[1].starts_with("fr 1 ") && lines[1].contains("agent-west"),
+        "{lines:?}"
+    );
+}

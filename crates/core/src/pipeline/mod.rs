@@ -214,6 +214,11 @@ pub struct DeploySpec {
     /// command's exit status is the only gate.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
+    /// `command` driver: run the command on an agent with these labels (`{market}` and
+    /// `{region}` filled in per market, such as `region={region}`), so a market the server
+    /// cannot reach is deployed from one that can. Empty: on the server.
+    #[serde(default, rename = "runs-on", skip_serializing_if = "Vec::is_empty")]
+    pub runs_on: Vec<String>,
 }
 
 /// Default longest run of a `command` driver's command.
@@ -231,6 +236,14 @@ impl DeploySpec {
     /// The `command` driver's URL for a market.
     pub fn url_for(&self, market: &str) -> Option<String> {
         self.url.as_ref().map(|u| u.replace("{market}", market))
+    }
+
+    /// The labels of the agent that deploys `market` (in `region`); empty: the server does.
+    pub fn runs_on_for(&self, market: &str, region: &str) -> Vec<String> {
+        self.runs_on
+            .iter()
+            .map(|l| l.replace("{market}", market).replace("{region}", region))
+            .collect()
     }
 }
 
@@ -554,6 +567,20 @@ fn check_deploy(errors: &mut Collector<'_>, deploy: &Spanned<DeploySpec>) {
     let (d, at) = (&deploy.value, &deploy.referenced);
     if d.run.trim().is_empty() {
         errors.push(at, "`deploy.run` is empty: expected the command that deploys a market");
+    }
+    if !d.runs_on.is_empty() && d.driver != Driver::Command {
+        errors.push(
+            at,
+            "`deploy.runs-on` applies to the `command` driver only: a process runs beside the server",
+        );
+    }
+    for label in d.runs_on_for("fr", "region") {
+        if !is_label(&label) {
+            errors.push(
+                at,
+                format!("`deploy.runs-on`: label `{label}` is not valid: expected letters, digits or `-_.=/:`, with {{market}} or {{region}}"),
+            );
+        }
     }
     if let Some(t) = &d.timeout {
         if d.driver != Driver::Command {

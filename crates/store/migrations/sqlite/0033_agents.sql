@@ -30,3 +30,22 @@ ALTER TABLE jobs ADD COLUMN lost BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE jobs ADD COLUMN cancel_asked_at BIGINT;
 ALTER TABLE jobs ADD COLUMN waiting TEXT;
 CREATE INDEX jobs_offered ON jobs (offered_at) WHERE agent_id IS NULL AND offered_at IS NOT NULL;
+
+-- Work for agents that is not a pipeline job: a market's deploy command (`deploy.runs-on`). The
+-- same claim and lease as a job's; the end carries the command's exit code and its log's tail.
+CREATE TABLE agent_tasks (
+    id          INTEGER PRIMARY KEY,
+    kind        TEXT NOT NULL,
+    plan        TEXT NOT NULL,
+    runs_on     TEXT NOT NULL,
+    created_at  BIGINT NOT NULL,
+    agent_id    BIGINT,
+    claim_hash  TEXT,
+    lease_until BIGINT,
+    state       TEXT NOT NULL,
+    exit_code   BIGINT,
+    error       TEXT,
+    log         TEXT,
+    finished_at BIGINT
+);
+CREATE INDEX agent_tasks_pending ON agent_tasks (created_at) WHERE state = 'pending';

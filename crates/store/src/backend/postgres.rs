@@ -232,7 +232,7 @@ mod tests {
         ),
         (
             33,
-            "e71a41240983090c8e80e79a4fc86ee2f7109c79c72207b45964ad3af5d6711732f3b06180b9f8ab3f5d33ccde8cae3d",
+            "dbd449e014f673e2a666f2e9a40d828835763b5bcbfe0e117304c856959770923a522edb9c5a1768f5560f952e3cf1d4",
         ),
     ];
 

@@ -210,7 +210,7 @@ mod tests {
         ),
         (
             33,
-            "f042c7200bed7a613bdd25faa1932edd9c8575f3947b556a231a14e03f4fc0c1174c30076761293f0b55d225249dd468",
+            "24bed84f7bd93795e8906b290bc8576e158c0de0417ac9d6627f1b4018270de3fbc7b29d9af4f6df72bd5121f8692e74",
         ),
     ];
 
