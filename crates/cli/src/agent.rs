@@ -291,6 +291,8 @@ impl LocalAgent {
                     // Root without capabilities: cannot undo the mounts below, nor trace anyone.
                     c.args(["--cap-drop", "ALL"]);
                 }
+                // /tmp stays the host's (tools and tests share files there); the data folder,
+                // even under /tmp, is covered below.
                 c.args([
                     "--ro-bind",
                     "/",
@@ -299,7 +301,8 @@ impl LocalAgent {
                     "/dev",
                     "--proc",
                     "/proc",
-                    "--tmpfs",
+                    "--bind",
+                    "/tmp",
                     "/tmp",
                 ]);
                 c.arg("--tmpfs").arg(&data_dir);
