@@ -40,21 +40,25 @@ const MAX_LOG_PIECE: u64 = 4 << 20;
 /// The header carrying an upload's sha256 (hex).
 pub const SHA256_HEADER: &str = "x-tandem-sha256";
 
-/// The agents' routes.
+/// The agents' routes. Uploads (log pieces, cache, artifacts, ends) bound their bodies
+/// themselves, by the server's limits; the others keep axum's default limit (2 MiB).
 pub fn router() -> Router<AppState> {
+    let own_limit = DefaultBodyLimit::disable;
     Router::new()
         .route("/api/v1/agent/claim", post(claim))
         .route("/api/v1/agent/jobs/{id}/source", get(source))
         .route("/api/v1/agent/jobs/{id}/beat", post(beat))
-        .route("/api/v1/agent/jobs/{id}/log", post(log_piece))
+        .route("/api/v1/agent/jobs/{id}/log", post(log_piece).layer(own_limit()))
         .route("/api/v1/agent/jobs/{id}/steps/{step}", post(step))
-        .route("/api/v1/agent/jobs/{id}/cache/{key}", get(cache_get).put(cache_put))
-        .route("/api/v1/agent/jobs/{id}/artifacts", put(artifact))
-        .route("/api/v1/agent/jobs/{id}/end", post(end))
+        .route(
+            "/api/v1/agent/jobs/{id}/cache/{key}",
+            get(cache_get).put(cache_put).layer(own_limit()),
+        )
+        .route("/api/v1/agent/jobs/{id}/artifacts", put(artifact).layer(own_limit()))
+        .route("/api/v1/agent/jobs/{id}/end", post(end).layer(own_limit()))
         .route("/api/v1/agent/tasks/{id}/artifacts/{name}", get(task_artifact))
         .route("/api/v1/agent/tasks/{id}/beat", post(task_beat))
-        .route("/api/v1/agent/tasks/{id}/end", post(task_end))
-        .layer(DefaultBodyLimit::disable())
+        .route("/api/v1/agent/tasks/{id}/end", post(task_end).layer(own_limit()))
 }
 
 fn bearer(headers: &HeaderMap) -> Option<&str> {

@@ -327,6 +327,16 @@ async fn a_job_no_agent_can_take_says_why_and_tokens_open_nothing_of_another_kin
         .unwrap()
         .status();
     assert_eq!(status, 401, "an admin token takes no job");
+    let huge = json!({ "labels": vec!["x"; 800_000], "capacity": 1, "free": 1, "version": "x", "host": "h" });
+    let status = http
+        .post(format!("{}/api/v1/agent/claim", server.base))
+        .bearer_auth(&token)
+        .json(&huge)
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status, 413, "a claim's body is bounded");
     let status = http
         .post(format!("{}/api/v1/agent/jobs/1/beat", server.base))
         .bearer_auth("tjob_forged")

@@ -505,3 +505,49 @@ async fn the_config_page_shows_each_markets_values_by_layer_and_the_flags_in_for
     assert!(body.contains("killed"), "a flag behind its kill switch says so: {body}");
     server.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn the_agents_page_lists_agents_for_viewers_and_lets_operators_drain_them() {
+    let server = TestServer::start()
+        .await
+        .unwrap_or_else(|e| panic!("cannot start the server: {e:#}"));
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let s = &server.seeded;
+    let (operator, viewer) = (
+        server.session_cookie(&s.token).await,
+        server.session_cookie(&s.viewer_token).await,
+    );
+    let (agent, token) = server.engine.register_agent("build-eu-1", "ops").await.unwrap();
+    assert!(token.starts_with("tagent_") && agent.mode == "active");
+
+    let (status, body) = get_page(&http, &server, "/agents", &viewer).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.contains("build-eu-1") && body.contains("offline"), "{body}");
+    assert!(!body.contains(">Drain<"), "a viewer gets no button");
+    assert!(!body.contains(&token), "the page never shows a token");
+    let (_, body) = get_page(&http, &server, "/agents", &operator).await;
+    assert!(body.contains(">Drain<") && body.contains(">Pause<"), "{body}");
+
+    let post = |path: &str, cookie: &str| {
+        http.post(server.url(path))
+            .header(COOKIE, cookie)
+            .header(ORIGIN, server.origin())
+            .send()
+    };
+    let r = post("/agents/build-eu-1/draining", &viewer).await.unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let r = post("/agents/build-eu-1/draining", &operator).await.unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let (_, body) = get_page(&http, &server, "/agents", &operator).await;
+    assert!(body.contains(">Resume<") && !body.contains(">Drain<"), "{body}");
+    let r = post("/agents/build-eu-1/exploded", &operator).await.unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::CONFLICT,
+        "an unknown mode is refused, saying so"
+    );
+    server.stop().await.unwrap();
+}
