@@ -524,3 +524,67 @@ services:
         "{lines:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_frozen_past_its_lease_cannot_report_into_the_job_that_moved_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = app_repo(
+        dir.path(),
+        "    long:
+      runs-on: x
+      steps:
+        - run: echo started; sleep 8.5; echo finished
+",
+    );
+    let server = Server::start_full(
+        dir.path(),
+        &platform_of(&repo, &[&["fr"]]),
+        None,
+        &["--no-local-agent", "--job-lease", "3s"],
+    );
+    let api = server.api();
+    let one = Agent::start(&server, &register(&server, "one"), "x", &dir.path().join("one"));
+    let run = trigger(&api).await;
+    let step = api
+        .wait("the job to run on agent one", async |api| {
+            let jobs = jobs_of(api, run).await;
+            (jobs.get("long")?["agent"] == "one").then_some(())?;
+            find_process("sleep 8.5")
+        })
+        .await;
+    // Frozen (as a paused VM would be): its lease runs out and the job goes to agent two.
+    let pid = nix::unistd::Pid::from_raw(one.pid());
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGSTOP).unwrap();
+    let _two = Agent::start(&server, &register(&server, "two"), "x", &dir.path().join("two"));
+    api.wait("the job to move to agent two", async |api| {
+        let jobs = jobs_of(api, run).await;
+        let long = jobs.get("long")?;
+        (long["agent"] == "two" && long["state"] == "running").then_some(())
+    })
+    .await;
+    // Woken, agent one is refused (409) at its next report, and stops its step itself.
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGCONT).unwrap();
+    common::wait("agent one to stop its step", async || (!alive(step)).then_some(())).await;
+    assert_eq!(run_end(&api, run).await, "success");
+    let long = jobs_of(&api, run).await["long"].clone();
+    assert_eq!(
+        (long["agent"].as_str(), long["lost"].as_i64()),
+        (Some("two"), Some(1)),
+        "{long}"
+    );
+    let log = reqwest::Client::new()
+        .get(format!("{}/api/v1/runs/{run}/jobs/long/log", server.base))
+        .bearer_auth(&server.token)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(
+        log.matches("] started\n").count(),
+        1,
+        "only agent two's report counts: {log}"
+    );
+    assert_eq!(log.matches("] finished\n").count(), 1, "{log}");
+}
