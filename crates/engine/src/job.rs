@@ -47,7 +47,7 @@ pub(crate) struct RunContext {
     pub dir: PathBuf,
     /// Cancelled when the run is cancelled or a job fails (fail-fast).
     pub stop: CancellationToken,
-    tree: OnceCell<PathBuf>,
+    tree: Arc<OnceCell<PathBuf>>,
     /// Removals of what jobs left (workspaces, live logs), off their critical path.
     cleanup: TaskTracker,
 }
@@ -66,8 +66,23 @@ impl RunContext {
             env,
             dir,
             stop,
-            tree: OnceCell::new(),
+            tree: Arc::new(OnceCell::new()),
             cleanup: TaskTracker::new(),
+        }
+    }
+
+    /// The same run's context with another stop token (the tree and the removals shared): for
+    /// the jobs that run after a failure (`if: failure()`, `if: always()`), which fail-fast
+    /// must not stop.
+    pub fn with_stop(&self, stop: CancellationToken) -> Self {
+        Self {
+            run: self.run.clone(),
+            repo: self.repo.clone(),
+            env: self.env.clone(),
+            dir: self.dir.clone(),
+            stop,
+            tree: self.tree.clone(),
+            cleanup: self.cleanup.clone(),
         }
     }
 
@@ -545,5 +560,72 @@ pipeline:
             "the end of `build` is committed before `check` starts"
         );
         assert!(at("job.running", check.clone()) < at("job.failed", check));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn jobs_with_failure_or_always_run_after_a_needed_job_failed_and_the_others_are_skipped() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = dir.path().join("svc");
+        let spec = "service: svc
+pipeline:
+  jobs:
+    build:
+      steps: [{ run: exit 4 }]
+    deploy:
+      needs: [build]
+      steps: [{ run: echo deployed }]
+    report:
+      needs: [build]
+      if: failure()
+      steps: [{ run: echo the build failed }]
+    clean:
+      needs: [deploy]
+      if: always()
+      steps: [{ run: echo cleaned }]
+    celebrate:
+      needs: [build]
+      if: success()
+      steps: [{ run: echo never }]
+";
+        tandem_testkit::make_repo(&repo, &[("T-1: pipeline", "tandem.yml", spec)]);
+        let platform = format!(
+            "markets:\n  - {{ id: fr, name: France, region: w, currency: EUR, locale: fr-FR, timezone: Europe/Paris }}\nservices:\n  - {{ name: svc, repo: {} }}\n",
+            repo.display()
+        );
+        let data = dir.path().join("data");
+        let store = Store::open(&data).await.unwrap();
+        store
+            .sync_platform(&tandem_core::platform::parse_platform("p.yml", &platform).unwrap())
+            .await
+            .unwrap();
+        let engine = Engine::new(store, EngineSettings::in_data_dir(&data)).await.unwrap();
+        let run = engine.trigger_run("svc", "api").await.unwrap();
+        let mut waited = 0;
+        while matches!(
+            engine.store.get_run(run.id).await.unwrap().state.as_str(),
+            "queued" | "running"
+        ) {
+            assert!(waited < 1200, "the run did not end");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            waited += 1;
+        }
+        let run = engine.store.get_run(run.id).await.unwrap();
+        assert_eq!(run.state.as_str(), "failed", "the run stays failed");
+        let jobs = engine.store.list_jobs(run.id).await.unwrap();
+        let states: std::collections::BTreeMap<&str, &str> =
+            jobs.iter().map(|j| (j.name.as_str(), j.state.as_str())).collect();
+        assert_eq!(
+            states,
+            [
+                ("build", "failed"),
+                ("celebrate", "skipped"),
+                ("clean", "success"),
+                ("deploy", "skipped"),
+                ("report", "success"),
+            ]
+            .into_iter()
+            .collect(),
+            "failure() and always() run after the failure; the rest is skipped"
+        );
     }
 }

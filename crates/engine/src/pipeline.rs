@@ -166,6 +166,8 @@ impl Engine {
             run_dir.clone(),
             job_stop.clone(),
         ));
+        // The context of the jobs that run after fail-fast stopped the others.
+        let mut late_ctx: Option<Arc<RunContext>> = None;
         loop {
             for i in 0..planned.len() {
                 if slots[i] != Slot::Pending {
@@ -185,11 +187,15 @@ impl Engine {
                     changed: changed.clone(),
                     ok_so_far: needs_ok && first_failure.is_none(),
                 };
-                let runs = match &planned[i].spec.condition {
-                    Some(text) => parse_condition(text).map(|e| e.holds(&facts)).unwrap_or(false),
+                let condition = planned[i].spec.condition.as_deref().map(parse_condition);
+                let runs = match &condition {
+                    Some(parsed) => parsed.as_ref().map(|e| e.holds(&facts)).unwrap_or(false),
                     None => facts.ok_so_far,
                 };
-                if !runs || job_stop.is_cancelled() {
+                // `if: failure()` / `if: always()` jobs run after a failure: fail-fast stops the
+                // others, not them (a cancel by hand stops them too).
+                let after_failure = matches!(&condition, Some(Ok(e)) if e.mentions_status());
+                if !runs || stop.is_cancelled() || (job_stop.is_cancelled() && !after_failure) {
                     slots[i] = Slot::Skipped;
                     self.store.update_job_state(rows[i].id, JobState::Skipped).await?;
                     continue;
@@ -203,7 +209,13 @@ impl Engine {
                     continue;
                 }
                 slots[i] = Slot::Running;
-                let (engine, ctx, job, row_id) = (self.clone(), ctx.clone(), planned[i].clone(), rows[i].id);
+                let ctx = match after_failure && job_stop.is_cancelled() {
+                    true => late_ctx
+                        .get_or_insert_with(|| Arc::new(ctx.with_stop(stop.child_token())))
+                        .clone(),
+                    false => ctx.clone(),
+                };
+                let (engine, job, row_id) = (self.clone(), planned[i].clone(), rows[i].id);
                 let job_steps = steps.remove(&row_id).unwrap_or_default();
                 running.spawn(async move {
                     let outcome = engine.execute_job(&ctx, &job, row_id, job_steps).await;
