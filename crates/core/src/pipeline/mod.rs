@@ -1034,6 +1034,24 @@ deploy: { driver: proces, run: x }
     }
 
     #[test]
+    fn yaml_syntax_errors_say_where_what_was_expected_and_what_was_found() {
+        let unclosed = "service: s\npipeline:\n  jobs:\n    a:\n      steps:\n        - run: [unclosed\n";
+        let err = parse_service_spec("tandem.yml", unclosed).unwrap_err().to_string();
+        assert!(
+            err.contains(
+                "tandem.yml:6:16: expected a single value (text), found `[unclosed` (a `[` list must close with `]`)"
+            ),
+            "{err}"
+        );
+        let misplaced = "service: s\npipeline:\n  jobs:\n    a:\n    steps:\n        - run: x\n  - y\n";
+        let err = parse_service_spec("tandem.yml", misplaced).unwrap_err().to_string();
+        assert!(
+            err.contains("tandem.yml:4:6: expected a mapping: `key: value` lines"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn runs_on_takes_one_label_or_a_list_and_refuses_bad_labels() {
         let one = "service: s\npipeline:\n  jobs:\n    a:\n      runs-on: gpu\n      steps: [{ run: x }]\n";
         let s = parse_service_spec("tandem.yml", one).unwrap();

@@ -99,7 +99,7 @@ pub(crate) fn read<T: DeserializeOwned>(
 }
 
 fn deserialize<T: DeserializeOwned>(file: &str, text: &str) -> Result<T, SpecErrors> {
-    serde_saphyr::from_str(text).map_err(|e| with_key_hint(SpecErrors::from_yaml(file, &e)))
+    serde_saphyr::from_str(text).map_err(|e| with_found(with_key_hint(SpecErrors::from_yaml(file, &e)), text))
 }
 
 /// Adds `(did you mean `x`?)` to serde's unknown-key error when a known key is a likely typo away.
@@ -123,6 +123,44 @@ fn with_key_hint(mut errors: SpecErrors) -> SpecErrors {
         if let Some(hint) = closest(word, &known) {
             e.message = format!("{} (did you mean `{hint}`?)", e.message);
         }
+    }
+    errors
+}
+
+/// A YAML parser's terse message said as a person would, with what stands at the place: the
+/// reader sees what was expected and what was found.
+fn with_found(mut errors: SpecErrors, text: &str) -> SpecErrors {
+    for e in &mut errors.0 {
+        let plain = match e.message.as_str() {
+            "expected string scalar" => Some("expected a single value (text)"),
+            "expected mapping start" => Some("expected a mapping: `key: value` lines, indented under the key above"),
+            "expected sequence start" => Some("expected a list: `- item` lines, or `[a, b]`"),
+            _ => None,
+        };
+        let line = usize::try_from(e.line)
+            .ok()
+            .and_then(|l| text.lines().nth(l.saturating_sub(1)));
+        let found = line.map(|l| {
+            let start = usize::try_from(e.column).unwrap_or(1).saturating_sub(1);
+            l.char_indices()
+                .skip_while(|(i, _)| *i < start)
+                .map(|(_, c)| c)
+                .take(40)
+                .collect::<String>()
+        });
+        let Some(found) = found.map(|f| f.trim_end().to_string()).filter(|f| !f.is_empty()) else {
+            if let Some(plain) = plain {
+                e.message = plain.to_string();
+            }
+            continue;
+        };
+        let hint = match found.chars().next() {
+            Some('[') if !found.contains(']') => " (a `[` list must close with `]`)",
+            Some('{') if !found.contains('}') => " (a `{` mapping must close with `}`)",
+            Some('"' | '\'') => " (a quoted value must close with the same quote)",
+            _ => "",
+        };
+        e.message = format!("{}, found `{found}`{hint}", plain.unwrap_or(&e.message));
     }
     errors
 }
