@@ -153,12 +153,30 @@ impl Reporter {
         let beats = tokio::spawn(async move {
             let mut renewed = tokio::time::Instant::now();
             loop {
-                tokio::time::sleep(beat).await;
+                // The lease runs out (on the server's clock) a lease after the last renewal the
+                // server made, a little before this side heard of it: stop the job by 7/8 of it,
+                // before the server gives it to another agent (never twice at once).
+                let fence_at = renewed + lease * 7 / 8;
+                let beaten = async {
+                    tokio::time::sleep(beat).await;
+                    c.request(reqwest::Method::POST, "/beat")
+                        .timeout(lease / 2)
+                        .send()
+                        .await
+                };
+                let answer = tokio::select! {
+                    a = beaten => a,
+                    _ = tokio::time::sleep_until(fence_at) => {
+                        tracing::warn!(job = %c.base, "the server could not be reached for most of the job's lease: stopping the job");
+                        c.gone.store(true, Ordering::SeqCst);
+                        c.stop.cancel();
+                        return;
+                    }
+                };
                 if c.gone.load(Ordering::SeqCst) {
                     return;
                 }
-                // A beat that cannot get through is not tried again: the next one is soon.
-                match c.request(reqwest::Method::POST, "/beat").timeout(beat).send().await {
+                match answer {
                     Ok(r) if c.moved_on(r.status()) => return,
                     Ok(r) if r.status().is_success() => {
                         renewed = tokio::time::Instant::now();
@@ -169,14 +187,6 @@ impl Reporter {
                     }
                     Ok(r) => tracing::warn!(status = %r.status(), "the server refused a beat"),
                     Err(e) => tracing::warn!(error = %e, "a beat did not reach the server"),
-                }
-                // The lease runs out before the next beat could renew it: the server is about to
-                // give the job to another agent, so it stops here first (never twice at once).
-                if renewed.elapsed() + beat >= lease {
-                    tracing::warn!(job = %c.base, "the server could not be reached for the job's whole lease: stopping the job");
-                    c.gone.store(true, Ordering::SeqCst);
-                    c.stop.cancel();
-                    return;
                 }
             }
         });

@@ -132,6 +132,15 @@ async fn claim(
         let Some(agent) = engine.find_agent(&token).await? else {
             return Err(ApiError::unauthorized());
         };
+        // A job of its was lost meanwhile (it stopped answering): this request may be one it
+        // left waiting when it froze, so it gets no job; its next request counts again.
+        if agent.seen_at.is_none() {
+            return Ok(Json(ClaimAnswer {
+                job: None,
+                task: None,
+                mode: agent.mode,
+            }));
+        }
         if agent.mode != "active" {
             return Ok(Json(ClaimAnswer {
                 job: None,

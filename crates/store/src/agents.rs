@@ -408,6 +408,12 @@ impl Store {
             .fetch_optional(&mut *tx)
             .await?;
         let agent = agent_name.map(|(n,)| n).unwrap_or_default();
+        // Not seen since: a claim it left waiting (it froze mid-request) gets no job until it
+        // asks again.
+        sqlx::query("UPDATE agents SET seen_at = NULL WHERE id = $1")
+            .bind(agent_id)
+            .execute(&mut *tx)
+            .await?;
         if retry {
             sqlx::query(
                 "UPDATE jobs SET agent_id = NULL, claim_hash = NULL, lease_until = NULL, lost = lost + 1, state = 'pending',

@@ -11,8 +11,8 @@ pub struct Idea {
     pub key: String,
     /// Its title.
     pub title: String,
-    /// JSON list of target market ids; empty means every market.
-    pub markets: String,
+    /// The target market ids; empty means every market.
+    pub markets: Vec<String>,
     /// When it was created.
     pub created_at: i64,
 }

@@ -17,8 +17,8 @@ pub struct Release {
     pub commit_sha: String,
     /// The run that built it.
     pub run_id: i64,
-    /// The `tandem.yml` the release was built with, as JSON.
-    pub spec: String,
+    /// The `tandem.yml` the release was built with, as a JSON document.
+    pub spec: serde_json::Value,
     /// When it was made.
     pub created_at: i64,
     /// Who built it: the Tandem build and the machine that ran its pipeline.
@@ -71,8 +71,8 @@ pub struct Rollout {
     pub release_id: i64,
     /// queued, pending, running, awaiting-approval, paused, succeeded, halted, aborted or failed.
     pub state: RolloutState,
-    /// JSON list of waves: `[{ "name", "markets" }]`.
-    pub plan: String,
+    /// Its waves: `[{ "name", "markets" }]`.
+    pub plan: serde_json::Value,
     /// Index of the wave in progress (or the last one reached).
     pub current_wave: i64,
     /// Why it stopped, if it did.

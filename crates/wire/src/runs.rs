@@ -41,8 +41,8 @@ pub struct Job {
     pub name: String,
     /// Its place in the run's order.
     pub position: i64,
-    /// JSON list of job names.
-    pub needs: String,
+    /// The jobs it needs, by name.
+    pub needs: Vec<String>,
     /// pending, running, success, failed or skipped.
     pub state: JobState,
     /// The exit code of its last step.

@@ -179,7 +179,7 @@ async fn jobs_go_to_agents_by_label_and_a_killed_agents_job_runs_again_elsewhere
         dir.path(),
         &platform_of(&repo, &[&["fr"]]),
         None,
-        &["--no-local-agent", "--job-lease", "3s"],
+        &["--no-local-agent", "--job-lease", "4s"],
     );
     let api = server.api();
     let (ta, tb, tc) = (register(&server, "a"), register(&server, "b"), register(&server, "c"));
@@ -240,6 +240,11 @@ async fn jobs_go_to_agents_by_label_and_a_killed_agents_job_runs_again_elsewhere
     let second = slow["agent"].as_str().unwrap();
     assert_ne!(second, first, "the slow job ran again on the other agent");
     assert_eq!(slow["lost"], 1, "{slow}");
+    assert_eq!(
+        slow["needs"],
+        json!(["gpu", "eu", "plain"]),
+        "a JSON list, not JSON in a string"
+    );
     let log = reqwest::Client::new()
         .get(format!("{}/api/v1/runs/{run}/jobs/slow/log", server.base))
         .bearer_auth(&server.token)
@@ -511,6 +516,14 @@ services:
     let rollout = api.post("/api/v1/rollouts", json!({ "release_id": release_id })).await;
     let end = api.rollout_end(rollout["id"].as_i64().unwrap()).await;
     assert_eq!(end["state"], "succeeded", "{end}");
+    // Answers hold JSON values, never JSON in strings.
+    assert_eq!(end["plan"][0]["markets"], json!(["fr", "de"]), "{end}");
+    let release = api.get(&format!("/api/v1/releases/{release_id}")).await;
+    assert_eq!(
+        release["spec"]["deploy"]["runs-on"],
+        json!(["region={region}"]),
+        "{release}"
+    );
     let lines = std::fs::read_to_string(&journal).unwrap();
     let mut lines: Vec<&str> = lines.lines().collect();
     lines.sort();
@@ -540,7 +553,7 @@ async fn an_agent_frozen_past_its_lease_cannot_report_into_the_job_that_moved_on
         dir.path(),
         &platform_of(&repo, &[&["fr"]]),
         None,
-        &["--no-local-agent", "--job-lease", "3s"],
+        &["--no-local-agent", "--job-lease", "4s"],
     );
     let api = server.api();
     let one = Agent::start(&server, &register(&server, "one"), "x", &dir.path().join("one"));

@@ -126,6 +126,11 @@ deploy:
     // mention it: the pipeline runs at the head, which contains the idea's commit.
     let idea = server.cli_json(&["idea", "add", "Pay with iDEAL", "--market", "fr", "--market", "be"]);
     let key = idea["key"].as_str().unwrap().to_string();
+    assert_eq!(
+        idea["markets"],
+        json!(["fr", "be"]),
+        "a JSON list, not JSON in a string"
+    );
     let created_at = idea["created_at"].as_i64().unwrap();
     let planned = server.cli_json(&["idea", "flow", &key]);
     assert_eq!(planned["flow"]["now"]["stage"], "created");

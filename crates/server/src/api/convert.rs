@@ -28,13 +28,37 @@ impl<T: IntoWire> IntoWire for Option<T> {
     }
 }
 
-/// `impl IntoWire` for a row whose fields move as they are.
+/// How a row's field becomes the answer's: as it is, or, for the lists and documents the store
+/// keeps as JSON text, as JSON values (an answer never holds JSON in a string).
+trait FieldInto<T> {
+    fn field_into(self) -> T;
+}
+
+impl<T> FieldInto<T> for T {
+    fn field_into(self) -> T {
+        self
+    }
+}
+
+impl FieldInto<Vec<String>> for String {
+    fn field_into(self) -> Vec<String> {
+        serde_json::from_str(&self).unwrap_or_default()
+    }
+}
+
+impl FieldInto<serde_json::Value> for String {
+    fn field_into(self) -> serde_json::Value {
+        serde_json::from_str(&self).unwrap_or(serde_json::Value::Null)
+    }
+}
+
+/// `impl IntoWire` for a row whose fields move by name (see [`FieldInto`]).
 macro_rules! same_fields {
     ($($from:ty => $m:ident :: $to:ident { $($field:ident),* $(,)? })*) => {$(
         impl IntoWire for $from {
             type Wire = wire::$m::$to;
             fn into_wire(self) -> Self::Wire {
-                wire::$m::$to { $($field: self.$field),* }
+                wire::$m::$to { $($field: FieldInto::field_into(self.$field)),* }
             }
         }
     )*};
