@@ -71,18 +71,30 @@ impl Engine {
 
     /// Each market's resolved config of `service`, at the version the market runs.
     pub async fn market_configs(&self, service: &str) -> Result<BTreeMap<String, (i64, serde_json::Value)>> {
+        Ok(self
+            .configs_in_force(service)
+            .await?
+            .into_iter()
+            .map(|(version, r)| (r.market.clone(), (version, r.values)))
+            .collect())
+    }
+
+    /// Each market's config of `service` as in force now (the version the market runs, or the
+    /// newest for a market that runs none), resolved with its layers' origins, in the platform's
+    /// market order.
+    pub async fn configs_in_force(&self, service: &str) -> Result<Vec<(i64, tandem_core::config::Resolution)>> {
         let platform = self.store.load_platform().await?;
         let latest = self.store.latest_config(service).await?;
         let pinned = self.store.market_config_versions(service).await?;
         let mut layers_of: HashMap<i64, ConfigLayers> = HashMap::new();
-        let mut out = BTreeMap::new();
+        let mut out = Vec::new();
         for m in &platform.markets {
             let version = pinned.get(&m.id).copied().unwrap_or(latest.version);
             if let Entry::Vacant(slot) = layers_of.entry(version) {
                 let row = self.store.get_config_version(service, version).await?;
                 slot.insert(row.layers()?);
             }
-            out.insert(m.id.clone(), (version, resolve(&layers_of[&version], m).values));
+            out.push((version, resolve(&layers_of[&version], m)));
         }
         Ok(out)
     }

@@ -137,11 +137,13 @@ pub async fn plan_release(
     if let Some(text) = &release.config_schema {
         match tandem_core::config::ConfigSchema::parse("config schema", text) {
             Ok(schema) => {
-                let layers = platform
-                    .service(&release.service)
-                    .map(|s| s.config.clone())
-                    .unwrap_or_default();
-                let configs = tandem_core::config::resolve_all(&layers, &platform.markets);
+                // What each market runs now (its config version), not the platform file's.
+                let configs: Vec<_> = engine
+                    .configs_in_force(&release.service)
+                    .await?
+                    .into_iter()
+                    .map(|(_, r)| r)
+                    .collect();
                 let check = tandem_core::config::check_release(&release.version, &schema, &configs);
                 for m in plan.iter_mut().flat_map(|w| w.markets.iter_mut()) {
                     let market = m.market.clone();

@@ -828,6 +828,48 @@ async fn a_release_plan_names_the_config_keys_a_market_lacks() {
         blockers.contains("fr: needs `payment_provider` (required by v1's schema)"),
         "{blockers}"
     );
+    // France gets the key through a config version (the platform file stays as it was): the
+    // plan reads the config in force, so France is no longer blocked; the others still are.
+    let latest = store.latest_config("shop").await.unwrap();
+    let mut layers = latest.layers().unwrap();
+    layers
+        .markets
+        .entry("fr".into())
+        .or_default()
+        .insert("payment_provider".into(), json!("adyen"));
+    let platform = s.engine.load_platform().await.unwrap();
+    let others: Vec<String> = platform
+        .markets
+        .iter()
+        .map(|m| m.id.clone())
+        .filter(|m| m != "fr")
+        .collect();
+    let v2 = store
+        .insert_config_version(
+            tandem_store::NewConfigVersion {
+                service: "shop",
+                layers: &layers,
+                base: latest.version,
+                by: "test",
+                message: "payment provider for fr",
+                change_id: None,
+            },
+            &others,
+        )
+        .await
+        .unwrap();
+    store
+        .set_market_config("shop", "fr", v2.version, "test", "test")
+        .await
+        .unwrap();
+    let plan = s
+        .get_json(&format!("/api/v1/releases/{}/plan", v1.id), Role::Viewer)
+        .await;
+    let markets = plan["waves"][0]["markets"].as_array().unwrap();
+    let fr = markets.iter().find(|m| m["market"] == "fr").unwrap();
+    assert!(!fr["blockers"].to_string().contains("payment_provider"), "{fr}");
+    let blocked_elsewhere = plan["waves"].to_string();
+    assert!(blocked_elsewhere.contains("needs `payment_provider`"), "{plan}");
 }
 
 #[tokio::test]
