@@ -70,6 +70,16 @@ impl Drop for Agent {
     }
 }
 
+/// A child process killed when dropped: a failing test leaves nothing running.
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// Registers an agent through the CLI; its token.
 fn register(server: &Server, name: &str) -> String {
     let out = server.cli(&["agents", "register", name, "--json"]);
@@ -405,13 +415,10 @@ async fn a_step_cannot_read_the_servers_secrets_nor_write_its_data_nor_see_its_p
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    tandem_testkit::server::read_until(
-        child.stderr.take().unwrap(),
-        common::FIRST_TOKEN_FILE,
-        Duration::from_secs(30),
-    )
-    .unwrap();
-    let server_pid = child.id() as i32;
+    let printed = child.stderr.take().unwrap();
+    let mut child = KillOnDrop(child);
+    tandem_testkit::server::read_until(printed, common::FIRST_TOKEN_FILE, Duration::from_secs(30)).unwrap();
+    let server_pid = child.0.id() as i32;
     let base = format!("http://127.0.0.1:{port}");
     let api = Api::new(&base, &common::first_token(&data));
     let run = trigger(&api).await;
@@ -453,7 +460,7 @@ async fn a_step_cannot_read_the_servers_secrets_nor_write_its_data_nor_see_its_p
         nix::sys::signal::Signal::SIGTERM,
     )
     .unwrap();
-    let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
+    let status = tokio::task::spawn_blocking(move || child.0.wait().unwrap())
         .await
         .unwrap();
     assert!(status.success());
