@@ -97,6 +97,15 @@ impl Server {
     }
 }
 
+impl Drop for Server {
+    /// A failing test leaves nothing running (after `kill` or `stop`, nothing is signalled:
+    /// the child was waited for).
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 fn wait_for_token_file(err: &mut impl std::io::Read) {
     let mut buf = Vec::new();
     let mut byte = [0u8; 1];
