@@ -277,9 +277,7 @@ impl Engine {
             };
             let _ = tokio::fs::remove_file(self.job_log_path(offered.id)).await;
             self.notify();
-            let plan: JobPlan = serde_json::from_str(&text).map_err(|e| {
-                crate::Error::Internal(anyhow::anyhow!("job {}'s plan cannot be read: {e}", offered.id))
-            })?;
+            let plan: JobPlan = read_plan("job", offered.id, &text)?;
             let mut secrets = BTreeMap::new();
             for name in &plan.spec.secrets {
                 let used_by = crate::secrets::SecretUse::Job {
@@ -337,8 +335,7 @@ impl Engine {
                 continue;
             }
             self.notify();
-            let plan: DeployPlan = serde_json::from_str(&task.plan)
-                .map_err(|e| crate::Error::Internal(anyhow::anyhow!("task {}'s plan cannot be read: {e}", task.id)))?;
+            let plan: DeployPlan = read_plan("task", task.id, &task.plan)?;
             tracing::info!(task = task.id, market = %plan.market, agent = %agent.name, "deploy taken by an agent");
             return Ok(Some(ClaimedTask {
                 id: task.id,
@@ -368,8 +365,7 @@ impl Engine {
 
     /// An artifact of a claimed deploy, as a local file (the plan names it by its sha256).
     pub async fn task_artifact(&self, task: &tandem_store::agents::TaskRow, name: &str) -> crate::Result<PathBuf> {
-        let plan: DeployPlan = serde_json::from_str(&task.plan)
-            .map_err(|e| crate::Error::Internal(anyhow::anyhow!("task {}'s plan cannot be read: {e}", task.id)))?;
+        let plan: DeployPlan = read_plan("task", task.id, &task.plan)?;
         let digest = plan
             .artifacts
             .get(name)
@@ -703,8 +699,13 @@ impl Engine {
 }
 
 fn claimed_plan(job: &tandem_store::agents::ClaimedJob) -> crate::Result<JobPlan> {
-    serde_json::from_str(job.plan.as_deref().unwrap_or_default())
-        .map_err(|e| crate::Error::Internal(anyhow::anyhow!("job {}'s plan cannot be read: {e}", job.id)))
+    read_plan("job", job.id, job.plan.as_deref().unwrap_or_default())
+}
+
+/// A job's or task's plan as the store keeps it (JSON written by this engine).
+fn read_plan<T: serde::de::DeserializeOwned>(kind: &str, id: i64, text: &str) -> crate::Result<T> {
+    serde_json::from_str(text)
+        .map_err(|e| crate::Error::Internal(anyhow::anyhow!("{kind} {id}'s plan cannot be read: {e}")))
 }
 
 /// Whether an agent with `labels` has every one of `needed`.

@@ -471,27 +471,15 @@ impl Engine {
 #[cfg(test)]
 mod tests {
     use crate::{Engine, EngineSettings};
+    use std::sync::Arc;
     use std::time::Duration;
-    use tandem_store::Store;
+    use tandem_store::{RunRow, Store};
 
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn every_job_and_step_end_is_recorded_and_a_job_ends_before_its_dependents_start() {
+    /// Runs the pipeline `spec` (service `svc`, one market) in process to its end; the folder
+    /// holding the repository and data (kept while it lives), the engine and the run.
+    async fn run_to_end(spec: &str) -> (tempfile::TempDir, Arc<Engine>, RunRow) {
         let dir = tempfile::tempdir().unwrap();
         let repo = dir.path().join("svc");
-        let spec = "service: svc
-pipeline:
-  jobs:
-    build:
-      steps:
-        - run: echo built > out.txt
-        - run: cat out.txt
-    check:
-      needs: [build]
-      steps:
-        - run: test ! -e out.txt
-        - run: exit 3
-        - run: echo never
-";
         tandem_testkit::make_repo(&repo, &[("T-1: pipeline", "tandem.yml", spec)]);
         let platform = format!(
             "markets:\n  - {{ id: fr, name: France, region: w, currency: EUR, locale: fr-FR, timezone: Europe/Paris }}\nservices:\n  - {{ name: svc, repo: {} }}\n",
@@ -514,6 +502,26 @@ pipeline:
             tokio::time::sleep(Duration::from_millis(50)).await;
             waited += 1;
         }
+        (dir, engine, run)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn every_job_and_step_end_is_recorded_and_a_job_ends_before_its_dependents_start() {
+        let spec = "service: svc
+pipeline:
+  jobs:
+    build:
+      steps:
+        - run: echo built > out.txt
+        - run: cat out.txt
+    check:
+      needs: [build]
+      steps:
+        - run: test ! -e out.txt
+        - run: exit 3
+        - run: echo never
+";
+        let (_dir, engine, run) = run_to_end(spec).await;
 
         let jobs = engine.store.list_jobs(run.id).await.unwrap();
         let states: Vec<_> = jobs.iter().map(|j| (j.state.as_str(), j.exit_code)).collect();
@@ -564,8 +572,6 @@ pipeline:
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn jobs_with_failure_or_always_run_after_a_needed_job_failed_and_the_others_are_skipped() {
-        let dir = tempfile::tempdir().unwrap();
-        let repo = dir.path().join("svc");
         let spec = "service: svc
 pipeline:
   jobs:
@@ -587,28 +593,7 @@ pipeline:
       if: success()
       steps: [{ run: echo never }]
 ";
-        tandem_testkit::make_repo(&repo, &[("T-1: pipeline", "tandem.yml", spec)]);
-        let platform = format!(
-            "markets:\n  - {{ id: fr, name: France, region: w, currency: EUR, locale: fr-FR, timezone: Europe/Paris }}\nservices:\n  - {{ name: svc, repo: {} }}\n",
-            repo.display()
-        );
-        let data = dir.path().join("data");
-        let store = Store::open(&data).await.unwrap();
-        store
-            .sync_platform(&tandem_core::platform::parse_platform("p.yml", &platform).unwrap())
-            .await
-            .unwrap();
-        let engine = Engine::new(store, EngineSettings::in_data_dir(&data)).await.unwrap();
-        let run = engine.trigger_run("svc", "api").await.unwrap();
-        let mut waited = 0;
-        while matches!(
-            engine.store.get_run(run.id).await.unwrap().state.as_str(),
-            "queued" | "running"
-        ) {
-            assert!(waited < 1200, "the run did not end");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-            waited += 1;
-        }
+        let (_dir, engine, run) = run_to_end(spec).await;
         let run = engine.store.get_run(run.id).await.unwrap();
         assert_eq!(run.state.as_str(), "failed", "the run stays failed");
         let jobs = engine.store.list_jobs(run.id).await.unwrap();

@@ -86,11 +86,9 @@ async fn agent_caller(state: &AppState, headers: &HeaderMap) -> ApiResult<AgentR
 async fn job_caller(state: &AppState, headers: &HeaderMap, id: i64) -> ApiResult<(ClaimedJob, String)> {
     let token = bearer(headers).ok_or_else(ApiError::unauthorized)?.to_string();
     let job = state.engine.find_claimed_job(id, &token).await?.ok_or_else(|| {
-        ApiError::new(
-            StatusCode::CONFLICT,
-            "claim_gone",
-            format!("job {id} is not yours to report on (it ended, or was given to another agent): drop it"),
-        )
+        claim_gone(format!(
+            "job {id} is not yours to report on (it ended, or was given to another agent): drop it"
+        ))
     })?;
     tandem_store::audit::identify_as(
         &format!("agent {}", job.agent.as_deref().unwrap_or("?")),
@@ -198,11 +196,7 @@ async fn beat(
     let (_, token) = job_caller(&state, &headers, id).await?;
     match state.engine.renew_job_lease(id, &token).await? {
         Some(cancel) => Ok(Json(BeatAnswer { cancel })),
-        None => Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "claim_gone",
-            format!("job {id} moved on"),
-        )),
+        None => Err(claim_gone(format!("job {id} moved on"))),
     }
 }
 
@@ -258,9 +252,14 @@ async fn cache_get(
 
 /// A tar archive on disk as a response, streamed.
 async fn tar_file(path: &std::path::Path) -> ApiResult<Response> {
+    file_body(path, "application/x-tar").await
+}
+
+/// A file on disk as a response of `content_type`, streamed.
+async fn file_body(path: &std::path::Path, content_type: &'static str) -> ApiResult<Response> {
     let file = tokio::fs::File::open(path).await.map_err(ApiError::internal)?;
     let body = Body::from_stream(tokio_util::io::ReaderStream::new(file));
-    Ok(([(header::CONTENT_TYPE, "application/x-tar")], body).into_response())
+    Ok(([(header::CONTENT_TYPE, content_type)], body).into_response())
 }
 
 /// `PUT …/cache/{key}`: keeps the body (a tar archive) as the job's cache for `key`.
@@ -344,11 +343,7 @@ async fn end(
     upload.discard().await;
     match ended? {
         true => Ok(StatusCode::NO_CONTENT),
-        false => Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "claim_gone",
-            format!("job {id} moved on"),
-        )),
+        false => Err(claim_gone(format!("job {id} moved on"))),
     }
 }
 
@@ -360,11 +355,9 @@ async fn task_caller(
 ) -> ApiResult<(tandem_store::agents::TaskRow, String)> {
     let token = bearer(headers).ok_or_else(ApiError::unauthorized)?.to_string();
     let task = state.engine.find_claimed_task(id, &token).await?.ok_or_else(|| {
-        ApiError::new(
-            StatusCode::CONFLICT,
-            "claim_gone",
-            format!("task {id} is not yours to report on (it ended, or its lease ran out): drop it"),
-        )
+        claim_gone(format!(
+            "task {id} is not yours to report on (it ended, or its lease ran out): drop it"
+        ))
     })?;
     tandem_store::audit::identify_as("agent", &format!("task/{id}"));
     Ok((task, token))
@@ -377,10 +370,11 @@ async fn task_artifact(
     PathParam((id, name)): PathParam<(i64, String)>,
 ) -> ApiResult<Response> {
     let (task, _) = task_caller(&state, &headers, id).await?;
-    let path = state.engine.task_artifact(&task, &name).await?;
-    let file = tokio::fs::File::open(&path).await.map_err(ApiError::internal)?;
-    let body = Body::from_stream(tokio_util::io::ReaderStream::new(file));
-    Ok(([(header::CONTENT_TYPE, "application/octet-stream")], body).into_response())
+    file_body(
+        &state.engine.task_artifact(&task, &name).await?,
+        "application/octet-stream",
+    )
+    .await
 }
 
 /// `POST /api/v1/agent/tasks/{id}/beat`: the agent still runs the deploy.
@@ -392,11 +386,7 @@ async fn task_beat(
     let (_, token) = task_caller(&state, &headers, id).await?;
     match state.engine.renew_task_lease(id, &token).await? {
         true => Ok(Json(BeatAnswer { cancel: false })),
-        false => Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "claim_gone",
-            format!("task {id} moved on"),
-        )),
+        false => Err(claim_gone(format!("task {id} moved on"))),
     }
 }
 
@@ -421,11 +411,7 @@ async fn task_end(
         .await?
     {
         true => Ok(StatusCode::NO_CONTENT),
-        false => Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "claim_gone",
-            format!("task {id} moved on"),
-        )),
+        false => Err(claim_gone(format!("task {id} moved on"))),
     }
 }
 
@@ -435,6 +421,11 @@ fn check_key(key: &str) -> ApiResult<()> {
         true => Ok(()),
         false => Err(ApiError::bad_request("the cache key is not 64 hex digits")),
     }
+}
+
+/// 409 `claim_gone`: the job or task is no longer the caller's to report on.
+fn claim_gone(message: String) -> ApiError {
+    ApiError::new(StatusCode::CONFLICT, "claim_gone", message)
 }
 
 fn too_large(message: String) -> ApiError {
