@@ -216,6 +216,8 @@ pub struct FreezeHit {
 pub enum Event {
     #[serde(rename = "rollout.halted")]
     RolloutHalted,
+    #[serde(rename = "rollout.blocked")]
+    RolloutBlocked,
     #[serde(rename = "rollout.succeeded")]
     RolloutSucceeded,
     #[serde(rename = "rollback")]
@@ -231,8 +233,9 @@ pub enum Event {
 }
 
 impl Event {
-    pub const ALL: [Event; 7] = [
+    pub const ALL: [Event; 8] = [
         Event::RolloutHalted,
+        Event::RolloutBlocked,
         Event::RolloutSucceeded,
         Event::Rollback,
         Event::IncidentOpened,
@@ -244,6 +247,7 @@ impl Event {
     pub fn as_str(self) -> &'static str {
         match self {
             Event::RolloutHalted => "rollout.halted",
+            Event::RolloutBlocked => "rollout.blocked",
             Event::RolloutSucceeded => "rollout.succeeded",
             Event::Rollback => "rollback",
             Event::IncidentOpened => "incident.opened",

@@ -89,13 +89,16 @@ macro_rules! state_enum {
 
 state_enum! {
     /// Where a rollout stands. `queued` waits for its markets' locks; `pending` holds them and
-    /// has not started a wave; `halted` stopped on a failed gate; `failed` stopped on an error.
+    /// has not started a wave; `blocked` holds them while some markets of its wave were refused
+    /// before anything started (their config lacks what the release needs) and waits for a
+    /// person; `halted` stopped on a failed gate; `failed` stopped on an error.
     RolloutState, "rollout state" {
         Queued => "queued",
         Pending => "pending",
         Running => "running",
         AwaitingApproval => "awaiting-approval",
         Paused => "paused",
+        Blocked => "blocked",
         Succeeded => "succeeded",
         Halted => "halted",
         Aborted => "aborted",
@@ -116,8 +119,9 @@ impl RolloutState {
 
     /// Whether the engine moves a rollout from `self` to `next`: a queued rollout starts
     /// (`pending`) when its markets are free; before each wave it runs or waits for an approval;
-    /// a person pauses it, resumes it (`running`) or aborts it while in progress; its run ends
-    /// it (succeeded, halted, failed) unless it was queued.
+    /// a person pauses it, resumes it (`running`) or aborts it while in progress; a wave with
+    /// refused markets blocks it until a person resumes it (after fixing them, or without
+    /// them); its run ends it (succeeded, halted, failed) unless it was queued.
     pub fn can_move_to(self, next: RolloutState) -> bool {
         use RolloutState::*;
         matches!(
@@ -127,9 +131,10 @@ impl RolloutState {
                     Pending | Running | AwaitingApproval,
                     Running | AwaitingApproval | Paused
                 )
-                | (Paused, Running)
+                | (Paused | Blocked, Running)
+                | (Running | Paused, Blocked)
                 | (
-                    Pending | Running | AwaitingApproval | Paused,
+                    Pending | Running | AwaitingApproval | Paused | Blocked,
                     Aborted | Succeeded | Halted | Failed
                 )
         )
@@ -143,19 +148,22 @@ impl RolloutState {
 
 state_enum! {
     /// Where one deployment (a release landing in one market) stands. A market runs the
-    /// release of its one `live` deployment; the one before it is `superseded`.
+    /// release of its one `live` deployment; the one before it is `superseded`. A `blocked`
+    /// one was refused before anything started (the market's config does not fit the
+    /// release's schema): the market kept what it ran, and it is not a change.
     DeploymentState, "deployment state" {
         Deploying => "deploying",
         Live => "live",
         Failed => "failed",
         Superseded => "superseded",
+        Blocked => "blocked",
     }
 }
 
 impl DeploymentState {
     /// Nothing more happens to it but being superseded.
     pub fn is_final(self) -> bool {
-        matches!(self, Self::Failed | Self::Superseded)
+        matches!(self, Self::Failed | Self::Superseded | Self::Blocked)
     }
 
     /// Still starting.
@@ -163,11 +171,11 @@ impl DeploymentState {
         self == Self::Deploying
     }
 
-    /// A deployment starts `deploying`, then goes `live` or `failed`; a live one is
+    /// A deployment starts `deploying`, then goes `live`, `failed` or `blocked`; a live one is
     /// `superseded` when the next one goes live.
     pub fn can_move_to(self, next: DeploymentState) -> bool {
         use DeploymentState::*;
-        matches!((self, next), (Deploying, Live | Failed) | (Live, Superseded))
+        matches!((self, next), (Deploying, Live | Failed | Blocked) | (Live, Superseded))
     }
 
     /// The market ran this deployment's release at some point (DORA counts it).
@@ -464,19 +472,20 @@ mod tests {
 
     #[test]
     fn rollout_transitions_are_the_engines() {
-        // to: queued pending running awaiting paused succeeded halted aborted failed
+        // to: queued pending running awaiting paused blocked succeeded halted aborted failed
         table(
             RolloutState::ALL,
             &[
-                ". x . . . . . x .", // queued: its markets free up, or a person aborts it
-                ". . x x x x x x x", // pending
-                ". . x x x x x x x", // running: each wave sets running again
-                ". . x x x x x x x", // awaiting-approval
-                ". . x . . x x x x", // paused: resume; the wave in flight may still end it
-                ". . . . . . . . .",
-                ". . . . . . . . .",
-                ". . . . . . . . .",
-                ". . . . . . . . .",
+                ". x . . . . . . x .", // queued: its markets free up, or a person aborts it
+                ". . x x x . x x x x", // pending
+                ". . x x x x x x x x", // running: each wave sets running again; refused markets block it
+                ". . x x x . x x x x", // awaiting-approval
+                ". . x . . x x x x x", // paused: resume; the wave in flight may still end or block it
+                ". . x . . . x x x x", // blocked: resume (fixed, or without the refused markets)
+                ". . . . . . . . . .",
+                ". . . . . . . . . .",
+                ". . . . . . . . . .",
+                ". . . . . . . . . .",
             ],
             RolloutState::can_move_to,
         );
@@ -485,18 +494,21 @@ mod tests {
         assert_eq!(RolloutState::sources(Paused), [Pending, Running, AwaitingApproval]);
         assert_eq!(
             RolloutState::sources(Aborted),
-            [Queued, Pending, Running, AwaitingApproval, Paused]
+            [Queued, Pending, Running, AwaitingApproval, Paused, Blocked]
         );
         let in_progress: Vec<_> = RolloutState::ALL.iter().filter(|s| s.is_in_progress()).collect();
-        assert_eq!(in_progress, [&Queued, &Pending, &Running, &AwaitingApproval, &Paused]);
+        assert_eq!(
+            in_progress,
+            [&Queued, &Pending, &Running, &AwaitingApproval, &Paused, &Blocked]
+        );
     }
 
     #[test]
     fn other_transitions_are_the_engines() {
-        // deploying live failed superseded
+        // deploying live failed superseded blocked
         table(
             DeploymentState::ALL,
-            &[". x x .", ". . . x", ". . . .", ". . . ."],
+            &[". x x . x", ". . . x .", ". . . . .", ". . . . .", ". . . . ."],
             DeploymentState::can_move_to,
         );
         // queued running success failed cancelled interrupted

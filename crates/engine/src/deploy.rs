@@ -4,7 +4,7 @@
 //! failed deployment, and the team is told.
 
 use crate::Engine;
-use crate::gates::{Failure, Landing, PROBE_DEADLINE, PROBE_INTERVAL, PROBE_TIMEOUT, Passed, gate};
+use crate::gates::{Failure, Landing, Passed, gate};
 use crate::notifications::Announcement;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -24,6 +24,9 @@ pub struct MarketOutcome {
     pub probe_time: Duration,
     /// Not deployed at all: skipped by a person, or the rollout was aborted first.
     pub skipped: bool,
+    /// Refused before anything started: its config does not fit the release (see
+    /// [`crate::gates::Failure::blocked`]).
+    pub blocked: bool,
 }
 
 impl MarketOutcome {
@@ -34,6 +37,7 @@ impl MarketOutcome {
             reason,
             probe_time,
             skipped: false,
+            blocked: false,
         }
     }
 
@@ -136,6 +140,16 @@ impl Engine {
                         MarketOutcome::new(market, true, "healthy".into(), gate_time)
                     }
                     Err(e) => MarketOutcome::new(market, false, format!("cannot record the outcome: {e}"), gate_time),
+                }
+            }
+            Err(failure) if failure.blocked => {
+                // A refusal, not a failed change: the market runs what it ran, no incident.
+                if let Err(e) = self.store.mark_deployment_blocked(deployment.id, &failure.reason).await {
+                    tracing::error!(deployment = deployment.id, error = %e, "cannot record a blocked deployment");
+                }
+                MarketOutcome {
+                    blocked: true,
+                    ..MarketOutcome::new(market, false, failure.reason, Duration::ZERO)
                 }
             }
             Err(failure) => {
@@ -288,12 +302,13 @@ impl Engine {
         let Some(url) = live.and_then(|d| d.url).filter(|u| u.starts_with("http")) else {
             return false;
         };
-        let probe = format!("{url}{}", spec.gates.probe.path);
+        let settings = spec.gates.probe.for_market(&deployment.market);
+        let probe = format!("{url}{}", settings.path);
         let answered = loop {
-            match self.http.get(&probe).timeout(PROBE_TIMEOUT).send().await {
+            match self.http.get(&probe).timeout(settings.timeout).send().await {
                 Ok(r) if r.status().is_success() => break true,
-                _ if failed_at.elapsed() > PROBE_DEADLINE => break false,
-                _ => tokio::time::sleep(PROBE_INTERVAL).await,
+                _ if failed_at.elapsed() > settings.deadline() => break false,
+                _ => tokio::time::sleep(settings.interval).await,
             }
         };
         let took = failed_at.elapsed();
@@ -308,8 +323,8 @@ impl Engine {
             )
         } else {
             format!(
-                "{version} did not answer its probe within {}s",
-                PROBE_DEADLINE.as_secs()
+                "{version} did not answer its probe within {} s",
+                settings.deadline().as_secs()
             )
         };
         let mut result = gate("recovery", answered, &reason);

@@ -9,19 +9,11 @@ use anyhow::anyhow;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 use tandem_core::config::{ConfigSchema, resolve_config};
-use tandem_core::gates::{Baseline, MetricGates, SCRAPE_ACCEPT, Scrape, Window, judge_all_against};
+use tandem_core::gates::{Baseline, MetricGates, Probe, SCRAPE_ACCEPT, Scrape, Window, judge_all_against};
 use tandem_core::pipeline::ServiceSpec;
 use tandem_core::rollout::{ProbeTally, ProbeVerdict};
 use tandem_store::{NewGateResult, ReleaseRow};
 
-/// Time between two probes of a starting market: short, since the demo's 25 markets wait on it.
-pub(crate) const PROBE_INTERVAL: Duration = Duration::from_millis(100);
-/// How long one probe request may take before it counts as a failure.
-pub(crate) const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
-/// How long a new release may take to pass its probe at all.
-pub(crate) const PROBE_DEADLINE: Duration = Duration::from_secs(30);
-/// A process still starting refuses connections: for this long that is not yet a failure.
-const START_GRACE: Duration = Duration::from_secs(2);
 /// How often the bake looks whether the new release is still alive.
 const BAKE_CHECK: Duration = Duration::from_millis(100);
 /// How far back a `vs-previous` check reads the monitor's series of the release being replaced:
@@ -72,6 +64,9 @@ pub(crate) struct Failure {
     pub gate_time: Duration,
     /// Whether the market's previous release kept serving meanwhile.
     pub keeps_previous: bool,
+    /// Refused before anything started (the market's config does not fit the release): not a
+    /// failed change, and no incident; the rollout waits for a person.
+    pub blocked: bool,
     pub failed_at: Instant,
 }
 
@@ -96,6 +91,7 @@ impl Engine {
                 reason: "the release has no deploy section".into(),
                 gate_time: Duration::ZERO,
                 keeps_previous: true,
+                blocked: false,
                 failed_at: Instant::now(),
             });
         };
@@ -109,6 +105,7 @@ impl Engine {
             reason: format!("{e:#}"),
             gate_time: Duration::ZERO,
             keeps_previous: keeps,
+            blocked: false,
             failed_at: Instant::now(),
         };
         let dir = self.market_dir(&release.service, market);
@@ -153,6 +150,7 @@ impl Engine {
                     reason,
                     gate_time: Duration::ZERO,
                     keeps_previous: true,
+                    blocked: true,
                     failed_at: Instant::now(),
                 });
             }
@@ -182,6 +180,7 @@ impl Engine {
                     reason,
                     gate_time: started.elapsed(),
                     keeps_previous: keeps,
+                    blocked: false,
                     failed_at: Instant::now(),
                 });
             }
@@ -202,7 +201,7 @@ impl Engine {
             None
         };
         let verdict = self
-            .run_gates(spec, &mut instance, deployment_id, driver.name(), previous_url)
+            .run_gates(spec, market, &mut instance, deployment_id, driver.name(), previous_url)
             .await;
         let gate_time = started.elapsed();
         match verdict {
@@ -219,6 +218,7 @@ impl Engine {
                     reason,
                     gate_time,
                     keeps_previous: keeps,
+                    blocked: false,
                     failed_at,
                 })
             }
@@ -229,6 +229,7 @@ impl Engine {
     async fn run_gates(
         &self,
         spec: &ServiceSpec,
+        market: &str,
         instance: &mut Instance,
         deployment_id: i64,
         driver: &str,
@@ -239,30 +240,39 @@ impl Engine {
             self.record_gate(deployment_id, gate("probe", true, &reason)).await;
             return Ok(());
         };
-        let probe = self.probe(spec, instance, &base).await;
+        let settings = spec.gates.probe.for_market(market);
+        let probe = self.probe(&settings, instance, &base).await;
         let (passed, reason, figures) = match probe {
             Ok(f) => {
                 let reason = format!(
-                    "{} answered {} time(s) in a row ({} tries, {} ms)",
-                    spec.gates.probe.path,
+                    "{} answered {} time(s) in a row ({} tries, {} ms; {})",
+                    settings.path,
                     f.successes,
                     f.attempts,
-                    f.elapsed.as_millis()
+                    f.elapsed.as_millis(),
+                    settings.summary()
                 );
                 (true, reason, f)
             }
-            Err((reason, f)) => (false, reason, f),
+            Err((reason, f)) => (false, format!("{reason} ({})", settings.summary()), f),
         };
         let mut result = gate("probe", passed, &reason);
         result.value = Some(figures.successes as f64);
-        result.bound = Some(spec.gates.probe.successes as f64);
+        result.bound = Some(settings.successes as f64);
         self.record_gate(deployment_id, result).await;
         if !passed {
             return Err(GateFailure { reason });
         }
         if let Some(metrics) = &spec.gates.metrics {
-            self.metric_window(spec, metrics, instance, &base, previous_url.as_deref(), deployment_id)
-                .await?;
+            self.metric_window(
+                &settings,
+                metrics,
+                instance,
+                &base,
+                previous_url.as_deref(),
+                deployment_id,
+            )
+            .await?;
         }
         if !spec.gates.bake.is_zero() {
             let bake = spec.gates.bake;
@@ -291,7 +301,7 @@ impl Engine {
     /// judged by each check, and every check's figures are recorded.
     async fn metric_window(
         &self,
-        spec: &ServiceSpec,
+        probe: &Probe,
         metrics: &MetricGates,
         instance: &mut Instance,
         base: &str,
@@ -305,7 +315,7 @@ impl Engine {
                 .http
                 .get(&url)
                 .header(reqwest::header::ACCEPT, SCRAPE_ACCEPT)
-                .timeout(PROBE_TIMEOUT)
+                .timeout(probe.timeout)
                 .send()
                 .await
                 .map_err(|e| format!("cannot read {url}: {e}"))?;
@@ -328,7 +338,7 @@ impl Engine {
             _ => None,
         };
         let until = Instant::now() + metrics.window;
-        let probe_url = format!("{base}{}", spec.gates.probe.path);
+        let probe_url = format!("{base}{}", probe.path);
         let mut failures_in_a_row = 0;
         while Instant::now() < until {
             tokio::time::sleep(metrics.interval.min(until.saturating_duration_since(Instant::now()))).await;
@@ -341,14 +351,14 @@ impl Engine {
                 return Err(fail(reason));
             }
             let ok = matches!(
-                self.http.get(&probe_url).timeout(PROBE_TIMEOUT).send().await,
+                self.http.get(&probe_url).timeout(probe.timeout).send().await,
                 Ok(r) if r.status().is_success()
             );
             failures_in_a_row = if ok { 0 } else { failures_in_a_row + 1 };
-            if failures_in_a_row >= spec.gates.probe.failures {
+            if failures_in_a_row >= probe.failures {
                 let reason = format!(
                     "probe {} failed {failures_in_a_row} times in a row during the metric window",
-                    spec.gates.probe.path
+                    probe.path
                 );
                 self.record_gate(deployment_id, gate("probe", false, &reason)).await;
                 return Err(fail(reason));
@@ -439,17 +449,19 @@ impl Engine {
         out
     }
 
-    /// Probes `base` + the probe path until it passes or fails, per the spec's counts.
+    /// Probes `base` + the probe path until it passes or fails, per the market's probe settings:
+    /// failures count once the start period is over or the probe has answered once.
     async fn probe(
         &self,
-        spec: &ServiceSpec,
+        settings: &Probe,
         instance: &mut Instance,
         base: &str,
     ) -> Result<ProbeFigures, (String, ProbeFigures)> {
         let started = Instant::now();
-        let url = format!("{base}{}", spec.gates.probe.path);
+        let url = format!("{base}{}", settings.path);
         let mut tally = ProbeTally::default();
         let mut attempts = 0u32;
+        let mut answered = false;
         let figures = |attempts, tally: &ProbeTally| ProbeFigures {
             attempts,
             successes: tally.consecutive_successes,
@@ -464,33 +476,34 @@ impl Engine {
                 return Err((reason, figures(attempts, &tally)));
             }
             attempts += 1;
-            let ok = match self.http.get(&url).timeout(PROBE_TIMEOUT).send().await {
+            let ok = match self.http.get(&url).timeout(settings.timeout).send().await {
                 Ok(resp) => resp.status().is_success(),
                 Err(_) => false,
             };
-            let counted = ok || tally.consecutive_successes > 0 || started.elapsed() > START_GRACE;
+            answered |= ok;
+            let counted = answered || started.elapsed() >= settings.start_period;
             if counted {
-                match tally.record(ok, spec.gates.probe.successes, spec.gates.probe.failures) {
+                match tally.record(ok, settings.successes, settings.failures) {
                     ProbeVerdict::Healthy => return Ok(figures(attempts, &tally)),
                     ProbeVerdict::Unhealthy => {
                         let reason = format!(
                             "probe {} failed {} times in a row",
-                            spec.gates.probe.path, tally.consecutive_failures
+                            settings.path, tally.consecutive_failures
                         );
                         return Err((reason, figures(attempts, &tally)));
                     }
                     ProbeVerdict::Pending => {}
                 }
             }
-            if started.elapsed() > PROBE_DEADLINE {
+            if started.elapsed() > settings.deadline() {
                 let reason = format!(
-                    "probe {} did not pass within {}s",
-                    spec.gates.probe.path,
-                    PROBE_DEADLINE.as_secs()
+                    "probe {} did not pass within {} s",
+                    settings.path,
+                    settings.deadline().as_secs()
                 );
                 return Err((reason, figures(attempts, &tally)));
             }
-            tokio::time::sleep(PROBE_INTERVAL).await;
+            tokio::time::sleep(settings.interval).await;
         }
     }
 

@@ -16,9 +16,6 @@ use tandem_core::policy::Event;
 use tandem_store::launches::LaunchRow;
 use tandem_store::{DeploymentRow, ReleaseRow, StoreError, now_ms};
 
-/// How long one readiness probe waits for an answer, in seconds: the market is already
-/// deployed and warm, so a healthy one answers well within this.
-const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 /// How many times the readiness probe tries before it reports the market down: one blip does
 /// not block a launch, a market that is down does.
 const PROBE_TRIES: u32 = 3;
@@ -383,15 +380,18 @@ impl Engine {
             ));
         };
         let spec = self.store.get_release(d.release_id).await?.service_spec()?;
-        let url = format!("{}{}", base.trim_end_matches('/'), spec.gates.probe.path);
+        let probe = spec.gates.probe.for_market(market);
+        let url = format!("{}{}", base.trim_end_matches('/'), probe.path);
         let mut last = String::new();
         for attempt in 1..=PROBE_TRIES {
-            match self.http.get(&url).timeout(PROBE_TIMEOUT).send().await {
+            match self.http.get(&url).timeout(probe.timeout).send().await {
                 Ok(resp) if resp.status().is_success() => {
                     return Ok(check(true, format!("GET {url} answered {}", resp.status().as_u16())));
                 }
                 Ok(resp) => last = format!("answered {}", resp.status().as_u16()),
-                Err(e) if e.is_timeout() => last = format!("no answer within {}s", PROBE_TIMEOUT.as_secs()),
+                Err(e) if e.is_timeout() => {
+                    last = format!("no answer within {:.1} s", probe.timeout.as_secs_f64());
+                }
                 Err(e) if e.is_connect() => last = "cannot connect".to_string(),
                 Err(e) => last = e.to_string(),
             }

@@ -262,7 +262,7 @@ impl Engine {
         spec: Arc<ServiceSpec>,
     ) -> Probed {
         let at = now_ms();
-        let url = format!("{base}{}", spec.gates.probe.path);
+        let url = format!("{base}{}", spec.gates.probe.for_market(&key.1).path);
         // Whatever answers on a process market's port, the market is up only when the process
         // serving it is Tandem's: a stranger (or a process a dead server left) is not the release.
         let own_process = spec.deploy.as_ref().is_some_and(|d| d.driver == Driver::Process);
@@ -419,7 +419,8 @@ impl Engine {
     ) -> Option<i64> {
         let title = format!(
             "{market} stopped answering its probe {} ({} failures in a row)",
-            p.spec.gates.probe.path, w.health.failures_in_a_row
+            p.spec.gates.probe.for_market(market).path,
+            w.health.failures_in_a_row
         );
         let fingerprint = format!("probe/{service}/{market}");
         let opened = self

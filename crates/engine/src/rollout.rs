@@ -204,88 +204,118 @@ impl Engine {
             }
             self.notify();
             tracing::info!(rollout_id, wave = %name, markets = markets.len(), "wave started");
-            let limit = Arc::new(tokio::sync::Semaphore::new(self.settings.max_parallel_markets));
-            let mut set = tokio::task::JoinSet::new();
-            // A market already on this release or config version (a rollout resumed after a
-            // restart) is done.
-            let done: HashSet<String> = match payload.as_ref() {
-                RolloutPayload::Release(..) => self
-                    .store
-                    .list_live_deployments()
-                    .await?
-                    .into_iter()
-                    .filter(|d| d.release_id == release.id && d.service == release.service)
-                    .map(|d| d.market)
-                    .collect(),
-                RolloutPayload::Config(version) => self
-                    .store
-                    .market_config_versions(&release.service)
-                    .await?
-                    .into_iter()
-                    .filter(|(_, v)| v == version)
-                    .map(|(m, _)| m)
-                    .collect(),
-            };
-            for market in markets.iter().filter(|m| !done.contains(*m)) {
-                let (engine, limit, release, payload, market) = (
-                    self.clone(),
-                    limit.clone(),
-                    release.clone(),
-                    payload.clone(),
-                    market.clone(),
-                );
-                set.spawn(tandem_store::inherit(async move {
-                    let _permit = limit.acquire_owned().await;
-                    match engine.wait_for_market(rollout_id, &market).await {
-                        Ok(None) => match payload.as_ref() {
-                            RolloutPayload::Release(spec, artifacts) => {
-                                engine
-                                    .deploy_market(
+            // Markets the config check refused in the previous pass of this wave: tried again
+            // with the service's newest config version (the fix a person approved meanwhile,
+            // whose own config rollout waits behind this one).
+            let mut retried: HashSet<String> = HashSet::new();
+            loop {
+                let newest_config = if retried.is_empty() {
+                    None
+                } else {
+                    Some(self.store.latest_config(&release.service).await?.version)
+                };
+                let limit = Arc::new(tokio::sync::Semaphore::new(self.settings.max_parallel_markets));
+                let mut set = tokio::task::JoinSet::new();
+                // A market already on this release or config version (a rollout resumed after a
+                // restart) is done.
+                let done: HashSet<String> = match payload.as_ref() {
+                    RolloutPayload::Release(..) => self
+                        .store
+                        .list_live_deployments()
+                        .await?
+                        .into_iter()
+                        .filter(|d| d.release_id == release.id && d.service == release.service)
+                        .map(|d| d.market)
+                        .collect(),
+                    RolloutPayload::Config(version) => self
+                        .store
+                        .market_config_versions(&release.service)
+                        .await?
+                        .into_iter()
+                        .filter(|(_, v)| v == version)
+                        .map(|(m, _)| m)
+                        .collect(),
+                };
+                for market in markets.iter().filter(|m| !done.contains(*m)) {
+                    let (engine, limit, release, payload, market) = (
+                        self.clone(),
+                        limit.clone(),
+                        release.clone(),
+                        payload.clone(),
+                        market.clone(),
+                    );
+                    let config_version = newest_config.filter(|_| retried.contains(&market));
+                    set.spawn(tandem_store::inherit(async move {
+                        let _permit = limit.acquire_owned().await;
+                        match engine.wait_for_market(rollout_id, &market).await {
+                            Ok(None) => match payload.as_ref() {
+                                RolloutPayload::Release(spec, artifacts) => {
+                                    engine
+                                        .deploy_market_with(
+                                            Some(rollout_id),
+                                            DeploymentKind::Release,
+                                            &release,
+                                            spec,
+                                            artifacts,
+                                            &market,
+                                            config_version,
+                                        )
+                                        .await
+                                }
+                                RolloutPayload::Config(version) => engine
+                                    .move_market_config(
                                         Some(rollout_id),
-                                        DeploymentKind::Release,
-                                        &release,
-                                        spec,
-                                        artifacts,
+                                        &release.service,
                                         &market,
+                                        *version,
+                                        "tandem",
+                                        &format!("config rollout {rollout_id}"),
                                     )
                                     .await
-                            }
-                            RolloutPayload::Config(version) => engine
-                                .move_market_config(
-                                    Some(rollout_id),
-                                    &release.service,
-                                    &market,
-                                    *version,
-                                    "tandem",
-                                    &format!("config rollout {rollout_id}"),
-                                )
-                                .await
-                                .unwrap_or_else(|e| {
-                                    MarketOutcome::new(&market, false, format!("{e:#}"), Duration::ZERO)
-                                }),
-                        },
-                        Ok(Some(why)) => MarketOutcome::skipped(&market, why),
-                        Err(e) => MarketOutcome::new(&market, false, format!("{e:#}"), Duration::ZERO),
+                                    .unwrap_or_else(|e| {
+                                        MarketOutcome::new(&market, false, format!("{e:#}"), Duration::ZERO)
+                                    }),
+                            },
+                            Ok(Some(why)) => MarketOutcome::skipped(&market, why),
+                            Err(e) => MarketOutcome::new(&market, false, format!("{e:#}"), Duration::ZERO),
+                        }
+                    }));
+                }
+                let (mut failed, mut blocked) = (Vec::new(), Vec::new());
+                retried.clear();
+                while let Some(joined) = set.join_next().await {
+                    let outcome = joined.map_err(|e| anyhow!("a market's deployment panicked: {e}"))?;
+                    probe_total += outcome.probe_time;
+                    if outcome.blocked {
+                        retried.insert(outcome.market.clone());
+                        blocked.push(format!("{}: {}", outcome.market, outcome.reason));
+                    } else if !outcome.healthy {
+                        failed.push(format!("{}: {}", outcome.market, outcome.reason));
                     }
-                }));
-            }
-            let mut failed = Vec::new();
-            while let Some(joined) = set.join_next().await {
-                let outcome = joined.map_err(|e| anyhow!("a market's deployment panicked: {e}"))?;
-                probe_total += outcome.probe_time;
-                if !outcome.healthy {
-                    failed.push(format!("{}: {}", outcome.market, outcome.reason));
                 }
-            }
-            if !failed.is_empty() {
                 failed.sort();
-                let reason = format!("wave `{name}` failed its gate in {}", failed.join("; "));
-                if self.store.get_rollout(rollout_id).await?.state != RolloutState::Aborted {
-                    self.store
-                        .update_rollout(rollout_id, RolloutState::Halted, index as i64, Some(&reason))
-                        .await?;
+                blocked.sort();
+                if !failed.is_empty() {
+                    let mut reason = format!("wave `{name}` failed its gate in {}", failed.join("; "));
+                    if !blocked.is_empty() {
+                        reason.push_str(&format!("; blocked before deploying: {}", blocked.join("; ")));
+                    }
+                    if self.store.get_rollout(rollout_id).await?.state != RolloutState::Aborted {
+                        self.store
+                            .update_rollout(rollout_id, RolloutState::Halted, index as i64, Some(&reason))
+                            .await?;
+                    }
+                    return Ok(());
                 }
-                return Ok(());
+                if blocked.is_empty() {
+                    break;
+                }
+                // Refused markets deployed nothing: the rollout waits for a person to fix their
+                // config and resume (only those markets are tried again), to resume without them
+                // (they are skipped, with the reason), or to abort.
+                if !self.wait_while_blocked(rollout_id, index, name, &blocked).await? {
+                    return Ok(());
+                }
             }
         }
         let last = waves.len().saturating_sub(1) as i64;
@@ -397,6 +427,72 @@ impl Engine {
         }
     }
 
+    /// Marks the rollout blocked in wave `index` by its refused markets (`blocked`: `market:
+    /// reason`), tells the team, and waits for a person: true once resumed (with the markets
+    /// fixed, or skipped), false when aborted.
+    async fn wait_while_blocked(
+        self: &Arc<Self>,
+        rollout_id: i64,
+        index: usize,
+        wave: &str,
+        blocked: &[String],
+    ) -> Result<bool> {
+        let reason = format!(
+            "wave `{wave}` is blocked: {} — fix the config and resume (only these markets are checked again), \
+             resume without them (`--skip-blocked`), or abort",
+            blocked.join("; ")
+        );
+        match self
+            .store
+            .set_rollout_state(
+                rollout_id,
+                &[RolloutState::Running, RolloutState::Paused],
+                RolloutState::Blocked,
+                "engine",
+                Some(index as i64),
+            )
+            .await
+        {
+            Ok(r) => {
+                self.store.set_rollout_reason(rollout_id, &reason).await?;
+                self.notify();
+                let version = match self.store.get_release(r.release_id).await {
+                    Ok(release) => release.version,
+                    Err(_) => format!("release {}", r.release_id),
+                };
+                self.announce(Announcement {
+                    event: Event::RolloutBlocked,
+                    text: format!(
+                        "Rollout {rollout_id} of {} {version} is blocked in wave `{wave}`: {}",
+                        r.service,
+                        blocked.join("; ")
+                    ),
+                    data: serde_json::json!({
+                        "rollout": rollout_id, "service": r.service, "release": version, "wave": wave,
+                        "blocked": blocked,
+                    }),
+                })
+                .await;
+            }
+            // Aborted meanwhile.
+            Err(StoreError::Conflict(_)) => return Ok(false),
+            Err(e) => return Err(e.into()),
+        }
+        loop {
+            tokio::time::sleep(WAIT_POLL).await;
+            match self.store.get_rollout(rollout_id).await?.state {
+                RolloutState::Blocked => {}
+                RolloutState::Running => return Ok(true),
+                RolloutState::Aborted => return Ok(false),
+                other => {
+                    return Err(crate::Error::conflict(format!(
+                        "rollout {rollout_id} is {other}: it cannot go on with wave {index}"
+                    )));
+                }
+            }
+        }
+    }
+
     /// Waits until `market` may be deployed: not frozen (or an admin overrode the freeze).
     /// Returns why it is not deployed at all (skipped by a person, or the rollout aborted).
     async fn wait_for_market(&self, rollout_id: i64, market: &str) -> Result<Option<String>> {
@@ -474,14 +570,80 @@ impl Engine {
         Ok(row)
     }
 
-    /// Resumes a paused rollout at its next wave.
-    pub async fn resume_rollout(&self, id: i64, by: &str) -> Result<RolloutRow> {
+    /// Resumes a paused rollout at its next wave, or a blocked one in its wave: its refused
+    /// markets are checked again (once their config is fixed) or, with `skip_blocked`, skipped
+    /// with the reason they were refused (they keep what they run).
+    pub async fn resume_rollout(&self, id: i64, by: &str, skip_blocked: bool) -> Result<RolloutRow> {
+        let r = self.store.get_rollout(id).await?;
+        if skip_blocked {
+            if r.state != RolloutState::Blocked {
+                return Err(crate::Error::Conflict(format!(
+                    "rollout {id} is {}: only a blocked rollout resumes without its blocked markets",
+                    r.state
+                )));
+            }
+            let skipped: HashSet<String> = self
+                .store
+                .list_decisions(id)
+                .await?
+                .into_iter()
+                .filter(|d| d.kind == "skip")
+                .map(|d| d.market)
+                .collect();
+            for (market, reason) in self.blocked_markets(id).await? {
+                if skipped.contains(&market) {
+                    continue;
+                }
+                self.store
+                    .insert_decision(NewDecision {
+                        rollout_id: id,
+                        kind: "skip",
+                        wave: None,
+                        market: Some(&market),
+                        by,
+                        reason: Some(&format!("blocked: {reason}")),
+                    })
+                    .await?;
+            }
+        }
         let row = self
             .store
-            .set_rollout_state(id, &[RolloutState::Paused], RolloutState::Running, by, None)
-            .await?;
+            .set_rollout_state(
+                id,
+                &[RolloutState::Paused, RolloutState::Blocked],
+                RolloutState::Running,
+                by,
+                None,
+            )
+            .await
+            .map_err(|e| match e {
+                StoreError::Conflict(_) if r.state == RolloutState::Halted => crate::Error::Conflict(format!(
+                    "rollout {id} is halted: a market failed its gate, so the release itself is in question; \
+                     fix it and start a new rollout (the markets that passed are not deployed again)"
+                )),
+                e => e.into(),
+            })?;
+        if r.state == RolloutState::Blocked {
+            self.store.set_rollout_reason(id, &format!("resumed by {by}")).await?;
+        }
         self.notify();
         Ok(row)
+    }
+
+    /// The markets whose latest deployment by rollout `id` was refused before it started, with
+    /// why.
+    async fn blocked_markets(&self, id: i64) -> Result<Vec<(String, String)>> {
+        let mut latest: std::collections::BTreeMap<String, tandem_store::DeploymentRow> = Default::default();
+        for d in self.store.list_deployments(Some(id)).await? {
+            if d.kind == DeploymentKind::Release {
+                latest.insert(d.market.clone(), d);
+            }
+        }
+        Ok(latest
+            .into_values()
+            .filter(|d| d.state == tandem_core::state::DeploymentState::Blocked)
+            .map(|d| (d.market, d.reason.unwrap_or_default()))
+            .collect())
     }
 
     /// Aborts a rollout: no further wave starts; markets keep what they run now.
@@ -586,7 +748,7 @@ impl Engine {
     pub async fn promote_rollout(&self, id: i64, wave: Option<&str>, by: &str, role: Role) -> Result<RolloutRow> {
         let r = self.store.get_rollout(id).await?;
         if r.state == RolloutState::Paused {
-            return self.resume_rollout(id, by).await;
+            return self.resume_rollout(id, by, false).await;
         }
         let wave = self.wave_awaiting(id, wave).await?;
         self.decide_wave(&wave, by, role, "promote").await
@@ -609,7 +771,8 @@ impl Engine {
             .list_deployments(Some(id))
             .await?
             .into_iter()
-            .find(|d| d.market == market && d.kind == DeploymentKind::Release)
+            .rfind(|d| d.market == market && d.kind == DeploymentKind::Release)
+            .filter(|d| d.state != tandem_core::state::DeploymentState::Blocked)
         {
             return Err(crate::Error::Conflict(format!(
                 "{market} was already deployed by rollout {id} (deployment {}, {}): it cannot be skipped",

@@ -475,7 +475,24 @@ impl Store {
             .bind(id)
             .execute(&mut *tx)
             .await?;
-        if let Some(version) = d.config_version.filter(|_| d.kind == "config") {
+        // A config deployment moves its market to its version; so does a release deployment
+        // that brought another version than the market's (a market its config check refused,
+        // tried again with the fixed version).
+        let pinned: Option<(i64,)> = sqlx::query_as(
+            "SELECT version FROM market_configs WHERE service = $1 AND market = $2 ORDER BY id DESC LIMIT 1",
+        )
+        .bind(&d.service)
+        .bind(&d.market)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let moves = match d.config_version {
+            Some(v) if d.kind == "config" => Some((v, "config deployment passed its gates")),
+            Some(v) if d.kind == "release" && pinned.is_some_and(|(p,)| p != v) => {
+                Some((v, "release deployment brought the market's fixed config"))
+            }
+            _ => None,
+        };
+        if let Some((version, why)) = moves {
             // The market now runs that config version: in the same transaction as the switch.
             crate::configs::insert_market_config(
                 &mut tx,
@@ -485,7 +502,7 @@ impl Store {
                 Some(id),
                 // The person who rolled a config back by hand, or the rollout engine.
                 &crate::audit::current_name(),
-                "config deployment passed its gates",
+                why,
             )
             .await?;
         }
@@ -509,6 +526,27 @@ impl Store {
     /// The deployment failed; the market keeps (or returns to) its previous release.
     pub async fn mark_deployment_failed(&self, id: i64, reason: &str) -> Result<()> {
         self.end_deployment_failed(id, reason, false).await
+    }
+
+    /// Marks deployment `id` blocked: refused before anything started (the market's config does
+    /// not fit the release), so the market kept what it ran. DORA does not count it.
+    pub async fn mark_deployment_blocked(&self, id: i64, reason: &str) -> Result<()> {
+        let mut tx = self.writer.begin().await?;
+        sqlx::query("UPDATE deployments SET state = 'blocked', reason = $1, finished_at = $2 WHERE id = $3")
+            .bind(reason)
+            .bind(now_ms())
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        append_event(
+            &mut tx,
+            "deployment.blocked",
+            &format!("deployment/{id}"),
+            serde_json::json!({ "reason": reason }),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Marks deployment `id` failed; `interrupted` when its server stopped during it (then

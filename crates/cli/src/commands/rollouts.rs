@@ -23,9 +23,15 @@ pub enum RolloutCommand {
         #[command(flatten)]
         client: ClientArgs,
     },
-    /// Resume a paused rollout at its next wave.
+    /// Resume a paused rollout at its next wave, or a blocked one in its wave: the markets its
+    /// config check refused are checked again (fix their config first), or skipped.
+    #[command(after_help = "Examples:\n  tandem rollout resume 4\n  tandem rollout resume 4 --skip-blocked")]
     Resume {
         id: i64,
+        /// A blocked rollout: go on without the refused markets (they keep what they run and
+        /// are listed as skipped, with the reason).
+        #[arg(long)]
+        skip_blocked: bool,
         #[command(flatten)]
         client: ClientArgs,
     },
@@ -152,7 +158,18 @@ impl RolloutCommand {
                 Ok(())
             }
             RolloutCommand::Pause { id, client } => steer(id, "pause", &client).await,
-            RolloutCommand::Resume { id, client } => steer(id, "resume", &client).await,
+            RolloutCommand::Resume {
+                id,
+                skip_blocked,
+                client,
+            } => {
+                let action = if skip_blocked {
+                    "resume?skip-blocked=true"
+                } else {
+                    "resume"
+                };
+                steer(id, action, &client).await
+            }
             RolloutCommand::Abort { id, client } => steer(id, "abort", &client).await,
             RolloutCommand::Approve { id, client } => steer(id, "approve", &client).await,
             RolloutCommand::Promote { id, client } => steer(id, "promote", &client).await,

@@ -117,6 +117,50 @@ fn tandem_lint_reports_every_error_with_its_place() {
 }
 
 #[test]
+fn tandem_lint_checks_the_probe_settings_with_their_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("tandem.yml");
+    let spec = |probe: &str| {
+        format!(
+            "service: notes\npipeline:\n  jobs:\n    a:\n      steps: [{{ run: x }}]\ndeploy:\n  driver: process\n  run: \"notes --port {{port}}\"\ngates:\n  probe:\n{probe}"
+        )
+    };
+    std::fs::write(
+        &file,
+        spec("    interval: 1s\n    start-period: 30s\n    markets:\n      br: { start-period: 45s }\n"),
+    )
+    .unwrap();
+    let out = tandem(dir.path(), &["lint", "--json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let probe = &report["spec"]["gates"]["probe"];
+    assert_eq!(probe["start-period"]["secs"], 30, "{probe}");
+    assert_eq!(probe["markets"]["br"]["start-period"]["secs"], 45, "{probe}");
+
+    std::fs::write(
+        &file,
+        spec("    interval: 0s\n    start-period: soon\n    failures: 0\n"),
+    )
+    .unwrap();
+    let out = tandem(dir.path(), &["lint"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("tandem.yml:11:15: `gates.probe.interval` must be longer than 0"),
+        "{err}"
+    );
+    assert!(
+        err.contains("tandem.yml:12:19: `gates.probe.start-period`: duration `soon`"),
+        "{err}"
+    );
+    assert!(
+        err.contains("tandem.yml:13:15: `gates.probe.failures: 0` is out of range"),
+        "{err}"
+    );
+    assert!(err.contains("tandem.yml: 3 errors"), "{err}");
+}
+
+#[test]
 fn secrets_never_reach_the_stored_log_however_a_step_prints_them() {
     let key = "-----BEGIN TEST KEY-----\nMIIBsecretlineNumberTwo\n-----END TEST KEY-----";
     let split = "firsthalfSECONDHALF";

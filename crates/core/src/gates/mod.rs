@@ -9,10 +9,16 @@
 
 mod cursor;
 mod exposition;
+mod probe;
 mod selector;
 mod spec;
 
 pub use exposition::{ExpositionError, Sample, Scrape};
+pub use probe::{
+    DEFAULT_FAILURES, DEFAULT_PROBE_INTERVAL, DEFAULT_PROBE_PATH, DEFAULT_PROBE_TIMEOUT, DEFAULT_START_PERIOD,
+    DEFAULT_SUCCESSES, PROBE_DEADLINE_AFTER_START, Probe, ProbeOverride, ProbeSpec,
+};
+pub(crate) use probe::{RawProbe, check_probe};
 pub use selector::{MatchOp, Matcher, Selector, SelectorError};
 pub use spec::{
     DEFAULT_INTERVAL, DEFAULT_METRICS_PATH, DEFAULT_MIN_REQUESTS, DEFAULT_WINDOW, Measure, MetricCheck, MetricGates,

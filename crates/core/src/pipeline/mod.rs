@@ -247,36 +247,7 @@ impl DeploySpec {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ProbeSpec {
-    #[serde(default = "default_probe_path")]
-    pub path: String,
-    #[serde(default = "default_successes")]
-    pub successes: u32,
-    #[serde(default = "default_failures")]
-    pub failures: u32,
-}
-
-fn default_probe_path() -> String {
-    "/healthz".into()
-}
-fn default_successes() -> u32 {
-    1
-}
-fn default_failures() -> u32 {
-    3
-}
-
-impl Default for ProbeSpec {
-    fn default() -> Self {
-        Self {
-            path: default_probe_path(),
-            successes: default_successes(),
-            failures: default_failures(),
-        }
-    }
-}
+pub use crate::gates::{Probe, ProbeSpec};
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct Gates {
@@ -408,7 +379,7 @@ const UNTAGGED: &[keys::Untagged] = &[
 #[serde(deny_unknown_fields)]
 struct RawGates {
     #[serde(default)]
-    probe: Option<ProbeSpec>,
+    probe: Option<crate::gates::RawProbe>,
     #[serde(default)]
     bake: Option<Spanned<String>>,
     #[serde(default)]
@@ -489,7 +460,7 @@ pub fn parse_service_spec(file: &str, text: &str) -> Result<ServiceSpec, SpecErr
     let mut gates = Gates::default();
     if let Some(g) = raw.gates {
         if let Some(p) = g.probe {
-            gates.probe = p;
+            gates.probe = crate::gates::check_probe(&mut errors, p);
         }
         if let Some(bake) = g.bake {
             match parse_duration(&bake.value) {
@@ -848,7 +819,7 @@ config:
             s.jobs.iter().map(|j| j.name.as_str()).collect::<Vec<_>>(),
             ["test", "build"]
         );
-        assert_eq!(s.gates.probe.successes, 3);
+        assert_eq!(s.gates.probe.base.successes, 3);
         assert_eq!(s.gates.bake, Duration::from_secs(30));
         assert_eq!(s.deploy.unwrap().driver, Driver::Process);
         assert_eq!(s.config_schema.as_deref(), Some("config/schema.json"));

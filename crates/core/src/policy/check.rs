@@ -652,7 +652,7 @@ notifications:
         let expected = [
             "p.yml:13:11: notification `chat`: unknown kind `slak` (did you mean `slack`?): expected slack or webhook",
             "p.yml:14:10: notification `chat`: url `ftp://example.com/hook` is not valid: expected an http:// or https:// URL",
-            "p.yml:15:30: notification `chat`: unknown event `incident.open` (did you mean `incident.opened`?): expected rollout.halted, rollout.succeeded, rollback, incident.opened, incident.resolved, approval.requested, market.launched",
+            "p.yml:15:30: notification `chat`: unknown event `incident.open` (did you mean `incident.opened`?): expected rollout.halted, rollout.blocked, rollout.succeeded, rollback, incident.opened, incident.resolved, approval.requested, market.launched",
             "p.yml:16:11: notification `chat` is declared twice (first at line 12)",
             "p.yml:19:13: notification `chat`: a slack notification cannot have a `secret` (Slack does not check signatures); use kind `webhook` or remove it",
             "p.yml:22:10: notification `signed`: url `https://user:pw@example.com/` is not valid: it holds credentials: use `secret` to sign the body instead",

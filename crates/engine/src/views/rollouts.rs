@@ -3,7 +3,7 @@
 //! people decided.
 
 use crate::{Engine, Result};
-use tandem_core::state::{DeploymentKind, RolloutState};
+use tandem_core::state::{DeploymentKind, DeploymentState, RolloutState};
 use tandem_store::{DecisionRow, DeploymentRow, GateResultRow, ReleaseRow, RolloutRow};
 
 /// One market of a wave in a rollout.
@@ -11,8 +11,8 @@ use tandem_store::{DecisionRow, DeploymentRow, GateResultRow, ReleaseRow, Rollou
 pub struct WaveMarket {
     /// The market's id.
     pub market: String,
-    /// waiting, deploying, live, failed, superseded, skipped, or not reached (the rollout
-    /// stopped first).
+    /// waiting, deploying, live, failed, blocked (refused before anything started), superseded,
+    /// skipped, or not reached (the rollout stopped first).
     pub state: String,
     /// The rollout's latest deployment into this market, if it got that far.
     pub deployment: Option<DeploymentRow>,
@@ -27,7 +27,7 @@ pub struct WaveDetail {
     pub index: usize,
     /// Its name in the platform file.
     pub name: String,
-    /// waiting, running, done, failed, or not reached.
+    /// waiting, running, blocked, done, failed, or not reached.
     pub state: String,
     /// Its markets, in the platform file's order.
     pub markets: Vec<WaveMarket>,
@@ -76,7 +76,9 @@ impl Engine {
                         .rfind(|d| d.market == m && d.kind == DeploymentKind::Release)
                         .cloned();
                     let skipped = decisions.iter().any(|x| x.kind == "skip" && x.market == m);
+                    // A market refused by its config check, then skipped, is listed as skipped.
                     let state = match &d {
+                        Some(d) if skipped && d.state == DeploymentState::Blocked => "skipped".to_string(),
                         Some(d) => d.state.to_string(),
                         None if skipped => "skipped".to_string(),
                         None => unreached.to_string(),
@@ -95,6 +97,8 @@ impl Engine {
                 .collect();
             let state = if markets.iter().any(|m| m.state == "failed") {
                 "failed"
+            } else if markets.iter().any(|m| m.state == "blocked") {
+                "blocked"
             } else if markets
                 .iter()
                 .all(|m| matches!(m.state.as_str(), "live" | "superseded" | "skipped"))

@@ -470,6 +470,73 @@ gates:
     assert_eq!(f.current("de").as_deref(), Some("good-1"));
 }
 
+/// A stand-in for a slow starter's markets: `/{market}/healthz` answers 503 until `starts_in`
+/// after the market's deploy script wrote its `current` file (a service warming up).
+async fn slow_markets(markets: PathBuf, starts_in: Duration) -> String {
+    let app = axum::Router::new().route(
+        "/{market}/healthz",
+        axum::routing::get(move |axum::extract::Path(market): axum::extract::Path<String>| {
+            let markets = markets.clone();
+            async move {
+                let written = std::fs::metadata(markets.join(&market).join("current")).and_then(|m| m.modified());
+                match written {
+                    Ok(at) if at.elapsed().unwrap_or_default() >= starts_in => (axum::http::StatusCode::OK, "ok"),
+                    _ => (axum::http::StatusCode::SERVICE_UNAVAILABLE, "warming up"),
+                }
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    url
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_starter_passes_where_its_start_period_covers_its_start_and_fails_where_it_does_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = slow_markets(dir.path().join("data/deploy/app/markets"), Duration::from_millis(2500)).await;
+    // The service's probe is the default (2 s start period); France's covers the 2.5 s start.
+    let extra = format!(
+        "  url: {url}/{{market}}
+gates:
+  probe:
+    path: /healthz
+    markets:
+      fr: {{ start-period: 6s }}
+"
+    );
+    let f = fixture_with("", &spec_with(&extra), dir).await;
+    let engine = &f.engine;
+    let v1 = f.release("warm-1").await;
+    let r1 = engine.start_rollout(v1, "ana").await.unwrap();
+    let r1 = f.wait_state(r1.id, &["succeeded", "halted", "failed"]).await;
+    assert_eq!(r1.state, "halted", "{:?}", r1.reason);
+    let gates = engine.list_rollout_gates(r1.id).await.unwrap();
+    let probe = |market: &str| {
+        gates
+            .iter()
+            .find(|g| g.market == market && g.result.gate == "probe")
+            .map(|g| g.result.clone())
+            .unwrap_or_else(|| panic!("no probe gate in {market}: {gates:?}"))
+    };
+    let fr = probe("fr");
+    assert!(fr.passed, "{}", fr.reason);
+    assert!(fr.reason.contains("6 s start period"), "{}", fr.reason);
+    let de = probe("de");
+    assert!(!de.passed, "{}", de.reason);
+    assert!(
+        de.reason.contains("probe /healthz failed 3 times in a row"),
+        "{}",
+        de.reason
+    );
+    assert!(de.reason.contains("2 s start period"), "{}", de.reason);
+    assert_eq!(f.current("fr").as_deref(), Some("warm-1"));
+    // A failed gate puts the release itself in question: a halted rollout does not resume.
+    let err = engine.resume_rollout(r1.id, "olga", false).await.unwrap_err();
+    assert!(err.to_string().contains("start a new rollout"), "{err}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_command_deployment_is_compared_with_what_the_monitor_recorded_of_the_release_it_replaces() {
     let dir = tempfile::tempdir().unwrap();
@@ -581,8 +648,9 @@ async fn a_release_whose_config_schema_a_market_fails_is_blocked_there_with_the_
         "the release keeps its schema"
     );
     let r2 = engine.start_rollout(v2, "ana").await.unwrap();
-    let r2 = f.wait_state(r2.id, &["succeeded", "halted", "failed"]).await;
-    assert_eq!(r2.state, "halted");
+    // pl is refused before anything starts: the rollout is blocked, not halted, and waits.
+    let r2 = f.wait_state(r2.id, &["blocked", "succeeded", "halted", "failed"]).await;
+    assert_eq!(r2.state, "blocked", "{:?}", r2.reason);
     let reason = r2.reason.unwrap();
     assert!(reason.contains("pl's config does not fit v2's schema"), "{reason}");
     assert!(reason.contains("`payment`"), "{reason}");
@@ -593,6 +661,128 @@ async fn a_release_whose_config_schema_a_market_fails_is_blocked_there_with_the_
     assert!(
         deployments.iter().all(|d| d.kind == "release"),
         "nothing to send back: {deployments:?}"
+    );
+    let pl: Vec<_> = deployments.iter().filter(|d| d.market == "pl").collect();
+    assert_eq!((pl.len(), pl[0].state.as_str()), (1, "blocked"));
+    // A refusal is not an incident, nor a failed change.
+    let store = engine.store_for_tests().clone();
+    assert!(store.list_incidents().await.unwrap().is_empty());
+    let (history, _) = store.dora_history().await.unwrap();
+    assert!(history.iter().all(|d| d.id != pl[0].id), "DORA counts a refusal");
+
+    // Resumed before the fix: only pl is checked again, and refused again.
+    engine.resume_rollout(r2.id, "olga", false).await.unwrap();
+    common::wait_for("pl refused a second time", async || {
+        let d = engine.list_deployments(Some(r2.id)).await.unwrap();
+        let refused = d.iter().filter(|d| d.market == "pl" && d.state == "blocked").count();
+        let blocked = engine.get_rollout(r2.id).await.unwrap().state == "blocked";
+        (refused == 2 && blocked).then_some(())
+    })
+    .await;
+    let deployments = engine.list_deployments(Some(r2.id)).await.unwrap();
+    assert_eq!(
+        deployments.iter().filter(|d| d.market == "fr").count(),
+        1,
+        "fr was not deployed again"
+    );
+
+    // A blocked rollout cannot skip a market it deployed.
+    let err = engine.skip_market(r2.id, "fr", "olga").await.unwrap_err();
+    assert!(err.to_string().contains("already deployed"), "{err}");
+
+    // The fix: pl gets a payment provider, reviewed and approved. Its config rollout waits for
+    // the blocked one; resuming tries pl again with the fixed version, and the rollout ends.
+    use tandem_core::platform::ConfigLayers;
+    let mut layers: ConfigLayers = engine.latest_config("app").await.unwrap().layers().unwrap();
+    layers
+        .markets
+        .entry("pl".into())
+        .or_default()
+        .insert("payment".into(), serde_json::json!({ "provider": "adyen" }));
+    let change = engine
+        .propose_config("app", "pl pays with adyen", &layers, "dana", Role::Developer)
+        .await
+        .unwrap();
+    let applied = engine
+        .review_change(change.id, "olga", Role::Operator, true, None)
+        .await
+        .unwrap();
+    assert_eq!(applied.state, "applied");
+    let resumed = engine.resume_rollout(r2.id, "olga", false).await.unwrap();
+    assert_eq!(resumed.state, "running");
+    let r2 = f.wait_state(r2.id, &["succeeded", "halted", "failed"]).await;
+    assert_eq!(r2.state, "succeeded", "{:?}", r2.reason);
+    assert_eq!(f.current("pl").as_deref(), Some("good-2"));
+    assert_eq!(f.config("pl")["payment"]["provider"], "adyen");
+    assert!(store.list_incidents().await.unwrap().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_blocked_rollout_goes_on_without_its_refused_markets_which_are_listed_as_skipped() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = fixture_with_markets(MARKETS, &spec("10m"), dir).await;
+    let engine = &f.engine;
+    let v1 = f.release("good-1").await;
+    let r1 = engine.start_rollout(v1, "ana").await.unwrap();
+    assert_eq!(
+        f.wait_state(r1.id, &["succeeded", "halted", "failed"]).await.state,
+        "succeeded"
+    );
+    // v2 needs `loyalty`, which no market has: the pilot (fr) is refused.
+    std::fs::write(
+        f.repo.join("schema.json"),
+        r#"{ "type": "object", "required": ["loyalty"] }"#,
+    )
+    .unwrap();
+    let spec = std::fs::read_to_string(f.repo.join("tandem.yml")).unwrap();
+    std::fs::write(
+        f.repo.join("tandem.yml"),
+        format!("{spec}config:\n  schema: schema.json\n"),
+    )
+    .unwrap();
+    git(&f.repo, &["add", "."]);
+    let v2 = f.release("good-2").await;
+    let r2 = engine.start_rollout(v2, "ana").await.unwrap();
+    let r2 = f.wait_state(r2.id, &["blocked", "succeeded", "halted", "failed"]).await;
+    assert_eq!(r2.state, "blocked");
+
+    // Resuming without a blocked rollout is refused; so is skipping the blocked ones of a
+    // rollout that is not blocked.
+    let err = engine.resume_rollout(r1.id, "olga", true).await.unwrap_err();
+    assert!(err.to_string().contains("only a blocked rollout"), "{err}");
+
+    // Without the blocked markets: fr is skipped with its reason; the next wave is refused too.
+    engine.resume_rollout(r2.id, "olga", true).await.unwrap();
+    let r2 = f.wait_state(r2.id, &["blocked", "succeeded", "halted", "failed"]).await;
+    assert_eq!(r2.state, "blocked");
+    assert!(
+        r2.reason.as_deref().unwrap().contains("wave `rest` is blocked"),
+        "{:?}",
+        r2.reason
+    );
+    engine.resume_rollout(r2.id, "olga", true).await.unwrap();
+    let r2 = f.wait_state(r2.id, &["succeeded", "halted", "failed"]).await;
+    assert_eq!(r2.state, "succeeded", "{:?}", r2.reason);
+    let detail = engine.rollout_detail(r2.id).await.unwrap();
+    for w in &detail.waves {
+        for m in &w.markets {
+            assert_eq!(m.state, "skipped", "{}", m.market);
+            assert_eq!(
+                f.current(&m.market).as_deref(),
+                Some("good-1"),
+                "{} keeps its release",
+                m.market
+            );
+        }
+    }
+    let skips: Vec<_> = detail.decisions.iter().filter(|d| d.kind == "skip").collect();
+    assert_eq!(skips.len(), 3);
+    assert!(
+        skips.iter().all(|d| d.decided_by == "olga"
+            && d.reason
+                .as_deref()
+                .is_some_and(|r| r.starts_with("blocked: ") && r.contains("loyalty"))),
+        "{skips:?}"
     );
 }
 

@@ -335,7 +335,7 @@ services:
     let err = engine.pause_rollout(rollout.id, "ops").await.unwrap_err();
     assert!(err.to_string().contains("is paused: it cannot become paused"), "{err}");
 
-    engine.resume_rollout(rollout.id, "ops").await.unwrap();
+    engine.resume_rollout(rollout.id, "ops", false).await.unwrap();
     let done = common::wait_for("the rollout", async || {
         let r = engine.get_rollout(rollout.id).await.unwrap();
         matches!(r.state.as_str(), "succeeded" | "halted" | "failed").then_some(r)

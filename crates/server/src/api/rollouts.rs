@@ -80,15 +80,33 @@ pub async fn pause_rollout(
     Ok(Json(state.engine.pause_rollout(id, &auth.0.name).await?.into_wire()))
 }
 
-/// Resumes a paused rollout at its next wave.
-#[utoipa::path(post, path = "/api/v1/rollouts/{id}/resume", tag = "releases", params(("id" = i64, Path)),
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ResumeQuery {
+    /// A blocked rollout only: go on without the markets its config check refused; they keep
+    /// what they run and are listed as skipped, with the reason.
+    #[serde(default, rename = "skip-blocked")]
+    #[param(rename = "skip-blocked")]
+    pub skip_blocked: bool,
+}
+
+/// Resumes a paused rollout at its next wave, or a blocked one in its wave (its refused markets
+/// are checked again, or skipped with `?skip-blocked=true`). A halted rollout does not resume.
+#[utoipa::path(post, path = "/api/v1/rollouts/{id}/resume", tag = "releases", params(("id" = i64, Path), ResumeQuery),
     responses((status = 200, body = Rollout), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn resume_rollout(
     auth: Auth<Operator>,
     State(state): State<AppState>,
     PathParam(id): PathParam<i64>,
+    QueryParams(q): QueryParams<ResumeQuery>,
 ) -> ApiResult<Json<Rollout>> {
-    Ok(Json(state.engine.resume_rollout(id, &auth.0.name).await?.into_wire()))
+    Ok(Json(
+        state
+            .engine
+            .resume_rollout(id, &auth.0.name, q.skip_blocked)
+            .await?
+            .into_wire(),
+    ))
 }
 
 /// Aborts a rollout: no further wave starts; every market keeps what it runs.

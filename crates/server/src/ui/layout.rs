@@ -134,7 +134,7 @@ pub fn capitalize(text: &str) -> String {
 pub fn tone(state: &str) -> &'static str {
     match state {
         "live" | "success" | "succeeded" | "up" | "done" | "resolved" | "active" => "ok",
-        "deploying" | "running" | "in development" | "launching" | "draining" => "busy",
+        "deploying" | "running" | "in development" | "launching" | "draining" | "blocked" => "busy",
         "failed" | "down" | "halted" | "interrupted" | "open" | "offline" => "bad",
         _ => "idle",
     }

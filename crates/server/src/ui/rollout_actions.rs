@@ -27,7 +27,7 @@ pub struct ActionForm {
     pub wave: String,
 }
 
-/// `POST /rollouts/{id}/{pause|resume|abort|approve|promote|skip|override}`: back to the
+/// `POST /rollouts/{id}/{pause|resume|skip-blocked|abort|approve|promote|skip|override}`: back to the
 /// rollout page.
 pub async fn steer(
     auth: PageAuth<Developer>,
@@ -47,7 +47,8 @@ pub async fn steer(
     let wave = Some(form.wave.trim()).filter(|w| !w.is_empty());
     let done = match action.as_str() {
         "pause" => engine.pause_rollout(id, by).await,
-        "resume" => engine.resume_rollout(id, by).await,
+        "resume" => engine.resume_rollout(id, by, false).await,
+        "skip-blocked" => engine.resume_rollout(id, by, true).await,
         "abort" => engine.abort_rollout(id, by).await,
         "approve" => engine.approve_rollout(id, wave, by, auth.0.role).await,
         "promote" => engine.promote_rollout(id, wave, by, auth.0.role).await,
@@ -83,6 +84,7 @@ pub fn actions_for(state: RolloutState) -> &'static [&'static str] {
         RolloutState::Pending | RolloutState::Running => &["pause", "abort"],
         RolloutState::AwaitingApproval => &["approve", "pause", "abort"],
         RolloutState::Paused => &["resume", "abort"],
+        RolloutState::Blocked => &["resume", "skip-blocked", "abort"],
         RolloutState::Queued => &["abort"],
         _ => &[],
     }
@@ -97,6 +99,8 @@ mod tests {
         use tandem_core::state::RolloutState::*;
         assert_eq!(actions_for(Running), ["pause", "abort"]);
         assert_eq!(actions_for(Paused), ["resume", "abort"]);
+        assert_eq!(actions_for(Blocked), ["resume", "skip-blocked", "abort"]);
+        assert!(actions_for(Halted).is_empty());
         assert_eq!(actions_for(AwaitingApproval), ["approve", "pause", "abort"]);
         assert!(actions_for(Succeeded).is_empty() && actions_for(Aborted).is_empty());
     }

@@ -127,7 +127,9 @@ pub async fn detail(auth: PageAuth<Viewer>, State(state): State<AppState>, Path(
                             button class={ "btn " @if *action == "abort" { "danger" } @else { "primary" } } type="submit" {
                                 (match *action {
                                     "pause" => "Pause after this wave",
+                                    "resume" if r.state == RolloutState::Blocked => "Resume (config fixed)",
                                     "resume" => "Resume",
+                                    "skip-blocked" => "Resume without the blocked markets",
                                     "approve" => "Approve the next wave",
                                     _ => "Abort",
                                 })
@@ -166,7 +168,7 @@ pub async fn detail(auth: PageAuth<Viewer>, State(state): State<AppState>, Path(
             div.panel-head {
                 h2 { "Waves × markets" }
                 div.legend {
-                    @for s in ["waiting", "deploying", "live", "failed", "superseded", "not reached"] {
+                    @for s in ["waiting", "deploying", "live", "blocked", "failed", "skipped", "superseded", "not reached"] {
                         span class={ "key " (tone(s)) " st-" (s.replace(' ', "-")) } { (s) }
                     }
                 }
@@ -176,6 +178,9 @@ pub async fn detail(auth: PageAuth<Viewer>, State(state): State<AppState>, Path(
                     (wave_row(w, r.id, r.current_wave, is_busy(r.state), can_skip, &names, &versions))
                 }
             }
+        }
+        @if let Ok(spec) = release.service_spec() {
+            (probe_panel(&spec.gates.probe, &detail.waves))
         }
         @if !detail.decisions.is_empty() {
             section.panel {
@@ -244,7 +249,8 @@ fn wave_row(
                                 " " (when(d.finished_at.or(Some(d.started_at))))
                             }
                             @if let Some(reason) = d.reason.as_deref().filter(|r| {
-                                m.state == "failed" && !m.gates.iter().any(|g| !g.passed && g.reason == *r)
+                                matches!(m.state.as_str(), "failed" | "blocked" | "skipped")
+                                    && !m.gates.iter().any(|g| !g.passed && g.reason == *r)
                             }) {
                                 div.reason { (reason) }
                             }
@@ -269,6 +275,39 @@ fn wave_row(
                                 input type="hidden" name="market" value=(m.market);
                                 button.btn.small type="submit" { "Skip" }
                             }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The probe each market of the rollout follows: the service's settings, and the markets where
+/// they differ (`gates.probe.markets` in `tandem.yml`).
+fn probe_panel(probe: &tandem_core::gates::ProbeSpec, waves: &[WaveDetail]) -> Markup {
+    let differ: Vec<(&str, tandem_core::gates::Probe)> = waves
+        .iter()
+        .flat_map(|w| &w.markets)
+        .filter(|m| probe.markets.contains_key(&m.market))
+        .map(|m| (m.market.as_str(), probe.for_market(&m.market)))
+        .collect();
+    html! {
+        section.panel.probe-settings {
+            div.panel-head { h2 { "Probe" } }
+            table.data {
+                thead { tr { th { "Markets" } th { "Path" } th { "Settings" } } }
+                tbody {
+                    tr data-market="*" {
+                        td { @if differ.is_empty() { "all" } @else { "the others" } }
+                        td { code { (probe.base.path) } }
+                        td { (probe.base.summary()) }
+                    }
+                    @for (market, p) in &differ {
+                        tr data-market=(market) {
+                            td { (market) }
+                            td { code { (p.path) } }
+                            td { (p.summary()) }
                         }
                     }
                 }

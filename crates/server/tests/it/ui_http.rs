@@ -359,6 +359,99 @@ async fn operators_steer_rollouts_from_their_page() {
 }
 
 #[tokio::test]
+async fn a_blocked_rollout_offers_its_choices_and_goes_on_without_its_refused_markets() {
+    use tandem_core::state::RolloutState;
+    let server = TestServer::start()
+        .await
+        .unwrap_or_else(|e| panic!("cannot start the server: {e:#}"));
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let s = &server.seeded;
+    let operator = server.session_cookie(&s.token).await;
+    let store = &server.engine.store_for_tests();
+    let release = server.engine.list_releases(Some("shop")).await.unwrap()[0].clone();
+    let plan = [tandem_core::rollout::PlannedWave {
+        name: "pilot".into(),
+        markets: vec!["fr".into(), "be".into()],
+    }];
+    // fr was refused by its config check; the rollout (not driven here) is blocked.
+    let rollout = store.insert_rollout("shop", release.id, &plan, "ops").await.unwrap();
+    let d = store
+        .insert_deployment(tandem_store::NewDeployment {
+            rollout_id: Some(rollout.id),
+            service: "shop",
+            market: "fr",
+            release_id: release.id,
+        })
+        .await
+        .unwrap();
+    let refusal = "fr's config does not fit v1's schema: fr: needs `payment` (required by v1's schema)";
+    store.mark_deployment_blocked(d.id, refusal).await.unwrap();
+    for (from, to) in [
+        (RolloutState::Pending, RolloutState::Running),
+        (RolloutState::Running, RolloutState::Blocked),
+    ] {
+        store
+            .set_rollout_state(rollout.id, &[from], to, "engine", Some(0))
+            .await
+            .unwrap();
+    }
+    let page = format!("/rollouts/{}", rollout.id);
+    let (_, body) = get_page(&http, &server, &page, &operator).await;
+    for shown in [
+        "Resume (config fixed)",
+        "Resume without the blocked markets",
+        "data-state=\"blocked\"",
+        "needs `payment`",
+        "class=\"panel probe-settings\"",
+        "every 100 ms, 2 s timeout, 2 s start period",
+    ] {
+        assert!(body.contains(shown), "{shown} is not on the page: {body}");
+    }
+
+    // From the API: a developer may not choose; resuming a rollout that is not blocked without
+    // its blocked markets is refused; an operator goes on without fr.
+    let api = |path: String, token: String| {
+        let (http, url) = (http.clone(), server.url(&path));
+        async move { http.post(url).bearer_auth(token).send().await.unwrap() }
+    };
+    let resume = format!("/api/v1/rollouts/{}/resume?skip-blocked=true", rollout.id);
+    let r = api(resume.clone(), s.developer_token.clone()).await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let r = api(format!("{resume}&later=1"), s.token.clone()).await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST, "an unknown parameter is refused");
+    let r = api(resume.clone(), s.token.clone()).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["state"], "running");
+    let r = api(resume, s.token.clone()).await;
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+    assert!(r.text().await.unwrap().contains("only a blocked rollout"));
+    let detail: serde_json::Value = http
+        .get(server.url(&format!("/api/v1/rollouts/{}", rollout.id)))
+        .bearer_auth(&s.token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let fr = &detail["waves"][0]["markets"][0];
+    assert_eq!(
+        (fr["market"].as_str(), fr["state"].as_str()),
+        (Some("fr"), Some("skipped")),
+        "{detail}"
+    );
+    let skip = &detail["decisions"][0];
+    assert_eq!(skip["kind"], "skip");
+    assert_eq!(skip["market"], "fr");
+    assert_eq!(skip["reason"], format!("blocked: {refusal}"));
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
 async fn a_rollout_page_shows_gate_figures_and_offers_approval_and_skips() {
     let server = TestServer::start()
         .await

@@ -66,7 +66,7 @@ pub(super) const PACKED_DEPLOYMENT_HISTORY: &str = "WITH authored AS (
      LEFT JOIN rollouts r ON r.id = d.rollout_id
      LEFT JOIN change_requests c ON c.id = r.change_id
      LEFT JOIN authored a ON a.deployment_id = d.id
-     WHERE d.finished_at IS NOT NULL AND d.interrupted = 0
+     WHERE d.finished_at IS NOT NULL AND d.interrupted = 0 AND d.state <> 'blocked'
      GROUP BY d.service, d.market ORDER BY d.service, d.market";
 
 #[cfg(test)]

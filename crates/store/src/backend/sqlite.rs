@@ -76,7 +76,7 @@ pub(super) const PACKED_DEPLOYMENT_HISTORY: &str = "SELECT d.service, d.market, 
      FROM deployments d
      LEFT JOIN rollouts r ON r.id = d.rollout_id
      LEFT JOIN change_requests c ON c.id = r.change_id
-     WHERE d.finished_at IS NOT NULL AND d.interrupted = 0
+     WHERE d.finished_at IS NOT NULL AND d.interrupted = 0 AND d.state <> 'blocked'
      GROUP BY d.service, d.market ORDER BY d.service, d.market";
 
 #[cfg(test)]
