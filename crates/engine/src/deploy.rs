@@ -129,6 +129,7 @@ impl Engine {
                 let pid = instance.pid;
                 let url = url.unwrap_or_default();
                 driver.promote(self, &release.service, market, instance).await;
+                self.front_serves(spec, &release.service, market, &url).await;
                 match self.store.mark_deployment_live(deployment.id, &url, pid).await {
                     Ok(()) => {
                         if let (Some(version), DeploymentKind::Config) = (config_version, kind) {

@@ -5,8 +5,10 @@
 
 use crate::Engine;
 use crate::driver::{Driver, Instance, ProcessDriver, Target, driver_for, last_words};
+use crate::front::Front;
 use anyhow::anyhow;
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tandem_core::config::{ConfigSchema, resolve_config};
 use tandem_core::gates::{Baseline, MetricGates, Probe, SCRAPE_ACCEPT, Scrape, Window, judge_all_against};
@@ -200,8 +202,26 @@ impl Engine {
         } else {
             None
         };
+        // A canary needs the market's front, serving the release the market runs: a market's
+        // first release, a rollback and a restart go straight to all of its traffic.
+        let front = match (&spec.gates.canary, action, port) {
+            (Some(_), "deploy", None) if driver.name() == "process" => self
+                .fronts()
+                .get(&release.service, market)
+                .await
+                .filter(|f| f.has_stable()),
+            _ => None,
+        };
         let verdict = self
-            .run_gates(spec, market, &mut instance, deployment_id, driver.name(), previous_url)
+            .run_gates(
+                spec,
+                market,
+                &mut instance,
+                deployment_id,
+                driver.name(),
+                previous_url,
+                front,
+            )
             .await;
         let gate_time = started.elapsed();
         match verdict {
@@ -225,7 +245,10 @@ impl Engine {
         }
     }
 
-    /// The probe, the bake and the metric checks, in that order; each result is recorded.
+    /// The probe, the metric checks (on each canary step's share of the market's traffic, with
+    /// a `front`) and the bake, in that order; each result is recorded. A failure after a share
+    /// of traffic moved sends it all back to the stable release first.
+    #[allow(clippy::too_many_arguments)]
     async fn run_gates(
         &self,
         spec: &ServiceSpec,
@@ -234,6 +257,7 @@ impl Engine {
         deployment_id: i64,
         driver: &str,
         previous_url: Option<String>,
+        front: Option<Arc<Front>>,
     ) -> Result<(), GateFailure> {
         let Some(base) = instance.url.clone() else {
             let reason = format!("the {driver} driver has no URL to probe: its exit status was the gate");
@@ -263,16 +287,97 @@ impl Engine {
         if !passed {
             return Err(GateFailure { reason });
         }
-        if let Some(metrics) = &spec.gates.metrics {
-            self.metric_window(
+        let judged = self
+            .judge(
+                spec,
                 &settings,
-                metrics,
                 instance,
                 &base,
                 previous_url.as_deref(),
                 deployment_id,
+                front.as_deref(),
             )
-            .await?;
+            .await;
+        if let (Err(_), Some(front)) = (&judged, &front)
+            && front.candidate_share() > 0
+        {
+            front.back();
+        }
+        judged
+    }
+
+    /// The metric checks (once, or on each canary step) and the bake.
+    #[allow(clippy::too_many_arguments)]
+    async fn judge(
+        &self,
+        spec: &ServiceSpec,
+        settings: &Probe,
+        instance: &mut Instance,
+        base: &str,
+        previous_url: Option<&str>,
+        deployment_id: i64,
+        front: Option<&Front>,
+    ) -> Result<(), GateFailure> {
+        match (&spec.gates.metrics, &spec.gates.canary, front) {
+            (Some(metrics), Some(canary), Some(front)) => {
+                for &share in &canary.steps {
+                    let upstream = front.shift(base, share);
+                    let (r0, e0) = upstream.counts();
+                    let window = self
+                        .metric_window(
+                            settings,
+                            metrics,
+                            instance,
+                            base,
+                            previous_url,
+                            deployment_id,
+                            Some(share),
+                        )
+                        .await;
+                    let (r1, e1) = upstream.counts();
+                    let seen = format!(
+                        "{share}% of {}'s requests: {} reached the new release, {} failed",
+                        front.market,
+                        r1 - r0,
+                        e1 - e0
+                    );
+                    match window {
+                        Ok(()) => {
+                            let mut result = gate("canary", true, &format!("{seen}; its checks passed"));
+                            result.value = Some(f64::from(share));
+                            self.record_gate(deployment_id, result).await;
+                        }
+                        Err(GateFailure { reason }) => {
+                            // Everything back on the stable release in one move, then recorded.
+                            let failed = Instant::now();
+                            front.back();
+                            let took = failed.elapsed();
+                            let text = format!(
+                                "{seen}; {reason}; every request back on the release {} runs in {:.3} ms",
+                                front.market,
+                                took.as_secs_f64() * 1000.0
+                            );
+                            let mut result = gate("canary", false, &text);
+                            result.value = Some(f64::from(share));
+                            self.record_gate(deployment_id, result).await;
+                            return Err(GateFailure {
+                                reason: format!("canary at {share}%: {reason}"),
+                            });
+                        }
+                    }
+                }
+            }
+            (Some(_), Some(_), None) => {
+                // Its checks need its share of real traffic, and there is none to shift.
+                let reason = "nothing to shift traffic from (the market's first release, a rollback or a restart): \
+                              it takes all of the market's traffic once its probe passed";
+                self.record_gate(deployment_id, gate("canary", true, reason)).await;
+            }
+            (Some(metrics), None, _) => {
+                self.metric_window(settings, metrics, instance, base, previous_url, deployment_id, None)
+                    .await?;
+            }
+            _ => {}
         }
         if !spec.gates.bake.is_zero() {
             let bake = spec.gates.bake;
@@ -299,6 +404,7 @@ impl Engine {
     /// Watches the new release over the metric window: it must stay up and keep answering its
     /// probe; at the end its metrics (and the previous release's, over the same window) are
     /// judged by each check, and every check's figures are recorded.
+    #[allow(clippy::too_many_arguments)]
     async fn metric_window(
         &self,
         probe: &Probe,
@@ -307,7 +413,10 @@ impl Engine {
         base: &str,
         previous: Option<&str>,
         deployment_id: i64,
+        share: Option<u8>,
     ) -> Result<(), GateFailure> {
+        // On a canary step each check's result names its share of traffic: `metric:errors@5%`.
+        let step = share.map(|p| format!("@{p}%")).unwrap_or_default();
         let fail = |reason: String| GateFailure { reason };
         let scrape = async |url: &str| -> Result<Scrape, String> {
             let url = format!("{url}{}", metrics.path);
@@ -396,7 +505,7 @@ impl Engine {
                 failed.push(format!("{}: {}", r.name, r.reason));
             }
             let recorded = NewGateResult {
-                gate: format!("metric:{}", r.name),
+                gate: format!("metric:{}{step}", r.name),
                 passed: r.passed,
                 value: r.value,
                 bound: r.bound,

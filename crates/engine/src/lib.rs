@@ -15,6 +15,7 @@ pub mod driver;
 pub mod error;
 pub mod executor;
 pub mod flags;
+pub mod front;
 pub mod gates;
 pub mod git;
 mod handoff;
@@ -114,6 +115,8 @@ pub struct Engine {
     store: Store,
     pub settings: EngineSettings,
     pub supervisor: supervisor::Supervisor,
+    /// The markets' fronts (services with `gates.canary`).
+    fronts: front::Fronts,
     /// Where steps run.
     pub executor: Arc<dyn executor::Executor>,
     /// Runs in progress, to cancel them.
@@ -177,6 +180,7 @@ impl Engine {
             store,
             settings,
             supervisor,
+            fronts: front::Fronts::default(),
             executor: Arc::new(executor::LocalExecutor::default()),
             running_runs: Default::default(),
             http,
@@ -294,6 +298,15 @@ impl Engine {
         }
         // Before anything starts: what still holds a port must be adopted or gone.
         let adopted = self.supervisor.reclaim(&wanted).await;
+        // The fronts of adopted markets serve them again at once; a restarted market's, once
+        // it answers.
+        for (d, _, spec, _) in starts
+            .iter()
+            .filter(|(d, ..)| adopted.contains(&(d.service.clone(), d.market.clone())))
+        {
+            self.front_serves(spec, &d.service, &d.market, d.url.as_deref().unwrap_or_default())
+                .await;
+        }
         let limit = Arc::new(tokio::sync::Semaphore::new(self.settings.max_parallel_markets));
         let mut set = tokio::task::JoinSet::new();
         for (d, release, spec, port) in starts {
@@ -318,9 +331,14 @@ impl Engine {
                     config_version: d.config_version,
                 };
                 match engine.start_and_judge(landing).await {
-                    Ok(gates::Passed { driver, instance, .. }) => {
+                    Ok(gates::Passed {
+                        driver, instance, url, ..
+                    }) => {
                         let pid = instance.pid;
                         driver.promote(&engine, &d.service, &d.market, instance).await;
+                        engine
+                            .front_serves(&spec, &d.service, &d.market, url.as_deref().unwrap_or_default())
+                            .await;
                         if let Some(pid) = pid
                             && let Err(e) = engine.store.set_live_pid(&d.service, &d.market, pid).await
                         {

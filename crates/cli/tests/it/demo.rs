@@ -168,11 +168,13 @@ fn tell_the_story_and_check_it(database: Option<&str>) {
     );
     assert_eq!(summary["runs"][0]["state"], "success");
     assert_eq!(summary["runs"][1]["state"], "success");
-    // The server ran no step: every job of both runs ran on its local agent.
+    // The server ran no step: every job of both runs ran on a local agent (on PostgreSQL
+    // each of the two servers has one, and either may take a job).
     for run in summary["runs"].as_array().unwrap() {
         let agents = run["agents"].as_array().unwrap();
+        let most = if database.is_some() { 2 } else { 1 };
         assert!(
-            agents.len() == 1 && agents[0].as_str().unwrap().starts_with("local-"),
+            (1..=most).contains(&agents.len()) && agents.iter().all(|a| a.as_str().unwrap().starts_with("local-")),
             "{run}"
         );
     }

@@ -7,12 +7,15 @@
 //! yields a negative or inflated count; a check that cannot be measured on the new version
 //! fails with a reason, never passes by default.
 
+mod canary;
 mod cursor;
 mod exposition;
 mod probe;
 mod selector;
 mod spec;
 
+pub use canary::Canary;
+pub(crate) use canary::{RawCanary, check_canary};
 pub use exposition::{ExpositionError, Sample, Scrape};
 pub use probe::{
     DEFAULT_FAILURES, DEFAULT_PROBE_INTERVAL, DEFAULT_PROBE_PATH, DEFAULT_PROBE_TIMEOUT, DEFAULT_START_PERIOD,

@@ -257,6 +257,9 @@ pub struct Gates {
     /// Checks on the service's Prometheus metrics, judged after the probe passes (see [`crate::gates`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metrics: Option<crate::gates::MetricGates>,
+    /// Real traffic shifted to the new release in steps, each judged by `metrics`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub canary: Option<crate::gates::Canary>,
 }
 
 #[derive(Deserialize)]
@@ -384,6 +387,8 @@ struct RawGates {
     bake: Option<Spanned<String>>,
     #[serde(default)]
     metrics: Option<crate::gates::RawMetricGates>,
+    #[serde(default)]
+    canary: Option<Spanned<crate::gates::RawCanary>>,
 }
 
 #[derive(Deserialize)]
@@ -470,6 +475,22 @@ pub fn parse_service_spec(file: &str, text: &str) -> Result<ServiceSpec, SpecErr
         }
         if let Some(m) = g.metrics {
             gates.metrics = Some(crate::gates::check_metric_gates(&mut errors, m));
+        }
+        if let Some(c) = g.canary {
+            if gates.metrics.is_none() {
+                errors.push(
+                    &c.referenced,
+                    "`gates.canary` needs `gates.metrics`: each step is judged by its checks on the new release's share of traffic",
+                );
+            }
+            match raw.deploy.as_ref().map(|d| d.value.driver) {
+                Some(Driver::Process) => {}
+                _ => errors.push(
+                    &c.referenced,
+                    "`gates.canary` needs the `process` driver (Tandem's front shifts the traffic); with the `command` driver, shift it in your load balancer from the deploy command (see docs/releases.md)",
+                ),
+            }
+            gates.canary = Some(crate::gates::check_canary(&mut errors, c.value));
         }
     }
 

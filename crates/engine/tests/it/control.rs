@@ -53,7 +53,7 @@ deploy:
     )
 }
 
-const MARKETS: &str = "markets:
+pub(crate) const MARKETS: &str = "markets:
   - { id: fr, name: France, region: west, currency: EUR, locale: fr-FR, timezone: Europe/Paris }
   - { id: de, name: Germany, region: central, currency: EUR, locale: de-DE, timezone: Europe/Berlin }
   - { id: pl, name: Poland, region: east, currency: PLN, locale: pl-PL, timezone: Europe/Warsaw }
@@ -64,11 +64,11 @@ services:
   - { name: app, repo: REPO, config: { defaults: { vat_rate: 0.2 } } }
 ";
 
-struct Fixture {
+pub(crate) struct Fixture {
     _dir: tempfile::TempDir,
-    repo: PathBuf,
-    data: PathBuf,
-    engine: Arc<Engine>,
+    pub(crate) repo: PathBuf,
+    pub(crate) data: PathBuf,
+    pub(crate) engine: Arc<Engine>,
 }
 
 async fn fixture(policies: &str, timeout: &str) -> Fixture {
@@ -80,7 +80,7 @@ async fn fixture_with(policies: &str, spec: &str, dir: tempfile::TempDir) -> Fix
 }
 
 /// A fixture whose platform file is `platform` (with `REPO` for the repository's path).
-async fn fixture_with_markets(platform: &str, spec: &str, dir: tempfile::TempDir) -> Fixture {
+pub(crate) async fn fixture_with_markets(platform: &str, spec: &str, dir: tempfile::TempDir) -> Fixture {
     let repo = dir.path().join("app");
     std::fs::create_dir_all(&repo).unwrap();
     std::fs::write(repo.join("tandem.yml"), spec).unwrap();
@@ -102,7 +102,7 @@ async fn fixture_with_markets(platform: &str, spec: &str, dir: tempfile::TempDir
 
 impl Fixture {
     /// Commits `version` and runs the pipeline to a release; returns its id.
-    async fn release(&self, version: &str) -> i64 {
+    pub(crate) async fn release(&self, version: &str) -> i64 {
         std::fs::write(self.repo.join("VERSION"), format!("{version}\n")).unwrap();
         git(&self.repo, &["commit", "-q", "-am", &format!("release {version}")]);
         let run = self.engine.trigger_run("app", "test").await.unwrap();
@@ -117,7 +117,7 @@ impl Fixture {
         releases.into_iter().find(|r| r.run_id == run.id).unwrap().id
     }
 
-    async fn wait_state(&self, id: i64, states: &[&str]) -> RolloutRow {
+    pub(crate) async fn wait_state(&self, id: i64, states: &[&str]) -> RolloutRow {
         let engine = &self.engine;
         common::wait_for(&format!("rollout {id} to be {states:?}"), async || {
             let r = engine.get_rollout(id).await.unwrap();

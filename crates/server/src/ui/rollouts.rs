@@ -262,7 +262,11 @@ fn wave_row(
                                         span.gate-mark { @if g.passed { "✓" } @else { "✗" } }
                                         " " b { (g.gate) } " "
                                         @if let Some(v) = g.value {
-                                            span.figure { (figure(v)) @if let Some(b) = g.bound { " / " (figure(b)) } }
+                                            @if g.gate == "canary" {
+                                                span.figure { (figure(v)) " %" }
+                                            } @else {
+                                                span.figure { (figure(v)) @if let Some(b) = g.bound { " / " (figure(b)) } }
+                                            }
                                             " "
                                         }
                                         span.gate-reason { (g.reason) }

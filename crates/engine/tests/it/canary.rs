@@ -1,0 +1,227 @@
+//! Canary traffic through a market's front (`gates.canary`, `process` driver): real requests
+//! reach each market through Tandem's front; a new release gets each step's share of them and
+//! is judged on its own metrics; a release that answers its real requests with errors fails at
+//! its first step and every request goes back to the stable release at once.
+//!
+//! The market processes are this test binary itself, run as `canary::market_process` (which
+//! serves only when started by the process driver): `/healthz` answers, `/` answers 200, or
+//! 500 for a release whose `release.txt` starts with `bad`, and `/metrics` counts the answers.
+
+#![allow(clippy::unwrap_used)]
+
+use crate::common;
+use crate::control::{Fixture, MARKETS, fixture_with_markets};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+/// Not a check: a market process (see the module's text). Returns at once unless the process
+/// driver started it (`PORT` and `TANDEM_ARTIFACT_DIR` set).
+#[test]
+fn market_process() {
+    let (Ok(port), Ok(artifacts)) = (std::env::var("PORT"), std::env::var("TANDEM_ARTIFACT_DIR")) else {
+        return;
+    };
+    let release = std::fs::read_to_string(std::path::Path::new(&artifacts).join("release.txt")).unwrap();
+    let bad = release.starts_with("bad");
+    let counts = Arc::new((AtomicU64::new(0), AtomicU64::new(0)));
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async move {
+        let served = counts.clone();
+        let app = axum::Router::new()
+            .route("/healthz", axum::routing::get(|| async { "ok" }))
+            .route(
+                "/metrics",
+                axum::routing::get(move || {
+                    let (ok, failed) = (counts.0.load(Ordering::Relaxed), counts.1.load(Ordering::Relaxed));
+                    async move {
+                        format!(
+                            "# TYPE app_requests_total counter\napp_requests_total{{code=\"200\"}} {ok}\napp_requests_total{{code=\"500\"}} {failed}\n"
+                        )
+                    }
+                }),
+            )
+            .fallback(move || {
+                let served = served.clone();
+                async move {
+                    if bad {
+                        served.1.fetch_add(1, Ordering::Relaxed);
+                        (axum::http::StatusCode::INTERNAL_SERVER_ERROR, "boom")
+                    } else {
+                        served.0.fetch_add(1, Ordering::Relaxed);
+                        (axum::http::StatusCode::OK, "a page of the shop")
+                    }
+                }
+            });
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port.parse::<u16>().unwrap()))
+            .await
+            .unwrap();
+        axum::serve(listener, app).await.unwrap();
+    });
+}
+
+fn spec() -> String {
+    let exe = std::env::current_exe().unwrap();
+    format!(
+        "service: app
+pipeline:
+  jobs:
+    build:
+      steps:
+        - run: cp VERSION release.txt
+      artifacts: [release.txt, deploy.sh]
+deploy:
+  driver: process
+  run: \"{} canary::market_process --exact --nocapture --quiet\"
+gates:
+  metrics:
+    window: 600ms
+    interval: 200ms
+    min-requests: 5
+    checks:
+      - name: errors
+        error-ratio: {{ errors: 'app_requests_total{{code=~\"5..\"}}', total: app_requests_total }}
+        max: 5%
+  canary:
+    steps: [20%, 50%, 100%]
+",
+        exe.display()
+    )
+}
+
+/// Shoppers: a request to `url` every 5 ms until stopped; counts (answers, 5xx).
+struct Shoppers {
+    seen: Arc<(AtomicU64, AtomicU64)>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Shoppers {
+    fn start(url: String) -> Self {
+        let seen = Arc::new((AtomicU64::new(0), AtomicU64::new(0)));
+        let counts = seen.clone();
+        let task = tokio::spawn(async move {
+            let http = reqwest::Client::new();
+            loop {
+                if let Ok(r) = http.get(format!("{url}/product/42")).send().await {
+                    counts.0.fetch_add(1, Ordering::Relaxed);
+                    if r.status().is_server_error() {
+                        counts.1.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        });
+        Self { seen, task }
+    }
+
+    fn counts(&self) -> (u64, u64) {
+        (self.seen.0.load(Ordering::Relaxed), self.seen.1.load(Ordering::Relaxed))
+    }
+}
+
+impl Drop for Shoppers {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn canary_gates(f: &Fixture, rollout: i64, market: &str) -> Vec<tandem_store::GateResultRow> {
+    f.engine
+        .list_rollout_gates(rollout)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|g| g.market == market && g.result.gate == "canary")
+        .map(|g| g.result)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_canary_is_judged_on_its_share_of_real_traffic_and_a_bad_one_sends_it_all_back_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = fixture_with_markets(MARKETS, &spec(), dir).await;
+    let engine = &f.engine;
+
+    // The first release goes straight to every market: nothing to compare with yet.
+    let v1 = f.release("good-1").await;
+    let r1 = engine.start_rollout(v1, "ana").await.unwrap();
+    let r1 = f.wait_state(r1.id, &["succeeded", "halted", "failed"]).await;
+    assert_eq!(r1.state, "succeeded", "{:?}", r1.reason);
+    let first = canary_gates(&f, r1.id, "fr").await;
+    assert!(
+        first.len() == 1 && first[0].passed && first[0].reason.starts_with("nothing to shift traffic from"),
+        "{first:?}"
+    );
+    let front = engine.fronts().get("app", "fr").await.expect("fr has a front");
+    let shoppers = Shoppers::start(front.url());
+    // Every market has its shoppers: a canary with no traffic cannot be judged.
+    let mut others = Vec::new();
+    for m in ["de", "pl"] {
+        others.push(Shoppers::start(engine.fronts().get("app", m).await.unwrap().url()));
+    }
+    common::wait_for("shoppers served in fr", async || {
+        (shoppers.counts().0 >= 20).then_some(())
+    })
+    .await;
+    assert_eq!(shoppers.counts().1, 0);
+
+    // A good release: 20 %, 50 %, then all of fr's shoppers, each step judged on its share.
+    let v2 = f.release("good-2").await;
+    let r2 = engine.start_rollout(v2, "ana").await.unwrap();
+    let r2 = f.wait_state(r2.id, &["succeeded", "halted", "failed"]).await;
+    assert_eq!(r2.state, "succeeded", "{:?}", r2.reason);
+    let steps = canary_gates(&f, r2.id, "fr").await;
+    assert_eq!(
+        steps.iter().map(|g| (g.value, g.passed)).collect::<Vec<_>>(),
+        [(Some(20.0), true), (Some(50.0), true), (Some(100.0), true)],
+        "{steps:?}"
+    );
+    assert!(
+        steps[0].reason.starts_with("20% of fr's requests: "),
+        "{}",
+        steps[0].reason
+    );
+    let gates = engine.list_rollout_gates(r2.id).await.unwrap();
+    assert!(
+        gates
+            .iter()
+            .any(|g| g.market == "fr" && g.result.gate == "metric:errors@20%" && g.result.passed),
+        "each step's checks are recorded under its share: {gates:?}"
+    );
+    assert_eq!(shoppers.counts().1, 0, "no shopper saw an error");
+    assert_eq!(front.candidate_share(), 0, "good-2 is the stable release now");
+
+    // A release that fails real requests: at 20 % the error ratio trips the gate, and every
+    // request goes back to good-2 in one move.
+    let v3 = f.release("bad-3").await;
+    let r3 = engine.start_rollout(v3, "ana").await.unwrap();
+    let r3 = f.wait_state(r3.id, &["succeeded", "halted", "failed"]).await;
+    assert_eq!(r3.state, "halted");
+    let reason = r3.reason.unwrap();
+    assert!(
+        reason.contains("fr: canary at 20%: metric gate failed: errors: error ratio 100.0%"),
+        "{reason}"
+    );
+    let steps = canary_gates(&f, r3.id, "fr").await;
+    assert_eq!(steps.len(), 1, "{steps:?}");
+    assert!(!steps[0].passed);
+    assert!(
+        steps[0].reason.contains("every request back on the release fr runs in"),
+        "{}",
+        steps[0].reason
+    );
+    assert_eq!(front.candidate_share(), 0);
+    let (_, errors_before) = shoppers.counts();
+    assert!(errors_before > 0, "some of fr's shoppers met the bad release");
+    let (served, _) = shoppers.counts();
+    common::wait_for("shoppers served after the canary", async || {
+        (shoppers.counts().0 >= served + 50).then_some(())
+    })
+    .await;
+    assert_eq!(shoppers.counts().1, errors_before, "no error once traffic went back");
+    drop((shoppers, others));
+    engine.shutdown().await;
+}
