@@ -111,6 +111,9 @@ pub struct MarketPage {
     pub readiness: Option<Readiness>,
     /// Per service with a release here, its last minutes of probes, newest first.
     pub probes: Vec<(String, Vec<ProbeBucket>)>,
+    /// The market's fronts (services with `gates.canary`): service, address, and the share of
+    /// requests a new release gets now (0 outside a canary step).
+    pub fronts: Vec<(String, String, u8)>,
 }
 
 impl MarketPage {
@@ -239,12 +242,22 @@ impl Engine {
         for s in status.services.iter().filter(|s| s.release.is_some()) {
             probes.push((s.service.clone(), self.recent_probes(&s.service, id).await?));
         }
+        let mut fronts: Vec<(String, String, u8)> = self
+            .fronts()
+            .all()
+            .await
+            .into_iter()
+            .filter(|f| f.market == id)
+            .map(|f| (f.service.clone(), f.url(), f.candidate_share()))
+            .collect();
+        fronts.sort();
         Ok(MarketPage {
             status,
             health,
             launch,
             readiness,
             probes,
+            fronts,
         })
     }
 

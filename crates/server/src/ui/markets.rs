@@ -205,6 +205,16 @@ fn market_page(caller: &Caller, facts: &MarketPage, notice: Option<&str>) -> mau
         } @else if market.state == "live" {
             (launch_panel(launch.as_ref()))
         }
+        @if !facts.fronts.is_empty() {
+            p.fronts {
+                "Fronts (real traffic goes through them; a canary gets its share there): "
+                @for (i, (service, url, share)) in facts.fronts.iter().enumerate() {
+                    @if i > 0 { ", " }
+                    b { (service) } " " code { (url) }
+                    @if *share > 0 { " (new release: " (share) " %)" }
+                }
+            }
+        }
         section.panel {
             div.panel-head { h2 { "Services" } span.muted { "what runs here, and the monitor's last probe" } }
             table.data.services {
