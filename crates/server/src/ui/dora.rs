@@ -494,6 +494,7 @@ mod tests {
                 outcome,
                 production: true,
                 commit_times: vec![],
+                recovered_at: None,
             };
         let t = 1_000_000_000;
         let mut deployments = vec![
