@@ -316,7 +316,10 @@ mod tests {
             .unwrap();
         store.mark_deployment_live(back.id, "", None).await.unwrap();
         let failed = store.insert_deployment(deploy(None, "be")).await.unwrap();
-        store.mark_deployment_failed(failed.id, "its probe never answered").await.unwrap();
+        store
+            .mark_deployment_failed(failed.id, "its probe never answered")
+            .await
+            .unwrap();
         let recovery = crate::NewGateResult {
             gate: "recovery".into(),
             passed: true,

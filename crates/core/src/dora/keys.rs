@@ -1,7 +1,7 @@
 //! The four keys of one set of counted deployments, and the tally that builds them.
 
 use super::level::{
-    DAY_MS, Level, WEEK_MS, classify_change_failure_rate, classify_deployment_frequency, classify_lead_time,
+    DAY_MS, HOUR_MS, Level, WEEK_MS, classify_change_failure_rate, classify_deployment_frequency, classify_lead_time,
     classify_recovery_time,
 };
 use super::rank::select_nearest_rank;
@@ -93,6 +93,27 @@ impl Restore {
     /// `max(0, restored_at − hurt_from)`; `None` while not restored.
     pub fn recovery_ms(&self) -> Option<i64> {
         self.restored_at.map(|at| at.saturating_sub(self.hurt_from).max(0))
+    }
+}
+
+/// A DORA duration as every page shows it: `30 ms`, `3.6 s`, `12 min`, `5.2 h`, `3.4 d` (one
+/// decimal, none when it is zero). One formatter, so a restore time reads the same everywhere.
+pub fn show_duration(ms: i64) -> String {
+    let ms = ms.max(0);
+    let one_decimal = |x: f64| {
+        let rounded = (x * 10.0).round() / 10.0;
+        if rounded.fract() == 0.0 {
+            format!("{rounded:.0}")
+        } else {
+            format!("{rounded:.1}")
+        }
+    };
+    match ms {
+        _ if ms < 1000 => format!("{ms} ms"),
+        _ if ms < 60_000 => format!("{} s", one_decimal(ms as f64 / 1000.0)),
+        _ if ms < HOUR_MS => format!("{} min", ms / 60_000),
+        _ if ms < 2 * DAY_MS => format!("{} h", one_decimal(ms as f64 / HOUR_MS as f64)),
+        _ => format!("{} d", one_decimal(ms as f64 / DAY_MS as f64)),
     }
 }
 

@@ -45,7 +45,9 @@ mod scale;
 mod tests;
 
 pub use history::{Bucket, BucketKeys, GroupedKeys, History, MAX_BUCKETS};
-pub use keys::{ChangeFailureRate, DeploymentFrequency, Keys, LeadTime, RESTORE_DEFINITION, RecoveryTime, Restore};
+pub use keys::{
+    ChangeFailureRate, DeploymentFrequency, Keys, LeadTime, RESTORE_DEFINITION, RecoveryTime, Restore, show_duration,
+};
 pub use level::{
     DAY_MS, Edge, HOUR_MS, Level, MONTH_MS, SIX_MONTHS_MS, THRESHOLDS, Thresholds, WEEK_MS,
     classify_change_failure_rate, classify_deployment_frequency, classify_lead_time, classify_recovery_time,

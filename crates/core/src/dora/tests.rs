@@ -445,6 +445,17 @@ fn windows_and_series_refuse_what_they_cannot_show() {
 }
 
 #[test]
+fn durations_read_the_same_on_every_page() {
+    assert_eq!(show_duration(30), "30 ms");
+    assert_eq!(show_duration(3_600), "3.6 s");
+    assert_eq!(show_duration(42_000), "42 s");
+    assert_eq!(show_duration(12 * 60_000 + 5_000), "12 min");
+    assert_eq!(show_duration(5 * H + 12 * 60_000), "5.2 h");
+    assert_eq!(show_duration(3 * DAY_MS + 10 * H), "3.4 d");
+    assert_eq!(show_duration(-5), "0 ms");
+}
+
+#[test]
 fn keys_serialize_as_the_api_returns_them() {
     let (deployments, incidents) = ten_days();
     let keys = History::new(&deployments, &incidents).compute_keys(&Filter::new(window(0, 240)));
@@ -485,7 +496,10 @@ fn a_rollback_is_not_a_change_but_restores_its_market() {
     // (1), failed; the rollback is not counted, and restores fr: 12 − 10 = 2 h.
     let mut rollback = deployment(2, "fr", None, Code, (11, 12));
     rollback.rollback = true;
-    let deployments = [with(deployment(1, "fr", Some(1), Code, (9, 10)), RolledBack, &[8]), rollback];
+    let deployments = [
+        with(deployment(1, "fr", Some(1), Code, (9, 10)), RolledBack, &[8]),
+        rollback,
+    ];
     let keys = History::new(&deployments, &[]).compute_keys(&Filter::new(window(0, 24)));
     assert_eq!(
         (keys.change_failure_rate.failed, keys.change_failure_rate.deployments),
@@ -501,7 +515,10 @@ fn a_config_rollback_by_hand_is_not_a_change_but_restores_its_market() {
     // store reads that as a rollback of kind config: one config change, failed, restored in 3 h.
     let mut back = deployment(2, "fr", None, Config, (12, 13));
     back.rollback = true;
-    let deployments = [with(deployment(1, "fr", Some(1), Config, (9, 10)), RolledBack, &[5]), back];
+    let deployments = [
+        with(deployment(1, "fr", Some(1), Config, (9, 10)), RolledBack, &[5]),
+        back,
+    ];
     let keys = History::new(&deployments, &[]).compute_keys(&Filter::new(window(0, 24)).kind(Config));
     assert_eq!(
         (keys.change_failure_rate.failed, keys.change_failure_rate.deployments),
