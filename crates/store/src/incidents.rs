@@ -41,8 +41,8 @@ pub struct NewIncident<'a> {
     /// When it began (an alert's `startsAt`), Unix milliseconds.
     pub opened_at: i64,
     pub fingerprint: Option<&'a str>,
-    /// The deployment that caused it; `None`: the last deployment to the market that started
-    /// before it began.
+    /// The deployment that caused it; `None`: the deployment serving the market when it began
+    /// (the last one to go live by then).
     pub deployment_id: Option<i64>,
 }
 

@@ -1171,7 +1171,7 @@ async fn incidents_come_from_alertmanager_and_people_and_draft_their_postmortem(
     assert_eq!(
         incident.deployment_id,
         Some(d.id),
-        "linked to the market's last deployment"
+        "linked to the deployment serving the market"
     );
     assert_eq!(incident.title, "HighErrorRate: 5xx above 2%");
     let resolved: Value = hook(Some(Role::Operator), alert("resolved"))
