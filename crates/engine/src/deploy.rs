@@ -1,7 +1,8 @@
 //! One release landing in one market: the deployment is recorded before anything starts, the
 //! gate runner ([`crate::gates`]) starts and judges it, and only then is it promoted. A market
-//! that fails a gate returns to its last good release, an incident is opened and linked to the
-//! failed deployment, and the team is told.
+//! that fails a gate returns to its last good release and the team is told; the rollout's first
+//! failed deployment opens its one incident, linked to it, and any other market of the rollout
+//! failing is named on that incident (`incident.also_failed`) rather than opening another.
 
 use crate::Engine;
 use crate::gates::{Failure, Landing, Passed, gate};
@@ -181,26 +182,51 @@ impl Engine {
             _ => release.version.clone(),
         };
         let title = format!("{} {what} failed its gate in {market}: {reason}", release.service);
+        // One rollout halting opens one incident: a market failing after another of the same
+        // rollout is named on that incident's timeline. Its own restore time still comes from
+        // its market's recovery (the `recovery` gate below), not from that incident.
+        let held = self.halt_incident.lock().await;
+        let earlier = match deployment.rollout_id {
+            Some(r) => self.store.get_gate_incident_of_rollout(r).await.unwrap_or_else(|e| {
+                tracing::warn!(rollout = r, error = %e, "cannot read a rollout's incident");
+                None
+            }),
+            None => None,
+        };
         let mut incident_id = None;
-        match self
-            .store
-            .insert_incident(&release.service, market, Some(deployment.id), &title)
-            .await
-        {
-            Ok(incident) => {
-                incident_id = Some(incident.id);
-                self.announce(Announcement {
-                    event: Event::IncidentOpened,
-                    text: format!("Incident {}: {title}", incident.id),
-                    data: serde_json::json!({
-                        "incident": incident.id, "service": release.service, "market": market,
-                        "release": release.version, "deployment": deployment.id, "reason": reason,
-                    }),
-                })
+        if let Some(earlier) = earlier {
+            let data = serde_json::json!({
+                "market": market, "deployment": deployment.id, "release": release.version, "reason": reason,
+            });
+            if let Err(e) = self
+                .store
+                .record_event("incident.also_failed", &format!("incident/{}", earlier.id), data)
                 .await
+            {
+                tracing::error!(incident = earlier.id, error = %e, "cannot name a market on its rollout's incident");
             }
-            Err(e) => tracing::error!(deployment = deployment.id, error = %e, "cannot open an incident"),
+        } else {
+            match self
+                .store
+                .insert_incident(&release.service, market, Some(deployment.id), &title)
+                .await
+            {
+                Ok(incident) => {
+                    incident_id = Some(incident.id);
+                    self.announce(Announcement {
+                        event: Event::IncidentOpened,
+                        text: format!("Incident {}: {title}", incident.id),
+                        data: serde_json::json!({
+                            "incident": incident.id, "service": release.service, "market": market,
+                            "release": release.version, "deployment": deployment.id, "reason": reason,
+                        }),
+                    })
+                    .await
+                }
+                Err(e) => tracing::error!(deployment = deployment.id, error = %e, "cannot open an incident"),
+            }
         }
+        drop(held);
         if keeps_previous {
             if self.record_recovery(release, spec, deployment, failure.failed_at).await {
                 self.resolve_recovered(incident_id).await;

@@ -5,8 +5,10 @@
 use crate::Engine;
 use crate::Result;
 use crate::history::{CommitTime, commits_between};
+use std::collections::HashMap;
 use std::sync::Arc;
-use tandem_core::dora::{Bucket, BucketKeys, Deployment, Filter, GroupedKeys, History, Incident};
+use tandem_core::dora::{Bucket, BucketKeys, Deployment, Filter, GroupedKeys, History, Incident, Restore};
+use tandem_core::state::DeploymentKind;
 
 /// Deployments and incidents as the DORA math reads them.
 pub type DoraHistory = (Vec<Deployment>, Vec<Incident>);
@@ -55,6 +57,53 @@ impl Engine {
             .collect();
         self.store.insert_deployment_commits(deployment.id, &rows).await?;
         Ok(())
+    }
+
+    /// The commits `deployment` brought to its market, newest first: `(sha, authored_at, first
+    /// message line)`. Recorded once a release went live; for a release that never served (it
+    /// failed its gate), read from git — the commits it would have brought — and not recorded,
+    /// since they never arrived (lead time and the flow count arrivals only).
+    pub async fn commits_brought(&self, deployment: &DeploymentRow) -> Result<Vec<(String, i64, Option<String>)>> {
+        let recorded = self.store.list_deployment_commits(deployment.id).await?;
+        if !recorded.is_empty() || deployment.kind != DeploymentKind::Release || deployment.state.went_live() {
+            return Ok(recorded);
+        }
+        let release = self.store.get_release(deployment.release_id).await?;
+        let previous = match deployment.previous_release_id {
+            Some(id) => Some(self.store.get_release(id).await?.commit_sha),
+            None => None,
+        };
+        let repo = self.repo_path(&deployment.service).await?;
+        let commits = tokio::task::spawn_blocking(move || {
+            let mut commits = commits_between(&repo, &release.commit_sha, previous.as_deref())?;
+            commits.truncate(FIRST_RELEASE_COMMITS);
+            let messages: HashMap<String, String> =
+                crate::git::read_history(&repo, &release.commit_sha, FIRST_RELEASE_COMMITS)?
+                    .into_iter()
+                    .map(|c| (c.sha, c.message))
+                    .collect();
+            commits.sort_by(|a, b| b.committed_at.cmp(&a.committed_at).then_with(|| a.sha.cmp(&b.sha)));
+            anyhow::Ok(
+                commits
+                    .into_iter()
+                    .map(|c| {
+                        let message = messages.get(&c.sha).cloned();
+                        (c.sha, c.authored_at, message)
+                    })
+                    .collect::<Vec<_>>(),
+            )
+        })
+        .await??;
+        Ok(commits)
+    }
+
+    /// When failed deployment `id` hurt its market and when the market was restored, as DORA
+    /// counts it (`None` when DORA does not count it as a failed change): the restore time an
+    /// incident and its postmortem show, the same the Delivery page's medians are made of.
+    pub async fn restore_of(&self, id: i64) -> Result<Option<Restore>> {
+        let packed = self.dora_history().await?;
+        let (deployments, incidents) = &*packed;
+        Ok(History::new(deployments, incidents).restore_of(id))
     }
 
     /// Every deployment and incident as the DORA math reads them, read again from the store only

@@ -10,6 +10,7 @@ use crate::notifications::Announcement;
 use std::fmt::Write;
 use std::sync::Arc;
 use tandem_core::config::{Change, diff_configs, resolve};
+use tandem_core::dora::RESTORE_DEFINITION;
 use tandem_core::policy::Event;
 use tandem_store::{IncidentRow, NewIncident};
 
@@ -19,7 +20,8 @@ fn when(ms: i64) -> String {
         .unwrap_or_else(|_| ms.to_string())
 }
 
-fn took(ms: i64) -> String {
+/// A duration in the unit that fits it: `30 ms`, `3.6 s`, `12 min`, `1.5 h`.
+pub fn took(ms: i64) -> String {
     match ms {
         m if m < 1000 => format!("{m} ms"),
         m if m < 120_000 => format!("{:.1} s", m as f64 / 1000.0),
@@ -119,9 +121,31 @@ impl Engine {
                 if let Some(end) = d.finished_at {
                     timeline.push((end, format!("deployment {did} ended {}", d.state)));
                 }
-                let commits = store.list_deployment_commits(did).await?;
+                match self.restore_of(did).await? {
+                    Some(restore) => {
+                        let time = match restore.recovery_ms() {
+                            Some(ms) => format!("**{}**", took(ms)),
+                            None => "not yet restored".to_string(),
+                        };
+                        writeln!(md, "\n**Time to restore:** {time}. {RESTORE_DEFINITION}")?;
+                    }
+                    None => writeln!(
+                        md,
+                        "\nDORA does not count this deployment as a failed change (it is a rollback, \
+                         to a market not live, or neither failed nor linked to an incident)."
+                    )?,
+                }
+                let commits = self.commits_brought(&d).await.unwrap_or_else(|e| {
+                    tracing::warn!(deployment = did, error = %e, "cannot read the commits a release brought");
+                    Vec::new()
+                });
                 if !commits.is_empty() {
-                    writeln!(md, "\n### Commits it brought ({})\n", commits.len())?;
+                    let title = if d.state.went_live() {
+                        "Commits it brought"
+                    } else {
+                        "Commits the release brought (it never served)"
+                    };
+                    writeln!(md, "\n### {title} ({})\n", commits.len())?;
                     for (sha, at, message) in commits.iter().take(50) {
                         let line = message.as_deref().and_then(|m| m.lines().next()).unwrap_or("");
                         writeln!(md, "- `{}` {line} ({})", &sha[..sha.len().min(10)], when(*at))?;
@@ -179,6 +203,39 @@ impl Engine {
                         ));
                     }
                 }
+            }
+        }
+        // Other markets of the same rollout that failed their gate (one halt, one incident).
+        let also: Vec<serde_json::Value> = store
+            .list_incident_events(&incident, tandem_store::now_ms(), 300)
+            .await?
+            .into_iter()
+            .filter(|e| e.kind == "incident.also_failed")
+            .map(|e| {
+                let data: serde_json::Value = serde_json::from_str(&e.data).unwrap_or_default();
+                let text = |k: &str| data[k].as_str().unwrap_or("?").to_string();
+                timeline.push((
+                    e.at,
+                    format!(
+                        "deployment {} also failed its gate in {}",
+                        data["deployment"],
+                        text("market")
+                    ),
+                ));
+                data
+            })
+            .collect();
+        if !also.is_empty() {
+            writeln!(md, "\n## Other markets of the same rollout\n")?;
+            for a in &also {
+                writeln!(
+                    md,
+                    "- {}: deployment {} of {} failed its gate: {}",
+                    a["market"].as_str().unwrap_or("?"),
+                    a["deployment"],
+                    a["release"].as_str().unwrap_or("?"),
+                    a["reason"].as_str().unwrap_or("?")
+                )?;
             }
         }
         timeline.sort();

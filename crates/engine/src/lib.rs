@@ -136,6 +136,9 @@ pub struct Engine {
     restarting: std::sync::atomic::AtomicBool,
     /// The DORA history last read, with the newest event id at that read.
     dora_cache: tokio::sync::Mutex<Option<(i64, Arc<dora::DoraHistory>)>>,
+    /// Held while a failed gate finds or opens its rollout's one incident, so markets of one
+    /// wave failing together open one incident, not one each.
+    halt_incident: tokio::sync::Mutex<()>,
     /// Seals and opens the secrets store's values (see [`Engine::secret`]).
     secrets_key: Arc<tandem_store::SecretKey>,
     /// Mirrors of the services whose repository is a URL, under `<data>/repos`.
@@ -196,6 +199,7 @@ impl Engine {
             config_moves: tokio::sync::broadcast::channel(1024).0,
             restarting: std::sync::atomic::AtomicBool::new(false),
             dora_cache: tokio::sync::Mutex::new(None),
+            halt_incident: tokio::sync::Mutex::new(()),
             secrets_key,
             mirrors,
             holder,

@@ -1,7 +1,7 @@
 //! `POST /hooks/alertmanager`: Prometheus Alertmanager's webhook (payload version 4). Each
 //! firing alert whose labels name a `service` and a `market` of the platform opens an incident
-//! (once per fingerprint while it is open), linked to the last deployment to that market before
-//! the alert started; a resolved alert resolves it at its `endsAt`. Alertmanager authenticates
+//! (once per fingerprint while it is open), linked to the deployment serving that market when
+//! the alert started (never one that failed and never served); a resolved alert resolves it at its `endsAt`. Alertmanager authenticates
 //! with a bearer token (`http_config.authorization` in its receiver), operator role.
 
 use crate::AppState;

@@ -28,6 +28,13 @@ struct Packed<'a> {
 }
 
 impl<'a> Packed<'a> {
+    /// It sent its market back to what it ran before: a release rollback (by hand, or after a
+    /// failed gate), or a config rollback by hand — a config deployment made outside a rollout,
+    /// which only `Engine::rollback_config` makes. It brings no change: DORA never counts it.
+    fn is_rollback(&self) -> bool {
+        self.kind == "rollback" || (self.kind == "config" && self.rollout.is_none())
+    }
+
     fn parse(line: &'a str) -> Result<Self> {
         let bad = || crate::StoreError::Corrupt {
             what: "deployment history".into(),
@@ -98,8 +105,9 @@ impl Store {
     }
 
     /// Every finished deployment and every incident, as DORA rows. A deployment is `rolled_back`
-    /// when the next deployment to its market was a rollback that went live; its wave is its
-    /// market's place in its rollout's plan; it counts as production when its market is live.
+    /// when the next deployment to its market was a rollback (of a release, or of config by
+    /// hand) that went live; its wave is its market's place in its rollout's plan; it counts as
+    /// production when its market is live; `recovered_at` is when its `recovery` gate passed.
     pub async fn dora_history(&self) -> Result<(Vec<Deployment>, Vec<Incident>)> {
         // One row per service and market, its deployments packed by the database in order, one
         // per line: `id|rollout|kind|state|started|finished|change opened|author times`. Decoding
@@ -126,15 +134,26 @@ impl Store {
                 .into_iter()
                 .map(|(id,)| id)
                 .collect();
+        // When the market recovered by itself from a deployment that failed: its previous release
+        // answered again (the `recovery` gate passed).
+        let recovered: HashMap<i64, i64> = sqlx::query_as(
+            "SELECT deployment_id, MIN(recorded_at) FROM gate_results
+             WHERE gate = 'recovery' AND passed = $1 GROUP BY deployment_id",
+        )
+        .bind(true)
+        .fetch_all(&self.pool)
+        .await?
+        .into_iter()
+        .collect();
         let mut deployments: Vec<Deployment> = Vec::new();
         for (service, market, packed) in &markets {
             let rows: Vec<Packed> = packed.lines().map(Packed::parse).collect::<Result<_>>()?;
             for (i, d) in rows.iter().enumerate() {
-                let rollback = d.kind == "rollback";
+                let rollback = d.is_rollback();
                 // Sent back by the market's next deployment, a rollback that went live.
                 let sent_back = rows
                     .get(i + 1)
-                    .is_some_and(|next| next.kind == "rollback" && matches!(next.state, "live" | "superseded"));
+                    .is_some_and(|next| next.is_rollback() && matches!(next.state, "live" | "superseded"));
                 let outcome = match d.state {
                     "failed" => Outcome::Failed,
                     _ if sent_back && !rollback => Outcome::RolledBack,
@@ -159,6 +178,7 @@ impl Store {
                     finished_at: d.finished_at,
                     outcome,
                     commit_times,
+                    recovered_at: recovered.get(&d.id).copied(),
                 });
             }
         }
@@ -258,6 +278,66 @@ mod tests {
             "the failed one counts, the cut one does not ({})",
             cut.id
         );
+    }
+
+    /// A config rollback by hand (a config deployment outside a rollout) brings no change: it
+    /// is a rollback, and the config deployment it sent back is rolled back. A failed
+    /// deployment whose `recovery` gate passed was recovered from then.
+    #[tokio::test]
+    async fn a_config_rollback_by_hand_is_a_rollback_and_a_recovery_gate_restores_its_market() {
+        use tandem_core::dora::Outcome;
+        use tandem_core::state::DeploymentKind;
+        let (_dir, store) = store().await;
+        let v1 = release(&store).await;
+        let plan = [tandem_core::rollout::PlannedWave {
+            name: "pilot".into(),
+            markets: vec!["fr".into()],
+        }];
+        let rollout = store.insert_rollout("shop", v1.id, &plan, "ana").await.unwrap();
+        let deploy = |rollout_id, market| NewDeployment {
+            rollout_id,
+            service: "shop",
+            market,
+            release_id: v1.id,
+        };
+        let first = store
+            .insert_deployment_with(deploy(None, "fr"), DeploymentKind::Release, Some(1))
+            .await
+            .unwrap();
+        store.mark_deployment_live(first.id, "", None).await.unwrap();
+        let change = store
+            .insert_deployment_with(deploy(Some(rollout.id), "fr"), DeploymentKind::Config, Some(2))
+            .await
+            .unwrap();
+        store.mark_deployment_live(change.id, "", None).await.unwrap();
+        let back = store
+            .insert_deployment_with(deploy(None, "fr"), DeploymentKind::Config, Some(1))
+            .await
+            .unwrap();
+        store.mark_deployment_live(back.id, "", None).await.unwrap();
+        let failed = store.insert_deployment(deploy(None, "be")).await.unwrap();
+        store
+            .mark_deployment_failed(failed.id, "its probe never answered")
+            .await
+            .unwrap();
+        let recovery = crate::NewGateResult {
+            gate: "recovery".into(),
+            passed: true,
+            value: Some(3.0),
+            bound: None,
+            previous: None,
+            reason: "v0 answered 3 ms after the failed gate".into(),
+        };
+        let gate = store.insert_gate_result(failed.id, &recovery).await.unwrap();
+
+        let (deployments, _) = store.dora_history().await.unwrap();
+        let find = |id: i64| deployments.iter().find(|d| d.id == id).unwrap();
+        assert!(!find(first.id).rollback && find(first.id).outcome == Outcome::Succeeded);
+        assert!(!find(change.id).rollback, "a config rollout's deployment is a change");
+        assert_eq!(find(change.id).outcome, Outcome::RolledBack);
+        assert!(find(back.id).rollback, "a config rollback by hand is no change");
+        assert_eq!(find(failed.id).recovered_at, Some(gate.recorded_at));
+        assert_eq!(find(change.id).recovered_at, None);
     }
 
     #[tokio::test]

@@ -89,7 +89,8 @@ mod tests {
                 opened_by: "ana",
                 opened_at: now_ms(),
                 fingerprint: None,
-                deployment_id: None,
+                // Named: by default an incident blames the deployment serving, and nl's never did.
+                deployment_id: Some(nl.id),
             })
             .await
             .unwrap();

@@ -41,8 +41,8 @@ pub struct NewIncident<'a> {
     /// When it began (an alert's `startsAt`), Unix milliseconds.
     pub opened_at: i64,
     pub fingerprint: Option<&'a str>,
-    /// The deployment that caused it; `None`: the last deployment to the market that started
-    /// before it began.
+    /// The deployment that caused it; `None`: the deployment serving the market when it began
+    /// (the last one to go live by then).
     pub deployment_id: Option<i64>,
 }
 
@@ -74,7 +74,7 @@ impl Store {
     }
 
     /// Opens an incident (by a person or an alert), linked to the deployment given or else to
-    /// the last deployment to its market that started before it began. An alert whose
+    /// the deployment serving its market when it began (the last one to go live by then). An alert whose
     /// fingerprint is already open is that incident: it is returned, nothing new is opened.
     pub async fn open_incident(&self, new: NewIncident<'_>) -> Result<(IncidentRow, bool)> {
         let mut tx = self.writer.begin().await?;
@@ -107,9 +107,12 @@ impl Store {
                     None => return Err(StoreError::not_found(format!("deployment {id}"))),
                 }
             }
+            // The deployment serving the market when it began: the last to go live by then. One
+            // that failed (never served), was cut short or is still starting is not to blame.
             None => sqlx::query_as::<_, (i64,)>(
-                "SELECT id FROM deployments WHERE service = $1 AND market = $2 AND started_at <= $3
-                 ORDER BY started_at DESC, id DESC LIMIT 1",
+                "SELECT id FROM deployments WHERE service = $1 AND market = $2 AND finished_at <= $3
+                   AND state IN ('live', 'superseded')
+                 ORDER BY finished_at DESC, id DESC LIMIT 1",
             )
             .bind(new.service)
             .bind(new.market)
@@ -211,6 +214,18 @@ impl Store {
             .fetch_optional(&self.pool)
             .await?,
         )
+    }
+
+    /// The incident a failed gate opened for rollout `rollout_id` (open or resolved), if any:
+    /// one rollout halting opens at most one.
+    pub async fn get_gate_incident_of_rollout(&self, rollout_id: i64) -> Result<Option<IncidentRow>> {
+        Ok(sqlx::query_as(
+            "SELECT i.* FROM incidents i JOIN deployments d ON d.id = i.deployment_id
+             WHERE d.rollout_id = $1 AND i.source = 'gate' ORDER BY i.id LIMIT 1",
+        )
+        .bind(rollout_id)
+        .fetch_optional(&self.pool)
+        .await?)
     }
 
     pub async fn get_deployment(&self, id: i64) -> Result<crate::DeploymentRow> {

@@ -46,7 +46,7 @@ pub struct OpenIncident {
     pub title: String,
     /// More, if there is more to say.
     pub summary: Option<String>,
-    /// The deployment that caused it; by default the last deployment to the market.
+    /// The deployment that caused it; by default the one serving the market when it opened.
     pub deployment_id: Option<i64>,
 }
 

@@ -19,7 +19,7 @@ pub enum IncidentCommand {
         #[command(flatten)]
         client: ClientArgs,
     },
-    /// Open an incident by hand (linked to the market's last deployment unless --deployment).
+    /// Open an incident by hand (linked to the deployment serving the market unless --deployment).
     #[command(after_help = "Example:\n  tandem incident open shop --market nl --title \"iDEAL payments time out\"")]
     Open {
         service: String,

@@ -264,12 +264,14 @@ async fn tell_the_story(
     let code: DoraAnswer = api.get("/api/v1/metrics/dora?days=1&kind=code").await?;
     let keys = &dora.keys.total;
     progress.say(&format!(
-        "DORA so far: {} deployments, lead time median {:.1}s (commit to market), change failure rate {}/{}, recovery {:.1}s, config changes {}",
+        "DORA so far: {} deployments, lead time median {:.1}s (commit to market), change failure rate {}/{}, time to restore {}, config changes {}",
         keys.deployment_frequency.deployments,
         keys.lead_time.median_ms.unwrap_or(0) as f64 / 1000.0,
         keys.change_failure_rate.failed,
         keys.change_failure_rate.deployments,
-        keys.recovery_time.median_ms.unwrap_or(0) as f64 / 1000.0,
+        keys.recovery_time
+            .median_ms
+            .map_or("—".to_string(), tandem_core::dora::show_duration),
         keys.deployment_frequency.deployments - code.keys.total.deployment_frequency.deployments,
     ));
 

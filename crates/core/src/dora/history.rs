@@ -1,7 +1,7 @@
 //! A history of deployments and incidents, judged once, then counted under any filter in one
 //! pass: as a total, grouped by market, service and wave, or bucketed by day or week.
 
-use super::keys::{Keys, Tally, Verdict};
+use super::keys::{Keys, Restore, Tally, Verdict};
 use super::level::{DAY_MS, WEEK_MS};
 use super::{Deployment, DoraError, Filter, Incident, Outcome};
 use serde::{Deserialize, Serialize};
@@ -180,6 +180,21 @@ impl<'a> History<'a> {
             .collect())
     }
 
+    /// When failed deployment `id` began to hurt its market and when the market was restored:
+    /// the one restore time every page shows (the keys' medians are made of these). `None` when
+    /// `id` is not a failed deployment DORA counts (not in the history, not production, a
+    /// rollback, or not failed).
+    pub fn restore_of(&self, id: i64) -> Option<Restore> {
+        self.deployments
+            .iter()
+            .zip(&self.rows)
+            .find(|(d, _)| d.id == id)
+            .and_then(|(_, row)| match row.verdict {
+                Some(Verdict::Failed(restore)) => Some(restore),
+                _ => None,
+            })
+    }
+
     /// The deployments `filter` counts, with their rows and verdicts.
     fn counted<'s>(&'s self, filter: &'s Filter) -> impl Iterator<Item = (&'a Deployment, &'s Row, Verdict)> + 's {
         self.deployments
@@ -219,6 +234,7 @@ fn finish_groups<K: Ord>(groups: impl IntoIterator<Item = (K, Tally)>, window_ms
 #[derive(Debug, Clone, Copy)]
 struct Link {
     unresolved: u32,
+    first_opened_at: i64,
     last_resolved_at: i64,
 }
 
@@ -238,8 +254,10 @@ fn link_incidents(incidents: &[Incident]) -> HashMap<i64, Link> {
         };
         let link = links.entry(deployment).or_insert(Link {
             unresolved: 0,
+            first_opened_at: i64::MAX,
             last_resolved_at: i64::MIN,
         });
+        link.first_opened_at = link.first_opened_at.min(incident.opened_at);
         match incident.resolved_at {
             Some(at) => link.last_resolved_at = link.last_resolved_at.max(at),
             None => link.unresolved += 1,
@@ -296,16 +314,18 @@ fn judge(d: &Deployment, link: Option<&Link>, next_good_finish: Option<i64>) -> 
     if d.outcome == Outcome::Succeeded && link.is_none() {
         return Some(Verdict::Good);
     }
-    // A deployment that never served may have disturbed the market from the moment it began;
-    // one that served hurt from when it went live.
+    // A deployment that never served may have disturbed the market from the moment it began.
+    // One that served hurt from when its first incident opened (it may have served well for
+    // days before), but not before it went live; without an incident, from when it went live.
     let hurt_from = match d.outcome {
         Outcome::Failed => d.started_at,
-        Outcome::Succeeded | Outcome::RolledBack => d.finished_at,
+        Outcome::Succeeded | Outcome::RolledBack => {
+            link.map_or(d.finished_at, |l| l.first_opened_at.max(d.finished_at))
+        }
     };
-    let restored_at = [next_good_finish, link.and_then(|l| l.resolved_at())]
+    let restored_at = [next_good_finish, link.and_then(|l| l.resolved_at()), d.recovered_at]
         .into_iter()
         .flatten()
         .min();
-    let recovery_ms = restored_at.map(|at| at.saturating_sub(hurt_from).max(0));
-    Some(Verdict::Failed { recovery_ms })
+    Some(Verdict::Failed(Restore { hurt_from, restored_at }))
 }

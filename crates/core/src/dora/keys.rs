@@ -1,7 +1,7 @@
 //! The four keys of one set of counted deployments, and the tally that builds them.
 
 use super::level::{
-    DAY_MS, Level, WEEK_MS, classify_change_failure_rate, classify_deployment_frequency, classify_lead_time,
+    DAY_MS, HOUR_MS, Level, WEEK_MS, classify_change_failure_rate, classify_deployment_frequency, classify_lead_time,
     classify_recovery_time,
 };
 use super::rank::select_nearest_rank;
@@ -71,9 +71,57 @@ pub struct RecoveryTime {
 pub(super) enum Verdict {
     /// Not failed.
     Good,
-    /// Failed; the time until its market was restored, when it was.
-    Failed { recovery_ms: Option<i64> },
+    /// Failed; when it hurt its market and when the market was restored.
+    Failed(Restore),
 }
+
+/// The restore time of one failed deployment, as docs/metrics.md defines it: the one figure
+/// the Delivery page's medians, a market's row, an incident and its postmortem all show.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Restore {
+    /// When it began to hurt its market (Unix ms): its start if it never served; else when its
+    /// first incident opened, but not before it went live; else when it went live.
+    pub hurt_from: i64,
+    /// When its market was restored (Unix ms): the earliest of the next good deployment to the
+    /// same service and market, the resolution of the last of its incidents (once all are
+    /// resolved), and the market's own recovery from it (the previous release serving again).
+    /// `None` while the market is not known to be restored.
+    pub restored_at: Option<i64>,
+}
+
+impl Restore {
+    /// `max(0, restored_at − hurt_from)`; `None` while not restored.
+    pub fn recovery_ms(&self) -> Option<i64> {
+        self.restored_at.map(|at| at.saturating_sub(self.hurt_from).max(0))
+    }
+}
+
+/// A DORA duration as every page shows it: `30 ms`, `3.6 s`, `12 min`, `5.2 h`, `3.4 d` (one
+/// decimal, none when it is zero). One formatter, so a restore time reads the same everywhere.
+pub fn show_duration(ms: i64) -> String {
+    let ms = ms.max(0);
+    let one_decimal = |x: f64| {
+        let rounded = (x * 10.0).round() / 10.0;
+        if rounded.fract() == 0.0 {
+            format!("{rounded:.0}")
+        } else {
+            format!("{rounded:.1}")
+        }
+    };
+    match ms {
+        _ if ms < 1000 => format!("{ms} ms"),
+        _ if ms < 60_000 => format!("{} s", one_decimal(ms as f64 / 1000.0)),
+        _ if ms < HOUR_MS => format!("{} min", ms / 60_000),
+        _ if ms < 2 * DAY_MS => format!("{} h", one_decimal(ms as f64 / HOUR_MS as f64)),
+        _ => format!("{} d", one_decimal(ms as f64 / DAY_MS as f64)),
+    }
+}
+
+/// One sentence a page shows next to a restore time, saying what it measures.
+pub const RESTORE_DEFINITION: &str = "Time to restore: for a failed deployment, from when it began \
+     to hurt its market (its start if it never served, else its first incident, else when it went \
+     live) until the market was restored (the previous release serving again, the next good \
+     deployment, or its incidents all resolved, whichever came first).";
 
 /// The running sums of one group; [`Tally::finish`] turns them into [`Keys`].
 #[derive(Debug, Default)]
@@ -95,9 +143,9 @@ impl Tally {
             let lead_times = d.commit_times.iter().map(|t| d.finished_at.saturating_sub(*t).max(0));
             self.lead_times_ms.extend(lead_times);
         }
-        if let Verdict::Failed { recovery_ms } = verdict {
+        if let Verdict::Failed(restore) = verdict {
             self.failed += 1;
-            match recovery_ms {
+            match restore.recovery_ms() {
                 Some(ms) => self.recoveries_ms.push(ms),
                 None => self.unrecovered += 1,
             }

@@ -13,9 +13,14 @@
 //! change failure rate   = failed / counted, failed = rolled back, failed, or ≥ 1 linked incident
 //! recovery time         = median of restored_at − hurt_from over the failed counted deployments
 //!                         whose market was restored; the others are counted as unrecovered
-//! hurt_from             = started_at if it never served (failed), else finished_at
+//! hurt_from             = started_at if it never served (failed), else the opening of its first
+//!                         incident (not before finished_at), else finished_at
 //! restored_at           = min(finish of the next good deployment to the same service and market,
-//!                             resolution of the last of its incidents, when all are resolved)
+//!                             resolution of the last of its incidents, when all are resolved,
+//!                             the market's own recovery from it: recovered_at)
+//!
+//! [`History::restore_of`] gives one deployment's [`Restore`]: pages that show a restore time
+//! show that one.
 //! ```
 //!
 //! Levels come from the Accelerate State of DevOps 2021 report: see [`THRESHOLDS`].
@@ -40,7 +45,9 @@ mod scale;
 mod tests;
 
 pub use history::{Bucket, BucketKeys, GroupedKeys, History, MAX_BUCKETS};
-pub use keys::{ChangeFailureRate, DeploymentFrequency, Keys, LeadTime, RecoveryTime};
+pub use keys::{
+    ChangeFailureRate, DeploymentFrequency, Keys, LeadTime, RESTORE_DEFINITION, RecoveryTime, Restore, show_duration,
+};
 pub use level::{
     DAY_MS, Edge, HOUR_MS, Level, MONTH_MS, SIX_MONTHS_MS, THRESHOLDS, Thresholds, WEEK_MS,
     classify_change_failure_rate, classify_deployment_frequency, classify_lead_time, classify_recovery_time,
@@ -95,6 +102,10 @@ pub struct Deployment {
     /// author times of the commits reachable from its release's commit and not from the release
     /// the market ran before; for config, when the change request was created.
     pub commit_times: Vec<i64>,
+    /// When its market recovered from it by itself, for a deployment that failed: the previous
+    /// release answered again (its `recovery` gate passed). `None` otherwise.
+    #[serde(default)]
+    pub recovered_at: Option<i64>,
 }
 
 /// Something that broke in a market, linked to the deployment that caused it when known.

@@ -61,6 +61,7 @@ fn year() -> (Vec<Deployment>, Vec<Incident>) {
             commit_times: (0..COMMITS / DEPLOYMENTS)
                 .map(|_| finished_at - seq.below(10 * DAY_MS as u64) as i64)
                 .collect(),
+            recovered_at: None,
         });
     }
     let incidents = (0..INCIDENTS)

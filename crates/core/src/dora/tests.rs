@@ -20,6 +20,7 @@ fn deployment(id: i64, market: &str, wave: Option<u32>, kind: ChangeKind, hours:
         outcome: Outcome::Succeeded,
         production: true,
         commit_times: Vec::new(),
+        recovered_at: None,
     }
 }
 
@@ -132,15 +133,17 @@ fn ten_days_in_two_markets() {
     };
     assert_eq!(keys.change_failure_rate, failure);
 
-    // 3: live at 24, rollback 4 restores fr at 26 (before incident 101 is resolved at 30) → 2 h.
-    // 5: live at 48, both incidents resolved at 60 (before deployment 6 at 72) → 12 h.
+    // 3: live at 24, hurt from its incident 101 at 24.5; rollback 4 restores fr at 26 (before
+    //    101 is resolved at 30) → 1.5 h.
+    // 5: live at 48, hurt from incident 102 at 49; both incidents resolved at 60 (before
+    //    deployment 6 at 72) → 11 h.
     // 7: never served, so from its start at 95 to deployment 8 at 120 → 25 h.
     // 9: incident 104 still open and no later deployment to be → unrecovered.
-    // Median of 2, 12, 25: rank ⌈1.5⌉ = 2 → 12 h (High: under a day).
+    // Median of 1.5, 11, 25: rank ⌈1.5⌉ = 2 → 11 h (High: under a day).
     let recovery = RecoveryTime {
         recovered: 3,
         unrecovered: 1,
-        median_ms: Some(12 * H),
+        median_ms: Some(11 * H),
         level: Some(Level::High),
     };
     assert_eq!(keys.recovery_time, recovery);
@@ -157,7 +160,7 @@ fn ten_days_grouped_by_market_service_and_wave() {
 
     // fr: 1 3 5 6 10 13; failed 3 and 5 → 2/6 (33 %: Low).
     // Lead times 1 1 2 2 4 8 8 24 48: median rank 5 → 4 h, p90 rank ⌈8.1⌉ = 9 → 48 h.
-    // Recoveries 2 h and 12 h: median rank 1 → 2 h.
+    // Recoveries 1.5 h and 11 h: median rank 1 → 1.5 h.
     let fr = &grouped.by_market["fr"];
     assert_eq!(fr.deployment_frequency.deployments, 6);
     assert_eq!(fr.deployment_frequency.level, Some(Level::High)); // one per 40 h
@@ -171,7 +174,7 @@ fn ten_days_grouped_by_market_service_and_wave() {
     );
     assert_eq!(
         (fr.recovery_time.recovered, fr.recovery_time.median_ms),
-        (2, Some(2 * H))
+        (2, Some(3 * H / 2))
     );
 
     // be: 2 7 8 9; failed 7 and 9 → 2/4. Lead times 1 4 6 20: median rank 2 → 4 h, p90 rank 4
@@ -222,7 +225,7 @@ fn ten_days_filtered_by_kind_market_and_wave() {
     let all = Filter::new(window(0, 240));
 
     // Config: 5 and 9, both failed → 2/2. Lead times 1 h and 8 h: median rank 1 → 1 h, which is
-    // not under an hour: High. Recovery: 5 in 12 h; 9 unrecovered.
+    // not under an hour: High. Recovery: 5 in 11 h; 9 unrecovered.
     let config = history.compute_keys(&all.clone().kind(Config));
     assert_eq!(config.deployment_frequency.deployments, 2);
     assert_eq!(config.change_failure_rate.rate, Some(1.0));
@@ -240,7 +243,7 @@ fn ten_days_filtered_by_kind_market_and_wave() {
 
     // Code: 1 2 3 6 7 8 10 13; failed 3 and 7 → 2/8 = 25 % (High). Lead times
     // 1 1 2 2 4 4 6 8 20 24 48: median rank 6 → 4 h, p90 rank ⌈9.9⌉ = 10 → 24 h.
-    // Recoveries 2 h (3) and 25 h (7): median rank 1 → 2 h.
+    // Recoveries 1.5 h (3) and 25 h (7): median rank 1 → 1.5 h.
     let code = history.compute_keys(&all.clone().kind(Code));
     let failure = ChangeFailureRate {
         failed: 2,
@@ -253,7 +256,7 @@ fn ten_days_filtered_by_kind_market_and_wave() {
         (code.lead_time.commits, code.lead_time.median_ms, code.lead_time.p90_ms),
         (11, Some(4 * H), Some(24 * H))
     );
-    assert_eq!(code.recovery_time.median_ms, Some(2 * H));
+    assert_eq!(code.recovery_time.median_ms, Some(3 * H / 2));
 
     // Market be and wave 2 are the same four deployments; wave 1 and code: 1 3 6 10, failed 3.
     assert_eq!(
@@ -328,7 +331,7 @@ fn ten_days_as_a_series() {
     assert_eq!(counts, [2, 1, 1, 1, 1, 1, 1, 1, 1, 0]);
     assert_eq!((days[1].from, days[1].to), (24 * H, 48 * H));
     assert_eq!(days[1].keys.change_failure_rate.rate, Some(1.0));
-    assert_eq!(days[1].keys.recovery_time.median_ms, Some(2 * H));
+    assert_eq!(days[1].keys.recovery_time.median_ms, Some(3 * H / 2));
     assert_eq!(days[0].keys.deployment_frequency.per_day, 2.0);
 
     // By week: [0, 168 h) holds 8; the last bucket is cut at the window's end, [168 h, 240 h),
@@ -442,6 +445,17 @@ fn windows_and_series_refuse_what_they_cannot_show() {
 }
 
 #[test]
+fn durations_read_the_same_on_every_page() {
+    assert_eq!(show_duration(30), "30 ms");
+    assert_eq!(show_duration(3_600), "3.6 s");
+    assert_eq!(show_duration(42_000), "42 s");
+    assert_eq!(show_duration(12 * 60_000 + 5_000), "12 min");
+    assert_eq!(show_duration(5 * H + 12 * 60_000), "5.2 h");
+    assert_eq!(show_duration(3 * DAY_MS + 10 * H), "3.4 d");
+    assert_eq!(show_duration(-5), "0 ms");
+}
+
+#[test]
 fn keys_serialize_as_the_api_returns_them() {
     let (deployments, incidents) = ten_days();
     let keys = History::new(&deployments, &incidents).compute_keys(&Filter::new(window(0, 240)));
@@ -452,6 +466,186 @@ fn keys_serialize_as_the_api_returns_them() {
     );
     assert_eq!(json["lead_time"]["median_ms"], 4 * H);
     assert_eq!(json["recovery_time"]["unrecovered"], 1);
+}
+
+// One test per rule of docs/metrics.md, each on a small history worked out by hand.
+
+#[test]
+fn a_deployment_counts_when_production_not_a_rollback_and_finished_in_the_window() {
+    // Window [0, 24 h). Counted: 1 (finished at 0, the window's first instant). Not counted:
+    // 2 (staging), 3 (a rollback), 4 (finished at 24 h: the next window's), 5 (before).
+    let mut staging = deployment(2, "fr", Some(1), Code, (1, 2));
+    staging.production = false;
+    let mut rollback = deployment(3, "fr", None, Code, (3, 4));
+    rollback.rollback = true;
+    let deployments = [
+        deployment(1, "fr", Some(1), Code, (-1, 0)),
+        staging,
+        rollback,
+        deployment(4, "fr", Some(1), Code, (23, 24)),
+        deployment(5, "fr", Some(1), Code, (-3, -2)),
+    ];
+    let keys = History::new(&deployments, &[]).compute_keys(&Filter::new(window(0, 24)));
+    assert_eq!(keys.deployment_frequency.deployments, 1);
+    assert_eq!(keys.change_failure_rate.deployments, 1);
+}
+
+#[test]
+fn a_rollback_is_not_a_change_but_restores_its_market() {
+    // 1 went live at 10 h and was rolled back by hand: rollback 2 went live at 12 h. One change
+    // (1), failed; the rollback is not counted, and restores fr: 12 − 10 = 2 h.
+    let mut rollback = deployment(2, "fr", None, Code, (11, 12));
+    rollback.rollback = true;
+    let deployments = [
+        with(deployment(1, "fr", Some(1), Code, (9, 10)), RolledBack, &[8]),
+        rollback,
+    ];
+    let keys = History::new(&deployments, &[]).compute_keys(&Filter::new(window(0, 24)));
+    assert_eq!(
+        (keys.change_failure_rate.failed, keys.change_failure_rate.deployments),
+        (1, 1)
+    );
+    assert_eq!(keys.recovery_time.median_ms, Some(2 * H));
+    assert_eq!(keys.lead_time.commits, 0, "a rolled-back change delivered nothing");
+}
+
+#[test]
+fn a_config_rollback_by_hand_is_not_a_change_but_restores_its_market() {
+    // Config v2 went live in fr at 10 h; someone rolled fr back to v1 by hand at 13 h. The
+    // store reads that as a rollback of kind config: one config change, failed, restored in 3 h.
+    let mut back = deployment(2, "fr", None, Config, (12, 13));
+    back.rollback = true;
+    let deployments = [
+        with(deployment(1, "fr", Some(1), Config, (9, 10)), RolledBack, &[5]),
+        back,
+    ];
+    let keys = History::new(&deployments, &[]).compute_keys(&Filter::new(window(0, 24)).kind(Config));
+    assert_eq!(
+        (keys.change_failure_rate.failed, keys.change_failure_rate.deployments),
+        (1, 1)
+    );
+    assert_eq!(keys.recovery_time.median_ms, Some(3 * H));
+}
+
+#[test]
+fn a_failed_change_is_rolled_back_never_served_or_linked_to_an_incident() {
+    // 1 rolled back, 2 never served, 3 linked to an incident, 4 good: 3 of 4 failed.
+    let deployments = [
+        with(deployment(1, "fr", Some(1), Code, (1, 2)), RolledBack, &[]),
+        with(deployment(2, "be", Some(1), Code, (3, 4)), Failed, &[]),
+        deployment(3, "nl", Some(1), Code, (5, 6)),
+        deployment(4, "lu", Some(1), Code, (7, 8)),
+    ];
+    let incidents = [incident(1, Some(3), 7 * H, Some(8 * H))];
+    let keys = History::new(&deployments, &incidents).compute_keys(&Filter::new(window(0, 24)));
+    assert_eq!(
+        (keys.change_failure_rate.failed, keys.change_failure_rate.deployments),
+        (3, 4)
+    );
+}
+
+#[test]
+fn a_change_with_two_incidents_fails_once_and_an_unlinked_incident_fails_none() {
+    // 1 has two incidents, 2 none; incident 3 is linked to no deployment: 1 of 2, not 3 of 2.
+    let deployments = [
+        deployment(1, "fr", Some(1), Code, (1, 2)),
+        deployment(2, "fr", Some(1), Code, (3, 4)),
+    ];
+    let incidents = [
+        incident(1, Some(1), 2 * H, Some(3 * H)),
+        incident(2, Some(1), 2 * H, Some(3 * H)),
+        incident(3, None, 5 * H, None),
+    ];
+    let keys = History::new(&deployments, &incidents).compute_keys(&Filter::new(window(0, 24)));
+    assert_eq!(keys.change_failure_rate.rate, Some(0.5));
+}
+
+#[test]
+fn lead_time_counts_each_commit_of_each_succeeded_change_once_per_market() {
+    // The same commits (at 1 h and 2 h) reach fr at 4 h and be at 6 h: leads 3 2 5 4. A failed
+    // deployment's commits (at 0 h, in nl) give none. Sorted 2 3 4 5: median rank 2 → 3 h.
+    let deployments = [
+        with(deployment(1, "fr", Some(1), Code, (3, 4)), Succeeded, &[1, 2]),
+        with(deployment(2, "be", Some(2), Code, (5, 6)), Succeeded, &[1, 2]),
+        with(deployment(3, "nl", Some(2), Code, (5, 6)), Failed, &[0]),
+    ];
+    let keys = History::new(&deployments, &[]).compute_keys(&Filter::new(window(0, 24)));
+    assert_eq!(
+        (keys.lead_time.commits, keys.lead_time.median_ms, keys.lead_time.p90_ms),
+        (4, Some(3 * H), Some(5 * H))
+    );
+}
+
+#[test]
+fn a_change_that_never_served_hurts_from_its_start() {
+    // Started at 10 h, failed its gate at 11 h, the next good deployment at 14 h: 4 h.
+    let deployments = [
+        with(deployment(1, "fr", Some(1), Code, (10, 11)), Failed, &[]),
+        deployment(2, "fr", Some(1), Code, (13, 14)),
+    ];
+    let history = History::new(&deployments, &[]);
+    let restore = Restore {
+        hurt_from: 10 * H,
+        restored_at: Some(14 * H),
+    };
+    assert_eq!(history.restore_of(1), Some(restore));
+    assert_eq!(restore.recovery_ms(), Some(4 * H));
+}
+
+#[test]
+fn a_change_that_served_hurts_from_its_first_incident_not_from_going_live() {
+    // Live at 10 h, served well for a day; incidents at 34 h and 35 h, resolved at 36 h and
+    // 38 h: hurt 34 → 38, 4 h (not the 28 h since it went live). An incident opened before it
+    // went live (at 9 h, linked by hand to 2, live at 50 h) counts from 50 h.
+    let deployments = [
+        deployment(1, "fr", Some(1), Code, (9, 10)),
+        deployment(2, "be", Some(1), Code, (49, 50)),
+    ];
+    let incidents = [
+        incident(1, Some(1), 35 * H, Some(36 * H)),
+        incident(2, Some(1), 34 * H, Some(38 * H)),
+        incident(3, Some(2), 9 * H, Some(51 * H)),
+    ];
+    let history = History::new(&deployments, &incidents);
+    assert_eq!(history.restore_of(1).and_then(|r| r.recovery_ms()), Some(4 * H));
+    assert_eq!(history.restore_of(2).map(|r| r.hurt_from), Some(50 * H));
+    assert_eq!(history.restore_of(2).and_then(|r| r.recovery_ms()), Some(H));
+}
+
+#[test]
+fn a_change_that_never_served_is_restored_by_its_markets_own_recovery() {
+    // 1 and 2 failed their gates in one wave (started at 10 h); the halt opened one incident,
+    // on 1, still open. Each market's previous release answered again: fr at 11 h, be at 12 h.
+    // Neither waits for the next good release (fr at 30 h): 1 h and 2 h, median 1 h.
+    let mut fr = with(deployment(1, "fr", Some(1), Code, (10, 11)), Failed, &[]);
+    fr.recovered_at = Some(11 * H);
+    let mut be = with(deployment(2, "be", Some(1), Code, (10, 11)), Failed, &[]);
+    be.recovered_at = Some(12 * H);
+    let deployments = [fr, be, deployment(3, "fr", Some(1), Code, (29, 30))];
+    let incidents = [incident(1, Some(1), 11 * H, None)];
+    let history = History::new(&deployments, &incidents);
+    assert_eq!(history.restore_of(2).and_then(|r| r.recovery_ms()), Some(2 * H));
+    let keys = history.compute_keys(&Filter::new(window(0, 24)));
+    assert_eq!(
+        (keys.recovery_time.recovered, keys.recovery_time.median_ms),
+        (2, Some(H))
+    );
+}
+
+#[test]
+fn every_restore_time_shown_is_the_one_the_medians_are_made_of() {
+    // In the ten days, each failed deployment's restore_of is what the keys' median is made of:
+    // 3 → 1.5 h, 5 → 11 h, 7 → 25 h, 9 → not restored; 1 (good) and 4 (a rollback) have none.
+    let (deployments, incidents) = ten_days();
+    let history = History::new(&deployments, &incidents);
+    let recovery = |id| history.restore_of(id).map(|r| r.recovery_ms());
+    assert_eq!(recovery(3), Some(Some(3 * H / 2)));
+    assert_eq!(recovery(5), Some(Some(11 * H)));
+    assert_eq!(recovery(7), Some(Some(25 * H)));
+    assert_eq!(recovery(9), Some(None));
+    assert_eq!((recovery(1), recovery(4)), (None, None));
+    let fr = history.compute_keys(&Filter::new(window(0, 240)).market("fr"));
+    assert_eq!(fr.recovery_time.median_ms, Some(3 * H / 2));
 }
 
 /// Any small history: 3 markets, 2 services, waves, all outcomes, rollbacks, staging, skews.
@@ -479,6 +673,7 @@ fn any_history() -> impl Strategy<Value = (Vec<Deployment>, Vec<Incident>)> {
                         outcome: [Succeeded, RolledBack, Failed][usize::from(outcome)],
                         production: flags != 1,
                         commit_times: commits.into_iter().map(|c| finished_at + c * H).collect(),
+                        recovered_at: (outcome == 2 && flags == 2).then_some(finished_at + H),
                     }
                 },
             )

@@ -4,6 +4,7 @@
 
 use crate::{Engine, Result};
 use std::collections::HashMap;
+use tandem_core::dora::Restore;
 use tandem_store::{DeploymentRow, EventRow, IncidentRow, now_ms};
 
 /// How many events an incident's timeline shows; a flapping market cannot make it endless.
@@ -24,6 +25,9 @@ pub struct IncidentDetail {
     pub events: Vec<EventRow>,
     /// Its postmortem draft, in Markdown.
     pub postmortem: String,
+    /// Its deployment's restore time as DORA counts it (the one the Delivery page's medians are
+    /// made of); `None` without a deployment DORA counts as a failed change.
+    pub restore: Option<Restore>,
 }
 
 impl IncidentDetail {
@@ -60,6 +64,10 @@ impl Engine {
             .list_incident_events(&incident, now_ms(), TIMELINE_LIMIT)
             .await?;
         let postmortem = self.postmortem(id).await?;
+        let restore = match incident.deployment_id {
+            Some(d) => self.restore_of(d).await?,
+            None => None,
+        };
         let market_name = self
             .store
             .list_markets()
@@ -74,6 +82,7 @@ impl Engine {
             versions,
             events,
             postmortem,
+            restore,
         })
     }
 }

@@ -908,3 +908,69 @@ async fn an_approved_config_change_rolls_out_behind_the_gates_and_rolls_back() {
         .unwrap();
     assert_eq!((history[0].version, history[0].set_by.as_str()), (2, "olga"));
 }
+
+/// One rollout halting opens one incident: both markets of the pilot wave fail their deploy
+/// command; the incident is linked to one of them and names the other, and each market still
+/// gets its own restore time (its automatic rollback), neither left waiting on the incident.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_halt_of_two_markets_opens_one_incident_and_each_market_keeps_its_restore_time() {
+    let platform = MARKETS.replace(
+        "  - { name: pilot, markets: [fr] }\n  - { name: rest, markets: [de, pl] }",
+        "  - { name: pilot, markets: [fr, de] }\n  - { name: rest, markets: [pl] }",
+    );
+    let f = fixture_with_markets(&platform, &spec("10m"), tempfile::tempdir().unwrap()).await;
+    let engine = &f.engine;
+    let v1 = f.release("good-1").await;
+    let r1 = engine.start_rollout(v1, "ana").await.unwrap();
+    assert_eq!(
+        f.wait_state(r1.id, &["succeeded", "halted", "failed"]).await.state,
+        "succeeded"
+    );
+
+    // From now on the script fails a `bad` release in every market.
+    let script = DEPLOY.replace("if [ \"$TANDEM_MARKET\" = fr ]; then echo", "if true; then echo");
+    std::fs::write(f.repo.join("deploy.sh"), script).unwrap();
+    let v2 = f.release("bad-2").await;
+    let r2 = engine.start_rollout(v2, "ana").await.unwrap();
+    let r2 = f.wait_state(r2.id, &["succeeded", "halted", "failed"]).await;
+    assert_eq!(r2.state, "halted", "{:?}", r2.reason);
+    let failed: Vec<_> = engine
+        .list_deployments(Some(r2.id))
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|d| d.state.as_str() == "failed")
+        .collect();
+    assert_eq!(failed.len(), 2, "fr and de failed: {failed:?}");
+
+    let incidents = engine.store_for_tests().list_incidents().await.unwrap();
+    assert_eq!(incidents.len(), 1, "one halt, one incident: {incidents:?}");
+    let incident = &incidents[0];
+    let linked = failed
+        .iter()
+        .find(|d| Some(d.id) == incident.deployment_id)
+        .expect("linked to one of the failed deployments");
+    let other = failed.iter().find(|d| d.id != linked.id).unwrap();
+    let md = engine.postmortem(incident.id).await.unwrap();
+    assert!(
+        md.contains(&format!(
+            "- {}: deployment {} of v2 failed its gate",
+            other.market, other.id
+        )),
+        "the incident names the other market: {md}"
+    );
+
+    // Each market was restored by its own rollback to v1: both recovered, none waiting.
+    let now = tandem_store::now_ms();
+    let window = tandem_core::dora::Window::new(now - 3_600_000, now + 60_000).unwrap();
+    let keys = engine.dora(&tandem_core::dora::Filter::new(window)).await.unwrap();
+    for market in ["fr", "de"] {
+        let k = &keys.by_market[market];
+        assert_eq!(k.change_failure_rate.failed, 1, "{market}");
+        assert_eq!(
+            (k.recovery_time.recovered, k.recovery_time.unrecovered),
+            (1, 0),
+            "{market}"
+        );
+    }
+}

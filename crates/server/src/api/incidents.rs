@@ -13,8 +13,8 @@ use axum::response::{IntoResponse, Response};
 use tandem_store::NewIncident;
 use tandem_wire::incidents::{Incident, LinkIncident, OpenIncident};
 
-/// Opens an incident by hand, linked to the deployment named or else to the last deployment
-/// to that market.
+/// Opens an incident by hand, linked to the deployment named or else to the deployment serving
+/// that market when it opened.
 #[utoipa::path(post, path = "/api/v1/incidents", tag = "incidents", request_body = OpenIncident,
     responses((status = 201, body = Incident), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody)))]

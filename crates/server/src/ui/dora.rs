@@ -19,7 +19,10 @@ use axum::extract::{Query, State};
 use maud::{Markup, PreEscaped, html};
 use serde::Deserialize;
 use std::collections::{HashMap, HashSet};
-use tandem_core::dora::{BucketKeys, ChangeKind, DAY_MS, Deployment, Filter, HOUR_MS, Keys, Outcome, WEEK_MS, Window};
+use tandem_core::dora::{
+    BucketKeys, ChangeKind, DAY_MS, Deployment, Filter, HOUR_MS, Keys, Outcome, RESTORE_DEFINITION, WEEK_MS, Window,
+    show_duration,
+};
 use tandem_engine::views::delivery::DeliveryQuery;
 use tandem_store::now_ms;
 
@@ -125,6 +128,7 @@ pub async fn show(
                 "Levels from the Accelerate State of DevOps 2021 report. Each market a release reaches is one deployment: "
                 "read the frequency per market below as much as this total."
             }
+            p.muted.small.restore-definition { (RESTORE_DEFINITION) " The time shown is the median over the failed deployments whose market was restored; an incident's page shows its deployment's own." }
         }
         section.panel {
             h2 { "Week by week" }
@@ -423,7 +427,7 @@ fn market_table(rows: &[(&String, &Keys)]) -> Markup {
         table.data.dora-markets {
             thead { tr {
                 th { "Market" } th.num { "Deployments" } th { "Frequency" } th.num { "Failed" } th { "Failure rate" }
-                th.num { "Lead time" } th { "Lead level" } th.num { "Time to restore" } th { "Restore level" }
+                th.num { "Lead time" } th { "Lead level" } th.num title=(RESTORE_DEFINITION) { "Time to restore" } th { "Restore level" }
             } }
             tbody {
                 @for (market, k) in rows {
@@ -444,15 +448,10 @@ fn market_table(rows: &[(&String, &Keys)]) -> Markup {
     }
 }
 
-/// "42 s", "12 min", "5.2 h", "3.4 d".
+/// "30 ms", "42 s", "12 min", "5.2 h", "3.4 d": the one formatter of DORA durations, so the
+/// figures here read as on an incident's page.
 fn short_duration(ms: i64) -> String {
-    let s = ms / 1000;
-    match ms {
-        _ if s < 60 => format!("{} s", s.max(0)),
-        _ if ms < HOUR_MS => format!("{} min", s / 60),
-        _ if ms < 2 * DAY_MS => format!("{} h", one_decimal(ms as f64 / HOUR_MS as f64)),
-        _ => format!("{} d", one_decimal(ms as f64 / DAY_MS as f64)),
-    }
+    show_duration(ms)
 }
 
 /// "3", "2.5" (one decimal, none when it is zero).
@@ -494,6 +493,7 @@ mod tests {
                 outcome,
                 production: true,
                 commit_times: vec![],
+                recovered_at: None,
             };
         let t = 1_000_000_000;
         let mut deployments = vec![

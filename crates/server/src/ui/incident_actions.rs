@@ -45,7 +45,7 @@ pub struct OpenForm {
     pub title: String,
     #[serde(default)]
     pub summary: String,
-    /// Empty: the market's last deployment.
+    /// Empty: the deployment serving the market.
     #[serde(default)]
     pub deployment_id: String,
 }
@@ -135,7 +135,7 @@ fn render(caller: &Caller, platform: &Platform, form: &OpenForm, problems: &[Str
     let body = html! {
         div.page-head {
             h1 { "Open an incident" }
-            span.muted { "linked to the deployment you name, else to the market's last deployment" }
+            span.muted { "linked to the deployment you name, else to the one serving the market" }
         }
         @if !problems.is_empty() {
             section.panel.problems {

@@ -13,6 +13,7 @@ use axum::extract::{Path, Query, State};
 use maud::{Markup, html};
 use serde_json::Value;
 use std::collections::HashMap;
+use tandem_core::dora::{RESTORE_DEFINITION, Restore, show_duration};
 use tandem_core::state::IncidentState;
 use tandem_store::incident_history::IncidentListRow;
 use tandem_store::{DeploymentRow, EventRow, IncidentRow};
@@ -141,6 +142,7 @@ pub async fn detail(auth: PageAuth<Viewer>, State(state): State<AppState>, Path(
         }
         @if let Some(summary) = &i.summary { p.alert.note { (summary) } }
         (deployment_panel(i, detail.linked(), deployments, versions, may))
+        (restore_panel(detail.restore.as_ref()))
         (timeline_panel(i, events, versions))
         section.panel {
             div.panel-head {
@@ -184,6 +186,31 @@ fn facts(i: &IncidentRow, market_name: Option<&str>) -> Markup {
             (dot())
             @if i.resolved_at.is_some() { "lasted " } @else { "open for " }
             (elapsed(Some(i.opened_at), i.resolved_at))
+        }
+    }
+}
+
+/// Its deployment's time to restore, as the Delivery page counts it, with its definition.
+fn restore_panel(restore: Option<&Restore>) -> Markup {
+    let Some(r) = restore else {
+        return html! {};
+    };
+    html! {
+        section.panel.restore {
+            div.panel-head {
+                h2 { "Time to restore" }
+                span.muted { "the figure the Delivery page's medians are made of" }
+            }
+            p {
+                @match r.recovery_ms() {
+                    Some(ms) => {
+                        b.restore-time title=(RESTORE_DEFINITION) { (show_duration(ms)) }
+                        " — from " (when(Some(r.hurt_from))) " to " (when(r.restored_at))
+                    }
+                    None => { b.restore-time title=(RESTORE_DEFINITION) { "not yet restored" } " — hurt from " (when(Some(r.hurt_from))) }
+                }
+            }
+            p.small.muted { (RESTORE_DEFINITION) }
         }
     }
 }
@@ -299,6 +326,13 @@ fn describe(e: &EventRow, versions: &HashMap<i64, String>) -> String {
             let to = int("to").map_or("?".to_string(), |d| format!("#{d}"));
             format!("Linked to deployment {to} (was {from}){by}")
         }
+        "incident.also_failed" => format!(
+            "Deployment #{} of {} also failed its gate in {}{}",
+            int("deployment").map_or("?".to_string(), |d| d.to_string()),
+            text("release").unwrap_or("?"),
+            text("market").unwrap_or("?"),
+            text("reason").map(|r| format!(": {r}")).unwrap_or_default()
+        ),
         "deployment.started" => {
             let release = int("release").map_or("?", |r| version(versions, r));
             let kind = text("kind").unwrap_or("release");

@@ -1171,7 +1171,7 @@ async fn incidents_come_from_alertmanager_and_people_and_draft_their_postmortem(
     assert_eq!(
         incident.deployment_id,
         Some(d.id),
-        "linked to the market's last deployment"
+        "linked to the deployment serving the market"
     );
     assert_eq!(incident.title, "HighErrorRate: 5xx above 2%");
     let resolved: Value = hook(Some(Role::Operator), alert("resolved"))
@@ -1777,4 +1777,135 @@ async fn logs_and_artifacts_download_whole_as_streams() {
         .unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
     assert_eq!(resp.bytes().await.unwrap(), stored, "the whole log, byte for byte");
+}
+
+/// A server whose `shop` reads a real git repository: `v1` at its first commit went live in fr,
+/// then `v2`, two commits later, failed its gate there (it never served) and opened an
+/// incident. Returns the server, v1's and v2's deployments and the incident.
+async fn a_failed_gate_after_v1(dir: &std::path::Path) -> (Server, i64, i64, i64) {
+    use tandem_testkit::git;
+    let s = start(false).await;
+    let store = &s.engine.store_for_tests();
+    let repo = dir.join("shop");
+    std::fs::create_dir_all(&repo).unwrap();
+    git(&repo, &["init", "-q", "-b", "main"]);
+    let commit = |file: &str, message: &str| {
+        std::fs::write(repo.join(file), message).unwrap();
+        git(&repo, &["add", "."]);
+        git(&repo, &["commit", "-q", "-m", message]);
+        git(&repo, &["rev-parse", "HEAD"]).trim().to_string()
+    };
+    let c1 = commit("a", "T-1: the shop");
+    commit("b", "T-4: a delivery estimate per country");
+    let c3 = commit("c", "T-4: show the estimate on the product page");
+    let platform = PLATFORM.replace("/nonexistent/shop", &repo.display().to_string());
+    store
+        .sync_platform(&parse_platform("p.yml", &platform).unwrap())
+        .await
+        .unwrap();
+    let spec = tandem_core::pipeline::parse_service_spec(
+        "tandem.yml",
+        "service: shop\npipeline:\n  jobs:\n    a:\n      steps: [{ run: x }]\ndeploy:\n  driver: process\n  run: x\n",
+    )
+    .unwrap();
+    let release = |sha: String| {
+        let spec = spec.clone();
+        async move {
+            let run = store.insert_run("shop", &sha, "main", "hand").await.unwrap();
+            store
+                .insert_release_with("shop", &sha, run.id, &spec, "test", None)
+                .await
+                .unwrap()
+        }
+    };
+    let (v1, v2) = (release(c1).await, release(c3).await);
+    let deploy = |release_id| tandem_store::NewDeployment {
+        rollout_id: None,
+        service: "shop",
+        market: "fr",
+        release_id,
+    };
+    let serving = store.insert_deployment(deploy(v1.id)).await.unwrap();
+    store.mark_deployment_live(serving.id, "http://fr", None).await.unwrap();
+    let failed = store.insert_deployment(deploy(v2.id)).await.unwrap();
+    store
+        .mark_deployment_failed(failed.id, "/healthz answered 500")
+        .await
+        .unwrap();
+    let incident = store
+        .insert_incident("shop", "fr", Some(failed.id), "shop v2 failed its gate in fr")
+        .await
+        .unwrap();
+    (s, serving.id, failed.id, incident.id)
+}
+
+#[tokio::test]
+async fn an_alert_firing_after_a_failed_deployment_blames_the_release_serving() {
+    let dir = tempfile::tempdir().unwrap();
+    let (s, serving, failed, _) = a_failed_gate_after_v1(dir.path()).await;
+    // The alert starts after v2 failed: fr was served by v1 all along.
+    let starts = jiff::Timestamp::from_millisecond(tandem_store::now_ms() + 1000).unwrap();
+    let alert = json!({
+        "version": "4", "status": "firing", "receiver": "tandem", "groupKey": "{}:{}",
+        "alerts": [{ "status": "firing", "fingerprint": "c0de",
+                     "labels": { "alertname": "CheckoutErrors", "service": "shop", "market": "fr" },
+                     "startsAt": starts.to_string(), "endsAt": "0001-01-01T00:00:00Z" }]
+    });
+    let fired: Value = s
+        .post("/hooks/alertmanager", Some(Role::Operator))
+        .json(&alert)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(fired[0]["result"], "opened", "{fired}");
+    let id = fired[0]["incident"].as_i64().unwrap();
+    let list = s.get_json("/api/v1/incidents", Role::Viewer).await;
+    let incident = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["id"] == id)
+        .unwrap_or_else(|| panic!("incident {id} is listed: {list}"));
+    assert_eq!(
+        incident["deployment_id"],
+        json!(serving),
+        "v1's deployment {serving} served fr; v2's {failed} never did"
+    );
+
+    // A person opening one by hand, naming no deployment, blames the same.
+    let opened: Value = s
+        .post("/api/v1/incidents", Some(Role::Developer))
+        .json(&json!({ "service": "shop", "market": "fr", "title": "Checkout is slow" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(opened["deployment_id"], json!(serving), "{opened}");
+}
+
+#[tokio::test]
+async fn a_failed_gates_postmortem_lists_the_commits_the_release_brought() {
+    let dir = tempfile::tempdir().unwrap();
+    let (s, _, _, incident) = a_failed_gate_after_v1(dir.path()).await;
+    let md = s
+        .get(&format!("/api/v1/incidents/{incident}/postmortem"), Some(Role::Viewer))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        md.contains("### Commits the release brought (it never served) (2)"),
+        "{md}"
+    );
+    assert!(md.contains("T-4: show the estimate on the product page"), "{md}");
+    assert!(md.contains("T-4: a delivery estimate per country"), "{md}");
+    assert!(!md.contains("T-1: the shop"), "v1 brought that one: {md}");
+    assert!(md.contains("**Time to restore:**"), "{md}");
 }

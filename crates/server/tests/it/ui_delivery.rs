@@ -302,3 +302,86 @@ async fn live_market_charts_read_in_the_unit_of_each_check() {
 
     server.stop().await.expect("the server stops");
 }
+
+/// One restore time, everywhere: nl's v2 failed its gate (the seed), then nl's previous release
+/// answered again (its `recovery` gate passed). The Delivery page's headline, nl's row and the
+/// incident's page show the same figure, the one the API gives, each with its definition.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_restore_time_reads_the_same_on_delivery_its_market_and_its_incident() {
+    let server = TestServer::start()
+        .await
+        .unwrap_or_else(|e| panic!("cannot start the server: {e:#}"));
+    let store = &server.engine.store_for_tests();
+    let incident = store
+        .list_incidents()
+        .await
+        .expect("incidents")
+        .into_iter()
+        .find(|i| i.market == "nl")
+        .expect("the seed's incident in nl");
+    let failed = incident.deployment_id.expect("linked to nl's failed deployment");
+    let recovery = tandem_store::NewGateResult {
+        gate: "recovery".into(),
+        passed: true,
+        value: None,
+        bound: None,
+        previous: None,
+        reason: "v1 answered again".into(),
+    };
+    store
+        .insert_gate_result(failed, &recovery)
+        .await
+        .expect("the recovery is recorded");
+
+    let http = reqwest::Client::new();
+    let cookie = server.session_cookie(&server.seeded.viewer_token).await;
+    let get = |path: &str| {
+        let req = http.get(server.url(path)).header(COOKIE, &cookie);
+        async move {
+            let r = req.send().await.expect("the server answers");
+            assert_eq!(r.status(), StatusCode::OK);
+            r.text().await.expect("a text body")
+        }
+    };
+    let dora: serde_json::Value = http
+        .get(server.url("/api/v1/metrics/dora?days=30"))
+        .bearer_auth(&server.seeded.viewer_token)
+        .send()
+        .await
+        .expect("the server answers")
+        .json()
+        .await
+        .expect("JSON");
+    let total = dora["keys"]["total"]["recovery_time"]["median_ms"]
+        .as_i64()
+        .expect("nl was restored");
+    assert_eq!(
+        dora["keys"]["by_market"]["nl"]["recovery_time"]["median_ms"], total,
+        "one failure: its market's median is the total's"
+    );
+    let shown = tandem_core::dora::show_duration(total);
+
+    let delivery = get("/delivery?days=30").await;
+    assert!(
+        delivery.contains(&format!("Time to restore: {shown} (")),
+        "the headline says {shown}: {delivery}"
+    );
+    let row_start = delivery.find(r#"data-market="nl""#).expect("nl's row");
+    let row = &delivery[row_start..row_start + delivery[row_start..].find("</tr>").expect("the row ends")];
+    assert!(row.contains(&format!(">{shown}</td>")), "nl's row says {shown}: {row}");
+    assert!(
+        delivery.contains("Time to restore: for a failed deployment, from when it began"),
+        "the page says what the figure measures"
+    );
+
+    let page = get(&format!("/incidents/{}", incident.id)).await;
+    let at = page.find("restore-time").expect("the incident shows its restore time");
+    let figure = &page[at..at + page[at..].find("</b>").expect("the figure ends")];
+    assert!(
+        figure.ends_with(&format!(">{shown}")),
+        "the incident says {shown}: {figure}"
+    );
+    assert!(page.contains("Time to restore: for a failed deployment, from when it began"));
+    let md = get(&format!("/api/v1/incidents/{}/postmortem", incident.id)).await;
+    assert!(md.contains(&format!("**Time to restore:** **{shown}**")), "{md}");
+}
