@@ -104,6 +104,11 @@ impl Engine {
         comment: Option<&str>,
     ) -> Result<FlagEmergencyRow> {
         let row = self.store.get_flag_emergency(id).await?;
+        if row.created_by == by {
+            return Err(crate::Error::Forbidden(format!(
+                "{by} made emergency change {id}: someone else, of the other side, must review it"
+            )));
+        }
         let comment = bounded("comment", comment.unwrap_or_default())?;
         let platform = self.store.load_platform().await?;
         let rule = ChangeRule {
