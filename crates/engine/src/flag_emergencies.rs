@@ -28,8 +28,8 @@ pub struct KillRequest<'a> {
 impl Engine {
     /// Kills a kill-switch flag at once: it serves its default variant where the kill holds.
     /// Refused for a caller below the platform's emergency role (403), an unknown flag or
-    /// market (404, 422), a flag whose file does not mark it `kill-switch: true`, a flag already
-    /// off or already killed there (409), and without a reason (422).
+    /// market (404, 422), a flag whose file does not mark it `kill-switch: true` (422), a flag
+    /// already off or already killed there (409), and without a reason (422).
     pub async fn kill_flag(&self, kill: KillRequest<'_>, by: &str, role: Role) -> Result<FlagEmergencyRow> {
         self.check_emergency_role(by, role).await?;
         let platform = self.store.load_platform().await?;
