@@ -591,12 +591,21 @@ services:
     #[test]
     fn the_emergency_role_for_flags_defaults_to_operator_and_is_never_viewer() {
         use crate::role::Role;
-        assert_eq!(parse_platform("p.yml", GOOD).unwrap().flags.emergency_role, Role::Operator);
+        assert_eq!(
+            parse_platform("p.yml", GOOD).unwrap().flags.emergency_role,
+            Role::Operator
+        );
         let dev = format!("{GOOD}flags: {{ emergency-role: developer }}\n");
-        assert_eq!(parse_platform("p.yml", &dev).unwrap().flags.emergency_role, Role::Developer);
+        assert_eq!(
+            parse_platform("p.yml", &dev).unwrap().flags.emergency_role,
+            Role::Developer
+        );
         let viewer = format!("{GOOD}flags: {{ emergency-role: viewer }}\n");
         let err = parse_platform("p.yml", &viewer).unwrap_err().to_string();
-        assert!(err.contains("p.yml:13:8") && err.contains("`emergency-role` is viewer"), "{err}");
+        assert!(
+            err.contains("p.yml:13:8") && err.contains("`emergency-role` is viewer"),
+            "{err}"
+        );
     }
 
     #[test]

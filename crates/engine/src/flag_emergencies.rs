@@ -33,15 +33,19 @@ impl Engine {
     pub async fn kill_flag(&self, kill: KillRequest<'_>, by: &str, role: Role) -> Result<FlagEmergencyRow> {
         self.check_emergency_role(by, role).await?;
         let platform = self.store.load_platform().await?;
-        let reason = bounded("reason", kill.reason)?
-            .ok_or_else(|| crate::Error::invalid_at("reason", "an emergency change needs a reason: say why (--reason)"))?;
+        let reason = bounded("reason", kill.reason)?.ok_or_else(|| {
+            crate::Error::invalid_at("reason", "an emergency change needs a reason: say why (--reason)")
+        })?;
         if let Some(m) = kill.market
             && platform.market(m).is_none()
         {
             let known: Vec<&str> = platform.markets.iter().map(|m| m.id.as_str()).collect();
             return Err(crate::Error::invalid_at(
                 "market",
-                format!("market `{m}` is not a market of the platform: expected one of {}", known.join(", ")),
+                format!(
+                    "market `{m}` is not a market of the platform: expected one of {}",
+                    known.join(", ")
+                ),
             ));
         }
         let snapshot = self.flags();
@@ -136,16 +140,12 @@ impl Engine {
     /// Opens the change request that lifts a kill in force: the service's flag file as it is,
     /// reviewed like any flag change; once it is applied the kill is lifted and the flag serves
     /// its targeting again. Applied at once when the policy needs no approval.
-    pub async fn lift_flag_kill(
-        self: &Arc<Self>,
-        id: i64,
-        reason: &str,
-        by: &str,
-        role: Role,
-    ) -> Result<ChangeRow> {
+    pub async fn lift_flag_kill(self: &Arc<Self>, id: i64, reason: &str, by: &str, role: Role) -> Result<ChangeRow> {
         let row = self.store.get_flag_emergency(id).await?;
         if row.lifted_at.is_some() {
-            return Err(crate::Error::conflict(format!("emergency change {id} was lifted already")));
+            return Err(crate::Error::conflict(format!(
+                "emergency change {id} was lifted already"
+            )));
         }
         let reason = bounded("reason", reason)?
             .ok_or_else(|| crate::Error::invalid_at("reason", "lifting a kill needs a reason: say why (--reason)"))?;
@@ -155,8 +155,14 @@ impl Engine {
             .get(&row.service)
             .map(|v| v.text.clone())
             .ok_or_else(|| crate::Error::missing(format!("the flags of service `{}`", row.service)))?;
-        let place = row.market.as_deref().map_or("everywhere".to_string(), |m| format!("in {m}"));
-        let title = format!("Lift emergency change {id} (flag {} killed {place}): {reason}", row.flag);
+        let place = row
+            .market
+            .as_deref()
+            .map_or("everywhere".to_string(), |m| format!("in {m}"));
+        let title = format!(
+            "Lift emergency change {id} (flag {} killed {place}): {reason}",
+            row.flag
+        );
         let change = self.propose_flags(&row.service, &title, &text, by, role).await?;
         self.store.set_flag_lift_change(id, change.id).await?;
         if change.state == tandem_core::state::ChangeState::Done {

@@ -163,8 +163,13 @@ impl Store {
                 old.verdict.unwrap_or_default()
             )));
         };
-        let kind = if approve { "flag.kill-approved" } else { "flag.kill-rejected" };
-        let data = serde_json::json!({ "id": id, "flag": row.flag, "market": row.market, "by": by, "comment": comment });
+        let kind = if approve {
+            "flag.kill-approved"
+        } else {
+            "flag.kill-rejected"
+        };
+        let data =
+            serde_json::json!({ "id": id, "flag": row.flag, "market": row.market, "by": by, "comment": comment });
         append_event(&mut tx, kind, &format!("flag/{}", row.flag), data).await?;
         tx.commit().await?;
         Ok(row)
@@ -172,14 +177,12 @@ impl Store {
 
     /// Links the change request that will lift a kill in force (a later request replaces it).
     pub async fn set_flag_lift_change(&self, id: i64, change_id: i64) -> Result<FlagEmergencyRow> {
-        sqlx::query_as(
-            "UPDATE flag_emergencies SET lift_change = $1 WHERE id = $2 AND lifted_at IS NULL RETURNING *",
-        )
-        .bind(change_id)
-        .bind(id)
-        .fetch_optional(&self.writer)
-        .await?
-        .ok_or_else(|| StoreError::Conflict(format!("emergency change {id} is not in force: nothing to lift")))
+        sqlx::query_as("UPDATE flag_emergencies SET lift_change = $1 WHERE id = $2 AND lifted_at IS NULL RETURNING *")
+            .bind(change_id)
+            .bind(id)
+            .fetch_optional(&self.writer)
+            .await?
+            .ok_or_else(|| StoreError::Conflict(format!("emergency change {id} is not in force: nothing to lift")))
     }
 
     /// Lifts the kills that change request `change_id` was opened to lift; returns them.
@@ -224,7 +227,10 @@ mod tests {
         // Killed in fr: not again in fr, nor everywhere; another market is fine.
         for again in [Some("fr"), None] {
             let refused = store.insert_flag_emergency(kill("checkout", again)).await.unwrap_err();
-            assert!(refused.to_string().contains("already killed in market `fr`"), "{refused}");
+            assert!(
+                refused.to_string().contains("already killed in market `fr`"),
+                "{refused}"
+            );
         }
         store.insert_flag_emergency(kill("checkout", Some("nl"))).await.unwrap();
         assert_eq!(store.flag_kills_in_force().await.unwrap().len(), 2);
@@ -251,7 +257,10 @@ mod tests {
         let lifted = store.lift_flag_kills(7).await.unwrap();
         assert_eq!(lifted.iter().map(|r| r.id).collect::<Vec<_>>(), [fr.id]);
         let left = store.flag_kills_in_force().await.unwrap();
-        assert_eq!(left.iter().map(|r| r.market.as_deref()).collect::<Vec<_>>(), [Some("nl")]);
+        assert_eq!(
+            left.iter().map(|r| r.market.as_deref()).collect::<Vec<_>>(),
+            [Some("nl")]
+        );
         assert!(store.set_flag_lift_change(fr.id, 9).await.is_err());
     }
 }

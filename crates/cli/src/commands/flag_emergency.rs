@@ -15,7 +15,9 @@ use tandem_wire::flags::{FlagEmergency, FlagEmergencyReview, FlagKillRequest, Fl
 pub enum EmergencyCommand {
     /// Kill a kill-switch flag now (it serves its default variant), everywhere or in one market:
     /// an emergency change, shown as unreviewed until the other side reviews it.
-    #[command(after_help = "Example:\n  tandem flags kill new-checkout --market fr --reason \"payment errors since 14:02\"")]
+    #[command(
+        after_help = "Example:\n  tandem flags kill new-checkout --market fr --reason \"payment errors since 14:02\""
+    )]
     Kill {
         flag: String,
         /// Kill it in this market only (default: every market).
@@ -152,7 +154,10 @@ impl EmergencyCommand {
                 if client.json {
                     print_json(&change)?;
                 } else if change.state == tandem_core::state::ChangeState::Done {
-                    outln!("Emergency change {id} lifted (change request {}, no approval needed).", change.id)?;
+                    outln!(
+                        "Emergency change {id} lifted (change request {}, no approval needed).",
+                        change.id
+                    )?;
                 } else {
                     outln!(
                         "Change request {} opened to lift emergency change {id}: the kill holds until it is approved (tandem config change {})",
@@ -199,8 +204,5 @@ pub fn print_emergencies(rows: &[FlagEmergency]) -> std::io::Result<()> {
             ]
         })
         .collect();
-    print_table(
-        &["id", "flag", "where", "by", "when", "reason", "review", "kill"],
-        rows,
-    )
+    print_table(&["id", "flag", "where", "by", "when", "reason", "review", "kill"], rows)
 }

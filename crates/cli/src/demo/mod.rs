@@ -26,8 +26,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 use summary::{
-    ApprovalLine, Banner, ConfigChanged, Emergency, Evaluated, FlagsTried, GateLine, IncidentLine, MarketLine, ReleaseLine,
-    RolloutLine, RolloutRun, RunLine, Share, Shipped, Story, Summary, Timings, Validation,
+    ApprovalLine, Banner, ConfigChanged, Emergency, Evaluated, FlagsTried, GateLine, IncidentLine, MarketLine,
+    ReleaseLine, RolloutLine, RolloutRun, RunLine, Share, Shipped, Story, Summary, Timings, Validation,
 };
 use tandem_core::config::Change as LeafChange;
 use tandem_core::flow::Stage;
@@ -559,11 +559,7 @@ async fn try_the_flags(dev: &Client, ops: &Client, api: &Client, progress: &Prog
             &json!({ "market": "fr", "reason": "checkout errors in fr" }),
         )
         .await?;
-    let after = eval(
-        "new-checkout",
-        json!({ "targetingKey": "shopper-1", "market": "fr" }),
-    )
-    .await?;
+    let after = eval("new-checkout", json!({ "targetingKey": "shopper-1", "market": "fr" })).await?;
     let reviewed: FlagEmergency = dev
         .post(
             &format!("/api/v1/flags/emergencies/{}/review", killed.id),

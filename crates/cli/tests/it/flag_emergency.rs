@@ -62,10 +62,8 @@ fn refused(out: &Output) -> String {
 
 /// A token of `role` named `name`.
 fn token(server: &Server, name: &str, role: &str) -> String {
-    let made: Value = serde_json::from_str(&ok(&server.cli(&[
-        "token", "create", name, "--role", role, "--json",
-    ])))
-    .unwrap();
+    let made: Value =
+        serde_json::from_str(&ok(&server.cli(&["token", "create", name, "--role", role, "--json"]))).unwrap();
     made["secret"].as_str().unwrap().to_string()
 }
 
@@ -105,7 +103,10 @@ async fn an_operator_kills_a_kill_switch_at_once_and_a_developer_reviews_it_afte
     let by_dev = refused(&server.cli_as(&["flag", "kill", "new-checkout", "--reason", "x"], &dev));
     assert!(by_dev.contains("needs the operator role"), "{by_dev}");
     let banner = refused(&server.cli_as(&["flag", "kill", "banner", "--reason", "x"], &ops));
-    assert!(banner.contains("not a kill switch") && banner.contains("tandem flags apply"), "{banner}");
+    assert!(
+        banner.contains("not a kill switch") && banner.contains("tandem flags apply"),
+        "{banner}"
+    );
     let nowhere = refused(&server.cli_as(
         &["flag", "kill", "new-checkout", "--market", "xx", "--reason", "x"],
         &ops,
@@ -134,7 +135,15 @@ async fn an_operator_kills_a_kill_switch_at_once_and_a_developer_reviews_it_afte
 
     // The kill: at once, in fr only.
     let said = ok(&server.cli_as(
-        &["flag", "kill", "new-checkout", "--market", "fr", "--reason", "payment errors since 14:02"],
+        &[
+            "flag",
+            "kill",
+            "new-checkout",
+            "--market",
+            "fr",
+            "--reason",
+            "payment errors since 14:02",
+        ],
         &ops,
     ));
     assert!(said.contains("killed in fr") && said.contains("Unreviewed"), "{said}");
@@ -145,13 +154,13 @@ async fn an_operator_kills_a_kill_switch_at_once_and_a_developer_reviews_it_afte
     assert_eq!(listed[0]["created_by"], "olga");
     assert_eq!(checkout(&server, "fr").await, (json!(false), json!("DISABLED")));
     assert_eq!(checkout(&server, "nl").await, (json!(true), json!("TARGETING_MATCH")));
-    let again = refused(&server.cli_as(
-        &["flag", "kill", "new-checkout", "--reason", "everywhere now"],
-        &ops,
-    ));
+    let again = refused(&server.cli_as(&["flag", "kill", "new-checkout", "--reason", "everywhere now"], &ops));
     assert!(again.contains("already killed in market `fr`"), "{again}");
     let shown = ok(&server.cli(&["flags", "show", "shop"]));
-    assert!(shown.contains("Emergency changes") && shown.contains("UNREVIEWED"), "{shown}");
+    assert!(
+        shown.contains("Emergency changes") && shown.contains("UNREVIEWED"),
+        "{shown}"
+    );
 
     // The review: not by its author, not by the same side; a developer's rejection is kept
     // and reverts nothing.
@@ -163,7 +172,10 @@ async fn an_operator_kills_a_kill_switch_at_once_and_a_developer_reviews_it_afte
         &["flag", "review", &id, "--reject", "--comment", "a rollback was enough"],
         &dev,
     ));
-    assert!(said.contains("rejected") && said.contains("holds until lifted"), "{said}");
+    assert!(
+        said.contains("rejected") && said.contains("holds until lifted"),
+        "{said}"
+    );
     let twice = refused(&server.cli_as(&["flag", "review", &id, "--approve"], &dev));
     assert!(twice.contains("already reviewed by dana"), "{twice}");
     assert_eq!(checkout(&server, "fr").await, (json!(false), json!("DISABLED")));

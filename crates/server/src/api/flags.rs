@@ -11,8 +11,8 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use tandem_wire::changes::Change;
 use tandem_store::FlagEmergencyFilter;
+use tandem_wire::changes::Change;
 use tandem_wire::flags::{
     FlagEmergency, FlagEmergencyReview, FlagKillRequest, FlagLiftRequest, FlagVersion, NewFlagVersion,
 };

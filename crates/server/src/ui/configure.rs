@@ -12,8 +12,8 @@ use maud::{Markup, html};
 use std::collections::BTreeSet;
 use tandem_core::config::{MARKET_FACTS, Origin};
 use tandem_core::flags::{CompiledFlag, Kill, Targeting};
-use tandem_store::FlagEmergencyRow;
 use tandem_engine::views::configure::MarketConfig;
+use tandem_store::FlagEmergencyRow;
 
 pub async fn show(auth: PageAuth<Viewer>, State(state): State<AppState>) -> PageResult {
     let services = state.engine.configure_page().await?;

@@ -525,9 +525,14 @@ async fn the_flags_panel_shows_an_emergency_kill_as_unreviewed_until_the_other_s
     let row = server.engine.kill_flag(kill, "olga", Role::Operator).await.unwrap();
     let (status, body) = get_page(&http, &server, "/config", &cookie).await;
     assert_eq!(status, StatusCode::OK);
-    assert!(body.contains("killed in fr"), "the flag says where it is killed: {body}");
+    assert!(
+        body.contains("killed in fr"),
+        "the flag says where it is killed: {body}"
+    );
     let line = format!("data-emergency=\"{}\"", row.id);
-    let at = body.find(&line).unwrap_or_else(|| panic!("the emergency change is listed: {body}"));
+    let at = body
+        .find(&line)
+        .unwrap_or_else(|| panic!("the emergency change is listed: {body}"));
     let emergency = &body[at..at + body[at..].find("</tr>").unwrap()];
     assert!(
         emergency.contains("payment errors in fr") && emergency.contains("olga") && emergency.contains("unreviewed"),
