@@ -52,10 +52,13 @@ pub enum EmergencyCommand {
     )]
     Review {
         id: i64,
+        /// The kill was right.
         #[arg(long)]
         approve: bool,
+        /// The kill was not needed (it stays in force until lifted).
         #[arg(long)]
         reject: bool,
+        /// What the reviewer says, kept with the review.
         #[arg(long)]
         comment: Option<String>,
         #[command(flatten)]

@@ -19,8 +19,6 @@ use tandem_wire::ofrep::Evaluation;
 /// in an emergency.
 #[derive(Debug, Subcommand)]
 pub enum FlagCommand {
-    #[command(flatten)]
-    Emergency(super::flag_emergency::EmergencyCommand),
     /// Propose a service's flag file (checked first; a file with any error changes nothing): in
     /// force at once when the platform's `changes` policy needs no approval, otherwise a change
     /// request.
@@ -56,6 +54,8 @@ pub enum FlagCommand {
         #[command(flatten)]
         client: ClientArgs,
     },
+    #[command(flatten)]
+    Emergency(super::flag_emergency::EmergencyCommand),
 }
 
 impl FlagCommand {
