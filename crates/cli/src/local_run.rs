@@ -65,6 +65,7 @@ pub async fn run(args: LocalRunArgs) -> Result<ExitCode> {
             freezes: Vec::new(),
             notifications: Vec::new(),
             changes: Default::default(),
+            flags: Default::default(),
             sso: None,
         },
     };

@@ -75,8 +75,9 @@ enum Command {
     /// rollback.
     #[command(subcommand)]
     Config(commands::config::ConfigCommand),
-    /// Feature flags: put a service's flag file in force, see its versions, evaluate over OFREP.
-    #[command(subcommand)]
+    /// Feature flags: put a service's flag file in force, see its versions, evaluate over OFREP,
+    /// kill a kill switch in an emergency (reviewed afterwards). `tandem flag` works too.
+    #[command(subcommand, visible_alias = "flag")]
     Flags(commands::flags::FlagCommand),
     /// DORA's four keys with their levels: deployment frequency, lead time, change failure
     /// rate, recovery time. (`tandem metrics`, its former name, still works.)

@@ -5,7 +5,7 @@
 use crate::error::Key;
 use crate::error::{Collector, SpecErrors};
 use crate::names::{is_name, is_secret_name};
-use crate::policy::changes::ChangePolicy;
+use crate::policy::changes::{ChangePolicy, FlagPolicy};
 use crate::policy::check::{Known, RawApproval, RawFreeze, RawNotification};
 use crate::policy::{Approval, Event, Freeze, FreezeHit, Notification, time_zone};
 use crate::sso::{RawSso, Sso, check_sso};
@@ -110,6 +110,9 @@ pub struct Platform {
     /// Who approves config and flag change requests.
     #[serde(default)]
     pub changes: ChangePolicy,
+    /// Who may kill a flag in an emergency.
+    #[serde(default)]
+    pub flags: FlagPolicy,
     /// Sign-in through the company's OpenID Connect provider, if set up.
     #[serde(default)]
     pub sso: Option<Sso>,
@@ -190,6 +193,8 @@ struct RawPlatform {
     #[serde(default)]
     changes: ChangePolicy,
     #[serde(default)]
+    flags: Option<Spanned<FlagPolicy>>,
+    #[serde(default)]
     sso: Option<RawSso>,
 }
 
@@ -253,6 +258,15 @@ pub fn parse_platform(file: &str, text: &str) -> Result<Platform, SpecErrors> {
     let freezes = crate::policy::check::check_freezes(&raw.freezes, &known, &mut errors);
     let notifications = crate::policy::check::check_notifications(&raw.notifications, &known, &mut errors);
     let sso = raw.sso.map(|s| check_sso(s, &mut errors));
+    let flags = raw.flags.map(|f| {
+        if f.value.emergency_role == crate::role::Role::Viewer {
+            errors.push(
+                &f.referenced,
+                "flags: `emergency-role` is viewer, who changes nothing: name developer, operator or admin",
+            );
+        }
+        f.value
+    });
 
     let platform = Platform {
         markets: raw.markets.into_iter().map(|m| market_of(m.value)).collect(),
@@ -263,6 +277,7 @@ pub fn parse_platform(file: &str, text: &str) -> Result<Platform, SpecErrors> {
         freezes,
         notifications,
         changes: raw.changes,
+        flags: flags.unwrap_or_default(),
         sso,
     };
     errors.finish(platform)
@@ -571,6 +586,26 @@ services:
         assert_eq!(p.waves[1].markets, ["be"]);
         assert_eq!(p.services[0].branch, "main");
         assert_eq!(p.services[0].config.markets["be"]["vat_rate"], 0.21);
+    }
+
+    #[test]
+    fn the_emergency_role_for_flags_defaults_to_operator_and_is_never_viewer() {
+        use crate::role::Role;
+        assert_eq!(
+            parse_platform("p.yml", GOOD).unwrap().flags.emergency_role,
+            Role::Operator
+        );
+        let dev = format!("{GOOD}flags: {{ emergency-role: developer }}\n");
+        assert_eq!(
+            parse_platform("p.yml", &dev).unwrap().flags.emergency_role,
+            Role::Developer
+        );
+        let viewer = format!("{GOOD}flags: {{ emergency-role: viewer }}\n");
+        let err = parse_platform("p.yml", &viewer).unwrap_err().to_string();
+        assert!(
+            err.contains("p.yml:13:8") && err.contains("`emergency-role` is viewer"),
+            "{err}"
+        );
     }
 
     #[test]

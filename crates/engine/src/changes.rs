@@ -312,6 +312,8 @@ impl Engine {
         let row = self
             .apply_flags(&change.service, &change.proposed, &change.author, Some(&reason))
             .await?;
+        // A change request opened to lift an emergency kill lifts it now.
+        self.lift_kills_of(change.id).await?;
         Ok(self
             .store
             .set_change_state(

@@ -7,8 +7,8 @@ use crate::Engine;
 use crate::Result;
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use tandem_core::flags::{FlagSet, parse_flags};
-use tandem_store::FlagVersionRow;
+use tandem_core::flags::{FlagSet, Kill, parse_flags};
+use tandem_store::{FlagEmergencyRow, FlagVersionRow};
 
 /// The flags in force, and where each service's came from.
 #[derive(Debug)]
@@ -19,6 +19,8 @@ pub struct FlagSnapshot {
     pub versions: BTreeMap<String, FlagVersionRow>,
     /// Flag key → the service whose file defines it.
     pub owners: BTreeMap<String, String>,
+    /// The emergency kills in force (applied to `set`), oldest first.
+    pub kills: Vec<FlagEmergencyRow>,
 }
 
 impl Engine {
@@ -32,9 +34,11 @@ impl Engine {
         self.flag_changes.subscribe()
     }
 
-    /// Compiles the newest flag file of every service from the store and puts it in force.
+    /// Compiles the newest flag file of every service from the store, with the emergency kills
+    /// in force, and puts it in force.
     pub(crate) async fn load_flags(&self) -> Result<()> {
         let current = self.store.current_flag_versions().await?;
+        let kills = self.store.flag_kills_in_force().await?;
         let (mut versions, mut owners, mut flags) = (BTreeMap::new(), BTreeMap::new(), Vec::new());
         for row in current {
             // A stored file was checked when written; one that no longer compiles is kept
@@ -43,7 +47,11 @@ impl Engine {
                 Ok(set) => {
                     for flag in set.flags() {
                         owners.insert(flag.key().to_string(), row.service.clone());
-                        flags.push(flag.clone());
+                        let (key, mut flag) = (flag.key(), flag.clone());
+                        for k in kills.iter().filter(|k| k.flag == key) {
+                            flag = flag.with_kill(k.market.clone().map_or(Kill::Everywhere, Kill::Market));
+                        }
+                        flags.push(flag);
                     }
                 }
                 Err(e) => tracing::error!(service = %row.service, error = %e, "stored flags no longer compile"),
@@ -52,7 +60,12 @@ impl Engine {
         }
         let set = FlagSet::new(flags);
         let etag = set.etag().to_string();
-        let snapshot = FlagSnapshot { set, versions, owners };
+        let snapshot = FlagSnapshot {
+            set,
+            versions,
+            owners,
+            kills,
+        };
         *self.flags.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(snapshot);
         self.flag_changes.send_replace(etag);
         self.notify();

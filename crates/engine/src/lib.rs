@@ -14,6 +14,7 @@ pub mod dora;
 pub mod driver;
 pub mod error;
 pub mod executor;
+pub mod flag_emergencies;
 pub mod flags;
 pub mod front;
 pub mod gates;
@@ -194,6 +195,7 @@ impl Engine {
                 set: tandem_core::flags::FlagSet::new(Vec::new()),
                 versions: Default::default(),
                 owners: Default::default(),
+                kills: Vec::new(),
             })),
             flag_changes: tokio::sync::watch::channel(String::new()).0,
             config_moves: tokio::sync::broadcast::channel(1024).0,

@@ -241,6 +241,7 @@ mod tests {
             freezes: vec![],
             notifications: vec![],
             changes: Default::default(),
+            flags: Default::default(),
             sso: None,
         }
     }

@@ -84,6 +84,7 @@ impl Store {
             ("freezes", to_json(&platform.freezes)),
             ("notifications", to_json(&platform.notifications)),
             ("changes", to_json(&platform.changes)),
+            ("flags", to_json(&platform.flags)),
             ("sso", to_json(&platform.sso)),
         ] {
             sqlx::query("INSERT INTO platform_policies (name, value) VALUES ($1, $2)")
@@ -204,6 +205,10 @@ impl Store {
             notifications: from_json("platform notifications", policy("notifications"))?,
             changes: match policies.get("changes") {
                 Some(text) => from_json("platform change policy", text)?,
+                None => Default::default(),
+            },
+            flags: match policies.get("flags") {
+                Some(text) => from_json("platform flag policy", text)?,
                 None => Default::default(),
             },
             sso: match policies.get("sso") {

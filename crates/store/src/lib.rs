@@ -27,6 +27,7 @@ mod decisions;
 mod deliveries;
 mod dora;
 mod events;
+mod flag_emergencies;
 mod flags;
 mod flow;
 mod gc;
@@ -62,6 +63,7 @@ pub use decisions::{DecisionRow, GateResultRow, MarketGateRow, NewDecision, NewG
 pub use deliveries::{Claim, DeliveryRow, NewDelivery};
 pub use dora::DeploymentCommit;
 pub use events::EventRow;
+pub use flag_emergencies::{FLAG_EMERGENCIES_MAX, FlagEmergencyFilter, FlagEmergencyRow, NewFlagEmergency};
 pub use flags::FlagVersionRow;
 pub use flow::FlowFacts;
 pub use gc::GcReport;

@@ -2,7 +2,8 @@
 //! developers and up: in force at once, or a change request when the policy asks for review;
 //! a file with any error changes nothing), `show` lists its versions
 //! (`GET /api/v1/services/{service}/flags`) and `eval` evaluates one flag as an OpenFeature
-//! SDK would (`POST /ofrep/v1/evaluate/flags/{key}`; exits 1 when the server refuses).
+//! SDK would (`POST /ofrep/v1/evaluate/flags/{key}`; exits 1 when the server refuses). The
+//! emergency path (`kill`, `emergencies`, `review`, `lift`) is in [`super::flag_emergency`].
 
 use super::show;
 use crate::client::{Client, ClientArgs};
@@ -11,10 +12,11 @@ use anyhow::Context;
 use clap::Subcommand;
 use serde_json::{Value, json};
 use std::path::PathBuf;
-use tandem_wire::flags::{FlagVersion, FlagsProposed, NewFlagVersion};
+use tandem_wire::flags::{FlagEmergency, FlagVersion, FlagsProposed, NewFlagVersion};
 use tandem_wire::ofrep::Evaluation;
 
-/// `tandem flags`: propose a flag file, list its versions, evaluate a flag.
+/// `tandem flags`: propose a flag file, list its versions, evaluate a flag; kill a kill switch
+/// in an emergency.
 #[derive(Debug, Subcommand)]
 pub enum FlagCommand {
     /// Propose a service's flag file (checked first; a file with any error changes nothing): in
@@ -52,12 +54,15 @@ pub enum FlagCommand {
         #[command(flatten)]
         client: ClientArgs,
     },
+    #[command(flatten)]
+    Emergency(super::flag_emergency::EmergencyCommand),
 }
 
 impl FlagCommand {
     /// Runs the subcommand against the server; `false` (exit code 1) when an evaluation is refused.
     pub async fn run(self) -> anyhow::Result<bool> {
         match self {
+            FlagCommand::Emergency(c) => c.run().await,
             FlagCommand::Apply {
                 service,
                 file,
@@ -107,6 +112,16 @@ impl FlagCommand {
                     })
                     .collect();
                 print_table(&["version", "by", "when", "reason"], rows)?;
+                let emergencies: Vec<FlagEmergency> = Client::from_args(&client)
+                    .get(&format!(
+                        "/api/v1/flags/emergencies?service={}",
+                        crate::client::encode(&service)
+                    ))
+                    .await?;
+                if !emergencies.is_empty() {
+                    outln!("\nEmergency changes:")?;
+                    super::flag_emergency::print_emergencies(&emergencies)?;
+                }
                 if let Some(current) = versions.first() {
                     outln!(
                         "\nIn force (version {}):\n{}",

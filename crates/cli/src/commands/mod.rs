@@ -9,6 +9,7 @@ pub mod audit;
 pub mod config;
 pub mod db;
 pub mod dora;
+pub mod flag_emergency;
 pub mod flags;
 pub mod flow;
 pub mod health;

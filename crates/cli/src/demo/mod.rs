@@ -26,8 +26,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 use summary::{
-    ApprovalLine, Banner, ConfigChanged, Evaluated, FlagsTried, GateLine, IncidentLine, MarketLine, ReleaseLine,
-    RolloutLine, RolloutRun, RunLine, Share, Shipped, Story, Summary, Timings, Validation,
+    ApprovalLine, Banner, ConfigChanged, Emergency, Evaluated, FlagsTried, GateLine, IncidentLine, MarketLine,
+    ReleaseLine, RolloutLine, RolloutRun, RunLine, Share, Shipped, Story, Summary, Timings, Validation,
 };
 use tandem_core::config::Change as LeafChange;
 use tandem_core::flow::Stage;
@@ -35,7 +35,7 @@ use tandem_wire::admin::{CreatedToken, LoginCode};
 use tandem_wire::changes::{Change, ChangeDetail};
 use tandem_wire::config::{ConfigVersion, MarketConfig};
 use tandem_wire::dora::DoraAnswer;
-use tandem_wire::flags::FlagsProposed;
+use tandem_wire::flags::{FlagEmergency, FlagsProposed};
 use tandem_wire::ideas::{Idea, ShippedAnswer};
 use tandem_wire::incidents::Incident;
 use tandem_wire::markets::MarketStatus;
@@ -501,7 +501,7 @@ struct Evaluation {
 
 /// Puts the shop's flags in force and evaluates them over OFREP as the shop's OpenFeature SDK
 /// would: 1,000 shoppers in France for the one at 20 % there, the banner per market, the kill
-/// switch.
+/// switch; then the new checkout killed in France in an emergency, reviewed afterwards.
 async fn try_the_flags(dev: &Client, ops: &Client, api: &Client, progress: &Progress) -> Result<FlagsTried> {
     let proposed: FlagsProposed = dev
         .put(
@@ -554,7 +554,38 @@ async fn try_the_flags(dev: &Client, ops: &Client, api: &Client, progress: &Prog
         kill.value,
         text(&kill.reason),
     ));
+    // The new checkout hurts in France: Olga kills it there at once; Dana reviews it afterwards.
+    let killed: FlagEmergency = ops
+        .post(
+            "/api/v1/flags/new-checkout/kill",
+            &json!({ "market": "fr", "reason": "checkout errors in fr" }),
+        )
+        .await?;
+    let after = eval("new-checkout", json!({ "targetingKey": "shopper-1", "market": "fr" })).await?;
+    let reviewed: FlagEmergency = dev
+        .post(
+            &format!("/api/v1/flags/emergencies/{}/review", killed.id),
+            &json!({ "approve": true, "comment": "right call" }),
+        )
+        .await?;
+    progress.say(&format!(
+        "Olga (ops) kills new-checkout in fr at once (emergency change {}): OFREP answers {} ({}); {} until Dana (dev) reviews it afterwards: {}",
+        killed.id,
+        after.value,
+        text(&after.reason),
+        killed.review,
+        reviewed.review
+    ));
     Ok(FlagsTried {
+        emergency: Emergency {
+            id: killed.id,
+            after: Evaluated {
+                value: after.value,
+                reason: after.reason,
+            },
+            review_before: killed.review,
+            review_after: reviewed.review,
+        },
         version: version.version,
         change: id,
         approved_by: "olga (ops)",

@@ -147,6 +147,18 @@ pub(super) struct FlagsTried {
     pub new_checkout_fr: Share,
     pub banner: Banner,
     pub delivery_estimate: Evaluated,
+    /// new-checkout killed in fr in an emergency, and reviewed afterwards.
+    pub emergency: Emergency,
+}
+
+/// An emergency kill: what OFREP answered right after it, and its review afterwards.
+#[derive(Debug, Serialize)]
+pub(super) struct Emergency {
+    pub id: i64,
+    pub after: Evaluated,
+    /// Where its review stood before, and after, the other side reviewed it.
+    pub review_before: String,
+    pub review_after: String,
 }
 
 /// How many shoppers of how many had a flag on.

@@ -211,6 +211,11 @@ fn tell_the_story_and_check_it(database: Option<&str>) {
     assert_eq!(flags["banner"]["fr"], "Black Friday: -20%");
     assert_eq!(flags["banner"]["de"], "Welcome");
     assert_eq!(flags["delivery_estimate"]["reason"], "DISABLED");
+    // An emergency: ops kills the new checkout in fr at once; dev reviews it afterwards.
+    assert_eq!(flags["emergency"]["after"]["reason"], "DISABLED", "{flags}");
+    assert_eq!(flags["emergency"]["after"]["value"], false);
+    assert_eq!(flags["emergency"]["review_before"], "unreviewed");
+    assert_eq!(flags["emergency"]["review_after"], "approved");
     assert_eq!(
         flags["approved_by"], "olga (ops)",
         "a developer's flag change, approved by ops"

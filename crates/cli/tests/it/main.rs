@@ -8,6 +8,7 @@ mod common;
 mod completions;
 mod db;
 mod demo;
+mod flag_emergency;
 mod flow;
 mod hooks;
 mod launch;

@@ -1,7 +1,7 @@
 //! Two `tandem serve` on one PostgreSQL database, each with its own data folder, as an
 //! operator runs replicas behind a load balancer: requests land on either, the one holding
-//! the conductor's lease does the work that must happen once, flags changed through one are
-//! evaluated by the other, and when the conductor is killed (SIGKILL) mid-rollout the other
+//! the conductor's lease does the work that must happen once, flags changed (or killed in an
+//! emergency) through one are evaluated by the other, and when the conductor is killed (SIGKILL) mid-rollout the other
 //! takes over within seconds and finishes the rollout with the artifact the first one built
 //! (blobs are shared through the database): every market ends on exactly one release and no
 //! deployment's step ran twice.
@@ -27,6 +27,7 @@ const FLAGS: &str = "flags:
     type: boolean
     variants: { on: true, off: false }
     default: off
+    kill-switch: true
 ";
 
 /// A `tandem serve` replica, stopped when dropped.
@@ -296,6 +297,21 @@ async fn two_servers_share_one_database_and_the_second_takes_over_when_the_first
         })
         .await;
         assert_eq!(answer["variant"], "off", "{answer}");
+    }
+    // An emergency kill through the second server: the first answers it at once.
+    Api::new(&second.base, &operator)
+        .post(
+            "/api/v1/flags/new-checkout/kill",
+            json!({ "reason": "errors in every market" }),
+        )
+        .await;
+    for base in [&first.base, &second.base] {
+        let answer = common::wait("both servers to serve the kill", async || {
+            let answer = ofrep(base).await;
+            (answer["reason"] == "DISABLED").then_some(answer)
+        })
+        .await;
+        assert_eq!(answer["value"], false, "{answer}");
     }
 
     // A run asked of the second server is executed by the conductor (the first), and its log

@@ -228,6 +228,12 @@ fn resolve(flag: &CompiledFlag, ctx: &EvaluationContext) -> Result<(usize, Reaso
     if !flag.enabled {
         return Ok((flag.default, Reason::Disabled));
     }
+    if !flag.kills.is_empty() {
+        let market = ctx.attributes.get(MARKET_ATTRIBUTE).and_then(Value::as_str);
+        if flag.is_killed_in(market) {
+            return Ok((flag.default, Reason::Disabled));
+        }
+    }
     if !flag.markets.is_empty() {
         match ctx.attributes.get(MARKET_ATTRIBUTE) {
             None | Some(Value::Null) => {}

@@ -112,6 +112,16 @@ impl Targeting {
     }
 }
 
+/// Where an emergency kill holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kill {
+    /// Every market, and contexts with no market.
+    Everywhere,
+    /// Contexts whose `market` attribute names this market (ASCII case ignored).
+    Market(String),
+}
+
 /// A validated flag, ready to evaluate.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CompiledFlag {
@@ -122,6 +132,10 @@ pub struct CompiledFlag {
     variants: Vec<Variant>,
     default: usize,
     enabled: bool,
+    /// `kill-switch: true`: an operator may kill it at once, reviewed afterwards.
+    kill_switch: bool,
+    /// Emergency kills in force (not part of the file): each serves the default.
+    kills: Vec<Kill>,
     /// Sorted by market id.
     markets: Vec<(String, Targeting)>,
     targeting: Targeting,
@@ -157,6 +171,33 @@ impl CompiledFlag {
     /// `false` is the kill switch: every evaluation serves the default, reason `DISABLED`.
     pub fn enabled(&self) -> bool {
         self.enabled
+    }
+
+    /// Whether the file marks it `kill-switch: true`: it may be killed in an emergency.
+    pub fn kill_switch(&self) -> bool {
+        self.kill_switch
+    }
+
+    /// The emergency kills in force on it.
+    pub fn kills(&self) -> &[Kill] {
+        &self.kills
+    }
+
+    /// The flag with one more emergency kill in force: where it holds, every evaluation serves
+    /// the default variant, reason `DISABLED`, as with `enabled: false`.
+    pub fn with_kill(mut self, kill: Kill) -> Self {
+        if !self.kills.contains(&kill) {
+            self.kills.push(kill);
+        }
+        self
+    }
+
+    /// Whether an emergency kill holds for a context in `market` (`None`: no market given).
+    pub fn is_killed_in(&self, market: Option<&str>) -> bool {
+        self.kills.iter().any(|k| match k {
+            Kill::Everywhere => true,
+            Kill::Market(m) => market.is_some_and(|id| m.eq_ignore_ascii_case(id)),
+        })
     }
 
     /// Per-market targeting, by market id.

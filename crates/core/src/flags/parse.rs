@@ -37,6 +37,9 @@ struct RawFlag {
     default: Spanned<String>,
     #[serde(default = "enabled_by_default")]
     enabled: bool,
+    /// May be killed at once in an emergency (served its default), reviewed afterwards.
+    #[serde(default, rename = "kill-switch")]
+    kill_switch: bool,
     #[serde(default)]
     metadata: BTreeMap<Key, Spanned<Value>>,
     #[serde(default)]
@@ -157,6 +160,8 @@ impl Check<'_, '_> {
             variants,
             default: default?,
             enabled: raw.enabled,
+            kill_switch: raw.kill_switch,
+            kills: Vec::new(),
             markets,
             targeting,
             metadata,
@@ -399,6 +404,7 @@ const FIELDS: &[&str] = &[
     "variants",
     "default",
     "enabled",
+    "kill-switch",
     "metadata",
     "markets",
     "rules",

@@ -177,6 +177,22 @@ impl Canon {
             self.targeting(t);
         }
         self.targeting(&f.targeting);
+        // Only when set, so the ETags of flags without them stay as they were. A flag key is
+        // at most 128 bytes, so the next flag's length prefix never starts with this tag.
+        if f.kill_switch || !f.kills.is_empty() {
+            self.tag(0xff);
+            self.tag(u8::from(f.kill_switch));
+            self.len(f.kills.len());
+            for k in &f.kills {
+                match k {
+                    super::Kill::Everywhere => self.tag(0),
+                    super::Kill::Market(m) => {
+                        self.tag(1);
+                        self.str(m);
+                    }
+                }
+            }
+        }
     }
 
     fn targeting(&mut self, t: &Targeting) {

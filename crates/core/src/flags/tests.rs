@@ -308,7 +308,7 @@ fn parse_errors_name_the_line_and_column() {
         (
             "enabled: true",
             "enabld: true",
-            "f.yml:3:5: unknown field `enabld`, expected one of type, description, variants, default, enabled, metadata, markets, rules, rollout (did you mean `enabled`?)",
+            "f.yml:3:5: unknown field `enabld`, expected one of type, description, variants, default, enabled, kill-switch, metadata, markets, rules, rollout (did you mean `enabled`?)",
         ),
     ];
     let base = "\
@@ -678,4 +678,41 @@ fn the_documented_example_parses() {
     assert_eq!(set.len(), 4);
     let c = ctx(json!({"market": "nl", "country": "NL", "cart_total": 50}));
     assert_eq!(set.evaluate_one("new-checkout", &c).reason(), Reason::TargetingMatch);
+}
+
+#[test]
+fn an_emergency_kill_serves_the_default_where_it_holds_and_changes_the_etag() {
+    let text = GOOD.replace("    default: off\n", "    default: off\n    kill-switch: true\n");
+    let file = parse_flags("flags.yml", &text, Some(&["fr", "be", "nl"])).unwrap();
+    let flag = file.get("new-checkout").unwrap().clone();
+    assert!(flag.kill_switch());
+    assert!(!set().get("new-checkout").unwrap().kill_switch());
+    assert_ne!(file.etag(), set().etag(), "the marker is part of the definition");
+
+    let in_fr = FlagSet::new(vec![flag.clone().with_kill(Kill::Market("fr".into()))]);
+    assert_ne!(in_fr.etag(), file.etag(), "a kill changes what OFREP answers");
+    let fr = eval(&in_fr, "new-checkout", json!({"market": "FR", "targetingKey": "u1"}));
+    assert_eq!(fr, (json!(false), "off".into(), Reason::Disabled));
+    // Elsewhere the targeting still applies.
+    let nl = eval(
+        &in_fr,
+        "new-checkout",
+        json!({"market": "nl", "country": "NL", "cart_total": 60}),
+    );
+    assert_eq!(nl, (json!(true), "on".into(), Reason::TargetingMatch));
+
+    let everywhere = FlagSet::new(vec![flag.with_kill(Kill::Everywhere)]);
+    for c in [json!({}), json!({"market": "nl", "country": "NL", "cart_total": 60})] {
+        assert_eq!(
+            eval(&everywhere, "new-checkout", c),
+            (json!(false), "off".into(), Reason::Disabled)
+        );
+    }
+}
+
+#[test]
+fn kill_switch_must_be_a_boolean() {
+    let text = GOOD.replace("    default: off\n", "    default: off\n    kill-switch: sometimes\n");
+    let err = parse_flags("flags.yml", &text, None).unwrap_err().to_string();
+    assert!(err.contains("flags.yml:"), "{err}");
 }

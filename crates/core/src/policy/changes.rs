@@ -107,6 +107,28 @@ impl ChangePolicy {
     }
 }
 
+/// The platform's `flags` section: who may flip a flag's kill switch at once, as an emergency
+/// change the other side reviews afterwards.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct FlagPolicy {
+    /// The least role that may kill a flag in an emergency (default operator; never viewer).
+    #[serde(default = "emergency_default")]
+    pub emergency_role: Role,
+}
+
+fn emergency_default() -> Role {
+    Role::Operator
+}
+
+impl Default for FlagPolicy {
+    fn default() -> Self {
+        Self {
+            emergency_role: emergency_default(),
+        }
+    }
+}
+
 /// Someone who wrote a revision of a change: its opener (revision 1) or whoever revised it.
 /// Every author of any revision is barred from reviewing it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,7 +1,8 @@
 //! The Config & flags page's facts: per service, each market's config at the version it runs
 //! (resolved with that version's layers, so each value keeps the layer that set it: markets
 //! mid-rollout run different versions), the newest version, how many change requests are
-//! open, and the flags in force with the version they come from.
+//! open, the flags in force with the version they come from, and its flags' recent emergency
+//! changes (kills) with where their review stands.
 
 use crate::{Engine, Error, Result};
 use std::collections::HashMap;
@@ -10,10 +11,12 @@ use tandem_core::config::{Resolution, resolve};
 use tandem_core::flags::CompiledFlag;
 use tandem_core::platform::{ConfigLayers, Platform, Service};
 use tandem_core::state::ChangeState;
-use tandem_store::FlagVersionRow;
+use tandem_store::{FlagEmergencyFilter, FlagEmergencyRow, FlagVersionRow};
 
 /// How many of a service's change requests are read to count the open ones.
 const OPEN_CHANGES_SCAN: i64 = 500;
+/// How many of a service's emergency changes the page shows, newest first.
+const EMERGENCIES_SHOWN: i64 = 20;
 
 /// One market's config: the version it runs and its resolved values with their layers.
 #[derive(Debug, Clone)]
@@ -39,6 +42,8 @@ pub struct ServiceConfig {
     pub flags: Vec<CompiledFlag>,
     /// The version of its flag file in force, if it has one.
     pub flag_version: Option<FlagVersionRow>,
+    /// Its flags' emergency changes, newest first (at most [`EMERGENCIES_SHOWN`]).
+    pub emergencies: Vec<FlagEmergencyRow>,
 }
 
 impl Engine {
@@ -61,7 +66,13 @@ impl Engine {
                 .iter()
                 .filter(|c| c.state == ChangeState::Open)
                 .count();
+            let filter = FlagEmergencyFilter {
+                service: Some(&service.name),
+                ..Default::default()
+            };
+            let emergencies = self.store.list_flag_emergencies(filter, EMERGENCIES_SHOWN).await?;
             out.push(ServiceConfig {
+                emergencies,
                 service: service.name.clone(),
                 latest,
                 markets,

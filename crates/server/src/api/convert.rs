@@ -122,6 +122,36 @@ impl IntoWire for tandem_engine::launch::Launch {
     }
 }
 
+/// An emergency change, with where its review stands in one word.
+impl IntoWire for store::FlagEmergencyRow {
+    type Wire = wire::flags::FlagEmergency;
+    fn into_wire(self) -> Self::Wire {
+        let review = match self.verdict.as_deref() {
+            None => "unreviewed",
+            Some("approve") => "approved",
+            Some(_) => "rejected",
+        };
+        wire::flags::FlagEmergency {
+            id: self.id,
+            service: self.service,
+            flag: self.flag,
+            market: self.market,
+            reason: self.reason,
+            created_by: self.created_by,
+            created_role: self.created_role,
+            created_at: self.created_at,
+            review: review.to_string(),
+            reviewed_by: self.reviewed_by,
+            reviewed_role: self.reviewed_role,
+            review_comment: self.review_comment,
+            reviewed_at: self.reviewed_at,
+            in_force: self.lifted_at.is_none(),
+            lift_change: self.lift_change,
+            lifted_at: self.lifted_at,
+        }
+    }
+}
+
 impl IntoWire for store::AuditPage {
     type Wire = wire::audit::AuditPage;
     fn into_wire(self) -> Self::Wire {

@@ -1,17 +1,19 @@
 //! Configure: per service, a markets × keys grid of the config each market runs (its config
 //! version, each value coloured by the layer that set it) and the feature flags in force with
-//! their state per market.
+//! their state per market, and their emergency changes (kills), unreviewed until the other side
+//! reviews them.
 
 use super::PageResult;
-use super::layout::{Nav, Page, count, empty, page};
+use super::layout::{Nav, Page, count, empty, page, when};
 use crate::AppState;
 use crate::auth::{PageAuth, Viewer, url_encode};
 use axum::extract::State;
 use maud::{Markup, html};
 use std::collections::BTreeSet;
 use tandem_core::config::{MARKET_FACTS, Origin};
-use tandem_core::flags::{CompiledFlag, Targeting};
+use tandem_core::flags::{CompiledFlag, Kill, Targeting};
 use tandem_engine::views::configure::MarketConfig;
+use tandem_store::FlagEmergencyRow;
 
 pub async fn show(auth: PageAuth<Viewer>, State(state): State<AppState>) -> PageResult {
     let services = state.engine.configure_page().await?;
@@ -46,6 +48,9 @@ pub async fn show(auth: PageAuth<Viewer>, State(state): State<AppState>) -> Page
                     (empty("No flag yet. Put a flag file in force with `tandem flags apply SERVICE -f flags.yml`."))
                 } @else {
                     (flag_table(&s.flags))
+                }
+                @if !s.emergencies.is_empty() {
+                    (emergency_table(&s.emergencies))
                 }
             }
         }
@@ -147,8 +152,15 @@ fn flag_table(flags: &[CompiledFlag]) -> Markup {
                         td { code { (f.key()) } @if let Some(d) = f.description() { div.muted.small { (d) } } }
                         td { (format!("{:?}", f.flag_type()).to_lowercase()) }
                         td {
-                            @if f.enabled() { span.badge.ok { "on" } }
-                            @else { span.badge.bad title="kill switch: the default for everyone" { "killed" } }
+                            @if !f.enabled() { span.badge.bad title="kill switch: the default for everyone" { "killed" } }
+                            @else if f.is_killed_in(None) { span.badge.bad title="emergency kill: the default for everyone" { "killed (emergency)" } }
+                            @else if !f.kills().is_empty() {
+                                span.badge.bad title="emergency kill: the default in these markets" {
+                                    "killed in " (f.kills().iter().filter_map(|k| match k { Kill::Market(m) => Some(m.as_str()), Kill::Everywhere => None }).collect::<Vec<_>>().join(", "))
+                                }
+                            }
+                            @else { span.badge.ok { "on" } }
+                            @if f.kill_switch() { div.muted.small { "kill switch" } }
                         }
                         td { code { (f.default_variant().name) } }
                         td {
@@ -157,6 +169,46 @@ fn flag_table(flags: &[CompiledFlag]) -> Markup {
                             }
                         }
                         td { (targeting(f, f.targeting())) }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The emergency changes of a service's flags: who killed what where, why, and the review,
+/// `unreviewed` until someone of the other side gives it (`tandem flags review ID`).
+fn emergency_table(rows: &[FlagEmergencyRow]) -> Markup {
+    html! {
+        h3 { "Emergency changes" }
+        table.data.emergencies {
+            thead { tr {
+                th { "#" } th { "Flag" } th { "Where" } th { "By" } th { "When" } th { "Why" } th { "Review" } th { "Kill" }
+            } }
+            tbody {
+                @for r in rows {
+                    tr data-emergency=(r.id) {
+                        td { (r.id) }
+                        td { code { (r.flag) } }
+                        td { (r.market.as_deref().unwrap_or("every market")) }
+                        td { (r.created_by) }
+                        td { (when(Some(r.created_at))) }
+                        td { (r.reason) }
+                        td {
+                            @match (r.verdict.as_deref(), r.reviewed_by.as_deref()) {
+                                (Some("approve"), Some(by)) => { span.badge.ok { "approved" } " by " (by) },
+                                (Some(_), by) => { span.badge.bad { "rejected" } " by " (by.unwrap_or("?")) },
+                                (None, _) => {
+                                    span.badge.busy title={ "review it: tandem flags review " (r.id) " --approve|--reject" } { "unreviewed" }
+                                },
+                            }
+                            @if let Some(c) = &r.review_comment { div.muted.small { (c) } }
+                        }
+                        td {
+                            @if r.lifted_at.is_some() { "lifted" }
+                            @else if let Some(c) = r.lift_change { "in force · " a href={ "/changes/" (c) } { "lift: change " (c) } }
+                            @else { "in force" }
+                        }
                     }
                 }
             }

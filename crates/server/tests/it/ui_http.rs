@@ -600,6 +600,53 @@ async fn the_config_page_shows_each_markets_values_by_layer_and_the_flags_in_for
 }
 
 #[tokio::test]
+async fn the_flags_panel_shows_an_emergency_kill_as_unreviewed_until_the_other_side_reviews_it() {
+    use tandem_core::role::Role;
+    use tandem_engine::flag_emergencies::KillRequest;
+    let server = TestServer::start()
+        .await
+        .unwrap_or_else(|e| panic!("cannot start the server: {e:#}"));
+    let http = reqwest::Client::new();
+    let cookie = server.session_cookie(&server.seeded.token).await;
+    let flags = "flags:\n  new-checkout:\n    type: boolean\n    variants: { on: true, off: false }\n    default: off\n    kill-switch: true\n    markets:\n      fr:\n        variant: on\n";
+    server.engine.apply_flags("shop", flags, "ana", None).await.unwrap();
+    let kill = KillRequest {
+        flag: "new-checkout",
+        market: Some("fr"),
+        reason: "payment errors in fr",
+    };
+    let row = server.engine.kill_flag(kill, "olga", Role::Operator).await.unwrap();
+    let (status, body) = get_page(&http, &server, "/config", &cookie).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        body.contains("killed in fr"),
+        "the flag says where it is killed: {body}"
+    );
+    let line = format!("data-emergency=\"{}\"", row.id);
+    let at = body
+        .find(&line)
+        .unwrap_or_else(|| panic!("the emergency change is listed: {body}"));
+    let emergency = &body[at..at + body[at..].find("</tr>").unwrap()];
+    assert!(
+        emergency.contains("payment errors in fr") && emergency.contains("olga") && emergency.contains("unreviewed"),
+        "{emergency}"
+    );
+    server
+        .engine
+        .review_flag_kill(row.id, "dev", Role::Developer, true, Some("right call"))
+        .await
+        .unwrap();
+    let (_, body) = get_page(&http, &server, "/config", &cookie).await;
+    let at = body.find(&line).unwrap();
+    let emergency = &body[at..at + body[at..].find("</tr>").unwrap()];
+    assert!(
+        emergency.contains("approved") && emergency.contains("dev") && !emergency.contains("unreviewed"),
+        "{emergency}"
+    );
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
 async fn the_agents_page_lists_agents_for_viewers_and_lets_operators_drain_them() {
     let server = TestServer::start()
         .await

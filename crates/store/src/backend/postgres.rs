@@ -234,6 +234,10 @@ mod tests {
             33,
             "dbd449e014f673e2a666f2e9a40d828835763b5bcbfe0e117304c856959770923a522edb9c5a1768f5560f952e3cf1d4",
         ),
+        (
+            34,
+            "9ae7e87e2a6c2fba8f514d2c3c7a52b176f975d798d5dfba270c476c21b141199ad4a2eb9bc24f7d27a33458e83ee3a0",
+        ),
     ];
 
     #[test]

@@ -212,6 +212,10 @@ mod tests {
             33,
             "24bed84f7bd93795e8906b290bc8576e158c0de0417ac9d6627f1b4018270de3fbc7b29d9af4f6df72bd5121f8692e74",
         ),
+        (
+            34,
+            "37a6393d1087533812adf39390227c1f355ea42c08177702e49b73d04876165c9b4523d8e4fb7c72e8ee1c1abe1621c9",
+        ),
     ];
 
     #[test]
