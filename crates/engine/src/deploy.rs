@@ -129,8 +129,9 @@ impl Engine {
             }) => {
                 let pid = instance.pid;
                 let url = url.unwrap_or_default();
-                driver.promote(self, &release.service, market, instance).await;
+                // The front moves first: the release it served stops once promoted.
                 self.front_serves(spec, &release.service, market, &url).await;
+                driver.promote(self, &release.service, market, instance).await;
                 match self.store.mark_deployment_live(deployment.id, &url, pid).await {
                     Ok(()) => {
                         if let (Some(version), DeploymentKind::Config) = (config_version, kind) {

@@ -322,6 +322,7 @@ impl Engine {
             (Some(metrics), Some(canary), Some(front)) => {
                 for &share in &canary.steps {
                     let upstream = front.shift(base, share);
+                    let window_ends = Instant::now() + metrics.window;
                     let (r0, e0) = upstream.counts();
                     let window = self
                         .metric_window(
@@ -352,9 +353,13 @@ impl Engine {
                             let failed = Instant::now();
                             front.back();
                             let took = failed.elapsed();
+                            // From the end of the step's window (its last scrape, the verdict,
+                            // the checks recorded) to every request on the stable release.
+                            let since_window = window_ends.elapsed();
                             let text = format!(
-                                "{seen}; {reason}; every request back on the release {} runs in {:.3} ms",
+                                "{seen}; {reason}; every request back on the release {} runs {:.1} ms after the window ended (the switch itself: {:.3} ms)",
                                 front.market,
+                                since_window.as_secs_f64() * 1000.0,
                                 took.as_secs_f64() * 1000.0
                             );
                             let mut result = gate("canary", false, &text);
@@ -367,13 +372,9 @@ impl Engine {
                     }
                 }
             }
-            (Some(_), Some(_), None) => {
-                // Its checks need its share of real traffic, and there is none to shift.
-                let reason = "nothing to shift traffic from (the market's first release, a rollback or a restart): \
-                              it takes all of the market's traffic once its probe passed";
-                self.record_gate(deployment_id, gate("canary", true, reason)).await;
-            }
-            (Some(metrics), None, _) => {
+            // Nothing to shift traffic from (the market's first release, a rollback, a
+            // restart): one window on what reaches the release, as without a canary.
+            (Some(metrics), ..) => {
                 self.metric_window(settings, metrics, instance, base, previous_url, deployment_id, None)
                     .await?;
             }

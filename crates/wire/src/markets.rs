@@ -55,6 +55,9 @@ pub struct MarketService {
     pub release: Option<String>,
     /// Where it answers.
     pub url: Option<String>,
+    /// Where the market's real traffic reaches it, when the service has a canary: its front.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub front: Option<String>,
     /// Since when (Unix ms) that release has been live.
     pub since: Option<i64>,
     /// up (its probe answers), down (the monitor's probes fail, or its process is gone), or

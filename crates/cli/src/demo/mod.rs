@@ -11,6 +11,7 @@ mod monitor;
 mod progress;
 mod replicas;
 mod repo;
+mod shoppers;
 mod summary;
 
 use crate::client::Client;
@@ -248,14 +249,60 @@ async fn tell_the_story(
         None => None,
     };
 
+    // Real shoppers in every market, through each market's front: what a canary is judged on.
+    let mut shoppers = shoppers::Shoppers::start(api, pilot_name(&first.detail)).await?;
+    progress.say(&format!(
+        "Shoppers browse the {} live markets through their fronts, France the busiest (a page and its delivery estimate, again and again)",
+        shoppers.seen.len()
+    ));
+
     progress.say("A developer pushes a change that passes its tests but has a bug…");
     add_idea(api, progress, "Show a delivery estimate per country", &[]).await?;
     repo::commit_faulty_change(repo)?;
     let faulty = build(api, progress).await?;
     let second = roll_out(api, &ops, progress, &faulty).await?;
+    let canary = pilot_gates(&second.detail)
+        .into_iter()
+        .find(|g| g.gate == "canary" && !g.passed)
+        .map(|g| g.reason);
+    if let Some(c) = &canary {
+        progress.say(&format!(
+            "{}'s canary of {}: {c}",
+            pilot_name(&second.detail),
+            faulty.version
+        ));
+    }
 
     let flags = try_the_flags(&dev, &ops, api, progress).await?;
     let config_change = change_a_parameter(&dev, &ops, progress, &dev_token).await?;
+    // The shoppers leave before a market is made to hang: what they met is the releases' doing.
+    shoppers.stop();
+    let (requests, _) = shoppers.totals();
+    let errors: std::collections::BTreeMap<String, u64> = shoppers
+        .seen
+        .keys()
+        .map(|m| (m.clone(), shoppers.market(m).1))
+        .filter(|(_, e)| *e > 0)
+        .collect();
+    progress.say(&format!(
+        "Shoppers sent {requests} requests to {} markets; errors: {}",
+        shoppers.seen.len(),
+        if errors.is_empty() {
+            "none".to_string()
+        } else {
+            errors
+                .iter()
+                .map(|(m, e)| format!("{e} in {m}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        }
+    ));
+    let shoppers = summary::ShoppersLine {
+        markets: shoppers.seen.len(),
+        requests,
+        errors,
+        canary,
+    };
     let hang = monitor::watch_a_market_hang(api, progress).await?;
     let launched = launch::launch_the_last_market(api, &ops, progress).await?;
 
@@ -322,7 +369,8 @@ async fn tell_the_story(
                 "down"
             };
             all_live &= state == "live";
-            let (release, url) = shop.map_or((None, None), |s| (s.release, s.url));
+            // Where shoppers go: the market's front, when the shop has one.
+            let (release, url) = shop.map_or((None, None), |s| (s.release, s.front.or(s.url)));
             MarketLine {
                 id: m.market.id,
                 name: m.market.name,
@@ -342,6 +390,7 @@ async fn tell_the_story(
             version: good.version.clone(),
         },
         rollouts: vec![first.summary(&good), second.summary(&faulty)],
+        shoppers,
         approvals: first
             .detail
             .decisions
@@ -759,6 +808,11 @@ fn pilot_gates(detail: &RolloutDetail) -> Vec<GateLine> {
 /// The pilot market of a rollout: the first market of its first wave.
 fn pilot_of(detail: &RolloutDetail) -> Option<&tandem_wire::rollouts::WaveMarket> {
     detail.waves.first().and_then(|w| w.markets.first())
+}
+
+/// The pilot market's id, for the story's lines.
+fn pilot_name(detail: &RolloutDetail) -> &str {
+    pilot_of(detail).map_or("the pilot", |m| m.market.as_str())
 }
 
 /// What the team chat heard, once it heard at least `wanted` messages (or after a moment:

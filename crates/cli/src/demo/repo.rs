@@ -71,23 +71,37 @@ pub fn create(dir: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Where the faulty change goes in the shop's `src/main.rs`, and what it adds.
-const FAULTY_ANCHOR: &str = "    let config = config::Config::load(&path)?;\n";
-const FAULTY_CODE: &str = "    // T-4: delivery estimates need the market's country code.\n    \
-    let country = config.locale.split('_').nth(1).expect(\"locale has a country part\").to_string();\n    \
-    eprintln!(\"shop: delivery estimates for {country}\");\n";
+/// The faulty change, as edits of the shop's `src/app.rs`: (what is there, what replaces it).
+/// It adds a page, `/delivery`, that its tests do not cover.
+const FAULTY_EDITS: [(&str, &str); 2] = [
+    (
+        "    if !matches!(path, \"/\" | \"/healthz\" | \"/metrics\") {\n",
+        "    if !matches!(path, \"/\" | \"/delivery\" | \"/healthz\" | \"/metrics\") {\n",
+    ),
+    (
+        "        \"/healthz\" => Response::text(200, \"ok\"),\n",
+        "        // T-4: a delivery estimate per country, from the locale's country part (`fr_FR`).\n        \
+         \"/delivery\" => match state.config.locale.split('_').nth(1) {\n            \
+         Some(country) => Response::text(200, format!(\"delivery to {country}: 2 to 3 days\\n\")),\n            \
+         None => Response::text(500, \"no delivery estimate: the locale has no country part\\n\"),\n        \
+         },\n        \
+         \"/healthz\" => Response::text(200, \"ok\"),\n",
+    ),
+];
 
-/// Commits a change with a real bug: it passes the shop's tests and builds, but every process
-/// panics at start-up, since locales are written `fr-FR`, not `fr_FR`. The pilot market's
-/// probe catches it.
+/// Commits a change with a real bug: it passes the shop's tests and builds, and every process
+/// starts and answers its probe, but its new page answers 500 to every shopper, since locales
+/// are written `fr-FR`, not `fr_FR`. The pilot market's canary catches it on real traffic.
 pub fn commit_faulty_change(dir: &Path) -> Result<()> {
-    let main = dir.join("src/main.rs");
-    let text = std::fs::read_to_string(&main).with_context(|| format!("cannot read {}", main.display()))?;
-    if !text.contains(FAULTY_ANCHOR) {
-        bail!("the shop's src/main.rs changed: the demo cannot find where its faulty change goes");
+    let file = dir.join("src/app.rs");
+    let mut text = std::fs::read_to_string(&file).with_context(|| format!("cannot read {}", file.display()))?;
+    for (anchor, replacement) in FAULTY_EDITS {
+        if !text.contains(anchor) {
+            bail!("the shop's src/app.rs changed: the demo cannot find where its faulty change goes");
+        }
+        text = text.replacen(anchor, replacement, 1);
     }
-    let changed = text.replacen(FAULTY_ANCHOR, &format!("{FAULTY_ANCHOR}{FAULTY_CODE}"), 1);
-    std::fs::write(&main, changed).with_context(|| format!("cannot write {}", main.display()))?;
+    std::fs::write(&file, text).with_context(|| format!("cannot write {}", file.display()))?;
     git(
         dir,
         &[
@@ -120,4 +134,15 @@ fn git(dir: &Path, args: &[&str]) -> Result<()> {
         );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_faulty_change_finds_its_places_in_the_shop() {
+        let app = include_str!("../../../../examples/shop/src/app.rs");
+        for (anchor, _) in super::FAULTY_EDITS {
+            assert!(app.contains(anchor), "{anchor:?} is not in the shop's src/app.rs");
+        }
+    }
 }

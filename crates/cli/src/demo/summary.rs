@@ -60,6 +60,21 @@ pub(super) struct Story {
     /// On PostgreSQL: the conductor killed, and the other server taking over.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub failover: Option<Failover>,
+    /// The shoppers who browsed every market through its front, and the pilot's canary of the
+    /// faulty release they judged.
+    pub shoppers: ShoppersLine,
+}
+
+/// What the demo's shoppers sent and got, and the faulty release's canary in the pilot market.
+#[derive(Debug, Serialize)]
+pub(super) struct ShoppersLine {
+    /// Markets they browsed (each through its front).
+    pub markets: usize,
+    pub requests: u64,
+    /// 5xx answers (and requests nobody answered), per market that had any.
+    pub errors: std::collections::BTreeMap<String, u64>,
+    /// The failed canary step of the faulty release in the pilot, as recorded.
+    pub canary: Option<String>,
 }
 
 /// The conductor killed (SIGKILL) and the other server taking its work over.

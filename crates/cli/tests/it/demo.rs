@@ -97,16 +97,29 @@ fn tell_the_story_and_check_it(database: Option<&str>) {
         assert_eq!(m["release"], "v1", "{m}");
         assert_eq!(m["state"], "live", "{m}");
     }
-    // The first release reached every market; the second, with a real start-up bug, was caught
-    // by its probe in the pilot market and went no further.
+    // The first release reached every market; the second, whose new page fails every shopper,
+    // was caught by its canary in the pilot market, on a quarter of France's real shoppers,
+    // and went no further.
     assert_eq!(summary["rollouts"][0]["state"], "succeeded");
     assert_eq!(summary["rollouts"][1]["release"], "v2");
     assert_eq!(summary["rollouts"][1]["state"], "halted");
     let reason = summary["rollouts"][1]["reason"].as_str().unwrap();
     assert!(
-        reason.contains("failed its gate in fr") && reason.contains("locale has a country part"),
+        reason.contains("failed its gate in fr: canary at 25%: metric gate failed: errors: error ratio"),
         "{reason}"
     );
+    let shoppers = &summary["shoppers"];
+    assert!(shoppers["markets"].as_u64().unwrap() >= 20, "{shoppers}");
+    assert!(shoppers["requests"].as_u64().unwrap() > 1000, "{shoppers}");
+    let canary = shoppers["canary"].as_str().unwrap();
+    assert!(
+        canary.starts_with("25% of fr's requests: ") && canary.contains("every request back on the release fr runs "),
+        "{canary}"
+    );
+    // Only France's shoppers met the faulty release, during its one step; nobody else, not even
+    // while the config change rolled out through every market's canary.
+    let errors = shoppers["errors"].as_object().unwrap();
+    assert_eq!(errors.keys().collect::<Vec<_>>(), ["fr"], "{shoppers}");
     // Two incidents: v2's failed gate in fr, and pl hanging (opened and resolved by the monitor).
     let incidents = summary["incidents"].as_array().unwrap();
     assert_eq!(incidents.len(), 2, "{incidents:?}");

@@ -27,6 +27,9 @@ pub struct MarketService {
     pub release: Option<String>,
     /// Where the live release answers, if anything is live.
     pub url: Option<String>,
+    /// The market's front for this service (a service with `gates.canary`): where its real
+    /// traffic goes.
+    pub front: Option<String>,
     /// Since when (Unix ms) that release has been live.
     pub since: Option<i64>,
     /// up (its probe answers), down (the monitor's probes fail, or its process is gone), or
@@ -133,6 +136,13 @@ impl Engine {
         let services = self.store.list_services().await?;
         // Only the deployments the matrix shows, not the whole history.
         let deployments = self.store.list_market_deployments().await?;
+        let fronts: HashMap<(String, String), String> = self
+            .fronts()
+            .all()
+            .await
+            .into_iter()
+            .map(|f| ((f.service.clone(), f.market.clone()), f.url()))
+            .collect();
         let monitored: HashMap<(String, String), String> = self
             .store
             .list_market_health()
@@ -178,6 +188,7 @@ impl Engine {
                     service: s.name.clone(),
                     release: live.and_then(|d| releases.get(&d.release_id).cloned()),
                     url: live.and_then(|d| d.url.clone()),
+                    front: fronts.get(&(s.name.clone(), market.id.clone())).cloned(),
                     since: live.and_then(|d| d.finished_at),
                     health: health.into(),
                     in_flight: in_flight.and_then(|d| releases.get(&d.release_id).cloned()),
@@ -327,6 +338,7 @@ mod tests {
                     service: "shop".into(),
                     release: None,
                     url: None,
+                    front: None,
                     since: None,
                     health: h.to_string(),
                     in_flight: None,

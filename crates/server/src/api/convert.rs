@@ -209,6 +209,7 @@ impl IntoWire for views::markets::MarketService {
             service: self.service,
             release: self.release,
             url: self.url,
+            front: self.front,
             since: self.since,
             health: self.health,
             in_flight: self.in_flight,
