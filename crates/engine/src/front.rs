@@ -31,8 +31,6 @@ pub struct Front {
     /// Where it listens, on 127.0.0.1.
     pub port: u16,
     routes: RwLock<Routes>,
-    /// Requests seen.
-    seq: AtomicU64,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -128,7 +126,6 @@ impl Front {
     /// for each request (a fixed pattern, one request in four, would meet clients that repeat
     /// a pattern of their own: a page and its sub-request would always split the same way).
     fn pick(&self) -> Option<Arc<Upstream>> {
-        self.seq.fetch_add(1, Ordering::Relaxed);
         let r = self.routes.read().unwrap_or_else(|e| e.into_inner());
         if let Some((c, percent)) = &r.candidate
             && rand::random_range(0..100u8) < *percent
@@ -138,11 +135,6 @@ impl Front {
         r.stable
             .clone()
             .or_else(|| r.candidate.as_ref().map(|(c, _)| c.clone()))
-    }
-
-    /// Requests the front has forwarded (or refused) so far.
-    pub fn seen(&self) -> u64 {
-        self.seq.load(Ordering::Relaxed)
     }
 }
 
@@ -214,7 +206,6 @@ impl Engine {
                 market: market.to_string(),
                 port,
                 routes: RwLock::new(Routes::default()),
-                seq: AtomicU64::new(0),
                 task,
             }
         });
@@ -345,7 +336,6 @@ mod tests {
             market: "fr".into(),
             port: 0,
             routes: RwLock::new(Routes::default()),
-            seq: AtomicU64::new(0),
             task: tokio::spawn(async {}),
         }
     }

@@ -531,42 +531,41 @@ impl Store {
     /// Marks deployment `id` blocked: refused before anything started (the market's config does
     /// not fit the release), so the market kept what it ran. DORA does not count it.
     pub async fn mark_deployment_blocked(&self, id: i64, reason: &str) -> Result<()> {
-        let mut tx = self.writer.begin().await?;
-        sqlx::query("UPDATE deployments SET state = 'blocked', reason = $1, finished_at = $2 WHERE id = $3")
-            .bind(reason)
-            .bind(now_ms())
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        append_event(
-            &mut tx,
-            "deployment.blocked",
-            &format!("deployment/{id}"),
-            serde_json::json!({ "reason": reason }),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(())
+        let data = serde_json::json!({ "reason": reason });
+        self.end_deployment(id, "blocked", reason, false, data).await
     }
 
     /// Marks deployment `id` failed; `interrupted` when its server stopped during it (then
     /// DORA's keys do not count it: the resumed rollout deploys the market again).
     async fn end_deployment_failed(&self, id: i64, reason: &str, interrupted: bool) -> Result<()> {
+        let data = serde_json::json!({ "reason": reason, "interrupted": interrupted });
+        self.end_deployment(id, "failed", reason, interrupted, data).await
+    }
+
+    /// Ends deployment `id` in `state` (`failed` or `blocked`) with its reason, and records
+    /// `deployment.<state>` with `data`, in one transaction.
+    async fn end_deployment(
+        &self,
+        id: i64,
+        state: &str,
+        reason: &str,
+        interrupted: bool,
+        data: serde_json::Value,
+    ) -> Result<()> {
         let mut tx = self.writer.begin().await?;
-        sqlx::query(
-            "UPDATE deployments SET state = 'failed', reason = $1, finished_at = $2, interrupted = $3 WHERE id = $4",
-        )
-        .bind(reason)
-        .bind(now_ms())
-        .bind(i64::from(interrupted))
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
+        sqlx::query("UPDATE deployments SET state = $1, reason = $2, finished_at = $3, interrupted = $4 WHERE id = $5")
+            .bind(state)
+            .bind(reason)
+            .bind(now_ms())
+            .bind(i64::from(interrupted))
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
         append_event(
             &mut tx,
-            "deployment.failed",
+            &format!("deployment.{state}"),
             &format!("deployment/{id}"),
-            serde_json::json!({ "reason": reason, "interrupted": interrupted }),
+            data,
         )
         .await?;
         tx.commit().await?;
