@@ -85,6 +85,9 @@ pub(crate) async fn run_task(
         ] {
             env.insert(k.into(), v);
         }
+        if let Some(weight) = plan.weight {
+            env.insert("TANDEM_WEIGHT".into(), weight.to_string());
+        }
         let executor = LocalExecutor {
             guard: std::env::current_exe().ok(),
         };
@@ -101,7 +104,8 @@ pub(crate) async fn run_task(
         let end = executor.run_step(request, &mut log, &stop, Some(deadline)).await?;
         if end == tandem_engine::executor::StepEnd::TimedOut {
             log.note(&format!(
-                "the deploy command ran past its timeout of {}s and was stopped",
+                "the {} command ran past its timeout of {}s and was stopped",
+                if plan.action == "shift" { "shift" } else { "deploy" },
                 plan.timeout_ms / 1000
             ))
             .await?;

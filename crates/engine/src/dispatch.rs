@@ -92,9 +92,12 @@ pub struct DeployPlan {
     pub release: String,
     pub commit: String,
     pub deployment_id: i64,
-    /// `deploy` or `rollback`.
+    /// `deploy`, `rollback`, or `shift` (a canary's `deploy.shift`, with its `weight`).
     pub action: String,
     pub command: String,
+    /// `shift`: the new release's share of the market's traffic, in percent (`TANDEM_WEIGHT`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weight: Option<u8>,
     pub timeout_ms: u64,
     /// The market's resolved config (JSON text), written to `TANDEM_CONFIG_FILE`.
     pub config: String,
@@ -385,14 +388,16 @@ impl Engine {
         Ok(ended)
     }
 
-    /// Runs a market's deploy command on an agent with `labels`, and waits for its end; its
-    /// log goes to `log`. What the server's own run of it would return.
+    /// Runs a market's deploy (or shift) command on an agent with `labels`, and waits for its
+    /// end; its log goes to `log`. What the server's own run of it would return.
     pub(crate) async fn deploy_on_agent(
         &self,
         target: &crate::driver::Target<'_>,
+        command: crate::driver::UserCommand<'_>,
         labels: Vec<String>,
         log: &Path,
     ) -> std::result::Result<(), String> {
+        let what = command.what;
         let inner = async {
             let artifacts = self
                 .store
@@ -411,8 +416,9 @@ impl Engine {
                 release: target.release.version.clone(),
                 commit: target.release.commit_sha.clone(),
                 deployment_id: target.deployment_id,
-                action: target.action.to_string(),
-                command: target.deploy.run.clone(),
+                action: command.action.to_string(),
+                command: command.run.to_string(),
+                weight: command.weight,
                 timeout_ms: timeout.as_millis() as u64,
                 config,
                 artifacts,
@@ -444,7 +450,7 @@ impl Engine {
                             ("success", _) => Ok(()),
                             (_, Some(error)) => Err(error),
                             (_, None) => Err(format!(
-                                "the deploy command failed on agent {agent} (exit {}){}",
+                                "the {what} command failed on agent {agent} (exit {}){}",
                                 row.exit_code.map_or("-".into(), |c| c.to_string()),
                                 crate::driver::last_words(log).await
                             )),
@@ -455,7 +461,7 @@ impl Engine {
                             && let Some(claim) = &row.claim_hash =>
                     {
                         let why = format!(
-                            "agent {agent} stopped answering during the deploy of {}: it may have run in part",
+                            "agent {agent} stopped answering during the {what} of {}: it may have run in part",
                             target.market
                         );
                         self.store.fail_task(id, Some(claim), &why).await?;
@@ -463,7 +469,7 @@ impl Engine {
                     }
                     "pending" if tokio::time::Instant::now() >= give_up => {
                         let why = format!(
-                            "no agent with labels {} took the deploy of {} within {}s",
+                            "no agent with labels {} took the {what} of {} within {}s",
                             labels.join(", "),
                             target.market,
                             (timeout + Duration::from_secs(60)).as_secs()
@@ -481,7 +487,7 @@ impl Engine {
         };
         match inner.await {
             Ok(result) => result,
-            Err(e) => Err(format!("cannot hand the deploy to an agent: {e:#}")),
+            Err(e) => Err(format!("cannot hand the {what} to an agent: {e:#}")),
         }
     }
 

@@ -7,7 +7,8 @@
 //! - [`CommandDriver`] runs a user's script per market (ssh, kubectl, helm, ansible…) with the
 //!   `TANDEM_*` facts in its environment, a timeout, and its output captured. What it deployed
 //!   cannot be kept beside the old one, so a failed gate sends the market back by running the
-//!   script again with the previous release.
+//!   script again with the previous release, unless the service has a canary: then the script
+//!   deploys beside the old release and `deploy.shift` moves the traffic (see `gates.rs`).
 //!
 //! A Kubernetes driver would be a third implementation of [`Driver`].
 
@@ -45,6 +46,40 @@ pub struct Target<'a> {
     pub port: Option<u16>,
     /// `deploy`, or `rollback` when a market goes back to an earlier release.
     pub action: &'a str,
+}
+
+/// One run of a user's command for a market: the deploy itself, or a canary's shift.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct UserCommand<'a> {
+    /// `deploy` or `shift`: what messages call it.
+    pub what: &'static str,
+    pub run: &'a str,
+    /// `TANDEM_ACTION`.
+    pub action: &'a str,
+    /// `TANDEM_WEIGHT`: the new release's share of the market's traffic, in percent.
+    pub weight: Option<u8>,
+}
+
+impl<'a> Target<'a> {
+    /// The deploy command, as `deploy.run` says, for the target's action.
+    pub(crate) fn deploy_command(&self) -> UserCommand<'a> {
+        UserCommand {
+            what: "deploy",
+            run: &self.deploy.run,
+            action: self.action,
+            weight: None,
+        }
+    }
+
+    /// `deploy.shift` with a share of traffic for the new release (`None`: no hook).
+    pub(crate) fn shift_command(&self, weight: u8) -> Option<UserCommand<'a>> {
+        self.deploy.shift.as_deref().map(|run| UserCommand {
+            what: "shift",
+            run,
+            action: "shift",
+            weight: Some(weight),
+        })
+    }
 }
 
 impl Target<'_> {
@@ -199,14 +234,7 @@ impl Driver for CommandDriver {
                 "{}-{}-{}.log",
                 target.release.version, target.action, target.deployment_id
             ));
-            match target.deploy.runs_on.is_empty() || !engine.settings.on_agents {
-                true => run_command(target, &log).await?,
-                false => {
-                    let region = engine.market_region(target.market).await;
-                    let labels = target.deploy.runs_on_for(target.market, &region);
-                    engine.deploy_on_agent(target, labels, &log).await?
-                }
-            }
+            run_user_command(engine, target, target.deploy_command(), &log).await?;
             Ok(Instance {
                 url: target.deploy.url_for(target.market),
                 pid: None,
@@ -229,25 +257,50 @@ impl Driver for CommandDriver {
     }
 }
 
-/// Runs the deploy command to its end, within its timeout; its output goes to `log`.
-async fn run_command(target: &Target<'_>, log: &std::path::Path) -> Result<(), String> {
+/// Runs a user's command for a market where the deploy runs (on the server, or on an agent
+/// with `deploy.runs-on`), to its end; its output goes to `log`.
+pub(crate) async fn run_user_command(
+    engine: &Engine,
+    target: &Target<'_>,
+    command: UserCommand<'_>,
+    log: &std::path::Path,
+) -> Result<(), String> {
+    match target.deploy.runs_on.is_empty() || !engine.settings.on_agents {
+        true => run_command(target, command, log).await,
+        false => {
+            let region = engine.market_region(target.market).await;
+            let labels = target.deploy.runs_on_for(target.market, &region);
+            engine.deploy_on_agent(target, command, labels, log).await
+        }
+    }
+}
+
+/// Runs a user's command on the server to its end, within the deploy's timeout; its output
+/// goes to `log`.
+async fn run_command(target: &Target<'_>, command: UserCommand<'_>, log: &std::path::Path) -> Result<(), String> {
+    let what = command.what;
     let out = std::fs::File::create(log).map_err(|e| format!("cannot create {}: {e}", log.display()))?;
     let err = out.try_clone().map_err(|e| e.to_string())?;
+    let mut env = target.env();
+    env.insert("TANDEM_ACTION".into(), command.action.to_string());
+    if let Some(weight) = command.weight {
+        env.insert("TANDEM_WEIGHT".into(), weight.to_string());
+    }
     let mut child = tokio::process::Command::new("sh")
-        .args(["-c", &target.deploy.run])
+        .args(["-c", command.run])
         .current_dir(&target.dir)
         .env_clear()
-        .envs(target.env())
+        .envs(env)
         .stdin(Stdio::null())
         .stdout(out)
         .stderr(err)
         .process_group(0)
         .kill_on_drop(true)
         .spawn()
-        .map_err(|e| format!("cannot start the deploy command: {e}"))?;
+        .map_err(|e| format!("cannot start the {what} command: {e}"))?;
     let timeout = target.deploy.timeout();
     let status = match tokio::time::timeout(timeout, child.wait()).await {
-        Ok(status) => status.map_err(|e| format!("cannot wait for the deploy command: {e}"))?,
+        Ok(status) => status.map_err(|e| format!("cannot wait for the {what} command: {e}"))?,
         Err(_) => {
             // The whole group: a script's ssh or kubectl children go too.
             if let Some(pid) = child.id() {
@@ -262,7 +315,7 @@ async fn run_command(target: &Target<'_>, log: &std::path::Path) -> Result<(), S
             }
             let _ = child.wait().await;
             return Err(format!(
-                "the deploy command ran past its timeout of {}s and was stopped{}",
+                "the {what} command ran past its timeout of {}s and was stopped{}",
                 timeout.as_secs(),
                 last_words(log).await
             ));
@@ -271,7 +324,7 @@ async fn run_command(target: &Target<'_>, log: &std::path::Path) -> Result<(), S
     if status.success() {
         Ok(())
     } else {
-        Err(format!("the deploy command failed ({status}){}", last_words(log).await))
+        Err(format!("the {what} command failed ({status}){}", last_words(log).await))
     }
 }
 

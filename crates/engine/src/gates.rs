@@ -4,11 +4,12 @@
 //! caller learns whether the previous release kept serving meanwhile.
 
 use crate::Engine;
-use crate::driver::{Driver, Instance, ProcessDriver, Target, driver_for, last_words};
-use crate::front::Front;
+use crate::driver::{Driver, Instance, ProcessDriver, Target, driver_for, last_words, run_user_command};
+use crate::front::{Front, Upstream};
 use anyhow::anyhow;
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::time::{Duration, Instant};
 use tandem_core::config::{ConfigSchema, resolve_config};
 use tandem_core::gates::{Baseline, MetricGates, Probe, SCRAPE_ACCEPT, Scrape, Window, judge_all_against};
@@ -56,6 +57,38 @@ pub(crate) struct Passed {
 /// A gate's verdict, with its figures.
 struct GateFailure {
     reason: String,
+}
+
+/// How a canary's share of a market's traffic reaches the new release.
+enum Traffic<'a> {
+    /// Tandem's front (the `process` driver): the share moves in memory.
+    Front(Arc<Front>),
+    /// The user's load balancer, told each share by `deploy.shift` (the `command` driver).
+    Hook {
+        target: &'a Target<'a>,
+        /// The share last asked for (also when the command failed: it may have applied it).
+        share: AtomicU8,
+        /// The command could not send every request back to the stable release.
+        stuck: AtomicBool,
+    },
+}
+
+impl Traffic<'_> {
+    /// The new release's share now.
+    fn share(&self) -> u8 {
+        match self {
+            Traffic::Front(front) => front.candidate_share(),
+            Traffic::Hook { share, .. } => share.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Whether the release serving the market still serves it all (nothing to deploy again).
+    fn stable_serves(&self) -> bool {
+        match self {
+            Traffic::Front(_) => true,
+            Traffic::Hook { stuck, .. } => !stuck.load(Ordering::Relaxed),
+        }
+    }
 }
 
 /// Why a market's deployment did not pass, and when that was known.
@@ -188,31 +221,34 @@ impl Engine {
             }
         };
         let url = instance.url.clone();
-        // The release serving the market now, to compare with over the same window.
-        let previous_url = if keeps && port.is_none() {
-            self.store
-                .list_live_deployments()
-                .await
-                .ok()
-                .and_then(|live| {
-                    live.into_iter()
-                        .find(|d| d.service == release.service && d.market == market)
-                })
-                .and_then(|d| d.url)
-        } else {
-            None
+        let live = match port {
+            None => self.store.list_live_deployments().await.ok().and_then(|live| {
+                live.into_iter()
+                    .find(|d| d.service == release.service && d.market == market)
+            }),
+            Some(_) => None,
         };
-        // A canary needs the market's front, serving the release the market runs: a market's
-        // first release, a rollback and a restart go straight to all of its traffic.
-        let front = match (&spec.gates.canary, action, port) {
+        // The release serving the market now, to compare with over the same window.
+        let previous_url = live.as_ref().filter(|_| keeps).and_then(|d| d.url.clone());
+        // A canary needs a release serving the market to shift traffic from: a market's first
+        // release, a rollback and a restart go straight to all of its traffic.
+        let traffic = match (&spec.gates.canary, action, port) {
             (Some(_), "deploy", None) if driver.name() == "process" => self
                 .fronts()
                 .get(&release.service, market)
                 .await
-                .filter(|f| f.has_stable()),
+                .filter(|f| f.has_stable())
+                .map(Traffic::Front),
+            (Some(_), "deploy", None) if driver.name() == "command" && deploy.shift.is_some() && live.is_some() => {
+                Some(Traffic::Hook {
+                    target: &target,
+                    share: AtomicU8::new(0),
+                    stuck: AtomicBool::new(false),
+                })
+            }
             _ => None,
         };
-        let verdict = self
+        let mut verdict = self
             .run_gates(
                 spec,
                 market,
@@ -220,9 +256,27 @@ impl Engine {
                 deployment_id,
                 driver.name(),
                 previous_url,
-                front,
+                traffic.as_ref(),
             )
             .await;
+        // With `deploy.shift`, a release that passed gets every request before it is promoted
+        // (after a canary's last step under 100 %, a first release, a rollback).
+        if verdict.is_ok()
+            && port.is_none()
+            && driver.name() == "command"
+            && traffic.as_ref().is_none_or(|t| t.share() < 100)
+            && let Some(command) = target.shift_command(100)
+        {
+            let log = self.shift_log(&target, 100);
+            if let Err(e) = run_user_command(self, &target, command, &log).await {
+                let reason = format!("cannot give the release all of {market}'s traffic: {e}");
+                self.record_gate(deployment_id, gate("shift", false, &reason)).await;
+                if let Some(t) = &traffic {
+                    self.send_back(t).await;
+                }
+                verdict = Err(GateFailure { reason });
+            }
+        }
         let gate_time = started.elapsed();
         match verdict {
             Ok(()) => Ok(Passed {
@@ -234,13 +288,68 @@ impl Engine {
             Err(GateFailure { reason }) => {
                 let failed_at = Instant::now();
                 driver.discard(self, instance).await;
+                // With the user's hook, the new release was deployed beside the stable one: it
+                // keeps serving unless the hook could not send the traffic back to it.
+                let keeps_previous = match &traffic {
+                    Some(t @ Traffic::Hook { .. }) => t.stable_serves(),
+                    _ => keeps,
+                };
                 Err(Failure {
                     reason,
                     gate_time,
-                    keeps_previous: keeps,
+                    keeps_previous,
                     blocked: false,
                     failed_at,
                 })
+            }
+        }
+    }
+
+    /// Where a run of `deploy.shift` writes its output.
+    fn shift_log(&self, target: &Target<'_>, weight: u8) -> std::path::PathBuf {
+        target.dir.join(format!(
+            "{}-shift-{weight}-{}.log",
+            target.release.version, target.deployment_id
+        ))
+    }
+
+    /// Gives the new release `share` % of the market's traffic. With the front, returns the
+    /// new release's upstream, whose counts are its requests.
+    async fn shift(&self, traffic: &Traffic<'_>, base: &str, share: u8) -> Result<Option<Arc<Upstream>>, String> {
+        match traffic {
+            Traffic::Front(front) => Ok(Some(front.shift(base, share))),
+            Traffic::Hook { target, share: now, .. } => {
+                now.store(share, Ordering::Relaxed);
+                let Some(command) = target.shift_command(share) else {
+                    return Err("`deploy.shift` is not set".into());
+                };
+                let log = self.shift_log(target, share);
+                run_user_command(self, target, command, &log).await.map(|()| None)
+            }
+        }
+    }
+
+    /// Every request back on the stable release: at once through the front, or by running
+    /// `deploy.shift` with weight 0. Returns why not, when it could not.
+    async fn send_back(&self, traffic: &Traffic<'_>) -> Option<String> {
+        match traffic {
+            Traffic::Front(front) => {
+                front.back();
+                None
+            }
+            Traffic::Hook { target, share, stuck } => {
+                let command = target.shift_command(0)?;
+                let log = self.shift_log(target, 0);
+                match run_user_command(self, target, command, &log).await {
+                    Ok(()) => {
+                        share.store(0, Ordering::Relaxed);
+                        None
+                    }
+                    Err(e) => {
+                        stuck.store(true, Ordering::Relaxed);
+                        Some(e)
+                    }
+                }
             }
         }
     }
@@ -257,7 +366,7 @@ impl Engine {
         deployment_id: i64,
         driver: &str,
         previous_url: Option<String>,
-        front: Option<Arc<Front>>,
+        traffic: Option<&Traffic<'_>>,
     ) -> Result<(), GateFailure> {
         let Some(base) = instance.url.clone() else {
             let reason = format!("the {driver} driver has no URL to probe: its exit status was the gate");
@@ -295,13 +404,13 @@ impl Engine {
                 &base,
                 previous_url.as_deref(),
                 deployment_id,
-                front.as_deref(),
+                traffic,
             )
             .await;
-        if let (Err(_), Some(front)) = (&judged, &front)
-            && front.candidate_share() > 0
+        if let (Err(_), Some(traffic)) = (&judged, traffic)
+            && traffic.share() > 0
         {
-            front.back();
+            self.send_back(traffic).await;
         }
         judged
     }
@@ -316,14 +425,26 @@ impl Engine {
         base: &str,
         previous_url: Option<&str>,
         deployment_id: i64,
-        front: Option<&Front>,
+        traffic: Option<&Traffic<'_>>,
     ) -> Result<(), GateFailure> {
-        match (&spec.gates.metrics, &spec.gates.canary, front) {
-            (Some(metrics), Some(canary), Some(front)) => {
+        match (&spec.gates.metrics, &spec.gates.canary, traffic) {
+            (Some(metrics), Some(canary), Some(traffic)) => {
+                let market = instance_market(traffic);
                 for &share in &canary.steps {
-                    let upstream = front.shift(base, share);
+                    let shifted = Instant::now();
+                    let upstream = match self.shift(traffic, base, share).await {
+                        Ok(u) => u,
+                        Err(e) => {
+                            let reason = format!("canary at {share}%: {e}");
+                            let mut result = gate("canary", false, &reason);
+                            result.value = Some(f64::from(share));
+                            self.record_gate(deployment_id, result).await;
+                            return Err(GateFailure { reason });
+                        }
+                    };
+                    let hook_took = shifted.elapsed();
                     let window_ends = Instant::now() + metrics.window;
-                    let (r0, e0) = upstream.counts();
+                    let (r0, e0) = upstream.as_ref().map_or((0, 0), |u| u.counts());
                     let window = self
                         .metric_window(
                             settings,
@@ -335,13 +456,20 @@ impl Engine {
                             Some(share),
                         )
                         .await;
-                    let (r1, e1) = upstream.counts();
-                    let seen = format!(
-                        "{share}% of {}'s requests: {} reached the new release, {} failed",
-                        front.market,
-                        r1 - r0,
-                        e1 - e0
-                    );
+                    let seen = match &upstream {
+                        Some(upstream) => {
+                            let (r1, e1) = upstream.counts();
+                            format!(
+                                "{share}% of {market}'s requests: {} reached the new release, {} failed",
+                                r1 - r0,
+                                e1 - e0
+                            )
+                        }
+                        None => format!(
+                            "{share}% of {market}'s traffic, set by `deploy.shift` in {:.0} ms",
+                            hook_took.as_secs_f64() * 1000.0
+                        ),
+                    };
                     match window {
                         Ok(()) => {
                             let mut result = gate("canary", true, &format!("{seen}; its checks passed"));
@@ -351,17 +479,26 @@ impl Engine {
                         Err(GateFailure { reason }) => {
                             // Everything back on the stable release in one move, then recorded.
                             let failed = Instant::now();
-                            front.back();
+                            let stuck = self.send_back(traffic).await;
                             let took = failed.elapsed();
                             // From the end of the step's window (its last scrape, the verdict,
                             // the checks recorded) to every request on the stable release.
                             let since_window = window_ends.elapsed();
-                            let text = format!(
-                                "{seen}; {reason}; every request back on the release {} runs {:.1} ms after the window ended (the switch itself: {:.3} ms)",
-                                front.market,
-                                since_window.as_secs_f64() * 1000.0,
-                                took.as_secs_f64() * 1000.0
-                            );
+                            let text = match (stuck, traffic) {
+                                (Some(e), _) => format!(
+                                    "{seen}; {reason}; `deploy.shift` could not send the traffic back ({e}): the release {market} ran is deployed again"
+                                ),
+                                (None, Traffic::Front(_)) => format!(
+                                    "{seen}; {reason}; every request back on the release {market} runs {:.1} ms after the window ended (the switch itself: {:.3} ms)",
+                                    since_window.as_secs_f64() * 1000.0,
+                                    took.as_secs_f64() * 1000.0
+                                ),
+                                (None, Traffic::Hook { .. }) => format!(
+                                    "{seen}; {reason}; `deploy.shift` with weight 0 sent every request back to the release {market} runs, {:.1} ms after the window ended (the command itself: {:.1} ms)",
+                                    since_window.as_secs_f64() * 1000.0,
+                                    took.as_secs_f64() * 1000.0
+                                ),
+                            };
                             let mut result = gate("canary", false, &text);
                             result.value = Some(f64::from(share));
                             self.record_gate(deployment_id, result).await;
@@ -629,6 +766,14 @@ struct ProbeFigures {
     attempts: u32,
     successes: u32,
     elapsed: Duration,
+}
+
+/// The market a canary's traffic belongs to.
+fn instance_market<'a>(traffic: &'a Traffic<'_>) -> &'a str {
+    match traffic {
+        Traffic::Front(front) => &front.market,
+        Traffic::Hook { target, .. } => target.market,
+    }
 }
 
 pub(crate) fn gate(name: &str, passed: bool, reason: &str) -> NewGateResult {

@@ -485,7 +485,8 @@ pipeline:
 deploy:
   driver: command
   runs-on: ['region={{region}}']
-  run: echo \"$TANDEM_MARKET $(cat $TANDEM_ARTIFACT_DIR/release.txt) $PWD\" >> {}
+  run: echo \"$TANDEM_MARKET $(cat $TANDEM_ARTIFACT_DIR/release.txt) $PWD\" >> {0}
+  shift: echo \"$TANDEM_ACTION $TANDEM_MARKET $TANDEM_WEIGHT $PWD\" >> {0}
 ",
             journal.display()
         ),
@@ -534,7 +535,17 @@ services:
     let lines = std::fs::read_to_string(&journal).unwrap();
     let mut lines: Vec<&str> = lines.lines().collect();
     lines.sort();
-    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert_eq!(lines.len(), 4, "{lines:?}");
+    // `deploy.shift` runs where the deploy ran: the load balancer there gives it the market.
+    let shifts = lines.split_off(2);
+    assert!(
+        shifts[0].starts_with("shift de 100 ") && shifts[0].contains("agent-central"),
+        "{shifts:?}"
+    );
+    assert!(
+        shifts[1].starts_with("shift fr 100 ") && shifts[1].contains("agent-west"),
+        "{shifts:?}"
+    );
     assert!(
         lines[0].starts_with("de 1 ") && lines[0].contains("agent-central"),
         "{lines:?}"

@@ -3,7 +3,8 @@
 //! own port); after its probe passes, the new release gets each step's share of the market's
 //! requests, and every step is judged by the metric gates on the new release's own metrics
 //! (so on its share of real traffic). A step that fails sends every request back to the
-//! release the market runs, in one move.
+//! release the market runs, in one move. With the `command` driver the user's load balancer
+//! does the shifting: `deploy.shift` is run at each step with the share in `TANDEM_WEIGHT`.
 
 use crate::error::Collector;
 use serde::{Deserialize, Serialize};
@@ -140,6 +141,34 @@ gates:
             errors.contains("tandem.yml:12:5: `gates.canary` needs `gates.metrics`"),
             "{errors}"
         );
-        assert!(errors.contains("`gates.canary` needs the `process` driver"), "{errors}");
+        assert!(
+            errors.contains("`gates.canary` with the `command` driver needs `deploy.shift`"),
+            "{errors}"
+        );
+        assert!(
+            errors.contains("`gates.canary` with the `command` driver needs `deploy.url`"),
+            "{errors}"
+        );
+    }
+
+    #[test]
+    fn the_command_driver_shifts_traffic_through_its_hook_and_the_process_driver_has_none() {
+        let text = format!(
+            "{}  shift: ./weight.sh\n  url: \"https://{{market}}-canary.shop.example\"\ngates:\n{METRICS}  canary:\n    steps: [10%, 50%]\n",
+            spec("command", "").trim_end_matches("gates:\n")
+        );
+        let s = parse_service_spec("tandem.yml", &text).unwrap();
+        assert_eq!(s.deploy.unwrap().shift.as_deref(), Some("./weight.sh"));
+        assert_eq!(s.gates.canary.unwrap().steps, [10, 50]);
+
+        let text = format!(
+            "{}  shift: ./weight.sh\ngates:\n{METRICS}",
+            spec("process", "").trim_end_matches("gates:\n")
+        );
+        let errors = parse_service_spec("tandem.yml", &text).unwrap_err().to_string();
+        assert!(
+            errors.contains("`deploy.shift` applies to the `command` driver only"),
+            "{errors}"
+        );
     }
 }

@@ -219,6 +219,12 @@ pub struct DeploySpec {
     /// cannot reach is deployed from one that can. Empty: on the server.
     #[serde(default, rename = "runs-on", skip_serializing_if = "Vec::is_empty")]
     pub runs_on: Vec<String>,
+    /// `command` driver with `gates.canary`: the shell command that gives the market's load
+    /// balancer the new release's share of traffic, run at each step with `TANDEM_ACTION=shift`
+    /// and `TANDEM_WEIGHT` (the percentage; `0` sends everything back to the stable release,
+    /// `100` hands the market to the new one). Run where the deploy runs, with the same facts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shift: Option<String>,
 }
 
 /// Default longest run of a `command` driver's command.
@@ -483,11 +489,25 @@ pub fn parse_service_spec(file: &str, text: &str) -> Result<ServiceSpec, SpecErr
                     "`gates.canary` needs `gates.metrics`: each step is judged by its checks on the new release's share of traffic",
                 );
             }
-            match raw.deploy.as_ref().map(|d| d.value.driver) {
-                Some(Driver::Process) => {}
+            match raw.deploy.as_ref().map(|d| &d.value) {
+                Some(d) if d.driver == Driver::Process => {}
+                Some(d) if d.driver == Driver::Command => {
+                    if d.shift.is_none() {
+                        errors.push(
+                            &c.referenced,
+                            "`gates.canary` with the `command` driver needs `deploy.shift`: the command that gives your load balancer the new release's share (`TANDEM_WEIGHT`) at each step",
+                        );
+                    }
+                    if d.url.is_none() {
+                        errors.push(
+                            &c.referenced,
+                            "`gates.canary` with the `command` driver needs `deploy.url`: where the new release alone answers, for its probe and its metrics",
+                        );
+                    }
+                }
                 _ => errors.push(
                     &c.referenced,
-                    "`gates.canary` needs the `process` driver (Tandem's front shifts the traffic); with the `command` driver, shift it in your load balancer from the deploy command (see docs/releases.md)",
+                    "`gates.canary` needs a `deploy` section: the `process` driver (Tandem's front shifts the traffic) or the `command` driver with `deploy.shift`",
                 ),
             }
             gates.canary = Some(crate::gates::check_canary(&mut errors, c.value));
@@ -579,6 +599,19 @@ fn check_deploy(errors: &mut Collector<'_>, deploy: &Spanned<DeploySpec>) {
             errors.push(at, "`deploy.timeout` applies to the `command` driver only");
         } else if let Err(e) = parse_duration(t) {
             errors.push(at, format!("`deploy.timeout`: {e}"));
+        }
+    }
+    if let Some(shift) = &d.shift {
+        if d.driver != Driver::Command {
+            errors.push(
+                at,
+                "`deploy.shift` applies to the `command` driver only: with the `process` driver Tandem's front shifts the traffic",
+            );
+        } else if shift.trim().is_empty() {
+            errors.push(
+                at,
+                "`deploy.shift` is empty: expected the command that sets the new release's share of traffic",
+            );
         }
     }
     if let Some(url) = &d.url {
