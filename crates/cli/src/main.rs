@@ -15,10 +15,13 @@ mod server;
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
+/// `tandem --version`: the release and the commit it was built from.
+const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (commit ", env!("TANDEM_COMMIT"), ")");
+
 #[derive(Debug, Parser)]
 #[command(
     name = "tandem",
-    version,
+    version = VERSION,
     about = "Carry every idea from plan to production, market by market."
 )]
 struct Cli {

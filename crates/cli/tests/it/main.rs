@@ -18,3 +18,4 @@ mod remote;
 mod replicas;
 mod secrets;
 mod serve;
+mod upgrade;

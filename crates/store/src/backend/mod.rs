@@ -43,6 +43,26 @@ impl Dialect {
         }
     }
 
+    /// Applies the migrations this build has and the database lacks. A database written by a
+    /// newer Tandem (a migration this build does not know) or by another build (a migration
+    /// that differs) is refused before anything is changed, with what to do.
+    pub(crate) async fn migrate(self, pool: &Pool) -> crate::Result<()> {
+        let migrator = self.migrator();
+        let newest = migrator.migrations.iter().map(|m| m.version).max().unwrap_or(0);
+        let name = self.name();
+        let version = env!("CARGO_PKG_VERSION");
+        match migrator.run(pool).await {
+            Ok(()) => Ok(()),
+            Err(sqlx::migrate::MigrateError::VersionMissing(v)) => Err(crate::StoreError::Unsupported(format!(
+                "the {name} database was written by a newer Tandem: it has migration {v}, and this Tandem ({version}) knows migrations up to {newest}. Run the newer Tandem, or restore a backup made before the upgrade; nothing was changed"
+            ))),
+            Err(sqlx::migrate::MigrateError::VersionMismatch(v)) => Err(crate::StoreError::Unsupported(format!(
+                "the {name} database's migration {v} is not this Tandem's ({version}): it was written by another build. Run the build that wrote it; nothing was changed"
+            ))),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     /// Every finished deployment, one row per `(service, market)`: its deployments packed as
     /// text in id order, one per line, `id|rollout|kind|state|started|finished|change
     /// opened|author times` (author times space-separated; empty fields for none). Needs an

@@ -45,7 +45,7 @@ pub(crate) async fn open_pools(url: &str) -> Result<(Pool, Pool)> {
         })
         .connect_with(options)
         .await?;
-    Dialect::Postgres.migrator().run(&pool).await?;
+    Dialect::Postgres.migrate(&pool).await?;
     Ok((pool.clone(), pool))
 }
 

@@ -52,7 +52,7 @@ pub(crate) async fn open_pools(db: &Path) -> Result<(Pool, Pool)> {
         })
         .connect_with(any_options(db, false)?)
         .await?;
-    Dialect::Sqlite.migrator().run(&writer).await?;
+    Dialect::Sqlite.migrate(&writer).await?;
     let readers = AnyPoolOptions::new()
         .max_connections(READERS)
         .after_connect(|conn, _| {
@@ -232,6 +232,92 @@ mod tests {
         }
         let versions: Vec<i64> = found.iter().map(|(v, _)| *v).collect();
         assert!(versions.windows(2).all(|w| w[0] < w[1]), "{versions:?}");
+    }
+
+    /// A data folder whose database is `dump` (SQL text), as SQLite's own tools restore it.
+    async fn database_from(dump: &str) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        let options = SqliteConnectOptions::new()
+            .filename(dir.path().join("tandem.db"))
+            .create_if_missing(true);
+        let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
+        sqlx::raw_sql(dump).execute(&pool).await.unwrap();
+        pool.close().await;
+        dir
+    }
+
+    #[tokio::test]
+    async fn a_database_of_the_previous_release_upgrades_with_its_history() {
+        let dir = database_from(include_str!("../../tests/data/tandem-0.1.0.sql")).await;
+        let store = crate::Store::open(dir.path()).await.unwrap();
+        assert_eq!(store.list_markets().await.unwrap().len(), 25);
+        assert_eq!(store.list_rollouts(100).await.unwrap().len(), 3);
+        let ideas: Vec<String> = store.list_ideas().await.unwrap().into_iter().map(|i| i.key).collect();
+        assert_eq!(ideas.len(), 4, "{ideas:?}");
+        let (deployments, incidents) = store.dora_history().await.unwrap();
+        assert_eq!((deployments.len(), incidents.len()), (27, 2));
+        let chain = store.verify_audit_chain().await.unwrap();
+        assert!(chain.intact, "{:?}", chain.problems);
+        assert_eq!(chain.rows, 196);
+        // It carries on: the next idea follows the release's.
+        let next = store.insert_idea("after the upgrade", &[]).await.unwrap();
+        assert!(!ideas.contains(&next.key), "{} is new", next.key);
+        assert!(store.verify_audit_chain().await.unwrap().intact);
+    }
+
+    #[tokio::test]
+    async fn a_database_written_by_a_newer_tandem_is_refused_and_left_as_it_was() {
+        let dir = database_from(include_str!("../../tests/data/tandem-0.1.0.sql")).await;
+        let db = dir.path().join("tandem.db");
+        let pool = sqlx::SqlitePool::connect_with(SqliteConnectOptions::new().filename(&db))
+            .await
+            .unwrap();
+        // A migration of this build not applied yet (0034), one of a newer build applied.
+        sqlx::raw_sql(
+            "DROP TABLE flag_emergencies;
+             DELETE FROM _sqlx_migrations WHERE version = 34;
+             INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time)
+             VALUES (9001, 'from the future', TRUE, X'00', 1);",
+        )
+        .execute(&pool)
+        .await
+        .unwrap();
+        // What a migration would change: the schema and the migrations applied.
+        let state = async |pool: &sqlx::SqlitePool| -> Vec<(String, String)> {
+            sqlx::query_as(
+                "SELECT name, sql FROM sqlite_master WHERE sql IS NOT NULL
+                 UNION ALL SELECT 'migration', version || ':' || hex(checksum) FROM _sqlx_migrations
+                 ORDER BY 1, 2",
+            )
+            .fetch_all(pool)
+            .await
+            .unwrap()
+        };
+        let before = state(&pool).await;
+        pool.close().await;
+        let err = crate::Store::open(dir.path()).await.unwrap_err().to_string();
+        let newest = Dialect::Sqlite
+            .migrator()
+            .migrations
+            .iter()
+            .map(|m| m.version)
+            .max()
+            .unwrap();
+        assert!(
+            err.contains(&format!(
+                "the SQLite database was written by a newer Tandem: it has migration 9001, and this Tandem ({}) knows migrations up to {newest}",
+                env!("CARGO_PKG_VERSION")
+            )),
+            "{err}"
+        );
+        assert!(err.contains("nothing was changed"), "{err}");
+        let pool = sqlx::SqlitePool::connect_with(SqliteConnectOptions::new().filename(&db))
+            .await
+            .unwrap();
+        assert!(
+            state(&pool).await == before,
+            "the database is as it was: 0034 was not applied either"
+        );
     }
 
     #[tokio::test]
