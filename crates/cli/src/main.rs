@@ -107,6 +107,13 @@ enum Command {
         /// The shell: bash, zsh, fish, elvish or powershell.
         shell: clap_complete::Shell,
     },
+    /// Writes the manual pages (`tandem.1`, `tandem-serve.1`, …), for packages and `man -l`.
+    #[command(after_help = "Example:\n  tandem man --dir /usr/share/man/man1")]
+    Man {
+        /// The folder to write them in (created if needed).
+        #[arg(long)]
+        dir: std::path::PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
@@ -192,5 +199,39 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             clap_complete::generate(shell, &mut Cli::command(), "tandem", &mut std::io::stdout());
             Ok(ExitCode::SUCCESS)
         }
+        Command::Man { dir } => write_manual(&dir).and_then(|n| {
+            outln!("{n} manual pages written to {}", dir.display())?;
+            Ok(ExitCode::SUCCESS)
+        }),
     }
+}
+
+/// Writes one manual page per command and subcommand into `dir`; returns how many.
+fn write_manual(dir: &std::path::Path) -> anyhow::Result<usize> {
+    use anyhow::Context;
+    use clap::CommandFactory;
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let mut command = Cli::command();
+    command.build();
+    let mut written = 0;
+    let mut pending = vec![("tandem".to_string(), command)];
+    while let Some((name, command)) = pending.pop() {
+        // Every command but clap's own `help`, which `--help` and the pages already are.
+        for sub in command
+            .get_subcommands()
+            .filter(|s| !s.is_hide_set() && s.get_name() != "help")
+        {
+            pending.push((format!("{name}-{}", sub.get_name()), sub.clone()));
+        }
+        let page = dir.join(format!("{name}.1"));
+        let mut out = Vec::new();
+        clap_mangen::Man::new(command.display_name(name.clone()))
+            .title(name.clone())
+            .source(format!("tandem {VERSION}"))
+            .manual("Tandem manual")
+            .render(&mut out)?;
+        std::fs::write(&page, out).with_context(|| format!("cannot write {}", page.display()))?;
+        written += 1;
+    }
+    Ok(written)
 }
