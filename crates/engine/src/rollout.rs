@@ -804,7 +804,13 @@ impl Engine {
     }
 
     /// [`Engine::skip_market`], recording why the market is left out.
-    pub async fn skip_market_because(&self, id: i64, market: &str, by: &str, reason: Option<&str>) -> Result<RolloutRow> {
+    pub async fn skip_market_because(
+        &self,
+        id: i64,
+        market: &str,
+        by: &str,
+        reason: Option<&str>,
+    ) -> Result<RolloutRow> {
         let r = self.store.get_rollout(id).await?;
         if !r.in_progress() {
             return Err(crate::Error::Conflict(format!(

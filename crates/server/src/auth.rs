@@ -172,9 +172,7 @@ impl IntoResponse for AuthRejection {
             .into_response(),
             AuthRejection::Internal(e) => e.into_response(),
             AuthRejection::SignIn(next) => see_other(&format!("/login?next={}", url_encode(&next)), None),
-            AuthRejection::PageForbidden { caller, needed, path } => {
-                crate::ui::forbidden_page(&caller, needed, &path)
-            }
+            AuthRejection::PageForbidden { caller, needed, path } => crate::ui::forbidden_page(&caller, needed, &path),
             AuthRejection::PageInternal(e) => crate::ui::PageError::from(e).into_response(),
         }
     }

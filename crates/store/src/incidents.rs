@@ -151,7 +151,13 @@ impl Store {
     }
 
     /// [`Store::resolve_incident`], recording in its event what the person says fixed it.
-    pub async fn resolve_incident_because(&self, id: i64, by: &str, at: i64, reason: Option<&str>) -> Result<IncidentRow> {
+    pub async fn resolve_incident_because(
+        &self,
+        id: i64,
+        by: &str,
+        at: i64,
+        reason: Option<&str>,
+    ) -> Result<IncidentRow> {
         let mut tx = self.writer.begin().await?;
         let current = get(&mut tx, id).await?;
         if !current.state.can_move_to(IncidentState::Resolved) {

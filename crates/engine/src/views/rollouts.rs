@@ -88,10 +88,7 @@ impl Engine {
                 .into_iter()
                 .map(|m| {
                     // The rollout's own deployment there (a rollback after a failed gate follows it).
-                    let d = deployments
-                        .iter()
-                        .rfind(|d| d.market == m && d.kind == kind)
-                        .cloned();
+                    let d = deployments.iter().rfind(|d| d.market == m && d.kind == kind).cloned();
                     let reached = index as i64 <= rollout.current_wave;
                     let skipped = decisions.iter().any(|x| x.kind == "skip" && x.market == m);
                     // A market refused by its config check, then skipped, is listed as skipped.

@@ -64,7 +64,11 @@ pub async fn list(
             h1 { "Change requests" @if let Some(s) = service { " · " (s) } }
             span.muted { "config and flag changes, newest first" }
             @if service.is_some() { a.right href="/changes" { "All services" } }
-            a.btn.primary.right href={ "/changes/new" @if let Some(s) = service { "?service=" (url_encode(s)) } } { "Propose a change" }
+            // Only those who may propose see the way to: a viewer's post would be refused.
+            @if auth.0.role.allows(Role::Developer) {
+                a.btn.right href={ "/changes/new?kind=flags" @if let Some(s) = service { "&service=" (url_encode(s)) } } { "Propose a flag change" }
+                a.btn.primary.right href={ "/changes/new" @if let Some(s) = service { "?service=" (url_encode(s)) } } { "Propose a change" }
+            }
         }
         section.panel {
             @if changes.is_empty() {

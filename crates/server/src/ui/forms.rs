@@ -9,7 +9,6 @@
 use super::PageError;
 use super::layout::{Nav, Page, capitalize, page};
 use crate::auth::Caller;
-use tandem_core::role::Role;
 use crate::error::ApiError;
 use axum::extract::rejection::FormRejection;
 use axum::extract::{Form, FromRequest, Request};
@@ -17,6 +16,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::html;
 use serde::de::DeserializeOwned;
+use tandem_core::role::Role;
 
 /// A posted form that must read: one that does not is a 400 page saying which field is wrong.
 pub struct PostedForm<T>(pub T);

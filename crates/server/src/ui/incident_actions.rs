@@ -209,7 +209,11 @@ pub async fn act(
     let reason = form.reason.trim();
     let done = match action.as_str() {
         "resolve" if reason.is_empty() => {
-            return Ok(confirm_resolve(caller, &back, Some("Not resolved: say what fixed it, in a few words.")));
+            return Ok(confirm_resolve(
+                caller,
+                &back,
+                Some("Not resolved: say what fixed it, in a few words."),
+            ));
         }
         "resolve" => {
             state

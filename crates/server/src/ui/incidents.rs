@@ -380,7 +380,11 @@ fn describe(e: &EventRow, versions: &HashMap<i64, String>) -> String {
         }
         "deployment.commits" => {
             let n = int("commits").unwrap_or(0);
-            let commits = if n == 1 { "1 commit".to_string() } else { format!("{n} commits") };
+            let commits = if n == 1 {
+                "1 commit".to_string()
+            } else {
+                format!("{n} commits")
+            };
             format!("Deployment #{subject_id} brought {commits} to the market")
         }
         "market.up" => "The market answers its probe again".to_string(),
@@ -467,7 +471,11 @@ mod tests {
             "Deployment #9 brought 3 commits to the market"
         );
         assert_eq!(
-            say("incident.resolved", "incident/4", r#"{"by":"ana","after_ms":1000,"reason":"rolled back"}"#),
+            say(
+                "incident.resolved",
+                "incident/4",
+                r#"{"by":"ana","after_ms":1000,"reason":"rolled back"}"#
+            ),
             "Resolved by ana after 1 s: rolled back"
         );
     }

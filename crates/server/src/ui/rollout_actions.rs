@@ -11,7 +11,7 @@
 use super::forms::{Back, Confirm, OptionalForm, OptionalQuery, confirm_page};
 use super::{PageError, parse_id};
 use crate::AppState;
-use crate::auth::{Caller, Developer, PageAuth};
+use crate::auth::{Caller, Developer, PageAuth, Viewer};
 use crate::error::ApiError;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -156,13 +156,24 @@ fn confirm(caller: &Caller, back: &Back, action: &str, form: &ActionForm, proble
 /// `GET` of the same: the confirm step of abort, skip and approve; for the others (where
 /// sign-in returns) nothing is done and the user lands on the page.
 pub async fn back_to_rollout(
-    auth: PageAuth<Developer>,
+    auth: PageAuth<Viewer>,
     Path((raw, action)): Path<(String, String)>,
     OptionalQuery(form): OptionalQuery<ActionForm>,
 ) -> Result<Response, PageError> {
     let id = parse_id("rollout", &raw)?;
     if needs_reason(&action) {
-        return Ok(confirm(&auth.0, &Back::rollout(id), &action, &form, None));
+        let (back, caller) = (Back::rollout(id), &auth.0);
+        // The step is offered to those whose post would be taken (the wave's own role is
+        // checked when they approve).
+        let needed = if action == "approve" {
+            Role::Developer
+        } else {
+            Role::Operator
+        };
+        if !caller.role.allows(needed) {
+            return Ok(forbidden(&back, caller, verb(&action), needed));
+        }
+        return Ok(confirm(caller, &back, &action, &form, None));
     }
     Ok(Redirect::to(&format!("/rollouts/{id}")).into_response())
 }

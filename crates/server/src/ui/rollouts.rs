@@ -9,8 +9,8 @@ use axum::extract::{Path, State};
 use maud::{Markup, html};
 use std::collections::HashMap;
 use tandem_core::state::{DeploymentKind, RolloutState};
-use tandem_store::RolloutRow;
 use tandem_engine::views::rollouts::WaveDetail;
+use tandem_store::RolloutRow;
 
 /// How many rollouts the list shows.
 const ROLLOUT_LIST_LIMIT: i64 = 100;

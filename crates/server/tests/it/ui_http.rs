@@ -551,7 +551,11 @@ async fn a_rollout_page_shows_gate_figures_and_offers_approval_and_skips() {
     let r = post_form(format!("{page}/skip"), &[("market", "nl"), ("reason", "nl is frozen")]).await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     // A form naming another wave than the one waiting approves nothing.
-    let r = post_form(format!("{page}/approve"), &[("wave", "pilot"), ("reason", "pilot is fine")]).await;
+    let r = post_form(
+        format!("{page}/approve"),
+        &[("wave", "pilot"), ("reason", "pilot is fine")],
+    )
+    .await;
     assert_eq!(r.status(), StatusCode::CONFLICT);
     assert!(
         r.text()
@@ -573,7 +577,11 @@ async fn a_rollout_page_shows_gate_figures_and_offers_approval_and_skips() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::FORBIDDEN, "a viewer never approves");
-    let r = post_form(format!("{page}/approve"), &[("wave", "benelux"), ("reason", "pilot gates pass")]).await;
+    let r = post_form(
+        format!("{page}/approve"),
+        &[("wave", "benelux"), ("reason", "pilot gates pass")],
+    )
+    .await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     assert_eq!(server.engine.get_rollout(rollout.id).await.unwrap().state, "running");
     let (_, body) = get_page(&http, &server, &page, &operator).await;

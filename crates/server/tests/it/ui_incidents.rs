@@ -290,7 +290,9 @@ async fn incidents_are_read_by_viewers_and_opened_linked_and_resolved_by_operato
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(body.contains("say what fixed it"), "{body}");
     let fixed = [("reason", "rolled back to v1")];
-    let (status, location, _) = operator.post(&server, &format!("/incidents/{id}/resolve"), &fixed).await;
+    let (status, location, _) = operator
+        .post(&server, &format!("/incidents/{id}/resolve"), &fixed)
+        .await;
     assert_eq!((status, location), (StatusCode::SEE_OTHER, format!("/incidents/{id}")));
     let resolved = server.engine.get_incident(id).await.expect("resolved");
     let told_resolved = told(&messages, &format!("Incident {id} of shop in be resolved")).await;
@@ -302,7 +304,9 @@ async fn incidents_are_read_by_viewers_and_opened_linked_and_resolved_by_operato
         (resolved.state.as_str(), resolved.resolved_by.as_deref()),
         ("resolved", Some("ana"))
     );
-    let (status, _, body) = operator.post(&server, &format!("/incidents/{id}/resolve"), &fixed).await;
+    let (status, _, body) = operator
+        .post(&server, &format!("/incidents/{id}/resolve"), &fixed)
+        .await;
     assert_eq!(status, StatusCode::CONFLICT);
     assert!(body.contains("already resolved by ana"), "{body}");
 
