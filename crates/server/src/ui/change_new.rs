@@ -78,7 +78,7 @@ impl SchemaKey {
 }
 
 /// The keys a config schema (JSON Schema) declares, leaves only, objects walked into with
-/// dotted paths, in the schema's order.
+/// dotted paths, by name.
 pub fn schema_keys(schema: &Value) -> Vec<SchemaKey> {
     let mut keys = Vec::new();
     walk(schema, "", &mut keys);
@@ -131,7 +131,10 @@ fn describe(key: String, prop: &Value) -> SchemaKey {
     };
     let (kind, allowed) = match prop.get("items") {
         Some(items) if prop.get("type").and_then(Value::as_str) == Some("array") => (
-            format!("list of {}", kind_of(items)),
+            match kind_of(items).as_str() {
+                "choice" => "list".to_string(),
+                kind => format!("list of {kind}"),
+            },
             one_of(items).map(|o| format!("each {o}")),
         ),
         _ => (
@@ -445,7 +448,7 @@ mod tests {
         assert_eq!(find("currency").allowed.as_deref(), Some("pattern ^[A-Z]{3}$"));
         assert_eq!(
             find("payment_methods").label(),
-            "payment_methods — list of choice, each one of card, paypal"
+            "payment_methods — list, each one of card, paypal"
         );
         assert_eq!(find("shipping.carrier").allowed.as_deref(), Some("one of post, dhl"));
         assert!(!keys.iter().any(|k| k.key == "shipping"), "objects are walked into");

@@ -290,13 +290,14 @@ pub fn confirm_page(caller: &Caller, c: Confirm<'_>) -> Response {
             @if let Some(p) = c.problem {
                 p.alert.bad.problem { (p) }
             }
-            form.confirm method="post" action={ (page_href) "/" (c.action) } {
+            form.propose.confirm method="post" action={ (page_href) "/" (c.action) } {
                 @for (name, value) in &c.hidden {
                     input type="hidden" name=(name) value=(value);
                 }
-                label.wide for="reason" { "Why (required; recorded in the audit log and shown on the " (c.back.noun) ")" }
-                textarea #reason name="reason" rows="3" required
-                    placeholder="What you saw, and what you decided" { (c.reason) }
+                label.wide { "Why (required; recorded in the audit log and shown on the " (c.back.noun) ")"
+                    textarea.summary name="reason" rows="3" required
+                        placeholder="What you saw, and what you decided" { (c.reason) }
+                }
                 div.review-buttons {
                     button class={ "btn " @if c.danger { "danger" } @else { "primary" } } type="submit" { (c.button) }
                     a.btn href=(page_href) { "Cancel" }

@@ -286,7 +286,14 @@ fn timeline_panel(i: &IncidentRow, events: &[EventRow], versions: &HashMap<i64, 
                             tr data-kind=(e.kind) {
                                 td.nowrap { time datetime=(utc(*at)) { (utc(*at).trim_end_matches(" UTC")) } }
                                 td.num.muted { (offset(at - i.opened_at)) }
-                                td { (describe(e, versions)) }
+                                td {
+                                    (describe(e, versions))
+                                    @if *at != e.at && (e.at - at).abs() >= 1000 {
+                                        // The incident is dated from when it began (an alert's
+                                        // start, the first failed probe); it was written later.
+                                        span.muted { " — dated from when it began; recorded at " (offset(e.at - i.opened_at)) }
+                                    }
+                                }
                             }
                         }
                     }

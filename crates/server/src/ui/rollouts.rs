@@ -270,6 +270,9 @@ fn wave_row(
                             span.market-name { (names.get(&m.market).map_or("", String::as_str)) }
                         }
                         div.cell-state { (m.state) }
+                        @if m.state == "unchanged" {
+                            div.cell-meta.muted { "same values: not redeployed" }
+                        }
                         @if let Some(d) = &m.deployment {
                             div.cell-meta {
                                 b.version { (versions.get(&d.release_id).map_or("?", String::as_str)) }
