@@ -480,8 +480,9 @@ pub async fn act(
     };
     match done.map_err(ApiError::from) {
         Ok(_) => Ok(back.to_page()),
-        // The policy's refusal, or a change that moved on: said on a page leading back to it.
-        Err(e) if matches!(e.status, StatusCode::FORBIDDEN | StatusCode::CONFLICT) => {
+        // The policy's refusal, a change that moved on, any other refusal: said on a page
+        // leading back to it; our own fault on the error page.
+        Err(e) if e.status.is_client_error() => {
             Ok(back.refused(caller, e.status, &refused_verb(&action), &sentence(&e.message)))
         }
         Err(e) => Err(e.into()),

@@ -119,33 +119,6 @@ impl Back {
         Redirect::to(&format!("{}{}", self.path, self.id)).into_response()
     }
 
-    /// Ends a post: back to the page when `done` went through, else as [`Back::refuse`] says.
-    pub fn finish<T>(
-        &self,
-        caller: &Caller,
-        done: Result<T, ApiError>,
-        shown: impl FnOnce(&ApiError) -> Option<String>,
-    ) -> Result<Response, PageError> {
-        match done {
-            Ok(_) => Ok(self.to_page()),
-            Err(e) => self.refuse(caller, e, shown),
-        }
-    }
-
-    /// A refusal: on a page of its own that leads back when `shown` gives the verb to say it
-    /// with (the engine said no to this user, or the thing moved on), else the error page.
-    pub fn refuse(
-        &self,
-        caller: &Caller,
-        e: ApiError,
-        shown: impl FnOnce(&ApiError) -> Option<String>,
-    ) -> Result<Response, PageError> {
-        match shown(&e) {
-            Some(verb) => Ok(self.refused(caller, e.status, &verb, &e.message)),
-            None => Err(e.into()),
-        }
-    }
-
     /// The page saying "<Noun> #id cannot be <verb>" with `status`, `message` and a link back.
     pub fn refused(&self, caller: &Caller, status: StatusCode, verb: &str, message: &str) -> Response {
         let (noun, id) = (self.noun, self.id);
