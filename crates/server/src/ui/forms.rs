@@ -290,3 +290,21 @@ pub fn confirm_page(caller: &Caller, c: Confirm<'_>) -> Response {
     );
     (status, page).into_response()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refusal_leads_back_to_the_object_it_is_about() {
+        let back = |path: &str| page_of(path).1;
+        assert_eq!(back("/rollouts/4/abort"), ("/rollouts/4".into(), "rollout #4".into()));
+        assert_eq!(
+            back("/incidents/7/resolve"),
+            ("/incidents/7".into(), "incident #7".into())
+        );
+        assert_eq!(back("/changes/new"), ("/changes".into(), "the change requests".into()));
+        assert_eq!(back("/markets/fr/launch"), ("/markets/fr".into(), "market fr".into()));
+        assert_eq!(back("/admin/tokens"), ("/".into(), "the overview".into()));
+    }
+}

@@ -48,4 +48,3 @@ pub async fn back_to_run(Path(raw): Path<String>) -> Result<Redirect, PageError>
     let id = parse_id("run", &raw)?;
     Ok(Redirect::to(&format!("/runs/{id}")))
 }
-
