@@ -44,7 +44,18 @@ impl Engine {
     /// Resolves open incident `id` at `at` (Unix ms) on behalf of `by`, and tells the team. Every
     /// way an incident is resolved goes through here, so none is resolved in silence.
     pub async fn resolve_incident(self: &Arc<Self>, id: i64, by: &str, at: i64) -> Result<IncidentRow> {
-        let incident = self.store.resolve_incident(id, by, at).await?;
+        self.resolve_incident_because(id, by, at, None).await
+    }
+
+    /// [`Engine::resolve_incident`], recording why (what fixed it) in the incident's timeline.
+    pub async fn resolve_incident_because(
+        self: &Arc<Self>,
+        id: i64,
+        by: &str,
+        at: i64,
+        reason: Option<&str>,
+    ) -> Result<IncidentRow> {
+        let incident = self.store.resolve_incident_because(id, by, at, reason).await?;
         self.announce(resolved_announcement(&incident)).await;
         Ok(incident)
     }

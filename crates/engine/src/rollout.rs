@@ -635,7 +635,8 @@ impl Engine {
     async fn blocked_markets(&self, id: i64) -> Result<Vec<(String, String)>> {
         let mut latest: std::collections::BTreeMap<String, tandem_store::DeploymentRow> = Default::default();
         for d in self.store.list_deployments(Some(id)).await? {
-            if d.kind == DeploymentKind::Release {
+            // A release rollout's deployments are `release`, a config rollout's `config`.
+            if d.kind != DeploymentKind::Rollback {
                 latest.insert(d.market.clone(), d);
             }
         }
@@ -647,6 +648,26 @@ impl Engine {
     }
 
     /// Aborts a rollout: no further wave starts; markets keep what they run now.
+    /// [`Engine::abort_rollout`], recording why: a decision (`abort`, in the audit log and the
+    /// rollout's decisions) and the reason the rollout page shows.
+    pub async fn abort_rollout_because(&self, id: i64, by: &str, reason: &str) -> Result<RolloutRow> {
+        let row = self.abort_rollout(id, by).await?;
+        self.store
+            .insert_decision(NewDecision {
+                rollout_id: id,
+                kind: "abort",
+                wave: Some(row.current_wave),
+                market: None,
+                by,
+                reason: Some(reason),
+            })
+            .await?;
+        self.store
+            .set_rollout_reason(id, &format!("aborted by {by}: {reason}"))
+            .await?;
+        Ok(self.store.get_rollout(id).await?)
+    }
+
     pub async fn abort_rollout(&self, id: i64, by: &str) -> Result<RolloutRow> {
         let row = self
             .store
@@ -726,9 +747,19 @@ impl Engine {
     /// holding `role`: refused (403) unless `role` may approve that wave, and (409) if the
     /// rollout no longer waits for it, so the role checked is always the role of the wave
     /// approved. Two people approving at once: the second is refused.
-    async fn decide_wave(&self, wave: &WaveApproval, by: &str, role: Role, kind: &str) -> Result<RolloutRow> {
+    async fn decide_wave(
+        &self,
+        wave: &WaveApproval,
+        by: &str,
+        role: Role,
+        kind: &str,
+        reason: Option<&str>,
+    ) -> Result<RolloutRow> {
         wave.allows(role)?;
-        let row = self.store.decide_wave(wave.rollout_id, wave.index, kind, by).await?;
+        let row = self
+            .store
+            .decide_wave_because(wave.rollout_id, wave.index, kind, by, reason)
+            .await?;
         self.notify();
         Ok(row)
     }
@@ -739,7 +770,20 @@ impl Engine {
     /// wave, 404 for a wave it does not have.
     pub async fn approve_rollout(&self, id: i64, wave: Option<&str>, by: &str, role: Role) -> Result<RolloutRow> {
         let wave = self.wave_awaiting(id, wave).await?;
-        self.decide_wave(&wave, by, role, "approve").await
+        self.decide_wave(&wave, by, role, "approve", None).await
+    }
+
+    /// [`Engine::approve_rollout`], recording why the wave may start.
+    pub async fn approve_rollout_because(
+        &self,
+        id: i64,
+        wave: Option<&str>,
+        by: &str,
+        role: Role,
+        reason: &str,
+    ) -> Result<RolloutRow> {
+        let wave = self.wave_awaiting(id, wave).await?;
+        self.decide_wave(&wave, by, role, "approve", Some(reason)).await
     }
 
     /// Goes on to the next wave now: a paused rollout is resumed (promoting a paused rollout
@@ -751,11 +795,22 @@ impl Engine {
             return self.resume_rollout(id, by, false).await;
         }
         let wave = self.wave_awaiting(id, wave).await?;
-        self.decide_wave(&wave, by, role, "promote").await
+        self.decide_wave(&wave, by, role, "promote", None).await
     }
 
     /// Leaves a market out of a rollout: it keeps what it runs. Refused once it was deployed.
     pub async fn skip_market(&self, id: i64, market: &str, by: &str) -> Result<RolloutRow> {
+        self.skip_market_because(id, market, by, None).await
+    }
+
+    /// [`Engine::skip_market`], recording why the market is left out.
+    pub async fn skip_market_because(
+        &self,
+        id: i64,
+        market: &str,
+        by: &str,
+        reason: Option<&str>,
+    ) -> Result<RolloutRow> {
         let r = self.store.get_rollout(id).await?;
         if !r.in_progress() {
             return Err(crate::Error::Conflict(format!(
@@ -771,7 +826,7 @@ impl Engine {
             .list_deployments(Some(id))
             .await?
             .into_iter()
-            .rfind(|d| d.market == market && d.kind == DeploymentKind::Release)
+            .rfind(|d| d.market == market && d.kind != DeploymentKind::Rollback)
             .filter(|d| d.state != tandem_core::state::DeploymentState::Blocked)
         {
             return Err(crate::Error::Conflict(format!(
@@ -786,7 +841,7 @@ impl Engine {
                 wave: None,
                 market: Some(market),
                 by,
-                reason: None,
+                reason,
             })
             .await?;
         self.notify();

@@ -140,6 +140,18 @@ pub enum AuthRejection {
     /// A page asked for without a live session: a redirect to `/login`, coming back to this
     /// path afterwards.
     SignIn(String),
+    /// A page (or a page's form post) above the signed-in caller's role: a 403 page naming
+    /// them, the role needed, and a link back to the page of the object at `path`.
+    PageForbidden {
+        /// Who asked.
+        caller: Caller,
+        /// The least role the page needs.
+        needed: Role,
+        /// The path asked for, to lead back from.
+        path: String,
+    },
+    /// A page whose credential could not be checked: the error page.
+    PageInternal(ApiError),
 }
 
 impl IntoResponse for AuthRejection {
@@ -160,6 +172,8 @@ impl IntoResponse for AuthRejection {
             .into_response(),
             AuthRejection::Internal(e) => e.into_response(),
             AuthRejection::SignIn(next) => see_other(&format!("/login?next={}", url_encode(&next)), None),
+            AuthRejection::PageForbidden { caller, needed, path } => crate::ui::forbidden_page(&caller, needed, &path),
+            AuthRejection::PageInternal(e) => crate::ui::PageError::from(e).into_response(),
         }
     }
 }
@@ -328,9 +342,17 @@ impl<R: MinRole> FromRequestParts<AppState> for PageAuth<R> {
     type Rejection = AuthRejection;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        match identify(parts, state, R::ROLE).await {
-            Ok((c, _)) => Ok(PageAuth(c, PhantomData)),
+        // Anyone signed in is identified first, so a page or form post above their role is
+        // refused on a page that names them, not with the API's JSON.
+        match identify(parts, state, Role::Viewer).await {
+            Ok((c, _)) if c.role.allows(R::ROLE) => Ok(PageAuth(c, PhantomData)),
+            Ok((caller, _)) => Err(AuthRejection::PageForbidden {
+                caller,
+                needed: R::ROLE,
+                path: parts.uri.path().to_string(),
+            }),
             Err(AuthRejection::Missing | AuthRejection::Dead(_)) => Err(AuthRejection::SignIn(parts.uri.to_string())),
+            Err(AuthRejection::Internal(e)) => Err(AuthRejection::PageInternal(e)),
             Err(other) => Err(other),
         }
     }

@@ -130,6 +130,18 @@ impl Store {
     /// (a compare-and-set on its state and current wave), and once. The rollout goes on
     /// (`running`) and its wave loop starts the wave.
     pub async fn decide_wave(&self, rollout_id: i64, wave: i64, kind: &str, by: &str) -> Result<RolloutRow> {
+        self.decide_wave_because(rollout_id, wave, kind, by, None).await
+    }
+
+    /// [`Store::decide_wave`], recording why the person let the wave start.
+    pub async fn decide_wave_because(
+        &self,
+        rollout_id: i64,
+        wave: i64,
+        kind: &str,
+        by: &str,
+        reason: Option<&str>,
+    ) -> Result<RolloutRow> {
         let mut tx = self.writer.begin().await?;
         let current: RolloutRow = sqlx::query_as("SELECT * FROM rollouts WHERE id = $1")
             .bind(rollout_id)
@@ -164,12 +176,13 @@ impl Store {
         }
         sqlx::query(
             "INSERT INTO rollout_decisions (rollout_id, kind, wave, market, decided_by, reason, decided_at)
-             VALUES ($1, $2, $3, '', $4, NULL, $5)",
+             VALUES ($1, $2, $3, '', $4, $5, $6)",
         )
         .bind(rollout_id)
         .bind(kind)
         .bind(wave)
         .bind(by)
+        .bind(reason)
         .bind(now_ms())
         .execute(&mut *tx)
         .await?;
@@ -183,7 +196,7 @@ impl Store {
         .bind(RolloutState::AwaitingApproval.as_str())
         .fetch_one(&mut *tx)
         .await?;
-        let data = serde_json::json!({ "kind": kind, "wave": wave, "market": null, "by": by, "reason": null });
+        let data = serde_json::json!({ "kind": kind, "wave": wave, "market": null, "by": by, "reason": reason });
         append_event(
             &mut tx,
             &format!("rollout.{kind}"),

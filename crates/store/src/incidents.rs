@@ -147,6 +147,17 @@ impl Store {
 
     /// Resolves an open incident at `at`; a conflict naming who resolved it if it was already.
     pub async fn resolve_incident(&self, id: i64, by: &str, at: i64) -> Result<IncidentRow> {
+        self.resolve_incident_because(id, by, at, None).await
+    }
+
+    /// [`Store::resolve_incident`], recording in its event what the person says fixed it.
+    pub async fn resolve_incident_because(
+        &self,
+        id: i64,
+        by: &str,
+        at: i64,
+        reason: Option<&str>,
+    ) -> Result<IncidentRow> {
         let mut tx = self.writer.begin().await?;
         let current = get(&mut tx, id).await?;
         if !current.state.can_move_to(IncidentState::Resolved) {
@@ -164,7 +175,7 @@ impl Store {
         .bind(id)
         .fetch_one(&mut *tx)
         .await?;
-        let data = serde_json::json!({ "by": by, "after_ms": at - current.opened_at });
+        let data = serde_json::json!({ "by": by, "after_ms": at - current.opened_at, "reason": reason });
         append_event(&mut tx, "incident.resolved", &format!("incident/{id}"), data).await?;
         tx.commit().await?;
         Ok(row)

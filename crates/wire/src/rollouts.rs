@@ -178,8 +178,9 @@ pub struct Decision {
 pub struct WaveMarket {
     /// The market.
     pub market: String,
-    /// waiting, deploying, live, failed, superseded, skipped, or not reached (the rollout
-    /// stopped first).
+    /// waiting, deploying, live, failed, blocked, superseded, skipped, unchanged (a config
+    /// rollout moved the market to its version without a redeploy), or not reached (the
+    /// rollout stopped first).
     pub state: String,
     /// The rollout's deployment there, once it started.
     pub deployment: Option<Deployment>,

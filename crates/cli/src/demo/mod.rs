@@ -899,7 +899,12 @@ async fn follow_rollout(
         }
     };
     bar.finish();
-    let millis = started.elapsed().as_millis() as u64;
+    // One source for the time: the server's record of the rollout (what its page shows), the
+    // client's clock only when the server has none.
+    let millis = match (detail.rollout.started_at, detail.rollout.finished_at) {
+        (Some(s), Some(f)) if f >= s => (f - s) as u64,
+        _ => started.elapsed().as_millis() as u64,
+    };
     progress.say(&format!(
         "Rollout {rollout_id} {} in {:.1}s{}",
         detail.rollout.state.as_str(),

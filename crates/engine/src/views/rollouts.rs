@@ -3,6 +3,7 @@
 //! people decided.
 
 use crate::{Engine, Result};
+use std::collections::HashSet;
 use tandem_core::state::{DeploymentKind, DeploymentState, RolloutState};
 use tandem_store::{DecisionRow, DeploymentRow, GateResultRow, ReleaseRow, RolloutRow};
 
@@ -12,7 +13,9 @@ pub struct WaveMarket {
     /// The market's id.
     pub market: String,
     /// waiting, deploying, live, failed, blocked (refused before anything started), superseded,
-    /// skipped, or not reached (the rollout stopped first).
+    /// skipped, unchanged (a config rollout moved the market's config without redeploying: its
+    /// values stay the same, or nothing runs there yet), or not reached (the rollout stopped
+    /// first).
     pub state: String,
     /// The rollout's latest deployment into this market, if it got that far.
     pub deployment: Option<DeploymentRow>,
@@ -56,6 +59,20 @@ impl Engine {
         let deployments = self.store.list_deployments(Some(id)).await?;
         let gates = self.store.list_rollout_gates(id).await?;
         let decisions = self.store.list_decisions(id).await?;
+        // A config rollout redeploys a market (a `config` deployment) only where its values
+        // change; elsewhere it just moves the market to its config version.
+        let (kind, moved) = match (rollout.kind.as_str(), rollout.config_version) {
+            ("config", Some(version)) => {
+                let versions = self.store.market_config_versions(&rollout.service).await?;
+                let moved: HashSet<String> = versions
+                    .into_iter()
+                    .filter(|(_, v)| *v >= version)
+                    .map(|(m, _)| m)
+                    .collect();
+                (DeploymentKind::Config, moved)
+            }
+            _ => (DeploymentKind::Release, HashSet::new()),
+        };
         // Once a rollout stopped, markets it never reached will not be deployed by it.
         let unreached = if matches!(
             rollout.state,
@@ -71,16 +88,15 @@ impl Engine {
                 .into_iter()
                 .map(|m| {
                     // The rollout's own deployment there (a rollback after a failed gate follows it).
-                    let d = deployments
-                        .iter()
-                        .rfind(|d| d.market == m && d.kind == DeploymentKind::Release)
-                        .cloned();
+                    let d = deployments.iter().rfind(|d| d.market == m && d.kind == kind).cloned();
+                    let reached = index as i64 <= rollout.current_wave;
                     let skipped = decisions.iter().any(|x| x.kind == "skip" && x.market == m);
                     // A market refused by its config check, then skipped, is listed as skipped.
                     let state = match &d {
                         Some(d) if skipped && d.state == DeploymentState::Blocked => "skipped".to_string(),
                         Some(d) => d.state.to_string(),
                         None if skipped => "skipped".to_string(),
+                        None if reached && moved.contains(&m) => "unchanged".to_string(),
                         None => unreached.to_string(),
                     };
                     WaveMarket {
@@ -101,7 +117,7 @@ impl Engine {
                 "blocked"
             } else if markets
                 .iter()
-                .all(|m| matches!(m.state.as_str(), "live" | "superseded" | "skipped"))
+                .all(|m| matches!(m.state.as_str(), "live" | "superseded" | "skipped" | "unchanged"))
             {
                 "done"
             } else if markets.iter().any(|m| m.state != unreached) {

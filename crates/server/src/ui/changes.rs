@@ -3,7 +3,7 @@
 //! are form posts behind the same walls as the run page's: the SameSite=Strict cookie and a
 //! refused foreign `Origin`. Who may review is the policy's call, made by the engine.
 
-use super::forms::Back;
+use super::forms::{Back, Confirm, OptionalQuery, confirm_page};
 use super::layout::{LIVE_REFRESH, Nav, Page, count, dot, empty, page, when};
 use super::{PageError, PageResult, parse_id};
 use crate::AppState;
@@ -12,7 +12,7 @@ use crate::error::ApiError;
 use axum::extract::rejection::{FormRejection, QueryRejection};
 use axum::extract::{Form, Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::{Redirect, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use tandem_core::config::{Change, ChangeCheck, ConfigDiff};
 use tandem_core::policy::changes::ReviewState;
@@ -64,7 +64,11 @@ pub async fn list(
             h1 { "Change requests" @if let Some(s) = service { " · " (s) } }
             span.muted { "config and flag changes, newest first" }
             @if service.is_some() { a.right href="/changes" { "All services" } }
-            a.btn.primary.right href={ "/changes/new" @if let Some(s) = service { "?service=" (url_encode(s)) } } { "Propose a change" }
+            // Only those who may propose see the way to: a viewer's post would be refused.
+            @if auth.0.role.allows(Role::Developer) {
+                a.btn.right href={ "/changes/new?kind=flags" @if let Some(s) = service { "&service=" (url_encode(s)) } } { "Propose a flag change" }
+                a.btn.primary.right href={ "/changes/new" @if let Some(s) = service { "?service=" (url_encode(s)) } } { "Propose a change" }
+            }
         }
         section.panel {
             @if changes.is_empty() {
@@ -404,7 +408,8 @@ fn reviews_panel(view: &ChangeView, caller: &Caller, may_review: Result<(), Stri
                             textarea name="comment" rows="2" placeholder="Comment (optional)" {}
                             div.review-buttons {
                                 button.btn.primary type="submit" { "Approve" }
-                                button.btn.danger type="submit" formaction={ "/changes/" (c.id) "/reject" } { "Reject" }
+                                // Rejecting asks for confirmation and a reason on a step of its own.
+                                a.btn.danger href={ "/changes/" (c.id) "/reject?revision=" (c.revision) } { "Reject" }
                             }
                         }
                     }
@@ -418,7 +423,8 @@ fn reviews_panel(view: &ChangeView, caller: &Caller, may_review: Result<(), Stri
 /// The fields of a review or withdrawal.
 #[derive(Debug, Default, serde::Deserialize)]
 pub struct ReviewForm {
-    #[serde(default)]
+    /// The review's comment; the confirm step of a rejection sends it as `reason`.
+    #[serde(default, alias = "reason")]
     pub comment: String,
     /// The revision the page showed; a review of another one is refused.
     #[serde(default)]
@@ -445,6 +451,10 @@ pub async fn act(
         }
     };
     let comment = Some(form.comment.trim()).filter(|c| !c.is_empty());
+    if action == "reject" && comment.is_none() {
+        let problem = "Not rejected: say why, so that its author knows what to change.";
+        return Ok(confirm_reject(caller, &back, form.revision, Some(problem)));
+    }
     let done: tandem_engine::Result<ChangeRow> = match action.as_str() {
         "approve" | "reject" => {
             engine
@@ -470,18 +480,46 @@ pub async fn act(
     };
     match done.map_err(ApiError::from) {
         Ok(_) => Ok(back.to_page()),
-        // The policy's refusal, or a change that moved on: said on a page leading back to it.
-        Err(e) if matches!(e.status, StatusCode::FORBIDDEN | StatusCode::CONFLICT) => {
+        // The policy's refusal, a change that moved on, any other refusal: said on a page
+        // leading back to it; our own fault on the error page.
+        Err(e) if e.status.is_client_error() => {
             Ok(back.refused(caller, e.status, &refused_verb(&action), &sentence(&e.message)))
         }
         Err(e) => Err(e.into()),
     }
 }
 
-/// `GET` of the same: where sign-in returns; nothing is done, the user lands on the page.
-pub async fn back_to_change(Path((raw, _)): Path<(String, String)>) -> Result<Redirect, PageError> {
+/// The confirm step of a rejection: why is asked for, and recorded as the review's comment.
+fn confirm_reject(caller: &Caller, back: &Back, revision: Option<i64>, problem: Option<&str>) -> Response {
+    let id = back.href().rsplit('/').next().unwrap_or_default().to_string();
+    confirm_page(
+        caller,
+        Confirm {
+            back,
+            action: "reject",
+            question: format!("Reject change request #{id}?"),
+            explain: "It will not be applied; its author reads your reason and may propose it again.".to_string(),
+            button: "Reject the change",
+            danger: true,
+            hidden: revision.map(|r| ("revision", r.to_string())).into_iter().collect(),
+            reason: "",
+            problem,
+        },
+    )
+}
+
+/// `GET` of the same: the confirm step of a rejection; otherwise (where sign-in returns)
+/// nothing is done and the user lands on the page.
+pub async fn back_to_change(
+    auth: PageAuth<Developer>,
+    Path((raw, action)): Path<(String, String)>,
+    OptionalQuery(form): OptionalQuery<ReviewForm>,
+) -> Result<Response, PageError> {
     let id = parse_id("change request", &raw)?;
-    Ok(Redirect::to(&format!("/changes/{id}")))
+    if action == "reject" {
+        return Ok(confirm_reject(&auth.0, &Back::change(id), form.revision, None));
+    }
+    Ok(Redirect::to(&format!("/changes/{id}")).into_response())
 }
 
 /// How a refusal page says `action` could not be done: "approved by you".

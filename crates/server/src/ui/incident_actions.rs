@@ -3,7 +3,7 @@
 //! and resolve, operator to link), behind the walls of every form post here: the
 //! SameSite=Strict cookie and a refused foreign `Origin`.
 
-use super::forms::{Back, OptionalForm, PostedForm};
+use super::forms::{Back, Confirm, OptionalForm, PostedForm, confirm_page};
 use super::layout::{Nav, Page, page};
 use super::{PageError, PageResult, parse_id};
 use crate::AppState;
@@ -190,6 +190,9 @@ pub struct ActionForm {
     /// The deployment to link the incident to.
     #[serde(default)]
     pub deployment_id: String,
+    /// Why it is resolved (what fixed it): required, recorded in its timeline.
+    #[serde(default)]
+    pub reason: String,
 }
 
 /// `POST /incidents/{id}/{resolve|link}`: back to the incident page.
@@ -203,8 +206,21 @@ pub async fn act(
     let back = Back::incident(id);
     let caller = &auth.0;
     let engine = &state.engine;
+    let reason = form.reason.trim();
     let done = match action.as_str() {
-        "resolve" => state.engine.resolve_incident(id, &caller.name, now_ms()).await,
+        "resolve" if reason.is_empty() => {
+            return Ok(confirm_resolve(
+                caller,
+                &back,
+                Some("Not resolved: say what fixed it, in a few words."),
+            ));
+        }
+        "resolve" => {
+            state
+                .engine
+                .resolve_incident_because(id, &caller.name, now_ms(), Some(reason))
+                .await
+        }
         "link" => {
             if !may_act(caller).link {
                 let why = format!(
@@ -228,18 +244,41 @@ pub async fn act(
             Ok(back.to_page())
         }
         // Already resolved, or a deployment of another market: said on a page leading back.
-        Err(e) => back.refuse(caller, e, |e| {
-            let shown = e.status == StatusCode::CONFLICT || (e.status == StatusCode::NOT_FOUND && action == "link");
-            let verb = if action == "link" { "linked" } else { "resolved" };
-            shown.then(|| verb.to_string())
-        }),
+        Err(e) => back.refuse_any(caller, e, if action == "link" { "linked" } else { "resolved" }),
     }
 }
 
-/// `GET` of the same: where sign-in returns; nothing is done, the user lands on the page.
-pub async fn back_to_incident(Path((raw, _)): Path<(String, String)>) -> Result<Redirect, PageError> {
+/// The confirm step of resolving: what fixed it is asked for, and recorded.
+fn confirm_resolve(caller: &Caller, back: &Back, problem: Option<&str>) -> Response {
+    let id = back.href().rsplit('/').next().unwrap_or_default().to_string();
+    confirm_page(
+        caller,
+        Confirm {
+            back,
+            action: "resolve",
+            question: format!("Resolve incident #{id}?"),
+            explain: "It counts as restored from now: the time to restore and the postmortem use this time."
+                .to_string(),
+            button: "Resolve the incident",
+            danger: false,
+            hidden: vec![],
+            reason: "",
+            problem,
+        },
+    )
+}
+
+/// `GET` of the same: the confirm step of resolving; for linking (where sign-in returns)
+/// nothing is done and the user lands on the page.
+pub async fn back_to_incident(
+    auth: PageAuth<Developer>,
+    Path((raw, action)): Path<(String, String)>,
+) -> Result<Response, PageError> {
     let id = parse_id("incident", &raw)?;
-    Ok(Redirect::to(&format!("/incidents/{id}")))
+    if action == "resolve" {
+        return Ok(confirm_resolve(&auth.0, &Back::incident(id), None));
+    }
+    Ok(Redirect::to(&format!("/incidents/{id}")).into_response())
 }
 
 #[cfg(test)]

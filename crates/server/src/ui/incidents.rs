@@ -133,12 +133,14 @@ pub async fn detail(auth: PageAuth<Viewer>, State(state): State<AppState>, Path(
             h1 { (title) " " (badge(i.state.as_str())) }
             @if may.resolve && i.state == IncidentState::Open {
                 div.actions {
-                    form method="post" action={ "/incidents/" (id) "/resolve" } {
-                        button.btn.primary type="submit" { "Resolve" }
-                    }
+                    // Resolving asks what fixed it, on a confirm step.
+                    a.btn.primary href={ "/incidents/" (id) "/resolve" } { "Resolve" }
                 }
             }
             (facts(i, detail.market_name.as_deref()))
+            @if let Some(why) = resolution(i, events) {
+                p.resolution { "Resolved" @if let Some(by) = &i.resolved_by { " by " (by) } ": " (why) }
+            }
         }
         @if let Some(summary) = &i.summary { p.alert.note { (summary) } }
         (deployment_panel(i, detail.linked(), deployments, versions, may))
@@ -264,24 +266,34 @@ fn deployment_panel(
 }
 
 fn timeline_panel(i: &IncidentRow, events: &[EventRow], versions: &HashMap<i64, String>) -> Markup {
+    // One source for each time: the incident's own opening and resolution are shown at the
+    // times its header shows (an alert's or a gate's start), not when the row was written.
+    let mut rows: Vec<(i64, &EventRow)> = events.iter().map(|e| (shown_at(i, e), e)).collect();
+    rows.sort_by_key(|(at, e)| (*at, e.id));
     html! {
         section.panel {
             div.panel-head {
                 h2 { "Timeline" }
                 span.muted { "this incident's events, its deployment's, and " (i.market) " going down and up around it" }
             }
-            @if events.is_empty() {
+            @if rows.is_empty() {
                 (empty("No event recorded for this incident."))
             } @else {
                 table.data.timeline {
-                    thead { tr { th { "When (UTC)" } th.num { "From opening" } th { "Event" } th { "What happened" } } }
+                    thead { tr { th { "When (UTC)" } th.num { "From opening" } th { "What happened" } } }
                     tbody {
-                        @for e in events {
+                        @for (at, e) in &rows {
                             tr data-kind=(e.kind) {
-                                td.nowrap { time datetime=(utc(e.at)) { (utc(e.at).trim_end_matches(" UTC")) } }
-                                td.num.muted { (offset(e.at - i.opened_at)) }
-                                td { span.chip { (e.kind) } }
-                                td { (describe(e, versions)) }
+                                td.nowrap { time datetime=(utc(*at)) { (utc(*at).trim_end_matches(" UTC")) } }
+                                td.num.muted { (offset(at - i.opened_at)) }
+                                td {
+                                    (describe(e, versions))
+                                    @if *at != e.at && (e.at - at).abs() >= 1000 {
+                                        // The incident is dated from when it began (an alert's
+                                        // start, the first failed probe); it was written later.
+                                        span.muted { " — dated from when it began; recorded at " (offset(e.at - i.opened_at)) }
+                                    }
+                                }
                             }
                         }
                     }
@@ -289,6 +301,28 @@ fn timeline_panel(i: &IncidentRow, events: &[EventRow], versions: &HashMap<i64, 
             }
         }
     }
+}
+
+/// When the timeline shows event `e`: the incident's own opening and resolution at the times
+/// the incident records, anything else when it was recorded.
+fn shown_at(i: &IncidentRow, e: &EventRow) -> i64 {
+    let own = e.subject == format!("incident/{}", i.id);
+    match e.kind.as_str() {
+        "incident.opened" if own => i.opened_at,
+        "incident.resolved" if own => i.resolved_at.unwrap_or(e.at),
+        _ => e.at,
+    }
+}
+
+/// Why the incident was resolved, as the person resolving it said.
+fn resolution(i: &IncidentRow, events: &[EventRow]) -> Option<String> {
+    let own = format!("incident/{}", i.id);
+    events
+        .iter()
+        .rfind(|e| e.kind == "incident.resolved" && e.subject == own)
+        .and_then(|e| serde_json::from_str::<Value>(&e.data).ok())
+        .and_then(|d| d.get("reason").and_then(Value::as_str).map(str::to_string))
+        .filter(|r| !r.trim().is_empty())
 }
 
 /// A time relative to the incident's opening: "−3 min 2 s", "0 ms", "+1 h 5 min".
@@ -319,7 +353,8 @@ fn describe(e: &EventRow, versions: &HashMap<i64, String>) -> String {
             let after = int("after_ms")
                 .map(|ms| format!(" after {}", duration(ms)))
                 .unwrap_or_default();
-            format!("Resolved{by}{after}")
+            let reason = text("reason").map(|r| format!(": {r}")).unwrap_or_default();
+            format!("Resolved{by}{after}{reason}")
         }
         "incident.linked" => {
             let from = int("from").map_or("none".to_string(), |d| format!("#{d}"));
@@ -350,9 +385,40 @@ fn describe(e: &EventRow, versions: &HashMap<i64, String>) -> String {
             let error = text("error").map(|r| format!(": {r}")).unwrap_or_default();
             format!("The market went down{failures}{error}")
         }
+        "deployment.commits" => {
+            let n = int("commits").unwrap_or(0);
+            let commits = if n == 1 {
+                "1 commit".to_string()
+            } else {
+                format!("{n} commits")
+            };
+            format!("Deployment #{subject_id} brought {commits} to the market")
+        }
         "market.up" => "The market answers its probe again".to_string(),
-        other => other.to_string(),
+        other => in_words(other, &e.subject, &by),
     }
+}
+
+/// An event this page has no sentence for, in words: `rollout.halted` of `rollout/2` →
+/// "Rollout #2 halted".
+fn in_words(kind: &str, subject: &str, by: &str) -> String {
+    let (noun, verb) = kind.split_once('.').unwrap_or((kind, ""));
+    let id = subject.rsplit('/').next().filter(|id| !id.is_empty() && *id != noun);
+    let what = noun.replace(['_', '-'], " ");
+    let mut words = super::layout::capitalize(&what);
+    if let Some(id) = id {
+        if id.bytes().all(|b| b.is_ascii_digit()) {
+            words.push_str(&format!(" #{id}"));
+        } else {
+            words.push_str(&format!(" {id}"));
+        }
+    }
+    if !verb.is_empty() {
+        words.push(' ');
+        words.push_str(&verb.replace(['_', '-', '.'], " "));
+    }
+    words.push_str(by);
+    words
 }
 
 #[cfg(test)]
@@ -406,7 +472,19 @@ mod tests {
             ),
             "The market went down after 3 failed probes: connection refused"
         );
-        assert_eq!(say("rollout.paused", "rollout/1", "not json"), "rollout.paused");
+        assert_eq!(say("rollout.paused", "rollout/1", "not json"), "Rollout #1 paused");
+        assert_eq!(
+            say("deployment.commits", "deployment/9", r#"{"deployment":9,"commits":3}"#),
+            "Deployment #9 brought 3 commits to the market"
+        );
+        assert_eq!(
+            say(
+                "incident.resolved",
+                "incident/4",
+                r#"{"by":"ana","after_ms":1000,"reason":"rolled back"}"#
+            ),
+            "Resolved by ana after 1 s: rolled back"
+        );
     }
 
     #[test]

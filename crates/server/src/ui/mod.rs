@@ -26,6 +26,8 @@ mod runs;
 pub mod sso;
 mod tokens;
 
+pub(crate) use forms::forbidden_page;
+
 use crate::AppState;
 use crate::error::ApiError;
 use axum::Router;

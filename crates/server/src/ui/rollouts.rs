@@ -8,11 +8,31 @@ use crate::auth::{PageAuth, Viewer};
 use axum::extract::{Path, State};
 use maud::{Markup, html};
 use std::collections::HashMap;
-use tandem_core::state::RolloutState;
+use tandem_core::state::{DeploymentKind, RolloutState};
 use tandem_engine::views::rollouts::WaveDetail;
+use tandem_store::RolloutRow;
 
 /// How many rollouts the list shows.
 const ROLLOUT_LIST_LIMIT: i64 = 100;
+
+/// Whether the rollout carries a config version rather than a release.
+fn is_config(r: &RolloutRow) -> bool {
+    r.kind == "config"
+}
+
+/// What a rollout carries: its release's version, or "config v3, change #2" with a link to the
+/// change request that made the config version.
+fn carries(r: &RolloutRow, release_version: &str) -> Markup {
+    match r.config_version.filter(|_| is_config(r)) {
+        Some(v) => html! {
+            span.version.carries { "config v" (v) }
+            @if let Some(c) = r.change_id {
+                ", " a.change-link href={ "/changes/" (c) } { "change #" (c) }
+            }
+        },
+        None => html! { span.version.carries { (release_version) } },
+    }
+}
 
 /// Whether a rollout in `state` holds (or waits for) its markets.
 fn is_busy(state: RolloutState) -> bool {
@@ -46,7 +66,7 @@ pub async fn list(auth: PageAuth<Viewer>, State(state): State<AppState>) -> Page
                             tr {
                                 td { a href={ "/rollouts/" (r.id) } { "#" (r.id) } }
                                 td { (r.service) }
-                                td { b.version { (versions.get(&r.release_id).map_or("?", String::as_str)) } }
+                                td { (carries(r, versions.get(&r.release_id).map_or("?", String::as_str))) }
                                 td { (badge(r.state.as_str())) }
                                 td {
                                     @match usize::try_from(r.current_wave).ok().and_then(|i| waves.get(i)) {
@@ -105,7 +125,7 @@ pub async fn detail(auth: PageAuth<Viewer>, State(state): State<AppState>, Path(
         .map_or("", |w| w.name.as_str());
     let body = html! {
         div.page-head {
-            h1 { (title) " · " (r.service) " " span.version { (release.version) } " " (badge(r.state.as_str())) }
+            h1 { (title) " · " (r.service) " " (carries(r, &release.version)) " " (badge(r.state.as_str())) }
             @if auth.0.role.allows(tandem_core::role::Role::Developer) {
                 div.actions {
                     @for action in super::rollout_actions::actions_for(r.state).iter().filter(|a| {
@@ -119,28 +139,35 @@ pub async fn detail(auth: PageAuth<Viewer>, State(state): State<AppState>, Path(
                             auth.0.role.allows(tandem_core::role::Role::Operator)
                         }
                     }) {
-                        form method="post" action={ "/rollouts/" (r.id) "/" (action) } {
-                            @if *action == "approve" {
-                                // The wave this page shows waiting: approving never lands on another.
-                                input type="hidden" name="wave" value=(waiting_wave);
-                            }
-                            button class={ "btn " @if *action == "abort" { "danger" } @else { "primary" } } type="submit" {
-                                (match *action {
-                                    "pause" => "Pause after this wave",
-                                    "resume" if r.state == RolloutState::Blocked => "Resume (config fixed)",
-                                    "resume" => "Resume",
-                                    "skip-blocked" => "Resume without the blocked markets",
-                                    "approve" => "Approve the next wave",
-                                    _ => "Abort",
-                                })
+                        @let label = match *action {
+                            "pause" => "Pause after this wave",
+                            "resume" if r.state == RolloutState::Blocked => "Resume (config fixed)",
+                            "resume" => "Resume",
+                            "skip-blocked" => "Resume without the blocked markets",
+                            "approve" => "Approve the next wave",
+                            _ => "Abort",
+                        };
+                        @let class = if *action == "abort" { "btn danger" } else { "btn primary" };
+                        @if super::rollout_actions::needs_reason(action) {
+                            // Abort and approve ask for confirmation and a reason on a page of their own.
+                            a class=(class) href={ "/rollouts/" (r.id) "/" (action)
+                                @if *action == "approve" { "?wave=" (crate::auth::url_encode(waiting_wave)) } } { (label) }
+                        } @else {
+                            form method="post" action={ "/rollouts/" (r.id) "/" (action) } {
+                                button class=(class) type="submit" { (label) }
                             }
                         }
                     }
                 }
             }
             div.meta {
-                "commit " (sha(&release.commit_sha)) (dot())
-                "built by " a href={ "/runs/" (release.run_id) } { "run #" (release.run_id) } (dot())
+                @if is_config(r) {
+                    // Each market keeps its release and takes the new config: no commit of its own.
+                    "each market keeps the release it runs" (dot())
+                } @else {
+                    "commit " (sha(&release.commit_sha)) (dot())
+                    "built by " a href={ "/runs/" (release.run_id) } { "run #" (release.run_id) } (dot())
+                }
                 span.muted { "started by " (r.created_by) } (dot())
                 "started " (when(r.started_at.or(Some(r.created_at)))) (dot())
                 (elapsed(r.started_at, r.finished_at))
@@ -168,7 +195,7 @@ pub async fn detail(auth: PageAuth<Viewer>, State(state): State<AppState>, Path(
             div.panel-head {
                 h2 { "Waves × markets" }
                 div.legend {
-                    @for s in ["waiting", "deploying", "live", "blocked", "failed", "skipped", "superseded", "not reached"] {
+                    @for s in ["waiting", "deploying", "live", "blocked", "failed", "skipped", "superseded", "unchanged", "not reached"] {
                         span class={ "key " (tone(s)) " st-" (s.replace(' ', "-")) } { (s) }
                     }
                 }
@@ -243,9 +270,15 @@ fn wave_row(
                             span.market-name { (names.get(&m.market).map_or("", String::as_str)) }
                         }
                         div.cell-state { (m.state) }
+                        @if m.state == "unchanged" {
+                            div.cell-meta.muted { "same values: not redeployed" }
+                        }
                         @if let Some(d) = &m.deployment {
                             div.cell-meta {
                                 b.version { (versions.get(&d.release_id).map_or("?", String::as_str)) }
+                                @if let Some(v) = d.config_version.filter(|_| d.kind == DeploymentKind::Config) {
+                                    " " span.version { "config v" (v) }
+                                }
                                 " " (when(d.finished_at.or(Some(d.started_at))))
                             }
                             @if let Some(reason) = d.reason.as_deref().filter(|r| {
@@ -275,10 +308,7 @@ fn wave_row(
                             }
                         }
                         @if can_skip && m.state == "waiting" {
-                            form.skip method="post" action={ "/rollouts/" (rollout_id) "/skip" } {
-                                input type="hidden" name="market" value=(m.market);
-                                button.btn.small type="submit" { "Skip" }
-                            }
+                            a.btn.small.skip href={ "/rollouts/" (rollout_id) "/skip?market=" (crate::auth::url_encode(&m.market)) } { "Skip" }
                         }
                     }
                 }

@@ -7,9 +7,7 @@ use super::forms::Back;
 use super::{PageError, parse_id};
 use crate::AppState;
 use crate::auth::{Developer, PageAuth};
-use crate::error::ApiError;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::{Redirect, Response};
 
 /// `POST /runs/{id}/cancel`: back to the run page, which shows it stopping.
@@ -20,7 +18,10 @@ pub async fn cancel(
 ) -> Result<Response, PageError> {
     let id = parse_id("run", &raw)?;
     let done = state.engine.cancel_run(id).await.map_err(crate::error::ApiError::from);
-    Back::run(id).finish(&auth.0, done, |e| conflict(e, "cancelled"))
+    match done {
+        Ok(_) => Ok(Back::run(id).to_page()),
+        Err(e) => Back::run(id).refuse_any(&auth.0, e, "cancelled"),
+    }
 }
 
 /// `POST /runs/{id}/rerun`: on to the new run's page.
@@ -37,7 +38,7 @@ pub async fn rerun(
         .map_err(crate::error::ApiError::from)
     {
         Ok(run) => Ok(Back::run(run.id).to_page()),
-        Err(e) => Back::run(id).refuse(&auth.0, e, |e| conflict(e, "re-run")),
+        Err(e) => Back::run(id).refuse_any(&auth.0, e, "re-run"),
     }
 }
 
@@ -46,9 +47,4 @@ pub async fn rerun(
 pub async fn back_to_run(Path(raw): Path<String>) -> Result<Redirect, PageError> {
     let id = parse_id("run", &raw)?;
     Ok(Redirect::to(&format!("/runs/{id}")))
-}
-
-/// A run that moved on (already ended, or still running) is said on a page leading back to it.
-fn conflict(e: &ApiError, verb: &str) -> Option<String> {
-    (e.status == StatusCode::CONFLICT).then(|| verb.to_string())
 }

@@ -138,7 +138,7 @@ async fn a_config_change_request_is_listed_shown_and_waits_for_an_operator() {
     let (_, as_author) = s.page(&format!("/changes/{id}"), Role::Operator).await;
     assert!(
         as_author.contains(&format!(r#"action="/changes/{id}/approve""#))
-            && as_author.contains(&format!(r#"formaction="/changes/{id}/reject""#)),
+            && as_author.contains(&format!(r#"href="/changes/{id}/reject?revision="#)),
         "an operator may review: {as_author}"
     );
     let (_, as_developer) = s.page(&format!("/changes/{id}"), Role::Developer).await;

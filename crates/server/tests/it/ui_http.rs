@@ -344,7 +344,19 @@ async fn operators_steer_rollouts_from_their_page() {
 
     let r = post(format!("{page}/resume"), operator.clone()).await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    // Aborting asks why first: a post without a reason aborts nothing and shows the step again.
     let r = post(format!("{page}/abort"), operator.clone()).await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().await.unwrap().contains("say why"));
+    assert_ne!(server.engine.get_rollout(rollout.id).await.unwrap().state, "aborted");
+    let r = http
+        .post(server.url(&format!("{page}/abort")))
+        .header(reqwest::header::COOKIE, operator.clone())
+        .header(ORIGIN, server.origin())
+        .form(&[("reason", "wrong release")])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     assert_eq!(server.engine.get_rollout(rollout.id).await.unwrap().state, "aborted");
     let r = post(format!("{page}/resume"), operator.clone()).await;
@@ -515,7 +527,7 @@ async fn a_rollout_page_shows_gate_figures_and_offers_approval_and_skips() {
         "the gate shows its figures and reason: {body}"
     );
     assert!(
-        body.contains(&format!("action=\"/rollouts/{}/skip\"", rollout.id)) && body.contains("value=\"nl\""),
+        body.contains(&format!("href=\"/rollouts/{}/skip?market=nl\"", rollout.id)),
         "markets not yet deployed can be skipped: {body}"
     );
 
@@ -528,13 +540,22 @@ async fn a_rollout_page_shows_gate_figures_and_offers_approval_and_skips() {
         }
     };
     assert!(
-        body.contains(r#"<input type="hidden" name="wave" value="benelux">"#),
+        body.contains(&format!(r#"href="/rollouts/{}/approve?wave=benelux""#, rollout.id)),
         "the approve button names the wave the page shows: {body}"
     );
-    let r = post_form(format!("{page}/skip"), &[("market", "nl")]).await;
+    let (_, step) = get_page(&http, &server, &format!("{page}/approve?wave=benelux"), &operator).await;
+    assert!(
+        step.contains(r#"<input type="hidden" name="wave" value="benelux">"#) && step.contains(r#"name="reason""#),
+        "the confirm step asks why and keeps the wave: {step}"
+    );
+    let r = post_form(format!("{page}/skip"), &[("market", "nl"), ("reason", "nl is frozen")]).await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     // A form naming another wave than the one waiting approves nothing.
-    let r = post_form(format!("{page}/approve"), &[("wave", "pilot")]).await;
+    let r = post_form(
+        format!("{page}/approve"),
+        &[("wave", "pilot"), ("reason", "pilot is fine")],
+    )
+    .await;
     assert_eq!(r.status(), StatusCode::CONFLICT);
     assert!(
         r.text()
@@ -551,12 +572,16 @@ async fn a_rollout_page_shows_gate_figures_and_offers_approval_and_skips() {
         .post(server.url(&format!("{page}/approve")))
         .header(COOKIE, viewer)
         .header(ORIGIN, server.origin())
-        .form(&[("wave", "benelux")])
+        .form(&[("wave", "benelux"), ("reason", "looks good")])
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::FORBIDDEN, "a viewer never approves");
-    let r = post_form(format!("{page}/approve"), &[("wave", "benelux")]).await;
+    let r = post_form(
+        format!("{page}/approve"),
+        &[("wave", "benelux"), ("reason", "pilot gates pass")],
+    )
+    .await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     assert_eq!(server.engine.get_rollout(rollout.id).await.unwrap().state, "running");
     let (_, body) = get_page(&http, &server, &page, &operator).await;

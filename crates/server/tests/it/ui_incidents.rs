@@ -285,8 +285,14 @@ async fn incidents_are_read_by_viewers_and_opened_linked_and_resolved_by_operato
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 
-    // It resolves it; resolving again says by whom it was.
-    let (status, location, _) = operator.post(&server, &format!("/incidents/{id}/resolve"), &[]).await;
+    // Resolving asks what fixed it; it resolves it; resolving again says by whom it was.
+    let (status, _, body) = operator.post(&server, &format!("/incidents/{id}/resolve"), &[]).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(body.contains("say what fixed it"), "{body}");
+    let fixed = [("reason", "rolled back to v1")];
+    let (status, location, _) = operator
+        .post(&server, &format!("/incidents/{id}/resolve"), &fixed)
+        .await;
     assert_eq!((status, location), (StatusCode::SEE_OTHER, format!("/incidents/{id}")));
     let resolved = server.engine.get_incident(id).await.expect("resolved");
     let told_resolved = told(&messages, &format!("Incident {id} of shop in be resolved")).await;
@@ -298,7 +304,9 @@ async fn incidents_are_read_by_viewers_and_opened_linked_and_resolved_by_operato
         (resolved.state.as_str(), resolved.resolved_by.as_deref()),
         ("resolved", Some("ana"))
     );
-    let (status, _, body) = operator.post(&server, &format!("/incidents/{id}/resolve"), &[]).await;
+    let (status, _, body) = operator
+        .post(&server, &format!("/incidents/{id}/resolve"), &fixed)
+        .await;
     assert_eq!(status, StatusCode::CONFLICT);
     assert!(body.contains("already resolved by ana"), "{body}");
 
@@ -312,6 +320,7 @@ async fn incidents_are_read_by_viewers_and_opened_linked_and_resolved_by_operato
         "Opened by ana (person)",
         &format!("Linked to deployment #{be_first} (was #{be_last}) by ana"),
         "Resolved by ana",
+        "rolled back to v1",
     ] {
         assert!(timeline.contains(text), "the timeline says {text}: {timeline}");
     }
