@@ -1,7 +1,7 @@
 //! Rollouts: the list, and one rollout as a waves × markets grid, each cell coloured by the state
 //! of its market's deployment.
 
-use super::layout::{LIVE_REFRESH, Nav, Page, badge, dot, elapsed, empty, page, sha, tone, when};
+use super::layout::{LIVE_REFRESH, Nav, Page, badge, dot, elapsed, empty, page, tone, when};
 use super::{PageResult, parse_id};
 use crate::AppState;
 use crate::auth::{PageAuth, Viewer};
@@ -46,7 +46,7 @@ pub async fn list(auth: PageAuth<Viewer>, State(state): State<AppState>) -> Page
                             tr {
                                 td { a href={ "/rollouts/" (r.id) } { "#" (r.id) } }
                                 td { (r.service) }
-                                td { b.version { (versions.get(&r.release_id).map_or("?", String::as_str)) } }
+                                td { b { (super::links::release(r.release_id, versions.get(&r.release_id).map_or("?", String::as_str))) } }
                                 td { (badge(r.state.as_str())) }
                                 td {
                                     @match usize::try_from(r.current_wave).ok().and_then(|i| waves.get(i)) {
@@ -105,7 +105,7 @@ pub async fn detail(auth: PageAuth<Viewer>, State(state): State<AppState>, Path(
         .map_or("", |w| w.name.as_str());
     let body = html! {
         div.page-head {
-            h1 { (title) " · " (r.service) " " span.version { (release.version) } " " (badge(r.state.as_str())) }
+            h1 { (title) " · " (r.service) " " (super::links::release(release.id, &release.version)) " " (badge(r.state.as_str())) }
             @if auth.0.role.allows(tandem_core::role::Role::Developer) {
                 div.actions {
                     @for action in super::rollout_actions::actions_for(r.state).iter().filter(|a| {
@@ -139,7 +139,7 @@ pub async fn detail(auth: PageAuth<Viewer>, State(state): State<AppState>, Path(
                 }
             }
             div.meta {
-                "commit " (sha(&release.commit_sha)) (dot())
+                "commit " (super::links::commit(&release.service, &release.commit_sha)) (dot())
                 "built by " a href={ "/runs/" (release.run_id) } { "run #" (release.run_id) } (dot())
                 span.muted { "started by " (r.created_by) } (dot())
                 "started " (when(r.started_at.or(Some(r.created_at)))) (dot())
@@ -239,13 +239,13 @@ fn wave_row(
                 @for m in &w.markets {
                     div class={ "cell " (tone(m.state.as_str())) " st-" (m.state.replace(' ', "-")) } data-market=(m.market) data-state=(m.state) {
                         div.cell-head {
-                            span.market-id { (m.market) }
+                            (super::links::market(&m.market))
                             span.market-name { (names.get(&m.market).map_or("", String::as_str)) }
                         }
                         div.cell-state { (m.state) }
                         @if let Some(d) = &m.deployment {
                             div.cell-meta {
-                                b.version { (versions.get(&d.release_id).map_or("?", String::as_str)) }
+                                b { (super::links::release(d.release_id, versions.get(&d.release_id).map_or("?", String::as_str))) }
                                 " " (when(d.finished_at.or(Some(d.started_at))))
                             }
                             @if let Some(reason) = d.reason.as_deref().filter(|r| {
