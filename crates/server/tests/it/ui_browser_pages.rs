@@ -172,6 +172,25 @@ async fn browse(client: &Client, server: &TestServer, visited: &mut BTreeSet<Str
     );
     screenshot(client, "flag-killed.png").await?;
     visited.extend(links_on(client).await?);
+
+    // The other pages that show references: their links are checked too.
+    let seeded = &server.seeded;
+    for path in [
+        "/releases".to_string(),
+        "/markets".to_string(),
+        "/ideas".to_string(),
+        "/incidents".to_string(),
+        "/config".to_string(),
+        "/flow".to_string(),
+        "/runs".to_string(),
+        format!("/runs/{}", seeded.run_id),
+        format!("/rollouts/{}", seeded.rollout_id),
+        "/markets/nl".to_string(),
+    ] {
+        client.goto(&server.url(&path)).await?;
+        wait_page(client, &path, "Sign out").await?;
+        visited.extend(links_on(client).await?);
+    }
     Ok(())
 }
 
