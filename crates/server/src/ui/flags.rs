@@ -26,22 +26,41 @@ use tandem_engine::flag_emergencies::KillRequest;
 use tandem_engine::views::flag_pages::FlagPage;
 use tandem_store::FlagEmergencyRow;
 
-/// What a flag serves in `market` (`None`: a context with no market), in words.
-pub fn serves_in(flag: &CompiledFlag, market: Option<&str>) -> (String, &'static str) {
-    if !flag.enabled() {
-        return (format!("off: serves {}", flag.default_variant().name), "bad");
+/// What decides a flag's value in a market, and what it serves there.
+pub struct Serves {
+    /// disabled, killed, market rule, every market or default.
+    pub why: &'static str,
+    /// What it serves, in words.
+    pub what: String,
+    /// The badge's colour: bad (off by a kill or its file), ok (targeted), idle (its default).
+    pub tone: &'static str,
+}
+
+impl Serves {
+    pub fn render(&self) -> Markup {
+        html! { span class={ "badge " (self.tone) } { (self.why) } " " (self.what) }
     }
-    if flag.is_killed_in(market) {
-        return (
-            format!("killed (emergency): serves {}", flag.default_variant().name),
+}
+
+/// What a flag serves in `market` (`None`: a context with no market), and why.
+pub fn serves_in(flag: &CompiledFlag, market: Option<&str>) -> Serves {
+    let default = &flag.default_variant().name;
+    let serves = |why, what, tone| Serves { why, what, tone };
+    if !flag.enabled() {
+        return serves(
+            "disabled",
+            format!("serves {default} (its file says enabled: false)"),
             "bad",
         );
     }
+    if flag.is_killed_in(market) {
+        return serves("killed", format!("serves {default} (emergency kill)"), "bad");
+    }
     match market.and_then(|m| flag.market(m)) {
-        Some(t) => (format!("market rule: {}", targeting(flag, t)), "ok"),
+        Some(t) => serves("market rule", targeting(flag, t), "ok"),
         None => match targeting(flag, flag.targeting()).as_str() {
-            "—" => (format!("serves {}", flag.default_variant().name), "ok"),
-            t => (t.to_string(), "ok"),
+            "—" => serves("default", format!("serves {default}"), "idle"),
+            t => serves("every market", t.to_string(), "ok"),
         },
     }
 }
@@ -125,6 +144,13 @@ pub async fn detail(auth: PageAuth<Viewer>, State(state): State<AppState>, Path(
 fn flag_page(caller: &Caller, f: &FlagPage, may_kill: bool) -> Markup {
     let flag = &f.flag.flag;
     let key = flag.key();
+    // Markets served otherwise than every market: a rule of their own, or a kill there.
+    let everywhere = serves_in(flag, None);
+    let own: Vec<_> = f
+        .markets
+        .iter()
+        .filter(|m| serves_in(flag, Some(&m.id)).why != everywhere.why || flag.market(&m.id).is_some())
+        .collect();
     let body = html! {
         div.page-head {
             h1 { "Flag " code { (key) } " " (state_badge(flag)) }
@@ -146,11 +172,16 @@ fn flag_page(caller: &Caller, f: &FlagPage, may_kill: bool) -> Markup {
             table.data {
                 thead { tr { th { "Market" } th { "Serves" } } }
                 tbody {
-                    @for m in &f.markets {
-                        @let (text, tone) = serves_in(flag, Some(&m.id));
+                    @for m in &own {
                         tr data-market=(m.id) {
                             td { (links::market(&m.id)) " " (m.name) }
-                            td { span class={ "badge " (tone) } { (if tone == "bad" { "off" } else { "on" }) } " " (text) }
+                            td { (serves_in(flag, Some(&m.id)).render()) }
+                        }
+                    }
+                    @if own.len() < f.markets.len() {
+                        tr.others {
+                            td { @if own.is_empty() { "Every market" } @else { "Every other market (" (f.markets.len() - own.len()) ")" } }
+                            td { (everywhere.render()) }
                         }
                     }
                 }

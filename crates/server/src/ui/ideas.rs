@@ -12,6 +12,7 @@ use axum::extract::{Path, Query, State};
 use maud::{Markup, html};
 use serde::Deserialize;
 use tandem_core::flow::{Flow, MarketState, Stage, compute_flow};
+use tandem_store::CommitRow;
 
 /// Ideas per page.
 const PAGE_SIZE: i64 = 100;
@@ -114,17 +115,29 @@ pub async fn detail(auth: PageAuth<Viewer>, State(state): State<AppState>, Path(
                 (dot()) "live in " (count(d.live_in.len(), "market"))
             }
         }
-        @if let Some(flow) = &flow { (flow_panel(flow)) }
-        div.columns {
-            section.panel.commits {
-                h2 { "Commits" }
-                @if d.commits.is_empty() { (empty("No commit mentions this key yet.")) }
-                ul.list {
-                    @for c in &d.commits {
-                        li { (links::commit(&c.service, &c.sha)) " " (c.message.lines().next().unwrap_or("")) span.right.muted { (c.author) (dot()) (when(Some(c.committed_at))) } }
+        @if let Some(flow) = &flow { (flow_panel(flow, &d.commits)) }
+        section.panel.commits {
+            h2 { "Commits" }
+            @if d.commits.is_empty() {
+                (empty("No commit mentions this key yet."))
+            } @else {
+                table.data {
+                    thead { tr { th { "Commit" } th { "Service" } th { "Message" } th { "Author" } th { "Committed" } } }
+                    tbody {
+                        @for c in &d.commits {
+                            tr {
+                                td { (links::commit(&c.service, &c.sha)) }
+                                td { (c.service) }
+                                td { (c.message.lines().next().unwrap_or("")) }
+                                td { (c.author) }
+                                td { (when(Some(c.committed_at))) }
+                            }
+                        }
                     }
                 }
             }
+        }
+        div.columns {
             section.panel.runs {
                 h2 { "Runs" }
                 @if work.runs.is_empty() { (empty("No run of its commits.")) }
@@ -158,7 +171,17 @@ pub async fn detail(auth: PageAuth<Viewer>, State(state): State<AppState>, Path(
 
 /// The idea's stages with when each was reached and the wait since the one before, and its
 /// markets: where it is live, withdrawn or pending.
-fn flow_panel(flow: &Flow) -> Markup {
+fn flow_panel(flow: &Flow, commits: &[CommitRow]) -> Markup {
+    let reached: Vec<_> = flow
+        .markets
+        .iter()
+        .filter(|m| m.state != MarketState::Pending)
+        .collect();
+    let pending: Vec<_> = flow
+        .markets
+        .iter()
+        .filter(|m| m.state == MarketState::Pending)
+        .collect();
     html! {
         section.panel.flow {
             div.panel-head { h2 { "Flow" } span.muted { "now: " (stage_label(flow.now.stage)) } }
@@ -170,17 +193,20 @@ fn flow_panel(flow: &Flow) -> Markup {
                             td { (stage_label(s.stage)) }
                             td { @match s.at { Some(at) => { time title=(utc(at)) { (utc(at)) } }, None => { span.muted { "not yet" } } } }
                             td.num { @match s.since_previous { Some(ms) if s.at.is_some() => { (duration(ms)) }, _ => { span.muted { "—" } } } }
-                            td.small { (s.by.as_deref().unwrap_or("")) }
+                            td.small { (stage_by(s.stage, s.by.as_deref(), commits)) }
                         }
                     }
                 }
             }
-            @if !flow.markets.is_empty() {
-                h3 { "Markets" }
+            @if !pending.is_empty() {
+                p.pending { "Not reached yet: " @for m in &pending { (links::market(&m.market)) @if m.pilot { " " span.small.muted { "(pilot)" } } " " } }
+            }
+            @if !reached.is_empty() {
+                h3 { "Markets reached" }
                 table.data.idea-markets {
                     thead { tr { th { "Market" } th { "State" } th { "First arrived" } th { "With" } th { "Runs now" } } }
                     tbody {
-                        @for m in &flow.markets {
+                        @for m in &reached {
                             tr data-market=(m.market) {
                                 td { (links::market(&m.market)) @if m.pilot { " " span.muted.small { "pilot" } } @if !m.target { " " span.muted.small { "not a target" } } }
                                 td { (badge(match m.state { MarketState::Live => "live", MarketState::Withdrawn => "withdrawn", MarketState::Pending => "pending" })) }
@@ -193,6 +219,24 @@ fn flow_panel(flow: &Flow) -> Markup {
                 }
             }
         }
+    }
+}
+
+/// What reached a stage, as a link: a commit, a run, a release or a market.
+fn stage_by(stage: Stage, by: Option<&str>, commits: &[CommitRow]) -> Markup {
+    let Some(by) = by else { return html! {} };
+    match stage {
+        Stage::FirstCommit => match commits.iter().find(|c| c.sha == by) {
+            Some(c) => links::commit(&c.service, &c.sha),
+            None => html! { code { (by) } },
+        },
+        Stage::GreenPipeline => match by.strip_prefix("run ").and_then(|n| n.parse().ok()) {
+            Some(id) => links::run(id),
+            None => html! { (by) },
+        },
+        Stage::Release => release_text(Some(by)),
+        Stage::Pilot | Stage::AllTargets if !by.contains(' ') => links::market(by),
+        _ => html! { (by) },
     }
 }
 

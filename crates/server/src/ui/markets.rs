@@ -489,11 +489,10 @@ fn history_panels(market: &str, timezone: &str, h: &MarketHistory) -> Markup {
                     thead { tr { th { "Flag" } th { "Service" } th { "Serves here" } } }
                     tbody {
                         @for f in &h.flags {
-                            @let (text, tone) = super::flags::serves_in(&f.flag, Some(market));
                             tr data-flag=(f.flag.key()) {
                                 td { (links::flag(f.flag.key())) }
                                 td { (f.service) }
-                                td { span class={ "badge " (tone) } { (if tone == "bad" { "off" } else { "on" }) } " " (text) }
+                                td { (super::flags::serves_in(&f.flag, Some(market)).render()) }
                             }
                         }
                     }

@@ -105,7 +105,12 @@ pub async fn by_version(
         .engine
         .get_release_by_version(&service, &version)
         .await
-        .map_err(|_| PageError::not_found(format!("service `{service}` has no release `{version}`")))?;
+        .map_err(|e| match e {
+            tandem_engine::Error::NotFound { .. } => {
+                PageError::not_found(format!("service `{service}` has no release `{version}`"))
+            }
+            e => e.into(),
+        })?;
     Ok(Redirect::to(&links::release_href(release.id)).into_response())
 }
 
@@ -219,7 +224,10 @@ fn release_page(auth: &PageAuth<Viewer>, f: &ReleasePage) -> Markup {
         section.panel.schema {
             div.panel-head { h2 { "Config schema" } span.muted { "what this release's code accepts as config" } }
             @match &r.config_schema {
-                Some(text) => { pre.schema { (pretty_json(text)) } }
+                Some(text) => {
+                    (schema_keys(text))
+                    details { summary { "The schema as JSON" } pre.schema { (pretty_json(text)) } }
+                }
                 None => { (empty("Its tandem.yml names no config schema.")) }
             }
         }
@@ -233,6 +241,56 @@ fn release_page(auth: &PageAuth<Viewer>, f: &ReleasePage) -> Markup {
         },
         body,
     )
+}
+
+/// The keys a config schema declares, with their type, the values they allow and their
+/// description; nothing when it declares no `properties`.
+fn schema_keys(text: &str) -> Markup {
+    let schema: serde_json::Value = serde_json::from_str(text).unwrap_or_default();
+    let Some(properties) = schema.get("properties").and_then(|p| p.as_object()) else {
+        return html! {};
+    };
+    let required: Vec<&str> = schema
+        .get("required")
+        .and_then(|r| r.as_array())
+        .map(|r| r.iter().filter_map(|v| v.as_str()).collect())
+        .unwrap_or_default();
+    let allows = |p: &serde_json::Value| -> String {
+        let mut parts = Vec::new();
+        for (key, label) in [
+            ("minimum", "≥"),
+            ("maximum", "≤"),
+            ("exclusiveMinimum", ">"),
+            ("exclusiveMaximum", "<"),
+            ("minLength", "length ≥"),
+            ("maxLength", "length ≤"),
+            ("pattern", "matches"),
+        ] {
+            if let Some(v) = p.get(key) {
+                parts.push(format!("{label} {v}"));
+            }
+        }
+        if let Some(values) = p.get("enum").and_then(|e| e.as_array()) {
+            let values: Vec<String> = values.iter().map(|v| v.to_string()).collect();
+            parts.push(format!("one of {}", values.join(", ")));
+        }
+        parts.join(", ")
+    };
+    html! {
+        table.data.schema-keys {
+            thead { tr { th { "Key" } th { "Type" } th { "Allows" } th { "Description" } } }
+            tbody {
+                @for (key, p) in properties {
+                    tr {
+                        td { code { (key) } @if required.contains(&key.as_str()) { " " span.small.muted { "required" } } }
+                        td { (p.get("type").map(|t| t.to_string().replace('"', "")).unwrap_or_default()) }
+                        td.small { (allows(p)) }
+                        td.small { (p.get("description").and_then(|d| d.as_str()).unwrap_or("")) }
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// JSON re-indented for reading; anything else as it is.
