@@ -345,3 +345,58 @@ async fn only_people_allowed_see_the_kill_switch_and_a_refused_kill_leads_back_t
     );
     server.stop().await.expect("the server stops");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_incident_caused_by_a_config_rollout_links_its_change_request() {
+    use tandem_core::rollout::PlannedWave;
+    use tandem_store::{ConfigPayload, NewDeployment};
+    let server = TestServer::start()
+        .await
+        .unwrap_or_else(|e| panic!("cannot start the server: {e:#}"));
+    let store = server.engine.store_for_tests();
+    let v1 = store.get_release_by_version("shop", "v1").await.unwrap();
+    let plan = [PlannedWave {
+        name: "dach".into(),
+        markets: vec!["de".into()],
+    }];
+    let payload = ConfigPayload {
+        version: 2,
+        change_id: Some(7),
+    };
+    let rollout = store
+        .insert_rollout_of("shop", v1.id, &plan, "olga", false, Some(payload))
+        .await
+        .unwrap();
+    let deployment = store
+        .insert_deployment(NewDeployment {
+            rollout_id: Some(rollout.id),
+            service: "shop",
+            market: "de",
+            release_id: v1.id,
+        })
+        .await
+        .unwrap();
+    let incident = store
+        .insert_incident("shop", "de", Some(deployment.id), "Checkout refuses German VAT ids")
+        .await
+        .unwrap();
+    let cookie = server.session_cookie(&server.seeded.viewer_token).await;
+    let body = reqwest::Client::new()
+        .get(server.url(&format!("/incidents/{}", incident.id)))
+        .header(COOKIE, cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        body.contains(r#"Caused by <a href="/changes/7">change #7</a>"#),
+        "the incident links the change request its deployment carried: {body}"
+    );
+    assert!(
+        body.contains(r#"<a class="market-id" href="/markets/de">de</a>"#),
+        "and its market: {body}"
+    );
+    server.stop().await.expect("the server stops");
+}
