@@ -352,3 +352,29 @@ fn refused(caller: &Caller, key: &str, status: StatusCode, message: &str) -> Res
     );
     (status, markup).into_response()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tandem_core::flags::parse_flags;
+
+    #[test]
+    fn each_market_says_why_it_gets_what_it_gets() {
+        let text = "flags:\n  new-checkout:\n    type: boolean\n    variants: { on: true, off: false }\n    default: off\n    kill-switch: true\n    markets:\n      fr:\n        variant: on\n";
+        let set = parse_flags("flags.yml", text, None).unwrap();
+        let flag = set.get("new-checkout").unwrap().clone();
+        let fr = serves_in(&flag, Some("fr"));
+        assert_eq!((fr.why, fr.what.as_str(), fr.tone), ("market rule", "all on", "ok"));
+        let be = serves_in(&flag, Some("be"));
+        assert_eq!((be.why, be.what.as_str(), be.tone), ("default", "serves off", "idle"));
+        let killed = flag.clone().with_kill(Kill::Market("fr".into()));
+        assert_eq!(serves_in(&killed, Some("fr")).why, "killed");
+        assert_eq!(
+            serves_in(&killed, Some("be")).why,
+            "default",
+            "a kill in fr holds in fr only"
+        );
+        let everywhere = flag.with_kill(Kill::Everywhere);
+        assert_eq!(serves_in(&everywhere, None).what, "serves off (emergency kill)");
+    }
+}
