@@ -237,7 +237,7 @@ fn market_page(caller: &Caller, facts: &MarketPage, history: &MarketHistory, not
                                 @if let Some(v) = &s.in_flight { " " span.busy-text.small { "→ " (links::version(&s.service, v)) " deploying" } }
                                 @if let Some(f) = &s.last_failure { br; span.small.busy-text { (f) } }
                             }
-                            td { (when(s.since)) }
+                            td { (at_market(s.since, &market.timezone)) }
                             td { (health_cell(h, s.release.is_some())) }
                             td { (when(h.map(|h| h.probed_at))) }
                             td.small { (h.and_then(|h| h.error.as_deref()).unwrap_or("")) }
