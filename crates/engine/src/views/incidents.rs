@@ -28,6 +28,8 @@ pub struct IncidentDetail {
     /// Its deployment's restore time as DORA counts it (the one the Delivery page's medians are
     /// made of); `None` without a deployment DORA counts as a failed change.
     pub restore: Option<Restore>,
+    /// The change request that caused it: the one a config rollout of its deployment carried.
+    pub change_id: Option<i64>,
 }
 
 impl IncidentDetail {
@@ -68,6 +70,14 @@ impl Engine {
             Some(d) => self.restore_of(d).await?,
             None => None,
         };
+        let linked_rollout = deployments
+            .iter()
+            .find(|d| Some(d.id) == incident.deployment_id)
+            .and_then(|d| d.rollout_id);
+        let change_id = match linked_rollout {
+            Some(r) => self.store.get_rollout(r).await?.change_id,
+            None => None,
+        };
         let market_name = self
             .store
             .list_markets()
@@ -83,6 +93,7 @@ impl Engine {
             events,
             postmortem,
             restore,
+            change_id,
         })
     }
 }

@@ -10,13 +10,18 @@
 //!   where ideas stand;
 //! - [`incidents`]: one incident as a responder reads it;
 //! - [`delivery`]: the DORA keys, their trend and the live markets' series for one filter;
-//! - [`configure`]: each service's config per market and its flags in force.
+//! - [`configure`]: each service's config per market and its flags in force;
+//! - [`releases`], [`flag_pages`], [`market_history`]: a release (or a commit) with what it
+//!   brings and where it runs, a flag with its markets and history, a market's history.
 
 pub mod configure;
 pub mod delivery;
+pub mod flag_pages;
 pub mod ideas;
 pub mod incidents;
+pub mod market_history;
 pub mod markets;
 pub mod overview;
+pub mod releases;
 pub mod rollouts;
 pub mod runs;

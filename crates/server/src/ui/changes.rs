@@ -249,7 +249,7 @@ fn radius_panel(check: &ChangeCheck) -> Markup {
                             @for (i, e) in m.diff.entries.iter().enumerate() {
                                 tr class={ "diff-" (change_kind(&e.change)) } data-market=(m.market) {
                                     @if i == 0 {
-                                        td.market rowspan=(m.diff.len()) { span.market-id { (m.market) } }
+                                        td.market rowspan=(m.diff.len()) { (super::links::market(&m.market)) }
                                     }
                                     (diff_cells(&e.path, &e.change))
                                 }

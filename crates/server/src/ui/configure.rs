@@ -149,7 +149,7 @@ fn flag_table(flags: &[CompiledFlag]) -> Markup {
             tbody {
                 @for f in flags {
                     tr data-flag=(f.key()) {
-                        td { code { (f.key()) } @if let Some(d) = f.description() { div.muted.small { (d) } } }
+                        td { (super::links::flag(f.key())) @if let Some(d) = f.description() { div.muted.small { (d) } } }
                         td { (format!("{:?}", f.flag_type()).to_lowercase()) }
                         td {
                             @if !f.enabled() { span.badge.bad title="kill switch: the default for everyone" { "killed" } }
@@ -189,7 +189,7 @@ fn emergency_table(rows: &[FlagEmergencyRow]) -> Markup {
                 @for r in rows {
                     tr data-emergency=(r.id) {
                         td { (r.id) }
-                        td { code { (r.flag) } }
+                        td { (super::links::flag(&r.flag)) }
                         td { (r.market.as_deref().unwrap_or("every market")) }
                         td { (r.created_by) }
                         td { (when(Some(r.created_at))) }
@@ -217,7 +217,7 @@ fn emergency_table(rows: &[FlagEmergencyRow]) -> Markup {
 }
 
 /// A targeting block in words: `2 rules, then 20% on / 80% off`.
-fn targeting(flag: &CompiledFlag, t: &Targeting) -> String {
+pub(super) fn targeting(flag: &CompiledFlag, t: &Targeting) -> String {
     let mut parts = Vec::new();
     if !t.rules().is_empty() {
         parts.push(format!("{} rule(s)", t.rules().len()));

@@ -432,7 +432,7 @@ fn market_table(rows: &[(&String, &Keys)]) -> Markup {
             tbody {
                 @for (market, k) in rows {
                     tr data-market=(market) {
-                        td { span.market-id { (market) } }
+                        td { (super::links::market(market)) }
                         td.num { (k.deployment_frequency.deployments) }
                         (level(k.deployment_frequency.level))
                         td.num { (k.change_failure_rate.failed) }

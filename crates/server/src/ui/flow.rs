@@ -76,7 +76,7 @@ pub async fn show(
                     tbody {
                         @for i in &ideas {
                             tr data-idea=(i.idea.key) {
-                                td { code { (i.idea.key) } " " (i.idea.title) }
+                                td { (super::links::idea(&i.idea.key)) " " (i.idea.title) }
                                 td { (badge(label(i.flow.now.stage))) }
                                 @for stage in &i.flow.stages[1..] { (wait(stage)) }
                                 td.num { (total(&i.flow)) }
@@ -126,7 +126,7 @@ fn total(flow: &Flow) -> Markup {
 fn live_in(flow: &Flow) -> Markup {
     html! {
         @for m in flow.markets.iter().filter(|m| m.state == MarketState::Live) {
-            span.chip title={ "first arrived " (m.arrived_at.map(utc).unwrap_or_default()) } { (m.market) }
+            span.chip title={ "first arrived " (m.arrived_at.map(utc).unwrap_or_default()) } { (super::links::market(&m.market)) }
             " "
         }
         @if flow.now.live.is_empty() { span.muted { "—" } }

@@ -4,7 +4,7 @@
 
 use super::incident_actions::{MayAct, may_act};
 use super::layout::{Nav, Page, badge, dot, duration, elapsed, empty, page, utc, when};
-use super::{PageResult, parse_id};
+use super::{PageResult, links, parse_id};
 use crate::AppState;
 use crate::auth::{PageAuth, Viewer};
 use crate::error::ApiError;
@@ -100,12 +100,12 @@ fn incident_table(incidents: &[IncidentListRow]) -> Markup {
                         td { a href={ "/incidents/" (i.id) } { "#" (i.id) } }
                         td { (badge(i.state.as_str())) }
                         td { (i.service) }
-                        td { span.market-id { (i.market) } }
+                        td { (links::market(&i.market)) }
                         td { span.chip { (i.source) } }
                         td { a href={ "/incidents/" (i.id) } { (i.title) } }
                         td {
                             @match (i.deployment_id, &row.release_version) {
-                                (Some(d), Some(v)) => { b.version { (v) } " " span.muted { "#" (d) } }
+                                (Some(d), Some(v)) => { b { (links::version(&i.service, v)) } " " span.muted { "#" (d) } }
                                 (Some(d), None) => { span.muted { "#" (d) } }
                                 (None, _) => { span.muted { "—" } }
                             }
@@ -141,6 +141,7 @@ pub async fn detail(auth: PageAuth<Viewer>, State(state): State<AppState>, Path(
             @if let Some(why) = resolution(i, events) {
                 p.resolution { "Resolved" @if let Some(by) = &i.resolved_by { " by " (by) } ": " (why) }
             }
+            @if let Some(c) = detail.change_id { p.caused-by { "Caused by " (links::change(c)) ", the change request its deployment carried." } }
         }
         @if let Some(summary) = &i.summary { p.alert.note { (summary) } }
         (deployment_panel(i, detail.linked(), deployments, versions, may))
@@ -174,7 +175,7 @@ fn facts(i: &IncidentRow, market_name: Option<&str>) -> Markup {
     html! {
         div.meta {
             b { (i.title) } (dot())
-            (i.service) " in " span.market-id { (i.market) }
+            (i.service) " in " (links::market(&i.market))
             @if let Some(n) = market_name { " " span.muted { (n) } }
             (dot())
             "source " span.chip { (i.source) }
@@ -239,11 +240,11 @@ fn deployment_panel(
                 None => { (empty("No deployment is linked to this incident.")) }
                 Some(d) => {
                     p.linked-deployment {
-                        "Deployment " b { "#" (d.id) } " of " b.version { (version(versions, d.release_id)) }
-                        " (" (d.kind) ") to " span.market-id { (d.market) } " " (badge(d.state.as_str()))
+                        "Deployment " b { "#" (d.id) } " of " b { (links::release(d.release_id, version(versions, d.release_id))) }
+                        " (" (d.kind) ") to " (links::market(&d.market)) " " (badge(d.state.as_str()))
                         (dot()) "started " (when(Some(d.started_at)))
-                        @if let Some(p) = d.previous_release_id { (dot()) "replaced " span.version { (version(versions, p)) } }
-                        @if let Some(r) = d.rollout_id { (dot()) a href={ "/rollouts/" (r) } { "rollout #" (r) " →" } }
+                        @if let Some(p) = d.previous_release_id { (dot()) "replaced " (links::release(p, version(versions, p))) }
+                        @if let Some(r) = d.rollout_id { (dot()) a href=(links::rollout_href(r)) { "rollout #" (r) " →" } }
                     }
                     @if let Some(reason) = &d.reason { p.small.muted { (reason) } }
                 }

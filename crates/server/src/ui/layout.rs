@@ -208,12 +208,6 @@ pub fn size(bytes: i64) -> String {
     }
 }
 
-/// The first 8 characters of a commit id, whole id on hover.
-pub fn sha(full: &str) -> Markup {
-    let short: String = full.chars().take(8).collect();
-    html! { code.sha title=(full) { (short) } }
-}
-
 /// "1 market", "3 markets".
 pub fn count(n: usize, thing: &str) -> String {
     if n == 1 {

@@ -6,9 +6,12 @@
 //! requests), so that page does not refresh itself. The Launch button is a form post behind the
 //! same walls as the run page's: the SameSite=Strict cookie and a refused foreign `Origin`; the
 //! engine runs the checklist again at the launch, so a page shown earlier decides nothing.
+//!
+//! Under what runs there now, a market's page tells its history: deployments, incidents, config
+//! versions and the flags in force, with every time also in the market's own time zone.
 
-use super::layout::{IDLE_REFRESH, Nav, Page, badge, count, dot, empty, page, when};
-use super::{PageError, PageResult};
+use super::layout::{IDLE_REFRESH, Nav, Page, badge, count, dot, empty, page, utc, when};
+use super::{PageError, PageResult, links};
 use crate::AppState;
 use crate::auth::{Caller, Operator, PageAuth, Viewer};
 use crate::error::ApiError;
@@ -18,6 +21,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use tandem_core::role::Role;
 use tandem_engine::launch::{LaunchOutcome, Readiness};
+use tandem_engine::views::market_history::MarketHistory;
 use tandem_engine::views::markets::{MarketPage, MarketStatus, ProbeBucket};
 use tandem_store::MarketHealthRow;
 use tandem_store::launches::LaunchRow;
@@ -100,8 +104,8 @@ fn market_row(m: &MarketStatus, launch: Option<&LaunchRow>, health: &[MarketHeal
                 @for s in &m.services {
                     div {
                         span.muted { (s.service) } " "
-                        @match &s.release { Some(v) => { span.version { (v) } } None => { span.muted { "—" } } }
-                        @if let Some(v) = &s.in_flight { " " span.busy-text.small { "→ " (v) } }
+                        @match &s.release { Some(v) => { (links::version(&s.service, v)) } None => { span.muted { "—" } } }
+                        @if let Some(v) = &s.in_flight { " " span.busy-text.small { "→ " (links::version(&s.service, v)) } }
                     }
                 }
             }
@@ -129,7 +133,7 @@ fn health_cell(h: Option<&MarketHealthRow>, running: bool) -> Markup {
             Some(h) => {
                 (health_badge(h.state.as_str()))
                 @if let Some(ms) = h.latency_ms { " " span.small.muted { (latency(ms)) } }
-                @if let Some(i) = h.incident_id { " " a.small href={ "/incidents/" (i) } { "incident #" (i) } }
+                @if let Some(i) = h.incident_id { " " span.small { (links::incident(i)) } }
             }
             None if running => { (health_badge("unknown")) " " span.small.muted { "not probed yet" } }
             None => { span.muted { "—" } }
@@ -145,7 +149,8 @@ fn latency(ms: f64) -> String {
 /// and health of a live one.
 pub async fn detail(auth: PageAuth<Viewer>, State(state): State<AppState>, Path(id): Path<String>) -> PageResult {
     let facts = state.engine.market_page(&id, true).await?;
-    Ok(market_page(&auth.0, &facts, None))
+    let history = state.engine.market_history(&id).await?;
+    Ok(market_page(&auth.0, &facts, &history, None))
 }
 
 /// `POST /markets/{id}/launch`: on to the market's page, live; refused, the same page with what
@@ -178,7 +183,8 @@ pub async fn launch(
     };
     let mut facts = state.engine.market_page(&id, false).await?;
     facts.readiness = readiness.map(|r| *r);
-    Ok((status, market_page(&auth.0, &facts, Some(&notice))).into_response())
+    let history = state.engine.market_history(&id).await?;
+    Ok((status, market_page(&auth.0, &facts, &history, Some(&notice))).into_response())
 }
 
 /// `GET /markets/{id}/launch`: where sign-in returns; nothing is done, the user lands on the page.
@@ -186,7 +192,7 @@ pub async fn back_to_market(Path(id): Path<String>) -> Redirect {
     Redirect::to(&format!("/markets/{}", crate::auth::url_encode(&id)))
 }
 
-fn market_page(caller: &Caller, facts: &MarketPage, notice: Option<&str>) -> maud::Markup {
+fn market_page(caller: &Caller, facts: &MarketPage, history: &MarketHistory, notice: Option<&str>) -> maud::Markup {
     let (m, launch, probes) = (&facts.status, &facts.launch, &facts.probes);
     let market = &m.market;
     let title = format!("{} ({})", market.name, market.id);
@@ -227,11 +233,11 @@ fn market_page(caller: &Caller, facts: &MarketPage, notice: Option<&str>) -> mau
                         tr data-service=(s.service) {
                             td { b { (s.service) } }
                             td {
-                                @match &s.release { Some(v) => { span.version { (v) } } None => { span.muted { "nothing live" } } }
-                                @if let Some(v) = &s.in_flight { " " span.busy-text.small { "→ " (v) " deploying" } }
+                                @match &s.release { Some(v) => { (links::version(&s.service, v)) } None => { span.muted { "nothing live" } } }
+                                @if let Some(v) = &s.in_flight { " " span.busy-text.small { "→ " (links::version(&s.service, v)) " deploying" } }
                                 @if let Some(f) = &s.last_failure { br; span.small.busy-text { (f) } }
                             }
-                            td { (when(s.since)) }
+                            td { (at_market(s.since, &market.timezone)) }
                             td { (health_cell(h, s.release.is_some())) }
                             td { (when(h.map(|h| h.probed_at))) }
                             td.small { (h.and_then(|h| h.error.as_deref()).unwrap_or("")) }
@@ -243,6 +249,7 @@ fn market_page(caller: &Caller, facts: &MarketPage, notice: Option<&str>) -> mau
         @if market.state == "live" || probes.iter().any(|(_, p)| !p.is_empty()) {
             (probes_panel(probes))
         }
+        (history_panels(&market.id, &market.timezone, history))
     };
     page(
         Page {
@@ -367,6 +374,125 @@ fn probes_panel(probes: &[(String, Vec<ProbeBucket>)]) -> Markup {
                                     td { (bucket_badge(b)) }
                                     td.num { @if let Some(ms) = b.latency_ms { (latency(ms)) } @else { span.muted { "—" } } }
                                 }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A Unix-ms time on the market's wall clock ("2026-12-07 12:03 CET"), or in UTC when its time
+/// zone is unknown.
+fn local_time(ms: i64, timezone: &str) -> String {
+    let Ok(tz) = jiff::tz::TimeZone::get(timezone) else {
+        return utc(ms);
+    };
+    jiff::Timestamp::from_millisecond(ms)
+        .map(|t| t.to_zoned(tz).strftime("%Y-%m-%d %H:%M %Z").to_string())
+        .unwrap_or_default()
+}
+
+/// A time as "3 min ago", with the market's wall-clock time beside it (and UTC on hover).
+fn at_market(ms: Option<i64>, timezone: &str) -> Markup {
+    html! {
+        @match ms {
+            Some(ms) => { (when(Some(ms))) br; span.small.muted.local-time title=(utc(ms)) { (local_time(ms, timezone)) } }
+            None => { span.muted { "—" } }
+        }
+    }
+}
+
+/// The market's history: deployments, incidents, config versions and flags in force.
+fn history_panels(market: &str, timezone: &str, h: &MarketHistory) -> Markup {
+    html! {
+        section.panel.history.deployments {
+            div.panel-head { h2 { "Deployments" } span.muted { "newest first; times also in " (timezone) } }
+            @if h.deployments.is_empty() {
+                (empty("Nothing was ever deployed here."))
+            } @else {
+                table.data {
+                    thead { tr { th { "Service" } th { "Release" } th { "Kind" } th { "State" } th { "Rollout" } th { "Started" } th { "Why" } } }
+                    tbody {
+                        @for d in &h.deployments {
+                            tr data-deployment=(d.id) {
+                                td { (d.service) }
+                                td {
+                                    @match h.versions.get(&d.release_id) { Some(v) => { (links::release(d.release_id, v)) } None => { "release #" (d.release_id) } }
+                                    @if let Some(p) = d.previous_release_id.and_then(|p| h.versions.get(&p).map(|v| (p, v))) {
+                                        span.small.muted { " after " } (links::release(p.0, p.1))
+                                    }
+                                    @if let Some(v) = d.config_version { span.small.muted { " · config v" (v) } }
+                                }
+                                td { (d.kind.as_str()) }
+                                td { (badge(d.state.as_str())) }
+                                td { @match d.rollout_id { Some(r) => { (links::rollout(r)) } None => { span.muted { "—" } } } }
+                                td { (at_market(Some(d.started_at), timezone)) }
+                                td.small { (d.reason.as_deref().unwrap_or("")) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        section.panel.history.incidents {
+            div.panel-head { h2 { "Incidents" } span.muted { "newest first" } }
+            @if h.incidents.is_empty() {
+                (empty("No incident here."))
+            } @else {
+                table.data {
+                    thead { tr { th { "Incident" } th { "Service" } th { "State" } th { "Title" } th { "Opened" } th { "Resolved" } } }
+                    tbody {
+                        @for i in &h.incidents {
+                            tr data-incident=(i.id) {
+                                td { (links::incident(i.id)) }
+                                td { (i.service) }
+                                td { (badge(i.state.as_str())) }
+                                td { (i.title) }
+                                td { (at_market(Some(i.opened_at), timezone)) }
+                                td { (at_market(i.resolved_at, timezone)) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        section.panel.history.configs {
+            div.panel-head { h2 { "Config versions" } span.muted { "the versions this market moved to, newest first" } }
+            @if h.configs.is_empty() {
+                (empty("Its config is still the platform file's: no change request has moved it."))
+            } @else {
+                table.data {
+                    thead { tr { th { "Service" } th { "Version" } th { "Change" } th { "Moved by" } th { "When" } th { "Why" } } }
+                    tbody {
+                        @for c in &h.configs {
+                            tr {
+                                td { (c.moved.service) }
+                                td { "v" (c.moved.version) @if let Some(v) = &c.version { " " span.small.muted { (v.message) } } }
+                                td { @match c.version.as_ref().and_then(|v| v.change_id) { Some(id) => { (links::change(id)) } None => { span.muted { "—" } } } }
+                                td { (c.moved.set_by) }
+                                td { (at_market(Some(c.moved.set_at), timezone)) }
+                                td.small { (c.moved.reason) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        section.panel.history.flags-here {
+            div.panel-head { h2 { "Flags in force" } span.muted { "what each flag serves here" } }
+            @if h.flags.is_empty() {
+                (empty("No flag in force."))
+            } @else {
+                table.data {
+                    thead { tr { th { "Flag" } th { "Service" } th { "Serves here" } } }
+                    tbody {
+                        @for f in &h.flags {
+                            tr data-flag=(f.flag.key()) {
+                                td { (links::flag(f.flag.key())) }
+                                td { (f.service) }
+                                td { (super::flags::serves_in(&f.flag, Some(market)).render()) }
                             }
                         }
                     }

@@ -9,6 +9,7 @@ mod changes;
 mod charts;
 mod configure;
 mod dora;
+mod flags;
 mod flow;
 mod forms;
 mod graph;
@@ -16,9 +17,11 @@ mod ideas;
 mod incident_actions;
 mod incidents;
 mod layout;
+mod links;
 mod login;
 mod markets;
 mod overview;
+mod releases;
 mod rollout_actions;
 mod rollouts;
 mod run_actions;
@@ -79,6 +82,14 @@ pub fn router() -> Router<AppState> {
             get(rollout_actions::back_to_rollout).post(rollout_actions::steer),
         )
         .route("/ideas", get(ideas::list))
+        .route("/ideas/{key}", get(ideas::detail))
+        .route("/releases", get(releases::list))
+        .route("/releases/{id}", get(releases::detail))
+        .route("/releases/{service}/{version}", get(releases::by_version))
+        .route("/commits/{service}/{sha}", get(releases::commit))
+        .route("/flags", get(flags::list))
+        .route("/flags/{key}", get(flags::detail))
+        .route("/flags/{key}/kill", get(flags::back_to_flag).post(flags::kill))
         .route("/flow", get(flow::show))
         .route("/config", get(configure::show))
         .route("/changes", get(changes::list))

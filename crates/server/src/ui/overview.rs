@@ -1,14 +1,14 @@
 //! The overview: the market matrix (what runs where, grouped by wave), what is in flight, open
 //! incidents and the latest runs. The one page dev and ops both keep open.
 
-use super::PageResult;
-use super::layout::{IDLE_REFRESH, LIVE_REFRESH, Nav, Page, badge, count, dot, empty, page, sha, when};
+use super::layout::{IDLE_REFRESH, LIVE_REFRESH, Nav, Page, badge, count, dot, empty, page, when};
+use super::{PageResult, links};
 use crate::AppState;
 use crate::auth::{PageAuth, Viewer};
 use axum::extract::State;
 use maud::{Markup, html};
 use tandem_engine::views::markets::MarketStatus;
-use tandem_store::{RolloutRow, RunRow};
+use tandem_store::{IncidentRow, RolloutRow, RunRow};
 
 pub async fn show(auth: PageAuth<Viewer>, State(state): State<AppState>) -> PageResult {
     let overview = state.engine.overview().await?;
@@ -26,6 +26,8 @@ pub async fn show(auth: PageAuth<Viewer>, State(state): State<AppState>) -> Page
                 span.stat.bad { b { (healthy("down")) } " down" }
                 span.stat.busy { b { (flying.len() + busy_runs.len()) } " in flight" }
                 span.stat.bad[!incidents.is_empty()] { b { (incidents.len()) } " open incident" @if incidents.len() != 1 { "s" } }
+                a.stat href="/releases" { "Releases →" }
+                a.stat href="/flags" { "Flags →" }
                 a.stat href="/delivery" { "DORA keys →" }
             }
         }
@@ -42,7 +44,7 @@ pub async fn show(auth: PageAuth<Viewer>, State(state): State<AppState>) -> Page
                             span.muted { (count(group.markets.len(), "market")) }
                         }
                         div.tiles {
-                            @for m in &group.markets { (tile(m)) }
+                            @for m in &group.markets { (tile(m, incidents)) }
                         }
                     }
                 }
@@ -57,16 +59,16 @@ pub async fn show(auth: PageAuth<Viewer>, State(state): State<AppState>) -> Page
                 ul.list {
                     @for r in &flying {
                         li {
-                            a href={ "/rollouts/" (r.id) } { "Rollout #" (r.id) }
-                            " " (r.service) " " b { (overview.version(r.release_id)) }
+                            a href=(links::rollout_href(r.id)) { "Rollout #" (r.id) }
+                            " " (r.service) " " b { (links::release(r.release_id, overview.version(r.release_id))) }
                             " " (badge(r.state.as_str()))
                             span.right.muted { "wave " (r.current_wave + 1) }
                         }
                     }
                     @for r in &busy_runs {
                         li {
-                            a href={ "/runs/" (r.id) } { "Run #" (r.id) }
-                            " " (r.service) " " (sha(&r.commit_sha)) " " (badge(r.state.as_str()))
+                            a href=(links::run_href(r.id)) { "Run #" (r.id) }
+                            " " (r.service) " " (links::commit(&r.service, &r.commit_sha)) " " (badge(r.state.as_str()))
                             span.right.muted { (when(r.started_at.or(Some(r.created_at)))) }
                         }
                     }
@@ -74,8 +76,8 @@ pub async fn show(auth: PageAuth<Viewer>, State(state): State<AppState>) -> Page
                 @if let Some(last) = &overview.last_rollout {
                     p.last {
                         "Last rollout: "
-                        a href={ "/rollouts/" (last.id) } { "#" (last.id) }
-                        " " (last.service) " " b { (overview.version(last.release_id)) }
+                        a href=(links::rollout_href(last.id)) { "#" (last.id) }
+                        " " (last.service) " " b { (links::release(last.release_id, overview.version(last.release_id))) }
                         " " (badge(last.state.as_str())) " " (when(last.finished_at.or(Some(last.created_at))))
                     }
                 }
@@ -89,7 +91,7 @@ pub async fn show(auth: PageAuth<Viewer>, State(state): State<AppState>) -> Page
                     @for i in incidents {
                         li {
                             (badge(i.state.as_str())) " "
-                            span.market-id { (i.market) } " " a href={ "/incidents/" (i.id) } { (i.title) }
+                            (links::market(&i.market)) " " a href=(links::incident_href(i.id)) { (i.title) }
                             span.right.muted { (i.service) (dot()) (when(Some(i.opened_at))) }
                         }
                     }
@@ -103,8 +105,8 @@ pub async fn show(auth: PageAuth<Viewer>, State(state): State<AppState>) -> Page
                 ul.list {
                     @for r in runs {
                         li {
-                            a href={ "/runs/" (r.id) } { "#" (r.id) }
-                            " " (r.service) " " (sha(&r.commit_sha)) " " (badge(r.state.as_str()))
+                            a href=(links::run_href(r.id)) { "#" (r.id) }
+                            " " (r.service) " " (links::commit(&r.service, &r.commit_sha)) " " (badge(r.state.as_str()))
                             span.right.muted { (when(Some(r.created_at))) }
                         }
                     }
@@ -124,14 +126,20 @@ pub async fn show(auth: PageAuth<Viewer>, State(state): State<AppState>) -> Page
     ))
 }
 
-fn tile(m: &MarketStatus) -> Markup {
+/// A market's tile: its code and name link to its page, each version to its release, and an
+/// open incident there shows on it.
+fn tile(m: &MarketStatus, incidents: &[IncidentRow]) -> Markup {
     let health = m.health();
     let flying = m.in_flight();
+    let open: Vec<&IncidentRow> = incidents.iter().filter(|i| i.market == m.market.id).collect();
     html! {
-        div class={ "tile h-" (health) @if flying { " flying" } } data-market=(m.market.id) {
+        div class={ "tile h-" (health) @if flying { " flying" } @if !open.is_empty() { " incident" } } data-market=(m.market.id) {
             div.tile-head {
-                span.market-id { (m.market.id) }
-                span.market-name { (m.market.name) }
+                a.tile-link href=(links::market_href(&m.market.id)) title={ "Open " (m.market.name) "'s page" } {
+                    span.market-id { (m.market.id) }
+                    " "
+                    span.market-name { (m.market.name) }
+                }
                 span class={ "badge " (match health { "up" => "ok", "down" => "bad", _ => "idle" }) } { (health) }
             }
             @for s in &m.services {
@@ -139,7 +147,7 @@ fn tile(m: &MarketStatus) -> Markup {
                     span.svc-name { (s.service) }
                     @match &s.release {
                         Some(version) => {
-                            b.version { (version) }
+                            b { (links::version(&s.service, version)) }
                             span.muted { (when(s.since)) }
                         }
                         None => { span.muted { "nothing deployed" } }
@@ -149,11 +157,14 @@ fn tile(m: &MarketStatus) -> Markup {
                     }
                 }
                 @if let Some(next) = &s.in_flight {
-                    div.flight { "deploying " b { (next) } "…" }
+                    div.flight { "deploying " b { (links::version(&s.service, next)) } "…" }
                 }
                 @if let Some(failure) = &s.last_failure {
                     div.failure title=(failure) { (failure) }
                 }
+            }
+            @for i in &open {
+                div.tile-incident { a href=(links::incident_href(i.id)) title=(i.title) { "⚠ incident #" (i.id) ": " (i.title) } }
             }
             @if m.market.state != "live" {
                 div.muted.small { (m.market.state) }

@@ -1,7 +1,7 @@
 //! Rollouts: the list, and one rollout as a waves × markets grid, each cell coloured by the state
 //! of its market's deployment.
 
-use super::layout::{LIVE_REFRESH, Nav, Page, badge, dot, elapsed, empty, page, sha, tone, when};
+use super::layout::{LIVE_REFRESH, Nav, Page, badge, dot, elapsed, empty, page, tone, when};
 use super::{PageResult, parse_id};
 use crate::AppState;
 use crate::auth::{PageAuth, Viewer};
@@ -27,10 +27,10 @@ fn carries(r: &RolloutRow, release_version: &str) -> Markup {
         Some(v) => html! {
             span.version.carries { "config v" (v) }
             @if let Some(c) = r.change_id {
-                ", " a.change-link href={ "/changes/" (c) } { "change #" (c) }
+                ", " a.change-link href=(super::links::change_href(c)) { "change #" (c) }
             }
         },
-        None => html! { span.version.carries { (release_version) } },
+        None => html! { span.carries { (super::links::release(r.release_id, release_version)) } },
     }
 }
 
@@ -66,7 +66,7 @@ pub async fn list(auth: PageAuth<Viewer>, State(state): State<AppState>) -> Page
                             tr {
                                 td { a href={ "/rollouts/" (r.id) } { "#" (r.id) } }
                                 td { (r.service) }
-                                td { (carries(r, versions.get(&r.release_id).map_or("?", String::as_str))) }
+                                td { b { (carries(r, versions.get(&r.release_id).map_or("?", String::as_str))) } }
                                 td { (badge(r.state.as_str())) }
                                 td {
                                     @match usize::try_from(r.current_wave).ok().and_then(|i| waves.get(i)) {
@@ -165,7 +165,7 @@ pub async fn detail(auth: PageAuth<Viewer>, State(state): State<AppState>, Path(
                     // Each market keeps its release and takes the new config: no commit of its own.
                     "each market keeps the release it runs" (dot())
                 } @else {
-                    "commit " (sha(&release.commit_sha)) (dot())
+                    "commit " (super::links::commit(&release.service, &release.commit_sha)) (dot())
                     "built by " a href={ "/runs/" (release.run_id) } { "run #" (release.run_id) } (dot())
                 }
                 span.muted { "started by " (r.created_by) } (dot())
@@ -266,7 +266,7 @@ fn wave_row(
                 @for m in &w.markets {
                     div class={ "cell " (tone(m.state.as_str())) " st-" (m.state.replace(' ', "-")) } data-market=(m.market) data-state=(m.state) {
                         div.cell-head {
-                            span.market-id { (m.market) }
+                            (super::links::market(&m.market))
                             span.market-name { (names.get(&m.market).map_or("", String::as_str)) }
                         }
                         div.cell-state { (m.state) }
@@ -275,7 +275,7 @@ fn wave_row(
                         }
                         @if let Some(d) = &m.deployment {
                             div.cell-meta {
-                                b.version { (versions.get(&d.release_id).map_or("?", String::as_str)) }
+                                b { (super::links::release(d.release_id, versions.get(&d.release_id).map_or("?", String::as_str))) }
                                 @if let Some(v) = d.config_version.filter(|_| d.kind == DeploymentKind::Config) {
                                     " " span.version { "config v" (v) }
                                 }

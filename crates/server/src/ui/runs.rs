@@ -7,8 +7,8 @@
 
 use super::ansi::LogHtml;
 use super::graph::{self, GraphJob};
-use super::layout::{LIVE_REFRESH, Nav, Page, badge, dot, duration, elapsed, empty, page, sha, size, when};
-use super::{PageResult, parse_id};
+use super::layout::{LIVE_REFRESH, Nav, Page, badge, dot, duration, elapsed, empty, page, size, when};
+use super::{PageResult, links, parse_id};
 use crate::AppState;
 use crate::auth::{PageAuth, Viewer, url_encode};
 use crate::views_log::{LogTail, job_log_tail};
@@ -163,7 +163,7 @@ fn run_table(runs: &[RunRow], q: &RunsQuery) -> Markup {
                             }
                         }
                         td { a.filter-link href=(q.href_with("service", &r.service)) { (r.service) } }
-                        td { (sha(&r.commit_sha)) }
+                        td { (links::commit(&r.service, &r.commit_sha)) }
                         td { a.filter-link href=(q.href_with("branch", &r.branch)) { (r.branch) } }
                         td.muted { (r.trigger) }
                         td { a.filter-link href=(q.href_with("state", r.state.as_str())) { (badge(r.state.as_str())) } }
@@ -193,7 +193,7 @@ pub async fn detail(auth: PageAuth<Viewer>, State(state): State<AppState>, Path(
             h1 { (title) " " (badge(r.state.as_str())) }
             @if may_act { (actions(r)) }
             div.meta {
-                b { (r.service) } (dot()) (sha(&r.commit_sha)) (dot()) (r.branch) (dot())
+                b { (r.service) } (dot()) (links::commit(&r.service, &r.commit_sha)) (dot()) (r.branch) (dot())
                 span.muted { "by " (r.trigger) } (dot())
                 @if let Some(original) = r.rerun_of {
                     span.rerun { "rerun of " a href={ "/runs/" (original) } { "#" (original) } } (dot())
@@ -201,7 +201,7 @@ pub async fn detail(auth: PageAuth<Viewer>, State(state): State<AppState>, Path(
                 "started " (when(r.started_at.or(Some(r.created_at)))) (dot())
                 (elapsed(r.started_at, r.finished_at))
                 @if let Some(version) = &run.release {
-                    (dot()) "released as " b.version { (version) }
+                    (dot()) "released as " b { (links::version(&r.service, version)) }
                 }
             }
         }

@@ -117,7 +117,10 @@ async fn markets_are_listed_checked_and_launched_from_the_pages() {
         "{fr}"
     );
     assert!(fr.contains("<td>west</td>") && fr.contains("<td>EUR</td>"), "{fr}");
-    assert!(fr.contains(r#"<span class="version">v2</span>"#), "{fr}");
+    assert!(
+        fr.contains(r#"<a class="version" href="/releases/shop/v2">v2</a>"#),
+        "the version links to its release: {fr}"
+    );
     assert!(!fr.contains("Readiness"), "a live market has nothing to check: {fr}");
     assert!(row(&list, "be").contains(r#"<span class="badge busy">failing</span>"#));
     let nl = row(&list, "nl");
