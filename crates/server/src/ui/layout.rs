@@ -46,6 +46,7 @@ pub fn head(title: &str, refresh: Option<u32>) -> Markup {
             meta charset="utf-8";
             meta name="viewport" content="width=device-width, initial-scale=1";
             title { (title) " · Tandem" }
+            link rel="icon" type="image/svg+xml" href={ "/assets/favicon.svg?v=" (*ASSET_VERSION) };
             link rel="stylesheet" href={ "/assets/tandem.css?v=" (*ASSET_VERSION) };
             script src={ "/assets/live.js?v=" (*ASSET_VERSION) } defer {}
             @if let Some(secs) = refresh {
@@ -66,8 +67,13 @@ pub fn page(p: Page<'_>, body: Markup) -> Markup {
         html lang="en" {
             (head(p.title, p.refresh))
             body {
+                a.skip href="#content" { "Skip to content" }
                 header.top {
                     a.brand href="/" { span.logo { "◆" } "Tandem" }
+                    // Under 720 px the menu folds behind this toggle: a checkbox, so no script.
+                    input.menu-toggle #menu-toggle type="checkbox";
+                    label.menu-button for="menu-toggle" { "☰ Menu" }
+                    div.menu {
                     nav {
                         (link(Nav::Overview, "/", "Overview"))
                         (link(Nav::Runs, "/runs", "Runs"))
@@ -93,8 +99,9 @@ pub fn page(p: Page<'_>, body: Markup) -> Markup {
                     form.signout method="post" action="/logout" {
                         button type="submit" { "Sign out" }
                     }
+                    }
                 }
-                main data-refresh=[p.refresh] { (body) }
+                main #content tabindex="-1" data-refresh=[p.refresh] { (body) }
             }
         }
     }
@@ -102,12 +109,17 @@ pub fn page(p: Page<'_>, body: Markup) -> Markup {
 
 /// A page saying why the one asked for cannot be shown.
 pub fn error_page(status: StatusCode, heading: &str, message: &str) -> Markup {
+    error_page_for(None, status, heading, message)
+}
+
+/// [`error_page`] for a signed-in `caller`: the header keeps who they are and their menu.
+pub fn error_page_for(caller: Option<&Caller>, status: StatusCode, heading: &str, message: &str) -> Markup {
     let title = format!("{} {heading}", status.as_u16());
     page(
         Page {
             title: &title,
             nav: Nav::None,
-            caller: None,
+            caller,
             refresh: None,
         },
         html! {
