@@ -26,6 +26,7 @@ mod run_actions;
 mod runs;
 pub mod sso;
 mod tokens;
+mod units;
 
 use crate::AppState;
 use crate::error::ApiError;
