@@ -296,6 +296,80 @@ mod tests {
         assert_eq!(capitalize(""), "");
     }
 
+    /// The stylesheet's custom properties that are colours (`--name: #rrggbb;`), by name.
+    fn css_colours(css: &str) -> std::collections::HashMap<String, (u8, u8, u8)> {
+        let root = css
+            .split(":root {")
+            .nth(1)
+            .and_then(|r| r.split('}').next())
+            .unwrap_or("");
+        root.split(';')
+            .filter_map(|decl| {
+                let (name, value) = decl.trim().split_once(':')?;
+                let hex = value.trim().strip_prefix('#').filter(|h| h.len() == 6)?;
+                let byte = |i: usize| u8::from_str_radix(&hex[i..i + 2], 16).ok();
+                Some((
+                    name.trim().trim_start_matches("--").to_string(),
+                    (byte(0)?, byte(2)?, byte(4)?),
+                ))
+            })
+            .collect()
+    }
+
+    /// WCAG 2's contrast ratio of two colours, from 1 (the same) to 21 (black on white).
+    fn contrast((r1, g1, b1): (u8, u8, u8), (r2, g2, b2): (u8, u8, u8)) -> f64 {
+        let channel = |c: u8| {
+            let c = f64::from(c) / 255.0;
+            if c <= 0.03928 {
+                c / 12.92
+            } else {
+                ((c + 0.055) / 1.055).powf(2.4)
+            }
+        };
+        let luminance = |r, g, b| 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b);
+        let (a, b) = (luminance(r1, g1, b1), luminance(r2, g2, b2));
+        (a.max(b) + 0.05) / (a.min(b) + 0.05)
+    }
+
+    #[test]
+    fn every_text_colour_reads_at_4_5_to_1_on_its_backgrounds() {
+        assert!((contrast((0, 0, 0), (255, 255, 255)) - 21.0).abs() < 0.01);
+        let colours = css_colours(super::super::CSS);
+        // (text, background) as the stylesheet pairs them: body text, secondary grey and
+        // links on the page and its panels, each state's colour on its badge and on white,
+        // the header's text on its dark band.
+        let pairs = [
+            ("text", "bg"),
+            ("text", "panel"),
+            ("muted", "panel"),
+            ("muted", "bg"),
+            ("muted", "idle-bg"),
+            ("link", "panel"),
+            ("link", "bg"),
+            ("ok", "ok-bg"),
+            ("ok", "panel"),
+            ("busy", "busy-bg"),
+            ("busy", "panel"),
+            ("bad", "bad-bg"),
+            ("bad", "panel"),
+            ("idle", "idle-bg"),
+            ("head-text", "head"),
+            ("nav-text", "head"),
+            ("who", "head"),
+        ];
+        let mut low = Vec::new();
+        for (fg, bg) in pairs {
+            let (Some(f), Some(b)) = (colours.get(fg), colours.get(bg)) else {
+                panic!("the stylesheet has no --{fg} or --{bg}: {colours:?}");
+            };
+            let ratio = contrast(*f, *b);
+            if ratio < 4.5 {
+                low.push(format!("--{fg} on --{bg}: {ratio:.2}"));
+            }
+        }
+        assert!(low.is_empty(), "text below 4.5:1: {low:?}");
+    }
+
     #[test]
     fn times_show_in_utc() {
         assert_eq!(utc(0), "1970-01-01 00:00:00 UTC");

@@ -15,6 +15,7 @@ mod secrets;
 mod security_model;
 mod sessions;
 mod ui_browser;
+mod ui_browser_screens;
 mod ui_changes;
 mod ui_delivery;
 mod ui_http;
