@@ -336,7 +336,7 @@ mod tests {
         assert!((contrast((0, 0, 0), (255, 255, 255)) - 21.0).abs() < 0.01);
         let colours = css_colours(super::super::CSS);
         // (text, background) as the stylesheet pairs them: body text, secondary grey and
-        // links on the page and its panels, each state's colour on its badge and on white,
+        // links on the page, its panels and its cells, each state's colour on its badge and on white,
         // the header's text on its dark band.
         let pairs = [
             ("text", "bg"),
@@ -344,6 +344,10 @@ mod tests {
             ("muted", "panel"),
             ("muted", "bg"),
             ("muted", "idle-bg"),
+            // Gate figures and cell details, on a market's coloured cell.
+            ("muted", "ok-bg"),
+            ("muted", "busy-bg"),
+            ("muted", "bad-bg"),
             ("link", "panel"),
             ("link", "bg"),
             ("ok", "ok-bg"),

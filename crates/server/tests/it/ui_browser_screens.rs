@@ -164,6 +164,22 @@ async fn on_a_desk(client: &Client, server: &TestServer) -> Result<()> {
         "the chart by market names nl's failure: {by_market}"
     );
 
+    // The run page's job graph says its jobs and their states.
+    client
+        .goto(&server.url(&format!("/runs/{}", server.seeded.run_id)))
+        .await?;
+    wait_page(client, &format!("/runs/{}", server.seeded.run_id), "Job graph").await?;
+    let graph = client
+        .find(Locator::Css("svg.graph"))
+        .await?
+        .attr("aria-label")
+        .await?
+        .unwrap_or_default();
+    ensure!(
+        graph.starts_with("Job graph, 2 jobs: test success; build success (needs test)"),
+        "the job graph's label: {graph}"
+    );
+
     // A skip link first, to the page's content; and a favicon served as SVG, cached.
     let skip = client.find(Locator::Css("body > a.skip")).await?;
     ensure!(skip.text().await? == "Skip to content" || skip.attr("href").await?.as_deref() == Some("#content"));
