@@ -26,7 +26,7 @@ pub(super) const TIME_AXIS: u32 = 40;
 pub(super) const TIME_AXIS_DESC: &str = "time (UTC)";
 /// How much wider the browser may draw a title than plotters estimates (it measures with no
 /// font file): the legend keeps clear of the title by this margin.
-const TITLE_SLACK: f64 = 1.15;
+pub(super) const TITLE_SLACK: f64 = 1.15;
 /// The width of a chart with a lane per market or idea (timeline, idea flow).
 pub(super) const LANES_WIDTH: u32 = 820;
 /// The width of the idea flow, which has a page of its own: about the page's width, so that

@@ -541,3 +541,34 @@ fn axis_numbers_and_tops_are_round() {
     assert_eq!(time_label(T0 + 90_000, HOUR_MS), "00:01:30");
     assert_eq!(time_label(T0, 10 * DAY_MS), "Jan 01");
 }
+
+#[test]
+fn a_legend_beside_its_title_keeps_clear_of_it_with_room_for_a_wider_font() {
+    let title = "shop: availability (%) per market, last 6 hours";
+    let keys = [("pl".to_string(), Swatch::Line(super::colours::LINK))];
+    let head = lay_out_head(title, &keys, WIDE.0).expect("a head");
+    let estimated = bold(14.0, super::colours::TEXT)
+        .font
+        .box_size(title)
+        .expect("a width")
+        .0 as f64;
+    let svg = line_chart(
+        title,
+        &[Series {
+            name: "pl".into(),
+            points: vec![(T0, 1.0), (T0 + 60_000, 2.0)],
+        }],
+        "%",
+    );
+    // The key's swatch starts past the title as plotters estimates it, widened by the slack.
+    let first_key = svg
+        .split("<text x=\"")
+        .skip(2)
+        .find_map(|rest| rest.split('"').next()?.parse::<f64>().ok())
+        .expect("the key's label");
+    assert_eq!(head.height, HEAD_BESIDE, "one short key fits beside the title");
+    assert!(
+        first_key - 16.0 >= 12.0 + estimated * TITLE_SLACK,
+        "{first_key} vs {estimated}: {svg}"
+    );
+}
