@@ -123,6 +123,7 @@ pub fn app(state: AppState) -> Router {
         .merge(ofrep::router())
         .merge(ui::router())
         .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), ui::keep_caller))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             layers::refuse_cross_site,

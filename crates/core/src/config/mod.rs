@@ -13,6 +13,7 @@ mod problem;
 mod release;
 mod resolve;
 mod schema;
+mod units;
 
 #[cfg(test)]
 mod scale;
@@ -25,6 +26,7 @@ pub use problem::{ConfigError, Problem};
 pub use release::{ReleaseCheck, check_release};
 pub use resolve::{MARKET_FACTS, Origin, Resolution, ResolvedValue, resolve, resolve_all};
 pub use schema::{ConfigSchema, SchemaError, SchemaProblem};
+pub use units::{UNIT_KEYWORD, Unit, schema_units, with_unit};
 
 use crate::platform::{ConfigLayers, Market};
 use serde::Serialize;

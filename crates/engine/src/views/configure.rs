@@ -5,9 +5,9 @@
 //! changes (kills) with where their review stands.
 
 use crate::{Engine, Error, Result};
-use std::collections::HashMap;
 use std::collections::hash_map::Entry;
-use tandem_core::config::{Resolution, resolve};
+use std::collections::{BTreeMap, HashMap};
+use tandem_core::config::{Resolution, Unit, resolve, schema_units};
 use tandem_core::flags::CompiledFlag;
 use tandem_core::platform::{ConfigLayers, Platform, Service};
 use tandem_core::state::ChangeState;
@@ -15,6 +15,9 @@ use tandem_store::{FlagEmergencyFilter, FlagEmergencyRow, FlagVersionRow};
 
 /// How many of a service's change requests are read to count the open ones.
 const OPEN_CHANGES_SCAN: i64 = 500;
+/// How many of a service's newest releases are read for the config schema that gives the
+/// values' units (the newest that carries one).
+const SCHEMA_SCAN: i64 = 20;
 /// How many of a service's emergency changes the page shows, newest first.
 const EMERGENCIES_SHOWN: i64 = 20;
 
@@ -44,6 +47,9 @@ pub struct ServiceConfig {
     pub flag_version: Option<FlagVersionRow>,
     /// Its flags' emergency changes, newest first (at most [`EMERGENCIES_SHOWN`]).
     pub emergencies: Vec<FlagEmergencyRow>,
+    /// The unit of each value whose schema declares one (`x-unit`), by JSON pointer: from the
+    /// config schema of the newest release that carries one.
+    pub units: BTreeMap<String, Unit>,
 }
 
 impl Engine {
@@ -71,8 +77,10 @@ impl Engine {
                 ..Default::default()
             };
             let emergencies = self.store.list_flag_emergencies(filter, EMERGENCIES_SHOWN).await?;
+            let units = self.config_units(&service.name).await?;
             out.push(ServiceConfig {
                 emergencies,
+                units,
                 service: service.name.clone(),
                 latest,
                 markets,
@@ -88,6 +96,17 @@ impl Engine {
             });
         }
         Ok(out)
+    }
+
+    /// The units the newest config schema of `service` declares; none without a schema, or
+    /// with one that is not JSON (the release check reports that).
+    async fn config_units(&self, service: &str) -> Result<BTreeMap<String, Unit>> {
+        let releases = self.store.list_releases_page(Some(service), None, SCHEMA_SCAN).await?;
+        let schema = releases
+            .iter()
+            .find_map(|r| r.config_schema.as_deref())
+            .and_then(|text| serde_json::from_str::<serde_json::Value>(text).ok());
+        Ok(schema.map(|s| schema_units(&s)).unwrap_or_default())
     }
 
     /// Each market's config at the version it runs, resolved with that version's layers.

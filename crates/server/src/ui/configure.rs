@@ -9,8 +9,8 @@ use crate::AppState;
 use crate::auth::{PageAuth, Viewer, url_encode};
 use axum::extract::State;
 use maud::{Markup, html};
-use std::collections::BTreeSet;
-use tandem_core::config::{MARKET_FACTS, Origin};
+use std::collections::{BTreeMap, BTreeSet};
+use tandem_core::config::{MARKET_FACTS, Origin, Unit, with_unit};
 use tandem_core::flags::{CompiledFlag, Kill, Targeting};
 use tandem_engine::views::configure::MarketConfig;
 use tandem_store::FlagEmergencyRow;
@@ -35,7 +35,7 @@ pub async fn show(auth: PageAuth<Viewer>, State(state): State<AppState>) -> Page
                         span.key.layer-override { "market override" }
                     }
                 }
-                (config_grid(&s.markets, s.latest))
+                (config_grid(&s.markets, s.latest, &s.units))
             }
             section.panel {
                 div.panel-head {
@@ -66,8 +66,9 @@ pub async fn show(auth: PageAuth<Viewer>, State(state): State<AppState>) -> Page
     ))
 }
 
-/// Markets down, keys across (the market's own facts left out: they are its identity).
-fn config_grid(rows: &[MarketConfig], latest: Option<i64>) -> Markup {
+/// Markets down, keys across (the market's own facts left out: they are its identity); each
+/// value with the unit its schema declares (`units`), an amount in the market's currency.
+fn config_grid(rows: &[MarketConfig], latest: Option<i64>, units: &BTreeMap<String, Unit>) -> Markup {
     let keys: BTreeSet<&str> = rows
         .iter()
         .flat_map(|r| r.resolution.origins.keys().map(String::as_str))
@@ -84,7 +85,12 @@ fn config_grid(rows: &[MarketConfig], latest: Option<i64>) -> Markup {
                 thead { tr {
                     th { "Market" }
                     th { "Version" }
-                    @for k in &keys { th { code { (k.trim_start_matches('/').replace('/', ".")) } } }
+                    @for k in &keys {
+                        th {
+                            code { (k.trim_start_matches('/').replace('/', ".")) }
+                            @if let Some(u) = units.get(*k) { " " span.unit { "(" (unit_name(u)) ")" } }
+                        }
+                    }
                 } }
                 tbody {
                     @for r in rows {
@@ -96,8 +102,10 @@ fn config_grid(rows: &[MarketConfig], latest: Option<i64>) -> Markup {
                                 @match c.origin(k) {
                                     Some(origin) => {
                                         @let value = pointer_value(&c.values, k);
+                                        @let unit = unit_of(&c.values, k, units).filter(|u| u.len() > value.len());
                                         td class={ "layer-" (layer_class(origin)) } title=(origin.to_string()) {
-                                            (value)
+                                            span.value { (value) }
+                                            @if let Some(u) = unit { span.unit { (u[value.len()..]) } }
                                         }
                                     }
                                     None => { td.muted { "—" } }
@@ -128,6 +136,22 @@ fn pointer_value(values: &serde_json::Value, pointer: &str) -> String {
         Some(serde_json::Value::String(s)) => s.clone(),
         Some(v) => v.to_string(),
         None => String::new(),
+    }
+}
+
+/// The value at `pointer` with its unit (`0.2 (20 %)`, `40 EUR`), when its schema declares one.
+fn unit_of(values: &serde_json::Value, pointer: &str, units: &BTreeMap<String, Unit>) -> Option<String> {
+    let unit = units.get(pointer)?;
+    let currency = values.pointer("/currency").and_then(serde_json::Value::as_str);
+    Some(with_unit(values.pointer(pointer)?, unit, currency))
+}
+
+/// What a column's unit is, in its head.
+fn unit_name(unit: &Unit) -> &str {
+    match unit {
+        Unit::Currency => "market currency",
+        Unit::Ratio => "ratio",
+        Unit::Named(u) => u,
     }
 }
 
@@ -271,17 +295,17 @@ services:
             .zip([Some(2), Some(1)])
             .map(|(resolution, version)| MarketConfig { version, resolution })
             .collect();
-        let html = config_grid(&rows, Some(2)).into_string();
+        let html = config_grid(&rows, Some(2), &BTreeMap::new()).into_string();
         assert!(
-            html.contains(r#"<td class="layer-defaults" title="defaults">0.2</td>"#),
+            html.contains(r#"<td class="layer-defaults" title="defaults"><span class="value">0.2</span></td>"#),
             "{html}"
         );
         assert!(
-            html.contains(r#"<td class="layer-override" title="market override">0.21</td>"#),
+            html.contains(r#"<td class="layer-override" title="market override"><span class="value">0.21</span></td>"#),
             "{html}"
         );
         assert!(
-            html.contains(r#"class="layer-region" title="region west">post</td>"#),
+            html.contains(r#"class="layer-region" title="region west"><span class="value">post</span></td>"#),
             "{html}"
         );
         assert!(!html.contains("EUR"), "the market's own facts are left out: {html}");
@@ -292,6 +316,21 @@ services:
         assert!(
             html.contains(r#"<td class="config-version behind" title="runs config v1; the newest is v2">v1</td>"#),
             "a market behind the newest version stands out: {html}"
+        );
+
+        // With the units a schema declares: a ratio also as a percentage, an amount in the
+        // market's own currency, the unit in the column's head.
+        let units = tandem_core::config::schema_units(&serde_json::json!({
+            "properties": { "vat_rate": { "type": "number", "x-unit": "ratio" } }
+        }));
+        let html = config_grid(&rows, Some(2), &units).into_string();
+        assert!(
+            html.contains(r#"<code>vat_rate</code> <span class="unit">(ratio)</span>"#),
+            "{html}"
+        );
+        assert!(
+            html.contains(r#"<span class="value">0.21</span><span class="unit"> (21 %)</span>"#),
+            "{html}"
         );
     }
 }

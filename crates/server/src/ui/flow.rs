@@ -65,7 +65,7 @@ pub async fn show(
             @if ideas.is_empty() {
                 (empty("No idea reached a market in this window. An idea ships when a release carrying a commit that mentions its key goes live in a market."))
             } @else {
-                div #flow-chart { (PreEscaped(flow_chart(&ideas, to))) }
+                figure.chart #flow-chart { (PreEscaped(flow_chart(&ideas, to))) }
                 table.data #flow {
                     thead { tr {
                         th { "Idea" } th { "Now" }

@@ -231,9 +231,11 @@ fn path(points: &[(u32, u32)]) -> String {
 pub fn render(jobs: &[GraphJob]) -> Markup {
     let l = place(jobs);
     let mid = l.box_h / 2;
+    let label = summary(jobs);
     html! {
         svg.graph xmlns="http://www.w3.org/2000/svg" width=(l.width) height=(l.height)
-            viewBox={ "0 0 " (l.width) " " (l.height) } role="img" aria-label="Job graph" {
+            viewBox={ "0 0 " (l.width) " " (l.height) } role="img" aria-label=(label) {
+            title { (label) }
             g.edges {
                 @for &(from, to) in &l.edges {
                     path class={ "edge " (tone(&jobs[from].state)) @if is_waiting(&jobs[to].state) { " waiting" } }
@@ -256,6 +258,34 @@ pub fn render(jobs: &[GraphJob]) -> Markup {
             }
         }
     }
+}
+
+/// The most jobs the graph's label names one by one.
+const NAMED_JOBS: usize = 30;
+
+/// The graph in words, for a screen reader and as its tooltip: each job, its state, what it
+/// needs.
+fn summary(jobs: &[GraphJob]) -> String {
+    let named: Vec<String> = jobs
+        .iter()
+        .take(NAMED_JOBS)
+        .map(|j| match j.needs.as_slice() {
+            [] => format!("{} {}", j.name, j.state),
+            needs => format!("{} {} (needs {})", j.name, j.state, needs.join(", ")),
+        })
+        .collect();
+    let more = jobs.len().saturating_sub(NAMED_JOBS);
+    let tail = if more > 0 {
+        format!(", and {more} more")
+    } else {
+        String::new()
+    };
+    let n = jobs.len();
+    format!(
+        "Job graph, {n} job{}: {}{tail}",
+        if n == 1 { "" } else { "s" },
+        named.join("; ")
+    )
 }
 
 fn is_waiting(state: &str) -> bool {
@@ -406,5 +436,11 @@ mod tests {
         assert!(svg.contains(r#"class="gnode bad st-failed""#), "{svg}");
         assert!(svg.contains(r#"data-column="0""#), "{svg}");
         assert!(!svg.contains("<b>"));
+        assert!(
+            svg.contains(
+                r#"role="img" aria-label="Job graph, 1 job: &lt;b&gt;a-very-long-job-name-indeed&lt;/b&gt; failed""#
+            ),
+            "the graph says what it shows: {svg}"
+        );
     }
 }

@@ -46,6 +46,7 @@ pub fn head(title: &str, refresh: Option<u32>) -> Markup {
             meta charset="utf-8";
             meta name="viewport" content="width=device-width, initial-scale=1";
             title { (title) " · Tandem" }
+            link rel="icon" type="image/svg+xml" href={ "/assets/favicon.svg?v=" (*ASSET_VERSION) };
             link rel="stylesheet" href={ "/assets/tandem.css?v=" (*ASSET_VERSION) };
             script src={ "/assets/live.js?v=" (*ASSET_VERSION) } defer {}
             @if let Some(secs) = refresh {
@@ -66,8 +67,13 @@ pub fn page(p: Page<'_>, body: Markup) -> Markup {
         html lang="en" {
             (head(p.title, p.refresh))
             body {
+                a.skip href="#content" { "Skip to content" }
                 header.top {
                     a.brand href="/" { span.logo { "◆" } "Tandem" }
+                    // Under 720 px the menu folds behind this toggle: a checkbox, so no script.
+                    input.menu-toggle #menu-toggle type="checkbox";
+                    label.menu-button for="menu-toggle" { "☰ Menu" }
+                    div.menu {
                     nav {
                         (link(Nav::Overview, "/", "Overview"))
                         (link(Nav::Runs, "/runs", "Runs"))
@@ -93,8 +99,9 @@ pub fn page(p: Page<'_>, body: Markup) -> Markup {
                     form.signout method="post" action="/logout" {
                         button type="submit" { "Sign out" }
                     }
+                    }
                 }
-                main data-refresh=[p.refresh] { (body) }
+                main #content tabindex="-1" data-refresh=[p.refresh] { (body) }
             }
         }
     }
@@ -102,12 +109,17 @@ pub fn page(p: Page<'_>, body: Markup) -> Markup {
 
 /// A page saying why the one asked for cannot be shown.
 pub fn error_page(status: StatusCode, heading: &str, message: &str) -> Markup {
+    error_page_for(None, status, heading, message)
+}
+
+/// [`error_page`] for a signed-in `caller`: the header keeps who they are and their menu.
+pub fn error_page_for(caller: Option<&Caller>, status: StatusCode, heading: &str, message: &str) -> Markup {
     let title = format!("{} {heading}", status.as_u16());
     page(
         Page {
             title: &title,
             nav: Nav::None,
-            caller: None,
+            caller,
             refresh: None,
         },
         html! {
@@ -276,6 +288,84 @@ mod tests {
     fn error_messages_start_with_a_capital() {
         assert_eq!(capitalize("run 4 not found"), "Run 4 not found");
         assert_eq!(capitalize(""), "");
+    }
+
+    /// The stylesheet's custom properties that are colours (`--name: #rrggbb;`), by name.
+    fn css_colours(css: &str) -> std::collections::HashMap<String, (u8, u8, u8)> {
+        let root = css
+            .split(":root {")
+            .nth(1)
+            .and_then(|r| r.split('}').next())
+            .unwrap_or("");
+        root.split(';')
+            .filter_map(|decl| {
+                let (name, value) = decl.trim().split_once(':')?;
+                let hex = value.trim().strip_prefix('#').filter(|h| h.len() == 6)?;
+                let byte = |i: usize| u8::from_str_radix(&hex[i..i + 2], 16).ok();
+                Some((
+                    name.trim().trim_start_matches("--").to_string(),
+                    (byte(0)?, byte(2)?, byte(4)?),
+                ))
+            })
+            .collect()
+    }
+
+    /// WCAG 2's contrast ratio of two colours, from 1 (the same) to 21 (black on white).
+    fn contrast((r1, g1, b1): (u8, u8, u8), (r2, g2, b2): (u8, u8, u8)) -> f64 {
+        let channel = |c: u8| {
+            let c = f64::from(c) / 255.0;
+            if c <= 0.03928 {
+                c / 12.92
+            } else {
+                ((c + 0.055) / 1.055).powf(2.4)
+            }
+        };
+        let luminance = |r, g, b| 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b);
+        let (a, b) = (luminance(r1, g1, b1), luminance(r2, g2, b2));
+        (a.max(b) + 0.05) / (a.min(b) + 0.05)
+    }
+
+    #[test]
+    fn every_text_colour_reads_at_4_5_to_1_on_its_backgrounds() {
+        assert!((contrast((0, 0, 0), (255, 255, 255)) - 21.0).abs() < 0.01);
+        let colours = css_colours(super::super::CSS);
+        // (text, background) as the stylesheet pairs them: body text, secondary grey and
+        // links on the page, its panels and its cells, each state's colour on its badge and on white,
+        // the header's text on its dark band.
+        let pairs = [
+            ("text", "bg"),
+            ("text", "panel"),
+            ("muted", "panel"),
+            ("muted", "bg"),
+            ("muted", "idle-bg"),
+            // Gate figures and cell details, on a market's coloured cell.
+            ("muted", "ok-bg"),
+            ("muted", "busy-bg"),
+            ("muted", "bad-bg"),
+            ("link", "panel"),
+            ("link", "bg"),
+            ("ok", "ok-bg"),
+            ("ok", "panel"),
+            ("busy", "busy-bg"),
+            ("busy", "panel"),
+            ("bad", "bad-bg"),
+            ("bad", "panel"),
+            ("idle", "idle-bg"),
+            ("head-text", "head"),
+            ("nav-text", "head"),
+            ("who", "head"),
+        ];
+        let mut low = Vec::new();
+        for (fg, bg) in pairs {
+            let (Some(f), Some(b)) = (colours.get(fg), colours.get(bg)) else {
+                panic!("the stylesheet has no --{fg} or --{bg}: {colours:?}");
+            };
+            let ratio = contrast(*f, *b);
+            if ratio < 4.5 {
+                low.push(format!("--{fg} on --{bg}: {ratio:.2}"));
+            }
+        }
+        assert!(low.is_empty(), "text below 4.5:1: {low:?}");
     }
 
     #[test]

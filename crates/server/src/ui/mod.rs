@@ -9,6 +9,7 @@ mod changes;
 mod charts;
 mod configure;
 mod dora;
+mod error_caller;
 mod flags;
 mod flow;
 mod forms;
@@ -28,6 +29,7 @@ mod run_actions;
 mod runs;
 pub mod sso;
 mod tokens;
+mod units;
 
 pub(crate) use forms::forbidden_page;
 
@@ -41,6 +43,9 @@ use std::sync::LazyLock;
 
 const CSS: &str = include_str!("../../assets/tandem.css");
 const JS: &str = include_str!("../../assets/live.js");
+const FAVICON: &str = include_str!("../../assets/favicon.svg");
+
+pub use error_caller::keep_caller;
 
 /// Assets never change for one build, and their URLs carry a hash of their content: browsers
 /// may keep them for a year.
@@ -49,7 +54,11 @@ const ASSET_CACHE: &str = "public, max-age=31536000, immutable";
 /// A short hash of the embedded assets, appended to their URLs so a new build busts caches.
 static ASSET_VERSION: LazyLock<String> = LazyLock::new(|| {
     use sha2::{Digest, Sha256};
-    let digest = Sha256::new().chain_update(CSS).chain_update(JS).finalize();
+    let digest = Sha256::new()
+        .chain_update(CSS)
+        .chain_update(JS)
+        .chain_update(FAVICON)
+        .finalize();
     hex::encode(&digest[..6])
 });
 
@@ -133,6 +142,7 @@ pub fn router() -> Router<AppState> {
             "/assets/live.js",
             get(|| async { asset(JS, "text/javascript; charset=utf-8") }),
         )
+        .route("/assets/favicon.svg", get(|| async { asset(FAVICON, "image/svg+xml") }))
 }
 
 fn asset(body: &'static str, content_type: &'static str) -> Response {
@@ -171,7 +181,13 @@ impl IntoResponse for PageError {
             s if s.is_server_error() => "Something went wrong on our side",
             _ => "This page cannot be shown",
         };
-        (e.status, layout::error_page(e.status, heading, &e.message)).into_response()
+        let mut response = (e.status, layout::error_page(e.status, heading, &e.message)).into_response();
+        // So that `keep_caller` can render it again for a signed-in user.
+        response.extensions_mut().insert(error_caller::ErrorShown {
+            heading,
+            message: e.message,
+        });
+        response
     }
 }
 

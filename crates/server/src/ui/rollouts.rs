@@ -201,8 +201,9 @@ pub async fn detail(auth: PageAuth<Viewer>, State(state): State<AppState>, Path(
                 }
             }
             div.grid {
+                @let metrics = release.service_spec().ok().and_then(|s| s.gates.metrics);
                 @for w in &detail.waves {
-                    (wave_row(w, r.id, r.current_wave, is_busy(r.state), can_skip, &names, &versions))
+                    (wave_row(w, r.id, r.current_wave, is_busy(r.state), can_skip, &names, &versions, metrics.as_ref()))
                 }
             }
         }
@@ -254,6 +255,7 @@ fn wave_row(
     can_skip: bool,
     names: &HashMap<String, String>,
     versions: &HashMap<i64, String>,
+    metrics: Option<&tandem_core::gates::MetricGates>,
 ) -> Markup {
     let is_current = busy && usize::try_from(current).is_ok_and(|c| c == w.index);
     html! {
@@ -294,13 +296,8 @@ fn wave_row(
                                     li class={ "gate " @if g.passed { "ok" } @else { "bad" } } data-gate=(g.gate) {
                                         span.gate-mark { @if g.passed { "✓" } @else { "✗" } }
                                         " " b { (g.gate) } " "
-                                        @if let Some(v) = g.value {
-                                            @if g.gate == "canary" {
-                                                span.figure { (figure(v)) " %" }
-                                            } @else {
-                                                span.figure { (figure(v)) @if let Some(b) = g.bound { " / " (figure(b)) } }
-                                            }
-                                            " "
+                                        @if let Some(f) = super::units::gate_figures(&g.gate, g.value, g.bound, metrics) {
+                                            span.figure { (f) } " "
                                         }
                                         span.gate-reason { (g.reason) }
                                     }
@@ -347,14 +344,5 @@ fn probe_panel(probe: &tandem_core::gates::ProbeSpec, waves: &[WaveDetail]) -> M
                 }
             }
         }
-    }
-}
-
-/// A gate figure: whole numbers as such, others with up to three decimals.
-fn figure(v: f64) -> String {
-    if v.fract() == 0.0 && v.abs() < 1e15 {
-        format!("{v:.0}")
-    } else {
-        format!("{v:.3}").trim_end_matches('0').to_string()
     }
 }

@@ -16,6 +16,7 @@ mod security_model;
 mod sessions;
 mod ui_browser;
 mod ui_browser_pages;
+mod ui_browser_screens;
 mod ui_browser_truth;
 mod ui_changes;
 mod ui_delivery;

@@ -213,7 +213,7 @@ async fn an_operator_approves_from_the_page_and_the_policy_refuses_a_developer()
         "each market runs v2 now: {config}"
     );
     assert!(
-        config.contains(r#"<td class="layer-override" title="market override">0.21</td>"#),
+        config.contains(r#"<td class="layer-override" title="market override"><span class="value">0.21</span></td>"#),
         "be's value is coloured by its layer: {config}"
     );
     assert!(config.contains(r#"href="/changes?service=shop""#), "{config}");

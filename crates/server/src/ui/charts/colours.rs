@@ -4,10 +4,10 @@ use plotters::style::RGBColor;
 
 /// The stylesheet's colours (assets/tandem.css), so charts sit well in their panels.
 pub(super) const TEXT: RGBColor = RGBColor(0x1b, 0x22, 0x30);
-pub(super) const MUTED: RGBColor = RGBColor(0x68, 0x73, 0x85);
+pub(super) const MUTED: RGBColor = RGBColor(0x5e, 0x68, 0x78);
 pub(super) const LINE: RGBColor = RGBColor(0xe2, 0xe5, 0xea);
 pub(super) const LINK: RGBColor = RGBColor(0x1f, 0x5f, 0xbf);
-pub(super) const OK: RGBColor = RGBColor(0x17, 0x80, 0x3d);
+pub(super) const OK: RGBColor = RGBColor(0x15, 0x75, 0x38);
 pub(super) const BUSY: RGBColor = RGBColor(0xa1, 0x5c, 0x07);
 pub(super) const BAD: RGBColor = RGBColor(0xc0, 0x26, 0x2d);
 pub(super) const IDLE: RGBColor = RGBColor(0x5b, 0x64, 0x73);

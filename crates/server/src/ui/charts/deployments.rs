@@ -1,5 +1,6 @@
 //! The deployments chart: counted deployments per period as bars, the failed part in red.
 
+use super::a11y::{Tips, day_utc, describe};
 use super::colours::*;
 use super::draw::*;
 use plotters::prelude::*;
@@ -30,14 +31,39 @@ pub fn deployments_chart(title: &str, periods: &[Period]) -> String {
         ("succeeded".to_string(), Swatch::Bar(OK)),
         ("failed".to_string(), Swatch::Bar(BAD)),
     ];
-    render(WIDE, |root| {
+    let total: u64 = periods.iter().map(|p| p.deployments).sum();
+    let failed: u64 = periods.iter().map(|p| p.failed.min(p.deployments)).sum();
+    let summary = format!(
+        "{}: {total} deployments, {failed} failed, in {} periods from {} to {} (UTC); the busiest had {busiest}.",
+        clean(title),
+        periods.len(),
+        day_utc(first.from),
+        day_utc(last.to),
+    );
+    let mut tips = Tips::default();
+    let svg = render(WIDE, |root| {
         let body = frame(root, title, &keys)?;
         let mut chart = ChartBuilder::on(&body)
             .margin(8)
             .margin_right(24)
-            .x_label_area_size(22)
+            .x_label_area_size(TIME_AXIS)
             .y_label_area_size(54)
             .build_cartesian_2d(first.from..last.to, 0f64..y_max)?;
+        for p in periods {
+            let text = format!(
+                "{} to {}: {} deployments, {} failed",
+                day_utc(p.from),
+                day_utc(p.to),
+                p.deployments,
+                p.failed.min(p.deployments)
+            );
+            let top = (p.deployments as f64).max(y_max * 0.02);
+            tips.rect(
+                chart.backend_coord(&(p.from, top)),
+                chart.backend_coord(&(p.to, 0.0)),
+                text,
+            );
+        }
         let span = last.to - first.from;
         let format_x = |x: &i64| time_label(*x, span);
         let format_y = |y: &f64| short_number(*y);
@@ -70,5 +96,6 @@ pub fn deployments_chart(title: &str, periods: &[Period]) -> String {
             }))?;
         }
         Ok(())
-    })
+    });
+    describe(svg, &summary, &tips)
 }

@@ -2,6 +2,7 @@
 //! of rows over time, the SVG document, axes and the small helpers that fit numbers, times and
 //! titles to a chart.
 
+use super::a11y::{Tips, describe};
 use super::colours::*;
 use super::mark::{Mark, mark_element};
 use plotters::coord::Shift;
@@ -18,9 +19,21 @@ pub(super) const FONT: &str = "sans-serif";
 pub(super) const MAX_TITLE: usize = 90;
 
 /// A chart over time (trends), in SVG pixels: about its size in a half-width panel.
-pub const WIDE: (u32, u32) = (620, 260);
+pub const WIDE: (u32, u32) = (620, 276);
+/// The height under a time axis: its labels, and below them its time zone.
+pub(super) const TIME_AXIS: u32 = 40;
+/// What a time axis says under its labels: every time on a chart is in UTC.
+pub(super) const TIME_AXIS_DESC: &str = "time (UTC)";
+/// How much wider the browser may draw a title than plotters estimates (it measures with no
+/// font file): the legend keeps clear of the title by this margin.
+pub(super) const TITLE_SLACK: f64 = 1.15;
 /// The width of a chart with a lane per market or idea (timeline, idea flow).
 pub(super) const LANES_WIDTH: u32 = 820;
+/// The width of the idea flow, which has a page of its own: about the page's width, so that
+/// scaled to it its text stays at its size.
+pub(super) const FLOW_WIDTH: u32 = 1280;
+/// The height of a chart with a lane per row, besides its rows: its head and its time axis.
+pub(super) const LANES_FRAME: u32 = 108;
 /// The width of a chart with a bar per group.
 pub(super) const GROUPS_WIDTH: u32 = 400;
 /// One of the four keys.
@@ -57,7 +70,7 @@ pub(super) fn lanes_chart<'a, 'b>(
     let mut chart = ChartBuilder::on(body)
         .margin(8)
         .margin_right(24)
-        .x_label_area_size(22)
+        .x_label_area_size(TIME_AXIS)
         .y_label_area_size(label_width)
         .build_cartesian_2d(x0..x1, lanes.range())?;
     let span = x1 - x0;
@@ -72,6 +85,8 @@ pub(super) fn lanes_chart<'a, 'b>(
         .light_line_style(TRANSPARENT)
         .axis_style(MUTED)
         .label_style(text(12.0, MUTED))
+        .axis_desc_style(text(12.0, MUTED))
+        .x_desc(TIME_AXIS_DESC)
         .x_labels(7)
         .y_labels(lanes.names.len())
         .x_label_formatter(&format_x)
@@ -109,7 +124,7 @@ pub(super) fn lay_out_head(
     legend: &[(String, Swatch)],
     width: u32,
 ) -> Result<Head, Box<dyn std::error::Error>> {
-    let title_width = bold(14.0, TEXT).font.box_size(title)?.0 as i32;
+    let title_width = (bold(14.0, TEXT).font.box_size(title)?.0 as f64 * TITLE_SLACK) as i32;
     let label_style = text(12.0, MUTED);
     let mut widths = Vec::with_capacity(legend.len());
     for (label, _) in legend {
@@ -228,7 +243,8 @@ pub(super) fn render(size: (u32, u32), draw: impl FnOnce(&Area<'_>) -> DrawResul
 
 /// A chart with its title and a note saying why there is nothing to draw.
 pub(super) fn no_data(size: (u32, u32), title: &str, note: &str) -> String {
-    render(size, |root| {
+    let summary = format!("{}: {note}", clean(title));
+    let svg = render(size, |root| {
         let body = frame(root, title, &[])?;
         let (w, h) = body.dim_in_pixel();
         let (w, h) = (w as i32, h as i32);
@@ -236,7 +252,8 @@ pub(super) fn no_data(size: (u32, u32), title: &str, note: &str) -> String {
         let style = text(13.0, MUTED).pos(Pos::new(HPos::Center, VPos::Center));
         body.draw(&Text::new(note.to_string(), (w / 2, (h - 10) / 2), style))?;
         Ok(())
-    })
+    });
+    describe(svg, &summary, &Tips::default())
 }
 
 /// The mesh of a chart over time: light horizontal lines, muted labels.
@@ -258,6 +275,7 @@ pub(super) fn time_mesh<DB: DrawingBackend>(
         .y_labels(5)
         .x_label_formatter(format_x)
         .y_label_formatter(format_y)
+        .x_desc(TIME_AXIS_DESC)
         .y_desc(y_label)
         .draw()
 }

@@ -1,5 +1,6 @@
 //! The idea flow: each idea as a bar from stage to stage, coloured by the stage it was in.
 
+use super::a11y::{Tips, at_utc, describe};
 use super::colours::*;
 use super::draw::*;
 use plotters::prelude::*;
@@ -26,7 +27,7 @@ pub fn flow_chart(title: &str, rows: &[FlowRow], now: i64) -> String {
         PALETTE[i % PALETTE.len()]
     };
     let times = rows.iter().flat_map(|r| r.stages.iter().filter_map(|(_, t)| *t));
-    let size = (LANES_WIDTH, 90 + ROW * rows.len().max(1) as u32);
+    let size = (FLOW_WIDTH, LANES_FRAME + ROW * rows.len().max(1) as u32);
     let Some((x0, x1)) = time_span(times) else {
         return no_data((size.0, WIDE.1), title, "No idea on its way.");
     };
@@ -34,7 +35,20 @@ pub fn flow_chart(title: &str, rows: &[FlowRow], now: i64) -> String {
     let x1 = x1.max(now.min(x1.saturating_add(365 * DAY_MS)));
     let keys: Vec<String> = rows.iter().map(|r| clean(&r.key)).collect();
     let legend: Vec<(String, Swatch)> = stages.iter().map(|s| (clean(s), Swatch::Bar(colour(s)))).collect();
-    render(size, |root| {
+    let each: Vec<String> = rows
+        .iter()
+        .take(40)
+        .map(|r| {
+            let reached = r.stages.iter().rev().find_map(|(name, t)| t.map(|t| (name, t)));
+            match reached {
+                Some((name, t)) => format!("{} reached {} at {}", clean(&r.key), clean(name), at_utc(t)),
+                None => format!("{} not started", clean(&r.key)),
+            }
+        })
+        .collect();
+    let summary = format!("{}: {} ideas. {}.", clean(title), rows.len(), each.join("; "));
+    let mut tips = Tips::default();
+    let svg = render(size, |root| {
         let body = frame(root, title, &legend)?;
         let lanes = Rows::new(&keys);
         let mut chart = lanes_chart(&body, &lanes, (x0, x1), 64, Grid::DownFromTimes)?;
@@ -57,6 +71,12 @@ pub fn flow_chart(title: &str, rows: &[FlowRow], now: i64) -> String {
                     }
                     None => now.min(x1),
                 };
+                let text = format!("{}: {} from {} to {}", keys[i], clean(name), at_utc(*from), at_utc(to));
+                tips.rect(
+                    chart.backend_coord(&(*from, top)),
+                    chart.backend_coord(&(to.max(*from), bottom)),
+                    text,
+                );
                 let mut r = Rectangle::new([(*from, top), (to.max(*from), bottom)], colour(name).filled());
                 r.set_margin(4, 4, 0, 0);
                 bars.push(r);
@@ -65,5 +85,6 @@ pub fn flow_chart(title: &str, rows: &[FlowRow], now: i64) -> String {
         chart.draw_series(bars)?;
         chart.draw_series(ends)?;
         Ok(())
-    })
+    });
+    describe(svg, &summary, &tips)
 }

@@ -1,5 +1,6 @@
 //! Deployments by group (market, service) as horizontal bars, the failed part in red.
 
+use super::a11y::{Tips, describe};
 use super::colours::*;
 use super::draw::*;
 use plotters::prelude::*;
@@ -26,7 +27,27 @@ pub fn groups_chart(title: &str, groups: &[Group]) -> String {
         ("succeeded".to_string(), Swatch::Bar(OK)),
         ("failed".to_string(), Swatch::Bar(BAD)),
     ];
-    render(size, |root| {
+    let each: Vec<String> = groups
+        .iter()
+        .take(40)
+        .map(|g| match g.failed {
+            0 => format!("{} {}", clean(&g.name), g.deployments),
+            f => format!("{} {} ({f} failed)", clean(&g.name), g.deployments),
+        })
+        .collect();
+    let more = groups.len().saturating_sub(40);
+    let summary = format!(
+        "{}: {}{}.",
+        clean(title),
+        each.join(", "),
+        if more > 0 {
+            format!(" and {more} more")
+        } else {
+            String::new()
+        }
+    );
+    let mut tips = Tips::default();
+    let svg = render(size, |root| {
         let body = frame(root, title, &keys)?;
         let rows = Rows::new(&names);
         let mut chart = ChartBuilder::on(&body)
@@ -49,6 +70,15 @@ pub fn groups_chart(title: &str, groups: &[Group]) -> String {
             .x_label_formatter(&format_x)
             .y_label_formatter(&format_y)
             .draw()?;
+        for (i, g) in groups.iter().enumerate() {
+            let (top, bottom) = rows.band(i);
+            let text = format!("{}: {} deployments, {} failed", clean(&g.name), g.deployments, g.failed);
+            tips.rect(
+                chart.backend_coord(&(0.0, top)),
+                chart.backend_coord(&((g.deployments as f64).max(x_max * 0.02), bottom)),
+                text,
+            );
+        }
         let bar = |i: usize, low: f64, high: f64, colour: RGBColor| {
             let (top, bottom) = rows.band(i);
             let mut r = Rectangle::new([(low, top), (high, bottom)], colour.filled());
@@ -65,5 +95,6 @@ pub fn groups_chart(title: &str, groups: &[Group]) -> String {
                 .map(|(i, g)| bar(i, good(g), g.deployments as f64, BAD)),
         )?;
         Ok(())
-    })
+    });
+    describe(svg, &summary, &tips)
 }

@@ -1,5 +1,6 @@
 //! One of the four DORA keys as a small chart: its value, its level on the ladder, its trend.
 
+use super::a11y::{Tips, describe};
 use super::colours::*;
 use super::draw::*;
 use plotters::prelude::*;
@@ -20,7 +21,11 @@ pub struct KeyCard<'a> {
 /// One key: its name, value and level on a ladder of the four levels, and its trend below.
 pub fn key_chart(key: &KeyCard<'_>) -> String {
     let (name, value, detail) = (clean(key.name), clean(key.value), clean(key.detail));
-    render(SMALL, |root| {
+    let summary = format!(
+        "{name}: {value} ({}), {detail}",
+        key.level.map_or("no level", level_name)
+    );
+    let svg = render(SMALL, |root| {
         let (w, _) = root.dim_in_pixel();
         let w = w as i32;
         root.draw(&Text::new(name.clone(), (12, 10), bold(13.0, MUTED)))?;
@@ -63,7 +68,8 @@ pub fn key_chart(key: &KeyCard<'_>) -> String {
         }
         chart.draw_series(trend.iter().map(|&p| Circle::new(p, 2, colour.filled())))?;
         Ok(())
-    })
+    });
+    describe(svg, &summary, &Tips::default())
 }
 
 /// "elite", "high", "medium", "low".

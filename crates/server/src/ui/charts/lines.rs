@@ -1,6 +1,7 @@
 //! Line charts over time: one line per series (markets, percentiles), the ones unlike the rest
 //! in colour when there are more series than colours.
 
+use super::a11y::{Tips, at_utc, describe, figure};
 use super::colours::*;
 use super::draw::*;
 use plotters::prelude::*;
@@ -21,6 +22,12 @@ pub fn line_chart(title: &str, series: &[Series], y_label: &str) -> String {
 /// while every value fits, so a market always up reads as a line along the top.
 pub fn percent_chart(title: &str, series: &[Series], y_label: &str) -> String {
     draw_lines(title, series, y_label, 100.0)
+}
+
+/// A chart of `WIDE` size with only its title and `note`: what a line chart shows when there
+/// is too little to draw a line (say why, and when there will be enough).
+pub fn note_chart(title: &str, note: &str) -> String {
+    no_data(WIDE, title, note)
 }
 
 /// Lines over time; the y axis from zero to a round top above the highest value, at most
@@ -56,12 +63,16 @@ fn draw_lines(title: &str, series: &[Series], y_label: &str, y_ceiling: f64) -> 
     }
     // A legend on more than one line makes the chart taller, not its plot smaller.
     let taller = lay_out_head(&clean(title), &keys, WIDE.0).map_or(0, |h| h.height.saturating_sub(HEAD_BELOW));
-    render((WIDE.0, WIDE.1 + taller), |root| {
+    let summary = summarize(title, &y_label, (x0, x1), &grey, &coloured);
+    // A tooltip on each point of the coloured lines, while they are few enough to carry one.
+    let coloured_points: usize = coloured.iter().map(|s| s.points.len()).sum();
+    let mut tips = Tips::default();
+    let svg = render((WIDE.0, WIDE.1 + taller), |root| {
         let body = frame(root, title, &keys)?;
         let mut chart = ChartBuilder::on(&body)
             .margin(8)
             .margin_right(24)
-            .x_label_area_size(22)
+            .x_label_area_size(TIME_AXIS)
             .y_label_area_size(54)
             .build_cartesian_2d(x0..x1, 0f64..y_max)?;
         let (span, format_y) = (x1 - x0, |y: &f64| short_number(*y));
@@ -80,8 +91,64 @@ fn draw_lines(title: &str, series: &[Series], y_label: &str, y_ceiling: f64) -> 
             let points = s.points.iter().filter(|(_, y)| y.is_finite());
             chart.draw_series(points.map(|&p| Circle::new(p, dot, colour.filled())))?;
         }
+        if coloured_points <= super::a11y::MAX_TIPS {
+            for s in &coloured {
+                for &(x, y) in s.points.iter().filter(|(_, y)| y.is_finite()) {
+                    let text = format!("{} at {}: {} {y_label}", clean(&s.name), at_utc(x), figure(y));
+                    tips.dot(chart.backend_coord(&(x, y)), text);
+                }
+            }
+        }
         Ok(())
-    })
+    });
+    describe(svg, &summary, &tips)
+}
+
+/// What a line chart shows, in words: each coloured series' last value and range, then the
+/// range of the grey ones.
+fn summarize(title: &str, unit: &str, (x0, x1): (i64, i64), grey: &[&Series], coloured: &[&Series]) -> String {
+    let range = |series: &[&Series]| {
+        let values = || {
+            series
+                .iter()
+                .flat_map(|s| &s.points)
+                .map(|(_, y)| *y)
+                .filter(|y| y.is_finite())
+        };
+        let lo = values().fold(f64::INFINITY, f64::min);
+        let hi = values().fold(f64::NEG_INFINITY, f64::max);
+        (lo.is_finite() && hi.is_finite()).then_some((lo, hi))
+    };
+    let mut parts: Vec<String> = coloured
+        .iter()
+        .filter_map(|s| {
+            let (lo, hi) = range(&[*s])?;
+            let last = s.points.iter().rev().map(|(_, y)| *y).find(|y| y.is_finite())?;
+            Some(format!(
+                "{}: last {} {unit}, from {} to {}",
+                clean(&s.name),
+                figure(last),
+                figure(lo),
+                figure(hi)
+            ))
+        })
+        .collect();
+    if let Some((lo, hi)) = range(grey) {
+        let n = grey.len();
+        let who = if coloured.is_empty() {
+            format!("all {n}")
+        } else {
+            format!("{n} others")
+        };
+        parts.push(format!("{who}: from {} to {} {unit}", figure(lo), figure(hi)));
+    }
+    format!(
+        "{}, {} to {}: {}.",
+        clean(title),
+        at_utc(x0),
+        at_utc(x1),
+        parts.join("; ")
+    )
 }
 
 /// Splits series into those drawn in grey and those drawn in colour. While there are no more

@@ -6,7 +6,12 @@
 //! Every chart is honest about missing data: no point at all gives a chart that says "no data";
 //! a non-finite value in a line series breaks the line (a bucket with nothing to measure) and
 //! never reaches the SVG.
+//!
+//! Every chart also says what it shows (`a11y`): `role="img"`, an `aria-label` and a `<title>`
+//! with its figures, and a tooltip on each bar or mark. Its SVG has a `viewBox`, so a page
+//! scales it to its width. Times are in UTC, and the time axis says so.
 
+mod a11y;
 mod colours;
 mod deployments;
 mod draw;
@@ -21,7 +26,7 @@ pub use deployments::{Period, deployments_chart};
 pub use flow::{FlowRow, flow_chart};
 pub use groups::{Group, groups_chart};
 pub use keys::{KeyCard, key_chart, level_name};
-pub use lines::{Series, line_chart, percent_chart};
+pub use lines::{Series, line_chart, note_chart, percent_chart};
 pub use mark::Mark;
 pub use timeline::{Event, timeline_chart};
 

@@ -356,8 +356,131 @@ fn idea_flow_runs_from_stage_to_stage() {
     }
     // T-1: two bars and an end dot; T-2: one bar running on to now. Besides: the
     // background and three legend keys.
-    assert_eq!(svg.matches("<rect").count(), 1 + 3 + 3, "{svg}");
-    assert_eq!(svg.matches("<circle").count(), 1, "{svg}");
+    let (drawn, tips) = svg.split_once(r#"<g class="tips""#).expect("tooltips");
+    assert_eq!(drawn.matches("<rect").count(), 1 + 3 + 3, "{svg}");
+    assert_eq!(drawn.matches("<circle").count(), 1, "{svg}");
+    // A tooltip on each bar, saying when the idea was at that stage.
+    assert_eq!(tips.matches("<rect").count(), 3, "{svg}");
+    assert!(
+        tips.contains("<title>T-1: planned from Jan 01 00:00 UTC to Jan 02 00:00 UTC</title>"),
+        "{tips}"
+    );
+}
+
+/// The `aria-label` of a chart's `<svg>`, checked against its `<title>`.
+fn label_of(svg: &str) -> String {
+    let open = &svg[..svg.find('>').expect("an open tag")];
+    assert!(open.contains(r#"role="img""#), "{open}");
+    assert!(open.contains("viewBox="), "scales to its page: {open}");
+    let label = open
+        .split(r#"aria-label=""#)
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("an aria-label")
+        .to_string();
+    assert!(svg.contains(&format!("<title>{label}</title>")), "{svg}");
+    label
+}
+
+#[test]
+fn every_chart_says_what_it_shows_in_words_and_on_hover() {
+    let line = line_chart(
+        "Probe latency",
+        &[Series {
+            name: "fr".into(),
+            points: vec![(T0, 12.0), (T0 + 60_000, 30.5), (T0 + 120_000, 20.0)],
+        }],
+        "ms",
+    );
+    let label = label_of(&line);
+    assert!(
+        label.contains("Probe latency") && label.contains("fr: last 20 ms, from 12 to 30.5"),
+        "{label}"
+    );
+    assert!(
+        line.contains("<title>fr at Jan 01 00:01 UTC: 30.5 ms</title>"),
+        "{line}"
+    );
+    assert!(
+        check_svg(&line).contains(&TIME_AXIS_DESC.to_string()),
+        "the time axis names its zone"
+    );
+
+    let periods = [
+        Period {
+            from: T0,
+            to: T0 + 7 * DAY_MS,
+            deployments: 4,
+            failed: 1,
+        },
+        Period {
+            from: T0 + 7 * DAY_MS,
+            to: T0 + 14 * DAY_MS,
+            deployments: 2,
+            failed: 0,
+        },
+    ];
+    let bars = deployments_chart("Deployments per week", &periods);
+    let label = label_of(&bars);
+    assert!(label.contains("6 deployments, 1 failed"), "{label}");
+    assert!(
+        bars.contains("<title>Jan 01 to Jan 08: 4 deployments, 1 failed</title>"),
+        "{bars}"
+    );
+
+    let groups = groups_chart(
+        "By market",
+        &[
+            Group {
+                name: "fr".into(),
+                deployments: 3,
+                failed: 1,
+            },
+            Group {
+                name: "be".into(),
+                deployments: 2,
+                failed: 0,
+            },
+        ],
+    );
+    assert!(label_of(&groups).contains("fr 3 (1 failed), be 2"), "{groups}");
+    assert!(
+        groups.contains("<title>be: 2 deployments, 0 failed</title>"),
+        "{groups}"
+    );
+
+    let rows = ["fr".to_string()];
+    let timeline = timeline_chart(
+        "What happened",
+        &rows,
+        &[Event {
+            row: 0,
+            at: T0,
+            mark: Mark::Incident,
+        }],
+    );
+    assert!(label_of(&timeline).contains("1 incident"), "{timeline}");
+    assert!(
+        timeline.contains("<title>fr: incident at Jan 01 00:00 UTC</title>"),
+        "{timeline}"
+    );
+
+    let key = key_chart(&KeyCard {
+        name: "Change failure rate",
+        value: "7 %",
+        detail: "2 of 27 deployments failed",
+        level: Some(Level::Elite),
+        trend: &[],
+    });
+    assert_eq!(
+        label_of(&key),
+        "Change failure rate: 7 % (elite), 2 of 27 deployments failed"
+    );
+
+    let empty = line_chart("Nothing <here>", &[], "ms");
+    assert_eq!(label_of(&empty), "Nothing &lt;here&gt;: No data in this window.");
+    let note = note_chart("Availability", "Too little data yet.");
+    assert_eq!(label_of(&note), "Availability: Too little data yet.");
 }
 
 #[test]
@@ -417,4 +540,35 @@ fn axis_numbers_and_tops_are_round() {
     assert_eq!(time_label(T0, DAY_MS), "00:00");
     assert_eq!(time_label(T0 + 90_000, HOUR_MS), "00:01:30");
     assert_eq!(time_label(T0, 10 * DAY_MS), "Jan 01");
+}
+
+#[test]
+fn a_legend_beside_its_title_keeps_clear_of_it_with_room_for_a_wider_font() {
+    let title = "shop: availability (%) per market, last 6 hours";
+    let keys = [("pl".to_string(), Swatch::Line(super::colours::LINK))];
+    let head = lay_out_head(title, &keys, WIDE.0).expect("a head");
+    let estimated = bold(14.0, super::colours::TEXT)
+        .font
+        .box_size(title)
+        .expect("a width")
+        .0 as f64;
+    let svg = line_chart(
+        title,
+        &[Series {
+            name: "pl".into(),
+            points: vec![(T0, 1.0), (T0 + 60_000, 2.0)],
+        }],
+        "%",
+    );
+    // The key's swatch starts past the title as plotters estimates it, widened by the slack.
+    let first_key = svg
+        .split("<text x=\"")
+        .skip(2)
+        .find_map(|rest| rest.split('"').next()?.parse::<f64>().ok())
+        .expect("the key's label");
+    assert_eq!(head.height, HEAD_BESIDE, "one short key fits beside the title");
+    assert!(
+        first_key - 16.0 >= 12.0 + estimated * TITLE_SLACK,
+        "{first_key} vs {estimated}: {svg}"
+    );
 }

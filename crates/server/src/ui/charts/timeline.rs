@@ -1,5 +1,6 @@
 //! The timeline: what happened on each market over time, one mark per event.
 
+use super::a11y::{Tips, at_utc, describe};
 use super::draw::*;
 use super::mark::*;
 
@@ -14,7 +15,7 @@ pub struct Event {
 /// What happened on each row (a market) over time: one mark per event, by kind.
 pub fn timeline_chart(title: &str, rows: &[String], events: &[Event]) -> String {
     let events: Vec<&Event> = events.iter().filter(|e| e.row < rows.len()).collect();
-    let size = (LANES_WIDTH, 90 + ROW * rows.len().max(1) as u32);
+    let size = (LANES_WIDTH, LANES_FRAME + ROW * rows.len().max(1) as u32);
     let Some((x0, x1)) = time_span(events.iter().map(|e| e.at)) else {
         return no_data((size.0, WIDE.1), title, "Nothing happened in this window.");
     };
@@ -24,10 +25,30 @@ pub fn timeline_chart(title: &str, rows: &[String], events: &[Event]) -> String 
         .filter(|m| events.iter().any(|e| e.mark == *m))
         .map(|m| (m.label().to_string(), Swatch::Mark(m)))
         .collect();
-    render(size, |root| {
+    let counts: Vec<String> = Mark::ALL
+        .into_iter()
+        .filter_map(|m| {
+            let n = events.iter().filter(|e| e.mark == m).count();
+            (n > 0).then(|| format!("{n} {}", m.label()))
+        })
+        .collect();
+    let summary = format!(
+        "{}: in {} rows, from {} to {}: {}.",
+        clean(title),
+        names.len(),
+        at_utc(x0),
+        at_utc(x1),
+        counts.join(", ")
+    );
+    let mut tips = Tips::default();
+    let svg = render(size, |root| {
         let body = frame(root, title, &keys)?;
         let rows = Rows::new(&names);
         let mut chart = lanes_chart(&body, &rows, (x0, x1), 44, Grid::AcrossLanes)?;
+        for e in &events {
+            let text = format!("{}: {} at {}", names[e.row], e.mark.label(), at_utc(e.at));
+            tips.dot(chart.backend_coord(&(e.at, rows.centre(e.row))), text);
+        }
         for mark in Mark::ALL {
             let points = events
                 .iter()
@@ -36,5 +57,6 @@ pub fn timeline_chart(title: &str, rows: &[String], events: &[Event]) -> String 
             chart.draw_series(points.map(|p| mark_element(mark, p)))?;
         }
         Ok(())
-    })
+    });
+    describe(svg, &summary, &tips)
 }

@@ -15,6 +15,10 @@ use tandem_core::gates::Measure;
 use tandem_engine::monitor::{LATENCY_SERIES, UP_SERIES};
 use tandem_engine::views::delivery::{LIVE_SPAN_MS, LiveService};
 
+/// The fewest minutes measured that a "last hours" chart draws as lines: fewer is a note saying
+/// how many there are, not a line between two points that reads as a trend.
+const MIN_MINUTES: usize = 5;
+
 /// How one series reads on a chart.
 #[derive(Debug, Clone, PartialEq)]
 struct Reading {
@@ -54,6 +58,20 @@ fn reading(metric: &str, checks: &HashMap<String, Measure>) -> Reading {
     }
 }
 
+/// What a chart with too few minutes says instead of a line.
+fn too_little(minutes: &[i64]) -> String {
+    let since = minutes
+        .first()
+        .and_then(|ms| jiff::Timestamp::from_millisecond(*ms).ok())
+        .map(|t| format!(" (since {} UTC)", t.strftime("%H:%M")))
+        .unwrap_or_default();
+    let measured = match minutes.len() {
+        1 => "1 minute".to_string(),
+        n => format!("{n} minutes"),
+    };
+    format!("Too little data yet: {measured} measured{since}; a line needs {MIN_MINUTES}.")
+}
+
 /// "p99" for 0.99, "p99.9" for 0.999, "p50" for 0.5.
 fn quantile_name(quantile: f64) -> String {
     format!("p{}", (quantile * 1000.0).round() / 10.0)
@@ -86,6 +104,13 @@ pub(super) fn live_charts(live: &[LiveService]) -> Vec<String> {
                 }
             }
             let title = format!("{service}: {} per market, last {hours} hours", r.what);
+            let mut minutes: Vec<i64> = points.iter().map(|p| p.bucket).collect();
+            minutes.sort_unstable();
+            minutes.dedup();
+            if minutes.len() < MIN_MINUTES {
+                charts.push(charts::note_chart(&title, &too_little(&minutes)));
+                continue;
+            }
             charts.push(if r.percent {
                 charts::percent_chart(&title, &series, r.axis)
             } else {
@@ -137,6 +162,19 @@ mod tests {
         assert_eq!(
             (gone.what.as_str(), gone.axis, gone.scale),
             ("old-check", "unit unknown", 1.0)
+        );
+    }
+
+    #[test]
+    fn too_few_minutes_say_so_instead_of_drawing_a_line() {
+        let t = 1_767_225_600_000; // 2026-01-01 00:00 UTC
+        assert_eq!(
+            too_little(&[t, t + 60_000]),
+            "Too little data yet: 2 minutes measured (since 00:00 UTC); a line needs 5."
+        );
+        assert_eq!(
+            too_little(&[t]),
+            "Too little data yet: 1 minute measured (since 00:00 UTC); a line needs 5."
         );
     }
 
