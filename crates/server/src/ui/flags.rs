@@ -122,7 +122,7 @@ pub async fn list(auth: PageAuth<Viewer>, State(state): State<AppState>) -> Page
     Ok(page(
         Page {
             title: "Flags",
-            nav: Nav::Config,
+            nav: Nav::Flags,
             caller: Some(&auth.0),
             refresh: None,
         },
@@ -227,7 +227,7 @@ fn flag_page(caller: &Caller, f: &FlagPage, may_kill: bool) -> Markup {
     page(
         Page {
             title: &format!("Flag {key}"),
-            nav: Nav::Config,
+            nav: Nav::Flags,
             caller: Some(caller),
             refresh: None,
         },
@@ -344,7 +344,7 @@ fn refused(caller: &Caller, key: &str, status: StatusCode, message: &str) -> Res
     let markup = page(
         Page {
             title: &title,
-            nav: Nav::Config,
+            nav: Nav::Flags,
             caller: Some(caller),
             refresh: None,
         },

@@ -17,11 +17,13 @@ pub const IDLE_REFRESH: u32 = 10;
 pub enum Nav {
     Overview,
     Runs,
+    Releases,
     Rollouts,
     Markets,
     Ideas,
     Flow,
     Config,
+    Flags,
     Changes,
     Dora,
     Incidents,
@@ -77,11 +79,13 @@ pub fn page(p: Page<'_>, body: Markup) -> Markup {
                     nav {
                         (link(Nav::Overview, "/", "Overview"))
                         (link(Nav::Runs, "/runs", "Runs"))
+                        (link(Nav::Releases, "/releases", "Releases"))
                         (link(Nav::Rollouts, "/rollouts", "Rollouts"))
                         (link(Nav::Markets, "/markets", "Markets"))
                         (link(Nav::Ideas, "/ideas", "Ideas"))
                         (link(Nav::Flow, "/flow", "Flow"))
                         (link(Nav::Config, "/config", "Config"))
+                        (link(Nav::Flags, "/flags", "Flags"))
                         (link(Nav::Changes, "/changes", "Changes"))
                         (link(Nav::Dora, "/delivery", "Delivery"))
                         (link(Nav::Incidents, "/incidents", "Incidents"))

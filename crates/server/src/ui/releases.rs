@@ -80,7 +80,7 @@ pub async fn list(
     Ok(page(
         Page {
             title: "Releases",
-            nav: Nav::None,
+            nav: Nav::Releases,
             caller: Some(&auth.0),
             refresh: None,
         },
@@ -235,7 +235,7 @@ fn release_page(auth: &PageAuth<Viewer>, f: &ReleasePage) -> Markup {
     page(
         Page {
             title: &title,
-            nav: Nav::None,
+            nav: Nav::Releases,
             caller: Some(&auth.0),
             refresh: None,
         },
@@ -358,7 +358,7 @@ fn commit_page(auth: &PageAuth<Viewer>, f: &CommitPage) -> Markup {
     page(
         Page {
             title: &title,
-            nav: Nav::None,
+            nav: Nav::Releases,
             caller: Some(&auth.0),
             refresh: None,
         },
