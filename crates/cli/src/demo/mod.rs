@@ -744,7 +744,15 @@ async fn change_a_parameter(dev: &Client, ops: &Client, progress: &Progress, dev
         "nl's config watcher got v{version} {:.1}s after the approval (free shipping from {threshold})",
         heard_after.as_secs_f64(),
     ));
-    let change: ChangeDetail = dev.get(&format!("/api/v1/changes/{id}")).await?;
+    // The rollout ends first; its change request hears of it just after (done, or failed).
+    let settle_by = tokio::time::Instant::now() + Duration::from_secs(10);
+    let change = loop {
+        let change: ChangeDetail = dev.get(&format!("/api/v1/changes/{id}")).await?;
+        if change.change.state != "applied" || tokio::time::Instant::now() >= settle_by {
+            break change;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
     Ok(ConfigChanged {
         id,
         title,

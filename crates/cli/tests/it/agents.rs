@@ -323,8 +323,10 @@ async fn a_job_no_agent_can_take_says_why_and_tokens_open_nothing_of_another_kin
         "{printed}{}",
         common::stderr(&out)
     );
-    // The agent token is not an API token, and an API token cannot take jobs.
-    let http = reqwest::Client::new();
+    // The agent token is not an API token, and an API token cannot take jobs. (A connection
+    // per request: the server answers a too-large body before reading it all and closes that
+    // connection, which a pooled client could pick for the next request.)
+    let http = reqwest::Client::builder().pool_max_idle_per_host(0).build().unwrap();
     let status = http
         .get(format!("{}/api/v1/runs", server.base))
         .bearer_auth(&token)
