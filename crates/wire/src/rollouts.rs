@@ -224,6 +224,19 @@ pub struct WaveDecisionRequest {
     /// The name of the wave approved (the one the rollout waits to start); refused (409) when
     /// the rollout waits for another. Without it, the wave it waits for now.
     pub wave: Option<String>,
+    /// Why (at most 1,000 characters): recorded with the decision and in the audit log.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// Why a person acts (aborts a rollout, skips a market, resolves an incident): recorded with
+/// the decision, shown on the object's page and in the audit log. The body may be empty.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReasonRequest {
+    /// At most 1,000 characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 /// Why a freeze may be broken.

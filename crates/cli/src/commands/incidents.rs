@@ -35,8 +35,12 @@ pub enum IncidentCommand {
         client: ClientArgs,
     },
     /// Resolve an open incident.
+    #[command(after_help = "Example:\n  tandem incident resolve 3 --reason \"rolled back to v1\"")]
     Resolve {
         id: i64,
+        /// What fixed it: goes on the incident's timeline.
+        #[arg(long)]
+        reason: Option<String>,
         #[command(flatten)]
         client: ClientArgs,
     },
@@ -125,9 +129,13 @@ impl IncidentCommand {
                 )?;
                 Ok(())
             }
-            IncidentCommand::Resolve { id, client } => {
+            IncidentCommand::Resolve { id, reason, client } => {
+                let body = match reason {
+                    Some(reason) => json!({ "reason": reason }),
+                    None => json!({}),
+                };
                 let row: Incident = Client::from_args(&client)
-                    .post(&format!("/api/v1/incidents/{id}/resolve"), &json!({}))
+                    .post(&format!("/api/v1/incidents/{id}/resolve"), &body)
                     .await?;
                 if client.json {
                     return print_json(&row);

@@ -36,15 +36,22 @@ pub enum RolloutCommand {
         client: ClientArgs,
     },
     /// Abort a rollout: no further wave starts.
+    #[command(after_help = "Example:\n  tandem rollout abort 4 --reason \"checkout errors in fr\"")]
     Abort {
         id: i64,
+        /// Why: recorded with the decision and shown on the rollout.
+        #[arg(long)]
+        reason: Option<String>,
         #[command(flatten)]
         client: ClientArgs,
     },
     /// Approve the wave a rollout waits for (the platform file names the role it needs).
-    #[command(after_help = "Example:\n  tandem rollout approve 4")]
+    #[command(after_help = "Example:\n  tandem rollout approve 4 --reason \"pilot clean for an hour\"")]
     Approve {
         id: i64,
+        /// Why the wave may start: recorded with the decision.
+        #[arg(long)]
+        reason: Option<String>,
         #[command(flatten)]
         client: ClientArgs,
     },
@@ -60,6 +67,9 @@ pub enum RolloutCommand {
         id: i64,
         #[arg(long)]
         market: String,
+        /// Why the market is left out: recorded with the decision.
+        #[arg(long)]
+        reason: Option<String>,
         #[command(flatten)]
         client: ClientArgs,
     },
@@ -170,11 +180,17 @@ impl RolloutCommand {
                 };
                 steer(id, action, &client).await
             }
-            RolloutCommand::Abort { id, client } => steer(id, "abort", &client).await,
-            RolloutCommand::Approve { id, client } => steer(id, "approve", &client).await,
+            RolloutCommand::Abort { id, reason, client } => steer_because(id, "abort", reason, &client).await,
+            RolloutCommand::Approve { id, reason, client } => steer_because(id, "approve", reason, &client).await,
             RolloutCommand::Promote { id, client } => steer(id, "promote", &client).await,
-            RolloutCommand::Skip { id, market, client } => {
-                steer(id, &format!("skip/{}", crate::client::encode(&market)), &client).await
+            RolloutCommand::Skip {
+                id,
+                market,
+                reason,
+                client,
+            } => {
+                let action = format!("skip/{}", crate::client::encode(&market));
+                steer_because(id, &action, reason, &client).await
             }
             RolloutCommand::Override { id, reason, client } => {
                 let r: Rollout = Client::from_args(&client)
@@ -250,8 +266,17 @@ impl RolloutCommand {
 }
 
 async fn steer(id: i64, action: &str, client: &ClientArgs) -> anyhow::Result<()> {
+    steer_because(id, action, None, client).await
+}
+
+/// [`steer`], with why (recorded by the server with the decision).
+async fn steer_because(id: i64, action: &str, reason: Option<String>, client: &ClientArgs) -> anyhow::Result<()> {
+    let body = match reason {
+        Some(reason) => json!({ "reason": reason }),
+        None => json!({}),
+    };
     let r: Rollout = Client::from_args(client)
-        .post(&format!("/api/v1/rollouts/{id}/{action}"), &json!({}))
+        .post(&format!("/api/v1/rollouts/{id}/{action}"), &body)
         .await?;
     if client.json {
         return print_json(&r);

@@ -51,17 +51,22 @@ pub async fn open_incident(
     Ok((StatusCode::CREATED, Json(row.into_wire())))
 }
 
-/// Resolves an open incident now.
+/// Resolves an open incident now. An optional `{ "reason" }` (what fixed it) goes on its
+/// timeline.
 #[utoipa::path(post, path = "/api/v1/incidents/{id}/resolve", tag = "incidents", params(("id" = i64, Path)),
-    responses((status = 200, body = Incident), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    request_body = tandem_wire::rollouts::ReasonRequest,
+    responses((status = 200, body = Incident), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn resolve_incident(
     auth: Auth<Developer>,
     State(state): State<AppState>,
     PathParam(id): PathParam<i64>,
+    body: axum::body::Bytes,
 ) -> ApiResult<Json<Incident>> {
+    let req: tandem_wire::rollouts::ReasonRequest = super::rollouts::optional_body(&body, "{ \"reason\": \"…\" }")?;
+    let reason = super::rollouts::reason_of(req.reason.as_deref())?;
     let row = state
         .engine
-        .resolve_incident(id, &auth.0.name, tandem_store::now_ms())
+        .resolve_incident_because(id, &auth.0.name, tandem_store::now_ms(), reason)
         .await?;
     state.engine.notify();
     Ok(Json(row.into_wire()))

@@ -11,7 +11,9 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
-use tandem_wire::rollouts::{Deployment, NewRollout, OverrideRequest, Rollout, RolloutDetail, WaveDecisionRequest};
+use tandem_wire::rollouts::{
+    Deployment, NewRollout, OverrideRequest, ReasonRequest, Rollout, RolloutDetail, WaveDecisionRequest,
+};
 
 /// Rollouts, newest first, a page at a time (see `docs/api.md`).
 #[utoipa::path(get, path = "/api/v1/rollouts", tag = "releases", params(Page),
@@ -109,25 +111,51 @@ pub async fn resume_rollout(
     ))
 }
 
-/// Aborts a rollout: no further wave starts; every market keeps what it runs.
+/// Aborts a rollout: no further wave starts; every market keeps what it runs. An optional
+/// `{ "reason" }` is recorded with the decision and shown on the rollout.
 #[utoipa::path(post, path = "/api/v1/rollouts/{id}/abort", tag = "releases", params(("id" = i64, Path)),
-    responses((status = 200, body = Rollout), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    request_body = ReasonRequest,
+    responses((status = 200, body = Rollout), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn abort_rollout(
     auth: Auth<Operator>,
     State(state): State<AppState>,
     PathParam(id): PathParam<i64>,
+    body: axum::body::Bytes,
 ) -> ApiResult<Json<Rollout>> {
-    Ok(Json(state.engine.abort_rollout(id, &auth.0.name).await?.into_wire()))
+    let req: ReasonRequest = optional_body(&body, "{ \"reason\": \"…\" }")?;
+    let row = match reason_of(req.reason.as_deref())? {
+        Some(reason) => state.engine.abort_rollout_because(id, &auth.0.name, reason).await?,
+        None => state.engine.abort_rollout(id, &auth.0.name).await?,
+    };
+    Ok(Json(row.into_wire()))
 }
 
-/// Reads an optional `{ "wave" }` body (empty means the wave the rollout waits for).
-fn wave_request(body: &[u8]) -> ApiResult<WaveDecisionRequest> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(WaveDecisionRequest::default());
+/// The most characters a reason may have.
+const REASON_MAX: usize = 1000;
+
+/// A reason given, trimmed (`None` when empty), refused when longer than [`REASON_MAX`].
+pub(crate) fn reason_of(reason: Option<&str>) -> ApiResult<Option<&str>> {
+    match reason.map(str::trim).filter(|r| !r.is_empty()) {
+        Some(r) if r.chars().count() > REASON_MAX => Err(crate::error::ApiError::bad_request(format!(
+            "the reason has more than {REASON_MAX} characters: say it shorter"
+        ))),
+        other => Ok(other),
     }
-    serde_json::from_slice(body).map_err(|e| {
-        crate::error::ApiError::bad_request(format!("the request body is not `{{ \"wave\": \"NAME\" }}`: {e}"))
-    })
+}
+
+/// Reads an optional JSON body (empty means every field's default); `shape` says what it
+/// should look like when it is not that.
+pub(crate) fn optional_body<T: serde::de::DeserializeOwned + Default>(body: &[u8], shape: &str) -> ApiResult<T> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    serde_json::from_slice(body)
+        .map_err(|e| crate::error::ApiError::bad_request(format!("the request body is not `{shape}`: {e}")))
+}
+
+/// Reads an optional `{ "wave", "reason" }` body (empty means the wave the rollout waits for).
+fn wave_request(body: &[u8]) -> ApiResult<WaveDecisionRequest> {
+    optional_body(body, "{ \"wave\": \"NAME\", \"reason\": \"…\" }")
 }
 
 /// Approves the wave a rollout waits for (or the `wave` named, which must be that one); the
@@ -144,13 +172,16 @@ pub async fn approve_rollout(
 ) -> ApiResult<Json<Rollout>> {
     let req = wave_request(&body)?;
     let (by, role) = (&auth.0.name, auth.0.role);
-    Ok(Json(
-        state
-            .engine
-            .approve_rollout(id, req.wave.as_deref(), by, role)
-            .await?
-            .into_wire(),
-    ))
+    let row = match reason_of(req.reason.as_deref())? {
+        Some(reason) => {
+            state
+                .engine
+                .approve_rollout_because(id, req.wave.as_deref(), by, role, reason)
+                .await?
+        }
+        None => state.engine.approve_rollout(id, req.wave.as_deref(), by, role).await?,
+    };
+    Ok(Json(row.into_wire()))
 }
 
 /// Goes on to the next wave now: gives the approval a waiting rollout needs (operator, or the
@@ -177,17 +208,26 @@ pub async fn promote_rollout(
     ))
 }
 
-/// Leaves a market out of a rollout (it keeps what it runs); refused once it was deployed.
+/// Leaves a market out of a rollout (it keeps what it runs); refused once it was deployed. An
+/// optional `{ "reason" }` is recorded with the decision.
 #[utoipa::path(post, path = "/api/v1/rollouts/{id}/skip/{market}", tag = "releases",
     params(("id" = i64, Path), ("market" = String, Path)),
-    responses((status = 200, body = Rollout), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    request_body = ReasonRequest,
+    responses((status = 200, body = Rollout), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn skip_market(
     auth: Auth<Operator>,
     State(state): State<AppState>,
     PathParam((id, market)): PathParam<(i64, String)>,
+    body: axum::body::Bytes,
 ) -> ApiResult<Json<Rollout>> {
+    let req: ReasonRequest = optional_body(&body, "{ \"reason\": \"…\" }")?;
+    let reason = reason_of(req.reason.as_deref())?;
     Ok(Json(
-        state.engine.skip_market(id, &market, &auth.0.name).await?.into_wire(),
+        state
+            .engine
+            .skip_market_because(id, &market, &auth.0.name, reason)
+            .await?
+            .into_wire(),
     ))
 }
 

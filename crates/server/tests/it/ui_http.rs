@@ -716,3 +716,101 @@ async fn the_agents_page_lists_agents_for_viewers_and_lets_operators_drain_them(
     );
     server.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn the_api_records_why_a_rollout_is_aborted_a_market_skipped_and_an_incident_resolved() {
+    let server = TestServer::start()
+        .await
+        .unwrap_or_else(|e| panic!("cannot start the server: {e:#}"));
+    let s = &server.seeded;
+    let http = reqwest::Client::new();
+    let store = &server.engine.store_for_tests();
+    let release = server.engine.list_releases(Some("shop")).await.unwrap()[0].clone();
+    let plan = [tandem_core::rollout::PlannedWave {
+        name: "pilot".into(),
+        markets: vec!["fr".into()],
+    }];
+    // Pending: the engine does not run it here.
+    let rollout = store.insert_rollout("shop", release.id, &plan, "ops").await.unwrap();
+    let post = |path: String, body: serde_json::Value| {
+        let http = http.clone();
+        let (url, token) = (server.url(&path), s.token.clone());
+        async move { http.post(url).bearer_auth(token).json(&body).send().await.unwrap() }
+    };
+    let r = post(
+        format!("/api/v1/rollouts/{}/skip/fr", rollout.id),
+        serde_json::json!({ "reason": "fr's warehouse moves this week" }),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    // A reason is bounded, and a body that is not one is refused, naming what it should be.
+    let r = post(
+        format!("/api/v1/rollouts/{}/abort", rollout.id),
+        serde_json::json!({ "reason": "x".repeat(1001) }),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert!(r.text().await.unwrap().contains("more than 1000 characters"));
+    let r = post(
+        format!("/api/v1/rollouts/{}/abort", rollout.id),
+        serde_json::json!({ "why": "typo" }),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert!(r.text().await.unwrap().contains("{ \\\"reason\\\": \\\"…\\\" }"));
+    assert_ne!(server.engine.get_rollout(rollout.id).await.unwrap().state, "aborted");
+    let r = post(
+        format!("/api/v1/rollouts/{}/abort", rollout.id),
+        serde_json::json!({ "reason": "wrong release" }),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let detail: serde_json::Value = http
+        .get(server.url(&format!("/api/v1/rollouts/{}", rollout.id)))
+        .bearer_auth(&s.token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(detail["state"], "aborted", "{detail}");
+    assert!(
+        detail["reason"]
+            .as_str()
+            .is_some_and(|r| r.ends_with(": wrong release")),
+        "{detail}"
+    );
+    let reasons: Vec<(String, String)> = detail["decisions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["kind"].as_str().unwrap().to_string(),
+                d["reason"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    assert!(
+        reasons.contains(&("skip".into(), "fr's warehouse moves this week".into()))
+            && reasons.contains(&("abort".into(), "wrong release".into())),
+        "{reasons:?}"
+    );
+
+    // An incident resolved through the API says what fixed it, on its page.
+    let incident = store
+        .insert_incident("shop", "fr", None, "checkout down")
+        .await
+        .unwrap();
+    let r = post(
+        format!("/api/v1/incidents/{}/resolve", incident.id),
+        serde_json::json!({ "reason": "rolled back to v1" }),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let operator = server.session_cookie(&s.token).await;
+    let (_, body) = get_page(&http, &server, &format!("/incidents/{}", incident.id), &operator).await;
+    assert!(body.contains("rolled back to v1"), "{body}");
+    server.stop().await.unwrap();
+}
