@@ -278,18 +278,33 @@ fn schema_keys(text: &str) -> Markup {
     };
     html! {
         table.data.schema-keys {
-            thead { tr { th { "Key" } th { "Type" } th { "Allows" } th { "Description" } } }
+            thead { tr { th { "Key" } th { "Type" } th { "Unit" } th { "Allows" } th { "Description" } } }
             tbody {
                 @for (key, p) in properties {
                     tr {
                         td { code { (key) } @if required.contains(&key.as_str()) { " " span.small.muted { "required" } } }
                         td { (p.get("type").map(|t| t.to_string().replace('"', "")).unwrap_or_default()) }
+                        td.small { (unit_of(p)) }
                         td.small { (allows(p)) }
                         td.small { (p.get("description").and_then(|d| d.as_str()).unwrap_or("")) }
                     }
                 }
             }
         }
+    }
+}
+
+/// A schema property's unit (`x-unit`), in words: empty when it declares none.
+fn unit_of(property: &serde_json::Value) -> String {
+    match property
+        .get(tandem_core::config::UNIT_KEYWORD)
+        .and_then(|u| u.as_str())
+        .map(str::trim)
+    {
+        Some("currency") => "the market's currency".into(),
+        Some("ratio") => "a fraction (shown as %)".into(),
+        Some(unit) => unit.into(),
+        None => String::new(),
     }
 }
 
@@ -364,4 +379,25 @@ fn commit_page(auth: &PageAuth<Viewer>, f: &CommitPage) -> Markup {
         },
         body,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_schema_table_says_each_keys_unit() {
+        let schema = r#"{"type":"object","required":["vat_rate"],"properties":{
+            "vat_rate":{"type":"number","maximum":0.5,"x-unit":"ratio"},
+            "free_shipping_threshold":{"type":"number","x-unit":"currency"},
+            "timeout":{"type":"number","x-unit":"s"},
+            "name":{"type":"string"}}}"#;
+        let html = super::schema_keys(schema).into_string();
+        for want in [
+            "<th>Unit</th>",
+            "a fraction (shown as %)",
+            "the market's currency",
+            ">s</td>",
+        ] {
+            assert!(html.contains(want), "missing {want:?} in {html}");
+        }
+    }
 }
