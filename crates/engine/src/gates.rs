@@ -82,6 +82,14 @@ impl Traffic<'_> {
         }
     }
 
+    /// The market whose traffic this is.
+    fn market(&self) -> &str {
+        match self {
+            Traffic::Front(front) => &front.market,
+            Traffic::Hook { target, .. } => target.market,
+        }
+    }
+
     /// Whether the release serving the market still serves it all (nothing to deploy again).
     fn stable_serves(&self) -> bool {
         match self {
@@ -429,7 +437,7 @@ impl Engine {
     ) -> Result<(), GateFailure> {
         match (&spec.gates.metrics, &spec.gates.canary, traffic) {
             (Some(metrics), Some(canary), Some(traffic)) => {
-                let market = instance_market(traffic);
+                let market = traffic.market();
                 for &share in &canary.steps {
                     let shifted = Instant::now();
                     let upstream = match self.shift(traffic, base, share).await {
@@ -766,14 +774,6 @@ struct ProbeFigures {
     attempts: u32,
     successes: u32,
     elapsed: Duration,
-}
-
-/// The market a canary's traffic belongs to.
-fn instance_market<'a>(traffic: &'a Traffic<'_>) -> &'a str {
-    match traffic {
-        Traffic::Front(front) => &front.market,
-        Traffic::Hook { target, .. } => target.market,
-    }
 }
 
 pub(crate) fn gate(name: &str, passed: bool, reason: &str) -> NewGateResult {

@@ -22,7 +22,7 @@ pub struct FlowQuery {
 }
 
 /// What a person reads for each stage.
-fn label(stage: Stage) -> &'static str {
+pub(super) fn label(stage: Stage) -> &'static str {
     match stage {
         Stage::Created => "created",
         Stage::FirstCommit => "first commit",

@@ -79,18 +79,6 @@ pub async fn list(
     ))
 }
 
-/// What a person reads for each stage of an idea's flow.
-fn stage_label(stage: Stage) -> &'static str {
-    match stage {
-        Stage::Created => "created",
-        Stage::FirstCommit => "first commit",
-        Stage::GreenPipeline => "green pipeline",
-        Stage::Release => "release",
-        Stage::Pilot => "pilot market",
-        Stage::AllTargets => "all target markets",
-    }
-}
-
 /// `GET /ideas/{key}`: one idea.
 pub async fn detail(auth: PageAuth<Viewer>, State(state): State<AppState>, Path(key): Path<String>) -> PageResult {
     let engine = &state.engine;
@@ -184,13 +172,13 @@ fn flow_panel(flow: &Flow, commits: &[CommitRow]) -> Markup {
         .collect();
     html! {
         section.panel.flow {
-            div.panel-head { h2 { "Flow" } span.muted { "now: " (stage_label(flow.now.stage)) } }
+            div.panel-head { h2 { "Flow" } span.muted { "now: " (super::flow::label(flow.now.stage)) } }
             table.data.stages {
                 thead { tr { th { "Stage" } th { "Reached" } th.num { "Wait since the stage before" } th { "By" } } }
                 tbody {
                     @for s in &flow.stages {
                         tr data-stage=(s.stage.as_str()) {
-                            td { (stage_label(s.stage)) }
+                            td { (super::flow::label(s.stage)) }
                             td { @match s.at { Some(at) => { time title=(utc(at)) { (utc(at)) } }, None => { span.muted { "not yet" } } } }
                             td.num { @match s.since_previous { Some(ms) if s.at.is_some() => { (duration(ms)) }, _ => { span.muted { "—" } } } }
                             td.small { (stage_by(s.stage, s.by.as_deref(), commits)) }
