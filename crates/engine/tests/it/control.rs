@@ -834,6 +834,25 @@ async fn an_approved_config_change_rolls_out_behind_the_gates_and_rolls_back() {
     .await;
     let versions = engine.market_config_versions("app").await.unwrap();
     assert!(versions.values().all(|v| *v == 2), "{versions:?}");
+    // Its page and `GET /api/v1/rollouts/{id}` read the markets' real states, not "waiting".
+    let detail = engine.rollout_detail(rollout.id).await.unwrap();
+    let states = |d: &tandem_engine::views::rollouts::RolloutDetail| -> Vec<(String, String, String)> {
+        d.waves
+            .iter()
+            .flat_map(|w| {
+                w.markets
+                    .iter()
+                    .map(|m| (w.state.clone(), m.market.clone(), m.state.clone()))
+            })
+            .collect()
+    };
+    assert!(
+        states(&detail)
+            .iter()
+            .all(|(wave, _, market)| wave == "done" && market == "live"),
+        "{:?}",
+        states(&detail)
+    );
     let deployments = engine.list_deployments(Some(rollout.id)).await.unwrap();
     assert_eq!(deployments.len(), 3);
     assert!(
@@ -866,6 +885,18 @@ async fn an_approved_config_change_rolls_out_behind_the_gates_and_rolls_back() {
         .await;
     assert_eq!(rollout.state, "halted");
     assert!(rollout.reason.unwrap().contains("de: "), "the reason names the market");
+    let detail = engine.rollout_detail(rollout.id).await.unwrap();
+    let by_market: std::collections::HashMap<String, String> =
+        states(&detail).into_iter().map(|(_, m, state)| (m, state)).collect();
+    assert_eq!(
+        (
+            by_market["fr"].as_str(),
+            by_market["de"].as_str(),
+            by_market["pl"].as_str()
+        ),
+        ("live", "failed", "live"),
+        "de failed; pl, in the same wave, took the change: {by_market:?}"
+    );
     assert_eq!(f.config("fr")["maintenance"], true);
     assert_eq!(f.config("de").get("maintenance"), None, "de went back to its config");
     let versions = engine.market_config_versions("app").await.unwrap();

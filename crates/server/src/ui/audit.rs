@@ -147,14 +147,14 @@ fn entries(rows: &[EventRow]) -> Markup {
                 @for e in rows {
                     tr data-entry=(e.id) {
                         td.num { (e.id) }
-                        td { (when(Some(e.at))) }
+                        td.nowrap { (when(Some(e.at))) }
                         td { (dash(&e.actor)) }
                         td.muted { (dash(&e.via)) }
                         td.muted { (dash(&e.address)) }
                         td { code { (e.kind) } }
-                        td { (e.subject) }
+                        td.subject { (e.subject) }
                         td { span class={ "badge " (if e.outcome == "ok" { "ok" } else { "bad" }) } { (e.outcome) } }
-                        td { code.muted { (details(&e.data)) } }
+                        td.long { code.muted { (details(&e.data)) } }
                     }
                 }
             }

@@ -417,7 +417,7 @@ fn schema_panel(service: &str, keys: &[SchemaKey]) -> Markup {
                             td { (k.kind) }
                             td { (k.unit.as_deref().unwrap_or("—")) }
                             td { (k.allowed.as_deref().unwrap_or("—")) }
-                            td.muted { (k.description.as_deref().unwrap_or_default()) }
+                            td.muted.long { (k.description.as_deref().unwrap_or_default()) }
                         }
                     }
                 }

@@ -66,8 +66,11 @@ pub async fn list(
             @if service.is_some() { a.right href="/changes" { "All services" } }
             // Only those who may propose see the way to: a viewer's post would be refused.
             @if auth.0.role.allows(Role::Developer) {
-                a.btn.right href={ "/changes/new?kind=flags" @if let Some(s) = service { "&service=" (url_encode(s)) } } { "Propose a flag change" }
-                a.btn.primary.right href={ "/changes/new" @if let Some(s) = service { "?service=" (url_encode(s)) } } { "Propose a change" }
+                div.actions.right {
+                    a.btn href={ "/changes/new?kind=flags" @if let Some(s) = service { "&service=" (url_encode(s)) } } { "Propose a flag change" }
+                    " "
+                    a.btn.primary href={ "/changes/new" @if let Some(s) = service { "?service=" (url_encode(s)) } } { "Propose a config change" }
+                }
             }
         }
         section.panel {
@@ -84,7 +87,7 @@ pub async fn list(
                                 td { a href={ "/changes/" (c.id) } { "#" (c.id) } }
                                 td { a.filter-link href={ "/changes?service=" (url_encode(&c.service)) } { (c.service) } }
                                 td { span.chip { (c.kind) } }
-                                td { a href={ "/changes/" (c.id) } { (c.title) } }
+                                td.long { a href={ "/changes/" (c.id) } { (c.title) } }
                                 td { (c.author) " " span.muted { (c.author_role) } }
                                 td { (change_badge(c.state.as_str())) }
                                 td { (when(Some(c.updated_at))) }

@@ -173,7 +173,7 @@ fn flag_table(flags: &[CompiledFlag]) -> Markup {
             tbody {
                 @for f in flags {
                     tr data-flag=(f.key()) {
-                        td { (super::links::flag(f.key())) @if let Some(d) = f.description() { div.muted.small { (d) } } }
+                        td.long { (super::links::flag(f.key())) @if let Some(d) = f.description() { div.muted.small { (d) } } }
                         td { (format!("{:?}", f.flag_type()).to_lowercase()) }
                         td {
                             @if !f.enabled() { span.badge.bad title="kill switch: the default for everyone" { "killed" } }
@@ -217,7 +217,7 @@ fn emergency_table(rows: &[FlagEmergencyRow]) -> Markup {
                         td { (r.market.as_deref().unwrap_or("every market")) }
                         td { (r.created_by) }
                         td { (when(Some(r.created_at))) }
-                        td { (r.reason) }
+                        td.long { (r.reason) }
                         td {
                             @match (r.verdict.as_deref(), r.reviewed_by.as_deref()) {
                                 (Some("approve"), Some(by)) => { span.badge.ok { "approved" } " by " (by) },

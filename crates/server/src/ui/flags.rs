@@ -202,7 +202,7 @@ fn flag_page(caller: &Caller, f: &FlagPage, may_kill: bool) -> Markup {
                                 td { (s.edit.as_str()) }
                                 td { (s.version.created_by) }
                                 td { (when(Some(s.version.created_at))) }
-                                td { (s.version.reason.as_deref().unwrap_or("")) }
+                                td.long { (s.version.reason.as_deref().unwrap_or("")) }
                                 td {
                                     @match &s.change {
                                         Some(c) => { (links::change(c.id)) " " (c.title) }
@@ -270,7 +270,7 @@ fn emergency_table(rows: &[FlagEmergencyRow]) -> Markup {
                         td { @match &r.market { Some(m) => { (links::market(m)) }, None => { "every market" } } }
                         td { (r.created_by) }
                         td { (when(Some(r.created_at))) }
-                        td { (r.reason) }
+                        td.long { (r.reason) }
                         td {
                             @match (r.verdict.as_deref(), r.reviewed_by.as_deref()) {
                                 (Some("approve"), by) => { span.badge.ok { "approved" } " by " (by.unwrap_or("?")) },

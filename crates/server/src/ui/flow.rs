@@ -76,7 +76,7 @@ pub async fn show(
                     tbody {
                         @for i in &ideas {
                             tr data-idea=(i.idea.key) {
-                                td { (super::links::idea(&i.idea.key)) " " (i.idea.title) }
+                                td.long { (super::links::idea(&i.idea.key)) " " (i.idea.title) }
                                 td { (badge(label(i.flow.now.stage))) }
                                 @for stage in &i.flow.stages[1..] { (wait(stage)) }
                                 td.num { (total(&i.flow)) }

@@ -49,7 +49,7 @@ pub async fn list(
                             @let targets: Vec<String> = serde_json::from_str(&d.idea.markets).unwrap_or_default();
                             tr {
                                 td { (links::idea(&d.idea.key)) }
-                                td { (d.idea.title) }
+                                td.long { (d.idea.title) }
                                 td { (badge(d.state.as_str())) }
                                 td.muted { @if targets.is_empty() { "all markets" } @else { @for m in &targets { (links::market(m)) " " } } }
                                 td {
@@ -103,7 +103,7 @@ pub async fn detail(auth: PageAuth<Viewer>, State(state): State<AppState>, Path(
                 (dot()) "live in " (count(d.live_in.len(), "market"))
             }
         }
-        @if let Some(flow) = &flow { (flow_panel(flow, &d.commits)) }
+        @if let Some(flow) = &flow { (flow_panel(&d.idea.key, flow, &d.commits)) }
         section.panel.commits {
             h2 { "Commits" }
             @if d.commits.is_empty() {
@@ -116,7 +116,7 @@ pub async fn detail(auth: PageAuth<Viewer>, State(state): State<AppState>, Path(
                             tr {
                                 td { (links::commit(&c.service, &c.sha)) }
                                 td { (c.service) }
-                                td { (c.message.lines().next().unwrap_or("")) }
+                                td.long { (c.message.lines().next().unwrap_or("")) }
                                 td { (c.author) }
                                 td { (when(Some(c.committed_at))) }
                             }
@@ -159,7 +159,18 @@ pub async fn detail(auth: PageAuth<Viewer>, State(state): State<AppState>, Path(
 
 /// The idea's stages with when each was reached and the wait since the one before, and its
 /// markets: where it is live, withdrawn or pending.
-fn flow_panel(flow: &Flow, commits: &[CommitRow]) -> Markup {
+fn flow_panel(key: &str, flow: &Flow, commits: &[CommitRow]) -> Markup {
+    // The Flow page's chart, for this idea alone: a bar from stage to stage, running on to now
+    // while the idea is on its way.
+    let row = super::charts::FlowRow {
+        key: key.to_string(),
+        stages: flow
+            .stages
+            .iter()
+            .map(|s| (super::flow::label(s.stage).to_string(), s.at))
+            .collect(),
+    };
+    let chart = super::charts::flow_chart("From idea to every target market", &[row], tandem_store::now_ms());
     let reached: Vec<_> = flow
         .markets
         .iter()
@@ -173,6 +184,7 @@ fn flow_panel(flow: &Flow, commits: &[CommitRow]) -> Markup {
     html! {
         section.panel.flow {
             div.panel-head { h2 { "Flow" } span.muted { "now: " (super::flow::label(flow.now.stage)) } }
+            figure.chart #idea-flow-chart { (maud::PreEscaped(chart)) }
             table.data.stages {
                 thead { tr { th { "Stage" } th { "Reached" } th.num { "Wait since the stage before" } th { "By" } } }
                 tbody {

@@ -102,7 +102,7 @@ fn incident_table(incidents: &[IncidentListRow]) -> Markup {
                         td { (i.service) }
                         td { (links::market(&i.market)) }
                         td { span.chip { (i.source) } }
-                        td { a href={ "/incidents/" (i.id) } { (i.title) } }
+                        td.long { a href={ "/incidents/" (i.id) } { (i.title) } }
                         td {
                             @match (i.deployment_id, &row.release_version) {
                                 (Some(d), Some(v)) => { b { (links::version(&i.service, v)) } " " span.muted { "#" (d) } }
@@ -287,7 +287,7 @@ fn timeline_panel(i: &IncidentRow, events: &[EventRow], versions: &HashMap<i64, 
                             tr data-kind=(e.kind) {
                                 td.nowrap { time datetime=(utc(*at)) { (utc(*at).trim_end_matches(" UTC")) } }
                                 td.num.muted { (offset(at - i.opened_at)) }
-                                td {
+                                td.long {
                                     (describe(e, versions))
                                     @if *at != e.at && (e.at - at).abs() >= 1000 {
                                         // The incident is dated from when it began (an alert's

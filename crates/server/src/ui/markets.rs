@@ -232,7 +232,7 @@ fn market_page(caller: &Caller, facts: &MarketPage, history: &MarketHistory, not
                         @let h = facts.health_of(&s.service);
                         tr data-service=(s.service) {
                             td { b { (s.service) } }
-                            td {
+                            td.long {
                                 @match &s.release { Some(v) => { (links::version(&s.service, v)) } None => { span.muted { "nothing live" } } }
                                 @if let Some(v) = &s.in_flight { " " span.busy-text.small { "→ " (links::version(&s.service, v)) " deploying" } }
                                 @if let Some(f) = &s.last_failure { br; span.small.busy-text { (f) } }
@@ -449,7 +449,7 @@ fn history_panels(market: &str, timezone: &str, h: &MarketHistory) -> Markup {
                                 td { (links::incident(i.id)) }
                                 td { (i.service) }
                                 td { (badge(i.state.as_str())) }
-                                td { (i.title) }
+                                td.long { (i.title) }
                                 td { (at_market(Some(i.opened_at), timezone)) }
                                 td { (at_market(i.resolved_at, timezone)) }
                             }
@@ -469,7 +469,7 @@ fn history_panels(market: &str, timezone: &str, h: &MarketHistory) -> Markup {
                         @for c in &h.configs {
                             tr {
                                 td { (c.moved.service) }
-                                td { "v" (c.moved.version) @if let Some(v) = &c.version { " " span.small.muted { (v.message) } } }
+                                td.long { "v" (c.moved.version) @if let Some(v) = &c.version { " " span.small.muted { (v.message) } } }
                                 td { @match c.version.as_ref().and_then(|v| v.change_id) { Some(id) => { (links::change(id)) } None => { span.muted { "—" } } } }
                                 td { (c.moved.set_by) }
                                 td { (at_market(Some(c.moved.set_at), timezone)) }

@@ -77,7 +77,7 @@ pub async fn show(auth: PageAuth<Viewer>, State(state): State<AppState>) -> Page
                     p.last {
                         "Last rollout: "
                         a href=(links::rollout_href(last.id)) { "#" (last.id) }
-                        " " (last.service) " " b { (links::release(last.release_id, overview.version(last.release_id))) }
+                        " " (last.service) " " b { (super::rollouts::carries(last, overview.version(last.release_id))) }
                         " " (badge(last.state.as_str())) " " (when(last.finished_at.or(Some(last.created_at))))
                     }
                 }

@@ -161,7 +161,7 @@ fn release_page(auth: &PageAuth<Viewer>, f: &ReleasePage) -> Markup {
                         @for c in &f.commits {
                             tr {
                                 td { (links::commit(&c.service, &c.sha)) }
-                                td { (c.message.lines().next().unwrap_or("")) }
+                                td.long { (c.message.lines().next().unwrap_or("")) }
                                 td { (c.author) }
                                 td { (when(Some(c.committed_at))) }
                             }

@@ -22,7 +22,7 @@ fn is_config(r: &RolloutRow) -> bool {
 
 /// What a rollout carries: its release's version, or "config v3, change #2" with a link to the
 /// change request that made the config version.
-fn carries(r: &RolloutRow, release_version: &str) -> Markup {
+pub(super) fn carries(r: &RolloutRow, release_version: &str) -> Markup {
     match r.config_version.filter(|_| is_config(r)) {
         Some(v) => html! {
             span.version.carries { "config v" (v) }
@@ -332,13 +332,13 @@ fn probe_panel(probe: &tandem_core::gates::ProbeSpec, waves: &[WaveDetail]) -> M
                     tr data-market="*" {
                         td { @if differ.is_empty() { "all" } @else { "the others" } }
                         td { code { (probe.base.path) } }
-                        td { (probe.base.summary()) }
+                        td.long { (probe.base.summary()) }
                     }
                     @for (market, p) in &differ {
                         tr data-market=(market) {
                             td { (market) }
                             td { code { (p.path) } }
-                            td { (p.summary()) }
+                            td.long { (p.summary()) }
                         }
                     }
                 }

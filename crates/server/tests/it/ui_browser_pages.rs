@@ -6,7 +6,7 @@
 
 use crate::common;
 
-use anyhow::{Result, ensure};
+use anyhow::{Context, Result, ensure};
 use common::TestServer;
 use common::browser::{ChromeDriver, element, screenshot, wait_page};
 use fantoccini::{Client, Locator};
@@ -135,6 +135,16 @@ async fn browse(client: &Client, server: &TestServer, visited: &mut BTreeSet<Str
     ] {
         ensure!(text.contains(part), "the idea's page shows {part}:\n{text}");
     }
+    // Its flow is drawn too, as the Flow page draws it: one bar from stage to stage, read aloud.
+    let chart = client
+        .find(Locator::Css("#idea-flow-chart svg[role='img']"))
+        .await
+        .context("the idea's page draws its flow")?;
+    let label = chart.attr("aria-label").await?.unwrap_or_default();
+    ensure!(
+        label.contains("T-2 reached"),
+        "the chart says how far the idea got: {label}"
+    );
     screenshot(client, "idea.png").await?;
     visited.extend(links_on(client).await?);
 

@@ -814,3 +814,61 @@ async fn the_api_records_why_a_rollout_is_aborted_a_market_skipped_and_an_incide
     assert!(body.contains("rolled back to v1"), "{body}");
     server.stop().await.unwrap();
 }
+
+/// A form post that does not read (a field twice, or not a form at all) is refused on a page
+/// that says what is wrong and leads back, with the page's frame and the signed-in user, and
+/// opens nothing.
+#[tokio::test]
+async fn a_form_that_does_not_read_is_refused_on_a_page_not_in_json() {
+    let server = TestServer::start()
+        .await
+        .unwrap_or_else(|e| panic!("cannot start the server: {e:#}"));
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let operator = server.session_cookie(&server.seeded.token).await;
+    let before = server.engine.list_incidents_page(None, 100).await.unwrap().len();
+    let send = |content_type: &'static str, body: &'static str| {
+        let http = http.clone();
+        let (url, origin, cookie) = (server.url("/incidents/new"), server.origin(), operator.clone());
+        async move {
+            http.post(url)
+                .header(COOKIE, cookie)
+                .header(ORIGIN, origin)
+                .header(CONTENT_TYPE, content_type)
+                .body(body)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    for (content_type, body, says) in [
+        (
+            "application/x-www-form-urlencoded",
+            "service=shop&market=fr&title=a&title=b",
+            "duplicate field `title`",
+        ),
+        ("text/plain", "service=shop", "application/x-www-form-urlencoded"),
+    ] {
+        let r = send(content_type, body).await;
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{body}");
+        assert!(
+            r.headers()[CONTENT_TYPE].to_str().unwrap().starts_with("text/html"),
+            "a browser gets a page"
+        );
+        let page = r.text().await.unwrap();
+        assert!(page.contains(says), "the page says what is wrong ({says}): {page}");
+        assert!(!page.contains("\"error\""), "no JSON for a browser: {page}");
+        assert!(
+            page.contains("Sign out"),
+            "the page keeps its frame and the user: {page}"
+        );
+    }
+    assert_eq!(
+        server.engine.list_incidents_page(None, 100).await.unwrap().len(),
+        before,
+        "nothing was opened"
+    );
+    server.stop().await.unwrap();
+}
