@@ -65,11 +65,12 @@ impl Client {
     /// One page of a list route and the `after` of the next page (its `X-Next-Cursor` header),
     /// `None` on the last page.
     pub async fn get_page<T: DeserializeOwned>(&self, path: &str) -> Result<(T, Option<String>)> {
-        let resp = self
-            .request(reqwest::Method::GET, path)
-            .send()
-            .await
-            .map_err(|e| self.unreachable(e))?;
+        self.read_page(self.request(reqwest::Method::GET, path)).await
+    }
+
+    /// Sends a list route's request: its page and the `after` of the next one.
+    async fn read_page<T: DeserializeOwned>(&self, request: reqwest::RequestBuilder) -> Result<(T, Option<String>)> {
+        let resp = request.send().await.map_err(|e| self.unreachable(e))?;
         let resp = check(resp).await?;
         let next = resp
             .headers()
@@ -81,6 +82,25 @@ impl Client {
             .await
             .context("the server's answer is not the JSON expected")?;
         Ok((page, next))
+    }
+
+    /// Every row of a list route, a page of 500 after another (following `X-Next-Cursor`).
+    pub async fn get_all<T: DeserializeOwned>(&self, path: &str) -> Result<Vec<T>> {
+        let mut rows = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let mut query = vec![("limit", "500".to_string())];
+            query.extend(after.clone().map(|a| ("after", a)));
+            let (page, next): (Vec<T>, _) = self
+                .read_page(self.request(reqwest::Method::GET, path).query(&query))
+                .await?;
+            rows.extend(page);
+            match next {
+                Some(n) if after.as_deref() != Some(n.as_str()) => after = Some(n),
+                _ => break,
+            }
+        }
+        Ok(rows)
     }
 
     /// `GET path`, its answer as text (logs, a postmortem draft).

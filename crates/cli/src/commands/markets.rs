@@ -56,7 +56,7 @@ impl MarketCommand {
 }
 
 async fn list(client: ClientArgs) -> anyhow::Result<()> {
-    let markets: Vec<MarketStatus> = Client::from_args(&client).get("/api/v1/markets").await?;
+    let markets: Vec<MarketStatus> = Client::from_args(&client).get_all("/api/v1/markets").await?;
     if client.json {
         return print_json(&markets);
     }

@@ -357,7 +357,7 @@ async fn tell_the_story(
         ));
     }
 
-    let markets: Vec<MarketStatus> = api.get("/api/v1/markets").await?;
+    let markets: Vec<MarketStatus> = api.get_all("/api/v1/markets").await?;
     let mut all_live = true;
     let summary_markets: Vec<MarketLine> = markets
         .into_iter()

@@ -138,7 +138,7 @@ pub(super) async fn lose_the_conductor(api: &Client, progress: &Progress, replic
             })
             .count()
     };
-    let markets: Vec<MarketStatus> = api.get("/api/v1/markets").await?;
+    let markets: Vec<MarketStatus> = api.get_all("/api/v1/markets").await?;
     let live = count(&markets, false);
     progress.say(&format!(
         "Two Tandem servers share the database; {} (the conductor: it ran the pipeline and drove the rollout) dies: kill -9",
@@ -158,7 +158,7 @@ pub(super) async fn lose_the_conductor(api: &Client, progress: &Progress, replic
     };
     // The new conductor adopts the shops the dead one left running, then probes them.
     let answering = loop {
-        let markets: Vec<MarketStatus> = api.get("/api/v1/markets").await?;
+        let markets: Vec<MarketStatus> = api.get_all("/api/v1/markets").await?;
         let up = count(&markets, true);
         if up >= live || killed.elapsed() > TAKEOVER_DEADLINE {
             break up;

@@ -38,7 +38,7 @@ impl Shoppers {
     /// once every market the shop runs in has one (a server that just took over starts them
     /// as it picks the markets up); the pilot, `busiest`, gets [`BUSIEST`] of them.
     pub async fn start(api: &Client, busiest: &str) -> Result<Shoppers> {
-        let mut markets: Vec<MarketStatus> = api.get("/api/v1/markets").await?;
+        let mut markets: Vec<MarketStatus> = api.get_all("/api/v1/markets").await?;
         for _ in 0..150 {
             let shops = markets
                 .iter()
@@ -48,7 +48,7 @@ impl Shoppers {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
-            markets = api.get("/api/v1/markets").await?;
+            markets = api.get_all("/api/v1/markets").await?;
         }
         let http = reqwest::Client::builder().timeout(PATIENCE).build()?;
         let mut seen = BTreeMap::new();

@@ -77,14 +77,15 @@ pub struct MarketsPage {
     pub markets: Vec<MarketStatus>,
     /// Each launched market's launch, by market id.
     pub launches: HashMap<String, LaunchRow>,
-    /// The monitor's last verdict of every service in every market it probes.
-    pub health: Vec<MarketHealthRow>,
+    /// The monitor's last verdict of every service in every market it probes, by (service,
+    /// market).
+    pub health: HashMap<(String, String), MarketHealthRow>,
 }
 
 impl MarketsPage {
     /// The monitor's verdict of `service` in `market`, if it has one.
     pub fn health_of(&self, service: &str, market: &str) -> Option<&MarketHealthRow> {
-        self.health.iter().find(|h| h.service == service && h.market == market)
+        self.health.get(&(service.to_string(), market.to_string()))
     }
 }
 
@@ -132,6 +133,32 @@ impl Engine {
     /// A fixed number of store reads, however many markets.
     pub async fn market_matrix(&self) -> Result<Vec<MarketStatus>> {
         let markets = self.store.list_markets().await?;
+        self.statuses(markets).await
+    }
+
+    /// A page of the market matrix (`GET /api/v1/markets?after=&limit=`): the `limit` markets
+    /// after market `after` in platform-file order (from the first without it). Only the page's
+    /// markets are put together. Not found when `after` is no market.
+    pub async fn market_matrix_page(&self, after: Option<&str>, limit: usize) -> Result<Vec<MarketStatus>> {
+        let markets = self.store.list_markets().await?;
+        let start = match after {
+            None => 0,
+            Some(id) => markets.iter().position(|m| m.id == id).ok_or_else(|| {
+                Error::not_found(
+                    "market",
+                    id,
+                    format!(
+                        "there is no market `{id}` to page after: `after` is the `X-Next-Cursor` of the previous page"
+                    ),
+                )
+            })? + 1,
+        };
+        let page: Vec<MarketRow> = markets.into_iter().skip(start).take(limit).collect();
+        self.statuses(page).await
+    }
+
+    /// What runs in each of `markets`, for every service: a fixed number of store reads.
+    async fn statuses(&self, markets: Vec<MarketRow>) -> Result<Vec<MarketStatus>> {
         let waves = self.store.list_waves().await?;
         let services = self.store.list_services().await?;
         // Only the deployments the matrix shows, not the whole history.
@@ -157,8 +184,14 @@ impl Engine {
             .map(|d| d.release_id)
             .collect();
         let releases = self.store.list_release_versions(&shown).await?;
+        // Each market's wave, looked up once: a scan of every wave per market would cost
+        // markets² at thousands of markets.
+        let wave_of: HashMap<&str, &str> = waves
+            .iter()
+            .flat_map(|w| w.markets.iter().map(move |m| (m.as_str(), w.name.as_str())))
+            .collect();
         let none = MarketDeployments::default();
-        let mut out = Vec::new();
+        let mut out = Vec::with_capacity(markets.len());
         for market in markets {
             let mut per_service = Vec::new();
             for s in &services {
@@ -196,10 +229,7 @@ impl Engine {
                 });
             }
             out.push(MarketStatus {
-                wave: waves
-                    .iter()
-                    .find(|w| w.markets.contains(&market.id))
-                    .map(|w| w.name.clone()),
+                wave: wave_of.get(market.id.as_str()).map(|w| w.to_string()),
                 market,
                 services: per_service,
             });
@@ -219,7 +249,13 @@ impl Engine {
             .into_iter()
             .map(|l| (l.market.clone(), l))
             .collect();
-        let health = self.store.list_market_health().await?;
+        let health = self
+            .store
+            .list_market_health()
+            .await?
+            .into_iter()
+            .map(|h| ((h.service.clone(), h.market.clone()), h))
+            .collect();
         Ok(MarketsPage {
             markets,
             launches,

@@ -15,14 +15,16 @@ use super::{PageError, PageResult, links};
 use crate::AppState;
 use crate::auth::{Caller, Operator, PageAuth, Viewer};
 use crate::error::ApiError;
-use axum::extract::{Path, State};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
+use serde::Deserialize;
 use tandem_core::role::Role;
 use tandem_engine::launch::{LaunchOutcome, Readiness};
 use tandem_engine::views::market_history::MarketHistory;
-use tandem_engine::views::markets::{MarketPage, MarketStatus, ProbeBucket};
+use tandem_engine::views::markets::{MarketPage, MarketStatus, MarketsPage, ProbeBucket};
 use tandem_store::MarketHealthRow;
 use tandem_store::launches::LaunchRow;
 
@@ -40,36 +42,208 @@ fn health_badge(state: &str) -> Markup {
     html! { span class={ "badge " (health_tone(state)) } { (state) } }
 }
 
-/// `GET /markets`: every market in wave order, with its launch state and health.
-pub async fn list(auth: PageAuth<Viewer>, State(state): State<AppState>) -> PageResult {
+/// Markets a list page shows at once; the rest are a click on "Next" away.
+const MARKETS_PER_PAGE: usize = 100;
+
+/// The list's search, filters, order and page, as they come in the query string
+/// (`?q=par&wave=pilot&health=down&sort=worst&page=2`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MarketsQuery {
+    /// Part of a market's id, name or region, in any case.
+    q: Option<String>,
+    wave: Option<String>,
+    /// The monitor's verdict over its services: up, down or none.
+    health: Option<String>,
+    /// Its launch state: planned, launching or live.
+    state: Option<String>,
+    /// `worst`: down first, then those with an open incident, a failed last deployment or a
+    /// release on its way, then the rest; otherwise wave order.
+    sort: Option<String>,
+    /// 1-based.
+    page: Option<usize>,
+}
+
+impl MarketsQuery {
+    fn field(value: &Option<String>) -> Option<&str> {
+        value.as_deref().map(str::trim).filter(|v| !v.is_empty())
+    }
+
+    fn matches(&self, m: &MarketStatus) -> bool {
+        let needle = Self::field(&self.q).map(str::to_lowercase);
+        needle.is_none_or(|n| {
+            [&m.market.id, &m.market.name, &m.market.region]
+                .iter()
+                .any(|v| v.to_lowercase().contains(&n))
+        }) && Self::field(&self.wave).is_none_or(|w| m.wave.as_deref() == Some(w))
+            && Self::field(&self.health).is_none_or(|h| m.health() == h)
+            && Self::field(&self.state).is_none_or(|s| m.market.state == s)
+    }
+
+    fn worst_first(&self) -> bool {
+        Self::field(&self.sort) == Some("worst")
+    }
+
+    fn is_filtered(&self) -> bool {
+        [&self.q, &self.wave, &self.health, &self.state]
+            .iter()
+            .any(|v| Self::field(v).is_some())
+    }
+
+    /// This list's link with another page.
+    fn href(&self, page: usize) -> String {
+        let mut pairs: Vec<(&str, &str)> = Vec::new();
+        for (name, value) in [
+            ("q", &self.q),
+            ("wave", &self.wave),
+            ("health", &self.health),
+            ("state", &self.state),
+            ("sort", &self.sort),
+        ] {
+            if let Some(v) = Self::field(value) {
+                pairs.push((name, v));
+            }
+        }
+        let page = page.to_string();
+        pairs.push(("page", &page));
+        let query: Vec<String> = pairs
+            .iter()
+            .map(|(k, v)| format!("{k}={}", crate::auth::url_encode(v)))
+            .collect();
+        format!("/markets?{}", query.join("&"))
+    }
+}
+
+/// How much a market needs someone's eyes, most first: down, an open incident, a failed last
+/// deployment, a release on its way, then the rest.
+pub(super) fn trouble(m: &MarketStatus, open_incident: bool) -> u8 {
+    if m.health() == "down" {
+        0
+    } else if open_incident {
+        1
+    } else if m.services.iter().any(|s| s.last_failure.is_some()) {
+        2
+    } else if m.in_flight() {
+        3
+    } else {
+        4
+    }
+}
+
+/// `GET /markets`: the markets in wave order (or worst first), a page at a time, with a search
+/// and filters by wave, health and launch state; each with its launch state and health.
+pub async fn list(
+    auth: PageAuth<Viewer>,
+    State(state): State<AppState>,
+    query: Result<Query<MarketsQuery>, QueryRejection>,
+) -> PageResult {
+    let Query(q) = query?;
     let page_facts = state.engine.markets_page().await?;
-    let (markets, launches, health) = (&page_facts.markets, &page_facts.launches, &page_facts.health);
+    let (markets, launches) = (&page_facts.markets, &page_facts.launches);
     let in_state = |s: &str| markets.iter().filter(|m| m.market.state == s).count();
-    let down = health.iter().filter(|h| h.state == "down").count();
+    let down = markets.iter().filter(|m| m.health() == "down").count();
+    let mut shown: Vec<&MarketStatus> = markets.iter().filter(|m| q.matches(m)).collect();
+    if q.worst_first() {
+        let with_incident: std::collections::HashSet<&str> = page_facts
+            .health
+            .values()
+            .filter(|h| h.incident_id.is_some())
+            .map(|h| h.market.as_str())
+            .collect();
+        // Stable: markets equally troubled keep their wave order.
+        let troubles: std::collections::HashMap<&str, u8> = shown
+            .iter()
+            .map(|m| {
+                (
+                    m.market.id.as_str(),
+                    trouble(m, with_incident.contains(m.market.id.as_str())),
+                )
+            })
+            .collect();
+        shown.sort_by_key(|m| troubles[m.market.id.as_str()]);
+    }
+    let pages = shown.len().div_ceil(MARKETS_PER_PAGE).max(1);
+    let current = q.page.unwrap_or(1).clamp(1, pages);
+    let first = (current - 1) * MARKETS_PER_PAGE;
+    let on_page = &shown[first.min(shown.len())..(first + MARKETS_PER_PAGE).min(shown.len())];
+    let waves: Vec<&str> = {
+        let mut seen = Vec::new();
+        for w in markets.iter().filter_map(|m| m.wave.as_deref()) {
+            if !seen.contains(&w) {
+                seen.push(w);
+            }
+        }
+        seen
+    };
     let body = html! {
         div.page-head {
             h1 { "Markets" }
-            span.muted { "in wave order" }
+            span.muted { @if q.worst_first() { "worst first" } @else { "in wave order" } }
             div.stats {
                 span.stat.ok { b { (in_state("live")) } " live" }
                 span.stat.busy { b { (in_state("launching")) } " launching" }
                 span.stat { b { (in_state("planned")) } " planned" }
-                span.stat.bad[down > 0] { b { (down) } " down" }
+                a.stat.bad[down > 0] href="/markets?health=down" { b { (down) } " down" }
             }
+        }
+        form.filters method="get" action="/markets" data-autosubmit {
+            label { span { "Search" }
+                input type="search" name="q" value=[MarketsQuery::field(&q.q)] placeholder="id, name or region";
+            }
+            label { span { "Wave" }
+                select name="wave" {
+                    option value="" { "every wave" }
+                    @for w in &waves { option value=(w) selected[MarketsQuery::field(&q.wave) == Some(*w)] { (w) } }
+                }
+            }
+            label { span { "Health" }
+                select name="health" {
+                    option value="" { "any health" }
+                    @for h in ["down", "up", "none"] { option value=(h) selected[MarketsQuery::field(&q.health) == Some(h)] { (h) } }
+                }
+            }
+            label { span { "State" }
+                select name="state" {
+                    option value="" { "any state" }
+                    @for s in ["live", "launching", "planned"] { option value=(s) selected[MarketsQuery::field(&q.state) == Some(s)] { (s) } }
+                }
+            }
+            label { span { "Order" }
+                select name="sort" {
+                    option value="" { "wave order" }
+                    option value="worst" selected[q.worst_first()] { "worst first" }
+                }
+            }
+            button.btn type="submit" { "Filter" }
         }
         section.panel {
             @if markets.is_empty() {
                 (empty("The platform file declares no market."))
+            } @else if shown.is_empty() {
+                (empty("No market matches this search."))
             } @else {
+                @if shown.len() > MARKETS_PER_PAGE || q.is_filtered() {
+                    p.muted.small.page-note {
+                        "Markets " (first + 1) "–" (first + on_page.len()) " of " (shown.len())
+                        @if q.is_filtered() { " matching (of " (markets.len()) ")" }
+                    }
+                }
                 table.data.markets {
                     thead { tr {
                         th { "Wave" } th { "Market" } th { "State" } th { "Region" } th { "Currency" }
                         th { "Release" } th { "Health" } th {}
                     } }
                     tbody {
-                        @for m in markets {
-                            (market_row(m, launches.get(&m.market.id), health))
+                        @for m in on_page {
+                            (market_row(m, launches.get(&m.market.id), &page_facts))
                         }
+                    }
+                }
+                @if pages > 1 {
+                    nav.pager aria-label="Pages of markets" {
+                        @if current > 1 { a href=(q.href(current - 1)) rel="prev" { "← Previous" } }
+                        span.muted { "page " (current) " of " (pages) }
+                        @if current < pages { a href=(q.href(current + 1)) rel="next" { "Next →" } }
                     }
                 }
             }
@@ -86,7 +260,7 @@ pub async fn list(auth: PageAuth<Viewer>, State(state): State<AppState>) -> Page
     ))
 }
 
-fn market_row(m: &MarketStatus, launch: Option<&LaunchRow>, health: &[MarketHealthRow]) -> Markup {
+fn market_row(m: &MarketStatus, launch: Option<&LaunchRow>, facts: &MarketsPage) -> Markup {
     let id = &m.market.id;
     html! {
         tr data-market=(id) {
@@ -111,7 +285,7 @@ fn market_row(m: &MarketStatus, launch: Option<&LaunchRow>, health: &[MarketHeal
             }
             td {
                 @for s in &m.services {
-                    div { (health_cell(health_of(health, &s.service, id), s.release.is_some())) }
+                    div { (health_cell(facts.health_of(&s.service, id), s.release.is_some())) }
                 }
             }
             td {
@@ -119,10 +293,6 @@ fn market_row(m: &MarketStatus, launch: Option<&LaunchRow>, health: &[MarketHeal
             }
         }
     }
-}
-
-fn health_of<'a>(health: &'a [MarketHealthRow], service: &str, market: &str) -> Option<&'a MarketHealthRow> {
-    health.iter().find(|h| h.service == service && h.market == market)
 }
 
 /// The monitor's verdict, its latency and open incident; `unknown` for a release it has not

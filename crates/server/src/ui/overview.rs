@@ -43,8 +43,12 @@ pub async fn show(auth: PageAuth<Viewer>, State(state): State<AppState>) -> Page
                             span.wave-name { (group.name) }
                             span.muted { (count(group.markets.len(), "market")) }
                         }
-                        div.tiles {
-                            @for m in &group.markets { (tile(m, incidents)) }
+                        @if group.markets.len() <= WAVE_TILES {
+                            div.tiles {
+                                @for m in &group.markets { (tile(m, incidents)) }
+                            }
+                        } @else {
+                            (wave_summary(&group.name, &group.markets, incidents))
                         }
                     }
                 }
@@ -124,6 +128,53 @@ pub async fn show(auth: PageAuth<Viewer>, State(state): State<AppState>) -> Page
         },
         body,
     ))
+}
+
+/// A wave with more markets than this shows a summary and its troubled markets, not a tile
+/// per market: the page stays small at thousands of markets.
+const WAVE_TILES: usize = 24;
+
+/// How many of a big wave's troubled markets show as tiles.
+const TROUBLED_TILES: usize = 12;
+
+/// A big wave: how many markets are up, down, deploying, with an open incident or a failed
+/// last deployment; the worst of them as tiles; a link to all of them on the markets page.
+fn wave_summary(wave: &str, markets: &[MarketStatus], incidents: &[IncidentRow]) -> Markup {
+    let with_incident: std::collections::HashSet<&str> = incidents.iter().map(|i| i.market.as_str()).collect();
+    let incident = |m: &MarketStatus| with_incident.contains(m.market.id.as_str());
+    let failed = |m: &MarketStatus| m.services.iter().any(|s| s.last_failure.is_some());
+    let rank = |m: &MarketStatus| super::markets::trouble(m, incident(m));
+    let mut troubled: Vec<&MarketStatus> = markets.iter().filter(|m| rank(m) < 4).collect();
+    troubled.sort_by_key(|m| rank(m));
+    let count_of = |f: &dyn Fn(&MarketStatus) -> bool| markets.iter().filter(|m| f(m)).count();
+    let up = count_of(&|m| m.health() == "up");
+    let down = count_of(&|m| m.health() == "down");
+    let flying = count_of(&|m| m.in_flight());
+    let with_incidents = count_of(&incident);
+    let failing = count_of(&failed);
+    let all = format!("/markets?wave={}", crate::auth::url_encode(wave));
+    html! {
+        div.wave-summary {
+            div.summary-counts {
+                span.stat.ok { b { (up) } " up" }
+                @if down > 0 { a.stat.bad href={ (all) "&health=down" } { b { (down) } " down" } }
+                @if flying > 0 { span.stat.busy { b { (flying) } " deploying" } }
+                @if with_incidents > 0 { span.stat.bad { b { (with_incidents) } " with an open incident" } }
+                @if failing > 0 { span.stat.bad { b { (failing) } " last deployment failed" } }
+                a.stat href={ (all) "&sort=worst" } { "all " (markets.len()) " markets of " (wave) " →" }
+            }
+            @if troubled.is_empty() {
+                p.muted.small { "Nothing needs a look in this wave." }
+            } @else {
+                div.tiles {
+                    @for m in troubled.iter().take(TROUBLED_TILES) { (tile(m, incidents)) }
+                }
+                @if troubled.len() > TROUBLED_TILES {
+                    p.small { a href={ (all) "&sort=worst" } { (troubled.len() - TROUBLED_TILES) " more that need a look →" } }
+                }
+            }
+        }
+    }
 }
 
 /// A market's tile: its code and name link to its page, each version to its release, and an

@@ -1738,6 +1738,59 @@ async fn lists_come_a_bounded_page_at_a_time_with_a_cursor_to_the_next() {
     )
     .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "commits too: -1 is not `everything`");
+
+    // Markets page by market id, in platform-file order.
+    let resp = s
+        .get("/api/v1/markets?limit=1", Some(Role::Viewer))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let next = resp.headers()["x-next-cursor"].to_str().unwrap().to_string();
+    let first: Vec<Value> = resp.json().await.unwrap();
+    assert_eq!((first.len(), first[0]["id"].as_str()), (1, Some(next.as_str())));
+    let resp = s
+        .get(&format!("/api/v1/markets?limit=1&after={next}"), Some(Role::Viewer))
+        .send()
+        .await
+        .unwrap();
+    let second: Vec<Value> = resp.json().await.unwrap();
+    assert_eq!(second.len(), 1);
+    assert_ne!(second[0]["id"], first[0]["id"]);
+    let all: Vec<Value> = s
+        .get("/api/v1/markets", Some(Role::Viewer))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        all[..2],
+        [first[0].clone(), second[0].clone()],
+        "pages follow the whole list"
+    );
+    let (status, _, message) = error_code(
+        s.get("/api/v1/markets?after=atlantis", Some(Role::Viewer))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(message.contains("no market `atlantis`"), "{message}");
+    let (status, _, message) = error_code(
+        s.get("/api/v1/markets?page=2", Some(Role::Viewer))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::BAD_REQUEST,
+        "an unknown parameter is refused: {message}"
+    );
 }
 
 #[tokio::test]

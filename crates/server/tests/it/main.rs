@@ -24,3 +24,4 @@ mod ui_http;
 mod ui_incidents;
 mod ui_live_logs;
 mod ui_markets;
+mod ui_scale;
