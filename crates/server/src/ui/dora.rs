@@ -159,7 +159,8 @@ pub async fn show(
                 p.muted.small {
                     "What the monitor measured in each live market, minute by minute (means): probe latency, "
                     "availability (share of probes that passed) and each metric gate check of the service. "
-                    "With more than six markets, the (at most) five furthest from the others are in colour, the rest in grey. "
+                    "With more than six markets, the (at most) five furthest from the others are in colour, the rest in grey; "
+                    "with more than fifty, the rest as one grey band (their range) around their median. "
                     "Hourly series for a year: GET /api/v1/services/{service}/series/{name}."
                 }
             }

@@ -173,6 +173,47 @@ fn with_more_series_than_colours_the_ones_unlike_the_rest_stand_out() {
 }
 
 #[test]
+fn thousands_of_markets_draw_as_a_band_and_a_median_with_about_a_point_a_pixel() {
+    // 2,000 markets over 6 hours at minute points; m0 hangs.
+    let series: Vec<Series> = (0..2000)
+        .map(|i| Series {
+            name: format!("m{i}"),
+            points: (0..360)
+                .map(|t| (T0 + t * 60_000, if i == 0 { 250.0 } else { 2.0 + (i % 7) as f64 }))
+                .collect(),
+        })
+        .collect();
+    let svg = line_chart("shop: probe latency (ms) per market, last 6 hours", &series, "ms");
+    let texts = check_svg(&svg);
+    assert!(
+        texts.iter().any(|t| t == "m0"),
+        "the outlier keeps its colour: {texts:?}"
+    );
+    assert!(
+        texts.iter().any(|t| t.ends_with("others: median and range")),
+        "{texts:?}"
+    );
+    // One band and one median line for the grey ones (plus the legend's key), not 1,995 lines.
+    assert!(
+        svg.matches(r##"stroke="#B8BEC8""##).count() <= 3,
+        "grey lines drawn one by one"
+    );
+    assert!(svg.len() < 120_000, "the chart stays small: {} bytes", svg.len());
+    // Its words still span every market.
+    assert!(label_of(&svg).contains("others: from 2 to 8 ms"), "{}", label_of(&svg));
+
+    // A line of more points than pixels is averaged down, its gaps kept.
+    let mut points: Vec<(i64, f64)> = (0..5000).map(|t| (T0 + t * 1000, 1.0)).collect();
+    for p in &mut points[2000..2500] {
+        p.1 = f64::NAN;
+    }
+    let thin = super::lines::thin_for_tests(&points, 500);
+    assert!(thin.len() <= 500, "{}", thin.len());
+    assert!(thin.iter().any(|(_, y)| y.is_nan()), "the gap stays a gap");
+    assert!(thin.iter().filter(|(_, y)| y.is_finite()).all(|(_, y)| *y == 1.0));
+}
+
+#[test]
 fn empty_data_says_so() {
     for svg in [
         line_chart("Lead time", &[], "hours"),
