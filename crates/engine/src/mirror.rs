@@ -57,6 +57,7 @@ impl Mirrors {
             locks.entry(service.to_string()).or_default().clone()
         };
         let _held = lock.lock().await;
+        use_ring_for_tls();
         let path = self.path(service);
         let (dest, source, wanted) = (path.clone(), url.to_string(), branch.to_string());
         let fetched = tokio::task::spawn_blocking(move || fetch_branch(&dest, &source, &wanted))
@@ -132,10 +133,52 @@ fn open_or_init(path: &Path) -> anyhow::Result<gix::Repository> {
     gix::init_bare(path).with_context(|| format!("cannot create the mirror {}", path.display()))
 }
 
+/// gix fetches over HTTPS with a reqwest built without a TLS provider of its own (see the
+/// workspace's Cargo.toml): it takes the process's, which is ring, as every other client here.
+/// Installed once, before the first fetch; a provider already installed is kept.
+fn use_ring_for_tls() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // rustls deprecates ring's provider for its lack of post-quantum key exchange; every
+        // other client here (reqwest 0.12, sqlx) already runs on ring, and aws-lc, which has
+        // it, is the build's heaviest C library (docs/benchmarks.md, issue 19).
+        #[allow(deprecated)]
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use tandem_testkit::{git, make_repo};
+
+    /// An HTTPS remote is fetched with a TLS client (ring, the process's provider): against a
+    /// server that does not speak TLS, the fetch fails at the handshake with a reason, not a
+    /// panic for want of a provider.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn an_https_remote_is_fetched_over_tls_with_ring() {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().take(4) {
+                let Ok(mut stream) = stream else { continue };
+                let mut hello = [0u8; 512];
+                let _ = stream.read(&mut hello);
+                let _ = stream.write_all(b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n");
+            }
+        });
+        let dir = tempfile::tempdir().unwrap();
+        let mirrors = Mirrors::new(dir.path().join("repos"));
+        let err = mirrors
+            .fetch("shop", &format!("https://127.0.0.1:{port}/shop.git"), "main")
+            .await
+            .unwrap_err();
+        assert!(
+            !err.reason.contains("provider") && !err.reason.contains("stopped before its end"),
+            "the TLS client was built and tried: {err}"
+        );
+    }
 
     #[tokio::test(flavor = "multi_thread")]
     async fn a_mirror_follows_the_remote_branch_even_rewritten() {
