@@ -5,6 +5,7 @@ use clap::Args;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use tandem_core::monitor::Retention;
 use tandem_core::platform::{Platform, parse_platform};
 use tandem_core::role::Role;
 use tandem_engine::{Engine, EngineSettings};
@@ -54,6 +55,13 @@ pub struct ServeArgs {
     /// goes to another agent this long after its last report.
     #[arg(long, env = "TANDEM_JOB_LEASE", default_value = "15s", value_parser = lease_ttl)]
     pub job_lease: std::time::Duration,
+    /// How long the monitor keeps its series at minute resolution (at least 6h; see
+    /// docs/monitor.md). Older minutes live on only in their hours.
+    #[arg(long, env = "TANDEM_SERIES_MINUTES_KEPT", default_value = "2d", value_parser = tandem_core::duration::parse_duration)]
+    pub series_minutes_kept: std::time::Duration,
+    /// How long the monitor keeps its series at hour resolution (at least as long as minutes).
+    #[arg(long, env = "TANDEM_SERIES_HOURS_KEPT", default_value = "90d", value_parser = tandem_core::duration::parse_duration)]
+    pub series_hours_kept: std::time::Duration,
 }
 
 /// Reads `--lease-ttl`: a duration such as `5s` or `1m`, from 2 s to 5 min.
@@ -155,6 +163,8 @@ pub fn load_platform(path: &Path) -> Result<Platform> {
 pub async fn start(args: &ServeArgs) -> Result<Running> {
     // Validate the platform before touching the data folder: a bad file writes nothing.
     let platform = args.platform.as_deref().map(load_platform).transpose()?;
+    let series_retention = Retention::new(args.series_minutes_kept, args.series_hours_kept)
+        .map_err(|e| anyhow::anyhow!("--series-minutes-kept / --series-hours-kept: {e}"))?;
     let secrets_key = secrets_key(args)?;
     let listener = tokio::net::TcpListener::bind(args.listen).await.with_context(|| {
         format!(
@@ -193,6 +203,7 @@ pub async fn start(args: &ServeArgs) -> Result<Running> {
     settings.lease_ttl = args.lease_ttl;
     settings.on_agents = true;
     settings.job_lease = args.job_lease;
+    settings.series_retention = series_retention;
     let engine = Engine::new(store, settings).await?;
     engine.start().await?;
     let addr = listener.local_addr()?;

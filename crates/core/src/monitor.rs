@@ -142,13 +142,79 @@ impl Health {
     }
 }
 
-/// The resolutions series are kept at, finest first: (seconds per bucket, how long kept).
-/// A minute for two days of detail, an hour for a year of trends (about 9,000 points per
-/// series and market).
+/// The resolutions series are kept at, finest first: (seconds per bucket, how long kept by
+/// default). A minute for two days of detail (pages draw at most six hours of it), an hour for
+/// a quarter of trends, like a long-term store's downsampled tier (2,160 points per series and
+/// market). Probes write minutes; finished hours are rolled up from them.
 pub const RESOLUTIONS: [(i64, Duration); 2] = [
     (60, Duration::from_secs(2 * 86_400)),
-    (3_600, Duration::from_secs(400 * 86_400)),
+    (3_600, Duration::from_secs(90 * 86_400)),
 ];
+
+/// How long series are kept: minute buckets for `minutes`, hour buckets (rolled up from the
+/// minutes) for `hours`. Set by `tandem serve --series-minutes-kept/--series-hours-kept`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retention {
+    pub minutes: Duration,
+    pub hours: Duration,
+}
+
+/// The least minute detail kept: the Delivery page draws the last six hours at minute
+/// resolution, and an hour is rolled up only once it is over.
+pub const MIN_MINUTES_KEPT: Duration = Duration::from_secs(6 * 3600);
+
+impl Default for Retention {
+    fn default() -> Self {
+        Self {
+            minutes: RESOLUTIONS[0].1,
+            hours: RESOLUTIONS[1].1,
+        }
+    }
+}
+
+impl Retention {
+    /// Checks a retention people asked for: enough minutes for the Delivery page, and hours
+    /// kept at least as long as minutes (a coarser view never stops before the finer one).
+    pub fn new(minutes: Duration, hours: Duration) -> Result<Self, String> {
+        if minutes < MIN_MINUTES_KEPT {
+            return Err(format!(
+                "minute series kept for {} s: expected at least 6h (the Delivery page draws six hours of minutes)",
+                minutes.as_secs()
+            ));
+        }
+        if hours < minutes {
+            return Err(format!(
+                "hour series kept for {} s, less than minute series ({} s): expected at least as long",
+                hours.as_secs(),
+                minutes.as_secs()
+            ));
+        }
+        Ok(Self { minutes, hours })
+    }
+}
+
+/// Where in every `interval` a market is probed: an offset from the monitor's start, the same
+/// for a market on every server and run (a hash of its service and market), so that markets'
+/// probes spread over the interval instead of all falling due in the same instant.
+pub fn probe_offset(service: &str, market: &str, interval: Duration) -> Duration {
+    // FNV-1a: stable across builds and platforms, unlike std's hasher.
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in service.bytes().chain([b'/']).chain(market.bytes()) {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    let micros = interval.as_micros().max(1) as u64;
+    Duration::from_micros(hash % micros)
+}
+
+/// The first time at or after `after` (counted, like `offset`, from the monitor's start) at
+/// which a market probed every `interval` at `offset` is due.
+pub fn next_probe(after: Duration, offset: Duration, interval: Duration) -> Duration {
+    let interval = interval.as_micros().max(1);
+    let (after, offset) = (after.as_micros(), offset.as_micros() % interval);
+    let rounds = after.saturating_sub(offset).div_ceil(interval);
+    Duration::from_micros((offset + rounds * interval) as u64)
+}
 
 /// The start (Unix ms) of the bucket of `resolution` seconds holding time `at_ms`.
 pub fn bucket_start(at_ms: i64, resolution: i64) -> i64 {
@@ -279,7 +345,52 @@ mod tests {
         assert_eq!((b.count, b.min, b.max, b.last, b.mean()), (3, 0.0, 4.0, 0.0, 2.0));
     }
 
+    #[test]
+    fn markets_are_probed_at_offsets_spread_over_the_interval() {
+        let interval = Duration::from_secs(15);
+        let codes = [
+            "fr", "be", "nl", "lu", "de", "at", "ch", "it", "es", "pt", "gr", "mt", "cy", "ie", "gb", "se", "dk", "fi",
+            "ee", "lv", "lt", "pl", "cz", "sk", "hu",
+        ];
+        let mut seconds: Vec<u64> = codes
+            .iter()
+            .map(|m| probe_offset("shop", m, interval).as_secs())
+            .collect();
+        assert!(seconds.iter().all(|s| *s < 15));
+        seconds.sort();
+        seconds.dedup();
+        assert!(seconds.len() >= 10, "25 markets fall in {seconds:?} of 15 seconds");
+        assert_eq!(
+            probe_offset("shop", "fr", interval),
+            probe_offset("shop", "fr", interval),
+            "the same market keeps its place"
+        );
+        let (s, ms) = (Duration::from_secs, Duration::from_millis);
+        assert_eq!(next_probe(s(0), ms(300), s(1)), ms(300));
+        assert_eq!(next_probe(ms(300), ms(300), s(1)), ms(300));
+        assert_eq!(next_probe(ms(301), ms(300), s(1)), ms(1300));
+        assert_eq!(next_probe(ms(5_000), ms(300), s(1)), ms(5_300));
+    }
+
+    #[test]
+    fn retention_keeps_enough_minutes_and_no_fewer_hours() {
+        let h = |n: u64| Duration::from_secs(n * 3600);
+        assert!(Retention::new(h(48), h(24 * 400)).is_ok());
+        let err = Retention::new(h(1), h(24)).unwrap_err();
+        assert!(err.contains("at least 6h"), "{err}");
+        let err = Retention::new(h(48), h(24)).unwrap_err();
+        assert!(err.contains("less than minute series"), "{err}");
+    }
+
     proptest! {
+        #[test]
+        fn a_probe_falls_due_on_its_offset_within_one_interval(after in 0u64..10_000_000, offset in 0u64..5_000_000, interval in 1u64..5_000_000) {
+            let (after, offset, interval) = (Duration::from_micros(after), Duration::from_micros(offset % interval), Duration::from_micros(interval));
+            let next = next_probe(after, offset, interval);
+            prop_assert!(next >= after && next < after + interval);
+            prop_assert_eq!((next.as_micros() - offset.as_micros()) % interval.as_micros(), 0);
+        }
+
         #[test]
         fn down_and_recovered_alternate(results in proptest::collection::vec(any::<bool>(), 0..200), failures in 1u32..5) {
             let mut h = Health::default();

@@ -89,6 +89,8 @@ pub struct EngineSettings {
     pub on_agents: bool,
     /// How long an agent holds a job without reporting (see [`dispatch::JOB_LEASE`]).
     pub job_lease: Duration,
+    /// How long the monitor's series are kept, at each resolution (see [`monitor`]).
+    pub series_retention: tandem_core::monitor::Retention,
 }
 
 impl EngineSettings {
@@ -104,6 +106,7 @@ impl EngineSettings {
             lease_ttl: conductor::LEASE_TTL,
             on_agents: false,
             job_lease: dispatch::JOB_LEASE,
+            series_retention: tandem_core::monitor::Retention::default(),
         }
     }
 }

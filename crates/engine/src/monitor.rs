@@ -4,32 +4,44 @@
 //! row, and resolves that incident when the market answers again.
 //!
 //! Probes run concurrently and never wait for each other: a market that hangs costs its own
-//! timeout, not the others' interval. Results are written in one transaction per tick.
+//! timeout, not the others' interval. Each market is probed at its own offset within the
+//! interval ([`probe_offset`]), so 1,000 markets make a steady trickle of probes rather than a
+//! burst each interval. Results are written in one transaction per [`SETTLE_BATCH`].
 //!
 //! The store is read (which markets are live, which are being deployed) only when it can
 //! matter: when a probe falls due, when the engine signals a change (a deployment starts or
 //! ends), and at least every [`RESCAN`]. Every probe is decided on a fresh read, so a market
-//! being deployed is never probed and one no longer live is never probed again.
+//! being deployed is never probed and one no longer live is never probed again. Between those
+//! moments the worker sleeps: an idle server wakes only for what is due.
+//!
+//! Every [`MAINTAIN_EVERY`], finished hours of the series are rolled up from their minutes and
+//! buckets older than the server's retention are dropped (`tandem serve --series-…-kept`).
 
 use crate::Engine;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tandem_core::gates::{SCRAPE_ACCEPT, Scrape, Window, judge_all};
-use tandem_core::monitor::{Health, Transition};
+use tandem_core::monitor::{Health, Transition, next_probe, probe_offset};
 use tandem_core::pipeline::{Driver, ServiceSpec};
 use tandem_core::state::HealthState;
 use tandem_store::{DeploymentRow, NewIncident, ProbeRecord, now_ms};
 use tokio::task::JoinSet;
 
-/// How often the monitor looks for probes that are due: the finest interval it honours.
-const TICK: Duration = Duration::from_millis(200);
+/// How long finished probes wait for others before they are recorded together: one
+/// transaction for the probes of a moment rather than one each, and a market's health is at
+/// most this late.
+const SETTLE_BATCH: Duration = Duration::from_millis(200);
+/// While the server starts its markets again, how often the monitor looks whether it may
+/// probe.
+const RESTART_POLL: Duration = Duration::from_millis(200);
 /// The longest the monitor goes without reading the live markets when no probe is due and the
 /// engine signalled nothing: a safety net for a change made behind the engine's back, cheap
-/// enough when idle (two small queries every 5 s instead of every tick).
+/// enough when idle (two small queries every 5 s).
 const RESCAN: Duration = Duration::from_secs(5);
-/// How often series older than their resolution keeps are dropped.
-const PRUNE_EVERY: Duration = Duration::from_secs(3600);
+/// How often finished hours are rolled up and buckets past their retention dropped: often
+/// enough that each delete is small, and an hour's roll-up happens once, soon after its grace.
+const MAINTAIN_EVERY: Duration = Duration::from_secs(300);
 pub use tandem_core::monitor::{LATENCY_SERIES, UP_SERIES};
 
 /// What the monitor remembers of one market between probes.
@@ -40,7 +52,8 @@ struct Watched {
     /// When the current run of failures began (Unix ms): an incident starts then.
     failing_since: Option<i64>,
     incident_id: Option<i64>,
-    next_due: Instant,
+    /// When the market is probed next; `None` until its release's interval is known.
+    next_due: Option<Instant>,
     in_flight: bool,
     /// The previous metrics scrape, to measure the window since.
     last_scrape: Option<Scrape>,
@@ -48,6 +61,18 @@ struct Watched {
     paused: bool,
 }
 
+/// The monitor's clock: every market's probes fall at its own offset from `start`.
+struct Schedule {
+    start: Instant,
+}
+
+impl Schedule {
+    /// The first time after `after` that `key` is due when probed every `interval`.
+    fn due_after(&self, key: &(String, String), interval: Duration, after: Instant) -> Instant {
+        let offset = probe_offset(&key.0, &key.1, interval);
+        self.start + next_probe(after.saturating_duration_since(self.start), offset, interval)
+    }
+}
 /// What one probe found.
 #[derive(Debug)]
 struct Probed {
@@ -76,7 +101,7 @@ impl Engine {
                         },
                         failing_since: None,
                         incident_id: h.incident_id,
-                        next_due: Instant::now(),
+                        next_due: None,
                         in_flight: false,
                         last_scrape: None,
                         paused: false,
@@ -86,18 +111,22 @@ impl Engine {
             }
             Err(e) => tracing::warn!(error = %e, "monitor: cannot read the markets' last health"),
         }
+        let schedule = Schedule { start: Instant::now() };
         let mut specs: HashMap<i64, Arc<ServiceSpec>> = HashMap::new();
         let mut probes: JoinSet<Probed> = JoinSet::new();
         // Which market each probe task is for, so a task that panics frees its market.
         let mut probing: HashMap<tokio::task::Id, (String, String)> = HashMap::new();
         let mut done: Vec<Probed> = Vec::new();
-        let mut tick = tokio::time::interval(TICK);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-        let mut pruned = Instant::now();
+        // When the probes back so far are recorded.
+        let mut settle_at: Option<Instant> = None;
+        let mut maintain_at = Instant::now() + MAINTAIN_EVERY;
         let mut changes = self.subscribe();
+        let mut signalled = true;
+        let mut listening = true;
         // When the live markets must be read next: the earliest probe due, or the rescan.
         let mut next_read = Instant::now();
         loop {
+            let wake = settle_at.map_or(next_read, |at| at.min(next_read)).min(maintain_at);
             tokio::select! {
                 _ = stop.cancelled() => break,
                 Some(result) = probes.join_next_with_id(), if !probes.is_empty() => {
@@ -105,6 +134,7 @@ impl Engine {
                         Ok((id, p)) => {
                             probing.remove(&id);
                             done.push(p);
+                            settle_at.get_or_insert(Instant::now() + SETTLE_BATCH);
                         }
                         Err(e) => {
                             // Its market is probed again at its next due time, not never.
@@ -118,9 +148,16 @@ impl Engine {
                     }
                     continue;
                 }
-                _ = tick.tick() => {}
+                changed = changes.changed(), if listening => {
+                    // The engine is gone when its sender is: the rescan still runs.
+                    listening = changed.is_ok();
+                    signalled = true;
+                }
+                _ = tokio::time::sleep_until(wake.into()) => {}
             }
-            if !done.is_empty() {
+            let now = Instant::now();
+            if settle_at.is_some_and(|at| now >= at) {
+                settle_at = None;
                 let settled: Vec<(String, String)> = done.iter().map(|p| p.key.clone()).collect();
                 self.settle(&mut watched, std::mem::take(&mut done)).await;
                 // A probe back after its market's next one fell due: that one is due now.
@@ -128,31 +165,28 @@ impl Engine {
                     .iter()
                     .filter_map(|key| watched.get(key))
                     .filter(|w| !w.paused)
-                    .fold(next_read, |at, w| at.min(w.next_due));
+                    .filter_map(|w| w.next_due)
+                    .fold(next_read, Instant::min);
             }
             if self.restarting.load(std::sync::atomic::Ordering::SeqCst) {
+                next_read = next_read.max(now + RESTART_POLL);
                 continue;
             }
-            if pruned.elapsed() >= PRUNE_EVERY {
-                pruned = Instant::now();
-                match self.store.prune_series(now_ms()).await {
-                    Ok(n) if n > 0 => tracing::info!(buckets = n, "monitor: dropped old series buckets"),
-                    Ok(_) => {}
-                    Err(e) => tracing::warn!(error = %e, "monitor: cannot drop old series buckets"),
-                }
+            if now >= maintain_at {
+                maintain_at = now + MAINTAIN_EVERY;
+                self.maintain_series().await;
             }
-            let signalled = changes.has_changed().unwrap_or(false);
             if !signalled && Instant::now() < next_read {
                 continue;
             }
-            // Seen before reading, so a change made during the read is read again next tick.
-            changes.mark_unchanged();
+            signalled = false;
             let Some((live, deploying)) = self.read_markets().await else {
-                next_read = Instant::now(); // try again next tick
+                next_read = Instant::now() + RESTART_POLL; // try again soon
                 continue;
             };
             self.forget_gone(&mut watched, &live).await;
-            next_read = Instant::now() + RESCAN;
+            let now = Instant::now();
+            next_read = now + RESCAN;
             for d in live {
                 let Some(url) = d.url.clone() else { continue };
                 let spec = match specs.get(&d.release_id) {
@@ -170,12 +204,13 @@ impl Engine {
                     }
                     continue;
                 }
+                let interval = spec.monitor.interval;
                 let w = watched.entry(key.clone()).or_insert_with(|| Watched {
                     deployment_id: d.id,
                     health: Health::default(),
                     failing_since: None,
                     incident_id: None,
-                    next_due: Instant::now() + spec.monitor.interval,
+                    next_due: None,
                     in_flight: false,
                     last_scrape: None,
                     paused: false,
@@ -189,19 +224,38 @@ impl Engine {
                 if w.in_flight {
                     continue; // read again when it settles
                 }
-                if Instant::now() >= w.next_due {
+                let due = *w
+                    .next_due
+                    .get_or_insert_with(|| schedule.due_after(&key, interval, now));
+                if now >= due {
                     w.in_flight = true;
-                    w.next_due = Instant::now() + spec.monitor.interval;
+                    // The next of its own slots: a late probe does not shift the market's place.
+                    w.next_due = Some(schedule.due_after(&key, interval, now + Duration::from_millis(1)));
                     let engine = self.clone();
                     let market = key.clone();
                     let task = probes.spawn(async move { engine.probe_once(key, d.id, url, spec).await });
                     probing.insert(task.id(), market);
                     continue;
                 }
-                next_read = next_read.min(w.next_due);
+                next_read = next_read.min(due);
             }
         }
         probes.shutdown().await;
+    }
+
+    /// Rolls finished hours of the series up and drops buckets past their retention.
+    async fn maintain_series(&self) {
+        let now = now_ms();
+        match self.store.roll_up_series(now).await {
+            Ok(n) if n > 0 => tracing::info!(buckets = n, "monitor: rolled minutes up into hours"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "monitor: cannot roll series up"),
+        }
+        match self.store.prune_series(now, self.settings.series_retention).await {
+            Ok(n) if n > 0 => tracing::info!(buckets = n, "monitor: dropped old series buckets"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "monitor: cannot drop old series buckets"),
+        }
     }
 
     /// The live deployments, and the markets being deployed. A market being deployed is its

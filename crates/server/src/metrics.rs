@@ -1,6 +1,6 @@
 //! Tandem's own `/metrics`, in Prometheus text format: HTTP traffic counted as it happens, and
 //! the state of runs, deployments, rollouts, gates, incidents, queues and markets counted in
-//! the store at scrape time.
+//! the store at scrape time, and the store's size.
 
 use crate::AppState;
 use crate::auth::{Auth, Viewer};
@@ -61,6 +61,7 @@ pub struct Metrics {
     queues: Family<QueueLabels, Gauge>,
     markets: Family<StateLabels, Gauge>,
     market_processes: Gauge,
+    store_bytes: Gauge,
 }
 
 impl Default for Metrics {
@@ -78,6 +79,7 @@ impl Default for Metrics {
         let queues = Family::<QueueLabels, Gauge>::default();
         let markets = Family::<StateLabels, Gauge>::default();
         let market_processes = Gauge::default();
+        let store_bytes = Gauge::default();
         registry.register("http_requests", "HTTP requests served", requests.clone());
         registry.register(
             "http_request_duration_seconds",
@@ -108,6 +110,11 @@ impl Default for Metrics {
             "Market processes the server supervises",
             market_processes.clone(),
         );
+        registry.register(
+            "store_size_bytes",
+            "The database's size on disk in bytes (SQLite's file and its log, or PostgreSQL's pg_database_size)",
+            store_bytes.clone(),
+        );
         Self {
             registry,
             requests,
@@ -120,6 +127,7 @@ impl Default for Metrics {
             queues,
             markets,
             market_processes,
+            store_bytes,
         }
     }
 }
@@ -181,6 +189,7 @@ pub async fn serve_metrics(_: Auth<Viewer>, State(state): State<AppState>) -> Ap
         m.queues.get_or_create(&QueueLabels { queue: queue.clone() }).set(*n);
     }
     m.market_processes.set(state.engine.supervisor.count().await as i64);
+    m.store_bytes.set(counts.store_bytes);
     let mut text = String::new();
     prometheus_client::encoding::text::encode(&mut text, &m.registry).map_err(ApiError::internal)?;
     Ok((

@@ -6,7 +6,7 @@ use crate::events::append_event;
 use crate::{Result, Store};
 use serde::Serialize;
 use sqlx::FromRow;
-use tandem_core::monitor::{RESOLUTIONS, bucket_start};
+use tandem_core::monitor::{RESOLUTIONS, Retention, bucket_start};
 use tandem_core::state::HealthState;
 
 /// A market's health as the monitor last saw it.
@@ -79,7 +79,7 @@ impl SeriesPoint {
 
 impl Store {
     /// Records a batch of probes in one transaction: each market's health, its measurements
-    /// added to the buckets of every resolution, and an event for each market that changed state.
+    /// added to their minute buckets, and an event for each market that changed state.
     pub async fn record_probes(&self, probes: &[ProbeRecord]) -> Result<()> {
         if probes.is_empty() {
             return Ok(());
@@ -111,25 +111,23 @@ impl Store {
                 if !value.is_finite() {
                     continue;
                 }
-                for (resolution, _) in RESOLUTIONS {
-                    sqlx::query(
-                        "INSERT INTO series_buckets (service, market, metric, resolution, bucket, count, sum, min, max, last)
-                         VALUES ($1, $2, $3, $4, $5, 1, $6, $6, $6, $6)
-                         ON CONFLICT (service, market, metric, resolution, bucket) DO UPDATE SET
-                           count = series_buckets.count + 1, sum = series_buckets.sum + excluded.sum,
-                           min = CASE WHEN excluded.min < series_buckets.min THEN excluded.min ELSE series_buckets.min END,
-                           max = CASE WHEN excluded.max > series_buckets.max THEN excluded.max ELSE series_buckets.max END,
-                           last = excluded.last",
-                    )
-                    .bind(&p.service)
-                    .bind(&p.market)
-                    .bind(metric)
-                    .bind(resolution)
-                    .bind(bucket_start(p.at, resolution))
-                    .bind(value)
-                    .execute(&mut *tx)
-                    .await?;
-                }
+                sqlx::query(
+                    "INSERT INTO series_buckets (service, market, metric, resolution, bucket, count, sum, min, max, last)
+                     VALUES ($1, $2, $3, $4, $5, 1, $6, $6, $6, $6)
+                     ON CONFLICT (service, market, metric, resolution, bucket) DO UPDATE SET
+                       count = series_buckets.count + 1, sum = series_buckets.sum + excluded.sum,
+                       min = CASE WHEN excluded.min < series_buckets.min THEN excluded.min ELSE series_buckets.min END,
+                       max = CASE WHEN excluded.max > series_buckets.max THEN excluded.max ELSE series_buckets.max END,
+                       last = excluded.last",
+                )
+                .bind(&p.service)
+                .bind(&p.market)
+                .bind(metric)
+                .bind(MINUTE)
+                .bind(bucket_start(p.at, MINUTE))
+                .bind(value)
+                .execute(&mut *tx)
+                .await?;
             }
             if let Some(kind) = p.transition {
                 let data = serde_json::json!({
@@ -194,7 +192,8 @@ impl Store {
     }
 
     /// The buckets of one series of a service, for one market or all, from `from` (Unix ms,
-    /// inclusive) to `to` (exclusive), by market then time.
+    /// inclusive) to `to` (exclusive), by market then time. Hours not yet rolled up are
+    /// summed from their minutes, so an hour reads the same before and after its roll-up.
     pub async fn series(
         &self,
         service: &str,
@@ -204,39 +203,110 @@ impl Store {
         from: i64,
         to: i64,
     ) -> Result<Vec<SeriesPoint>> {
-        Ok(sqlx::query_as(
+        if resolution != HOUR {
+            return Ok(sqlx::query_as(
+                "SELECT market, bucket, count, sum, min, max, last FROM series_buckets
+                 WHERE service = $1 AND ($2 IS NULL OR market = $2) AND metric = $3 AND resolution = $4
+                   AND bucket >= $5 AND bucket < $6
+                 ORDER BY market, bucket",
+            )
+            .bind(service)
+            .bind(market)
+            .bind(metric)
+            .bind(resolution)
+            .bind(from)
+            .bind(to)
+            .fetch_all(&self.pool)
+            .await?);
+        }
+        let rolled = rolled_up_until(&self.pool).await?;
+        // Whole hours from `from` on, starting before `to`: their minutes lie in [low, high).
+        let low = rolled.max(ceil_hour(from));
+        let high = ceil_hour(to);
+        let sql = format!(
             "SELECT market, bucket, count, sum, min, max, last FROM series_buckets
-             WHERE service = $1 AND ($2 IS NULL OR market = $2) AND metric = $3 AND resolution = $4
-               AND bucket >= $5 AND bucket < $6
-             ORDER BY market, bucket",
-        )
-        .bind(service)
-        .bind(market)
-        .bind(metric)
-        .bind(resolution)
-        .bind(from)
-        .bind(to)
-        .fetch_all(&self.pool)
-        .await?)
+             WHERE service = $1 AND ($2 IS NULL OR market = $2) AND metric = $3 AND resolution = {HOUR}
+               AND bucket >= $4 AND bucket < $5 AND bucket < $6
+             UNION ALL
+             SELECT market, hour, CAST(SUM(count) AS BIGINT), SUM(sum), MIN(min), MAX(max), MAX(final)
+             FROM ({MINUTES_BY_HOUR}
+                   WHERE service = $1 AND ($2 IS NULL OR market = $2) AND metric = $3 AND resolution = {MINUTE}
+                     AND bucket >= $7 AND bucket < $8) m
+             GROUP BY market, hour
+             ORDER BY 1, 2"
+        );
+        Ok(sqlx::query_as(&sql)
+            .bind(service)
+            .bind(market)
+            .bind(metric)
+            .bind(from)
+            .bind(to)
+            .bind(rolled)
+            .bind(low)
+            .bind(high)
+            .fetch_all(&self.pool)
+            .await?)
     }
 
-    /// The names of the series a service has.
+    /// The names of the series a service has: those of its hours, and of the minutes not yet
+    /// rolled up (both read through the buckets' index by age, not the whole service).
     pub async fn series_names(&self, service: &str) -> Result<Vec<String>> {
-        let rows: Vec<(String,)> = sqlx::query_as(
-            "SELECT DISTINCT metric FROM series_buckets WHERE service = $1 AND resolution = $2 ORDER BY metric",
-        )
+        let rolled = rolled_up_until(&self.pool).await?;
+        let rows: Vec<(String,)> = sqlx::query_as(&format!(
+            "SELECT DISTINCT metric FROM series_buckets WHERE resolution = {HOUR} AND bucket >= 0 AND service = $1
+             UNION
+             SELECT DISTINCT metric FROM series_buckets WHERE resolution = {MINUTE} AND bucket >= $2 AND service = $1
+             ORDER BY 1"
+        ))
         .bind(service)
-        .bind(RESOLUTIONS[RESOLUTIONS.len() - 1].0)
+        .bind(rolled)
         .fetch_all(&self.pool)
         .await?;
         Ok(rows.into_iter().map(|(m,)| m).collect())
     }
 
-    /// Drops buckets older than their resolution keeps; how many went.
-    pub async fn prune_series(&self, now: i64) -> Result<u64> {
+    /// Rolls the minutes of every hour that ended at least [`ROLLUP_GRACE`] before `now` and
+    /// is not rolled up yet into hour buckets (again, if need be: a rolled-up hour is
+    /// recomputed, never added to twice); how many hour buckets were written.
+    pub async fn roll_up_series(&self, now: i64) -> Result<u64> {
+        let until = bucket_start(now - ROLLUP_GRACE.as_millis() as i64, HOUR);
+        let mut tx = self.writer.begin().await?;
+        let (rolled,): (i64,) = sqlx::query_as("SELECT done_until FROM series_rollups WHERE resolution = $1")
+            .bind(HOUR)
+            .fetch_one(&mut *tx)
+            .await?;
+        if until <= rolled {
+            return Ok(0);
+        }
+        let written = sqlx::query(&format!(
+            "INSERT INTO series_buckets (service, market, metric, resolution, bucket, count, sum, min, max, last)
+             SELECT service, market, metric, {HOUR}, hour, CAST(SUM(count) AS BIGINT), SUM(sum), MIN(min), MAX(max), MAX(final)
+             FROM ({MINUTES_BY_HOUR} WHERE resolution = {MINUTE} AND bucket >= $1 AND bucket < $2) m
+             GROUP BY service, market, metric, hour
+             ON CONFLICT (service, market, metric, resolution, bucket) DO UPDATE SET
+               count = excluded.count, sum = excluded.sum, min = excluded.min, max = excluded.max, last = excluded.last"
+        ))
+        .bind(rolled)
+        .bind(until)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        sqlx::query("UPDATE series_rollups SET done_until = $1 WHERE resolution = $2")
+            .bind(until)
+            .bind(HOUR)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(written)
+    }
+
+    /// Drops buckets older than `retention` keeps them; how many went. Roll up first: minutes
+    /// of an hour not yet rolled up are kept whatever their age.
+    pub async fn prune_series(&self, now: i64, retention: Retention) -> Result<u64> {
+        let rolled = rolled_up_until(&self.writer).await?;
         let mut gone = 0;
-        for (resolution, keep) in RESOLUTIONS {
-            let before = now - keep.as_millis() as i64;
+        for (resolution, keep, floor) in [(MINUTE, retention.minutes, rolled), (HOUR, retention.hours, i64::MAX)] {
+            let before = (now - keep.as_millis() as i64).min(floor);
             gone += sqlx::query("DELETE FROM series_buckets WHERE resolution = $1 AND bucket < $2")
                 .bind(resolution)
                 .bind(before)
@@ -246,6 +316,39 @@ impl Store {
         }
         Ok(gone)
     }
+}
+
+/// Seconds per bucket of the two resolutions: probes write minutes, hours are rolled up.
+const MINUTE: i64 = RESOLUTIONS[0].0;
+const HOUR: i64 = RESOLUTIONS[1].0;
+
+/// How long after an hour ends its minutes are rolled up: a probe is recorded at its start,
+/// when it ends (within its timeout), so the last probes of an hour land a little after it.
+pub const ROLLUP_GRACE: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// Minute buckets with the hour they fall in and that hour's last value (the `last` of its
+/// latest minute); the caller adds a `WHERE` and groups by hour.
+const MINUTES_BY_HOUR: &str = "SELECT service, market, metric, bucket - bucket % 3600000 AS hour, count, sum, min, max,
+       FIRST_VALUE(last) OVER (PARTITION BY service, market, metric, bucket - bucket % 3600000 ORDER BY bucket DESC) AS final
+     FROM series_buckets";
+
+/// The start of the first hour at or after `at` (Unix ms).
+fn ceil_hour(at: i64) -> i64 {
+    let start = bucket_start(at, HOUR);
+    if start == at {
+        at
+    } else {
+        start.saturating_add(HOUR * 1000)
+    }
+}
+
+/// Hours before this (Unix ms) are rolled up; later ones are read from their minutes.
+async fn rolled_up_until(pool: &crate::backend::Pool) -> Result<i64> {
+    let (until,): (i64,) = sqlx::query_as("SELECT done_until FROM series_rollups WHERE resolution = $1")
+        .bind(HOUR)
+        .fetch_one(pool)
+        .await?;
+    Ok(until)
 }
 
 /// What Tandem's own `/metrics` reports from the store, counted by SQL at scrape time.
@@ -264,6 +367,8 @@ pub struct StateCounts {
     pub queues: Vec<(String, i64)>,
     /// (state, count) of monitored markets: up or down.
     pub markets: Vec<(String, i64)>,
+    /// The database's size on disk, in bytes (see [`Store::database_bytes`]).
+    pub store_bytes: i64,
 }
 
 impl Store {
@@ -290,7 +395,39 @@ impl Store {
                 .await?,
             queues,
             markets: grouped("SELECT state, COUNT(*) FROM market_health GROUP BY state").await?,
+            store_bytes: self.database_bytes().await?,
         })
+    }
+
+    /// The database's size on disk, in bytes: SQLite's file and its write-ahead log, or
+    /// PostgreSQL's `pg_database_size` (tables, indexes and their free space). Blobs are not
+    /// counted: they are files of their own.
+    pub async fn database_bytes(&self) -> Result<i64> {
+        match self.dialect {
+            crate::backend::Dialect::Sqlite => {
+                let db = self.data_dir.join("tandem.db");
+                let mut bytes = 0;
+                for file in [db.clone(), db.with_extension("db-wal")] {
+                    match std::fs::metadata(&file) {
+                        Ok(m) => bytes += m.len(),
+                        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                        Err(source) => {
+                            return Err(crate::StoreError::Io {
+                                context: format!("cannot read the size of {}", file.display()),
+                                source,
+                            });
+                        }
+                    }
+                }
+                Ok(i64::try_from(bytes).unwrap_or(i64::MAX))
+            }
+            crate::backend::Dialect::Postgres => {
+                let (bytes,): (i64,) = sqlx::query_as("SELECT pg_database_size(current_database())")
+                    .fetch_one(&self.pool)
+                    .await?;
+                Ok(bytes)
+            }
+        }
     }
 }
 
@@ -319,7 +456,25 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn probes_fold_into_buckets_at_every_resolution_and_old_buckets_go() {
+    async fn the_database_size_grows_with_what_it_holds() {
+        let (_dir, store) = crate::testing::store().await;
+        let before = store.database_bytes().await.expect("size");
+        assert!(before > 0);
+        let t0 = 1_800_000_000_000;
+        let probes: Vec<ProbeRecord> = (0..3_000)
+            .map(|i| probe(&format!("m{}", i % 300), t0 + i * 60_000, true, 1.0))
+            .collect();
+        store.record_probes(&probes).await.expect("record");
+        let after = store.database_bytes().await.expect("size");
+        assert!(
+            after > before + 100_000,
+            "{before} bytes, then {after} after 6,000 buckets"
+        );
+        assert!(store.state_counts().await.expect("counts").store_bytes >= after);
+    }
+
+    #[tokio::test]
+    async fn probes_fold_into_minutes_hours_roll_up_from_them_and_old_buckets_go() {
         let (_dir, store) = crate::testing::store().await;
         let t0 = 1_800_000_000_000; // on an hour boundary
         store
@@ -334,6 +489,11 @@ mod tests {
             .record_probes(&[probe("fr", t0 + 61_000, true, 20.0)])
             .await
             .expect("record");
+        // The next hour has begun: one probe.
+        store
+            .record_probes(&[probe("fr", t0 + 3_600_000, true, 50.0)])
+            .await
+            .expect("record");
 
         let minutes = store
             .series("shop", Some("fr"), "probe_latency_ms", 60, t0, t0 + 3_600_000)
@@ -346,42 +506,87 @@ mod tests {
         );
         assert_eq!(minutes[0].mean(), 20.0);
         assert_eq!(minutes[1].bucket, t0 + 60_000);
-        let hours = store
-            .series("shop", None, "up", 3_600, t0, t0 + 3_600_000)
+
+        // Hours read the same whether they are summed from minutes or rolled up.
+        let hours = async || {
+            let all = store
+                .series("shop", None, "up", 3_600, t0, t0 + 2 * 3_600_000)
+                .await
+                .expect("series");
+            all.iter()
+                .map(|p| (p.market.clone(), p.bucket, p.count, p.sum, p.min, p.max, p.last))
+                .collect::<Vec<_>>()
+        };
+        let expected = vec![
+            ("fr".to_string(), t0, 3, 2.0, 0.0, 1.0, 1.0),
+            ("fr".to_string(), t0 + 3_600_000, 1, 1.0, 1.0, 1.0, 1.0),
+            ("nl".to_string(), t0, 1, 1.0, 1.0, 1.0, 1.0),
+        ];
+        assert_eq!(hours().await, expected, "before any roll-up");
+        let latency = store
+            .series("shop", Some("fr"), "probe_latency_ms", 3_600, t0, t0 + 3_600_000)
             .await
             .expect("series");
-        assert_eq!(hours.len(), 2, "one per market: {hours:?}");
-        assert_eq!((hours[0].market.as_str(), hours[0].count, hours[0].sum), ("fr", 3, 2.0));
+        assert_eq!((latency.len(), latency[0].last, latency[0].mean()), (1, 20.0, 20.0));
+        // Before the hour's grace is over, nothing is rolled up; then its first hour is.
+        assert_eq!(store.roll_up_series(t0 + 3_600_000 + 60_000).await.expect("roll up"), 0);
+        assert_eq!(
+            store
+                .roll_up_series(t0 + 3_600_000 + ROLLUP_GRACE.as_millis() as i64)
+                .await
+                .expect("roll up"),
+            4,
+            "fr and nl, up and probe_latency_ms"
+        );
+        assert_eq!(hours().await, expected, "after the first hour's roll-up");
+        assert_eq!(
+            store
+                .roll_up_series(t0 + 3_600_000 + ROLLUP_GRACE.as_millis() as i64)
+                .await
+                .expect("roll up"),
+            0,
+            "an hour is rolled up once"
+        );
+        // A window starting within an hour holds the hours that start in it.
+        let later = store
+            .series("shop", Some("fr"), "up", 3_600, t0 + 1, i64::MAX)
+            .await
+            .expect("series");
+        assert_eq!(later.iter().map(|p| p.bucket).collect::<Vec<_>>(), [t0 + 3_600_000]);
 
         let health = store
             .market_health("shop", "fr")
             .await
             .expect("read")
             .expect("recorded");
-        assert_eq!(health.last_ok_at, Some(t0 + 61_000));
+        assert_eq!(health.last_ok_at, Some(t0 + 3_600_000));
         assert_eq!(health.error, None);
         assert_eq!(
             store.series_names("shop").await.expect("names"),
             ["probe_latency_ms", "up"]
         );
 
-        // Two days and a bit later the minutes are gone, the hours stay.
-        let gone = store.prune_series(t0 + 2 * 86_400_000 + 120_000).await.expect("prune");
+        // Two days and a bit later the minutes of the rolled-up hour are gone; the minutes of
+        // the hour not rolled up yet stay (whatever their age), and so do the hours.
+        let retention = Retention::default();
+        let gone = store
+            .prune_series(t0 + 2 * 86_400_000 + 7_200_000, retention)
+            .await
+            .expect("prune");
         assert_eq!(gone, 6, "fr's two minutes and nl's one, for both series");
-        assert!(
-            store
-                .series("shop", Some("fr"), "up", 60, 0, i64::MAX)
-                .await
-                .expect("series")
-                .is_empty()
-        );
+        assert_eq!(hours().await, expected, "after pruning the first hour's minutes");
+        // Past the hours' retention, everything rolled up goes.
+        store.roll_up_series(t0 + 3 * 3_600_000).await.expect("roll up");
+        let gone = store
+            .prune_series(t0 + 3 * 3_600_000 + retention.hours.as_millis() as i64, retention)
+            .await
+            .expect("prune");
         assert_eq!(
-            store
-                .series("shop", None, "up", 3_600, 0, i64::MAX)
-                .await
-                .expect("series")
-                .len(),
-            2
+            gone,
+            2 + 6,
+            "fr's minute of the second hour and the six hours, both series"
         );
+        assert!(hours().await.is_empty());
+        assert!(store.series_names("shop").await.expect("names").is_empty());
     }
 }

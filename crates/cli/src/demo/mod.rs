@@ -140,6 +140,8 @@ notifications:
         lease_ttl: tandem_engine::conductor::LEASE_TTL,
         no_local_agent: false,
         job_lease: tandem_engine::dispatch::JOB_LEASE,
+        series_minutes_kept: tandem_core::monitor::Retention::default().minutes,
+        series_hours_kept: tandem_core::monitor::Retention::default().hours,
     };
     let running = server::start(&serve_args).await?;
     let token = match (&running.first_token, &replica) {

@@ -1,7 +1,8 @@
 //! The monitor on a market this test serves itself (nothing to build): a market made live is
 //! probed, an outage opens an incident and its end resolves it, both told to the team; a market
 //! being deployed is left alone until its deployment ends; a market no longer live is
-//! forgotten; and one made live behind the engine's back (no change signalled) is still found.
+//! forgotten; one made live behind the engine's back (no change signalled) is still found; and
+//! markets' probes are spread over their interval.
 
 #![allow(clippy::unwrap_used)]
 
@@ -190,4 +191,89 @@ async fn the_monitor_follows_markets_going_live_being_deployed_and_going_away() 
     health(&engine, "de", |h| h.state == "up" && h.deployment_id == Some(third.id)).await;
     assert!(de.probes() >= 1);
     engine.shutdown().await;
+}
+
+/// Twelve markets probed every second, their probes' arrival recorded by the one server that
+/// answers for all of them (a path per market).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn markets_are_probed_at_their_own_moments_not_all_at_once() {
+    let markets = ["fr", "be", "nl", "lu", "de", "at", "ch", "it", "es", "pt", "ie", "pl"];
+    let mut platform = String::from("markets:\n");
+    for m in markets {
+        platform.push_str(&format!(
+            "  - {{ id: {m}, name: M-{m}, region: eu, currency: EUR, locale: en-GB, timezone: Europe/Paris }}\n"
+        ));
+    }
+    platform.push_str("services:\n  - { name: shop, repo: /nonexistent/shop }\n");
+    let dir = tempfile::tempdir().unwrap();
+    let engine = common::engine(dir.path(), &platform).await;
+    let store = &engine.store_for_tests();
+    let spec = tandem_core::pipeline::parse_service_spec(
+        "tandem.yml",
+        "service: shop\npipeline:\n  jobs:\n    a:\n      steps: [{ run: x }]\ndeploy: { driver: command, run: x }\nmonitor: { interval: 1s, timeout: 500ms }\n",
+    )
+    .unwrap();
+    let run = store.insert_run("shop", "c1", "main", "hand").await.unwrap();
+    let release = store
+        .insert_release_with("shop", "c1", run.id, &spec, "test", None)
+        .await
+        .unwrap();
+
+    type Probes = Arc<std::sync::Mutex<Vec<(String, std::time::Instant)>>>;
+    let probes: Probes = Arc::default();
+    let seen = probes.clone();
+    let app = axum::Router::new().route(
+        "/{market}/healthz",
+        axum::routing::get(async move |axum::extract::Path(market): axum::extract::Path<String>| {
+            seen.lock().unwrap().push((market, std::time::Instant::now()));
+            StatusCode::OK
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    // All go live at once, as after a rollout's last wave or a server's start.
+    for m in markets {
+        let d = store
+            .insert_deployment(NewDeployment {
+                rollout_id: None,
+                service: "shop",
+                market: m,
+                release_id: release.id,
+            })
+            .await
+            .unwrap();
+        store
+            .mark_deployment_live(d.id, &format!("{base}/{m}"), None)
+            .await
+            .unwrap();
+    }
+    engine.start_triggers();
+    engine.notify();
+    let firsts = common::wait_for("two probes of every market", async || {
+        let probes = probes.lock().unwrap();
+        let count = |m: &str| probes.iter().filter(|(p, _)| p == m).count();
+        markets.iter().all(|m| count(m) >= 2).then(|| {
+            markets
+                .iter()
+                .filter_map(|m| probes.iter().find(|(p, _)| p == m).map(|(_, at)| *at))
+                .collect::<Vec<_>>()
+        })
+    })
+    .await;
+    engine.shutdown().await;
+
+    // The first probes of the twelve fall in many tenths of the interval, not one burst.
+    let start = *firsts.iter().min().unwrap();
+    let mut tenths: Vec<u128> = firsts.iter().map(|at| (*at - start).as_millis() / 100).collect();
+    tenths.sort();
+    tenths.dedup();
+    assert!(
+        tenths.len() >= 5,
+        "12 markets first probed in {} tenths of their 1 s interval: {tenths:?}",
+        tenths.len()
+    );
+    // And each keeps probing once an interval, not more: every market probed, none doubled up.
+    let probes = probes.lock().unwrap();
+    assert!(probes.len() < markets.len() * 4, "{} probes", probes.len());
 }

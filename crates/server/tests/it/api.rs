@@ -302,6 +302,21 @@ async fn openapi_document_and_metrics_describe_the_server() {
         "{text}"
     );
     assert!(text.contains("tandem_market_processes 0"), "{text}");
+    // The store's size: SQLite's file and its log, as a sysadmin's `du` sees them.
+    let gauge: u64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("tandem_store_size_bytes "))
+        .unwrap_or_else(|| panic!("no store size in {text}"))
+        .parse()
+        .unwrap();
+    let db = s.engine.store_for_tests().data_dir().join("tandem.db");
+    let on_disk = |f: &std::path::Path| std::fs::metadata(f).map(|m| m.len()).unwrap_or(0);
+    let file = on_disk(&db);
+    assert!(file > 0, "{}", db.display());
+    assert!(
+        (file..=file + on_disk(&db.with_extension("db-wal"))).contains(&gauge),
+        "{gauge} bytes reported, the file has {file}"
+    );
     for queue in ["runs", "jobs", "rollouts", "approvals", "change_requests"] {
         assert!(
             text.contains(&format!("tandem_queue_depth{{queue=\"{queue}\"}} 0")),
