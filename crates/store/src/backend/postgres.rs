@@ -257,6 +257,10 @@ mod tests {
             34,
             "9ae7e87e2a6c2fba8f514d2c3c7a52b176f975d798d5dfba270c476c21b141199ad4a2eb9bc24f7d27a33458e83ee3a0",
         ),
+        (
+            35,
+            "22160f1e8a42a0f155720ce9b0444459e5c6ff28dd3b6fe8dbfa78045f14faf8fb657722c93c7698afc7d5e99ce2937b",
+        ),
     ];
 
     #[test]

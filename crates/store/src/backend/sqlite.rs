@@ -230,6 +230,10 @@ mod tests {
             34,
             "37a6393d1087533812adf39390227c1f355ea42c08177702e49b73d04876165c9b4523d8e4fb7c72e8ee1c1abe1621c9",
         ),
+        (
+            35,
+            "9fe5e931f7646f08ec214edd4ae49dd8f311e51beec6cec384234b4e0d1c00057a0b3ebce8ebaee0cc1500261d0617e1",
+        ),
     ];
 
     #[test]
