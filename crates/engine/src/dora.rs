@@ -7,11 +7,11 @@ use crate::Result;
 use crate::history::{CommitTime, commits_between};
 use std::collections::HashMap;
 use std::sync::Arc;
-use tandem_core::dora::{Bucket, BucketKeys, Deployment, Filter, GroupedKeys, History, Incident, Restore};
+use tandem_core::dora::{Bucket, BucketKeys, Filter, GroupedKeys, History, Restore};
 use tandem_core::state::DeploymentKind;
 
 /// Deployments and incidents as the DORA math reads them.
-pub type DoraHistory = (Vec<Deployment>, Vec<Incident>);
+pub use tandem_store::DoraHistory;
 use tandem_store::{DeploymentCommit, DeploymentRow};
 
 /// How many commits a market's first release is said to bring at most (the whole history of
@@ -106,20 +106,30 @@ impl Engine {
         Ok(History::new(deployments, incidents).restore_of(id))
     }
 
-    /// Every deployment and incident as the DORA math reads them, read again from the store only
-    /// when something happened since the last read (the newest event changed): a dashboard over
-    /// a year of history does not pay for the read on every request.
+    /// Every deployment and incident as the DORA math reads them. Read whole once, then brought
+    /// up to date by reading only what changed since (see `tandem_store::DoraState`): the first
+    /// dashboard after a deployment reads that deployment's market, not a year of history.
     pub async fn dora_history(&self) -> Result<Arc<DoraHistory>> {
         let mut cached = self.dora_cache.lock().await;
-        let last = self.store.last_event_id().await?;
-        if let Some((at, history)) = cached.as_ref()
-            && *at == last
-        {
-            return Ok(history.clone());
+        match cached.as_mut() {
+            Some(state) => {
+                self.store.refresh_dora_state(state).await?;
+                Ok(state.history())
+            }
+            None => {
+                let state = self.store.read_dora_state().await?;
+                let history = state.history();
+                *cached = Some(state);
+                Ok(history)
+            }
         }
-        let history = Arc::new(self.store.dora_history().await?);
-        *cached = Some((last, history.clone()));
-        Ok(history)
+    }
+
+    /// Drops the DORA history kept: the next read is whole. For benchmarks, which compare the
+    /// read of what changed with a whole one.
+    #[doc(hidden)]
+    pub async fn forget_dora_history(&self) {
+        *self.dora_cache.lock().await = None;
     }
 
     /// The four keys for `filter`, in total and by market, service and wave.

@@ -21,8 +21,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tandem_core::state::{JobState, StepState};
 use tandem_store::{RunRow, StepRow, now_ms};
-use tokio::sync::{OnceCell, mpsc};
-use tokio::time::Instant;
+use tokio::sync::OnceCell;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -150,39 +149,51 @@ enum Change {
     Step(StepRow),
 }
 
-/// A job's progress, written behind its steps by a task of its own: it gathers changes for up
-/// to [`PROGRESS_DELAY`], then writes them in one transaction. What is left when the job ends
-/// is handed back, to be written with the job's end.
+/// A job's progress, written behind its steps by a task of its own: a change is added to the
+/// job's unrecorded changes (no task is woken but for the first of a batch), and the writer
+/// writes them in one transaction [`PROGRESS_DELAY`] after that first one. What is left when
+/// the job ends is handed back, to be written with the job's end.
 struct Progress {
-    changes: mpsc::UnboundedSender<Change>,
-    writer: tokio::task::JoinHandle<Result<Unrecorded>>,
+    unrecorded: Arc<std::sync::Mutex<Unrecorded>>,
+    /// Wakes the writer for the first change of a batch.
+    first: Arc<tokio::sync::Notify>,
+    stop: CancellationToken,
+    writer: tokio::task::JoinHandle<Result<()>>,
 }
 
 impl Progress {
     fn start(engine: Arc<Engine>, job_id: i64) -> Self {
-        let (changes, mut pending) = mpsc::unbounded_channel::<Change>();
-        let writer = tokio::spawn(async move {
-            while let Some(first) = pending.recv().await {
-                let mut batch = Unrecorded::default();
-                batch.add(first);
-                let until = Instant::now() + PROGRESS_DELAY;
+        let unrecorded: Arc<std::sync::Mutex<Unrecorded>> = Default::default();
+        let first = Arc::new(tokio::sync::Notify::new());
+        let stop = CancellationToken::new();
+        let writer = tokio::spawn({
+            let (unrecorded, first, stop) = (unrecorded.clone(), first.clone(), stop.clone());
+            async move {
                 loop {
-                    match tokio::time::timeout_at(until, pending.recv()).await {
-                        Ok(Some(change)) => batch.add(change),
-                        // The job ended: its end records the rest.
-                        Ok(None) => return Ok(batch),
-                        Err(_) => break,
+                    // The job's end records what is left: the writer stops between batches.
+                    tokio::select! {
+                        _ = stop.cancelled() => return Ok(()),
+                        _ = first.notified() => {}
                     }
+                    tokio::select! {
+                        _ = stop.cancelled() => return Ok(()),
+                        _ = tokio::time::sleep(PROGRESS_DELAY) => {}
+                    }
+                    let batch = std::mem::take(&mut *lock(&unrecorded));
+                    engine
+                        .store
+                        .save_job_progress(job_id, batch.started_at, &batch.steps)
+                        .await?;
+                    engine.notify();
                 }
-                engine
-                    .store
-                    .save_job_progress(job_id, batch.started_at, &batch.steps)
-                    .await?;
-                engine.notify();
             }
-            Ok(Unrecorded::default())
         });
-        Self { changes, writer }
+        Self {
+            unrecorded,
+            first,
+            stop,
+            writer,
+        }
     }
 
     fn started(&self) {
@@ -200,17 +211,28 @@ impl Progress {
     }
 
     fn record(&self, change: Change) {
-        // The writer only stops early on an error, which `finish` returns.
-        let _ = self.changes.send(change);
+        let mut unrecorded = lock(&self.unrecorded);
+        let was_empty = unrecorded.started_at.is_none() && unrecorded.steps.is_empty();
+        unrecorded.add(change);
+        if was_empty {
+            // A permit is kept if the writer is busy: it takes this batch after its write.
+            self.first.notify_one();
+        }
     }
 
     /// Stops the writer once it has written what it was writing; returns what is left.
     async fn finish(self) -> Result<Unrecorded> {
-        drop(self.changes);
+        self.stop.cancel();
         self.writer
             .await
-            .map_err(|e| anyhow!("the job's progress writer failed: {e}"))?
+            .map_err(|e| anyhow!("the job's progress writer failed: {e}"))??;
+        Ok(std::mem::take(&mut *lock(&self.unrecorded)))
     }
+}
+
+/// The job's unrecorded changes (a panic elsewhere while holding them leaves them usable).
+fn lock(unrecorded: &std::sync::Mutex<Unrecorded>) -> std::sync::MutexGuard<'_, Unrecorded> {
+    unrecorded.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// Where a job's log is written: its file, and where each piece written out also goes (the
@@ -268,8 +290,13 @@ impl Engine {
             let _ = task.await;
         }
         let left = progress.finish().await?;
+        // A short log never reached a file: there is none to remove afterwards.
+        let mut log_file = true;
         let packed = match tried {
-            Ok((result, Some(text))) => Ok((result, self.store.pack_log_text(text).await?)),
+            Ok((result, Some(text))) => {
+                log_file = false;
+                Ok((result, self.store.pack_log_text(text).await?))
+            }
             Ok((result, None)) => Ok((result, self.store.pack_log(&log_path).await?)),
             Err(e) => Err(e),
         };
@@ -296,7 +323,9 @@ impl Engine {
         if let Err(e) = self.store.drop_live_log(job_id).await {
             tracing::debug!(job_id, error = %e, "cannot forget a live log: the next collection does");
         }
-        ctx.remove_later(log_path);
+        if log_file {
+            ctx.remove_later(log_path);
+        }
         self.notify();
         Ok(JobOutcome { passed })
     }

@@ -138,8 +138,8 @@ pub struct Engine {
     /// True while [`Engine::recover`] starts live markets again: the monitor waits, so that a
     /// market not yet restarted is not taken for one that went down.
     restarting: std::sync::atomic::AtomicBool,
-    /// The DORA history last read, with the newest event id at that read.
-    dora_cache: tokio::sync::Mutex<Option<(i64, Arc<dora::DoraHistory>)>>,
+    /// The DORA history last read, and what it was read up to (refreshed by what changed).
+    dora_cache: tokio::sync::Mutex<Option<tandem_store::DoraState>>,
     /// Held while a failed gate finds or opens its rollout's one incident, so markets of one
     /// wave failing together open one incident, not one each.
     halt_incident: tokio::sync::Mutex<()>,

@@ -169,6 +169,9 @@ impl Engine {
         // The context of the jobs that run after fail-fast stopped the others.
         let mut late_ctx: Option<Arc<RunContext>> = None;
         loop {
+            // Whether this pass recorded something (a job skipped or reused) that views should
+            // hear of; a job started says so itself when its start is recorded.
+            let mut recorded = false;
             for i in 0..planned.len() {
                 if slots[i] != Slot::Pending {
                     continue;
@@ -198,11 +201,13 @@ impl Engine {
                 if !runs || stop.is_cancelled() || (job_stop.is_cancelled() && !after_failure) {
                     slots[i] = Slot::Skipped;
                     self.store.update_job_state(rows[i].id, JobState::Skipped).await?;
+                    recorded = true;
                     continue;
                 }
                 if let Some(old) = reused.get(&planned[i].name) {
                     self.store.reuse_job(run_id, rows[i].id, old).await?;
                     slots[i] = Slot::Passed;
+                    recorded = true;
                     continue;
                 }
                 if running.len() >= limit {
@@ -222,7 +227,9 @@ impl Engine {
                     (i, outcome)
                 });
             }
-            self.notify();
+            if recorded {
+                self.notify();
+            }
             let Some(joined) = running.join_next().await else { break };
             let (i, outcome) = joined.map_err(|e| anyhow!("a job's task failed: {e}"))?;
             let passed = match outcome {

@@ -2,9 +2,7 @@
 //! wave, its kind and the time of each change it brought, and every incident; read in a few
 //! queries and turned into `tandem_core::dora` rows.
 
-use crate::{Result, Store, from_json};
-use std::collections::HashMap;
-use tandem_core::dora::{ChangeKind, Deployment, Incident, Outcome};
+use crate::{Result, Store};
 
 /// One commit a deployment brought to its market.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -12,49 +10,6 @@ pub struct DeploymentCommit {
     pub sha: String,
     pub authored_at: i64,
     pub committed_at: i64,
-}
-
-/// One deployment as `dora_history` packs it.
-struct Packed<'a> {
-    id: i64,
-    rollout: Option<i64>,
-    kind: &'a str,
-    state: &'a str,
-    started_at: i64,
-    finished_at: i64,
-    change_opened: Option<i64>,
-    /// Author times, space-separated.
-    commits: &'a str,
-}
-
-impl<'a> Packed<'a> {
-    /// It sent its market back to what it ran before: a release rollback (by hand, or after a
-    /// failed gate), or a config rollback by hand — a config deployment made outside a rollout,
-    /// which only `Engine::rollback_config` makes. It brings no change: DORA never counts it.
-    fn is_rollback(&self) -> bool {
-        self.kind == "rollback" || (self.kind == "config" && self.rollout.is_none())
-    }
-
-    fn parse(line: &'a str) -> Result<Self> {
-        let bad = || crate::StoreError::Corrupt {
-            what: "deployment history".into(),
-            message: format!("a packed deployment row is not as written: `{line}`"),
-        };
-        let mut f = line.split('|');
-        let mut next = || f.next().ok_or_else(bad);
-        let int = |s: &str| s.parse::<i64>().map_err(|_| bad());
-        let opt = |s: &str| if s.is_empty() { Ok(None) } else { int(s).map(Some) };
-        Ok(Packed {
-            id: int(next()?)?,
-            rollout: opt(next()?)?,
-            kind: next()?,
-            state: next()?,
-            started_at: int(next()?)?,
-            finished_at: int(next()?)?,
-            change_opened: opt(next()?)?,
-            commits: next()?,
-        })
-    }
 }
 
 impl Store {
@@ -108,100 +63,10 @@ impl Store {
     /// when the next deployment to its market was a rollback (of a release, or of config by
     /// hand) that went live; its wave is its market's place in its rollout's plan; it counts as
     /// production when its market is live; `recovered_at` is when its `recovery` gate passed.
-    pub async fn dora_history(&self) -> Result<(Vec<Deployment>, Vec<Incident>)> {
-        // One row per service and market, its deployments packed by the database in order, one
-        // per line: `id|rollout|kind|state|started|finished|change opened|author times`. Decoding
-        // a row per deployment through the driver costs far more than splitting text.
-        let markets: Vec<(String, String, String)> = sqlx::query_as(self.dialect.packed_deployment_history())
-            .fetch_all(&self.pool)
-            .await?;
-        let plans: Vec<(i64, String)> = sqlx::query_as("SELECT id, plan FROM rollouts")
-            .fetch_all(&self.pool)
-            .await?;
-        let mut wave_of: HashMap<(i64, String), u32> = HashMap::new();
-        for (id, plan) in plans {
-            let waves: Vec<serde_json::Value> = from_json("rollout plan", &plan)?;
-            for (i, w) in waves.iter().enumerate() {
-                for m in w["markets"].as_array().into_iter().flatten().filter_map(|m| m.as_str()) {
-                    wave_of.insert((id, m.to_string()), i as u32);
-                }
-            }
-        }
-        let live: std::collections::HashSet<String> =
-            sqlx::query_as::<_, (String,)>("SELECT id FROM markets WHERE state = 'live'")
-                .fetch_all(&self.pool)
-                .await?
-                .into_iter()
-                .map(|(id,)| id)
-                .collect();
-        // When the market recovered by itself from a deployment that failed: its previous release
-        // answered again (the `recovery` gate passed).
-        let recovered: HashMap<i64, i64> = sqlx::query_as(
-            "SELECT deployment_id, MIN(recorded_at) FROM gate_results
-             WHERE gate = 'recovery' AND passed = $1 GROUP BY deployment_id",
-        )
-        .bind(true)
-        .fetch_all(&self.pool)
-        .await?
-        .into_iter()
-        .collect();
-        let mut deployments: Vec<Deployment> = Vec::new();
-        for (service, market, packed) in &markets {
-            let rows: Vec<Packed> = packed.lines().map(Packed::parse).collect::<Result<_>>()?;
-            for (i, d) in rows.iter().enumerate() {
-                let rollback = d.is_rollback();
-                // Sent back by the market's next deployment, a rollback that went live.
-                let sent_back = rows
-                    .get(i + 1)
-                    .is_some_and(|next| next.is_rollback() && matches!(next.state, "live" | "superseded"));
-                let outcome = match d.state {
-                    "failed" => Outcome::Failed,
-                    _ if sent_back && !rollback => Outcome::RolledBack,
-                    _ => Outcome::Succeeded,
-                };
-                let (kind, commit_times) = match d.kind {
-                    "config" => (ChangeKind::Config, d.change_opened.into_iter().collect()),
-                    _ => (
-                        ChangeKind::Code,
-                        d.commits.split(' ').filter_map(|t| t.parse().ok()).collect(),
-                    ),
-                };
-                deployments.push(Deployment {
-                    id: d.id,
-                    wave: d.rollout.and_then(|r| wave_of.get(&(r, market.clone())).copied()),
-                    production: live.contains(market),
-                    service: service.clone(),
-                    market: market.clone(),
-                    kind,
-                    rollback,
-                    started_at: d.started_at,
-                    finished_at: d.finished_at,
-                    outcome,
-                    commit_times,
-                    recovered_at: recovered.get(&d.id).copied(),
-                });
-            }
-        }
-        type IncidentFacts = (i64, String, String, Option<i64>, i64, Option<i64>);
-        let incidents: Vec<IncidentFacts> = sqlx::query_as(
-            "SELECT id, service, market, deployment_id, opened_at, resolved_at FROM incidents ORDER BY id",
-        )
-        .fetch_all(&self.pool)
-        .await?;
-        let incidents = incidents
-            .into_iter()
-            .map(
-                |(id, service, market, deployment_id, opened_at, resolved_at)| Incident {
-                    id,
-                    service,
-                    market,
-                    deployment_id,
-                    opened_at,
-                    resolved_at,
-                },
-            )
-            .collect();
-        Ok((deployments, incidents))
+    /// Read whole; [`Store::refresh_dora_state`] keeps one up to date by reading what changed.
+    pub async fn dora_history(&self) -> Result<crate::DoraHistory> {
+        let history = self.read_dora_state().await?.history();
+        Ok(std::sync::Arc::unwrap_or_clone(history))
     }
 }
 

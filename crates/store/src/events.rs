@@ -205,6 +205,58 @@ pub(crate) async fn append_entry(
     Ok(row.id)
 }
 
+/// Appends several events, in order, with one look at the chain and one insert: what
+/// [`append_event`] for each would write, at a third of the statements (a job's end records
+/// three).
+pub(crate) async fn append_events(conn: &mut Conn, events: &[(String, String, serde_json::Value)]) -> Result<()> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let who = resolve_actor(conn, audit::current()).await?;
+    backend::lock_event_chain(conn).await?;
+    // As in `append_entry`: the lease after the chain.
+    if let Some(lease) = crate::leases::owner() {
+        crate::leases::hold(conn, &lease, now_ms()).await?;
+    }
+    let (mut last_id, mut prev) = seal_unhashed(conn, Some(&who)).await?;
+    let (actor, via, address) = who;
+    let at = now_ms();
+    let mut query = backend::Builder::new(
+        "INSERT INTO events (id, at, kind, subject, data, actor, via, address, outcome, prev_hash, hash) VALUES ",
+    );
+    for (i, (kind, subject, data)) in events.iter().enumerate() {
+        let mut row = EventRow {
+            id: last_id + 1,
+            at,
+            kind: kind.clone(),
+            subject: subject.clone(),
+            data: data.to_string(),
+            actor: Some(actor.clone()),
+            via: via.clone(),
+            address: address.clone(),
+            outcome: "ok".to_string(),
+            prev_hash: Some(prev),
+            hash: None,
+        };
+        let hash = chain_hash(row.prev_hash.as_deref().unwrap_or(GENESIS), &row);
+        row.hash = Some(hash.clone());
+        query.push(if i == 0 { "(" } else { ", (" });
+        query.push_bind(row.id).push(", ").push_bind(row.at).push(", ");
+        query.push_bind(row.kind).push(", ").push_bind(row.subject).push(", ");
+        query.push_bind(row.data).push(", ").push_bind(row.actor).push(", ");
+        query.push_bind(row.via).push(", ").push_bind(row.address).push(", ");
+        query
+            .push_bind(row.outcome)
+            .push(", ")
+            .push_bind(row.prev_hash)
+            .push(", ");
+        query.push_bind(row.hash).push(")");
+        (last_id, prev) = (last_id + 1, hash);
+    }
+    query.build().execute(&mut *conn).await?;
+    Ok(())
+}
+
 impl Store {
     /// Records something that happened outside any other change (a notification delivered
     /// or not), in its own transaction.

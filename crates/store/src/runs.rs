@@ -358,7 +358,9 @@ impl Store {
     }
 
     /// Ends a job and records its packed log, with the progress not recorded yet (see
-    /// [`Store::save_job_progress`]), in one transaction.
+    /// [`Store::save_job_progress`]), in one transaction: one update of the job, its steps',
+    /// its log's chunks, and its events (`job.running` if its start was not recorded yet,
+    /// `log.stored`, `job.<state>`) appended together.
     pub async fn finish_job_with_log(
         &self,
         job_id: i64,
@@ -369,18 +371,29 @@ impl Store {
         steps: &[StepRow],
     ) -> Result<()> {
         let mut tx = self.writer.begin().await?;
-        write_progress(&mut tx, job_id, started_at, steps).await?;
-        crate::logs::record_chunks(&mut tx, log).await?;
-        sqlx::query("UPDATE jobs SET state = $1, exit_code = $2, log_digest = $3, finished_at = $4 WHERE id = $5")
-            .bind(state.as_str())
-            .bind(exit_code)
-            .bind(&log.digest)
-            .bind(now_ms())
-            .bind(job_id)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "UPDATE jobs SET state = $1, exit_code = $2, log_digest = $3, finished_at = $4,
+               started_at = COALESCE($5, started_at) WHERE id = $6",
+        )
+        .bind(state.as_str())
+        .bind(exit_code)
+        .bind(&log.digest)
+        .bind(now_ms())
+        .bind(started_at)
+        .bind(job_id)
+        .execute(&mut *tx)
+        .await?;
+        write_progress(&mut tx, job_id, None, steps).await?;
+        let stored = crate::logs::insert_chunks(&mut tx, log).await?;
+        let subject = format!("job/{job_id}");
+        let mut events = Vec::with_capacity(3);
+        if started_at.is_some() {
+            events.push(("job.running".to_string(), subject.clone(), serde_json::json!({})));
+        }
+        events.push(stored);
         let data = serde_json::json!({ "exit_code": exit_code, "log_bytes": log.size });
-        append_event(&mut tx, &format!("job.{state}"), &format!("job/{job_id}"), data).await?;
+        events.push((format!("job.{state}"), subject, data));
+        crate::events::append_events(&mut tx, &events).await?;
         tx.commit().await?;
         Ok(())
     }

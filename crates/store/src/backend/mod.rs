@@ -74,6 +74,15 @@ impl Dialect {
         }
     }
 
+    /// Like [`Dialect::packed_deployment_history`], for one market of one service (`$1`, `$2`)
+    /// and its deployments from id `$3` on: one row, or none.
+    pub(crate) fn packed_deployment_tail(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => sqlite::PACKED_DEPLOYMENT_TAIL,
+            Dialect::Postgres => postgres::PACKED_DEPLOYMENT_TAIL,
+        }
+    }
+
     /// The name of the backend, as logs and errors say it.
     pub(crate) fn name(self) -> &'static str {
         match self {

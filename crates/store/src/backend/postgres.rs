@@ -69,6 +69,25 @@ pub(super) const PACKED_DEPLOYMENT_HISTORY: &str = "WITH authored AS (
      WHERE d.finished_at IS NOT NULL AND d.interrupted = 0 AND d.state <> 'blocked'
      GROUP BY d.service, d.market ORDER BY d.service, d.market";
 
+/// See [`Dialect::packed_deployment_tail`]: the rows of [`PACKED_DEPLOYMENT_HISTORY`] for one
+/// market, from an id on; author times read for those deployments alone.
+pub(super) const PACKED_DEPLOYMENT_TAIL: &str = "WITH authored AS (
+         SELECT deployment_id, string_agg(authored_at::text, ' ') AS times
+         FROM deployment_commits WHERE deployment_id >= $3 GROUP BY deployment_id
+     )
+     SELECT string_agg(
+        d.id::text || '|' || COALESCE(d.rollout_id::text, '') || '|' || d.kind || '|' || d.state || '|' ||
+        d.started_at::text || '|' || d.finished_at::text || '|' || COALESCE(c.created_at::text, '') || '|' ||
+        COALESCE(a.times, ''),
+        E'\\n' ORDER BY d.id)
+     FROM deployments d
+     LEFT JOIN rollouts r ON r.id = d.rollout_id
+     LEFT JOIN change_requests c ON c.id = r.change_id
+     LEFT JOIN authored a ON a.deployment_id = d.id
+     WHERE d.service = $1 AND d.market = $2 AND d.id >= $3
+       AND d.finished_at IS NOT NULL AND d.interrupted = 0 AND d.state <> 'blocked'
+     GROUP BY d.service, d.market";
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -237,6 +256,10 @@ mod tests {
         (
             34,
             "9ae7e87e2a6c2fba8f514d2c3c7a52b176f975d798d5dfba270c476c21b141199ad4a2eb9bc24f7d27a33458e83ee3a0",
+        ),
+        (
+            35,
+            "22160f1e8a42a0f155720ce9b0444459e5c6ff28dd3b6fe8dbfa78045f14faf8fb657722c93c7698afc7d5e99ce2937b",
         ),
     ];
 

@@ -79,6 +79,20 @@ pub(super) const PACKED_DEPLOYMENT_HISTORY: &str = "SELECT d.service, d.market, 
      WHERE d.finished_at IS NOT NULL AND d.interrupted = 0 AND d.state <> 'blocked'
      GROUP BY d.service, d.market ORDER BY d.service, d.market";
 
+/// See [`Dialect::packed_deployment_tail`]: the rows of [`PACKED_DEPLOYMENT_HISTORY`] for one
+/// market, from an id on.
+pub(super) const PACKED_DEPLOYMENT_TAIL: &str = "SELECT group_concat(
+        d.id || '|' || COALESCE(d.rollout_id, '') || '|' || d.kind || '|' || d.state || '|' ||
+        d.started_at || '|' || d.finished_at || '|' || COALESCE(c.created_at, '') || '|' ||
+        COALESCE((SELECT group_concat(authored_at, ' ') FROM deployment_commits WHERE deployment_id = d.id), ''),
+        char(10) ORDER BY d.id)
+     FROM deployments d
+     LEFT JOIN rollouts r ON r.id = d.rollout_id
+     LEFT JOIN change_requests c ON c.id = r.change_id
+     WHERE d.service = $1 AND d.market = $2 AND d.id >= $3
+       AND d.finished_at IS NOT NULL AND d.interrupted = 0 AND d.state <> 'blocked'
+     GROUP BY d.service, d.market";
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -215,6 +229,10 @@ mod tests {
         (
             34,
             "37a6393d1087533812adf39390227c1f355ea42c08177702e49b73d04876165c9b4523d8e4fb7c72e8ee1c1abe1621c9",
+        ),
+        (
+            35,
+            "9fe5e931f7646f08ec214edd4ae49dd8f311e51beec6cec384234b4e0d1c00057a0b3ebce8ebaee0cc1500261d0617e1",
         ),
     ];
 
