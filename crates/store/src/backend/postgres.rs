@@ -259,6 +259,10 @@ mod tests {
         ),
         (
             35,
+            "49ade3c141fb7b9fb31fed3d33a7114b2185dd4bf7e0e1467caff88a9ee473da137c3cde8119969db265006eb9b7d45f",
+        ),
+        (
+            36,
             "22160f1e8a42a0f155720ce9b0444459e5c6ff28dd3b6fe8dbfa78045f14faf8fb657722c93c7698afc7d5e99ce2937b",
         ),
     ];

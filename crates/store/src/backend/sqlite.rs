@@ -232,6 +232,10 @@ mod tests {
         ),
         (
             35,
+            "9548a9716cd684812f16a72dd7447485b9899b8aaec74e8945fd4e55298f8e698908331ebcfc1dc7670cdf10d21b668d",
+        ),
+        (
+            36,
             "9fe5e931f7646f08ec214edd4ae49dd8f311e51beec6cec384234b4e0d1c00057a0b3ebce8ebaee0cc1500261d0617e1",
         ),
     ];
