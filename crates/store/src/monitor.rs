@@ -271,10 +271,7 @@ impl Store {
     pub async fn roll_up_series(&self, now: i64) -> Result<u64> {
         let until = bucket_start(now - ROLLUP_GRACE.as_millis() as i64, HOUR);
         let mut tx = self.writer.begin().await?;
-        let (rolled,): (i64,) = sqlx::query_as("SELECT done_until FROM series_rollups WHERE resolution = $1")
-            .bind(HOUR)
-            .fetch_one(&mut *tx)
-            .await?;
+        let (rolled,): (i64,) = sqlx::query_as(ROLLED_UP_UNTIL).bind(HOUR).fetch_one(&mut *tx).await?;
         if until <= rolled {
             return Ok(0);
         }
@@ -291,11 +288,14 @@ impl Store {
         .execute(&mut *tx)
         .await?
         .rows_affected();
-        sqlx::query("UPDATE series_rollups SET done_until = $1 WHERE resolution = $2")
-            .bind(until)
-            .bind(HOUR)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "INSERT INTO series_rollups (resolution, done_until) VALUES ($1, $2)
+             ON CONFLICT (resolution) DO UPDATE SET done_until = excluded.done_until",
+        )
+        .bind(HOUR)
+        .bind(until)
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(written)
     }
@@ -344,12 +344,16 @@ fn ceil_hour(at: i64) -> i64 {
 
 /// Hours before this (Unix ms) are rolled up; later ones are read from their minutes.
 async fn rolled_up_until(pool: &crate::backend::Pool) -> Result<i64> {
-    let (until,): (i64,) = sqlx::query_as("SELECT done_until FROM series_rollups WHERE resolution = $1")
-        .bind(HOUR)
-        .fetch_one(pool)
-        .await?;
+    let (until,): (i64,) = sqlx::query_as(ROLLED_UP_UNTIL).bind(HOUR).fetch_one(pool).await?;
     Ok(until)
 }
+
+/// Where the rollups of resolution `$1` stand: the recorded mark, else (none recorded yet) the
+/// newest bucket of that resolution, else 0.
+const ROLLED_UP_UNTIL: &str = "SELECT COALESCE(
+       (SELECT done_until FROM series_rollups WHERE resolution = $1),
+       (SELECT MAX(bucket) FROM series_buckets WHERE resolution = $1),
+       0)";
 
 /// What Tandem's own `/metrics` reports from the store, counted by SQL at scrape time.
 #[derive(Debug, Clone, Default)]

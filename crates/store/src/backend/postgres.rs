@@ -259,7 +259,7 @@ mod tests {
         ),
         (
             35,
-            "49ade3c141fb7b9fb31fed3d33a7114b2185dd4bf7e0e1467caff88a9ee473da137c3cde8119969db265006eb9b7d45f",
+            "f423f288a40d137dea6913a9c8a6c0f1b4cfc968ff97108aa95493f33ac1851a8f167de01ff3b9a7b78b117aecfd4823",
         ),
         (
             36,

@@ -232,7 +232,7 @@ mod tests {
         ),
         (
             35,
-            "9548a9716cd684812f16a72dd7447485b9899b8aaec74e8945fd4e55298f8e698908331ebcfc1dc7670cdf10d21b668d",
+            "4a787afab683293b2aa90941795127b044a1d4f442e27bcec877f3dfd9436019bb11ffcd5bb9d88659f69659b5d5cff1",
         ),
         (
             36,
