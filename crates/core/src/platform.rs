@@ -4,7 +4,7 @@
 
 use crate::error::Key;
 use crate::error::{Collector, SpecErrors};
-use crate::names::{is_name, is_secret_name};
+use crate::names::{MARKET_ID_EXPECTED, is_market_id, is_name, is_secret_name};
 use crate::policy::changes::{ChangePolicy, FlagPolicy};
 use crate::policy::check::{Known, RawApproval, RawFreeze, RawNotification};
 use crate::policy::{Approval, Event, Freeze, FreezeHit, Notification, time_zone};
@@ -295,10 +295,7 @@ fn check_markets(
         if !is_market_id(&id.value) {
             errors.push(
                 &id.referenced,
-                format!(
-                    "market id `{}` is not valid: expected a lower-case ISO 3166 alpha-2 code such as `fr`",
-                    id.value
-                ),
+                format!("market id `{}` is not valid: {MARKET_ID_EXPECTED}", id.value),
             );
         }
         if let Some(first) = seen.insert(id.value.clone(), id.referenced) {
@@ -509,10 +506,6 @@ fn service_of(s: RawService) -> Service {
         config: s.config,
         triggers: s.triggers.map(|t| t.value).unwrap_or_default(),
     }
-}
-
-fn is_market_id(id: &str) -> bool {
-    id.len() == 2 && id.chars().all(|c| c.is_ascii_lowercase())
 }
 
 /// The URL of a remote repository: `repo` when it is a URL other than `file://` (a `file://`
