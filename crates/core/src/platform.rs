@@ -4,7 +4,7 @@
 
 use crate::error::Key;
 use crate::error::{Collector, SpecErrors};
-use crate::names::{is_name, is_secret_name};
+use crate::names::{MARKET_ID_EXPECTED, is_market_id, is_name, is_secret_name};
 use crate::policy::changes::{ChangePolicy, FlagPolicy};
 use crate::policy::check::{Known, RawApproval, RawFreeze, RawNotification};
 use crate::policy::{Approval, Event, Freeze, FreezeHit, Notification, time_zone};
@@ -116,6 +116,9 @@ pub struct Platform {
     /// Sign-in through the company's OpenID Connect provider, if set up.
     #[serde(default)]
     pub sso: Option<Sso>,
+    /// How many markets deploy at once, in all and per service.
+    #[serde(default)]
+    pub rollouts: crate::rollout::RolloutLimits,
 }
 
 impl Platform {
@@ -138,7 +141,15 @@ impl Platform {
     ///
     /// An unknown market has no freeze; a market whose stored time zone is unknown is read in UTC.
     pub fn active_freeze(&self, market: &str, at: Timestamp) -> Option<FreezeHit> {
-        let m = self.market(market)?;
+        self.active_freeze_of(self.market(market)?, at)
+    }
+
+    /// [`Platform::active_freeze`] for a market already found (no search through the markets).
+    pub fn active_freeze_of(&self, m: &Market, at: Timestamp) -> Option<FreezeHit> {
+        if self.freezes.is_empty() {
+            return None;
+        }
+        let market = m.id.as_str();
         let tz = time_zone(&m.timezone).unwrap_or(TimeZone::UTC);
         let (freeze, until) = self
             .freezes
@@ -196,6 +207,8 @@ struct RawPlatform {
     flags: Option<Spanned<FlagPolicy>>,
     #[serde(default)]
     sso: Option<RawSso>,
+    #[serde(default)]
+    rollouts: Option<crate::rollout::RawRolloutLimits>,
 }
 
 #[derive(Deserialize)]
@@ -258,6 +271,8 @@ pub fn parse_platform(file: &str, text: &str) -> Result<Platform, SpecErrors> {
     let freezes = crate::policy::check::check_freezes(&raw.freezes, &known, &mut errors);
     let notifications = crate::policy::check::check_notifications(&raw.notifications, &known, &mut errors);
     let sso = raw.sso.map(|s| check_sso(s, &mut errors));
+    let service_names: Vec<&str> = raw.services.iter().map(|s| s.name.value.as_str()).collect();
+    let rollouts = crate::rollout::check_limits(raw.rollouts, &service_names, &mut errors);
     let flags = raw.flags.map(|f| {
         if f.value.emergency_role == crate::role::Role::Viewer {
             errors.push(
@@ -279,6 +294,7 @@ pub fn parse_platform(file: &str, text: &str) -> Result<Platform, SpecErrors> {
         changes: raw.changes,
         flags: flags.unwrap_or_default(),
         sso,
+        rollouts,
     };
     errors.finish(platform)
 }
@@ -295,10 +311,7 @@ fn check_markets(
         if !is_market_id(&id.value) {
             errors.push(
                 &id.referenced,
-                format!(
-                    "market id `{}` is not valid: expected a lower-case ISO 3166 alpha-2 code such as `fr`",
-                    id.value
-                ),
+                format!("market id `{}` is not valid: {MARKET_ID_EXPECTED}", id.value),
             );
         }
         if let Some(first) = seen.insert(id.value.clone(), id.referenced) {
@@ -509,10 +522,6 @@ fn service_of(s: RawService) -> Service {
         config: s.config,
         triggers: s.triggers.map(|t| t.value).unwrap_or_default(),
     }
-}
-
-fn is_market_id(id: &str) -> bool {
-    id.len() == 2 && id.chars().all(|c| c.is_ascii_lowercase())
 }
 
 /// The URL of a remote repository: `repo` when it is a URL other than `file://` (a `file://`

@@ -250,7 +250,13 @@ impl Engine {
             outcome.reason = e.to_string();
             return Ok(outcome);
         }
-        let result = self.move_market_config(None, service, market, to, by, "rollback").await;
+        let result = match self.snapshot().await {
+            Ok(snapshot) => {
+                self.move_market_config(None, service, market, to, by, "rollback", &snapshot)
+                    .await
+            }
+            Err(e) => Err(e),
+        };
         if let Err(e) = self.store.unlock_market(service, market, &holder).await {
             tracing::error!(service, market, error = %e, "cannot release a config rollback's lock");
         }
@@ -274,7 +280,9 @@ impl Engine {
 
     /// Moves one market to config `version`: directly when nothing runs there or its resolved
     /// config does not change; otherwise by redeploying the release it runs with that version,
-    /// behind the gates (the market keeps its config if they fail).
+    /// behind the gates (the market keeps its config if they fail). `snapshot`: the platform
+    /// as read once for every market of the move.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) async fn move_market_config(
         self: &Arc<Self>,
         rollout_id: Option<i64>,
@@ -283,17 +291,12 @@ impl Engine {
         version: i64,
         by: &str,
         why: &str,
+        snapshot: &crate::snapshot::Snapshot,
     ) -> Result<crate::deploy::MarketOutcome> {
-        let platform = self.store.load_platform().await?;
-        let m = platform.market(market).ok_or_else(|| {
+        let m = snapshot.market(market).ok_or_else(|| {
             crate::Error::not_found("market", market, format!("market `{market}` is not in the platform"))
         })?;
-        let live = self
-            .store
-            .list_live_deployments()
-            .await?
-            .into_iter()
-            .find(|d| d.service == service && d.market == market);
+        let live = self.store.get_live_deployment(service, market).await?;
         let Some(live) = live else {
             self.store
                 .set_market_config(service, market, version, by, &format!("{why}: nothing runs here yet"))
@@ -304,16 +307,16 @@ impl Engine {
                 format!("nothing runs here: config v{version} takes effect at its next deployment"),
             ));
         };
-        let current = self.store.market_config(service, market).await?;
-        let target = self.store.get_config_version(service, version).await?;
-        if current.version == version {
+        let (current, current_layers) = self.layers_in(snapshot, service, market, None).await?;
+        let (_, target_layers) = self.layers_in(snapshot, service, market, Some(version)).await?;
+        if current == Some(version) {
             return Ok(crate::deploy::MarketOutcome::skipped(
                 market,
                 format!("already on config v{version}"),
             ));
         }
-        let before = resolve(&current.layers()?, m).values;
-        let after = resolve(&target.layers()?, m).values;
+        let before = resolve(&current_layers, m).values;
+        let after = resolve(&target_layers, m).values;
         if before == after {
             self.store
                 .set_market_config(
@@ -342,6 +345,7 @@ impl Engine {
                 &artifacts,
                 market,
                 Some(version),
+                snapshot,
             )
             .await;
         Ok(outcome)

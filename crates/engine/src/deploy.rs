@@ -7,6 +7,7 @@
 use crate::Engine;
 use crate::gates::{Failure, Landing, Passed, gate};
 use crate::notifications::Announcement;
+use crate::snapshot::Snapshot;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -62,12 +63,19 @@ impl Engine {
         artifacts: &HashMap<String, String>,
         market: &str,
     ) -> MarketOutcome {
-        self.deploy_market_with(rollout_id, kind, release, spec, artifacts, market, None)
+        let snapshot = match self.snapshot().await {
+            Ok(s) => s,
+            Err(e) => {
+                return MarketOutcome::new(market, false, format!("cannot read the platform: {e}"), Duration::ZERO);
+            }
+        };
+        self.deploy_market_with(rollout_id, kind, release, spec, artifacts, market, None, &snapshot)
             .await
     }
 
     /// Like [`Engine::deploy_market`], starting the market with config `version` (`None`: the
-    /// version the market runs). A `config` deployment that passes moves the market to it.
+    /// version the market runs), on the platform as `snapshot` read it (once for every market
+    /// of a wave). A `config` deployment that passes moves the market to it.
     #[allow(clippy::too_many_arguments)]
     pub(crate) async fn deploy_market_with(
         self: &Arc<Self>,
@@ -78,13 +86,16 @@ impl Engine {
         artifacts: &HashMap<String, String>,
         market: &str,
         config_version: Option<i64>,
+        snapshot: &Snapshot,
     ) -> MarketOutcome {
         let config_version = match config_version {
             Some(v) => Some(v),
-            None => match self.store.market_config(&release.service, market).await {
-                Ok(row) => Some(row.version),
-                Err(_) => None,
-            },
+            None => self
+                .store
+                .market_config_version(&release.service, market)
+                .await
+                .ok()
+                .flatten(),
         };
         let new = NewDeployment {
             rollout_id,
@@ -118,6 +129,7 @@ impl Engine {
             port: None,
             action,
             config_version,
+            snapshot,
         };
         let result = self.start_and_judge(landing).await;
         let outcome = match result {

@@ -6,12 +6,13 @@
 use crate::Engine;
 use crate::driver::{Driver, Instance, ProcessDriver, Target, driver_for, last_words, run_user_command};
 use crate::front::{Front, Upstream};
+use crate::snapshot::Snapshot;
 use anyhow::anyhow;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::time::{Duration, Instant};
-use tandem_core::config::{ConfigSchema, resolve_config};
+use tandem_core::config::resolve_config;
 use tandem_core::gates::{Baseline, MetricGates, Probe, SCRAPE_ACCEPT, Scrape, Window, judge_all_against};
 use tandem_core::pipeline::ServiceSpec;
 use tandem_core::rollout::{ProbeTally, ProbeVerdict};
@@ -40,6 +41,8 @@ pub(crate) struct Landing<'a> {
     pub action: &'a str,
     /// The config version to start the market with (`None`: the version the market runs).
     pub config_version: Option<i64>,
+    /// The platform and what the markets of one piece of work share, read once for them all.
+    pub snapshot: &'a Snapshot,
 }
 
 /// A release that started and passed every gate, not yet promoted: what
@@ -128,6 +131,7 @@ impl Engine {
             port,
             action,
             config_version,
+            snapshot,
         } = landing;
         let Some(deploy) = spec.deploy.as_ref() else {
             return Err(Failure {
@@ -153,21 +157,22 @@ impl Engine {
         };
         let dir = self.market_dir(&release.service, market);
         tokio::fs::create_dir_all(&dir).await.map_err(|e| fail(e.into()))?;
-        let platform = self.store.load_platform().await.map_err(|e| fail(e.into()))?;
-        let m = platform
+        let m = snapshot
             .market(market)
             .ok_or_else(|| fail(anyhow!("market `{market}` is not in the platform")))?;
         let (_, layers) = self
-            .config_layers(&platform, &release.service, market, config_version)
+            .layers_in(snapshot, &release.service, market, config_version)
             .await
             .map_err(|e| fail(e.into()))?;
         let config = resolve_config(&layers, m);
-        if let Some(text) = &release.config_schema {
+        if let Some(schema) = snapshot.schema(release) {
             // The release declares what config it needs: a market whose config it rejects is
             // blocked before anything starts, with the exact keys.
             let values = serde_json::Value::Object(config.values.clone());
-            let verdict = ConfigSchema::parse("config schema", text)
-                .map_err(|e| e.to_string())
+            let verdict = schema
+                .as_ref()
+                .as_ref()
+                .map_err(Clone::clone)
                 .map(|schema| schema.validate(market, &values));
             let (passed, reason) = match verdict {
                 Ok(errors) if errors.is_empty() => {
@@ -230,10 +235,12 @@ impl Engine {
         };
         let url = instance.url.clone();
         let live = match port {
-            None => self.store.list_live_deployments().await.ok().and_then(|live| {
-                live.into_iter()
-                    .find(|d| d.service == release.service && d.market == market)
-            }),
+            None => self
+                .store
+                .get_live_deployment(&release.service, market)
+                .await
+                .ok()
+                .flatten(),
             Some(_) => None,
         };
         // The release serving the market now, to compare with over the same window.

@@ -37,6 +37,8 @@ pub mod rollback;
 pub mod rollout;
 pub mod runner;
 pub mod secrets;
+mod slots;
+mod snapshot;
 pub mod supervisor;
 pub mod triggers;
 pub mod views;
@@ -161,6 +163,8 @@ pub struct Engine {
     seen_fence: std::sync::atomic::AtomicI64,
     /// The rollouts this server's driver is driving.
     driving: std::sync::Mutex<std::collections::HashSet<i64>>,
+    /// How many markets deploy at once, in all and per service (see [`slots`]).
+    slots: slots::Slots,
     /// Wakes the sender of "something changed" signals.
     outbox: tokio::sync::Notify,
     /// Wakes the conductor to look for work recorded for it.
@@ -214,6 +218,7 @@ impl Engine {
             standby: Default::default(),
             seen_fence: Default::default(),
             driving: Default::default(),
+            slots: Default::default(),
             outbox: tokio::sync::Notify::new(),
             work: tokio::sync::Notify::new(),
             sources: tokio::sync::Mutex::new(()),
@@ -317,19 +322,21 @@ impl Engine {
                 .await;
         }
         let limit = Arc::new(tokio::sync::Semaphore::new(self.settings.max_parallel_markets));
+        let snapshot = self.snapshot().await?;
         let mut set = tokio::task::JoinSet::new();
         for (d, release, spec, port) in starts {
             if adopted.contains(&(d.service.clone(), d.market.clone())) {
                 continue;
             }
             let artifacts = self.release_artifact_paths(&release).await?;
-            let (engine, limit) = (self.clone(), limit.clone());
+            let (engine, limit, snapshot) = (self.clone(), limit.clone(), snapshot.clone());
             set.spawn(tandem_store::inherit(async move {
                 let _permit = limit.acquire_owned().await;
                 if engine.stop.is_cancelled() {
                     return; // shutting down: nothing new starts
                 }
                 let landing = gates::Landing {
+                    snapshot: &snapshot,
                     release: &release,
                     spec: &spec,
                     artifacts: &artifacts,
@@ -534,7 +541,14 @@ impl Engine {
     /// Where the service's repository is read: its local path, or the mirror of its URL (made
     /// and fetched on first use). Reads what the mirror holds; see [`Engine::fetch_repo`].
     pub(crate) async fn repo_path(&self, service: &str) -> Result<PathBuf> {
-        let svc = self.platform_service(service).await?;
+        // The service's row alone: every market's deployment asks (for its commits).
+        let svc = self.store.get_service(service).await?.ok_or_else(|| {
+            Error::not_found(
+                "service",
+                service,
+                format!("unknown service `{service}`: it is not in the platform file"),
+            )
+        })?;
         if let Some(url) = tandem_core::platform::remote_repo_url(&svc.repo) {
             let mirror = self.mirrors.path(service);
             if mirror.join("HEAD").exists() {

@@ -4,11 +4,17 @@
 //! freezes (in its own time zone) unless an admin overrides them; people can pause, resume,
 //! abort, skip a market or promote. A market that fails its gate halts the rollout before the
 //! next wave. Every step is recorded before it acts, so a restarted server resumes it.
+//!
+//! Its cost per market does not grow with the number of markets: the plan is read once per
+//! rollout, the platform once per wave ([`Snapshot`]), and each market reads and writes only
+//! its own rows (its decisions, its config version, its deployment). Markets deploy within the
+//! platform's limits ([`crate::slots`]): so many per service, so many across every rollout.
 
 use crate::Engine;
 use crate::Result;
 use crate::deploy::MarketOutcome;
 use crate::notifications::Announcement;
+use crate::snapshot::Snapshot;
 use anyhow::{Context, anyhow, bail};
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
@@ -194,16 +200,47 @@ impl Engine {
             _ => RolloutPayload::Release(Box::new(release.service_spec()?), self.prepare_release(&release).await?),
         };
         let payload = Arc::new(payload);
+        // The plan is read once: no market's deployment reads it again.
         let waves = rollout.waves()?;
         let started = Instant::now();
         let mut probe_total = Duration::ZERO;
+        // A market already on this release or config version (a rollout resumed after a
+        // restart, or a new rollout of a release that halted) is done; so is each market that
+        // passes.
+        let mut done: HashSet<String> = match payload.as_ref() {
+            RolloutPayload::Release(..) => self
+                .store
+                .list_markets_running(&release.service, release.id)
+                .await?
+                .into_iter()
+                .collect(),
+            RolloutPayload::Config(version) => self
+                .store
+                .market_config_versions(&release.service)
+                .await?
+                .into_iter()
+                .filter(|(_, v)| v == version)
+                .map(|(m, _)| m)
+                .collect(),
+        };
         for (index, (name, markets)) in waves.iter().enumerate().skip(rollout.current_wave as usize) {
-            if !self.wait_to_start_wave(rollout_id, index, &waves).await? {
+            // The platform is read once per wave, and handed to each of its markets.
+            let snapshot = self.snapshot().await?;
+            if !self
+                .wait_to_start_wave(rollout_id, index, &waves, &snapshot.platform)
+                .await?
+            {
                 tracing::info!(rollout_id, "rollout aborted");
                 return Ok(());
             }
             self.notify();
             tracing::info!(rollout_id, wave = %name, markets = markets.len(), "wave started");
+            let limits = &snapshot.platform.rollouts;
+            let slots = self.slots.of_service(
+                &release.service,
+                limits.for_service(&release.service, self.settings.max_parallel_markets),
+                limits.max_parallel(),
+            );
             // Markets the config check refused in the previous pass of this wave: tried again
             // with the service's newest config version (the fix a person approved meanwhile,
             // whose own config rollout waits behind this one).
@@ -214,40 +251,25 @@ impl Engine {
                 } else {
                     Some(self.store.latest_config(&release.service).await?.version)
                 };
-                let limit = Arc::new(tokio::sync::Semaphore::new(self.settings.max_parallel_markets));
                 let mut set = tokio::task::JoinSet::new();
-                // A market already on this release or config version (a rollout resumed after a
-                // restart) is done.
-                let done: HashSet<String> = match payload.as_ref() {
-                    RolloutPayload::Release(..) => self
-                        .store
-                        .list_live_deployments()
-                        .await?
-                        .into_iter()
-                        .filter(|d| d.release_id == release.id && d.service == release.service)
-                        .map(|d| d.market)
-                        .collect(),
-                    RolloutPayload::Config(version) => self
-                        .store
-                        .market_config_versions(&release.service)
-                        .await?
-                        .into_iter()
-                        .filter(|(_, v)| v == version)
-                        .map(|(m, _)| m)
-                        .collect(),
-                };
                 for market in markets.iter().filter(|m| !done.contains(*m)) {
-                    let (engine, limit, release, payload, market) = (
+                    let (engine, slots, release, payload, market, snapshot) = (
                         self.clone(),
-                        limit.clone(),
+                        slots.clone(),
                         release.clone(),
                         payload.clone(),
                         market.clone(),
+                        snapshot.clone(),
                     );
                     let config_version = newest_config.filter(|_| retried.contains(&market));
                     set.spawn(tandem_store::inherit(async move {
-                        let _permit = limit.acquire_owned().await;
-                        match engine.wait_for_market(rollout_id, &market).await {
+                        let _turn = slots.service().await;
+                        let may = engine.wait_for_market(rollout_id, &market, &snapshot).await;
+                        let _slot = match may {
+                            Ok(None) => slots.global().await,
+                            _ => None,
+                        };
+                        match may {
                             Ok(None) => match payload.as_ref() {
                                 RolloutPayload::Release(spec, artifacts) => {
                                     engine
@@ -259,6 +281,7 @@ impl Engine {
                                             artifacts,
                                             &market,
                                             config_version,
+                                            &snapshot,
                                         )
                                         .await
                                 }
@@ -270,6 +293,7 @@ impl Engine {
                                         *version,
                                         "tandem",
                                         &format!("config rollout {rollout_id}"),
+                                        &snapshot,
                                     )
                                     .await
                                     .unwrap_or_else(|e| {
@@ -286,6 +310,9 @@ impl Engine {
                 while let Some(joined) = set.join_next().await {
                     let outcome = joined.map_err(|e| anyhow!("a market's deployment panicked: {e}"))?;
                     probe_total += outcome.probe_time;
+                    if outcome.healthy {
+                        done.insert(outcome.market.clone());
+                    }
                     if outcome.blocked {
                         retried.insert(outcome.market.clone());
                         blocked.push(format!("{}: {}", outcome.market, outcome.reason));
@@ -300,7 +327,7 @@ impl Engine {
                     if !blocked.is_empty() {
                         reason.push_str(&format!("; blocked before deploying: {}", blocked.join("; ")));
                     }
-                    if self.store.get_rollout(rollout_id).await?.state != RolloutState::Aborted {
+                    if self.store.get_rollout_state(rollout_id).await? != RolloutState::Aborted {
                         self.store
                             .update_rollout(rollout_id, RolloutState::Halted, index as i64, Some(&reason))
                             .await?;
@@ -319,7 +346,7 @@ impl Engine {
             }
         }
         let last = waves.len().saturating_sub(1) as i64;
-        if self.store.get_rollout(rollout_id).await?.state == RolloutState::Aborted {
+        if self.store.get_rollout_state(rollout_id).await? == RolloutState::Aborted {
             return Ok(());
         }
         self.store
@@ -342,8 +369,8 @@ impl Engine {
         rollout_id: i64,
         index: usize,
         waves: &[(String, Vec<String>)],
+        platform: &Platform,
     ) -> Result<bool> {
-        let platform = self.store.load_platform().await?;
         let approval = index
             .checked_sub(1)
             .and_then(|previous| platform.approval_after(&waves[previous].0))
@@ -480,7 +507,7 @@ impl Engine {
         }
         loop {
             tokio::time::sleep(WAIT_POLL).await;
-            match self.store.get_rollout(rollout_id).await?.state {
+            match self.store.get_rollout_state(rollout_id).await? {
                 RolloutState::Blocked => {}
                 RolloutState::Running => return Ok(true),
                 RolloutState::Aborted => return Ok(false),
@@ -495,19 +522,22 @@ impl Engine {
 
     /// Waits until `market` may be deployed: not frozen (or an admin overrode the freeze).
     /// Returns why it is not deployed at all (skipped by a person, or the rollout aborted).
-    async fn wait_for_market(&self, rollout_id: i64, market: &str) -> Result<Option<String>> {
+    /// Reads only what concerns this market: the rollout's state and the decisions about it,
+    /// not the plan, the platform (the wave's `snapshot`) or other markets' decisions.
+    async fn wait_for_market(&self, rollout_id: i64, market: &str, snapshot: &Snapshot) -> Result<Option<String>> {
         let mut told = false;
         loop {
-            let r = self.store.get_rollout(rollout_id).await?;
-            if r.state == RolloutState::Aborted {
+            if self.store.get_rollout_state(rollout_id).await? == RolloutState::Aborted {
                 return Ok(Some("the rollout was aborted before this market".into()));
             }
-            let decisions = self.store.list_decisions(rollout_id).await?;
+            let decisions = self.store.list_decisions_for_market(rollout_id, market).await?;
             if let Some(d) = decisions.iter().find(|d| d.kind == "skip" && d.market == market) {
                 return Ok(Some(format!("skipped by {}", d.decided_by)));
             }
-            let platform: Platform = self.store.load_platform().await?;
-            let Some(hit) = platform.active_freeze(market, jiff::Timestamp::now()) else {
+            let Some(m) = snapshot.market(market) else {
+                return Ok(None);
+            };
+            let Some(hit) = snapshot.platform.active_freeze_of(m, jiff::Timestamp::now()) else {
                 return Ok(None);
             };
             if let Some(o) = decisions.iter().find(|d| d.kind == "override") {
@@ -527,12 +557,7 @@ impl Engine {
                     "{market} waits: freeze `{}` until {} ({})",
                     hit.name,
                     hit.until
-                        .to_zoned(
-                            jiff::tz::TimeZone::get(
-                                &platform.market(market).map(|m| m.timezone.clone()).unwrap_or_default()
-                            )
-                            .unwrap_or(jiff::tz::TimeZone::UTC)
-                        )
+                        .to_zoned(jiff::tz::TimeZone::get(&m.timezone).unwrap_or(jiff::tz::TimeZone::UTC))
                         .strftime("%a %Y-%m-%d %H:%M %Z"),
                     hit.local
                 );

@@ -86,6 +86,7 @@ impl Store {
             ("changes", to_json(&platform.changes)),
             ("flags", to_json(&platform.flags)),
             ("sso", to_json(&platform.sso)),
+            ("rollouts", to_json(&platform.rollouts)),
         ] {
             sqlx::query("INSERT INTO platform_policies (name, value) VALUES ($1, $2)")
                 .bind(name)
@@ -140,8 +141,25 @@ impl Store {
             .await?)
     }
 
-    /// The platform as stored: what the engine plans rollouts and resolves config from.
+    /// Service `name`'s row (its repository and branch), if the platform has it.
+    pub async fn get_service(&self, name: &str) -> Result<Option<ServiceRow>> {
+        Ok(
+            sqlx::query_as("SELECT name, repo, branch FROM services WHERE name = $1")
+                .bind(name)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
+    /// How many times this store read the whole platform ([`Store::load_platform`]).
+    pub fn platform_loads(&self) -> u64 {
+        self.platform_loads.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// The platform as stored: what the engine plans rollouts and resolves config from. It reads
+    /// every market: callers read it once per piece of work (a rollout's wave), not per market.
     pub async fn load_platform(&self) -> Result<Platform> {
+        self.platform_loads.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let markets = self
             .list_markets()
             .await?
@@ -215,6 +233,10 @@ impl Store {
                 Some(text) => from_json("platform sso", text)?,
                 None => None,
             },
+            rollouts: match policies.get("rollouts") {
+                Some(text) => from_json("platform rollout limits", text)?,
+                None => Default::default(),
+            },
         })
     }
 }
@@ -237,6 +259,7 @@ services:
   - { name: shop, repo: /tmp/shop, config: { defaults: { vat_rate: 0.2 } }, triggers: { webhook_secret: HOOK, poll: 10s } }
 secrets:
   HOOK: { env: TANDEM_TEST_HOOK }
+rollouts: { max-parallel: 16, per-service: 4, services: { shop: 2 } }
 sso:
   issuer: https://id.example.com
   client_id: tandem
@@ -247,6 +270,7 @@ sso:
         )
         .unwrap();
         assert!(p.sso.is_some());
+        assert_eq!(p.rollouts.for_service("shop", 8), 2);
         store.sync_platform(&p).await.unwrap();
         store.sync_platform(&p).await.unwrap();
         assert_eq!(store.load_platform().await.unwrap(), p);

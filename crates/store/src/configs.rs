@@ -200,6 +200,27 @@ impl Store {
         Ok(rows.into_iter().collect())
     }
 
+    /// The config version `market` runs (its last move, else the newest), without its layers;
+    /// `None` when Tandem keeps no config for the service.
+    pub async fn market_config_version(&self, service: &str, market: &str) -> Result<Option<i64>> {
+        let pinned: Option<(i64,)> = sqlx::query_as(
+            "SELECT version FROM market_configs WHERE service = $1 AND market = $2 ORDER BY id DESC LIMIT 1",
+        )
+        .bind(service)
+        .bind(market)
+        .fetch_optional(&self.pool)
+        .await?;
+        if let Some((version,)) = pinned {
+            return Ok(Some(version));
+        }
+        let newest: Option<(i64,)> =
+            sqlx::query_as("SELECT version FROM config_versions WHERE service = $1 ORDER BY version DESC LIMIT 1")
+                .bind(service)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(newest.map(|(v,)| v))
+    }
+
     /// The config version `market` runs and its layers.
     pub async fn market_config(&self, service: &str, market: &str) -> Result<ConfigVersionRow> {
         let pinned: Option<(i64,)> = sqlx::query_as(

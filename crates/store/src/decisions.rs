@@ -210,6 +210,19 @@ impl Store {
         Ok(row)
     }
 
+    /// What a market about to deploy must know of rollout `rollout_id`'s decisions: whether it
+    /// was skipped, and the freeze override if any (not every other market's decisions).
+    pub async fn list_decisions_for_market(&self, rollout_id: i64, market: &str) -> Result<Vec<DecisionRow>> {
+        Ok(sqlx::query_as(
+            "SELECT * FROM rollout_decisions
+             WHERE rollout_id = $1 AND ((kind = 'skip' AND market = $2) OR kind = 'override') ORDER BY id",
+        )
+        .bind(rollout_id)
+        .bind(market)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
     pub async fn list_decisions(&self, rollout_id: i64) -> Result<Vec<DecisionRow>> {
         Ok(
             sqlx::query_as("SELECT * FROM rollout_decisions WHERE rollout_id = $1 ORDER BY id")

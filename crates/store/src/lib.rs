@@ -158,6 +158,9 @@ pub struct Store {
     data_dir: PathBuf,
     /// PostgreSQL's URL, for connections of their own (signal listeners); `None` on SQLite.
     url: Option<SecretUrl>,
+    /// How many times [`Store::load_platform`] read the whole platform: a rollout must read it
+    /// a bounded number of times, not once per market (tests read it).
+    platform_loads: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// A database URL, which may hold a password: never printed.
@@ -220,6 +223,7 @@ impl Store {
             blobs,
             data_dir: data_dir.to_path_buf(),
             url: database.map(|u| SecretUrl(u.into())),
+            platform_loads: Default::default(),
         })
     }
 

@@ -373,6 +373,21 @@ impl Store {
             .ok_or_else(|| StoreError::not_found(format!("rollout {id}")))
     }
 
+    /// Rollout `id`'s state alone: what a market about to deploy checks, without its plan.
+    pub async fn get_rollout_state(&self, id: i64) -> Result<RolloutState> {
+        let row: Option<(String,)> = sqlx::query_as("SELECT state FROM rollouts WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        let (state,) = row.ok_or_else(|| StoreError::not_found(format!("rollout {id}")))?;
+        state
+            .parse()
+            .map_err(|e: tandem_core::state::UnknownState| StoreError::Corrupt {
+                what: format!("rollout {id}'s state"),
+                message: e.to_string(),
+            })
+    }
+
     pub async fn list_rollouts(&self, limit: i64) -> Result<Vec<RolloutRow>> {
         Ok(sqlx::query_as("SELECT * FROM rollouts ORDER BY id DESC LIMIT $1")
             .bind(limit)
@@ -617,6 +632,29 @@ impl Store {
         )
     }
 
+    /// `service`'s live deployment in `market`, if any.
+    pub async fn get_live_deployment(&self, service: &str, market: &str) -> Result<Option<DeploymentRow>> {
+        Ok(
+            sqlx::query_as("SELECT * FROM deployments WHERE service = $1 AND market = $2 AND state = 'live'")
+                .bind(service)
+                .bind(market)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
+    /// The markets where release `release_id` of `service` is live.
+    pub async fn list_markets_running(&self, service: &str, release_id: i64) -> Result<Vec<String>> {
+        let rows: Vec<(String,)> = sqlx::query_as(
+            "SELECT market FROM deployments WHERE service = $1 AND release_id = $2 AND state = 'live' ORDER BY market",
+        )
+        .bind(service)
+        .bind(release_id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(|(m,)| m).collect())
+    }
+
     /// Deployments left `deploying` by a previous process: they are marked failed.
     pub async fn fail_unfinished_deployments(&self) -> Result<usize> {
         let rows: Vec<(i64,)> = sqlx::query_as("SELECT id FROM deployments WHERE state = 'deploying'")
@@ -726,6 +764,53 @@ mod tests {
         let d3 = store.insert_deployment(new(v1.id)).await.unwrap();
         store.mark_deployment_failed(d3.id, "probe failed").await.unwrap();
         assert_eq!(store.list_live_deployments().await.unwrap()[0].id, d2.id);
+    }
+
+    #[tokio::test]
+    async fn a_market_reads_its_own_rows_without_the_plan() {
+        let (_dir, store) = store().await;
+        let v1 = crate::testing::release(&store).await;
+        let plan = [PlannedWave {
+            name: "pilot".into(),
+            markets: vec!["fr".into(), "be".into()],
+        }];
+        let r = store.insert_rollout("shop", v1.id, &plan, "test").await.unwrap();
+        assert_eq!(store.get_rollout_state(r.id).await.unwrap(), RolloutState::Pending);
+        assert!(matches!(
+            store.get_rollout_state(r.id + 1).await,
+            Err(StoreError::NotFound { .. })
+        ));
+        assert!(store.get_live_deployment("shop", "fr").await.unwrap().is_none());
+        let d = store
+            .insert_deployment(NewDeployment {
+                rollout_id: Some(r.id),
+                service: "shop",
+                market: "fr",
+                release_id: v1.id,
+            })
+            .await
+            .unwrap();
+        assert!(store.list_markets_running("shop", v1.id).await.unwrap().is_empty());
+        store.mark_deployment_live(d.id, "http://x", None).await.unwrap();
+        assert_eq!(store.get_live_deployment("shop", "fr").await.unwrap().unwrap().id, d.id);
+        assert!(store.get_live_deployment("shop", "be").await.unwrap().is_none());
+        assert_eq!(store.list_markets_running("shop", v1.id).await.unwrap(), ["fr"]);
+        for (kind, market) in [("skip", Some("be")), ("skip", Some("fr")), ("override", None)] {
+            store
+                .insert_decision(crate::NewDecision {
+                    rollout_id: r.id,
+                    kind,
+                    wave: None,
+                    market,
+                    by: "ines",
+                    reason: Some("test"),
+                })
+                .await
+                .unwrap();
+        }
+        let about_be = store.list_decisions_for_market(r.id, "be").await.unwrap();
+        let kinds: Vec<(&str, &str)> = about_be.iter().map(|d| (d.kind.as_str(), d.market.as_str())).collect();
+        assert_eq!(kinds, [("skip", "be"), ("override", "")]);
     }
 
     #[tokio::test]

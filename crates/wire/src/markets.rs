@@ -6,7 +6,7 @@ use tandem_core::state::LaunchState;
 /// A deployment target, usually a country.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Market {
-    /// ISO 3166 alpha-2, lower case: `fr`.
+    /// ISO 3166 alpha-2, lower case (`fr`), or a longer code (`fr-paris-02`).
     pub id: String,
     /// Its name.
     pub name: String,

@@ -268,11 +268,12 @@ impl Check<'_, '_> {
 
     fn market_id(&mut self, id: &Spanned<String>) {
         let m = &id.value;
-        if m.len() != 2 || !m.chars().all(|c| c.is_ascii_lowercase()) {
+        if !crate::names::is_market_id(m) {
             self.push(
                 &id.referenced,
                 format!(
-                    "market `{m}` is not a valid market id: expected a lower-case ISO 3166 alpha-2 code such as `fr`"
+                    "market `{m}` is not a valid market id: {}",
+                    crate::names::MARKET_ID_EXPECTED
                 ),
             );
         } else if let Some(known) = self.markets

@@ -288,7 +288,7 @@ fn parse_errors_name_the_line_and_column() {
         (
             "      nl:",
             "      NLD:",
-            "f.yml:9:7: flag `f`: market `NLD` is not a valid market id: expected a lower-case ISO 3166 alpha-2 code such as `fr`",
+            "f.yml:9:7: flag `f`: market `NLD` is not a valid market id: expected a lower-case ISO 3166 alpha-2 code such as `fr`, or a code of lower-case letters, digits and dashes starting with a letter, such as `fr-paris-02` (at most 40 characters)",
         ),
         (
             "variant: on\n        rollout",

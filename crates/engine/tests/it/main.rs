@@ -9,4 +9,5 @@ mod launch;
 mod monitor;
 mod pipeline;
 mod rollout;
+mod scale;
 mod shared_blobs;

@@ -1,0 +1,178 @@
+//! Rollouts at scale: a rollout to 1,000 markets reads the platform a bounded number of times
+//! (once per wave, not once per market), and independent services' rollouts overlap within the
+//! platform file's concurrency limits.
+
+#![allow(clippy::unwrap_used)]
+
+use crate::common;
+
+use std::path::Path;
+use std::sync::Arc;
+use tandem_engine::Engine;
+use tandem_store::RolloutRow;
+use tandem_testkit::git;
+
+/// A repository for `service` whose release deploys by running `deploy`.
+fn make_repo(dir: &Path, service: &str, deploy: &str) {
+    std::fs::create_dir_all(dir).unwrap();
+    let spec = format!(
+        "service: {service}
+pipeline:
+  jobs:
+    build:
+      steps: [{{ run: echo ok > out.txt }}]
+      artifacts: [out.txt]
+deploy:
+  driver: command
+  run: {deploy}
+"
+    );
+    std::fs::write(dir.join("tandem.yml"), spec).unwrap();
+    git(dir, &["init", "-q", "-b", "main"]);
+    git(dir, &["add", "."]);
+    git(dir, &["commit", "-q", "-m", "T-1: the app"]);
+}
+
+/// Runs `service`'s pipeline to a release; returns its id.
+async fn release(engine: &Arc<Engine>, service: &str) -> i64 {
+    let run = engine.trigger_run(service, "test").await.unwrap();
+    let run = common::wait_for("the run", async || {
+        let r = engine.get_run(run.id).await.unwrap();
+        matches!(r.state.as_str(), "success" | "failed").then_some(r)
+    })
+    .await;
+    assert_eq!(run.state, "success", "run failed: {:?}", run.error);
+    let releases = engine.list_releases(Some(service)).await.unwrap();
+    releases.into_iter().find(|r| r.run_id == run.id).unwrap().id
+}
+
+async fn wait_ended(engine: &Arc<Engine>, id: i64) -> RolloutRow {
+    common::wait_for(&format!("rollout {id} to end"), async || {
+        let r = engine.get_rollout(id).await.unwrap();
+        r.finished_at.is_some().then_some(r)
+    })
+    .await
+}
+
+/// `n` markets `m0001`… in five waves: one market, then an eighth, an eighth, a quarter and the
+/// rest of the others.
+fn markets_in_waves(n: usize) -> String {
+    let ids: Vec<String> = (1..=n).map(|i| format!("m{i:04}")).collect();
+    let mut text = String::from("markets:\n");
+    for id in &ids {
+        text.push_str(&format!(
+            "  - {{ id: {id}, name: M-{id}, region: eu, currency: EUR, locale: en-GB, timezone: Europe/Paris }}\n"
+        ));
+    }
+    let rest = n - 1;
+    let sizes = [1, rest / 8, rest / 8, rest / 4, rest - 2 * (rest / 8) - rest / 4];
+    text.push_str("waves:\n");
+    let mut at = 0;
+    for (w, size) in sizes.iter().enumerate() {
+        text.push_str(&format!(
+            "  - {{ name: w{}, markets: [{}] }}\n",
+            w + 1,
+            ids[at..at + size].join(", ")
+        ));
+        at += size;
+    }
+    text
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rollout_to_a_thousand_markets_reads_the_platform_once_per_wave() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("app");
+    make_repo(&repo, "app", "\"true\"");
+    let platform = format!(
+        "{}services:\n  - {{ name: app, repo: {} }}\n",
+        markets_in_waves(1000),
+        repo.display()
+    );
+    let engine = common::engine(&dir.path().join("data"), &platform).await;
+    let release = release(&engine, "app").await;
+
+    let loads = engine.store_for_tests().platform_loads();
+    let rollout = engine.start_rollout_with(release, "test", false).await.unwrap();
+    let ended = wait_ended(&engine, rollout.id).await;
+    assert_eq!(ended.state.as_str(), "succeeded", "{:?}", ended.reason);
+    // What the markets' deployments left running in the background (their commits) is done.
+    engine.shutdown().await;
+
+    let live = engine.list_live_deployments().await.unwrap();
+    assert_eq!(live.len(), 1000, "every market runs the release");
+    assert!(live.iter().all(|d| d.release_id == release));
+    let read = engine.store_for_tests().platform_loads() - loads;
+    // Planning the rollout, then once per wave (5); a market reads none.
+    assert!(
+        (1..=8).contains(&read),
+        "a rollout to 1,000 markets in 5 waves read the platform {read} times"
+    );
+}
+
+/// Each deploy marks itself running in `dir` while it runs, and writes down what was running
+/// with it: `service-market` names, one line per deploy.
+const WATCHED: &str = r#"d=DIR; me="$TANDEM_SERVICE-$TANDEM_MARKET"; touch "$d/running/$me"; echo "$me saw $(ls "$d/running" | tr '\n' ' ')" >> "$d/seen"; sleep 0.3; rm "$d/running/$me""#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn independent_services_overlap_within_the_global_and_per_service_limits() {
+    let dir = tempfile::tempdir().unwrap();
+    let watch = dir.path().join("watch");
+    std::fs::create_dir_all(watch.join("running")).unwrap();
+    std::fs::write(
+        dir.path().join("deploy.sh"),
+        WATCHED.replace("DIR", &watch.display().to_string()),
+    )
+    .unwrap();
+    let deploy = format!("sh {}", dir.path().join("deploy.sh").display());
+    for service in ["alpha", "beta"] {
+        make_repo(&dir.path().join(service), service, &deploy);
+    }
+    let platform = format!(
+        "{}services:
+  - {{ name: alpha, repo: {root}/alpha }}
+  - {{ name: beta, repo: {root}/beta }}
+rollouts: {{ max-parallel: 3, per-service: 1, services: {{ beta: 2 }} }}
+",
+        markets_in_waves(9),
+        root = dir.path().display()
+    );
+    let engine = common::engine(&dir.path().join("data"), &platform).await;
+    let (alpha, beta) = (release(&engine, "alpha").await, release(&engine, "beta").await);
+    let a = engine.start_rollout_with(alpha, "test", false).await.unwrap();
+    let b = engine.start_rollout_with(beta, "test", false).await.unwrap();
+    for id in [a.id, b.id] {
+        let ended = wait_ended(&engine, id).await;
+        assert_eq!(ended.state.as_str(), "succeeded", "{:?}", ended.reason);
+    }
+
+    let seen = std::fs::read_to_string(watch.join("seen")).unwrap();
+    let lines: Vec<Vec<&str>> = seen
+        .lines()
+        .map(|l| l.split_once(" saw ").unwrap().1.split_whitespace().collect())
+        .collect();
+    assert_eq!(lines.len(), 18, "each service deployed its 9 markets once: {seen}");
+    let count = |running: &[&str], prefix: &str| running.iter().filter(|r| r.starts_with(prefix)).count();
+    for running in &lines {
+        assert!(
+            running.len() <= 3,
+            "more than `max-parallel: 3` deploying at once: {running:?}"
+        );
+        assert!(
+            count(running, "alpha-") <= 1,
+            "alpha over its `per-service: 1`: {running:?}"
+        );
+        assert!(
+            count(running, "beta-") <= 2,
+            "beta over its own limit of 2: {running:?}"
+        );
+    }
+    assert!(
+        lines.iter().any(|r| count(r, "alpha-") == 1 && count(r, "beta-") >= 1),
+        "the two services' rollouts never overlapped: {seen}"
+    );
+    assert!(
+        lines.iter().any(|r| count(r, "beta-") == 2),
+        "beta never used its limit of 2: {seen}"
+    );
+}
