@@ -67,6 +67,7 @@ pub async fn run(args: LocalRunArgs) -> Result<ExitCode> {
             changes: Default::default(),
             flags: Default::default(),
             sso: None,
+            rollouts: Default::default(),
         },
     };
     platform.services = vec![Service {
