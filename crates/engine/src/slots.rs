@@ -93,10 +93,16 @@ mod tests {
         assert_eq!(a.service.available_permits(), 0);
         let b1 = take(&b).await;
         assert_eq!(b.global.available_permits(), 0);
+        // Every global slot is taken: another market of `b`, under its own limit, waits.
+        assert!(
+            tokio::time::timeout(std::time::Duration::from_millis(50), take(&b))
+                .await
+                .is_err()
+        );
         drop(a1);
-        // A slot of `a` is free again, but every global one is taken: `b` waits.
+        // `a`'s market gave back both its slots.
         assert_eq!(a.service.available_permits(), 1);
-        assert_eq!(b.global.available_permits(), 0);
+        assert_eq!(b.global.available_permits(), 1);
         drop((a2, b1));
         assert_eq!(b.global.available_permits(), 3);
         let _b2 = take(&b).await;
