@@ -42,8 +42,9 @@ mkdir -p "$work/repo" && (cd "$work/repo" && git init -q -b main && echo "servic
 port=$(python3 -c "import socket; s=socket.socket(); s.bind(('127.0.0.1',0)); print(s.getsockname()[1])")
 "$bin" serve --data-dir "$work/data" --platform "$work/platform.yml" --listen "127.0.0.1:$port" 2> "$work/serve.log" &
 serve_pid=$!
-until grep -q "tdm_" "$work/serve.log" 2>/dev/null; do sleep 0.1; done
-token=$(grep -o "tdm_[a-z0-9]*" "$work/serve.log" | head -1)
+# The first admin token: in the data folder's first-admin-token file (docs/operations.md).
+until [ -s "$work/data/first-admin-token" ]; do sleep 0.1; done
+token=$(grep -o "tdm_[a-z0-9]*" "$work/data/first-admin-token" | head -1)
 base="http://127.0.0.1:$port"
 until curl -sf "$base/healthz" >/dev/null; do sleep 0.1; done
 # A session, as a browser has after signing in with the token.

@@ -9,10 +9,11 @@
 //! burst each interval. Results are written in one transaction per [`SETTLE_BATCH`].
 //!
 //! The store is read (which markets are live, which are being deployed) only when it can
-//! matter: when a probe falls due, when the engine signals a change (a deployment starts or
-//! ends), and at least every [`RESCAN`]. Every probe is decided on a fresh read, so a market
-//! being deployed is never probed and one no longer live is never probed again. Between those
-//! moments the worker sleeps: an idle server wakes only for what is due.
+//! matter: when a probe falls due within [`LOOKAHEAD`], when the engine signals a change (a
+//! deployment starts or ends), and at least every [`RESCAN`]. Every probe is decided on a read
+//! at most [`LOOKAHEAD`] old, and a probe still waiting for its moment is called off when a
+//! read finds its market being deployed; a market no longer live is never probed again.
+//! Between those moments the worker sleeps: an idle server wakes only for what is due.
 //!
 //! Every [`MAINTAIN_EVERY`], finished hours of the series are rolled up from their minutes and
 //! buckets older than the server's retention are dropped (`tandem serve --series-…-kept`).
@@ -35,6 +36,10 @@ const SETTLE_BATCH: Duration = Duration::from_millis(200);
 /// While the server starts its markets again, how often the monitor looks whether it may
 /// probe.
 const RESTART_POLL: Duration = Duration::from_millis(200);
+/// How far ahead a read of the live markets sends probes: each waits on its own task for its
+/// moment, so 1,000 markets spread over their interval cost one read of the live markets a
+/// second, not one per probe.
+const LOOKAHEAD: Duration = Duration::from_secs(1);
 /// The longest the monitor goes without reading the live markets when no probe is due and the
 /// engine signalled nothing: a safety net for a change made behind the engine's back, cheap
 /// enough when idle (two small queries every 5 s).
@@ -54,7 +59,10 @@ struct Watched {
     incident_id: Option<i64>,
     /// When the market is probed next; `None` until its release's interval is known.
     next_due: Option<Instant>,
+    /// A probe is under way, or waiting for its moment.
     in_flight: bool,
+    /// That probe's task, to call it off when a deployment begins before it is sent.
+    task: Option<tokio::task::AbortHandle>,
     /// The previous metrics scrape, to measure the window since.
     last_scrape: Option<Scrape>,
     /// A deployment to the market is under way: results of probes sent before are dropped.
@@ -103,6 +111,7 @@ impl Engine {
                         incident_id: h.incident_id,
                         next_due: None,
                         in_flight: false,
+                        task: None,
                         last_scrape: None,
                         paused: false,
                     };
@@ -139,9 +148,12 @@ impl Engine {
                         Err(e) => {
                             // Its market is probed again at its next due time, not never.
                             if let Some(key) = probing.remove(&e.id()) {
-                                tracing::error!(service = %key.0, market = %key.1, error = %e, "monitor: a probe failed to finish");
+                                if !e.is_cancelled() {
+                                    tracing::error!(service = %key.0, market = %key.1, error = %e, "monitor: a probe failed to finish");
+                                }
                                 if let Some(w) = watched.get_mut(&key) {
                                     w.in_flight = false;
+                                    w.task = None;
                                 }
                             }
                         }
@@ -201,6 +213,10 @@ impl Engine {
                     if let Some(w) = watched.get_mut(&key) {
                         w.last_scrape = None;
                         w.paused = true;
+                        // A probe still waiting for its moment is not sent at all.
+                        if let Some(task) = w.task.take() {
+                            task.abort();
+                        }
                     }
                     continue;
                 }
@@ -212,6 +228,7 @@ impl Engine {
                     incident_id: None,
                     next_due: None,
                     in_flight: false,
+                    task: None,
                     last_scrape: None,
                     paused: false,
                 });
@@ -227,14 +244,19 @@ impl Engine {
                 let due = *w
                     .next_due
                     .get_or_insert_with(|| schedule.due_after(&key, interval, now));
-                if now >= due {
+                if due < now + LOOKAHEAD {
                     w.in_flight = true;
                     // The next of its own slots: a late probe does not shift the market's place.
-                    w.next_due = Some(schedule.due_after(&key, interval, now + Duration::from_millis(1)));
+                    let at = due.max(now);
+                    w.next_due = Some(schedule.due_after(&key, interval, at + Duration::from_millis(1)));
                     let engine = self.clone();
                     let market = key.clone();
-                    let task = probes.spawn(async move { engine.probe_once(key, d.id, url, spec).await });
+                    let task = probes.spawn(async move {
+                        tokio::time::sleep_until(at.into()).await;
+                        engine.probe_once(key, d.id, url, spec).await
+                    });
                     probing.insert(task.id(), market);
+                    w.task = Some(task);
                     continue;
                 }
                 next_read = next_read.min(due);
@@ -396,6 +418,7 @@ impl Engine {
         for p in done {
             let Some(w) = watched.get_mut(&p.key) else { continue };
             w.in_flight = false;
+            w.task = None;
             if w.deployment_id != p.deployment_id || w.paused {
                 continue; // the market moved on (or began a deployment) while this probe was out
             }

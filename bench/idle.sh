@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# Idle cost of `tandem serve`: after rolling a `command`-driver service out to its markets
+# (instant deploy, `true`), the server does nothing but watch them. Measured over a window:
+# the server's resident set (VmRSS, and VmHWM, its peak) and its CPU (utime + stime from
+# /proc), and how much its store grew (SQLite's file and log, as `tandem_store_size_bytes`). Every market answers its
+# probe at one fake HTTP server (a path per market, one port: Python, outside the figures).
+#
+# Usage: bench/idle.sh [MARKETS] [SERVICES] [INTERVAL] [SECONDS]
+#   defaults: 25 markets, 1 service, 15s (the default monitor.interval), 60 s window.
+#   1,000 probed markets: bench/idle.sh 500 2 15s 60   (a market id is two letters: 676 at most)
+# BIN: the tandem binary (default target/release/tandem). BASELINE: another tandem binary
+# (such as the previous commit's), measured the same way in the same run, after BIN.
+# ENV: extra environment for both servers, such as ENV='MALLOC_ARENA_MAX=2'.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+markets=${1:-25}
+services=${2:-1}
+interval=${3:-15s}
+window=${4:-60}
+bin=${BIN:-$PWD/target/release/tandem}
+[ -x "$bin" ] || { echo "build first: cargo build --release (or give BIN)" >&2; exit 1; }
+work=$(mktemp -d)
+pids=()
+trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"' EXIT
+
+# The fake markets: 200 on every GET, keep-alive, one asyncio loop.
+fake_port=$(python3 -c "import socket; s=socket.socket(); s.bind(('127.0.0.1',0)); print(s.getsockname()[1])")
+python3 - "$fake_port" <<'PY' &
+import asyncio, sys
+async def serve(reader, writer):
+    try:
+        while True:
+            head = await reader.readuntil(b"\r\n\r\n")
+            writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\ncontent-type: text/plain\r\n\r\nok")
+            await writer.drain()
+    except Exception:
+        writer.close()
+async def main():
+    server = await asyncio.start_server(serve, "127.0.0.1", int(sys.argv[1]), backlog=1024)
+    async with server:
+        await server.serve_forever()
+asyncio.run(main())
+PY
+pids+=($!)
+
+# One server: its platform, its services' repositories, its data; rolls every service out and
+# measures the window. Prints one line of figures.
+measure() {
+  local label=$1 exe=$2 dir=$work/$1
+  mkdir -p "$dir"
+  local codes
+  codes=$(python3 -c "
+import itertools, string
+ids = [a + b for a, b in itertools.product(string.ascii_lowercase, repeat=2)]
+print(' '.join(ids[:$markets]))")
+  {
+    echo "markets:"
+    for c in $codes; do echo "  - { id: $c, name: M-$c, region: eu, currency: EUR, locale: en-GB, timezone: Europe/Paris }"; done
+    echo "waves:"
+    echo "  - { name: all, markets: [$(echo "$codes" | tr ' ' ',')] }"
+    echo "services:"
+    for s in $(seq "$services"); do
+      mkdir -p "$dir/app$s"
+      cat > "$dir/app$s/tandem.yml" <<YML
+service: app$s
+pipeline:
+  jobs:
+    build:
+      steps: [{ run: echo ok > out.txt }]
+      artifacts: [out.txt]
+deploy:
+  driver: command
+  run: "true"
+  url: "http://127.0.0.1:$fake_port/app$s/{market}"
+monitor: { interval: $interval, timeout: 1s }
+YML
+      (cd "$dir/app$s" && git init -q -b main && git add . && git -c user.name=b -c user.email=b@b commit -qm app)
+      echo "  - { name: app$s, repo: $dir/app$s }"
+    done
+  } > "$dir/platform.yml"
+  local port
+  port=$(python3 -c "import socket; s=socket.socket(); s.bind(('127.0.0.1',0)); print(s.getsockname()[1])")
+  # shellcheck disable=SC2086
+  env ${ENV:-} "$exe" serve --data-dir "$dir/data" --platform "$dir/platform.yml" --listen "127.0.0.1:$port" 2> "$dir/serve.log" &
+  local pid=$!
+  pids+=("$pid")
+  until grep -qs "tdm_" "$dir/data/first-admin-token"; do sleep 0.05; done
+  local token base
+  token=$(grep -o "tdm_[a-z0-9]*" "$dir/data/first-admin-token" | head -1)
+  base="http://127.0.0.1:$port/api/v1"
+  api() { curl -sf -H "Authorization: Bearer $token" -H "content-type: application/json" "$@"; }
+  json() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
+  for s in $(seq "$services"); do
+    local run release id
+    run=$(api -X POST -d '{}' "$base/services/app$s/runs" | json "['id']")
+    until api "$base/runs/$run" | grep -q '"release":"v'; do sleep 0.2; done
+    release=$(api "$base/releases?service=app$s" | json "[0]['id']")
+    id=$(api -X POST -d "{\"release_id\": $release}" "$base/rollouts" | json "['id']")
+    until api "$base/rollouts/$id" | grep -q '"state":"succeeded"'; do sleep 0.2; done
+  done
+  # Let the first probes of every market land and the server settle, then measure.
+  sleep 20
+  local hz ticks0 ticks1 size0 size1 rss hwm threads agent_rss
+  hz=$(getconf CLK_TCK)
+  cpu() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
+  # What `tandem_store_size_bytes` reports, read from the files (the baseline may not report it).
+  size() { cat "$dir/data/tandem.db" "$dir/data/tandem.db-wal" 2>/dev/null | wc -c; }
+  size0=$(size); ticks0=$(cpu)
+  sleep "$window"
+  ticks1=$(cpu); size1=$(size)
+  rss=$(awk '/^VmRSS/{print $2}' "/proc/$pid/status")
+  hwm=$(awk '/^VmHWM/{print $2}' "/proc/$pid/status")
+  threads=$(awk '/^Threads/{print $2}' "/proc/$pid/status")
+  agent_rss=$(pgrep -P "$pid" | head -1 | xargs -r -I{} awk '/^VmRSS/{print $2}' /proc/{}/status)
+  live=$(api "$base/health" | python3 -c "import json,sys; print(sum(1 for h in json.load(sys.stdin) if h['state']=='up'))")
+  python3 - "$label" "$rss" "$hwm" "$threads" "$((ticks1 - ticks0))" "$hz" "$window" "$size0" "$size1" "$live" "${agent_rss:-0}" <<'PY'
+import sys
+label, rss, hwm, threads, ticks, hz, window, s0, s1, live, agent = sys.argv[1:]
+cpu = int(ticks) / int(hz) / int(window) * 100
+grow = (int(s1) - int(s0)) / 1e6 / (int(window) / 60)
+print(f"{label:<9} {live:>5} up  RSS {int(rss)/1024:6.1f} MiB (peak {int(hwm)/1024:6.1f})  "
+      f"CPU {cpu:5.2f} % of a core  store {int(s1)/1e6:6.2f} MB (+{grow:.3f} MB/min)  "
+      f"{threads} threads  agent RSS {int(agent)/1024:.1f} MiB")
+PY
+  kill "$pid"; wait "$pid" 2>/dev/null || true
+}
+
+echo "tandem serve idle: $markets markets x $services service(s), monitor.interval $interval, ${window}s window${ENV:+, $ENV}"
+measure this "$bin"
+if [ -n "${BASELINE:-}" ]; then measure baseline "$BASELINE"; fi
