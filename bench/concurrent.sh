@@ -37,7 +37,7 @@ port=$(python3 -c "import socket; s=socket.socket(); s.bind(('127.0.0.1',0)); pr
 "$bin" serve --data-dir "$work/data" --platform "$work/platform.yml" --listen "127.0.0.1:$port" 2> "$work/serve.log" &
 server_pid=$!
 until curl -sf "http://127.0.0.1:$port/healthz" >/dev/null; do sleep 0.05; done
-token=$(grep -o 'tdm_[0-9a-f]*' "$work/serve.log" | head -1)
+token=$(grep -o 'tdm_[0-9a-f]*' "$work/data/first-admin-token" | head -1)
 api() { curl -sf -H "Authorization: Bearer $token" "$@"; }
 base="http://127.0.0.1:$port/api/v1"
 

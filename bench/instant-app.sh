@@ -38,5 +38,6 @@ codes=(fr be nl lu de at ch it es pt gr mt cy ie gb se dk fi ee lv lt pl cz sk h
 port=$(python3 -c "import socket; s=socket.socket(); s.bind(('127.0.0.1',0)); print(s.getsockname()[1])")
 "$bin" serve --data-dir "$work/data" --platform "$work/platform.yml" --listen "127.0.0.1:$port" 2> "$work/serve.log" &
 serve_pid=$!
-until grep -q "tdm_" "$work/serve.log" 2>/dev/null; do sleep 0.05; done
-token=$(grep -o "tdm_[a-z0-9]*" "$work/serve.log" | head -1)
+# The first admin token is written to the data folder, not to the log (docs/operations.md).
+until grep -qs "tdm_" "$work/data/first-admin-token"; do sleep 0.05; done
+token=$(grep -o "tdm_[a-z0-9]*" "$work/data/first-admin-token" | head -1)
