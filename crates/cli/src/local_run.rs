@@ -56,18 +56,7 @@ pub async fn run(args: LocalRunArgs) -> Result<ExitCode> {
 
     let mut platform = match &args.platform {
         Some(p) => crate::server::load_platform(p)?,
-        None => Platform {
-            markets: Vec::new(),
-            waves: Vec::new(),
-            services: Vec::new(),
-            secrets: Default::default(),
-            approvals: Vec::new(),
-            freezes: Vec::new(),
-            notifications: Vec::new(),
-            changes: Default::default(),
-            flags: Default::default(),
-            sso: None,
-        },
+        None => Platform::default(),
     };
     platform.services = vec![Service {
         name: spec.service.clone(),

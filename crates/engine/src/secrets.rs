@@ -243,6 +243,7 @@ mod tests {
             changes: Default::default(),
             flags: Default::default(),
             sso: None,
+            rollouts: Default::default(),
         }
     }
 

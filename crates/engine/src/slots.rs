@@ -92,11 +92,12 @@ mod tests {
         // `a` is at its own limit; `b` still gets the last global slot.
         assert_eq!(a.service.available_permits(), 0);
         let b1 = take(&b).await;
+        // `b` has a slot of its own left, but every global one is taken: its next market waits.
+        assert_eq!(b.service.available_permits(), 1);
         assert_eq!(b.global.available_permits(), 0);
+        // A market of `a` ends: it gives back both its slots.
         drop(a1);
-        // A slot of `a` is free again, but every global one is taken: `b` waits.
-        assert_eq!(a.service.available_permits(), 1);
-        assert_eq!(b.global.available_permits(), 0);
+        assert_eq!((a.service.available_permits(), b.global.available_permits()), (1, 1));
         drop((a2, b1));
         assert_eq!(b.global.available_permits(), 3);
         let _b2 = take(&b).await;
