@@ -3,6 +3,7 @@
 //! a check of the hash chain.
 
 use super::PageResult;
+use super::forms::filled;
 use super::layout::{Nav, Page, empty, page, when};
 use crate::AppState;
 use crate::api::audit::parse_time;
@@ -30,19 +31,15 @@ pub struct AuditPageQuery {
     verify: Option<String>,
 }
 
-fn field(value: &Option<String>) -> Option<&str> {
-    value.as_deref().map(str::trim).filter(|v| !v.is_empty())
-}
-
 impl AuditPageQuery {
     /// The text filters that are set, as query pairs (for the next page's link).
     fn pairs(&self) -> Vec<(&'static str, &str)> {
         [
-            ("actor", field(&self.actor)),
-            ("kind", field(&self.kind)),
-            ("object", field(&self.object)),
-            ("since", field(&self.since)),
-            ("until", field(&self.until)),
+            ("actor", filled(&self.actor)),
+            ("kind", filled(&self.kind)),
+            ("object", filled(&self.object)),
+            ("since", filled(&self.since)),
+            ("until", filled(&self.until)),
         ]
         .into_iter()
         .filter_map(|(k, v)| v.map(|v| (k, v)))
@@ -67,11 +64,11 @@ pub async fn show(
 ) -> PageResult {
     let Query(q) = query?;
     let filter = AuditFilter {
-        actor: field(&q.actor).map(str::to_string),
-        kind: field(&q.kind).map(str::to_string),
-        object: field(&q.object).map(str::to_string),
-        since: field(&q.since).map(|t| parse_time("since", t)).transpose()?,
-        until: field(&q.until).map(|t| parse_time("until", t)).transpose()?,
+        actor: filled(&q.actor).map(str::to_string),
+        kind: filled(&q.kind).map(str::to_string),
+        object: filled(&q.object).map(str::to_string),
+        since: filled(&q.since).map(|t| parse_time("since", t)).transpose()?,
+        until: filled(&q.until).map(|t| parse_time("until", t)).transpose()?,
         before: q.before,
         limit: PAGE_SIZE,
     };
@@ -89,11 +86,11 @@ pub async fn show(
         }
         @if let Some(report) = &report { (chain(report)) }
         form.filters method="get" action="/audit" {
-            label { span { "Actor" } input type="search" name="actor" value=[field(&q.actor)] placeholder="anyone"; }
-            label { span { "Kind" } input type="search" name="kind" value=[field(&q.kind)] placeholder="rollout, change.approved…"; }
-            label { span { "Object" } input type="search" name="object" value=[field(&q.object)] placeholder="rollout/12"; }
-            label { span { "Since" } input type="search" name="since" value=[field(&q.since)] placeholder="2026-12-06T08:00:00Z"; }
-            label { span { "Until" } input type="search" name="until" value=[field(&q.until)] placeholder="RFC 3339"; }
+            label { span { "Actor" } input type="search" name="actor" value=[filled(&q.actor)] placeholder="anyone"; }
+            label { span { "Kind" } input type="search" name="kind" value=[filled(&q.kind)] placeholder="rollout, change.approved…"; }
+            label { span { "Object" } input type="search" name="object" value=[filled(&q.object)] placeholder="rollout/12"; }
+            label { span { "Since" } input type="search" name="since" value=[filled(&q.since)] placeholder="2026-12-06T08:00:00Z"; }
+            label { span { "Until" } input type="search" name="until" value=[filled(&q.until)] placeholder="RFC 3339"; }
             button.btn type="submit" { "Filter" }
             @if !q.pairs().is_empty() || q.before.is_some() { a.clear href="/audit" { "Clear filters" } }
         }

@@ -18,6 +18,11 @@ use maud::html;
 use serde::de::DeserializeOwned;
 use tandem_core::role::Role;
 
+/// A text field of a form or query string as the user meant it: trimmed, and `None` when blank.
+pub fn filled(value: &Option<String>) -> Option<&str> {
+    value.as_deref().map(str::trim).filter(|v| !v.is_empty())
+}
+
 /// A posted form that must read: one that does not is a 400 page saying which field is wrong.
 pub struct PostedForm<T>(pub T);
 

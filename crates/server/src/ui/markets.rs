@@ -65,29 +65,25 @@ pub struct MarketsQuery {
 }
 
 impl MarketsQuery {
-    fn field(value: &Option<String>) -> Option<&str> {
-        value.as_deref().map(str::trim).filter(|v| !v.is_empty())
-    }
-
     fn matches(&self, m: &MarketStatus) -> bool {
-        let needle = Self::field(&self.q).map(str::to_lowercase);
+        let needle = super::forms::filled(&self.q).map(str::to_lowercase);
         needle.is_none_or(|n| {
             [&m.market.id, &m.market.name, &m.market.region]
                 .iter()
                 .any(|v| v.to_lowercase().contains(&n))
-        }) && Self::field(&self.wave).is_none_or(|w| m.wave.as_deref() == Some(w))
-            && Self::field(&self.health).is_none_or(|h| m.health() == h)
-            && Self::field(&self.state).is_none_or(|s| m.market.state == s)
+        }) && super::forms::filled(&self.wave).is_none_or(|w| m.wave.as_deref() == Some(w))
+            && super::forms::filled(&self.health).is_none_or(|h| m.health() == h)
+            && super::forms::filled(&self.state).is_none_or(|s| m.market.state == s)
     }
 
     fn worst_first(&self) -> bool {
-        Self::field(&self.sort) == Some("worst")
+        super::forms::filled(&self.sort) == Some("worst")
     }
 
     fn is_filtered(&self) -> bool {
         [&self.q, &self.wave, &self.health, &self.state]
             .iter()
-            .any(|v| Self::field(v).is_some())
+            .any(|v| super::forms::filled(v).is_some())
     }
 
     /// This list's link with another page.
@@ -100,7 +96,7 @@ impl MarketsQuery {
             ("state", &self.state),
             ("sort", &self.sort),
         ] {
-            if let Some(v) = Self::field(value) {
+            if let Some(v) = super::forms::filled(value) {
                 pairs.push((name, v));
             }
         }
@@ -188,24 +184,24 @@ pub async fn list(
         }
         form.filters method="get" action="/markets" data-autosubmit {
             label { span { "Search" }
-                input type="search" name="q" value=[MarketsQuery::field(&q.q)] placeholder="id, name or region";
+                input type="search" name="q" value=[super::forms::filled(&q.q)] placeholder="id, name or region";
             }
             label { span { "Wave" }
                 select name="wave" {
                     option value="" { "every wave" }
-                    @for w in &waves { option value=(w) selected[MarketsQuery::field(&q.wave) == Some(*w)] { (w) } }
+                    @for w in &waves { option value=(w) selected[super::forms::filled(&q.wave) == Some(*w)] { (w) } }
                 }
             }
             label { span { "Health" }
                 select name="health" {
                     option value="" { "any health" }
-                    @for h in ["down", "up", "none"] { option value=(h) selected[MarketsQuery::field(&q.health) == Some(h)] { (h) } }
+                    @for h in ["down", "up", "none"] { option value=(h) selected[super::forms::filled(&q.health) == Some(h)] { (h) } }
                 }
             }
             label { span { "State" }
                 select name="state" {
                     option value="" { "any state" }
-                    @for s in ["live", "launching", "planned"] { option value=(s) selected[MarketsQuery::field(&q.state) == Some(s)] { (s) } }
+                    @for s in ["live", "launching", "planned"] { option value=(s) selected[super::forms::filled(&q.state) == Some(s)] { (s) } }
                 }
             }
             label { span { "Order" }

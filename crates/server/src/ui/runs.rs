@@ -47,15 +47,11 @@ pub struct RunsQuery {
 }
 
 impl RunsQuery {
-    fn field(value: &Option<String>) -> Option<&str> {
-        value.as_deref().map(str::trim).filter(|v| !v.is_empty())
-    }
-
     fn filter(&self) -> RunFilter<'_> {
         RunFilter {
-            service: Self::field(&self.service),
-            branch: Self::field(&self.branch),
-            state: Self::field(&self.state),
+            service: super::forms::filled(&self.service),
+            branch: super::forms::filled(&self.branch),
+            state: super::forms::filled(&self.state),
         }
     }
 
