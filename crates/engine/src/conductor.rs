@@ -460,7 +460,11 @@ impl Engine {
 
     async fn act_on(self: &Arc<Self>, signal: Signal) {
         match signal {
-            Signal::Changed => self.changes.send_modify(|n| *n += 1),
+            Signal::Changed => {
+                // Another server's change: which markets it touched is not known here.
+                self.touched.lock().unwrap_or_else(|e| e.into_inner()).widen();
+                self.changes.send_modify(|n| *n += 1);
+            }
             Signal::Flags => {
                 if let Err(e) = self.load_flags().await {
                     tracing::warn!(error = %e, "cannot read the flags another server changed");

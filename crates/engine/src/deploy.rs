@@ -114,7 +114,7 @@ impl Engine {
                 );
             }
         };
-        self.notify();
+        self.notify_market(&release.service, market);
         let action = if kind == DeploymentKind::Rollback {
             "rollback"
         } else {
@@ -172,7 +172,7 @@ impl Engine {
                 MarketOutcome::new(market, false, failure.reason, failure.gate_time)
             }
         };
-        self.notify();
+        self.notify_market(&release.service, market);
         outcome
     }
 

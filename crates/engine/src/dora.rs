@@ -4,9 +4,10 @@
 
 use crate::Engine;
 use crate::Result;
-use crate::history::{CommitTime, commits_between};
+use crate::history::{History as GitHistory, commits_between};
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
 use tandem_core::dora::{Bucket, BucketKeys, Filter, GroupedKeys, History, Restore};
 use tandem_core::state::DeploymentKind;
 
@@ -17,46 +18,146 @@ use tandem_store::{DeploymentCommit, DeploymentRow};
 /// How many commits a market's first release is said to bring at most (the whole history of
 /// an old repository is not one change).
 const FIRST_RELEASE_COMMITS: usize = 1000;
+/// The most deployments whose commits are read and written together: one transaction, and
+/// one repository open per service, for up to this many.
+const COMMIT_BATCH: usize = 256;
+
+/// How long the first live deployment's commits wait for others to be recorded with them: one
+/// repository open and one transaction for the markets that go live meanwhile, and lead times
+/// are readable at most this much later.
+const COMMIT_GATHER: Duration = Duration::from_millis(200);
+
+/// Deployments whose commits wait to be recorded (see [`Engine::record_deployment_commits`]).
+#[derive(Debug, Default)]
+pub(crate) struct CommitQueue {
+    pending: Vec<DeploymentRow>,
+    /// A task is recording them: new ones join its next batch.
+    draining: bool,
+}
 
 impl Engine {
     /// In the background: records the commits `deployment` (a release now live) brought to its
     /// market — reachable from its release's commit and not from the release the market ran
-    /// before — so lead times are exact whatever the merge style.
+    /// before — so lead times are exact whatever the merge style. Deployments that go live
+    /// while earlier ones are recorded wait and are recorded together: each service's
+    /// repository is opened once per batch (markets of one wave make the same move, walked
+    /// once), and the batch is written in one transaction.
     pub(crate) fn record_deployment_commits(self: &Arc<Self>, deployment: DeploymentRow) {
-        let engine = self.clone();
-        self.tasks.spawn(async move {
-            if let Err(e) = engine.try_record_commits(&deployment).await {
-                tracing::warn!(deployment = deployment.id, error = %format!("{e:#}"), "cannot record a deployment's commits");
-            }
-        });
+        let start = {
+            let mut queue = self.commit_queue.lock().unwrap_or_else(|e| e.into_inner());
+            queue.pending.push(deployment);
+            !std::mem::replace(&mut queue.draining, true)
+        };
+        if start {
+            let engine = self.clone();
+            self.tasks.spawn(async move { engine.drain_commit_queue().await });
+        }
     }
 
-    async fn try_record_commits(&self, deployment: &DeploymentRow) -> Result<()> {
-        let release = self.store.get_release(deployment.release_id).await?;
-        let previous = match deployment.previous_release_id {
-            Some(id) => Some(self.store.get_release(id).await?.commit_sha),
-            None => None,
-        };
-        let repo = self.repo_path(&deployment.service).await?;
-        let new = release.commit_sha.clone();
-        let commits: Vec<CommitTime> = tokio::task::spawn_blocking(move || {
-            let mut commits = commits_between(&repo, &new, previous.as_deref())?;
-            if previous.is_none() {
-                commits.truncate(FIRST_RELEASE_COMMITS);
+    /// Records the queued deployments' commits, a batch at a time, until none is left.
+    async fn drain_commit_queue(&self) {
+        loop {
+            // The markets of a wave that go live meanwhile join this batch.
+            tokio::time::sleep(COMMIT_GATHER).await;
+            let batch: Vec<DeploymentRow> = {
+                let mut queue = self.commit_queue.lock().unwrap_or_else(|e| e.into_inner());
+                if queue.pending.is_empty() {
+                    queue.draining = false;
+                    return;
+                }
+                let take = queue.pending.len().min(COMMIT_BATCH);
+                queue.pending.drain(..take).collect()
+            };
+            let mut by_service: HashMap<String, Vec<DeploymentRow>> = HashMap::new();
+            for d in batch {
+                by_service.entry(d.service.clone()).or_default().push(d);
             }
-            anyhow::Ok(commits)
+            let mut rows: Vec<(i64, Vec<DeploymentCommit>)> = Vec::new();
+            for (service, deployments) in by_service {
+                match self.commits_of(&service, &deployments).await {
+                    Ok(found) => rows.extend(found),
+                    Err(e) => {
+                        for d in &deployments {
+                            tracing::warn!(deployment = d.id, error = %format!("{e:#}"), "cannot record a deployment's commits");
+                        }
+                    }
+                }
+            }
+            if let Err(e) = self.store.insert_deployments_commits(&rows).await {
+                for (id, _) in &rows {
+                    tracing::warn!(deployment = id, error = %e, "cannot record a deployment's commits");
+                }
+            }
+        }
+    }
+
+    /// The commits each of `service`'s `deployments` brought, read with its repository opened
+    /// once; a deployment whose commits cannot be read is left out, with a warning.
+    async fn commits_of(
+        &self,
+        service: &str,
+        deployments: &[DeploymentRow],
+    ) -> Result<Vec<(i64, Vec<DeploymentCommit>)>> {
+        let mut shas: HashMap<i64, String> = HashMap::new();
+        let mut moves: Vec<(i64, String, Option<String>)> = Vec::with_capacity(deployments.len());
+        for d in deployments {
+            let mut sha_of = async |id: i64| -> Result<String> {
+                if let Some(sha) = shas.get(&id) {
+                    return Ok(sha.clone());
+                }
+                let sha = self.store.get_release(id).await?.commit_sha;
+                shas.insert(id, sha.clone());
+                Ok(sha)
+            };
+            let new = match sha_of(d.release_id).await {
+                Ok(sha) => sha,
+                Err(e) => {
+                    tracing::warn!(deployment = d.id, error = %format!("{e:#}"), "cannot record a deployment's commits");
+                    continue;
+                }
+            };
+            let previous = match d.previous_release_id {
+                Some(id) => match sha_of(id).await {
+                    Ok(sha) => Some(sha),
+                    Err(e) => {
+                        tracing::warn!(deployment = d.id, error = %format!("{e:#}"), "cannot record a deployment's commits");
+                        continue;
+                    }
+                },
+                None => None,
+            };
+            moves.push((d.id, new, previous));
+        }
+        let repo = self.repo_path(service).await?;
+        let found = tokio::task::spawn_blocking(move || {
+            let mut history = GitHistory::open(&repo)?.limit_first_release(FIRST_RELEASE_COMMITS);
+            let mut out = Vec::with_capacity(moves.len());
+            for (id, new, previous) in moves {
+                match history.commits_between(&new, previous.as_deref()) {
+                    Ok(mut commits) => {
+                        if previous.is_none() {
+                            commits.truncate(FIRST_RELEASE_COMMITS);
+                        }
+                        let rows = commits
+                            .into_iter()
+                            .map(|c| DeploymentCommit {
+                                sha: c.sha,
+                                authored_at: c.authored_at,
+                                committed_at: c.committed_at,
+                            })
+                            .collect();
+                        out.push((id, rows));
+                    }
+                    Err(e) => {
+                        tracing::warn!(deployment = id, error = %e, "cannot record a deployment's commits");
+                    }
+                }
+            }
+            anyhow::Ok(out)
         })
-        .await??;
-        let rows: Vec<DeploymentCommit> = commits
-            .into_iter()
-            .map(|c| DeploymentCommit {
-                sha: c.sha,
-                authored_at: c.authored_at,
-                committed_at: c.committed_at,
-            })
-            .collect();
-        self.store.insert_deployment_commits(deployment.id, &rows).await?;
-        Ok(())
+        .await
+        .map_err(|e| anyhow::anyhow!("reading a deployment's commits stopped: {e}"))??;
+        Ok(found)
     }
 
     /// The commits `deployment` brought to its market, newest first: `(sha, authored_at, first

@@ -132,6 +132,12 @@ pub struct Engine {
     /// Cancelled at shutdown: stops the background loops (triggers).
     stop: CancellationToken,
     changes: tokio::sync::watch::Sender<u64>,
+    /// What the signals on `changes` were about, for the monitor (see [`monitor::Touched`]).
+    touched: std::sync::Mutex<monitor::Touched>,
+    /// How many times the monitor read every live market (see [`Engine::monitor_whole_reads`]).
+    monitor_whole_reads: std::sync::atomic::AtomicU64,
+    /// Live deployments whose commits wait to be recorded (see [`dora`]).
+    commit_queue: std::sync::Mutex<dora::CommitQueue>,
     /// The feature flags in force (see [`Engine::flags`]), and their ETag for watchers.
     flags: std::sync::RwLock<Arc<flags::FlagSnapshot>>,
     flag_changes: tokio::sync::watch::Sender<String>,
@@ -198,6 +204,9 @@ impl Engine {
             tasks: TaskTracker::new(),
             stop: CancellationToken::new(),
             changes: tokio::sync::watch::channel(0).0,
+            touched: Default::default(),
+            monitor_whole_reads: Default::default(),
+            commit_queue: Default::default(),
             flags: std::sync::RwLock::new(Arc::new(flags::FlagSnapshot {
                 set: tandem_core::flags::FlagSet::new(Vec::new()),
                 versions: Default::default(),
@@ -242,8 +251,32 @@ impl Engine {
     /// Wakes the live views of this server, and (through a signal) of every server sharing
     /// the database.
     pub fn notify(&self) {
+        self.touched.lock().unwrap_or_else(|e| e.into_inner()).widen();
         self.changes.send_modify(|n| *n += 1);
         self.outbox.notify_one();
+    }
+
+    /// [`Engine::notify`] for a change that concerns only `service` in `market` (a deployment
+    /// starting or ending): the monitor then reads that market alone, not every live market.
+    pub(crate) fn notify_market(&self, service: &str, market: &str) {
+        self.touched
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .add(service, market);
+        self.changes.send_modify(|n| *n += 1);
+        self.outbox.notify_one();
+    }
+
+    /// How many times the monitor read every live market: on its rescan and on changes that
+    /// may concern any market, never once per market deployed.
+    #[doc(hidden)]
+    pub fn monitor_whole_reads(&self) -> u64 {
+        self.monitor_whole_reads.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// What changed since the monitor last asked (and forgets it).
+    pub(crate) fn take_touched(&self) -> monitor::Touched {
+        std::mem::take(&mut *self.touched.lock().unwrap_or_else(|e| e.into_inner()))
     }
 
     /// Marks what the previous conductor left unfinished: runs it was executing are

@@ -9,10 +9,15 @@
 //! burst each interval. Results are written in one transaction per [`SETTLE_BATCH`].
 //!
 //! The store is read (which markets are live, which are being deployed) only when it can
-//! matter: when a probe falls due within [`LOOKAHEAD`], when the engine signals a change (a
-//! deployment starts or ends), and at least every [`RESCAN`]. Every probe is decided on a read
-//! at most [`LOOKAHEAD`] old, and a probe still waiting for its moment is called off when a
-//! read finds its market being deployed; a market no longer live is never probed again.
+//! matter: when the engine signals a change, and every [`RESCAN`]. A signal that names its
+//! markets ([`Engine::notify_market`]: a deployment starting or ending) reads those markets
+//! alone, by key, and the markets being deployed (a few: at most the rollouts' slots); any
+//! other signal, one from another server, and the rescan read every live market. Between reads
+//! the monitor sends what falls due within [`LOOKAHEAD`] from what it remembers of each market
+//! (its deployment, address and spec). So a rollout's markets cost the monitor the same
+//! whether 25 or 5,000 markets are live, and an idle server's second costs the probes due in
+//! it, not a read of every live market. A probe still waiting for its moment is called off
+//! when a read finds its market being deployed; a market no longer live is never probed again.
 //! Between those moments the worker sleeps: an idle server wakes only for what is due.
 //!
 //! Every [`MAINTAIN_EVERY`], finished hours of the series are rolled up from their minutes and
@@ -36,23 +41,57 @@ const SETTLE_BATCH: Duration = Duration::from_millis(200);
 /// While the server starts its markets again, how often the monitor looks whether it may
 /// probe.
 const RESTART_POLL: Duration = Duration::from_millis(200);
-/// How far ahead a read of the live markets sends probes: each waits on its own task for its
-/// moment, so 1,000 markets spread over their interval cost one read of the live markets a
-/// second, not one per probe.
+/// How far ahead the monitor sends probes: each waits on its own task for its moment, so
+/// 1,000 markets spread over their interval wake the monitor once a second, not once per probe.
 const LOOKAHEAD: Duration = Duration::from_secs(1);
-/// The longest the monitor goes without reading the live markets when no probe is due and the
-/// engine signalled nothing: a safety net for a change made behind the engine's back, cheap
-/// enough when idle (two small queries every 5 s).
+/// How often the monitor reads every live market when the engine signalled nothing: a safety
+/// net for a change made behind the engine's back (its signals name every change it makes),
+/// and the longest such a change goes unseen.
 const RESCAN: Duration = Duration::from_secs(5);
 /// How often finished hours are rolled up and buckets past their retention dropped: often
 /// enough that each delete is small, and an hour's roll-up happens once, soon after its grace.
 const MAINTAIN_EVERY: Duration = Duration::from_secs(300);
+/// Past this many markets named by signals since the monitor's last read, it reads every live
+/// market instead (one read rather than one per market); it also bounds what is kept while no
+/// monitor runs.
+const TOUCHED_MAX: usize = 256;
 pub use tandem_core::monitor::{LATENCY_SERIES, UP_SERIES};
+
+/// What the engine's change signals were about since the monitor last read them: the markets
+/// whose deployments started or ended, or `wide` when a change may concern any market.
+#[derive(Debug, Default)]
+pub(crate) struct Touched {
+    wide: bool,
+    markets: HashSet<(String, String)>,
+}
+
+impl Touched {
+    /// Something changed that may concern any market.
+    pub(crate) fn widen(&mut self) {
+        self.wide = true;
+        self.markets.clear();
+    }
+
+    /// `service`'s deployment in `market` started or ended.
+    pub(crate) fn add(&mut self, service: &str, market: &str) {
+        if self.wide {
+            return;
+        }
+        if self.markets.len() >= TOUCHED_MAX {
+            self.widen();
+            return;
+        }
+        self.markets.insert((service.to_string(), market.to_string()));
+    }
+}
 
 /// What the monitor remembers of one market between probes.
 #[derive(Debug)]
 struct Watched {
     deployment_id: i64,
+    /// Where the live deployment answers, and its release's spec (probe path, interval).
+    url: String,
+    spec: Option<Arc<ServiceSpec>>,
     health: Health,
     /// When the current run of failures began (Unix ms): an incident starts then.
     failing_since: Option<i64>,
@@ -103,6 +142,9 @@ impl Engine {
                 for h in rows {
                     let w = Watched {
                         deployment_id: h.deployment_id.unwrap_or_default(),
+                        // Known once a read finds the market live.
+                        url: String::new(),
+                        spec: None,
                         health: Health {
                             failures_in_a_row: h.failures_in_a_row.try_into().unwrap_or(0),
                             incident_open: h.incident_id.is_some(),
@@ -132,10 +174,14 @@ impl Engine {
         let mut changes = self.subscribe();
         let mut signalled = true;
         let mut listening = true;
-        // When the live markets must be read next: the earliest probe due, or the rescan.
-        let mut next_read = Instant::now();
+        // When every live market is read next (the rescan), and when the next probe falls due.
+        let mut rescan_at = Instant::now();
+        let mut probe_at = Instant::now() + RESCAN;
         loop {
-            let wake = settle_at.map_or(next_read, |at| at.min(next_read)).min(maintain_at);
+            let wake = settle_at
+                .map_or(rescan_at, |at| at.min(rescan_at))
+                .min(probe_at)
+                .min(maintain_at);
             tokio::select! {
                 _ = stop.cancelled() => break,
                 Some(result) = probes.join_next_with_id(), if !probes.is_empty() => {
@@ -154,6 +200,7 @@ impl Engine {
                                 if let Some(w) = watched.get_mut(&key) {
                                     w.in_flight = false;
                                     w.task = None;
+                                    probe_at = probe_at.min(w.next_due.unwrap_or(probe_at));
                                 }
                             }
                         }
@@ -173,93 +220,133 @@ impl Engine {
                 let settled: Vec<(String, String)> = done.iter().map(|p| p.key.clone()).collect();
                 self.settle(&mut watched, std::mem::take(&mut done)).await;
                 // A probe back after its market's next one fell due: that one is due now.
-                next_read = settled
+                probe_at = settled
                     .iter()
                     .filter_map(|key| watched.get(key))
                     .filter(|w| !w.paused)
                     .filter_map(|w| w.next_due)
-                    .fold(next_read, Instant::min);
+                    .fold(probe_at, Instant::min);
             }
             if self.restarting.load(std::sync::atomic::Ordering::SeqCst) {
-                next_read = next_read.max(now + RESTART_POLL);
+                rescan_at = rescan_at.max(now + RESTART_POLL);
+                probe_at = probe_at.max(now + RESTART_POLL);
                 continue;
             }
             if now >= maintain_at {
                 maintain_at = now + MAINTAIN_EVERY;
                 self.maintain_series().await;
             }
-            if !signalled && Instant::now() < next_read {
-                continue;
-            }
-            signalled = false;
-            let Some((live, deploying)) = self.read_markets().await else {
-                next_read = Instant::now() + RESTART_POLL; // try again soon
-                continue;
-            };
-            self.forget_gone(&mut watched, &live).await;
-            let now = Instant::now();
-            next_read = now + RESCAN;
-            for d in live {
-                let Some(url) = d.url.clone() else { continue };
-                let spec = match specs.get(&d.release_id) {
-                    Some(s) => s.clone(),
-                    None => match self.release_spec(d.release_id).await {
-                        Some(s) => specs.entry(d.release_id).or_insert(s).clone(),
-                        None => continue,
-                    },
-                };
-                let key = (d.service.clone(), d.market.clone());
-                if deploying.contains(&key) {
-                    if let Some(w) = watched.get_mut(&key) {
-                        w.last_scrape = None;
-                        w.paused = true;
-                        // A probe still waiting for its moment is not sent at all.
-                        if let Some(task) = w.task.take() {
-                            task.abort();
+            if signalled || Instant::now() >= rescan_at {
+                signalled = false;
+                let touched = self.take_touched();
+                // The rescan, or a change that may concern any market: every live market is
+                // read. Otherwise only the markets the signals named.
+                let whole = touched.wide || Instant::now() >= rescan_at;
+                if whole || !touched.markets.is_empty() {
+                    let read = if whole {
+                        self.read_markets().await
+                    } else {
+                        self.read_touched(&touched.markets).await
+                    };
+                    let Some((live, deploying)) = read else {
+                        rescan_at = Instant::now() + RESTART_POLL; // try again soon, reading every market
+                        continue;
+                    };
+                    let candidates: Vec<(String, String)> = if whole {
+                        watched.keys().cloned().collect()
+                    } else {
+                        touched.markets.into_iter().collect()
+                    };
+                    self.forget_gone(&mut watched, &live, candidates).await;
+                    if whole {
+                        rescan_at = Instant::now() + RESCAN;
+                    }
+                    let now = Instant::now();
+                    for d in live {
+                        // Only an address answering over HTTP is probed: a `command` deploy
+                        // without `deploy.url` goes live with none (an empty one).
+                        let Some(url) = d.url.clone().filter(|u| u.starts_with("http")) else {
+                            continue;
+                        };
+                        let spec = match specs.get(&d.release_id) {
+                            Some(s) => s.clone(),
+                            None => match self.release_spec(d.release_id).await {
+                                Some(s) => specs.entry(d.release_id).or_insert(s).clone(),
+                                None => continue,
+                            },
+                        };
+                        let key = (d.service.clone(), d.market.clone());
+                        if deploying.contains(&key) {
+                            if let Some(w) = watched.get_mut(&key) {
+                                w.last_scrape = None;
+                                w.paused = true;
+                                // A probe still waiting for its moment is not sent at all.
+                                if let Some(task) = w.task.take() {
+                                    task.abort();
+                                }
+                            }
+                            continue;
+                        }
+                        let w = watched.entry(key.clone()).or_insert_with(|| Watched {
+                            deployment_id: d.id,
+                            url: String::new(),
+                            spec: None,
+                            health: Health::default(),
+                            failing_since: None,
+                            incident_id: None,
+                            next_due: None,
+                            in_flight: false,
+                            task: None,
+                            last_scrape: None,
+                            paused: false,
+                        });
+                        w.paused = false;
+                        if w.deployment_id != d.id {
+                            // A new deployment: its metrics start afresh; an outage carries over until it answers.
+                            w.deployment_id = d.id;
+                            w.last_scrape = None;
+                        }
+                        let interval = spec.monitor.interval;
+                        w.url = url;
+                        w.spec = Some(spec);
+                        let due = *w
+                            .next_due
+                            .get_or_insert_with(|| schedule.due_after(&key, interval, now));
+                        if !w.in_flight {
+                            probe_at = probe_at.min(due);
                         }
                     }
+                }
+            }
+            // What falls due within the lookahead is sent from memory: the markets as the last
+            // read and this server's signals since left them.
+            let now = Instant::now();
+            if now + LOOKAHEAD <= probe_at {
+                continue;
+            }
+            probe_at = now + RESCAN;
+            for (key, w) in watched.iter_mut() {
+                if w.in_flight || w.paused {
                     continue;
                 }
-                let interval = spec.monitor.interval;
-                let w = watched.entry(key.clone()).or_insert_with(|| Watched {
-                    deployment_id: d.id,
-                    health: Health::default(),
-                    failing_since: None,
-                    incident_id: None,
-                    next_due: None,
-                    in_flight: false,
-                    task: None,
-                    last_scrape: None,
-                    paused: false,
+                let (Some(due), Some(spec)) = (w.next_due, w.spec.clone()) else {
+                    continue;
+                };
+                if due >= now + LOOKAHEAD {
+                    probe_at = probe_at.min(due);
+                    continue;
+                }
+                w.in_flight = true;
+                // The next of its own slots: a late probe does not shift the market's place.
+                let at = due.max(now);
+                w.next_due = Some(schedule.due_after(key, spec.monitor.interval, at + Duration::from_millis(1)));
+                let (engine, probe_key, id, url) = (self.clone(), key.clone(), w.deployment_id, w.url.clone());
+                let task = probes.spawn(async move {
+                    tokio::time::sleep_until(at.into()).await;
+                    engine.probe_once(probe_key, id, url, spec).await
                 });
-                w.paused = false;
-                if w.deployment_id != d.id {
-                    // A new deployment: its metrics start afresh; an outage carries over until it answers.
-                    w.deployment_id = d.id;
-                    w.last_scrape = None;
-                }
-                if w.in_flight {
-                    continue; // read again when it settles
-                }
-                let due = *w
-                    .next_due
-                    .get_or_insert_with(|| schedule.due_after(&key, interval, now));
-                if due < now + LOOKAHEAD {
-                    w.in_flight = true;
-                    // The next of its own slots: a late probe does not shift the market's place.
-                    let at = due.max(now);
-                    w.next_due = Some(schedule.due_after(&key, interval, at + Duration::from_millis(1)));
-                    let engine = self.clone();
-                    let market = key.clone();
-                    let task = probes.spawn(async move {
-                        tokio::time::sleep_until(at.into()).await;
-                        engine.probe_once(key, d.id, url, spec).await
-                    });
-                    probing.insert(task.id(), market);
-                    w.task = Some(task);
-                    continue;
-                }
-                next_read = next_read.min(due);
+                probing.insert(task.id(), key.clone());
+                w.task = Some(task);
             }
         }
         probes.shutdown().await;
@@ -284,6 +371,8 @@ impl Engine {
     /// gates' to judge: a probe failing during a deploy is no outage, and what it measures is
     /// not the live release's.
     async fn read_markets(&self) -> Option<(Vec<DeploymentRow>, HashSet<(String, String)>)> {
+        self.monitor_whole_reads
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let live = match self.store.list_live_deployments().await {
             Ok(live) => live,
             Err(e) => {
@@ -311,18 +400,51 @@ impl Engine {
         }
     }
 
-    /// Markets no longer live are no longer watched; their health is forgotten.
-    async fn forget_gone(&self, watched: &mut HashMap<(String, String), Watched>, live: &[DeploymentRow]) {
-        let gone: Vec<(String, String)> = watched
-            .keys()
-            .filter(|(s, m)| !live.iter().any(|d| &d.service == s && &d.market == m))
-            .cloned()
+    /// The live deployments of the markets `keys` alone (read by key), and the markets being
+    /// deployed.
+    async fn read_touched(
+        &self,
+        keys: &HashSet<(String, String)>,
+    ) -> Option<(Vec<DeploymentRow>, HashSet<(String, String)>)> {
+        let mut live = Vec::with_capacity(keys.len());
+        for (service, market) in keys {
+            match self.store.get_live_deployment(service, market).await {
+                Ok(Some(d)) => live.push(d),
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, "monitor: cannot read a market's live deployment");
+                    return None;
+                }
+            }
+        }
+        match self.store.list_deploying_markets().await {
+            Ok(d) => Some((live, d.into_iter().collect())),
+            Err(e) => {
+                tracing::warn!(error = %e, "monitor: cannot list deployments under way");
+                None
+            }
+        }
+    }
+
+    /// Markets among `candidates` that are no longer live are no longer watched; their health
+    /// is forgotten.
+    async fn forget_gone(
+        &self,
+        watched: &mut HashMap<(String, String), Watched>,
+        live: &[DeploymentRow],
+        candidates: Vec<(String, String)>,
+    ) {
+        let live: HashSet<(&str, &str)> = live.iter().map(|d| (d.service.as_str(), d.market.as_str())).collect();
+        let gone: Vec<(String, String)> = candidates
+            .into_iter()
+            .filter(|k| watched.contains_key(k) && !live.contains(&(k.0.as_str(), k.1.as_str())))
             .collect();
         for key in gone {
-            if watched.get(&key).is_some_and(|w| w.in_flight) {
-                continue;
+            // A probe under way or waiting for its moment is called off: its result would be
+            // dropped (its market is no longer watched), and it is not sent again.
+            if let Some(task) = watched.remove(&key).and_then(|w| w.task) {
+                task.abort();
             }
-            watched.remove(&key);
             if let Err(e) = self.store.forget_market_health(&key.0, &key.1).await {
                 tracing::warn!(error = %e, "monitor: cannot forget a market's health");
             }

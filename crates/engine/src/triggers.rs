@@ -116,15 +116,16 @@ impl Engine {
                 _ = stop.cancelled() => break,
                 _ = interval.tick() => {}
             }
-            let platform = match self.store.load_platform().await {
-                Ok(p) => p,
+            // The services alone: this runs every second, and the markets are not its business.
+            let services = match self.store.list_platform_services().await {
+                Ok(s) => s,
                 Err(e) => {
-                    tracing::error!(error = %e, "triggers: cannot load the platform");
+                    tracing::error!(error = %e, "triggers: cannot read the services");
                     continue;
                 }
             };
             let now = now_ms();
-            for svc in &platform.services {
+            for svc in &services {
                 let outcome = self.check_service(&mut clock, svc, now).await;
                 report(&mut failing, &svc.name, outcome);
             }

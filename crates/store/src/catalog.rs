@@ -151,6 +151,26 @@ impl Store {
         )
     }
 
+    /// The platform's services, whole (config layers and triggers), without its markets: what
+    /// a worker that looks at every service each second reads, whatever the number of markets.
+    pub async fn list_platform_services(&self) -> Result<Vec<Service>> {
+        let rows: Vec<(String, String, String, String, String)> =
+            sqlx::query_as("SELECT name, repo, branch, config, triggers FROM services ORDER BY name")
+                .fetch_all(&self.pool)
+                .await?;
+        rows.into_iter()
+            .map(|(name, repo, branch, config, triggers)| {
+                Ok(Service {
+                    config: from_json::<ConfigLayers>("service config", &config)?,
+                    triggers: from_json::<Triggers>("service triggers", &triggers)?,
+                    name,
+                    repo,
+                    branch,
+                })
+            })
+            .collect()
+    }
+
     /// How many times this store read the whole platform ([`Store::load_platform`]).
     pub fn platform_loads(&self) -> u64 {
         self.platform_loads.load(std::sync::atomic::Ordering::Relaxed)
@@ -183,22 +203,7 @@ impl Store {
                 markets: w.markets,
             })
             .collect();
-        let rows: Vec<(String, String, String, String, String)> =
-            sqlx::query_as("SELECT name, repo, branch, config, triggers FROM services ORDER BY name")
-                .fetch_all(&self.pool)
-                .await?;
-        let services = rows
-            .into_iter()
-            .map(|(name, repo, branch, config, triggers)| {
-                Ok(Service {
-                    config: from_json::<ConfigLayers>("service config", &config)?,
-                    triggers: from_json::<Triggers>("service triggers", &triggers)?,
-                    name,
-                    repo,
-                    branch,
-                })
-            })
-            .collect::<Result<_>>()?;
+        let services = self.list_platform_services().await?;
         let secret_rows: Vec<(String, String)> = sqlx::query_as("SELECT name, source FROM secrets ORDER BY name")
             .fetch_all(&self.pool)
             .await?;

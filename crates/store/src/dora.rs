@@ -16,31 +16,21 @@ impl Store {
     /// Records the commits a deployment brought to its market (once; again is a no-op).
     pub async fn insert_deployment_commits(&self, deployment_id: i64, commits: &[DeploymentCommit]) -> Result<()> {
         let mut tx = self.writer.begin().await?;
-        for chunk in commits.chunks(200) {
-            let mut query = crate::backend::Builder::new(
-                "INSERT INTO deployment_commits (deployment_id, sha, authored_at, committed_at) ",
-            );
-            query.push("VALUES ");
-            for (i, c) in chunk.iter().enumerate() {
-                query.push(if i == 0 { "(" } else { ", (" });
-                query.push_bind(deployment_id).push(", ").push_bind(&c.sha).push(", ");
-                query
-                    .push_bind(c.authored_at)
-                    .push(", ")
-                    .push_bind(c.committed_at)
-                    .push(")");
-            }
-            query.push(" ON CONFLICT (deployment_id, sha) DO NOTHING");
-            query.build().execute(&mut *tx).await?;
+        insert_commits_in(&mut tx, deployment_id, commits).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// [`Store::insert_deployment_commits`] for several deployments in one transaction (one
+    /// `deployment.commits` event each).
+    pub async fn insert_deployments_commits(&self, deployments: &[(i64, Vec<DeploymentCommit>)]) -> Result<()> {
+        if deployments.is_empty() {
+            return Ok(());
         }
-        let data = serde_json::json!({ "deployment": deployment_id, "commits": commits.len() });
-        crate::events::append_event(
-            &mut tx,
-            "deployment.commits",
-            &format!("deployment/{deployment_id}"),
-            data,
-        )
-        .await?;
+        let mut tx = self.writer.begin().await?;
+        for (deployment_id, commits) in deployments {
+            insert_commits_in(&mut tx, *deployment_id, commits).await?;
+        }
         tx.commit().await?;
         Ok(())
     }
@@ -68,6 +58,34 @@ impl Store {
         let history = self.read_dora_state().await?.history();
         Ok(std::sync::Arc::unwrap_or_clone(history))
     }
+}
+
+/// Writes `deployment_id`'s commits and their `deployment.commits` event within `conn`'s
+/// transaction.
+async fn insert_commits_in(
+    conn: &mut crate::backend::Conn,
+    deployment_id: i64,
+    commits: &[DeploymentCommit],
+) -> Result<()> {
+    for chunk in commits.chunks(200) {
+        let mut query = crate::backend::Builder::new(
+            "INSERT INTO deployment_commits (deployment_id, sha, authored_at, committed_at) ",
+        );
+        query.push("VALUES ");
+        for (i, c) in chunk.iter().enumerate() {
+            query.push(if i == 0 { "(" } else { ", (" });
+            query.push_bind(deployment_id).push(", ").push_bind(&c.sha).push(", ");
+            query
+                .push_bind(c.authored_at)
+                .push(", ")
+                .push_bind(c.committed_at)
+                .push(")");
+        }
+        query.push(" ON CONFLICT (deployment_id, sha) DO NOTHING");
+        query.build().execute(&mut *conn).await?;
+    }
+    let data = serde_json::json!({ "deployment": deployment_id, "commits": commits.len() });
+    crate::events::append_event(conn, "deployment.commits", &format!("deployment/{deployment_id}"), data).await
 }
 
 #[cfg(test)]
@@ -110,6 +128,49 @@ mod tests {
             .map(|(sha, _, _)| sha)
             .collect();
         assert_eq!(shas, ["c", "b", "a"]);
+    }
+
+    #[tokio::test]
+    async fn several_deployments_commits_are_written_together_each_with_its_event() {
+        let (_dir, store) = store().await;
+        let v1 = release(&store).await;
+        let deploy = |market: &'static str| NewDeployment {
+            rollout_id: None,
+            service: "shop",
+            market,
+            release_id: v1.id,
+        };
+        let fr = store.insert_deployment(deploy("fr")).await.unwrap().id;
+        let be = store.insert_deployment(deploy("be")).await.unwrap().id;
+        let commit = |sha: &str, at: i64| DeploymentCommit {
+            sha: sha.to_string(),
+            authored_at: at,
+            committed_at: at,
+        };
+        let events = store.list_events(0, 1000).await.unwrap().len();
+        store
+            .insert_deployments_commits(&[(fr, vec![commit("a", 1), commit("b", 2)]), (be, vec![commit("b", 2)])])
+            .await
+            .unwrap();
+        store.insert_deployments_commits(&[]).await.unwrap();
+        let shas = async |id: i64| -> Vec<String> {
+            let rows = store.list_deployment_commits(id).await.unwrap();
+            rows.into_iter().map(|(sha, _, _)| sha).collect()
+        };
+        assert_eq!(shas(fr).await, ["b", "a"]);
+        assert_eq!(shas(be).await, ["b"]);
+        let new: Vec<String> = store.list_events(0, 1000).await.unwrap()[events..]
+            .iter()
+            .map(|e| format!("{} {}", e.kind, e.subject))
+            .collect();
+        assert_eq!(
+            new,
+            [
+                format!("deployment.commits deployment/{fr}"),
+                format!("deployment.commits deployment/{be}")
+            ]
+        );
+        assert!(store.verify_audit_chain().await.unwrap().intact, "the chain holds");
     }
 
     /// One year of history — 100,000 commits, 25 markets, 50,000 deployments, 2,000 incidents —

@@ -110,6 +110,41 @@ async fn a_rollout_to_a_thousand_markets_reads_the_platform_once_per_wave() {
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_monitor_reads_only_the_markets_a_rollout_deploys_not_every_live_market_each_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("app");
+    make_repo(&repo, "app", "\"true\"");
+    let platform = format!(
+        "{}services:\n  - {{ name: app, repo: {} }}\n",
+        markets_in_waves(300),
+        repo.display()
+    );
+    let engine = common::engine(&dir.path().join("data"), &platform).await;
+    let release = release(&engine, "app").await;
+    engine.start_triggers();
+    // The monitor's first read of every market, at its start.
+    common::wait_for("the monitor's first read", async || {
+        (engine.monitor_whole_reads() > 0).then_some(())
+    })
+    .await;
+
+    let reads = engine.monitor_whole_reads();
+    let rollout = engine.start_rollout_with(release, "test", false).await.unwrap();
+    let ended = wait_ended(&engine, rollout.id).await;
+    assert_eq!(ended.state.as_str(), "succeeded", "{:?}", ended.reason);
+    let read = engine.monitor_whole_reads() - reads;
+    engine.shutdown().await;
+    assert_eq!(engine.list_live_deployments().await.unwrap().len(), 300);
+    // Each market's deployment starting and ending reads that market alone; every live market
+    // is read on the rollout's own changes (its waves, its end) and on the monitor's 5 s
+    // rescan. Before, each market's change read all of them: hundreds of reads.
+    assert!(
+        read <= 60,
+        "a rollout to 300 markets made the monitor read every live market {read} times"
+    );
+}
+
 /// Each deploy marks itself running in `dir` while it runs, and writes down what was running
 /// with it: `service-market` names, one line per deploy.
 const WATCHED: &str = r#"d=DIR; me="$TANDEM_SERVICE-$TANDEM_MARKET"; touch "$d/running/$me"; echo "$me saw $(ls "$d/running" | tr '\n' ' ')" >> "$d/seen"; sleep 0.3; rm "$d/running/$me""#;
