@@ -146,6 +146,7 @@ impl Dialect {
     /// of one bound value per item is capped by the number of parameters).
     pub(crate) fn push_in_texts<'a>(self, query: &mut Builder<'a>, items: &'a [String]) {
         if items.len() <= IDS_PER_QUERY {
+            query.push("IN ");
             push_in_list(query, items.iter().map(String::as_str));
             return;
         }
