@@ -1,6 +1,8 @@
 //! The pages at many markets: the overview sums a big wave up instead of a tile per market, and
 //! the markets page comes a page at a time, searchable and filtered, worst first on demand.
 
+#![allow(clippy::unwrap_used)]
+
 use crate::common;
 
 use common::RoleServer;
