@@ -51,19 +51,27 @@ until curl -sf "$base/healthz" >/dev/null; do sleep 0.1; done
 cookie=$(curl -s -D- -o /dev/null -H "Origin: $base" --data-urlencode "token=$token" "$base/login" | tr -d '\r' | sed -n 's/^[Ss]et-[Cc]ookie: \([^;]*\).*/\1/p' | head -1)
 [ -n "$cookie" ] || { echo "cannot sign in" >&2; exit 1; }
 
-printf "%-28s %10s %9s %9s\n" page bytes p50_ms p99_ms
-for page in /healthz / /markets "/markets?sort=worst" /delivery /api/v1/markets; do
+# The server's CPU time (user + system), in clock ticks: a figure the load of other processes
+# on the machine changes far less than wall time.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$serve_pid/stat"; }
+hz=$(getconf CLK_TCK)
+printf "%-28s %10s %9s %9s %12s\n" page bytes p50_ms p99_ms cpu_ms/req
+for page in /healthz / /markets "/markets?sort=worst" "/markets?health=down" /delivery /api/v1/markets; do
+  before=$(cpu_ticks)
   for i in $(seq "$rounds"); do
     curl -s -o /dev/null -H "Cookie: $cookie" -H "Authorization: Bearer $token" \
       -w '%{time_total} %{size_download} %{http_code}\n' "$base$page"
-  done | python3 -c "
+  done > "$work/times"
+  cpu=$(( $(cpu_ticks) - before ))
+  python3 -c "
 import sys
-rows = [l.split() for l in sys.stdin if l.strip()]
+rows = [l.split() for l in open('$work/times') if l.strip()]
 codes = {r[2] for r in rows}
 assert codes == {'200'}, ('$page', codes)
 t = sorted(float(r[0]) * 1000 for r in rows)
 pick = lambda p: t[min(len(t) - 1, max(0, int(len(t) * p + 0.999) - 1))]
-print(f'{\"$page\":<28} {int(rows[-1][1]):>10} {pick(0.5):>9.1f} {pick(0.99):>9.1f}')
+cpu = $cpu * 1000 / $hz / len(rows)
+print(f'{\"$page\":<28} {int(rows[-1][1]):>10} {pick(0.5):>9.1f} {pick(0.99):>9.1f} {cpu:>12.2f}')
 "
 done
 echo "($n markets in 5 waves, $s services, $rounds rounds each, one after the other)"

@@ -4,6 +4,7 @@ use crate::events::append_event;
 use crate::{Result, Store, from_json, to_json};
 use serde::Serialize;
 use sqlx::FromRow;
+use std::collections::HashMap;
 use tandem_core::platform::{ConfigLayers, LaunchState, Market, Platform, SecretSource, Service, Triggers, Wave};
 
 #[derive(Debug, Clone, Serialize, FromRow)]
@@ -34,16 +35,36 @@ pub struct ServiceRow {
     pub branch: String,
 }
 
+/// Each market's wave and place in rollout order: by wave, then as its wave lists it (a market
+/// named by two waves goes with the first); the markets of no wave after them, in platform-file
+/// order. What the markets page orders by.
+fn market_places(platform: &Platform) -> HashMap<&str, (Option<&str>, i64)> {
+    let mut places: HashMap<&str, (Option<&str>, i64)> = HashMap::new();
+    for w in &platform.waves {
+        for m in &w.markets {
+            let next = places.len() as i64;
+            places.entry(m.as_str()).or_insert((Some(w.name.as_str()), next));
+        }
+    }
+    for m in &platform.markets {
+        let next = places.len() as i64;
+        places.entry(m.id.as_str()).or_insert((None, next));
+    }
+    places
+}
+
 impl Store {
     /// Makes the catalog match the platform file, in one transaction, recording what changed.
     pub async fn sync_platform(&self, platform: &Platform) -> Result<()> {
         let mut tx = self.writer.begin().await?;
         let before: Vec<(String,)> = sqlx::query_as("SELECT id FROM markets").fetch_all(&mut *tx).await?;
         sqlx::query("DELETE FROM markets").execute(&mut *tx).await?;
+        let places = market_places(platform);
         for (i, m) in platform.markets.iter().enumerate() {
+            let (wave, place) = places.get(m.id.as_str()).copied().unwrap_or((None, 0));
             sqlx::query(
-                "INSERT INTO markets (id, name, region, currency, locale, timezone, state, position)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                "INSERT INTO markets (id, name, region, currency, locale, timezone, state, position, wave, place)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
             )
             .bind(&m.id)
             .bind(&m.name)
@@ -53,6 +74,8 @@ impl Store {
             .bind(&m.timezone)
             .bind(m.state.as_str())
             .bind(i as i64)
+            .bind(wave)
+            .bind(place)
             .execute(&mut *tx)
             .await?;
         }

@@ -63,6 +63,18 @@ impl Store {
             .await?)
     }
 
+    /// The launches of the markets named, oldest first.
+    pub async fn list_launches_of(&self, markets: &[String]) -> Result<Vec<LaunchRow>> {
+        let mut out = Vec::new();
+        for chunk in markets.chunks(crate::backend::IDS_PER_QUERY) {
+            let mut query = crate::backend::Builder::new("SELECT * FROM market_launches WHERE market IN ");
+            crate::backend::push_in_list(&mut query, chunk.iter().map(String::as_str));
+            out.extend(query.build_query_as::<LaunchRow>().fetch_all(&self.pool).await?);
+        }
+        out.sort_by(|a, b| (a.launched_at, &a.market).cmp(&(b.launched_at, &b.market)));
+        Ok(out)
+    }
+
     /// Every launch, oldest first.
     pub async fn list_launches(&self) -> Result<Vec<LaunchRow>> {
         Ok(

@@ -22,9 +22,29 @@ impl Store {
     /// For each service and market of the catalog, keyed by `(service, market)`; a pair
     /// without any deployment is left out.
     pub async fn list_market_deployments(&self) -> Result<HashMap<(String, String), MarketDeployments>> {
+        self.market_deployments(None).await
+    }
+
+    /// Like [`Store::list_market_deployments`], for the markets named only: what a page of
+    /// markets reads.
+    pub async fn list_market_deployments_of(
+        &self,
+        markets: &[String],
+    ) -> Result<HashMap<(String, String), MarketDeployments>> {
+        let mut found = HashMap::new();
+        for chunk in markets.chunks(IDS_PER_QUERY) {
+            found.extend(self.market_deployments(Some(chunk)).await?);
+        }
+        Ok(found)
+    }
+
+    async fn market_deployments(
+        &self,
+        markets: Option<&[String]>,
+    ) -> Result<HashMap<(String, String), MarketDeployments>> {
         /// `(service, market, live, in flight, latest)`: deployment ids.
         type Picks = (String, String, Option<i64>, Option<i64>, Option<i64>);
-        let picks: Vec<Picks> = sqlx::query_as(
+        let mut query = Builder::new(
             "SELECT s.name, m.id,
                 (SELECT id FROM deployments WHERE service = s.name AND market = m.id AND state = 'live'
                  ORDER BY id LIMIT 1),
@@ -32,9 +52,12 @@ impl Store {
                  ORDER BY id DESC LIMIT 1),
                 (SELECT id FROM deployments WHERE service = s.name AND market = m.id ORDER BY id DESC LIMIT 1)
              FROM services s CROSS JOIN markets m",
-        )
-        .fetch_all(&self.pool)
-        .await?;
+        );
+        if let Some(markets) = markets {
+            query.push(" WHERE m.id IN ");
+            push_in_list(&mut query, markets.iter().map(String::as_str));
+        }
+        let picks: Vec<Picks> = query.build_query_as().fetch_all(&self.pool).await?;
         let ids: Vec<i64> = picks
             .iter()
             .flat_map(|(_, _, live, flying, latest)| [*live, *flying, *latest])

@@ -158,6 +158,18 @@ impl Store {
             .await?)
     }
 
+    /// The monitor's last verdicts in the markets named.
+    pub async fn list_market_health_of(&self, markets: &[String]) -> Result<Vec<MarketHealthRow>> {
+        let mut out = Vec::new();
+        for chunk in markets.chunks(crate::backend::IDS_PER_QUERY) {
+            let mut query = crate::backend::Builder::new("SELECT * FROM market_health WHERE market IN ");
+            crate::backend::push_in_list(&mut query, chunk.iter().map(String::as_str));
+            query.push(" ORDER BY service, market");
+            out.extend(query.build_query_as::<MarketHealthRow>().fetch_all(&self.pool).await?);
+        }
+        Ok(out)
+    }
+
     pub async fn market_health(&self, service: &str, market: &str) -> Result<Option<MarketHealthRow>> {
         Ok(
             sqlx::query_as("SELECT * FROM market_health WHERE service = $1 AND market = $2")

@@ -197,8 +197,22 @@ pub struct WaveDetail {
     pub name: String,
     /// waiting, running, done, failed, or not reached.
     pub state: String,
-    /// Its markets.
+    /// Its markets, in plan order: every one when it has at most 500 (`markets_total`);
+    /// else the first 500, and the rest from `GET /api/v1/rollouts/{id}/markets?wave=`.
     pub markets: Vec<WaveMarket>,
+    /// How many markets it has, listed in `markets` or not.
+    #[serde(default)]
+    pub markets_total: usize,
+}
+
+/// One market of a rollout, with its wave (`GET /api/v1/rollouts/{id}/markets`).
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct RolloutMarket {
+    /// The wave's name.
+    pub wave: String,
+    /// The market, its state, the rollout's deployment there and its gates.
+    #[serde(flatten)]
+    pub market: WaveMarket,
 }
 
 /// A rollout as waves × markets.

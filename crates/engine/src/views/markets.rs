@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use tandem_core::platform::LaunchState;
 use tandem_core::state::DeploymentState;
 use tandem_store::launches::LaunchRow;
-use tandem_store::{MarketDeployments, MarketHealthRow, MarketRow, WaveRow, now_ms};
+use tandem_store::{MarketDeployments, MarketFilter, MarketHealthRow, MarketRow, WaveCounts, now_ms};
 
 /// The width of one bucket of recent probes, in seconds: the finest resolution the monitor keeps.
 const PROBE_BUCKET: i64 = 60;
@@ -70,14 +70,19 @@ impl MarketStatus {
     }
 }
 
-/// The markets page: every market in wave order, its launch and the monitor's verdicts.
+/// A page of the markets page: the markets a search keeps, a page of them, with their launches
+/// and the monitor's verdicts, and every wave's counts.
 #[derive(Debug, Clone)]
 pub struct MarketsPage {
-    /// Every market, in the order rollouts reach them (see [`sort_by_wave`]).
+    /// This page's markets, in the order asked (rollout order, or worst first).
     pub markets: Vec<MarketStatus>,
-    /// Each launched market's launch, by market id.
+    /// How many markets the search keeps, over every page.
+    pub matching: usize,
+    /// Every wave's markets counted, in wave order (the markets of no wave last).
+    pub waves: Vec<WaveCounts>,
+    /// This page's launched markets' launches, by market id.
     pub launches: HashMap<String, LaunchRow>,
-    /// The monitor's last verdict of every service in every market it probes, by (service,
+    /// The monitor's last verdict of every service in this page's markets, by (service,
     /// market).
     pub health: HashMap<(String, String), MarketHealthRow>,
 }
@@ -86,6 +91,16 @@ impl MarketsPage {
     /// The monitor's verdict of `service` in `market`, if it has one.
     pub fn health_of(&self, service: &str, market: &str) -> Option<&MarketHealthRow> {
         self.health.get(&(service.to_string(), market.to_string()))
+    }
+
+    /// How many markets there are, over every wave.
+    pub fn total(&self) -> usize {
+        self.waves.iter().map(|w| w.markets as usize).sum()
+    }
+
+    /// The sum of one count over every wave.
+    pub fn sum(&self, count: impl Fn(&WaveCounts) -> i64) -> usize {
+        self.waves.iter().map(|w| count(w) as usize).sum()
     }
 }
 
@@ -138,31 +153,44 @@ impl Engine {
 
     /// A page of the market matrix (`GET /api/v1/markets?after=&limit=`): the `limit` markets
     /// after market `after` in platform-file order (from the first without it). Only the page's
-    /// markets are put together. Not found when `after` is no market.
+    /// markets are read and put together. Not found when `after` is no market.
     pub async fn market_matrix_page(&self, after: Option<&str>, limit: usize) -> Result<Vec<MarketStatus>> {
-        let markets = self.store.list_markets().await?;
-        let start = match after {
-            None => 0,
-            Some(id) => markets.iter().position(|m| m.id == id).ok_or_else(|| {
-                Error::not_found(
-                    "market",
-                    id,
-                    format!(
-                        "there is no market `{id}` to page after: `after` is the `X-Next-Cursor` of the previous page"
-                    ),
-                )
-            })? + 1,
-        };
-        let page: Vec<MarketRow> = markets.into_iter().skip(start).take(limit).collect();
+        let page = self.store.list_markets_after(after, limit).await?.ok_or_else(|| {
+            let id = after.unwrap_or_default();
+            Error::not_found(
+                "market",
+                id,
+                format!("there is no market `{id}` to page after: `after` is the `X-Next-Cursor` of the previous page"),
+            )
+        })?;
         self.statuses(page).await
     }
 
-    /// What runs in each of `markets`, for every service: a fixed number of store reads.
-    async fn statuses(&self, markets: Vec<MarketRow>) -> Result<Vec<MarketStatus>> {
+    /// The markets whose live services include one the monitor has not judged up or down and
+    /// whose process does not run: down, as [`MarketStatus::health`] says, though SQL cannot
+    /// tell. Usually none: the monitor judges a live market within its first probes.
+    pub(crate) async fn sick_markets(&self) -> Result<Vec<String>> {
+        let mut sick: Vec<String> = Vec::new();
+        for (service, market) in self.store.list_unjudged_live().await? {
+            if sick.last() != Some(&market) && !self.supervisor.is_running(&service, &market).await {
+                sick.push(market);
+            }
+        }
+        sick.dedup();
+        Ok(sick)
+    }
+
+    /// What runs in each of `markets`, for every service: a fixed number of store reads, each
+    /// of them over these markets only.
+    pub(crate) async fn statuses(&self, markets: Vec<MarketRow>) -> Result<Vec<MarketStatus>> {
+        if markets.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<String> = markets.iter().map(|m| m.id.clone()).collect();
         let waves = self.store.list_waves().await?;
         let services = self.store.list_services().await?;
         // Only the deployments the matrix shows, not the whole history.
-        let deployments = self.store.list_market_deployments().await?;
+        let deployments = self.store.list_market_deployments_of(&ids).await?;
         let fronts: HashMap<(String, String), String> = self
             .fronts()
             .all()
@@ -172,7 +200,7 @@ impl Engine {
             .collect();
         let monitored: HashMap<(String, String), String> = self
             .store
-            .list_market_health()
+            .list_market_health_of(&ids)
             .await?
             .into_iter()
             .map(|h| ((h.service, h.market), h.state.to_string()))
@@ -237,27 +265,33 @@ impl Engine {
         Ok(out)
     }
 
-    /// The markets page: every market in wave order, with its launch and the monitor's
-    /// verdicts.
-    pub async fn markets_page(&self) -> Result<MarketsPage> {
-        let mut markets = self.market_matrix().await?;
-        sort_by_wave(&mut markets, &self.store.list_waves().await?);
+    /// A page of the markets page: the markets `filter` keeps, `limit` from `offset`, with
+    /// their launches and the monitor's verdicts, and every wave's counts. Ordered, filtered,
+    /// counted and paged in SQL: only the page's markets are put together.
+    pub async fn markets_page(&self, filter: &MarketFilter, offset: usize, limit: usize) -> Result<MarketsPage> {
+        let sick = self.sick_markets().await?;
+        let (listed, matching) = self.store.list_markets_page(filter, &sick, offset, limit).await?;
+        let waves = self.store.list_wave_counts(&sick).await?;
+        let ids: Vec<String> = listed.iter().map(|l| l.market.id.clone()).collect();
+        let markets = self.statuses(listed.into_iter().map(|l| l.market).collect()).await?;
         let launches = self
             .store
-            .list_launches()
+            .list_launches_of(&ids)
             .await?
             .into_iter()
             .map(|l| (l.market.clone(), l))
             .collect();
         let health = self
             .store
-            .list_market_health()
+            .list_market_health_of(&ids)
             .await?
             .into_iter()
             .map(|h| ((h.service.clone(), h.market.clone()), h))
             .collect();
         Ok(MarketsPage {
             markets,
+            matching,
+            waves,
             launches,
             health,
         })
@@ -266,24 +300,17 @@ impl Engine {
     /// Market `id`'s page; with `checklist`, its readiness checklist is run now (its probes are
     /// real requests) unless it is live. Not found when the platform file has no such market.
     pub async fn market_page(&self, id: &str, checklist: bool) -> Result<MarketPage> {
-        let status = self
-            .market_matrix()
-            .await?
-            .into_iter()
-            .find(|m| m.market.id == id)
-            .ok_or_else(|| Error::not_found("market", id, format!("there is no market `{id}` in the platform file")))?;
+        let named = self.store.list_markets_named(&[id.to_string()]).await?;
+        let status =
+            self.statuses(named).await?.into_iter().next().ok_or_else(|| {
+                Error::not_found("market", id, format!("there is no market `{id}` in the platform file"))
+            })?;
         let readiness = if checklist && status.market.state != LaunchState::Live {
             Some(self.market_readiness(id).await?)
         } else {
             None
         };
-        let health = self
-            .store
-            .list_market_health()
-            .await?
-            .into_iter()
-            .filter(|h| h.market == id)
-            .collect();
+        let health = self.store.list_market_health_of(&[id.to_string()]).await?;
         let launch = self.store.get_launch(id).await?;
         let mut probes = Vec::new();
         for s in status.services.iter().filter(|s| s.release.is_some()) {
@@ -337,20 +364,6 @@ impl Engine {
     }
 }
 
-/// Markets in the order rollouts reach them: by wave, then as each wave lists them; a market
-/// in no wave comes last, in platform-file order.
-pub fn sort_by_wave(markets: &mut [MarketStatus], waves: &[WaveRow]) {
-    let place: HashMap<&str, (usize, usize)> = waves
-        .iter()
-        .enumerate()
-        .flat_map(|(w, wave)| wave.markets.iter().enumerate().map(move |(i, m)| (m.as_str(), (w, i))))
-        .collect();
-    markets.sort_by_key(|m| {
-        let (wave, index) = place.get(m.market.id.as_str()).copied().unwrap_or((usize::MAX, 0));
-        (wave, index, m.market.position)
-    });
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -390,24 +403,5 @@ mod tests {
         assert_eq!(market("fr", 0, &["none", "up"]).health(), "up");
         assert_eq!(market("fr", 0, &["none"]).health(), "none");
         assert_eq!(market("fr", 0, &[]).health(), "none");
-    }
-
-    #[test]
-    fn markets_sort_as_rollouts_reach_them_and_the_rest_come_last() {
-        let wave = |name: &str, markets: &[&str]| WaveRow {
-            name: name.into(),
-            position: 0,
-            markets: markets.iter().map(|m| m.to_string()).collect(),
-        };
-        let mut markets = vec![
-            market("de", 0, &[]),
-            market("xx", 1, &[]),
-            market("be", 2, &[]),
-            market("fr", 3, &[]),
-            market("nl", 4, &[]),
-        ];
-        sort_by_wave(&mut markets, &[wave("pilot", &["fr"]), wave("benelux", &["nl", "be"])]);
-        let order: Vec<&str> = markets.iter().map(|m| m.market.id.as_str()).collect();
-        assert_eq!(order, ["fr", "nl", "be", "de", "xx"]);
     }
 }

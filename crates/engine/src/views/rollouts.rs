@@ -3,7 +3,7 @@
 //! people decided.
 
 use crate::{Engine, Result};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use tandem_core::state::{DeploymentKind, DeploymentState, RolloutState};
 use tandem_store::{DecisionRow, DeploymentRow, GateResultRow, ReleaseRow, RolloutRow};
 
@@ -82,15 +82,30 @@ impl Engine {
         } else {
             "waiting"
         };
+        // Each market's rows, looked up once: a scan per market would cost markets² at
+        // thousands of markets.
+        let mut own: HashMap<&str, &DeploymentRow> = HashMap::new();
+        for d in deployments.iter().filter(|d| d.kind == kind) {
+            // The rollout's latest deployment there (a rollback after a failed gate follows it).
+            own.insert(d.market.as_str(), d);
+        }
+        let mut gates_of: HashMap<String, Vec<GateResultRow>> = HashMap::new();
+        for g in gates {
+            gates_of.entry(g.market).or_default().push(g.result);
+        }
+        let skips: HashSet<&str> = decisions
+            .iter()
+            .filter(|x| x.kind == "skip")
+            .map(|x| x.market.as_str())
+            .collect();
         let mut waves = Vec::new();
         for (index, (name, markets)) in rollout.waves()?.into_iter().enumerate() {
             let markets: Vec<WaveMarket> = markets
                 .into_iter()
                 .map(|m| {
-                    // The rollout's own deployment there (a rollback after a failed gate follows it).
-                    let d = deployments.iter().rfind(|d| d.market == m && d.kind == kind).cloned();
+                    let d = own.get(m.as_str()).map(|d| (*d).clone());
                     let reached = index as i64 <= rollout.current_wave;
-                    let skipped = decisions.iter().any(|x| x.kind == "skip" && x.market == m);
+                    let skipped = skips.contains(m.as_str());
                     // A market refused by its config check, then skipped, is listed as skipped.
                     let state = match &d {
                         Some(d) if skipped && d.state == DeploymentState::Blocked => "skipped".to_string(),
@@ -100,11 +115,7 @@ impl Engine {
                         None => unreached.to_string(),
                     };
                     WaveMarket {
-                        gates: gates
-                            .iter()
-                            .filter(|g| g.market == m)
-                            .map(|g| g.result.clone())
-                            .collect(),
+                        gates: gates_of.remove(&m).unwrap_or_default(),
                         state,
                         market: m,
                         deployment: d,

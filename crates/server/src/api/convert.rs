@@ -270,6 +270,7 @@ impl IntoWire for views::rollouts::WaveDetail {
             index: self.index,
             name: self.name,
             state: self.state,
+            markets_total: self.markets.len(),
             markets: self.markets.into_wire(),
         }
     }

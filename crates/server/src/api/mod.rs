@@ -151,6 +151,7 @@ pub fn router() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(releases::get_release))
         .routes(routes!(rollouts::list_rollouts, rollouts::create_rollout))
         .routes(routes!(rollouts::get_rollout))
+        .routes(routes!(rollouts::list_rollout_markets))
         .routes(routes!(rollouts::pause_rollout))
         .routes(routes!(rollouts::resume_rollout))
         .routes(routes!(rollouts::abort_rollout))

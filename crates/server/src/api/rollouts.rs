@@ -12,7 +12,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
 use tandem_wire::rollouts::{
-    Deployment, NewRollout, OverrideRequest, ReasonRequest, Rollout, RolloutDetail, WaveDecisionRequest,
+    Deployment, NewRollout, OverrideRequest, ReasonRequest, Rollout, RolloutDetail, RolloutMarket, WaveDecisionRequest,
 };
 
 /// Rollouts, newest first, a page at a time (see `docs/api.md`).
@@ -44,7 +44,13 @@ pub async fn create_rollout(
     Ok((StatusCode::ACCEPTED, Json(rollout.into_wire())))
 }
 
-/// A rollout as waves × markets.
+/// How many markets of a wave `GET /api/v1/rollouts/{id}` lists: the answer stays bounded at
+/// thousands of markets; the rest come a page at a time from `/rollouts/{id}/markets`.
+pub const WAVE_MARKETS_LISTED: usize = 500;
+
+/// A rollout as waves × markets. A wave of more than 500 markets lists its first 500
+/// (`markets_total` says how many it has): page through the rest with
+/// `GET /api/v1/rollouts/{id}/markets?wave=`.
 #[utoipa::path(get, path = "/api/v1/rollouts/{id}", tag = "releases", params(("id" = i64, Path)),
     responses((status = 200, body = RolloutDetail), (status = 404, body = ErrorBody)))]
 pub async fn get_rollout(
@@ -52,7 +58,77 @@ pub async fn get_rollout(
     State(state): State<AppState>,
     PathParam(id): PathParam<i64>,
 ) -> ApiResult<Json<RolloutDetail>> {
-    Ok(Json(state.engine.rollout_detail(id).await?.into_wire()))
+    let mut detail = state.engine.rollout_detail(id).await?;
+    // Only what is answered becomes wire types and JSON.
+    let totals: Vec<usize> = detail.waves.iter().map(|w| w.markets.len()).collect();
+    for wave in &mut detail.waves {
+        wave.markets.truncate(WAVE_MARKETS_LISTED);
+    }
+    let mut wire = detail.into_wire();
+    for (wave, total) in wire.waves.iter_mut().zip(totals) {
+        wave.markets_total = total;
+    }
+    Ok(Json(wire))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct RolloutMarketsQuery {
+    /// Only this wave's markets; every wave's, in plan order, without it.
+    pub wave: Option<String>,
+    /// Markets to answer, 1 to 500 (more is answered as 500); default 100.
+    pub limit: Option<i64>,
+    /// The market after which this page starts (the previous page's `X-Next-Cursor`).
+    pub after: Option<String>,
+}
+
+/// A rollout's markets, a page at a time in plan order (wave by wave, as each wave lists
+/// them): each with its wave, state, the rollout's deployment there and its gates.
+#[utoipa::path(get, path = "/api/v1/rollouts/{id}/markets", tag = "releases", params(("id" = i64, Path), RolloutMarketsQuery),
+    responses((status = 200, body = [RolloutMarket], headers(("x-next-cursor" = String, description = "`after` of the next page, when this one is full"))),
+        (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn list_rollout_markets(
+    _: Auth<Viewer>,
+    State(state): State<AppState>,
+    PathParam(id): PathParam<i64>,
+    QueryParams(q): QueryParams<RolloutMarketsQuery>,
+) -> ApiResult<Response> {
+    let limit = Page {
+        limit: q.limit,
+        after: None,
+    }
+    .limit()?;
+    let detail = state.engine.rollout_detail(id).await?;
+    if let Some(wave) = &q.wave
+        && !detail.waves.iter().any(|w| &w.name == wave)
+    {
+        return Err(crate::error::ApiError::bad_request(format!(
+            "rollout {id} has no wave `{wave}`: see its waves in GET /api/v1/rollouts/{id}"
+        )));
+    }
+    let mut all = detail
+        .waves
+        .into_iter()
+        .filter(|w| q.wave.as_ref().is_none_or(|name| &w.name == name))
+        .flat_map(|w| {
+            let name = w.name;
+            w.markets.into_iter().map(move |m| (name.clone(), m))
+        });
+    let mut rows = Vec::new();
+    if let Some(after) = &q.after
+        && !all.by_ref().any(|(_, m)| &m.market == after)
+    {
+        return Err(crate::error::ApiError::bad_request(format!(
+            "rollout {id} has no market `{after}` to page after: `after` is the `X-Next-Cursor` of the previous page"
+        )));
+    }
+    for (wave, market) in all.take(limit as usize) {
+        rows.push(RolloutMarket {
+            wave,
+            market: market.into_wire(),
+        });
+    }
+    Ok(paged(rows, limit, |r| r.market.market.clone()))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]

@@ -27,6 +27,7 @@ use tandem_engine::views::market_history::MarketHistory;
 use tandem_engine::views::markets::{MarketPage, MarketStatus, MarketsPage, ProbeBucket};
 use tandem_store::MarketHealthRow;
 use tandem_store::launches::LaunchRow;
+use tandem_store::{MARKET_SEARCH_MAX, MarketFilter};
 
 /// Which colour the monitor's verdict gets: failing is on its way down, not down yet.
 fn health_tone(state: &str) -> &'static str {
@@ -42,8 +43,15 @@ fn health_badge(state: &str) -> Markup {
     html! { span class={ "badge " (health_tone(state)) } { (state) } }
 }
 
-/// Markets a list page shows at once; the rest are a click on "Next" away.
-const MARKETS_PER_PAGE: usize = 100;
+/// How many service cells (markets × services) a page of the list holds: a page of markets
+/// stays under 100 KB however many services there are (about 100 bytes a cell).
+const CELLS_PER_PAGE: usize = 500;
+
+/// Markets a list page shows at once, at `services` services: 100, fewer when each market has
+/// more than 5 services (50 at 10), never fewer than 10; the rest are a click on "Next" away.
+fn markets_per_page(services: usize) -> usize {
+    (CELLS_PER_PAGE / services.max(1)).clamp(10, 100)
+}
 
 /// The list's search, filters, order and page, as they come in the query string
 /// (`?q=par&wave=pilot&health=down&sort=worst&page=2`).
@@ -65,15 +73,23 @@ pub struct MarketsQuery {
 }
 
 impl MarketsQuery {
-    fn matches(&self, m: &MarketStatus) -> bool {
-        let needle = super::forms::filled(&self.q).map(str::to_lowercase);
-        needle.is_none_or(|n| {
-            [&m.market.id, &m.market.name, &m.market.region]
-                .iter()
-                .any(|v| v.to_lowercase().contains(&n))
-        }) && super::forms::filled(&self.wave).is_none_or(|w| m.wave.as_deref() == Some(w))
-            && super::forms::filled(&self.health).is_none_or(|h| m.health() == h)
-            && super::forms::filled(&self.state).is_none_or(|s| m.market.state == s)
+    /// What the store filters by; a search longer than [`MARKET_SEARCH_MAX`] is refused.
+    fn filter(&self) -> Result<MarketFilter, PageError> {
+        let text = super::forms::filled(&self.q);
+        if text.is_some_and(|t| t.chars().count() > MARKET_SEARCH_MAX) {
+            return Err(PageError::from(ApiError::bad_request(format!(
+                "the search has more than {MARKET_SEARCH_MAX} characters: search for part of a market's id, name or region"
+            ))));
+        }
+        let owned = |v: &Option<String>| super::forms::filled(v).map(str::to_string);
+        Ok(MarketFilter {
+            text: text.map(str::to_string),
+            wave: owned(&self.wave),
+            no_wave: false,
+            health: owned(&self.health),
+            state: owned(&self.state),
+            worst_first: self.worst_first(),
+        })
     }
 
     fn worst_first(&self) -> bool {
@@ -110,81 +126,50 @@ impl MarketsQuery {
     }
 }
 
-/// How much a market needs someone's eyes, most first: down, an open incident, a failed last
-/// deployment, a release on its way, then the rest.
-pub(super) fn trouble(m: &MarketStatus, open_incident: bool) -> u8 {
-    if m.health() == "down" {
-        0
-    } else if open_incident {
-        1
-    } else if m.services.iter().any(|s| s.last_failure.is_some()) {
-        2
-    } else if m.in_flight() {
-        3
-    } else {
-        4
-    }
-}
-
 /// `GET /markets`: the markets in wave order (or worst first), a page at a time, with a search
-/// and filters by wave, health and launch state; each with its launch state and health.
+/// and filters by wave, health and launch state; each with its launch state and, per service,
+/// what runs there and its health. Only the page's markets are read.
 pub async fn list(
     auth: PageAuth<Viewer>,
     State(state): State<AppState>,
     query: Result<Query<MarketsQuery>, QueryRejection>,
 ) -> PageResult {
     let Query(q) = query?;
-    let page_facts = state.engine.markets_page().await?;
-    let (markets, launches) = (&page_facts.markets, &page_facts.launches);
-    let in_state = |s: &str| markets.iter().filter(|m| m.market.state == s).count();
-    let down = markets.iter().filter(|m| m.health() == "down").count();
-    let mut shown: Vec<&MarketStatus> = markets.iter().filter(|m| q.matches(m)).collect();
-    if q.worst_first() {
-        let with_incident: std::collections::HashSet<&str> = page_facts
-            .health
-            .values()
-            .filter(|h| h.incident_id.is_some())
-            .map(|h| h.market.as_str())
-            .collect();
-        // Stable: markets equally troubled keep their wave order.
-        let troubles: std::collections::HashMap<&str, u8> = shown
-            .iter()
-            .map(|m| {
-                (
-                    m.market.id.as_str(),
-                    trouble(m, with_incident.contains(m.market.id.as_str())),
-                )
-            })
-            .collect();
-        shown.sort_by_key(|m| troubles[m.market.id.as_str()]);
+    let filter = q.filter()?;
+    let per_page = markets_per_page(state.engine.list_services().await?.len());
+    let asked = q.page.unwrap_or(1).max(1);
+    let mut facts = state
+        .engine
+        .markets_page(&filter, (asked - 1) * per_page, per_page)
+        .await?;
+    let pages = facts.matching.div_ceil(per_page).max(1);
+    // A page past the end shows the last one.
+    let current = asked.min(pages);
+    if current != asked {
+        facts = state
+            .engine
+            .markets_page(&filter, (current - 1) * per_page, per_page)
+            .await?;
     }
-    let pages = shown.len().div_ceil(MARKETS_PER_PAGE).max(1);
-    let current = q.page.unwrap_or(1).clamp(1, pages);
-    let first = (current - 1) * MARKETS_PER_PAGE;
-    let on_page = &shown[first.min(shown.len())..(first + MARKETS_PER_PAGE).min(shown.len())];
-    let waves: Vec<&str> = {
-        let mut seen = Vec::new();
-        for w in markets.iter().filter_map(|m| m.wave.as_deref()) {
-            if !seen.contains(&w) {
-                seen.push(w);
-            }
-        }
-        seen
-    };
+    let first = (current - 1) * per_page;
+    let (on_page, launches) = (&facts.markets, &facts.launches);
+    let total = facts.total();
+    let down = facts.sum(|w| w.down);
+    let waves: Vec<&str> = facts.waves.iter().filter_map(|w| w.wave.as_deref()).collect();
     let body = html! {
         div.page-head {
             h1 { "Markets" }
             span.muted { @if q.worst_first() { "worst first" } @else { "in wave order" } }
             div.stats {
-                span.stat.ok { b { (in_state("live")) } " live" }
-                span.stat.busy { b { (in_state("launching")) } " launching" }
-                span.stat { b { (in_state("planned")) } " planned" }
+                span.stat.ok { b { (facts.sum(|w| w.live)) } " live" }
+                span.stat.busy { b { (facts.sum(|w| w.launching)) } " launching" }
+                span.stat { b { (facts.sum(|w| w.planned)) } " planned" }
                 a.stat.bad[down > 0] href="/markets?health=down" { b { (down) } " down" }
             }
         }
         form.filters method="get" action="/markets" data-autosubmit {
             label { span { "Search" }
-                input type="search" name="q" value=[super::forms::filled(&q.q)] placeholder="id, name or region";
+                input type="search" name="q" value=[super::forms::filled(&q.q)] placeholder="id, name or region" maxlength=(MARKET_SEARCH_MAX);
             }
             label { span { "Wave" }
                 select name="wave" {
@@ -213,25 +198,25 @@ pub async fn list(
             button.btn type="submit" { "Filter" }
         }
         section.panel {
-            @if markets.is_empty() {
+            @if total == 0 {
                 (empty("The platform file declares no market."))
-            } @else if shown.is_empty() {
+            } @else if facts.matching == 0 {
                 (empty("No market matches this search."))
             } @else {
-                @if shown.len() > MARKETS_PER_PAGE || q.is_filtered() {
+                @if facts.matching > per_page || q.is_filtered() {
                     p.muted.small.page-note {
-                        "Markets " (first + 1) "–" (first + on_page.len()) " of " (shown.len())
-                        @if q.is_filtered() { " matching (of " (markets.len()) ")" }
+                        "Markets " (first + 1) "–" (first + on_page.len()) " of " (facts.matching)
+                        @if q.is_filtered() { " matching (of " (total) ")" }
                     }
                 }
                 table.data.markets {
                     thead { tr {
                         th { "Wave" } th { "Market" } th { "State" } th { "Region" } th { "Currency" }
-                        th { "Release" } th { "Health" } th {}
+                        th { "Services: release and health" } th {}
                     } }
                     tbody {
                         @for m in on_page {
-                            (market_row(m, launches.get(&m.market.id), &page_facts))
+                            (market_row(m, launches.get(&m.market.id), &facts))
                         }
                     }
                 }
@@ -256,8 +241,17 @@ pub async fn list(
     ))
 }
 
+/// A market's row. Its services cell is compact, for a page of 500 service cells: a line per
+/// service that runs, or deploys, something (name, release, what is on its way, health); the
+/// services with nothing there on one last line.
 fn market_row(m: &MarketStatus, launch: Option<&LaunchRow>, facts: &MarketsPage) -> Markup {
     let id = &m.market.id;
+    let idle: Vec<&str> = m
+        .services
+        .iter()
+        .filter(|s| s.release.is_none() && s.in_flight.is_none())
+        .map(|s| s.service.as_str())
+        .collect();
     html! {
         tr data-market=(id) {
             td.muted { (m.wave.as_deref().unwrap_or("—")) }
@@ -270,18 +264,19 @@ fn market_row(m: &MarketStatus, launch: Option<&LaunchRow>, facts: &MarketsPage)
             }
             td { (m.market.region) }
             td { (m.market.currency) }
-            td {
-                @for s in &m.services {
+            td.svcs {
+                @for s in m.services.iter().filter(|s| s.release.is_some() || s.in_flight.is_some()) {
                     div {
-                        span.muted { (s.service) } " "
-                        @match &s.release { Some(v) => { (links::version(&s.service, v)) } None => { span.muted { "—" } } }
-                        @if let Some(v) = &s.in_flight { " " span.busy-text.small { "→ " (links::version(&s.service, v)) } }
+                        i { (s.service) } " "
+                        @match &s.release { Some(v) => { (links::version(&s.service, v)) } None => { "—" } }
+                        @if let Some(v) = &s.in_flight { " " span.busy-text { "→ " (links::version(&s.service, v)) } }
+                        " " (health_cell(facts.health_of(&s.service, id), s.release.is_some()))
                     }
                 }
-            }
-            td {
-                @for s in &m.services {
-                    div { (health_cell(facts.health_of(&s.service, id), s.release.is_some())) }
+                @if idle.len() == m.services.len() {
+                    span.muted { "nothing deployed" }
+                } @else if !idle.is_empty() {
+                    div.muted { "nothing deployed: " (idle.join(", ")) }
                 }
             }
             td {

@@ -8,6 +8,7 @@ use crate::auth::{PageAuth, Viewer};
 use axum::extract::State;
 use maud::{Markup, html};
 use tandem_engine::views::markets::MarketStatus;
+use tandem_engine::views::overview::WaveGroup;
 use tandem_store::{IncidentRow, RolloutRow, RunRow};
 
 pub async fn show(auth: PageAuth<Viewer>, State(state): State<AppState>) -> PageResult {
@@ -15,15 +16,14 @@ pub async fn show(auth: PageAuth<Viewer>, State(state): State<AppState>) -> Page
     let (groups, incidents, runs) = (&overview.groups, &overview.incidents, &overview.runs);
     let flying: Vec<&RolloutRow> = overview.rollouts_in_flight.iter().collect();
     let busy_runs: Vec<&RunRow> = overview.runs_in_flight().collect();
-    let markets = overview.markets().count();
-    let healthy = |h: &str| overview.markets().filter(|m| m.health() == h).count();
+    let markets = overview.sum(|c| c.markets);
     let body = html! {
         div.page-head {
             h1 { "Overview" }
             div.stats {
                 span.stat { b { (markets) } " markets" }
-                span.stat.ok { b { (healthy("up")) } " up" }
-                span.stat.bad { b { (healthy("down")) } " down" }
+                span.stat.ok { b { (overview.sum(|c| c.up)) } " up" }
+                span.stat.bad { b { (overview.sum(|c| c.down)) } " down" }
                 span.stat.busy { b { (flying.len() + busy_runs.len()) } " in flight" }
                 span.stat.bad[!incidents.is_empty()] { b { (incidents.len()) } " open incident" @if incidents.len() != 1 { "s" } }
                 a.stat href="/releases" { "Releases →" }
@@ -41,14 +41,14 @@ pub async fn show(auth: PageAuth<Viewer>, State(state): State<AppState>) -> Page
                     div.wave-row {
                         div.wave-label {
                             span.wave-name { (group.name) }
-                            span.muted { (count(group.markets.len(), "market")) }
+                            span.muted { (count(group.counts.markets as usize, "market")) }
                         }
-                        @if group.markets.len() <= WAVE_TILES {
+                        @if group.summed_up() {
+                            (wave_summary(group, incidents))
+                        } @else {
                             div.tiles {
                                 @for m in &group.markets { (tile(m, incidents)) }
                             }
-                        } @else {
-                            (wave_summary(&group.name, &group.markets, incidents))
                         }
                     }
                 }
@@ -130,47 +130,31 @@ pub async fn show(auth: PageAuth<Viewer>, State(state): State<AppState>) -> Page
     ))
 }
 
-/// A wave with more markets than this shows a summary and its troubled markets, not a tile
-/// per market: the page stays small at thousands of markets.
-const WAVE_TILES: usize = 24;
-
-/// How many of a big wave's troubled markets show as tiles.
-const TROUBLED_TILES: usize = 12;
-
 /// A big wave: how many markets are up, down, deploying, with an open incident or a failed
-/// last deployment; the worst of them as tiles; a link to all of them on the markets page.
-fn wave_summary(wave: &str, markets: &[MarketStatus], incidents: &[IncidentRow]) -> Markup {
-    let with_incident: std::collections::HashSet<&str> = incidents.iter().map(|i| i.market.as_str()).collect();
-    let incident = |m: &MarketStatus| with_incident.contains(m.market.id.as_str());
-    let failed = |m: &MarketStatus| m.services.iter().any(|s| s.last_failure.is_some());
-    let rank = |m: &MarketStatus| super::markets::trouble(m, incident(m));
-    let mut troubled: Vec<&MarketStatus> = markets.iter().filter(|m| rank(m) < 4).collect();
-    troubled.sort_by_key(|m| rank(m));
-    let count_of = |f: &dyn Fn(&MarketStatus) -> bool| markets.iter().filter(|m| f(m)).count();
-    let up = count_of(&|m| m.health() == "up");
-    let down = count_of(&|m| m.health() == "down");
-    let flying = count_of(&|m| m.in_flight());
-    let with_incidents = count_of(&incident);
-    let failing = count_of(&failed);
-    let all = format!("/markets?wave={}", crate::auth::url_encode(wave));
+/// last deployment (counted by the store); the worst of them as tiles; a link to all of them on
+/// the markets page.
+fn wave_summary(group: &WaveGroup, incidents: &[IncidentRow]) -> Markup {
+    let c = &group.counts;
+    let all = format!("/markets?wave={}", crate::auth::url_encode(&group.name));
+    let more = (c.troubled as usize).saturating_sub(group.markets.len());
     html! {
         div.wave-summary {
             div.summary-counts {
-                span.stat.ok { b { (up) } " up" }
-                @if down > 0 { a.stat.bad href={ (all) "&health=down" } { b { (down) } " down" } }
-                @if flying > 0 { span.stat.busy { b { (flying) } " deploying" } }
-                @if with_incidents > 0 { span.stat.bad { b { (with_incidents) } " with an open incident" } }
-                @if failing > 0 { span.stat.bad { b { (failing) } " last deployment failed" } }
-                a.stat href={ (all) "&sort=worst" } { "all " (markets.len()) " markets of " (wave) " →" }
+                span.stat.ok { b { (c.up) } " up" }
+                @if c.down > 0 { a.stat.bad href={ (all) "&health=down" } { b { (c.down) } " down" } }
+                @if c.deploying > 0 { span.stat.busy { b { (c.deploying) } " deploying" } }
+                @if c.incident > 0 { span.stat.bad { b { (c.incident) } " with an open incident" } }
+                @if c.failed > 0 { span.stat.bad { b { (c.failed) } " last deployment failed" } }
+                a.stat href={ (all) "&sort=worst" } { "all " (c.markets) " markets of " (group.name) " →" }
             }
-            @if troubled.is_empty() {
+            @if group.markets.is_empty() {
                 p.muted.small { "Nothing needs a look in this wave." }
             } @else {
                 div.tiles {
-                    @for m in troubled.iter().take(TROUBLED_TILES) { (tile(m, incidents)) }
+                    @for m in &group.markets { (tile(m, incidents)) }
                 }
-                @if troubled.len() > TROUBLED_TILES {
-                    p.small { a href={ (all) "&sort=worst" } { (troubled.len() - TROUBLED_TILES) " more that need a look →" } }
+                @if more > 0 {
+                    p.small { a href={ (all) "&sort=worst" } { (more) " more that need a look →" } }
                 }
             }
         }

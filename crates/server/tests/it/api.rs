@@ -1977,3 +1977,96 @@ async fn a_failed_gates_postmortem_lists_the_commits_the_release_brought() {
     assert!(!md.contains("T-1: the shop"), "v1 brought that one: {md}");
     assert!(md.contains("**Time to restore:**"), "{md}");
 }
+
+/// A rollout's markets come a page at a time in plan order, each with its wave and what the
+/// rollout did there, as the rollout's detail lists them; the detail says how many markets each
+/// wave has.
+#[tokio::test]
+async fn a_rollouts_markets_come_a_page_at_a_time_in_plan_order() {
+    let server = common::TestServer::start().await.unwrap();
+    let http = reqwest::Client::new();
+    let id = server.seeded.rollout_id;
+    let get = async |path: String| {
+        http.get(server.url(&path))
+            .bearer_auth(&server.seeded.viewer_token)
+            .send()
+            .await
+            .unwrap()
+    };
+    let detail: Value = get(format!("/api/v1/rollouts/{id}")).await.json().await.unwrap();
+    let mut plan = Vec::new();
+    for wave in detail["waves"].as_array().unwrap() {
+        let markets = wave["markets"].as_array().unwrap();
+        assert_eq!(wave["markets_total"].as_u64(), Some(markets.len() as u64), "{wave}");
+        for m in markets {
+            plan.push((wave["name"].clone(), m["market"].clone(), m["state"].clone()));
+        }
+    }
+    assert!(plan.len() > 4, "more markets than a page of 4: {plan:?}");
+    assert!(
+        plan.iter().any(|(_, m, state)| m == "nl" && state == "failed"),
+        "{plan:?}"
+    );
+
+    // Pages of 4 follow the plan, each page's last market the cursor to the next.
+    let (mut seen, mut after) = (Vec::new(), None::<String>);
+    loop {
+        let path = match &after {
+            Some(a) => format!("/api/v1/rollouts/{id}/markets?limit=4&after={a}"),
+            None => format!("/api/v1/rollouts/{id}/markets?limit=4"),
+        };
+        let resp = get(path).await;
+        assert_eq!(resp.status(), StatusCode::OK);
+        let next = resp
+            .headers()
+            .get("x-next-cursor")
+            .map(|v| v.to_str().unwrap().to_string());
+        let rows: Vec<Value> = resp.json().await.unwrap();
+        assert!(rows.len() <= 4);
+        seen.extend(
+            rows.iter()
+                .map(|r| (r["wave"].clone(), r["market"].clone(), r["state"].clone())),
+        );
+        match next {
+            Some(n) => {
+                assert_eq!(rows.last().unwrap()["market"], n.as_str());
+                after = Some(n);
+            }
+            None => break,
+        }
+    }
+    assert_eq!(seen, plan);
+
+    // One wave's markets only.
+    let wave = plan[plan.len() - 1].0.as_str().unwrap().to_string();
+    let rows: Vec<Value> = get(format!("/api/v1/rollouts/{id}/markets?wave={wave}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let expected: Vec<&Value> = plan
+        .iter()
+        .filter(|(w, _, _)| w == wave.as_str())
+        .map(|(_, m, _)| m)
+        .collect();
+    let found: Vec<&Value> = rows.iter().map(|r| &r["market"]).collect();
+    assert_eq!(found, expected);
+
+    // A market or wave the rollout does not have is the caller's mistake.
+    for (path, says) in [
+        (
+            format!("/api/v1/rollouts/{id}/markets?after=atlantis"),
+            "no market `atlantis`",
+        ),
+        (
+            format!("/api/v1/rollouts/{id}/markets?wave=nowhere"),
+            "no wave `nowhere`",
+        ),
+    ] {
+        let (status, _, message) = error_code(get(path).await).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert!(message.contains(says), "{message}");
+    }
+    let resp = get("/api/v1/rollouts/999999/markets".to_string()).await;
+    assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+}

@@ -1,6 +1,8 @@
 //! The pages at many markets: the overview sums a big wave up instead of a tile per market, and
 //! the markets page comes a page at a time, searchable and filtered, worst first on demand.
 
+#![allow(clippy::unwrap_used)]
+
 use crate::common;
 
 use common::RoleServer;
@@ -8,9 +10,16 @@ use reqwest::StatusCode;
 use reqwest::header::COOKIE;
 use tandem_core::role::Role;
 use tandem_server::ServerSettings;
+use tandem_store::{NewDeployment, ProbeRecord, now_ms};
 
 /// `n` markets with two-letter ids (`aa`, `ab`, …): a pilot of one, the rest in one wave.
 fn platform(n: usize) -> String {
+    platform_of(n, &["shop"])
+}
+
+/// `n` markets with two-letter ids (`aa`, `ab`, …) and the `services`: a pilot of one, the
+/// rest in one wave.
+fn platform_of(n: usize, services: &[&str]) -> String {
     let ids: Vec<String> = (0..n)
         .map(|i| {
             let (a, b) = ((b'a' + (i / 26) as u8) as char, (b'a' + (i % 26) as u8) as char);
@@ -29,8 +38,38 @@ fn platform(n: usize) -> String {
         ids[0],
         ids[1..].join(", ")
     ));
-    yml.push_str("services:\n  - { name: shop, repo: /srv/git/shop }\n");
+    yml.push_str("services:\n");
+    for s in services {
+        yml.push_str(&format!("  - {{ name: {s}, repo: /srv/git/{s} }}\n"));
+    }
     yml
+}
+
+/// A market process that answers 200 on every path, like a healthy release.
+async fn healthy_market() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = axum::Router::new().fallback(|| async { "ok" });
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    format!("http://{addr}")
+}
+
+/// What the monitor records of a probe of `service` in `market`.
+fn probe(service: &str, market: &str, deployment_id: i64, up: bool) -> ProbeRecord {
+    ProbeRecord {
+        service: service.into(),
+        market: market.into(),
+        deployment_id,
+        at: now_ms(),
+        ok: up,
+        latency_ms: up.then_some(12.0),
+        error: (!up).then(|| "answered 503".to_string()),
+        failures_in_a_row: if up { 0 } else { 3 },
+        state: if up { "up" } else { "down" }.parse().unwrap(),
+        transition: None,
+        incident_id: None,
+        measurements: Vec::new(),
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -105,5 +144,130 @@ async fn many_markets_are_summed_up_on_the_overview_and_paged_on_the_markets_pag
     let (status, body) = page("/markets?colour=red").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(body.contains("colour"), "{body}");
+    server.stop().await;
+}
+
+/// Ten services in 130 markets, released in the first 60: the list comes 50 markets a page, each
+/// row saying per service what runs and its health; a market down shows first when asked, on
+/// the overview and in the list, and is counted where the wave is summed up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ten_services_in_many_markets_come_in_small_pages_with_the_market_down_first() {
+    let services: Vec<String> = (0..10).map(|i| format!("svc{i}")).collect();
+    let names: Vec<&str> = services.iter().map(String::as_str).collect();
+    let server = RoleServer::start(&platform_of(130, &names), ServerSettings::default()).await;
+    let store = server.engine.store_for_tests();
+    let markets: Vec<String> = server
+        .engine
+        .market_matrix()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| m.market.id)
+        .collect();
+    let url = healthy_market().await;
+    let mut probes = Vec::new();
+    for service in &names {
+        let spec = tandem_core::pipeline::parse_service_spec(
+            "tandem.yml",
+            &format!("service: {service}\npipeline:\n  jobs:\n    a:\n      steps: [{{ run: x }}]\n"),
+        )
+        .unwrap();
+        let run = store.insert_run(service, "c1", "main", "hand").await.unwrap();
+        let v1 = store.insert_release(service, "c1", run.id, &spec).await.unwrap();
+        for market in &markets[..60] {
+            let d = store
+                .insert_deployment(NewDeployment {
+                    rollout_id: None,
+                    service,
+                    market,
+                    release_id: v1.id,
+                })
+                .await
+                .unwrap();
+            // bz's svc3 answers nothing: down however the monitor probes it next.
+            let down = market == "bz" && *service == "svc3";
+            let at = if down { "http://127.0.0.1:1" } else { url.as_str() };
+            store.mark_deployment_live(d.id, at, None).await.unwrap();
+            probes.push(probe(service, market, d.id, !down));
+        }
+    }
+    store.record_probes(&probes).await.unwrap();
+
+    let cookie = common::sign_in(
+        &format!("{}/login", server.base),
+        &server.base,
+        server.token(Role::Viewer),
+    )
+    .await;
+    let http = reqwest::Client::new();
+    let page = async |path: &str| {
+        let r = http
+            .get(format!("{}{path}", server.base))
+            .header(COOKIE, &cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "{path}");
+        r.text().await.unwrap()
+    };
+    let rows = |body: &str| body.matches("<tr data-market=").count();
+    let row = |body: &str, market: &str| -> String {
+        let start = body.find(&format!(r#"<tr data-market="{market}">"#)).unwrap();
+        let len = body[start..].find("</tr>").unwrap();
+        body[start..start + len].to_string()
+    };
+
+    // 50 markets a page at ten services, each row with every service's release and health.
+    let list = page("/markets").await;
+    assert_eq!(rows(&list), 50);
+    assert!(
+        list.contains("Markets 1–50 of 130") && list.contains("page 1 of 3"),
+        "{list}"
+    );
+    assert!(list.contains("<b>1</b> down"), "{list}");
+    let aa = row(&list, "aa");
+    for service in &names {
+        assert!(
+            aa.contains(&format!(
+                r#"<i>{service}</i> <a class="version" href="/releases/{service}/v1">v1</a>"#
+            )),
+            "{service} in {aa}"
+        );
+    }
+    assert_eq!(aa.matches(r#"<span class="badge ok">up</span>"#).count(), 10, "{aa}");
+    assert!(
+        list.len() < 100_000,
+        "a page of 50 markets × 10 services weighs {} bytes",
+        list.len()
+    );
+    // Past the released markets, a row says nothing runs there in one line.
+    let third = page("/markets?page=3").await;
+    assert_eq!(rows(&third), 30);
+    assert!(row(&third, "ez").contains("nothing deployed"), "{third}");
+
+    // Worst first: bz, down for its svc3, comes first; the filter finds it alone.
+    let worst = page("/markets?sort=worst").await;
+    let first = worst.find("<tr data-market=").unwrap();
+    assert!(worst[first..].starts_with(r#"<tr data-market="bz">"#), "{worst}");
+    assert!(row(&worst, "bz").contains(r#"<span class="badge bad">down</span>"#));
+    let down = page("/markets?health=down").await;
+    assert_eq!(rows(&down), 1);
+    assert!(down.contains("Markets 1–1 of 1 matching (of 130)"), "{down}");
+    let up = page("/markets?health=up&wave=rest").await;
+    assert!(up.contains("Markets 1–50 of 58 matching (of 130)"), "{up}");
+
+    // The overview sums the big wave up, bz as its one tile.
+    let overview = page("/").await;
+    assert!(
+        overview.contains("<b>59</b> up") && overview.contains("<b>1</b> down"),
+        "{overview}"
+    );
+    assert_eq!(
+        overview.matches("class=\"tile ").count(),
+        2,
+        "the pilot's and bz's: {overview}"
+    );
+    assert!(overview.contains(r#"data-market="bz""#), "{overview}");
+    assert!(overview.contains("all 129 markets of rest →"), "{overview}");
     server.stop().await;
 }
