@@ -71,7 +71,7 @@ pub async fn run(settings: AgentSettings, stops: Stops) -> Result<()> {
     tokio::fs::create_dir_all(&settings.work_dir)
         .await
         .with_context(|| format!("cannot create the work folder {}", settings.work_dir.display()))?;
-    let client = reqwest::Client::builder()
+    let client = tandem_engine::tls::client_builder()
         .connect_timeout(Duration::from_secs(10))
         .build()
         .context("cannot build the HTTP client")?;

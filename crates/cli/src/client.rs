@@ -35,7 +35,9 @@ impl Client {
         Self {
             base: server.trim_end_matches('/').to_string(),
             token,
-            http: reqwest::Client::new(),
+            http: tandem_engine::tls::client_builder()
+                .build()
+                .expect("an HTTP client without settings builds"),
         }
     }
 

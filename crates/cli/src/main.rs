@@ -137,6 +137,8 @@ fn main() -> ExitCode {
         // Colours only for a person at a terminal: a log file or journal gets plain text.
         .with_ansi(std::env::var_os("NO_COLOR").is_none() && std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
+    // Every HTTP client (and gix's HTTPS) takes the process's TLS provider: ring, installed once.
+    tandem_engine::tls::use_ring();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {

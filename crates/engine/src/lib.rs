@@ -40,6 +40,7 @@ pub mod secrets;
 mod slots;
 mod snapshot;
 pub mod supervisor;
+pub mod tls;
 pub mod triggers;
 pub mod views;
 
@@ -186,7 +187,7 @@ impl Engine {
                 .await
                 .with_context(|| format!("cannot create {}", dir.display()))?;
         }
-        let http = reqwest::Client::builder()
+        let http = crate::tls::client_builder()
             .build()
             .context("cannot build the probe client")?;
         let supervisor = supervisor::Supervisor::new(store.clone());

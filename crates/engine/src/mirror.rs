@@ -57,7 +57,8 @@ impl Mirrors {
             locks.entry(service.to_string()).or_default().clone()
         };
         let _held = lock.lock().await;
-        use_ring_for_tls();
+        // gix's HTTPS goes through reqwest, which takes the process's TLS provider.
+        crate::tls::use_ring();
         let path = self.path(service);
         let (dest, source, wanted) = (path.clone(), url.to_string(), branch.to_string());
         let fetched = tokio::task::spawn_blocking(move || fetch_branch(&dest, &source, &wanted))
@@ -131,20 +132,6 @@ fn open_or_init(path: &Path) -> anyhow::Result<gix::Repository> {
         std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
     }
     gix::init_bare(path).with_context(|| format!("cannot create the mirror {}", path.display()))
-}
-
-/// gix fetches over HTTPS with a reqwest built without a TLS provider of its own (see the
-/// workspace's Cargo.toml): it takes the process's, which is ring, as every other client here.
-/// Installed once, before the first fetch; a provider already installed is kept.
-fn use_ring_for_tls() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        // rustls deprecates ring's provider for its lack of post-quantum key exchange; every
-        // other client here (reqwest 0.12, sqlx) already runs on ring, and aws-lc, which has
-        // it, is the build's heaviest C library (docs/benchmarks.md, issue 19).
-        #[allow(deprecated)]
-        let _ = rustls::crypto::ring::default_provider().install_default();
-    });
 }
 
 #[cfg(test)]

@@ -6,7 +6,8 @@
 //! - starting servers: [`server::free_port`], [`server::read_until`] (a child's output up to a line);
 //! - fixtures more than one crate reads: [`fixtures`];
 //! - a PostgreSQL database of a test's own: [`postgres::Database`]; a TCP proxy a test can cut:
-//!   [`proxy::Proxy`].
+//!   [`proxy::Proxy`];
+//! - an HTTP client, with the TLS provider every Tandem process installs: [`http`], [`http_builder`].
 
 #![deny(missing_docs)]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -22,6 +23,25 @@ pub use wait::{try_wait_for, wait_for};
 
 use std::path::Path;
 use std::process::Command;
+
+/// `reqwest::Client::builder()` with ring installed as the process's TLS provider, as every
+/// Tandem process does (`tandem_engine::tls`): reqwest is built without a provider of its own
+/// and panics when it builds a client without one.
+pub fn http_builder() -> reqwest::ClientBuilder {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        #[allow(deprecated)]
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+    reqwest::Client::builder()
+}
+
+/// An HTTP client with default settings (see [`http_builder`]).
+pub fn http() -> reqwest::Client {
+    http_builder()
+        .build()
+        .expect("an HTTP client with default settings builds")
+}
 
 /// Runs `git` in `dir` as a fixed author, ignoring the machine's own git config, and returns
 /// its trimmed standard output; panics with git's message when it fails.

@@ -706,7 +706,8 @@ async fn change_a_parameter(dev: &Client, ops: &Client, progress: &Progress, dev
 
     // A service watching nl's config over SSE, as a running shop would.
     let watch_url = format!("{}/api/v1/services/shop/config/watch?market=nl", dev.base_url());
-    let mut watch = reqwest::Client::new()
+    let mut watch = tandem_engine::tls::client_builder()
+        .build()?
         .get(&watch_url)
         .bearer_auth(dev_token)
         .send()

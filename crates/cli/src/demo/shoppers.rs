@@ -50,7 +50,7 @@ impl Shoppers {
             tokio::time::sleep(Duration::from_millis(100)).await;
             markets = api.get_all("/api/v1/markets").await?;
         }
-        let http = reqwest::Client::builder().timeout(PATIENCE).build()?;
+        let http = tandem_engine::tls::client_builder().timeout(PATIENCE).build()?;
         let mut seen = BTreeMap::new();
         let mut tasks = tokio::task::JoinSet::new();
         for m in markets {

@@ -255,7 +255,7 @@ async fn jobs_go_to_agents_by_label_and_a_killed_agents_job_runs_again_elsewhere
         json!(["gpu", "eu", "plain"]),
         "a JSON list, not JSON in a string"
     );
-    let log = reqwest::Client::new()
+    let log = tandem_testkit::http()
         .get(format!("{}/api/v1/runs/{run}/jobs/slow/log", server.base))
         .bearer_auth(&server.token)
         .send()
@@ -326,7 +326,10 @@ async fn a_job_no_agent_can_take_says_why_and_tokens_open_nothing_of_another_kin
     // The agent token is not an API token, and an API token cannot take jobs. (A connection
     // per request: the server answers a too-large body before reading it all and closes that
     // connection, which a pooled client could pick for the next request.)
-    let http = reqwest::Client::builder().pool_max_idle_per_host(0).build().unwrap();
+    let http = tandem_testkit::http_builder()
+        .pool_max_idle_per_host(0)
+        .build()
+        .unwrap();
     let status = http
         .get(format!("{}/api/v1/runs", server.base))
         .bearer_auth(&token)
@@ -437,7 +440,7 @@ async fn a_step_cannot_read_the_servers_secrets_nor_write_its_data_nor_see_its_p
     assert_eq!(ancestor, server_pid, "the step runs under the server's local agent");
 
     assert_eq!(run_end(&api, run).await, "success");
-    let log = reqwest::Client::new()
+    let log = tandem_testkit::http()
         .get(format!("{base}/api/v1/runs/{run}/jobs/attack/log"))
         .bearer_auth(common::first_token(&data))
         .send()
@@ -605,7 +608,7 @@ async fn an_agent_frozen_past_its_lease_cannot_report_into_the_job_that_moved_on
         (Some("two"), Some(1)),
         "{long}"
     );
-    let log = reqwest::Client::new()
+    let log = tandem_testkit::http()
         .get(format!("{}/api/v1/runs/{run}/jobs/long/log", server.base))
         .bearer_auth(&server.token)
         .send()

@@ -185,7 +185,7 @@ async fn while_the_database_is_cut_off_requests_answer_503_and_the_server_carrie
         .await;
 
     proxy.cut().await;
-    let http = reqwest::Client::new();
+    let http = tandem_testkit::http();
     let idea = |title: &str| {
         http.post(format!("{}/api/v1/ideas", server.base))
             .bearer_auth(&server.token)

@@ -18,7 +18,7 @@ fn get(url: &str, token: Option<&str>) -> Result<(u16, String), String> {
         .build()
         .unwrap();
     rt.block_on(async {
-        let mut req = reqwest::Client::new().get(url).timeout(Duration::from_secs(5));
+        let mut req = tandem_testkit::http().get(url).timeout(Duration::from_secs(5));
         if let Some(t) = token {
             req = req.bearer_auth(t);
         }

@@ -69,7 +69,7 @@ fn token(server: &Server, name: &str, role: &str) -> String {
 
 /// What OFREP answers for `new-checkout` in `market`: (value, reason).
 async fn checkout(server: &Server, market: &str) -> (Value, Value) {
-    let answer: Value = reqwest::Client::new()
+    let answer: Value = tandem_testkit::http()
         .post(format!("{}/ofrep/v1/evaluate/flags/new-checkout", server.base))
         .bearer_auth(&server.token)
         .json(&json!({ "context": { "targetingKey": "u1", "market": market } }))
@@ -115,7 +115,7 @@ async fn an_operator_kills_a_kill_switch_at_once_and_a_developer_reviews_it_afte
     let mute = refused(&server.cli_as(&["flag", "kill", "new-checkout", "--reason", " "], &ops));
     assert!(mute.contains("needs a reason"), "{mute}");
     // The emergency route kills, nothing else: a variant, or a flag file, is refused.
-    let http = reqwest::Client::new();
+    let http = tandem_testkit::http();
     for body in [
         json!({ "reason": "x", "variant": "on" }),
         json!({ "reason": "x", "text": FLAGS }),

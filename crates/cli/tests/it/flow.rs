@@ -220,7 +220,7 @@ deploy:
     let raw = |path: String| {
         let (base, token) = (server.base.clone(), server.token.clone());
         async move {
-            let answer = reqwest::Client::new()
+            let answer = tandem_testkit::http()
                 .get(format!("{base}{path}"))
                 .bearer_auth(token)
                 .send()
@@ -245,7 +245,7 @@ deploy:
     // A window that ended before the rollout holds nothing.
     let before = server.api().get(&format!("/api/v1/flow?from=0&to={fr}")).await;
     assert_eq!(before["ideas"], json!([]));
-    let page = reqwest::Client::new()
+    let page = tandem_testkit::http()
         .get(format!("{}/flow", server.base))
         .bearer_auth(&server.token)
         .send()

@@ -104,7 +104,7 @@ impl Server {
 
     async fn runs(&self, service: &str) -> Vec<Value> {
         let url = format!("{}/api/v1/runs?service={service}", self.url);
-        let res = reqwest::get(&url).await.unwrap();
+        let res = tandem_testkit::http().get(&url).send().await.unwrap();
         assert_eq!(res.status(), 200, "{url}");
         res.json().await.unwrap()
     }
@@ -138,7 +138,7 @@ impl Drop for Server {
 
 /// Posts a delivery; returns the status and the JSON body.
 async fn deliver(url: &str, headers: &[(&str, String)], body: Vec<u8>) -> (u16, Value) {
-    let mut req = reqwest::Client::new().post(url).body(body);
+    let mut req = tandem_testkit::http().post(url).body(body);
     for (name, value) in headers {
         req = req.header(*name, value);
     }
@@ -410,7 +410,9 @@ fn gitea_headers(body: &[u8], delivery: &str) -> Vec<(&'static str, String)> {
 
 /// The server's events of `kind`, oldest first.
 async fn events(server: &Server, kind: &str) -> Vec<Value> {
-    let res = reqwest::get(format!("{}/api/v1/events?limit=5000", server.url))
+    let res = tandem_testkit::http()
+        .get(format!("{}/api/v1/events?limit=5000", server.url))
+        .send()
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
@@ -580,7 +582,7 @@ secrets:
     let sha = git(&shop, &["rev-parse", "HEAD"]);
 
     let raw = |url: String, body: Vec<u8>| async move {
-        let res = reqwest::Client::new()
+        let res = tandem_testkit::http()
             .post(url)
             .header("X-Hub-Signature-256", format!("sha256={}", sign("a-guess", &body)))
             .header("X-GitHub-Event", "push")

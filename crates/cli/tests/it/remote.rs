@@ -87,7 +87,7 @@ async fn push_to(server: &Server, repo: &str, branch: &str, sha: &str) -> (u16, 
     let mut mac = Hmac::<Sha256>::new_from_slice(b"shop-s3cret").unwrap();
     mac.update(&body);
     let signature = format!("sha256={}", hex::encode(mac.finalize().into_bytes()));
-    let res = reqwest::Client::new()
+    let res = tandem_testkit::http()
         .post(format!("{}/hooks/github", server.base))
         .header("X-Hub-Signature-256", signature)
         .header("X-GitHub-Event", "push")
@@ -251,7 +251,7 @@ secrets:
     assert!(runs(&server, "shop").await.is_empty());
 
     // A run by hand: the same clear error, from the CLI's point of view a refusal, not a crash.
-    let res = reqwest::Client::new()
+    let res = tandem_testkit::http()
         .post(format!("{}/api/v1/services/shop/runs", server.base))
         .bearer_auth(&server.token)
         .send()

@@ -284,7 +284,7 @@ async fn two_servers_share_one_database_and_the_second_takes_over_when_the_first
         .await;
     assert_eq!(approved["state"], "done", "{approved}");
     let ofrep = |base: &str| {
-        let request = reqwest::Client::new()
+        let request = tandem_testkit::http()
             .post(format!("{base}/ofrep/v1/evaluate/flags/new-checkout"))
             .bearer_auth(token)
             .json(&json!({ "context": { "targetingKey": "u1" } }));
@@ -321,7 +321,7 @@ async fn two_servers_share_one_database_and_the_second_takes_over_when_the_first
     let seen = b
         .wait("the second server to show the running job's log", async |b| {
             let job = &b.get(&format!("/api/v1/runs/{run_id}")).await["jobs"][0];
-            let log = reqwest::Client::new()
+            let log = tandem_testkit::http()
                 .get(format!("{}/api/v1/runs/{run_id}/jobs/build/log", second.base))
                 .bearer_auth(token)
                 .send()
@@ -539,7 +539,7 @@ async fn live_urls(api: &Api) -> Vec<String> {
 async fn serving(urls: &[String]) -> usize {
     let mut up = 0;
     for url in urls {
-        let answer = reqwest::Client::new()
+        let answer = tandem_testkit::http()
             .get(url)
             .timeout(Duration::from_secs(2))
             .send()

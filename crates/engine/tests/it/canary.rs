@@ -111,7 +111,7 @@ impl Shoppers {
         let seen = Arc::new((AtomicU64::new(0), AtomicU64::new(0)));
         let counts = seen.clone();
         let task = tokio::spawn(async move {
-            let http = reqwest::Client::new();
+            let http = tandem_testkit::http();
             loop {
                 if let Ok(r) = http.get(format!("{url}/product/42")).send().await {
                     counts.0.fetch_add(1, Ordering::Relaxed);

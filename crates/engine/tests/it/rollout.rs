@@ -69,7 +69,14 @@ async fn roll_out(engine: &Arc<Engine>, release_id: i64) -> tandem_store::Rollou
 }
 
 async fn body(url: &str) -> String {
-    reqwest::get(url).await.unwrap().text().await.unwrap()
+    tandem_testkit::http()
+        .get(url)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
 }
 
 /// A repository of the real shop (its `tandem.yml` passed through `tweak`, committed) and an
@@ -150,7 +157,7 @@ services:
     .await;
     assert_ne!(new_pid, old_pid);
     let de_page = common::wait_for("de to answer again", async || {
-        let r = reqwest::get(format!("{de_url}/")).await.ok()?;
+        let r = tandem_testkit::http().get(format!("{de_url}/")).send().await.ok()?;
         r.status().is_success().then_some(r.text().await.ok()?)
     })
     .await;
@@ -281,10 +288,10 @@ services:
     );
 
     let fr_now = fr.url.clone().unwrap();
-    assert!(reqwest::get(&fr_now).await.is_ok());
+    assert!(tandem_testkit::http().get(&fr_now).send().await.is_ok());
     engine.shutdown().await;
     assert!(
-        reqwest::get(&fr_now).await.is_err(),
+        tandem_testkit::http().get(&fr_now).send().await.is_err(),
         "shutdown stops the market processes"
     );
 }

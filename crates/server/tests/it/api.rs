@@ -65,7 +65,7 @@ async fn every_route_but_healthz_needs_a_credential() {
         assert_eq!(code, "unauthorized");
         assert!(message.contains("Authorization: Bearer"), "{message}");
     }
-    let wrong = reqwest::Client::new()
+    let wrong = tandem_testkit::http()
         .get(format!("{}/api/v1/markets", s.base))
         .bearer_auth("nope")
         .send()
@@ -129,7 +129,7 @@ async fn roles_are_checked_on_writes() {
         .await
         .unwrap();
     let secret = made["secret"].as_str().unwrap();
-    let who: Value = reqwest::Client::new()
+    let who: Value = tandem_testkit::http()
         .get(format!("{}/api/v1/whoami", s.base))
         .bearer_auth(secret)
         .send()
@@ -653,7 +653,7 @@ const FLAGS: &str = r#"flags:
 async fn flag_changes_are_reviewed_by_the_other_side_and_evaluated_over_ofrep() {
     let s = start(false).await;
     let put = |role: Role, text: String| {
-        let req = reqwest::Client::new()
+        let req = tandem_testkit::http()
             .put(format!("{}/api/v1/services/shop/flags", s.base))
             .bearer_auth(s.token(role))
             .json(&json!({ "text": text, "reason": "launch" }));
@@ -703,7 +703,7 @@ async fn flag_changes_are_reviewed_by_the_other_side_and_evaluated_over_ofrep() 
         .collect();
     assert!(added.contains(&"flags.new-checkout.default"), "{added:?}");
     let approve = |role: Role| {
-        let req = reqwest::Client::new()
+        let req = tandem_testkit::http()
             .post(format!("{}/api/v1/changes/{id}/approve", s.base))
             .bearer_auth(s.token(role));
         async move { req.send().await.unwrap() }
@@ -722,7 +722,7 @@ async fn flag_changes_are_reviewed_by_the_other_side_and_evaluated_over_ofrep() 
     );
 
     let ofrep = |path: &str, role: Option<Role>, body: Value| {
-        let mut req = reqwest::Client::new().post(format!("{}{path}", s.base)).json(&body);
+        let mut req = tandem_testkit::http().post(format!("{}{path}", s.base)).json(&body);
         if let Some(r) = role {
             req = req.bearer_auth(s.token(r));
         }
@@ -772,7 +772,7 @@ async fn flag_changes_are_reviewed_by_the_other_side_and_evaluated_over_ofrep() 
     .await;
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     assert_eq!(r.json::<Value>().await.unwrap()["errorCode"], "TARGETING_KEY_MISSING");
-    let r = reqwest::Client::new()
+    let r = tandem_testkit::http()
         .post(format!("{}{single}", s.base))
         .bearer_auth(s.token(Role::Viewer))
         .body("{not json")
@@ -790,7 +790,7 @@ async fn flag_changes_are_reviewed_by_the_other_side_and_evaluated_over_ofrep() 
     let all: Value = r.json().await.unwrap();
     assert_eq!(all["flags"].as_array().unwrap().len(), 2);
     assert_eq!(all["refreshConnections"][0]["url"], "/ofrep/v1/events");
-    let again = reqwest::Client::new()
+    let again = tandem_testkit::http()
         .post(&bulk)
         .bearer_auth(s.token(Role::Viewer))
         .header("if-none-match", &etag)
@@ -818,7 +818,7 @@ async fn flag_changes_are_reviewed_by_the_other_side_and_evaluated_over_ofrep() 
     assert_eq!(approved["version"], 2);
     let seen = read_until(&mut events, "refetchEvaluation").await;
     assert!(!seen.contains(&etag), "{seen}");
-    let changed = reqwest::Client::new()
+    let changed = tandem_testkit::http()
         .post(&bulk)
         .bearer_auth(s.token(Role::Viewer))
         .header("if-none-match", &etag)
@@ -1277,7 +1277,7 @@ async fn incidents_come_from_alertmanager_and_people_and_draft_their_postmortem(
 
 /// A request as a person holding the token `secret`, for people beyond the one per role.
 fn as_person(method: reqwest::Method, url: String, secret: &str) -> reqwest::RequestBuilder {
-    reqwest::Client::new().request(method, url).bearer_auth(secret)
+    tandem_testkit::http().request(method, url).bearer_auth(secret)
 }
 
 #[tokio::test]
@@ -1368,7 +1368,7 @@ async fn whoever_revised_a_change_is_an_author_and_cannot_approve_it() {
     );
 
     // The opener edits it again: Olga's approval no longer counts, and the opener may not approve.
-    let r = reqwest::Client::new()
+    let r = tandem_testkit::http()
         .put(url(change.clone()))
         .bearer_auth(s.token(Role::Developer))
         .json(&json!({ "layers": layers(0.22) }))
@@ -1421,7 +1421,7 @@ async fn a_flag_change_revised_by_an_operator_needs_someone_else() {
         .insert_token_expiring("omar", Role::Operator, "secret-omar", None)
         .await
         .unwrap();
-    let proposed = reqwest::Client::new()
+    let proposed = tandem_testkit::http()
         .put(format!("{}/api/v1/services/shop/flags", s.base))
         .bearer_auth(s.token(Role::Developer))
         .json(&json!({ "text": FLAGS, "reason": "launch" }))
@@ -1598,7 +1598,7 @@ async fn approving_a_wave_names_it_and_needs_that_waves_own_role() {
 #[tokio::test]
 async fn our_faults_answer_500_without_their_details_and_bodies_get_413_and_415() {
     let server = common::TestServer::start().await.unwrap();
-    let http = reqwest::Client::new();
+    let http = tandem_testkit::http();
     let seeded = &server.seeded;
     // Every stored blob is damaged on disk (a folder where its file was): reading a log fails
     // by the server's fault now.
@@ -1812,7 +1812,7 @@ async fn lists_come_a_bounded_page_at_a_time_with_a_cursor_to_the_next() {
 async fn logs_and_artifacts_download_whole_as_streams() {
     use sha2::Digest;
     let server = common::TestServer::start().await.unwrap();
-    let http = reqwest::Client::new();
+    let http = tandem_testkit::http();
     let seeded = &server.seeded;
     let artifacts = server.engine.list_artifacts(seeded.run_id).await.unwrap();
     let artifact = &artifacts[0];

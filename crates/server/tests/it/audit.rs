@@ -23,7 +23,7 @@ async fn admin(s: &TestServer) -> (String, i64) {
 }
 
 async fn audit(s: &TestServer, token: &str, query: &str) -> Value {
-    let resp = reqwest::Client::new()
+    let resp = tandem_testkit::http()
         .get(s.url(&format!("/api/v1/audit?{query}")))
         .bearer_auth(token)
         .send()
@@ -69,7 +69,7 @@ async fn an_approval_names_the_token_its_id_and_the_callers_address() {
         .await
         .unwrap();
 
-    let http = reqwest::Client::new();
+    let http = tandem_testkit::http();
     let approve = s.url(&format!("/api/v1/rollouts/{}/approve", r.id));
     let refused = http
         .post(&approve)
@@ -137,7 +137,7 @@ async fn an_approval_names_the_token_its_id_and_the_callers_address() {
 async fn a_failed_sign_in_is_recorded_without_the_token_it_tried() {
     let s = TestServer::start().await.unwrap();
     let (root, _) = admin(&s).await;
-    let resp = reqwest::Client::new()
+    let resp = tandem_testkit::http()
         .post(s.url("/login"))
         .form(&[("token", "tdm_guessed-secret")])
         .send()
@@ -191,7 +191,7 @@ async fn filters_and_the_cursor_page_through_the_whole_log() {
     assert!(entries(&audit(&s, &root, "until=2000-01-01T00:00:00Z").await).is_empty());
     assert!(entries(&audit(&s, &root, "actor=nobody").await).is_empty());
 
-    let bad = reqwest::Client::new()
+    let bad = tandem_testkit::http()
         .get(s.url("/api/v1/audit?since=yesterday"))
         .bearer_auth(&root)
         .send()
@@ -206,7 +206,7 @@ async fn filters_and_the_cursor_page_through_the_whole_log() {
 async fn the_admin_page_shows_the_log_and_checks_the_chain() {
     let s = TestServer::start().await.unwrap();
     let (root, _) = admin(&s).await;
-    let http = reqwest::Client::new();
+    let http = tandem_testkit::http();
     let page = |token: String, path: &str| {
         let req = http.get(s.url(path)).bearer_auth(token);
         async move { req.send().await.unwrap() }

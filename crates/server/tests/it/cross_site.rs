@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use tandem_server::{PublicUrl, ServerSettings};
 
 fn http() -> reqwest::Client {
-    reqwest::Client::builder()
+    tandem_testkit::http_builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap()

@@ -49,7 +49,7 @@ async fn dashboard_over_a_year_of_history() {
         },
     ));
 
-    let http = reqwest::Client::new();
+    let http = tandem_testkit::http();
     let cookie = common::sign_in(&format!("http://{addr}/login"), &format!("http://{addr}"), &viewer).await;
     let mut figures = Vec::new();
     for (path, needle) in [

@@ -37,7 +37,7 @@ fn assert_generic_500(status: StatusCode, body: &Value, leaks: &[&str]) {
 #[tokio::test]
 async fn an_engine_failure_inside_is_a_generic_500_and_a_refusal_keeps_its_status() {
     let s = TestServer::start().await.unwrap();
-    let http = reqwest::Client::new();
+    let http = tandem_testkit::http();
     let developer = s.seeded.developer_token.clone();
 
     // Refusals keep their status and the engine's message.

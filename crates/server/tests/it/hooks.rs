@@ -41,7 +41,7 @@ secrets:
 
     let mut payload: Value = serde_json::from_str(GITLAB).unwrap();
     payload["after"] = json!(head);
-    let resp = reqwest::Client::new()
+    let resp = tandem_testkit::http()
         .post(s.url("/hooks/gitlab?service=app"))
         .header("X-Gitlab-Token", SECRET)
         .header("X-Gitlab-Event", "Push Hook")

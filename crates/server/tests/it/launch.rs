@@ -19,7 +19,7 @@ fn planned_platform() -> tandem_core::platform::Platform {
 }
 
 async fn call(method: reqwest::Method, url: String, token: &str) -> (StatusCode, Value) {
-    let resp = reqwest::Client::new()
+    let resp = tandem_testkit::http()
         .request(method, url)
         .bearer_auth(token)
         .send()
@@ -90,7 +90,7 @@ async fn a_planned_market_is_refused_with_what_is_missing_then_launched() {
         .map(|c| c["check"].as_str().unwrap())
         .collect();
     assert_eq!(missing, ["release", "probe"]);
-    let markets: Vec<Value> = reqwest::Client::new()
+    let markets: Vec<Value> = tandem_testkit::http()
         .get(server.url("/api/v1/markets"))
         .bearer_auth(viewer)
         .send()

@@ -153,7 +153,7 @@ async fn start_with(forging: bool) -> (TestServer, Provider) {
 
 /// A browser: keeps cookies, does not follow redirects by itself.
 fn browser() -> reqwest::Client {
-    reqwest::Client::builder()
+    tandem_testkit::http_builder()
         .redirect(reqwest::redirect::Policy::none())
         .cookie_store(true)
         .build()

@@ -16,7 +16,7 @@ use tandem_store::{NewChange, NewCommit, NewConfigVersion};
 
 /// A GET as the seeded viewer.
 async fn get(server: &TestServer, path: &str) -> reqwest::Response {
-    reqwest::Client::new()
+    tandem_testkit::http()
         .get(server.url(path))
         .bearer_auth(&server.seeded.viewer_token)
         .send()
@@ -258,7 +258,7 @@ async fn the_ideas_page_shows_a_page_of_ideas_with_a_link_to_the_next() {
     }
     let cookie = server.session_cookie(&server.seeded.viewer_token).await;
     let page = |path: String| {
-        let req = reqwest::Client::new().get(server.url(&path)).header(COOKIE, &cookie);
+        let req = tandem_testkit::http().get(server.url(&path)).header(COOKIE, &cookie);
         async move {
             let resp = req.send().await.unwrap();
             assert_eq!(resp.status(), StatusCode::OK, "{path}");

@@ -57,7 +57,7 @@ impl Fixture {
         Fixture {
             server,
             admin,
-            http: reqwest::Client::new(),
+            http: tandem_testkit::http(),
             _repo: repo,
         }
     }

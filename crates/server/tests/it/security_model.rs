@@ -93,7 +93,7 @@ async fn call(
     role: Option<Role>,
     body: Option<(&str, &str)>,
 ) -> StatusCode {
-    let client = reqwest::Client::builder()
+    let client = tandem_testkit::http_builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
@@ -151,7 +151,7 @@ fn documented_roles() -> BTreeMap<String, String> {
 #[tokio::test]
 async fn the_role_table_in_the_docs_is_the_routers() {
     let server = Server::start(PLATFORM, ServerSettings::default()).await;
-    let doc: Value = reqwest::Client::new()
+    let doc: Value = tandem_testkit::http()
         .get(format!("{}/api/v1/openapi.json", server.base))
         .bearer_auth(server.token(Role::Viewer))
         .send()
@@ -181,7 +181,7 @@ type Try = (String, Option<Role>, Option<(&'static str, &'static str)>);
 #[tokio::test]
 async fn every_status_a_route_answers_is_documented() {
     let server = Server::start(PLATFORM, ServerSettings::default()).await;
-    let doc: Value = reqwest::Client::new()
+    let doc: Value = tandem_testkit::http()
         .get(format!("{}/api/v1/openapi.json", server.base))
         .bearer_auth(server.token(Role::Viewer))
         .send()

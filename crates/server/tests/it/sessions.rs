@@ -14,7 +14,7 @@ use std::time::Duration;
 use tandem_core::role::Role;
 
 fn http() -> reqwest::Client {
-    reqwest::Client::builder()
+    tandem_testkit::http_builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap()

@@ -227,7 +227,7 @@ async fn a_user_goes_from_a_market_tile_to_its_release_and_kills_a_flag() {
     }
 
     // No link on the pages visited is broken.
-    let http = reqwest::Client::new();
+    let http = tandem_testkit::http();
     let cookie = server.session_cookie(&server.seeded.token).await;
     let mut broken = Vec::new();
     for href in &visited {
@@ -261,7 +261,7 @@ async fn only_people_allowed_see_the_kill_switch_and_a_refused_kill_leads_back_t
         .await
         .unwrap_or_else(|e| panic!("cannot start the server: {e:#}"));
     server.engine.apply_flags("shop", FLAGS, "ana", None).await.unwrap();
-    let http = reqwest::Client::builder()
+    let http = tandem_testkit::http_builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
@@ -391,7 +391,7 @@ async fn an_incident_caused_by_a_config_rollout_links_its_change_request() {
         .await
         .unwrap();
     let cookie = server.session_cookie(&server.seeded.viewer_token).await;
-    let body = reqwest::Client::new()
+    let body = tandem_testkit::http()
         .get(server.url(&format!("/incidents/{}", incident.id)))
         .header(COOKIE, cookie)
         .send()

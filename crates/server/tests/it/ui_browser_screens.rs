@@ -201,7 +201,7 @@ async fn on_a_desk(client: &Client, server: &TestServer) -> Result<()> {
         .await?
         .unwrap_or_default();
     ensure!(icon.starts_with("/assets/favicon.svg"), "favicon: {icon}");
-    let got = reqwest::get(server.url(&icon)).await?;
+    let got = tandem_testkit::http().get(server.url(&icon)).send().await?;
     let header = |name: &str| {
         got.headers()
             .get(name)

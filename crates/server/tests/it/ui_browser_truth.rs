@@ -130,7 +130,7 @@ async fn browse(client: &Client, server: &TestServer) -> Result<()> {
     }
     screenshot(client, "truth-config-rollout.png").await?;
     // The same states through the API.
-    let api: serde_json::Value = reqwest::Client::new()
+    let api: serde_json::Value = tandem_testkit::http()
         .get(server.url(&format!("/api/v1/rollouts/{config_rollout}")))
         .bearer_auth(&seeded.viewer_token)
         .send()
@@ -353,7 +353,7 @@ async fn config_rollouts_refusals_reasons_and_schema_keys_read_true_in_a_browser
 async fn a_flag_change_is_proposed_from_the_page() {
     let server = TestServer::start().await.expect("a server");
     let cookie = server.session_cookie(&server.seeded.developer_token).await;
-    let http = reqwest::Client::builder()
+    let http = tandem_testkit::http_builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .expect("a client");

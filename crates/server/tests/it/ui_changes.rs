@@ -43,7 +43,7 @@ impl std::ops::Deref for Server {
 impl Server {
     async fn start() -> Server {
         let server = common::RoleServer::start(PLATFORM, ServerSettings::default()).await;
-        let http = reqwest::Client::builder()
+        let http = tandem_testkit::http_builder()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(std::time::Duration::from_secs(30))
             .build()

@@ -64,7 +64,7 @@ async fn delivery_shows_the_four_keys_and_their_charts() {
         .await
         .expect("probes recorded");
 
-    let http = reqwest::Client::new();
+    let http = tandem_testkit::http();
     let cookie = server.session_cookie(&server.seeded.viewer_token).await;
     let get = |path: &str| {
         let req = http.get(server.url(path)).header(COOKIE, &cookie);
@@ -271,7 +271,7 @@ async fn live_market_charts_read_in_the_unit_of_each_check() {
         .collect();
     store.record_probes(&probes).await.expect("probes recorded");
 
-    let page = reqwest::Client::new()
+    let page = tandem_testkit::http()
         .get(server.url("/delivery?service=shop"))
         .header(COOKIE, server.session_cookie(&server.seeded.viewer_token).await)
         .send()
@@ -334,7 +334,7 @@ async fn the_restore_time_reads_the_same_on_delivery_its_market_and_its_incident
         .await
         .expect("the recovery is recorded");
 
-    let http = reqwest::Client::new();
+    let http = tandem_testkit::http();
     let cookie = server.session_cookie(&server.seeded.viewer_token).await;
     let get = |path: &str| {
         let req = http.get(server.url(path)).header(COOKIE, &cookie);

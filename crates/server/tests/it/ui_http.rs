@@ -12,7 +12,7 @@ async fn pages_need_a_token_and_show_html_errors() {
     let server = TestServer::start()
         .await
         .unwrap_or_else(|e| panic!("cannot start the server: {e:#}"));
-    let http = reqwest::Client::builder()
+    let http = tandem_testkit::http_builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
@@ -157,7 +157,7 @@ async fn runs_filter_and_buttons_check_who_asks_and_from_where() {
     let server = TestServer::start()
         .await
         .unwrap_or_else(|e| panic!("cannot start the server: {e:#}"));
-    let http = reqwest::Client::builder()
+    let http = tandem_testkit::http_builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
@@ -291,7 +291,7 @@ async fn operators_steer_rollouts_from_their_page() {
     let server = TestServer::start()
         .await
         .unwrap_or_else(|e| panic!("cannot start the server: {e:#}"));
-    let http = reqwest::Client::builder()
+    let http = tandem_testkit::http_builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
@@ -376,7 +376,7 @@ async fn a_blocked_rollout_offers_its_choices_and_goes_on_without_its_refused_ma
     let server = TestServer::start()
         .await
         .unwrap_or_else(|e| panic!("cannot start the server: {e:#}"));
-    let http = reqwest::Client::builder()
+    let http = tandem_testkit::http_builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
@@ -468,7 +468,7 @@ async fn a_rollout_page_shows_gate_figures_and_offers_approval_and_skips() {
     let server = TestServer::start()
         .await
         .unwrap_or_else(|e| panic!("cannot start the server: {e:#}"));
-    let http = reqwest::Client::builder()
+    let http = tandem_testkit::http_builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
@@ -598,7 +598,7 @@ async fn the_config_page_shows_each_markets_values_by_layer_and_the_flags_in_for
     let server = TestServer::start()
         .await
         .unwrap_or_else(|e| panic!("cannot start the server: {e:#}"));
-    let http = reqwest::Client::new();
+    let http = tandem_testkit::http();
     let cookie = server.session_cookie(&server.seeded.token).await;
     server
         .engine
@@ -631,7 +631,7 @@ async fn the_flags_panel_shows_an_emergency_kill_as_unreviewed_until_the_other_s
     let server = TestServer::start()
         .await
         .unwrap_or_else(|e| panic!("cannot start the server: {e:#}"));
-    let http = reqwest::Client::new();
+    let http = tandem_testkit::http();
     let cookie = server.session_cookie(&server.seeded.token).await;
     let flags = "flags:\n  new-checkout:\n    type: boolean\n    variants: { on: true, off: false }\n    default: off\n    kill-switch: true\n    markets:\n      fr:\n        variant: on\n";
     server.engine.apply_flags("shop", flags, "ana", None).await.unwrap();
@@ -676,7 +676,7 @@ async fn the_agents_page_lists_agents_for_viewers_and_lets_operators_drain_them(
     let server = TestServer::start()
         .await
         .unwrap_or_else(|e| panic!("cannot start the server: {e:#}"));
-    let http = reqwest::Client::builder()
+    let http = tandem_testkit::http_builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
@@ -723,7 +723,7 @@ async fn the_api_records_why_a_rollout_is_aborted_a_market_skipped_and_an_incide
         .await
         .unwrap_or_else(|e| panic!("cannot start the server: {e:#}"));
     let s = &server.seeded;
-    let http = reqwest::Client::new();
+    let http = tandem_testkit::http();
     let store = &server.engine.store_for_tests();
     let release = server.engine.list_releases(Some("shop")).await.unwrap()[0].clone();
     let plan = [tandem_core::rollout::PlannedWave {
@@ -823,7 +823,7 @@ async fn a_form_that_does_not_read_is_refused_on_a_page_not_in_json() {
     let server = TestServer::start()
         .await
         .unwrap_or_else(|e| panic!("cannot start the server: {e:#}"));
-    let http = reqwest::Client::builder()
+    let http = tandem_testkit::http_builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();

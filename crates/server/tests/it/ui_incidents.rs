@@ -17,7 +17,7 @@ struct Browser {
 
 impl Browser {
     async fn new(server: &TestServer, secret: &str) -> Browser {
-        let http = reqwest::Client::builder()
+        let http = tandem_testkit::http_builder()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(std::time::Duration::from_secs(30))
             .build()

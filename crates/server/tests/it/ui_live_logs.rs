@@ -52,7 +52,7 @@ impl Events {
     }
 
     async fn connect(url: &str, token: &str, last_id: Option<&str>) -> Result<reqwest::Response> {
-        let mut req = reqwest::Client::new().get(url).bearer_auth(token);
+        let mut req = tandem_testkit::http().get(url).bearer_auth(token);
         if let Some(id) = last_id {
             req = req.header("last-event-id", id);
         }
@@ -212,7 +212,7 @@ async fn the_log_stream_sends_coloured_html_and_resumes_with_its_colours() -> Re
     assert_eq!((end.event.as_str(), end.data.as_str()), ("end", "success"), "{end:?}");
 
     // The OpenAPI document describes the option.
-    let doc: serde_json::Value = reqwest::Client::new()
+    let doc: serde_json::Value = tandem_testkit::http()
         .get(server.url("/api/v1/openapi.json"))
         .bearer_auth(&server.seeded.viewer_token)
         .send()
@@ -264,7 +264,7 @@ async fn the_run_page_streams_from_where_its_text_ends() -> Result<()> {
         &live,
         "[00:00.001] \x1b[35mmagenta\n[00:00.002] goes on\n[00:00.003] half a li",
     )?;
-    let page = reqwest::Client::new()
+    let page = tandem_testkit::http()
         .get(server.url(&format!("/runs/{run}")))
         .bearer_auth(&server.seeded.viewer_token)
         .send()
@@ -308,7 +308,7 @@ async fn sign_in(client: &Client, server: &TestServer, path: &str) -> Result<()>
 
 /// How many responses the log stream route has begun, from `/metrics`.
 async fn stream_responses(server: &TestServer) -> Result<u64> {
-    let metrics = reqwest::Client::new()
+    let metrics = tandem_testkit::http()
         .get(server.url("/metrics"))
         .bearer_auth(&server.seeded.viewer_token)
         .send()

@@ -69,7 +69,7 @@ async fn markets_are_listed_checked_and_launched_from_the_pages() {
     let server = TestServer::start().await.unwrap();
     let store = &server.engine.store_for_tests();
     store.sync_platform(&planned_platform()).await.unwrap();
-    let http = reqwest::Client::builder()
+    let http = tandem_testkit::http_builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();

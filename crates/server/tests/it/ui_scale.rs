@@ -81,7 +81,7 @@ async fn many_markets_are_summed_up_on_the_overview_and_paged_on_the_markets_pag
         server.token(Role::Viewer),
     )
     .await;
-    let http = reqwest::Client::new();
+    let http = tandem_testkit::http();
     let page = async |path: &str| {
         let r = http
             .get(format!("{}{path}", server.base))

@@ -152,7 +152,7 @@ impl Api {
     /// The API at `base` (`http://127.0.0.1:{port}`), called with `token`.
     pub fn new(base: &str, token: &str) -> Api {
         Api {
-            http: reqwest::Client::new(),
+            http: tandem_testkit::http(),
             base: base.to_string(),
             token: token.to_string(),
         }

@@ -193,7 +193,7 @@ fn http(state: &AppState) -> Result<ProviderHttp, Refusal> {
     if let Some(client) = cache.http.get() {
         return Ok(ProviderHttp(client.clone()));
     }
-    let client = reqwest::Client::builder()
+    let client = tandem_engine::tls::client_builder()
         // Following redirects would let a provider's answer send Tandem's requests elsewhere.
         .redirect(reqwest::redirect::Policy::none())
         .timeout(PROVIDER_TIMEOUT)

@@ -60,7 +60,7 @@ impl ChromeDriver {
     /// Waits for chromedriver to answer, then opens a headless Chromium session.
     pub async fn connect(&self) -> Result<Client> {
         let status = format!("{}/status", self.url());
-        let http = reqwest::Client::new();
+        let http = tandem_testkit::http();
         wait_for("chromedriver to be ready", WAIT, || async {
             let body: serde_json::Value = http.get(&status).send().await?.json().await?;
             Ok((body["value"]["ready"] == true).then_some(()))

@@ -199,7 +199,7 @@ where
 /// Posts `token` to the sign-in form at `login` (from `origin`) and gives the `Cookie` header
 /// value of the session it opened; panics, saying why, when sign-in fails.
 pub async fn sign_in(login: &str, origin: &str, token: &str) -> String {
-    let http = reqwest::Client::builder()
+    let http = tandem_testkit::http_builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .expect("an HTTP client");

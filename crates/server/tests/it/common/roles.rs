@@ -78,12 +78,12 @@ impl RoleServer {
 
     /// A GET of `path`, with `role`'s token when there is one.
     pub fn get(&self, path: &str, role: Option<Role>) -> RequestBuilder {
-        self.with_role(reqwest::Client::new().get(format!("{}{path}", self.base)), role)
+        self.with_role(tandem_testkit::http().get(format!("{}{path}", self.base)), role)
     }
 
     /// A POST to `path`, with `role`'s token when there is one.
     pub fn post(&self, path: &str, role: Option<Role>) -> RequestBuilder {
-        self.with_role(reqwest::Client::new().post(format!("{}{path}", self.base)), role)
+        self.with_role(tandem_testkit::http().post(format!("{}{path}", self.base)), role)
     }
 
     /// A GET as `role` whose JSON answer is returned.
