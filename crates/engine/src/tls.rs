@@ -18,6 +18,7 @@ pub fn use_ring() {
 
 /// `reqwest::Client::builder()` once the provider is in place: building a client without one
 /// panics.
+#[allow(clippy::disallowed_methods)] // the one place a builder is made
 pub fn client_builder() -> reqwest::ClientBuilder {
     use_ring();
     reqwest::Client::builder()

@@ -27,6 +27,7 @@ use std::process::Command;
 /// `reqwest::Client::builder()` with ring installed as the process's TLS provider, as every
 /// Tandem process does (`tandem_engine::tls`): reqwest is built without a provider of its own
 /// and panics when it builds a client without one.
+#[allow(clippy::disallowed_methods)] // the one place a builder is made
 pub fn http_builder() -> reqwest::ClientBuilder {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {

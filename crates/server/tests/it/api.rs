@@ -1984,7 +1984,7 @@ async fn a_failed_gates_postmortem_lists_the_commits_the_release_brought() {
 #[tokio::test]
 async fn a_rollouts_markets_come_a_page_at_a_time_in_plan_order() {
     let server = common::TestServer::start().await.unwrap();
-    let http = reqwest::Client::new();
+    let http = tandem_testkit::http();
     let id = server.seeded.rollout_id;
     let get = async |path: String| {
         http.get(server.url(&path))

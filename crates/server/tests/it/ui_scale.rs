@@ -199,7 +199,7 @@ async fn ten_services_in_many_markets_come_in_small_pages_with_the_market_down_f
         server.token(Role::Viewer),
     )
     .await;
-    let http = reqwest::Client::new();
+    let http = tandem_testkit::http();
     let page = async |path: &str| {
         let r = http
             .get(format!("{}{path}", server.base))
