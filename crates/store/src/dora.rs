@@ -173,10 +173,6 @@ mod tests {
         assert!(store.verify_audit_chain().await.unwrap().intact, "the chain holds");
     }
 
-    /// One year of history — 100,000 commits, 25 markets, 50,000 deployments, 2,000 incidents —
-    /// written to SQLite by `Store::seed_year`, then the four keys (total, and by market, service
-    /// and wave) computed from the store. Baseline in the same run: the same rows read with one plain query each.
-    /// `cargo test -p tandem-store --release --lib dora::tests::scale -- --ignored --nocapture`
     /// A deployment its server stopped during is tried again when the rollout resumes: it is
     /// no change failure, and the keys do not count it.
     #[tokio::test]
@@ -266,6 +262,10 @@ mod tests {
         assert_eq!(find(change.id).recovered_at, None);
     }
 
+    /// One year of history — 100,000 commits, 25 markets, 50,000 deployments, 2,000 incidents —
+    /// written to SQLite by `Store::seed_year`, then the four keys (total, and by market, service
+    /// and wave) computed from the store. Baseline in the same run: the same rows read with one plain query each.
+    /// `cargo test -p tandem-store --release --lib dora::tests::scale -- --ignored --nocapture`
     #[tokio::test]
     #[ignore = "a benchmark: run it by name"]
     async fn scale() {
