@@ -27,12 +27,48 @@ const COMMIT_BATCH: usize = 256;
 /// are readable at most this much later.
 const COMMIT_GATHER: Duration = Duration::from_millis(200);
 
+/// How long [`Engine::commits_recorded`] waits for the queue before it says so and lets its
+/// caller go on (a store that does not answer must not hold a rollout forever).
+const COMMIT_FLUSH_LIMIT: Duration = Duration::from_secs(60);
+
 /// Deployments whose commits wait to be recorded (see [`Engine::record_deployment_commits`]).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct CommitQueue {
+    state: std::sync::Mutex<QueueState>,
+    /// How many queued deployments were recorded (or given up on, with a warning) so far:
+    /// the queue is first in, first out, so these are the first that many queued.
+    recorded: tokio::sync::watch::Sender<u64>,
+    /// Wakes the recording task before its gathering time is up: someone waits for it.
+    hurry: tokio::sync::Notify,
+}
+
+#[derive(Debug, Default)]
+struct QueueState {
     pending: Vec<DeploymentRow>,
     /// A task is recording them: new ones join its next batch.
     draining: bool,
+    /// How many deployments were ever queued, and how many were taken into a batch.
+    queued: u64,
+    taken: u64,
+    /// The recording task does not wait to gather until this many are taken: a caller of
+    /// [`Engine::commits_recorded`] waits for them.
+    flush_to: u64,
+}
+
+impl Default for CommitQueue {
+    fn default() -> Self {
+        Self {
+            state: Default::default(),
+            recorded: tokio::sync::watch::channel(0).0,
+            hurry: Default::default(),
+        }
+    }
+}
+
+impl CommitQueue {
+    fn state(&self) -> std::sync::MutexGuard<'_, QueueState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
 }
 
 impl Engine {
@@ -41,11 +77,13 @@ impl Engine {
     /// before — so lead times are exact whatever the merge style. Deployments that go live
     /// while earlier ones are recorded wait and are recorded together: each service's
     /// repository is opened once per batch (markets of one wave make the same move, walked
-    /// once), and the batch is written in one transaction.
+    /// once), and the batch is written in one transaction. [`Engine::commits_recorded`] waits
+    /// for them.
     pub(crate) fn record_deployment_commits(self: &Arc<Self>, deployment: DeploymentRow) {
         let start = {
-            let mut queue = self.commit_queue.lock().unwrap_or_else(|e| e.into_inner());
+            let mut queue = self.commit_queue.state();
             queue.pending.push(deployment);
+            queue.queued += 1;
             !std::mem::replace(&mut queue.draining, true)
         };
         if start {
@@ -54,20 +92,58 @@ impl Engine {
         }
     }
 
+    /// Returns once the commits of every deployment queued before the call are recorded,
+    /// without waiting for more to gather: a rollout calls it before it records a wave or
+    /// itself as done, so whoever reads lead times after "succeeded" reads all of them. Gives
+    /// up with a warning after [`COMMIT_FLUSH_LIMIT`].
+    pub(crate) async fn commits_recorded(&self) {
+        let queue = &self.commit_queue;
+        let target = {
+            let mut state = queue.state();
+            state.flush_to = state.flush_to.max(state.queued);
+            state.queued
+        };
+        let mut recorded = queue.recorded.subscribe();
+        if *recorded.borrow() >= target {
+            return;
+        }
+        queue.hurry.notify_one();
+        let waited = tokio::time::timeout(COMMIT_FLUSH_LIMIT, recorded.wait_for(|n| *n >= target)).await;
+        if !matches!(waited, Ok(Ok(_))) {
+            tracing::warn!(
+                waited_s = COMMIT_FLUSH_LIMIT.as_secs(),
+                "deployments' commits are not recorded yet; lead times will show them once they are"
+            );
+        }
+    }
+
     /// Records the queued deployments' commits, a batch at a time, until none is left.
     async fn drain_commit_queue(&self) {
+        let queue = &self.commit_queue;
         loop {
-            // The markets of a wave that go live meanwhile join this batch.
-            tokio::time::sleep(COMMIT_GATHER).await;
+            // The markets of a wave that go live meanwhile join this batch, unless someone
+            // waits for what is queued.
+            let hurried = {
+                let state = queue.state();
+                state.taken < state.flush_to
+            };
+            if !hurried {
+                tokio::select! {
+                    () = tokio::time::sleep(COMMIT_GATHER) => {}
+                    () = queue.hurry.notified() => {}
+                }
+            }
             let batch: Vec<DeploymentRow> = {
-                let mut queue = self.commit_queue.lock().unwrap_or_else(|e| e.into_inner());
-                if queue.pending.is_empty() {
-                    queue.draining = false;
+                let mut state = queue.state();
+                if state.pending.is_empty() {
+                    state.draining = false;
                     return;
                 }
-                let take = queue.pending.len().min(COMMIT_BATCH);
-                queue.pending.drain(..take).collect()
+                let take = state.pending.len().min(COMMIT_BATCH);
+                state.taken += take as u64;
+                state.pending.drain(..take).collect()
             };
+            let count = batch.len() as u64;
             let mut by_service: HashMap<String, Vec<DeploymentRow>> = HashMap::new();
             for d in batch {
                 by_service.entry(d.service.clone()).or_default().push(d);
@@ -88,6 +164,7 @@ impl Engine {
                     tracing::warn!(deployment = id, error = %e, "cannot record a deployment's commits");
                 }
             }
+            queue.recorded.send_modify(|n| *n += count);
         }
     }
 

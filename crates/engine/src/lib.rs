@@ -138,7 +138,7 @@ pub struct Engine {
     /// How many times the monitor read every live market (see [`Engine::monitor_whole_reads`]).
     monitor_whole_reads: std::sync::atomic::AtomicU64,
     /// Live deployments whose commits wait to be recorded (see [`dora`]).
-    commit_queue: std::sync::Mutex<dora::CommitQueue>,
+    commit_queue: dora::CommitQueue,
     /// The feature flags in force (see [`Engine::flags`]), and their ETag for watchers.
     flags: std::sync::RwLock<Arc<flags::FlagSnapshot>>,
     flag_changes: tokio::sync::watch::Sender<String>,

@@ -320,6 +320,8 @@ impl Engine {
                         failed.push(format!("{}: {}", outcome.market, outcome.reason));
                     }
                 }
+                // Whoever reads the wave's (or the rollout's) end reads the commits it brought.
+                self.commits_recorded().await;
                 failed.sort();
                 blocked.sort();
                 if !failed.is_empty() {

@@ -111,6 +111,44 @@ async fn a_rollout_to_a_thousand_markets_reads_the_platform_once_per_wave() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn once_a_rollout_succeeded_every_market_it_reached_has_its_commits_recorded() {
+    // Commits are recorded in batches, in the background; a rollout that says "succeeded"
+    // waited for them, so lead times read right then count every market, the last wave's too.
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("app");
+    make_repo(&repo, "app", "\"true\"");
+    let platform = format!(
+        "{}services:\n  - {{ name: app, repo: {} }}\n",
+        markets_in_waves(25),
+        repo.display()
+    );
+    let engine = common::engine(&dir.path().join("data"), &platform).await;
+    let release = release(&engine, "app").await;
+
+    let rollout = engine.start_rollout_with(release, "test", false).await.unwrap();
+    let ended = wait_ended(&engine, rollout.id).await;
+    assert_eq!(ended.state.as_str(), "succeeded", "{:?}", ended.reason);
+
+    let live = engine.list_live_deployments().await.unwrap();
+    assert_eq!(live.len(), 25);
+    let mut without = Vec::new();
+    for d in &live {
+        let commits = engine.commits_brought(d).await.unwrap();
+        if !commits
+            .iter()
+            .any(|(_, _, message)| message.as_deref().is_some_and(|m| m.starts_with("T-1")))
+        {
+            without.push(d.market.clone());
+        }
+    }
+    assert!(
+        without.is_empty(),
+        "markets without their commits after the rollout succeeded: {without:?}"
+    );
+    engine.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_monitor_reads_only_the_markets_a_rollout_deploys_not_every_live_market_each_time() {
     let dir = tempfile::tempdir().unwrap();
     let repo = dir.path().join("app");
