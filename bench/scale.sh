@@ -14,6 +14,8 @@
 #   bench/scale.sh 1 25 100 -- 1 10    a quick subset
 #   bench/scale.sh 3 25 -- none        markets only
 # BIN=path/to/tandem picks another build (default target/release/tandem: cargo build --release).
+# PERF=DIR records each markets run's rollout with `perf record -e cpu-clock` (user and kernel
+# time, sampled; no hardware counters needed) into DIR/rollout-N-R.data, for `perf report`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-3}
@@ -127,10 +129,18 @@ for n in "${markets[@]}"; do
   for i in $(seq "$runs"); do
     rel=$(release "$work" app1 "$i")
     sleep 0.5 # the release's background work (commit history) out of the way
+    perf_pid=
+    if [ -n "${PERF:-}" ]; then
+      mkdir -p "$PERF"
+      perf record -q -e cpu-clock -F 4000 -p "$serve_pid" -o "$PERF/rollout-$n-$i.data" 2>/dev/null &
+      perf_pid=$!
+      sleep 0.5
+    fi
     before=$(cpu_ms)
     api -X POST -d "{\"release_id\": $rel}" "$base/rollouts" > /dev/null
     out=$(wait_done 1)
     after=$(cpu_ms)
+    [ -n "$perf_pid" ] && kill -INT "$perf_pid" && wait "$perf_pid" || true
     base_ms=$(loop "$n")
     echo "$out" | python3 -c "
 import json,sys

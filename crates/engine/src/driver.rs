@@ -286,11 +286,8 @@ async fn run_command(target: &Target<'_>, command: UserCommand<'_>, log: &std::p
     if let Some(weight) = command.weight {
         env.insert("TANDEM_WEIGHT".into(), weight.to_string());
     }
-    let mut child = tokio::process::Command::new("sh")
+    let mut child = crate::processes::command("sh", &env, Some(&target.dir))
         .args(["-c", command.run])
-        .current_dir(&target.dir)
-        .env_clear()
-        .envs(env)
         .stdin(Stdio::null())
         .stdout(out)
         .stderr(err)

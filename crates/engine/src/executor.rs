@@ -17,7 +17,6 @@ use std::pin::Pin;
 use std::process::Stdio;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt};
-use tokio::process::Command;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
@@ -147,17 +146,8 @@ async fn run_local(
         guarded.append(&mut argv);
         argv = guarded;
     }
-    // A full path lets the standard library start the step with `posix_spawn` (no copy of this
-    // process's memory map, unlike `fork`); given a bare name it falls back to `fork` whenever
-    // the child's PATH is set, which it always is here.
-    // `$0` stays the name as written, so messages read `sh: 1: …` as before.
-    let program = find_program(&argv[0], &step.env, &step.dir).unwrap_or_else(|| PathBuf::from(&argv[0]));
-    let mut command = Command::new(program);
-    command.arg0(&argv[0]).args(&argv[1..]);
-    let mut child = command
-        .current_dir(&step.dir)
-        .env_clear()
-        .envs(&step.env)
+    let mut child = crate::processes::command(&argv[0], &step.env, Some(&step.dir))
+        .args(&argv[1..])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -259,21 +249,6 @@ async fn read_some<R: AsyncRead + Unpin>(pipe: &mut Option<R>, buf: &mut [u8]) -
     }
 }
 
-/// Where `execvp` would find `program` with the step's `PATH` (relative entries from the
-/// step's folder), or `None` for a path, an unset `PATH` or a program not found: those are
-/// left to `execvp` itself.
-fn find_program(program: &str, env: &BTreeMap<String, String>, dir: &Path) -> Option<PathBuf> {
-    use std::os::unix::fs::PermissionsExt;
-    if program.contains('/') {
-        return None;
-    }
-    env.get("PATH")?.split(':').find_map(|entry| {
-        let candidate = dir.join(entry).join(program);
-        let meta = std::fs::metadata(&candidate).ok()?;
-        (meta.is_file() && meta.permissions().mode() & 0o111 != 0).then_some(candidate)
-    })
-}
-
 fn signal(group: Option<Pid>, sig: Signal) {
     if let Some(pgid) = group {
         let _ = killpg(pgid, sig);
@@ -284,47 +259,12 @@ fn signal(group: Option<Pid>, sig: Signal) {
 mod tests {
     use super::*;
 
-    fn env_with_path(path: &str) -> BTreeMap<String, String> {
-        BTreeMap::from([("PATH".to_string(), path.to_string())])
-    }
-
-    #[test]
-    fn programs_are_found_as_execvp_would_find_them() {
-        let dir = tempfile::tempdir().unwrap();
-        let bin = dir.path().join("bin");
-        std::fs::create_dir(&bin).unwrap();
-        std::fs::write(bin.join("tool"), "#!/bin/sh\n").unwrap();
-        std::fs::write(bin.join("data"), "not a program").unwrap();
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(bin.join("tool"), std::fs::Permissions::from_mode(0o755)).unwrap();
-        let path = format!("/nonexistent:{}", bin.display());
-        assert_eq!(
-            find_program("tool", &env_with_path(&path), dir.path()),
-            Some(bin.join("tool"))
-        );
-        assert_eq!(
-            find_program("data", &env_with_path(&path), dir.path()),
-            None,
-            "not executable"
-        );
-        assert_eq!(
-            find_program("tool", &env_with_path("bin"), dir.path()),
-            Some(dir.path().join("bin/tool"))
-        );
-        assert_eq!(
-            find_program("./tool", &env_with_path(&path), dir.path()),
-            None,
-            "a path is left as is"
-        );
-        assert_eq!(find_program("tool", &BTreeMap::new(), dir.path()), None, "no PATH");
-    }
-
     #[tokio::test]
     async fn a_step_runs_with_its_env_in_its_own_group_and_its_output_reaches_the_file_while_it_runs() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("log");
         let mut log = LogWriter::new(&path, vec![]).unwrap();
-        let mut env = env_with_path(&std::env::var("PATH").unwrap());
+        let mut env = BTreeMap::from([("PATH".to_string(), std::env::var("PATH").unwrap())]);
         env.insert("GREETING".into(), "hello".into());
         let step = StepRequest {
             // `$0` is the shell's name as written, not the path it was found at.

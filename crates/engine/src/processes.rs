@@ -12,6 +12,7 @@ use nix::sys::signal::{Signal, kill, killpg};
 use nix::unistd::Pid;
 use procfs::process::{FDTarget, Process};
 use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use tandem_store::ProcessIdentity;
 
@@ -149,4 +150,85 @@ pub async fn stop_group(who: Option<&ProcessIdentity>, instance: &str, grace: Du
         }
     }
     members(who, instance).is_empty()
+}
+
+/// A command that runs `program` with exactly `env` (and from `dir`, if given), started by
+/// the standard library with `posix_spawn`: no copy of this process's memory map, where `fork`
+/// copies the page tables of a server holding every market's state (most of a deployment's
+/// kernel time at 1,000 markets). Given a bare name the standard library falls back to `fork`
+/// whenever the child's `PATH` is set, so the name is looked up here first, as `execvp` would;
+/// `$0` stays the name as written, so messages still read `sh: 1: …`.
+pub(crate) fn command(program: &str, env: &BTreeMap<String, String>, dir: Option<&Path>) -> tokio::process::Command {
+    let found = find_program(program, env, dir.unwrap_or(Path::new(".")));
+    let mut command = tokio::process::Command::new(found.as_deref().unwrap_or(Path::new(program)));
+    command.arg0(program).env_clear().envs(env);
+    if let Some(dir) = dir {
+        command.current_dir(dir);
+    }
+    command
+}
+
+/// Where `execvp` would find `program` with `env`'s `PATH` (relative entries from `dir`), or `None` for a path, an unset `PATH` or a program not found: those are
+/// left to `execvp` itself.
+fn find_program(program: &str, env: &BTreeMap<String, String>, dir: &Path) -> Option<PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    if program.contains('/') {
+        return None;
+    }
+    env.get("PATH")?.split(':').find_map(|entry| {
+        let candidate = dir.join(entry).join(program);
+        let meta = std::fs::metadata(&candidate).ok()?;
+        (meta.is_file() && meta.permissions().mode() & 0o111 != 0).then_some(candidate)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env_with_path(path: &str) -> BTreeMap<String, String> {
+        BTreeMap::from([("PATH".to_string(), path.to_string())])
+    }
+
+    #[test]
+    fn a_command_is_started_by_its_full_path_so_it_is_spawned_not_forked() {
+        let env = env_with_path("/nonexistent:/usr/bin:/bin");
+        let command = command("sh", &env, None);
+        let program = std::path::PathBuf::from(command.as_std().get_program());
+        assert!(program.is_absolute(), "{program:?}");
+        assert!(program.ends_with("sh"), "{program:?}");
+        let args: Vec<_> = command.as_std().get_envs().collect();
+        assert_eq!(args.len(), 1, "exactly the given environment: {args:?}");
+    }
+
+    #[test]
+    fn programs_are_found_as_execvp_would_find_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let bin = dir.path().join("bin");
+        std::fs::create_dir(&bin).unwrap();
+        std::fs::write(bin.join("tool"), "#!/bin/sh\n").unwrap();
+        std::fs::write(bin.join("data"), "not a program").unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(bin.join("tool"), std::fs::Permissions::from_mode(0o755)).unwrap();
+        let path = format!("/nonexistent:{}", bin.display());
+        assert_eq!(
+            find_program("tool", &env_with_path(&path), dir.path()),
+            Some(bin.join("tool"))
+        );
+        assert_eq!(
+            find_program("data", &env_with_path(&path), dir.path()),
+            None,
+            "not executable"
+        );
+        assert_eq!(
+            find_program("tool", &env_with_path("bin"), dir.path()),
+            Some(dir.path().join("bin/tool"))
+        );
+        assert_eq!(
+            find_program("./tool", &env_with_path(&path), dir.path()),
+            None,
+            "a path is left as is"
+        );
+        assert_eq!(find_program("tool", &BTreeMap::new(), dir.path()), None, "no PATH");
+    }
 }

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 use tandem_store::{MarketProcessRow, NewMarketProcess, ProcessIdentity, Store};
-use tokio::process::{Child, Command};
+use tokio::process::Child;
 use tokio::sync::Mutex;
 
 /// How long a stopped process gets between TERM and KILL: enough for a web server to finish
@@ -399,10 +399,8 @@ fn start(plan: &ProcessPlan, instance: &str) -> Result<Child> {
         .with_context(|| format!("cannot open {}", plan.log.display()))?;
     let err = out.try_clone()?;
     let (program, args) = plan.argv.split_first().context("empty command")?;
-    Command::new(program)
+    processes::command(program, &plan.env, None)
         .args(args)
-        .env_clear()
-        .envs(&plan.env)
         .env(INSTANCE_VAR, instance)
         .stdin(Stdio::null())
         .stdout(out)
