@@ -15,7 +15,9 @@
 #   bench/scale.sh 3 25 -- none        markets only
 # BIN=path/to/tandem picks another build (default target/release/tandem: cargo build --release).
 # PERF=DIR records each markets run's rollout with `perf record -e cpu-clock` (user and kernel
-# time, sampled; no hardware counters needed) into DIR/rollout-N-R.data, for `perf report`.
+# time, sampled; no hardware counters needed) into DIR/rollout-N-R.data, for `perf report`;
+# with PERF_STAT=1 it counts instead (CPU time, context switches, page faults per thread) into
+# DIR/rollout-N-R.stat.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-3}
@@ -132,7 +134,11 @@ for n in "${markets[@]}"; do
     perf_pid=
     if [ -n "${PERF:-}" ]; then
       mkdir -p "$PERF"
-      perf record -q -e cpu-clock -F 4000 -p "$serve_pid" -o "$PERF/rollout-$n-$i.data" 2>/dev/null &
+      if [ -n "${PERF_STAT:-}" ]; then
+        perf stat -e task-clock,context-switches,cpu-migrations,page-faults --per-thread -p "$serve_pid" -o "$PERF/rollout-$n-$i.stat" 2>/dev/null &
+      else
+        perf record -q -g -e cpu-clock -F 4000 -p "$serve_pid" -o "$PERF/rollout-$n-$i.data" 2>/dev/null &
+      fi
       perf_pid=$!
       sleep 0.5
     fi

@@ -462,8 +462,7 @@ impl Engine {
         match signal {
             Signal::Changed => {
                 // Another server's change: which markets it touched is not known here.
-                self.touched.lock().unwrap_or_else(|e| e.into_inner()).widen();
-                self.changes.send_modify(|n| *n += 1);
+                self.changed_widely();
             }
             Signal::Flags => {
                 if let Err(e) = self.load_flags().await {

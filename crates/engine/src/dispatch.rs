@@ -161,7 +161,7 @@ impl Engine {
         let text = serde_json::to_string(&plan).context("cannot write the job's plan")?;
         self.store.offer_job(job_id, &text, &job.spec.runs_on).await?;
         self.notify();
-        let mut changes = self.subscribe();
+        let mut changes = self.subscribe_wide();
         let mut asked_cancel = false;
         let mut waiting: Option<String> = None;
         let mut looked_at_agents = tokio::time::Instant::now() - Duration::from_secs(10);
@@ -434,7 +434,7 @@ impl Engine {
             self.notify();
             // No agent taking it within the deploy's own timeout (and a minute) fails it.
             let give_up = tokio::time::Instant::now() + timeout + Duration::from_secs(60);
-            let mut changes = self.subscribe();
+            let mut changes = self.subscribe_wide();
             loop {
                 let row = self.store.get_task(id).await?;
                 let agent = match row.agent_id {

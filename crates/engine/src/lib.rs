@@ -133,6 +133,8 @@ pub struct Engine {
     /// Cancelled at shutdown: stops the background loops (triggers).
     stop: CancellationToken,
     changes: tokio::sync::watch::Sender<u64>,
+    /// The signals on `changes` that are not one market's deployment starting or ending.
+    wide_changes: tokio::sync::watch::Sender<u64>,
     /// What the signals on `changes` were about, for the monitor (see [`monitor::Touched`]).
     touched: std::sync::Mutex<monitor::Touched>,
     /// How many times the monitor read every live market (see [`Engine::monitor_whole_reads`]).
@@ -205,6 +207,7 @@ impl Engine {
             tasks: TaskTracker::new(),
             stop: CancellationToken::new(),
             changes: tokio::sync::watch::channel(0).0,
+            wide_changes: tokio::sync::watch::channel(0).0,
             touched: Default::default(),
             monitor_whole_reads: Default::default(),
             commit_queue: Default::default(),
@@ -249,12 +252,26 @@ impl Engine {
         self.changes.subscribe()
     }
 
+    /// Like [`Engine::subscribe`], without the signals of one market's deployment starting or
+    /// ending (two per market of a rollout): for watchers those never concern, such as an
+    /// agent's request for work, which a deployment on an agent wakes through the task it
+    /// queues.
+    pub fn subscribe_wide(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.wide_changes.subscribe()
+    }
+
     /// Wakes the live views of this server, and (through a signal) of every server sharing
     /// the database.
     pub fn notify(&self) {
+        self.changed_widely();
+        self.outbox.notify_one();
+    }
+
+    /// A change that may concern any market or any watcher (this server's or another's).
+    fn changed_widely(&self) {
         self.touched.lock().unwrap_or_else(|e| e.into_inner()).widen();
         self.changes.send_modify(|n| *n += 1);
-        self.outbox.notify_one();
+        self.wide_changes.send_modify(|n| *n += 1);
     }
 
     /// [`Engine::notify`] for a change that concerns only `service` in `market` (a deployment

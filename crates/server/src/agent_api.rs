@@ -123,7 +123,8 @@ async fn claim(
     let engine = &state.engine;
     engine.agent_seen(&agent, &request).await?;
     let deadline = tokio::time::Instant::now() + Duration::from_millis(request.wait_ms).min(LONGEST_WAIT);
-    let mut changes = engine.subscribe();
+    // Woken by what may bring work or change the agent, not by each market a rollout deploys.
+    let mut changes = engine.subscribe_wide();
     let token = bearer(&headers).unwrap_or_default().to_string();
     loop {
         // Read again each time: an operator may have paused, drained or revoked it meanwhile.
