@@ -10,6 +10,8 @@ use maud::{Markup, html};
 use serde::Deserialize;
 use std::collections::HashMap;
 use tandem_core::state::DeploymentKind;
+// A market's states, worst first: the order of a wave's counts.
+use tandem_core::rollout::MARKET_STATES as STATES;
 use tandem_engine::views::rollouts::{WaveDetail, WaveMarket};
 
 /// A wave of at most this many markets shows each as a cell; a bigger one is summed up.
@@ -20,19 +22,6 @@ pub const TROUBLED_CELLS: usize = 12;
 
 /// Markets a page of one wave shows (`?wave=`): about 100 KB of cells with their gates.
 pub const WAVE_PAGE: usize = 100;
-
-/// A market's states, worst first: the order of a wave's counts and of the legend.
-pub const STATES: [&str; 9] = [
-    "failed",
-    "blocked",
-    "deploying",
-    "waiting",
-    "live",
-    "skipped",
-    "superseded",
-    "unchanged",
-    "not reached",
-];
 
 /// Markets of these states are named on a summed-up wave, in this order.
 const TROUBLED: [&str; 3] = ["failed", "blocked", "deploying"];
