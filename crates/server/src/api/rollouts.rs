@@ -157,19 +157,33 @@ pub async fn list_rollout_markets(
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
 pub struct DeploymentQuery {
+    /// Only this rollout's deployments.
     pub rollout: Option<i64>,
+    /// Rows to answer, 1 to 500 (more is answered as 500); default 100.
+    pub limit: Option<i64>,
+    /// The id of the last deployment of the previous page (its `X-Next-Cursor` header).
+    pub after: Option<i64>,
 }
 
-/// Deployments (one release landing in one market), oldest first.
+/// Deployments (one release landing in one market), oldest first, a page at a time (see
+/// `docs/api.md`).
 #[utoipa::path(get, path = "/api/v1/deployments", tag = "releases", params(DeploymentQuery),
-    responses((status = 200, body = [Deployment]), (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = [Deployment], headers(("x-next-cursor" = i64, description = "`after` of the next page, when this one is full"))),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn list_deployments(
     _: Auth<Viewer>,
     State(state): State<AppState>,
     QueryParams(q): QueryParams<DeploymentQuery>,
-) -> ApiResult<Json<Vec<Deployment>>> {
-    Ok(Json(state.engine.list_deployments(q.rollout).await?.into_wire()))
+) -> ApiResult<Response> {
+    let limit = Page {
+        limit: q.limit,
+        after: None,
+    }
+    .limit()?;
+    let rows = state.engine.list_deployments_page(q.rollout, q.after, limit).await?;
+    Ok(paged(rows.into_wire(), limit, |d| d.id))
 }
 
 /// Pauses a rollout: the wave under way finishes, the next waits for resume.
