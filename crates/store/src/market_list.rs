@@ -15,6 +15,7 @@
 use crate::backend::{Builder, Dialect, IDS_PER_QUERY, push_in_list};
 use crate::{MarketRow, Result, Store};
 use sqlx::FromRow;
+use std::collections::HashMap;
 
 /// What a list of markets asks for: a search, filters and an order. Empty means everything.
 #[derive(Debug, Clone, Default)]
@@ -250,6 +251,18 @@ impl Store {
             out.extend(query.build_query_as::<MarketRow>().fetch_all(&self.pool).await?);
         }
         out.sort_by_key(|m| m.position);
+        Ok(out)
+    }
+
+    /// Each market named with its place in rollout order (wave by wave, as each wave lists
+    /// them; the markets of no wave after them); a name that is no market is left out.
+    pub async fn market_places(&self, ids: &[&str]) -> Result<HashMap<String, i64>> {
+        let mut out = HashMap::with_capacity(ids.len());
+        for chunk in ids.chunks(IDS_PER_QUERY) {
+            let mut query = Builder::new("SELECT id, place FROM markets WHERE id IN ");
+            push_in_list(&mut query, chunk.iter().copied());
+            out.extend(query.build_query_as::<(String, i64)>().fetch_all(&self.pool).await?);
+        }
         Ok(out)
     }
 
