@@ -13,6 +13,19 @@ pub const DEFAULT_MAX_PARALLEL: u32 = 64;
 /// Largest limit the platform file may set: more processes at once than this is a mistake.
 pub const MAX_LIMIT: u32 = 4096;
 
+/// A market's states in a rollout, worst first, as a rollout's page and API name them.
+pub const MARKET_STATES: [&str; 9] = [
+    "failed",
+    "blocked",
+    "deploying",
+    "waiting",
+    "live",
+    "skipped",
+    "superseded",
+    "unchanged",
+    "not reached",
+];
+
 /// How many markets deploy at once: the platform file's `rollouts` section.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RolloutLimits {

@@ -147,6 +147,16 @@ impl Engine {
         Ok(self.store.list_deployments(rollout_id).await?)
     }
 
+    /// A page of deployments (of rollout `rollout_id`, or all), oldest first, after id `after`.
+    pub async fn list_deployments_page(
+        &self,
+        rollout_id: Option<i64>,
+        after: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<DeploymentRow>> {
+        Ok(self.store.list_deployments_page(rollout_id, after, limit).await?)
+    }
+
     /// The deployments of `service` in `market`.
     pub async fn list_deployments_of_market(&self, service: &str, market: &str) -> Result<Vec<DeploymentRow>> {
         Ok(self.store.list_deployments_of_market(service, market).await?)
@@ -300,6 +310,15 @@ impl Engine {
     /// The monitor's last verdict per (service, market).
     pub async fn list_market_health(&self) -> Result<Vec<MarketHealthRow>> {
         Ok(self.store.list_market_health().await?)
+    }
+
+    /// A page of [`Engine::list_market_health`], after the (service, market) `after`.
+    pub async fn list_market_health_page(
+        &self,
+        after: Option<(&str, &str)>,
+        limit: i64,
+    ) -> Result<Vec<MarketHealthRow>> {
+        Ok(self.store.list_market_health_page(after, limit).await?)
     }
 
     /// The names of the metric series `service` has.

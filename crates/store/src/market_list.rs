@@ -15,6 +15,7 @@
 use crate::backend::{Builder, Dialect, IDS_PER_QUERY, push_in_list};
 use crate::{MarketRow, Result, Store};
 use sqlx::FromRow;
+use std::collections::HashMap;
 
 /// What a list of markets asks for: a search, filters and an order. Empty means everything.
 #[derive(Debug, Clone, Default)]
@@ -253,6 +254,18 @@ impl Store {
         Ok(out)
     }
 
+    /// Each market named with its place in rollout order (wave by wave, as each wave lists
+    /// them; the markets of no wave after them); a name that is no market is left out.
+    pub async fn market_places(&self, ids: &[&str]) -> Result<HashMap<String, i64>> {
+        let mut out = HashMap::with_capacity(ids.len());
+        for chunk in ids.chunks(IDS_PER_QUERY) {
+            let mut query = Builder::new("SELECT id, place FROM markets WHERE id IN ");
+            push_in_list(&mut query, chunk.iter().copied());
+            out.extend(query.build_query_as::<(String, i64)>().fetch_all(&self.pool).await?);
+        }
+        Ok(out)
+    }
+
     /// Up to `limit` markets after market `after` in platform-file order (from the first
     /// without it); `None` when `after` is no market.
     pub async fn list_markets_after(&self, after: Option<&str>, limit: usize) -> Result<Option<Vec<MarketRow>>> {
@@ -305,6 +318,89 @@ mod tests {
 
     fn ids(listed: &[ListedMarket]) -> Vec<&str> {
         listed.iter().map(|l| l.market.id.as_str()).collect()
+    }
+
+    /// Deployments and the monitor's health page after a cursor in their own order; markets
+    /// named come with their place in rollout order (a name that is no market is left out).
+    #[tokio::test]
+    async fn deployments_and_health_page_by_cursor_and_markets_read_their_place() {
+        let (_dir, store) = store().await;
+        let platform = parse_platform(
+            "platform.yml",
+            "markets:
+  - { id: de, name: Germany, region: central, currency: EUR, locale: de-DE, timezone: Europe/Berlin }
+  - { id: fr, name: France, region: west, currency: EUR, locale: fr-FR, timezone: Europe/Paris }
+  - { id: nl, name: Netherlands, region: north, currency: EUR, locale: nl-NL, timezone: Europe/Amsterdam }
+waves:
+  - { name: pilot, markets: [fr] }
+  - { name: rest, markets: [nl] }
+services:
+  - { name: shop, repo: /srv/git/shop }
+",
+        )
+        .unwrap();
+        store.sync_platform(&platform).await.unwrap();
+        let v1 = release(&store).await;
+        let mut probes = Vec::new();
+        let mut ids = Vec::new();
+        for market in ["nl", "de", "fr"] {
+            let d = store
+                .insert_deployment(NewDeployment {
+                    rollout_id: None,
+                    service: "shop",
+                    market,
+                    release_id: v1.id,
+                })
+                .await
+                .unwrap();
+            store
+                .mark_deployment_live(d.id, "http://127.0.0.1:1", None)
+                .await
+                .unwrap();
+            probes.push(probe(market, d.id, true));
+            ids.push(d.id);
+        }
+        store.record_probes(&probes).await.unwrap();
+
+        let page = |rows: Vec<crate::DeploymentRow>| rows.into_iter().map(|d| d.id).collect::<Vec<_>>();
+        assert_eq!(
+            page(store.list_deployments_page(None, None, 2).await.unwrap()),
+            ids[..2]
+        );
+        assert_eq!(
+            page(store.list_deployments_page(None, Some(ids[1]), 2).await.unwrap()),
+            ids[2..]
+        );
+        assert!(
+            store
+                .list_deployments_page(Some(999), None, 2)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+
+        let markets = |rows: Vec<crate::MarketHealthRow>| rows.into_iter().map(|h| h.market).collect::<Vec<_>>();
+        assert_eq!(
+            markets(store.list_market_health_page(None, 2).await.unwrap()),
+            ["de", "fr"]
+        );
+        assert_eq!(
+            markets(store.list_market_health_page(Some(("shop", "fr")), 2).await.unwrap()),
+            ["nl"]
+        );
+        assert!(
+            store
+                .list_market_health_page(Some(("zzz", "a")), 2)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+
+        let places = store.market_places(&["nl", "de", "fr", "atlantis"]).await.unwrap();
+        let mut order: Vec<(&str, i64)> = places.iter().map(|(m, p)| (m.as_str(), *p)).collect();
+        order.sort_by_key(|(_, p)| *p);
+        let order: Vec<&str> = order.into_iter().map(|(m, _)| m).collect();
+        assert_eq!(order, ["fr", "nl", "de"], "the waves' markets first, then the others");
     }
 
     /// Five markets, each in another plight: the list orders, filters, counts and pages them

@@ -158,6 +158,25 @@ impl Store {
             .await?)
     }
 
+    /// A page of [`Store::list_market_health`]: after the (service, market) `after`.
+    pub async fn list_market_health_page(
+        &self,
+        after: Option<(&str, &str)>,
+        limit: i64,
+    ) -> Result<Vec<MarketHealthRow>> {
+        let (service, market) = after.unzip();
+        Ok(sqlx::query_as(
+            "SELECT * FROM market_health
+             WHERE ($1 IS NULL OR service > $1 OR (service = $1 AND market > $2))
+             ORDER BY service, market LIMIT $3",
+        )
+        .bind(service)
+        .bind(market)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
     /// The monitor's last verdicts in the markets named.
     pub async fn list_market_health_of(&self, markets: &[String]) -> Result<Vec<MarketHealthRow>> {
         let mut out = Vec::new();

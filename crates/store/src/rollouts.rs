@@ -596,6 +596,25 @@ impl Store {
         )
     }
 
+    /// A page of deployments (of rollout `rollout_id`, or all), oldest first, after the one
+    /// with id `after`.
+    pub async fn list_deployments_page(
+        &self,
+        rollout_id: Option<i64>,
+        after: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<DeploymentRow>> {
+        Ok(sqlx::query_as(
+            "SELECT * FROM deployments WHERE ($1 IS NULL OR rollout_id = $1) AND ($2 IS NULL OR id > $2)
+             ORDER BY id LIMIT $3",
+        )
+        .bind(rollout_id)
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
     /// The release a market ran before its current one: the newest release older than the one
     /// live now that was once live there. `None` when there is none to go back to.
     pub async fn previous_good_release(&self, service: &str, market: &str) -> Result<Option<i64>> {

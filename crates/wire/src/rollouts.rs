@@ -203,6 +203,10 @@ pub struct WaveDetail {
     /// How many markets it has, listed in `markets` or not.
     #[serde(default)]
     pub markets_total: usize,
+    /// How many of its markets are in each state (`{"live": 150, "failed": 1}`), listed in
+    /// `markets` or not; states with none are left out.
+    #[serde(default)]
+    pub markets_by_state: std::collections::BTreeMap<String, usize>,
 }
 
 /// One market of a rollout, with its wave (`GET /api/v1/rollouts/{id}/markets`).

@@ -20,7 +20,7 @@ pub struct HealthArgs {
 
 /// Every live market as the monitor last probed it. Exits 1 when a market is down.
 pub async fn run(args: HealthArgs) -> anyhow::Result<bool> {
-    let rows: Vec<MarketHealth> = Client::from_args(&args.client).get("/api/v1/health").await?;
+    let rows: Vec<MarketHealth> = Client::from_args(&args.client).get_all("/api/v1/health").await?;
     let rows: Vec<MarketHealth> = rows.into_iter().filter(|r| !args.down || r.state == "down").collect();
     let all_up = rows.iter().all(|r| r.state == "up");
     if args.client.json {

@@ -6,14 +6,30 @@ use crate::client::{Client, ClientArgs};
 use crate::output::{print_json, print_table, time};
 use clap::Subcommand;
 use serde_json::json;
-use tandem_wire::rollouts::{NewRollout, OverrideRequest, Rollout, RolloutDetail};
+use tandem_core::rollout::MARKET_STATES;
+use tandem_wire::rollouts::{NewRollout, OverrideRequest, Rollout, RolloutDetail, RolloutMarket, WaveMarket};
 
 #[derive(Debug, Subcommand)]
 pub enum RolloutCommand {
-    /// Show a rollout as waves × markets.
-    #[command(after_help = "Example:\n  tandem rollout show 1")]
+    /// Show a rollout as waves × markets: a wave of more than 24 markets as its counts by state
+    /// and its failed, blocked and deploying markets; every market with --markets or --wave.
+    #[command(
+        after_help = "Examples:\n  tandem rollout show 1\n  tandem rollout show 1 --wave rest\n  \
+        tandem rollout show 1 --wave rest --state failed\n  tandem rollout show 1 --markets --json"
+    )]
+    #[command(group(clap::ArgGroup::new("listing").args(["markets", "wave"])))]
     Show {
         id: i64,
+        /// Every market of every wave, however many (read a page of 500 after another).
+        #[arg(long)]
+        markets: bool,
+        /// Every market of this wave, however many.
+        #[arg(long, value_name = "NAME")]
+        wave: Option<String>,
+        /// With --markets or --wave: only the markets in this state (failed, blocked, deploying,
+        /// waiting, live, skipped, superseded, unchanged, not reached).
+        #[arg(long, requires = "listing")]
+        state: Option<String>,
         #[command(flatten)]
         client: ClientArgs,
     },
@@ -106,66 +122,17 @@ pub enum RolloutCommand {
 impl RolloutCommand {
     pub async fn run(self) -> anyhow::Result<()> {
         match self {
-            RolloutCommand::Show { id, client } => {
-                let r: RolloutDetail = Client::from_args(&client)
-                    .get(&format!("/api/v1/rollouts/{id}"))
-                    .await?;
-                if client.json {
-                    return print_json(&r);
+            RolloutCommand::Show {
+                id,
+                markets,
+                wave,
+                state,
+                client,
+            } => {
+                if markets || wave.is_some() {
+                    return show_markets(id, wave.as_deref(), state.as_deref(), &client).await;
                 }
-                outln!(
-                    "Rollout {id}: {} {} → {}{}",
-                    show(&r.rollout.service),
-                    show(&r.release.version),
-                    show(&r.rollout.state),
-                    r.rollout
-                        .reason
-                        .as_deref()
-                        .map(|m| format!(" ({m})"))
-                        .unwrap_or_default()
-                )?;
-                if let Some(role) = &r.approval_role {
-                    outln!("Waiting for an approval ({role} or above): tandem rollout approve {id}")?;
-                }
-                let mut rows = Vec::new();
-                for w in &r.waves {
-                    for m in &w.markets {
-                        let d = m.deployment.as_ref();
-                        let gates: Vec<String> = m
-                            .gates
-                            .iter()
-                            .map(|g| {
-                                let mark = if g.passed { "✓" } else { "✗" };
-                                format!("{mark} {}: {}", show(&g.gate), show(&g.reason))
-                            })
-                            .collect();
-                        rows.push(vec![
-                            show(&w.name),
-                            show(&m.market),
-                            show(&m.state),
-                            show(&d.and_then(|d| d.url.as_ref())),
-                            if gates.is_empty() {
-                                show(&d.and_then(|d| d.reason.as_ref()))
-                            } else {
-                                gates.join("\n")
-                            },
-                        ]);
-                    }
-                }
-                print_table(&["wave", "market", "state", "url", "gates"], rows)?;
-                for d in &r.decisions {
-                    outln!(
-                        "{} by {}{}{}",
-                        show(&d.kind),
-                        show(&d.decided_by),
-                        Some(d.market.as_str())
-                            .filter(|m| !m.is_empty())
-                            .map(|m| format!(" ({m})"))
-                            .unwrap_or_default(),
-                        d.reason.as_deref().map(|m| format!(": {m}")).unwrap_or_default()
-                    )?;
-                }
-                Ok(())
+                show_rollout(id, &client).await
             }
             RolloutCommand::Pause { id, client } => steer(id, "pause", &client).await,
             RolloutCommand::Resume {
@@ -263,6 +230,142 @@ impl RolloutCommand {
             }
         }
     }
+}
+
+/// A wave of more than this many markets is shown as its counts by state and its troubled
+/// markets; `--wave` lists all of it.
+const WAVE_ROWS: usize = 24;
+
+/// The most failed, blocked or deploying markets a big wave lists.
+const TROUBLED_ROWS: usize = 12;
+
+/// A market's row: its wave, id, state, URL, and its gates (or why it stopped).
+fn market_row(wave: &str, m: &WaveMarket) -> Vec<String> {
+    let d = m.deployment.as_ref();
+    let gates: Vec<String> = m
+        .gates
+        .iter()
+        .map(|g| {
+            let mark = if g.passed { "✓" } else { "✗" };
+            format!("{mark} {}: {}", show(&g.gate), show(&g.reason))
+        })
+        .collect();
+    vec![
+        show(&wave),
+        show(&m.market),
+        show(&m.state),
+        show(&d.and_then(|d| d.url.as_ref())),
+        if gates.is_empty() {
+            show(&d.and_then(|d| d.reason.as_ref()))
+        } else {
+            gates.join("\n")
+        },
+    ]
+}
+
+const MARKET_COLUMNS: [&str; 5] = ["wave", "market", "state", "url", "gates"];
+
+/// `tandem rollout show ID`: the rollout, each small wave's markets, each big wave's counts
+/// and its failed, blocked and deploying markets (read by state, however many it has).
+async fn show_rollout(id: i64, client: &ClientArgs) -> anyhow::Result<()> {
+    let api = Client::from_args(client);
+    let r: RolloutDetail = api.get(&format!("/api/v1/rollouts/{id}")).await?;
+    if client.json {
+        return print_json(&r);
+    }
+    outln!(
+        "Rollout {id}: {} {} → {}{}",
+        show(&r.rollout.service),
+        show(&r.release.version),
+        show(&r.rollout.state),
+        r.rollout
+            .reason
+            .as_deref()
+            .map(|m| format!(" ({m})"))
+            .unwrap_or_default()
+    )?;
+    if let Some(role) = &r.approval_role {
+        outln!("Waiting for an approval ({role} or above): tandem rollout approve {id}")?;
+    }
+    let mut rows = Vec::new();
+    let mut big = Vec::new();
+    for w in &r.waves {
+        // An older server does not say how many: what it listed is all there is.
+        let total = w.markets_total.max(w.markets.len());
+        if total <= WAVE_ROWS {
+            rows.extend(w.markets.iter().map(|m| market_row(&w.name, m)));
+            continue;
+        }
+        let mut troubled = Vec::new();
+        for s in ["failed", "blocked", "deploying"] {
+            let n = w.markets_by_state.get(s).copied().unwrap_or_default();
+            if n == 0 || troubled.len() >= TROUBLED_ROWS {
+                continue;
+            }
+            let path = format!(
+                "/api/v1/rollouts/{id}/markets?wave={}&state={s}&limit={}",
+                crate::client::encode(&w.name),
+                TROUBLED_ROWS - troubled.len()
+            );
+            let (page, _): (Vec<RolloutMarket>, _) = api.get_page(&path).await?;
+            troubled.extend(page);
+        }
+        rows.extend(troubled.iter().map(|m| market_row(&m.wave, &m.market)));
+        big.push(w);
+    }
+    print_table(&MARKET_COLUMNS, rows)?;
+    for w in big {
+        let counts: Vec<String> = MARKET_STATES
+            .iter()
+            .filter_map(|s| w.markets_by_state.get(*s).map(|n| format!("{n} {s}")))
+            .collect();
+        outln!(
+            "Wave {}: {} markets ({}); every one: tandem rollout show {id} --wave {}",
+            show(&w.name),
+            w.markets_total,
+            counts.join(", "),
+            show(&w.name)
+        )?;
+    }
+    for d in &r.decisions {
+        outln!(
+            "{} by {}{}{}",
+            show(&d.kind),
+            show(&d.decided_by),
+            Some(d.market.as_str())
+                .filter(|m| !m.is_empty())
+                .map(|m| format!(" ({m})"))
+                .unwrap_or_default(),
+            d.reason.as_deref().map(|m| format!(": {m}")).unwrap_or_default()
+        )?;
+    }
+    Ok(())
+}
+
+/// `tandem rollout show ID --markets` (or `--wave NAME`): every market, a page after another.
+async fn show_markets(id: i64, wave: Option<&str>, state: Option<&str>, client: &ClientArgs) -> anyhow::Result<()> {
+    let mut query = Vec::new();
+    if let Some(w) = wave {
+        query.push(format!("wave={}", crate::client::encode(w)));
+    }
+    if let Some(s) = state {
+        query.push(format!("state={}", crate::client::encode(s)));
+    }
+    let path = format!("/api/v1/rollouts/{id}/markets?{}", query.join("&"));
+    let markets: Vec<RolloutMarket> = Client::from_args(client).get_all(&path).await?;
+    if client.json {
+        return print_json(&markets);
+    }
+    let rows = markets.iter().map(|m| market_row(&m.wave, &m.market)).collect();
+    print_table(&MARKET_COLUMNS, rows)?;
+    outln!(
+        "{} market{}{}{}",
+        markets.len(),
+        if markets.len() == 1 { "" } else { "s" },
+        state.map(|s| format!(" {s}")).unwrap_or_default(),
+        wave.map(|w| format!(" in wave {w}")).unwrap_or_default()
+    )?;
+    Ok(())
 }
 
 async fn steer(id: i64, action: &str, client: &ClientArgs) -> anyhow::Result<()> {

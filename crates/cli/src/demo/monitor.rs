@@ -28,7 +28,7 @@ impl Drop for Paused {
 }
 
 pub(super) async fn watch_a_market_hang(api: &Client, progress: &Progress) -> Result<Hang> {
-    let deployments: Vec<Deployment> = api.get("/api/v1/deployments").await?;
+    let deployments: Vec<Deployment> = api.get_all("/api/v1/deployments").await?;
     let live = deployments
         .iter()
         .rev()

@@ -16,6 +16,7 @@ mod lint_many;
 mod local;
 mod remote;
 mod replicas;
+mod rollout_show;
 mod secrets;
 mod serve;
 mod upgrade;

@@ -57,8 +57,10 @@ pub struct Delivery {
     pub weeks: Vec<BucketKeys>,
     /// Every service of the platform.
     pub services: Vec<String>,
-    /// Every market in wave order, then those no wave names, in the platform's order.
-    pub market_order: Vec<String>,
+    /// Each market the history names, with its place in rollout order (wave by wave, then
+    /// those no wave names, in the platform's order); a market the platform no longer has is
+    /// absent.
+    pub market_rank: HashMap<String, i64>,
     /// The live series of each service the filter names (every service when it names none).
     pub live: Vec<LiveService>,
 }
@@ -76,18 +78,18 @@ impl Engine {
             (index.compute_grouped_keys(&query.filter), weeks)
         };
         let services: Vec<String> = self.store.list_services().await?.into_iter().map(|s| s.name).collect();
-        let mut market_order: Vec<String> = self
-            .store
-            .list_waves()
-            .await?
-            .into_iter()
-            .flat_map(|w| w.markets)
-            .collect();
-        for m in self.store.list_markets().await? {
-            if !market_order.contains(&m.id) {
-                market_order.push(m.id);
-            }
-        }
+        // Only the markets drawn are ranked: their place in rollout order, read by name.
+        let market_rank = {
+            let (deployments, incidents) = &*history;
+            let mut drawn: Vec<&str> = deployments
+                .iter()
+                .map(|d| d.market.as_str())
+                .chain(incidents.iter().map(|i| i.market.as_str()))
+                .collect();
+            drawn.sort_unstable();
+            drawn.dedup();
+            self.store.market_places(&drawn).await?
+        };
         let only = query.filter.service.as_deref();
         let live = self.live_series(&services, only, query.live_until).await?;
         Ok(Delivery {
@@ -95,7 +97,7 @@ impl Engine {
             keys,
             weeks,
             services,
-            market_order,
+            market_rank,
             live,
         })
     }

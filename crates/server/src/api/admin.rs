@@ -8,6 +8,7 @@ use crate::error::{ApiError, ApiResult, ErrorBody, JsonBody, PathParam, QueryPar
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::response::Response;
 use serde::Deserialize;
 use tandem_core::role::Role;
 use tandem_wire::admin::{CreatedToken, Event, GcReport, Lease, LoginCode, NewToken, Servers, Token, WhoAmI};
@@ -132,25 +133,25 @@ pub struct EventQuery {
     pub limit: Option<i64>,
 }
 
-/// The audit trail: every state change, oldest first.
+/// The audit trail: every state change, oldest first, a page at a time (up to 5,000 events a
+/// page, 500 by default).
 #[utoipa::path(get, path = "/api/v1/events", tag = "admin", params(EventQuery),
-    responses((status = 200, body = [Event]), (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = [Event], headers(("x-next-cursor" = i64, description = "`after` of the next page, when this one is full"))),
+        (status = 401, body = ErrorBody)))]
 pub async fn list_events(
     auth: Auth<Viewer>,
     State(state): State<AppState>,
     QueryParams(q): QueryParams<EventQuery>,
-) -> ApiResult<Json<Vec<Event>>> {
-    let mut events = state
-        .engine
-        .list_events(q.after.unwrap_or(0), q.limit.unwrap_or(500).clamp(1, 5000))
-        .await?;
+) -> ApiResult<Response> {
+    let limit = q.limit.unwrap_or(500).clamp(1, 5000);
+    let mut events = state.engine.list_events(q.after.unwrap_or(0), limit).await?;
     if !auth.0.role.allows(Role::Admin) {
         // Credentials and addresses are for admins (the audit log); the rest is shared.
         for event in &mut events {
             (event.via, event.address) = (None, None);
         }
     }
-    Ok(Json(events.into_wire()))
+    Ok(super::page::paged(events.into_wire(), limit, |e| e.id))
 }
 
 /// Who the credential belongs to.

@@ -271,6 +271,10 @@ impl IntoWire for views::rollouts::WaveDetail {
             name: self.name,
             state: self.state,
             markets_total: self.markets.len(),
+            markets_by_state: self.markets.iter().fold(Default::default(), |mut by, m| {
+                *by.entry(m.state.clone()).or_default() += 1;
+                by
+            }),
             markets: self.markets.into_wire(),
         }
     }

@@ -1,21 +1,54 @@
 //! What the monitor sees: each live market's health, and the series it keeps.
 
 use super::convert::IntoWire;
+use super::page::{Page, paged};
 use crate::AppState;
 use crate::auth::{Auth, Viewer};
 use crate::error::{ApiError, ApiResult, ErrorBody, QueryParams};
 use axum::Json;
 use axum::extract::{Path, State};
+use axum::response::Response;
 use serde::Deserialize;
 use std::time::Duration;
 use tandem_core::monitor::{RESOLUTIONS, resolution_for};
 use tandem_wire::monitor::{MarketHealth, SeriesAnswer};
 
-/// Every live market's health as last probed, by service then market.
-#[utoipa::path(get, path = "/api/v1/health", tag = "monitor",
-    responses((status = 200, body = [MarketHealth])))]
-pub async fn list_health(_: Auth<Viewer>, State(state): State<AppState>) -> ApiResult<Json<Vec<MarketHealth>>> {
-    Ok(Json(state.engine.list_market_health().await?.into_wire()))
+/// `?limit=` and `?after=SERVICE/MARKET` of `GET /api/v1/health`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct HealthQuery {
+    /// Rows to answer, 1 to 500 (more is answered as 500); default 100.
+    pub limit: Option<i64>,
+    /// `SERVICE/MARKET` of the last row of the previous page (its `X-Next-Cursor` header).
+    pub after: Option<String>,
+}
+
+/// Every live market's health as last probed, by service then market, a page at a time.
+#[utoipa::path(get, path = "/api/v1/health", tag = "monitor", params(HealthQuery),
+    responses((status = 200, body = [MarketHealth], headers(("x-next-cursor" = String, description = "`after` of the next page (`SERVICE/MARKET`), when this one is full"))),
+        (status = 400, body = ErrorBody)))]
+pub async fn list_health(
+    _: Auth<Viewer>,
+    State(state): State<AppState>,
+    QueryParams(q): QueryParams<HealthQuery>,
+) -> ApiResult<Response> {
+    let limit = Page {
+        limit: q.limit,
+        after: None,
+    }
+    .limit()?;
+    let after = match q.after.as_deref() {
+        None => None,
+        Some(cursor) => Some(cursor.split_once('/').ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "`after` is `{cursor}`: give `SERVICE/MARKET`, the `X-Next-Cursor` of the previous page"
+            ))
+        })?),
+    };
+    let rows = state.engine.list_market_health_page(after, limit).await?;
+    Ok(paged(rows.into_wire(), limit, |h| {
+        format!("{}/{}", h.service, h.market)
+    }))
 }
 
 /// The names of a service's series.

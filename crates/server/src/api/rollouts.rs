@@ -11,6 +11,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
+use std::collections::BTreeMap;
+use tandem_core::rollout::MARKET_STATES;
 use tandem_wire::rollouts::{
     Deployment, NewRollout, OverrideRequest, ReasonRequest, Rollout, RolloutDetail, RolloutMarket, WaveDecisionRequest,
 };
@@ -59,14 +61,25 @@ pub async fn get_rollout(
     PathParam(id): PathParam<i64>,
 ) -> ApiResult<Json<RolloutDetail>> {
     let mut detail = state.engine.rollout_detail(id).await?;
-    // Only what is answered becomes wire types and JSON.
-    let totals: Vec<usize> = detail.waves.iter().map(|w| w.markets.len()).collect();
+    // Only what is answered becomes wire types and JSON; the counts are over every market.
+    let counts: Vec<(usize, BTreeMap<String, usize>)> = detail
+        .waves
+        .iter()
+        .map(|w| {
+            let mut by_state = BTreeMap::new();
+            for m in &w.markets {
+                *by_state.entry(m.state.clone()).or_default() += 1;
+            }
+            (w.markets.len(), by_state)
+        })
+        .collect();
     for wave in &mut detail.waves {
         wave.markets.truncate(WAVE_MARKETS_LISTED);
     }
     let mut wire = detail.into_wire();
-    for (wave, total) in wire.waves.iter_mut().zip(totals) {
+    for (wave, (total, by_state)) in wire.waves.iter_mut().zip(counts) {
         wave.markets_total = total;
+        wave.markets_by_state = by_state;
     }
     Ok(Json(wire))
 }
@@ -76,6 +89,9 @@ pub async fn get_rollout(
 pub struct RolloutMarketsQuery {
     /// Only this wave's markets; every wave's, in plan order, without it.
     pub wave: Option<String>,
+    /// Only the markets in this state: failed, blocked, deploying, waiting, live, skipped,
+    /// superseded, unchanged or not reached.
+    pub state: Option<String>,
     /// Markets to answer, 1 to 500 (more is answered as 500); default 100.
     pub limit: Option<i64>,
     /// The market after which this page starts (the previous page's `X-Next-Cursor`).
@@ -106,6 +122,14 @@ pub async fn list_rollout_markets(
             "rollout {id} has no wave `{wave}`: see its waves in GET /api/v1/rollouts/{id}"
         )));
     }
+    if let Some(s) = &q.state
+        && !MARKET_STATES.contains(&s.as_str())
+    {
+        return Err(crate::error::ApiError::bad_request(format!(
+            "`{s}` is not a market's state in a rollout: use one of {}",
+            MARKET_STATES.join(", ")
+        )));
+    }
     let mut all = detail
         .waves
         .into_iter()
@@ -113,7 +137,8 @@ pub async fn list_rollout_markets(
         .flat_map(|w| {
             let name = w.name;
             w.markets.into_iter().map(move |m| (name.clone(), m))
-        });
+        })
+        .filter(|(_, m)| q.state.as_ref().is_none_or(|s| &m.state == s));
     let mut rows = Vec::new();
     if let Some(after) = &q.after
         && !all.by_ref().any(|(_, m)| &m.market == after)
@@ -132,19 +157,33 @@ pub async fn list_rollout_markets(
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
 pub struct DeploymentQuery {
+    /// Only this rollout's deployments.
     pub rollout: Option<i64>,
+    /// Rows to answer, 1 to 500 (more is answered as 500); default 100.
+    pub limit: Option<i64>,
+    /// The id of the last deployment of the previous page (its `X-Next-Cursor` header).
+    pub after: Option<i64>,
 }
 
-/// Deployments (one release landing in one market), oldest first.
+/// Deployments (one release landing in one market), oldest first, a page at a time (see
+/// `docs/api.md`).
 #[utoipa::path(get, path = "/api/v1/deployments", tag = "releases", params(DeploymentQuery),
-    responses((status = 200, body = [Deployment]), (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = [Deployment], headers(("x-next-cursor" = i64, description = "`after` of the next page, when this one is full"))),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn list_deployments(
     _: Auth<Viewer>,
     State(state): State<AppState>,
     QueryParams(q): QueryParams<DeploymentQuery>,
-) -> ApiResult<Json<Vec<Deployment>>> {
-    Ok(Json(state.engine.list_deployments(q.rollout).await?.into_wire()))
+) -> ApiResult<Response> {
+    let limit = Page {
+        limit: q.limit,
+        after: None,
+    }
+    .limit()?;
+    let rows = state.engine.list_deployments_page(q.rollout, q.after, limit).await?;
+    Ok(paged(rows.into_wire(), limit, |d| d.id))
 }
 
 /// Pauses a rollout: the wave under way finishes, the next waits for resume.

@@ -92,10 +92,10 @@ pub async fn show(
         .await?;
     let (deployments, incidents) = &*delivery.history;
     let (grouped, series) = (&delivery.keys, &delivery.weeks);
-    let (services, market_order) = (&delivery.services, &delivery.market_order);
+    let (services, market_rank) = (&delivery.services, &delivery.market_rank);
     let by_market: Vec<(&String, &Keys)> = {
         let mut rows: Vec<_> = grouped.by_market.iter().collect();
-        rows.sort_by_key(|(m, _)| rank(market_order, m));
+        rows.sort_by_key(|(m, _)| rank(market_rank, m));
         rows
     };
     let groups: Vec<Group> = by_market
@@ -106,7 +106,7 @@ pub async fn show(
             failed: k.change_failure_rate.failed,
         })
         .collect();
-    let (rows, events) = timeline(deployments, incidents, &filter, market_order);
+    let (rows, events) = timeline(deployments, incidents, &filter, market_rank);
     let live_charts = live::live_charts(&delivery.live);
 
     let total = &grouped.total;
@@ -348,9 +348,9 @@ fn hours(ms: i64) -> f64 {
     ms as f64 / HOUR_MS as f64
 }
 
-/// Where `market` sorts: its place in `order`, or after every known market, by name.
-fn rank<'a>(order: &[String], market: &'a str) -> (usize, &'a str) {
-    (order.iter().position(|m| m == market).unwrap_or(order.len()), market)
+/// Where `market` sorts: its place in rollout order, or after every known market, by name.
+fn rank<'a>(ranks: &HashMap<String, i64>, market: &'a str) -> (i64, &'a str) {
+    (ranks.get(market).copied().unwrap_or(i64::MAX), market)
 }
 
 /// The timeline's rows (markets with something to show, in `order`) and its marks: every
@@ -360,7 +360,7 @@ fn timeline(
     deployments: &[Deployment],
     incidents: &[tandem_core::dora::Incident],
     filter: &Filter,
-    order: &[String],
+    order: &HashMap<String, i64>,
 ) -> (Vec<String>, Vec<Event>) {
     let window = filter.window();
     let shown: Vec<&Deployment> = deployments
@@ -524,7 +524,7 @@ mod tests {
             resolved_at: None,
         }];
         let filter = Filter::new(Window::new(t - 1, t + 10_000_000).unwrap());
-        let order = ["fr".to_string(), "be".to_string()];
+        let order: HashMap<String, i64> = [("fr".to_string(), 0), ("be".to_string(), 1)].into();
         let (rows, events) = timeline(&deployments, &incidents, &filter, &order);
         assert_eq!(rows, ["fr", "be"]);
         let marks = |row: usize| -> Vec<Mark> {

@@ -24,6 +24,7 @@ mod markets;
 mod overview;
 mod releases;
 mod rollout_actions;
+mod rollout_waves;
 mod rollouts;
 mod run_actions;
 mod runs;

@@ -1,14 +1,16 @@
 //! Rollouts: the list, and one rollout as a waves × markets grid, each cell coloured by the state
-//! of its market's deployment.
+//! of its market's deployment; a big wave is summed up and paged (`rollout_waves`).
 
 use super::layout::{LIVE_REFRESH, Nav, Page, badge, dot, elapsed, empty, page, tone, when};
+use super::rollout_waves::{Cells, WaveQuery, wave_page, wave_row};
 use super::{PageResult, parse_id};
 use crate::AppState;
 use crate::auth::{PageAuth, Viewer};
-use axum::extract::{Path, State};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
 use maud::{Markup, html};
 use std::collections::HashMap;
-use tandem_core::state::{DeploymentKind, RolloutState};
+use tandem_core::state::RolloutState;
 use tandem_engine::views::rollouts::WaveDetail;
 use tandem_store::RolloutRow;
 
@@ -96,9 +98,18 @@ pub async fn list(auth: PageAuth<Viewer>, State(state): State<AppState>) -> Page
     ))
 }
 
-pub async fn detail(auth: PageAuth<Viewer>, State(state): State<AppState>, Path(raw): Path<String>) -> PageResult {
+/// `GET /rollouts/{id}`: the rollout's waves (a big one summed up), its probe and decisions;
+/// `?wave=` pages one wave's markets instead of the summary (`&state=failed&after=bz`).
+pub async fn detail(
+    auth: PageAuth<Viewer>,
+    State(state): State<AppState>,
+    Path(raw): Path<String>,
+    query: Result<Query<WaveQuery>, QueryRejection>,
+) -> PageResult {
     let id = parse_id("rollout", &raw)?;
+    let Query(q) = query?;
     let detail = state.engine.rollout_detail(id).await?;
+    let one_wave = q.wave(id, &detail.waves)?;
     let engine = &state.engine;
     let names: HashMap<String, String> = engine
         .list_markets()
@@ -118,6 +129,15 @@ pub async fn detail(auth: PageAuth<Viewer>, State(state): State<AppState>, Path(
         RolloutState::Failed | RolloutState::Halted | RolloutState::Aborted
     );
     let can_skip = is_busy(r.state) && auth.0.role.allows(tandem_core::role::Role::Operator);
+    let metrics = release.service_spec().ok().and_then(|s| s.gates.metrics);
+    let cells = Cells {
+        rollout_id: id,
+        can_skip,
+        names: &names,
+        versions: &versions,
+        metrics: metrics.as_ref(),
+    };
+    let one_page = one_wave.map(|w| wave_page(w, &q, &cells)).transpose()?;
     let title = format!("Rollout #{id}");
     let waiting_wave = usize::try_from(r.current_wave)
         .ok()
@@ -201,9 +221,13 @@ pub async fn detail(auth: PageAuth<Viewer>, State(state): State<AppState>, Path(
                 }
             }
             div.grid {
-                @let metrics = release.service_spec().ok().and_then(|s| s.gates.metrics);
-                @for w in &detail.waves {
-                    (wave_row(w, r.id, r.current_wave, is_busy(r.state), can_skip, &names, &versions, metrics.as_ref()))
+                @match &one_page {
+                    Some(paged) => { (paged) }
+                    None => {
+                        @for w in &detail.waves {
+                            (wave_row(w, is_busy(r.state) && usize::try_from(r.current_wave).is_ok_and(|c| c == w.index), &cells))
+                        }
+                    }
                 }
             }
         }
@@ -244,74 +268,6 @@ pub async fn detail(auth: PageAuth<Viewer>, State(state): State<AppState>, Path(
         },
         body,
     ))
-}
-
-#[allow(clippy::too_many_arguments)]
-fn wave_row(
-    w: &WaveDetail,
-    rollout_id: i64,
-    current: i64,
-    busy: bool,
-    can_skip: bool,
-    names: &HashMap<String, String>,
-    versions: &HashMap<i64, String>,
-    metrics: Option<&tandem_core::gates::MetricGates>,
-) -> Markup {
-    let is_current = busy && usize::try_from(current).is_ok_and(|c| c == w.index);
-    html! {
-        div.grid-row.current[is_current] {
-            div.wave-label {
-                span.wave-name { span.wave-idx { (w.index + 1) } (w.name) }
-                (badge(w.state.as_str()))
-            }
-            div.cells {
-                @for m in &w.markets {
-                    div class={ "cell " (tone(m.state.as_str())) " st-" (m.state.replace(' ', "-")) } data-market=(m.market) data-state=(m.state) {
-                        div.cell-head {
-                            (super::links::market(&m.market))
-                            span.market-name { (names.get(&m.market).map_or("", String::as_str)) }
-                        }
-                        div.cell-state { (m.state) }
-                        @if m.state == "unchanged" {
-                            div.cell-meta.muted { "same values: not redeployed" }
-                        }
-                        @if let Some(d) = &m.deployment {
-                            div.cell-meta {
-                                b { (super::links::release(d.release_id, versions.get(&d.release_id).map_or("?", String::as_str))) }
-                                @if let Some(v) = d.config_version.filter(|_| d.kind == DeploymentKind::Config) {
-                                    " " span.version { "config v" (v) }
-                                }
-                                " " (when(d.finished_at.or(Some(d.started_at))))
-                            }
-                            @if let Some(reason) = d.reason.as_deref().filter(|r| {
-                                matches!(m.state.as_str(), "failed" | "blocked" | "skipped")
-                                    && !m.gates.iter().any(|g| !g.passed && g.reason == *r)
-                            }) {
-                                div.reason { (reason) }
-                            }
-                        }
-                        @if !m.gates.is_empty() {
-                            ul.gates {
-                                @for g in &m.gates {
-                                    li class={ "gate " @if g.passed { "ok" } @else { "bad" } } data-gate=(g.gate) {
-                                        span.gate-mark { @if g.passed { "✓" } @else { "✗" } }
-                                        " " b { (g.gate) } " "
-                                        @if let Some(f) = super::units::gate_figures(&g.gate, g.value, g.bound, metrics) {
-                                            span.figure { (f) } " "
-                                        }
-                                        span.gate-reason { (g.reason) }
-                                    }
-                                }
-                            }
-                        }
-                        @if can_skip && m.state == "waiting" {
-                            a.btn.small.skip href={ "/rollouts/" (rollout_id) "/skip?market=" (crate::auth::url_encode(&m.market)) } { "Skip" }
-                        }
-                    }
-                }
-            }
-        }
-    }
 }
 
 /// The probe each market of the rollout follows: the service's settings, and the markets where

@@ -282,3 +282,102 @@ async fn the_ideas_page_shows_a_page_of_ideas_with_a_link_to_the_next() {
     assert!(second.contains("idea number 101<"), "the next page holds the rest");
     assert!(!second.contains("idea number 100<") && !second.contains("/ideas?after="));
 }
+
+/// Deployments, the monitor's health and the audit events come a page at a time like every
+/// other list: each page goes on where the last stopped, and the pages together are the list.
+#[tokio::test]
+async fn deployments_health_and_events_walk_by_cursor() {
+    let server = TestServer::start().await.unwrap();
+    let store = &server.engine.store_for_tests();
+    // The seeded deployments (two rollouts), and each market's shop probed.
+    let deployments = server.engine.list_deployments(None).await.unwrap();
+    assert!(deployments.len() >= 5, "{}", deployments.len());
+    let probes: Vec<tandem_store::ProbeRecord> = deployments
+        .iter()
+        .filter(|d| d.state == tandem_core::state::DeploymentState::Live)
+        .map(|d| tandem_store::ProbeRecord {
+            service: d.service.clone(),
+            market: d.market.clone(),
+            deployment_id: d.id,
+            at: tandem_store::now_ms(),
+            ok: true,
+            latency_ms: Some(12.0),
+            error: None,
+            failures_in_a_row: 0,
+            state: "up".parse().unwrap(),
+            transition: None,
+            incident_id: None,
+            measurements: Vec::new(),
+        })
+        .collect();
+    store.record_probes(&probes).await.unwrap();
+
+    let list = "/api/v1/deployments";
+    let (rows, pages) = walk(&server, list).await;
+    let ids: Vec<i64> = rows.iter().map(|r| r["id"].as_i64().unwrap()).collect();
+    assert_eq!(
+        ids,
+        deployments.iter().map(|d| d.id).collect::<Vec<_>>(),
+        "every deployment once, oldest first"
+    );
+    // A full page always says where the next starts: an even list ends on an empty page.
+    assert_eq!(pages, deployments.len() / 2 + 1);
+    assert_eq!(rows, whole(&server, list).await);
+    let first = deployments.iter().filter_map(|d| d.rollout_id).min().unwrap();
+    let (of_rollout, _) = walk(&server, &format!("{list}?rollout={first}")).await;
+    assert!(
+        !of_rollout.is_empty() && of_rollout.iter().all(|d| d["rollout_id"] == first),
+        "{of_rollout:?}"
+    );
+    limits_are_bounded(&server, list).await;
+
+    let list = "/api/v1/health";
+    let (rows, _) = walk(&server, list).await;
+    let keys: Vec<String> = rows
+        .iter()
+        .map(|r| format!("{}/{}", r["service"].as_str().unwrap(), r["market"].as_str().unwrap()))
+        .collect();
+    let mut expected: Vec<String> = server
+        .engine
+        .list_market_health()
+        .await
+        .unwrap()
+        .iter()
+        .map(|h| format!("{}/{}", h.service, h.market))
+        .collect();
+    assert!(expected.len() >= 5, "{expected:?}");
+    assert_eq!(keys, expected, "every market's health once, by service then market");
+    expected.sort();
+    assert_eq!(keys, expected);
+    limits_are_bounded(&server, list).await;
+    let resp = get(&server, &format!("{list}?after=fr")).await;
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    let body: Value = resp.json().await.unwrap();
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("give `SERVICE/MARKET`"),
+        "{body}"
+    );
+
+    // Events: two pages of 5 are the first 10, the second starting after the first's cursor.
+    let events = async |path: &str| {
+        let resp = get(&server, path).await;
+        assert_eq!(resp.status(), StatusCode::OK, "{path}");
+        let next = resp
+            .headers()
+            .get("x-next-cursor")
+            .map(|v| v.to_str().unwrap().to_string());
+        let rows: Vec<Value> = resp.json().await.unwrap();
+        (rows, next)
+    };
+    let (ten, _) = events("/api/v1/events?limit=10").await;
+    assert_eq!(ten.len(), 10, "the seeded store holds more than 10 events");
+    let (mut pages, next) = events("/api/v1/events?limit=5").await;
+    let next = next.expect("a full page says where the next starts");
+    assert_eq!(next, pages[4]["id"].to_string());
+    let (second, _) = events(&format!("/api/v1/events?limit=5&after={next}")).await;
+    pages.extend(second);
+    assert_eq!(pages, ten);
+}

@@ -271,3 +271,199 @@ async fn ten_services_in_many_markets_come_in_small_pages_with_the_market_down_f
     assert!(overview.contains("all 129 markets of rest →"), "{overview}");
     server.stop().await;
 }
+
+/// A rollout to 300 markets, halted in its big wave by one market's failed gate: its page sums
+/// the big wave up (counts by state, the failed and blocked markets named first) and stays small;
+/// the wave's markets come 100 a page, each page going on where the last stopped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rollout_to_hundreds_of_markets_names_its_failed_market_and_pages_the_rest() {
+    use tandem_core::state::RolloutState;
+    let server = RoleServer::start(&platform(300), ServerSettings::default()).await;
+    let store = server.engine.store_for_tests();
+    let ids: Vec<String> = server
+        .engine
+        .market_matrix()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| m.market.id)
+        .collect();
+    assert_eq!(ids.len(), 300);
+    let spec = tandem_core::pipeline::parse_service_spec(
+        "tandem.yml",
+        "service: shop\npipeline:\n  jobs:\n    a:\n      steps: [{ run: x }]\n",
+    )
+    .unwrap();
+    let run = store.insert_run("shop", "c1", "main", "hand").await.unwrap();
+    let v1 = store.insert_release("shop", "c1", run.id, &spec).await.unwrap();
+    let plan = [
+        tandem_core::rollout::PlannedWave {
+            name: "pilot".into(),
+            markets: vec![ids[0].clone()],
+        },
+        tandem_core::rollout::PlannedWave {
+            name: "rest".into(),
+            markets: ids[1..].to_vec(),
+        },
+    ];
+    let rollout = store.insert_rollout("shop", v1.id, &plan, "ops").await.unwrap();
+    // The pilot and the rest's first 150 went live; the 160th failed its gate, the 170th was
+    // refused by its config check; the rollout halted there.
+    let (failed, blocked) = (ids[160].clone(), ids[170].clone());
+    for market in ids[..=170].iter().filter(|m| ids[151..160].iter().all(|x| x != *m)) {
+        let d = store
+            .insert_deployment(NewDeployment {
+                rollout_id: Some(rollout.id),
+                service: "shop",
+                market,
+                release_id: v1.id,
+            })
+            .await
+            .unwrap();
+        if *market == failed {
+            store
+                .insert_gate_result(
+                    d.id,
+                    &tandem_store::NewGateResult {
+                        gate: "probe".into(),
+                        passed: false,
+                        value: None,
+                        bound: None,
+                        previous: None,
+                        reason: "GET /healthz answered 503 twice in a row".into(),
+                    },
+                )
+                .await
+                .unwrap();
+            store.mark_deployment_failed(d.id, "the probe failed").await.unwrap();
+        } else if *market == blocked {
+            store
+                .mark_deployment_blocked(d.id, "free_shipping_threshold: -1 is less than 0")
+                .await
+                .unwrap();
+        } else if ids[161..170].iter().all(|x| x != market) {
+            store
+                .mark_deployment_live(d.id, "http://127.0.0.1:1", None)
+                .await
+                .unwrap();
+        }
+    }
+    store
+        .update_rollout(
+            rollout.id,
+            RolloutState::Halted,
+            1,
+            Some(&format!("{failed} failed its probe")),
+        )
+        .await
+        .unwrap();
+
+    let cookie = common::sign_in(
+        &format!("{}/login", server.base),
+        &server.base,
+        server.token(Role::Viewer),
+    )
+    .await;
+    let http = tandem_testkit::http();
+    let page = async |path: &str| {
+        let r = http
+            .get(format!("{}{path}", server.base))
+            .header(COOKIE, &cookie)
+            .send()
+            .await
+            .unwrap();
+        (r.status(), r.text().await.unwrap())
+    };
+    let cells = |body: &str| -> Vec<String> {
+        body.match_indices("class=\"cell ")
+            .map(|(i, _)| {
+                let at = i + body[i..].find("data-market=\"").unwrap() + 13;
+                body[at..at + body[at..].find('"').unwrap()].to_string()
+            })
+            .collect()
+    };
+
+    // The page: the pilot's cell, then the big wave summed up, the failed market first.
+    let base = format!("/rollouts/{}", rollout.id);
+    let (status, body) = page(&base).await;
+    assert_eq!(status, StatusCode::OK);
+    let shown = cells(&body);
+    assert_eq!(
+        shown[..3],
+        [ids[0].as_str(), &failed, &blocked],
+        "the pilot, then the failed and the blocked market"
+    );
+    assert_eq!(shown[3..], ids[161..170], "then the markets still deploying");
+    assert!(
+        body.contains("GET /healthz answered 503 twice in a row")
+            && body.contains("free_shipping_threshold: -1 is less than 0"),
+        "{body}"
+    );
+    for (n, state) in [
+        (1, "failed"),
+        (1, "blocked"),
+        (9, "deploying"),
+        (150, "live"),
+        (138, "not reached"),
+    ] {
+        assert!(
+            body.contains(&format!(
+                "data-state=\"{state}\" href=\"{base}?wave=rest&amp;state={}\"><b>{n}</b> {state}</a>",
+                state.replace(' ', "%20")
+            )),
+            "{n} {state} in {body}"
+        );
+    }
+    assert!(body.contains("all 299 markets of rest →"), "{body}");
+    eprintln!(
+        "the rollout's page at 300 markets: {} bytes, {} cells",
+        body.len(),
+        shown.len()
+    );
+    assert!(
+        body.len() < 30_000,
+        "a rollout to 300 markets weighs {} bytes",
+        body.len()
+    );
+
+    // The wave's markets, 100 a page in plan order; each page goes on after the last.
+    let mut seen = Vec::new();
+    let mut next = Some(format!("{base}?wave=rest"));
+    while let Some(path) = next.take() {
+        let (status, body) = page(&path).await;
+        assert_eq!(status, StatusCode::OK, "{path}: {body}");
+        let on_page = cells(&body);
+        assert!(on_page.len() <= 100 && !on_page.is_empty(), "{path}");
+        assert!(body.len() < 100_000, "{path} weighs {} bytes", body.len());
+        next = body
+            .split("rel=\"next\"")
+            .next()
+            .filter(|_| body.contains("rel=\"next\""))
+            .and_then(|before| before.rsplit("href=\"").next())
+            .map(|href| href.trim_end_matches(['"', ' ']).replace("&amp;", "&"));
+        seen.extend(on_page);
+    }
+    assert_eq!(seen, ids[1..], "every market of the wave once, in order");
+
+    // One state only: the failed market alone; the live ones a page at a time.
+    let (_, body) = page(&format!("{base}?wave=rest&state=failed")).await;
+    assert_eq!(cells(&body), [failed.as_str()]);
+    let (_, body) = page(&format!("{base}?wave=rest&state=live")).await;
+    assert_eq!(cells(&body).len(), 100);
+    assert!(
+        body.contains("Markets 1–100 of 150 markets live in wave rest"),
+        "{body}"
+    );
+
+    // What the page does not know is refused, saying what to do.
+    let (status, body) = page(&format!("{base}?wave=atlantis")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body.contains("its waves are pilot, rest"), "{body}");
+    let (status, body) = page(&format!("{base}?wave=rest&after=zz")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body.contains("no market `zz` to page after"), "{body}");
+    let (status, body) = page(&format!("{base}?wave=rest&state=sleepy")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body.contains("use one of failed, blocked"), "{body}");
+    server.stop().await;
+}

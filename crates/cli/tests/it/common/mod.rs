@@ -251,7 +251,16 @@ impl Api {
 
     /// Every deployment, and the releases live in each market (one each, when all is well).
     pub async fn live_releases(&self) -> (Vec<Value>, std::collections::BTreeMap<String, Vec<i64>>) {
-        let deployments = self.get("/api/v1/deployments").await.as_array().unwrap().clone();
+        let deployments = self
+            .get("/api/v1/deployments?limit=500")
+            .await
+            .as_array()
+            .unwrap()
+            .clone();
+        assert!(
+            deployments.len() < 500,
+            "more deployments than one page: page through them"
+        );
         let mut live: std::collections::BTreeMap<String, Vec<i64>> = Default::default();
         for d in deployments.iter().filter(|d| d["state"] == "live") {
             live.entry(d["market"].as_str().unwrap().to_string())
