@@ -473,17 +473,17 @@ impl Engine {
         );
         match self
             .store
-            .set_rollout_state(
+            .set_rollout_state_because(
                 rollout_id,
                 &[RolloutState::Running, RolloutState::Paused],
                 RolloutState::Blocked,
                 "engine",
                 Some(index as i64),
+                Some(&reason),
             )
             .await
         {
             Ok(r) => {
-                self.store.set_rollout_reason(rollout_id, &reason).await?;
                 self.notify();
                 let version = match self.store.get_release(r.release_id).await {
                     Ok(release) => release.version,
@@ -633,14 +633,16 @@ impl Engine {
                     .await?;
             }
         }
+        let resumed = format!("resumed by {by}");
         let row = self
             .store
-            .set_rollout_state(
+            .set_rollout_state_because(
                 id,
                 &[RolloutState::Paused, RolloutState::Blocked],
                 RolloutState::Running,
                 by,
                 None,
+                (r.state == RolloutState::Blocked).then_some(resumed.as_str()),
             )
             .await
             .map_err(|e| match e {
@@ -650,9 +652,6 @@ impl Engine {
                 )),
                 e => e.into(),
             })?;
-        if r.state == RolloutState::Blocked {
-            self.store.set_rollout_reason(id, &format!("resumed by {by}")).await?;
-        }
         self.notify();
         Ok(row)
     }

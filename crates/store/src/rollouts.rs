@@ -328,6 +328,20 @@ impl Store {
         by: &str,
         wave: Option<i64>,
     ) -> Result<RolloutRow> {
+        self.set_rollout_state_because(id, from, to, by, wave, None).await
+    }
+
+    /// Like [`Store::set_rollout_state`], with the rollout's reason set in the same write
+    /// (`None` keeps it): nobody reads the new state beside the previous state's reason.
+    pub async fn set_rollout_state_because(
+        &self,
+        id: i64,
+        from: &[RolloutState],
+        to: RolloutState,
+        by: &str,
+        wave: Option<i64>,
+        reason: Option<&str>,
+    ) -> Result<RolloutRow> {
         debug_assert!(from.iter().all(|f| f.can_move_to(to)), "{from:?} -> {to}");
         let mut tx = self.writer.begin().await?;
         let current: RolloutRow = sqlx::query_as("SELECT * FROM rollouts WHERE id = $1")
@@ -347,13 +361,15 @@ impl Store {
         let row: RolloutRow = sqlx::query_as(
             "UPDATE rollouts SET state = $1, current_wave = COALESCE($2, current_wave),
                started_at = COALESCE(started_at, $3),
-               finished_at = CASE WHEN $1 IN ('succeeded', 'halted', 'failed', 'aborted') THEN $3 ELSE NULL END
+               finished_at = CASE WHEN $1 IN ('succeeded', 'halted', 'failed', 'aborted') THEN $3 ELSE NULL END,
+               reason = COALESCE($5, reason)
              WHERE id = $4 RETURNING *",
         )
         .bind(to.as_str())
         .bind(wave)
         .bind(now)
         .bind(id)
+        .bind(reason)
         .fetch_one(&mut *tx)
         .await?;
         if to.is_final() {
