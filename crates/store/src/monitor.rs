@@ -404,8 +404,8 @@ pub const ROLLUP_GRACE: std::time::Duration = std::time::Duration::from_secs(300
 
 /// How many rows one statement of [`Store::record_probes`] writes at most. Few enough that
 /// SQLite's parse and bind stay cheap (each `$n` is looked up among the statement's earlier
-/// names: the cost grows with the square of the values bound, and 500 rows of ten values took
-/// more CPU than the round trips they saved); a full statement's text is always the same, so
+/// names: the cost grows with the square of the values bound, and at 500 rows of ten values it
+/// was a third of an idle server's CPU); a full statement's text is always the same, so
 /// it is prepared once.
 const ROWS_PER_STATEMENT: usize = 32;
 
