@@ -2,7 +2,8 @@
 # Idle cost of `tandem serve`: after rolling a `command`-driver service out to its markets
 # (instant deploy, `true`), the server does nothing but watch them. Measured over a window:
 # the server's resident set (VmRSS, and VmHWM, its peak) and its CPU (utime + stime from
-# /proc), and how much its store grew (SQLite's file and log, as `tandem_store_size_bytes`). Every market answers its
+# /proc), and how much its store grew: its files (SQLite's file and log, as `tandem_store_size_bytes`) and its
+# pages (what it holds, read through the log). Every market answers its
 # probe at one fake HTTP server (a path per market, one port: Python, outside the figures).
 #
 # Usage: bench/idle.sh [MARKETS] [SERVICES] [INTERVAL] [SECONDS]
@@ -11,6 +12,9 @@
 # BIN: the tandem binary (default target/release/tandem). BASELINE: another tandem binary
 # (such as the previous commit's), measured the same way in the same run, after BIN.
 # ENV: extra environment for both servers, such as ENV='MALLOC_ARENA_MAX=2'.
+# PERF_STAT=1 counts the window with `perf stat` too (as root): the server's context switches a
+# second, and SQLite's steps a second (a uprobe on `sqlite3_step` in the binary: one per write
+# statement, one per row a read returns, plus one).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 markets=${1:-25}
@@ -105,22 +109,48 @@ YML
   cpu() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
   # What `tandem_store_size_bytes` reports, read from the files (the baseline may not report it).
   size() { cat "$dir/data/tandem.db" "$dir/data/tandem.db-wal" 2>/dev/null | wc -c; }
-  size0=$(size); ticks0=$(cpu)
-  sleep "$window"
-  ticks1=$(cpu); size1=$(size)
+  # What the database holds, through its log: its pages. The log's file grows until a checkpoint
+  # and is then written over from its start, so the files' growth over a minute is noisy.
+  pages() { python3 -c "
+import sqlite3
+db = sqlite3.connect('file:$dir/data/tandem.db?mode=ro', uri=True)
+print(db.execute('PRAGMA page_count').fetchone()[0] * db.execute('PRAGMA page_size').fetchone()[0])"; }
+  local event='' counted=''
+  if [ -n "${PERF_STAT:-}" ]; then
+    event=$(perf probe -q -x "$exe" -a "step_$label=sqlite3_step" 2>&1 >/dev/null; perf probe -l 2>/dev/null | grep -o "probe_[a-z0-9_]*:step_$label" | head -1)
+    [ -n "$event" ] || { echo "perf probe: cannot probe sqlite3_step in $exe" >&2; exit 1; }
+  fi
+  local since
+  since=$(date +%s%3N)
+  size0=$(size); pages0=$(pages); ticks0=$(cpu)
+  if [ -n "$event" ]; then
+    perf stat -x, -e "context-switches,$event" -p "$pid" -o "$dir/perf.csv" -- sleep "$window"
+    perf probe -q -d "$event"
+    counted=$(awk -F, -v w="$window" '/context-switches/{cs=$1} /step_/{st=$1} END{printf "  %.0f switches/s  %.0f SQLite steps/s", cs/w, st/w}' "$dir/perf.csv")
+  else
+    sleep "$window"
+  fi
+  ticks1=$(cpu); size1=$(size); pages1=$(pages)
   rss=$(awk '/^VmRSS/{print $2}' "/proc/$pid/status")
   hwm=$(awk '/^VmHWM/{print $2}' "/proc/$pid/status")
   threads=$(awk '/^Threads/{print $2}' "/proc/$pid/status")
   agent_rss=$(pgrep -P "$pid" | head -1 | xargs -r -I{} awk '/^VmRSS/{print $2}' /proc/{}/status)
-  live=$(api "$base/health" | python3 -c "import json,sys; print(sum(1 for h in json.load(sys.stdin) if h['state']=='up'))")
-  python3 - "$label" "$rss" "$hwm" "$threads" "$((ticks1 - ticks0))" "$hz" "$window" "$size0" "$size1" "$live" "${agent_rss:-0}" <<'PY'
+  # Every market probed within the window (its health row's last probe), out of those watched.
+  live=$(python3 -c "
+import sqlite3, sys
+db = sqlite3.connect('file:$dir/data/tandem.db?mode=ro', uri=True)
+fresh, = db.execute(\"SELECT COUNT(*) FROM market_health WHERE state = 'up' AND probed_at >= $since\").fetchone()
+total, = db.execute('SELECT COUNT(*) FROM market_health').fetchone()
+print(f'{fresh}/{total}')")
+  python3 - "$label" "$rss" "$hwm" "$threads" "$((ticks1 - ticks0))" "$hz" "$window" "$size0" "$size1" "$live" "${agent_rss:-0}" "$counted" "$pages0" "$pages1" <<'PY'
 import sys
-label, rss, hwm, threads, ticks, hz, window, s0, s1, live, agent = sys.argv[1:]
+label, rss, hwm, threads, ticks, hz, window, s0, s1, live, agent, counted, p0, p1 = sys.argv[1:]
 cpu = int(ticks) / int(hz) / int(window) * 100
 grow = (int(s1) - int(s0)) / 1e6 / (int(window) / 60)
-print(f"{label:<9} {live:>5} up  RSS {int(rss)/1024:6.1f} MiB (peak {int(hwm)/1024:6.1f})  "
-      f"CPU {cpu:5.2f} % of a core  store {int(s1)/1e6:6.2f} MB (+{grow:.3f} MB/min)  "
-      f"{threads} threads  agent RSS {int(agent)/1024:.1f} MiB")
+held = (int(p1) - int(p0)) / 1e6 / (int(window) / 60)
+print(f"{label:<9} {live:>9} up and probed in the window  RSS {int(rss)/1024:6.1f} MiB (peak {int(hwm)/1024:6.1f})  "
+      f"CPU {cpu:5.2f} % of a core  store {int(s1)/1e6:6.2f} MB (files +{grow:.3f} MB/min, pages +{held:.3f})  "
+      f"{threads} threads  agent RSS {int(agent)/1024:.1f} MiB{counted}")
 PY
   kill "$pid"; wait "$pid" 2>/dev/null || true
 }

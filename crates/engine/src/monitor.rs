@@ -6,13 +6,16 @@
 //! Probes run concurrently and never wait for each other: a market that hangs costs its own
 //! timeout, not the others' interval. Each market is probed at its own offset within the
 //! interval ([`probe_offset`]), so 1,000 markets make a steady trickle of probes rather than a
-//! burst each interval. Results are written in one transaction per [`SETTLE_BATCH`].
+//! burst each interval; the offsets are rounded up to one of [`PROBE_SLOTS`] slots of the
+//! interval, so that each wakeup sends a slot's probes, not one. Results are written in one
+//! transaction per [`SETTLE_BATCH`], a few statements whatever the number of probes.
 //!
 //! The store is read (which markets are live, which are being deployed) only when it can
 //! matter: when the engine signals a change, and every [`RESCAN`]. A signal that names its
 //! markets ([`Engine::notify_market`]: a deployment starting or ending) reads those markets
 //! alone, by key, and the markets being deployed (a few: at most the rollouts' slots); any
-//! other signal, one from another server, and the rescan read every live market. Between reads
+//! other signal and one from another server read every live market, and so does the rescan when
+//! the deployments live or under way changed since ([`FULL_RESCAN`] at the longest). Between reads
 //! the monitor sends what falls due within [`LOOKAHEAD`] from what it remembers of each market
 //! (its deployment, address and spec). So a rollout's markets cost the monitor the same
 //! whether 25 or 5,000 markets are live, and an idle server's second costs the probes due in
@@ -35,9 +38,15 @@ use tandem_store::{DeploymentRow, NewIncident, ProbeRecord, now_ms};
 use tokio::task::JoinSet;
 
 /// How long finished probes wait for others before they are recorded together: one
-/// transaction for the probes of a moment rather than one each, and a market's health is at
-/// most this late.
-const SETTLE_BATCH: Duration = Duration::from_millis(200);
+/// transaction (of a few statements) for a second of probes rather than one each, and a
+/// market's health is at most this late.
+const SETTLE_BATCH: Duration = Duration::from_secs(1);
+/// Into how many slots an interval's probes are gathered: markets keep their own offsets
+/// within the interval, rounded up to a slot, so the probes of a slot are sent on one timer's
+/// wakeup. 1,000 markets at 15 s wake the monitor's probes 4 times a second, not 67.
+const PROBE_SLOTS: u32 = 60;
+/// The widest slot: a long interval is cut into more slots rather than longer bursts.
+const MAX_SLOT: Duration = Duration::from_millis(250);
 /// While the server starts its markets again, how often the monitor looks whether it may
 /// probe.
 const RESTART_POLL: Duration = Duration::from_millis(200);
@@ -48,6 +57,10 @@ const LOOKAHEAD: Duration = Duration::from_secs(1);
 /// net for a change made behind the engine's back (its signals name every change it makes),
 /// and the longest such a change goes unseen.
 const RESCAN: Duration = Duration::from_secs(5);
+/// A rescan reads every live market only when the deployments live or under way changed
+/// since the last such read ([`tandem_store::Store::live_fingerprint`], one short read), and
+/// at least this often whatever it says.
+const FULL_RESCAN: Duration = Duration::from_secs(60);
 /// How often finished hours are rolled up and buckets past their retention dropped: often
 /// enough that each delete is small, and an hour's roll-up happens once, soon after its grace.
 const MAINTAIN_EVERY: Duration = Duration::from_secs(300);
@@ -108,7 +121,8 @@ struct Watched {
     paused: bool,
 }
 
-/// The monitor's clock: every market's probes fall at its own offset from `start`.
+/// The monitor's clock: every market's probes fall at its own offset from `start`, rounded up
+/// to the interval's next slot ([`PROBE_SLOTS`]).
 struct Schedule {
     start: Instant,
 }
@@ -117,8 +131,20 @@ impl Schedule {
     /// The first time after `after` that `key` is due when probed every `interval`.
     fn due_after(&self, key: &(String, String), interval: Duration, after: Instant) -> Instant {
         let offset = probe_offset(&key.0, &key.1, interval);
-        self.start + next_probe(after.saturating_duration_since(self.start), offset, interval)
+        let due = next_probe(after.saturating_duration_since(self.start), offset, interval);
+        self.start + round_up(due, slot(interval))
     }
+}
+
+/// The width of one of an interval's slots: a 15 s interval has 60 of 250 ms.
+fn slot(interval: Duration) -> Duration {
+    (interval / PROBE_SLOTS).clamp(Duration::from_millis(1), MAX_SLOT)
+}
+
+/// `at` rounded up to a whole number of `slot`s.
+fn round_up(at: Duration, slot: Duration) -> Duration {
+    let slot = slot.as_micros().max(1);
+    Duration::from_micros((at.as_micros().div_ceil(slot) * slot) as u64)
 }
 /// What one probe found.
 #[derive(Debug)]
@@ -177,6 +203,9 @@ impl Engine {
         // When every live market is read next (the rescan), and when the next probe falls due.
         let mut rescan_at = Instant::now();
         let mut probe_at = Instant::now() + RESCAN;
+        // What the live deployments were at the last read of every market, and when that was.
+        let mut fingerprint: Option<(i64, i64, i64)> = None;
+        let mut full_at = Instant::now();
         loop {
             let wake = settle_at
                 .map_or(rescan_at, |at| at.min(rescan_at))
@@ -241,7 +270,19 @@ impl Engine {
                 let touched = self.take_touched();
                 // The rescan, or a change that may concern any market: every live market is
                 // read. Otherwise only the markets the signals named.
-                let whole = touched.wide || Instant::now() >= rescan_at;
+                let mut whole = touched.wide || Instant::now() >= rescan_at;
+                if whole {
+                    // Read before every market is: a change in between is seen by the next rescan.
+                    let seen = self.store.live_fingerprint().await.ok();
+                    if !touched.wide && Instant::now() < full_at && seen.is_some() && seen == fingerprint {
+                        // A rescan alone, and the deployments are as they were: nothing to read.
+                        whole = false;
+                        rescan_at = Instant::now() + RESCAN;
+                    } else {
+                        fingerprint = seen;
+                        full_at = Instant::now() + FULL_RESCAN;
+                    }
+                }
                 if whole || !touched.markets.is_empty() {
                     let read = if whole {
                         self.read_markets().await
@@ -250,6 +291,7 @@ impl Engine {
                     };
                     let Some((live, deploying)) = read else {
                         rescan_at = Instant::now() + RESTART_POLL; // try again soon, reading every market
+                        fingerprint = None;
                         continue;
                     };
                     let candidates: Vec<(String, String)> = if whole {

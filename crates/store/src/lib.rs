@@ -163,6 +163,9 @@ pub struct Store {
     /// How many times [`Store::load_platform`] read the whole platform: a rollout must read it
     /// a bounded number of times, not once per market (tests read it).
     platform_loads: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    /// How many statements [`Store::record_probes`] wrote: a few per batch of probes, not a few
+    /// per probe (tests and `/metrics` read it).
+    probe_statements: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// A database URL, which may hold a password: never printed.
@@ -226,6 +229,7 @@ impl Store {
             data_dir: data_dir.to_path_buf(),
             url: database.map(|u| SecretUrl(u.into())),
             platform_loads: Default::default(),
+            probe_statements: Default::default(),
         })
     }
 

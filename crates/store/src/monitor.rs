@@ -80,65 +80,110 @@ impl SeriesPoint {
 impl Store {
     /// Records a batch of probes in one transaction: each market's health, its measurements
     /// added to their minute buckets, and an event for each market that changed state.
+    ///
+    /// The batch is folded first (a market's last probe gives its health; the measurements of
+    /// one market, series and minute make one bucket update), then written [`ROWS_PER_STATEMENT`]
+    /// rows a statement: an idle server's second of probes at 1,000 markets is a handful of
+    /// statements, not three a probe ([`Store::probe_statements`] counts them).
     pub async fn record_probes(&self, probes: &[ProbeRecord]) -> Result<()> {
         if probes.is_empty() {
             return Ok(());
         }
+        let health = fold_health(probes);
+        let buckets = fold_buckets(probes);
+        let mut statements = 0;
         let mut tx = self.writer.begin().await?;
-        for p in probes {
-            sqlx::query(
-                "INSERT INTO market_health (service, market, deployment_id, state, failures_in_a_row, probed_at, last_ok_at, latency_ms, error, incident_id)
-                 VALUES ($1, $2, $3, $4, $5, $6, CASE WHEN $7 THEN $6 END, $8, $9, $10)
-                 ON CONFLICT (service, market) DO UPDATE SET
+        for chunk in health.chunks(ROWS_PER_STATEMENT) {
+            let mut query = crate::backend::Builder::new(
+                "INSERT INTO market_health (service, market, deployment_id, state, failures_in_a_row, probed_at, last_ok_at, latency_ms, error, incident_id) VALUES ",
+            );
+            for (i, (p, last_ok_at)) in chunk.iter().enumerate() {
+                query.push(if i == 0 { "(" } else { ", (" });
+                query.push_bind(p.service.as_str()).push(", ");
+                query.push_bind(p.market.as_str()).push(", ");
+                query.push_bind(p.deployment_id).push(", ");
+                query.push_bind(p.state.as_str()).push(", ");
+                query.push_bind(i64::from(p.failures_in_a_row)).push(", ");
+                query.push_bind(p.at).push(", ");
+                query.push_bind(*last_ok_at).push(", ");
+                query.push_bind(Real(p.latency_ms)).push(", ");
+                query.push_bind(p.error.as_deref()).push(", ");
+                query.push_bind(p.incident_id).push(")");
+            }
+            query.push(
+                " ON CONFLICT (service, market) DO UPDATE SET
                    deployment_id = excluded.deployment_id, state = excluded.state,
                    failures_in_a_row = excluded.failures_in_a_row, probed_at = excluded.probed_at,
                    last_ok_at = COALESCE(excluded.last_ok_at, market_health.last_ok_at),
                    latency_ms = excluded.latency_ms, error = excluded.error, incident_id = excluded.incident_id",
-            )
-            .bind(&p.service)
-            .bind(&p.market)
-            .bind(p.deployment_id)
-            .bind(p.state.as_str())
-            .bind(i64::from(p.failures_in_a_row))
-            .bind(p.at)
-            .bind(p.ok)
-            .bind(Real(p.latency_ms))
-            .bind(&p.error)
-            .bind(p.incident_id)
-            .execute(&mut *tx)
-            .await?;
-            for (metric, value) in &p.measurements {
-                if !value.is_finite() {
-                    continue;
-                }
-                sqlx::query(
-                    "INSERT INTO series_buckets (service, market, metric, resolution, bucket, count, sum, min, max, last)
-                     VALUES ($1, $2, $3, $4, $5, 1, $6, $6, $6, $6)
-                     ON CONFLICT (service, market, metric, resolution, bucket) DO UPDATE SET
-                       count = series_buckets.count + 1, sum = series_buckets.sum + excluded.sum,
-                       min = CASE WHEN excluded.min < series_buckets.min THEN excluded.min ELSE series_buckets.min END,
-                       max = CASE WHEN excluded.max > series_buckets.max THEN excluded.max ELSE series_buckets.max END,
-                       last = excluded.last",
-                )
-                .bind(&p.service)
-                .bind(&p.market)
-                .bind(metric)
-                .bind(MINUTE)
-                .bind(bucket_start(p.at, MINUTE))
-                .bind(value)
-                .execute(&mut *tx)
-                .await?;
+            );
+            // The last, shorter statement's text varies with the batch: not kept prepared.
+            let full = chunk.len() == ROWS_PER_STATEMENT;
+            query.build().persistent(full).execute(&mut *tx).await?;
+            statements += 1;
+        }
+        for chunk in buckets.chunks(ROWS_PER_STATEMENT) {
+            let mut query = crate::backend::Builder::new(
+                "INSERT INTO series_buckets (service, market, metric, resolution, bucket, count, sum, min, max, last) VALUES ",
+            );
+            for (i, ((service, market, metric, bucket), b)) in chunk.iter().enumerate() {
+                query.push(if i == 0 { "(" } else { ", (" });
+                query.push_bind(*service).push(", ");
+                query.push_bind(*market).push(", ");
+                query.push_bind(*metric).push(", ");
+                query.push(MINUTE).push(", ");
+                query.push_bind(*bucket).push(", ");
+                query.push_bind(b.count).push(", ");
+                query.push_bind(b.sum).push(", ");
+                query.push_bind(b.min).push(", ");
+                query.push_bind(b.max).push(", ");
+                query.push_bind(b.last).push(")");
             }
+            query.push(
+                " ON CONFLICT (service, market, metric, resolution, bucket) DO UPDATE SET
+                   count = series_buckets.count + excluded.count, sum = series_buckets.sum + excluded.sum,
+                   min = CASE WHEN excluded.min < series_buckets.min THEN excluded.min ELSE series_buckets.min END,
+                   max = CASE WHEN excluded.max > series_buckets.max THEN excluded.max ELSE series_buckets.max END,
+                   last = excluded.last",
+            );
+            let full = chunk.len() == ROWS_PER_STATEMENT;
+            query.build().persistent(full).execute(&mut *tx).await?;
+            statements += 1;
+        }
+        for p in probes {
             if let Some(kind) = p.transition {
                 let data = serde_json::json!({
                     "service": p.service, "market": p.market, "deployment": p.deployment_id,
                     "failures": p.failures_in_a_row, "error": p.error, "incident": p.incident_id,
                 });
                 append_event(&mut tx, kind, &format!("market/{}/{}", p.service, p.market), data).await?;
+                statements += 1;
             }
         }
         tx.commit().await?;
+        self.probe_statements
+            .fetch_add(statements, std::sync::atomic::Ordering::Relaxed);
         Ok(())
+    }
+
+    /// How many statements [`Store::record_probes`] has written (health and series rows, and
+    /// events) since this store was opened.
+    pub fn probe_statements(&self) -> u64 {
+        self.probe_statements.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// What identifies the deployments live or under way, in one short read: how many there
+    /// are and the sums of their ids, all and live alone. A deployment that starts, goes live
+    /// or ends changes it (a live deployment's address and release never change). The monitor
+    /// reads every live market when this changed, rather than on every rescan.
+    pub async fn live_fingerprint(&self) -> Result<(i64, i64, i64)> {
+        Ok(sqlx::query_as(
+            "SELECT COUNT(*), CAST(COALESCE(SUM(id), 0) AS BIGINT),
+                    CAST(COALESCE(SUM(CASE WHEN state = 'live' THEN id ELSE 0 END), 0) AS BIGINT)
+             FROM deployments WHERE state IN ('live', 'deploying')",
+        )
+        .fetch_one(&self.pool)
+        .await?)
     }
 
     /// (service, market) of every deployment under way: the monitor leaves those markets to
@@ -357,6 +402,78 @@ const HOUR: i64 = RESOLUTIONS[1].0;
 /// when it ends (within its timeout), so the last probes of an hour land a little after it.
 pub const ROLLUP_GRACE: std::time::Duration = std::time::Duration::from_secs(300);
 
+/// How many rows one statement of [`Store::record_probes`] writes at most. Few enough that
+/// SQLite's parse and bind stay cheap (each `$n` is looked up among the statement's earlier
+/// names: the cost grows with the square of the values bound, and at 500 rows of ten values it
+/// was a third of an idle server's CPU); a full statement's text is always the same, so
+/// it is prepared once.
+const ROWS_PER_STATEMENT: usize = 32;
+
+/// Each market's health after a batch: its last probe, with the last time in the batch it
+/// answered (an earlier probe's success is kept when the last one failed). By market, so that
+/// one statement never updates a row twice (PostgreSQL refuses that).
+fn fold_health(probes: &[ProbeRecord]) -> Vec<(&ProbeRecord, Option<i64>)> {
+    let mut by_market: std::collections::BTreeMap<(&str, &str), (&ProbeRecord, Option<i64>)> = Default::default();
+    for p in probes {
+        let ok_at = p.ok.then_some(p.at);
+        by_market
+            .entry((&p.service, &p.market))
+            .and_modify(|(last, last_ok)| {
+                *last = p;
+                *last_ok = ok_at.max(*last_ok);
+            })
+            .or_insert((p, ok_at));
+    }
+    by_market.into_values().collect()
+}
+
+/// What a batch adds to one minute bucket: the measurements it folds in, the last one last.
+#[derive(Debug)]
+struct Folded {
+    count: i64,
+    sum: f64,
+    min: f64,
+    max: f64,
+    last: f64,
+}
+
+/// A batch's measurements by (service, market, series, minute), in the order they came.
+type BucketKey<'a> = (&'a str, &'a str, &'a str, i64);
+fn fold_buckets(probes: &[ProbeRecord]) -> Vec<(BucketKey<'_>, Folded)> {
+    let mut buckets: std::collections::BTreeMap<BucketKey<'_>, Folded> = Default::default();
+    for p in probes {
+        for (metric, value) in &p.measurements {
+            let value = *value;
+            if !value.is_finite() {
+                continue;
+            }
+            let key = (
+                p.service.as_str(),
+                p.market.as_str(),
+                metric.as_str(),
+                bucket_start(p.at, MINUTE),
+            );
+            buckets
+                .entry(key)
+                .and_modify(|b| {
+                    b.count += 1;
+                    b.sum += value;
+                    b.min = b.min.min(value);
+                    b.max = b.max.max(value);
+                    b.last = value;
+                })
+                .or_insert(Folded {
+                    count: 1,
+                    sum: value,
+                    min: value,
+                    max: value,
+                    last: value,
+                });
+        }
+    }
+    buckets.into_iter().collect()
+}
+
 /// Minute buckets with the hour they fall in and that hour's last value (the `last` of its
 /// latest minute); the caller adds a `WHERE` and groups by hour.
 const MINUTES_BY_HOUR: &str = "SELECT service, market, metric, bucket - bucket % 3600000 AS hour, count, sum, min, max,
@@ -506,6 +623,67 @@ mod tests {
             "{before} bytes, then {after} after 6,000 buckets"
         );
         assert!(store.state_counts().await.expect("counts").store_bytes >= after);
+    }
+
+    /// A batch of probes is written 32 rows a statement, not a statement or more a probe; a market
+    /// probed twice in one batch reads as if its probes had been recorded one by one.
+    #[tokio::test]
+    async fn a_batch_of_probes_is_written_in_a_few_statements() {
+        let (_dir, store) = crate::testing::store().await;
+        let t0 = 1_800_000_000_000; // on an hour boundary
+        // 300 markets, each probed twice in the batch: it answered, then it failed.
+        let mut batch: Vec<ProbeRecord> = (0..300).map(|i| probe(&format!("m{i}"), t0, true, 10.0)).collect();
+        batch.extend((0..300).map(|i| {
+            let mut p = probe(&format!("m{i}"), t0 + 20_000, false, 30.0);
+            p.state = HealthState::Failing;
+            p
+        }));
+        store.record_probes(&batch).await.expect("record");
+        // 300 markets' health and their 600 buckets, 32 rows a statement: 10 and 19 statements
+        // for 600 probes.
+        assert_eq!(store.probe_statements(), 10 + 19);
+
+        let health = store
+            .market_health("shop", "m7")
+            .await
+            .expect("read")
+            .expect("recorded");
+        assert_eq!(
+            (
+                health.state,
+                health.probed_at,
+                health.last_ok_at,
+                health.error.as_deref()
+            ),
+            (HealthState::Failing, t0 + 20_000, Some(t0), Some("connection refused"))
+        );
+        let latency = store
+            .series("shop", Some("m7"), "probe_latency_ms", 60, t0, t0 + 60_000)
+            .await
+            .expect("series");
+        assert_eq!(
+            latency
+                .iter()
+                .map(|p| (p.count, p.sum, p.min, p.max, p.last))
+                .collect::<Vec<_>>(),
+            [(2, 40.0, 10.0, 30.0, 30.0)]
+        );
+        // The next batch adds to the same minute.
+        store
+            .record_probes(&[probe("m7", t0 + 40_000, true, 5.0)])
+            .await
+            .expect("record");
+        let up = store
+            .series("shop", Some("m7"), "up", 60, t0, t0 + 60_000)
+            .await
+            .expect("series");
+        assert_eq!(
+            up.iter()
+                .map(|p| (p.count, p.sum, p.min, p.max, p.last))
+                .collect::<Vec<_>>(),
+            [(3, 2.0, 0.0, 1.0, 1.0)]
+        );
+        assert_eq!(store.probe_statements(), 10 + 19 + 2);
     }
 
     #[tokio::test]

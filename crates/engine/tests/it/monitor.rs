@@ -277,3 +277,43 @@ async fn markets_are_probed_at_their_own_moments_not_all_at_once() {
     let probes = probes.lock().unwrap();
     assert!(probes.len() < markets.len() * 4, "{} probes", probes.len());
 }
+
+/// An idle server's rescan reads every live market only when the deployments live or under way
+/// changed: in between, the markets are probed from what the monitor remembers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_rescan_reads_every_live_market_only_when_the_deployments_changed() {
+    let dir = tempfile::tempdir().unwrap();
+    let (hook, _received) = common::receiver().await;
+    let engine = common::engine(dir.path(), &PLATFORM.replace("HOOK", &hook)).await;
+    let store = &engine.store_for_tests();
+    let spec = tandem_core::pipeline::parse_service_spec("tandem.yml", SPEC).unwrap();
+    let run = store.insert_run("shop", "c1", "main", "hand").await.unwrap();
+    let release = store
+        .insert_release_with("shop", "c1", run.id, &spec, "test", None)
+        .await
+        .unwrap();
+    let (url, fr) = Market::serve().await;
+    let deployment = store
+        .insert_deployment(NewDeployment {
+            rollout_id: None,
+            service: "shop",
+            market: "fr",
+            release_id: release.id,
+        })
+        .await
+        .unwrap();
+    store.mark_deployment_live(deployment.id, &url, None).await.unwrap();
+    engine.start_triggers();
+    engine.notify();
+    health(&engine, "fr", |h| h.state == "up").await;
+
+    let (reads, probes) = (engine.monitor_whole_reads(), fr.probes());
+    tokio::time::sleep(Duration::from_secs(6)).await; // past a rescan, twenty intervals
+    assert_eq!(
+        engine.monitor_whole_reads(),
+        reads,
+        "nothing changed, yet the monitor read every live market again"
+    );
+    assert!(fr.probes() >= probes + 5, "fr probed {} times", fr.probes() - probes);
+    engine.shutdown().await;
+}
