@@ -47,8 +47,7 @@ struct QueueState {
     pending: Vec<DeploymentRow>,
     /// A task is recording them: new ones join its next batch.
     draining: bool,
-    /// How many deployments were ever queued, and how many were taken into a batch.
-    queued: u64,
+    /// How many deployments were taken into a batch so far (with `pending`, every one queued).
     taken: u64,
     /// The recording task does not wait to gather until this many are taken: a caller of
     /// [`Engine::commits_recorded`] waits for them.
@@ -83,7 +82,6 @@ impl Engine {
         let start = {
             let mut queue = self.commit_queue.state();
             queue.pending.push(deployment);
-            queue.queued += 1;
             !std::mem::replace(&mut queue.draining, true)
         };
         if start {
@@ -100,8 +98,9 @@ impl Engine {
         let queue = &self.commit_queue;
         let target = {
             let mut state = queue.state();
-            state.flush_to = state.flush_to.max(state.queued);
-            state.queued
+            let queued = state.taken + state.pending.len() as u64;
+            state.flush_to = state.flush_to.max(queued);
+            queued
         };
         let mut recorded = queue.recorded.subscribe();
         if *recorded.borrow() >= target {
