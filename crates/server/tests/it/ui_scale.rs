@@ -5,9 +5,8 @@
 
 use crate::common;
 
-use common::RoleServer;
+use common::{RoleServer, Visitor};
 use reqwest::StatusCode;
-use reqwest::header::COOKIE;
 use tandem_core::role::Role;
 use tandem_server::ServerSettings;
 use tandem_store::{NewDeployment, ProbeRecord, now_ms};
@@ -75,22 +74,8 @@ fn probe(service: &str, market: &str, deployment_id: i64, up: bool) -> ProbeReco
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn many_markets_are_summed_up_on_the_overview_and_paged_on_the_markets_page() {
     let server = RoleServer::start(&platform(130), ServerSettings::default()).await;
-    let cookie = common::sign_in(
-        &format!("{}/login", server.base),
-        &server.base,
-        server.token(Role::Viewer),
-    )
-    .await;
-    let http = tandem_testkit::http();
-    let page = async |path: &str| {
-        let r = http
-            .get(format!("{}{path}", server.base))
-            .header(COOKIE, &cookie)
-            .send()
-            .await
-            .unwrap();
-        (r.status(), r.text().await.unwrap())
-    };
+    let viewer = Visitor::sign_in(&server.base, server.token(Role::Viewer)).await;
+    let page = async |path: &str| viewer.get(path).await;
     let tiles = |body: &str| body.matches("class=\"tile ").count();
     let rows = |body: &str| body.matches("<tr data-market=").count();
 
@@ -193,23 +178,8 @@ async fn ten_services_in_many_markets_come_in_small_pages_with_the_market_down_f
     }
     store.record_probes(&probes).await.unwrap();
 
-    let cookie = common::sign_in(
-        &format!("{}/login", server.base),
-        &server.base,
-        server.token(Role::Viewer),
-    )
-    .await;
-    let http = tandem_testkit::http();
-    let page = async |path: &str| {
-        let r = http
-            .get(format!("{}{path}", server.base))
-            .header(COOKIE, &cookie)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), StatusCode::OK, "{path}");
-        r.text().await.unwrap()
-    };
+    let viewer = Visitor::sign_in(&server.base, server.token(Role::Viewer)).await;
+    let page = async |path: &str| viewer.page(path).await;
     let rows = |body: &str| body.matches("<tr data-market=").count();
     let row = |body: &str, market: &str| -> String {
         let start = body.find(&format!(r#"<tr data-market="{market}">"#)).unwrap();
@@ -358,22 +328,8 @@ async fn a_rollout_to_hundreds_of_markets_names_its_failed_market_and_pages_the_
         .await
         .unwrap();
 
-    let cookie = common::sign_in(
-        &format!("{}/login", server.base),
-        &server.base,
-        server.token(Role::Viewer),
-    )
-    .await;
-    let http = tandem_testkit::http();
-    let page = async |path: &str| {
-        let r = http
-            .get(format!("{}{path}", server.base))
-            .header(COOKIE, &cookie)
-            .send()
-            .await
-            .unwrap();
-        (r.status(), r.text().await.unwrap())
-    };
+    let viewer = Visitor::sign_in(&server.base, server.token(Role::Viewer)).await;
+    let page = async |path: &str| viewer.get(path).await;
     let cells = |body: &str| -> Vec<String> {
         body.match_indices("class=\"cell ")
             .map(|(i, _)| {

@@ -219,6 +219,47 @@ pub async fn sign_in(login: &str, origin: &str, token: &str) -> String {
     set.split(';').next().unwrap_or_default().to_string()
 }
 
+/// Somebody signed in to the pages at `base` with a token: reads pages as that session.
+pub struct Visitor {
+    base: String,
+    cookie: String,
+    http: reqwest::Client,
+}
+
+impl Visitor {
+    /// Signs in at `base`'s login form with `token` (panics, saying why, when that fails).
+    pub async fn sign_in(base: &str, token: &str) -> Self {
+        Visitor {
+            base: base.to_string(),
+            cookie: sign_in(&format!("{base}/login"), base, token).await,
+            http: tandem_testkit::http(),
+        }
+    }
+
+    /// `path` (with its query) as this session sees it: the status and the body.
+    pub async fn get(&self, path: &str) -> (reqwest::StatusCode, String) {
+        let r = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .header(reqwest::header::COOKIE, &self.cookie)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("GET {path}: {e}"));
+        let status = r.status();
+        (
+            status,
+            r.text().await.unwrap_or_else(|e| panic!("GET {path}'s body: {e}")),
+        )
+    }
+
+    /// `path`'s body, which must come with 200 OK.
+    pub async fn page(&self, path: &str) -> String {
+        let (status, body) = self.get(path).await;
+        assert_eq!(status, reqwest::StatusCode::OK, "GET {path}: {body}");
+        body
+    }
+}
+
 /// A platform of 6 markets in 3 waves, one service, two green runs (v1, v2), a rollout of v1
 /// that went everywhere, a rollout of v2 that failed in `nl`, a run in progress, ideas linked to
 /// commits, an open incident, and market processes (`sleep`) so most markets answer as up.
