@@ -4,6 +4,7 @@
 # Usage: bench/concurrent.sh [runs]   (needs a release build: cargo build --release)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/lib.sh
 n=${1:-50}
 bin=$PWD/target/release/tandem
 [ -x "$bin" ] || { echo "build first: cargo build --release" >&2; exit 1; }
@@ -33,7 +34,7 @@ markets:
 services:
   - { name: svc, repo: $work/repo, branch: main }
 YML
-port=$(python3 -c "import socket; s=socket.socket(); s.bind(('127.0.0.1',0)); print(s.getsockname()[1])")
+port=$(free_port)
 "$bin" serve --data-dir "$work/data" --platform "$work/platform.yml" --listen "127.0.0.1:$port" 2> "$work/serve.log" &
 server_pid=$!
 until curl -sf "http://127.0.0.1:$port/healthz" >/dev/null; do sleep 0.05; done

@@ -9,6 +9,7 @@
 # Usage: bench/failover.sh [rounds]   (needs a release build and PostgreSQL on 127.0.0.1:5432)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/lib.sh
 rounds=${1:-5}
 bin=$PWD/target/release/tandem
 [ -x "$bin" ] || { echo "build first: cargo build --release" >&2; exit 1; }
@@ -27,7 +28,6 @@ markets:
 YML
 export TANDEM_SECRETS_KEY=$(printf '5a%.0s' $(seq 32))
 export TANDEM_DATABASE="postgres://postgres@127.0.0.1:5432/$db"
-free_port() { python3 -c "import socket; s=socket.socket(); s.bind(('127.0.0.1',0)); print(s.getsockname()[1])"; }
 now_ms() { date +%s%3N; }
 # serve NAME PORT: a server with its data in $work/NAME, in the background; its pid in $started.
 serve() {

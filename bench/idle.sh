@@ -17,6 +17,7 @@
 # statement, one per row a read returns, plus one).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/lib.sh
 markets=${1:-25}
 services=${2:-1}
 interval=${3:-15s}
@@ -28,7 +29,7 @@ pids=()
 trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"' EXIT
 
 # The fake markets: 200 on every GET, keep-alive, one asyncio loop.
-fake_port=$(python3 -c "import socket; s=socket.socket(); s.bind(('127.0.0.1',0)); print(s.getsockname()[1])")
+fake_port=$(free_port)
 python3 - "$fake_port" <<'PY' &
 import asyncio, sys
 async def serve(reader, writer):
@@ -64,33 +65,19 @@ print(' '.join(ids[:$markets]))")
     echo "  - { name: all, markets: [$(echo "$codes" | tr ' ' ',')] }"
     echo "services:"
     for s in $(seq "$services"); do
-      mkdir -p "$dir/app$s"
-      cat > "$dir/app$s/tandem.yml" <<YML
-service: app$s
-pipeline:
-  jobs:
-    build:
-      steps: [{ run: echo ok > out.txt }]
-      artifacts: [out.txt]
-deploy:
-  driver: command
-  run: "true"
-  url: "http://127.0.0.1:$fake_port/app$s/{market}"
-monitor: { interval: $interval, timeout: 1s }
-YML
-      (cd "$dir/app$s" && git init -q -b main && git add . && git -c user.name=b -c user.email=b@b commit -qm app)
+      instant_repo "$dir/app$s" "app$s" "  url: \"http://127.0.0.1:$fake_port/app$s/{market}\"
+monitor: { interval: $interval, timeout: 1s }"
       echo "  - { name: app$s, repo: $dir/app$s }"
     done
   } > "$dir/platform.yml"
   local port
-  port=$(python3 -c "import socket; s=socket.socket(); s.bind(('127.0.0.1',0)); print(s.getsockname()[1])")
+  port=$(free_port)
   # shellcheck disable=SC2086
   env ${ENV:-} "$exe" serve --data-dir "$dir/data" --platform "$dir/platform.yml" --listen "127.0.0.1:$port" 2> "$dir/serve.log" &
   local pid=$!
   pids+=("$pid")
-  until grep -qs "tdm_" "$dir/data/first-admin-token"; do sleep 0.05; done
   local token base
-  token=$(grep -o "tdm_[a-z0-9]*" "$dir/data/first-admin-token" | head -1)
+  token=$(first_token "$dir/data")
   base="http://127.0.0.1:$port/api/v1"
   api() { curl -sf -H "Authorization: Bearer $token" -H "content-type: application/json" "$@"; }
   json() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }

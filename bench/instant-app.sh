@@ -2,25 +2,14 @@
 # (instant), 25 markets in 5 waves, and `tandem serve` on a free port. Sets `work`, `port`,
 # `token` and `serve_pid`, and stops the server and removes `work` on exit.
 # APP_CONFIG (optional): the service's `config:` in flow style, such as `{ defaults: { a: 0 } }`.
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 bin=$PWD/target/release/tandem
 [ -x "$bin" ] || { echo "build first: cargo build --release" >&2; exit 1; }
 work=$(mktemp -d)
 serve_pid=
 trap '[ -n "$serve_pid" ] && kill "$serve_pid" 2>/dev/null; rm -rf "$work"' EXIT
 
-mkdir -p "$work/app"
-cat > "$work/app/tandem.yml" <<'YML'
-service: app
-pipeline:
-  jobs:
-    build:
-      steps: [{ run: echo ok > out.txt }]
-      artifacts: [out.txt]
-deploy:
-  driver: command
-  run: "true"
-YML
-(cd "$work/app" && git init -q -b main && git add . && git -c user.name=b -c user.email=b@b commit -qm app)
+instant_repo "$work/app" app
 codes=(fr be nl lu de at ch it es pt gr mt cy ie gb se dk fi ee lv lt pl cz sk hu)
 {
   echo "markets:"
@@ -35,9 +24,8 @@ codes=(fr be nl lu de at ch it es pt gr mt cy ie gb se dk fi ee lv lt pl cz sk h
   echo "  - { name: app, repo: $work/app${APP_CONFIG:+, config: $APP_CONFIG} }"
 } > "$work/platform.yml"
 
-port=$(python3 -c "import socket; s=socket.socket(); s.bind(('127.0.0.1',0)); print(s.getsockname()[1])")
+port=$(free_port)
 "$bin" serve --data-dir "$work/data" --platform "$work/platform.yml" --listen "127.0.0.1:$port" 2> "$work/serve.log" &
 serve_pid=$!
 # The first admin token is written to the data folder, not to the log (docs/operations.md).
-until grep -qs "tdm_" "$work/data/first-admin-token"; do sleep 0.05; done
-token=$(grep -o "tdm_[a-z0-9]*" "$work/data/first-admin-token" | head -1)
+token=$(first_token "$work/data")

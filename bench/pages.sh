@@ -9,6 +9,7 @@
 # BIN=path/to/tandem picks another build (default target/release/tandem: cargo build --release).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/lib.sh
 rounds=${1:-50}
 n=${2:-5000}
 s=${3:-10}
@@ -39,7 +40,7 @@ for j in range(s):
 PY
 mkdir -p "$work/repo" && (cd "$work/repo" && git init -q -b main && echo "service: x" > tandem.yml && git add . && git -c user.name=b -c user.email=b@b commit -qm x)
 
-port=$(python3 -c "import socket; s=socket.socket(); s.bind(('127.0.0.1',0)); print(s.getsockname()[1])")
+port=$(free_port)
 "$bin" serve --data-dir "$work/data" --platform "$work/platform.yml" --listen "127.0.0.1:$port" 2> "$work/serve.log" &
 serve_pid=$!
 # The first admin token: in the data folder's first-admin-token file (docs/operations.md).

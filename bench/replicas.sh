@@ -6,6 +6,7 @@
 # Usage: bench/replicas.sh [seconds] [rounds]   (release build, wrk, PostgreSQL on 127.0.0.1:5432)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/lib.sh
 secs=${1:-5}
 rounds=${2:-3}
 bin=$PWD/target/release/tandem
@@ -26,7 +27,6 @@ url="postgres://postgres@127.0.0.1:5432/$db"
 # The demo's story fills the database (25 markets, releases, flags); its token is the admin's.
 "$bin" demo --json --exit-when-done --database "$url" --data-dir "$work/demo" > "$work/demo.json" 2>/dev/null
 token=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['token'])" "$work/demo.json")
-free_port() { python3 -c "import socket; s=socket.socket(); s.bind(('127.0.0.1',0)); print(s.getsockname()[1])"; }
 pa=$(free_port); pb=$(free_port)
 for side in a:$pa b:$pb; do
     name=${side%%:*}; port=${side##*:}

@@ -12,6 +12,7 @@
 # BIN=path/to/tandem picks another build (default target/release/tandem).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/lib.sh
 n=${1:?markets}
 out=${2:-$(mktemp -d)}
 mkdir -p "$out"
@@ -20,45 +21,15 @@ work=$(mktemp -d)
 serve_pid=
 trap '[ -n "$serve_pid" ] && kill "$serve_pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
 
-mkdir -p "$work/app"
-cat > "$work/app/tandem.yml" <<'YML'
-service: app
-pipeline:
-  jobs:
-    build:
-      steps: [{ run: echo ok > out.txt }]
-      artifacts: [out.txt]
-deploy:
-  driver: command
-  run: "true"
-YML
-(cd "$work/app" && git init -q -b main && git add . && git -c user.name=b -c user.email=b@b commit -qm app)
-python3 - "$work" "$n" > "$work/platform.yml" <<'PY'
-import sys
-work, n = sys.argv[1], int(sys.argv[2])
-ids = [f"m{i:04d}" for i in range(1, n + 1)]
-rest = n - 1
-sizes = [1, rest // 8, rest // 8, rest // 4]
-sizes.append(n - sum(sizes))
-print("markets:")
-for m in ids:
-    print(f"  - {{ id: {m}, name: M-{m}, region: eu, currency: EUR, locale: en-GB, timezone: Europe/Paris }}")
-print("waves:")
-at = 0
-for w, size in enumerate(sizes):
-    if size > 0:
-        print(f"  - {{ name: w{w + 1}, markets: [{', '.join(ids[at:at + size])}] }}")
-    at += size
-print(f"services:\n  - {{ name: app, repo: {work}/app }}")
-PY
-port=$(python3 -c "import socket; s=socket.socket(); s.bind(('127.0.0.1',0)); print(s.getsockname()[1])")
+instant_repo "$work/app" app
+{ wave_markets "$n"; printf 'services:\n  - { name: app, repo: %s }\n' "$work/app"; } > "$work/platform.yml"
+port=$(free_port)
 valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$out/callgrind.out.%p" \
   "$bin" serve --data-dir "$work/data" --platform "$work/platform.yml" --listen "127.0.0.1:$port" \
   2> "$work/serve.log" &
 serve_pid=$!
-until grep -qs "tdm_" "$work/data/first-admin-token"; do sleep 0.2; done
-token=$(grep -o "tdm_[a-zA-Z0-9_]*" "$work/data/first-admin-token" | head -1)
-until curl -sf "http://127.0.0.1:$port/healthz" > /dev/null; do sleep 0.2; done
+token=$(first_token "$work/data")
+wait_healthy "$port"
 base="http://127.0.0.1:$port/api/v1"
 api() { curl -sf -H "Authorization: Bearer $token" -H "content-type: application/json" "$@"; }
 json() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }

@@ -6,6 +6,7 @@
 # Usage: bench/run.sh [runs]   (needs a release build: cargo build --release)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/lib.sh
 runs=${1:-3}
 bin=target/release/tandem
 [ -x "$bin" ] || { echo "build first: cargo build --release" >&2; exit 1; }
@@ -23,7 +24,7 @@ done
 # Serve the last demo's data again to read its rollout timings and to measure start-up and memory.
 last="$work/demo-$runs"
 token=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['token'])" "$last.json")
-port=$(python3 -c "import socket; s=socket.socket(); s.bind(('127.0.0.1',0)); print(s.getsockname()[1])")
+port=$(free_port)
 start=$(date +%s%N)
 "$bin" serve --data-dir "$last" --listen "127.0.0.1:$port" 2>/dev/null &
 serve_pid=$!
@@ -36,7 +37,7 @@ curl -sf -H "Authorization: Bearer $token" "http://127.0.0.1:$port/api/v1/rollou
 
 # Baseline: the shop binary Tandem deploys, started the same way and measured the same way.
 shop=$(ls "$last"/deploy/shop/releases/v1/shop)
-shop_port=$(python3 -c "import socket; s=socket.socket(); s.bind(('127.0.0.1',0)); print(s.getsockname()[1])")
+shop_port=$(free_port)
 config=$(ls "$last"/deploy/shop/markets/fr/config-*.json | head -1)
 start=$(date +%s%N)
 TANDEM_CONFIG_FILE=$config "$shop" --port "$shop_port" >/dev/null 2>&1 &

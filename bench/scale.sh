@@ -20,6 +20,7 @@
 # DIR/rollout-N-R.stat.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/lib.sh
 runs=${1:-3}
 [ $# -gt 0 ] && shift
 markets=()
@@ -46,56 +47,22 @@ ms() { local s e; s=$(date +%s%N); "$@" >/dev/null 2>&1; e=$(date +%s%N); echo $
 loop() { ms sh -c "i=0; while [ \$i -lt $1 ]; do sh -c true; i=\$((i+1)); done"; }
 json() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 
-# make_repo DIR SERVICE: a git repository whose pipeline makes a release deployed by `true`.
-make_repo() {
-  mkdir -p "$1"
-  cat > "$1/tandem.yml" <<YML
-service: $2
-pipeline:
-  jobs:
-    build:
-      steps: [{ run: echo ok > out.txt }]
-      artifacts: [out.txt]
-deploy:
-  driver: command
-  run: "true"
-YML
-  (cd "$1" && git init -q -b main && git add . && git -c user.name=b -c user.email=b@b commit -qm app)
-}
-
 # start_server WORK N S: N markets in 5 waves (1, then 1/8, 1/8, 1/4 and the rest of the others),
 # S services app1…appS; sets port, token, serve_pid.
 start_server() {
   local work=$1 n=$2 s=$3
   mkdir -p "$work"
-  python3 - "$work" "$n" "$s" > "$work/platform.yml" <<'PY'
-import sys
-work, n, s = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-ids = [f"m{i:04d}" for i in range(1, n + 1)]
-rest = n - 1
-sizes = [1, rest // 8, rest // 8, rest // 4]
-sizes.append(n - sum(sizes))
-print("markets:")
-for m in ids:
-    print(f"  - {{ id: {m}, name: M-{m}, region: eu, currency: EUR, locale: en-GB, timezone: Europe/Paris }}")
-print("waves:")
-at = 0
-for w, size in enumerate(sizes):
-    if size > 0:
-        print(f"  - {{ name: w{w + 1}, markets: [{', '.join(ids[at:at + size])}] }}")
-    at += size
-print("services:")
-for k in range(1, s + 1):
-    print(f"  - {{ name: app{k}, repo: {work}/app{k} }}")
-PY
-  for k in $(seq "$s"); do make_repo "$work/app$k" "app$k"; done
-  port=$(python3 -c "import socket; s=socket.socket(); s.bind(('127.0.0.1',0)); print(s.getsockname()[1])")
+  {
+    wave_markets "$n"
+    echo "services:"
+    for k in $(seq "$s"); do echo "  - { name: app$k, repo: $work/app$k }"; done
+  } > "$work/platform.yml"
+  for k in $(seq "$s"); do instant_repo "$work/app$k" "app$k"; done
+  port=$(free_port)
   "$bin" serve --data-dir "$work/data" --platform "$work/platform.yml" --listen "127.0.0.1:$port" 2> "$work/serve.log" &
   serve_pid=$!
-  # The first admin token: in the data folder (newer servers) or on standard error (older).
-  until [ -s "$work/data/first-admin-token" ] || grep -q "tdm_" "$work/serve.log" 2>/dev/null; do sleep 0.05; done
-  token=$(grep -oh "tdm_[a-zA-Z0-9_]*" "$work/data/first-admin-token" "$work/serve.log" 2>/dev/null | head -1)
-  until curl -sf "http://127.0.0.1:$port/healthz" > /dev/null; do sleep 0.05; done
+  token=$(first_token "$work/data" "$work/serve.log")
+  wait_healthy "$port"
   base="http://127.0.0.1:$port/api/v1"
 }
 api() { curl -sf -H "Authorization: Bearer $token" -H "content-type: application/json" "$@"; }
