@@ -93,6 +93,7 @@ async fn a_rollout_to_a_thousand_markets_reads_the_platform_once_per_wave() {
     let release = release(&engine, "app").await;
 
     let loads = engine.store_for_tests().platform_loads();
+    let checks = engine.rollout_reads();
     let rollout = engine.start_rollout_with(release, "test", false).await.unwrap();
     let ended = wait_ended(&engine, rollout.id).await;
     assert_eq!(ended.state.as_str(), "succeeded", "{:?}", ended.reason);
@@ -107,6 +108,13 @@ async fn a_rollout_to_a_thousand_markets_reads_the_platform_once_per_wave() {
     assert!(
         (1..=8).contains(&read),
         "a rollout to 1,000 markets in 5 waves read the platform {read} times"
+    );
+    // Its markets read the rollout's state and decisions once a wave, and again on the
+    // engine's wide changes (its own: a wave starting); before, twice a market (2,000).
+    let checks = engine.rollout_reads() - checks;
+    assert!(
+        (1..=25).contains(&checks),
+        "the markets of a rollout to 1,000 markets in 5 waves read its state and decisions {checks} times"
     );
 }
 
@@ -150,12 +158,13 @@ async fn once_a_rollout_succeeded_every_market_it_reached_has_its_commits_record
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_monitor_reads_only_the_markets_a_rollout_deploys_not_every_live_market_each_time() {
+    let markets = 1000;
     let dir = tempfile::tempdir().unwrap();
     let repo = dir.path().join("app");
     make_repo(&repo, "app", "\"true\"");
     let platform = format!(
         "{}services:\n  - {{ name: app, repo: {} }}\n",
-        markets_in_waves(300),
+        markets_in_waves(markets),
         repo.display()
     );
     let engine = common::engine(&dir.path().join("data"), &platform).await;
@@ -168,18 +177,27 @@ async fn the_monitor_reads_only_the_markets_a_rollout_deploys_not_every_live_mar
     .await;
 
     let reads = engine.monitor_whole_reads();
+    let by_key = engine.store_for_tests().market_reads();
     let rollout = engine.start_rollout_with(release, "test", false).await.unwrap();
     let ended = wait_ended(&engine, rollout.id).await;
     assert_eq!(ended.state.as_str(), "succeeded", "{:?}", ended.reason);
     let read = engine.monitor_whole_reads() - reads;
+    let by_key = engine.store_for_tests().market_reads() - by_key;
     engine.shutdown().await;
-    assert_eq!(engine.list_live_deployments().await.unwrap().len(), 300);
+    assert_eq!(engine.list_live_deployments().await.unwrap().len(), markets);
     // Each market's deployment starting and ending reads that market alone; every live market
     // is read on the rollout's own changes (its waves, its end) and on the monitor's 5 s
     // rescan. Before, each market's change read all of them: hundreds of reads.
     assert!(
         read <= 60,
-        "a rollout to 300 markets made the monitor read every live market {read} times"
+        "a rollout to {markets} markets made the monitor read every live market {read} times"
+    );
+    // The markets named by those signals are gathered and read together, one statement for
+    // all those named within a short while; before, each signal read its markets one by one
+    // and the deployments under way besides: four statements a market.
+    assert!(
+        by_key <= markets as u64 / 4,
+        "a rollout to {markets} markets made the monitor read the markets it was told about in {by_key} statements"
     );
 }
 
