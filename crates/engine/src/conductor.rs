@@ -443,7 +443,9 @@ impl Engine {
                     None => tracing::debug!(text, "a signal this server does not know"),
                 },
                 Ok(Heard::Lost) => {
-                    // Signals sent meanwhile are gone: read everything again.
+                    // Signals sent meanwhile are gone: read everything again (the flags, and
+                    // what the live views, the monitor and the waves' markets read).
+                    self.changed_widely();
                     self.act_on(Signal::Flags).await;
                     self.work.notify_one();
                 }

@@ -139,6 +139,9 @@ pub struct Engine {
     touched: std::sync::Mutex<monitor::Touched>,
     /// How many times the monitor read every live market (see [`Engine::monitor_whole_reads`]).
     monitor_whole_reads: std::sync::atomic::AtomicU64,
+    /// How many times a wave's markets read their rollout's state and decisions (see
+    /// [`Engine::rollout_reads`]).
+    rollout_reads: std::sync::atomic::AtomicU64,
     /// Live deployments whose commits wait to be recorded (see [`dora`]).
     commit_queue: dora::CommitQueue,
     /// The feature flags in force (see [`Engine::flags`]), and their ETag for watchers.
@@ -210,6 +213,7 @@ impl Engine {
             wide_changes: tokio::sync::watch::channel(0).0,
             touched: Default::default(),
             monitor_whole_reads: Default::default(),
+            rollout_reads: Default::default(),
             commit_queue: Default::default(),
             flags: std::sync::RwLock::new(Arc::new(flags::FlagSnapshot {
                 set: tandem_core::flags::FlagSet::new(Vec::new()),
@@ -290,6 +294,20 @@ impl Engine {
     #[doc(hidden)]
     pub fn monitor_whole_reads(&self) -> u64 {
         self.monitor_whole_reads.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Whether what changed since the monitor last asked may concern any market, and how many
+    /// markets it named otherwise (the monitor reads them at once past a few).
+    pub(crate) fn peek_touched(&self) -> (bool, usize) {
+        let touched = self.touched.lock().unwrap_or_else(|e| e.into_inner());
+        (touched.is_wide(), touched.named())
+    }
+
+    /// How many times the markets of rollouts' waves read their rollout's state and decisions:
+    /// once a wave, and again on wide changes, never once per market.
+    #[doc(hidden)]
+    pub fn rollout_reads(&self) -> u64 {
+        self.rollout_reads.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// What changed since the monitor last asked (and forgets it).

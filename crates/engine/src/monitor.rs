@@ -13,8 +13,9 @@
 //! The store is read (which markets are live, which are being deployed) only when it can
 //! matter: when the engine signals a change, and every [`RESCAN`]. A signal that names its
 //! markets ([`Engine::notify_market`]: a deployment starting or ending) reads those markets
-//! alone, by key, and the markets being deployed (a few: at most the rollouts' slots); any
-//! other signal and one from another server read every live market, and so does the rescan when
+//! alone, by key, with whether each is being deployed; the markets named within [`GATHER`] are
+//! read together, in one statement (a rollout's signals cost the monitor a statement every
+//! [`GATHER`] at most, not two per market); any other signal and one from another server read every live market, and so does the rescan when
 //! the deployments live or under way changed since ([`FULL_RESCAN`] at the longest). Between reads
 //! the monitor sends what falls due within [`LOOKAHEAD`] from what it remembers of each market
 //! (its deployment, address and spec). So a rollout's markets cost the monitor the same
@@ -33,7 +34,7 @@ use std::time::{Duration, Instant};
 use tandem_core::gates::{SCRAPE_ACCEPT, Scrape, Window, judge_all};
 use tandem_core::monitor::{Health, Transition, next_probe, probe_offset};
 use tandem_core::pipeline::{Driver, ServiceSpec};
-use tandem_core::state::HealthState;
+use tandem_core::state::{DeploymentState, HealthState};
 use tandem_store::{DeploymentRow, NewIncident, ProbeRecord, now_ms};
 use tokio::task::JoinSet;
 
@@ -68,6 +69,14 @@ const MAINTAIN_EVERY: Duration = Duration::from_secs(300);
 /// market instead (one read rather than one per market); it also bounds what is kept while no
 /// monitor runs.
 const TOUCHED_MAX: usize = 256;
+/// The shortest time between two reads of the markets signals named: the signals of a
+/// rollout's markets (two each, its deployment starting and ending) are gathered for up to this
+/// long and read in one statement ([`tandem_store::Store::live_and_deploying_of`]), not two each.
+/// A signal after a quiet spell is read at once; a market is at most this late to be paused or
+/// watched.
+const GATHER: Duration = Duration::from_millis(150);
+/// ... or until this many markets are named, then read at once.
+const GATHER_MAX: usize = 128;
 pub use tandem_core::monitor::{LATENCY_SERIES, UP_SERIES};
 
 /// What the engine's change signals were about since the monitor last read them: the markets
@@ -83,6 +92,16 @@ impl Touched {
     pub(crate) fn widen(&mut self) {
         self.wide = true;
         self.markets.clear();
+    }
+
+    /// How many markets were named (when not `wide`).
+    pub(crate) fn named(&self) -> usize {
+        self.markets.len()
+    }
+
+    /// Whether a change may concern any market.
+    pub(crate) fn is_wide(&self) -> bool {
+        self.wide
     }
 
     /// `service`'s deployment in `market` started or ended.
@@ -206,9 +225,13 @@ impl Engine {
         // What the live deployments were at the last read of every market, and when that was.
         let mut fingerprint: Option<(i64, i64, i64)> = None;
         let mut full_at = Instant::now();
+        // When the markets signals named are read next (see [`GATHER`]), and when they last were.
+        let mut read_at: Option<Instant> = None;
+        let mut read_last: Option<Instant> = None;
         loop {
             let wake = settle_at
                 .map_or(rescan_at, |at| at.min(rescan_at))
+                .min(read_at.unwrap_or(rescan_at))
                 .min(probe_at)
                 .min(maintain_at);
             tokio::select! {
@@ -259,14 +282,29 @@ impl Engine {
             if self.restarting.load(std::sync::atomic::Ordering::SeqCst) {
                 rescan_at = rescan_at.max(now + RESTART_POLL);
                 probe_at = probe_at.max(now + RESTART_POLL);
+                read_at = read_at.map(|at| at.max(now + RESTART_POLL));
                 continue;
             }
             if now >= maintain_at {
                 maintain_at = now + MAINTAIN_EVERY;
                 self.maintain_series().await;
             }
-            if signalled || Instant::now() >= rescan_at {
+            if signalled {
                 signalled = false;
+                // A change that may concern any market, or many markets named, is read now;
+                // markets named one by one are gathered (see [`GATHER`]).
+                let now = Instant::now();
+                let (wide, named) = self.peek_touched();
+                let at = if wide || named >= GATHER_MAX {
+                    now
+                } else {
+                    read_last.map_or(now, |last| (last + GATHER).max(now))
+                };
+                read_at = Some(read_at.map_or(at, |due| due.min(at)));
+            }
+            if read_at.is_some_and(|at| Instant::now() >= at) || Instant::now() >= rescan_at {
+                read_at = None;
+                read_last = Some(Instant::now());
                 let touched = self.take_touched();
                 // The rescan, or a change that may concern any market: every live market is
                 // read. Otherwise only the markets the signals named.
@@ -442,30 +480,30 @@ impl Engine {
         }
     }
 
-    /// The live deployments of the markets `keys` alone (read by key), and the markets being
-    /// deployed.
+    /// The live deployments of the markets `keys` alone, and which of them are being deployed
+    /// (the others' deployments under way do not matter here): one statement for them all.
     async fn read_touched(
         &self,
         keys: &HashSet<(String, String)>,
     ) -> Option<(Vec<DeploymentRow>, HashSet<(String, String)>)> {
-        let mut live = Vec::with_capacity(keys.len());
-        for (service, market) in keys {
-            match self.store.get_live_deployment(service, market).await {
-                Ok(Some(d)) => live.push(d),
-                Ok(None) => {}
-                Err(e) => {
-                    tracing::warn!(error = %e, "monitor: cannot read a market's live deployment");
-                    return None;
-                }
-            }
-        }
-        match self.store.list_deploying_markets().await {
-            Ok(d) => Some((live, d.into_iter().collect())),
+        let keys: Vec<(String, String)> = keys.iter().cloned().collect();
+        let rows = match self.store.live_and_deploying_of(&keys).await {
+            Ok(rows) => rows,
             Err(e) => {
-                tracing::warn!(error = %e, "monitor: cannot list deployments under way");
-                None
+                tracing::warn!(error = %e, "monitor: cannot read the markets' live deployments");
+                return None;
+            }
+        };
+        let mut live = Vec::with_capacity(rows.len());
+        let mut deploying = HashSet::new();
+        for d in rows {
+            if d.state == DeploymentState::Live {
+                live.push(d);
+            } else {
+                deploying.insert((d.service, d.market));
             }
         }
+        Some((live, deploying))
     }
 
     /// Markets among `candidates` that are no longer live are no longer watched; their health

@@ -6,8 +6,9 @@
 //! next wave. Every step is recorded before it acts, so a restarted server resumes it.
 //!
 //! Its cost per market does not grow with the number of markets: the plan is read once per
-//! rollout, the platform once per wave ([`Snapshot`]), and each market reads and writes only
-//! its own rows (its decisions, its config version, its deployment). Markets deploy within the
+//! rollout, the platform once per wave ([`Snapshot`]), the rollout's state and decisions once
+//! per wave and again only when the engine signals a change ([`Decided`]), and each market
+//! reads and writes only its own rows (its config version, its deployment). Markets deploy within the
 //! platform's limits ([`crate::slots`]): so many per service, so many across every rollout.
 
 use crate::Engine;
@@ -29,6 +30,26 @@ use tandem_store::{NewDecision, ReleaseRow, RolloutRow, StoreError};
 
 /// How often a waiting rollout (paused, awaiting approval, frozen) looks for a change.
 const WAIT_POLL: Duration = Duration::from_millis(200);
+
+/// What a wave's markets look at before each deploys: the rollout's state and its decisions
+/// (skips, overrides), read once for the wave, and again when the engine signalled a change that
+/// may concern them since (every skip, override and abort goes through the engine, which
+/// signals; another server's through its signal, and a lost signal's catch-up signals too), or,
+/// for a market waiting out a freeze, when older than [`WAIT_POLL`]. Not per market: the markets
+/// of a wave share it.
+#[derive(Debug, Default)]
+pub(crate) struct Decided {
+    seen: tokio::sync::Mutex<Option<Seen>>,
+}
+
+#[derive(Debug)]
+struct Seen {
+    /// The engine's count of wide changes when this was read ([`Engine::subscribe_wide`]).
+    version: u64,
+    at: Instant,
+    state: RolloutState,
+    decisions: Arc<Vec<tandem_store::DecisionRow>>,
+}
 
 /// The wave an approval is for, as read while the rollout waited for it, and the role the
 /// approval needs.
@@ -245,6 +266,7 @@ impl Engine {
             // with the service's newest config version (the fix a person approved meanwhile,
             // whose own config rollout waits behind this one).
             let mut retried: HashSet<String> = HashSet::new();
+            let decided = Arc::new(Decided::default());
             loop {
                 let newest_config = if retried.is_empty() {
                     None
@@ -253,18 +275,19 @@ impl Engine {
                 };
                 let mut set = tokio::task::JoinSet::new();
                 for market in markets.iter().filter(|m| !done.contains(*m)) {
-                    let (engine, slots, release, payload, market, snapshot) = (
+                    let (engine, slots, release, payload, market, snapshot, decided) = (
                         self.clone(),
                         slots.clone(),
                         release.clone(),
                         payload.clone(),
                         market.clone(),
                         snapshot.clone(),
+                        decided.clone(),
                     );
                     let config_version = newest_config.filter(|_| retried.contains(&market));
                     set.spawn(tandem_store::inherit(async move {
                         let _turn = slots.service().await;
-                        let may = engine.wait_for_market(rollout_id, &market, &snapshot).await;
+                        let may = engine.wait_for_market(rollout_id, &market, &snapshot, &decided).await;
                         let _slot = match may {
                             Ok(None) => slots.global().await,
                             _ => None,
@@ -524,15 +547,24 @@ impl Engine {
 
     /// Waits until `market` may be deployed: not frozen (or an admin overrode the freeze).
     /// Returns why it is not deployed at all (skipped by a person, or the rollout aborted).
-    /// Reads only what concerns this market: the rollout's state and the decisions about it,
-    /// not the plan, the platform (the wave's `snapshot`) or other markets' decisions.
-    async fn wait_for_market(&self, rollout_id: i64, market: &str, snapshot: &Snapshot) -> Result<Option<String>> {
+    /// Reads neither the plan nor the platform (the wave's `snapshot`), and the rollout's
+    /// state and decisions only as the wave's `decided` says.
+    async fn wait_for_market(
+        &self,
+        rollout_id: i64,
+        market: &str,
+        snapshot: &Snapshot,
+        decided: &Decided,
+    ) -> Result<Option<String>> {
         let mut told = false;
+        let mut max_age = None;
         loop {
-            if self.store.get_rollout_state(rollout_id).await? == RolloutState::Aborted {
+            let (state, decisions) = self.decided(rollout_id, decided, max_age).await?;
+            // Waiting out a freeze: read again at least every poll, as a safety net.
+            max_age = Some(WAIT_POLL);
+            if state == RolloutState::Aborted {
                 return Ok(Some("the rollout was aborted before this market".into()));
             }
-            let decisions = self.store.list_decisions_for_market(rollout_id, market).await?;
             if let Some(d) = decisions.iter().find(|d| d.kind == "skip" && d.market == market) {
                 return Ok(Some(format!("skipped by {}", d.decided_by)));
             }
@@ -569,6 +601,35 @@ impl Engine {
             }
             tokio::time::sleep(WAIT_POLL).await;
         }
+    }
+
+    /// The rollout's state and decisions as `decided` holds them, read again when the engine
+    /// signalled a wide change since (or when older than `max_age`).
+    async fn decided(
+        &self,
+        rollout_id: i64,
+        decided: &Decided,
+        max_age: Option<Duration>,
+    ) -> Result<(RolloutState, Arc<Vec<tandem_store::DecisionRow>>)> {
+        let mut seen = decided.seen.lock().await;
+        // Taken before the read: a change signalled during it is read again next time.
+        let version = *self.wide_changes.borrow();
+        if let Some(s) = seen.as_ref()
+            && s.version == version
+            && max_age.is_none_or(|age| s.at.elapsed() < age)
+        {
+            return Ok((s.state, s.decisions.clone()));
+        }
+        self.rollout_reads.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let state = self.store.get_rollout_state(rollout_id).await?;
+        let decisions = Arc::new(self.store.list_decisions(rollout_id).await?);
+        *seen = Some(Seen {
+            version,
+            at: Instant::now(),
+            state,
+            decisions: decisions.clone(),
+        });
+        Ok((state, decisions))
     }
 
     async fn freeze_note(&self, rollout_id: i64, market: &str, reason: &str) {

@@ -166,6 +166,9 @@ pub struct Store {
     /// How many statements [`Store::record_probes`] wrote: a few per batch of probes, not a few
     /// per probe (tests and `/metrics` read it).
     probe_statements: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    /// How many statements [`Store::live_and_deploying_of`] ran: one per batch of markets the
+    /// monitor was told about, not one per market (tests read it).
+    market_reads: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// A database URL, which may hold a password: never printed.
@@ -230,6 +233,7 @@ impl Store {
             url: database.map(|u| SecretUrl(u.into())),
             platform_loads: Default::default(),
             probe_statements: Default::default(),
+            market_reads: Default::default(),
         })
     }
 

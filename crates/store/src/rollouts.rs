@@ -678,6 +678,39 @@ impl Store {
         )
     }
 
+    /// The deployments live or under way of each (service, market) of `keys`, by service,
+    /// market and id: the monitor reads the markets the engine's signals named within a short
+    /// while in one statement (a few hundred keys at most), not two statements each.
+    /// [`Store::market_reads`] counts the statements.
+    pub async fn live_and_deploying_of(&self, keys: &[(String, String)]) -> Result<Vec<DeploymentRow>> {
+        let mut keys: Vec<(&str, &str)> = keys.iter().map(|(s, m)| (s.as_str(), m.as_str())).collect();
+        keys.sort_unstable();
+        keys.dedup();
+        let mut rows = Vec::new();
+        // A statement binds a market and, per service, its name: at most `IDS_PER_QUERY` values.
+        for chunk in keys.chunks(crate::backend::IDS_PER_QUERY / 2) {
+            let mut query =
+                crate::backend::Builder::new("SELECT * FROM deployments WHERE state IN ('live', 'deploying') AND (");
+            for (i, group) in chunk.chunk_by(|a, b| a.0 == b.0).enumerate() {
+                query.push(if i == 0 { "(service = " } else { " OR (service = " });
+                query.push_bind(group[0].0).push(" AND market IN ");
+                crate::backend::push_in_list(&mut query, group.iter().map(|k| k.1));
+                query.push(")");
+            }
+            query.push(") ORDER BY service, market, id");
+            self.market_reads.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            // Its text varies with the number of keys: not kept prepared.
+            let found: Vec<DeploymentRow> = query.build_query_as().persistent(false).fetch_all(&self.pool).await?;
+            rows.extend(found);
+        }
+        Ok(rows)
+    }
+
+    /// How many statements [`Store::live_and_deploying_of`] ran since this store was opened.
+    pub fn market_reads(&self) -> u64 {
+        self.market_reads.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// The markets where release `release_id` of `service` is live.
     pub async fn list_markets_running(&self, service: &str, release_id: i64) -> Result<Vec<String>> {
         let rows: Vec<(String,)> = sqlx::query_as(
@@ -799,6 +832,65 @@ mod tests {
         let d3 = store.insert_deployment(new(v1.id)).await.unwrap();
         store.mark_deployment_failed(d3.id, "probe failed").await.unwrap();
         assert_eq!(store.list_live_deployments().await.unwrap()[0].id, d2.id);
+    }
+
+    /// The monitor's read of the markets it was told about: one statement for many markets of
+    /// several services, only their deployments live or under way.
+    #[tokio::test]
+    async fn the_markets_named_are_read_live_or_deploying_in_one_statement() {
+        let (_dir, store) = store().await;
+        let v1 = crate::testing::release(&store).await;
+        fn new<'a>(service: &'a str, market: &'a str, release_id: i64) -> NewDeployment<'a> {
+            NewDeployment {
+                rollout_id: None,
+                service,
+                market,
+                release_id,
+            }
+        }
+        let mut live = Vec::new();
+        for i in 0..300 {
+            let d = store
+                .insert_deployment(new("shop", &format!("m{i:03}"), v1.id))
+                .await
+                .unwrap();
+            store.mark_deployment_live(d.id, "http://x", None).await.unwrap();
+            live.push(d.id);
+        }
+        // m000 deploys again; m001 failed its next deployment; api is live in m000 too.
+        let deploying = store.insert_deployment(new("shop", "m000", v1.id)).await.unwrap();
+        let failed = store.insert_deployment(new("shop", "m001", v1.id)).await.unwrap();
+        store.mark_deployment_failed(failed.id, "probe failed").await.unwrap();
+        let api = store.insert_deployment(new("api", "m000", v1.id)).await.unwrap();
+        store.mark_deployment_live(api.id, "http://api", None).await.unwrap();
+
+        let key = |s: &str, m: &str| (s.to_string(), m.to_string());
+        let mut keys: Vec<(String, String)> = (0..250).map(|i| key("shop", &format!("m{i:03}"))).collect();
+        keys.extend([
+            key("api", "m000"),
+            key("api", "m001"),
+            key("shop", "nowhere"),
+            key("shop", "m000"),
+        ]);
+        let reads = store.market_reads();
+        let rows = store.live_and_deploying_of(&keys).await.unwrap();
+        assert_eq!(store.market_reads() - reads, 1, "one statement");
+        let got: Vec<(String, String, i64, DeploymentState)> =
+            rows.into_iter().map(|d| (d.service, d.market, d.id, d.state)).collect();
+        let mut want = vec![
+            ("api".to_string(), "m000".to_string(), api.id, DeploymentState::Live),
+            ("shop".into(), "m000".into(), live[0], DeploymentState::Live),
+            ("shop".into(), "m000".into(), deploying.id, DeploymentState::Deploying),
+        ];
+        want.extend((1..250).map(|i| ("shop".to_string(), format!("m{i:03}"), live[i], DeploymentState::Live)));
+        assert_eq!(got, want);
+        assert!(store.live_and_deploying_of(&[]).await.unwrap().is_empty());
+
+        // More keys than one statement binds: read in as many statements as they need.
+        let many: Vec<(String, String)> = (0..1_200).map(|i| key("shop", &format!("m{i:03}"))).collect();
+        let reads = store.market_reads();
+        assert_eq!(store.live_and_deploying_of(&many).await.unwrap().len(), 301);
+        assert_eq!(store.market_reads() - reads, 3);
     }
 
     #[tokio::test]

@@ -93,6 +93,7 @@ async fn a_rollout_to_a_thousand_markets_reads_the_platform_once_per_wave() {
     let release = release(&engine, "app").await;
 
     let loads = engine.store_for_tests().platform_loads();
+    let checks = engine.rollout_reads();
     let rollout = engine.start_rollout_with(release, "test", false).await.unwrap();
     let ended = wait_ended(&engine, rollout.id).await;
     assert_eq!(ended.state.as_str(), "succeeded", "{:?}", ended.reason);
@@ -107,6 +108,13 @@ async fn a_rollout_to_a_thousand_markets_reads_the_platform_once_per_wave() {
     assert!(
         (1..=8).contains(&read),
         "a rollout to 1,000 markets in 5 waves read the platform {read} times"
+    );
+    // Its markets read the rollout's state and decisions once a wave, and again on the
+    // engine's wide changes (its own: a wave starting); before, twice a market (2,000).
+    let checks = engine.rollout_reads() - checks;
+    assert!(
+        (1..=25).contains(&checks),
+        "the markets of a rollout to 1,000 markets in 5 waves read its state and decisions {checks} times"
     );
 }
 
@@ -150,12 +158,13 @@ async fn once_a_rollout_succeeded_every_market_it_reached_has_its_commits_record
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_monitor_reads_only_the_markets_a_rollout_deploys_not_every_live_market_each_time() {
+    let markets = 1000;
     let dir = tempfile::tempdir().unwrap();
     let repo = dir.path().join("app");
     make_repo(&repo, "app", "\"true\"");
     let platform = format!(
         "{}services:\n  - {{ name: app, repo: {} }}\n",
-        markets_in_waves(300),
+        markets_in_waves(markets),
         repo.display()
     );
     let engine = common::engine(&dir.path().join("data"), &platform).await;
@@ -168,18 +177,28 @@ async fn the_monitor_reads_only_the_markets_a_rollout_deploys_not_every_live_mar
     .await;
 
     let reads = engine.monitor_whole_reads();
+    let by_key = engine.store_for_tests().market_reads();
     let rollout = engine.start_rollout_with(release, "test", false).await.unwrap();
     let ended = wait_ended(&engine, rollout.id).await;
     assert_eq!(ended.state.as_str(), "succeeded", "{:?}", ended.reason);
     let read = engine.monitor_whole_reads() - reads;
+    let by_key = engine.store_for_tests().market_reads() - by_key;
     engine.shutdown().await;
-    assert_eq!(engine.list_live_deployments().await.unwrap().len(), 300);
+    assert_eq!(engine.list_live_deployments().await.unwrap().len(), markets);
     // Each market's deployment starting and ending reads that market alone; every live market
     // is read on the rollout's own changes (its waves, its end) and on the monitor's 5 s
     // rescan. Before, each market's change read all of them: hundreds of reads.
     assert!(
         read <= 60,
-        "a rollout to 300 markets made the monitor read every live market {read} times"
+        "a rollout to {markets} markets made the monitor read every live market {read} times"
+    );
+    // The markets named by those signals are gathered and read together, one statement for
+    // all those named within a short while (about 100 statements here on a quiet machine: one
+    // per 150 ms of the rollout); before, each signal read its markets one by one and the
+    // deployments under way besides: about four statements a market.
+    assert!(
+        by_key <= markets as u64 / 2,
+        "a rollout to {markets} markets made the monitor read the markets it was told about in {by_key} statements"
     );
 }
 
@@ -247,5 +266,74 @@ rollouts: {{ max-parallel: 3, per-service: 1, services: {{ beta: 2 }} }}
     assert!(
         lines.iter().any(|r| count(r, "beta-") == 2),
         "beta never used its limit of 2: {seen}"
+    );
+}
+
+/// A wave's markets read the rollout's decisions once, not each before it deploys: a skip and
+/// an abort decided while the wave runs still stop the markets not yet started.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_skip_and_an_abort_during_a_wave_stop_the_markets_not_yet_started() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("app");
+    make_repo(&repo, "app", "sleep 0.2");
+    let mut text = String::from("markets:\n");
+    let ids: Vec<String> = (1..=20).map(|i| format!("m{i:02}")).collect();
+    for id in &ids {
+        text.push_str(&format!(
+            "  - {{ id: {id}, name: M-{id}, region: eu, currency: EUR, locale: en-GB, timezone: Europe/Paris }}\n"
+        ));
+    }
+    let platform = format!(
+        "{text}waves:\n  - {{ name: all, markets: [{}] }}\nrollouts: {{ per-service: 1 }}\nservices:\n  - {{ name: app, repo: {} }}\n",
+        ids.join(", "),
+        repo.display()
+    );
+    let engine = common::engine(&dir.path().join("data"), &platform).await;
+    let release = release(&engine, "app").await;
+    let rollout = engine.start_rollout_with(release, "test", false).await.unwrap();
+    // Once two markets are live (the wave's view of the decisions is read by then), a market
+    // is skipped; once a further one is live, the rollout is aborted.
+    let live = async |n: usize| {
+        common::wait_for(&format!("{n} markets live"), async || {
+            (engine.list_live_deployments().await.unwrap().len() >= n).then_some(())
+        })
+        .await
+    };
+    live(2).await;
+    // Markets take their turns in no set order: one not deployed yet is skipped.
+    let started: Vec<String> = engine
+        .list_deployments(Some(rollout.id))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|d| d.market)
+        .collect();
+    let mut skipped = None;
+    for id in ids.iter().rev().filter(|id| !started.contains(id)) {
+        if engine.skip_market(rollout.id, id, "olga").await.is_ok() {
+            skipped = Some(id.clone());
+            break;
+        }
+    }
+    let skipped = skipped.expect("a market not yet deployed to skip");
+    let skipped_at = engine.list_live_deployments().await.unwrap().len();
+    live(skipped_at + 1).await;
+    engine.abort_rollout(rollout.id, "olga").await.unwrap();
+    let aborted_at = engine.list_deployments(Some(rollout.id)).await.unwrap().len();
+    let ended = wait_ended(&engine, rollout.id).await;
+    assert_eq!(ended.state.as_str(), "aborted", "{:?}", ended.reason);
+    engine.shutdown().await;
+    let deployed: Vec<String> = engine
+        .list_deployments(Some(rollout.id))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|d| d.market)
+        .collect();
+    assert!(!deployed.contains(&skipped), "{skipped} was skipped: {deployed:?}");
+    // One market at a time: at most the one that had taken its turn when the abort came.
+    assert!(
+        deployed.len() <= aborted_at + 1 && deployed.len() < 19,
+        "markets deployed after the abort: {deployed:?} ({aborted_at} when aborted)"
     );
 }
