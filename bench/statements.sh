@@ -7,6 +7,7 @@
 # BIN=path/to/tandem picks another build (default target/release/tandem).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/lib.sh
 n=${1:-100}
 runs=${2:-1}
 bin=${BIN:-$PWD/target/release/tandem}
@@ -16,44 +17,14 @@ serve_pid=
 trap '[ -n "$serve_pid" ] && kill "$serve_pid" 2>/dev/null; rm -rf "$work"' EXIT
 json() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 
-mkdir -p "$work/app"
-cat > "$work/app/tandem.yml" <<YML
-service: app
-pipeline:
-  jobs:
-    build:
-      steps: [{ run: echo ok > out.txt }]
-      artifacts: [out.txt]
-deploy:
-  driver: command
-  run: "true"
-YML
-(cd "$work/app" && git init -q -b main && git add . && git -c user.name=b -c user.email=b@b commit -qm app)
-python3 - "$n" "$work" > "$work/platform.yml" <<'PY'
-import sys
-n, work = int(sys.argv[1]), sys.argv[2]
-ids = [f"m{i:04d}" for i in range(1, n + 1)]
-rest = n - 1
-sizes = [1, rest // 8, rest // 8, rest // 4]
-sizes.append(n - sum(sizes))
-print("markets:")
-for m in ids:
-    print(f"  - {{ id: {m}, name: M-{m}, region: eu, currency: EUR, locale: en-GB, timezone: Europe/Paris }}")
-print("waves:")
-at = 0
-for w, size in enumerate(sizes):
-    if size > 0:
-        print(f"  - {{ name: w{w + 1}, markets: [{', '.join(ids[at:at + size])}] }}")
-    at += size
-print(f"services:\n  - {{ name: app, repo: {work}/app }}")
-PY
-port=$(python3 -c "import socket; s=socket.socket(); s.bind(('127.0.0.1',0)); print(s.getsockname()[1])")
+instant_repo "$work/app" app
+{ wave_markets "$n"; printf 'services:\n  - { name: app, repo: %s }\n' "$work/app"; } > "$work/platform.yml"
+port=$(free_port)
 TANDEM_LOG=info,sqlx::query=debug NO_COLOR=1 "$bin" serve --data-dir "$work/data" --platform "$work/platform.yml" \
   --listen "127.0.0.1:$port" 2> "$work/serve.log" > "$work/serve.out" &
 serve_pid=$!
-until [ -s "$work/data/first-admin-token" ] || grep -q "tdm_" "$work/serve.log" 2>/dev/null; do sleep 0.05; done
-token=$(grep -oh "tdm_[a-zA-Z0-9_]*" "$work/data/first-admin-token" "$work/serve.log" 2>/dev/null | head -1)
-until curl -sf "http://127.0.0.1:$port/healthz" > /dev/null; do sleep 0.05; done
+token=$(first_token "$work/data" "$work/serve.log")
+wait_healthy "$port"
 base="http://127.0.0.1:$port/api/v1"
 api() { curl -sf -H "Authorization: Bearer $token" -H "content-type: application/json" "$@"; }
 
