@@ -299,15 +299,14 @@ async fn a_skip_and_an_abort_during_a_wave_stop_the_markets_not_yet_started() {
         })
         .await
     };
+    // The markets the rollout has deployed to (or begun to).
+    let deployed_to = async || -> Vec<String> {
+        let deployments = engine.list_deployments(Some(rollout.id)).await.unwrap();
+        deployments.into_iter().map(|d| d.market).collect()
+    };
     live(2).await;
     // Markets take their turns in no set order: one not deployed yet is skipped.
-    let started: Vec<String> = engine
-        .list_deployments(Some(rollout.id))
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|d| d.market)
-        .collect();
+    let started = deployed_to().await;
     let mut skipped = None;
     for id in ids.iter().rev().filter(|id| !started.contains(id)) {
         if engine.skip_market(rollout.id, id, "olga").await.is_ok() {
@@ -323,13 +322,7 @@ async fn a_skip_and_an_abort_during_a_wave_stop_the_markets_not_yet_started() {
     let ended = wait_ended(&engine, rollout.id).await;
     assert_eq!(ended.state.as_str(), "aborted", "{:?}", ended.reason);
     engine.shutdown().await;
-    let deployed: Vec<String> = engine
-        .list_deployments(Some(rollout.id))
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|d| d.market)
-        .collect();
+    let deployed = deployed_to().await;
     assert!(!deployed.contains(&skipped), "{skipped} was skipped: {deployed:?}");
     // One market at a time: at most the one that had taken its turn when the abort came.
     assert!(
